@@ -1,0 +1,120 @@
+import type { AccessTokenState } from './access-token.js';
+import { tokenIsUsable } from './access-token.js';
+import { notInEffectCause, type AgreementTerms } from './agreement.js';
+import type { App, AppClass } from './app.js';
+import {
+  AgreementNotInEffect,
+  AppDisabled,
+  GrantExpired,
+  InvalidToken,
+  PlatformDisabled,
+  PurposeNotAllowed,
+} from './errors.js';
+import { ALL_FIELDS_MASK, BASIC_MASK, FRIENDS_MASK, SENSITIVE_MASK, type FieldMask } from './field-catalog.js';
+import { grantIsActive, type Grant } from './grant.js';
+import type { FieldReason } from './reason-codes.js';
+import type { Instant } from './time.js';
+import { windDownPhase } from './wind-down.js';
+
+/** Everything the request-level rules read: the token, its grant and the world around them. */
+export interface RequestContext {
+  readonly token: AccessTokenState;
+  readonly grant: Grant;
+  readonly app: App;
+  readonly agreement: AgreementTerms | null;
+  readonly member: { readonly id: string; readonly platformEnabled: boolean };
+}
+
+/**
+ * One field rule: the fields that pass it. A subject's audience is the only input that differs
+ * per subject, so it is marked rather than stored.
+ */
+export interface RuleStep {
+  readonly reason: FieldReason;
+  readonly passes: FieldMask | 'subject_audience';
+}
+
+/** The field rules for one relation between the caller and a subject, in the order §4 checks them. */
+export interface RelationRules {
+  readonly steps: readonly RuleStep[];
+  /** The intersection of every subject-independent step: what may be released at most. */
+  readonly ceiling: FieldMask;
+  readonly readsAudience: boolean;
+}
+
+/**
+ * What one request may release, worked out once per request so that a field decision is a few
+ * bit operations (agreement ∩ grant as masks).
+ */
+export interface AccessPlan {
+  readonly now: Instant;
+  readonly memberId: string;
+  readonly appId: string;
+  readonly appClass: AppClass;
+  readonly agreement: AgreementTerms;
+  readonly grant: Grant;
+  /** `friends` is in the agreement's member fields and in the grant: friends can be seen at all. */
+  readonly friendsVisible: boolean;
+  readonly self: RelationRules;
+  readonly friend: RelationRules;
+}
+
+function relation(steps: RuleStep[]): RelationRules {
+  let ceiling = ALL_FIELDS_MASK;
+  for (const step of steps) if (step.passes !== 'subject_audience') ceiling &= step.passes;
+  return { steps, ceiling, readsAudience: steps.some((step) => step.passes === 'subject_audience') };
+}
+
+function friendRules(appClass: AppClass, agreement: AgreementTerms, grant: Grant, now: Instant): RelationRules {
+  if (appClass === 'third_party') {
+    return relation([
+      { reason: 'third_party_friend_data', passes: BASIC_MASK },
+      { reason: 'not_in_agreement', passes: agreement.memberFields },
+      { reason: 'not_consented', passes: grant.memberFields },
+    ]);
+  }
+  const friendDataEnded = windDownPhase(agreement.windDown, now) === 'no_friend_data';
+  return relation([
+    { reason: 'not_in_agreement', passes: agreement.friendFields },
+    { reason: 'not_consented', passes: grant.friendFields },
+    { reason: 'audience_restricted', passes: 'subject_audience' },
+    { reason: 'wind_down', passes: friendDataEnded ? 0 : ALL_FIELDS_MASK },
+    { reason: 'sensitive_field', passes: ALL_FIELDS_MASK & ~SENSITIVE_MASK },
+  ]);
+}
+
+/**
+ * The request-level rules of PRODUCT.md §4, in order; the first that fails refuses the whole
+ * request. On success, the plan for the field rules.
+ */
+export function planAccess(context: RequestContext, now: Instant): AccessPlan {
+  const { token, grant, app, agreement, member } = context;
+  if (!tokenIsUsable(token, now)) throw new InvalidToken('The access token has expired or was revoked.');
+  if (app.status !== 'active') throw new AppDisabled(`The app ${app.id} is disabled.`);
+  const cause = notInEffectCause(agreement, now);
+  if (cause !== null || agreement === null) {
+    throw new AgreementNotInEffect(`The agreement behind this grant is not in effect (${cause}).`, cause ?? 'no_agreement');
+  }
+  if (!grantIsActive(grant, now)) {
+    throw new GrantExpired('The grant was revoked or unused for 90 days; the member must consent again.');
+  }
+  if (!agreement.purposes.includes(grant.purpose)) {
+    throw new PurposeNotAllowed(`The purpose ${grant.purpose} is not one of the agreement's purposes.`);
+  }
+  if (!member.platformEnabled) throw new PlatformDisabled('The member has turned off apps and devices.');
+
+  return {
+    now,
+    memberId: member.id,
+    appId: app.id,
+    appClass: app.class,
+    agreement,
+    grant,
+    friendsVisible: (agreement.memberFields & grant.memberFields & FRIENDS_MASK) !== 0,
+    self: relation([
+      { reason: 'not_in_agreement', passes: agreement.memberFields },
+      { reason: 'not_consented', passes: grant.memberFields },
+    ]),
+    friend: friendRules(app.class, agreement, grant, now),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Every refusal the product gives, each with its HTTP status and the code a client sees
+ * (PRODUCT.md §4 and §7). Handlers throw these; the one HTTP error handler turns them into
+ * `{"error": {"code", "message", "request_id"}}`.
+ */
+export abstract class DatapactError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  /** Extra, client-safe detail such as the cause of `agreement_not_in_effect`. */
+  override readonly cause?: string;
+
+  constructor(message: string, cause?: string) {
+    super(message);
+    this.name = new.target.name;
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+export class BadRequest extends DatapactError {
+  readonly status = 400;
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class UnknownField extends DatapactError {
+  readonly status = 400;
+  readonly code = 'unknown_field';
+}
+
+export class InvalidCursor extends DatapactError {
+  readonly status = 400;
+  readonly code = 'invalid_cursor';
+  constructor() {
+    super('The cursor is malformed or belongs to another list; start again without `after`.');
+  }
+}
+
+export class InvalidToken extends DatapactError {
+  readonly status = 401;
+  readonly code = 'invalid_token';
+}
+
+export class GrantExpired extends DatapactError {
+  readonly status = 401;
+  readonly code = 'grant_expired';
+}
+
+export class AppDisabled extends DatapactError {
+  readonly status = 403;
+  readonly code = 'app_disabled';
+}
+
+export class AgreementNotInEffect extends DatapactError {
+  readonly status = 403;
+  readonly code = 'agreement_not_in_effect';
+}
+
+export class PurposeNotAllowed extends DatapactError {
+  readonly status = 403;
+  readonly code = 'purpose_not_allowed';
+}
+
+export class PlatformDisabled extends DatapactError {
+  readonly status = 403;
+  readonly code = 'platform_disabled';
+}
+
+export class NotConsented extends DatapactError {
+  readonly status = 403;
+  readonly code = 'not_consented';
+}
+
+export class FriendsOfFriendsForbidden extends DatapactError {
+  readonly status = 403;
+  readonly code = 'friends_of_friends_forbidden';
+  constructor() {
+    super("A friend list can be read only for the token's own member (/v1/me/friends).");
+  }
+}
+
+export class NotFound extends DatapactError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}

@@ -1,0 +1,21 @@
+/**
+ * Why a field or a subject was not released (PRODUCT.md §4). The order of FIELD_REASONS is the
+ * order in which the rules are checked: a withheld field carries the first rule it failed.
+ */
+export const FIELD_REASONS = [
+  'not_in_agreement',
+  'not_consented',
+  'third_party_friend_data',
+  'audience_restricted',
+  'wind_down',
+  'sensitive_field',
+] as const;
+export type FieldReason = (typeof FIELD_REASONS)[number];
+
+/** A friend left out of every response because of their own settings; seen only in the audit log. */
+export const FRIEND_OPTED_OUT = 'friend_opted_out';
+
+export type WithheldReason = FieldReason | typeof FRIEND_OPTED_OUT;
+
+/** The version of the rules recorded with every audit entry, so any decision can be replayed. */
+export const RULES_VERSION = 'rules-2026-11-1';

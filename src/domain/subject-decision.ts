@@ -1,0 +1,74 @@
+import type { AccessPlan, RelationRules } from './access-plan.js';
+import { ID_MASK, type FieldMask } from './field-catalog.js';
+import type { FieldReason } from './reason-codes.js';
+
+/** What the field rules need to know about a subject, relative to the caller. */
+export interface SubjectFacts {
+  readonly id: string;
+  /** The subject and the token's member are friends. */
+  readonly isFriend: boolean;
+  readonly platformEnabled: boolean;
+  readonly shareViaFriends: boolean;
+  /** The subject has an active grant with the caller's app (read for third-party apps only). */
+  readonly usesApp: boolean;
+  /** The subject's fields whose audience is `public` or `friends`. */
+  readonly friendsAudience: FieldMask;
+}
+
+export interface WithheldFields {
+  readonly reason: FieldReason;
+  readonly fields: FieldMask;
+}
+
+export type SubjectDecision =
+  | { readonly visible: false; readonly reason: 'stranger' | 'friend_opted_out' }
+  | {
+      readonly visible: true;
+      readonly relation: 'self' | 'friend';
+      readonly released: FieldMask;
+      readonly withheld: readonly WithheldFields[];
+    };
+
+const NOTHING_WITHHELD: readonly WithheldFields[] = Object.freeze([]);
+const STRANGER = Object.freeze({ visible: false, reason: 'stranger' } as const);
+const OPTED_OUT = Object.freeze({ visible: false, reason: 'friend_opted_out' } as const);
+
+/** Only a friend's own settings make them visible to a partner (PRODUCT.md §4). */
+function friendOptedIn(plan: AccessPlan, subject: SubjectFacts): boolean {
+  if (!subject.platformEnabled) return false;
+  return plan.appClass === 'third_party' ? subject.usesApp : subject.shareViaFriends;
+}
+
+/** Walks the rules in order only when something was withheld; each field keeps its first failure. */
+function withheldByRule(rules: RelationRules, pending: FieldMask, audience: FieldMask): WithheldFields[] {
+  const withheld: WithheldFields[] = [];
+  for (const step of rules.steps) {
+    const passes = step.passes === 'subject_audience' ? audience : step.passes;
+    const failing = pending & ~passes;
+    if (failing !== 0) {
+      withheld.push({ reason: step.reason, fields: failing });
+      pending &= passes;
+    }
+  }
+  return withheld;
+}
+
+function decideFields(rules: RelationRules, requested: FieldMask, audience: FieldMask, relation: 'self' | 'friend'): SubjectDecision {
+  const asked = requested & ~ID_MASK;
+  const releasable = rules.readsAudience ? rules.ceiling & audience : rules.ceiling;
+  const released = asked & releasable;
+  const withheld = released === asked ? NOTHING_WITHHELD : withheldByRule(rules, asked, audience);
+  return { visible: true, relation, released: released | ID_MASK, withheld };
+}
+
+/**
+ * The field rules of PRODUCT.md §4 for one subject: whether the subject exists for this caller at
+ * all, and if so which requested fields are released and why the others are withheld. A visible
+ * subject's `id` is always released.
+ */
+export function decideSubject(plan: AccessPlan, subject: SubjectFacts, requested: FieldMask): SubjectDecision {
+  if (subject.id === plan.memberId) return decideFields(plan.self, requested, 0, 'self');
+  if (!subject.isFriend || !plan.friendsVisible) return STRANGER;
+  if (!friendOptedIn(plan, subject)) return OPTED_OUT;
+  return decideFields(plan.friend, requested, subject.friendsAudience, 'friend');
+}

@@ -1,0 +1,132 @@
+import type { Agreement } from '../domain/agreement.js';
+import type { Purpose } from '../domain/purposes.js';
+import type { Instant } from '../domain/time.js';
+import type { WindDownPlan } from '../domain/wind-down.js';
+import { fromIso, maskFromJson, maskToJson, toIso } from './columns.js';
+import type { Db } from './database.js';
+import { storageFromColumns } from './partner-repository.js';
+import type { AgreementsTable } from './schema.js';
+
+/** A change to an agreement as its history records it. */
+export interface AgreementChange {
+  readonly actor: string;
+  readonly action: string;
+  readonly reason: string | null;
+  readonly at: Instant;
+}
+
+function windDownToJson(plan: WindDownPlan | null): string | null {
+  return plan === null ? null : JSON.stringify({
+    no_new_grants: toIso(plan.noNewGrants),
+    no_friend_data: toIso(plan.noFriendData),
+    access_ended: toIso(plan.accessEnded),
+  });
+}
+
+function windDownFromJson(text: string | null): WindDownPlan | null {
+  if (text === null) return null;
+  const plan = JSON.parse(text) as Record<string, string>;
+  return {
+    noNewGrants: fromIso(plan.no_new_grants!),
+    noFriendData: fromIso(plan.no_friend_data!),
+    accessEnded: fromIso(plan.access_ended!),
+  };
+}
+
+export function agreementFromRow(row: AgreementsTable, appIds: readonly string[]): Agreement {
+  return {
+    id: row.id,
+    version: Number(row.version),
+    partnerId: row.partner_id,
+    status: row.status as Agreement['status'],
+    statusReason: row.status_reason,
+    purposes: JSON.parse(row.purposes) as Purpose[],
+    memberFields: maskFromJson(row.member_fields),
+    friendFields: maskFromJson(row.friend_fields),
+    retentionDays: Number(row.retention_days),
+    storage: storageFromColumns(row.storage_location, row.storage_country),
+    startsAt: fromIso(row.starts_at),
+    endsAt: fromIso(row.ends_at),
+    certificationDueAt: fromIso(row.certification_due_at),
+    windDown: windDownFromJson(row.wind_down),
+    appIds,
+  };
+}
+
+function agreementToRow(agreement: Agreement, createdAt: Instant, updatedAt: Instant): AgreementsTable {
+  return {
+    id: agreement.id,
+    partner_id: agreement.partnerId,
+    version: agreement.version,
+    status: agreement.status,
+    status_reason: agreement.statusReason,
+    purposes: JSON.stringify(agreement.purposes),
+    member_fields: maskToJson(agreement.memberFields),
+    friend_fields: maskToJson(agreement.friendFields),
+    retention_days: agreement.retentionDays,
+    storage_location: agreement.storage.location,
+    storage_country: agreement.storage.location === 'partner_servers' ? agreement.storage.country : null,
+    starts_at: toIso(agreement.startsAt),
+    ends_at: toIso(agreement.endsAt),
+    certification_due_at: toIso(agreement.certificationDueAt),
+    wind_down: windDownToJson(agreement.windDown),
+    created_at: toIso(createdAt),
+    updated_at: toIso(updatedAt),
+  };
+}
+
+/** Agreements, each stored as its current version plus the full history of versions. */
+export class AgreementRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Writes a new agreement and its first history entry in one transaction. */
+  async insert(agreement: Agreement, change: AgreementChange): Promise<void> {
+    const row = agreementToRow(agreement, change.at, change.at);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('agreements').values(row).execute();
+      if (agreement.appIds.length > 0) {
+        await trx
+          .insertInto('agreement_apps')
+          .values(agreement.appIds.map((appId) => ({ agreement_id: agreement.id, app_id: appId })))
+          .execute();
+      }
+      await trx
+        .insertInto('agreement_history')
+        .values({
+          agreement_id: agreement.id,
+          version: agreement.version,
+          at: toIso(change.at),
+          actor: change.actor,
+          action: change.action,
+          reason: change.reason,
+          snapshot: JSON.stringify(row),
+        })
+        .execute();
+    });
+  }
+
+  async get(id: string): Promise<Agreement | undefined> {
+    const row = await this.db.selectFrom('agreements').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const apps = await this.db.selectFrom('agreement_apps').select('app_id').where('agreement_id', '=', id).execute();
+    return agreementFromRow(row, apps.map((a) => a.app_id));
+  }
+
+  /** The agreement an app works under now: the newest one naming it that is not terminated. */
+  async currentForApp(appId: string): Promise<Agreement | undefined> {
+    const row = await this.db
+      .selectFrom('agreements')
+      .innerJoin('agreement_apps', 'agreement_apps.agreement_id', 'agreements.id')
+      .selectAll('agreements')
+      .where('agreement_apps.app_id', '=', appId)
+      .where('agreements.status', '!=', 'terminated')
+      .orderBy('agreements.created_at', 'desc')
+      .executeTakeFirst();
+    return row ? this.get(row.id) : undefined;
+  }
+
+  async history(id: string): Promise<Array<AgreementChange & { version: number }>> {
+    const rows = await this.db.selectFrom('agreement_history').selectAll().where('agreement_id', '=', id).orderBy('version').execute();
+    return rows.map((r) => ({ version: Number(r.version), actor: r.actor, action: r.action, reason: r.reason, at: fromIso(r.at) }));
+  }
+}

@@ -1,0 +1,72 @@
+import { grantIsActive, type Grant } from '../domain/grant.js';
+import type { Purpose } from '../domain/purposes.js';
+import type { Instant } from '../domain/time.js';
+import { chunks } from './batches.js';
+import { fromIso, fromIsoOrNull, maskFromJson, maskToJson, toIso } from './columns.js';
+import type { Db } from './database.js';
+import type { GrantsTable } from './schema.js';
+
+export function grantFromRow(row: GrantsTable): Grant {
+  return {
+    id: row.id,
+    memberId: row.member_id,
+    appId: row.app_id,
+    agreementId: row.agreement_id,
+    agreementVersion: row.agreement_version === null ? null : Number(row.agreement_version),
+    purpose: row.purpose as Purpose,
+    memberFields: maskFromJson(row.member_fields),
+    friendFields: maskFromJson(row.friend_fields),
+    grantedAt: fromIso(row.granted_at),
+    lastUsedAt: fromIsoOrNull(row.last_used_at),
+    revokedAt: fromIsoOrNull(row.revoked_at),
+  };
+}
+
+function grantToRow(grant: Grant): GrantsTable {
+  return {
+    id: grant.id,
+    member_id: grant.memberId,
+    app_id: grant.appId,
+    agreement_id: grant.agreementId,
+    agreement_version: grant.agreementVersion,
+    purpose: grant.purpose,
+    member_fields: maskToJson(grant.memberFields),
+    friend_fields: maskToJson(grant.friendFields),
+    granted_at: toIso(grant.grantedAt),
+    last_used_at: grant.lastUsedAt === null ? null : toIso(grant.lastUsedAt),
+    revoked_at: grant.revokedAt === null ? null : toIso(grant.revokedAt),
+  };
+}
+
+/** Members' consents to apps. */
+export class GrantRepository {
+  constructor(private readonly db: Db) {}
+
+  async insertMany(grants: readonly Grant[]): Promise<void> {
+    for (const batch of chunks(grants, 300)) await this.db.insertInto('grants').values(batch.map(grantToRow)).execute();
+  }
+
+  async get(id: string): Promise<Grant | undefined> {
+    const row = await this.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && grantFromRow(row);
+  }
+
+  async revoke(id: string, now: Instant): Promise<void> {
+    await this.db.updateTable('grants').set({ revoked_at: toIso(now) }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  /** Which of `memberIds` have an active grant with `appId` at `now`: they use the app themselves. */
+  async activeUsersOf(appId: string, memberIds: readonly string[], now: Instant): Promise<Set<string>> {
+    const users = new Set<string>();
+    if (memberIds.length === 0) return users;
+    const rows = await this.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('member_id', 'in', memberIds)
+      .where('revoked_at', 'is', null)
+      .execute();
+    for (const row of rows) if (grantIsActive(grantFromRow(row), now)) users.add(row.member_id);
+    return users;
+  }
+}

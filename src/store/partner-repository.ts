@@ -1,0 +1,85 @@
+import type { App } from '../domain/app.js';
+import type { DataStorage, Partner } from '../domain/partner.js';
+import type { Instant } from '../domain/time.js';
+import { toIso } from './columns.js';
+import type { Db } from './database.js';
+import type { AppsTable, PartnersTable } from './schema.js';
+
+export function storageFromColumns(location: string, country: string | null): DataStorage {
+  return location === 'partner_servers' ? { location: 'partner_servers', country: country ?? '' } : { location: 'on_device' };
+}
+
+function partnerFromRow(row: PartnersTable): Partner {
+  return {
+    id: row.id,
+    legalName: row.legal_name,
+    country: row.country,
+    kind: row.kind as Partner['kind'],
+    riskFlags: JSON.parse(row.risk_flags) as Partner['riskFlags'],
+    storage: storageFromColumns(row.storage_location, row.storage_country),
+    contacts: JSON.parse(row.contacts) as string[],
+    webhookUrl: row.webhook_url,
+  };
+}
+
+export function appFromRow(row: Pick<AppsTable, 'id' | 'partner_id' | 'name' | 'class' | 'status'>): App {
+  return { id: row.id, partnerId: row.partner_id, name: row.name, class: row.class as App['class'], status: row.status as App['status'] };
+}
+
+/** Partners and their apps. */
+export class PartnerRepository {
+  constructor(private readonly db: Db) {}
+
+  async insertPartner(partner: Partner, now: Instant): Promise<void> {
+    await this.db
+      .insertInto('partners')
+      .values({
+        id: partner.id,
+        legal_name: partner.legalName,
+        country: partner.country,
+        kind: partner.kind,
+        risk_flags: JSON.stringify(partner.riskFlags),
+        storage_location: partner.storage.location,
+        storage_country: partner.storage.location === 'partner_servers' ? partner.storage.country : null,
+        contacts: JSON.stringify(partner.contacts),
+        webhook_url: partner.webhookUrl,
+        created_at: toIso(now),
+      })
+      .execute();
+  }
+
+  async insertApp(app: App, redirectUris: readonly string[], now: Instant): Promise<void> {
+    await this.db
+      .insertInto('apps')
+      .values({
+        id: app.id,
+        partner_id: app.partnerId,
+        name: app.name,
+        class: app.class,
+        status: app.status,
+        redirect_uris: JSON.stringify(redirectUris),
+        created_at: toIso(now),
+      })
+      .execute();
+  }
+
+  async partner(id: string): Promise<Partner | undefined> {
+    const row = await this.db.selectFrom('partners').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && partnerFromRow(row);
+  }
+
+  async partners(): Promise<Partner[]> {
+    const rows = await this.db.selectFrom('partners').selectAll().orderBy('legal_name').execute();
+    return rows.map(partnerFromRow);
+  }
+
+  async app(id: string): Promise<App | undefined> {
+    const row = await this.db.selectFrom('apps').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && appFromRow(row);
+  }
+
+  async apps(): Promise<App[]> {
+    const rows = await this.db.selectFrom('apps').selectAll().orderBy('id').execute();
+    return rows.map(appFromRow);
+  }
+}

@@ -1,0 +1,149 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables as Kysely sees them. Only types that both SQLite and PostgreSQL store the same way:
+ * instants as ISO-8601 text (UTC, sortable), booleans as 0/1, sets and records as JSON text.
+ */
+export interface Database {
+  members: MembersTable;
+  profile_values: ProfileValuesTable;
+  field_audiences: FieldAudiencesTable;
+  friendships: FriendshipsTable;
+  partners: PartnersTable;
+  apps: AppsTable;
+  agreements: AgreementsTable;
+  agreement_apps: AgreementAppsTable;
+  agreement_history: AgreementHistoryTable;
+  grants: GrantsTable;
+  access_tokens: AccessTokensTable;
+  audit_entries: AuditEntriesTable;
+}
+
+export interface MembersTable {
+  id: string;
+  platform_enabled: number;
+  share_via_friends: number;
+  created_at: string;
+}
+
+export interface ProfileValuesTable {
+  member_id: string;
+  field: string;
+  /** JSON text: a string or a list, as the field's type says. */
+  value: string;
+}
+
+/** Only audiences a member changed are stored; the catalog's default stands for the rest. */
+export interface FieldAudiencesTable {
+  member_id: string;
+  field: string;
+  audience: string;
+}
+
+/** Undirected: each friendship is stored once in each direction so that either side is one index read. */
+export interface FriendshipsTable {
+  member_id: string;
+  friend_id: string;
+  since: string;
+}
+
+export interface PartnersTable {
+  id: string;
+  legal_name: string;
+  country: string;
+  kind: string;
+  risk_flags: string;
+  storage_location: string;
+  storage_country: string | null;
+  contacts: string;
+  webhook_url: string | null;
+  created_at: string;
+}
+
+export interface AppsTable {
+  id: string;
+  partner_id: string;
+  name: string;
+  class: string;
+  status: string;
+  redirect_uris: string;
+  created_at: string;
+}
+
+/** The current version of each agreement; every version ever written is in agreement_history. */
+export interface AgreementsTable {
+  id: string;
+  partner_id: string;
+  version: number;
+  status: string;
+  status_reason: string | null;
+  purposes: string;
+  member_fields: string;
+  friend_fields: string;
+  retention_days: number;
+  storage_location: string;
+  storage_country: string | null;
+  starts_at: string;
+  ends_at: string;
+  certification_due_at: string;
+  wind_down: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgreementAppsTable {
+  agreement_id: string;
+  app_id: string;
+}
+
+export interface AgreementHistoryTable {
+  agreement_id: string;
+  version: number;
+  at: string;
+  actor: string;
+  action: string;
+  reason: string | null;
+  /** JSON text of the agreement as this version left it. */
+  snapshot: string;
+}
+
+export interface GrantsTable {
+  id: string;
+  member_id: string;
+  app_id: string;
+  agreement_id: string | null;
+  agreement_version: number | null;
+  purpose: string;
+  member_fields: string;
+  friend_fields: string;
+  granted_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface AccessTokensTable {
+  /** SHA-256 of the bearer secret; the secret itself is never stored. */
+  token_hash: string;
+  grant_id: string;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface AuditEntriesTable {
+  seq: Generated<number>;
+  at: string;
+  request_id: string;
+  app_id: string | null;
+  partner_id: string | null;
+  agreement_id: string | null;
+  agreement_version: number | null;
+  rules_version: string;
+  token_member_id: string | null;
+  subject_member_id: string | null;
+  purpose: string | null;
+  outcome: string;
+  code: string | null;
+  released: string;
+  withheld: string;
+}

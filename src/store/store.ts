@@ -1,0 +1,33 @@
+import { AccessTokenRepository } from './access-token-repository.js';
+import { AgreementRepository } from './agreement-repository.js';
+import { AuditRepository } from './audit-repository.js';
+import type { Db } from './database.js';
+import { FriendshipRepository } from './friendship-repository.js';
+import { GrantRepository } from './grant-repository.js';
+import { MemberRepository } from './member-repository.js';
+import { PartnerRepository } from './partner-repository.js';
+
+/** Every repository over one database: what callers use instead of SQL. */
+export interface Store {
+  readonly db: Db;
+  readonly members: MemberRepository;
+  readonly friendships: FriendshipRepository;
+  readonly partners: PartnerRepository;
+  readonly agreements: AgreementRepository;
+  readonly grants: GrantRepository;
+  readonly tokens: AccessTokenRepository;
+  readonly audit: AuditRepository;
+}
+
+export function createStore(db: Db): Store {
+  return {
+    db,
+    members: new MemberRepository(db),
+    friendships: new FriendshipRepository(db),
+    partners: new PartnerRepository(db),
+    agreements: new AgreementRepository(db),
+    grants: new GrantRepository(db),
+    tokens: new AccessTokenRepository(db),
+    audit: new AuditRepository(db),
+  };
+}
