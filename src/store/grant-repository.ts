@@ -51,6 +51,11 @@ export class GrantRepository {
     return row && grantFromRow(row);
   }
 
+  /** Records a use: the 90-day idle window restarts from `now`. */
+  async touch(id: string, now: Instant): Promise<void> {
+    await this.db.updateTable('grants').set({ last_used_at: toIso(now) }).where('id', '=', id).execute();
+  }
+
   async revoke(id: string, now: Instant): Promise<void> {
     await this.db.updateTable('grants').set({ revoked_at: toIso(now) }).where('id', '=', id).where('revoked_at', 'is', null).execute();
   }

@@ -1,0 +1,30 @@
+import { join, resolve } from 'node:path';
+
+/** Settings read from the environment; each has a default that runs the demo on one machine. */
+export interface Config {
+  readonly dataDir: string;
+  readonly databasePath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  readonly seedDemo: boolean;
+}
+
+function integer(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`${name} must be a port number, got '${value}'.`);
+  return parsed;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = resolve(env.DATAPACT_DATA_DIR ?? './data');
+  return {
+    dataDir,
+    databasePath: env.DATAPACT_DATABASE ? resolve(env.DATAPACT_DATABASE) : join(dataDir, 'datapact.db'),
+    host: env.HOST ?? '127.0.0.1',
+    port: integer('PORT', env.PORT, 8080),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    seedDemo: env.DATAPACT_SEED_DEMO !== 'false',
+  };
+}

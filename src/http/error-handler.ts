@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DatapactError } from '../domain/errors.js';
+
+interface ErrorBody {
+  error: { code: string; message: string; request_id: string; cause?: string };
+}
+
+function body(request: FastifyRequest, code: string, message: string, cause?: string): ErrorBody {
+  return { error: { code, message, request_id: request.id, ...(cause === undefined ? {} : { cause }) } };
+}
+
+/**
+ * The one place errors become responses, all in the shape of PRODUCT.md §7. Product errors carry
+ * their own status and code; Fastify's own 4xx (validation, malformed JSON, oversized bodies)
+ * keep their status; anything else is a bug: logged in full, answered with no internals.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | DatapactError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof DatapactError) {
+      return reply.status(error.status).send(body(request, error.code, error.message, error.cause));
+    }
+    if (error.validation) {
+      return reply.status(400).send(body(request, 'invalid_parameter', error.message));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply.status(status).send(body(request, 'invalid_request', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send(body(request, 'internal_error', 'Something went wrong on our side; the request id identifies it.'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(body(request, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  });
+}

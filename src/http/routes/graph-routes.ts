@@ -1,0 +1,75 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { GraphReader } from '../graph/graph-reader.js';
+import { requestedFields } from '../graph/requested-fields.js';
+import { ERROR_RESPONSES, FieldsQuery, FriendsPage, ListQuery, MemberIdParams } from '../schemas.js';
+import { Type } from '@sinclair/typebox';
+
+export interface GraphRoutesOptions {
+  readonly reader: GraphReader;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+function bearerOf(request: FastifyRequest): string | undefined {
+  return BEARER.exec(request.headers.authorization ?? '')?.[1];
+}
+
+const security = [{ bearer: [] }];
+
+/** The governed Graph API (PRODUCT.md §4, §7). */
+export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async (app, { reader }) => {
+  app.get('/me', {
+    schema: {
+      summary: "The token's own member",
+      security,
+      querystring: FieldsQuery,
+      response: { 200: Type.Ref('MemberObject'), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const caller = await reader.authorize(bearerOf(request), request.id);
+    return reader.me(caller, requestedFields(request.query.fields));
+  });
+
+  app.get('/members/:id', {
+    schema: {
+      summary: 'A member: the token\'s member or one of their visible friends; anyone else is 404',
+      security,
+      params: MemberIdParams,
+      querystring: FieldsQuery,
+      response: { 200: Type.Ref('MemberObject'), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const caller = await reader.authorize(bearerOf(request), request.id);
+    return reader.member(caller, request.params.id, requestedFields(request.query.fields));
+  });
+
+  app.get('/me/friends', {
+    schema: {
+      summary: "The token's member's friends who let this app see them, a page at a time",
+      security,
+      querystring: ListQuery,
+      response: { 200: FriendsPage, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const caller = await reader.authorize(bearerOf(request), request.id);
+    const { fields, limit = 25, after } = request.query;
+    const page = await reader.friends(caller, caller.plan.memberId, requestedFields(fields), limit, after);
+    return { data: page.data, paging: page.after === undefined ? {} : { after: page.after } };
+  });
+
+  app.get('/members/:id/friends', {
+    schema: {
+      summary: "A member's friends: allowed only for the token's own member (friends of friends never leave)",
+      security,
+      params: MemberIdParams,
+      querystring: ListQuery,
+      response: { 200: FriendsPage, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const caller = await reader.authorize(bearerOf(request), request.id);
+    const { fields, limit = 25, after } = request.query;
+    const page = await reader.friends(caller, request.params.id, requestedFields(fields), limit, after);
+    return { data: page.data, paging: page.after === undefined ? {} : { after: page.after } };
+  });
+};

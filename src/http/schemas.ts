@@ -1,0 +1,84 @@
+import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { OBJECT_FIELDS, type ObjectField } from '../domain/field-catalog.js';
+import { FIELD_REASONS } from '../domain/reason-codes.js';
+
+/**
+ * Response schemas are the whitelist of what may leave: Fastify serializes with them, so a
+ * property that is not named here is dropped, whatever a handler puts in the object.
+ */
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.String(),
+        message: Type.String(),
+        request_id: Type.String(),
+        cause: Type.Optional(Type.String({ description: 'Why, for `agreement_not_in_effect`.' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { $id: 'ErrorResponse', additionalProperties: false },
+);
+
+const LIST_FIELDS: ReadonlySet<ObjectField> = new Set(['work', 'education', 'events', 'likes', 'photos']);
+
+function valueSchema(field: ObjectField): TSchema {
+  return LIST_FIELDS.has(field) ? Type.Array(Type.String()) : Type.String();
+}
+
+const reason = Type.Union(FIELD_REASONS.map((code) => Type.Literal(code)));
+
+const withheld = Type.Object(
+  Object.fromEntries(OBJECT_FIELDS.map((field) => [field, Type.Optional(reason)])),
+  { additionalProperties: false, description: 'Fields asked for but not released, each with the rule that withheld it.' },
+);
+
+export const MemberObject: TObject = Type.Object(
+  {
+    ...Object.fromEntries(OBJECT_FIELDS.filter((f) => f !== 'id').map((field) => [field, Type.Optional(valueSchema(field))])),
+    id: Type.String(),
+    withheld,
+  },
+  { $id: 'MemberObject', additionalProperties: false },
+);
+
+export const FriendsPage = Type.Object(
+  {
+    data: Type.Array(Type.Ref('MemberObject')),
+    paging: Type.Object(
+      { after: Type.Optional(Type.String({ description: 'Opaque cursor of the next page; absent on the last page.' })) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const FieldsQuery = Type.Object(
+  {
+    fields: Type.Optional(Type.String({ maxLength: 1000, description: 'Comma-separated field names; default `id,name`.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ListQuery = Type.Object(
+  {
+    fields: Type.Optional(Type.String({ maxLength: 1000, description: 'Comma-separated field names; default `id,name`.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+    after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const MemberIdParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
+export const ERROR_RESPONSES = {
+  400: Type.Ref('ErrorResponse'),
+  401: Type.Ref('ErrorResponse'),
+  403: Type.Ref('ErrorResponse'),
+  404: Type.Ref('ErrorResponse'),
+} as const;
