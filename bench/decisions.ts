@@ -310,6 +310,11 @@ console.log(
     `${schedule.length.toLocaleString('en-US')} requests in schedule over ${PARTNERSHIPS.length} apps`,
 );
 
+// One pass over the whole schedule, deterministic: its checksum and counts are the same on every
+// run and machine. It also starts the warm-up.
+run(schedule.length, 0);
+const verified = { checksum, visible: visibleCount, hidden: hiddenCount, withheld: withheldEntries };
+
 // Warm up (lets V8 optimize), then size a round to about TARGET_SECONDS_PER_ROUND.
 let cursor = 0;
 let warm = timed(2_000, cursor);
@@ -338,6 +343,8 @@ console.log(
   `decisions: ${fmt(median)} field decisions/s (median of ${ROUNDS}), best ${fmt(best)}/s; target >= ${fmt(TARGET_PER_SECOND)}/s: ${verdict}`,
 );
 console.log(
-  `decisions: checksum ${(checksum >>> 0).toString(16)}; subjects visible ${fmt(visibleCount)}, left out ${fmt(hiddenCount)}, ` +
-    `withheld entries ${fmt(withheldEntries)}`,
+  `decisions: one pass over the schedule: checksum ${(verified.checksum >>> 0).toString(16)}, subjects visible ${fmt(verified.visible)}, ` +
+    `left out ${fmt(verified.hidden)} (${((100 * verified.hidden) / (verified.visible + verified.hidden)).toFixed(1)}%), ` +
+    `withheld entries ${fmt(verified.withheld)}`,
 );
+console.log(`decisions: sink over every timed page: ${(checksum >>> 0).toString(16)} (${fmt(visibleCount + hiddenCount)} subjects)`);

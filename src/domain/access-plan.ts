@@ -14,7 +14,7 @@ import { ALL_FIELDS_MASK, BASIC_MASK, FRIENDS_MASK, SENSITIVE_MASK, type FieldMa
 import { grantIsActive, type Grant } from './grant.js';
 import type { FieldReason } from './reason-codes.js';
 import type { Instant } from './time.js';
-import { windDownPhase } from './wind-down.js';
+import { hasReached } from './wind-down.js';
 
 /** Everything the request-level rules read: the token, its grant and the world around them. */
 export interface RequestContext {
@@ -66,14 +66,20 @@ function relation(steps: RuleStep[]): RelationRules {
 }
 
 function friendRules(appClass: AppClass, agreement: AgreementTerms, grant: Grant, now: Instant): RelationRules {
+  const friendDataEnded = hasReached(agreement.windDown, 'no_friend_data', now);
   if (appClass === 'third_party') {
+    // Through a third-party app a friend is basic fields only, within what the agreement and the
+    // member's own grant name; a wind-down ends those too.
     return relation([
       { reason: 'third_party_friend_data', passes: BASIC_MASK },
       { reason: 'not_in_agreement', passes: agreement.memberFields },
       { reason: 'not_consented', passes: grant.memberFields },
+      { reason: 'wind_down', passes: friendDataEnded ? 0 : ALL_FIELDS_MASK },
     ]);
   }
-  const friendDataEnded = windDownPhase(agreement.windDown, now) === 'no_friend_data';
+  // Device partners: the agreement's friend fields, narrowed by the member's consent (a grant
+  // bounds everything released through it), the friend's own audiences, the wind-down and the
+  // sensitive class, in that order.
   return relation([
     { reason: 'not_in_agreement', passes: agreement.friendFields },
     { reason: 'not_consented', passes: grant.friendFields },

@@ -1,6 +1,7 @@
 /**
- * Why a field or a subject was not released (PRODUCT.md §4). The order of FIELD_REASONS is the
- * order in which the rules are checked: a withheld field carries the first rule it failed.
+ * Why a field was not released (PRODUCT.md §4). A withheld field carries the first rule it
+ * failed; the order of the rules per relation (self, device-partner friend, third-party friend)
+ * is set in access-plan.ts.
  */
 export const FIELD_REASONS = [
   'not_in_agreement',

@@ -1,5 +1,5 @@
 import type { AccessPlan, RelationRules } from './access-plan.js';
-import { ID_MASK, type FieldMask } from './field-catalog.js';
+import { BASIC_MASK, ID_MASK, type FieldMask } from './field-catalog.js';
 import type { FieldReason } from './reason-codes.js';
 
 /** What the field rules need to know about a subject, relative to the caller. */
@@ -70,5 +70,6 @@ export function decideSubject(plan: AccessPlan, subject: SubjectFacts, requested
   if (subject.id === plan.memberId) return decideFields(plan.self, requested, 0, 'self');
   if (!subject.isFriend || !plan.friendsVisible) return STRANGER;
   if (!friendOptedIn(plan, subject)) return OPTED_OUT;
-  return decideFields(plan.friend, requested, subject.friendsAudience, 'friend');
+  // Basic fields are public whatever an audience setting says (PRODUCT.md §3).
+  return decideFields(plan.friend, requested, subject.friendsAudience | BASIC_MASK, 'friend');
 }

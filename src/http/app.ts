@@ -25,6 +25,8 @@ export async function buildApp({ store, clock = Date.now, logger = false }: AppO
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: 64 * 1024,
+    // Longer than any valid id, so that an overlong one meets the schema's clear 400, not a bare 414.
+    routerOptions: { maxParamLength: 1000 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

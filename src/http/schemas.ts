@@ -37,8 +37,8 @@ const withheld = Type.Object(
 
 export const MemberObject: TObject = Type.Object(
   {
-    ...Object.fromEntries(OBJECT_FIELDS.filter((f) => f !== 'id').map((field) => [field, Type.Optional(valueSchema(field))])),
     id: Type.String(),
+    ...Object.fromEntries(OBJECT_FIELDS.filter((f) => f !== 'id').map((field) => [field, Type.Optional(valueSchema(field))])),
     withheld,
   },
   { $id: 'MemberObject', additionalProperties: false },

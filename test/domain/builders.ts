@@ -92,11 +92,14 @@ export interface ContextOverrides {
   member?: Partial<RequestContext['member']>;
 }
 
-/** A request context in which every request-level rule passes at NOW. */
-export function context(overrides: ContextOverrides = {}): RequestContext {
+/**
+ * A request context in which every request-level rule passes at `now` (NOW unless given): the token
+ * expires an hour after `now` and the grant was last used a day before it.
+ */
+export function context(overrides: ContextOverrides = {}, now: Instant = NOW): RequestContext {
   return {
-    token: token(overrides.token),
-    grant: grant(overrides.grant),
+    token: token({ expiresAt: now + HOUR_MS, ...overrides.token }),
+    grant: grant({ lastUsedAt: now - DAY_MS, ...overrides.grant }),
     app: app(overrides.app),
     agreement: overrides.agreement === null ? null : agreement(overrides.agreement),
     member: { id: MEMBER_ID, platformEnabled: true, ...overrides.member },
@@ -105,7 +108,7 @@ export function context(overrides: ContextOverrides = {}): RequestContext {
 
 /** A plan for the default world, at `now` (NOW unless given). */
 export function plan(overrides: ContextOverrides = {}, now: Instant = NOW): AccessPlan {
-  return planAccess(context(overrides), now);
+  return planAccess(context(overrides, now), now);
 }
 
 /** A friend of the self member who has opted in to everything and shares every field with friends. */

@@ -175,13 +175,12 @@ function withheldMap(decision: VisibleDecision): Partial<Record<ObjectField, Fie
 
 /** Copies only the fields released for this subject: a page's profiles hold the union of all. */
 function view(id: string, decision: VisibleDecision, profile: Profile | undefined): MemberView {
-  const member: MemberView = { id, withheld: withheldMap(decision) };
-  if (profile === undefined) return member;
+  const values: Omit<Profile, 'id'> = {};
   for (const field of objectFields(decision.released)) {
-    const value = profile[field];
-    if (value !== undefined && field !== 'id') member[field] = value;
+    const value = profile?.[field];
+    if (value !== undefined && field !== 'id') values[field] = value;
   }
-  return member;
+  return { id, ...values, withheld: withheldMap(decision) };
 }
 
 function entryBase(context: GrantContext, requestId: string, now: Instant) {

@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { loadConfig, type Config } from '../../config.js';
+import { buildApp } from '../../http/app.js';
+import { DEMO_MEMBER_ID, seedDemoWorld } from '../../seed/demo-world.js';
+import type { Store } from '../../store/store.js';
+import { openStore } from '../open-store.js';
+import { withProgressBar } from '../progress-bar.js';
+
+async function seedOnFirstStart(store: Store, config: Config): Promise<boolean> {
+  if (!config.seedDemo || (await store.members.count()) > 0) return false;
+  console.error('First start: seeding the demo world (2,000 members, the partners of the 2018 record)...');
+  await withProgressBar('Demo world', (onProgress) => seedDemoWorld(store, { now: Date.now(), onProgress }));
+  return true;
+}
+
+function printWelcome(url: string, config: Config, seeded: boolean): void {
+  console.error(`
+Datapact is running on ${url}
+  Graph API      ${url}/v1/me
+  API docs       ${url}/docs
+  Database       ${config.databasePath}${seeded ? ' (demo world seeded now)' : ''}
+
+Get a demo token (development only: it skips the consent screen) and call the API:
+  TOKEN=$(npx datapact tokens issue --member ${DEMO_MEMBER_ID} --app app_blackberry \\
+      --purpose device_experience --fields id,name,birthday,friends --friend-fields name,birthday,religion)
+  curl -s -H "Authorization: Bearer $TOKEN" '${url}/v1/me/friends?fields=name,birthday,religion&limit=3'
+`);
+}
+
+/** `datapact serve`: migrate, seed the demo world on first start, and serve the API. */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('Run the Datapact server (migrates the database; seeds the demo world on first start)')
+    .option('--port <port>', 'port to listen on (default: PORT or 8080)')
+    .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
+    .action(async (options) => {
+      const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}), ...(options.host ? { HOST: options.host } : {}) });
+      const store = await openStore(config.databasePath);
+      const seeded = await seedOnFirstStart(store, config);
+      const app = await buildApp({
+        store,
+        logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
+      });
+      const close = async () => {
+        await app.close();
+        await store.db.destroy();
+        process.exit(0);
+      };
+      process.once('SIGINT', close);
+      process.once('SIGTERM', close);
+      await app.listen({ port: config.port, host: config.host });
+      printWelcome(`http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`, config, seeded);
+    });
+}

@@ -1,0 +1,66 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { isField, maskOf, type Field } from '../../domain/field-catalog.js';
+import { isPurpose } from '../../domain/purposes.js';
+import { DAY_MS } from '../../domain/time.js';
+import { loadConfig } from '../../config.js';
+import { openStore } from '../open-store.js';
+import { randomUUID } from 'node:crypto';
+
+function fieldList(value: string): Field[] {
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !isField(name));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown field(s): ${unknown.join(', ')}`);
+  return names as Field[];
+}
+
+function purpose(value: string): string {
+  if (!isPurpose(value)) throw new InvalidArgumentError('not a purpose of the catalog (device_experience, login, messaging, contacts_sync, calendar_sync)');
+  return value;
+}
+
+function days(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0 || parsed > 365) throw new InvalidArgumentError('days between 0 and 365');
+  return parsed;
+}
+
+/**
+ * `datapact tokens issue`: a grant and a token without the consent screen. For development and
+ * tests only: it skips the member's consent that the OAuth flow will ask for.
+ */
+export function tokensCommand(): Command {
+  const tokens = new Command('tokens').description('Bearer tokens (development: bypasses member consent)');
+  tokens
+    .command('issue')
+    .description('Create a grant for a member and an app, and print a bearer token for it (DEVELOPMENT ONLY)')
+    .requiredOption('--member <id>', 'the member who "consents"')
+    .requiredOption('--app <id>', 'the app the token is for')
+    .requiredOption('--purpose <purpose>', 'one of the agreement\'s purposes', purpose)
+    .requiredOption('--fields <a,b,...>', 'consented fields about the member (add `friends` to allow the friend list)', fieldList)
+    .option('--friend-fields <a,b,...>', 'consented fields about friends (device partners only)', fieldList, [])
+    .option('--ttl-days <days>', 'token lifetime in days', days, 30)
+    .option('--database <path>', 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)')
+    .action(async (options) => {
+      const store = await openStore(options.database ?? loadConfig().databasePath);
+      try {
+        if (!(await store.members.exists(options.member))) throw new Error(`no member ${options.member}`);
+        const app = await store.partners.app(options.app);
+        if (!app) throw new Error(`no app ${options.app}`);
+        const agreement = await store.agreements.currentForApp(app.id);
+        const now = Date.now();
+        const grantId = `g_${randomUUID()}`;
+        await store.grants.insertMany([{
+          id: grantId, memberId: options.member, appId: app.id, agreementId: agreement?.id ?? null,
+          agreementVersion: agreement?.version ?? null, purpose: options.purpose, memberFields: maskOf(options.fields),
+          friendFields: maskOf(options.friendFields), grantedAt: now, lastUsedAt: null, revokedAt: null,
+        }]);
+        const { token, expiresAt } = await store.tokens.issue(grantId, now, options.ttlDays * DAY_MS);
+        console.error(`Development token for ${options.member} on ${app.id} (grant ${grantId}, agreement ${agreement?.id ?? 'none'}), expires ${new Date(expiresAt).toISOString()}:`);
+        if (!agreement) console.error(`Note: ${app.id} has no agreement, so every request with this token is refused (agreement_not_in_effect).`);
+        console.log(token);
+      } finally {
+        await store.db.destroy();
+      }
+    });
+  return tokens;
+}

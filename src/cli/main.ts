@@ -1,0 +1,18 @@
+import { Command } from 'commander';
+import { seedCommand } from './commands/seed.js';
+import { serveCommand } from './commands/serve.js';
+import { tokensCommand } from './commands/tokens.js';
+
+const program = new Command('datapact')
+  .description('Datapact: share member data with partners under agreements, and prove what was shared')
+  .showHelpAfterError()
+  .addCommand(serveCommand())
+  .addCommand(seedCommand())
+  .addCommand(tokensCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`datapact: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
