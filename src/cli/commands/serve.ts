@@ -49,6 +49,8 @@ export function serveCommand(): Command {
       process.once('SIGINT', close);
       process.once('SIGTERM', close);
       await app.listen({ port: config.port, host: config.host });
-      printWelcome(`http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`, config, seeded);
+      const address = app.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.port;
+      printWelcome(`http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`, config, seeded);
     });
 }
