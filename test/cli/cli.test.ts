@@ -86,7 +86,7 @@ describe('datapact serve', () => {
       assert.equal(health.status, 200);
       const me = await fetch(`${url}/v1/me`);
       assert.equal(me.status, 401);
-      assert.equal((await me.json()).error.code, 'invalid_token');
+      assert.equal(((await me.json()) as { error: { code: string } }).error.code, 'invalid_token');
     } finally {
       const exited = new Promise((resolve) => server.on('exit', resolve));
       server.kill('SIGTERM');

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { GraphReader } from '../graph/graph-reader.js';
 import { requestedFields } from '../graph/requested-fields.js';
 import { ERROR_RESPONSES, FieldsQuery, FriendsPage, ListQuery, MemberIdParams } from '../schemas.js';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 export interface GraphRoutesOptions {
   readonly reader: GraphReader;
@@ -16,6 +16,14 @@ function bearerOf(request: FastifyRequest): string | undefined {
 }
 
 const security = [{ bearer: [] }];
+
+/** Both friend-list routes: `owner` undefined means the token's own member. */
+async function friendList(reader: GraphReader, request: FastifyRequest, query: Static<typeof ListQuery>, owner?: string) {
+  const caller = await reader.authorize(bearerOf(request), request.id);
+  const { fields, limit = 25, after } = query;
+  const page = await reader.friends(caller, owner ?? caller.plan.memberId, requestedFields(fields), limit, after);
+  return { data: page.data, paging: page.after === undefined ? {} : { after: page.after } };
+}
 
 /** The governed Graph API (PRODUCT.md §4, §7). */
 export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async (app, { reader }) => {
@@ -51,12 +59,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
       querystring: ListQuery,
       response: { 200: FriendsPage, ...ERROR_RESPONSES },
     },
-  }, async (request) => {
-    const caller = await reader.authorize(bearerOf(request), request.id);
-    const { fields, limit = 25, after } = request.query;
-    const page = await reader.friends(caller, caller.plan.memberId, requestedFields(fields), limit, after);
-    return { data: page.data, paging: page.after === undefined ? {} : { after: page.after } };
-  });
+  }, async (request) => friendList(reader, request, request.query));
 
   app.get('/members/:id/friends', {
     schema: {
@@ -66,10 +69,5 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
       querystring: ListQuery,
       response: { 200: FriendsPage, ...ERROR_RESPONSES },
     },
-  }, async (request) => {
-    const caller = await reader.authorize(bearerOf(request), request.id);
-    const { fields, limit = 25, after } = request.query;
-    const page = await reader.friends(caller, request.params.id, requestedFields(fields), limit, after);
-    return { data: page.data, paging: page.after === undefined ? {} : { after: page.after } };
-  });
+  }, async (request) => friendList(reader, request, request.query, request.params.id));
 };
