@@ -1,7 +1,13 @@
 import { join, resolve } from 'node:path';
 
 /** Settings read from the environment; each has a default that runs the demo on one machine. */
+export type Environment = 'development' | 'production';
+
 export interface Config {
+  /** `production` refuses development tokens and marks cookies `Secure`. */
+  readonly environment: Environment;
+  /** The public base URL: the OAuth issuer is `${publicUrl}/oauth`. */
+  readonly publicUrl: string;
   readonly dataDir: string;
   readonly databasePath: string;
   readonly host: string;
@@ -19,11 +25,15 @@ function integer(name: string, value: string | undefined, fallback: number): num
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.DATAPACT_DATA_DIR ?? './data');
+  const port = integer('PORT', env.PORT, 8080);
+  const environment = (env.DATAPACT_ENV ?? env.NODE_ENV) === 'production' ? 'production' : 'development';
   return {
+    environment,
+    publicUrl: (env.DATAPACT_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     dataDir,
     databasePath: env.DATAPACT_DATABASE ? resolve(env.DATAPACT_DATABASE) : join(dataDir, 'datapact.db'),
     host: env.HOST ?? '127.0.0.1',
-    port: integer('PORT', env.PORT, 8080),
+    port,
     logLevel: env.LOG_LEVEL ?? 'info',
     seedDemo: env.DATAPACT_SEED_DEMO !== 'false',
   };

@@ -1,14 +1,22 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AuditLog } from '../audit/audit-log.js';
+import type { Environment } from '../config.js';
 import type { Instant } from '../domain/time.js';
+import { oauthPlugin } from '../oauth/oauth-plugin.js';
 import type { Store } from '../store/store.js';
 import { registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
 import { graphRoutes } from './routes/graph-routes.js';
+import { partnerRoutes } from './routes/partner-routes.js';
+import { privacyRoutes } from './routes/privacy-routes.js';
 import { ErrorResponse, MemberObject } from './schemas.js';
 
 export interface AppOptions {
@@ -16,12 +24,41 @@ export interface AppOptions {
   /** The rules' `now`; injected so that tests and replays control time. */
   readonly clock?: () => Instant;
   readonly logger?: FastifyServerOptions['logger'];
+  /** `production` refuses development tokens and sends cookies only over HTTPS. Default `development`. */
+  readonly environment?: Environment;
+  /** The base URL clients see; the OAuth issuer is `${publicUrl}/oauth`. */
+  readonly publicUrl?: string;
+  /** Signs cookies (sessions, CSRF). Default: random per process, so sessions end at restart. */
+  readonly cookieSecret?: string;
+  /** Where the OAuth signing keys are kept; default: fresh keys in memory (tests). */
+  readonly dataDir?: string;
+}
+
+/** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
+export interface AppContext {
+  readonly store: Store;
+  readonly clock: () => Instant;
+  readonly audit: AuditLog;
+  readonly environment: Environment;
+  readonly publicUrl: string;
+  readonly secureCookies: boolean;
+  readonly dataDir: string | undefined;
 }
 
 /** The whole HTTP surface as one Fastify instance; `server.ts` only starts it listening. */
-export async function buildApp({ store, clock = Date.now, logger = false }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const environment = options.environment ?? 'development';
+  const context: AppContext = {
+    store: options.store,
+    clock: options.clock ?? Date.now,
+    audit: new AuditLog(options.store.audit),
+    environment,
+    publicUrl: options.publicUrl ?? 'http://localhost:8080',
+    secureCookies: environment === 'production',
+    dataDir: options.dataDir,
+  };
   const app = Fastify({
-    logger,
+    logger: options.logger ?? false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: 64 * 1024,
@@ -37,17 +74,28 @@ export async function buildApp({ store, clock = Date.now, logger = false }: AppO
   app.addSchema(ErrorResponse);
   app.addSchema(MemberObject);
 
+  await app.register(cookie, { secret: options.cookieSecret ?? randomBytes(32).toString('base64url') });
+  await app.register(formbody);
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', secure: context.secureCookies, path: '/' },
+  });
+  await app.register(rateLimit, { global: false });
+
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Datapact Graph API', version: '1', description: 'Member data shared under agreements, every release audited.' },
+      info: { title: 'Datapact API', version: '1', description: 'Member data shared under agreements, every release audited.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const reader = new GraphReader(store, new AuditLog(store.audit), clock);
+  const reader = new GraphReader(context.store, context.audit, context.clock, environment !== 'production');
   await app.register(graphRoutes, { prefix: '/v1', reader });
+  await app.register(oauthPlugin, context);
+  await app.register(privacyRoutes, { context });
+  await app.register(partnerRoutes, { prefix: '/v1/partner', context });
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   return app;
 }

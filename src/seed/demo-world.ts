@@ -1,6 +1,7 @@
 import type { Grant } from '../domain/grant.js';
 import type { Purpose } from '../domain/purposes.js';
 import { addDays, type Instant } from '../domain/time.js';
+import { hashPassword } from '../store/member-credential-repository.js';
 import type { Store } from '../store/store.js';
 import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } from './demo-partners.js';
 import { memberIdAt } from './member-ids.js';
@@ -20,6 +21,9 @@ export const DEMO_AVG_FRIENDS = 150;
  * count in 2018), a third of whom opted in to sharing through friends. Fixed by the seed.
  */
 export const DEMO_MEMBER_ID = memberIdAt(DEMO_SEED, 0);
+
+/** Every demo member's password, for the login and consent pages and the privacy center. */
+export const DEMO_PASSWORD = 'datapact-demo';
 
 export function demoMemberId(): string {
   return DEMO_MEMBER_ID;
@@ -113,6 +117,9 @@ export async function seedDemoWorld(store: Store, options: DemoWorldOptions): Pr
   const partners = await seedDemoPartners(store, now);
   const grants = await demoGrants(store, now);
   await store.grants.insertMany(grants);
+  // One hash for all: hashing 2,000 passwords with their own salts would take minutes of scrypt.
+  const memberIds = Array.from({ length: DEMO_MEMBERS }, (_, index) => memberIdAt(DEMO_SEED, index));
+  await store.credentials.setHashes(memberIds, await hashPassword(DEMO_PASSWORD), now);
   return {
     members: world.members,
     friendships: world.friendships,

@@ -17,6 +17,8 @@ export interface Database {
   grants: GrantsTable;
   access_tokens: AccessTokensTable;
   audit_entries: AuditEntriesTable;
+  member_credentials: MemberCredentialsTable;
+  web_sessions: WebSessionsTable;
 }
 
 export interface MembersTable {
@@ -128,7 +130,11 @@ export interface AccessTokensTable {
   issued_at: string;
   expires_at: string;
   revoked_at: string | null;
+  /** `development` (the CLI, refused in production) or `oauth`. */
+  origin: TokenOrigin;
 }
+
+export type TokenOrigin = 'development' | 'oauth';
 
 export interface AuditEntriesTable {
   seq: Generated<number>;
@@ -146,4 +152,18 @@ export interface AuditEntriesTable {
   code: string | null;
   released: string;
   withheld: string;
+}
+
+export interface MemberCredentialsTable {
+  member_id: string;
+  /** scrypt, in the form `scrypt$N$r$p$salt$hash` (base64url parts). */
+  password_hash: string;
+  updated_at: string;
+}
+
+/** Server-side web sessions (members' privacy center); the cookie holds only the signed id. */
+export interface WebSessionsTable {
+  id: string;
+  data: string;
+  expires_at: string;
 }

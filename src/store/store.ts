@@ -4,6 +4,7 @@ import { AuditRepository } from './audit-repository.js';
 import type { Db } from './database.js';
 import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
+import { MemberCredentialRepository } from './member-credential-repository.js';
 import { MemberRepository } from './member-repository.js';
 import { PartnerRepository } from './partner-repository.js';
 
@@ -17,6 +18,7 @@ export interface Store {
   readonly grants: GrantRepository;
   readonly tokens: AccessTokenRepository;
   readonly audit: AuditRepository;
+  readonly credentials: MemberCredentialRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -29,5 +31,6 @@ export function createStore(db: Db): Store {
     grants: new GrantRepository(db),
     tokens: new AccessTokenRepository(db),
     audit: new AuditRepository(db),
+    credentials: new MemberCredentialRepository(db),
   };
 }

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { loadOrCreateSecret } from '../../store/secret-files.js';
 import { loadConfig, type Config } from '../../config.js';
 import { buildApp } from '../../http/app.js';
 import { DEMO_MEMBER_ID, seedDemoWorld } from '../../seed/demo-world.js';
@@ -39,7 +42,11 @@ export function serveCommand(): Command {
       const seeded = await seedOnFirstStart(store, config);
       const app = await buildApp({
         store,
-        logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
+        logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+        environment: config.environment,
+        publicUrl: config.publicUrl,
+        dataDir: config.dataDir,
+        cookieSecret: loadOrCreateSecret(join(config.dataDir, 'secrets', 'cookie-secret'), () => randomBytes(32).toString('base64url')),
       });
       const close = async () => {
         await app.close();

@@ -36,6 +36,8 @@ export class GraphReader {
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly clock: () => Instant,
+    /** False in production: only tokens minted through OAuth consent are accepted. */
+    private readonly acceptDevelopmentTokens: boolean,
   ) {}
 
   /** Rule 1 to 6 of §4. A refusal of a known token is audited before it is thrown. */
@@ -43,6 +45,9 @@ export class GraphReader {
     if (bearer === undefined) throw new InvalidToken('Send the access token as `Authorization: Bearer <token>`.');
     const context = await this.store.tokens.verify(bearer);
     if (context === undefined) throw new InvalidToken('The access token is not valid.');
+    if (context.tokenOrigin === 'development' && !this.acceptDevelopmentTokens) {
+      throw new InvalidToken('Development tokens are not accepted in production; obtain a token through OAuth.');
+    }
     const now = this.clock();
     try {
       return { requestId, context, plan: planAccess(context, now) };
