@@ -6,7 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type preHandlerAsyncHookHandler } from 'fastify';
 import { AuditLog } from '../audit/audit-log.js';
 import type { Environment } from '../config.js';
 import type { Instant } from '../domain/time.js';
@@ -14,6 +14,7 @@ import { oauthPlugin } from '../oauth/oauth-plugin.js';
 import type { Store } from '../store/store.js';
 import { registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
+import { createLoginThrottle } from './login-throttle.js';
 import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
@@ -43,12 +44,14 @@ export interface AppContext {
   readonly publicUrl: string;
   readonly secureCookies: boolean;
   readonly dataDir: string | undefined;
+  /** preHandlers for every login form: attempts limited per address and per account. */
+  readonly loginThrottle: preHandlerAsyncHookHandler[];
 }
 
 /** The whole HTTP surface as one Fastify instance; `server.ts` only starts it listening. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const environment = options.environment ?? 'development';
-  const context: AppContext = {
+  const base = {
     store: options.store,
     clock: options.clock ?? Date.now,
     audit: new AuditLog(options.store.audit),
@@ -78,9 +81,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(formbody);
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
-    cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', secure: context.secureCookies, path: '/' },
+    cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', secure: base.secureCookies, path: '/' },
   });
   await app.register(rateLimit, { global: false });
+  const context: AppContext = { ...base, loginThrottle: createLoginThrottle(app) };
 
   await app.register(swagger, {
     openapi: {

@@ -23,6 +23,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.status(400).send(body(request, 'invalid_parameter', error.message));
     }
     const status = error.statusCode ?? 500;
+    if (status === 429) {
+      return reply.status(429).send(body(request, 'rate_limited', 'Too many attempts; wait before trying again.'));
+    }
     if (status >= 400 && status < 500) {
       return reply.status(status).send(body(request, 'invalid_request', error.message));
     }

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, preHandlerAsyncHookHandler } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Instant } from '../domain/time.js';
 import type { Store } from '../store/store.js';
@@ -12,6 +12,8 @@ export interface OAuthOptions {
   readonly secureCookies: boolean;
   /** Where signing keys are kept; undefined: fresh keys in memory (tests). */
   readonly dataDir: string | undefined;
+  /** preHandlers for the login form: attempts limited per address and per account (`member_id`). */
+  readonly loginThrottle: preHandlerAsyncHookHandler[];
 }
 
 /** Placeholder until this part is written. */
