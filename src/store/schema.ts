@@ -19,6 +19,8 @@ export interface Database {
   audit_entries: AuditEntriesTable;
   member_credentials: MemberCredentialsTable;
   web_sessions: WebSessionsTable;
+  oidc_payloads: OidcPayloadsTable;
+  client_tokens: ClientTokensTable;
 }
 
 export interface MembersTable {
@@ -70,6 +72,8 @@ export interface AppsTable {
   status: string;
   redirect_uris: string;
   created_at: string;
+  /** The OAuth client secret (oidc-provider compares it as given); null for a public client. */
+  client_secret: string | null;
 }
 
 /** The current version of each agreement; every version ever written is in agreement_history. */
@@ -166,4 +170,25 @@ export interface WebSessionsTable {
   id: string;
   data: string;
   expires_at: string;
+}
+
+/** One row per oidc-provider model instance (sessions, codes, grants, tokens, interactions...). */
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+}
+
+/** Tokens partner servers obtained with client credentials; only the SHA-256 is stored. */
+export interface ClientTokensTable {
+  token_hash: string;
+  app_id: string;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
 }

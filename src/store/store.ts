@@ -1,6 +1,7 @@
 import { AccessTokenRepository } from './access-token-repository.js';
 import { AgreementRepository } from './agreement-repository.js';
 import { AuditRepository } from './audit-repository.js';
+import { ClientTokenRepository } from './client-token-repository.js';
 import type { Db } from './database.js';
 import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
@@ -19,6 +20,7 @@ export interface Store {
   readonly tokens: AccessTokenRepository;
   readonly audit: AuditRepository;
   readonly credentials: MemberCredentialRepository;
+  readonly clientTokens: ClientTokenRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -32,5 +34,6 @@ export function createStore(db: Db): Store {
     tokens: new AccessTokenRepository(db),
     audit: new AuditRepository(db),
     credentials: new MemberCredentialRepository(db),
+    clientTokens: new ClientTokenRepository(db),
   };
 }
