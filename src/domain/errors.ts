@@ -85,3 +85,12 @@ export class NotFound extends DatapactError {
   readonly status = 404;
   readonly code = 'not_found';
 }
+
+export class Conflict extends DatapactError {
+  readonly status = 409;
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}

@@ -19,6 +19,7 @@ import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
 import { ErrorResponse, MemberObject } from './schemas.js';
+import { validatorCompiler } from './validation.js';
 
 export interface AppOptions {
   readonly store: Store;
@@ -67,8 +68,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     // Longer than any valid id, so that an overlong one meets the schema's clear 400, not a bare 414.
     routerOptions: { maxParamLength: 1000 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -21,6 +21,8 @@ export interface Database {
   web_sessions: WebSessionsTable;
   oidc_payloads: OidcPayloadsTable;
   client_tokens: ClientTokensTable;
+  agreement_certifications: PartnerFilingsTable;
+  deletion_attestations: PartnerFilingsTable;
 }
 
 export interface MembersTable {
@@ -191,4 +193,16 @@ export interface ClientTokensTable {
   issued_at: string;
   expires_at: string;
   revoked_at: string | null;
+}
+
+/** A statement a partner filed about an agreement: a certification or a deletion attestation. */
+export interface PartnerFilingsTable {
+  id: string;
+  agreement_id: string;
+  agreement_version: number;
+  app_id: string;
+  /** The person at the partner who signs the statement. */
+  signed_by: string;
+  statement: string;
+  filed_at: string;
 }

@@ -7,6 +7,7 @@ import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
 import { MemberCredentialRepository } from './member-credential-repository.js';
 import { MemberRepository } from './member-repository.js';
+import { PartnerFilingRepository } from './partner-filing-repository.js';
 import { PartnerRepository } from './partner-repository.js';
 
 /** Every repository over one database: what callers use instead of SQL. */
@@ -21,6 +22,7 @@ export interface Store {
   readonly audit: AuditRepository;
   readonly credentials: MemberCredentialRepository;
   readonly clientTokens: ClientTokenRepository;
+  readonly filings: PartnerFilingRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -35,5 +37,6 @@ export function createStore(db: Db): Store {
     audit: new AuditRepository(db),
     credentials: new MemberCredentialRepository(db),
     clientTokens: new ClientTokenRepository(db),
+    filings: new PartnerFilingRepository(db),
   };
 }

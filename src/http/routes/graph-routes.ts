@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import { bearerOf } from '../bearer.js';
 import type { GraphReader } from '../graph/graph-reader.js';
 import { requestedFields } from '../graph/requested-fields.js';
 import { ERROR_RESPONSES, FieldsQuery, FriendsPage, ListQuery, MemberIdParams } from '../schemas.js';
@@ -7,12 +8,6 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export interface GraphRoutesOptions {
   readonly reader: GraphReader;
-}
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
-
-function bearerOf(request: FastifyRequest): string | undefined {
-  return BEARER.exec(request.headers.authorization ?? '')?.[1];
 }
 
 const security = [{ bearer: [] }];

@@ -1,5 +1,162 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { CERTIFICATION_GRACE_DAYS, notInEffectCause, type Agreement } from '../../domain/agreement.js';
+import { AppDisabled, Conflict, InvalidToken, NotFound } from '../../domain/errors.js';
+import { fieldsOf } from '../../domain/field-catalog.js';
+import { addDays, type Instant } from '../../domain/time.js';
+import { windDownPhase } from '../../domain/wind-down.js';
+import type { ClientTokenContext } from '../../store/client-token-repository.js';
+import type { FilingKind, PartnerFiling } from '../../store/partner-filing-repository.js';
 import type { AppContext } from '../app.js';
+import { bearerOf } from '../bearer.js';
+import { ERROR_RESPONSES } from '../schemas.js';
 
-/** Placeholder until this part is written. */
-export const partnerRoutes: FastifyPluginAsync<{ context: AppContext }> = async () => {};
+const iso = (instant: Instant) => new Date(instant).toISOString();
+const DateTime = Type.String({ format: 'date-time' });
+
+const AgreementView = Type.Object({
+  id: Type.String(),
+  version: Type.Integer(),
+  status: Type.String(),
+  status_reason: Type.Union([Type.String(), Type.Null()]),
+  in_effect: Type.Boolean(),
+  not_in_effect_cause: Type.Union([Type.String(), Type.Null()]),
+  purposes: Type.Array(Type.String()),
+  member_fields: Type.Array(Type.String()),
+  friend_fields: Type.Array(Type.String()),
+  retention_days: Type.Integer(),
+  storage: Type.Object({ location: Type.String(), country: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  starts_at: DateTime,
+  ends_at: DateTime,
+  certification_due_at: DateTime,
+  suspended_if_uncertified_at: DateTime,
+  last_certified_at: Type.Union([DateTime, Type.Null()]),
+  wind_down: Type.Union([
+    Type.Object({ phase: Type.String(), no_new_grants: DateTime, no_friend_data: DateTime, access_ended: DateTime }, { additionalProperties: false }),
+    Type.Null(),
+  ]),
+}, { additionalProperties: false });
+
+const FilingBody = Type.Object({
+  signed_by: Type.String({ minLength: 1, maxLength: 200, description: 'The person at the partner who signs.' }),
+  statement: Type.String({ minLength: 1, maxLength: 10_000 }),
+}, { additionalProperties: false });
+
+const FilingView = Type.Object({
+  id: Type.String(),
+  agreement_id: Type.String(),
+  agreement_version: Type.Integer(),
+  signed_by: Type.String(),
+  statement: Type.String(),
+  filed_at: DateTime,
+}, { additionalProperties: false });
+
+const security = [{ bearer: [] }];
+
+function filingView(filing: PartnerFiling): Static<typeof FilingView> {
+  return {
+    id: filing.id, agreement_id: filing.agreementId, agreement_version: filing.agreementVersion,
+    signed_by: filing.signedBy, statement: filing.statement, filed_at: iso(filing.filedAt),
+  };
+}
+
+/**
+ * What partner servers (client credentials, never a member's token) read and file about their own
+ * agreement (PRODUCT.md §5). Filings are recorded here; the lifecycle acts on them.
+ */
+export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  const { store, clock } = context;
+
+  async function authenticate(request: FastifyRequest): Promise<{ partner: ClientTokenContext; now: Instant }> {
+    const bearer = bearerOf(request);
+    if (bearer === undefined) throw new InvalidToken('Send a client-credentials access token as `Authorization: Bearer <token>`.');
+    const partner = await store.clientTokens.verify(bearer);
+    const now = clock();
+    if (!partner || now >= partner.expiresAt || (partner.revokedAt !== null && partner.revokedAt <= now)) {
+      throw new InvalidToken('The access token is not valid, has expired or was revoked.');
+    }
+    if (partner.app.status !== 'active') throw new AppDisabled(`The app ${partner.app.id} is disabled.`);
+    return { partner, now };
+  }
+
+  async function agreementOf(partner: ClientTokenContext): Promise<Agreement> {
+    const agreement = await store.agreements.currentForApp(partner.app.id);
+    if (!agreement) throw new NotFound(`No agreement covers the app ${partner.app.id}.`);
+    return agreement;
+  }
+
+  async function file(request: FastifyRequest, body: Static<typeof FilingBody>, kind: FilingKind) {
+    const { partner, now } = await authenticate(request);
+    const agreement = await agreementOf(partner);
+    if (kind === 'deletion_attestation') {
+      const cause = notInEffectCause(agreement, now);
+      if (cause !== 'access_ended' && cause !== 'expired' && cause !== 'terminated') {
+        throw new Conflict('access_not_ended', 'A deletion attestation is filed after access has ended (wind-down `access_ended` or the end date).');
+      }
+    }
+    const filing = await store.filings.file({
+      kind, agreementId: agreement.id, agreementVersion: agreement.version, appId: partner.app.id,
+      signedBy: body.signed_by, statement: body.statement, filedAt: now,
+    });
+    return filingView(filing);
+  }
+
+  app.get('/agreement', {
+    schema: {
+      summary: "The partner's own agreement: terms, status, certification due date and wind-down schedule",
+      security,
+      response: { 200: AgreementView, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { partner, now } = await authenticate(request);
+    const agreement = await agreementOf(partner);
+    const certifications = await store.filings.ofAgreement('certification', agreement.id);
+    const cause = notInEffectCause(agreement, now);
+    const lastCertified = certifications[certifications.length - 1];
+    return {
+      id: agreement.id,
+      version: agreement.version,
+      status: agreement.status,
+      status_reason: agreement.statusReason,
+      in_effect: cause === null,
+      not_in_effect_cause: cause,
+      purposes: [...agreement.purposes],
+      member_fields: fieldsOf(agreement.memberFields),
+      friend_fields: fieldsOf(agreement.friendFields),
+      retention_days: agreement.retentionDays,
+      storage: agreement.storage.location === 'partner_servers'
+        ? { location: 'partner_servers', country: agreement.storage.country }
+        : { location: 'on_device' },
+      starts_at: iso(agreement.startsAt),
+      ends_at: iso(agreement.endsAt),
+      certification_due_at: iso(agreement.certificationDueAt),
+      suspended_if_uncertified_at: iso(addDays(agreement.certificationDueAt, CERTIFICATION_GRACE_DAYS)),
+      last_certified_at: lastCertified ? iso(lastCertified.filedAt) : null,
+      wind_down: agreement.windDown && {
+        phase: windDownPhase(agreement.windDown, now),
+        no_new_grants: iso(agreement.windDown.noNewGrants),
+        no_friend_data: iso(agreement.windDown.noFriendData),
+        access_ended: iso(agreement.windDown.accessEnded),
+      },
+    };
+  });
+
+  app.post('/certifications', {
+    schema: {
+      summary: 'File the yearly certification of the agreement',
+      security,
+      body: FilingBody,
+      response: { 201: FilingView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
+    },
+  }, async (request, reply) => reply.status(201).send(await file(request, request.body, 'certification')));
+
+  app.post('/deletion-attestations', {
+    schema: {
+      summary: 'Attest that the data received was deleted (after access has ended)',
+      security,
+      body: FilingBody,
+      response: { 201: FilingView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
+    },
+  }, async (request, reply) => reply.status(201).send(await file(request, request.body, 'deletion_attestation')));
+};
