@@ -26,6 +26,11 @@ export function defaultAudience(field: ObjectField): Audience {
 
 export type AudienceSettings = Partial<Record<ObjectField, Audience>>;
 
+/** Whether a member may change a field's audience: every object field but the basic ones, which are always public. */
+export function audienceIsEditable(field: ObjectField): boolean {
+  return FIELD_CLASS[field] !== 'basic';
+}
+
 /** The fields a member shows to friends (audience `public` or `friends`), as one mask. */
 export function friendsAudienceMask(settings: AudienceSettings): FieldMask {
   let mask = BASIC_MASK;

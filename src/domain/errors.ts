@@ -43,6 +43,12 @@ export class InvalidToken extends DatapactError {
   readonly code = 'invalid_token';
 }
 
+/** A privacy-center request without a member session (log in at /privacy/login). */
+export class LoginRequired extends DatapactError {
+  readonly status = 401;
+  readonly code = 'login_required';
+}
+
 export class GrantExpired extends DatapactError {
   readonly status = 401;
   readonly code = 'grant_expired';
@@ -81,6 +87,12 @@ export class FriendsOfFriendsForbidden extends DatapactError {
   }
 }
 
+/** A form or state-changing request without the CSRF token that goes with its cookie. */
+export class InvalidCsrfToken extends DatapactError {
+  readonly status = 403;
+  readonly code = 'invalid_csrf_token';
+}
+
 export class NotFound extends DatapactError {
   readonly status = 404;
   readonly code = 'not_found';
@@ -93,4 +105,10 @@ export class Conflict extends DatapactError {
     super(message);
     this.code = code;
   }
+}
+
+/** Too many attempts (logins) in a window; `Retry-After` says when to try again. */
+export class RateLimited extends DatapactError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
 }

@@ -67,6 +67,10 @@ export function isField(name: string): name is Field {
   return BIT_BY_FIELD.has(name);
 }
 
+export function isObjectField(name: string): name is ObjectField {
+  return name !== 'friends' && isField(name);
+}
+
 export function fieldBit(field: Field): FieldMask {
   return BIT_BY_FIELD.get(field)!;
 }

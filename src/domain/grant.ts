@@ -26,3 +26,11 @@ export function grantIsActive(grant: Grant, now: Instant): boolean {
   const lastActivity = grant.lastUsedAt ?? grant.grantedAt;
   return now < addDays(lastActivity, GRANT_IDLE_DAYS);
 }
+
+/** How a grant looks to its member: `revoked` (by them), `expired` (idle 90 days) or `active`. */
+export type GrantStatus = 'active' | 'expired' | 'revoked';
+
+export function grantStatus(grant: Grant, now: Instant): GrantStatus {
+  if (grant.revokedAt !== null && grant.revokedAt <= now) return 'revoked';
+  return grantIsActive(grant, now) ? 'active' : 'expired';
+}

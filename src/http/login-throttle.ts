@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { RateLimited } from '../domain/errors.js';
 
 /** Login attempts allowed per window, per address and per account (whichever runs out first). */
 export const LOGIN_ATTEMPTS_PER_ADDRESS = 20;
@@ -11,13 +12,30 @@ function accountOf(request: FastifyRequest): string {
 }
 
 /**
+ * One counter as a preHandler. `app.rateLimit()` is not used here: every limiter it makes marks
+ * the request as "rate limit ran", so a second one on the same route returns without counting
+ * (the per-account limit never applied behind the per-address one). `createRateLimit` only counts
+ * and answers; the refusal is ours.
+ */
+function limiter(app: FastifyInstance, max: number, keyGenerator: (request: FastifyRequest) => string): preHandlerAsyncHookHandler {
+  const check = app.createRateLimit({ max, timeWindow: LOGIN_WINDOW, keyGenerator });
+  return async (request, reply) => {
+    const result = await check(request);
+    if (!result.isAllowed && result.isExceeded) {
+      reply.header('retry-after', String(result.ttlInSeconds));
+      throw new RateLimited('Too many login attempts; wait before trying again.');
+    }
+  };
+}
+
+/**
  * The preHandlers of every login form (OAuth and privacy center alike), built once per app so
  * that both forms draw on the same counters: guessing one member's password from two pages, or
  * many members' passwords from one address, is limited either way. Login forms post `member_id`.
  */
 export function createLoginThrottle(app: FastifyInstance): preHandlerAsyncHookHandler[] {
   return [
-    app.rateLimit({ max: LOGIN_ATTEMPTS_PER_ADDRESS, timeWindow: LOGIN_WINDOW, keyGenerator: (r) => `login-address:${r.ip}` }),
-    app.rateLimit({ max: LOGIN_ATTEMPTS_PER_ACCOUNT, timeWindow: LOGIN_WINDOW, keyGenerator: (r) => `login-account:${accountOf(r)}` }),
+    limiter(app, LOGIN_ATTEMPTS_PER_ADDRESS, (r) => `login-address:${r.ip}`),
+    limiter(app, LOGIN_ATTEMPTS_PER_ACCOUNT, (r) => `login-account:${accountOf(r)}`),
   ];
 }

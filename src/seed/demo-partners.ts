@@ -29,6 +29,13 @@ export const demoPartnerId = (key: DemoPartnerKey): string => `p_${key}`;
 export const demoAppId = (key: DemoPartnerKey): string => `app_${key}`;
 export const demoAgreementId = (key: DemoPartnerKey): string => `agr_${key}`;
 
+/**
+ * Every demo app is an OAuth client with a documented secret and, next to its partner's own
+ * callback, a local one for trying the flow by hand (README, "OAuth for partners").
+ */
+export const demoClientSecret = (appId: string): string => `${appId}-demo-secret`;
+export const DEMO_LOCAL_REDIRECT_URI = 'http://127.0.0.1:9999/callback';
+
 /** The third-party app of the demo, whose users see each other as `id`, `name`, `picture`. */
 export const DEMO_THIRD_PARTY_APP_ID = demoAppId('pixelharbour');
 
@@ -230,9 +237,10 @@ export async function seedDemoPartners(store: Store, now: Instant): Promise<Demo
     );
     await store.partners.insertApp(
       { id: demoAppId(sketch.key), partnerId: demoPartnerId(sketch.key), name: sketch.app.name, class: sketch.app.class, status: 'active' },
-      [`https://${sketch.domain}/oauth/callback`],
+      [`https://${sketch.domain}/oauth/callback`, DEMO_LOCAL_REDIRECT_URI],
       registeredAt,
     );
+    await store.partners.setClientSecret(demoAppId(sketch.key), demoClientSecret(demoAppId(sketch.key)));
 
     const terms = sketch.agreement;
     if (terms === undefined) continue;

@@ -38,6 +38,15 @@ function grantToRow(grant: Grant): GrantsTable {
   };
 }
 
+/** A member's grant with the names a member recognises it by. */
+export interface MemberGrant {
+  readonly grant: Grant;
+  readonly appName: string;
+  readonly partnerName: string;
+  /** ISO 3166-1 alpha-2. */
+  readonly partnerCountry: string;
+}
+
 /** Members' consents to apps. */
 export class GrantRepository {
   constructor(private readonly db: Db) {}
@@ -73,5 +82,31 @@ export class GrantRepository {
       .execute();
     for (const row of rows) if (grantIsActive(grantFromRow(row), now)) users.add(row.member_id);
     return users;
+  }
+
+  /** Every grant a member ever gave (revoked and expired included), newest first, with app and partner names. */
+  async ofMember(memberId: string): Promise<MemberGrant[]> {
+    const rows = await this.db
+      .selectFrom('grants as g')
+      .innerJoin('apps as a', 'a.id', 'g.app_id')
+      .innerJoin('partners as p', 'p.id', 'a.partner_id')
+      .selectAll('g')
+      .select(['a.name as app_name', 'p.legal_name as partner_name', 'p.country as partner_country'])
+      .where('g.member_id', '=', memberId)
+      .orderBy('g.granted_at', 'desc')
+      .orderBy('g.id')
+      .execute();
+    return rows.map((row) => ({
+      grant: grantFromRow(row),
+      appName: row.app_name,
+      partnerName: row.partner_name,
+      partnerCountry: row.partner_country,
+    }));
+  }
+
+  /** The ids of every grant a member gave one app. */
+  async idsOfMemberApp(memberId: string, appId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('grants').select('id').where('member_id', '=', memberId).where('app_id', '=', appId).execute();
+    return rows.map((row) => row.id);
   }
 }

@@ -1,5 +1,5 @@
-import { friendsAudienceMask, isAudience, type Audience, type AudienceSettings } from '../domain/audience.js';
-import { isField, type FieldMask, type ObjectField } from '../domain/field-catalog.js';
+import { audienceIsEditable, defaultAudience, friendsAudienceMask, isAudience, type Audience, type AudienceSettings } from '../domain/audience.js';
+import { isField, isObjectField, type FieldMask, type ObjectField } from '../domain/field-catalog.js';
 import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
 import { toFlag, toIso } from './columns.js';
@@ -23,6 +23,20 @@ export interface MemberSettings {
   readonly platformEnabled: boolean;
   readonly shareViaFriends: boolean;
   readonly friendsAudience: FieldMask;
+}
+
+/** One member's platform settings and the audiences they changed (absent fields have the default). */
+export interface MemberPrivacy {
+  readonly platformEnabled: boolean;
+  readonly shareViaFriends: boolean;
+  readonly audiences: AudienceSettings;
+}
+
+/** A member's change to their own settings; what is absent stays as it is. */
+export interface PrivacyChange {
+  readonly platformEnabled?: boolean;
+  readonly shareViaFriends?: boolean;
+  readonly audiences?: AudienceSettings;
 }
 
 const INSERT_BATCH = 500;
@@ -115,5 +129,49 @@ export class MemberRepository {
       })
       .where('id', '=', id)
       .execute();
+  }
+
+  /** One member's settings as stored, or undefined for an unknown member. */
+  async privacy(id: string): Promise<MemberPrivacy | undefined> {
+    const [row, audienceRows] = await Promise.all([
+      this.db.selectFrom('members').select(['platform_enabled', 'share_via_friends']).where('id', '=', id).executeTakeFirst(),
+      this.db.selectFrom('field_audiences').select(['field', 'audience']).where('member_id', '=', id).execute(),
+    ]);
+    if (!row) return undefined;
+    const audiences: AudienceSettings = {};
+    for (const { field, audience } of audienceRows) {
+      if (isObjectField(field) && isAudience(audience)) audiences[field] = audience;
+    }
+    return { platformEnabled: row.platform_enabled === 1, shareViaFriends: row.share_via_friends === 1, audiences };
+  }
+
+  /**
+   * Applies a member's change in one transaction. Only audiences that differ from the catalog's
+   * default are stored: setting a field back to its default deletes its row. Basic fields are
+   * always public and refused here as a last line of defence.
+   */
+  async updatePrivacy(id: string, change: PrivacyChange): Promise<void> {
+    const audiences = Object.entries(change.audiences ?? {}) as Array<[ObjectField, Audience]>;
+    for (const [field] of audiences) {
+      if (!audienceIsEditable(field)) throw new Error(`The audience of ${field} cannot be changed.`);
+    }
+    await this.db.transaction().execute(async (trx) => {
+      const flags = {
+        ...(change.platformEnabled === undefined ? {} : { platform_enabled: toFlag(change.platformEnabled) }),
+        ...(change.shareViaFriends === undefined ? {} : { share_via_friends: toFlag(change.shareViaFriends) }),
+      };
+      if (Object.keys(flags).length > 0) await trx.updateTable('members').set(flags).where('id', '=', id).execute();
+      for (const [field, audience] of audiences) {
+        if (audience === defaultAudience(field)) {
+          await trx.deleteFrom('field_audiences').where('member_id', '=', id).where('field', '=', field).execute();
+        } else {
+          await trx
+            .insertInto('field_audiences')
+            .values({ member_id: id, field, audience })
+            .onConflict((oc) => oc.columns(['member_id', 'field']).doUpdateSet({ audience }))
+            .execute();
+        }
+      }
+    });
   }
 }

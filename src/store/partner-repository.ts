@@ -26,6 +26,14 @@ export function appFromRow(row: Pick<AppsTable, 'id' | 'partner_id' | 'name' | '
   return { id: row.id, partnerId: row.partner_id, name: row.name, class: row.class as App['class'], status: row.status as App['status'] };
 }
 
+/** What the OAuth server needs of an app to treat it as a client. */
+export interface OAuthClientRecord {
+  readonly app: App;
+  readonly redirectUris: readonly string[];
+  /** Null: the app has no secret yet and cannot authenticate. */
+  readonly clientSecret: string | null;
+}
+
 /** Partners and their apps. */
 export class PartnerRepository {
   constructor(private readonly db: Db) {}
@@ -76,6 +84,20 @@ export class PartnerRepository {
   async app(id: string): Promise<App | undefined> {
     const row = await this.db.selectFrom('apps').selectAll().where('id', '=', id).executeTakeFirst();
     return row && appFromRow(row);
+  }
+
+  /** An app as an OAuth client: its redirect URIs and client secret. */
+  async oauthClient(id: string): Promise<OAuthClientRecord | undefined> {
+    const row = await this.db.selectFrom('apps').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { app: appFromRow(row), redirectUris: JSON.parse(row.redirect_uris) as string[], clientSecret: row.client_secret };
+  }
+
+  async setClientSecret(id: string, clientSecret: string): Promise<void> {
+    await this.db.updateTable('apps').set({ client_secret: clientSecret }).where('id', '=', id).execute();
+  }
+
+  async setRedirectUris(id: string, redirectUris: readonly string[]): Promise<void> {
+    await this.db.updateTable('apps').set({ redirect_uris: JSON.stringify(redirectUris) }).where('id', '=', id).execute();
   }
 
   async apps(): Promise<App[]> {

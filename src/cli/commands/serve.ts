@@ -3,11 +3,18 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadOrCreateSecret } from '../../store/secret-files.js';
 import { loadConfig, type Config } from '../../config.js';
-import { buildApp } from '../../http/app.js';
 import { DEMO_MEMBER_ID, seedDemoWorld } from '../../seed/demo-world.js';
 import type { Store } from '../../store/store.js';
 import { openStore } from '../open-store.js';
 import { withProgressBar } from '../progress-bar.js';
+
+/**
+ * The server's log: pino at `level`. Requests are logged by method, URL, host and addresses only:
+ * never a body (login passwords, tokens sent to the token endpoint) and never these headers.
+ */
+export function serverLogger(level: string) {
+  return { level, redact: ['req.headers.authorization', 'req.headers.cookie'] };
+}
 
 async function seedOnFirstStart(store: Store, config: Config): Promise<boolean> {
   if (!config.seedDemo || (await store.members.count()) > 0) return false;
@@ -20,10 +27,12 @@ function printWelcome(url: string, config: Config, seeded: boolean): void {
   console.error(`
 Datapact is running on ${url}
   Graph API      ${url}/v1/me
+  OAuth issuer   ${config.publicUrl}/oauth   (discovery: ${config.publicUrl}/oauth/.well-known/openid-configuration)
   API docs       ${url}/docs
   Database       ${config.databasePath}${seeded ? ' (demo world seeded now)' : ''}
 
-Get a demo token (development only: it skips the consent screen) and call the API:
+Partners get tokens through OAuth (README, "OAuth for partners"). For a quick try, a DEVELOPMENT ONLY
+token that skips the consent screen (refused when DATAPACT_ENV=production):
   TOKEN=$(npx datapact tokens issue --member ${DEMO_MEMBER_ID} --app app_blackberry \\
       --purpose device_experience --fields id,name,birthday,friends --friend-fields name,birthday,religion)
   curl -s -H "Authorization: Bearer $TOKEN" '${url}/v1/me/friends?fields=name,birthday,religion&limit=3'
@@ -40,9 +49,11 @@ export function serveCommand(): Command {
       const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}), ...(options.host ? { HOST: options.host } : {}) });
       const store = await openStore(config.databasePath);
       const seeded = await seedOnFirstStart(store, config);
+      // Loaded here, so that the other commands do not load the HTTP stack (and oidc-provider with it).
+      const { buildApp } = await import('../../http/app.js');
       const app = await buildApp({
         store,
-        logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+        logger: serverLogger(config.logLevel),
         environment: config.environment,
         publicUrl: config.publicUrl,
         dataDir: config.dataDir,

@@ -26,13 +26,16 @@ function days(value: string): number {
 
 /**
  * `datapact tokens issue`: a grant and a token without the consent screen. For development and
- * tests only: it skips the member's consent that the OAuth flow will ask for.
+ * tests only: it skips the member's consent that the OAuth flow asks for, and the Graph API
+ * refuses its tokens when the server runs with DATAPACT_ENV=production.
  */
 export function tokensCommand(): Command {
-  const tokens = new Command('tokens').description('Bearer tokens (development: bypasses member consent)');
+  const tokens = new Command('tokens').description('Bearer tokens (DEVELOPMENT ONLY: bypasses member consent; refused in production)');
   tokens
     .command('issue')
-    .description('Create a grant for a member and an app, and print a bearer token for it (DEVELOPMENT ONLY)')
+    .description('Create a grant for a member and an app, and print a bearer token for it. DEVELOPMENT ONLY: it skips the '
+      + 'member\'s consent, and the Graph API refuses these tokens when the server runs with DATAPACT_ENV=production; '
+      + 'partners get tokens through OAuth (/oauth).')
     .requiredOption('--member <id>', 'the member who "consents"')
     .requiredOption('--app <id>', 'the app the token is for')
     .requiredOption('--purpose <purpose>', 'one of the agreement\'s purposes', purpose)
@@ -55,6 +58,7 @@ export function tokensCommand(): Command {
           friendFields: maskOf(options.friendFields), grantedAt: now, lastUsedAt: null, revokedAt: null,
         }]);
         const { token, expiresAt } = await store.tokens.issue(grantId, now, options.ttlDays * DAY_MS);
+        console.error('DEVELOPMENT ONLY: no consent was asked, and a server with DATAPACT_ENV=production refuses this token.');
         console.error(`Development token for ${options.member} on ${app.id} (grant ${grantId}, agreement ${agreement?.id ?? 'none'}), expires ${new Date(expiresAt).toISOString()}:`);
         if (!agreement) console.error(`Note: ${app.id} has no agreement, so every request with this token is refused (agreement_not_in_effect).`);
         console.log(token);

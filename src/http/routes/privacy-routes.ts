@@ -1,5 +1,222 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import { isAudience, type AudienceSettings } from '../../domain/audience.js';
+import { BadRequest, DatapactError, InvalidCsrfToken, UnknownField } from '../../domain/errors.js';
+import { isObjectField } from '../../domain/field-catalog.js';
+import type { PrivacyChange } from '../../store/member-repository.js';
 import type { AppContext } from '../app.js';
+import type { Html } from '../html.js';
+import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
+import { changePrivacy, memberApps, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
+import { appsPage, errorPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
+import { AppIdParams, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator } from '../privacy/privacy-schemas.js';
+import { ERROR_RESPONSES } from '../schemas.js';
 
-/** Placeholder until this part is written. */
-export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async () => {};
+/** The largest JSON body PATCH /v1/me/privacy takes; every field set spelled out is far smaller. */
+const PATCH_BODY_LIMIT = 8 * 1024;
+const MAX_MEMBER_ID = 100;
+const MAX_PASSWORD = 1000;
+
+const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+const CSRF_ERROR_CODES: ReadonlySet<string> = new Set(['FST_CSRF_INVALID_TOKEN', 'FST_CSRF_MISSING_SECRET']);
+
+function sendPage(reply: FastifyReply, status: number, page: Html): FastifyReply {
+  return reply.status(status).type('text/html; charset=utf-8').send(page.markup);
+}
+
+function acceptsHtml(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
+function queryFlag(request: FastifyRequest, name: string): boolean {
+  return (request.query as Record<string, unknown> | undefined)?.[name] === '1';
+}
+
+/** The settings form: both checkboxes (absent means off) and one `audience_<field>` select per editable field. */
+function settingsFromForm(body: unknown): PrivacyChange {
+  const form = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const audiences: AudienceSettings = {};
+  for (const [key, value] of Object.entries(form)) {
+    if (!key.startsWith('audience_')) continue;
+    const field = key.slice('audience_'.length);
+    if (!isObjectField(field)) throw new UnknownField(`Unknown field '${field.slice(0, 100)}'.`);
+    if (typeof value !== 'string' || !isAudience(value)) {
+      throw new BadRequest('invalid_parameter', `${key} must be one of public, friends, only_me.`);
+    }
+    audiences[field] = value;
+  }
+  return { platformEnabled: form.platform_enabled === 'on', shareViaFriends: form.share_via_friends === 'on', audiences };
+}
+
+/**
+ * The members' privacy center (issue 3, part 5): pages under /privacy and a JSON API under
+ * /v1/me/privacy and /v1/me/apps, both on the member session cookie (never a partner token).
+ * Everything here is one encapsulated plugin, so the session's hooks and this error handler apply
+ * to these routes only.
+ */
+export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async (instance, { context }) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = context;
+  const sessions = await registerMemberSession(app, context);
+
+  // CSRF: the token of the form (`_csrf`) or of the `x-csrf-token` header must match the signed
+  // `_csrf` cookie. @fastify/csrf-protection answers with its own 403; ours names the code.
+  const csrf = app.csrfProtection as onRequestHookHandler & preHandlerHookHandler;
+
+  const requireApiMember: onRequestHookHandler = (request, _reply, done) => {
+    try {
+      requireSessionMember(request);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+  const requirePageMember: preHandlerHookHandler = (request, reply, done) => {
+    if (sessionMember(request) === undefined) {
+      void reply.redirect(PAGE_PATHS.login, 303);
+      return;
+    }
+    done();
+  };
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('cache-control', 'no-store');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(PAGE_SECURITY_HEADERS);
+    return payload;
+  });
+
+  // Product errors on a page requested by a browser become an HTML page; everything else goes on
+  // to the app's one error handler, which answers in the documented JSON shape.
+  app.setErrorHandler((error: FastifyError | DatapactError, request, reply) => {
+    const mapped = CSRF_ERROR_CODES.has(error.code)
+      ? new InvalidCsrfToken('The form expired or did not come from this site; reload the page and try again.')
+      : error;
+    if (mapped instanceof DatapactError && !request.url.startsWith('/v1/') && acceptsHtml(request)) {
+      return sendPage(reply, mapped.status, errorPage({
+        status: mapped.status, code: mapped.code, message: mapped.message, requestId: request.id, loggedIn: sessionMember(request) !== undefined,
+      }));
+    }
+    throw mapped;
+  });
+
+  // ---- pages ------------------------------------------------------------------------------
+
+  const page = { hide: true } as const;
+
+  app.get(PAGE_PATHS.login, { schema: page }, async (request, reply) => {
+    // Any `next` or `return_to` parameter is ignored: after login the member lands on one fixed page.
+    if (sessionMember(request) !== undefined) return reply.redirect(PAGE_PATHS.settings, 303);
+    return sendPage(reply, 200, loginPage({ csrf: reply.generateCsrf() }));
+  });
+
+  app.post(PAGE_PATHS.login, { schema: page, preHandler: [...context.loginThrottle, csrf] }, async (request, reply) => {
+    const form = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+    const memberId = typeof form.member_id === 'string' ? form.member_id.trim() : '';
+    const password = typeof form.password === 'string' ? form.password : '';
+    const plausible = memberId !== '' && memberId.length <= MAX_MEMBER_ID && password !== '' && password.length <= MAX_PASSWORD;
+    const verified = plausible ? await store.credentials.verify(memberId, password) : undefined;
+    if (verified === undefined) {
+      // The same answer whichever of the two was wrong.
+      return sendPage(reply, 401, loginPage({ csrf: reply.generateCsrf(), memberId: memberId.slice(0, MAX_MEMBER_ID), failed: true }));
+    }
+    await sessions.start(request, verified);
+    return reply.redirect(PAGE_PATHS.settings, 303);
+  });
+
+  app.post(PAGE_PATHS.logout, { schema: page, preHandler: csrf }, async (request, reply) => {
+    await sessions.end(request, reply);
+    return reply.redirect(PAGE_PATHS.login, 303);
+  });
+
+  app.get(PAGE_PATHS.settings, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
+    const memberId = requireSessionMember(request);
+    const privacy = await readPrivacy(store, memberId);
+    return sendPage(reply, 200, settingsPage({ memberId, privacy, csrf: reply.generateCsrf(), saved: queryFlag(request, 'saved') }));
+  });
+
+  app.post(PAGE_PATHS.saveSettings, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
+    const memberId = requireSessionMember(request);
+    await changePrivacy(store, memberId, settingsFromForm(request.body));
+    return reply.redirect(`${PAGE_PATHS.settings}?saved=1`, 303);
+  });
+
+  app.get(PAGE_PATHS.apps, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
+    const apps = await memberApps(store, requireSessionMember(request), clock());
+    return sendPage(reply, 200, appsPage({ apps, csrf: reply.generateCsrf(), revoked: queryFlag(request, 'revoked') }));
+  });
+
+  app.post('/privacy/apps/:appId/revoke', {
+    schema: { ...page, params: AppIdParams },
+    preHandler: [requirePageMember, csrf],
+  }, async (request, reply) => {
+    await revokeApp(store, requireSessionMember(request), request.params.appId, clock());
+    return reply.redirect(`${PAGE_PATHS.apps}?revoked=1`, 303);
+  });
+
+  // ---- JSON API -----------------------------------------------------------------------------
+
+  const tags = ['privacy center'];
+  const description = 'Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token.';
+
+  app.get('/v1/me/privacy', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'Your platform settings and the audience of each field', description, tags,
+      response: { 200: PrivacySettings, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const privacy = await readPrivacy(store, requireSessionMember(request));
+    return { ...privacy, csrf_token: reply.generateCsrf() };
+  });
+
+  app.patch('/v1/me/privacy', {
+    onRequest: [requireApiMember, csrf],
+    bodyLimit: PATCH_BODY_LIMIT,
+    validatorCompiler: strictBodyValidator,
+    schema: {
+      summary: 'Change your platform settings or the audience of fields',
+      description: `${description} Send the \`csrf_token\` of GET /v1/me/privacy as the \`x-csrf-token\` header.`,
+      tags,
+      body: PrivacyPatch,
+      response: { 200: PrivacySettings, ...ERROR_RESPONSES, 413: Type.Ref('ErrorResponse') },
+    },
+  }, async (request, reply) => {
+    const memberId = requireSessionMember(request);
+    const { platform_enabled, share_via_friends, audiences } = request.body;
+    await changePrivacy(store, memberId, {
+      ...(platform_enabled === undefined ? {} : { platformEnabled: platform_enabled }),
+      ...(share_via_friends === undefined ? {} : { shareViaFriends: share_via_friends }),
+      ...(audiences === undefined ? {} : { audiences: audiences as AudienceSettings }),
+    });
+    return { ...(await readPrivacy(store, memberId)), csrf_token: reply.generateCsrf() };
+  });
+
+  app.get('/v1/me/apps', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'The apps and devices you gave consent to: partner, purpose, fields, last use, status', description, tags,
+      response: { 200: MemberApps, ...ERROR_RESPONSES },
+    },
+  }, async (request) => ({ data: await memberApps(store, requireSessionMember(request), clock()) }));
+
+  app.delete('/v1/me/apps/:appId', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: "Revoke an app: every grant you gave it and all its tokens stop working at once",
+      description: `${description} Needs the \`x-csrf-token\` header.`,
+      tags,
+      params: AppIdParams,
+      response: { 204: Type.Null(), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await revokeApp(store, requireSessionMember(request), request.params.appId, clock());
+    return reply.status(204).send(null);
+  });
+};

@@ -1,0 +1,73 @@
+import { audienceIsEditable, defaultAudience, type Audience } from '../../domain/audience.js';
+import { BadRequest, LoginRequired, NotFound } from '../../domain/errors.js';
+import { OBJECT_FIELDS, fieldsOf, type ObjectField } from '../../domain/field-catalog.js';
+import { grantStatus } from '../../domain/grant.js';
+import type { Instant } from '../../domain/time.js';
+import type { PrivacyChange } from '../../store/member-repository.js';
+import { createStore, type Store } from '../../store/store.js';
+import type { MemberApp } from './privacy-schemas.js';
+
+/**
+ * What the privacy center does for the logged-in member, shared by its pages and its JSON API:
+ * read and change their settings, list the apps they consented to, revoke one.
+ */
+
+/** A member's settings with every object field's audience (defaults filled in): the body of GET /v1/me/privacy. */
+export interface PrivacyView {
+  readonly platform_enabled: boolean;
+  readonly share_via_friends: boolean;
+  readonly audiences: Readonly<Record<ObjectField, Audience>>;
+}
+
+export async function readPrivacy(store: Store, memberId: string): Promise<PrivacyView> {
+  const privacy = await store.members.privacy(memberId);
+  if (privacy === undefined) throw new LoginRequired('The member of this session no longer exists; log in again.');
+  const audiences = Object.fromEntries(
+    OBJECT_FIELDS.map((field) => [field, audienceIsEditable(field) ? privacy.audiences[field] ?? defaultAudience(field) : 'public']),
+  ) as Record<ObjectField, Audience>;
+  return { platform_enabled: privacy.platformEnabled, share_via_friends: privacy.shareViaFriends, audiences };
+}
+
+/** Applies a change that has been checked for shape; refuses a basic field with 400 `field_not_editable`. */
+export async function changePrivacy(store: Store, memberId: string, change: PrivacyChange): Promise<void> {
+  const fixed = Object.keys(change.audiences ?? {}).filter((field) => !audienceIsEditable(field as ObjectField));
+  if (fixed.length > 0) {
+    throw new BadRequest('field_not_editable', `${fixed.join(', ')}: id, name and picture are always public; their audience cannot be changed.`);
+  }
+  await store.members.updatePrivacy(memberId, change);
+}
+
+export async function memberApps(store: Store, memberId: string, now: Instant): Promise<MemberApp[]> {
+  const grants = await store.grants.ofMember(memberId);
+  const iso = (instant: Instant | null) => (instant === null ? null : new Date(instant).toISOString());
+  return grants.map(({ grant, appName, partnerName, partnerCountry }) => ({
+    grant_id: grant.id,
+    app: { id: grant.appId, name: appName },
+    partner: { name: partnerName, country: partnerCountry },
+    purpose: grant.purpose,
+    member_fields: fieldsOf(grant.memberFields),
+    friend_fields: fieldsOf(grant.friendFields),
+    granted_at: new Date(grant.grantedAt).toISOString(),
+    last_used_at: iso(grant.lastUsedAt),
+    revoked_at: iso(grant.revokedAt),
+    status: grantStatus(grant, now),
+  }));
+}
+
+/**
+ * Revokes every grant the member gave `appId`, and every token of those grants, in one
+ * transaction at `now`: the app's next request with any of them fails. 404 when the member never
+ * gave the app a grant; revoking again is harmless.
+ */
+export async function revokeApp(store: Store, memberId: string, appId: string, now: Instant): Promise<void> {
+  const grantIds = await store.grants.idsOfMemberApp(memberId, appId);
+  if (grantIds.length === 0) throw new NotFound('You have not given this app access to your data.');
+  await store.db.transaction().execute(async (trx) => {
+    const tx = createStore(trx);
+    for (const grantId of grantIds) {
+      await tx.tokens.revokeAllOfGrant(grantId, now);
+      await tx.grants.revoke(grantId, now);
+    }
+  });
+}
+

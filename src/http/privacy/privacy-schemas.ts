@@ -1,0 +1,95 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import type { FastifySchemaCompiler } from 'fastify';
+import { AUDIENCES } from '../../domain/audience.js';
+import { BadRequest, UnknownField } from '../../domain/errors.js';
+import { FIELDS, OBJECT_FIELDS } from '../../domain/field-catalog.js';
+import { PURPOSES } from '../../domain/purposes.js';
+
+/**
+ * Schemas of the privacy center's JSON API (members, with their session cookie). As everywhere,
+ * the response schemas are the whitelist of what may leave.
+ */
+
+const AudienceSchema = Type.Union(AUDIENCES.map((audience) => Type.Literal(audience)), {
+  description: '`public`, `friends` or `only_me`.',
+});
+
+const FieldName = Type.Union(FIELDS.map((field) => Type.Literal(field)));
+
+export const PrivacySettings = Type.Object(
+  {
+    platform_enabled: Type.Boolean({ description: 'Off: no app or partner gets anything about you, not even through friends.' }),
+    share_via_friends: Type.Boolean({ description: 'Let apps and devices that your friends use see what you share with friends.' }),
+    audiences: Type.Object(
+      Object.fromEntries(OBJECT_FIELDS.map((field) => [field, AudienceSchema])),
+      { additionalProperties: false, description: 'Who may see each field; `id`, `name` and `picture` are always public.' },
+    ),
+    csrf_token: Type.String({ description: 'Send it back as the `x-csrf-token` header with PATCH and DELETE.' }),
+  },
+  { additionalProperties: false },
+);
+export type PrivacySettings = Static<typeof PrivacySettings>;
+
+export const PrivacyPatch = Type.Object(
+  {
+    platform_enabled: Type.Optional(Type.Boolean()),
+    share_via_friends: Type.Optional(Type.Boolean()),
+    audiences: Type.Optional(Type.Object(
+      Object.fromEntries(OBJECT_FIELDS.map((field) => [field, Type.Optional(AudienceSchema)])),
+      {
+        additionalProperties: false,
+        description: 'Fields to change; the others keep their audience. `id`, `name` and `picture` cannot be changed (400 `field_not_editable`).',
+      },
+    )),
+  },
+  { additionalProperties: false },
+);
+export type PrivacyPatch = Static<typeof PrivacyPatch>;
+
+export const MemberApp = Type.Object(
+  {
+    grant_id: Type.String(),
+    app: Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: false }),
+    partner: Type.Object(
+      { name: Type.String({ description: 'Legal name.' }), country: Type.String({ description: 'ISO 3166-1 alpha-2.' }) },
+      { additionalProperties: false },
+    ),
+    purpose: Type.Union(PURPOSES.map((purpose) => Type.Literal(purpose))),
+    member_fields: Type.Array(FieldName, { description: 'What you consented to share about yourself.' }),
+    friend_fields: Type.Array(FieldName, { description: 'What you consented to share about friends who allow it.' }),
+    granted_at: Type.String({ format: 'date-time' }),
+    last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')], {
+      description: '`expired`: unused for 90 days; the app must ask for consent again.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type MemberApp = Static<typeof MemberApp>;
+
+export const MemberApps = Type.Object({ data: Type.Array(MemberApp) }, { additionalProperties: false });
+
+export const AppIdParams = Type.Object({ appId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+
+/**
+ * A strict validator for JSON bodies: no type coercion (the app's Ajv coerces, so `"false"` or
+ * `null` would pass for a boolean), and errors with product codes: a name outside the catalog
+ * under `audiences` is `unknown_field`, anything else `invalid_parameter`.
+ */
+// `any`: Fastify types a route's compiler by that route's own schema.
+export const strictBodyValidator: FastifySchemaCompiler<any> = ({ schema }) => {
+  const check = TypeCompiler.Compile(schema as TSchema);
+  return (value: unknown) => {
+    if (check.Check(value)) return { value };
+    const first = check.Errors(value).First();
+    const path = first?.path ?? '';
+    if (first?.type === ValueErrorType.ObjectAdditionalProperties && path.startsWith('/audiences/')) {
+      const name = path.slice('/audiences/'.length).slice(0, 100);
+      return { error: new UnknownField(`Unknown field '${name}': audiences are set for fields of the catalog.`) };
+    }
+    return { error: new BadRequest('invalid_parameter', `body${path.replaceAll('/', '.')}: ${first?.message ?? 'invalid'}`) };
+  };
+};

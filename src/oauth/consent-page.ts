@@ -1,0 +1,84 @@
+import type { Agreement } from '../domain/agreement.js';
+import type { App } from '../domain/app.js';
+import { fieldsOf, type Field, type FieldMask } from '../domain/field-catalog.js';
+import type { Partner } from '../domain/partner.js';
+import type { Purpose } from '../domain/purposes.js';
+import { csrfField, html, page, type Html } from './html.js';
+import { friendScope } from './scopes.js';
+import { countryName, fieldWording, longDate, PURPOSE_WORDING, storageWording } from './wording.js';
+
+export interface ConsentView {
+  readonly uid: string;
+  readonly csrfToken: string;
+  readonly memberId: string;
+  readonly app: App;
+  readonly partner: Partner;
+  readonly agreement: Agreement;
+  readonly purpose: Purpose;
+  /** Fields about the member asked for, `id` excluded. */
+  readonly memberFields: FieldMask;
+  /** Fields about friends asked for that can ever leave. */
+  readonly friendFields: FieldMask;
+  /** Fields about friends asked for that never leave (sensitive). */
+  readonly neverSharedFriendFields: FieldMask;
+}
+
+/** The note the issue asks for next to every field about friends. */
+export const FRIENDS_OPT_IN_NOTE = 'Only friends who have turned on sharing through friends are shared.';
+
+function checkbox(name: string, value: string, label: string, id: string): Html {
+  return html`<label for="${id}"><input type="checkbox" id="${id}" name="${name}" value="${value}" checked> ${label}</label>`;
+}
+
+function memberFieldBoxes(view: ConsentView): Html[] {
+  return fieldsOf(view.memberFields).map((field: Field) => {
+    const label = field === 'friends' && view.app.class === 'third_party'
+      ? 'Your friend list (only friends who also use this app, and only their name and picture)'
+      : fieldWording(field);
+    return checkbox('scope', field, label, `scope-${field}`);
+  });
+}
+
+function friendSection(view: ConsentView): Html | '' {
+  if (view.friendFields === 0 && view.neverSharedFriendFields === 0) return '';
+  const never = fieldsOf(view.neverSharedFriendFields).map(fieldWording);
+  return html`
+  <fieldset>
+    <legend>About your friends</legend>
+    <p class="note" id="friends-note">${FRIENDS_OPT_IN_NOTE} Friends of your friends are never shared.</p>
+    ${fieldsOf(view.friendFields).map((field) => checkbox('scope', friendScope(field), fieldWording(field), `scope-friends-${field}`))}
+    ${never.length > 0 ? html`<p class="note">Also asked for, and never shared: ${never.join(', ')} (sensitive information about your friends never leaves the platform).</p>` : ''}
+  </fieldset>`;
+}
+
+/**
+ * The consent page: who asks (legal name, country), where the data will be kept, why, which
+ * fields about the member and about friends (each a checkbox, ticked by default; `id` fixed), and
+ * when the agreement ends. Posts the ticked scopes and `decision=allow|deny`.
+ */
+export function consentPage(view: ConsentView): string {
+  const { app, partner, agreement } = view;
+  return page(`Share your data with ${app.name}?`, html`
+<h1>Share your data with ${app.name}?</h1>
+<p>You are logged in as <strong>${view.memberId}</strong>. ${app.name} asks to read the data below.</p>
+<dl>
+  <dt>Company</dt><dd>${partner.legalName}, ${countryName(partner.country)}</dd>
+  <dt>Where your data is kept</dt><dd>${storageWording(agreement.storage, partner.legalName)}</dd>
+  <dt>Purpose</dt><dd>${PURPOSE_WORDING[view.purpose]} (<code>${view.purpose}</code>)</dd>
+  <dt>Agreement ends</dt><dd><time datetime="${new Date(agreement.endsAt).toISOString()}">${longDate(agreement.endsAt)}</time></dd>
+</dl>
+<form method="post" action="/interaction/${view.uid}/consent">
+  ${csrfField(view.csrfToken)}
+  <fieldset>
+    <legend>About you</legend>
+    <label for="scope-id"><input type="checkbox" id="scope-id" checked disabled aria-describedby="id-note"> ${fieldWording('id')}</label>
+    <p class="note" id="id-note">Your member id is always shared: without it the app cannot tell who you are.</p>
+    ${memberFieldBoxes(view)}
+  </fieldset>
+  ${friendSection(view)}
+  <p class="note">Untick anything you do not want to share. You can revoke this at any time in your privacy center; if ${app.name} does not use it for 90 days, it stops working by itself.</p>
+  <button type="submit" name="decision" value="allow" class="primary">Allow</button>
+  <button type="submit" name="decision" value="deny">Deny</button>
+</form>
+`);
+}

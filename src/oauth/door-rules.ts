@@ -1,0 +1,129 @@
+import { notInEffectCause, type Agreement } from '../domain/agreement.js';
+import type { App } from '../domain/app.js';
+import { SENSITIVE_MASK, fieldsOf, type Field, type FieldMask } from '../domain/field-catalog.js';
+import type { Partner } from '../domain/partner.js';
+import { isPurpose, type Purpose } from '../domain/purposes.js';
+import type { Instant } from '../domain/time.js';
+import { hasReached } from '../domain/wind-down.js';
+import type { Store } from '../store/store.js';
+import { friendScope, parseScope, type RequestedScopes } from './scopes.js';
+
+/**
+ * The rules at the door (issue 3): what an authorization request may ask for, judged against the
+ * app's agreement at `now` before the member is even asked to log in. Pure; the OAuth server turns
+ * a refusal into the OAuth error it names, sent back to the client's redirect URI.
+ */
+
+/** Everything the door rules read about the client. */
+export interface DoorFacts {
+  readonly app: App;
+  readonly partner: Partner;
+  /** The agreement the app works under now, if any. */
+  readonly agreement: Agreement | null;
+}
+
+export type DoorRefusal =
+  | { readonly error: 'unauthorized_client'; readonly description: string }
+  | { readonly error: 'invalid_request'; readonly description: string }
+  | { readonly error: 'invalid_scope'; readonly description: string; readonly scope: string };
+
+/** What a request that passed the door asks the member to consent to. */
+export interface ConsentRequest {
+  readonly agreement: Agreement;
+  readonly purpose: Purpose;
+  readonly openid: boolean;
+  /** Fields about the member, `id` excluded (it is always released). */
+  readonly memberFields: FieldMask;
+  /** Fields about friends that may ever leave: sensitive ones are left out (they never do). */
+  readonly friendFields: FieldMask;
+  /** Fields about friends that were asked for and are within the agreement but never leave. */
+  readonly neverSharedFriendFields: FieldMask;
+}
+
+export type DoorDecision = { readonly ok: true; readonly request: ConsentRequest } | { readonly ok: false; readonly refusal: DoorRefusal };
+
+function refuse(refusal: DoorRefusal): DoorDecision {
+  return { ok: false, refusal };
+}
+
+function outside(kind: string, mask: FieldMask, asScope: (field: Field) => string): DoorDecision {
+  const scopes = fieldsOf(mask).map(asScope);
+  return refuse({
+    error: 'invalid_scope',
+    description: `${scopes.join(', ')} ${scopes.length === 1 ? 'is' : 'are'} outside the agreement's ${kind}`,
+    scope: scopes.join(' '),
+  });
+}
+
+/**
+ * Judges an authorization request, in this order: the app's agreement is in effect at `now`;
+ * the purpose is one of the agreement's; every scope is known, within the agreement's member or
+ * friend fields, and friend fields are asked only by a device partner.
+ */
+export function judgeAuthorizationRequest(
+  facts: DoorFacts,
+  params: { readonly purpose: string | undefined; readonly scope: string | undefined },
+  now: Instant,
+): DoorDecision {
+  const { app, agreement } = facts;
+  const cause = notInEffectCause(agreement, now);
+  if (cause !== null || agreement === null) {
+    return refuse({ error: 'unauthorized_client', description: `${app.id} has no agreement in effect (${cause ?? 'no_agreement'})` });
+  }
+
+  const { purpose } = params;
+  const allowed = agreement.purposes.join(', ');
+  if (purpose === undefined || purpose === '') {
+    return refuse({ error: 'invalid_request', description: `missing required parameter 'purpose': one of the agreement's purposes (${allowed})` });
+  }
+  if (!isPurpose(purpose) || !agreement.purposes.includes(purpose)) {
+    return refuse({ error: 'invalid_request', description: `purpose '${purpose}' is not one of the agreement's purposes (${allowed})` });
+  }
+
+  const requested: RequestedScopes = parseScope(params.scope);
+  if (requested.unknown.length > 0) {
+    return refuse({ error: 'invalid_scope', description: `unknown scope ${requested.unknown.join(', ')}`, scope: requested.unknown.join(' ') });
+  }
+  if (!requested.openid && requested.memberFields === 0 && requested.friendFields === 0) {
+    return refuse({ error: 'invalid_scope', description: 'ask for at least one scope: openid or the fields to read', scope: '' });
+  }
+  const memberOutside = requested.memberFields & ~agreement.memberFields;
+  if (memberOutside !== 0) return outside('member fields', memberOutside, (field) => field);
+  if (requested.friendFields !== 0 && app.class === 'third_party') {
+    const scopes = fieldsOf(requested.friendFields).map(friendScope);
+    return refuse({
+      error: 'invalid_scope',
+      description: `a third-party app cannot ask for fields about friends (${scopes.join(', ')})`,
+      scope: scopes.join(' '),
+    });
+  }
+  const friendOutside = requested.friendFields & ~agreement.friendFields;
+  if (friendOutside !== 0) return outside('friend fields', friendOutside, friendScope);
+
+  return {
+    ok: true,
+    request: {
+      agreement,
+      purpose,
+      openid: requested.openid,
+      memberFields: requested.memberFields,
+      friendFields: requested.friendFields & ~SENSITIVE_MASK,
+      neverSharedFriendFields: requested.friendFields & SENSITIVE_MASK,
+    },
+  };
+}
+
+/** When the agreement no longer takes new consents at `now` (wind-down `no_new_grants` or later): since when. */
+export function newGrantsEndedAt(agreement: Agreement, now: Instant): Instant | null {
+  const plan = agreement.windDown;
+  return plan !== null && hasReached(plan, 'no_new_grants', now) ? plan.noNewGrants : null;
+}
+
+/** The facts for a client id, or undefined when no such app or partner exists. */
+export async function loadDoorFacts(store: Store, appId: string): Promise<DoorFacts | undefined> {
+  const app = await store.partners.app(appId);
+  if (!app) return undefined;
+  const [partner, agreement] = await Promise.all([store.partners.partner(app.partnerId), store.agreements.currentForApp(app.id)]);
+  if (!partner) return undefined;
+  return { app, partner, agreement: agreement ?? null };
+}

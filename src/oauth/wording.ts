@@ -1,0 +1,60 @@
+import type { Field } from '../domain/field-catalog.js';
+import type { DataStorage } from '../domain/partner.js';
+import type { Purpose } from '../domain/purposes.js';
+import type { Instant } from '../domain/time.js';
+
+/** The words the member pages use for codes: countries, dates, purposes, fields, storage. */
+
+const REGIONS = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+
+/** `China (CN)`; an unknown code is shown as itself. */
+export function countryName(code: string): string {
+  let name = code;
+  try {
+    name = REGIONS.of(code.toUpperCase()) ?? code;
+  } catch {
+    // Not a well-formed region code: show it as given.
+  }
+  return name === code ? code : `${name} (${code})`;
+}
+
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/** `31 March 2028` (UTC). */
+export function longDate(instant: Instant): string {
+  return DATE.format(new Date(instant));
+}
+
+export const PURPOSE_WORDING: Readonly<Record<Purpose, string>> = {
+  device_experience: 'to show your social network inside the device’s own apps',
+  login: 'to sign you in',
+  messaging: 'to send and receive your messages',
+  contacts_sync: 'to keep your phone contacts in sync',
+  calendar_sync: 'to keep your calendar in sync',
+};
+
+const FIELD_WORDING: Partial<Record<Field, string>> = {
+  id: 'Member id',
+  picture: 'Profile picture',
+  email: 'Email address',
+  phone: 'Phone number',
+  relationship_status: 'Relationship status',
+  political_views: 'Political views',
+  events: 'Events',
+  likes: 'Likes',
+  photos: 'Photos',
+  friends: 'Your friend list',
+};
+
+export function fieldWording(field: Field): string {
+  const named = FIELD_WORDING[field];
+  if (named !== undefined) return named;
+  return field.charAt(0).toUpperCase() + field.slice(1).replaceAll('_', ' ');
+}
+
+/** Where the data will be kept, as the agreement states it. */
+export function storageWording(storage: DataStorage, partnerName: string): string {
+  return storage.location === 'on_device'
+    ? 'On your device only'
+    : `On ${partnerName}’s servers in ${countryName(storage.country)}`;
+}
