@@ -27,7 +27,7 @@ interface Situation {
   readonly interaction: Interaction;
   readonly facts: DoorFacts;
   readonly now: Instant;
-  /** Null when the agreement now refuses what was asked (it changed since the request). */
+  /** The rules at the door, judged again now: the agreement may have changed since the request. */
   readonly decision: ReturnType<typeof judgeAuthorizationRequest>;
   /** When the agreement stopped taking new consents, if it has. */
   readonly newGrantsEndedAt: Instant | null;
