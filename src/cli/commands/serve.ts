@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadOrCreateSecret } from '../../store/secret-files.js';
 import { loadConfig, type Config } from '../../config.js';
-import { DEMO_MEMBER_ID, seedDemoWorld } from '../../seed/demo-world.js';
+import { DEMO_MEMBER_ID, DEMO_PASSWORD, seedDemoWorld } from '../../seed/demo-world.js';
 import type { Store } from '../../store/store.js';
 import { openStore } from '../open-store.js';
 import { withProgressBar } from '../progress-bar.js';
@@ -25,17 +25,18 @@ async function seedOnFirstStart(store: Store, config: Config): Promise<boolean> 
 
 function printWelcome(url: string, config: Config, seeded: boolean): void {
   console.error(`
-Datapact is running on ${url}
-  Graph API      ${url}/v1/me
-  OAuth issuer   ${config.publicUrl}/oauth   (discovery: ${config.publicUrl}/oauth/.well-known/openid-configuration)
-  API docs       ${url}/docs
-  Database       ${config.databasePath}${seeded ? ' (demo world seeded now)' : ''}
+Datapact is running on ${url} (public URL ${config.publicUrl})
+  Graph API        ${config.publicUrl}/v1/me
+  OAuth issuer     ${config.publicUrl}/oauth   (discovery: ${config.publicUrl}/oauth/.well-known/openid-configuration)
+  Privacy center   ${config.publicUrl}/privacy   (demo login: ${DEMO_MEMBER_ID} / ${DEMO_PASSWORD})
+  API docs         ${config.publicUrl}/docs
+  Database         ${config.databasePath}${seeded ? ' (demo world seeded now)' : ''}
 
 Partners get tokens through OAuth (README, "OAuth for partners"). For a quick try, a DEVELOPMENT ONLY
 token that skips the consent screen (refused when DATAPACT_ENV=production):
   TOKEN=$(npx datapact tokens issue --member ${DEMO_MEMBER_ID} --app app_blackberry \\
       --purpose device_experience --fields id,name,birthday,friends --friend-fields name,birthday,religion)
-  curl -s -H "Authorization: Bearer $TOKEN" '${url}/v1/me/friends?fields=name,birthday,religion&limit=3'
+  curl -s -H "Authorization: Bearer $TOKEN" '${config.publicUrl}/v1/me/friends?fields=name,birthday,religion&limit=3'
 `);
 }
 
