@@ -14,12 +14,21 @@ export interface Config {
   readonly port: number;
   readonly logLevel: string;
   readonly seedDemo: boolean;
+  /** Seconds between the scheduler's runs in `serve` (DATAPACT_TICK_SECONDS); 0 turns it off. */
+  readonly tickSeconds: number;
 }
 
 function integer(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`${name} must be a port number, got '${value}'.`);
+  return parsed;
+}
+
+function tickSeconds(value: string | undefined): number {
+  if (value === undefined || value === '') return 60;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 86_400) throw new Error(`DATAPACT_TICK_SECONDS must be a whole number of seconds from 0 to 86400, got '${value}'.`);
   return parsed;
 }
 
@@ -36,5 +45,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     logLevel: env.LOG_LEVEL ?? 'info',
     seedDemo: env.DATAPACT_SEED_DEMO !== 'false',
+    tickSeconds: tickSeconds(env.DATAPACT_TICK_SECONDS),
   };
 }

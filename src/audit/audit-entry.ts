@@ -3,8 +3,8 @@ import type { WithheldReason } from '../domain/reason-codes.js';
 import type { Instant } from '../domain/time.js';
 
 /**
- * One line of the audit log (PRODUCT.md §3): a subject released or withheld to a recipient, or a
- * request refused. Written before the response that it describes is sent.
+ * One line of the audit log (PRODUCT.md §3): a subject released or withheld to a recipient, a
+ * request refused, or a staff action. Written before the response that it describes is sent.
  */
 export interface AuditEntry {
   readonly at: Instant;
@@ -17,10 +17,19 @@ export interface AuditEntry {
   readonly tokenMemberId: string | null;
   readonly subjectMemberId: string | null;
   readonly purpose: string | null;
-  /** `released`: the subject was in the response; `withheld`: left out by the rules; `denied`: the request was refused. */
-  readonly outcome: 'released' | 'withheld' | 'denied';
-  /** The refusal's error code, or why a subject was left out. */
+  /**
+   * `released`: the subject was in the response; `withheld`: left out by the rules; `denied`: the
+   * request was refused; `staff_action`: a member of staff (or the system) changed something.
+   */
+  readonly outcome: 'released' | 'withheld' | 'denied' | 'staff_action';
+  /** The refusal's error code, why a subject was left out, or a staff action's name. */
   readonly code: string | null;
   readonly released: readonly Field[];
   readonly withheld: Readonly<Partial<Record<Field, WithheldReason>>>;
+  /** Who did a staff action: a staff id, or `system` for timed transitions. Absent or null otherwise. */
+  readonly actor?: string | null;
+  /** A staff action's name, such as `partner.create` (the same as `code`). Absent or null otherwise. */
+  readonly action?: string | null;
+  /** What a staff action changed (client-safe, never a secret). Absent or null otherwise. */
+  readonly detail?: Readonly<Record<string, unknown>> | null;
 }

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
+import { reportCommand } from './commands/report.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
+import { staffCommand } from './commands/staff.js';
+import { tickCommand } from './commands/tick.js';
 import { tokensCommand } from './commands/tokens.js';
 
 const program = new Command('datapact')
@@ -8,7 +11,10 @@ const program = new Command('datapact')
   .showHelpAfterError()
   .addCommand(serveCommand())
   .addCommand(seedCommand())
-  .addCommand(tokensCommand());
+  .addCommand(tokensCommand())
+  .addCommand(staffCommand())
+  .addCommand(tickCommand())
+  .addCommand(reportCommand());
 
 try {
   await program.parseAsync(process.argv);

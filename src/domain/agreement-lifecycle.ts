@@ -59,8 +59,11 @@ export type TimedAction =
   | { readonly type: 'lapse_certification' }
   | { readonly type: 'flag_deletion_unconfirmed' };
 
-/** A partner's filing, which moves the certification due date a year on. */
-export type FilingAction = { readonly type: 'certify' };
+/**
+ * A partner's filing, applied as the actor `system` when the partner files it: a certification
+ * moves the due date a year on; a deletion attestation (after access has ended) terminates.
+ */
+export type FilingAction = { readonly type: 'certify' } | { readonly type: 'attest_deletion' };
 
 export type LifecycleAction = StaffAction | TimedAction | FilingAction;
 export type ActionType = LifecycleAction['type'];
@@ -86,6 +89,7 @@ export const LEGAL_FROM: Readonly<Record<ActionType, readonly AgreementStatus[]>
   lapse_certification: ['active'],
   flag_deletion_unconfirmed: ['winding_down'],
   certify: ['active', 'suspended', 'winding_down'],
+  attest_deletion: ['winding_down'],
 };
 
 /** The permission a staff member needs for each staff action. */
@@ -193,6 +197,7 @@ function nextState(state: LifecycleState, action: LifecycleAction, actor: Actor,
       checkPlan(action.plan, state, now);
       return { ...state, status: 'winding_down', statusReason: 'wind_down_scheduled', windDown: action.plan, approvals: [] };
     case 'record_deletion_attestation':
+    case 'attest_deletion':
       if (now < accessEndedAt(state)) throw new Conflict('access_not_ended', 'Deletion is attested after access has ended.');
       return { ...state, status: 'terminated', statusReason: 'deletion_attested', deletionAttestedAt: now, deletionUnconfirmed: false };
     case 'terminate':

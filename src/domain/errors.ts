@@ -54,6 +54,21 @@ export class GrantExpired extends DatapactError {
   readonly code = 'grant_expired';
 }
 
+/** A staff login with a wrong email or password (or a disabled account: the same answer). */
+export class InvalidCredentials extends DatapactError {
+  readonly status = 401;
+  readonly code = 'invalid_credentials';
+  constructor() {
+    super('The email or password is wrong.');
+  }
+}
+
+/** A staff member whose roles lack the permission an admin endpoint needs. */
+export class Forbidden extends DatapactError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+}
+
 export class AppDisabled extends DatapactError {
   readonly status = 403;
   readonly code = 'app_disabled';

@@ -15,6 +15,7 @@ import type { Store } from '../store/store.js';
 import { registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
 import { createLoginThrottle } from './login-throttle.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
@@ -101,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(oauthPlugin, context);
   await app.register(privacyRoutes, { context });
   await app.register(partnerRoutes, { prefix: '/v1/partner', context });
+  await app.register(adminRoutes, { prefix: '/admin/v1', context });
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   return app;
 }

@@ -17,7 +17,7 @@ function accountOf(request: FastifyRequest): string {
  * (the per-account limit never applied behind the per-address one). `createRateLimit` only counts
  * and answers; the refusal is ours.
  */
-function limiter(app: FastifyInstance, max: number, keyGenerator: (request: FastifyRequest) => string): preHandlerAsyncHookHandler {
+export function limiter(app: FastifyInstance, max: number, keyGenerator: (request: FastifyRequest) => string): preHandlerAsyncHookHandler {
   const check = app.createRateLimit({ max, timeWindow: LOGIN_WINDOW, keyGenerator });
   return async (request, reply) => {
     const result = await check(request);

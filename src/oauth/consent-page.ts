@@ -1,11 +1,13 @@
 import type { Agreement } from '../domain/agreement.js';
-import type { App } from '../domain/app.js';
+import type { App, AppClass } from '../domain/app.js';
 import { fieldsOf, type Field, type FieldMask } from '../domain/field-catalog.js';
 import type { Partner } from '../domain/partner.js';
 import type { Purpose } from '../domain/purposes.js';
-import { csrfField, html, page, type Html } from './html.js';
+import { fieldLabel } from '../web/field-labels.js';
+import { html, type Html } from '../web/html.js';
+import { csrfField, page } from '../web/page-layout.js';
 import { friendScope } from './scopes.js';
-import { countryName, fieldWording, longDate, PURPOSE_WORDING, storageWording } from './wording.js';
+import { countryName, longDate, PURPOSE_WORDING, storageWording } from './wording.js';
 
 export interface ConsentView {
   readonly uid: string;
@@ -30,23 +32,26 @@ function checkbox(name: string, value: string, label: string, id: string): Html 
   return html`<label for="${id}"><input type="checkbox" id="${id}" name="${name}" value="${value}" checked> ${label}</label>`;
 }
 
+/** A field about the member: the friend list is theirs, and through a third-party app it is narrower. */
+function memberFieldLabel(field: Field, appClass: AppClass): string {
+  if (field !== 'friends') return fieldLabel(field);
+  return appClass === 'third_party'
+    ? 'Your friend list (only friends who also use this app, and only their name and picture)'
+    : 'Your friend list';
+}
+
 function memberFieldBoxes(view: ConsentView): Html[] {
-  return fieldsOf(view.memberFields).map((field: Field) => {
-    const label = field === 'friends' && view.app.class === 'third_party'
-      ? 'Your friend list (only friends who also use this app, and only their name and picture)'
-      : fieldWording(field);
-    return checkbox('scope', field, label, `scope-${field}`);
-  });
+  return fieldsOf(view.memberFields).map((field) => checkbox('scope', field, memberFieldLabel(field, view.app.class), `scope-${field}`));
 }
 
 function friendSection(view: ConsentView): Html | '' {
   if (view.friendFields === 0 && view.neverSharedFriendFields === 0) return '';
-  const never = fieldsOf(view.neverSharedFriendFields).map(fieldWording);
+  const never = fieldsOf(view.neverSharedFriendFields).map(fieldLabel);
   return html`
   <fieldset>
     <legend>About your friends</legend>
     <p class="note" id="friends-note">${FRIENDS_OPT_IN_NOTE} Friends of your friends are never shared.</p>
-    ${fieldsOf(view.friendFields).map((field) => checkbox('scope', friendScope(field), fieldWording(field), `scope-friends-${field}`))}
+    ${fieldsOf(view.friendFields).map((field) => checkbox('scope', friendScope(field), fieldLabel(field), `scope-friends-${field}`))}
     ${never.length > 0 ? html`<p class="note">Also asked for, and never shared: ${never.join(', ')} (sensitive information about your friends never leaves the platform).</p>` : ''}
   </fieldset>`;
 }
@@ -71,7 +76,7 @@ export function consentPage(view: ConsentView): string {
   ${csrfField(view.csrfToken)}
   <fieldset>
     <legend>About you</legend>
-    <label for="scope-id"><input type="checkbox" id="scope-id" checked disabled aria-describedby="id-note"> ${fieldWording('id')}</label>
+    <label for="scope-id"><input type="checkbox" id="scope-id" checked disabled aria-describedby="id-note"> ${fieldLabel('id')}</label>
     <p class="note" id="id-note">Your member id is always shared: without it the app cannot tell who you are.</p>
     ${memberFieldBoxes(view)}
   </fieldset>

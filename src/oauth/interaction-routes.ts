@@ -6,9 +6,9 @@ import { ID_MASK } from '../domain/field-catalog.js';
 import type { Grant } from '../domain/grant.js';
 import type { Instant } from '../domain/time.js';
 import type { Store } from '../store/store.js';
+import { sendPage } from '../web/send-page.js';
 import { consentPage } from './consent-page.js';
 import { judgeAuthorizationRequest, loadDoorFacts, newGrantsEndedAt, type ConsentRequest, type DoorFacts } from './door-rules.js';
-import { PAGE_HEADERS } from './html.js';
 import { loginPage } from './login-page.js';
 import { consentRefusedPage, errorPage } from './notice-pages.js';
 import { parseScope, scopesOf } from './scopes.js';
@@ -53,10 +53,6 @@ const LOGIN_BODY = {
   },
   required: ['member_id', 'password'],
 } as const;
-
-function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply.status(status).headers(PAGE_HEADERS).send(body);
-}
 
 /** Finishes the interaction and sends the browser back to the authorization endpoint (never anywhere a request names). */
 async function finish(provider: Provider, request: FastifyRequest, reply: FastifyReply, result: InteractionResults, merge: boolean) {

@@ -1,4 +1,5 @@
-import { csrfField, html, page } from './html.js';
+import { html } from '../web/html.js';
+import { csrfField, page } from '../web/page-layout.js';
 
 export interface LoginView {
   readonly uid: string;

@@ -1,6 +1,7 @@
-import { csrfField, html, page } from './html.js';
-import { longDate } from './wording.js';
 import type { Instant } from '../domain/time.js';
+import { html } from '../web/html.js';
+import { csrfField, page } from '../web/page-layout.js';
+import { longDate } from './wording.js';
 
 export interface ConsentRefusedView {
   readonly uid: string;

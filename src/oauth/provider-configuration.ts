@@ -2,8 +2,8 @@ import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC 
 import { grantIsActive } from '../domain/grant.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import type { Store } from '../store/store.js';
+import { PAGE_HEADERS } from '../web/page-layout.js';
 import { judgeAuthorizationRequest, loadDoorFacts, type DoorRefusal } from './door-rules.js';
-import { PAGE_HEADERS } from './html.js';
 import { datapactAdapter } from './model-adapter.js';
 import { errorPage } from './notice-pages.js';
 import { SUPPORTED_SCOPES } from './scopes.js';

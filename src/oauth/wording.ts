@@ -1,9 +1,8 @@
-import type { Field } from '../domain/field-catalog.js';
 import type { DataStorage } from '../domain/partner.js';
 import type { Purpose } from '../domain/purposes.js';
 import type { Instant } from '../domain/time.js';
 
-/** The words the member pages use for codes: countries, dates, purposes, fields, storage. */
+/** The words the OAuth pages use for codes: countries, dates, purposes, storage (fields: src/web/field-labels.ts). */
 
 const REGIONS = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
 
@@ -32,25 +31,6 @@ export const PURPOSE_WORDING: Readonly<Record<Purpose, string>> = {
   contacts_sync: 'to keep your phone contacts in sync',
   calendar_sync: 'to keep your calendar in sync',
 };
-
-const FIELD_WORDING: Partial<Record<Field, string>> = {
-  id: 'Member id',
-  picture: 'Profile picture',
-  email: 'Email address',
-  phone: 'Phone number',
-  relationship_status: 'Relationship status',
-  political_views: 'Political views',
-  events: 'Events',
-  likes: 'Likes',
-  photos: 'Photos',
-  friends: 'Your friend list',
-};
-
-export function fieldWording(field: Field): string {
-  const named = FIELD_WORDING[field];
-  if (named !== undefined) return named;
-  return field.charAt(0).toUpperCase() + field.slice(1).replaceAll('_', ' ');
-}
 
 /** Where the data will be kept, as the agreement states it. */
 export function storageWording(storage: DataStorage, partnerName: string): string {

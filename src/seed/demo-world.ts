@@ -4,6 +4,7 @@ import { addDays, type Instant } from '../domain/time.js';
 import { hashPassword } from '../store/member-credential-repository.js';
 import type { Store } from '../store/store.js';
 import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } from './demo-partners.js';
+import { seedDemoStaff } from './demo-staff.js';
 import { memberIdAt } from './member-ids.js';
 import { seedMembers, type SeedPhase } from './world-generator.js';
 
@@ -119,7 +120,10 @@ export async function seedDemoWorld(store: Store, options: DemoWorldOptions): Pr
   await store.grants.insertMany(grants);
   // One hash for all: hashing 2,000 passwords with their own salts would take minutes of scrypt.
   const memberIds = Array.from({ length: DEMO_MEMBERS }, (_, index) => memberIdAt(DEMO_SEED, index));
-  await store.credentials.setHashes(memberIds, await hashPassword(DEMO_PASSWORD), now);
+  const demoHash = await hashPassword(DEMO_PASSWORD);
+  await store.credentials.setHashes(memberIds, demoHash, now);
+  // Staff for the admin API (admin@datapact.example, …), with the same password.
+  await seedDemoStaff(store, demoHash, now);
   return {
     members: world.members,
     friendships: world.friendships,

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Agreement } from '../domain/agreement.js';
 import type { Purpose } from '../domain/purposes.js';
 import type { Instant } from '../domain/time.js';
@@ -13,9 +14,25 @@ export interface AgreementChange {
   readonly action: string;
   readonly reason: string | null;
   readonly at: Instant;
+  /** What changed from the previous version, readably (null for a first version). */
+  readonly diff?: string | null;
 }
 
-function windDownToJson(plan: WindDownPlan | null): string | null {
+/** What the lifecycle keeps beside the terms (see agreement-lifecycle-repository.ts). */
+export interface LifecycleColumns {
+  readonly authorId: string;
+  readonly approvals: readonly string[];
+  readonly needsTwoApprovals: boolean;
+  readonly deletionAttestedAt: Instant | null;
+  readonly deletionUnconfirmed: boolean;
+  readonly windDownNotices: readonly string[];
+}
+
+export const DEFAULT_LIFECYCLE_COLUMNS: LifecycleColumns = {
+  authorId: 'system', approvals: [], needsTwoApprovals: false, deletionAttestedAt: null, deletionUnconfirmed: false, windDownNotices: [],
+};
+
+export function windDownToJson(plan: WindDownPlan | null): string | null {
   return plan === null ? null : JSON.stringify({
     no_new_grants: toIso(plan.noNewGrants),
     no_friend_data: toIso(plan.noFriendData),
@@ -53,7 +70,12 @@ export function agreementFromRow(row: AgreementsTable, appIds: readonly string[]
   };
 }
 
-function agreementToRow(agreement: Agreement, createdAt: Instant, updatedAt: Instant): AgreementsTable {
+export function agreementToRow(
+  agreement: Agreement,
+  createdAt: Instant,
+  updatedAt: Instant,
+  lifecycle: LifecycleColumns = DEFAULT_LIFECYCLE_COLUMNS,
+): AgreementsTable {
   return {
     id: agreement.id,
     partner_id: agreement.partnerId,
@@ -72,6 +94,12 @@ function agreementToRow(agreement: Agreement, createdAt: Instant, updatedAt: Ins
     wind_down: windDownToJson(agreement.windDown),
     created_at: toIso(createdAt),
     updated_at: toIso(updatedAt),
+    author_id: lifecycle.authorId,
+    approvals: JSON.stringify(lifecycle.approvals),
+    needs_two_approvals: lifecycle.needsTwoApprovals ? 1 : 0,
+    deletion_attested_at: lifecycle.deletionAttestedAt === null ? null : toIso(lifecycle.deletionAttestedAt),
+    deletion_unconfirmed: lifecycle.deletionUnconfirmed ? 1 : 0,
+    wind_down_notices: JSON.stringify(lifecycle.windDownNotices),
   };
 }
 
@@ -79,10 +107,10 @@ function agreementToRow(agreement: Agreement, createdAt: Instant, updatedAt: Ins
 export class AgreementRepository {
   constructor(private readonly db: Db) {}
 
-  /** Writes a new agreement and its first history entry in one transaction. */
-  async insert(agreement: Agreement, change: AgreementChange): Promise<void> {
-    const row = agreementToRow(agreement, change.at, change.at);
-    await this.db.transaction().execute(async (trx) => {
+  /** Writes a new agreement and its first history entry in one transaction (the caller's, when it is one). */
+  async insert(agreement: Agreement, change: AgreementChange, lifecycle: LifecycleColumns = DEFAULT_LIFECYCLE_COLUMNS): Promise<void> {
+    const row = agreementToRow(agreement, change.at, change.at, lifecycle);
+    const write = async (trx: Db) => {
       await trx.insertInto('agreements').values(row).execute();
       if (agreement.appIds.length > 0) {
         await trx
@@ -100,9 +128,12 @@ export class AgreementRepository {
           action: change.action,
           reason: change.reason,
           snapshot: JSON.stringify(row),
+          diff: change.diff ?? null,
         })
         .execute();
-    });
+    };
+    if (this.db.isTransaction) await write(this.db);
+    else await this.db.transaction().execute(write);
   }
 
   async get(id: string): Promise<Agreement | undefined> {
@@ -112,7 +143,11 @@ export class AgreementRepository {
     return agreementFromRow(row, apps.map((a) => a.app_id));
   }
 
-  /** The agreement an app works under now: the newest one naming it that is not terminated. */
+  /**
+   * The agreement an app works under now: the newest one naming it that is not terminated, one
+   * that has been activated (active, suspended, winding down) before a draft or one under review
+   * (a renewal being drafted does not displace the agreement in force).
+   */
   async currentForApp(appId: string): Promise<Agreement | undefined> {
     const row = await this.db
       .selectFrom('agreements')
@@ -120,6 +155,7 @@ export class AgreementRepository {
       .selectAll('agreements')
       .where('agreement_apps.app_id', '=', appId)
       .where('agreements.status', '!=', 'terminated')
+      .orderBy(sql`case when agreements.status in ('draft', 'under_review') then 1 else 0 end`)
       .orderBy('agreements.created_at', 'desc')
       .executeTakeFirst();
     return row ? this.get(row.id) : undefined;
@@ -127,6 +163,8 @@ export class AgreementRepository {
 
   async history(id: string): Promise<Array<AgreementChange & { version: number }>> {
     const rows = await this.db.selectFrom('agreement_history').selectAll().where('agreement_id', '=', id).orderBy('version').execute();
-    return rows.map((r) => ({ version: Number(r.version), actor: r.actor, action: r.action, reason: r.reason, at: fromIso(r.at) }));
+    return rows.map((r) => ({
+      version: Number(r.version), actor: r.actor, action: r.action, reason: r.reason, at: fromIso(r.at), diff: r.diff ?? null,
+    }));
   }
 }

@@ -28,6 +28,9 @@ function entryFromRow(row: Selectable<AuditEntriesTable>): StoredAuditEntry {
     code: row.code,
     released: JSON.parse(row.released) as Field[],
     withheld: JSON.parse(row.withheld) as Partial<Record<Field, WithheldReason>>,
+    actor: row.actor ?? null,
+    action: row.action ?? null,
+    detail: row.detail == null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
   };
 }
 
@@ -38,33 +41,48 @@ export class AuditRepository {
   /** Appends all entries in one transaction: either every one is durable or none is. */
   async append(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
-      for (const batch of chunks(entries, 500)) {
-        await trx
-          .insertInto('audit_entries')
-          .values(batch.map((e) => ({
-            at: toIso(e.at),
-            request_id: e.requestId,
-            app_id: e.appId,
-            partner_id: e.partnerId,
-            agreement_id: e.agreementId,
-            agreement_version: e.agreementVersion,
-            rules_version: e.rulesVersion,
-            token_member_id: e.tokenMemberId,
-            subject_member_id: e.subjectMemberId,
-            purpose: e.purpose,
-            outcome: e.outcome,
-            code: e.code,
-            released: JSON.stringify(e.released),
-            withheld: JSON.stringify(e.withheld),
-          })))
-          .execute();
-      }
-    });
+    // Inside a caller's transaction (a staff action with its change), the entries join it.
+    if (this.db.isTransaction) return this.insert(this.db, entries);
+    await this.db.transaction().execute((trx) => this.insert(trx, entries));
+  }
+
+  private async insert(db: Db, entries: readonly AuditEntry[]): Promise<void> {
+    for (const batch of chunks(entries, 500)) {
+      await db
+        .insertInto('audit_entries')
+        .values(batch.map((e) => ({
+          at: toIso(e.at),
+          request_id: e.requestId,
+          app_id: e.appId,
+          partner_id: e.partnerId,
+          agreement_id: e.agreementId,
+          agreement_version: e.agreementVersion,
+          rules_version: e.rulesVersion,
+          token_member_id: e.tokenMemberId,
+          subject_member_id: e.subjectMemberId,
+          purpose: e.purpose,
+          outcome: e.outcome,
+          code: e.code,
+          released: JSON.stringify(e.released),
+          withheld: JSON.stringify(e.withheld),
+          actor: e.actor ?? null,
+          action: e.action ?? null,
+          detail: e.detail == null ? null : JSON.stringify(e.detail),
+        })))
+        .execute();
+    }
   }
 
   async byRequest(requestId: string): Promise<StoredAuditEntry[]> {
     const rows = await this.db.selectFrom('audit_entries').selectAll().where('request_id', '=', requestId).orderBy('seq').execute();
+    return rows.map(entryFromRow);
+  }
+
+  /** Staff actions (outcome `staff_action`), oldest first; of one actor when given. */
+  async staffActions(actor?: string): Promise<StoredAuditEntry[]> {
+    let query = this.db.selectFrom('audit_entries').selectAll().where('outcome', '=', 'staff_action');
+    if (actor !== undefined) query = query.where('actor', '=', actor);
+    const rows = await query.orderBy('seq').execute();
     return rows.map(entryFromRow);
   }
 

@@ -1,6 +1,8 @@
+import type { AgreementTerms } from '../domain/agreement.js';
 import { grantIsActive, type Grant } from '../domain/grant.js';
 import type { Purpose } from '../domain/purposes.js';
 import type { Instant } from '../domain/time.js';
+import { agreementFromRow } from './agreement-repository.js';
 import { chunks } from './batches.js';
 import { fromIso, fromIsoOrNull, maskFromJson, maskToJson, toIso } from './columns.js';
 import type { Db } from './database.js';
@@ -45,6 +47,8 @@ export interface MemberGrant {
   readonly partnerName: string;
   /** ISO 3166-1 alpha-2. */
   readonly partnerCountry: string;
+  /** The agreement the grant was given under, as it stands now; null when there is none. */
+  readonly agreement: AgreementTerms | null;
 }
 
 /** Members' consents to apps. */
@@ -84,7 +88,10 @@ export class GrantRepository {
     return users;
   }
 
-  /** Every grant a member ever gave (revoked and expired included), newest first, with app and partner names. */
+  /**
+   * Every grant a member ever gave (revoked and expired included), newest first, with app and
+   * partner names and the agreement each was given under.
+   */
   async ofMember(memberId: string): Promise<MemberGrant[]> {
     const rows = await this.db
       .selectFrom('grants as g')
@@ -96,11 +103,17 @@ export class GrantRepository {
       .orderBy('g.granted_at', 'desc')
       .orderBy('g.id')
       .execute();
+    const agreementIds = [...new Set(rows.flatMap((row) => (row.agreement_id === null ? [] : [row.agreement_id])))];
+    const agreementRows = agreementIds.length === 0
+      ? []
+      : await this.db.selectFrom('agreements').selectAll().where('id', 'in', agreementIds).execute();
+    const agreements = new Map(agreementRows.map((row) => [row.id, agreementFromRow(row, [])]));
     return rows.map((row) => ({
       grant: grantFromRow(row),
       appName: row.app_name,
       partnerName: row.partner_name,
       partnerCountry: row.partner_country,
+      agreement: (row.agreement_id === null ? undefined : agreements.get(row.agreement_id)) ?? null,
     }));
   }
 

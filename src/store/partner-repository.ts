@@ -100,6 +100,39 @@ export class PartnerRepository {
     await this.db.updateTable('apps').set({ redirect_uris: JSON.stringify(redirectUris) }).where('id', '=', id).execute();
   }
 
+  /** Writes every editable column of a partner (the admin API's edit). */
+  async updatePartner(partner: Partner): Promise<void> {
+    await this.db
+      .updateTable('partners')
+      .set({
+        legal_name: partner.legalName,
+        country: partner.country,
+        kind: partner.kind,
+        risk_flags: JSON.stringify(partner.riskFlags),
+        storage_location: partner.storage.location,
+        storage_country: partner.storage.location === 'partner_servers' ? partner.storage.country : null,
+        contacts: JSON.stringify(partner.contacts),
+        webhook_url: partner.webhookUrl,
+      })
+      .where('id', '=', partner.id)
+      .execute();
+  }
+
+  /** A partner's apps as OAuth clients (redirect URIs and secret included), by id. */
+  async clientsOfPartner(partnerId: string): Promise<OAuthClientRecord[]> {
+    const rows = await this.db.selectFrom('apps').selectAll().where('partner_id', '=', partnerId).orderBy('id').execute();
+    return rows.map((row) => ({ app: appFromRow(row), redirectUris: JSON.parse(row.redirect_uris) as string[], clientSecret: row.client_secret }));
+  }
+
+  /** Changes an app's name or status; only what is given. */
+  async updateApp(id: string, change: { name?: string; status?: App['status'] }): Promise<void> {
+    const set: { name?: string; status?: string } = {};
+    if (change.name !== undefined) set.name = change.name;
+    if (change.status !== undefined) set.status = change.status;
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('apps').set(set).where('id', '=', id).execute();
+  }
+
   async apps(): Promise<App[]> {
     const rows = await this.db.selectFrom('apps').selectAll().orderBy('id').execute();
     return rows.map(appFromRow);

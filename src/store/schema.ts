@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { NoticeDeliveryStatus, NoticeStatus } from '../domain/notice.js';
 
 /**
  * The tables as Kysely sees them. Only types that both SQLite and PostgreSQL store the same way:
@@ -23,6 +24,10 @@ export interface Database {
   client_tokens: ClientTokensTable;
   agreement_certifications: PartnerFilingsTable;
   deletion_attestations: PartnerFilingsTable;
+  staff: StaffTable;
+  staff_credentials: StaffCredentialsTable;
+  notices: NoticesTable;
+  notice_deliveries: NoticeDeliveriesTable;
 }
 
 export interface MembersTable {
@@ -64,6 +69,8 @@ export interface PartnersTable {
   contacts: string;
   webhook_url: string | null;
   created_at: string;
+  /** HMAC-SHA256 key that signs the partner's webhook notices; null until first needed (migration 0006). */
+  webhook_secret: string | null;
 }
 
 export interface AppsTable {
@@ -97,6 +104,17 @@ export interface AgreementsTable {
   wind_down: string | null;
   created_at: string;
   updated_at: string;
+  /** The staff member who drafted (or last edited) the version; `system` for agreements made before the lifecycle. */
+  author_id: string;
+  /** JSON text: ids of the privacy officers who approved the version under review. */
+  approvals: string;
+  /** 0/1: the two-person rule applies (friend fields, sensitive member fields or a risk-flagged partner). */
+  needs_two_approvals: number;
+  deletion_attested_at: string | null;
+  /** 0/1: no deletion attestation came within 30 days after access ended. */
+  deletion_unconfirmed: number;
+  /** JSON text: the wind-down notices already sent (`upcoming:<phase>:<days>`, `reached:<phase>`). */
+  wind_down_notices: string;
 }
 
 export interface AgreementAppsTable {
@@ -113,6 +131,8 @@ export interface AgreementHistoryTable {
   reason: string | null;
   /** JSON text of the agreement as this version left it. */
   snapshot: string;
+  /** What changed from the previous version, readably: `end: 2027-01-01 → 2027-06-01; member fields: +email −phone`. */
+  diff: string | null;
 }
 
 export interface GrantsTable {
@@ -158,6 +178,12 @@ export interface AuditEntriesTable {
   code: string | null;
   released: string;
   withheld: string;
+  /** Who did a staff action: a staff id, or `system`; null for entries about data released. */
+  actor: string | null;
+  /** A staff action's name, e.g. `partner.create`; null for entries about data released. */
+  action: string | null;
+  /** JSON text: what a staff action changed. */
+  detail: string | null;
 }
 
 export interface MemberCredentialsTable {
@@ -205,4 +231,68 @@ export interface PartnerFilingsTable {
   signed_by: string;
   statement: string;
   filed_at: string;
+}
+
+/** Platform staff who use the admin API. */
+export interface StaffTable {
+  id: string;
+  email: string;
+  name: string;
+  /** JSON text: a list of staff roles. */
+  roles: string;
+  /** scrypt, as for members' passwords. */
+  password_hash: string;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+export type StaffCredentialKind = 'session' | 'api_key';
+
+/** Staff bearer credentials: session tokens from a login and API keys. Only the SHA-256 is stored. */
+export interface StaffCredentialsTable {
+  token_hash: string;
+  /** Public id, to list and revoke a credential without its secret. */
+  id: string;
+  staff_id: string;
+  kind: StaffCredentialKind;
+  label: string | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+/** The outbox of notices to partners' webhooks (migration 0006); one row per event. */
+export interface NoticesTable {
+  id: string;
+  partner_id: string;
+  agreement_id: string | null;
+  /** e.g. `agreement.activated`, `wind_down.phase_upcoming`. */
+  type: string;
+  /** JSON text: the notice's `data`. */
+  payload: string;
+  created_at: string;
+  /** Unique when set: the same event enqueued twice (e.g. by two scheduler instances) is kept once. */
+  dedupe_key: string | null;
+  status: NoticeStatus;
+  attempts: number;
+  /** When the dispatcher may try next; null once delivered, abandoned or undeliverable. */
+  next_attempt_at: string | null;
+  /** A dispatcher's lease: nobody else sends this notice before then. */
+  claimed_until: string | null;
+  claimed_by: string | null;
+  delivered_at: string | null;
+}
+
+/** One row per attempt to post a notice to its partner's webhook. */
+export interface NoticeDeliveriesTable {
+  id: string;
+  notice_id: string;
+  attempt: number;
+  attempted_at: string;
+  status: NoticeDeliveryStatus;
+  http_status: number | null;
+  error: string | null;
+  /** When the next attempt is due after a failure; null after a success or the last attempt. */
+  next_attempt_at: string | null;
 }

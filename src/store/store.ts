@@ -7,8 +7,10 @@ import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
 import { MemberCredentialRepository } from './member-credential-repository.js';
 import { MemberRepository } from './member-repository.js';
+import { NoticeRepository } from './notice-repository.js';
 import { PartnerFilingRepository } from './partner-filing-repository.js';
 import { PartnerRepository } from './partner-repository.js';
+import { StaffRepository } from './staff-repository.js';
 
 /** Every repository over one database: what callers use instead of SQL. */
 export interface Store {
@@ -23,6 +25,9 @@ export interface Store {
   readonly credentials: MemberCredentialRepository;
   readonly clientTokens: ClientTokenRepository;
   readonly filings: PartnerFilingRepository;
+  readonly staff: StaffRepository;
+  /** Notices to partners' webhooks and their delivery attempts (migration 0006). */
+  readonly notices: NoticeRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -38,5 +43,7 @@ export function createStore(db: Db): Store {
     credentials: new MemberCredentialRepository(db),
     clientTokens: new ClientTokenRepository(db),
     filings: new PartnerFilingRepository(db),
+    staff: new StaffRepository(db),
+    notices: new NoticeRepository(db),
   };
 }

@@ -42,11 +42,12 @@ const EXAMPLES: ReadonlyArray<{ action: LifecycleAction; actor: Actor; setUp?: P
   { action: { type: 'lapse_certification' }, actor: SYSTEM, at: addDays(NOW, 160) },
   { action: { type: 'flag_deletion_unconfirmed' }, actor: SYSTEM, setUp: { windDown: plan }, at: addDays(plan.accessEnded, 30) },
   { action: { type: 'certify' }, actor: SYSTEM },
+  { action: { type: 'attest_deletion' }, actor: SYSTEM, setUp: { windDown: plan }, at: plan.accessEnded },
 ];
 
 const EXPECTED_STATUS: Partial<Record<LifecycleAction['type'], AgreementStatus>> = {
   submit: 'under_review', return_to_draft: 'draft', activate: 'active', suspend: 'suspended', resume: 'active',
-  schedule_wind_down: 'winding_down', record_deletion_attestation: 'terminated', terminate: 'terminated',
+  schedule_wind_down: 'winding_down', record_deletion_attestation: 'terminated', attest_deletion: 'terminated', terminate: 'terminated',
   expire: 'winding_down', lapse_certification: 'suspended',
 };
 
@@ -91,7 +92,7 @@ describe('who may act', () => {
   }
 
   test('timed actions are the system\'s alone', () => {
-    for (const type of ['expire', 'lapse_certification', 'flag_deletion_unconfirmed', 'certify'] as const) {
+    for (const type of ['expire', 'lapse_certification', 'flag_deletion_unconfirmed', 'certify', 'attest_deletion'] as const) {
       const example = EXAMPLES.find((e) => e.action.type === type)!;
       const admin = staff('root', 'admin', 'privacy_officer', 'partnerships_manager');
       assert.throws(() => transition(state(LEGAL_FROM[type][0]!, example.setUp), example.action, admin, example.at ?? NOW),

@@ -3,6 +3,7 @@
  * throttling, no open redirect, passwords kept out of the logs, and the settings and apps pages.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import { LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_ADDRESS } from '../../src/http/login-throttle.js';
@@ -395,6 +396,36 @@ describe('apps page', () => {
     assert.match(page, /<form method="post" action="\/privacy\/apps\/app_dev\/revoke"><input type="hidden" name="_csrf"/);
   });
 
+  test('an active grant whose agreement is not in effect at the request\'s clock says the app receives nothing', async (t) => {
+    const { ann, store, app, setNow } = await loggedIn(t);
+    const ending = await addPartner(store, 'ending', { agreement: { endsAt: addDays(NOW, 10) } }, NOW);
+    const paused = await addPartner(store, 'paused', { agreement: { status: 'suspended', statusReason: 'investigation' } }, NOW);
+    const { token } = await grantToken(store, {
+      memberId: 'ann', appId: ending.appId, agreementId: ending.agreementId, memberFields: ['id', 'name'], tokenTtlMs: 30 * 86_400_000,
+    }, NOW);
+    await grantToken(store, { memberId: 'ann', appId: paused.appId, agreementId: paused.agreementId, memberFields: ['id'] }, NOW);
+    await grantToken(store, { memberId: 'ann', appId: paused.appId, agreementId: paused.agreementId, memberFields: ['id'], revokedAt: NOW }, NOW);
+    const statuses = async (appName: string) => {
+      const page = (await ann.get('/privacy/apps')).body;
+      const section = page.split('<section').find((part) => part.includes(`>${appName}</h2>`));
+      assert.ok(section, appName);
+      return [...section.matchAll(/<td>([^<]*)<\/td><\/tr>/g)].map((match) => match[1]);
+    };
+
+    assert.deepEqual(await statuses('ending app'), ['Active'], 'in effect until its end date');
+    assert.deepEqual((await statuses('paused app')).sort(), [
+      'Active — but the agreement is suspended: the app receives nothing',
+      'Revoked',
+    ], 'a revoked grant gives nothing anyway: its status alone says so');
+
+    setNow(addDays(NOW, 10));
+    assert.deepEqual(await statuses('ending app'), ['Active — but the agreement has expired: the app receives nothing']);
+    assert.deepEqual(await statuses('dev app'), ['Active'], 'a grant under an agreement in effect is plainly active');
+    const graph = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(graph.statusCode, 403, 'and indeed the Graph API gives the app nothing');
+    assert.deepEqual([graph.json().error.code, graph.json().error.cause], ['agreement_not_in_effect', 'expired']);
+  });
+
   test('revoking from the page ends the app\'s access at once', async (t) => {
     const { ann, app, token, grantId, store } = await loggedIn(t);
     const before = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
@@ -421,5 +452,18 @@ describe('apps page', () => {
     const page = await ann.get('/privacy/apps');
     assert.equal(page.headers['x-frame-options'], 'DENY');
     assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'none'/);
+  });
+
+  test('the policy allows the page\'s one stylesheet by its hash, and no other inline style', async (t) => {
+    const { ann, browser } = await loggedIn(t);
+    for (const [url, member] of [['/privacy/login', browser()], ['/privacy', ann], ['/privacy/apps', ann]] as const) {
+      const page = await member.get(url);
+      assert.equal(page.statusCode, 200, url);
+      const policy = String(page.headers['content-security-policy']);
+      assert.doesNotMatch(policy, /unsafe-inline/, url);
+      const styles = [...page.body.matchAll(/<style>([^]*?)<\/style>/g)].map((match) => match[1]!);
+      assert.equal(styles.length, 1, url);
+      assert.ok(policy.includes(`style-src 'sha256-${createHash('sha256').update(styles[0]!).digest('base64')}'`), url);
+    }
   });
 });

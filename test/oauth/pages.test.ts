@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { maskOf } from '../../src/domain/field-catalog.js';
 import { consentPage, FRIENDS_OPT_IN_NOTE } from '../../src/oauth/consent-page.js';
-import { escapeHtml } from '../../src/oauth/html.js';
+import { escapeHtml } from '../../src/web/html.js';
 import { loginPage } from '../../src/oauth/login-page.js';
 import { DEVICE_PARTNER, authorizationRequest, logIn, oauthWorld } from './oauth-world.js';
 

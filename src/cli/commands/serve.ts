@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadOrCreateSecret } from '../../store/secret-files.js';
+import { noticeIntervalSeconds, startNoticeDispatcher } from '../../notices/webhook-dispatcher.js';
 import { loadConfig, type Config } from '../../config.js';
 import { DEMO_MEMBER_ID, DEMO_PASSWORD, seedDemoWorld } from '../../seed/demo-world.js';
 import type { Store } from '../../store/store.js';
+import { startScheduler } from '../../scheduler/scheduler.js';
 import { openStore } from '../open-store.js';
 import { withProgressBar } from '../progress-bar.js';
 
@@ -29,6 +31,7 @@ Datapact is running on ${url} (public URL ${config.publicUrl})
   Graph API        ${config.publicUrl}/v1/me
   OAuth issuer     ${config.publicUrl}/oauth   (discovery: ${config.publicUrl}/oauth/.well-known/openid-configuration)
   Privacy center   ${config.publicUrl}/privacy   (demo login: ${DEMO_MEMBER_ID} / ${DEMO_PASSWORD})
+  Admin API        ${config.publicUrl}/admin/v1   (demo staff: admin@datapact.example / ${DEMO_PASSWORD}; README, "Admin API for staff")
   API docs         ${config.publicUrl}/docs
   Database         ${config.databasePath}${seeded ? ' (demo world seeded now)' : ''}
 
@@ -60,7 +63,16 @@ export function serveCommand(): Command {
         dataDir: config.dataDir,
         cookieSecret: loadOrCreateSecret(join(config.dataDir, 'secrets', 'cookie-secret'), () => randomBytes(32).toString('base64url')),
       });
+      // Notices to partners' webhooks (README, "Notices to partners"): every DATAPACT_NOTICE_SECONDS.
+      const stopNotices = startNoticeDispatcher({
+        store, intervalSeconds: noticeIntervalSeconds(), onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
+      });
+      // What time does (README, "Agreement lifecycle"): applied every DATAPACT_TICK_SECONDS, as `datapact tick` does once.
+      const scheduler = startScheduler({ db: store.db, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });
+      app.addHook('onClose', async () => scheduler.stop());
       const close = async () => {
+        await scheduler.stop();
+        await stopNotices();
         await app.close();
         await store.db.destroy();
         process.exit(0);

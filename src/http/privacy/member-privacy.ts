@@ -1,3 +1,4 @@
+import { notInEffectCause, type NotInEffectCause } from '../../domain/agreement.js';
 import { audienceIsEditable, defaultAudience, type Audience } from '../../domain/audience.js';
 import { BadRequest, LoginRequired, NotFound } from '../../domain/errors.js';
 import { OBJECT_FIELDS, fieldsOf, type ObjectField } from '../../domain/field-catalog.js';
@@ -37,21 +38,37 @@ export async function changePrivacy(store: Store, memberId: string, change: Priv
   await store.members.updatePrivacy(memberId, change);
 }
 
-export async function memberApps(store: Store, memberId: string, now: Instant): Promise<MemberApp[]> {
+/** A grant as the apps page shows it: what the JSON API says of it, and its agreement's standing. */
+export interface MemberAppStanding {
+  readonly grant: MemberApp;
+  /** Why the agreement the grant was given under is not in effect at `now` (the app then receives nothing), or null. */
+  readonly agreementNotInEffect: NotInEffectCause | null;
+}
+
+/** Every grant the member gave, newest first, each with its agreement's standing at `now`. */
+export async function memberAppStandings(store: Store, memberId: string, now: Instant): Promise<MemberAppStanding[]> {
   const grants = await store.grants.ofMember(memberId);
   const iso = (instant: Instant | null) => (instant === null ? null : new Date(instant).toISOString());
-  return grants.map(({ grant, appName, partnerName, partnerCountry }) => ({
-    grant_id: grant.id,
-    app: { id: grant.appId, name: appName },
-    partner: { name: partnerName, country: partnerCountry },
-    purpose: grant.purpose,
-    member_fields: fieldsOf(grant.memberFields),
-    friend_fields: fieldsOf(grant.friendFields),
-    granted_at: new Date(grant.grantedAt).toISOString(),
-    last_used_at: iso(grant.lastUsedAt),
-    revoked_at: iso(grant.revokedAt),
-    status: grantStatus(grant, now),
+  return grants.map(({ grant, appName, partnerName, partnerCountry, agreement }) => ({
+    grant: {
+      grant_id: grant.id,
+      app: { id: grant.appId, name: appName },
+      partner: { name: partnerName, country: partnerCountry },
+      purpose: grant.purpose,
+      member_fields: fieldsOf(grant.memberFields),
+      friend_fields: fieldsOf(grant.friendFields),
+      granted_at: new Date(grant.grantedAt).toISOString(),
+      last_used_at: iso(grant.lastUsedAt),
+      revoked_at: iso(grant.revokedAt),
+      status: grantStatus(grant, now),
+    },
+    agreementNotInEffect: notInEffectCause(agreement, now),
   }));
+}
+
+/** The body of GET /v1/me/apps. */
+export async function memberApps(store: Store, memberId: string, now: Instant): Promise<MemberApp[]> {
+  return (await memberAppStandings(store, memberId, now)).map(({ grant }) => grant);
 }
 
 /**

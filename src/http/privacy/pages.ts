@@ -1,12 +1,15 @@
+import type { NotInEffectCause } from '../../domain/agreement.js';
 import { AUDIENCES, audienceIsEditable, type Audience } from '../../domain/audience.js';
 import { FIELD_CLASS, OBJECT_FIELDS, type Field, type ObjectField, type SensitivityClass } from '../../domain/field-catalog.js';
-import { html, type Html } from '../html.js';
-import type { PrivacyView } from './member-privacy.js';
+import { AUDIENCE_LABELS, FIELD_LABELS } from '../../web/field-labels.js';
+import { html, type Html } from '../../web/html.js';
+import { csrfField, page } from '../../web/page-layout.js';
+import type { MemberAppStanding, PrivacyView } from './member-privacy.js';
 import type { MemberApp } from './privacy-schemas.js';
 
 /**
  * The privacy center's pages: plain server-rendered HTML that works without JavaScript, with
- * labels for every control and every interpolated value escaped (see html.ts).
+ * labels for every control and every interpolated value escaped (see src/web/html.ts).
  */
 
 export const PAGE_PATHS = {
@@ -21,29 +24,6 @@ export function revokePath(appId: string): string {
   return `/privacy/apps/${encodeURIComponent(appId)}/revoke`;
 }
 
-const FIELD_LABELS: Readonly<Record<Field, string>> = {
-  id: 'Member id',
-  name: 'Name',
-  picture: 'Profile picture',
-  email: 'Email address',
-  phone: 'Phone number',
-  birthday: 'Birthday',
-  gender: 'Gender',
-  hometown: 'Hometown',
-  location: 'Current city',
-  work: 'Work',
-  education: 'Education',
-  relationship_status: 'Relationship status',
-  religion: 'Religious views',
-  political_views: 'Political views',
-  events: 'Events',
-  likes: 'Likes',
-  photos: 'Photos',
-  friends: 'Friend list',
-};
-
-const AUDIENCE_LABELS: Readonly<Record<Audience, string>> = { public: 'Public', friends: 'Friends', only_me: 'Only me' };
-
 const CLASS_LEGENDS: ReadonlyArray<[SensitivityClass, string]> = [
   ['contact', 'Contact details'],
   ['profile', 'Profile'],
@@ -57,54 +37,41 @@ const STATUS_LABELS: Readonly<Record<MemberApp['status'], string>> = {
   revoked: 'Revoked',
 };
 
-const STYLE = `
-body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;color:#1a1a1a;background:#fafafa}
-header,main{max-width:52rem;margin:0 auto;padding:0 1rem}
-header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;border-bottom:1px solid #ccc;padding-top:.5rem;padding-bottom:.5rem}
-nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0}
-a{color:#0645ad}a[aria-current]{font-weight:bold}
-fieldset{margin:1rem 0;border:1px solid #bbb;padding:.5rem 1rem}
-.row{margin:.5rem 0}.row label{display:inline-block;min-width:14rem}
-.help{margin:.2rem 0 .5rem 1.8rem;color:#444}
-.notice{background:#e7f4e4;border:1px solid #5a5;padding:.5rem 1rem}
-.error{background:#fbeaea;border:1px solid #c33;padding:.5rem 1rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
-button{font:inherit;padding:.3rem .8rem}
-`;
+/** Why an agreement is not in effect, as its members read it: `Active — but …: the app receives nothing`. */
+const AGREEMENT_NOT_IN_EFFECT: Readonly<Record<NotInEffectCause, string>> = {
+  no_agreement: 'there is no agreement with its partner',
+  terminated: 'the agreement has been terminated',
+  not_active: 'the agreement is not in force yet',
+  not_started: 'the agreement has not started yet',
+  expired: 'the agreement has expired',
+  access_ended: 'the agreement has wound down',
+  certification_overdue: 'the agreement has lapsed (its certification is overdue)',
+  suspended: 'the agreement is suspended',
+};
 
-function layout(title: string, body: Html, nav?: { current: 'settings' | 'apps'; csrf: string }): Html {
-  const link = (path: string, label: string, current: boolean) =>
-    html`<li><a href="${path}"${current ? html` aria-current="page"` : ''}>${label}</a></li>`;
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Datapact privacy center</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
-<p><strong>Datapact privacy center</strong></p>
-${nav && html`<nav aria-label="Privacy center"><ul>
-${link(PAGE_PATHS.settings, 'Privacy settings', nav.current === 'settings')}
-${link(PAGE_PATHS.apps, 'Apps and devices', nav.current === 'apps')}
-</ul></nav>
-<form method="post" action="${PAGE_PATHS.logout}">${csrfField(nav.csrf)}<button type="submit">Log out</button></form>`}
-</header>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
+const SITE = 'Datapact privacy center';
+
+/** A privacy center page; logged in, with the navigation and a log-out form. */
+function layout(title: string, body: Html, nav?: { current: 'settings' | 'apps'; csrf: string }): string {
+  return page(title, body, {
+    wide: true,
+    header: {
+      site: SITE,
+      ...(nav && {
+        nav: {
+          label: 'Privacy center',
+          links: [
+            { href: PAGE_PATHS.settings, label: 'Privacy settings', current: nav.current === 'settings' },
+            { href: PAGE_PATHS.apps, label: 'Apps and devices', current: nav.current === 'apps' },
+          ],
+          after: html`<form method="post" action="${PAGE_PATHS.logout}">${csrfField(nav.csrf)}<button type="submit">Log out</button></form>`,
+        },
+      }),
+    },
+  });
 }
 
-function csrfField(token: string): Html {
-  return html`<input type="hidden" name="_csrf" value="${token}">`;
-}
-
-export function loginPage(options: { csrf: string; memberId?: string; failed?: boolean }): Html {
+export function loginPage(options: { csrf: string; memberId?: string; failed?: boolean }): string {
   return layout('Log in', html`
 <h1>Log in to your privacy center</h1>
 <p>See and change what apps and devices may learn about you, and which of them have your consent.</p>
@@ -135,7 +102,7 @@ ${AUDIENCES.map((audience) => html`<option value="${audience}"${audience === cur
 </select></div>`;
 }
 
-export function settingsPage(options: { memberId: string; privacy: PrivacyView; csrf: string; saved: boolean }): Html {
+export function settingsPage(options: { memberId: string; privacy: PrivacyView; csrf: string; saved: boolean }): string {
   const { privacy } = options;
   const basic = OBJECT_FIELDS.filter((field) => !audienceIsEditable(field));
   return layout('Privacy settings', html`
@@ -170,10 +137,20 @@ function fieldList(fields: readonly Field[]): Html | string {
   return fields.length === 0 ? 'none' : fields.map((field) => FIELD_LABELS[field]).join(', ');
 }
 
-export function appsPage(options: { apps: readonly MemberApp[]; csrf: string; revoked: boolean }): Html {
-  const byApp = new Map<string, MemberApp[]>();
-  for (const app of options.apps) byApp.set(app.app.id, [...(byApp.get(app.app.id) ?? []), app]);
-  const sections = [...byApp.values()].map((grants, index) => {
+/** A grant's status; an active grant whose agreement is not in effect says so, for it then gives the app nothing. */
+function statusLabel({ grant, agreementNotInEffect }: MemberAppStanding): string {
+  if (grant.status !== 'active' || agreementNotInEffect === null) return STATUS_LABELS[grant.status];
+  return `${STATUS_LABELS.active} — but ${AGREEMENT_NOT_IN_EFFECT[agreementNotInEffect]}: the app receives nothing`;
+}
+
+export function appsPage(options: { apps: readonly MemberAppStanding[]; csrf: string; revoked: boolean }): string {
+  const byApp = new Map<string, MemberAppStanding[]>();
+  for (const standing of options.apps) {
+    const appId = standing.grant.app.id;
+    byApp.set(appId, [...(byApp.get(appId) ?? []), standing]);
+  }
+  const sections = [...byApp.values()].map((standings, index) => {
+    const grants = standings.map(({ grant }) => grant);
     const first = grants[0]!;
     const headingId = `app-${index}`;
     const revocable = grants.some((grant) => grant.status !== 'revoked');
@@ -184,7 +161,10 @@ export function appsPage(options: { apps: readonly MemberApp[]; csrf: string; re
 <caption>What you consented to</caption>
 <thead><tr><th scope="col">Purpose</th><th scope="col">About you</th><th scope="col">About your friends</th><th scope="col">Granted</th><th scope="col">Last used</th><th scope="col">Status</th></tr></thead>
 <tbody>
-${grants.map((grant) => html`<tr><td>${grant.purpose.replaceAll('_', ' ')}</td><td>${fieldList(grant.member_fields)}</td><td>${fieldList(grant.friend_fields)}</td><td>${when(grant.granted_at)}</td><td>${when(grant.last_used_at)}</td><td>${STATUS_LABELS[grant.status]}</td></tr>`)}
+${standings.map((standing) => {
+    const { grant } = standing;
+    return html`<tr><td>${grant.purpose.replaceAll('_', ' ')}</td><td>${fieldList(grant.member_fields)}</td><td>${fieldList(grant.friend_fields)}</td><td>${when(grant.granted_at)}</td><td>${when(grant.last_used_at)}</td><td>${statusLabel(standing)}</td></tr>`;
+  })}
 </tbody>
 </table>
 ${revocable
@@ -199,7 +179,7 @@ ${options.revoked && html`<p class="notice" role="status">Access revoked.</p>`}
 ${sections.length === 0 ? html`<p>No app or device has your consent.</p>` : sections}`, { current: 'apps', csrf: options.csrf });
 }
 
-export function errorPage(options: { status: number; code: string; message: string; requestId: string; loggedIn: boolean }): Html {
+export function errorPage(options: { status: number; code: string; message: string; requestId: string; loggedIn: boolean }): string {
   return layout('Error', html`
 <h1>This did not work</h1>
 <p class="error" role="alert">${options.message}</p>

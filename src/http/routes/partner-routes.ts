@@ -6,6 +6,7 @@ import { AppDisabled, Conflict, InvalidToken, NotFound } from '../../domain/erro
 import { fieldsOf } from '../../domain/field-catalog.js';
 import { addDays, type Instant } from '../../domain/time.js';
 import { windDownPhase } from '../../domain/wind-down.js';
+import { AgreementService } from '../../lifecycle/agreement-service.js';
 import type { ClientTokenContext } from '../../store/client-token-repository.js';
 import type { FilingKind, PartnerFiling } from '../../store/partner-filing-repository.js';
 import type { AppContext } from '../app.js';
@@ -67,6 +68,7 @@ function filingView(filing: PartnerFiling): Static<typeof FilingView> {
  */
 export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { store, clock } = context;
+  const lifecycle = new AgreementService(store.db);
 
   async function authenticate(request: FastifyRequest): Promise<{ partner: ClientTokenContext; now: Instant }> {
     const bearer = bearerOf(request);
@@ -95,10 +97,10 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
         throw new Conflict('access_not_ended', 'A deletion attestation is filed after access has ended (wind-down `access_ended` or the end date).');
       }
     }
-    const filing = await store.filings.file({
-      kind, agreementId: agreement.id, agreementVersion: agreement.version, appId: partner.app.id,
-      signedBy: body.signed_by, statement: body.statement, filedAt: now,
-    });
+    // The filing and what it does to the lifecycle (a certification moves the due date a year on; an
+    // attestation terminates) are written together, with the history row, audit entry and notice.
+    const filing = await lifecycle.partnerFiling(kind, agreement.id, partner.app.id,
+      { signedBy: body.signed_by, statement: body.statement }, { requestId: request.id, now });
     return filingView(filing);
   }
 

@@ -1,14 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { isAudience, type AudienceSettings } from '../../domain/audience.js';
 import { BadRequest, DatapactError, InvalidCsrfToken, UnknownField } from '../../domain/errors.js';
 import { isObjectField } from '../../domain/field-catalog.js';
 import type { PrivacyChange } from '../../store/member-repository.js';
+import { sendPage } from '../../web/send-page.js';
 import type { AppContext } from '../app.js';
-import type { Html } from '../html.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
-import { changePrivacy, memberApps, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
+import { changePrivacy, memberApps, memberAppStandings, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
 import { appsPage, errorPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
 import { AppIdParams, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
@@ -18,18 +18,7 @@ const PATCH_BODY_LIMIT = 8 * 1024;
 const MAX_MEMBER_ID = 100;
 const MAX_PASSWORD = 1000;
 
-const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
-
 const CSRF_ERROR_CODES: ReadonlySet<string> = new Set(['FST_CSRF_INVALID_TOKEN', 'FST_CSRF_MISSING_SECRET']);
-
-function sendPage(reply: FastifyReply, status: number, page: Html): FastifyReply {
-  return reply.status(status).type('text/html; charset=utf-8').send(page.markup);
-}
 
 function acceptsHtml(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/html');
@@ -86,9 +75,9 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     done();
   };
 
+  // Nothing of a member's is cached, JSON included; pages carry their own headers (sendPage).
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('cache-control', 'no-store');
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(PAGE_SECURITY_HEADERS);
     return payload;
   });
 
@@ -148,7 +137,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
   });
 
   app.get(PAGE_PATHS.apps, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
-    const apps = await memberApps(store, requireSessionMember(request), clock());
+    const apps = await memberAppStandings(store, requireSessionMember(request), clock());
     return sendPage(reply, 200, appsPage({ apps, csrf: reply.generateCsrf(), revoked: queryFlag(request, 'revoked') }));
   });
 

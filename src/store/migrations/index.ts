@@ -3,6 +3,9 @@ import { foundation } from './0001-foundation.js';
 import { memberLogins } from './0002-member-logins.js';
 import { oauth } from './0003-oauth.js';
 import { partnerRecords } from './0004-partner-records.js';
+import { staff } from './0005-staff.js';
+import { notices } from './0006-notices.js';
+import { agreementLifecycle } from './0007-agreement-lifecycle.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +13,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-member-logins': memberLogins,
   '0003-oauth': oauth,
   '0004-partner-records': partnerRecords,
+  '0005-staff': staff,
+  '0006-notices': notices,
+  '0007-agreement-lifecycle': agreementLifecycle,
 };
 
 export const migrationProvider: MigrationProvider = {

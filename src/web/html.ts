@@ -1,13 +1,13 @@
 /**
  * Server-rendered HTML with escaping by default: every value interpolated into `html` is escaped
- * unless it is itself the output of `html` (a fragment built the same way). There is no other way
- * to put raw text into a page.
+ * unless it is itself `Html` (a fragment built the same way). There is no other way to put raw
+ * text into a page.
  */
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => ESCAPES[char]!);
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => ESCAPES[character]!);
 }
 
 /** A fragment of markup that is already safe. */
@@ -18,8 +18,8 @@ export class Html {
   }
 }
 
-/** `null`, `undefined` and `false` render as nothing, so `${cond && html`...`}` works. */
-type Interpolation = Html | string | number | boolean | null | undefined | readonly Interpolation[];
+/** `null`, `undefined` and `false` render as nothing, so `${condition && html`...`}` works. */
+export type Interpolation = Html | string | number | boolean | null | undefined | readonly Interpolation[];
 
 function render(value: Interpolation): string {
   if (value instanceof Html) return value.markup;
@@ -28,6 +28,7 @@ function render(value: Interpolation): string {
   return escapeHtml(String(value));
 }
 
+/** A template tag: `html\`<p>${text}</p>\`` escapes `text`. */
 export function html(strings: TemplateStringsArray, ...values: Interpolation[]): Html {
   let markup = strings[0]!;
   values.forEach((value, index) => {

@@ -1,0 +1,38 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config.js';
+import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
+import { inventoryReport } from '../../reports/inventory.js';
+import { openStore } from '../open-store.js';
+
+function format(value: string): InventoryFormat {
+  if (!isInventoryFormat(value)) throw new InvalidArgumentError(`expected one of ${INVENTORY_FORMATS.join(', ')}`);
+  return value;
+}
+
+function instant(value: string): number {
+  const parsed = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(parsed)) throw new InvalidArgumentError('expected an ISO 8601 date or time, e.g. 2026-06-01T00:00:00Z');
+  return parsed;
+}
+
+/** `datapact report`: the reports of PRODUCT.md §6, read from the live database, printed to stdout. */
+export function reportCommand(): Command {
+  const report = new Command('report').description('Reports that answer the regulators\' questions from the live system');
+  report
+    .command('inventory')
+    .description('Every partner and agreement: status, dates, purposes, fields, storage, certification, last access, '
+      + 'volume released in the last 30 days, wind-down progress')
+    .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
+    .option('--now <iso>', 'report as of this instant (default: now)', instant)
+    .option('--database <path>', 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)')
+    .action(async (options: { format: InventoryFormat; now?: number; database?: string }) => {
+      const store = await openStore(options.database ?? loadConfig().databasePath);
+      try {
+        const inventory = await inventoryReport(store, options.now ?? Date.now());
+        process.stdout.write(formatInventory(inventory, options.format));
+      } finally {
+        await store.db.destroy();
+      }
+    });
+  return report;
+}

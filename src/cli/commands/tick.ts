@@ -1,0 +1,32 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config.js';
+import { describeApplied, runDueTransitions } from '../../scheduler/scheduler.js';
+import { openStore } from '../open-store.js';
+
+function isoInstant(value: string): number {
+  const parsed = Date.parse(value);
+  if (!Number.isFinite(parsed) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new InvalidArgumentError('an ISO 8601 date or date-time, e.g. 2027-01-01T00:00:00Z');
+  return parsed;
+}
+
+/**
+ * `datapact tick`: applies once what has come due (what the server's scheduler does every
+ * DATAPACT_TICK_SECONDS), for cron and tests, and prints one line per change.
+ */
+export function tickCommand(): Command {
+  return new Command('tick')
+    .description('Apply once what has come due: end dates, overdue certifications, wind-down phases, missing deletion attestations')
+    .option('--now <iso>', 'the instant to apply at (default: the current time)', isoInstant)
+    .option('--database <path>', 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)')
+    .action(async (options: { now?: number; database?: string }) => {
+      const store = await openStore(options.database ?? loadConfig().databasePath);
+      try {
+        const now = options.now ?? Date.now();
+        const applied = await runDueTransitions(store.db, now);
+        for (const change of applied) console.log(describeApplied(change));
+        console.error(`${applied.length === 0 ? 'Nothing was due' : `Applied ${applied.length} change(s)`} at ${new Date(now).toISOString()}.`);
+      } finally {
+        await store.db.destroy();
+      }
+    });
+}

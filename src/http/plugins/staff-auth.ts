@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditEntry } from '../../audit/audit-entry.js';
+import { AuditLog } from '../../audit/audit-log.js';
+import { Forbidden, InvalidToken, LoginRequired } from '../../domain/errors.js';
+import { RULES_VERSION } from '../../domain/reason-codes.js';
+import { can, type Permission, type StaffRole } from '../../domain/staff.js';
+import type { Instant } from '../../domain/time.js';
+import type { StaffCredentialKind } from '../../store/schema.js';
+import { createStore, type Store } from '../../store/store.js';
+import type { AppContext } from '../app.js';
+import { bearerOf } from '../bearer.js';
+
+/** Who is calling the admin API: set on every authenticated /admin/v1 request. */
+export interface StaffPrincipal {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly roles: readonly StaffRole[];
+  /** The credential used: a session token from a login, or an API key. */
+  readonly credential: { readonly id: string; readonly kind: StaffCredentialKind; readonly expiresAt: Instant | null };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated staff member; set on /admin/v1 routes only (use `staffOf(request)`). */
+    staff?: StaffPrincipal;
+  }
+  interface FastifyContextConfig {
+    /** `public`: an /admin/v1 route that needs no staff credential (the login). */
+    staffAuth?: 'public';
+  }
+}
+
+const REALM = 'Bearer realm="datapact-admin"';
+
+/** The caller of an authenticated /admin/v1 route. */
+export function staffOf(request: FastifyRequest): StaffPrincipal {
+  if (!request.staff) throw new LoginRequired('Log in at POST /admin/v1/login and send the token as `Authorization: Bearer <token>`.');
+  return request.staff;
+}
+
+/**
+ * Authenticates every route of the /admin/v1 scope (`app` must be that encapsulated plugin) by
+ * `Authorization: Bearer <session token or API key>`, before the body is read: no credential is
+ * 401 `login_required`; an unknown, expired or revoked one, or one of a disabled account, is 401
+ * `invalid_token`. Roles are read at every request, so a change of roles acts at once.
+ * Routes with `config: { staffAuth: 'public' }` (the login) are left alone.
+ */
+export function registerStaffAuth(app: FastifyInstance, context: AppContext): void {
+  app.decorateRequest('staff', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.staffAuth === 'public') return;
+    const bearer = bearerOf(request);
+    if (bearer === undefined) {
+      reply.header('www-authenticate', REALM);
+      throw new LoginRequired('Log in at POST /admin/v1/login and send the token (or an API key) as `Authorization: Bearer <token>`.');
+    }
+    const authenticated = await context.store.staff.authenticate(bearer, context.clock());
+    if (!authenticated) {
+      reply.header('www-authenticate', `${REALM}, error="invalid_token"`);
+      throw new InvalidToken('The token or API key is not valid, has expired or was revoked; log in again.');
+    }
+    const { staff, credential } = authenticated;
+    request.staff = {
+      id: staff.id, email: staff.email, name: staff.name, roles: staff.roles,
+      credential: { id: credential.id, kind: credential.kind, expiresAt: credential.expiresAt },
+    };
+  });
+}
+
+/**
+ * A hook that refuses, with 403 `forbidden` naming the permission, a staff member whose roles
+ * lack `permission`. Use it as the route's `onRequest` (what the admin routes do: a refused role
+ * learns nothing about the body, not even that it is malformed) or `preHandler`.
+ */
+export function requirePermission(permission: Permission) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const staff = staffOf(request);
+    if (!can(staff.roles, permission)) {
+      throw new Forbidden(`This needs the permission \`${permission}\`, which your roles (${staff.roles.join(', ') || 'none'}) do not give.`);
+    }
+  };
+}
+
+/** What a staff action changed, as it goes into the audit log. */
+export interface StaffActionRecord {
+  /** The action's name, `<object>.<verb>`: `partner.create`, `app.rotate_secret`, `agreement.approve`. */
+  readonly action: string;
+  readonly partnerId?: string | null;
+  readonly appId?: string | null;
+  readonly agreementId?: string | null;
+  readonly agreementVersion?: number | null;
+  /** Client-safe detail (what changed); never a secret or a password. */
+  readonly detail?: Readonly<Record<string, unknown>> | null;
+  /** Default: the request's staff member. Given for the login (no staff yet) or `system`. */
+  readonly actor?: string | null;
+}
+
+/** A staff action's transaction: repositories over it, the rules' `now`, and the audit entry to write in it. */
+export interface StaffTransaction {
+  /** Every repository over the transaction. Use only these inside it (context.store would wait for the transaction forever). */
+  readonly store: Store;
+  readonly now: Instant;
+  /** Appends the action to the audit log within the transaction. */
+  record(action: StaffActionRecord): Promise<void>;
+}
+
+export function staffActionEntry(request: FastifyRequest, now: Instant, record: StaffActionRecord): AuditEntry {
+  return {
+    at: now,
+    requestId: request.id,
+    appId: record.appId ?? null,
+    partnerId: record.partnerId ?? null,
+    agreementId: record.agreementId ?? null,
+    agreementVersion: record.agreementVersion ?? null,
+    rulesVersion: RULES_VERSION,
+    tokenMemberId: null,
+    subjectMemberId: null,
+    purpose: null,
+    outcome: 'staff_action',
+    code: record.action,
+    released: [],
+    withheld: {},
+    actor: record.actor !== undefined ? record.actor : (request.staff?.id ?? null),
+    action: record.action,
+    detail: record.detail ?? null,
+  };
+}
+
+/**
+ * Runs a staff action's change and its audit entry in one database transaction: a failure
+ * anywhere (a thrown error included) leaves the database as it was. Hash passwords before, not
+ * inside (the one SQLite connection is held for the transaction's length).
+ */
+export async function inStaffTransaction<T>(
+  context: AppContext,
+  request: FastifyRequest,
+  work: (tx: StaffTransaction) => Promise<T>,
+): Promise<T> {
+  const now = context.clock();
+  return context.store.db.transaction().execute(async (trx) => {
+    const store = createStore(trx);
+    const audit = new AuditLog(store.audit);
+    return work({ store, now, record: (record) => audit.append([staffActionEntry(request, now, record)]) });
+  });
+}

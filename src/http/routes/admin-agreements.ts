@@ -1,0 +1,301 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { AGREEMENT_STATUSES, notInEffectCause } from '../../domain/agreement.js';
+import { ACTION_PERMISSION, type StaffAction } from '../../domain/agreement-lifecycle.js';
+import { BadRequest } from '../../domain/errors.js';
+import { fieldsOf } from '../../domain/field-catalog.js';
+import type { Instant } from '../../domain/time.js';
+import { windDownPhase } from '../../domain/wind-down.js';
+import { AgreementService, type ChangeContext, type DraftPatch, type StaffActor } from '../../lifecycle/agreement-service.js';
+import { AgreementLifecycleRepository, type LoadedAgreement } from '../../store/agreement-lifecycle-repository.js';
+import type { AppContext } from '../app.js';
+import { requirePermission, staffOf } from '../plugins/staff-auth.js';
+import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
+
+const tags = ['admin: agreements'];
+
+const Storage = Type.Object({
+  location: Type.String({ maxLength: 40, description: '`on_device` or `partner_servers`' }),
+  country: Type.Optional(Type.String({ maxLength: 10, description: "The servers' country (ISO 3166-1 alpha-2) for `partner_servers`." })),
+}, { additionalProperties: false });
+
+const Names = (description: string) => Type.Array(Type.String({ minLength: 1, maxLength: 60 }), { maxItems: 50, description });
+
+const termProperties = {
+  app_ids: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'The apps the agreement covers (all of the partner).' }),
+  purposes: Names('From the purpose catalog: device_experience, login, messaging, contacts_sync, calendar_sync.'),
+  member_fields: Names('From the field catalog; `friends` is the permission to read the friend list. `id` is always included.'),
+  friend_fields: Names('Fields about friends: only when every app is a `device_partner`, and with `friends` in member_fields.'),
+  retention_days: Type.Integer({ description: '1 to 3650.' }),
+  storage: Storage,
+  starts_at: DateTime,
+  ends_at: Type.String({ format: 'date-time', description: 'After starts_at, at most 24 months after it.' }),
+};
+
+const DraftBody = Type.Object({
+  partner_id: Type.String({ minLength: 1, maxLength: 100 }),
+  ...termProperties,
+  friend_fields: Type.Optional(termProperties.friend_fields),
+}, { additionalProperties: false });
+
+const EditBody = Type.Partial(Type.Object(termProperties), { additionalProperties: false, minProperties: 1 });
+
+const Reason = Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S' });
+const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+const WindDownBody = Type.Object({
+  no_new_grants: DateTime,
+  no_friend_data: DateTime,
+  access_ended: DateTime,
+  reason: Type.Optional(Reason),
+}, { additionalProperties: false });
+const AttestationBody = Type.Object({
+  signed_by: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'The person at the partner who signed.' }),
+  statement: Type.String({ minLength: 1, maxLength: 10_000 }),
+}, { additionalProperties: false });
+
+const AgreementView = Type.Object({
+  id: Type.String(),
+  version: Type.Integer(),
+  partner_id: Type.String(),
+  app_ids: Type.Array(Type.String()),
+  status: Type.String(),
+  status_reason: NullableString(),
+  in_effect: Type.Boolean(),
+  not_in_effect_cause: NullableString(),
+  purposes: Type.Array(Type.String()),
+  member_fields: Type.Array(Type.String()),
+  friend_fields: Type.Array(Type.String()),
+  retention_days: Type.Integer(),
+  storage: Type.Object({ location: Type.String(), country: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  starts_at: DateTime,
+  ends_at: DateTime,
+  certification_due_at: DateTime,
+  wind_down: Type.Union([
+    Type.Object({ phase: Type.String(), no_new_grants: DateTime, no_friend_data: DateTime, access_ended: DateTime }, { additionalProperties: false }),
+    Type.Null(),
+  ]),
+  author_id: Type.String(),
+  approvals: Type.Object({
+    needed: Type.Integer({ description: '2 under the two-person rule, else 1.' }),
+    given: Type.Array(Type.String(), { description: 'Privacy officers who approved the version under review.' }),
+    two_person_rule: Type.Boolean(),
+  }, { additionalProperties: false }),
+  deletion_attested_at: Type.Union([DateTime, Type.Null()]),
+  deletion_unconfirmed: Type.Boolean(),
+  created_at: DateTime,
+  updated_at: DateTime,
+}, { additionalProperties: false });
+
+const HistoryView = Type.Object({
+  data: Type.Array(Type.Object({
+    version: Type.Integer(),
+    at: DateTime,
+    actor: Type.String({ description: 'A staff id, `system` for what time did, or `partner:<id>` for a filing.' }),
+    action: Type.String(),
+    reason: NullableString(),
+    diff: NullableString({ description: 'What changed from the previous version.' }),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+const Params = Type.Object({ agreementId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+const ListQuery = Type.Object({
+  partner_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  status: Type.Optional(StringEnum(AGREEMENT_STATUSES)),
+}, { additionalProperties: false });
+
+export function agreementView(loaded: LoadedAgreement, now: Instant): Static<typeof AgreementView> {
+  const { agreement: a, columns } = loaded;
+  return {
+    id: a.id,
+    version: a.version,
+    partner_id: a.partnerId,
+    app_ids: [...a.appIds],
+    status: a.status,
+    status_reason: a.statusReason,
+    in_effect: notInEffectCause(a, now) === null,
+    not_in_effect_cause: notInEffectCause(a, now),
+    purposes: [...a.purposes],
+    member_fields: fieldsOf(a.memberFields),
+    friend_fields: fieldsOf(a.friendFields),
+    retention_days: a.retentionDays,
+    storage: a.storage.location === 'partner_servers' ? { location: 'partner_servers', country: a.storage.country } : { location: 'on_device' },
+    starts_at: iso(a.startsAt),
+    ends_at: iso(a.endsAt),
+    certification_due_at: iso(a.certificationDueAt),
+    wind_down: a.windDown && {
+      phase: windDownPhase(a.windDown, now),
+      no_new_grants: iso(a.windDown.noNewGrants),
+      no_friend_data: iso(a.windDown.noFriendData),
+      access_ended: iso(a.windDown.accessEnded),
+    },
+    author_id: columns.authorId,
+    approvals: { needed: columns.needsTwoApprovals ? 2 : 1, given: [...columns.approvals], two_person_rule: columns.needsTwoApprovals },
+    deletion_attested_at: isoOrNull(columns.deletionAttestedAt),
+    deletion_unconfirmed: columns.deletionUnconfirmed,
+    created_at: iso(loaded.createdAt),
+    updated_at: iso(loaded.updatedAt),
+  };
+}
+
+function instant(value: string, where: string): Instant {
+  const parsed = Date.parse(value);
+  if (!Number.isFinite(parsed)) throw new BadRequest('invalid_parameter', `${where} is not an ISO 8601 date-time.`);
+  return parsed;
+}
+
+/**
+ * Agreements in the admin API (issue 4): draft, edit (each edit a new version with a readable
+ * diff), submit, approve (two-person rule), activate, suspend, resume, wind down, record a
+ * deletion attestation, terminate. Each change goes through the AgreementService: the state
+ * machine, the new version and its history row, the audit entry and the partner's notice in one
+ * transaction. Each action needs the permission ACTION_PERMISSION names; reads need `read`.
+ */
+export const adminAgreementRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  const service = new AgreementService(context.store.db);
+  const read = requirePermission('read');
+  const staffActor = (request: FastifyRequest): StaffActor => {
+    const staff = staffOf(request);
+    return { id: staff.id, roles: staff.roles };
+  };
+  const change = (request: FastifyRequest): ChangeContext => ({ requestId: request.id, now: context.clock() });
+  const errors = { ...ADMIN_ERRORS };
+
+  app.post('/agreements', {
+    onRequest: requirePermission(ACTION_PERMISSION.edit),
+    schema: {
+      summary: 'Draft an agreement (partnerships manager, admin): version 1, status draft; certification due 12 months after the start',
+      tags, security, body: DraftBody, response: { 201: AgreementView, ...errors },
+    },
+  }, async (request, reply) => {
+    const body = request.body;
+    const loaded = await service.draft({
+      partnerId: body.partner_id,
+      appIds: body.app_ids,
+      purposes: body.purposes,
+      memberFields: body.member_fields,
+      friendFields: body.friend_fields ?? [],
+      retentionDays: body.retention_days,
+      storage: body.storage,
+      startsAt: instant(body.starts_at, 'body/starts_at'),
+      endsAt: instant(body.ends_at, 'body/ends_at'),
+    }, staffActor(request), change(request));
+    return reply.status(201).send(agreementView(loaded, context.clock()));
+  });
+
+  app.get('/agreements', {
+    onRequest: read,
+    schema: {
+      summary: 'Agreements, oldest first; filter by partner_id and status',
+      tags, security, querystring: ListQuery,
+      response: { 200: Type.Object({ data: Type.Array(AgreementView) }, { additionalProperties: false }), ...errors },
+    },
+  }, async (request) => {
+    const now = context.clock();
+    const list = await new AgreementLifecycleRepository(context.store.db).list({ partnerId: request.query.partner_id, status: request.query.status });
+    return { data: list.map((loaded) => agreementView(loaded, now)) };
+  });
+
+  app.get('/agreements/:agreementId', {
+    onRequest: read,
+    schema: {
+      summary: 'One agreement: its current version, with the approvals needed and given',
+      tags, security, params: Params, response: { 200: AgreementView, ...errors },
+    },
+  }, async (request) => agreementView(await service.get(request.params.agreementId), context.clock()));
+
+  app.get('/agreements/:agreementId/history', {
+    onRequest: read,
+    schema: {
+      summary: 'Every version: who, when, what action, why, and what changed',
+      tags, security, params: Params, response: { 200: HistoryView, ...errors },
+    },
+  }, async (request) => {
+    await service.get(request.params.agreementId);
+    const history = await new AgreementLifecycleRepository(context.store.db).history(request.params.agreementId);
+    return { data: history.map((h) => ({ version: h.version, at: iso(h.at), actor: h.actor, action: h.action, reason: h.reason, diff: h.diff })) };
+  });
+
+  app.patch('/agreements/:agreementId', {
+    onRequest: requirePermission(ACTION_PERMISSION.edit),
+    schema: {
+      summary: 'Edit a draft: a new version, with a readable diff in the history; approvals start over',
+      tags, security, params: Params, body: EditBody, response: { 200: AgreementView, ...errors },
+    },
+  }, async (request) => {
+    const body = request.body;
+    const patch: DraftPatch = {
+      ...(body.app_ids !== undefined ? { appIds: body.app_ids } : {}),
+      ...(body.purposes !== undefined ? { purposes: body.purposes } : {}),
+      ...(body.member_fields !== undefined ? { memberFields: body.member_fields } : {}),
+      ...(body.friend_fields !== undefined ? { friendFields: body.friend_fields } : {}),
+      ...(body.retention_days !== undefined ? { retentionDays: body.retention_days } : {}),
+      ...(body.storage !== undefined ? { storage: body.storage } : {}),
+      ...(body.starts_at !== undefined ? { startsAt: instant(body.starts_at, 'body/starts_at') } : {}),
+      ...(body.ends_at !== undefined ? { endsAt: instant(body.ends_at, 'body/ends_at') } : {}),
+    };
+    const loaded = await service.edit(request.params.agreementId, patch, staffActor(request), change(request));
+    return agreementView(loaded, context.clock());
+  });
+
+  /** A lifecycle action without a body. */
+  function simple(path: string, type: 'submit' | 'approve' | 'activate' | 'resume', summary: string) {
+    app.post(`/agreements/:agreementId/${path}`, {
+      onRequest: requirePermission(ACTION_PERMISSION[type]),
+      schema: { summary, tags, security, params: Params, response: { 200: AgreementView, ...errors } },
+    }, async (request) => {
+      const loaded = await service.act(request.params.agreementId, { type } as StaffAction, staffActor(request), change(request));
+      return agreementView(loaded, context.clock());
+    });
+  }
+
+  /** A lifecycle action with a required reason. */
+  function withReason(path: string, type: 'suspend' | 'terminate' | 'return_to_draft', summary: string) {
+    app.post(`/agreements/:agreementId/${path}`, {
+      onRequest: requirePermission(ACTION_PERMISSION[type]),
+      schema: { summary, tags, security, params: Params, body: ReasonBody, response: { 200: AgreementView, ...errors } },
+    }, async (request) => {
+      const reason = request.body.reason.trim();
+      const loaded = await service.act(request.params.agreementId, { type, reason }, staffActor(request), change(request));
+      return agreementView(loaded, context.clock());
+    });
+  }
+
+  simple('submit', 'submit', 'Submit a draft for review (partnerships manager, admin)');
+  withReason('return-to-draft', 'return_to_draft', 'Send an agreement under review back to draft, with the reason; approvals start over');
+  simple('approve', 'approve', 'Approve the version under review (a privacy officer who is not its author; two distinct ones under the two-person rule)');
+  simple('activate', 'activate', 'Activate an approved agreement (partnerships manager, admin): 409 approvals_missing without the approvals');
+  withReason('suspend', 'suspend', 'Suspend an active agreement, with the reason (partnerships manager, admin)');
+  simple('resume', 'resume', 'Resume a suspended agreement (a privacy officer who is not its author); 409 certification_overdue until the partner certifies');
+  withReason('terminate', 'terminate', 'Terminate a draft or an agreement under review, with the reason (an active one is wound down instead)');
+
+  app.post('/agreements/:agreementId/wind-down', {
+    onRequest: requirePermission(ACTION_PERMISSION.schedule_wind_down),
+    schema: {
+      summary: 'Schedule the wind-down: three dated phases, in order and in the future, the last by the end date',
+      tags, security, params: Params, body: WindDownBody, response: { 200: AgreementView, ...errors },
+    },
+  }, async (request) => {
+    const body = request.body;
+    const plan = {
+      noNewGrants: instant(body.no_new_grants, 'body/no_new_grants'),
+      noFriendData: instant(body.no_friend_data, 'body/no_friend_data'),
+      accessEnded: instant(body.access_ended, 'body/access_ended'),
+    };
+    const loaded = await service.act(request.params.agreementId, { type: 'schedule_wind_down', plan }, staffActor(request), change(request),
+      body.reason?.trim() ?? 'wind-down scheduled');
+    return agreementView(loaded, context.clock());
+  });
+
+  app.post('/agreements/:agreementId/deletion-attestation', {
+    onRequest: requirePermission(ACTION_PERMISSION.record_deletion_attestation),
+    schema: {
+      summary: "Record the partner's deletion attestation (after access has ended): the agreement is terminated",
+      tags, security, params: Params, body: AttestationBody, response: { 200: AgreementView, ...errors },
+    },
+  }, async (request) => {
+    const { loaded } = await service.recordDeletionAttestation(request.params.agreementId,
+      { signedBy: request.body.signed_by.trim(), statement: request.body.statement }, staffActor(request), change(request));
+    return agreementView(loaded, context.clock());
+  });
+};

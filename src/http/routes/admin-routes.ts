@@ -1,0 +1,27 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../app.js';
+import { registerStaffAuth } from '../plugins/staff-auth.js';
+import { adminAgreementRoutes } from './admin-agreements.js';
+import { adminNoticeRoutes } from './admin-notices.js';
+import { adminAppRoutes } from './admin-apps.js';
+import { adminPartnerRoutes } from './admin-partners.js';
+import { adminReportRoutes } from './admin-reports.js';
+import { adminSchemaErrorFormatter } from './admin-schemas.js';
+import { adminStaffRoutes } from './admin-staff.js';
+
+/**
+ * The admin API for staff (PRODUCT.md §2, §7), mounted at /admin/v1. Every route is authenticated
+ * by a staff session token or API key (`registerStaffAuth`, except the login) and checks the
+ * permission it needs (`requirePermission`); every change is written with its audit entry in one
+ * transaction (`inStaffTransaction`).
+ */
+export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  app.setSchemaErrorFormatter(adminSchemaErrorFormatter);
+  registerStaffAuth(app, context);
+  await app.register(adminStaffRoutes, { context });
+  await app.register(adminPartnerRoutes, { context });
+  await app.register(adminAppRoutes, { context });
+  await app.register(adminAgreementRoutes, { context });
+  await app.register(adminNoticeRoutes, { context });
+  await app.register(adminReportRoutes, { context });
+};

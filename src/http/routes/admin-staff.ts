@@ -1,0 +1,318 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { BadRequest, Conflict, InvalidCredentials, NotFound } from '../../domain/errors.js';
+import { MIN_PASSWORD_LENGTH, STAFF_ROLES, permissionsOf, type StaffMember, type StaffRole } from '../../domain/staff.js';
+import { hashPassword } from '../../store/member-credential-repository.js';
+import { generatePassword, normalizeEmail, type StaffCredential } from '../../store/staff-repository.js';
+import type { Store } from '../../store/store.js';
+import type { AppContext } from '../app.js';
+import { LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_ADDRESS, limiter } from '../login-throttle.js';
+import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
+import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
+
+/** A staff login's bearer token lasts 12 hours, however active. */
+export const STAFF_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+
+const Role = StringEnum(STAFF_ROLES, 'viewer | partnerships_manager | privacy_officer | admin');
+const Roles = Type.Array(Role, { minItems: 1, maxItems: STAFF_ROLES.length, uniqueItems: true });
+const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 200, description: `At least ${MIN_PASSWORD_LENGTH} characters.` });
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+
+const StaffView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  roles: Type.Array(Type.String()),
+  created_at: DateTime,
+  disabled_at: NullableString({ format: 'date-time' }),
+}, { additionalProperties: false });
+
+const ApiKeyView = Type.Object({
+  id: Type.String(),
+  staff_id: Type.String(),
+  label: NullableString(),
+  created_at: DateTime,
+  expires_at: NullableString({ format: 'date-time' }),
+  revoked_at: NullableString({ format: 'date-time' }),
+  last_used_at: NullableString({ format: 'date-time' }),
+}, { additionalProperties: false });
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+
+function staffView(staff: StaffMember): Static<typeof StaffView> {
+  return {
+    id: staff.id, email: staff.email, name: staff.name, roles: [...staff.roles],
+    created_at: iso(staff.createdAt), disabled_at: isoOrNull(staff.disabledAt),
+  };
+}
+
+function apiKeyView(key: StaffCredential): Static<typeof ApiKeyView> {
+  return {
+    id: key.id, staff_id: key.staffId, label: key.label, created_at: iso(key.createdAt),
+    expires_at: isoOrNull(key.expiresAt), revoked_at: isoOrNull(key.revokedAt), last_used_at: isoOrNull(key.lastUsedAt),
+  };
+}
+
+/** Refuses a change that would leave no enabled account with the `admin` role. */
+async function keepAnAdmin(store: Store, changedId: string, after: { roles: readonly StaffRole[]; disabled: boolean }): Promise<void> {
+  const admins = (await store.staff.list()).filter((s) => s.disabledAt === null && s.roles.includes('admin'));
+  const remaining = admins.filter((s) => s.id !== changedId).length + (after.roles.includes('admin') && !after.disabled ? 1 : 0);
+  if (remaining === 0) throw new Conflict('last_admin', 'This would leave no enabled account with the admin role; make another admin first.');
+}
+
+function emailOf(request: FastifyRequest): string {
+  const body = request.body as { email?: unknown } | undefined;
+  return typeof body?.email === 'string' ? normalizeEmail(body.email) : '';
+}
+
+/**
+ * Staff accounts and their credentials: the login (a 12-hour bearer session token), the logout,
+ * who am I, and for admins the accounts, their roles and API keys.
+ */
+export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  const { store } = context;
+  // Counted per address and per email, as members' logins are (and with the same limits).
+  const loginThrottle = [
+    limiter(app, LOGIN_ATTEMPTS_PER_ADDRESS, (r) => `staff-login-address:${r.ip}`),
+    limiter(app, LOGIN_ATTEMPTS_PER_ACCOUNT, (r) => `staff-login-account:${emailOf(r)}`),
+  ];
+  const manageStaff = requirePermission('manage_staff');
+
+  app.post('/login', {
+    config: { staffAuth: 'public' },
+    preHandler: loginThrottle,
+    schema: {
+      summary: 'Log in as staff: a bearer session token for the admin API, valid 12 hours',
+      tags: ['admin: staff'],
+      body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          token: Type.String(),
+          token_type: Type.Literal('Bearer'),
+          expires_at: DateTime,
+          staff: StaffView,
+        }, { additionalProperties: false }),
+        ...ADMIN_ERRORS,
+        429: Type.Ref('ErrorResponse'),
+      },
+    },
+  }, async (request) => {
+    const staff = await store.staff.verifyPassword(request.body.email, request.body.password);
+    if (!staff) {
+      await inStaffTransaction(context, request, (tx) => tx.record({
+        action: 'staff.login_failed', actor: null, detail: { email: normalizeEmail(request.body.email).slice(0, 254) },
+      }));
+      throw new InvalidCredentials();
+    }
+    const session = await inStaffTransaction(context, request, async (tx) => {
+      const issued = await tx.store.staff.issue(staff.id, 'session', { expiresAt: tx.now + STAFF_SESSION_TTL_MS }, tx.now);
+      await tx.record({ action: 'staff.login', actor: staff.id, detail: { credential_id: issued.id } });
+      return issued;
+    });
+    return { token: session.secret, token_type: 'Bearer' as const, expires_at: iso(session.expiresAt!), staff: staffView(staff) };
+  });
+
+  app.post('/logout', {
+    schema: {
+      summary: 'End the session of the token sent (API keys are revoked with DELETE /admin/v1/api-keys/:id)',
+      tags: ['admin: staff'],
+      security,
+      response: { 204: Type.Null(), ...ADMIN_ERRORS },
+    },
+  }, async (request, reply) => {
+    const staff = staffOf(request);
+    if (staff.credential.kind !== 'session') {
+      throw new BadRequest('not_a_session', 'An API key has no session to end; revoke it with DELETE /admin/v1/api-keys/:id.');
+    }
+    await inStaffTransaction(context, request, async (tx) => {
+      await tx.store.staff.revoke(staff.credential.id, tx.now);
+      await tx.record({ action: 'staff.logout', detail: { credential_id: staff.credential.id } });
+    });
+    return reply.status(204).send(null);
+  });
+
+  app.get('/me', {
+    schema: {
+      summary: 'Who the token speaks for: the account, its roles and permissions, and the credential used',
+      tags: ['admin: staff'],
+      security,
+      response: {
+        200: Type.Object({
+          id: Type.String(),
+          email: Type.String(),
+          name: Type.String(),
+          roles: Type.Array(Type.String()),
+          permissions: Type.Array(Type.String()),
+          credential: Type.Object({
+            id: Type.String(),
+            kind: Type.String(),
+            expires_at: NullableString({ format: 'date-time' }),
+          }, { additionalProperties: false }),
+        }, { additionalProperties: false }),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request) => {
+    const staff = staffOf(request);
+    return {
+      id: staff.id, email: staff.email, name: staff.name, roles: [...staff.roles], permissions: permissionsOf(staff.roles),
+      credential: { id: staff.credential.id, kind: staff.credential.kind, expires_at: isoOrNull(staff.credential.expiresAt) },
+    };
+  });
+
+  app.post('/staff', {
+    onRequest: manageStaff,
+    schema: {
+      summary: 'Create a staff account (admin); without a password, one is generated and shown once',
+      tags: ['admin: staff'],
+      security,
+      body: Type.Object({ email: Email, name: Name, roles: Roles, password: Type.Optional(Password) }, { additionalProperties: false }),
+      response: {
+        201: Type.Object({
+          ...StaffView.properties,
+          initial_password: Type.Optional(Type.String({ description: 'Only when none was given: shown this once.' })),
+        }, { additionalProperties: false }),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
+    const { email, name, roles, password } = request.body;
+    const generated = password === undefined ? generatePassword() : undefined;
+    const passwordHash = await hashPassword(password ?? generated!);
+    const created = await inStaffTransaction(context, request, async (tx) => {
+      if (await tx.store.staff.byEmail(email)) throw new Conflict('email_taken', `There is already a staff account for ${normalizeEmail(email)}.`);
+      const staff = await tx.store.staff.create({ email, name, roles, passwordHash }, tx.now);
+      await tx.record({ action: 'staff.create', detail: { staff_id: staff.id, email: staff.email, roles: staff.roles } });
+      return staff;
+    });
+    return reply.status(201).send({ ...staffView(created), ...(generated ? { initial_password: generated } : {}) });
+  });
+
+  app.get('/staff', {
+    onRequest: manageStaff,
+    schema: {
+      summary: 'Every staff account (admin)',
+      tags: ['admin: staff'],
+      security,
+      response: { 200: Type.Object({ data: Type.Array(StaffView) }, { additionalProperties: false }), ...ADMIN_ERRORS },
+    },
+  }, async () => ({ data: (await store.staff.list()).map(staffView) }));
+
+  app.get('/staff/:id', {
+    onRequest: manageStaff,
+    schema: {
+      summary: 'One staff account (admin)',
+      tags: ['admin: staff'],
+      security,
+      params: IdParams,
+      response: { 200: StaffView, ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
+    const staff = await store.staff.byId(request.params.id);
+    if (!staff) throw new NotFound(`No staff account ${request.params.id}.`);
+    return staffView(staff);
+  });
+
+  app.patch('/staff/:id', {
+    onRequest: manageStaff,
+    schema: {
+      summary: "Change a staff account's name, roles, or disable it (admin); disabling revokes its tokens and keys",
+      tags: ['admin: staff'],
+      security,
+      params: IdParams,
+      body: Type.Object({ name: Type.Optional(Name), roles: Type.Optional(Roles), disabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: StaffView, ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    const change = request.body;
+    return inStaffTransaction(context, request, async (tx) => {
+      const before = await tx.store.staff.byId(id);
+      if (!before) throw new NotFound(`No staff account ${id}.`);
+      const roles = change.roles ?? before.roles;
+      const disabled = change.disabled ?? before.disabledAt !== null;
+      await keepAnAdmin(tx.store, id, { roles, disabled });
+      const disabledAt = change.disabled === undefined || change.disabled === (before.disabledAt !== null)
+        ? undefined
+        : (change.disabled ? tx.now : null);
+      await tx.store.staff.update(id, {
+        ...(change.name !== undefined ? { name: change.name } : {}),
+        ...(change.roles !== undefined ? { roles: change.roles } : {}),
+        ...(disabledAt !== undefined ? { disabledAt } : {}),
+      });
+      const revoked = disabledAt !== undefined && disabledAt !== null ? await tx.store.staff.revokeAll(id, tx.now) : 0;
+      const detail: Record<string, unknown> = { staff_id: id };
+      if (change.name !== undefined) detail.name = { from: before.name, to: change.name };
+      if (change.roles !== undefined) detail.roles = { from: before.roles, to: [...new Set(change.roles)] };
+      if (disabledAt !== undefined) detail.disabled = { from: before.disabledAt !== null, to: disabledAt !== null, credentials_revoked: revoked };
+      await tx.record({ action: 'staff.update', detail });
+      return staffView((await tx.store.staff.byId(id))!);
+    });
+  });
+
+  app.post('/api-keys', {
+    onRequest: manageStaff,
+    schema: {
+      summary: 'Issue an API key for a staff account (admin): it acts with that account\'s roles; the key is shown once',
+      tags: ['admin: staff'],
+      security,
+      body: Type.Object({
+        label: Type.String({ minLength: 1, maxLength: 100, description: 'What the key is for.' }),
+        staff_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Default: your own account.' })),
+        expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'Default: no expiry (until revoked).' })),
+      }, { additionalProperties: false }),
+      response: {
+        201: Type.Object({ ...ApiKeyView.properties, key: Type.String({ description: 'The secret: shown this once, stored only as a hash.' }) }, { additionalProperties: false }),
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
+    const { label, expires_at: expiresText } = request.body;
+    const staffId = request.body.staff_id ?? staffOf(request).id;
+    const expiresAt = expiresText === undefined ? null : Date.parse(expiresText);
+    const issued = await inStaffTransaction(context, request, async (tx) => {
+      if (expiresAt !== null && expiresAt <= tx.now) throw new BadRequest('invalid_parameter', 'body/expires_at must be in the future.');
+      const owner = await tx.store.staff.byId(staffId);
+      if (!owner) throw new NotFound(`No staff account ${staffId}.`);
+      if (owner.disabledAt !== null) throw new Conflict('staff_disabled', `The staff account ${staffId} is disabled.`);
+      const key = await tx.store.staff.issue(staffId, 'api_key', { label, expiresAt }, tx.now);
+      await tx.record({ action: 'api_key.create', detail: { api_key_id: key.id, staff_id: staffId, label, expires_at: isoOrNull(expiresAt) } });
+      return key;
+    });
+    return reply.status(201).send({ ...apiKeyView(issued), key: issued.secret });
+  });
+
+  app.get('/api-keys', {
+    onRequest: manageStaff,
+    schema: {
+      summary: 'Every API key, revoked ones included, never the secrets (admin)',
+      tags: ['admin: staff'],
+      security,
+      querystring: Type.Object({ staff_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ data: Type.Array(ApiKeyView) }, { additionalProperties: false }), ...ADMIN_ERRORS },
+    },
+  }, async (request) => ({ data: (await store.staff.apiKeys(request.query.staff_id)).map(apiKeyView) }));
+
+  app.delete('/api-keys/:id', {
+    onRequest: manageStaff,
+    schema: {
+      summary: 'Revoke an API key (admin): it is refused from the next request on',
+      tags: ['admin: staff'],
+      security,
+      params: IdParams,
+      response: { 204: Type.Null(), ...ADMIN_ERRORS },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params;
+    await inStaffTransaction(context, request, async (tx) => {
+      const key = await tx.store.staff.credential(id);
+      if (!key || key.kind !== 'api_key') throw new NotFound(`No API key ${id}.`);
+      if (key.revokedAt !== null) throw new Conflict('already_revoked', `The API key ${id} was revoked at ${iso(key.revokedAt)}.`);
+      await tx.store.staff.revoke(id, tx.now);
+      await tx.record({ action: 'api_key.revoke', detail: { api_key_id: id, staff_id: key.staffId, label: key.label } });
+    });
+    return reply.status(204).send(null);
+  });
+};

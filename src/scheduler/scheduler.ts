@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { DatapactError } from '../domain/errors.js';
+import type { Instant } from '../domain/time.js';
+import { AgreementService, type AppliedChange } from '../lifecycle/agreement-service.js';
+import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repository.js';
+import type { Db } from '../store/database.js';
+
+/**
+ * Time does its work (issue 4, part 4): applies what has come due at `now` for every agreement
+ * that is not terminated (end dates, certifications 60 days overdue, wind-down phases reached and
+ * announced 30 and 7 days ahead, 30 days after access ended without an attestation), as the actor
+ * `system`, each agreement in its own transaction. The rules already act on these dates at their
+ * exact instant; this records the transitions and sends the notices.
+ *
+ * Idempotent and safe to run from several instances at once: each agreement is re-loaded inside
+ * its transaction and a version is saved only over the version it was loaded at, so a transition
+ * is never applied twice (the loser of a race gets `concurrent_change` and skips the agreement).
+ */
+export async function runDueTransitions(db: Db, now: Instant, options: { tickId?: string } = {}): Promise<AppliedChange[]> {
+  const tickId = options.tickId ?? `tick_${randomUUID()}`;
+  const service = new AgreementService(db);
+  const applied: AppliedChange[] = [];
+  for (const id of await new AgreementLifecycleRepository(db).liveIds()) {
+    try {
+      applied.push(...(await service.applyDue(id, { requestId: tickId, now })));
+    } catch (error) {
+      // Another instance got there first: what it applied is recorded once; this one moves on.
+      if (error instanceof DatapactError && error.code === 'concurrent_change') continue;
+      throw error;
+    }
+  }
+  return applied;
+}
+
+/** One line per change, for `datapact tick` and the server's log. */
+export function describeApplied(change: AppliedChange): string {
+  const version = change.version === null ? '' : ` v${change.version}`;
+  const status = change.from === change.to ? change.to : `${change.from} → ${change.to}`;
+  return `${change.agreementId}${version} ${change.action} (${status}): ${change.reason}`;
+}
+
+export interface SchedulerOptions {
+  readonly db: Db;
+  readonly clock: () => Instant;
+  /** Seconds between runs; 0 turns the scheduler off. */
+  readonly intervalSeconds: number;
+  readonly log?: { info(object: object, message: string): void; error(object: object, message: string): void };
+}
+
+export interface RunningScheduler {
+  /** Stops the timer and waits for a run in progress to finish. */
+  stop(): Promise<void>;
+}
+
+/** Runs `runDueTransitions` at once and then every `intervalSeconds`, one run at a time. */
+export function startScheduler(options: SchedulerOptions): RunningScheduler {
+  if (options.intervalSeconds <= 0) return { stop: async () => {} };
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const run = () => {
+    if (running || stopped) return;
+    running = (async () => {
+      try {
+        const applied = await runDueTransitions(options.db, options.clock());
+        for (const change of applied) options.log?.info({ change }, describeApplied(change));
+      } catch (error) {
+        options.log?.error({ err: error }, 'scheduler run failed');
+      } finally {
+        running = null;
+      }
+    })();
+  };
+  const timer = setInterval(run, options.intervalSeconds * 1000);
+  timer.unref();
+  run();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (running) await running;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import { sql } from 'kysely';
+import type { Agreement } from '../domain/agreement.js';
+import type { App } from '../domain/app.js';
+import type { Partner } from '../domain/partner.js';
+import type { Instant } from '../domain/time.js';
+import { agreementFromRow } from './agreement-repository.js';
+import { fromIso, toIso } from './columns.js';
+import type { Db } from './database.js';
+import { appFromRow, storageFromColumns } from './partner-repository.js';
+import type { AgreementsTable } from './schema.js';
+
+/**
+ * What the inventory report (PRODUCT.md §6) reads of the live system: every partner with each of
+ * its agreements (or none), the apps, and per agreement its last access, what it was released in
+ * a window and the deletion attestation. The report itself is built from these in src/reports.
+ */
+
+/** One partner with one of its agreements, or with none: a line of the inventory before it is worked out. */
+export interface InventorySource {
+  readonly partner: Partner;
+  /** The agreement's apps; for a partner without an agreement, the partner's own apps. */
+  readonly apps: readonly App[];
+  readonly agreement: Agreement | null;
+  /** The latest of the agreement's audited releases and its grants' last use, up to `now`. */
+  readonly lastAccessAt: Instant | null;
+  /** Audited releases under the agreement within the window. */
+  readonly released: ReleasedVolume;
+  /** The latest deletion attestation recorded for the agreement (by the lifecycle or a partner's filing) up to `now`. */
+  readonly deletionAttestedAt: Instant | null;
+}
+
+export interface ReleasedVolume {
+  /** Fields released, one per field per subject, the always-released `id` not counted. */
+  readonly fields: number;
+  /** Distinct members any of whose data was released. */
+  readonly members: number;
+}
+
+export interface InventoryWindow {
+  /** Nothing after it is read (a report as of a past instant leaves later events out). */
+  readonly now: Instant;
+  /** Start (inclusive) of the window of released volume. */
+  readonly releasedSince: Instant;
+}
+
+const NO_RELEASES: ReleasedVolume = { fields: 0, members: 0 };
+
+/**
+ * Partners left-joined with their agreements: a partner without any agreement is one row with no
+ * agreement. Ordered by legal name, then agreement start and id.
+ */
+async function partnersWithAgreements(db: Db) {
+  return db
+    .selectFrom('partners as p')
+    .leftJoin('agreements as a', 'a.partner_id', 'p.id')
+    .selectAll('a')
+    .select([
+      'p.id as p_id', 'p.legal_name as p_legal_name', 'p.country as p_country', 'p.kind as p_kind', 'p.risk_flags as p_risk_flags',
+      'p.storage_location as p_storage_location', 'p.storage_country as p_storage_country', 'p.contacts as p_contacts',
+      'p.webhook_url as p_webhook_url',
+    ])
+    .orderBy('p.legal_name')
+    .orderBy('p.id')
+    .orderBy('a.starts_at')
+    .orderBy('a.id')
+    .execute();
+}
+
+/** Every app with the agreements naming it (an app under none appears once, with a null agreement). */
+async function appsWithAgreements(db: Db) {
+  return db
+    .selectFrom('apps')
+    .leftJoin('agreement_apps', 'agreement_apps.app_id', 'apps.id')
+    .select(['apps.id', 'apps.partner_id', 'apps.name', 'apps.class', 'apps.status', 'agreement_apps.agreement_id'])
+    .orderBy('apps.id')
+    .execute();
+}
+
+/** Per agreement, the latest audited release and the latest grant use, both up to `now`. */
+async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
+  const until = toIso(now);
+  const [released, used] = await Promise.all([
+    db
+      .selectFrom('audit_entries')
+      .select(['agreement_id', (eb) => eb.fn.max('at').as('last')])
+      .where('outcome', '=', 'released')
+      .where('agreement_id', 'is not', null)
+      .where('at', '<=', until)
+      .groupBy('agreement_id')
+      .execute(),
+    db
+      .selectFrom('grants')
+      .select(['agreement_id', (eb) => eb.fn.max('last_used_at').as('last')])
+      .where('agreement_id', 'is not', null)
+      .where('last_used_at', '<=', until)
+      .groupBy('agreement_id')
+      .execute(),
+  ]);
+  const latest = new Map<string, Instant>();
+  for (const row of [...released, ...used]) {
+    if (row.agreement_id === null || row.last === null) continue;
+    const at = fromIso(String(row.last));
+    if (at > (latest.get(row.agreement_id) ?? -Infinity)) latest.set(row.agreement_id, at);
+  }
+  return latest;
+}
+
+/**
+ * Per agreement, the fields and distinct members released in [since, now]. `released` holds the
+ * JSON list of a subject's released fields; `"id"` appears in it at most once, and a JSON string
+ * `"id"` can match no other catalog name, so the count without `id` is its length less one when present.
+ */
+async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
+  const rows = await db
+    .selectFrom('audit_entries')
+    .select([
+      'agreement_id',
+      sql<number>`coalesce(sum(json_array_length(released) - (case when released like '%"id"%' then 1 else 0 end)), 0)`.as('fields'),
+      (eb) => eb.fn.count<number>('subject_member_id').distinct().as('members'),
+    ])
+    .where('outcome', '=', 'released')
+    .where('agreement_id', 'is not', null)
+    .where('at', '>=', toIso(since))
+    .where('at', '<=', toIso(now))
+    .groupBy('agreement_id')
+    .execute();
+  return new Map(rows.flatMap((row) => (row.agreement_id === null ? [] : [[row.agreement_id, { fields: Number(row.fields), members: Number(row.members) }]])));
+}
+
+/** Per agreement, the latest deletion attestation filed up to `now`. */
+async function deletionAttestations(db: Db, now: Instant): Promise<Map<string, Instant>> {
+  const rows = await db
+    .selectFrom('deletion_attestations')
+    .select(['agreement_id', (eb) => eb.fn.max('filed_at').as('last')])
+    .where('filed_at', '<=', toIso(now))
+    .groupBy('agreement_id')
+    .execute();
+  return new Map(rows.flatMap((row) => (row.last === null ? [] : [[row.agreement_id, fromIso(String(row.last))]])));
+}
+
+/** Everything the inventory report needs, read in a handful of queries whatever the number of partners. */
+export async function inventorySources(db: Db, window: InventoryWindow): Promise<InventorySource[]> {
+  const [rows, appRows, access, volume, attestations] = await Promise.all([
+    partnersWithAgreements(db),
+    appsWithAgreements(db),
+    lastAccess(db, window.now),
+    releasedVolume(db, window.releasedSince, window.now),
+    deletionAttestations(db, window.now),
+  ]);
+
+  const appsByAgreement = new Map<string, App[]>();
+  const appsByPartner = new Map<string, App[]>();
+  for (const row of appRows) {
+    const app = appFromRow(row);
+    const ofPartner = appsByPartner.get(app.partnerId) ?? [];
+    if (!ofPartner.some((known) => known.id === app.id)) ofPartner.push(app);
+    appsByPartner.set(app.partnerId, ofPartner);
+    if (row.agreement_id !== null) appsByAgreement.set(row.agreement_id, [...(appsByAgreement.get(row.agreement_id) ?? []), app]);
+  }
+
+  return rows.map((row) => {
+    const partner: Partner = {
+      id: row.p_id,
+      legalName: row.p_legal_name,
+      country: row.p_country,
+      kind: row.p_kind as Partner['kind'],
+      riskFlags: JSON.parse(row.p_risk_flags) as Partner['riskFlags'],
+      storage: storageFromColumns(row.p_storage_location, row.p_storage_country),
+      contacts: JSON.parse(row.p_contacts) as string[],
+      webhookUrl: row.p_webhook_url,
+    };
+    if (row.id === null) {
+      return { partner, apps: appsByPartner.get(partner.id) ?? [], agreement: null, lastAccessAt: null, released: NO_RELEASES, deletionAttestedAt: null };
+    }
+    const apps = appsByAgreement.get(row.id) ?? [];
+    // The left join makes every agreement column nullable; with an id, the row is a whole agreement.
+    const agreementRow = row as unknown as AgreementsTable;
+    const agreement = agreementFromRow(agreementRow, apps.map((app) => app.id));
+    // Recorded on the agreement by the lifecycle, or filed by the partner: the later one up to `now`.
+    const recorded = agreementRow.deletion_attested_at == null ? null : fromIso(agreementRow.deletion_attested_at);
+    const filed = attestations.get(agreement.id) ?? null;
+    const attested = [recorded, filed].filter((at): at is Instant => at !== null && at <= window.now);
+    return {
+      partner,
+      apps,
+      agreement,
+      lastAccessAt: access.get(agreement.id) ?? null,
+      released: volume.get(agreement.id) ?? NO_RELEASES,
+      deletionAttestedAt: attested.length === 0 ? null : Math.max(...attested),
+    };
+  });
+}

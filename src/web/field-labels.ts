@@ -1,0 +1,35 @@
+import type { Audience } from '../domain/audience.js';
+import type { Field } from '../domain/field-catalog.js';
+
+/**
+ * What members read for the codes of the field catalog, wherever they meet them: the consent
+ * page of the OAuth server and the privacy center name a field the same way.
+ */
+
+export const FIELD_LABELS: Readonly<Record<Field, string>> = {
+  id: 'Member id',
+  name: 'Name',
+  picture: 'Profile picture',
+  email: 'Email address',
+  phone: 'Phone number',
+  birthday: 'Birthday',
+  gender: 'Gender',
+  hometown: 'Hometown',
+  location: 'Current city',
+  work: 'Work',
+  education: 'Education',
+  relationship_status: 'Relationship status',
+  religion: 'Religion',
+  political_views: 'Political views',
+  events: 'Events',
+  likes: 'Likes',
+  photos: 'Photos',
+  friends: 'Friend list',
+};
+
+export function fieldLabel(field: Field): string {
+  return FIELD_LABELS[field];
+}
+
+/** Who may see a field. */
+export const AUDIENCE_LABELS: Readonly<Record<Audience, string>> = { public: 'Public', friends: 'Friends', only_me: 'Only me' };

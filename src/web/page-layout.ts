@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { Html, html } from './html.js';
+
+/**
+ * The one frame of every server-rendered page (the OAuth server's login, consent and notice
+ * pages, and the privacy center): the document around a page's body, its only stylesheet, the
+ * security headers it is sent with, and the CSRF field every form carries.
+ */
+
+const STYLE = `
+:root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.5; }
+body { margin: 0; padding: 0 1rem 2rem; }
+header, main { max-width: 36rem; margin: 0 auto; }
+body.wide header, body.wide main { max-width: 52rem; }
+main { padding-top: 2rem; }
+header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; padding: .5rem 0; border-bottom: 1px solid #8888; }
+header p { margin: 0; }
+nav ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+a[aria-current] { font-weight: 600; }
+h1 { font-size: 1.5rem; margin-top: 0; }
+fieldset { border: 1px solid #8888; border-radius: .5rem; margin: 1rem 0; padding: .5rem 1rem 1rem; }
+legend { font-weight: 600; padding: 0 .25rem; }
+label { display: block; margin: .35rem 0; }
+.row { margin: .5rem 0; }
+.row label { display: inline-block; min-width: 14rem; }
+input[type=text], input[type=password] { display: block; width: 100%; box-sizing: border-box; padding: .5rem; font-size: 1rem; margin-top: .25rem; }
+button { font: inherit; padding: .5rem 1rem; margin: .5rem .5rem 0 0; cursor: pointer; }
+header button { margin: 0; padding: .3rem .8rem; }
+button.primary { font-weight: 600; }
+:focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; }
+.note, .help { font-size: .9rem; opacity: .85; }
+.help { margin: .2rem 0 .5rem 1.8rem; }
+.notice { border-left: 4px solid #2e7d32; padding: .5rem 1rem; background: #2e7d3222; }
+.error { border-left: 4px solid #c5221f; padding: .5rem 1rem; background: #c5221f22; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+dt { font-weight: 600; }
+dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
+th, td { border: 1px solid #8888; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+`;
+
+/** The hash that lets the Content-Security-Policy allow the one inline style block and nothing else. */
+const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
+
+/**
+ * Headers for every page: no scripts, no styles but the one above, no framing (clickjacking a
+ * consent), nothing cached. There is deliberately no `form-action`: browsers apply it to the
+ * redirects a form submission leads to, and the consent form must end in a redirect to the app.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; img-src 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+export interface NavLink {
+  readonly href: string;
+  readonly label: string;
+  readonly current: boolean;
+}
+
+/** A site's navigation: its links, then anything else the header holds (a log-out form). */
+export interface SiteNav {
+  /** The accessible name of the `nav` landmark. */
+  readonly label: string;
+  readonly links: readonly NavLink[];
+  readonly after?: Html;
+}
+
+export interface PageOptions {
+  /** A header naming the part of the site (also named in the title), with its navigation if any. */
+  readonly header?: { readonly site: string; readonly nav?: SiteNav };
+  /** Room for tables; forms and notices read better in the narrow column. */
+  readonly wide?: boolean;
+}
+
+function siteNav(nav: SiteNav): Html {
+  const links = nav.links.map((link) =>
+    html`<li><a href="${link.href}"${link.current ? html` aria-current="page"` : ''}>${link.label}</a></li>`);
+  return html`<nav aria-label="${nav.label}"><ul>
+${links.map((link) => html`${link}\n`)}</ul></nav>
+${nav.after}`;
+}
+
+/** A whole page: a title, an optional header, a main landmark with the body. */
+export function page(title: string, body: Html, options: PageOptions = {}): string {
+  const { header } = options;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · ${header?.site ?? 'Datapact'}</title>
+<style>${new Html(STYLE)}</style>
+</head>
+<body${options.wide ? html` class="wide"` : ''}>
+${header && html`<header>
+<p><strong>${header.site}</strong></p>
+${header.nav && siteNav(header.nav)}
+</header>
+`}<main>
+${body}
+</main>
+</body>
+</html>
+`.markup;
+}
+
+/** A hidden CSRF field: every form of these pages carries one. */
+export function csrfField(token: string): Html {
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
+}

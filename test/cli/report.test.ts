@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { openStore } from '../../src/cli/open-store.js';
+import { addDays } from '../../src/domain/time.js';
+import { seedDemoPartners } from '../../src/seed/demo-partners.js';
+import { seedMembers } from '../../src/seed/world-generator.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'datapact-report-'));
+after(() => rmSync(folder, { recursive: true, force: true }));
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const database = join(folder, 'world.db');
+
+function datapact(...args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATAPACT_DATA_DIR: folder },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs `datapact report inventory` as of NOW and indexes the rows by partner. */
+function inventoryCsv(...extra: string[]) {
+  const run = datapact('report', 'inventory', '--format', 'csv', '--now', new Date(NOW).toISOString(), '--database', database, ...extra);
+  assert.equal(run.status, 0, run.stderr);
+  const records = parse(run.stdout, { columns: true }) as Record<string, string>[];
+  return new Map(records.map((record) => [record.partner_id!, record]));
+}
+
+describe('datapact report inventory', () => {
+  before(async () => {
+    // The demo partners with their dates relative to NOW, over a small world of members.
+    const store = await openStore(database);
+    try {
+      await seedMembers(store, { members: 30, avgFriends: 4, seed: 3, now: NOW });
+      await seedDemoPartners(store, NOW);
+    } finally {
+      await store.db.destroy();
+    }
+  });
+
+  test('CSV: one row per demo partner, each agreement in its state', () => {
+    const rows = inventoryCsv();
+    assert.deepEqual([...rows.keys()].sort(), ['p_blackberry', 'p_huawei', 'p_lenovo', 'p_oppo', 'p_pixelharbour', 'p_tcl', 'p_zte']);
+
+    const huawei = rows.get('p_huawei')!;
+    assert.equal(huawei.status, 'winding_down');
+    assert.equal(huawei.in_effect, 'true');
+    assert.equal(huawei.wind_down_phase, 'no_new_grants');
+    assert.equal(huawei.wind_down_no_friend_data_at, new Date(addDays(NOW, 20)).toISOString());
+    assert.equal(huawei.wind_down, 'no_new_grants (no friend data from 2026-06-21, access ends 2026-07-21)');
+    assert.equal(huawei.risk_flags, 'state_influence');
+    assert.equal(huawei.partner_country, 'CN');
+    assert.equal(huawei.storage_location, 'partner_servers');
+    assert.equal(huawei.storage_country, 'CN');
+    assert.equal(huawei.age_days, '400');
+    assert.equal(huawei.days_to_end, '300');
+
+    const oppo = rows.get('p_oppo')!;
+    assert.equal(oppo.in_effect, 'false');
+    assert.equal(oppo.not_in_effect_cause, 'expired');
+    assert.equal(oppo.days_to_end, '-30');
+    assert.equal(oppo.storage_country, 'SG');
+
+    const tcl = rows.get('p_tcl')!;
+    assert.equal(tcl.status, 'suspended');
+    assert.equal(tcl.status_reason, 'certification_overdue');
+    assert.equal(tcl.not_in_effect_cause, 'certification_overdue');
+    assert.equal(tcl.certification_state, 'lapsed');
+
+    const zte = rows.get('p_zte')!;
+    assert.equal(zte.agreement_id, '');
+    assert.equal(zte.not_in_effect_cause, 'no_agreement');
+    assert.equal(zte.apps, 'app_zte');
+    assert.equal(zte.storage_location, 'on_device');
+
+    const blackberry = rows.get('p_blackberry')!;
+    assert.equal(blackberry.in_effect, 'true');
+    assert.equal(blackberry.friend_fields, 'id name picture birthday location work religion');
+    assert.equal(blackberry.certification_state, 'current');
+    assert.equal(rows.get('p_pixelharbour')!.purposes, 'login');
+    assert.equal(rows.get('p_lenovo')!.storage_location, 'on_device');
+  });
+
+  test('--now moves every date: at the no_friend_data instant Huawei enters that phase', () => {
+    const later = datapact('report', 'inventory', '--format', 'csv', '--now', new Date(addDays(NOW, 20)).toISOString(), '--database', database);
+    assert.equal(later.status, 0, later.stderr);
+    const rows = new Map((parse(later.stdout, { columns: true }) as Record<string, string>[]).map((r) => [r.partner_id!, r]));
+    assert.equal(rows.get('p_huawei')!.wind_down, 'no_friend_data (access ends 2026-07-21)');
+  });
+
+  test('JSON and the table', () => {
+    const json = datapact('report', 'inventory', '--format', 'json', '--now', '2026-06-01T00:00:00Z', '--database', database);
+    assert.equal(json.status, 0, json.stderr);
+    const body = JSON.parse(json.stdout) as { generated_at: string; data: Array<Record<string, unknown>> };
+    assert.equal(body.generated_at, '2026-06-01T00:00:00.000Z');
+    assert.equal(body.data.length, 7);
+    assert.deepEqual(body.data.find((r) => r.partner_id === 'p_huawei')!.risk_flags, ['state_influence']);
+
+    const table = datapact('report', 'inventory', '--now', '2026-06-01T00:00:00Z', '--database', database);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /as of 2026-06-01T00:00:00.000Z \(7 rows\)/);
+    assert.match(table.stdout, /│ p_tcl +│ agr_tcl v1 +│ suspended +│ no: certification_overdue +│ lapsed +│/);
+    assert.match(table.stdout, /│ wind-down +│ no_new_grants \(no friend data from 2026-06-21, access ends 2026-07-21\) +│/);
+  });
+
+  test('a wrong format or instant is refused with a clear message', () => {
+    const format = datapact('report', 'inventory', '--format', 'xml', '--database', database);
+    assert.equal(format.status, 1);
+    assert.match(format.stderr, /expected one of table, csv, json/);
+    const now = datapact('report', 'inventory', '--now', 'yesterday', '--database', database);
+    assert.equal(now.status, 1);
+    assert.match(now.stderr, /expected an ISO 8601 date/);
+  });
+});

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { STAFF_ROLES, type StaffRole } from '../../src/domain/staff.js';
+import { addDays } from '../../src/domain/time.js';
+import { INVENTORY_COLUMNS } from '../../src/reports/inventory-format.js';
+import { seedDemoPartners } from '../../src/seed/demo-partners.js';
+import type { Store } from '../../src/store/store.js';
+import { build } from '../helpers/build.js';
+import { addMembers } from '../helpers/fixtures.js';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const URL = '/admin/v1/reports/inventory';
+
+async function apiKey(store: Store, roles: readonly StaffRole[], email = `${roles.join('-') || 'none'}@staff.example`): Promise<string> {
+  const staff = await store.staff.create({ email, name: 'Staff', roles, passwordHash: 'not-used-here' }, NOW);
+  return (await store.staff.issue(staff.id, 'api_key', { label: 'test' }, NOW)).secret;
+}
+
+const released = (at: number, subject: string, fields: AuditEntry['released']): AuditEntry => ({
+  at, requestId: `r_${subject}_${at}`, appId: 'app_blackberry', partnerId: 'p_blackberry', agreementId: 'agr_blackberry',
+  agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: 'm1', subjectMemberId: subject, purpose: 'device_experience',
+  outcome: 'released', code: null, released: fields, withheld: {},
+});
+
+async function demo(t: Parameters<typeof build>[0]) {
+  const built = await build(t, NOW);
+  await seedDemoPartners(built.store, NOW);
+  await addMembers(built.store, [{ id: 'm1' }, { id: 'm2' }], NOW);
+  await built.store.audit.append([
+    released(addDays(NOW, -2), 'm1', ['id', 'name', 'birthday']),
+    released(addDays(NOW, -2), 'm2', ['id', 'name']),
+    released(addDays(NOW, -45), 'm2', ['id', 'name', 'birthday', 'location']),
+  ]);
+  const key = await apiKey(built.store, ['viewer']);
+  const get = (url: string, bearer: string | null = key) =>
+    built.app.inject({ method: 'GET', url, headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } });
+  return { ...built, key, get };
+}
+
+describe('GET /admin/v1/reports/inventory', () => {
+  test('JSON by default: every partner and agreement, as of the app clock', async (t) => {
+    const { get } = await demo(t);
+    const response = await get(URL);
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /^application\/json/);
+    const body = response.json() as { generated_at: string; data: Array<Record<string, unknown>> };
+    assert.equal(body.generated_at, '2026-06-01T00:00:00.000Z');
+    assert.equal(body.data.length, 7);
+    for (const row of body.data) assert.deepEqual(Object.keys(row).sort(), [...INVENTORY_COLUMNS].sort());
+    const byPartner = new Map(body.data.map((row) => [row.partner_id, row]));
+    assert.equal(byPartner.get('p_huawei')!.wind_down_phase, 'no_new_grants');
+    assert.equal(byPartner.get('p_oppo')!.not_in_effect_cause, 'expired');
+    assert.equal(byPartner.get('p_tcl')!.certification_state, 'lapsed');
+    const zte = byPartner.get('p_zte')!;
+    assert.equal(zte.agreement_id, null);
+    assert.equal(zte.version, null);
+    assert.equal(zte.not_in_effect_cause, 'no_agreement');
+    const blackberry = byPartner.get('p_blackberry')!;
+    assert.equal(blackberry.fields_released_30d, 3);
+    assert.equal(blackberry.members_reached_30d, 2);
+    assert.equal(blackberry.last_access_at, new Date(addDays(NOW, -2)).toISOString());
+  });
+
+  test('?format=csv: a CSV download with the same rows', async (t) => {
+    const { get } = await demo(t);
+    const response = await get(`${URL}?format=csv`);
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /^text\/csv/);
+    assert.equal(response.headers['content-disposition'], 'attachment; filename="datapact-inventory-2026-06-01T00-00-00-000Z.csv"');
+    const records = parse(response.body, { columns: true }) as Record<string, string>[];
+    assert.deepEqual(Object.keys(records[0]!), [...INVENTORY_COLUMNS]);
+    const byPartner = new Map(records.map((r) => [r.partner_id!, r]));
+    assert.equal(byPartner.size, 7);
+    assert.equal(byPartner.get('p_huawei')!.wind_down, 'no_new_grants (no friend data from 2026-06-21, access ends 2026-07-21)');
+    assert.equal(byPartner.get('p_blackberry')!.fields_released_30d, '3');
+    assert.equal(byPartner.get('p_zte')!.agreement_id, '');
+  });
+
+  test('the clock moves every date', async (t) => {
+    const { get, setNow } = await demo(t);
+    setNow(addDays(NOW, 20));
+    const huawei = (await get(URL)).json().data.find((row: { partner_id: string }) => row.partner_id === 'p_huawei');
+    assert.equal(huawei.wind_down, 'no_friend_data (access ends 2026-07-21)');
+  });
+
+  test('every staff role may read it; no credential is 401', async (t) => {
+    const { get, store } = await demo(t);
+    for (const role of STAFF_ROLES) {
+      const key = await apiKey(store, [role], `${role}-reader@staff.example`);
+      assert.equal((await get(URL, key)).statusCode, 200, role);
+    }
+    const anonymous = await get(URL, null);
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(anonymous.json().error.code, 'login_required');
+    assert.equal((await get(URL, 'dpk_' + 'x'.repeat(40))).json().error.code, 'invalid_token');
+  });
+
+  test('an unknown format is 400 with the list', async (t) => {
+    const { get } = await demo(t);
+    const response = await get(`${URL}?format=xml`);
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, 'invalid_parameter');
+    assert.match(response.json().error.message, /json, csv/);
+  });
+
+  test('the OpenAPI document describes the report', async (t) => {
+    const { app } = await demo(t);
+    const spec = (await app.inject({ url: '/docs/json' })).json();
+    const operation = spec.paths['/admin/v1/reports/inventory'].get;
+    assert.ok(operation.responses['200'].content['application/json'].schema);
+    assert.ok(operation.responses['200'].content['text/csv']);
+  });
+});
