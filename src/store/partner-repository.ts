@@ -9,6 +9,20 @@ export function storageFromColumns(location: string, country: string | null): Da
   return location === 'partner_servers' ? { location: 'partner_servers', country: country ?? '' } : { location: 'on_device' };
 }
 
+/** The columns a partner's editable properties are stored in. */
+function partnerColumns(partner: Partner) {
+  return {
+    legal_name: partner.legalName,
+    country: partner.country,
+    kind: partner.kind,
+    risk_flags: JSON.stringify(partner.riskFlags),
+    storage_location: partner.storage.location,
+    storage_country: partner.storage.location === 'partner_servers' ? partner.storage.country : null,
+    contacts: JSON.stringify(partner.contacts),
+    webhook_url: partner.webhookUrl,
+  };
+}
+
 function partnerFromRow(row: PartnersTable): Partner {
   return {
     id: row.id,
@@ -41,18 +55,7 @@ export class PartnerRepository {
   async insertPartner(partner: Partner, now: Instant): Promise<void> {
     await this.db
       .insertInto('partners')
-      .values({
-        id: partner.id,
-        legal_name: partner.legalName,
-        country: partner.country,
-        kind: partner.kind,
-        risk_flags: JSON.stringify(partner.riskFlags),
-        storage_location: partner.storage.location,
-        storage_country: partner.storage.location === 'partner_servers' ? partner.storage.country : null,
-        contacts: JSON.stringify(partner.contacts),
-        webhook_url: partner.webhookUrl,
-        created_at: toIso(now),
-      })
+      .values({ id: partner.id, ...partnerColumns(partner), created_at: toIso(now) })
       .execute();
   }
 
@@ -104,16 +107,7 @@ export class PartnerRepository {
   async updatePartner(partner: Partner): Promise<void> {
     await this.db
       .updateTable('partners')
-      .set({
-        legal_name: partner.legalName,
-        country: partner.country,
-        kind: partner.kind,
-        risk_flags: JSON.stringify(partner.riskFlags),
-        storage_location: partner.storage.location,
-        storage_country: partner.storage.location === 'partner_servers' ? partner.storage.country : null,
-        contacts: JSON.stringify(partner.contacts),
-        webhook_url: partner.webhookUrl,
-      })
+      .set(partnerColumns(partner))
       .where('id', '=', partner.id)
       .execute();
   }

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { AGREEMENT_STATUSES, notInEffectCause } from '../../domain/agreement.js';
+import { AGREEMENT_STATUSES } from '../../domain/agreement.js';
 import { ACTION_PERMISSION, type StaffAction } from '../../domain/agreement-lifecycle.js';
 import { BadRequest } from '../../domain/errors.js';
-import { fieldsOf } from '../../domain/field-catalog.js';
 import type { Instant } from '../../domain/time.js';
-import { windDownPhase } from '../../domain/wind-down.js';
 import { AgreementService, type ChangeContext, type DraftPatch, type StaffActor } from '../../lifecycle/agreement-service.js';
 import { AgreementLifecycleRepository, type LoadedAgreement } from '../../store/agreement-lifecycle-repository.js';
+import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-terms-view.js';
 import type { AppContext } from '../app.js';
 import { requirePermission, staffOf } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
@@ -55,26 +54,9 @@ const AttestationBody = Type.Object({
 }, { additionalProperties: false });
 
 const AgreementView = Type.Object({
-  id: Type.String(),
-  version: Type.Integer(),
+  ...AGREEMENT_TERMS_PROPERTIES,
   partner_id: Type.String(),
   app_ids: Type.Array(Type.String()),
-  status: Type.String(),
-  status_reason: NullableString(),
-  in_effect: Type.Boolean(),
-  not_in_effect_cause: NullableString(),
-  purposes: Type.Array(Type.String()),
-  member_fields: Type.Array(Type.String()),
-  friend_fields: Type.Array(Type.String()),
-  retention_days: Type.Integer(),
-  storage: Type.Object({ location: Type.String(), country: Type.Optional(Type.String()) }, { additionalProperties: false }),
-  starts_at: DateTime,
-  ends_at: DateTime,
-  certification_due_at: DateTime,
-  wind_down: Type.Union([
-    Type.Object({ phase: Type.String(), no_new_grants: DateTime, no_friend_data: DateTime, access_ended: DateTime }, { additionalProperties: false }),
-    Type.Null(),
-  ]),
   author_id: Type.String(),
   approvals: Type.Object({
     needed: Type.Integer({ description: '2 under the two-person rule, else 1.' }),
@@ -107,28 +89,9 @@ const ListQuery = Type.Object({
 export function agreementView(loaded: LoadedAgreement, now: Instant): Static<typeof AgreementView> {
   const { agreement: a, columns } = loaded;
   return {
-    id: a.id,
-    version: a.version,
+    ...agreementTermsView(a, now),
     partner_id: a.partnerId,
     app_ids: [...a.appIds],
-    status: a.status,
-    status_reason: a.statusReason,
-    in_effect: notInEffectCause(a, now) === null,
-    not_in_effect_cause: notInEffectCause(a, now),
-    purposes: [...a.purposes],
-    member_fields: fieldsOf(a.memberFields),
-    friend_fields: fieldsOf(a.friendFields),
-    retention_days: a.retentionDays,
-    storage: a.storage.location === 'partner_servers' ? { location: 'partner_servers', country: a.storage.country } : { location: 'on_device' },
-    starts_at: iso(a.startsAt),
-    ends_at: iso(a.endsAt),
-    certification_due_at: iso(a.certificationDueAt),
-    wind_down: a.windDown && {
-      phase: windDownPhase(a.windDown, now),
-      no_new_grants: iso(a.windDown.noNewGrants),
-      no_friend_data: iso(a.windDown.noFriendData),
-      access_ended: iso(a.windDown.accessEnded),
-    },
     author_id: columns.authorId,
     approvals: { needed: columns.needsTwoApprovals ? 2 : 1, given: [...columns.approvals], two_person_rule: columns.needsTwoApprovals },
     deletion_attested_at: isoOrNull(columns.deletionAttestedAt),

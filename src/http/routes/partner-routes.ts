@@ -3,40 +3,21 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { CERTIFICATION_GRACE_DAYS, notInEffectCause, type Agreement } from '../../domain/agreement.js';
 import { AppDisabled, Conflict, InvalidToken, NotFound } from '../../domain/errors.js';
-import { fieldsOf } from '../../domain/field-catalog.js';
 import { addDays, type Instant } from '../../domain/time.js';
-import { windDownPhase } from '../../domain/wind-down.js';
 import { AgreementService } from '../../lifecycle/agreement-service.js';
 import type { ClientTokenContext } from '../../store/client-token-repository.js';
 import type { FilingKind, PartnerFiling } from '../../store/partner-filing-repository.js';
+import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-terms-view.js';
+import { DateTime, iso } from './admin-schemas.js';
 import type { AppContext } from '../app.js';
 import { bearerOf } from '../bearer.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 
-const iso = (instant: Instant) => new Date(instant).toISOString();
-const DateTime = Type.String({ format: 'date-time' });
 
 const AgreementView = Type.Object({
-  id: Type.String(),
-  version: Type.Integer(),
-  status: Type.String(),
-  status_reason: Type.Union([Type.String(), Type.Null()]),
-  in_effect: Type.Boolean(),
-  not_in_effect_cause: Type.Union([Type.String(), Type.Null()]),
-  purposes: Type.Array(Type.String()),
-  member_fields: Type.Array(Type.String()),
-  friend_fields: Type.Array(Type.String()),
-  retention_days: Type.Integer(),
-  storage: Type.Object({ location: Type.String(), country: Type.Optional(Type.String()) }, { additionalProperties: false }),
-  starts_at: DateTime,
-  ends_at: DateTime,
-  certification_due_at: DateTime,
+  ...AGREEMENT_TERMS_PROPERTIES,
   suspended_if_uncertified_at: DateTime,
   last_certified_at: Type.Union([DateTime, Type.Null()]),
-  wind_down: Type.Union([
-    Type.Object({ phase: Type.String(), no_new_grants: DateTime, no_friend_data: DateTime, access_ended: DateTime }, { additionalProperties: false }),
-    Type.Null(),
-  ]),
 }, { additionalProperties: false });
 
 const FilingBody = Type.Object({
@@ -114,33 +95,11 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     const { partner, now } = await authenticate(request);
     const agreement = await agreementOf(partner);
     const certifications = await store.filings.ofAgreement('certification', agreement.id);
-    const cause = notInEffectCause(agreement, now);
     const lastCertified = certifications[certifications.length - 1];
     return {
-      id: agreement.id,
-      version: agreement.version,
-      status: agreement.status,
-      status_reason: agreement.statusReason,
-      in_effect: cause === null,
-      not_in_effect_cause: cause,
-      purposes: [...agreement.purposes],
-      member_fields: fieldsOf(agreement.memberFields),
-      friend_fields: fieldsOf(agreement.friendFields),
-      retention_days: agreement.retentionDays,
-      storage: agreement.storage.location === 'partner_servers'
-        ? { location: 'partner_servers', country: agreement.storage.country }
-        : { location: 'on_device' },
-      starts_at: iso(agreement.startsAt),
-      ends_at: iso(agreement.endsAt),
-      certification_due_at: iso(agreement.certificationDueAt),
+      ...agreementTermsView(agreement, now),
       suspended_if_uncertified_at: iso(addDays(agreement.certificationDueAt, CERTIFICATION_GRACE_DAYS)),
       last_certified_at: lastCertified ? iso(lastCertified.filedAt) : null,
-      wind_down: agreement.windDown && {
-        phase: windDownPhase(agreement.windDown, now),
-        no_new_grants: iso(agreement.windDown.noNewGrants),
-        no_friend_data: iso(agreement.windDown.noFriendData),
-        access_ended: iso(agreement.windDown.accessEnded),
-      },
     };
   });
 
