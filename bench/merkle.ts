@@ -1,0 +1,128 @@
+/**
+ * Benchmark of the audit log's Merkle tree (issue 5): inclusion proofs at 10,000,000 leaves.
+ *
+ * The tree is synthetic and sparse: every leaf has the same hash, so the complete subtree at
+ * level l is H_l whatever its index, and a store of any size costs ~24 hashes to set up. It is
+ * still a real, consistent tree (every proof verifies), and it refuses reads of subtrees that are
+ * not complete, so the work measured is the real plan + reads + hashing of partial subtrees; only
+ * the lookup is free. A database read costs far more than anything timed here.
+ *
+ * Prints p50/p99 per proof for: the proof through the synchronous store, through the async
+ * interface the database will implement, and verifying it; and the root hash.
+ *
+ * Run: npm run bench:merkle
+ */
+import { leafHash, nodeHash } from '../src/audit/merkle-hash.js';
+import {
+  consistencyProofSync,
+  inclusionProof,
+  inclusionProofSync,
+  rootHashSync,
+  type SubtreeStore,
+  type SyncSubtreeStore,
+} from '../src/audit/merkle-tree.js';
+import { verifyConsistency, verifyInclusion } from '../src/audit/merkle-verify.js';
+
+const SIZE = 10_000_000;
+const PROOFS = 20_000;
+const WARMUP = 2_000;
+const SEED = 0x5eed_2026;
+
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class UniformStore implements SyncSubtreeStore, SubtreeStore {
+  reads = 0;
+  private readonly byLevel: Buffer[] = [leafHash(Buffer.from('synthetic entry'))];
+  constructor(readonly size: number) {
+    for (let l = 1; 2 ** l <= size; l++) {
+      const below = this.byLevel[l - 1] as Buffer;
+      this.byLevel.push(nodeHash(below, below));
+    }
+  }
+  getNodeSync(level: number, index: number): Buffer | undefined {
+    this.reads++;
+    return (index + 1) * 2 ** level <= this.size ? this.byLevel[level] : undefined;
+  }
+  getNode(level: number, index: number): Promise<Buffer | undefined> {
+    return Promise.resolve(this.getNodeSync(level, index));
+  }
+}
+
+function percentiles(samplesNs: number[]): string {
+  const sorted = [...samplesNs].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  const us = (ns: number): string => `${(ns / 1000).toFixed(1)} µs`;
+  return `p50 ${us(at(0.5))}  p99 ${us(at(0.99))}  max ${us(at(1))}`;
+}
+
+const store = new UniformStore(SIZE);
+const leaf = store.getNodeSync(0, 0) as Buffer;
+const root = rootHashSync(store, SIZE);
+const random = prng(SEED);
+const indices = Array.from({ length: PROOFS + WARMUP }, () => Math.floor(random() * SIZE));
+// A few edges: first, last, and the right edge of the largest complete subtree.
+indices.push(0, SIZE - 1, 2 ** 23 - 1, 2 ** 23);
+
+const syncNs: number[] = [];
+const asyncNs: number[] = [];
+const verifyNs: number[] = [];
+let maxReads = 0;
+let maxLength = 0;
+for (let n = 0; n < indices.length; n++) {
+  const index = indices[n] as number;
+  store.reads = 0;
+  let t = process.hrtime.bigint();
+  const proof = inclusionProofSync(store, index, SIZE);
+  const tSync = process.hrtime.bigint() - t;
+  maxReads = Math.max(maxReads, store.reads);
+  maxLength = Math.max(maxLength, proof.length);
+
+  t = process.hrtime.bigint();
+  const again = await inclusionProof(store, index, SIZE);
+  const tAsync = process.hrtime.bigint() - t;
+
+  t = process.hrtime.bigint();
+  const ok = verifyInclusion(leaf, index, SIZE, proof, root);
+  const tVerify = process.hrtime.bigint() - t;
+  if (!ok || again.length !== proof.length) throw new Error(`proof for ${index} does not verify`);
+  if (n >= WARMUP) {
+    syncNs.push(Number(tSync));
+    asyncNs.push(Number(tAsync));
+    verifyNs.push(Number(tVerify));
+  }
+}
+
+const rootNs: number[] = [];
+for (let n = 0; n < 5_000; n++) {
+  const size = SIZE - Math.floor(random() * 1000);
+  const t = process.hrtime.bigint();
+  rootHashSync(store, size);
+  rootNs.push(Number(process.hrtime.bigint() - t));
+}
+
+const consistencyNs: number[] = [];
+for (let n = 0; n < 5_000; n++) {
+  const m = 1 + Math.floor(random() * (SIZE - 1));
+  const t = process.hrtime.bigint();
+  const proof = consistencyProofSync(store, m, SIZE);
+  consistencyNs.push(Number(process.hrtime.bigint() - t));
+  if (n % 500 === 0 && !verifyConsistency(m, SIZE, rootHashSync(new UniformStore(m), m), root, proof)) {
+    throw new Error(`consistency ${m} -> ${SIZE} does not verify`);
+  }
+}
+
+console.log(`merkle: ${SIZE.toLocaleString('en')} leaves (synthetic sparse store), ${PROOFS.toLocaleString('en')} random indices`);
+console.log(`  inclusion proof (sync store):   ${percentiles(syncNs)}  (≤ ${maxLength} hashes, ≤ ${maxReads} reads)`);
+console.log(`  inclusion proof (async store):  ${percentiles(asyncNs)}`);
+console.log(`  verify inclusion:               ${percentiles(verifyNs)}`);
+console.log(`  consistency proof (sync store): ${percentiles(consistencyNs)}`);
+console.log(`  root hash (sync store):         ${percentiles(rootNs)}`);

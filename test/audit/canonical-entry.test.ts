@@ -1,0 +1,227 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { CanonicalEncodingError, ENTRY_KEYS, decodeEntry, encodeEntry } from '../../src/audit/canonical-entry.js';
+import { FIELDS, type Field } from '../../src/domain/field-catalog.js';
+import { FIELD_REASONS, FRIEND_OPTED_OUT, RULES_VERSION, type WithheldReason } from '../../src/domain/reason-codes.js';
+
+const AT = Date.UTC(2026, 10, 29, 13, 0, 0, 123);
+
+const released: AuditEntry = {
+  at: AT,
+  requestId: 'req-1',
+  appId: 'app-1',
+  partnerId: 'partner-1',
+  agreementId: 'agr-1',
+  agreementVersion: 3,
+  rulesVersion: RULES_VERSION,
+  tokenMemberId: 'member-self',
+  subjectMemberId: 'member-friend',
+  purpose: 'device_experience',
+  outcome: 'released',
+  code: null,
+  released: ['name', 'id', 'birthday'],
+  withheld: { religion: 'sensitive_field', email: 'not_in_agreement' },
+};
+
+const staffAction: AuditEntry = {
+  at: AT,
+  requestId: 'req-2',
+  appId: null,
+  partnerId: 'partner-1',
+  agreementId: null,
+  agreementVersion: null,
+  rulesVersion: RULES_VERSION,
+  tokenMemberId: null,
+  subjectMemberId: null,
+  purpose: null,
+  outcome: 'staff_action',
+  code: 'partner.update',
+  released: [],
+  withheld: {},
+  actor: 'staff-7',
+  action: 'partner.update',
+  detail: { z: [3, 1, { b: true, a: null }], a: 'é😀' },
+};
+
+const text = (e: AuditEntry): string => encodeEntry(e).toString('utf8');
+
+/** The entry as it decodes: absent optional fields become null. */
+function normalized(e: AuditEntry): AuditEntry {
+  return { ...e, actor: e.actor ?? null, action: e.action ?? null, detail: e.detail ?? null };
+}
+
+/** The same entry with its keys (and those of its maps, at every depth) in reverse order. */
+function reversedKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(reversedKeys) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversedKeys(v)])) as T;
+  }
+  return value;
+}
+
+describe('encodeEntry: the canonical bytes', () => {
+  test('fixed key order, ISO-8601 UTC instant, nulls for absent fields, sorted withheld, released in order', () => {
+    assert.equal(
+      text(released),
+      '{"at":"2026-11-29T13:00:00.123Z","requestId":"req-1","appId":"app-1","partnerId":"partner-1",' +
+        '"agreementId":"agr-1","agreementVersion":3,"rulesVersion":"' + RULES_VERSION + '",' +
+        '"tokenMemberId":"member-self","subjectMemberId":"member-friend","purpose":"device_experience",' +
+        '"outcome":"released","code":null,"released":["name","id","birthday"],' +
+        '"withheld":{"email":"not_in_agreement","religion":"sensitive_field"},"actor":null,"action":null,"detail":null}',
+    );
+  });
+
+  test('detail keys are sorted at every depth, arrays kept in order, text is UTF-8', () => {
+    const t = text(staffAction);
+    assert.ok(t.endsWith('"actor":"staff-7","action":"partner.update","detail":{"a":"é😀","z":[3,1,{"a":null,"b":true}]}}'), t);
+    assert.ok(encodeEntry(staffAction).includes(Buffer.from('c3a9f09f9880', 'hex')));
+  });
+
+  test('the key order of the input objects does not matter', () => {
+    for (const e of [released, staffAction]) assert.deepEqual(encodeEntry(reversedKeys(e)), encodeEntry(e));
+  });
+
+  test('absent optional fields, undefined and null encode the same', () => {
+    const withNulls: AuditEntry = { ...released, actor: null, action: null, detail: null };
+    const withUndefined: AuditEntry = { ...released, actor: undefined, action: undefined, detail: undefined };
+    assert.deepEqual(encodeEntry(withNulls), encodeEntry(released));
+    assert.deepEqual(encodeEntry(withUndefined), encodeEntry(released));
+  });
+
+  test('changing any one field changes the bytes', () => {
+    const changes: { [K in (typeof ENTRY_KEYS)[number]]: Partial<AuditEntry> } = {
+      at: { at: AT + 1 },
+      requestId: { requestId: 'req-1 ' },
+      appId: { appId: null },
+      partnerId: { partnerId: 'partner-2' },
+      agreementId: { agreementId: 'agr-2' },
+      agreementVersion: { agreementVersion: 4 },
+      rulesVersion: { rulesVersion: 'rules-other' },
+      tokenMemberId: { tokenMemberId: 'member-friend' },
+      subjectMemberId: { subjectMemberId: 'member-self' },
+      purpose: { purpose: 'login' },
+      outcome: { outcome: 'withheld' },
+      code: { code: 'x' },
+      released: { released: ['id', 'name', 'birthday'] },
+      withheld: { withheld: { religion: 'sensitive_field', email: 'not_consented' } },
+      actor: { actor: 'system' },
+      action: { action: 'x' },
+      detail: { detail: {} },
+    };
+    const base = encodeEntry(released);
+    for (const key of ENTRY_KEYS) {
+      assert.notDeepEqual(encodeEntry({ ...released, ...changes[key] }), base, key);
+    }
+    // null and the string "null" are different values
+    assert.notDeepEqual(encodeEntry({ ...released, code: 'null' }), base);
+  });
+
+  test('values that JSON cannot carry exactly are refused', () => {
+    assert.throws(() => encodeEntry({ ...released, at: AT + 0.5 }), CanonicalEncodingError);
+    assert.throws(() => encodeEntry({ ...released, at: Number.NaN }), CanonicalEncodingError);
+    assert.throws(() => encodeEntry({ ...released, at: Date.UTC(10000, 0, 1) }), CanonicalEncodingError);
+    assert.throws(() => encodeEntry({ ...released, agreementVersion: Number.POSITIVE_INFINITY }), CanonicalEncodingError);
+    assert.throws(() => encodeEntry({ ...staffAction, detail: { when: new Date(AT) } }), CanonicalEncodingError);
+    assert.throws(() => encodeEntry({ ...staffAction, detail: { n: 10n } }), CanonicalEncodingError);
+    assert.throws(() => encodeEntry({ ...staffAction, detail: { list: [undefined] } }), CanonicalEncodingError);
+  });
+});
+
+describe('decodeEntry', () => {
+  test('round trip of worked examples', () => {
+    for (const e of [released, staffAction]) {
+      const bytes = encodeEntry(e);
+      assert.deepEqual(decodeEntry(bytes), normalized(e));
+      assert.deepEqual(encodeEntry(decodeEntry(bytes)), bytes);
+    }
+  });
+
+  test('only canonical bytes are accepted', () => {
+    const t = text(released);
+    const bad = [
+      t.replace('{"at"', '{ "at"'), // whitespace
+      t.replace('"requestId":"req-1","appId":"app-1"', '"appId":"app-1","requestId":"req-1"'), // key order
+      t.replace('{"email":"not_in_agreement","religion":"sensitive_field"}', '{"religion":"sensitive_field","email":"not_in_agreement"}'),
+      t.replace('"agreementVersion":3', '"agreementVersion":3.0'),
+      t.replace('"req-1"', '"req\\u002d1"'),
+      t.replace('.123Z', '.123+00:00'),
+      t.replace(',"detail":null}', '}'), // missing key
+      t.replace('}', ',"extra":1}'),
+      t.replace('"outcome":"released"', '"outcome":"leaked"'),
+      t.replace('"appId":"app-1"', '"appId":1'),
+      '[]',
+      'not json',
+    ];
+    for (const b of bad) assert.throws(() => decodeEntry(Buffer.from(b)), CanonicalEncodingError, b);
+    assert.throws(() => decodeEntry(Buffer.from([0xff, 0xfe])), TypeError); // not UTF-8
+  });
+});
+
+describe('properties', () => {
+  const id = fc.string({ minLength: 0, maxLength: 12, unit: 'grapheme' });
+  const orNull = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.option(a, { nil: null });
+  const reasons: WithheldReason[] = [...FIELD_REASONS, FRIEND_OPTED_OUT];
+  const jsonLeaf = fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean(), fc.constant(null));
+  const detail = fc.dictionary(
+    fc.string({ maxLength: 5 }).filter((k) => k !== '__proto__'),
+    fc.oneof(jsonLeaf, fc.array(jsonLeaf, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 3 }).filter((k) => k !== '__proto__'), jsonLeaf, { maxKeys: 3, noNullPrototype: true })),
+    { maxKeys: 4, noNullPrototype: true },
+  );
+  const entry: fc.Arbitrary<AuditEntry> = fc.record(
+    {
+      at: fc.integer({ min: Date.UTC(1970, 0, 1), max: Date.UTC(9999, 11, 31) }),
+      requestId: id,
+      appId: orNull(id),
+      partnerId: orNull(id),
+      agreementId: orNull(id),
+      agreementVersion: orNull(fc.integer({ min: 0, max: 1_000_000 })),
+      rulesVersion: id,
+      tokenMemberId: orNull(id),
+      subjectMemberId: orNull(id),
+      purpose: orNull(id),
+      outcome: fc.constantFrom('released', 'withheld', 'denied', 'staff_action'),
+      code: orNull(id),
+      released: fc.shuffledSubarray<Field>([...FIELDS]),
+      withheld: fc
+        .uniqueArray(fc.tuple(fc.constantFrom<Field>(...FIELDS), fc.constantFrom(...reasons)), { selector: ([f]) => f, maxLength: 5 })
+        .map((pairs) => Object.fromEntries(pairs) as Partial<Record<Field, WithheldReason>>),
+      actor: fc.option(id, { nil: undefined }),
+      action: orNull(id),
+      detail: orNull(detail),
+    },
+    { requiredKeys: ['at', 'requestId', 'appId', 'partnerId', 'agreementId', 'agreementVersion', 'rulesVersion', 'tokenMemberId', 'subjectMemberId', 'purpose', 'outcome', 'code', 'released', 'withheld'] },
+  ) as fc.Arbitrary<AuditEntry>;
+
+  test('decode(encode(e)) is e, and encode(decode(bytes)) is the bytes', () => {
+    fc.assert(
+      fc.property(entry, (e) => {
+        const bytes = encodeEntry(e);
+        const back = decodeEntry(bytes);
+        assert.deepEqual(back, normalized(e));
+        assert.deepEqual(encodeEntry(back), bytes);
+        assert.deepEqual(encodeEntry(reversedKeys(e)), bytes);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('two entries encode the same exactly when they are the same entry', () => {
+    fc.assert(
+      fc.property(entry, entry, (a, b) => {
+        assert.equal(encodeEntry(a).equals(encodeEntry(b)), isDeepStrictEqual(normalized(a), normalized(b)));
+      }),
+      { numRuns: 500 },
+    );
+    // and for near neighbours: the same entry with one field taken from another entry
+    fc.assert(
+      fc.property(entry, entry, fc.constantFrom(...ENTRY_KEYS), (a, b, key) => {
+        const mixed = { ...a, [key]: b[key] } as AuditEntry;
+        assert.equal(encodeEntry(a).equals(encodeEntry(mixed)), isDeepStrictEqual(normalized(a), normalized(mixed)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
