@@ -1,3 +1,4 @@
+import { AccessHistoryRepository } from './access-history-repository.js';
 import { AccessTokenRepository } from './access-token-repository.js';
 import { AgreementRepository } from './agreement-repository.js';
 import { AuditRepository } from './audit-repository.js';
@@ -28,6 +29,8 @@ export interface Store {
   readonly staff: StaffRepository;
   /** Notices to partners' webhooks and their delivery attempts (migration 0006). */
   readonly notices: NoticeRepository;
+  /** Members' access history: what was released about them (PRODUCT.md §6). */
+  readonly accessHistory: AccessHistoryRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -45,5 +48,6 @@ export function createStore(db: Db): Store {
     filings: new PartnerFilingRepository(db),
     staff: new StaffRepository(db),
     notices: new NoticeRepository(db),
+    accessHistory: new AccessHistoryRepository(db),
   };
 }

@@ -5,7 +5,7 @@ import { AUDIENCE_LABELS, FIELD_LABELS } from '../../web/field-labels.js';
 import { html, type Html } from '../../web/html.js';
 import { csrfField, page } from '../../web/page-layout.js';
 import type { MemberAppStanding, PrivacyView } from './member-privacy.js';
-import type { MemberApp } from './privacy-schemas.js';
+import type { AccessHistoryItem, MemberApp } from './privacy-schemas.js';
 
 /**
  * The privacy center's pages: plain server-rendered HTML that works without JavaScript, with
@@ -18,6 +18,7 @@ export const PAGE_PATHS = {
   settings: '/privacy',
   saveSettings: '/privacy/settings',
   apps: '/privacy/apps',
+  history: '/privacy/history',
 } as const;
 
 export function revokePath(appId: string): string {
@@ -52,7 +53,7 @@ const AGREEMENT_NOT_IN_EFFECT: Readonly<Record<NotInEffectCause, string>> = {
 const SITE = 'Datapact privacy center';
 
 /** A privacy center page; logged in, with the navigation and a log-out form. */
-function layout(title: string, body: Html, nav?: { current: 'settings' | 'apps'; csrf: string }): string {
+function layout(title: string, body: Html, nav?: { current: 'settings' | 'apps' | 'history'; csrf: string }): string {
   return page(title, body, {
     wide: true,
     header: {
@@ -63,6 +64,7 @@ function layout(title: string, body: Html, nav?: { current: 'settings' | 'apps';
           links: [
             { href: PAGE_PATHS.settings, label: 'Privacy settings', current: nav.current === 'settings' },
             { href: PAGE_PATHS.apps, label: 'Apps and devices', current: nav.current === 'apps' },
+            { href: PAGE_PATHS.history, label: 'Access history', current: nav.current === 'history' },
           ],
           after: html`<form method="post" action="${PAGE_PATHS.logout}">${csrfField(nav.csrf)}<button type="submit">Log out</button></form>`,
         },
@@ -177,6 +179,35 @@ ${revocable
 <p>Every app and device you gave access to your data, and what you consented to. Revoking stops the app at once: every token it holds stops working.</p>
 ${options.revoked && html`<p class="notice" role="status">Access revoked.</p>`}
 ${sections.length === 0 ? html`<p>No app or device has your consent.</p>` : sections}`, { current: 'apps', csrf: options.csrf });
+}
+
+const VIA_LABELS: Readonly<Record<AccessHistoryItem['via'], string>> = {
+  direct: 'Directly',
+  friend: 'Through a friend',
+};
+
+/**
+ * The access history: every release of data about the member, newest first, a page at a time;
+ * `after` is the cursor of the next page, for the "more" link.
+ */
+export function historyPage(options: { entries: readonly AccessHistoryItem[]; after?: string; first: boolean; csrf: string }): string {
+  const rows = options.entries.map((entry) => html`<tr><td>${when(entry.at)}</td><td>${entry.app.name}</td><td>${entry.partner.legal_name} (${entry.partner.country})</td><td>${entry.purpose === null ? 'not recorded' : entry.purpose.replaceAll('_', ' ')}</td><td>${fieldList(entry.fields)}</td><td>${VIA_LABELS[entry.via]}</td></tr>`);
+  const more = options.after === undefined
+    ? null
+    : html`<p><a href="${PAGE_PATHS.history}?after=${encodeURIComponent(options.after)}">More (older entries)</a></p>`;
+  return layout('Access history', html`
+<h1>Access history</h1>
+<p>Every time an app or device received data about you: when, which app and partner, for what purpose, which fields, and whether it came through your own consent or through a friend who uses the app (the friend is not named).</p>
+${!options.first && html`<p><a href="${PAGE_PATHS.history}">Back to the newest entries</a></p>`}
+${rows.length === 0
+    ? html`<p>${options.first ? 'No app or device has received data about you.' : 'No older entries.'}</p>`
+    : html`<table>
+<caption>Data released about you, newest first</caption>
+<thead><tr><th scope="col">When</th><th scope="col">App</th><th scope="col">Partner (country)</th><th scope="col">Purpose</th><th scope="col">Fields</th><th scope="col">How</th></tr></thead>
+<tbody>
+${rows.map((row) => html`${row}\n`)}</tbody>
+</table>`}
+${more}`, { current: 'history', csrf: options.csrf });
 }
 
 export function errorPage(options: { status: number; code: string; message: string; requestId: string; loggedIn: boolean }): string {

@@ -72,6 +72,56 @@ export type MemberApp = Static<typeof MemberApp>;
 
 export const MemberApps = Type.Object({ data: Type.Array(MemberApp) }, { additionalProperties: false });
 
+/** One release of data about the member. Deliberately without the token's member or the request id: for `friend`, that would name the friend. */
+export const AccessHistoryItem = Type.Object(
+  {
+    at: Type.String({ format: 'date-time' }),
+    app: Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: false }),
+    partner: Type.Object(
+      { id: Type.String(), legal_name: Type.String(), country: Type.String({ description: 'ISO 3166-1 alpha-2.' }) },
+      { additionalProperties: false },
+    ),
+    agreement: Type.Union([
+      Type.Object({ id: Type.String(), version: Type.Integer() }, { additionalProperties: false }),
+      Type.Null(),
+    ], { description: 'The agreement and its version the data was released under.' }),
+    purpose: Type.Union([...PURPOSES.map((purpose) => Type.Literal(purpose)), Type.Null()]),
+    fields: Type.Array(FieldName, { description: 'The fields released about you.' }),
+    via: Type.Union([Type.Literal('direct'), Type.Literal('friend')], {
+      description: '`direct`: through your own consent (your token); `friend`: through a friend who uses the app (the friend is not named).',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type AccessHistoryItem = Static<typeof AccessHistoryItem>;
+
+export const AccessHistoryPage = Type.Object(
+  {
+    data: Type.Array(AccessHistoryItem),
+    paging: Type.Object(
+      { after: Type.Optional(Type.String({ description: 'Pass as `after` for the next (older) page; absent on the last page.' })) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AccessHistoryQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+    after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page.' })),
+    proof: Type.Optional(Type.Boolean({
+      description: 'Proofs of inclusion in the signed audit log are not available yet: `true` is 400 `not_available_yet`.',
+    })),
+  },
+  { additionalProperties: false },
+);
+
+export const HistoryPageQuery = Type.Object(
+  { after: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+
 export const AppIdParams = Type.Object({ appId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
 /**

@@ -9,8 +9,11 @@ import { sendPage } from '../../web/send-page.js';
 import type { AppContext } from '../app.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
 import { changePrivacy, memberApps, memberAppStandings, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
-import { appsPage, errorPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
-import { AppIdParams, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator } from '../privacy/privacy-schemas.js';
+import { accessHistory, HISTORY_DEFAULT_LIMIT, refuseProof } from '../privacy/access-history.js';
+import { appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
+import {
+  AccessHistoryPage, AccessHistoryQuery, AppIdParams, HistoryPageQuery, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator,
+} from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 
 /** The largest JSON body PATCH /v1/me/privacy takes; every field set spelled out is far smaller. */
@@ -141,6 +144,14 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     return sendPage(reply, 200, appsPage({ apps, csrf: reply.generateCsrf(), revoked: queryFlag(request, 'revoked') }));
   });
 
+  app.get(PAGE_PATHS.history, { schema: { ...page, querystring: HistoryPageQuery }, preHandler: requirePageMember }, async (request, reply) => {
+    const { after } = request.query;
+    const history = await accessHistory(store, requireSessionMember(request), HISTORY_DEFAULT_LIMIT, after);
+    return sendPage(reply, 200, historyPage({
+      entries: history.data, ...(history.after === undefined ? {} : { after: history.after }), first: after === undefined, csrf: reply.generateCsrf(),
+    }));
+  });
+
   app.post('/privacy/apps/:appId/revoke', {
     schema: { ...page, params: AppIdParams },
     preHandler: [requirePageMember, csrf],
@@ -194,6 +205,25 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
       response: { 200: MemberApps, ...ERROR_RESPONSES },
     },
   }, async (request) => ({ data: await memberApps(store, requireSessionMember(request), clock()) }));
+
+  app.get('/v1/me/access-history', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'Your access history: every release of data about you, newest first',
+      description: `${description} When, which app and partner, under which agreement, for what purpose, which fields, and \`via\`: `
+        + '`direct` (your own consent) or `friend` (through a friend who uses the app; the friend is never named). '
+        + 'Paged by `limit` (1 to 100, default 25) and the `paging.after` cursor, which only works for the member it was given to. '
+        + '`proof=true` is 400 `not_available_yet`: proofs of inclusion come with the signed audit log.',
+      tags,
+      querystring: AccessHistoryQuery,
+      response: { 200: AccessHistoryPage, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { limit = HISTORY_DEFAULT_LIMIT, after, proof } = request.query;
+    refuseProof(proof);
+    const history = await accessHistory(store, requireSessionMember(request), limit, after);
+    return { data: history.data, paging: history.after === undefined ? {} : { after: history.after } };
+  });
 
   app.delete('/v1/me/apps/:appId', {
     onRequest: [requireApiMember, csrf],

@@ -6,6 +6,7 @@ import { partnerRecords } from './0004-partner-records.js';
 import { staff } from './0005-staff.js';
 import { notices } from './0006-notices.js';
 import { agreementLifecycle } from './0007-agreement-lifecycle.js';
+import { accessHistoryIndex } from './0008-access-history-index.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-staff': staff,
   '0006-notices': notices,
   '0007-agreement-lifecycle': agreementLifecycle,
+  '0008-access-history-index': accessHistoryIndex,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,231 @@
+/**
+ * A member's access history (PRODUCT.md §6, issue 5): GET /v1/me/access-history and the page
+ * /privacy/history, over audit entries the real Graph API wrote.
+ */
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { build } from '../helpers/build.js';
+import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
+import { MemberBrowser } from '../helpers/member-browser.js';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const MINUTE = 60_000;
+
+/**
+ * `alice` (sharing via friends) uses the device partner's app herself; her friend `bobfriend`
+ * uses it too, with the friend list; `carol` uses it and is nobody's friend.
+ */
+async function world(t: TestContext) {
+  const built = await build(t, NOW);
+  const { store, app, setNow } = built;
+  await addMembers(store, [{ id: 'alice', shareViaFriends: true }, { id: 'bobfriend' }, { id: 'carol' }], NOW);
+  await addFriendships(store, [['alice', 'bobfriend']], NOW);
+  for (const id of ['alice', 'bobfriend', 'carol']) await store.credentials.setPassword(id, `${id} password`, NOW);
+  const partner = await addPartner(store, 'dev', {
+    agreement: { memberFields: ['id', 'name', 'email', 'friends'], friendFields: ['name', 'birthday'] },
+  }, NOW);
+  const ttl = 30 * 86_400_000;
+  const grant = (memberId: string, memberFields: Parameters<typeof grantToken>[1]['memberFields'], friendFields: Parameters<typeof grantToken>[1]['friendFields'] = []) =>
+    grantToken(store, { memberId, appId: partner.appId, agreementId: partner.agreementId, memberFields, friendFields, tokenTtlMs: ttl }, NOW);
+  const tokens = {
+    alice: (await grant('alice', ['id', 'name', 'email'])).token,
+    bobfriend: (await grant('bobfriend', ['id', 'name', 'friends'], ['name', 'birthday'])).token,
+    carol: (await grant('carol', ['id', 'name'])).token,
+  };
+  const graph = async (url: string, member: keyof typeof tokens) => {
+    const response = await app.inject({ url, headers: { authorization: `Bearer ${tokens[member]}` } });
+    assert.equal(response.statusCode, 200, response.body);
+    return response;
+  };
+  const login = async (memberId: string) => {
+    const browser = new MemberBrowser(app);
+    assert.equal((await browser.login(memberId, `${memberId} password`)).statusCode, 303);
+    return browser;
+  };
+  /** Alice's own token reads her (direct), then Bob's reads his friends (Alice through a friend). */
+  const readAlice = async () => {
+    setNow(NOW + MINUTE);
+    await graph('/v1/me?fields=id,name,email', 'alice');
+    setNow(NOW + 2 * MINUTE);
+    await graph('/v1/me/friends?fields=name,birthday', 'bobfriend');
+  };
+  return { ...built, ...partner, tokens, graph, login, readAlice };
+}
+
+function entry(subject: string, outcome: AuditEntry['outcome'], at: number, extra: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    at, requestId: `req-${outcome}-${at}`, appId: 'app_dev', partnerId: 'p_dev', agreementId: 'agr_dev', agreementVersion: 1,
+    rulesVersion: RULES_VERSION, tokenMemberId: 'bobfriend', subjectMemberId: subject, purpose: 'device_experience', outcome,
+    code: null, released: [], withheld: {}, ...extra,
+  };
+}
+
+function assertError(response: { statusCode: number; body: string; json(): any }, status: number, code: string) {
+  assert.equal(response.statusCode, status, response.body);
+  assert.equal(response.json().error.code, code);
+  assert.equal(typeof response.json().error.message, 'string');
+}
+
+describe('GET /v1/me/access-history', () => {
+  test('shows the direct release and the one through a friend, newest first, without naming the friend', async (t) => {
+    const { readAlice, login } = await world(t);
+    await readAlice();
+    const alice = await login('alice');
+    const response = await alice.get('/v1/me/access-history');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.headers['cache-control'], 'no-store');
+    const body = response.json();
+    const common = {
+      app: { id: 'app_dev', name: 'dev app' },
+      partner: { id: 'p_dev', legal_name: 'dev Ltd', country: 'CN' },
+      agreement: { id: 'agr_dev', version: 1 },
+      purpose: 'device_experience',
+    };
+    assert.deepEqual(body, {
+      data: [
+        { at: new Date(NOW + 2 * MINUTE).toISOString(), ...common, fields: ['id', 'name', 'birthday'], via: 'friend' },
+        { at: new Date(NOW + MINUTE).toISOString(), ...common, fields: ['id', 'name', 'email'], via: 'direct' },
+      ],
+      paging: {},
+    });
+    assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere in the body');
+  });
+
+  test('another member\'s releases, and withheld, denied and staff entries, never appear', async (t) => {
+    const { readAlice, login, graph, store } = await world(t);
+    await readAlice();
+    await graph('/v1/me', 'carol');
+    await graph('/v1/me', 'bobfriend');
+    await store.audit.append([
+      entry('alice', 'withheld', NOW + 3 * MINUTE, { code: 'friend_opted_out' }),
+      entry('alice', 'denied', NOW + 4 * MINUTE, { code: 'not_consented' }),
+      entry('alice', 'staff_action', NOW + 5 * MINUTE, { actor: 'staff_1', action: 'member.look' }),
+      entry('carol', 'released', NOW + 6 * MINUTE, { released: ['name'] }),
+    ]);
+    const body = (await (await login('alice')).get('/v1/me/access-history')).json();
+    assert.deepEqual(body.data.map((e: any) => [e.at, e.via]), [
+      [new Date(NOW + 2 * MINUTE).toISOString(), 'friend'],
+      [new Date(NOW + MINUTE).toISOString(), 'direct'],
+    ]);
+    const carol = (await (await login('carol')).get('/v1/me/access-history')).json();
+    assert.equal(carol.data.length, 2, 'carol sees only her own two releases');
+    assert.ok(carol.data.every((e: any) => e.via === 'direct' || e.fields[0] === 'name'));
+    assert.ok(!JSON.stringify(carol).includes('alice'));
+  });
+
+  test('limit 1 walks every entry exactly once, in the order of the full list', async (t) => {
+    const { readAlice, login, graph, setNow } = await world(t);
+    await readAlice();
+    for (let i = 3; i < 6; i++) {
+      setNow(NOW + i * MINUTE);
+      await graph(i % 2 === 0 ? '/v1/me/friends?fields=name' : '/v1/me', i % 2 === 0 ? 'bobfriend' : 'alice');
+    }
+    const alice = await login('alice');
+    const full = (await alice.get('/v1/me/access-history?limit=100')).json();
+    assert.equal(full.data.length, 5);
+    assert.deepEqual(full.paging, {});
+    const walked: unknown[] = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const response = await alice.get(`/v1/me/access-history?limit=1${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`);
+      assert.equal(response.statusCode, 200, response.body);
+      const page = response.json();
+      assert.equal(page.data.length, 1);
+      walked.push(page.data[0]);
+      after = page.paging.after;
+      if (after === undefined) break;
+    }
+    assert.deepEqual(walked, full.data);
+  });
+
+  test('a cursor given to another member, or a malformed one, is 400 invalid_cursor; limit out of range is 400', async (t) => {
+    const { readAlice, login, graph } = await world(t);
+    await readAlice();
+    await graph('/v1/me', 'bobfriend');
+    await graph('/v1/me', 'bobfriend');
+    const bob = await login('bobfriend');
+    const bobsCursor = (await bob.get('/v1/me/access-history?limit=1')).json().paging.after;
+    assert.equal(typeof bobsCursor, 'string');
+    const alice = await login('alice');
+    assertError(await alice.get(`/v1/me/access-history?after=${encodeURIComponent(bobsCursor)}`), 400, 'invalid_cursor');
+    for (const bad of ['garbage', Buffer.from('{"m":"alice","s":"1"}').toString('base64url'), Buffer.from('[]').toString('base64url')]) {
+      assertError(await alice.get(`/v1/me/access-history?after=${bad}`), 400, 'invalid_cursor');
+    }
+    assert.equal((await alice.get('/v1/me/access-history?limit=0')).statusCode, 400);
+    assert.equal((await alice.get('/v1/me/access-history?limit=101')).statusCode, 400);
+  });
+
+  test('proof=true is 400 not_available_yet; proof=false is an ordinary answer', async (t) => {
+    const { readAlice, login } = await world(t);
+    await readAlice();
+    const alice = await login('alice');
+    const refused = await alice.get('/v1/me/access-history?proof=true');
+    assertError(refused, 400, 'not_available_yet');
+    assert.match(refused.json().error.message, /not available yet/);
+    const plain = await alice.get('/v1/me/access-history?proof=false');
+    assert.equal(plain.statusCode, 200);
+    assert.equal(plain.json().data.length, 2);
+  });
+
+  test('without a session it is 401 login_required, a partner token included', async (t) => {
+    const { app, tokens, readAlice } = await world(t);
+    await readAlice();
+    for (const headers of [{}, { authorization: `Bearer ${tokens.alice}` }, { cookie: 'datapact_session=abc.def' }]) {
+      assertError(await app.inject({ url: '/v1/me/access-history', headers }), 401, 'login_required');
+      assertError(await app.inject({ url: '/v1/me/access-history?proof=true', headers }), 401, 'login_required');
+    }
+  });
+});
+
+describe('the page /privacy/history', () => {
+  test('shows each release, escapes an app name, names no friend, and is linked in the navigation', async (t) => {
+    const { readAlice, login, store } = await world(t);
+    await store.db.updateTable('apps').set({ name: '<script>alert(1)</script> & co' }).where('id', '=', 'app_dev').execute();
+    await readAlice();
+    const alice = await login('alice');
+    const response = await alice.get('/privacy/history');
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /text\/html/);
+    const body = response.body;
+    assert.ok(!body.includes('<script>'), 'the app name is escaped');
+    assert.equal(body.split('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co').length - 1, 2, 'one escaped app name per row');
+    assert.match(body, /<td>Through a friend<\/td>/);
+    assert.match(body, /<td>Directly<\/td>/);
+    assert.match(body, /dev Ltd \(CN\)/);
+    assert.match(body, /device experience/);
+    assert.match(body, /<a href="\/privacy\/history" aria-current="page">Access history<\/a>/);
+    assert.match(body, /<th scope="col">When<\/th>/);
+    assert.ok(!body.includes('bobfriend'));
+    assert.ok(!body.includes('More (older entries)'));
+    const settings = await alice.get('/privacy');
+    assert.match(settings.body, /<a href="\/privacy\/history">Access history<\/a>/);
+  });
+
+  test('pages 25 at a time with a "more" link', async (t) => {
+    const { login, store } = await world(t);
+    await store.audit.append(Array.from({ length: 30 }, (_, i) =>
+      entry('alice', 'released', NOW + i * MINUTE, { tokenMemberId: 'alice', released: ['name'], requestId: `r${i}` })));
+    const alice = await login('alice');
+    const first = (await alice.get('/privacy/history')).body;
+    assert.equal(first.match(/<td>Directly<\/td>/g)?.length, 25);
+    const link = /<a href="(\/privacy\/history\?after=[^"]+)">More \(older entries\)<\/a>/.exec(first);
+    assert.ok(link, 'a more link');
+    const second = (await alice.get(link[1]!.replaceAll('&amp;', '&'))).body;
+    assert.equal(second.match(/<td>Directly<\/td>/g)?.length, 5);
+    assert.ok(!second.includes('More (older entries)'));
+    assert.match(second, /Back to the newest entries/);
+  });
+
+  test('without a session it redirects to the login page; a foreign cursor is an error page', async (t) => {
+    const { app, login } = await world(t);
+    const anonymous = await app.inject({ url: '/privacy/history' });
+    assert.equal(anonymous.statusCode, 303);
+    assert.equal(anonymous.headers.location, '/privacy/login');
+    const alice = await login('alice');
+    const bad = await alice.get('/privacy/history?after=garbage', { accept: 'text/html' });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /invalid_cursor/);
+  });
+});
