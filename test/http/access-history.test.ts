@@ -150,7 +150,7 @@ describe('GET /v1/me/access-history', () => {
     assert.equal(typeof bobsCursor, 'string');
     const alice = await login('alice');
     assertError(await alice.get(`/v1/me/access-history?after=${encodeURIComponent(bobsCursor)}`), 400, 'invalid_cursor');
-    for (const bad of ['garbage', Buffer.from('{"m":"alice","s":"1"}').toString('base64url'), Buffer.from('[]').toString('base64url')]) {
+    for (const bad of ['garbage', Buffer.from('{"o":"alice","a":"1"}').toString('base64url'), Buffer.from('[]').toString('base64url')]) {
       assertError(await alice.get(`/v1/me/access-history?after=${bad}`), 400, 'invalid_cursor');
     }
     assert.equal((await alice.get('/v1/me/access-history?limit=0')).statusCode, 400);

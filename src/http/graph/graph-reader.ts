@@ -9,7 +9,7 @@ import type { Instant } from '../../domain/time.js';
 import type { GrantContext } from '../../store/access-token-repository.js';
 import type { MemberSettings, Profile } from '../../store/member-repository.js';
 import type { Store } from '../../store/store.js';
-import { decodeCursor, encodeCursor } from './friends-cursor.js';
+import { decodeCursor, encodeCursor } from '../owner-cursor.js';
 
 /** A request whose token passed the request-level rules. */
 export interface Caller {
@@ -100,7 +100,7 @@ export class GraphReader {
       await this.commit(caller, [denial(context, requestId, plan.now, 'not_consented', null)]);
       throw new NotConsented('The agreement or the member\'s grant does not include the friend list (`friends`).');
     }
-    const after = cursor === undefined ? null : decodeCursor(cursor, ownerId).after;
+    const after = cursor === undefined ? null : decodeCursor(cursor, ownerId, 'string');
     const { shown, hidden, hasMore } = await this.scanFriends(caller, requested, limit, after);
     const ids = shown.map(([id]) => id);
     const union = shown.reduce((mask, [, decision]) => mask | decision.released, 0);
@@ -111,7 +111,7 @@ export class GraphReader {
     ]);
     const data = shown.map(([id, decision]) => view(id, decision, profiles.get(id)));
     const last = ids[ids.length - 1];
-    return hasMore && last !== undefined ? { data, after: encodeCursor({ owner: ownerId, after: last }) } : { data };
+    return hasMore && last !== undefined ? { data, after: encodeCursor(ownerId, last) } : { data };
   }
 
   /**

@@ -1,4 +1,5 @@
-import { BadRequest, InvalidCursor } from '../../domain/errors.js';
+import { BadRequest } from '../../domain/errors.js';
+import { decodeCursor, encodeCursor } from '../owner-cursor.js';
 import type { Store } from '../../store/store.js';
 import type { AccessHistoryItem } from './privacy-schemas.js';
 
@@ -16,24 +17,6 @@ export interface AccessHistoryView {
   readonly after?: string;
 }
 
-/** The opaque cursor: the last entry's sequence number, bound to the member it was given to. */
-function encodeCursor(memberId: string, seq: number): string {
-  return Buffer.from(JSON.stringify({ m: memberId, s: seq })).toString('base64url');
-}
-
-function decodeCursor(cursor: string, memberId: string): number {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursor();
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw new InvalidCursor();
-  const { m, s } = parsed as Record<string, unknown>;
-  if (m !== memberId || typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) throw new InvalidCursor();
-  return s;
-}
-
 /** Proofs of inclusion come with the signed Merkle log; until then `proof=true` is refused, not ignored. */
 export function refuseProof(proof: boolean | undefined): void {
   if (proof === true) {
@@ -45,7 +28,7 @@ export function refuseProof(proof: boolean | undefined): void {
 }
 
 export async function accessHistory(store: Store, memberId: string, limit: number, after: string | undefined): Promise<AccessHistoryView> {
-  const beforeSeq = after === undefined ? null : decodeCursor(after, memberId);
+  const beforeSeq = after === undefined ? null : decodeCursor(after, memberId, 'sequence');
   const { entries, hasMore } = await store.accessHistory.page(memberId, limit, beforeSeq);
   const data = entries.map((entry): AccessHistoryItem => ({
     at: new Date(entry.at).toISOString(),
