@@ -20,6 +20,7 @@ import { FIELD_CLASS, OBJECT_FIELDS, OBJECT_FIELDS_MASK, maskOf, type Field } fr
 import type { Grant } from '../src/domain/grant.js';
 import { decideSubject, type SubjectFacts } from '../src/domain/subject-decision.js';
 import { DAY_MS, addDays, type Instant } from '../src/domain/time.js';
+import { prng } from './prng.js';
 
 const MEMBERS = 100_000;
 const AVERAGE_FRIENDS = 150;
@@ -32,17 +33,6 @@ const SEED = 0x5eed_2026;
 const FIELDS_PER_SUBJECT = OBJECT_FIELDS.length; // 17
 const REQUESTED = OBJECT_FIELDS_MASK;
 
-/** mulberry32: a small, fast, seeded PRNG; returns a float in [0, 1). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(SEED);
 const randomInt = (n: number): number => Math.floor(random() * n);

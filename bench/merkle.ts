@@ -12,50 +12,21 @@
  *
  * Run: npm run bench:merkle
  */
-import { leafHash, nodeHash } from '../src/audit/merkle-hash.js';
 import {
   consistencyProofSync,
   inclusionProof,
   inclusionProofSync,
   rootHashSync,
-  type SubtreeStore,
-  type SyncSubtreeStore,
 } from '../src/audit/merkle-tree.js';
 import { verifyConsistency, verifyInclusion } from '../src/audit/merkle-verify.js';
+import { prng } from './prng.js';
+import { UniformStore } from '../test/helpers/uniform-subtree-store.js';
 
 const SIZE = 10_000_000;
 const PROOFS = 20_000;
 const WARMUP = 2_000;
 const SEED = 0x5eed_2026;
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class UniformStore implements SyncSubtreeStore, SubtreeStore {
-  reads = 0;
-  private readonly byLevel: Buffer[] = [leafHash(Buffer.from('synthetic entry'))];
-  constructor(readonly size: number) {
-    for (let l = 1; 2 ** l <= size; l++) {
-      const below = this.byLevel[l - 1] as Buffer;
-      this.byLevel.push(nodeHash(below, below));
-    }
-  }
-  getNodeSync(level: number, index: number): Buffer | undefined {
-    this.reads++;
-    return (index + 1) * 2 ** level <= this.size ? this.byLevel[level] : undefined;
-  }
-  getNode(level: number, index: number): Promise<Buffer | undefined> {
-    return Promise.resolve(this.getNodeSync(level, index));
-  }
-}
 
 function percentiles(samplesNs: number[]): string {
   const sorted = [...samplesNs].sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 import type { AgreementStatus } from './agreement.js';
 import { CERTIFICATION_GRACE_DAYS } from './agreement.js';
-import { Conflict, DatapactError } from './errors.js';
+import { Conflict, Forbidden } from './errors.js';
 import { SENSITIVE_MASK, type FieldMask } from './field-catalog.js';
 import { can, type Permission, type StaffRole } from './staff.js';
 import { addDays, type Instant } from './time.js';
@@ -105,11 +105,6 @@ export const ACTION_PERMISSION: Readonly<Record<StaffAction['type'], Permission>
   record_deletion_attestation: 'manage_agreements',
   terminate: 'manage_agreements',
 };
-
-export class Forbidden extends DatapactError {
-  readonly status = 403;
-  readonly code = 'forbidden';
-}
 
 /**
  * Two approvals when the agreement reaches friends' data, sensitive member data, or a partner

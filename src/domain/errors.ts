@@ -63,7 +63,7 @@ export class InvalidCredentials extends DatapactError {
   }
 }
 
-/** A staff member whose roles lack the permission an admin endpoint needs. */
+/** A staff member whose roles lack the permission an endpoint or a lifecycle action needs. */
 export class Forbidden extends DatapactError {
   readonly status = 403;
   readonly code = 'forbidden';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Notice, NoticeDelivery, NoticeDeliveryStatus, NoticeStatus, NoticeToEnqueue } from '../domain/notice.js';
+import type { Notice, NoticeDelivery, NoticeStatus, NoticeToEnqueue } from '../domain/notice.js';
 import type { Instant } from '../domain/time.js';
 import { fromIso, fromIsoOrNull, toIso } from './columns.js';
 import type { Db } from './database.js';
@@ -15,20 +15,11 @@ export interface DueNotice {
   readonly webhookUrl: string | null;
 }
 
-/** What one attempt came to, as the dispatcher records it. */
-export interface AttemptOutcome {
-  readonly noticeId: string;
-  /** The dispatcher that holds the claim; the outcome is dropped if it no longer does. */
-  readonly claimedBy: string;
-  /** 1-based; must be the notice's attempts so far plus one. */
-  readonly attempt: number;
-  readonly attemptedAt: Instant;
-  readonly status: NoticeDeliveryStatus;
-  readonly httpStatus: number | null;
-  readonly error: string | null;
-  /** After a failure: when to try again, or null to give up (the notice becomes `abandoned`). */
-  readonly nextAttemptAt: Instant | null;
-}
+/**
+ * What one attempt came to, as the dispatcher records it: a delivery row to be, plus the claim
+ * it was made under (the outcome is dropped if the dispatcher no longer holds the claim).
+ */
+export type AttemptOutcome = Omit<NoticeDelivery, 'id'> & { readonly claimedBy: string };
 
 export interface NoticeQuery {
   readonly partnerId?: string;

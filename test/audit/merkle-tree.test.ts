@@ -17,9 +17,9 @@ import {
   rootHashSync,
   type NodeWrite,
   type SubtreeStore,
-  type SyncSubtreeStore,
 } from '../../src/audit/merkle-tree.js';
 import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verify.js';
+import { UniformStore } from '../helpers/uniform-subtree-store.js';
 
 // ---------------------------------------------------------------------------------------------
 // The reference: RFC 9162 §2.1 written literally on the raw list of inputs, recursively, with its
@@ -463,29 +463,6 @@ describe('properties on trees up to 2000 leaves', () => {
 });
 
 describe('reads are O(log n)', () => {
-  /**
-   * A synthetic tree of `size` equal leaves: node (l, i) = H_l for every complete subtree, so the
-   * store is a real, consistent tree of any size without building it. It refuses reads of
-   * incomplete subtrees and counts the rest.
-   */
-  class UniformStore implements SyncSubtreeStore, SubtreeStore {
-    reads = 0;
-    private readonly byLevel: Buffer[] = [leafHash(Buffer.from('same'))];
-    constructor(readonly size: number) {
-      for (let l = 1; 2 ** l <= size; l++) {
-        const below = this.byLevel[l - 1] as Buffer;
-        this.byLevel.push(nodeHash(below, below));
-      }
-    }
-    getNodeSync(level: number, index: number): Buffer | undefined {
-      this.reads++;
-      return (index + 1) * 2 ** level <= this.size ? this.byLevel[level] : undefined;
-    }
-    getNode(level: number, index: number): Promise<Buffer | undefined> {
-      return Promise.resolve(this.getNodeSync(level, index));
-    }
-  }
-
   test('root, inclusion and consistency proofs read at most 2·⌈log2 n⌉ + 2 nodes, up to 10^6 and beyond', async () => {
     const check = async (n: number, m: number, first: number): Promise<void> => {
       const store = new UniformStore(n);

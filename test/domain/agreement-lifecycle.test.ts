@@ -12,7 +12,6 @@ import { addDays } from '../../src/domain/time.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const staff = (id: string, ...roles: StaffRole[]): Actor => ({ kind: 'staff', id, roles });
-const author = staff('author', 'partnerships_manager');
 const manager = staff('manager', 'partnerships_manager');
 const officerA = staff('officer-a', 'privacy_officer');
 const officerB = staff('officer-b', 'privacy_officer');
