@@ -7,7 +7,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type preHandlerAsyncHookHandler } from 'fastify';
-import { AuditLog } from '../audit/audit-log.js';
+import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
+import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import type { Environment } from '../config.js';
 import type { Instant } from '../domain/time.js';
 import { oauthPlugin } from '../oauth/oauth-plugin.js';
@@ -33,8 +34,10 @@ export interface AppOptions {
   readonly publicUrl?: string;
   /** Signs cookies (sessions, CSRF). Default: random per process, so sessions end at restart. */
   readonly cookieSecret?: string;
-  /** Where the OAuth signing keys are kept; default: fresh keys in memory (tests). */
+  /** Where the OAuth and audit signing keys are kept; default: fresh keys in memory (tests). */
   readonly dataDir?: string;
+  /** Group commit of the audit log (tests and benchmarks tune it); see AuditLogOptions. */
+  readonly audit?: Pick<AuditLogOptions, 'maxBatchEntries' | 'maxDelayMs' | 'headIntervalMs'>;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -53,10 +56,16 @@ export interface AppContext {
 /** The whole HTTP surface as one Fastify instance; `server.ts` only starts it listening. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const environment = options.environment ?? 'development';
+  const clock = options.clock ?? Date.now;
   const base = {
     store: options.store,
-    clock: options.clock ?? Date.now,
-    audit: new AuditLog(options.store.audit),
+    clock,
+    audit: new AuditLog({
+      ...options.audit,
+      db: options.store.db,
+      clock,
+      signingKey: loadOrCreateAuditSigningKey(options.dataDir),
+    }),
     environment,
     publicUrl: options.publicUrl ?? 'http://localhost:8080',
     secureCookies: environment === 'production',
@@ -76,6 +85,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  // Entries still queued are committed, and a last head signed, before the database closes.
+  app.addHook('onClose', async () => base.audit.close());
   app.addSchema(ErrorResponse);
   app.addSchema(MemberObject);
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEntry } from '../audit/audit-entry.js';
-import { AuditLog } from '../audit/audit-log.js';
+import type { AuditRepository } from '../store/audit-repository.js';
 import type { Agreement, AgreementStatus } from '../domain/agreement.js';
 import {
   addMonths, CERTIFICATION_MONTHS, describeChanges, readableInstant, validateDraft, type DraftInput,
@@ -141,7 +141,7 @@ function timedReason(action: TimedAction, state: LifecycleState): string {
 interface Tx {
   readonly store: Store;
   readonly lifecycle: AgreementLifecycleRepository;
-  readonly audit: AuditLog;
+  readonly audit: AuditRepository;
   readonly db: Db;
   readonly context: ChangeContext;
 }
@@ -152,7 +152,7 @@ export class AgreementService {
   private inTransaction<T>(context: ChangeContext, work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
       const store = createStore(trx);
-      return work({ store, lifecycle: new AgreementLifecycleRepository(trx), audit: new AuditLog(store.audit), db: trx, context });
+      return work({ store, lifecycle: new AgreementLifecycleRepository(trx), audit: store.audit, db: trx, context });
     });
   }
 

@@ -1,76 +1,126 @@
+import { sql } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
-import type { Field } from '../domain/field-catalog.js';
-import type { WithheldReason } from '../domain/reason-codes.js';
+import { encodeEntry } from '../audit/canonical-entry.js';
+import { leafHash } from '../audit/merkle-hash.js';
+import { appendLeavesPlan, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
+import type { TreeHead } from '../audit/tree-head.js';
+import { entryFromRow, rowFromEntry, type StoredAuditEntry } from './audit-rows.js';
 import { chunks } from './batches.js';
-import { fromIso, toIso } from './columns.js';
 import type { Db } from './database.js';
-import type { Selectable } from 'kysely';
-import type { AuditEntriesTable } from './schema.js';
 
-export interface StoredAuditEntry extends AuditEntry {
-  readonly seq: number;
+export type { StoredAuditEntry } from './audit-rows.js';
+
+/** A kept tree head and the key that signed it. */
+export interface StoredTreeHead extends TreeHead {
+  readonly keyId: string;
 }
 
-function entryFromRow(row: Selectable<AuditEntriesTable>): StoredAuditEntry {
-  return {
-    seq: Number(row.seq),
-    at: fromIso(row.at),
-    requestId: row.request_id,
-    appId: row.app_id,
-    partnerId: row.partner_id,
-    agreementId: row.agreement_id,
-    agreementVersion: row.agreement_version === null ? null : Number(row.agreement_version),
-    rulesVersion: row.rules_version,
-    tokenMemberId: row.token_member_id,
-    subjectMemberId: row.subject_member_id,
-    purpose: row.purpose,
-    outcome: row.outcome as AuditEntry['outcome'],
-    code: row.code,
-    released: JSON.parse(row.released) as Field[],
-    withheld: JSON.parse(row.withheld) as Partial<Record<Field, WithheldReason>>,
-    actor: row.actor ?? null,
-    action: row.action ?? null,
-    detail: row.detail == null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
-  };
+/** An entry with the leaf hash stored beside it, as `audit verify` and `audit export` read them. */
+export interface HashedAuditEntry {
+  readonly entry: StoredAuditEntry;
+  readonly leafHash: Buffer | null;
 }
 
-/** The audit table. Entries are only ever appended; nothing here updates or deletes one. */
+export interface AppendedRange {
+  /** Leaf index of the first appended entry. */
+  readonly firstIndex: number;
+  /** Tree size after the append. */
+  readonly size: number;
+}
+
+/**
+ * The audit log as stored: entries (each with its leaf hash), the complete subtree hashes of the
+ * Merkle tree (src/audit/merkle-tree.ts) and the signed tree heads. Entries and nodes are only
+ * ever inserted; nothing here updates or deletes them.
+ */
 export class AuditRepository {
   constructor(private readonly db: Db) {}
 
-  /** Appends all entries in one transaction: either every one is durable or none is. */
-  async append(entries: readonly AuditEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    // Inside a caller's transaction (a staff action with its change), the entries join it.
-    if (this.db.isTransaction) return this.insert(this.db, entries);
-    await this.db.transaction().execute((trx) => this.insert(trx, entries));
+  /**
+   * Appends entries to the log, with their leaves and every subtree they complete, in one
+   * transaction: the caller's (a staff action with its change) or a new one.
+   */
+  async append(entries: readonly AuditEntry[]): Promise<AppendedRange> {
+    if (this.db.isTransaction) return this.appendIn(this.db, entries);
+    return this.db.transaction().execute((trx) => this.appendIn(trx, entries));
   }
 
-  private async insert(db: Db, entries: readonly AuditEntry[]): Promise<void> {
-    for (const batch of chunks(entries, 500)) {
-      await db
-        .insertInto('audit_entries')
-        .values(batch.map((e) => ({
-          at: toIso(e.at),
-          request_id: e.requestId,
-          app_id: e.appId,
-          partner_id: e.partnerId,
-          agreement_id: e.agreementId,
-          agreement_version: e.agreementVersion,
-          rules_version: e.rulesVersion,
-          token_member_id: e.tokenMemberId,
-          subject_member_id: e.subjectMemberId,
-          purpose: e.purpose,
-          outcome: e.outcome,
-          code: e.code,
-          released: JSON.stringify(e.released),
-          withheld: JSON.stringify(e.withheld),
-          actor: e.actor ?? null,
-          action: e.action ?? null,
-          detail: e.detail == null ? null : JSON.stringify(e.detail),
-        })))
-        .execute();
-    }
+  private async appendIn(db: Db, entries: readonly AuditEntry[]): Promise<AppendedRange> {
+    await lockLog(db);
+    const size = await treeSizeOf(db);
+    if (entries.length === 0) return { firstIndex: size, size };
+    const hashes = entries.map((e) => leafHash(encodeEntry(e)));
+    const { writes } = await runPlanOn(db, appendLeavesPlan(size, hashes));
+    const rows = entries.map((e, i) => ({ ...rowFromEntry(e), seq: size + i + 1, leaf_hash: hashes[i]! }));
+    for (const batch of chunks(rows, 400)) await db.insertInto('audit_entries').values(batch).execute();
+    const interior = writes.filter((w) => w.level > 0).map((w) => ({ level: w.level, idx: w.index, hash: w.hash }));
+    for (const batch of chunks(interior, 1000)) await db.insertInto('audit_nodes').values(batch).execute();
+    return { firstIndex: size, size: size + entries.length };
+  }
+
+  /** Inside a transaction: waits for, then holds until commit, the right to append (see lockLog). */
+  lock(): Promise<void> {
+    if (!this.db.isTransaction) throw new Error('the audit log lock is taken inside a transaction');
+    return lockLog(this.db);
+  }
+
+  /** How many entries the log holds (its tree size). */
+  treeSize(): Promise<number> {
+    return treeSizeOf(this.db);
+  }
+
+  /** Runs a Merkle plan (root, inclusion or consistency proof) with its nodes fetched in one query per table. */
+  run<T>(plan: MerklePlan<T>): Promise<T> {
+    return runPlanOn(this.db, plan);
+  }
+
+  async insertHead(head: TreeHead, keyId: string): Promise<void> {
+    await this.db
+      .insertInto('audit_heads')
+      .values({ tree_size: head.size, root_hash: head.root, timestamp: head.timestamp, signature: head.signature, key_id: keyId })
+      .execute();
+  }
+
+  async latestHead(): Promise<StoredTreeHead | undefined> {
+    const row = await this.db.selectFrom('audit_heads').selectAll().orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
+    return row && headFromRow(row);
+  }
+
+  /** Kept heads with sizes in [fromSize, toSize], smallest first. */
+  async heads(fromSize = 0, toSize = Number.MAX_SAFE_INTEGER): Promise<StoredTreeHead[]> {
+    const rows = await this.db
+      .selectFrom('audit_heads')
+      .selectAll()
+      .where('tree_size', '>=', fromSize)
+      .where('tree_size', '<=', toSize)
+      .orderBy('tree_size')
+      .execute();
+    return rows.map(headFromRow);
+  }
+
+  /** Entries with seq in (afterSeq, afterSeq + limit], oldest first, with their stored leaf hashes. */
+  async hashedEntries(afterSeq: number, limit: number): Promise<HashedAuditEntry[]> {
+    const rows = await this.db.selectFrom('audit_entries').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    return rows.map((row) => ({ entry: entryFromRow(row), leafHash: row.leaf_hash === null ? null : Buffer.from(row.leaf_hash) }));
+  }
+
+  /** Stored interior nodes at `level` with idx in [fromIdx, toIdx), in idx order. */
+  async nodesAt(level: number, fromIdx: number, toIdx: number): Promise<{ idx: number; hash: Buffer }[]> {
+    const rows = await this.db
+      .selectFrom('audit_nodes')
+      .select(['idx', 'hash'])
+      .where('level', '=', level)
+      .where('idx', '>=', fromIdx)
+      .where('idx', '<', toIdx)
+      .orderBy('idx')
+      .execute();
+    return rows.map((r) => ({ idx: Number(r.idx), hash: Buffer.from(r.hash) }));
+  }
+
+  /** The first seq whose entry is at or after `at` (ISO); size + 1 when none is. */
+  async firstSeqAtOrAfter(at: string): Promise<number> {
+    const row = await this.db.selectFrom('audit_entries').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', at).executeTakeFirst();
+    return row?.seq == null ? (await this.treeSize()) + 1 : Number(row.seq);
   }
 
   async byRequest(requestId: string): Promise<StoredAuditEntry[]> {
@@ -87,7 +137,67 @@ export class AuditRepository {
   }
 
   async count(): Promise<number> {
-    const row = await this.db.selectFrom('audit_entries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return Number(row.n);
+    return this.treeSize();
   }
+}
+
+async function treeSizeOf(db: Db): Promise<number> {
+  const row = await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('size')).executeTakeFirst();
+  return row?.size == null ? 0 : Number(row.size);
+}
+
+/**
+ * Appends are serialized: the tree size read here must not change before this transaction
+ * commits. SQLite has one writer per database file and Kysely one connection, so the transaction
+ * itself is the lock; PostgreSQL takes a transaction-scoped advisory lock.
+ */
+async function lockLog(db: Db): Promise<void> {
+  if (isPostgres(db)) await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
+}
+
+/** An arbitrary constant naming the audit log's advisory lock ("dpaudit" in ASCII). */
+const AUDIT_LOCK_KEY = 0x64_70_61_75_64_69_74;
+
+function isPostgres(db: Db): boolean {
+  return db.getExecutor().adapter.constructor.name === 'PostgresAdapter';
+}
+
+async function runPlanOn<T>(db: Db, plan: MerklePlan<T>): Promise<T> {
+  const nodes = await fetchNodes(db, plan.reads);
+  return plan.assemble(nodes);
+}
+
+/** The hashes of these nodes in the same order: leaves from audit_entries, the rest from audit_nodes. */
+async function fetchNodes(db: Db, refs: readonly NodeRef[]): Promise<Buffer[]> {
+  if (refs.length === 0) return [];
+  const leaves = refs.filter((r) => r.level === 0).map((r) => r.index + 1);
+  const interior = refs.filter((r) => r.level > 0);
+  const found = new Map<string, Buffer>();
+  if (leaves.length > 0) {
+    const rows = await db.selectFrom('audit_entries').select(['seq', 'leaf_hash']).where('seq', 'in', leaves).execute();
+    for (const row of rows) if (row.leaf_hash !== null) found.set(`0:${Number(row.seq) - 1}`, Buffer.from(row.leaf_hash));
+  }
+  if (interior.length > 0) {
+    const rows = await db
+      .selectFrom('audit_nodes')
+      .select(['level', 'idx', 'hash'])
+      .where((eb) => eb.or(interior.map((r) => eb.and([eb('level', '=', r.level), eb('idx', '=', r.index)]))))
+      .execute();
+    for (const row of rows) found.set(`${Number(row.level)}:${Number(row.idx)}`, Buffer.from(row.hash));
+  }
+  return refs.map((r) => {
+    const hash = found.get(`${r.level}:${r.index}`);
+    if (hash === undefined) throw new Error(`audit tree: node (${r.level}, ${r.index}) is missing from the store`);
+    return hash;
+  });
+}
+
+function headFromRow(row: { tree_size: number; root_hash: Buffer; timestamp: number; signature: Buffer; key_id: string }): StoredTreeHead {
+  return {
+    size: Number(row.tree_size),
+    root: Buffer.from(row.root_hash),
+    timestamp: Number(row.timestamp),
+    signature: Buffer.from(row.signature),
+    keyId: row.key_id,
+  };
 }

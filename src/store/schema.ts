@@ -18,6 +18,8 @@ export interface Database {
   grants: GrantsTable;
   access_tokens: AccessTokensTable;
   audit_entries: AuditEntriesTable;
+  audit_nodes: AuditNodesTable;
+  audit_heads: AuditHeadsTable;
   member_credentials: MemberCredentialsTable;
   web_sessions: WebSessionsTable;
   oidc_payloads: OidcPayloadsTable;
@@ -184,6 +186,26 @@ export interface AuditEntriesTable {
   action: string | null;
   /** JSON text: what a staff action changed. */
   detail: string | null;
+  /** SHA-256(0x00 || canonical entry): the entry's leaf in the audit tree (leaf index seq - 1). */
+  leaf_hash: Buffer | null;
+}
+
+/** Complete subtrees of the audit tree above the leaves: node (level, idx) covers leaves [idx·2^level, (idx+1)·2^level). */
+export interface AuditNodesTable {
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+/** Signed tree heads (src/audit/tree-head.ts), one per tree size. */
+export interface AuditHeadsTable {
+  tree_size: number;
+  root_hash: Buffer;
+  /** Epoch milliseconds, as signed. */
+  timestamp: number;
+  signature: Buffer;
+  /** Lowercase hex SHA-256 of the signing key's DER SubjectPublicKeyInfo. */
+  key_id: string;
 }
 
 export interface MemberCredentialsTable {

@@ -1,6 +1,7 @@
 import { AccessHistoryRepository } from './access-history-repository.js';
 import { AccessTokenRepository } from './access-token-repository.js';
 import { AgreementRepository } from './agreement-repository.js';
+import { AuditQueryRepository } from './audit-query-repository.js';
 import { AuditRepository } from './audit-repository.js';
 import { ClientTokenRepository } from './client-token-repository.js';
 import type { Db } from './database.js';
@@ -31,6 +32,8 @@ export interface Store {
   readonly notices: NoticeRepository;
   /** Members' access history: what was released about them (PRODUCT.md §6). */
   readonly accessHistory: AccessHistoryRepository;
+  /** Staff queries over the whole audit log: filtered entries and daily counts (issue 5). */
+  readonly auditQueries: AuditQueryRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -49,5 +52,6 @@ export function createStore(db: Db): Store {
     staff: new StaffRepository(db),
     notices: new NoticeRepository(db),
     accessHistory: new AccessHistoryRepository(db),
+    auditQueries: new AuditQueryRepository(db),
   };
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
-import { AuditLog } from '../../audit/audit-log.js';
 import { loadConfig } from '../../config.js';
 import { isStaffRole, MIN_PASSWORD_LENGTH, STAFF_ROLES, type StaffRole } from '../../domain/staff.js';
 import { RULES_VERSION } from '../../domain/reason-codes.js';
@@ -62,7 +61,7 @@ export function staffCommand(): Command {
           const tx = createStore(trx);
           if (await tx.staff.byEmail(address)) throw new Error(`there is already a staff account for ${address}`);
           const member = await tx.staff.create({ email: address, name: fullName, roles: options.role, passwordHash }, now);
-          await new AuditLog(tx.audit).append([{
+          await tx.audit.append([{
             at: now, requestId: `cli-${randomUUID()}`, appId: null, partnerId: null, agreementId: null, agreementVersion: null,
             rulesVersion: RULES_VERSION, tokenMemberId: null, subjectMemberId: null, purpose: null, outcome: 'staff_action',
             code: 'staff.create', released: [], withheld: {}, actor: 'system', action: 'staff.create',

@@ -7,6 +7,7 @@ import { RULES_VERSION, type FieldReason, type WithheldReason } from '../../doma
 import { decideSubject, type SubjectDecision, type SubjectFacts } from '../../domain/subject-decision.js';
 import type { Instant } from '../../domain/time.js';
 import type { GrantContext } from '../../store/access-token-repository.js';
+import { GrantRepository } from '../../store/grant-repository.js';
 import type { MemberSettings, Profile } from '../../store/member-repository.js';
 import type { Store } from '../../store/store.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
@@ -151,8 +152,8 @@ export class GraphReader {
 
   /** The audit entries are committed, and the grant's use recorded, before anything is returned. */
   private async commit(caller: Caller, entries: AuditEntry[]): Promise<void> {
-    await this.audit.append(entries);
-    await this.store.grants.touch(caller.context.grant.id, caller.plan.now);
+    const grantId = caller.context.grant.id;
+    await this.audit.append(entries, (db) => new GrantRepository(db).touch(grantId, caller.plan.now));
   }
 }
 

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEntry } from '../../audit/audit-entry.js';
-import { AuditLog } from '../../audit/audit-log.js';
 import { Forbidden, InvalidToken, LoginRequired } from '../../domain/errors.js';
 import { RULES_VERSION } from '../../domain/reason-codes.js';
 import { can, type Permission, type StaffRole } from '../../domain/staff.js';
@@ -138,9 +137,10 @@ export async function inStaffTransaction<T>(
   work: (tx: StaffTransaction) => Promise<T>,
 ): Promise<T> {
   const now = context.clock();
-  return context.store.db.transaction().execute(async (trx) => {
+  const result = await context.store.db.transaction().execute(async (trx) => {
     const store = createStore(trx);
-    const audit = new AuditLog(store.audit);
-    return work({ store, now, record: (record) => audit.append([staffActionEntry(request, now, record)]) });
+    return work({ store, now, record: async (record) => { await store.audit.append([staffActionEntry(request, now, record)]); } });
   });
+  context.audit.appendedElsewhere();
+  return result;
 }

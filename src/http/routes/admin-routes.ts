@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app.js';
 import { registerStaffAuth } from '../plugins/staff-auth.js';
 import { adminAgreementRoutes } from './admin-agreements.js';
+import { adminAuditRoutes } from './admin-audit.js';
 import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
 import { adminPartnerRoutes } from './admin-partners.js';
@@ -24,4 +25,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminAgreementRoutes, { context });
   await app.register(adminNoticeRoutes, { context });
   await app.register(adminReportRoutes, { context });
+  await app.register(adminAuditRoutes, { context });
 };

@@ -7,6 +7,7 @@ import { staff } from './0005-staff.js';
 import { notices } from './0006-notices.js';
 import { agreementLifecycle } from './0007-agreement-lifecycle.js';
 import { accessHistoryIndex } from './0008-access-history-index.js';
+import { auditTree } from './0009-audit-tree.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-notices': notices,
   '0007-agreement-lifecycle': agreementLifecycle,
   '0008-access-history-index': accessHistoryIndex,
+  '0009-audit-tree': auditTree,
 };
 
 export const migrationProvider: MigrationProvider = {

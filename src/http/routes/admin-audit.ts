@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { BadRequest } from '../../domain/errors.js';
+import { DAY_MS, type Instant } from '../../domain/time.js';
+import { AUDIT_OUTCOMES, type AuditFilter, type DailyAuditCount } from '../../store/audit-query-repository.js';
+import type { StoredAuditEntry } from '../../store/audit-rows.js';
+import type { AppContext } from '../app.js';
+import { decodeCursor, encodeCursor } from '../owner-cursor.js';
+import { requirePermission } from '../plugins/staff-auth.js';
+import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, security } from './admin-schemas.js';
+
+export const AUDIT_DEFAULT_LIMIT = 100;
+export const AUDIT_MAX_LIMIT = 500;
+/** Daily counts without `from`: this many UTC days up to `to` (by default, up to the end of today). */
+export const COUNTS_DEFAULT_DAYS = 30;
+/** The longest window of daily counts: a year, leap day included. */
+export const COUNTS_MAX_DAYS = 366;
+
+const Id = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
+const InstantParam = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
+
+const filterProperties = {
+  partner_id: Id('Only entries about this partner (an unknown id finds nothing).'),
+  app_id: Id('Only entries about this app.'),
+  agreement_id: Id('Only entries under this agreement (any version).'),
+  from: InstantParam('ISO-8601 instant with a time zone (`2026-05-01T00:00:00Z`); entries at or after it.'),
+  to: InstantParam('ISO-8601 instant with a time zone; entries before it (exclusive).'),
+  outcome: Type.Optional(StringEnum(AUDIT_OUTCOMES, 'released, withheld, denied or staff_action')),
+};
+
+const EntriesQuery = Type.Object({
+  ...filterProperties,
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: AUDIT_MAX_LIMIT, default: AUDIT_DEFAULT_LIMIT })),
+  after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page (same filters).' })),
+}, { additionalProperties: false });
+
+const CountsQuery = Type.Object(filterProperties, { additionalProperties: false });
+
+const AuditEntryView = Type.Object({
+  seq: Type.Integer({ minimum: 1, description: 'Position in the log, from 1' }),
+  leaf_index: Type.Integer({ minimum: 0, description: 'The Merkle tree leaf of the entry: seq - 1' }),
+  at: DateTime,
+  request_id: Type.String(),
+  app_id: NullableString(),
+  partner_id: NullableString(),
+  agreement_id: NullableString(),
+  agreement_version: Type.Union([Type.Integer(), Type.Null()]),
+  rules_version: Type.String(),
+  purpose: NullableString(),
+  outcome: StringEnum(AUDIT_OUTCOMES),
+  code: NullableString({ description: "The refusal's error code, why a subject was left out, or a staff action's name" }),
+  token_member_id: NullableString(),
+  subject_member_id: NullableString(),
+  released: Type.Array(Type.String()),
+  withheld: Type.Record(Type.String(), Type.String(), { description: 'Field to the reason it was withheld' }),
+  actor: NullableString({ description: 'A staff action\'s staff id, or `system`' }),
+  action: NullableString(),
+  detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+}, { additionalProperties: false });
+
+const EntriesPage = Type.Object({
+  data: Type.Array(AuditEntryView),
+  paging: Type.Object({
+    after: Type.Optional(Type.String({ description: 'Pass as `after` for the next (older) page; absent on the last page.' })),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+const countProperties = {
+  released: Type.Integer(),
+  withheld: Type.Integer(),
+  denied: Type.Integer(),
+  staff_action: Type.Integer(),
+  total: Type.Integer(),
+};
+
+const DailyCounts = Type.Object({
+  from: DateTime,
+  to: DateTime,
+  data: Type.Array(Type.Object({
+    day: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day' }),
+    ...countProperties,
+  }, { additionalProperties: false }), { description: 'Every UTC day the window touches, oldest first, zeros included' }),
+  totals: Type.Object(countProperties, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+type FilterQuery = Static<typeof CountsQuery>;
+
+function instant(value: string | undefined, name: 'from' | 'to'): Instant | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Date.parse(value);
+  // The format check lets a leap second (23:59:60) through; Date does not.
+  if (!Number.isFinite(parsed)) throw new BadRequest('invalid_parameter', `querystring/${name} is not an instant: ${value}.`);
+  return parsed;
+}
+
+function filterOf(query: FilterQuery, defaults: { from?: Instant; to?: Instant } = {}): AuditFilter {
+  const from = instant(query.from, 'from') ?? defaults.from;
+  const to = instant(query.to, 'to') ?? defaults.to;
+  if (from !== undefined && to !== undefined && from >= to) {
+    throw new BadRequest('invalid_parameter', `querystring/from (${iso(from)}) must be before querystring/to (${iso(to)}).`);
+  }
+  return {
+    ...(query.partner_id === undefined ? {} : { partnerId: query.partner_id }),
+    ...(query.app_id === undefined ? {} : { appId: query.app_id }),
+    ...(query.agreement_id === undefined ? {} : { agreementId: query.agreement_id }),
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(query.outcome === undefined ? {} : { outcome: query.outcome }),
+  };
+}
+
+/** A cursor works only with the filters it was given for: another query's cursor would skip or repeat silently. */
+function cursorOwner(filter: AuditFilter): string {
+  const { partnerId, appId, agreementId, from, to, outcome } = filter;
+  const canonical = JSON.stringify([partnerId ?? null, appId ?? null, agreementId ?? null, from ?? null, to ?? null, outcome ?? null]);
+  return `audit:${createHash('sha256').update(canonical).digest('base64url').slice(0, 22)}`;
+}
+
+/** The daily-count window: `to` defaults to the end of today (UTC), `from` to `COUNTS_DEFAULT_DAYS` before `to`. */
+function countWindow(query: FilterQuery, now: Instant): AuditFilter & { from: Instant; to: Instant } {
+  const to = instant(query.to, 'to') ?? Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
+  const filter = filterOf(query, { to, from: to - COUNTS_DEFAULT_DAYS * DAY_MS });
+  const from = filter.from!;
+  if (to - from > COUNTS_MAX_DAYS * DAY_MS) {
+    throw new BadRequest('invalid_parameter', `The window from ${iso(from)} to ${iso(to)} is longer than ${COUNTS_MAX_DAYS} days; ask for a shorter one.`);
+  }
+  return { ...filter, from, to };
+}
+
+function entryView(record: StoredAuditEntry): Static<typeof AuditEntryView> {
+  return {
+    seq: record.seq,
+    leaf_index: record.seq - 1,
+    at: iso(record.at),
+    request_id: record.requestId,
+    app_id: record.appId,
+    partner_id: record.partnerId,
+    agreement_id: record.agreementId,
+    agreement_version: record.agreementVersion,
+    rules_version: record.rulesVersion,
+    purpose: record.purpose,
+    outcome: record.outcome,
+    code: record.code,
+    token_member_id: record.tokenMemberId,
+    subject_member_id: record.subjectMemberId,
+    released: [...record.released],
+    withheld: { ...record.withheld } as Record<string, string>,
+    actor: record.actor ?? null,
+    action: record.action ?? null,
+    detail: record.detail == null ? null : { ...record.detail },
+  };
+}
+
+type Counts = Static<typeof DailyCounts>['totals'];
+
+/** Every UTC day from `from` to `to` (exclusive), with the counts found or zeros, and their totals. */
+function dailySeries(from: Instant, to: Instant, found: readonly DailyAuditCount[]): { data: Array<Counts & { day: string }>; totals: Counts } {
+  const byDay = new Map(found.map((c) => [c.day, c]));
+  const totals: Counts = { released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
+  const data: Array<Counts & { day: string }> = [];
+  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < to; day += DAY_MS) {
+    const key = iso(day).slice(0, 10);
+    const c = byDay.get(key);
+    const row = { day: key, released: c?.released ?? 0, withheld: c?.withheld ?? 0, denied: c?.denied ?? 0, staff_action: c?.staffAction ?? 0, total: c?.total ?? 0 };
+    for (const k of Object.keys(totals) as Array<keyof Counts>) totals[k] += row[k];
+    data.push(row);
+  }
+  return { data, totals };
+}
+
+/**
+ * The audit log as staff read it (issue 5): entries filtered by partner, app, agreement, window and
+ * outcome, and their counts per UTC day. Every staff role may read it. Registered inside the
+ * /admin/v1 scope (staff authentication).
+ */
+export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  const { store, clock } = context;
+  const tags = ['admin: audit'];
+
+  app.get('/audit/entries', {
+    onRequest: requirePermission('read'),
+    schema: {
+      summary: 'Audit entries, newest first, filtered by partner, app, agreement, window [from, to) and outcome',
+      description: `Paged by \`limit\` (1 to ${AUDIT_MAX_LIMIT}, default ${AUDIT_DEFAULT_LIMIT}) and the \`paging.after\` cursor, `
+        + 'which only works with the filters it was given for. Unknown ids find nothing (no 404).',
+      tags, security,
+      querystring: EntriesQuery,
+      response: { 200: EntriesPage, ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
+    const filter = filterOf(request.query);
+    const owner = cursorOwner(filter);
+    const { limit = AUDIT_DEFAULT_LIMIT, after } = request.query;
+    const beforeSeq = after === undefined ? null : decodeCursor(after, owner, 'sequence');
+    const { records, hasMore } = await store.auditQueries.page(filter, limit, beforeSeq);
+    const last = records[records.length - 1];
+    return { data: records.map(entryView), paging: hasMore && last ? { after: encodeCursor(owner, last.seq) } : {} };
+  });
+
+  app.get('/audit/daily-counts', {
+    onRequest: requirePermission('read'),
+    schema: {
+      summary: 'Audit entries counted per UTC day and outcome, with the same filters',
+      description: `The window is [from, to): \`to\` defaults to the end of today (UTC), \`from\` to ${COUNTS_DEFAULT_DAYS} days before \`to\`; `
+        + `it may be at most ${COUNTS_MAX_DAYS} days long. Every day it touches is listed, zeros included.`,
+      tags, security,
+      querystring: CountsQuery,
+      response: { 200: DailyCounts, ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
+    const filter = countWindow(request.query, clock());
+    const found = await store.auditQueries.dailyCounts(filter);
+    return { from: iso(filter.from), to: iso(filter.to), ...dailySeries(filter.from, filter.to, found) };
+  });
+};

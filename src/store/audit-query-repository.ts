@@ -1,0 +1,103 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { AuditEntry } from '../audit/audit-entry.js';
+import type { Instant } from '../domain/time.js';
+import { entryFromRow, type StoredAuditEntry } from './audit-rows.js';
+import { toIso } from './columns.js';
+import type { Db } from './database.js';
+import type { Database } from './schema.js';
+
+export type AuditOutcome = AuditEntry['outcome'];
+export const AUDIT_OUTCOMES = ['released', 'withheld', 'denied', 'staff_action'] as const satisfies readonly AuditOutcome[];
+
+/** Which entries a staff query looks at; every part is optional and they add up (AND). */
+export interface AuditFilter {
+  readonly partnerId?: string;
+  readonly appId?: string;
+  readonly agreementId?: string;
+  /** Inclusive. */
+  readonly from?: Instant;
+  /** Exclusive. */
+  readonly to?: Instant;
+  readonly outcome?: AuditOutcome;
+}
+
+export interface AuditRecordPage {
+  readonly records: StoredAuditEntry[];
+  /** Older matching entries exist beyond the last one. */
+  readonly hasMore: boolean;
+}
+
+export interface DailyAuditCount {
+  /** The UTC day, `YYYY-MM-DD`. */
+  readonly day: string;
+  readonly released: number;
+  readonly withheld: number;
+  readonly denied: number;
+  readonly staffAction: number;
+  readonly total: number;
+}
+
+// Listed, not `selectAll`: the leaf hash (and any later column) stays in the table.
+const COLUMNS = [
+  'seq', 'at', 'request_id', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version',
+  'token_member_id', 'subject_member_id', 'purpose', 'outcome', 'code', 'released', 'withheld', 'actor', 'action', 'detail',
+] as const;
+
+function matching(eb: ExpressionBuilder<Database, 'audit_entries'>, filter: AuditFilter): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [];
+  if (filter.partnerId !== undefined) conditions.push(eb('partner_id', '=', filter.partnerId));
+  if (filter.appId !== undefined) conditions.push(eb('app_id', '=', filter.appId));
+  if (filter.agreementId !== undefined) conditions.push(eb('agreement_id', '=', filter.agreementId));
+  // `at` is fixed-width ISO text (toIso), so comparing the text compares the instants.
+  if (filter.from !== undefined) conditions.push(eb('at', '>=', toIso(filter.from)));
+  if (filter.to !== undefined) conditions.push(eb('at', '<', toIso(filter.to)));
+  if (filter.outcome !== undefined) conditions.push(eb('outcome', '=', filter.outcome));
+  return eb.and(conditions);
+}
+
+/**
+ * Staff queries over the whole audit log (issue 5): entries by partner, app, agreement, time window
+ * and outcome, and their counts per UTC day. Read only; plain SQL that PostgreSQL runs as well.
+ */
+export class AuditQueryRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Up to `limit` matching entries, newest first, before `beforeSeq` (from the newest when null). */
+  async page(filter: AuditFilter, limit: number, beforeSeq: number | null): Promise<AuditRecordPage> {
+    let query = this.db.selectFrom('audit_entries').select(COLUMNS).where((eb) => matching(eb, filter));
+    if (beforeSeq !== null) query = query.where('seq', '<', beforeSeq);
+    const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
+    return { records: rows.slice(0, limit).map(entryFromRow), hasMore: rows.length > limit };
+  }
+
+  /** Matching entries counted per UTC day and outcome, oldest day first; days without entries are absent. */
+  async dailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
+    // The first ten characters of the ISO text are the UTC day: no date function of one database.
+    const day = sql<string>`substr(${sql.ref('at')}, 1, 10)`;
+    const count = (eb: ExpressionBuilder<Database, 'audit_entries'>, outcome: AuditOutcome) =>
+      eb.fn.sum<number | string>(eb.case().when('outcome', '=', outcome).then(1).else(0).end());
+    const rows = await this.db
+      .selectFrom('audit_entries')
+      .where((eb) => matching(eb, filter))
+      .select((eb) => [
+        day.as('day'),
+        count(eb, 'released').as('released'),
+        count(eb, 'withheld').as('withheld'),
+        count(eb, 'denied').as('denied'),
+        count(eb, 'staff_action').as('staff_action'),
+        eb.fn.countAll<number | string>().as('total'),
+      ])
+      .groupBy(day)
+      .orderBy(day)
+      .execute();
+    // PostgreSQL answers sums and counts as bigint text.
+    return rows.map((row) => ({
+      day: row.day,
+      released: Number(row.released),
+      withheld: Number(row.withheld),
+      denied: Number(row.denied),
+      staffAction: Number(row.staff_action),
+      total: Number(row.total),
+    }));
+  }
+}
