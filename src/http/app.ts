@@ -17,6 +17,7 @@ import { registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
 import { createLoginThrottle } from './login-throttle.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { auditRoutes } from './routes/audit-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
@@ -114,6 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(privacyRoutes, { context });
   await app.register(partnerRoutes, { prefix: '/v1/partner', context });
   await app.register(adminRoutes, { prefix: '/admin/v1', context });
+  await app.register(auditRoutes, { prefix: '/v1/audit', context });
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   return app;
 }

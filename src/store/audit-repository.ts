@@ -123,6 +123,16 @@ export class AuditRepository {
     return row?.seq == null ? (await this.treeSize()) + 1 : Number(row.seq);
   }
 
+  /** The entries with these sequence numbers, by seq. */
+  async bySeq(seqs: readonly number[]): Promise<Map<number, StoredAuditEntry>> {
+    const found = new Map<number, StoredAuditEntry>();
+    for (const batch of chunks(seqs, 500)) {
+      const rows = await this.db.selectFrom('audit_entries').selectAll().where('seq', 'in', batch).execute();
+      for (const row of rows) found.set(Number(row.seq), entryFromRow(row));
+    }
+    return found;
+  }
+
   async byRequest(requestId: string): Promise<StoredAuditEntry[]> {
     const rows = await this.db.selectFrom('audit_entries').selectAll().where('request_id', '=', requestId).orderBy('seq').execute();
     return rows.map(entryFromRow);

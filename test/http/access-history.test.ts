@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
-import { build } from '../helpers/build.js';
+import { createPublicKey } from 'node:crypto';
+import { decodeEntry } from '../../src/audit/canonical-entry.js';
+import { leafHash } from '../../src/audit/merkle-hash.js';
+import { verifyInclusion } from '../../src/audit/merkle-verify.js';
+import { treeHeadFromJson, verifyTreeHead } from '../../src/audit/tree-head.js';
+import { build, type BuildOptions } from '../helpers/build.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { MemberBrowser } from '../helpers/member-browser.js';
 
@@ -17,8 +22,8 @@ const MINUTE = 60_000;
  * `alice` (sharing via friends) uses the device partner's app herself; her friend `bobfriend`
  * uses it too, with the friend list; `carol` uses it and is nobody's friend.
  */
-async function world(t: TestContext) {
-  const built = await build(t, NOW);
+async function world(t: TestContext, options: BuildOptions = {}) {
+  const built = await build(t, NOW, options);
   const { store, app, setNow } = built;
   await addMembers(store, [{ id: 'alice', shareViaFriends: true }, { id: 'bobfriend' }, { id: 'carol' }], NOW);
   await addFriendships(store, [['alice', 'bobfriend']], NOW);
@@ -157,16 +162,48 @@ describe('GET /v1/me/access-history', () => {
     assert.equal((await alice.get('/v1/me/access-history?limit=101')).statusCode, 400);
   });
 
-  test('proof=true is 400 not_available_yet; proof=false is an ordinary answer', async (t) => {
-    const { readAlice, login } = await world(t);
+  test('proof=true: every entry proven against the latest signed head, a direct entry with its bytes, a friend entry with its hash only', async (t) => {
+    const { app, readAlice, login } = await world(t, { audit: { headIntervalMs: 0 } });
     await readAlice();
     const alice = await login('alice');
-    const refused = await alice.get('/v1/me/access-history?proof=true');
-    assertError(refused, 400, 'not_available_yet');
-    assert.match(refused.json().error.message, /not available yet/);
+    const response = await alice.get('/v1/me/access-history?proof=true');
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    const publicKey = createPublicKey((await app.inject({ url: '/v1/audit/public-key' })).body);
+    const { key_id: keyId, ...signed } = body.tree_head;
+    assert.match(keyId, /^[0-9a-f]{64}$/);
+    const head = treeHeadFromJson(signed);
+    assert.ok(verifyTreeHead(head, publicKey), 'the head is signed by the published key');
+    assert.equal(head.size, 2, "alice's read and bob's friend list, one entry each");
+    const [friend, direct] = body.data;
+    for (const item of body.data) {
+      const { leaf_index, leaf_hash, audit_path } = item.proof;
+      const path = audit_path.map((h: string) => Buffer.from(h, 'base64'));
+      assert.ok(verifyInclusion(Buffer.from(leaf_hash, 'base64'), leaf_index, head.size, path, head.root), `entry ${leaf_index} is in the log`);
+    }
+    const bytes = Buffer.from(direct.proof.canonical_entry, 'base64');
+    assert.deepEqual(leafHash(bytes), Buffer.from(direct.proof.leaf_hash, 'base64'), 'the shown bytes are the leaf');
+    const decoded = decodeEntry(bytes);
+    assert.equal(decoded.subjectMemberId, 'alice');
+    assert.equal(decoded.tokenMemberId, 'alice');
+    assert.deepEqual(decoded.released, direct.fields);
+    assert.equal(friend.proof.canonical_entry, undefined, "a friend entry's bytes would name the friend");
+    assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere in the body');
     const plain = await alice.get('/v1/me/access-history?proof=false');
     assert.equal(plain.statusCode, 200);
-    assert.equal(plain.json().data.length, 2);
+    assert.deepEqual(Object.keys(plain.json()), ['data', 'paging']);
+    assert.equal(plain.json().data[0].proof, undefined);
+  });
+
+  test('proof=true: an entry newer than the latest signed head has proof null', async (t) => {
+    const { readAlice, login } = await world(t, { audit: { headIntervalMs: 3_600_000 } });
+    await readAlice();
+    const alice = await login('alice');
+    const body = (await alice.get('/v1/me/access-history?proof=true')).json();
+    assert.equal(body.tree_head.tree_size, 1, 'only the first batch was signed');
+    assert.equal(body.data[0].via, 'friend');
+    assert.equal(body.data[0].proof, null);
+    assert.equal(body.data[1].proof.leaf_index, 0);
   });
 
   test('without a session it is 401 login_required, a partner token included', async (t) => {

@@ -545,7 +545,7 @@ function checkError(raw: string, status: number, actual: number, code: string, w
 // ---------------------------------------------------------------------------------------------
 
 const TABLES = [
-  'audit_entries', 'access_tokens', 'grants', 'agreement_history', 'agreement_apps', 'agreements', 'apps', 'partners',
+  'audit_heads', 'audit_nodes', 'audit_entries', 'access_tokens', 'grants', 'agreement_history', 'agreement_apps', 'agreements', 'apps', 'partners',
   'friendships', 'field_audiences', 'profile_values', 'members',
 ];
 

@@ -1,4 +1,7 @@
-import { BadRequest } from '../../domain/errors.js';
+import { encodeEntry } from '../../audit/canonical-entry.js';
+import { inclusionProofPlan } from '../../audit/merkle-tree.js';
+import type { AccessVia } from '../../store/access-history-repository.js';
+import { treeHeadView, type TreeHeadView } from '../audit/audit-schemas.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
 import type { Store } from '../../store/store.js';
 import type { AccessHistoryItem } from './privacy-schemas.js';
@@ -13,18 +16,11 @@ export const HISTORY_DEFAULT_LIMIT = 25;
 
 export interface AccessHistoryView {
   readonly data: AccessHistoryItem[];
+  /** Each item's audit sequence number and `via`, for the proofs (never shown as such). */
+  readonly seqs: readonly number[];
+  readonly vias: readonly AccessVia[];
   /** The cursor of the next (older) page, when there is one. */
   readonly after?: string;
-}
-
-/** Proofs of inclusion come with the signed Merkle log; until then `proof=true` is refused, not ignored. */
-export function refuseProof(proof: boolean | undefined): void {
-  if (proof === true) {
-    throw new BadRequest(
-      'not_available_yet',
-      'Proofs of inclusion (proof=true) are not available yet: they come with the signed Merkle log. Ask again without proof.',
-    );
-  }
 }
 
 export async function accessHistory(store: Store, memberId: string, limit: number, after: string | undefined): Promise<AccessHistoryView> {
@@ -40,5 +36,34 @@ export async function accessHistory(store: Store, memberId: string, limit: numbe
     via: entry.via,
   }));
   const last = entries[entries.length - 1];
-  return hasMore && last !== undefined ? { data, after: encodeCursor(memberId, last.seq) } : { data };
+  const view = { data, seqs: entries.map((e) => e.seq), vias: entries.map((e) => e.via) };
+  return hasMore && last !== undefined ? { ...view, after: encodeCursor(memberId, last.seq) } : view;
+}
+
+/**
+ * The history page with each entry's inclusion proof against the latest signed head. A `direct`
+ * entry comes with its canonical bytes; a `friend` entry only with its hash, since its bytes
+ * name the friend whose token it was.
+ */
+export async function withProofs(store: Store, view: AccessHistoryView): Promise<{ data: AccessHistoryItem[]; treeHead: TreeHeadView | null }> {
+  const head = await store.audit.latestHead();
+  if (head === undefined) return { data: view.data.map((item) => ({ ...item, proof: null })), treeHead: null };
+  const direct = await store.audit.bySeq(view.seqs.filter((seq, i) => view.vias[i] === 'direct' && seq <= head.size));
+  const data = await Promise.all(view.data.map(async (item, i) => {
+    const index = view.seqs[i]! - 1;
+    if (index >= head.size) return { ...item, proof: null };
+    const [leaf] = await store.audit.run({ reads: [{ level: 0, index }], assemble: (nodes) => nodes });
+    const path = await store.audit.run(inclusionProofPlan(index, head.size));
+    const entry = direct.get(index + 1);
+    return {
+      ...item,
+      proof: {
+        leaf_index: index,
+        leaf_hash: leaf!.toString('base64'),
+        audit_path: path.map((h) => h.toString('base64')),
+        ...(entry === undefined ? {} : { canonical_entry: encodeEntry(entry).toString('base64') }),
+      },
+    };
+  }));
+  return { data, treeHead: treeHeadView(head) };
 }

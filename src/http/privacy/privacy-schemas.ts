@@ -1,3 +1,4 @@
+import { TreeHeadView } from '../audit/audit-schemas.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
@@ -72,6 +73,20 @@ export type MemberApp = Static<typeof MemberApp>;
 
 export const MemberApps = Type.Object({ data: Type.Array(MemberApp) }, { additionalProperties: false });
 
+/** An entry's place in the signed audit log (README, "Verifying the audit log"). */
+export const EntryProof = Type.Object(
+  {
+    leaf_index: Type.Integer({ minimum: 0 }),
+    leaf_hash: Type.String({ description: 'SHA-256(0x00 || canonical entry), base64.' }),
+    audit_path: Type.Array(Type.String(), { description: 'RFC 9162 inclusion proof against tree_head, lowest sibling first, base64.' }),
+    canonical_entry: Type.Optional(Type.String({
+      description: 'For `direct` entries only: the canonical entry bytes (base64), so you can recompute leaf_hash. '
+        + 'A `friend` entry names the friend, so only its hash is shown.',
+    })),
+  },
+  { additionalProperties: false },
+);
+
 /** One release of data about the member. Deliberately without the token's member or the request id: for `friend`, that would name the friend. */
 export const AccessHistoryItem = Type.Object(
   {
@@ -90,6 +105,9 @@ export const AccessHistoryItem = Type.Object(
     via: Type.Union([Type.Literal('direct'), Type.Literal('friend')], {
       description: '`direct`: through your own consent (your token); `friend`: through a friend who uses the app (the friend is not named).',
     }),
+    proof: Type.Optional(Type.Union([EntryProof, Type.Null()], {
+      description: 'With `proof=true`: the inclusion proof against `tree_head`; null for an entry newer than the latest signed head.',
+    })),
   },
   { additionalProperties: false },
 );
@@ -98,6 +116,9 @@ export type AccessHistoryItem = Static<typeof AccessHistoryItem>;
 export const AccessHistoryPage = Type.Object(
   {
     data: Type.Array(AccessHistoryItem),
+    tree_head: Type.Optional(Type.Union([TreeHeadView, Type.Null()], {
+      description: 'With `proof=true`: the latest signed tree head the proofs are against (null while none is signed).',
+    })),
     paging: Type.Object(
       { after: Type.Optional(Type.String({ description: 'Pass as `after` for the next (older) page; absent on the last page.' })) },
       { additionalProperties: false },
@@ -111,7 +132,7 @@ export const AccessHistoryQuery = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
     after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page.' })),
     proof: Type.Optional(Type.Boolean({
-      description: 'Proofs of inclusion in the signed audit log are not available yet: `true` is 400 `not_available_yet`.',
+      description: '`true` attaches to each entry its inclusion proof against the latest signed tree head.',
     })),
   },
   { additionalProperties: false },

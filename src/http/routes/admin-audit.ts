@@ -91,6 +91,8 @@ function instant(value: string | undefined, name: 'from' | 'to'): Instant | unde
   const parsed = Date.parse(value);
   // The format check lets a leap second (23:59:60) through; Date does not.
   if (!Number.isFinite(parsed)) throw new BadRequest('invalid_parameter', `querystring/${name} is not an instant: ${value}.`);
+  // `at` is compared as text, which orders instants only within years 0000 to 9999 (UTC).
+  if (iso(parsed).length !== 24) throw new BadRequest('invalid_parameter', `querystring/${name} must fall within the years 0000 to 9999 (UTC).`);
   return parsed;
 }
 

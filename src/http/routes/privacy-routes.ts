@@ -9,7 +9,7 @@ import { sendPage } from '../../web/send-page.js';
 import type { AppContext } from '../app.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
 import { changePrivacy, memberApps, memberAppStandings, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
-import { accessHistory, HISTORY_DEFAULT_LIMIT, refuseProof } from '../privacy/access-history.js';
+import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
 import { appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
 import {
   AccessHistoryPage, AccessHistoryQuery, AppIdParams, HistoryPageQuery, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator,
@@ -213,16 +213,19 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
       description: `${description} When, which app and partner, under which agreement, for what purpose, which fields, and \`via\`: `
         + '`direct` (your own consent) or `friend` (through a friend who uses the app; the friend is never named). '
         + 'Paged by `limit` (1 to 100, default 25) and the `paging.after` cursor, which only works for the member it was given to. '
-        + '`proof=true` is 400 `not_available_yet`: proofs of inclusion come with the signed audit log.',
+        + '`proof=true` adds `tree_head` (the latest signed head) and, per entry, its inclusion proof against it '
+        + '(README, "Verifying the audit log").',
       tags,
       querystring: AccessHistoryQuery,
       response: { 200: AccessHistoryPage, ...ERROR_RESPONSES },
     },
   }, async (request) => {
     const { limit = HISTORY_DEFAULT_LIMIT, after, proof } = request.query;
-    refuseProof(proof);
     const history = await accessHistory(store, requireSessionMember(request), limit, after);
-    return { data: history.data, paging: history.after === undefined ? {} : { after: history.after } };
+    const paging = history.after === undefined ? {} : { after: history.after };
+    if (proof !== true) return { data: history.data, paging };
+    const proven = await withProofs(store, history);
+    return { data: proven.data, tree_head: proven.treeHead, paging };
   });
 
   app.delete('/v1/me/apps/:appId', {

@@ -8,6 +8,7 @@ import { notices } from './0006-notices.js';
 import { agreementLifecycle } from './0007-agreement-lifecycle.js';
 import { accessHistoryIndex } from './0008-access-history-index.js';
 import { auditTree } from './0009-audit-tree.js';
+import { auditQueryIndexes } from './0010-audit-query-indexes.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-agreement-lifecycle': agreementLifecycle,
   '0008-access-history-index': accessHistoryIndex,
   '0009-audit-tree': auditTree,
+  '0010-audit-query-indexes': auditQueryIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,43 @@
+import { BadRequest, NotFound } from '../domain/errors.js';
+import type { AuditRepository, StoredTreeHead } from '../store/audit-repository.js';
+import { consistencyProofPlan, inclusionProofPlan } from './merkle-tree.js';
+
+/**
+ * What an outsider may ask of the log without trusting the server: the latest signed head, and
+ * proofs (RFC 9162 §2.1.3, §2.1.4) against sizes that a kept head has signed, so every answer can
+ * be checked against a signature.
+ */
+export class LogProofs {
+  constructor(private readonly audit: AuditRepository) {}
+
+  async latestHead(): Promise<StoredTreeHead> {
+    const head = await this.audit.latestHead();
+    if (head === undefined) throw new NotFound('No tree head has been signed yet: the log is empty or its first batch is still being committed.');
+    return head;
+  }
+
+  /** The audit path of leaf `index` in the tree of `size` leaves (default: the latest head's size). */
+  async inclusion(index: number, size?: number): Promise<{ size: number; leafHash: Buffer; path: Buffer[] }> {
+    const treeSize = size ?? (await this.latestHead()).size;
+    await this.requireSigned(treeSize);
+    if (index >= treeSize) throw new BadRequest('leaf_index_out_of_range', `leaf_index must be below tree_size (${treeSize}).`);
+    const [leafHash] = await this.audit.run({ reads: [{ level: 0, index }], assemble: (nodes) => nodes });
+    const path = await this.audit.run(inclusionProofPlan(index, treeSize));
+    return { size: treeSize, leafHash: leafHash!, path };
+  }
+
+  /** The proof that the tree of `from` leaves is a prefix of the tree of `to` leaves. */
+  async consistency(from: number, to: number): Promise<Buffer[]> {
+    if (from > to) throw new BadRequest('invalid_parameter', '`from` must not be larger than `to`.');
+    await this.requireSigned(to);
+    return this.audit.run(consistencyProofPlan(from, to));
+  }
+
+  /** Sizes up to the latest signed head: a proof against an unsigned size could not be checked. */
+  private async requireSigned(size: number): Promise<void> {
+    const latest = await this.latestHead();
+    if (size > latest.size) {
+      throw new BadRequest('tree_size_not_signed', `The latest signed tree head has tree_size ${latest.size}; ask for a size up to it.`);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The audit log's append path (issue 5): group commit over a real SQLite database, the Merkle tree
+ * it keeps beside the entries, and the signed tree heads.
+ */
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { AuditLog, type AuditLogOptions } from '../../src/audit/audit-log.js';
+import { encodeEntry } from '../../src/audit/canonical-entry.js';
+import { leafHash } from '../../src/audit/merkle-hash.js';
+import { MemorySubtreeStore, appendLeavesSync, consistencyProofPlan, inclusionProofPlan, rootHashPlan, rootHashSync } from '../../src/audit/merkle-tree.js';
+import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verify.js';
+import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
+import { verifyTreeHead } from '../../src/audit/tree-head.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { migrateToLatest, openSqlite } from '../../src/store/database.js';
+import { createStore, type Store } from '../../src/store/store.js';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const key = loadOrCreateAuditSigningKey(undefined);
+
+function entry(i: number, requestId = `req-${i}`): AuditEntry {
+  return {
+    at: NOW + i, requestId, appId: 'app', partnerId: 'partner', agreementId: 'agr', agreementVersion: 1,
+    rulesVersion: RULES_VERSION, tokenMemberId: 'm1', subjectMemberId: `m${i % 7}`, purpose: 'device_experience',
+    outcome: 'released', code: null, released: ['id', 'name'], withheld: i % 2 ? { email: 'sensitive_field' } : {},
+  };
+}
+
+/** A log over a fresh database; `transactions()` counts the transactions it opened. */
+async function world(t: TestContext, options: Partial<AuditLogOptions> = {}) {
+  const db = openSqlite(':memory:');
+  await migrateToLatest(db);
+  const store = createStore(db);
+  let transactions = 0;
+  const originalTransaction = db.transaction.bind(db);
+  db.transaction = () => { transactions++; return originalTransaction(); };
+  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, ...options });
+  t.after(async () => {
+    await log.close();
+    await db.destroy();
+  });
+  return { db, store, log, transactions: () => transactions };
+}
+
+/** The tree recomputed from the stored entries alone (the leaf hashes re-derived from the columns). */
+async function recomputedTree(store: Store) {
+  const tree = new MemorySubtreeStore();
+  const entries = await store.audit.hashedEntries(0, 1_000_000);
+  const hashes = entries.map(({ entry: e }) => leafHash(encodeEntry(e)));
+  tree.put(appendLeavesSync(tree, 0, hashes).writes);
+  return { tree, size: hashes.length, hashes };
+}
+
+describe('group commit', () => {
+  test('concurrent appends share one transaction, in arrival order, and all resolve after it commits', async (t) => {
+    const { store, log, transactions } = await world(t, { maxDelayMs: 50 });
+    const before = transactions();
+    const appends = Array.from({ length: 40 }, (_, i) => log.append([entry(2 * i), entry(2 * i + 1)]));
+    assert.equal(await store.audit.count(), 0, 'nothing is written before the batch commits');
+    await Promise.all(appends);
+    assert.equal(transactions() - before, 1);
+    const stored = await store.audit.hashedEntries(0, 1000);
+    assert.deepEqual(stored.map((s) => s.entry.requestId), Array.from({ length: 80 }, (_, i) => `req-${i}`));
+    assert.deepEqual(stored.map((s) => s.entry.seq), Array.from({ length: 80 }, (_, i) => i + 1));
+  });
+
+  test('a batch is committed as soon as it holds maxBatchEntries, without waiting for the delay', async (t) => {
+    const { store, log } = await world(t, { maxBatchEntries: 10, maxDelayMs: 60_000 });
+    await log.append(Array.from({ length: 10 }, (_, i) => entry(i)));
+    assert.equal(await store.audit.count(), 10);
+  });
+
+  test('appends that arrive while a batch commits go into the next batch, and none is lost', async (t) => {
+    const { store, log } = await world(t, { maxBatchEntries: 7, maxDelayMs: 1 });
+    const appends: Promise<void>[] = [];
+    for (let i = 0; i < 300; i++) {
+      appends.push(log.append([entry(i)]));
+      if (i % 37 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(appends);
+    const stored = await store.audit.hashedEntries(0, 1000);
+    assert.deepEqual(stored.map((s) => s.entry.requestId), Array.from({ length: 300 }, (_, i) => `req-${i}`));
+  });
+
+  test('work done with the entries commits in their transaction; when it fails, the whole batch fails and nothing is kept', async (t) => {
+    const { store, log } = await world(t, { maxDelayMs: 20 });
+    const good = log.append([entry(1)]);
+    const bad = log.append([entry(2)], async () => { throw new Error('disk full'); });
+    await assert.rejects(good, /disk full/);
+    await assert.rejects(bad, /disk full/);
+    assert.equal(await store.audit.count(), 0);
+    await log.append([entry(3)]);
+    assert.deepEqual((await store.audit.hashedEntries(0, 10)).map((s) => s.entry.requestId), ['req-3']);
+  });
+
+  test('the stored leaves and subtrees give the same root and proofs as the tree recomputed from the entries', async (t) => {
+    const { store, log } = await world(t, { maxBatchEntries: 13, maxDelayMs: 1 });
+    for (let round = 0; round < 9; round++) {
+      await Promise.all(Array.from({ length: round * 5 + 1 }, (_, i) => log.append([entry(round * 100 + i)])));
+    }
+    const { tree, size, hashes } = await recomputedTree(store);
+    assert.equal(await store.audit.treeSize(), size);
+    const stored = await store.audit.hashedEntries(0, 1000);
+    assert.deepEqual(stored.map((s) => s.leafHash), hashes);
+    for (const n of [1, 2, 3, 7, 8, 64, size]) {
+      const root = rootHashSync(tree, n);
+      assert.deepEqual(await store.audit.run(rootHashPlan(n)), root, `root of ${n}`);
+      for (const index of [0, Math.floor(n / 2), n - 1]) {
+        const proof = await store.audit.run(inclusionProofPlan(index, n));
+        assert.ok(verifyInclusion(hashes[index]!, index, n, proof, root), `inclusion of ${index} in ${n}`);
+      }
+      for (const m of [1, Math.floor(n / 3), n]) {
+        if (m < 1 || m > n) continue;
+        const proof = await store.audit.run(consistencyProofPlan(m, n));
+        assert.ok(verifyConsistency(m, n, rootHashSync(tree, m), root, proof), `consistency ${m} → ${n}`);
+      }
+    }
+  });
+});
+
+describe('signed tree heads', () => {
+  test('a quiet log signs a head with each batch; each head verifies and matches the recomputed root', async (t) => {
+    const { store, log } = await world(t, { headIntervalMs: 0 });
+    await log.append([entry(0)]);
+    await log.append([entry(1), entry(2)]);
+    const heads = await store.audit.heads();
+    assert.deepEqual(heads.map((h) => h.size), [1, 3]);
+    const { tree } = await recomputedTree(store);
+    for (const head of heads) {
+      assert.ok(verifyTreeHead(head, key.publicKey));
+      assert.equal(head.keyId, key.keyId);
+      assert.deepEqual(head.root, rootHashSync(tree, head.size));
+      assert.equal(head.timestamp, NOW);
+    }
+  });
+
+  test('under load at most one head per interval is signed in a batch, and the entries after it get a head when the log closes', async (t) => {
+    const { store, log } = await world(t, { headIntervalMs: 3_600_000, maxDelayMs: 1 });
+    for (let i = 0; i < 5; i++) await log.append([entry(i)]);
+    assert.deepEqual((await store.audit.heads()).map((h) => h.size), [1]);
+    await log.close();
+    assert.deepEqual((await store.audit.heads()).map((h) => h.size), [1, 5]);
+  });
+
+  test('signHeadIfBehind signs only when the log grew since the latest head', async (t) => {
+    const { store, log } = await world(t, { headIntervalMs: 3_600_000 });
+    const first = await log.signHeadIfBehind();
+    assert.equal(first?.size, 0, 'the empty log gets a head too');
+    assert.equal(await log.signHeadIfBehind(), undefined);
+    await store.audit.append([entry(1)]); // a staff action's own transaction
+    assert.equal((await log.signHeadIfBehind())?.size, 1);
+  });
+});
