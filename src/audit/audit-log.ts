@@ -50,6 +50,7 @@ export class AuditLog {
   private queuedEntries = 0;
   private batchTimer: NodeJS.Timeout | undefined;
   private headTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> | undefined;
   private lastHeadAt = Number.NEGATIVE_INFINITY;
   private closed = false;
@@ -87,22 +88,38 @@ export class AuditLog {
     this.scheduleHead();
   }
 
-  /** Signs a head for the current tree size unless the latest kept head already covers it. */
-  async signHeadIfBehind(): Promise<StoredTreeHead | undefined> {
+  /**
+   * Signs a head for the current tree size unless the latest kept head already covers it (an
+   * empty log gets its head, of size 0, only when asked for with `evenIfEmpty`).
+   */
+  async signHeadIfBehind(evenIfEmpty = false): Promise<StoredTreeHead | undefined> {
     return this.options.db.transaction().execute(async (trx) => {
       const audit = new AuditRepository(trx);
       await audit.lock();
       const size = await audit.treeSize();
       const latest = await audit.latestHead();
-      if (latest !== undefined && latest.size >= size) return undefined;
+      if (latest !== undefined ? latest.size >= size : size === 0 && !evenIfEmpty) return undefined;
       return this.signHead(audit, size);
     });
+  }
+
+  /**
+   * For a server: signs a head now if the log grew while it was down, then checks every interval
+   * (at least a second) for entries appended outside this log's batches (the scheduler, the CLI,
+   * another instance), so they too are under a signed head within about a second.
+   */
+  async start(): Promise<void> {
+    if (this.closed || this.watchTimer !== undefined) return;
+    await this.signHeadIfBehind(false);
+    this.watchTimer = setInterval(() => this.scheduleHead(), Math.max(this.headIntervalMs, 1000));
+    this.watchTimer.unref();
   }
 
   /** Commits what is queued, signs a last head, and stops the timers. */
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    clearInterval(this.watchTimer);
     clearTimeout(this.headTimer);
     this.headTimer = undefined;
     await this.signHeadIfBehind();

@@ -57,6 +57,14 @@ export interface AppContext {
 /** The whole HTTP surface as one Fastify instance; `server.ts` only starts it listening. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const environment = options.environment ?? 'development';
+  const app = Fastify({
+    logger: options.logger ?? false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: 64 * 1024,
+    // Longer than any valid id, so that an overlong one meets the schema's clear 400, not a bare 414.
+    routerOptions: { maxParamLength: 1000 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
   const clock = options.clock ?? Date.now;
   const base = {
     store: options.store,
@@ -66,26 +74,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       db: options.store.db,
       clock,
       signingKey: loadOrCreateAuditSigningKey(options.dataDir),
+      onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),
     }),
     environment,
     publicUrl: options.publicUrl ?? 'http://localhost:8080',
     secureCookies: environment === 'production',
     dataDir: options.dataDir,
   };
-  const app = Fastify({
-    logger: options.logger ?? false,
-    genReqId: () => randomUUID(),
-    requestIdHeader: false,
-    bodyLimit: 64 * 1024,
-    // Longer than any valid id, so that an overlong one meets the schema's clear 400, not a bare 414.
-    routerOptions: { maxParamLength: 1000 },
-  }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  app.addHook('onReady', async () => base.audit.start());
   // Entries still queued are committed, and a last head signed, before the database closes.
   app.addHook('onClose', async () => base.audit.close());
   app.addSchema(ErrorResponse);

@@ -145,9 +145,9 @@ describe('signed tree heads', () => {
 
   test('signHeadIfBehind signs only when the log grew since the latest head', async (t) => {
     const { store, log } = await world(t, { headIntervalMs: 3_600_000 });
-    const first = await log.signHeadIfBehind();
+    const first = await log.signHeadIfBehind(true);
     assert.equal(first?.size, 0, 'the empty log gets a head too');
-    assert.equal(await log.signHeadIfBehind(), undefined);
+    assert.equal(await log.signHeadIfBehind(true), undefined);
     await store.audit.append([entry(1)]); // a staff action's own transaction
     assert.equal((await log.signHeadIfBehind())?.size, 1);
   });
