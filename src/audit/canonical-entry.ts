@@ -70,12 +70,16 @@ export function decodeEntry(bytes: Uint8Array): AuditEntry {
   return entry;
 }
 
+/** `"key":` for every key, made once: the encoder runs for every entry appended and verified. */
+const KEY_PREFIXES = ENTRY_KEYS.map((key) => `${JSON.stringify(key)}:`);
+
 function canonicalText(entry: AuditEntry): string {
-  const parts: string[] = [];
-  for (const key of ENTRY_KEYS) {
-    parts.push(`${JSON.stringify(key)}:${canonicalField(entry, key)}`);
+  let text = '{';
+  for (let i = 0; i < ENTRY_KEYS.length; i++) {
+    if (i > 0) text += ',';
+    text += KEY_PREFIXES[i]! + canonicalField(entry, ENTRY_KEYS[i]!);
   }
-  return `{${parts.join(',')}}`;
+  return `${text}}`;
 }
 
 function canonicalField(entry: AuditEntry, key: (typeof ENTRY_KEYS)[number]): string {
@@ -85,7 +89,7 @@ function canonicalField(entry: AuditEntry, key: (typeof ENTRY_KEYS)[number]): st
     case 'agreementVersion':
       return entry.agreementVersion === null ? 'null' : canonicalNumber(entry.agreementVersion, key);
     case 'released':
-      return `[${entry.released.map((f) => stringValue(f, key)).join(',')}]`;
+      return releasedText(entry.released);
     case 'withheld':
       return canonicalJson(entry.withheld, key);
     case 'detail':
@@ -102,9 +106,18 @@ function canonicalField(entry: AuditEntry, key: (typeof ENTRY_KEYS)[number]): st
   }
 }
 
+/** JSON.stringify(string) would escape none of these, so quoting is enough (the common case: ids, codes). */
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
 function stringValue(value: unknown, key: string): string {
   if (typeof value !== 'string') throw new CanonicalEncodingError(`${key}: expected a string`);
-  return JSON.stringify(value);
+  return PLAIN_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+function releasedText(released: readonly unknown[]): string {
+  let text = '[';
+  for (let i = 0; i < released.length; i++) text += (i > 0 ? ',' : '') + stringValue(released[i], 'released');
+  return `${text}]`;
 }
 
 function canonicalNumber(value: unknown, key: string): string {
@@ -114,13 +127,20 @@ function canonicalNumber(value: unknown, key: string): string {
   return JSON.stringify(Object.is(value, -0) ? 0 : value);
 }
 
+// The entries of one request share their instant: its ISO form is made once.
+let lastInstant = Number.NaN;
+let lastIso = '';
+
 function instantToIso(at: unknown): string {
+  if (at === lastInstant) return lastIso;
   if (typeof at !== 'number' || !Number.isInteger(at)) throw new CanonicalEncodingError('at: expected an integer instant (ms)');
   const date = new Date(at);
   if (Number.isNaN(date.getTime())) throw new CanonicalEncodingError('at: out of range');
   const iso = date.toISOString();
   // Years outside 0000..9999 get a signed 6-digit form; keep the format fixed instead.
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(iso)) throw new CanonicalEncodingError('at: outside years 0000..9999');
+  lastInstant = at;
+  lastIso = iso;
   return iso;
 }
 

@@ -18,26 +18,29 @@ export class LogProofs {
 
   /** The audit path of leaf `index` in the tree of `size` leaves (default: the latest head's size). */
   async inclusion(index: number, size?: number): Promise<{ size: number; leafHash: Buffer; path: Buffer[] }> {
-    const treeSize = size ?? (await this.latestHead()).size;
-    await this.requireSigned(treeSize);
+    const latest = await this.latestHead();
+    const treeSize = size ?? latest.size;
+    requireSigned(treeSize, latest);
     if (index >= treeSize) throw new BadRequest('leaf_index_out_of_range', `leaf_index must be below tree_size (${treeSize}).`);
-    const [leafHash] = await this.audit.run({ reads: [{ level: 0, index }], assemble: (nodes) => nodes });
-    const path = await this.audit.run(inclusionProofPlan(index, treeSize));
-    return { size: treeSize, leafHash: leafHash!, path };
+    const path = inclusionProofPlan(index, treeSize);
+    // The leaf and its path in one plan: one round of reads.
+    return this.audit.run({
+      reads: [{ level: 0, index }, ...path.reads],
+      assemble: ([leafHash, ...nodes]) => ({ size: treeSize, leafHash: leafHash!, path: path.assemble(nodes) }),
+    });
   }
 
   /** The proof that the tree of `from` leaves is a prefix of the tree of `to` leaves. */
   async consistency(from: number, to: number): Promise<Buffer[]> {
     if (from > to) throw new BadRequest('invalid_parameter', '`from` must not be larger than `to`.');
-    await this.requireSigned(to);
+    requireSigned(to, await this.latestHead());
     return this.audit.run(consistencyProofPlan(from, to));
   }
+}
 
-  /** Sizes up to the latest signed head: a proof against an unsigned size could not be checked. */
-  private async requireSigned(size: number): Promise<void> {
-    const latest = await this.latestHead();
-    if (size > latest.size) {
-      throw new BadRequest('tree_size_not_signed', `The latest signed tree head has tree_size ${latest.size}; ask for a size up to it.`);
-    }
+/** Sizes up to the latest signed head: a proof against an unsigned size could not be checked. */
+function requireSigned(size: number, latest: StoredTreeHead): void {
+  if (size > latest.size) {
+    throw new BadRequest('tree_size_not_signed', `The latest signed tree head has tree_size ${latest.size}; ask for a size up to it.`);
   }
 }

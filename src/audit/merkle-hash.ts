@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** The hashes of the audit log's Merkle tree (RFC 9162 §2.1.1), SHA-256 with domain separation. */
 export const HASH_SIZE = 32;
@@ -11,7 +11,7 @@ export const EMPTY_TREE_HASH: Buffer = createHash('sha256').digest();
 
 /** SHA-256(0x00 || entry): the hash of one leaf (an entry's canonical bytes). */
 export function leafHash(entryBytes: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(entryBytes).digest();
+  return sha256(Buffer.concat([LEAF_PREFIX, entryBytes]));
 }
 
 /** SHA-256(0x01 || left || right): the hash of an interior node. */
@@ -19,5 +19,11 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
     throw new RangeError(`nodeHash: children must be ${HASH_SIZE} bytes`);
   }
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  return sha256(Buffer.concat([NODE_PREFIX, left, right]));
 }
+
+// crypto.hash (Node 20.12+) hashes in one call without a Hash object: about twice as fast for
+// the small inputs of the tree, which appends and verification hash millions of.
+const sha256: (data: Buffer) => Buffer = typeof hash === 'function'
+  ? (data) => hash('sha256', data, 'buffer')
+  : (data) => createHash('sha256').update(data).digest();

@@ -4,7 +4,8 @@ import { encodeEntry } from '../audit/canonical-entry.js';
 import { leafHash } from '../audit/merkle-hash.js';
 import { appendLeavesPlan, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
-import { entryFromRow, rowFromEntry, type StoredAuditEntry } from './audit-rows.js';
+import { ENTRY_COLUMNS, entryColumnValues, entryFromRow, type StoredAuditEntry } from './audit-rows.js';
+import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
 import type { Db } from './database.js';
 
@@ -51,10 +52,12 @@ export class AuditRepository {
     if (entries.length === 0) return { firstIndex: size, size };
     const hashes = entries.map((e) => leafHash(encodeEntry(e)));
     const { writes } = await runPlanOn(db, appendLeavesPlan(size, hashes));
-    const rows = entries.map((e, i) => ({ ...rowFromEntry(e), seq: size + i + 1, leaf_hash: hashes[i]! }));
-    for (const batch of chunks(rows, 400)) await db.insertInto('audit_entries').values(batch).execute();
-    const interior = writes.filter((w) => w.level > 0).map((w) => ({ level: w.level, idx: w.index, hash: w.hash }));
-    for (const batch of chunks(interior, 1000)) await db.insertInto('audit_nodes').values(batch).execute();
+    const entryValues: unknown[] = [];
+    entries.forEach((e, i) => entryValues.push(size + i + 1, hashes[i], ...entryColumnValues(e)));
+    await ENTRY_INSERT.run(db, entryValues);
+    const nodeValues: unknown[] = [];
+    for (const w of writes) if (w.level > 0) nodeValues.push(w.level, w.index, w.hash);
+    await NODE_INSERT.run(db, nodeValues);
     return { firstIndex: size, size: size + entries.length };
   }
 
@@ -150,6 +153,9 @@ export class AuditRepository {
     return this.treeSize();
   }
 }
+
+const ENTRY_INSERT = new BulkInsert('audit_entries', ['seq', 'leaf_hash', ...ENTRY_COLUMNS], 1000);
+const NODE_INSERT = new BulkInsert('audit_nodes', ['level', 'idx', 'hash'], 5000);
 
 async function treeSizeOf(db: Db): Promise<number> {
   const row = await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('size')).executeTakeFirst();

@@ -35,25 +35,24 @@ export function entryFromRow(row: EntryRow): StoredAuditEntry {
   };
 }
 
-/** The columns of an entry (without seq and leaf hash). */
-export function rowFromEntry(e: AuditEntry): Omit<EntryRow, 'seq'> {
-  return {
-    at: toIso(e.at),
-    request_id: e.requestId,
-    app_id: e.appId,
-    partner_id: e.partnerId,
-    agreement_id: e.agreementId,
-    agreement_version: e.agreementVersion,
-    rules_version: e.rulesVersion,
-    token_member_id: e.tokenMemberId,
-    subject_member_id: e.subjectMemberId,
-    purpose: e.purpose,
-    outcome: e.outcome,
-    code: e.code,
-    released: JSON.stringify(e.released),
-    withheld: JSON.stringify(e.withheld),
-    actor: e.actor ?? null,
-    action: e.action ?? null,
-    detail: e.detail == null ? null : JSON.stringify(e.detail),
-  };
+/** The columns of an entry (without seq and leaf hash), in the order of `entryColumnValues`. */
+export const ENTRY_COLUMNS = [
+  'at', 'request_id', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version', 'token_member_id',
+  'subject_member_id', 'purpose', 'outcome', 'code', 'released', 'withheld', 'actor', 'action', 'detail',
+] as const satisfies readonly (keyof EntryRow)[];
+
+let lastInstant = Number.NaN;
+let lastIso = '';
+
+/** An entry's column values in ENTRY_COLUMNS order (a request's entries share their instant: formatted once). */
+export function entryColumnValues(e: AuditEntry): unknown[] {
+  if (e.at !== lastInstant) {
+    lastIso = toIso(e.at);
+    lastInstant = e.at;
+  }
+  return [
+    lastIso, e.requestId, e.appId, e.partnerId, e.agreementId, e.agreementVersion, e.rulesVersion, e.tokenMemberId,
+    e.subjectMemberId, e.purpose, e.outcome, e.code, JSON.stringify(e.released), JSON.stringify(e.withheld),
+    e.actor ?? null, e.action ?? null, e.detail == null ? null : JSON.stringify(e.detail),
+  ];
 }

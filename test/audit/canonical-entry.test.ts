@@ -208,6 +208,20 @@ describe('properties', () => {
     );
   });
 
+  test('any string, control characters, quotes and lone surrogates included, is written as JSON.stringify writes it', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }), (text, field) => {
+        const base = { at: 0, requestId: text, appId: null, partnerId: null, agreementId: null, agreementVersion: null,
+          rulesVersion: 'r', tokenMemberId: null, subjectMemberId: null, purpose: null, outcome: 'denied' as const,
+          code: null, released: [field as Field], withheld: {} };
+        const json = encodeEntry(base).toString('utf8');
+        assert.ok(json.includes(`"requestId":${JSON.stringify(text)},`), json);
+        assert.ok(json.includes(`"released":[${JSON.stringify(field)}],`), json);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   test('two entries encode the same exactly when they are the same entry', () => {
     fc.assert(
       fc.property(entry, entry, (a, b) => {

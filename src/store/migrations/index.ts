@@ -9,6 +9,7 @@ import { agreementLifecycle } from './0007-agreement-lifecycle.js';
 import { accessHistoryIndex } from './0008-access-history-index.js';
 import { auditTree } from './0009-audit-tree.js';
 import { auditQueryIndexes } from './0010-audit-query-indexes.js';
+import { leanAuditIndexes } from './0011-lean-audit-indexes.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-access-history-index': accessHistoryIndex,
   '0009-audit-tree': auditTree,
   '0010-audit-query-indexes': auditQueryIndexes,
+  '0011-lean-audit-indexes': leanAuditIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,147 @@
+/**
+ * Benchmark of the audit log (issue 5), on a SQLite file like the product's:
+ *
+ * 1. appends: 256 concurrent "requests" of 10 entries each (a page of friends) through the group
+ *    commit of AuditLog, each one waiting for the commit that holds its entries; entries per second,
+ *    and the same requests with one transaction each (no group commit) as the baseline;
+ * 2. verification: `audit verify` over the whole log (every hash recomputed, every stored node and
+ *    head checked), entries per second;
+ * 3. inclusion proofs at 10,000,000 entries (the log is built once and kept in bench/.cache/):
+ *    p50 and p99 of a proof read from the database, as the public endpoint serves it.
+ *
+ * Run: npm run bench:audit   (AUDIT_BENCH_ENTRIES=200000 for a quicker run on a smaller log)
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditEntry } from '../src/audit/audit-entry.js';
+import { AuditLog } from '../src/audit/audit-log.js';
+import { LogProofs } from '../src/audit/log-proofs.js';
+import { loadOrCreateAuditSigningKey, type AuditSigningKey } from '../src/audit/signing-key.js';
+import { RULES_VERSION } from '../src/domain/reason-codes.js';
+import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
+import { createStore } from '../src/store/store.js';
+import { prng } from './prng.js';
+
+const CONCURRENT_REQUESTS = 256;
+const ENTRIES_PER_REQUEST = 10;
+const APPEND_SECONDS = 10;
+const PROOF_LOG_SIZE = Number(process.env.AUDIT_BENCH_ENTRIES ?? 10_000_000);
+const PROOFS = 10_000;
+const key = loadOrCreateAuditSigningKey(undefined);
+const now = Date.parse('2026-11-29T12:00:00Z');
+
+/** A released friend as the Graph API records it. */
+function entry(request: number, i: number): AuditEntry {
+  return {
+    at: now + request, requestId: `bench-${request}`, appId: 'app_blackberry', partnerId: 'p_blackberry',
+    agreementId: 'agr_blackberry', agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: 'm_hts16c8txb',
+    subjectMemberId: `m_${(request * 31 + i) % 1_000_000}`, purpose: 'device_experience', outcome: 'released', code: null,
+    released: ['id', 'name', 'birthday'], withheld: { religion: 'audience_restricted' },
+  };
+}
+
+async function freshDb(dir: string, name: string): Promise<Db> {
+  const db = openSqlite(join(dir, name));
+  await migrateToLatest(db);
+  return db;
+}
+
+/** Runs `concurrency` request loops for `seconds`; returns entries per second. */
+async function sustained(append: (entries: AuditEntry[]) => Promise<void>, concurrency: number, seconds: number): Promise<number> {
+  let request = 0;
+  let committed = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const r = request++;
+      const entries = Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i));
+      await append(entries);
+      committed += entries.length;
+    }
+  }));
+  return committed / ((performance.now() - start) / 1000);
+}
+
+async function appendFigures(dir: string): Promise<void> {
+  const grouped = await freshDb(dir, 'grouped.db');
+  const log = new AuditLog({ db: grouped, clock: Date.now, signingKey: key });
+  const withGroupCommit = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS);
+  await log.close();
+  const heads = (await createStore(grouped).audit.heads()).length;
+  await grouped.destroy();
+
+  const single = await freshDb(dir, 'single.db');
+  const store = createStore(single);
+  const oneEach = await sustained(async (entries) => { await store.audit.append(entries); }, CONCURRENT_REQUESTS, APPEND_SECONDS / 2);
+  await single.destroy();
+
+  const per = `${CONCURRENT_REQUESTS} concurrent requests of ${ENTRIES_PER_REQUEST} entries`;
+  console.log(`  appends, group commit:            ${fmt(withGroupCommit)} entries/s (${per}, ${heads} heads signed in ${APPEND_SECONDS} s); target >= 50,000: ${withGroupCommit >= 50_000 ? 'PASS' : 'FAIL'}`);
+  console.log(`  appends, one transaction each:    ${fmt(oneEach)} entries/s (baseline); group commit = ${(withGroupCommit / oneEach).toFixed(1)}x`);
+}
+
+/** The 10M-entry log, built once (with a progress line) and kept for later runs. */
+async function proofLog(): Promise<{ db: Db; built: boolean }> {
+  const cache = join(import.meta.dirname, '.cache');
+  mkdirSync(cache, { recursive: true });
+  const path = join(cache, `audit-${PROOF_LOG_SIZE}.db`);
+  const db = openSqlite(path);
+  await migrateToLatest(db);
+  const audit = createStore(db).audit;
+  let size = await audit.treeSize();
+  if (size >= PROOF_LOG_SIZE) return { db, built: false };
+  const started = performance.now();
+  for (let request = size; size < PROOF_LOG_SIZE; request++) {
+    const batch = Array.from({ length: Math.min(5000, PROOF_LOG_SIZE - size) }, (_, i) => entry(request, i));
+    size = (await audit.append(batch)).size;
+    if (request % 100 === 0) process.stderr.write(`\r  building a log of ${fmt(PROOF_LOG_SIZE)} entries: ${fmt(size)} (${fmt(size / ((performance.now() - started) / 1000))}/s)   `);
+  }
+  process.stderr.write('\n');
+  return { db, built: true };
+}
+
+async function proofFigures(db: Db, signer: AuditSigningKey): Promise<void> {
+  const log = new AuditLog({ db, clock: Date.now, signingKey: signer });
+  await log.signHeadIfBehind(true);
+  await log.close();
+  const proofs = new LogProofs(createStore(db).audit);
+  const { size } = await proofs.latestHead();
+  const random = prng(0x5eed_2026);
+  const samples: number[] = [];
+  for (let n = 0; n < PROOFS + 1000; n++) {
+    const index = Math.floor(random() * size);
+    const t = process.hrtime.bigint();
+    await proofs.inclusion(index);
+    if (n >= 1000) samples.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  const p = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  console.log(`  inclusion proof at ${fmt(size)} entries: p50 ${p(0.5).toFixed(0)} µs  p99 ${p(0.99).toFixed(0)} µs  (from the database, ${fmt(PROOFS)} random leaves); target p99 < 1 ms: ${p(0.99) < 1000 ? 'PASS' : 'FAIL'}`);
+}
+
+async function verifyFigures(db: Db, dbPath: string): Promise<void> {
+  void db;
+  void dbPath;
+  console.log('  verification: (pending)');
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-audit-'));
+try {
+  console.log('audit log (SQLite file, WAL, synchronous=NORMAL):');
+  await appendFigures(dir);
+  const { db } = await proofLog();
+  const signer = loadOrCreateAuditSigningKey(join(import.meta.dirname, '.cache'));
+  await verifyFigures(db, '');
+  await proofFigures(db, signer);
+  await db.destroy();
+  const path = join(import.meta.dirname, '.cache', `audit-${PROOF_LOG_SIZE}.db`);
+  if (existsSync(path)) console.log(`  (proof log kept at ${path}: ${fmt(statSync(path).size / 1e6)} MB)`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
