@@ -212,6 +212,12 @@ describe('bad input gets its documented 4xx', () => {
     ['/v1/me/friends?limit=1000000000', 400, 'invalid_parameter'],
     ['/v1/me/friends?limit=abc', 400, 'invalid_parameter'],
     ['/v1/me/friends?limit=2.5', 400, 'invalid_parameter'],
+    // What Number() would take but a reader would not call a limit: all refused, none coerced.
+    ['/v1/me/friends?limit=Infinity', 400, 'invalid_parameter'],
+    ['/v1/me/friends?limit=1e400', 400, 'invalid_parameter'],
+    ['/v1/me/friends?limit=0x2', 400, 'invalid_parameter'],
+    ['/v1/me/friends?limit=1e1', 400, 'invalid_parameter'],
+    ['/v1/me/friends?limit=%205', 400, 'invalid_parameter'],
     ['/v1/me/friends?after=not-a-cursor', 400, 'invalid_cursor'],
     ['/v1/me/friends?after=' + Buffer.from('{"o":1}').toString('base64url'), 400, 'invalid_cursor'],
     ['/v1/me/friends?after=' + Buffer.from('{"o":"f00","a":"f03"}').toString('base64url'), 400, 'invalid_cursor'],

@@ -18,6 +18,10 @@ export function treeHeadView(head: StoredTreeHead): TreeHeadView {
   return { ...treeHeadToJson(head), key_id: head.keyId };
 }
 
+/** For the endpoints without parameters: a client asking for, say, `tree-head?tree_size=3` must not get another size in silence. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/** The proof endpoints' numeric query parameters (ConsistencyQuery, InclusionQuery). */
 export const ConsistencyQuery = Type.Object({
   from: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'The older tree size.' }),
   to: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'The newer tree size, at most the latest signed head\'s.' }),

@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { LogProofs } from '../../audit/log-proofs.js';
 import type { AppContext } from '../app.js';
 import {
-  base64, ConsistencyQuery, ConsistencyView, InclusionQuery, InclusionView, TreeHeadView, treeHeadView,
+  base64, ConsistencyQuery, ConsistencyView, InclusionQuery, InclusionView, NoQuery, TreeHeadView,
+  treeHeadView,
 } from '../audit/audit-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 
@@ -21,6 +22,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   app.get('/public-key', {
     schema: {
       summary: 'The Ed25519 public key that signs tree heads (PEM, SubjectPublicKeyInfo)', tags,
+      querystring: NoQuery,
       response: { 200: Type.String() },
     },
   }, async (_request, reply) => {
@@ -29,7 +31,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   });
 
   app.get('/tree-head', {
-    schema: { summary: 'The latest signed tree head', tags, response: { 200: TreeHeadView, ...ERROR_RESPONSES } },
+    schema: { summary: 'The latest signed tree head', tags, querystring: NoQuery, response: { 200: TreeHeadView, ...ERROR_RESPONSES } },
   }, async () => treeHeadView(await proofs.latestHead()));
 
   app.get('/consistency', {
