@@ -7,7 +7,7 @@ import type { TreeHead } from '../audit/tree-head.js';
 import { ENTRY_COLUMNS, entryColumnValues, entryFromRow, type StoredAuditEntry } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
-import type { Db } from './database.js';
+import { dialectOf, type Db } from './database.js';
 
 export type { StoredAuditEntry } from './audit-rows.js';
 
@@ -107,6 +107,23 @@ export class AuditRepository {
     return rows.map((row) => ({ entry: entryFromRow(row), leafHash: row.leaf_hash === null ? null : Buffer.from(row.leaf_hash) }));
   }
 
+  /**
+   * `audit verify`'s read: entries with seq in (afterSeq, afterSeq + limit], oldest first, each as
+   * one JSON array of seq, ENTRY_COLUMNS and the leaf hash in lowercase hex (read it with
+   * `entryFromColumnsJson`). SQLite builds one string per row about 2.5× faster than better-sqlite3
+   * builds a row object of 19 columns, which was the largest cost of verifying a large log.
+   */
+  async entriesAsJson(afterSeq: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('audit_entries')
+      .select((eb) => eb.fn<string>('json_array', ['seq', ...ENTRY_COLUMNS, eb.fn('lower', [eb.fn('hex', ['leaf_hash'])])]).as('j'))
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.j);
+  }
+
   /** Stored interior nodes at `level` with idx in [fromIdx, toIdx), in idx order. */
   async nodesAt(level: number, fromIdx: number, toIdx: number): Promise<{ idx: number; hash: Buffer }[]> {
     const rows = await this.db
@@ -118,6 +135,26 @@ export class AuditRepository {
       .orderBy('idx')
       .execute();
     return rows.map((r) => ({ idx: Number(r.idx), hash: Buffer.from(r.hash) }));
+  }
+
+  /**
+   * Interior nodes at `level` with idx in [fromIdx, toIdx) as one string, for `audit verify`:
+   * how many there are and their hashes' lowercase hex, concatenated in idx order. The verifier
+   * reads about as many nodes as entries; one row per range instead of a row and two Buffers per
+   * node made that read about 3× cheaper. When `count` is short of the range, ask `nodesAt` which.
+   */
+  async nodesAtHex(level: number, fromIdx: number, toIdx: number): Promise<{ count: number; hex: string }> {
+    const row = await this.db
+      .selectFrom('audit_nodes')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('count'),
+        eb.fn.agg<string | null>('group_concat', [eb.fn('lower', [eb.fn('hex', ['hash'])]), eb.val('')]).orderBy('idx').as('hex'),
+      ])
+      .where('level', '=', level)
+      .where('idx', '>=', fromIdx)
+      .where('idx', '<', toIdx)
+      .executeTakeFirstOrThrow();
+    return { count: Number(row.count), hex: row.hex ?? '' };
   }
 
   /** The first seq whose entry is at or after `at` (ISO); size + 1 when none is. */
@@ -168,15 +205,12 @@ async function treeSizeOf(db: Db): Promise<number> {
  * itself is the lock; PostgreSQL takes a transaction-scoped advisory lock.
  */
 async function lockLog(db: Db): Promise<void> {
-  if (isPostgres(db)) await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
+  if (dialectOf(db) === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
 }
 
 /** An arbitrary constant naming the audit log's advisory lock ("dpaudit" in ASCII). */
 const AUDIT_LOCK_KEY = 0x64_70_61_75_64_69_74;
 
-function isPostgres(db: Db): boolean {
-  return db.getExecutor().adapter.constructor.name === 'PostgresAdapter';
-}
 
 async function runPlanOn<T>(db: Db, plan: MerklePlan<T>): Promise<T> {
   const nodes = await fetchNodes(db, plan.reads);

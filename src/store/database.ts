@@ -1,11 +1,43 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A `postgres://` (or `postgresql://`) URL opens PostgreSQL; anything else is a SQLite file path. */
+export function openDatabase(location: string): Db {
+  return isPostgresUrl(location) ? openPostgres(location) : openSqlite(location);
+}
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+/** Which database a Kysely instance (or transaction) talks to. */
+export function dialectOf(db: Kysely<any>): Dialect {
+  return db.getExecutor().adapter.constructor.name === 'PostgresAdapter' ? 'postgres' : 'sqlite';
+}
+
+/**
+ * PostgreSQL through a pg Pool. Counts, sums and bigint columns come back as JavaScript numbers,
+ * as they do from SQLite: every such value here is below 2^53 (sizes, counts, epoch milliseconds).
+ */
+export function openPostgres(url: string, poolSize = 10): Db {
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') => {
+      if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (text: string) => Number(text);
+      return pg.types.getTypeParser(oid, format);
+    },
+  };
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
 
 /** Opens the embedded SQLite database at `path` (`:memory:` for a throwaway one), creating its folder. */
 export function openSqlite(path: string): Db {
