@@ -79,8 +79,10 @@ export class AuditLog {
 
   /** Commits what is queued now and waits for it. */
   async flush(): Promise<void> {
-    this.startCommitting();
-    await this.committing;
+    while (this.committing !== undefined || this.queue.length > 0) {
+      this.startCommitting();
+      await this.committing;
+    }
   }
 
   /** Called by the code that appended entries in its own transaction (staff actions): a head follows soon. */
@@ -128,8 +130,11 @@ export class AuditLog {
   private startCommitting(): void {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    this.committing ??= this.commitWhileQueued().finally(() => {
+    if (this.committing !== undefined) return; // its loop takes what is queued
+    this.committing = this.commitWhileQueued().finally(() => {
       this.committing = undefined;
+      // Appended between the loop's last look at the queue and now: a full batch set no timer.
+      if (this.queue.length > 0) this.startCommitting();
     });
   }
 

@@ -54,6 +54,14 @@ export function encodeEntry(entry: AuditEntry): Buffer {
   return Buffer.from(canonicalText(entry), 'utf8');
 }
 
+/**
+ * The canonical form as a string (its UTF-8 is `encodeEntry`'s bytes), for a verifier that
+ * writes it straight into the buffer it hashes.
+ */
+export function encodeEntryText(entry: AuditEntry): string {
+  return canonicalText(entry);
+}
+
 /** The entry that `encodeEntry` turned into these bytes. Throws CanonicalEncodingError on anything else. */
 export function decodeEntry(bytes: Uint8Array): AuditEntry {
   const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);

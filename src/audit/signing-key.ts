@@ -29,14 +29,39 @@ function fromPrivateKeyPem(pem: string, source: string): AuditSigningKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw new Error(`audit signing key ${source} is ${privateKey.asymmetricKeyType ?? 'unknown'}, expected ed25519`);
   }
-  const publicKey = createPublicKey(privateKey);
+  return { privateKey, ...publicParts(createPublicKey(privateKey)) };
+}
+
+/** The public half of the audit key: what verifies heads. */
+export type AuditPublicKey = Omit<AuditSigningKey, 'privateKey'>;
+
+function publicParts(publicKey: KeyObject): AuditPublicKey {
   const der = publicKey.export({ format: 'der', type: 'spki' });
   return {
-    privateKey,
     publicKey,
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     keyId: createHash('sha256').update(der).digest('hex'),
   };
+}
+
+/**
+ * A public key to verify heads with, from a PEM: the published public key, or the private key file
+ * itself (its public half). Throws, naming `source`, on anything that is not an Ed25519 key.
+ */
+export function auditPublicKeyFromPem(pem: string, source: string): AuditPublicKey {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: pem, format: 'pem' });
+  } catch (error) {
+    throw new Error(`${source} is not a readable PEM key: ${(error as Error).message}`);
+  }
+  if (publicKey.asymmetricKeyType !== 'ed25519') throw new Error(`${source} is ${publicKey.asymmetricKeyType ?? 'unknown'}, expected ed25519`);
+  return publicParts(publicKey);
+}
+
+/** Where the data directory keeps the audit signing key (nothing is created). */
+export function auditSigningKeyPath(dataDir: string): string {
+  return join(dataDir, 'secrets', AUDIT_SIGNING_KEY_FILE);
 }
 
 /**
@@ -46,6 +71,6 @@ function fromPrivateKeyPem(pem: string, source: string): AuditSigningKey {
  */
 export function loadOrCreateAuditSigningKey(dataDir: string | undefined): AuditSigningKey {
   if (dataDir === undefined) return fromPrivateKeyPem(newPrivateKeyPem(), '(in memory)');
-  const path = join(dataDir, 'secrets', AUDIT_SIGNING_KEY_FILE);
+  const path = auditSigningKeyPath(dataDir);
   return fromPrivateKeyPem(loadOrCreateSecret(path, newPrivateKeyPem), path);
 }

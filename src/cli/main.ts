@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { auditCommand } from './commands/audit.js';
 import { reportCommand } from './commands/report.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
@@ -14,7 +15,8 @@ const program = new Command('datapact')
   .addCommand(tokensCommand())
   .addCommand(staffCommand())
   .addCommand(tickCommand())
-  .addCommand(reportCommand());
+  .addCommand(reportCommand())
+  .addCommand(auditCommand());
 
 try {
   await program.parseAsync(process.argv);

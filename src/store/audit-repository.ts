@@ -116,7 +116,7 @@ export class AuditRepository {
   async entriesAsJson(afterSeq: number, limit: number): Promise<string[]> {
     const rows = await this.db
       .selectFrom('audit_entries')
-      .select((eb) => eb.fn<string>('json_array', ['seq', ...ENTRY_COLUMNS, eb.fn('lower', [eb.fn('hex', ['leaf_hash'])])]).as('j'))
+      .select((eb) => eb.fn<string>(jsonArray(this.db), ['seq', ...ENTRY_COLUMNS, hexOf(this.db, 'leaf_hash')]).as('j'))
       .where('seq', '>', afterSeq)
       .orderBy('seq')
       .limit(limit)
@@ -148,7 +148,8 @@ export class AuditRepository {
       .selectFrom('audit_nodes')
       .select((eb) => [
         eb.fn.countAll<number>().as('count'),
-        eb.fn.agg<string | null>('group_concat', [eb.fn('lower', [eb.fn('hex', ['hash'])]), eb.val('')]).orderBy('idx').as('hex'),
+        eb.fn.agg<string | null>(dialectOf(this.db) === 'postgres' ? 'string_agg' : 'group_concat', [hexOf(this.db, 'hash'), sql.lit('')])
+          .orderBy('idx').as('hex'),
       ])
       .where('level', '=', level)
       .where('idx', '>=', fromIdx)
@@ -210,6 +211,16 @@ async function lockLog(db: Db): Promise<void> {
 
 /** An arbitrary constant naming the audit log's advisory lock ("dpaudit" in ASCII). */
 const AUDIT_LOCK_KEY = 0x64_70_61_75_64_69_74;
+
+/** SQLite's json_array is PostgreSQL's json_build_array; both write the same JSON values. */
+function jsonArray(db: Db): string {
+  return dialectOf(db) === 'postgres' ? 'json_build_array' : 'json_array';
+}
+
+/** A blob column as lowercase hex (NULL stays NULL on PostgreSQL and is '' on SQLite: both read as no hash). */
+function hexOf(db: Db, column: 'leaf_hash' | 'hash') {
+  return dialectOf(db) === 'postgres' ? sql<string>`encode(${sql.ref(column)}, 'hex')` : sql<string>`lower(hex(${sql.ref(column)}))`;
+}
 
 
 async function runPlanOn<T>(db: Db, plan: MerklePlan<T>): Promise<T> {

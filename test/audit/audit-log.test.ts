@@ -1,6 +1,6 @@
 /**
- * The audit log's append path (issue 5): group commit over a real SQLite database, the Merkle tree
- * it keeps beside the entries, and the signed tree heads.
+ * The audit log's append path (issue 5): group commit over a real database (SQLite, and PostgreSQL
+ * when the tests have a server), the Merkle tree it keeps beside the entries, and the signed tree heads.
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
@@ -13,8 +13,9 @@ import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verif
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { verifyTreeHead } from '../../src/audit/tree-head.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
-import { migrateToLatest, openSqlite } from '../../src/store/database.js';
+import { openPostgres } from '../../src/store/database.js';
 import { createStore, type Store } from '../../src/store/store.js';
+import { DIALECTS, freshDatabase, type Dialect } from '../helpers/dialects.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const key = loadOrCreateAuditSigningKey(undefined);
@@ -28,9 +29,9 @@ function entry(i: number, requestId = `req-${i}`): AuditEntry {
 }
 
 /** A log over a fresh database; `transactions()` counts the transactions it opened. */
-async function world(t: TestContext, options: Partial<AuditLogOptions> = {}) {
-  const db = openSqlite(':memory:');
-  await migrateToLatest(db);
+async function world(t: TestContext, dialect: Dialect, options: Partial<AuditLogOptions> = {}) {
+  const database = await freshDatabase(dialect);
+  const db = database.db;
   const store = createStore(db);
   let transactions = 0;
   const originalTransaction = db.transaction.bind(db);
@@ -38,7 +39,7 @@ async function world(t: TestContext, options: Partial<AuditLogOptions> = {}) {
   const log = new AuditLog({ db, clock: () => NOW, signingKey: key, ...options });
   t.after(async () => {
     await log.close();
-    await db.destroy();
+    await database.drop();
   });
   return { db, store, log, transactions: () => transactions };
 }
@@ -52,103 +53,159 @@ async function recomputedTree(store: Store) {
   return { tree, size: hashes.length, hashes };
 }
 
-describe('group commit', () => {
-  test('concurrent appends share one transaction, in arrival order, and all resolve after it commits', async (t) => {
-    const { store, log, transactions } = await world(t, { maxDelayMs: 50 });
-    const before = transactions();
-    const appends = Array.from({ length: 40 }, (_, i) => log.append([entry(2 * i), entry(2 * i + 1)]));
-    assert.equal(await store.audit.count(), 0, 'nothing is written before the batch commits');
-    await Promise.all(appends);
-    assert.equal(transactions() - before, 1);
-    const stored = await store.audit.hashedEntries(0, 1000);
-    assert.deepEqual(stored.map((s) => s.entry.requestId), Array.from({ length: 80 }, (_, i) => `req-${i}`));
-    assert.deepEqual(stored.map((s) => s.entry.seq), Array.from({ length: 80 }, (_, i) => i + 1));
-  });
+for (const dialect of DIALECTS) {
+  describe(`audit log on ${dialect}`, () => {
+    describe('group commit', () => {
+      test('concurrent appends share one transaction, in arrival order, and all resolve after it commits', async (t) => {
+        const { store, log, transactions } = await world(t, dialect, { maxDelayMs: 50 });
+        const before = transactions();
+        const appends = Array.from({ length: 40 }, (_, i) => log.append([entry(2 * i), entry(2 * i + 1)]));
+        assert.equal(await store.audit.count(), 0, 'nothing is written before the batch commits');
+        await Promise.all(appends);
+        assert.equal(transactions() - before, 1);
+        const stored = await store.audit.hashedEntries(0, 1000);
+        assert.deepEqual(stored.map((s) => s.entry.requestId), Array.from({ length: 80 }, (_, i) => `req-${i}`));
+        assert.deepEqual(stored.map((s) => s.entry.seq), Array.from({ length: 80 }, (_, i) => i + 1));
+      });
 
-  test('a batch is committed as soon as it holds maxBatchEntries, without waiting for the delay', async (t) => {
-    const { store, log } = await world(t, { maxBatchEntries: 10, maxDelayMs: 60_000 });
-    await log.append(Array.from({ length: 10 }, (_, i) => entry(i)));
-    assert.equal(await store.audit.count(), 10);
+      test('a batch is committed as soon as it holds maxBatchEntries, without waiting for the delay', async (t) => {
+        const { store, log } = await world(t, dialect, { maxBatchEntries: 10, maxDelayMs: 60_000 });
+        await log.append(Array.from({ length: 10 }, (_, i) => entry(i)));
+        assert.equal(await store.audit.count(), 10);
+      });
+
+      test('a full batch appended as the previous batch resolves is committed too (no append waits forever)', async (t) => {
+    const { store, log } = await world(t, dialect, { maxBatchEntries: 20, maxDelayMs: 60_000 });
+    await log.append(Array.from({ length: 20 }, (_, i) => entry(i)));
+    // Runs in the first append's continuation, before the first commit loop has wound up.
+    await log.append(Array.from({ length: 20 }, (_, i) => entry(20 + i)));
+    assert.equal(await store.audit.count(), 40);
   });
 
   test('appends that arrive while a batch commits go into the next batch, and none is lost', async (t) => {
-    const { store, log } = await world(t, { maxBatchEntries: 7, maxDelayMs: 1 });
-    const appends: Promise<void>[] = [];
-    for (let i = 0; i < 300; i++) {
-      appends.push(log.append([entry(i)]));
-      if (i % 37 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-    await Promise.all(appends);
-    const stored = await store.audit.hashedEntries(0, 1000);
-    assert.deepEqual(stored.map((s) => s.entry.requestId), Array.from({ length: 300 }, (_, i) => `req-${i}`));
-  });
+        const { store, log } = await world(t, dialect, { maxBatchEntries: 7, maxDelayMs: 1 });
+        const appends: Promise<void>[] = [];
+        for (let i = 0; i < 300; i++) {
+          appends.push(log.append([entry(i)]));
+          if (i % 37 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+        await Promise.all(appends);
+        const stored = await store.audit.hashedEntries(0, 1000);
+        assert.deepEqual(stored.map((s) => s.entry.requestId), Array.from({ length: 300 }, (_, i) => `req-${i}`));
+      });
 
-  test('work done with the entries commits in their transaction; when it fails, the whole batch fails and nothing is kept', async (t) => {
-    const { store, log } = await world(t, { maxDelayMs: 20 });
-    const good = log.append([entry(1)]);
-    const bad = log.append([entry(2)], async () => { throw new Error('disk full'); });
-    await assert.rejects(good, /disk full/);
-    await assert.rejects(bad, /disk full/);
-    assert.equal(await store.audit.count(), 0);
-    await log.append([entry(3)]);
-    assert.deepEqual((await store.audit.hashedEntries(0, 10)).map((s) => s.entry.requestId), ['req-3']);
-  });
+      test('work done with the entries commits in their transaction; when it fails, the whole batch fails and nothing is kept', async (t) => {
+        const { store, log } = await world(t, dialect, { maxDelayMs: 20 });
+        const good = log.append([entry(1)]);
+        const bad = log.append([entry(2)], async () => { throw new Error('disk full'); });
+        await assert.rejects(good, /disk full/);
+        await assert.rejects(bad, /disk full/);
+        assert.equal(await store.audit.count(), 0);
+        await log.append([entry(3)]);
+        assert.deepEqual((await store.audit.hashedEntries(0, 10)).map((s) => s.entry.requestId), ['req-3']);
+      });
 
-  test('the stored leaves and subtrees give the same root and proofs as the tree recomputed from the entries', async (t) => {
-    const { store, log } = await world(t, { maxBatchEntries: 13, maxDelayMs: 1 });
-    for (let round = 0; round < 9; round++) {
-      await Promise.all(Array.from({ length: round * 5 + 1 }, (_, i) => log.append([entry(round * 100 + i)])));
-    }
-    const { tree, size, hashes } = await recomputedTree(store);
-    assert.equal(await store.audit.treeSize(), size);
-    const stored = await store.audit.hashedEntries(0, 1000);
-    assert.deepEqual(stored.map((s) => s.leafHash), hashes);
-    for (const n of [1, 2, 3, 7, 8, 64, size]) {
-      const root = rootHashSync(tree, n);
-      assert.deepEqual(await store.audit.run(rootHashPlan(n)), root, `root of ${n}`);
-      for (const index of [0, Math.floor(n / 2), n - 1]) {
-        const proof = await store.audit.run(inclusionProofPlan(index, n));
-        assert.ok(verifyInclusion(hashes[index]!, index, n, proof, root), `inclusion of ${index} in ${n}`);
+      test('the stored leaves and subtrees give the same root and proofs as the tree recomputed from the entries', async (t) => {
+        const { store, log } = await world(t, dialect, { maxBatchEntries: 13, maxDelayMs: 1 });
+        for (let round = 0; round < 9; round++) {
+          await Promise.all(Array.from({ length: round * 5 + 1 }, (_, i) => log.append([entry(round * 100 + i)])));
+        }
+        const { tree, size, hashes } = await recomputedTree(store);
+        assert.equal(await store.audit.treeSize(), size);
+        const stored = await store.audit.hashedEntries(0, 1000);
+        assert.deepEqual(stored.map((s) => s.leafHash), hashes);
+        for (const n of [1, 2, 3, 7, 8, 64, size]) {
+          const root = rootHashSync(tree, n);
+          assert.deepEqual(await store.audit.run(rootHashPlan(n)), root, `root of ${n}`);
+          for (const index of [0, Math.floor(n / 2), n - 1]) {
+            const proof = await store.audit.run(inclusionProofPlan(index, n));
+            assert.ok(verifyInclusion(hashes[index]!, index, n, proof, root), `inclusion of ${index} in ${n}`);
+          }
+          for (const m of [1, Math.floor(n / 3), n]) {
+            if (m < 1 || m > n) continue;
+            const proof = await store.audit.run(consistencyProofPlan(m, n));
+            assert.ok(verifyConsistency(m, n, rootHashSync(tree, m), root, proof), `consistency ${m} → ${n}`);
+          }
+        }
+      });
+    });
+
+    describe('signed tree heads', () => {
+      test('a quiet log signs a head with each batch; each head verifies and matches the recomputed root', async (t) => {
+        const { store, log } = await world(t, dialect, { headIntervalMs: 0 });
+        await log.append([entry(0)]);
+        await log.append([entry(1), entry(2)]);
+        const heads = await store.audit.heads();
+        assert.deepEqual(heads.map((h) => h.size), [1, 3]);
+        const { tree } = await recomputedTree(store);
+        for (const head of heads) {
+          assert.ok(verifyTreeHead(head, key.publicKey));
+          assert.equal(head.keyId, key.keyId);
+          assert.deepEqual(head.root, rootHashSync(tree, head.size));
+          assert.equal(head.timestamp, NOW);
+        }
+      });
+
+      test('under load at most one head per interval is signed in a batch, and the entries after it get a head when the log closes', async (t) => {
+        const { store, log } = await world(t, dialect, { headIntervalMs: 3_600_000, maxDelayMs: 1 });
+        for (let i = 0; i < 5; i++) await log.append([entry(i)]);
+        assert.deepEqual((await store.audit.heads()).map((h) => h.size), [1]);
+        await log.close();
+        assert.deepEqual((await store.audit.heads()).map((h) => h.size), [1, 5]);
+      });
+
+      test('signHeadIfBehind signs only when the log grew since the latest head', async (t) => {
+        const { store, log } = await world(t, dialect, { headIntervalMs: 3_600_000 });
+        const first = await log.signHeadIfBehind(true);
+        assert.equal(first?.size, 0, 'the empty log gets a head too');
+        assert.equal(await log.signHeadIfBehind(true), undefined);
+        await store.audit.append([entry(1)]); // a staff action's own transaction
+        assert.equal((await log.signHeadIfBehind())?.size, 1);
+      });
+    });
+  });
+}
+
+/**
+ * Two server instances on one PostgreSQL database: each has its own pool and its own AuditLog,
+ * and their batches (and a staff action's own transaction) interleave. The advisory lock that
+ * every append takes must still make one log: every entry once, seq 1..n without a gap, and every
+ * head either instance signed a signature over the root of exactly the first `size` entries.
+ */
+if (DIALECTS.includes('postgres')) {
+  describe('two instances appending to one PostgreSQL database', () => {
+    test('give one gap-free log whose heads all verify', async (t) => {
+      const { db, url, drop } = await freshDatabase('postgres');
+      const second = openPostgres(url!);
+      const options = { clock: () => NOW, signingKey: key, maxBatchEntries: 9, maxDelayMs: 1, headIntervalMs: 0 };
+      const logs = [new AuditLog({ db, ...options }), new AuditLog({ db: second, ...options })];
+      t.after(async () => {
+        await Promise.allSettled(logs.map((log) => log.close()));
+        await second.destroy();
+        await drop();
+      });
+      const appends: Promise<unknown>[] = [];
+      for (let i = 0; i < 600; i++) {
+        appends.push(i % 50 === 49 ? createStore(second).audit.append([entry(i)]) : logs[i % 2]!.append([entry(i)]));
+        if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 1)); // many small batches, overlapping
       }
-      for (const m of [1, Math.floor(n / 3), n]) {
-        if (m < 1 || m > n) continue;
-        const proof = await store.audit.run(consistencyProofPlan(m, n));
-        assert.ok(verifyConsistency(m, n, rootHashSync(tree, m), root, proof), `consistency ${m} → ${n}`);
+      await Promise.all(appends);
+      await Promise.all(logs.map((log) => log.close()));
+
+      const store = createStore(db);
+      const stored = await store.audit.hashedEntries(0, 10_000);
+      assert.deepEqual(stored.map((s) => s.entry.seq), Array.from({ length: 600 }, (_, i) => i + 1), 'seq 1..600, no gap');
+      assert.deepEqual(stored.map((s) => s.entry.requestId).sort(), Array.from({ length: 600 }, (_, i) => `req-${i}`).sort());
+      const { tree, hashes } = await recomputedTree(store);
+      assert.deepEqual(stored.map((s) => s.leafHash), hashes);
+      const heads = await store.audit.heads();
+      assert.ok(heads.length > 10, `heads signed by both instances: ${heads.length}`);
+      assert.equal(heads.at(-1)!.size, 600);
+      for (const head of heads) {
+        assert.ok(verifyTreeHead(head, key.publicKey), `head ${head.size} verifies`);
+        assert.deepEqual(head.root, rootHashSync(tree, head.size), `head ${head.size} signs the root of the first ${head.size} entries`);
       }
-    }
+      assert.deepEqual(await store.audit.run(rootHashPlan(600)), rootHashSync(tree, 600), 'the stored subtrees agree');
+    });
   });
-});
-
-describe('signed tree heads', () => {
-  test('a quiet log signs a head with each batch; each head verifies and matches the recomputed root', async (t) => {
-    const { store, log } = await world(t, { headIntervalMs: 0 });
-    await log.append([entry(0)]);
-    await log.append([entry(1), entry(2)]);
-    const heads = await store.audit.heads();
-    assert.deepEqual(heads.map((h) => h.size), [1, 3]);
-    const { tree } = await recomputedTree(store);
-    for (const head of heads) {
-      assert.ok(verifyTreeHead(head, key.publicKey));
-      assert.equal(head.keyId, key.keyId);
-      assert.deepEqual(head.root, rootHashSync(tree, head.size));
-      assert.equal(head.timestamp, NOW);
-    }
-  });
-
-  test('under load at most one head per interval is signed in a batch, and the entries after it get a head when the log closes', async (t) => {
-    const { store, log } = await world(t, { headIntervalMs: 3_600_000, maxDelayMs: 1 });
-    for (let i = 0; i < 5; i++) await log.append([entry(i)]);
-    assert.deepEqual((await store.audit.heads()).map((h) => h.size), [1]);
-    await log.close();
-    assert.deepEqual((await store.audit.heads()).map((h) => h.size), [1, 5]);
-  });
-
-  test('signHeadIfBehind signs only when the log grew since the latest head', async (t) => {
-    const { store, log } = await world(t, { headIntervalMs: 3_600_000 });
-    const first = await log.signHeadIfBehind(true);
-    assert.equal(first?.size, 0, 'the empty log gets a head too');
-    assert.equal(await log.signHeadIfBehind(true), undefined);
-    await store.audit.append([entry(1)]); // a staff action's own transaction
-    assert.equal((await log.signHeadIfBehind())?.size, 1);
-  });
-});
+}

@@ -282,4 +282,7 @@ test('SIGKILL under load: every 200 is in the log, the tree is whole, and the re
   } finally {
     await store.db.destroy();
   }
+  // And the product's own verifier agrees: every hash, node, head and signature.
+  const verified = datapact(env, 'audit', 'verify');
+  assert.match(verified.stdout, /^OK: verified /m);
 });

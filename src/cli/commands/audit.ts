@@ -1,0 +1,193 @@
+import { createReadStream, createWriteStream, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config.js';
+import { verifyExport } from '../../audit/export-verifier.js';
+import { writeExport } from '../../audit/log-export.js';
+import type { VerifyProgress, VerifyResult } from '../../audit/log-verifier.js';
+import { auditPublicKeyFromPem, auditSigningKeyPath, type AuditPublicKey } from '../../audit/signing-key.js';
+import { verifyStoredLog } from '../../audit/stored-log-verifier.js';
+import type { Store } from '../../store/store.js';
+import { openStore } from '../open-store.js';
+import { withProgressBar } from '../progress-bar.js';
+
+/**
+ * `datapact audit`: export the audit log for an auditor, and verify it (issue 5; README, "Audit
+ * log"). Exit codes of `verify`: 0 verified, 1 a problem found (named on stderr), 2 bad usage (a
+ * missing file, an unreadable key).
+ */
+export function auditCommand(): Command {
+  const audit = usageExits(new Command('audit').description('The tamper-evident audit log: export it, verify it'));
+  audit.addCommand(exportCommand());
+  audit.addCommand(verifyCommand());
+  return audit;
+}
+
+const DATABASE_HELP = 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)';
+
+/** Bad usage exits with 2, commander's own parse errors included, so scripts can tell it from a failed check. */
+function usageExits(command: Command): Command {
+  return command.exitOverride((error) => process.exit(error.exitCode === 1 ? 2 : error.exitCode));
+}
+
+function usage(command: Command, message: string): never {
+  command.error(`error: ${message}`, { exitCode: 2, code: 'datapact.usage' });
+}
+
+/** A leaf index, or an ISO 8601 instant meaning the first entry at or after it. */
+type Position = { readonly index: number } | { readonly at: string };
+
+function position(value: string): Position {
+  if (/^\d+$/.test(value) && Number.isSafeInteger(Number(value))) return { index: Number(value) };
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
+    throw new InvalidArgumentError('expected a leaf index (0, 1, …) or an ISO 8601 instant, e.g. 2026-06-01T00:00:00Z');
+  }
+  return { at: new Date(ms).toISOString() };
+}
+
+async function leafIndexOf(store: Store, at: Position | undefined, fallback: number): Promise<number> {
+  if (at === undefined) return fallback;
+  return 'index' in at ? at.index : (await store.audit.firstSeqAtOrAfter(at.at)) - 1;
+}
+
+function existingDatabase(command: Command, given: string | undefined): string {
+  const path = given ?? loadConfig().databasePath;
+  if (!existsSync(path)) usage(command, `no database at ${path} (set DATAPACT_DATABASE or pass --database)`);
+  return path;
+}
+
+function readKey(command: Command, path: string, what: string): AuditPublicKey {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    usage(command, `cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return auditPublicKeyFromPem(pem, `${what} ${path}`);
+  } catch (error) {
+    usage(command, (error as Error).message);
+  }
+}
+
+/** The data directory's signing key (its public half), never created here: a verifier must not make keys. */
+function dataDirKey(command: Command): AuditPublicKey {
+  const path = auditSigningKeyPath(loadConfig().dataDir);
+  if (!existsSync(path)) usage(command, `no audit signing key at ${path} (set DATAPACT_DATA_DIR, or pass --public-key FILE)`);
+  return readKey(command, path, 'the audit signing key');
+}
+
+function exportCommand(): Command {
+  return usageExits(new Command('export'))
+    .description('Write entries and the signed heads over them as NDJSON that anyone can verify without the database '
+      + '(line 1 a header, then each entry\'s canonical bytes, one per line)')
+    .option('--from <position>', 'first entry: a leaf index (seq - 1) or an ISO 8601 instant (the first entry at or after it); default 0', position)
+    .option('--to <position>', 'end, exclusive: a leaf index or an ISO 8601 instant; default the end of the log', position)
+    .option('--out <file>', 'write to this file (default: stdout)')
+    .option('--database <path>', DATABASE_HELP)
+    .action(async (options: { from?: Position; to?: Position; out?: string; database?: string }, command: Command) => {
+      const key = dataDirKey(command);
+      const store = await openStore(existingDatabase(command, options.database));
+      try {
+        const size = await store.audit.treeSize();
+        const from = await leafIndexOf(store, options.from, 0);
+        const to = await leafIndexOf(store, options.to, size);
+        if (from > to || to > size) usage(command, `--from ${from} and --to ${to} must satisfy 0 ≤ from ≤ to ≤ ${size} (the log's size)`);
+        const started = performance.now();
+        const out = options.out === undefined ? stdoutForExport() : fileForExport(command, options.out);
+        const written = await withProgressBar('Export', (onProgress) =>
+          writeExport(store.audit, { from, to, publicKeyPem: key.publicKeyPem, out, onProgress: afterOneSecond(onProgress) }));
+        if (out !== process.stdout) await finished(out.end());
+        const seconds = (performance.now() - started) / 1000;
+        console.error(`Exported ${plural(written.entries, 'entry', 'entries')} (leaf indices ${from}..${to - 1}) and ${plural(written.heads, 'signed head', 'signed heads')}`
+          + `${options.out === undefined ? '' : ` to ${options.out}`} in ${seconds.toFixed(2)} s.`);
+      } finally {
+        await store.db.destroy();
+      }
+    });
+}
+
+/** Opened now, so that a path that cannot be written is bad usage before anything is read. */
+function fileForExport(command: Command, path: string): Writable {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (error) {
+    usage(command, `cannot write ${path}: ${(error as Error).message}`);
+  }
+  return createWriteStream(path, { fd }); // the path is only a label once fd is given
+}
+
+/** `audit export | head` closes the pipe early: that is the reader's choice, not an error. */
+function stdoutForExport(): Writable {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  return process.stdout;
+}
+
+function verifyCommand(): Command {
+  return usageExits(new Command('verify'))
+    .description('Check the audit log: every entry against its leaf hash, every stored node, every signed head and their '
+      + 'consistency (the database); or, with --file, an export with nothing but the public key you trust')
+    .option('--file <export>', 'verify this export (`datapact audit export`) offline: no database, no data directory')
+    .option('--public-key <pem>', 'the public key heads must be signed with (required with --file; default: the data directory\'s key)')
+    .option('--database <path>', DATABASE_HELP)
+    .action(async (options: { file?: string; publicKey?: string; database?: string }, command: Command) => {
+      const result = options.file === undefined ? await verifyDatabase(command, options) : await verifyFile(command, options.file, options.publicKey);
+      report(result, options.file === undefined ? 'the database' : options.file);
+    });
+}
+
+async function verifyDatabase(command: Command, options: { publicKey?: string; database?: string }): Promise<VerifyResult> {
+  const key = options.publicKey === undefined ? dataDirKey(command) : readKey(command, options.publicKey, 'public key');
+  const store = await openStore(existingDatabase(command, options.database));
+  try {
+    return await withProgressBar('Verify', (onProgress) => verifyStoredLog(store.audit, { key, onProgress: afterOneSecond(onProgress) }));
+  } finally {
+    await store.db.destroy();
+  }
+}
+
+async function verifyFile(command: Command, file: string, publicKey: string | undefined): Promise<VerifyResult> {
+  if (publicKey === undefined) usage(command, '--file needs --public-key FILE: the public key you trust, not one taken from the export');
+  const key = readKey(command, publicKey, 'public key');
+  if (!existsSync(file) || !statSync(file).isFile()) usage(command, `no export file at ${file}`);
+  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  return withProgressBar('Verify', (onProgress) => verifyExport(input, { key, onProgress: afterOneSecond(onProgress) }));
+}
+
+/** The summary on stdout; a problem on stderr, with exit code 1. */
+function report(result: VerifyResult, what: string): void {
+  const rate = result.seconds > 0 ? ` (${count(Math.round(result.entries / result.seconds))} entries/s)` : '';
+  const checked = `${plural(result.entries, 'entry', 'entries')} and ${plural(result.heads, 'signed head', 'signed heads')} of ${what} in ${result.seconds.toFixed(2)} s${rate}`;
+  if (!result.ok) {
+    console.error(`FAILED: ${result.problem.message}`);
+    console.log(`Checked ${checked} before the problem.`);
+    process.exitCode = 1;
+    return;
+  }
+  console.log(`OK: verified ${checked}.`);
+  const end = result.from + result.entries;
+  const signed = result.lastGoodHead ?? result.from;
+  if (signed < end) console.log(`Note: seq ${signed + 1}..${end} come after the last signed head: no signature covers them yet.`);
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
+/** Progress only for runs long enough to want it: a short run prints nothing on stderr. */
+function afterOneSecond(onProgress: VerifyProgress): VerifyProgress {
+  const started = performance.now();
+  return (done, total) => {
+    if (performance.now() - started >= 1000) onProgress(done, total);
+  };
+}
