@@ -1,0 +1,133 @@
+/**
+ * The databases the store, audit and API suites run on, as kysely's own tests loop over theirs:
+ * `for (const dialect of DIALECTS) describe(`… on ${dialect}`, …)`. SQLite always; PostgreSQL when
+ * DATAPACT_TEST_DATABASE_URL names a server (`npm test` starts a throwaway one through
+ * scripts/with-postgres.mjs when PostgreSQL is installed).
+ *
+ * Every test gets a fresh migrated database: SQLite in memory; on PostgreSQL a copy of a template
+ * migrated once per server (CREATE DATABASE … TEMPLATE is a file copy, much faster than migrating),
+ * dropped when the test is done.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+import { migrateToLatest, openPostgres, openSqlite, type Db, type Dialect } from '../../src/store/database.js';
+
+export type { Dialect } from '../../src/store/database.js';
+
+/** The PostgreSQL server of the tests, or undefined: the PostgreSQL half is then skipped. */
+export const POSTGRES_SERVER_URL: string | undefined = process.env.DATAPACT_TEST_DATABASE_URL || undefined;
+
+export const DIALECTS: readonly Dialect[] = POSTGRES_SERVER_URL === undefined ? ['sqlite'] : ['sqlite', 'postgres'];
+
+export interface FreshDatabase {
+  readonly db: Db;
+  /** PostgreSQL only: the database's URL, for a second pool on it (as a second server instance would open). */
+  readonly url: string | undefined;
+  /** Closes the database and, on PostgreSQL, drops it. */
+  drop(): Promise<void>;
+}
+
+/** A fresh migrated database; the caller drops it (after whatever still uses it has closed). */
+export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
+  if (dialect === 'sqlite') {
+    const db = openSqlite(':memory:');
+    await migrateToLatest(db);
+    return { db, url: undefined, drop: () => db.destroy() };
+  }
+  return freshPostgres(`datapact_t_${randomBytes(6).toString('hex')}`, await templateDatabase());
+}
+
+/** A fresh migrated database, dropped when the test ends. */
+export async function testDatabase(t: TestContext, dialect: Dialect): Promise<FreshDatabase> {
+  const fresh = await freshDatabase(dialect);
+  t.after(() => fresh.drop());
+  return fresh;
+}
+
+/** An empty, unmigrated PostgreSQL database, dropped when the test ends (for migration tests). */
+export async function emptyPostgresDatabase(t: TestContext): Promise<FreshDatabase> {
+  const fresh = await freshPostgres(`datapact_e_${randomBytes(6).toString('hex')}`, 'template0');
+  t.after(() => fresh.drop());
+  return fresh;
+}
+
+/** The URL of database `name` on the test server. */
+export function postgresUrl(name: string): string {
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A connection to the server's own database, for CREATE and DROP DATABASE; it lets the process exit when idle. */
+export function adminPool(): pg.Pool {
+  admin ??= new pg.Pool({ connectionString: serverUrl(), max: 2, allowExitOnIdle: true });
+  return admin;
+}
+
+let admin: pg.Pool | undefined;
+let template: Promise<string> | undefined;
+
+function serverUrl(): string {
+  if (POSTGRES_SERVER_URL === undefined) throw new Error('DATAPACT_TEST_DATABASE_URL is not set: no PostgreSQL server for the tests');
+  return POSTGRES_SERVER_URL;
+}
+
+async function freshPostgres(name: string, from: string): Promise<FreshDatabase> {
+  await adminPool().query(`create database "${name}" template "${from}"`);
+  const db = openPostgres(postgresUrl(name), 4);
+  return {
+    db,
+    url: postgresUrl(name),
+    async drop() {
+      await db.destroy();
+      await adminPool().query(`drop database if exists "${name}" with (force)`);
+    },
+  };
+}
+
+/**
+ * The migrated template, named after the migrations' sources so that a changed migration gets a
+ * new one. Test files run in parallel processes: the first to get the lock builds it (under another
+ * name, renamed when whole), the others wait for it and find it made.
+ */
+function templateDatabase(): Promise<string> {
+  template ??= (async () => {
+    const name = `datapact_template_${migrationsDigest()}`;
+    const client = await adminPool().connect();
+    try {
+      await client.query('select pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+      const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+      if (found.rowCount === 0) await buildTemplate(client, name);
+      return name;
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
+      client.release();
+    }
+  })();
+  return template;
+}
+
+async function buildTemplate(client: pg.PoolClient, name: string): Promise<void> {
+  const building = `${name}_${process.pid}`;
+  await client.query(`drop database if exists "${building}"`);
+  await client.query(`create database "${building}"`);
+  const db = openPostgres(postgresUrl(building), 1);
+  try {
+    await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+  await client.query(`alter database "${building}" rename to "${name}"`);
+}
+
+/** An arbitrary advisory lock key for building the template ("dptmpl"). */
+const TEMPLATE_LOCK = 0x64_70_74_6d_70_6c;
+
+function migrationsDigest(): string {
+  const folder = new URL('../../src/store/migrations/', import.meta.url);
+  const hash = createHash('sha256');
+  for (const file of readdirSync(folder).sort()) hash.update(file).update(readFileSync(new URL(file, folder)));
+  return hash.digest('hex').slice(0, 16);
+}
