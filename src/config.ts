@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { isPostgresUrl } from './store/database.js';
 
 /** Settings read from the environment; each has a default that runs the demo on one machine. */
 export type Environment = 'development' | 'production';
@@ -9,6 +10,9 @@ export interface Config {
   /** The public base URL: the OAuth issuer is `${publicUrl}/oauth`. */
   readonly publicUrl: string;
   readonly dataDir: string;
+  /** Where the data lives: DATAPACT_DATABASE_URL (PostgreSQL) when set, else `databasePath`. What `openStore` takes. */
+  readonly database: string;
+  /** The SQLite file (DATAPACT_DATABASE), used when no DATAPACT_DATABASE_URL is set. */
   readonly databasePath: string;
   readonly host: string;
   readonly port: number;
@@ -32,15 +36,24 @@ function tickSeconds(value: string | undefined): number {
   return parsed;
 }
 
+/** DATAPACT_DATABASE_URL, checked: only PostgreSQL is reached by URL (the value is not echoed: it may hold a password). */
+function databaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!isPostgresUrl(value)) throw new Error('DATAPACT_DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:port/database.');
+  return value;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.DATAPACT_DATA_DIR ?? './data');
+  const databasePath = env.DATAPACT_DATABASE ? resolve(env.DATAPACT_DATABASE) : join(dataDir, 'datapact.db');
   const port = integer('PORT', env.PORT, 8080);
   const environment = (env.DATAPACT_ENV ?? env.NODE_ENV) === 'production' ? 'production' : 'development';
   return {
     environment,
     publicUrl: (env.DATAPACT_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     dataDir,
-    databasePath: env.DATAPACT_DATABASE ? resolve(env.DATAPACT_DATABASE) : join(dataDir, 'datapact.db'),
+    database: databaseUrl(env.DATAPACT_DATABASE_URL) ?? databasePath,
+    databasePath,
     host: env.HOST ?? '127.0.0.1',
     port,
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -155,9 +155,10 @@ export class AuditLog {
   private async commit(batch: readonly Waiter[]): Promise<void> {
     await this.options.db.transaction().execute(async (trx) => {
       const audit = new AuditRepository(trx);
-      const { size } = await audit.append(batch.flatMap((waiter) => waiter.entries));
+      const { firstIndex, size } = await audit.append(batch.flatMap((waiter) => waiter.entries));
       for (const waiter of batch) await waiter.withEntries?.(trx);
-      if (performance.now() - this.lastHeadAt >= this.headIntervalMs) await this.signHead(audit, size);
+      // A batch of only `withEntries` work (a request that released nothing) leaves the size, and its head, as they were.
+      if (size > firstIndex && performance.now() - this.lastHeadAt >= this.headIntervalMs) await this.signHead(audit, size);
     });
     this.scheduleHead();
   }

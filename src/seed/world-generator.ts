@@ -1,19 +1,24 @@
+import { availableParallelism } from 'node:os';
 import type { Instant } from '../domain/time.js';
-import type { Friendship } from '../store/friendship-repository.js';
-import type { NewMember } from '../store/member-repository.js';
-import { createStore, type Store } from '../store/store.js';
-import { friendsPickedBy, type GraphShape } from './friendship-edges.js';
-import { memberIdAt, MAX_MEMBERS } from './member-ids.js';
-import { createSeedFaker, generateMember } from './member-profile.js';
+import type { Store } from '../store/store.js';
+import { KyselyWorldLoader, type CellValue, type WorldLoader } from '../store/world-loader.js';
+import { buildFriendGraph, turn, type FriendGraph } from './friend-graph.js';
+import type { GraphShape } from './friendship-edges.js';
+import { isoInstant } from './iso-instant.js';
+import { memberDirectory, type MemberDirectory } from './member-directory.js';
+import { MAX_MEMBERS } from './member-ids.js';
+import { memberBatches } from './member-batches.js';
 
 /**
- * Writes a deterministic demo world of members and friendships: the same seed gives the same ids,
- * names, settings and edges. Built to stream: members and friendships are generated and written in
- * batches, one transaction per batch, and nothing but each member's id and join date is kept in
- * memory, so a million members with 150 friends each fits in an ordinary process.
+ * Writes a deterministic world of members and friendships: the same seed gives the same ids,
+ * names, settings and edges, whatever the database. Every member is drawn from (seed, index)
+ * alone and every friendship from its picker's (seed, index), so the order of writing is free:
+ * members are written in id order, then each member's friends in friend id order, which keeps
+ * every B-tree insert an append (see friend-graph.ts for what that costs in memory).
  */
 
-export type SeedPhase = 'members' | 'friendships';
+/** `indexes`: after the last row, while the loader builds what it left for the end (PostgreSQL's keys). */
+export type SeedPhase = 'members' | 'friendships' | 'indexes';
 
 export interface SeedMembersOptions {
   readonly members: number;
@@ -21,8 +26,9 @@ export interface SeedMembersOptions {
   readonly seed: number;
   readonly now: Instant;
   /**
-   * Called as work advances. `total` is twice the member count: one unit per member written, then
-   * one per member whose friendships are written.
+   * Called as work advances. `total` is three times the member count: one unit per member
+   * written (phase `members`), then one per member whose friendships are generated and one per
+   * member whose friendship rows are written (both phase `friendships`).
    */
   readonly onProgress?: (done: number, total: number, phase: SeedPhase) => void;
   /**
@@ -30,6 +36,8 @@ export interface SeedMembersOptions {
    * 556, the friend count of the 2018 reporter's test). Its platform setting is always on.
    */
   readonly firstMemberFriends?: number;
+  /** Threads drawing members (default: one per core, at most 4, from WORKER_THRESHOLD members up; 0: this thread). */
+  readonly workers?: number;
 }
 
 export interface SeedSummary {
@@ -38,43 +46,29 @@ export interface SeedSummary {
   readonly ms: number;
 }
 
-const MEMBER_BATCH = 1000;
-/** Friendships per transaction; each is two rows. */
-const FRIENDSHIP_BATCH = 10_000;
+/** Members per batch (one transaction, or one chunk of each COPY). */
+const MEMBER_BATCH = 2000;
+/** Below this, starting threads (and compiling the generator in each) costs more than it saves. */
+const WORKER_THRESHOLD = 20_000;
+/** Friendship rows per batch: small enough for the batch to die young (a cheap minor GC, not a major one). */
+const FRIENDSHIP_ROWS = 5_000;
 
-/** Runs `work` in one transaction with repositories bound to it. */
-async function inTransaction(store: Store, work: (store: Store) => Promise<void>): Promise<void> {
-  await store.db.transaction().execute((trx) => work(createStore(trx)));
+/** Seeds through the store's own connection: for small worlds (tests, the demo). */
+export async function seedMembers(store: Store, options: SeedMembersOptions): Promise<SeedSummary> {
+  return seedWorld(new KyselyWorldLoader(store.db), options);
 }
 
-export async function seedMembers(store: Store, options: SeedMembersOptions): Promise<SeedSummary> {
+/** Seeds through `loader` and finishes it (the caller closes it). */
+export async function seedWorld(loader: WorldLoader, options: SeedMembersOptions): Promise<SeedSummary> {
   const started = performance.now();
-  const { members, avgFriends, seed, now, onProgress } = options;
+  const { members, avgFriends, seed } = options;
   if (!Number.isInteger(members) || members < 0 || members > MAX_MEMBERS) throw new RangeError(`members must be an integer in [0, ${MAX_MEMBERS}]`);
   if (!(avgFriends >= 0)) throw new RangeError('avgFriends must be zero or more');
   if (!Number.isInteger(seed)) throw new RangeError('seed must be an integer');
-  const total = 2 * members;
-  let done = 0;
+  const progress = (done: number, phase: SeedPhase) => options.onProgress?.(done, 3 * members, phase);
 
-  // What the friendship phase needs of every member; about 60 bytes per member.
-  const ids: string[] = new Array<string>(members);
-  const createdAt = new Float64Array(members);
-
-  const faker = createSeedFaker(now);
-  for (let start = 0; start < members; start += MEMBER_BATCH) {
-    const batch: NewMember[] = [];
-    for (let index = start; index < Math.min(members, start + MEMBER_BATCH); index++) {
-      const id = memberIdAt(seed, index);
-      const member = generateMember(faker, { seed, index, id, now, showcase: index === 0 });
-      ids[index] = id;
-      createdAt[index] = member.createdAt;
-      batch.push(member);
-    }
-    await inTransaction(store, (trx) => trx.members.insertMany(batch));
-    done += batch.length;
-    onProgress?.(done, total, 'members');
-  }
-
+  const directory = memberDirectory(seed, members);
+  const createdAt = await writeMembers(loader, directory, options, (done) => progress(done, 'members'));
   const shape: GraphShape = {
     members,
     avgFriends,
@@ -82,26 +76,60 @@ export async function seedMembers(store: Store, options: SeedMembersOptions): Pr
     hubIndex: 0,
     hubFriends: options.firstMemberFriends ?? Math.min(556, Math.round(4 * avgFriends)),
   };
-  let friendships = 0;
-  let pending: Friendship[] = [];
-  let pendingMembers = 0;
-  const flush = async (): Promise<void> => {
-    const batch = pending;
-    pending = [];
-    if (batch.length > 0) await inTransaction(store, (trx) => trx.friendships.insertMany(batch));
-    friendships += batch.length;
-    done += pendingMembers;
-    pendingMembers = 0;
-    onProgress?.(done, total, 'friendships');
-  };
-  for (let index = 0; index < members; index++) {
-    for (const friend of friendsPickedBy(shape, index, createdAt, now)) {
-      pending.push({ a: ids[index]!, b: ids[friend.index]!, since: friend.since });
-    }
-    pendingMembers++;
-    if (pending.length >= FRIENDSHIP_BATCH) await flush();
-  }
-  if (pendingMembers > 0) await flush();
+  const graph = await buildFriendGraph(shape, directory.rank, createdAt, options.now, (done) => progress(members + done, 'friendships'));
+  await writeFriendships(loader, directory, graph, (done) => progress(2 * members + done, 'friendships'));
+  progress(3 * members, 'indexes');
+  await loader.finish();
+  return { members, friendships: graph.edges, ms: Math.round(performance.now() - started) };
+}
 
-  return { members, friendships, ms: Math.round(performance.now() - started) };
+/** Writes every member in id order; returns each member's join instant by index, which friendships need. */
+async function writeMembers(
+  loader: WorldLoader,
+  directory: MemberDirectory,
+  { seed, now, members, workers }: SeedMembersOptions,
+  onProgress: (done: number) => void,
+): Promise<Float64Array> {
+  const createdAt = new Float64Array(members);
+  const threads = workers ?? (members >= WORKER_THRESHOLD ? Math.min(4, availableParallelism()) : 0);
+  onProgress(0);
+  for await (const { start, batch } of memberBatches(directory, { seed, now, batchSize: MEMBER_BATCH, workers: threads })) {
+    batch.createdAt.forEach((instant, i) => {
+      createdAt[directory.order[start + i]!] = instant;
+    });
+    await loader.writeMembers(batch.rows);
+    onProgress(start + batch.createdAt.length);
+  }
+  return createdAt;
+}
+
+/** Writes both directions of every friendship, by member id, then friend id. */
+async function writeFriendships(
+  loader: WorldLoader,
+  { ids, order }: MemberDirectory,
+  { edges, offsets, keys, since }: FriendGraph,
+  onProgress: (done: number) => void,
+): Promise<void> {
+  const byRank = Array.from(order, (index) => ids[index]!);
+  let rows: CellValue[] = [];
+  let lastTurn = performance.now();
+  for (let r = 0; r < byRank.length; r++) {
+    const id = byRank[r]!;
+    for (let k = offsets[r]!; k < offsets[r + 1]!; k++) {
+      const key = keys[k]!;
+      const friendRank = Math.floor(key / edges);
+      rows.push(id, byRank[friendRank]!, isoInstant(since[key - friendRank * edges]!));
+    }
+    if (rows.length >= 3 * FRIENDSHIP_ROWS || r === byRank.length - 1) {
+      await loader.writeFriendships(rows);
+      rows = [];
+      onProgress(r + 1);
+      // A synchronous loader (SQLite) resolves at once: without a turn now and then, timers (a
+      // progress bar's, when stderr is not a terminal) would wait for the end.
+      if (performance.now() - lastTurn > 100) {
+        await turn();
+        lastTurn = performance.now();
+      }
+    }
+  }
 }

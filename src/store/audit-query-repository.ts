@@ -75,7 +75,8 @@ export class AuditQueryRepository {
     // The first ten characters of the ISO text are the UTC day: no date function of one database.
     const day = sql<string>`substr(${sql.ref('at')}, 1, 10)`;
     const count = (eb: ExpressionBuilder<Database, 'audit_entries'>, outcome: AuditOutcome) =>
-      eb.fn.sum<number | string>(eb.case().when('outcome', '=', outcome).then(1).else(0).end());
+      // Literals, not parameters: PostgreSQL would type an untyped `then $1` as text, and sum(text) does not exist.
+      eb.fn.sum<number | string>(eb.case().when('outcome', '=', outcome).then(eb.lit(1)).else(eb.lit(0)).end());
     const rows = await this.db
       .selectFrom('audit_entries')
       .where((eb) => matching(eb, filter))

@@ -116,7 +116,7 @@ export class AuditRepository {
   async entriesAsJson(afterSeq: number, limit: number): Promise<string[]> {
     const rows = await this.db
       .selectFrom('audit_entries')
-      .select((eb) => eb.fn<string>(jsonArray(this.db), ['seq', ...ENTRY_COLUMNS, hexOf(this.db, 'leaf_hash')]).as('j'))
+      .select(entryAsJson(this.db).as('j'))
       .where('seq', '>', afterSeq)
       .orderBy('seq')
       .limit(limit)
@@ -203,7 +203,9 @@ async function treeSizeOf(db: Db): Promise<number> {
 /**
  * Appends are serialized: the tree size read here must not change before this transaction
  * commits. SQLite has one writer per database file and Kysely one connection, so the transaction
- * itself is the lock; PostgreSQL takes a transaction-scoped advisory lock.
+ * itself is the lock; PostgreSQL takes a transaction-scoped advisory lock, shared by every server on
+ * the database. (Under PostgreSQL's default READ COMMITTED, the size read after the lock sees the
+ * previous holder's commit; a REPEATABLE READ snapshot taken earlier in the transaction would not.)
  */
 async function lockLog(db: Db): Promise<void> {
   if (dialectOf(db) === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
@@ -212,9 +214,15 @@ async function lockLog(db: Db): Promise<void> {
 /** An arbitrary constant naming the audit log's advisory lock ("dpaudit" in ASCII). */
 const AUDIT_LOCK_KEY = 0x64_70_61_75_64_69_74;
 
-/** SQLite's json_array is PostgreSQL's json_build_array; both write the same JSON values. */
-function jsonArray(db: Db): string {
-  return dialectOf(db) === 'postgres' ? 'json_build_array' : 'json_array';
+/**
+ * `[seq, ...ENTRY_COLUMNS, leaf hash hex]` as JSON text: SQLite's json_array is PostgreSQL's
+ * json_build_array, cast to text there (pg would hand back a parsed json value).
+ */
+function entryAsJson(db: Db) {
+  const columns = [sql.ref('seq'), ...ENTRY_COLUMNS.map((column) => sql.ref(column)), hexOf(db, 'leaf_hash')];
+  return dialectOf(db) === 'postgres'
+    ? sql<string>`json_build_array(${sql.join(columns)})::text`
+    : sql<string>`json_array(${sql.join(columns)})`;
 }
 
 /** A blob column as lowercase hex (NULL stays NULL on PostgreSQL and is '' on SQLite: both read as no hash). */

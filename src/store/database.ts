@@ -1,14 +1,16 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { dialectOf } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
+import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
 
-export type Db = Kysely<Database>;
+export { dialectOf, type Dialect } from './dialect.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
 
 /** A `postgres://` (or `postgresql://`) URL opens PostgreSQL; anything else is a SQLite file path. */
 export function openDatabase(location: string): Db {
@@ -19,9 +21,16 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//.test(location);
 }
 
-/** Which database a Kysely instance (or transaction) talks to. */
-export function dialectOf(db: Kysely<any>): Dialect {
-  return db.getExecutor().adapter.constructor.name === 'PostgresAdapter' ? 'postgres' : 'sqlite';
+/** A database location fit to print: a PostgreSQL URL without its password. */
+export function describeLocation(location: string): string {
+  if (!isPostgresUrl(location)) return location;
+  try {
+    const url = new URL(location);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return 'a PostgreSQL URL that does not parse';
+  }
 }
 
 /**
@@ -36,6 +45,9 @@ export function openPostgres(url: string, poolSize = 10): Db {
     },
   };
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
+  // An idle connection the server ends (a restart, a terminated backend) is an 'error' on the pool,
+  // which would crash the process unheard. The pool drops that connection and opens another when needed.
+  pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
@@ -49,14 +61,52 @@ export function openSqlite(path: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
+/** Refuses a database the queries would answer differently on (see requireByteOrderCollation), then migrates it. */
 export async function migrateToLatest(db: Db): Promise<void> {
+  await requireByteOrderCollation(db);
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
   if (error || failed) {
     throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
   }
+}
+
+/**
+ * PostgreSQL must compare text as bytes, as SQLite does: keyset cursors over ids (friend lists,
+ * notices), instants compared as ISO-8601 text and every ordered list rely on it. A database
+ * whose default collation is a language's (en_US.UTF-8, an ICU locale) would page and sort
+ * differently, so it is refused at start rather than trusted.
+ */
+export async function requireByteOrderCollation(db: Db): Promise<void> {
+  if (dialectOf(db) !== 'postgres') return;
+  // pg_database rather than `SHOW lc_collate`, which PostgreSQL 16 removed; to_jsonb whatever columns this version has.
+  const { rows } = await sql<{ d: PgDatabaseRow }>`select to_jsonb(d) as d from pg_database d where datname = current_database()`.execute(db);
+  const row = rows[0]?.d;
+  if (row === undefined || bytewise(row)) return;
+  const collation = row.datlocprovider === 'i' ? `ICU ${row.daticulocale ?? row.datlocale ?? ''}`.trim() : row.datlocale ?? row.datcollate;
+  throw new Error(
+    `The PostgreSQL database "${row.datname}" sorts text by the collation "${collation}"; Datapact needs "C" (text compared ` +
+    'as bytes, as SQLite does: its paging cursors and time comparisons depend on it). Create the database with ' +
+    `\`CREATE DATABASE ${row.datname} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'\` (or initdb --no-locale).`,
+  );
+}
+
+interface PgDatabaseRow {
+  readonly datname: string;
+  readonly datcollate: string;
+  /** PostgreSQL 15+: `c` libc, `i` ICU, `b` builtin (17+). */
+  readonly datlocprovider?: string;
+  readonly daticulocale?: string | null;
+  readonly datlocale?: string | null;
+}
+
+function bytewise(row: PgDatabaseRow): boolean {
+  const provider = row.datlocprovider ?? 'c';
+  if (provider === 'c') return row.datcollate === 'C' || row.datcollate === 'POSIX';
+  // The builtin provider's C and C.UTF-8 both order by code point, which is UTF-8's byte order.
+  return provider === 'b' && (row.datlocale === 'C' || row.datlocale === 'C.UTF-8');
 }

@@ -5,7 +5,7 @@ import type { Partner } from '../domain/partner.js';
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, toIso } from './columns.js';
-import type { Db } from './database.js';
+import { dialectOf, type Db } from './database.js';
 import { appFromRow, storageFromColumns } from './partner-repository.js';
 import type { AgreementsTable } from './schema.js';
 
@@ -109,13 +109,16 @@ async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
  * Per agreement, the fields and distinct members released in [since, now]. `released` holds the
  * JSON list of a subject's released fields; `"id"` appears in it at most once, and a JSON string
  * `"id"` can match no other catalog name, so the count without `id` is its length less one when present.
+ * (Catalog names are lowercase ASCII, so SQLite's case-blind LIKE and PostgreSQL's exact one agree.)
  */
 async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
+  // The column is JSON text: SQLite's json_array_length reads text, PostgreSQL's wants the json type.
+  const length = dialectOf(db) === 'postgres' ? sql`json_array_length(released::json)` : sql`json_array_length(released)`;
   const rows = await db
     .selectFrom('audit_entries')
     .select([
       'agreement_id',
-      sql<number>`coalesce(sum(json_array_length(released) - (case when released like '%"id"%' then 1 else 0 end)), 0)`.as('fields'),
+      sql<number>`coalesce(sum(${length} - (case when released like '%"id"%' then 1 else 0 end)), 0)`.as('fields'),
       (eb) => eb.fn.count<number>('subject_member_id').distinct().as('members'),
     ])
     .where('outcome', '=', 'released')

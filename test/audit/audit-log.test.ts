@@ -13,6 +13,7 @@ import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verif
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { verifyTreeHead } from '../../src/audit/tree-head.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { entryFromColumnsJson } from '../../src/store/audit-rows.js';
 import { openPostgres } from '../../src/store/database.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { DIALECTS, freshDatabase, type Dialect } from '../helpers/dialects.js';
@@ -66,6 +67,15 @@ for (const dialect of DIALECTS) {
         const stored = await store.audit.hashedEntries(0, 1000);
         assert.deepEqual(stored.map((s) => s.entry.requestId), Array.from({ length: 80 }, (_, i) => `req-${i}`));
         assert.deepEqual(stored.map((s) => s.entry.seq), Array.from({ length: 80 }, (_, i) => i + 1));
+      });
+
+      test('a batch with only work and no entries commits that work and signs no second head of the same size', async (t) => {
+        const { store, log } = await world(t, dialect, { headIntervalMs: 0 });
+        await log.append([entry(0)]);
+        let ran = 0;
+        await log.append([], async () => { ran++; });
+        assert.equal(ran, 1);
+        assert.deepEqual((await store.audit.heads()).map((h) => h.size), [1]);
       });
 
       test('a batch is committed as soon as it holds maxBatchEntries, without waiting for the delay', async (t) => {
@@ -127,6 +137,22 @@ for (const dialect of DIALECTS) {
             assert.ok(verifyConsistency(m, n, rootHashSync(tree, m), root, proof), `consistency ${m} → ${n}`);
           }
         }
+      });
+    });
+
+    describe('the bulk reads of audit verify and export', () => {
+      test('entriesAsJson and nodesAtHex give the same entries, leaf hashes and nodes as the row reads', async (t) => {
+        const { store, log } = await world(t, dialect, { maxBatchEntries: 5, maxDelayMs: 1 });
+        await Promise.all(Array.from({ length: 23 }, (_, i) => log.append([{ ...entry(i), detail: i === 3 ? { b: 1, a: 'x' } : null }])));
+        const rows = await store.audit.hashedEntries(0, 100);
+        const fromJson = (await store.audit.entriesAsJson(0, 100)).map(entryFromColumnsJson);
+        assert.deepEqual(fromJson.map((e) => e.entry), rows.map((r) => r.entry));
+        assert.deepEqual(fromJson.map((e) => e.leafHashHex), rows.map((r) => r.leafHash!.toString('hex')));
+        for (const level of [1, 2, 3]) {
+          const nodes = await store.audit.nodesAt(level, 0, 100);
+          assert.deepEqual(await store.audit.nodesAtHex(level, 0, 100), { count: nodes.length, hex: nodes.map((n) => n.hash.toString('hex')).join('') });
+        }
+        assert.deepEqual(await store.audit.nodesAtHex(9, 0, 100), { count: 0, hex: '' });
       });
     });
 
@@ -199,7 +225,8 @@ if (DIALECTS.includes('postgres')) {
       const { tree, hashes } = await recomputedTree(store);
       assert.deepEqual(stored.map((s) => s.leafHash), hashes);
       const heads = await store.audit.heads();
-      assert.ok(heads.length > 10, `heads signed by both instances: ${heads.length}`);
+      // How many batches (and so heads) there are depends on how the two interleave; never fewer than two.
+      assert.ok(heads.length >= 2, `heads signed: ${heads.length}`);
       assert.equal(heads.at(-1)!.size, 600);
       for (const head of heads) {
         assert.ok(verifyTreeHead(head, key.publicKey), `head ${head.size} verifies`);

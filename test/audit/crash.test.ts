@@ -45,6 +45,7 @@ function environment(dataDir: string): NodeJS.ProcessEnv {
   };
   delete env.PORT;
   delete env.DATAPACT_PUBLIC_URL;
+  delete env.DATAPACT_DATABASE_URL; // it would win over DATAPACT_DATABASE
   return env;
 }
 

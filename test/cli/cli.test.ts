@@ -13,7 +13,7 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 function datapact(...args: string[]) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, DATAPACT_DATA_DIR: folder },
+    env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -69,7 +69,7 @@ describe('datapact serve', () => {
   test('migrates an empty database, serves, says where, and stops cleanly on SIGTERM', async () => {
     const { spawn } = await import('node:child_process');
     const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0'], {
-      env: { ...process.env, DATAPACT_DATA_DIR: join(folder, 'serve'), DATAPACT_SEED_DEMO: 'false', LOG_LEVEL: 'silent' },
+      env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: join(folder, 'serve'), DATAPACT_SEED_DEMO: 'false', LOG_LEVEL: 'silent' },
     });
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {

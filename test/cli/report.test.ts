@@ -19,7 +19,7 @@ const database = join(folder, 'world.db');
 function datapact(...args: string[]) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, DATAPACT_DATA_DIR: folder },
+    env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { STAFF_ROLES, type StaffRole } from '../../src/domain/staff.js';
 import type { Instant } from '../../src/domain/time.js';
-import type { Db } from '../../src/store/database.js';
+import { dialectOf, type Db } from '../../src/store/database.js';
 import { hashPassword } from '../../src/store/member-credential-repository.js';
 import { build, type Built, type BuildOptions } from './build.js';
 
@@ -65,13 +65,19 @@ export async function adminWorld(t: TestContext | undefined, now: Instant = ADMI
 
 /** Every row of every table, in a stable order: to show that a refused request changed nothing. */
 export async function snapshot(db: Db): Promise<Record<string, unknown[]>> {
-  const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`.execute(db);
+  const tables = await sql<{ name: string }>`${tableNames(db)}`.execute(db);
   const result: Record<string, unknown[]> = {};
   for (const { name } of tables.rows) {
     const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db);
     result[name] = rows.rows.map((row) => JSON.stringify(row)).sort();
   }
   return result;
+}
+
+function tableNames(db: Db) {
+  return dialectOf(db) === 'postgres'
+    ? sql`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by name`
+    : sql`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`;
 }
 
 /** A valid partner body. */

@@ -2,6 +2,7 @@ import type { TestContext } from 'node:test';
 import { STAFF_ROLES, type StaffRole } from '../../src/domain/staff.js';
 import type { Instant } from '../../src/domain/time.js';
 import { ADMIN_NOW, adminWorld, type StaffAccount } from './admin.js';
+import type { BuildOptions } from './build.js';
 import { addPartner } from './fixtures.js';
 
 /**
@@ -9,8 +10,8 @@ import { addPartner } from './fixtures.js';
  * `p_games` (third-party `app_games`), both without an agreement, and staff whose credentials are
  * API keys without expiry (tests move the clock past a session's 12 hours), each used once.
  */
-export async function agreementWorld(t: TestContext | undefined, now: Instant = ADMIN_NOW) {
-  const w = await adminWorld(t, now);
+export async function agreementWorld(t: TestContext | undefined, now: Instant = ADMIN_NOW, options: BuildOptions = {}) {
+  const w = await adminWorld(t, now, options);
   await addPartner(w.store, 'acme', { withoutAgreement: true }, now);
   await addPartner(w.store, 'games', { withoutAgreement: true, appClass: 'third_party' }, now);
   const longLived = async (account: StaffAccount): Promise<StaffAccount> => {

@@ -1,9 +1,9 @@
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
-import { migrateToLatest, openSqlite } from '../../src/store/database.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import type { Instant } from '../../src/domain/time.js';
+import { freshDatabase, type Dialect } from './dialects.js';
 
 export interface Built {
   readonly app: FastifyInstance;
@@ -12,23 +12,27 @@ export interface Built {
   setNow(instant: Instant): void;
 }
 
-/** What a test may set on the app besides its store and clock (e.g. `environment`, `logger`). */
-export type BuildOptions = Omit<AppOptions, 'store' | 'clock'>;
+/**
+ * What a test may set on the app besides its store and clock (e.g. `environment`, `logger`), and
+ * the database it runs on (`dialect`, default SQLite; see helpers/dialects.ts).
+ */
+export type BuildOptions = Omit<AppOptions, 'store' | 'clock'> & { readonly dialect?: Dialect };
 
-/** A fresh in-memory database and app per test, closed when the test ends. */
+/** A fresh database and app per test, closed (and the database dropped) when the test ends. */
 export async function build(
   t: TestContext | undefined,
   now: Instant = Date.parse('2026-06-01T00:00:00Z'),
   options: BuildOptions = {},
 ): Promise<Built> {
-  const db = openSqlite(':memory:');
-  await migrateToLatest(db);
-  const store = createStore(db);
+  const { dialect = 'sqlite', ...appOptions } = options;
+  if (t === undefined && dialect !== 'sqlite') throw new Error('build: a PostgreSQL database is dropped when its test ends; pass the test');
+  const database = await freshDatabase(dialect);
+  const store = createStore(database.db);
   let current = now;
-  const app = await buildApp({ ...options, store, clock: () => current });
+  const app = await buildApp({ ...appOptions, store, clock: () => current });
   t?.after(async () => {
     await app.close();
-    await db.destroy();
+    await database.drop();
   });
   return { app, store, setNow: (instant) => { current = instant; } };
 }

@@ -12,6 +12,7 @@ import { leafHash } from '../../src/audit/merkle-hash.js';
 import { verifyInclusion } from '../../src/audit/merkle-verify.js';
 import { treeHeadFromJson, verifyTreeHead } from '../../src/audit/tree-head.js';
 import { build, type BuildOptions } from '../helpers/build.js';
+import { DIALECTS, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { MemberBrowser } from '../helpers/member-browser.js';
 
@@ -22,8 +23,8 @@ const MINUTE = 60_000;
  * `alice` (sharing via friends) uses the device partner's app herself; her friend `bobfriend`
  * uses it too, with the friend list; `carol` uses it and is nobody's friend.
  */
-async function world(t: TestContext, options: BuildOptions = {}) {
-  const built = await build(t, NOW, options);
+async function world(t: TestContext, dialect: Dialect, options: BuildOptions = {}) {
+  const built = await build(t, NOW, { ...options, dialect });
   const { store, app, setNow } = built;
   await addMembers(store, [{ id: 'alice', shareViaFriends: true }, { id: 'bobfriend' }, { id: 'carol' }], NOW);
   await addFriendships(store, [['alice', 'bobfriend']], NOW);
@@ -73,196 +74,200 @@ function assertError(response: { statusCode: number; body: string; json(): any }
   assert.equal(typeof response.json().error.message, 'string');
 }
 
-describe('GET /v1/me/access-history', () => {
-  test('shows the direct release and the one through a friend, newest first, without naming the friend', async (t) => {
-    const { readAlice, login } = await world(t);
-    await readAlice();
-    const alice = await login('alice');
-    const response = await alice.get('/v1/me/access-history');
-    assert.equal(response.statusCode, 200, response.body);
-    assert.equal(response.headers['cache-control'], 'no-store');
-    const body = response.json();
-    const common = {
-      app: { id: 'app_dev', name: 'dev app' },
-      partner: { id: 'p_dev', legal_name: 'dev Ltd', country: 'CN' },
-      agreement: { id: 'agr_dev', version: 1 },
-      purpose: 'device_experience',
-    };
-    assert.deepEqual(body, {
-      data: [
-        { at: new Date(NOW + 2 * MINUTE).toISOString(), ...common, fields: ['id', 'name', 'birthday'], via: 'friend' },
-        { at: new Date(NOW + MINUTE).toISOString(), ...common, fields: ['id', 'name', 'email'], via: 'direct' },
-      ],
-      paging: {},
+for (const dialect of DIALECTS) {
+  describe(`access history on ${dialect}`, () => {
+    describe('GET /v1/me/access-history', () => {
+      test('shows the direct release and the one through a friend, newest first, without naming the friend', async (t) => {
+        const { readAlice, login } = await world(t, dialect);
+        await readAlice();
+        const alice = await login('alice');
+        const response = await alice.get('/v1/me/access-history');
+        assert.equal(response.statusCode, 200, response.body);
+        assert.equal(response.headers['cache-control'], 'no-store');
+        const body = response.json();
+        const common = {
+          app: { id: 'app_dev', name: 'dev app' },
+          partner: { id: 'p_dev', legal_name: 'dev Ltd', country: 'CN' },
+          agreement: { id: 'agr_dev', version: 1 },
+          purpose: 'device_experience',
+        };
+        assert.deepEqual(body, {
+          data: [
+            { at: new Date(NOW + 2 * MINUTE).toISOString(), ...common, fields: ['id', 'name', 'birthday'], via: 'friend' },
+            { at: new Date(NOW + MINUTE).toISOString(), ...common, fields: ['id', 'name', 'email'], via: 'direct' },
+          ],
+          paging: {},
+        });
+        assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere in the body');
+      });
+
+      test('another member\'s releases, and withheld, denied and staff entries, never appear', async (t) => {
+        const { readAlice, login, graph, store } = await world(t, dialect);
+        await readAlice();
+        await graph('/v1/me', 'carol');
+        await graph('/v1/me', 'bobfriend');
+        await store.audit.append([
+          entry('alice', 'withheld', NOW + 3 * MINUTE, { code: 'friend_opted_out' }),
+          entry('alice', 'denied', NOW + 4 * MINUTE, { code: 'not_consented' }),
+          entry('alice', 'staff_action', NOW + 5 * MINUTE, { actor: 'staff_1', action: 'member.look' }),
+          entry('carol', 'released', NOW + 6 * MINUTE, { released: ['name'] }),
+        ]);
+        const body = (await (await login('alice')).get('/v1/me/access-history')).json();
+        assert.deepEqual(body.data.map((e: any) => [e.at, e.via]), [
+          [new Date(NOW + 2 * MINUTE).toISOString(), 'friend'],
+          [new Date(NOW + MINUTE).toISOString(), 'direct'],
+        ]);
+        const carol = (await (await login('carol')).get('/v1/me/access-history')).json();
+        assert.equal(carol.data.length, 2, 'carol sees only her own two releases');
+        assert.ok(carol.data.every((e: any) => e.via === 'direct' || e.fields[0] === 'name'));
+        assert.ok(!JSON.stringify(carol).includes('alice'));
+      });
+
+      test('limit 1 walks every entry exactly once, in the order of the full list', async (t) => {
+        const { readAlice, login, graph, setNow } = await world(t, dialect);
+        await readAlice();
+        for (let i = 3; i < 6; i++) {
+          setNow(NOW + i * MINUTE);
+          await graph(i % 2 === 0 ? '/v1/me/friends?fields=name' : '/v1/me', i % 2 === 0 ? 'bobfriend' : 'alice');
+        }
+        const alice = await login('alice');
+        const full = (await alice.get('/v1/me/access-history?limit=100')).json();
+        assert.equal(full.data.length, 5);
+        assert.deepEqual(full.paging, {});
+        const walked: unknown[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const response = await alice.get(`/v1/me/access-history?limit=1${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`);
+          assert.equal(response.statusCode, 200, response.body);
+          const page = response.json();
+          assert.equal(page.data.length, 1);
+          walked.push(page.data[0]);
+          after = page.paging.after;
+          if (after === undefined) break;
+        }
+        assert.deepEqual(walked, full.data);
+      });
+
+      test('a cursor given to another member, or a malformed one, is 400 invalid_cursor; limit out of range is 400', async (t) => {
+        const { readAlice, login, graph } = await world(t, dialect);
+        await readAlice();
+        await graph('/v1/me', 'bobfriend');
+        await graph('/v1/me', 'bobfriend');
+        const bob = await login('bobfriend');
+        const bobsCursor = (await bob.get('/v1/me/access-history?limit=1')).json().paging.after;
+        assert.equal(typeof bobsCursor, 'string');
+        const alice = await login('alice');
+        assertError(await alice.get(`/v1/me/access-history?after=${encodeURIComponent(bobsCursor)}`), 400, 'invalid_cursor');
+        for (const bad of ['garbage', Buffer.from('{"o":"alice","a":"1"}').toString('base64url'), Buffer.from('[]').toString('base64url')]) {
+          assertError(await alice.get(`/v1/me/access-history?after=${bad}`), 400, 'invalid_cursor');
+        }
+        assert.equal((await alice.get('/v1/me/access-history?limit=0')).statusCode, 400);
+        assert.equal((await alice.get('/v1/me/access-history?limit=101')).statusCode, 400);
+      });
+
+      test('proof=true: every entry proven against the latest signed head, a direct entry with its bytes, a friend entry with its hash only', async (t) => {
+        const { app, readAlice, login } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        await readAlice();
+        const alice = await login('alice');
+        const response = await alice.get('/v1/me/access-history?proof=true');
+        assert.equal(response.statusCode, 200, response.body);
+        const body = response.json();
+        const publicKey = createPublicKey((await app.inject({ url: '/v1/audit/public-key' })).body);
+        const { key_id: keyId, ...signed } = body.tree_head;
+        assert.match(keyId, /^[0-9a-f]{64}$/);
+        const head = treeHeadFromJson(signed);
+        assert.ok(verifyTreeHead(head, publicKey), 'the head is signed by the published key');
+        assert.equal(head.size, 2, "alice's read and bob's friend list, one entry each");
+        const [friend, direct] = body.data;
+        for (const item of body.data) {
+          const { leaf_index, leaf_hash, audit_path } = item.proof;
+          const path = audit_path.map((h: string) => Buffer.from(h, 'base64'));
+          assert.ok(verifyInclusion(Buffer.from(leaf_hash, 'base64'), leaf_index, head.size, path, head.root), `entry ${leaf_index} is in the log`);
+        }
+        const bytes = Buffer.from(direct.proof.canonical_entry, 'base64');
+        assert.deepEqual(leafHash(bytes), Buffer.from(direct.proof.leaf_hash, 'base64'), 'the shown bytes are the leaf');
+        const decoded = decodeEntry(bytes);
+        assert.equal(decoded.subjectMemberId, 'alice');
+        assert.equal(decoded.tokenMemberId, 'alice');
+        assert.deepEqual(decoded.released, direct.fields);
+        assert.equal(friend.proof.canonical_entry, undefined, "a friend entry's bytes would name the friend");
+        assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere in the body');
+        const plain = await alice.get('/v1/me/access-history?proof=false');
+        assert.equal(plain.statusCode, 200);
+        assert.deepEqual(Object.keys(plain.json()), ['data', 'paging']);
+        assert.equal(plain.json().data[0].proof, undefined);
+      });
+
+      test('proof=true: an entry newer than the latest signed head has proof null', async (t) => {
+        const { readAlice, login } = await world(t, dialect, { audit: { headIntervalMs: 3_600_000 } });
+        await readAlice();
+        const alice = await login('alice');
+        const body = (await alice.get('/v1/me/access-history?proof=true')).json();
+        assert.equal(body.tree_head.tree_size, 1, 'only the first batch was signed');
+        assert.equal(body.data[0].via, 'friend');
+        assert.equal(body.data[0].proof, null);
+        assert.equal(body.data[1].proof.leaf_index, 0);
+      });
+
+      test('without a session it is 401 login_required, a partner token included', async (t) => {
+        const { app, tokens, readAlice } = await world(t, dialect);
+        await readAlice();
+        for (const headers of [{}, { authorization: `Bearer ${tokens.alice}` }, { cookie: 'datapact_session=abc.def' }]) {
+          assertError(await app.inject({ url: '/v1/me/access-history', headers }), 401, 'login_required');
+          assertError(await app.inject({ url: '/v1/me/access-history?proof=true', headers }), 401, 'login_required');
+        }
+      });
     });
-    assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere in the body');
-  });
 
-  test('another member\'s releases, and withheld, denied and staff entries, never appear', async (t) => {
-    const { readAlice, login, graph, store } = await world(t);
-    await readAlice();
-    await graph('/v1/me', 'carol');
-    await graph('/v1/me', 'bobfriend');
-    await store.audit.append([
-      entry('alice', 'withheld', NOW + 3 * MINUTE, { code: 'friend_opted_out' }),
-      entry('alice', 'denied', NOW + 4 * MINUTE, { code: 'not_consented' }),
-      entry('alice', 'staff_action', NOW + 5 * MINUTE, { actor: 'staff_1', action: 'member.look' }),
-      entry('carol', 'released', NOW + 6 * MINUTE, { released: ['name'] }),
-    ]);
-    const body = (await (await login('alice')).get('/v1/me/access-history')).json();
-    assert.deepEqual(body.data.map((e: any) => [e.at, e.via]), [
-      [new Date(NOW + 2 * MINUTE).toISOString(), 'friend'],
-      [new Date(NOW + MINUTE).toISOString(), 'direct'],
-    ]);
-    const carol = (await (await login('carol')).get('/v1/me/access-history')).json();
-    assert.equal(carol.data.length, 2, 'carol sees only her own two releases');
-    assert.ok(carol.data.every((e: any) => e.via === 'direct' || e.fields[0] === 'name'));
-    assert.ok(!JSON.stringify(carol).includes('alice'));
-  });
+    describe('the page /privacy/history', () => {
+      test('shows each release, escapes an app name, names no friend, and is linked in the navigation', async (t) => {
+        const { readAlice, login, store } = await world(t, dialect);
+        await store.db.updateTable('apps').set({ name: '<script>alert(1)</script> & co' }).where('id', '=', 'app_dev').execute();
+        await readAlice();
+        const alice = await login('alice');
+        const response = await alice.get('/privacy/history');
+        assert.equal(response.statusCode, 200);
+        assert.match(String(response.headers['content-type']), /text\/html/);
+        const body = response.body;
+        assert.ok(!body.includes('<script>'), 'the app name is escaped');
+        assert.equal(body.split('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co').length - 1, 2, 'one escaped app name per row');
+        assert.match(body, /<td>Through a friend<\/td>/);
+        assert.match(body, /<td>Directly<\/td>/);
+        assert.match(body, /dev Ltd \(CN\)/);
+        assert.match(body, /device experience/);
+        assert.match(body, /<a href="\/privacy\/history" aria-current="page">Access history<\/a>/);
+        assert.match(body, /<th scope="col">When<\/th>/);
+        assert.ok(!body.includes('bobfriend'));
+        assert.ok(!body.includes('More (older entries)'));
+        const settings = await alice.get('/privacy');
+        assert.match(settings.body, /<a href="\/privacy\/history">Access history<\/a>/);
+      });
 
-  test('limit 1 walks every entry exactly once, in the order of the full list', async (t) => {
-    const { readAlice, login, graph, setNow } = await world(t);
-    await readAlice();
-    for (let i = 3; i < 6; i++) {
-      setNow(NOW + i * MINUTE);
-      await graph(i % 2 === 0 ? '/v1/me/friends?fields=name' : '/v1/me', i % 2 === 0 ? 'bobfriend' : 'alice');
-    }
-    const alice = await login('alice');
-    const full = (await alice.get('/v1/me/access-history?limit=100')).json();
-    assert.equal(full.data.length, 5);
-    assert.deepEqual(full.paging, {});
-    const walked: unknown[] = [];
-    let after: string | undefined;
-    for (let pages = 0; pages < 10; pages++) {
-      const response = await alice.get(`/v1/me/access-history?limit=1${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`);
-      assert.equal(response.statusCode, 200, response.body);
-      const page = response.json();
-      assert.equal(page.data.length, 1);
-      walked.push(page.data[0]);
-      after = page.paging.after;
-      if (after === undefined) break;
-    }
-    assert.deepEqual(walked, full.data);
-  });
+      test('pages 25 at a time with a "more" link', async (t) => {
+        const { login, store } = await world(t, dialect);
+        await store.audit.append(Array.from({ length: 30 }, (_, i) =>
+          entry('alice', 'released', NOW + i * MINUTE, { tokenMemberId: 'alice', released: ['name'], requestId: `r${i}` })));
+        const alice = await login('alice');
+        const first = (await alice.get('/privacy/history')).body;
+        assert.equal(first.match(/<td>Directly<\/td>/g)?.length, 25);
+        const link = /<a href="(\/privacy\/history\?after=[^"]+)">More \(older entries\)<\/a>/.exec(first);
+        assert.ok(link, 'a more link');
+        const second = (await alice.get(link[1]!.replaceAll('&amp;', '&'))).body;
+        assert.equal(second.match(/<td>Directly<\/td>/g)?.length, 5);
+        assert.ok(!second.includes('More (older entries)'));
+        assert.match(second, /Back to the newest entries/);
+      });
 
-  test('a cursor given to another member, or a malformed one, is 400 invalid_cursor; limit out of range is 400', async (t) => {
-    const { readAlice, login, graph } = await world(t);
-    await readAlice();
-    await graph('/v1/me', 'bobfriend');
-    await graph('/v1/me', 'bobfriend');
-    const bob = await login('bobfriend');
-    const bobsCursor = (await bob.get('/v1/me/access-history?limit=1')).json().paging.after;
-    assert.equal(typeof bobsCursor, 'string');
-    const alice = await login('alice');
-    assertError(await alice.get(`/v1/me/access-history?after=${encodeURIComponent(bobsCursor)}`), 400, 'invalid_cursor');
-    for (const bad of ['garbage', Buffer.from('{"o":"alice","a":"1"}').toString('base64url'), Buffer.from('[]').toString('base64url')]) {
-      assertError(await alice.get(`/v1/me/access-history?after=${bad}`), 400, 'invalid_cursor');
-    }
-    assert.equal((await alice.get('/v1/me/access-history?limit=0')).statusCode, 400);
-    assert.equal((await alice.get('/v1/me/access-history?limit=101')).statusCode, 400);
+      test('without a session it redirects to the login page; a foreign cursor is an error page', async (t) => {
+        const { app, login } = await world(t, dialect);
+        const anonymous = await app.inject({ url: '/privacy/history' });
+        assert.equal(anonymous.statusCode, 303);
+        assert.equal(anonymous.headers.location, '/privacy/login');
+        const alice = await login('alice');
+        const bad = await alice.get('/privacy/history?after=garbage', { accept: 'text/html' });
+        assert.equal(bad.statusCode, 400);
+        assert.match(bad.body, /invalid_cursor/);
+      });
+    });
   });
-
-  test('proof=true: every entry proven against the latest signed head, a direct entry with its bytes, a friend entry with its hash only', async (t) => {
-    const { app, readAlice, login } = await world(t, { audit: { headIntervalMs: 0 } });
-    await readAlice();
-    const alice = await login('alice');
-    const response = await alice.get('/v1/me/access-history?proof=true');
-    assert.equal(response.statusCode, 200, response.body);
-    const body = response.json();
-    const publicKey = createPublicKey((await app.inject({ url: '/v1/audit/public-key' })).body);
-    const { key_id: keyId, ...signed } = body.tree_head;
-    assert.match(keyId, /^[0-9a-f]{64}$/);
-    const head = treeHeadFromJson(signed);
-    assert.ok(verifyTreeHead(head, publicKey), 'the head is signed by the published key');
-    assert.equal(head.size, 2, "alice's read and bob's friend list, one entry each");
-    const [friend, direct] = body.data;
-    for (const item of body.data) {
-      const { leaf_index, leaf_hash, audit_path } = item.proof;
-      const path = audit_path.map((h: string) => Buffer.from(h, 'base64'));
-      assert.ok(verifyInclusion(Buffer.from(leaf_hash, 'base64'), leaf_index, head.size, path, head.root), `entry ${leaf_index} is in the log`);
-    }
-    const bytes = Buffer.from(direct.proof.canonical_entry, 'base64');
-    assert.deepEqual(leafHash(bytes), Buffer.from(direct.proof.leaf_hash, 'base64'), 'the shown bytes are the leaf');
-    const decoded = decodeEntry(bytes);
-    assert.equal(decoded.subjectMemberId, 'alice');
-    assert.equal(decoded.tokenMemberId, 'alice');
-    assert.deepEqual(decoded.released, direct.fields);
-    assert.equal(friend.proof.canonical_entry, undefined, "a friend entry's bytes would name the friend");
-    assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere in the body');
-    const plain = await alice.get('/v1/me/access-history?proof=false');
-    assert.equal(plain.statusCode, 200);
-    assert.deepEqual(Object.keys(plain.json()), ['data', 'paging']);
-    assert.equal(plain.json().data[0].proof, undefined);
-  });
-
-  test('proof=true: an entry newer than the latest signed head has proof null', async (t) => {
-    const { readAlice, login } = await world(t, { audit: { headIntervalMs: 3_600_000 } });
-    await readAlice();
-    const alice = await login('alice');
-    const body = (await alice.get('/v1/me/access-history?proof=true')).json();
-    assert.equal(body.tree_head.tree_size, 1, 'only the first batch was signed');
-    assert.equal(body.data[0].via, 'friend');
-    assert.equal(body.data[0].proof, null);
-    assert.equal(body.data[1].proof.leaf_index, 0);
-  });
-
-  test('without a session it is 401 login_required, a partner token included', async (t) => {
-    const { app, tokens, readAlice } = await world(t);
-    await readAlice();
-    for (const headers of [{}, { authorization: `Bearer ${tokens.alice}` }, { cookie: 'datapact_session=abc.def' }]) {
-      assertError(await app.inject({ url: '/v1/me/access-history', headers }), 401, 'login_required');
-      assertError(await app.inject({ url: '/v1/me/access-history?proof=true', headers }), 401, 'login_required');
-    }
-  });
-});
-
-describe('the page /privacy/history', () => {
-  test('shows each release, escapes an app name, names no friend, and is linked in the navigation', async (t) => {
-    const { readAlice, login, store } = await world(t);
-    await store.db.updateTable('apps').set({ name: '<script>alert(1)</script> & co' }).where('id', '=', 'app_dev').execute();
-    await readAlice();
-    const alice = await login('alice');
-    const response = await alice.get('/privacy/history');
-    assert.equal(response.statusCode, 200);
-    assert.match(String(response.headers['content-type']), /text\/html/);
-    const body = response.body;
-    assert.ok(!body.includes('<script>'), 'the app name is escaped');
-    assert.equal(body.split('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co').length - 1, 2, 'one escaped app name per row');
-    assert.match(body, /<td>Through a friend<\/td>/);
-    assert.match(body, /<td>Directly<\/td>/);
-    assert.match(body, /dev Ltd \(CN\)/);
-    assert.match(body, /device experience/);
-    assert.match(body, /<a href="\/privacy\/history" aria-current="page">Access history<\/a>/);
-    assert.match(body, /<th scope="col">When<\/th>/);
-    assert.ok(!body.includes('bobfriend'));
-    assert.ok(!body.includes('More (older entries)'));
-    const settings = await alice.get('/privacy');
-    assert.match(settings.body, /<a href="\/privacy\/history">Access history<\/a>/);
-  });
-
-  test('pages 25 at a time with a "more" link', async (t) => {
-    const { login, store } = await world(t);
-    await store.audit.append(Array.from({ length: 30 }, (_, i) =>
-      entry('alice', 'released', NOW + i * MINUTE, { tokenMemberId: 'alice', released: ['name'], requestId: `r${i}` })));
-    const alice = await login('alice');
-    const first = (await alice.get('/privacy/history')).body;
-    assert.equal(first.match(/<td>Directly<\/td>/g)?.length, 25);
-    const link = /<a href="(\/privacy\/history\?after=[^"]+)">More \(older entries\)<\/a>/.exec(first);
-    assert.ok(link, 'a more link');
-    const second = (await alice.get(link[1]!.replaceAll('&amp;', '&'))).body;
-    assert.equal(second.match(/<td>Directly<\/td>/g)?.length, 5);
-    assert.ok(!second.includes('More (older entries)'));
-    assert.match(second, /Back to the newest entries/);
-  });
-
-  test('without a session it redirects to the login page; a foreign cursor is an error page', async (t) => {
-    const { app, login } = await world(t);
-    const anonymous = await app.inject({ url: '/privacy/history' });
-    assert.equal(anonymous.statusCode, 303);
-    assert.equal(anonymous.headers.location, '/privacy/login');
-    const alice = await login('alice');
-    const bad = await alice.get('/privacy/history?after=garbage', { accept: 'text/html' });
-    assert.equal(bad.statusCode, 400);
-    assert.match(bad.body, /invalid_cursor/);
-  });
-});
+}

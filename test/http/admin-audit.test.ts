@@ -8,9 +8,10 @@ import { sql } from 'kysely';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { STAFF_ROLES } from '../../src/domain/staff.js';
-import { migrateToLatest, openSqlite, type Db } from '../../src/store/database.js';
+import type { Db } from '../../src/store/database.js';
 import { auditQueryIndexes } from '../../src/store/migrations/0010-audit-query-indexes.js';
 import { ADMIN_NOW, adminWorld } from '../helpers/admin.js';
+import { DIALECTS, testDatabase, type Dialect } from '../helpers/dialects.js';
 import { addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
 const ENTRIES_URL = '/admin/v1/audit/entries';
@@ -83,8 +84,8 @@ function expected(q: Query): string[] {
 const qs = (query: Record<string, string | number | undefined>) =>
   new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
 
-async function world(t: TestContext) {
-  const w = await adminWorld(t, ADMIN_NOW);
+async function world(t: TestContext, dialect: Dialect) {
+  const w = await adminWorld(t, ADMIN_NOW, { dialect });
   const before = await w.store.audit.count();
   await w.store.audit.append(SPECS.map(entryOf));
   const get = async (url: string, query: Record<string, string | number | undefined> = {}, bearer: string | null = w.staff.viewer.token) =>
@@ -112,299 +113,306 @@ function assertError(response: { statusCode: number; body: string; json(): any }
   if (message) assert.match(error.message, message);
 }
 
-describe('GET /admin/v1/audit/entries', () => {
-  test('every field of an entry, whitelisted, with leaf_index = seq - 1; newest first', async (t) => {
-    const { get, before } = await world(t);
-    const response = await get(ENTRIES_URL, { partner_id: 'p_alpha', outcome: 'staff_action' });
-    assert.equal(response.statusCode, 200, response.body);
-    const { data, paging } = response.json();
-    assert.deepEqual(paging, {});
-    assert.deepEqual(data.map((e: { request_id: string }) => e.request_id), ['req_13', 'req_5']);
-    assert.deepEqual(data[0], {
-      seq: before + 14, leaf_index: before + 13, at: '2026-05-20T15:00:00.001Z', request_id: 'req_13',
-      app_id: null, partner_id: 'p_alpha', agreement_id: 'agr_alpha', agreement_version: 2, rules_version: RULES_VERSION,
-      purpose: null, outcome: 'staff_action', code: 'agreement.suspend', token_member_id: null, subject_member_id: null,
-      released: [], withheld: {}, actor: 'st_someone', action: 'agreement.suspend', detail: { reason: 'late certification' },
+for (const dialect of DIALECTS) {
+  describe(`admin audit API on ${dialect}`, () => {
+    describe('GET /admin/v1/audit/entries', () => {
+      test('every field of an entry, whitelisted, with leaf_index = seq - 1; newest first', async (t) => {
+        const { get, before } = await world(t, dialect);
+        const response = await get(ENTRIES_URL, { partner_id: 'p_alpha', outcome: 'staff_action' });
+        assert.equal(response.statusCode, 200, response.body);
+        const { data, paging } = response.json();
+        assert.deepEqual(paging, {});
+        assert.deepEqual(data.map((e: { request_id: string }) => e.request_id), ['req_13', 'req_5']);
+        assert.deepEqual(data[0], {
+          seq: before + 14, leaf_index: before + 13, at: '2026-05-20T15:00:00.001Z', request_id: 'req_13',
+          app_id: null, partner_id: 'p_alpha', agreement_id: 'agr_alpha', agreement_version: 2, rules_version: RULES_VERSION,
+          purpose: null, outcome: 'staff_action', code: 'agreement.suspend', token_member_id: null, subject_member_id: null,
+          released: [], withheld: {}, actor: 'st_someone', action: 'agreement.suspend', detail: { reason: 'late certification' },
+        });
+        const withheld = (await get(ENTRIES_URL, { app_id: 'app_alpha_phone', outcome: 'withheld' })).json().data;
+        assert.equal(withheld.length, 1);
+        assert.deepEqual(
+          { ...withheld[0], seq: 0, leaf_index: 0 },
+          { seq: 0, leaf_index: 0, at: '2026-05-11T06:00:00.000Z', request_id: 'req_8', app_id: 'app_alpha_phone', partner_id: 'p_alpha',
+            agreement_id: 'agr_alpha', agreement_version: 1, rules_version: RULES_VERSION, purpose: 'device_experience', outcome: 'withheld',
+            code: 'audience_restricted', token_member_id: 'm_token', subject_member_id: 'm_8', released: [],
+            withheld: { birthday: 'audience_restricted' }, actor: null, action: null, detail: null },
+        );
+      });
+
+      test('filters by partner, app, agreement and outcome, alone and together', async (t) => {
+        const { get } = await world(t, dialect);
+        const queries: Query[] = [
+          { partner_id: 'p_alpha' }, { partner_id: 'p_beta' }, { app_id: 'app_alpha_phone' }, { app_id: 'app_gamma' },
+          { agreement_id: 'agr_alpha' }, { agreement_id: 'agr_beta', outcome: 'denied' }, { outcome: 'released', partner_id: 'p_alpha' },
+          { partner_id: 'p_alpha', app_id: 'app_beta' }, { outcome: 'withheld' },
+        ];
+        for (const query of queries) {
+          const response = await get(ENTRIES_URL, { ...query, limit: 500 });
+          assert.equal(response.statusCode, 200, response.body);
+          const ids = response.json().data.map((e: { request_id: string }) => e.request_id);
+          assert.deepEqual(ids, expected(query), JSON.stringify(query));
+        }
+        assert.equal(expected({ partner_id: 'p_alpha' }).length, 10, 'the oracle itself');
+      });
+
+      test('the window: from inclusive, to exclusive, to the millisecond; any time zone', async (t) => {
+        const { get } = await world(t, dialect);
+        const day = { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T00:00:00.000Z' };
+        const ids = (await get(ENTRIES_URL, day)).json().data.map((e: { request_id: string }) => e.request_id);
+        assert.deepEqual(ids, ['req_5', 'req_4', 'req_3', 'req_2', 'req_1']);
+        assert.deepEqual(ids, expected(day));
+        const offset = (await get(ENTRIES_URL, { from: '2026-05-10T02:00:00+02:00', to: '2026-05-11T02:00:00+02:00' })).json().data;
+        assert.deepEqual(offset.map((e: { request_id: string }) => e.request_id), ids);
+        const oneMs = (await get(ENTRIES_URL, { from: '2026-05-10T23:59:59.999Z', to: '2026-05-11T00:00:00.000Z' })).json().data;
+        assert.deepEqual(oneMs.map((e: { request_id: string }) => e.request_id), ['req_5']);
+        const onlyFrom = (await get(ENTRIES_URL, { from: '2026-05-20T15:00:00.001Z', partner_id: 'p_alpha' })).json().data;
+        assert.deepEqual(onlyFrom.map((e: { request_id: string }) => e.request_id), ['req_14', 'req_13']);
+        const onlyTo = (await get(ENTRIES_URL, { to: '2026-05-10T00:00:00.000Z' })).json().data;
+        assert.deepEqual(onlyTo.map((e: { request_id: string }) => e.request_id), ['req_0']);
+      });
+
+      test('paging through every page returns each matching entry exactly once, in order', async (t) => {
+        const { walk, store } = await world(t, dialect);
+        for (const limit of [1, 2, 4, 100]) {
+          const pages = await walk({ limit });
+          const seqs = pages.flat().map((e) => e.seq as number);
+          assert.equal(seqs.length, await store.audit.count(), `limit ${limit}`);
+          assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'newest first, no repeats');
+          assert.equal(new Set(seqs).size, seqs.length);
+          for (const page of pages) assert.ok(page.length <= limit && page.length > 0);
+        }
+        for (const query of [{ partner_id: 'p_alpha', limit: 2 }, { from: '2026-05-10T00:00:00Z', to: '2026-05-12T00:00:00Z', limit: 3 }]) {
+          const pages = await walk(query);
+          assert.deepEqual(pages.flat().map((e) => e.request_id), expected(query), JSON.stringify(query));
+        }
+      });
+
+      test('the default limit is 100, the last page has no cursor, and 500 is allowed', async (t) => {
+        const { get, store } = await world(t, dialect);
+        await store.audit.append(Array.from({ length: 120 }, (_, i) => entryOf({ ...B, at: '2026-05-25T00:00:00.000Z', outcome: 'released' }, 100 + i)));
+        const first = (await get(ENTRIES_URL)).json();
+        assert.equal(first.data.length, 100);
+        assert.equal(typeof first.paging.after, 'string');
+        const all = (await get(ENTRIES_URL, { limit: 500 })).json();
+        assert.equal(all.data.length, await store.audit.count());
+        assert.deepEqual(all.paging, {});
+      });
+
+      test('unknown ids find nothing (no 404)', async (t) => {
+        const { get } = await world(t, dialect);
+        for (const query of [{ partner_id: 'p_nobody' }, { app_id: 'app_nobody' }, { agreement_id: 'agr_nobody' }]) {
+          const response = await get(ENTRIES_URL, query);
+          assert.equal(response.statusCode, 200);
+          assert.deepEqual(response.json(), { data: [], paging: {} });
+        }
+      });
+
+      test('an entry the Graph API wrote is found by its partner, app and request id', async (t) => {
+        const { get, store, app } = await world(t, dialect);
+        const delta = await addPartner(store, 'delta', {}, ADMIN_NOW);
+        await addMembers(store, [{ id: 'm_real' }], ADMIN_NOW);
+        const { token } = await grantToken(store, { memberId: 'm_real', appId: delta.appId, agreementId: delta.agreementId, memberFields: ['id', 'name'] }, ADMIN_NOW);
+        const graph = await app.inject({ url: '/v1/me?fields=id,name,email', headers: { authorization: `Bearer ${token}` } });
+        assert.equal(graph.statusCode, 200, graph.body);
+        const data = (await get(ENTRIES_URL, { partner_id: 'p_delta' })).json().data;
+        assert.equal(data.length, 1);
+        assert.equal(data[0].request_id, graph.headers['x-request-id']);
+        assert.equal(data[0].app_id, 'app_delta');
+        assert.equal(data[0].agreement_id, 'agr_delta');
+        assert.equal(data[0].outcome, 'released');
+        assert.equal(data[0].subject_member_id, 'm_real');
+        assert.equal(data[0].token_member_id, 'm_real');
+        assert.deepEqual(data[0].released, ['id', 'name']);
+        assert.ok(data[0].withheld.email, 'email was asked for and withheld');
+        assert.equal(data[0].at, new Date(ADMIN_NOW).toISOString());
+        const byWindow = (await get(ENTRIES_URL, { from: new Date(ADMIN_NOW).toISOString(), app_id: 'app_delta' })).json().data;
+        assert.deepEqual(byWindow, data);
+      });
     });
-    const withheld = (await get(ENTRIES_URL, { app_id: 'app_alpha_phone', outcome: 'withheld' })).json().data;
-    assert.equal(withheld.length, 1);
-    assert.deepEqual(
-      { ...withheld[0], seq: 0, leaf_index: 0 },
-      { seq: 0, leaf_index: 0, at: '2026-05-11T06:00:00.000Z', request_id: 'req_8', app_id: 'app_alpha_phone', partner_id: 'p_alpha',
-        agreement_id: 'agr_alpha', agreement_version: 1, rules_version: RULES_VERSION, purpose: 'device_experience', outcome: 'withheld',
-        code: 'audience_restricted', token_member_id: 'm_token', subject_member_id: 'm_8', released: [],
-        withheld: { birthday: 'audience_restricted' }, actor: null, action: null, detail: null },
-    );
-  });
 
-  test('filters by partner, app, agreement and outcome, alone and together', async (t) => {
-    const { get } = await world(t);
-    const queries: Query[] = [
-      { partner_id: 'p_alpha' }, { partner_id: 'p_beta' }, { app_id: 'app_alpha_phone' }, { app_id: 'app_gamma' },
-      { agreement_id: 'agr_alpha' }, { agreement_id: 'agr_beta', outcome: 'denied' }, { outcome: 'released', partner_id: 'p_alpha' },
-      { partner_id: 'p_alpha', app_id: 'app_beta' }, { outcome: 'withheld' },
-    ];
-    for (const query of queries) {
-      const response = await get(ENTRIES_URL, { ...query, limit: 500 });
-      assert.equal(response.statusCode, 200, response.body);
-      const ids = response.json().data.map((e: { request_id: string }) => e.request_id);
-      assert.deepEqual(ids, expected(query), JSON.stringify(query));
-    }
-    assert.equal(expected({ partner_id: 'p_alpha' }).length, 10, 'the oracle itself');
-  });
+    describe('GET /admin/v1/audit/daily-counts', () => {
+      const zero = { released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
 
-  test('the window: from inclusive, to exclusive, to the millisecond; any time zone', async (t) => {
-    const { get } = await world(t);
-    const day = { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T00:00:00.000Z' };
-    const ids = (await get(ENTRIES_URL, day)).json().data.map((e: { request_id: string }) => e.request_id);
-    assert.deepEqual(ids, ['req_5', 'req_4', 'req_3', 'req_2', 'req_1']);
-    assert.deepEqual(ids, expected(day));
-    const offset = (await get(ENTRIES_URL, { from: '2026-05-10T02:00:00+02:00', to: '2026-05-11T02:00:00+02:00' })).json().data;
-    assert.deepEqual(offset.map((e: { request_id: string }) => e.request_id), ids);
-    const oneMs = (await get(ENTRIES_URL, { from: '2026-05-10T23:59:59.999Z', to: '2026-05-11T00:00:00.000Z' })).json().data;
-    assert.deepEqual(oneMs.map((e: { request_id: string }) => e.request_id), ['req_5']);
-    const onlyFrom = (await get(ENTRIES_URL, { from: '2026-05-20T15:00:00.001Z', partner_id: 'p_alpha' })).json().data;
-    assert.deepEqual(onlyFrom.map((e: { request_id: string }) => e.request_id), ['req_14', 'req_13']);
-    const onlyTo = (await get(ENTRIES_URL, { to: '2026-05-10T00:00:00.000Z' })).json().data;
-    assert.deepEqual(onlyTo.map((e: { request_id: string }) => e.request_id), ['req_0']);
-  });
+      test('counts per UTC day equal the counts by hand, with totals', async (t) => {
+        const { get } = await world(t, dialect);
+        const response = await get(COUNTS_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-13T00:00:00Z' });
+        assert.equal(response.statusCode, 200, response.body);
+        assert.deepEqual(response.json(), {
+          from: '2026-05-10T00:00:00.000Z',
+          to: '2026-05-13T00:00:00.000Z',
+          data: [
+            { day: '2026-05-10', released: 2, withheld: 1, denied: 1, staff_action: 1, total: 5 },
+            { day: '2026-05-11', released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 },
+            { day: '2026-05-12', released: 2, withheld: 0, denied: 0, staff_action: 0, total: 2 },
+          ],
+          totals: { released: 6, withheld: 2, denied: 2, staff_action: 1, total: 11 },
+        });
+      });
 
-  test('paging through every page returns each matching entry exactly once, in order', async (t) => {
-    const { walk, store } = await world(t);
-    for (const limit of [1, 2, 4, 100]) {
-      const pages = await walk({ limit });
-      const seqs = pages.flat().map((e) => e.seq as number);
-      assert.equal(seqs.length, await store.audit.count(), `limit ${limit}`);
-      assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'newest first, no repeats');
-      assert.equal(new Set(seqs).size, seqs.length);
-      for (const page of pages) assert.ok(page.length <= limit && page.length > 0);
-    }
-    for (const query of [{ partner_id: 'p_alpha', limit: 2 }, { from: '2026-05-10T00:00:00Z', to: '2026-05-12T00:00:00Z', limit: 3 }]) {
-      const pages = await walk(query);
-      assert.deepEqual(pages.flat().map((e) => e.request_id), expected(query), JSON.stringify(query));
-    }
-  });
+      test('the same filters as the entries; days without entries are listed with zeros', async (t) => {
+        const { get } = await world(t, dialect);
+        const alpha = (await get(COUNTS_URL, { partner_id: 'p_alpha', from: '2026-05-10T00:00:00Z', to: '2026-05-13T00:00:00Z' })).json();
+        assert.deepEqual(alpha.data, [
+          { day: '2026-05-10', released: 1, withheld: 1, denied: 1, staff_action: 1, total: 4 },
+          { day: '2026-05-11', released: 1, withheld: 1, denied: 0, staff_action: 0, total: 2 },
+          { day: '2026-05-12', released: 1, withheld: 0, denied: 0, staff_action: 0, total: 1 },
+        ]);
+        assert.deepEqual(alpha.totals, { released: 3, withheld: 2, denied: 1, staff_action: 1, total: 7 });
+        const denied = (await get(COUNTS_URL, { outcome: 'denied', from: '2026-05-11T12:00:00Z', to: '2026-05-12T12:00:00Z' })).json();
+        assert.deepEqual(denied.data, [{ day: '2026-05-11', ...zero, denied: 1, total: 1 }, { day: '2026-05-12', ...zero }]);
+        const phone = (await get(COUNTS_URL, { app_id: 'app_alpha_phone', agreement_id: 'agr_alpha', from: '2026-05-01T00:00:00Z', to: '2026-06-01T00:00:00Z' })).json();
+        assert.equal(phone.data.length, 31);
+        assert.deepEqual(phone.totals, { ...zero, released: 1, withheld: 1, denied: 1, total: 3 });
+        const nobody = (await get(COUNTS_URL, { partner_id: 'p_nobody', from: '2026-05-10T00:00:00Z', to: '2026-05-11T00:00:00Z' })).json();
+        assert.deepEqual(nobody, { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T00:00:00.000Z', data: [{ day: '2026-05-10', ...zero }], totals: zero });
+      });
 
-  test('the default limit is 100, the last page has no cursor, and 500 is allowed', async (t) => {
-    const { get, store } = await world(t);
-    await store.audit.append(Array.from({ length: 120 }, (_, i) => entryOf({ ...B, at: '2026-05-25T00:00:00.000Z', outcome: 'released' }, 100 + i)));
-    const first = (await get(ENTRIES_URL)).json();
-    assert.equal(first.data.length, 100);
-    assert.equal(typeof first.paging.after, 'string');
-    const all = (await get(ENTRIES_URL, { limit: 500 })).json();
-    assert.equal(all.data.length, await store.audit.count());
-    assert.deepEqual(all.paging, {});
-  });
+      test('the window edges: from inclusive, to exclusive; a window off midnight touches partial days', async (t) => {
+        const { get } = await world(t, dialect);
+        const edge = (await get(COUNTS_URL, { from: '2026-05-10T00:00:00.000Z', to: '2026-05-10T23:59:59.999Z' })).json();
+        assert.deepEqual(edge.data, [{ day: '2026-05-10', released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 }]);
+        const partial = (await get(COUNTS_URL, { from: '2026-05-09T23:59:59.999Z', to: '2026-05-11T00:00:00.001Z' })).json();
+        assert.deepEqual(partial.data.map((d: { day: string; total: number }) => [d.day, d.total]), [['2026-05-09', 1], ['2026-05-10', 5], ['2026-05-11', 1]]);
+      });
 
-  test('unknown ids find nothing (no 404)', async (t) => {
-    const { get } = await world(t);
-    for (const query of [{ partner_id: 'p_nobody' }, { app_id: 'app_nobody' }, { agreement_id: 'agr_nobody' }]) {
-      const response = await get(ENTRIES_URL, query);
-      assert.equal(response.statusCode, 200);
-      assert.deepEqual(response.json(), { data: [], paging: {} });
-    }
-  });
+      test('without from and to: the 30 UTC days up to the end of today; totals agree with the entries', async (t) => {
+        const { get, setNow } = await world(t, dialect);
+        setNow(Date.parse('2026-06-01T09:00:00Z'));
+        const body = (await get(COUNTS_URL, { partner_id: 'p_alpha' })).json();
+        assert.equal(body.from, '2026-05-03T00:00:00.000Z');
+        assert.equal(body.to, '2026-06-02T00:00:00.000Z');
+        assert.equal(body.data.length, 30);
+        assert.equal(body.data[0].day, '2026-05-03');
+        assert.equal(body.data[29].day, '2026-06-01');
+        assert.equal(body.totals.total, expected({ partner_id: 'p_alpha', from: body.from, to: body.to }).length);
+        const onlyTo = (await get(COUNTS_URL, { to: '2026-05-12T00:00:00Z' })).json();
+        assert.equal(onlyTo.from, '2026-04-12T00:00:00.000Z');
+        assert.equal(onlyTo.totals.total, expected({ to: '2026-05-12T00:00:00Z' }).length);
+        const onlyFrom = (await get(COUNTS_URL, { from: '2026-05-31T00:00:00Z' })).json();
+        assert.equal(onlyFrom.to, '2026-06-02T00:00:00.000Z');
+        assert.deepEqual(onlyFrom.data.map((d: { day: string }) => d.day), ['2026-05-31', '2026-06-01']);
+      });
 
-  test('an entry the Graph API wrote is found by its partner, app and request id', async (t) => {
-    const { get, store, app } = await world(t);
-    const delta = await addPartner(store, 'delta', {}, ADMIN_NOW);
-    await addMembers(store, [{ id: 'm_real' }], ADMIN_NOW);
-    const { token } = await grantToken(store, { memberId: 'm_real', appId: delta.appId, agreementId: delta.agreementId, memberFields: ['id', 'name'] }, ADMIN_NOW);
-    const graph = await app.inject({ url: '/v1/me?fields=id,name,email', headers: { authorization: `Bearer ${token}` } });
-    assert.equal(graph.statusCode, 200, graph.body);
-    const data = (await get(ENTRIES_URL, { partner_id: 'p_delta' })).json().data;
-    assert.equal(data.length, 1);
-    assert.equal(data[0].request_id, graph.headers['x-request-id']);
-    assert.equal(data[0].app_id, 'app_delta');
-    assert.equal(data[0].agreement_id, 'agr_delta');
-    assert.equal(data[0].outcome, 'released');
-    assert.equal(data[0].subject_member_id, 'm_real');
-    assert.equal(data[0].token_member_id, 'm_real');
-    assert.deepEqual(data[0].released, ['id', 'name']);
-    assert.ok(data[0].withheld.email, 'email was asked for and withheld');
-    assert.equal(data[0].at, new Date(ADMIN_NOW).toISOString());
-    const byWindow = (await get(ENTRIES_URL, { from: new Date(ADMIN_NOW).toISOString(), app_id: 'app_delta' })).json().data;
-    assert.deepEqual(byWindow, data);
-  });
-});
+      test('a window of 366 days is served, a longer one refused', async (t) => {
+        const { get } = await world(t, dialect);
+        const year = await get(COUNTS_URL, { from: '2025-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z' });
+        assert.equal(year.statusCode, 200, year.body);
+        assert.equal(year.json().data.length, 366);
+        assert.equal(year.json().totals.total, SPECS.length);
+        assertError(await get(COUNTS_URL, { from: '2025-06-01T00:00:00Z', to: '2026-06-02T00:00:00.001Z' }), 400, 'invalid_parameter', /longer than 366 days/);
+        assertError(await get(COUNTS_URL, { from: '2025-01-01T00:00:00Z' }), 400, 'invalid_parameter', /longer than 366 days/);
+      });
+    });
 
-describe('GET /admin/v1/audit/daily-counts', () => {
-  const zero = { released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
+    describe('who may read the audit', () => {
+      test('every staff role, the viewer included', async (t) => {
+        const { get, staff } = await world(t, dialect);
+        for (const role of STAFF_ROLES) {
+          assert.equal((await get(ENTRIES_URL, {}, staff[role].token)).statusCode, 200, role);
+          assert.equal((await get(COUNTS_URL, {}, staff[role].token)).statusCode, 200, role);
+        }
+      });
 
-  test('counts per UTC day equal the counts by hand, with totals', async (t) => {
-    const { get } = await world(t);
-    const response = await get(COUNTS_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-13T00:00:00Z' });
-    assert.equal(response.statusCode, 200, response.body);
-    assert.deepEqual(response.json(), {
-      from: '2026-05-10T00:00:00.000Z',
-      to: '2026-05-13T00:00:00.000Z',
-      data: [
-        { day: '2026-05-10', released: 2, withheld: 1, denied: 1, staff_action: 1, total: 5 },
-        { day: '2026-05-11', released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 },
-        { day: '2026-05-12', released: 2, withheld: 0, denied: 0, staff_action: 0, total: 2 },
-      ],
-      totals: { released: 6, withheld: 2, denied: 2, staff_action: 1, total: 11 },
+      test('no credential is 401, a member token or a made-up key is 401 invalid_token', async (t) => {
+        const { get, store } = await world(t, dialect);
+        const delta = await addPartner(store, 'delta', {}, ADMIN_NOW);
+        await addMembers(store, [{ id: 'm_member' }], ADMIN_NOW);
+        const { token } = await grantToken(store, { memberId: 'm_member', appId: delta.appId, agreementId: delta.agreementId, memberFields: ['id'] }, ADMIN_NOW);
+        for (const url of [ENTRIES_URL, COUNTS_URL]) {
+          assertError(await get(url, {}, null), 401, 'login_required');
+          assertError(await get(url, {}, token), 401, 'invalid_token');
+          assertError(await get(url, {}, `dpk_${'x'.repeat(40)}`), 401, 'invalid_token');
+        }
+      });
+
+      test('a staff account without roles is 403, and reading writes no audit entry', async (t) => {
+        const { get, addStaff, store } = await world(t, dialect);
+        const nobody = await addStaff('no-roles@staff.example', []);
+        assertError(await get(ENTRIES_URL, {}, nobody.token), 403, 'forbidden', /`read`/);
+        const count = await store.audit.count();
+        await get(ENTRIES_URL);
+        await get(COUNTS_URL);
+        assert.equal(await store.audit.count(), count);
+      });
+    });
+
+    describe('bad input is 400 with the error shape', () => {
+      const CASES: ReadonlyArray<readonly [string, Record<string, string | number>, string, RegExp]> = [
+        [ENTRIES_URL, { from: 'yesterday' }, 'invalid_parameter', /querystring\/from must match format "date-time"/],
+        [ENTRIES_URL, { from: '2026-05-10' }, 'invalid_parameter', /querystring\/from/],
+        [ENTRIES_URL, { to: '2026-05-10T00:00:00' }, 'invalid_parameter', /querystring\/to/],
+        [ENTRIES_URL, { to: '2026-02-30T00:00:00Z' }, 'invalid_parameter', /querystring\/to/],
+        [ENTRIES_URL, { from: '2026-05-10T23:59:60Z' }, 'invalid_parameter', /querystring\/from is not an instant/],
+        [ENTRIES_URL, { to: '9999-12-31T23:59:59-01:00' }, 'invalid_parameter', /querystring\/to must fall within the years 0000 to 9999/],
+        [ENTRIES_URL, { from: '2026-05-11T00:00:00Z', to: '2026-05-10T00:00:00Z' }, 'invalid_parameter', /from .* must be before querystring\/to/],
+        [ENTRIES_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-10T02:00:00+02:00' }, 'invalid_parameter', /must be before/],
+        [ENTRIES_URL, { outcome: 'granted' }, 'invalid_parameter', /querystring\/outcome must be one of: released, withheld, denied, staff_action/],
+        [ENTRIES_URL, { limit: 0 }, 'invalid_parameter', /querystring\/limit must be >= 1/],
+        [ENTRIES_URL, { limit: 501 }, 'invalid_parameter', /querystring\/limit must be <= 500/],
+        [ENTRIES_URL, { limit: 'ten' }, 'invalid_parameter', /querystring\/limit must be a whole number in decimal digits/],
+        [ENTRIES_URL, { limit: 2.5 }, 'invalid_parameter', /querystring\/limit must be a whole number in decimal digits/],
+        [ENTRIES_URL, { partner_id: '' }, 'invalid_parameter', /querystring\/partner_id/],
+        [ENTRIES_URL, { partner: 'p_alpha' }, 'invalid_parameter', /unknown property `partner`/],
+        [ENTRIES_URL, { after: 'not a cursor' }, 'invalid_cursor', /without `after`/],
+        [ENTRIES_URL, { after: Buffer.from('{"o":"audit:x","a":3}').toString('base64url') }, 'invalid_cursor', /cursor/],
+        [ENTRIES_URL, { after: 'x'.repeat(501) }, 'invalid_parameter', /querystring\/after/],
+        [COUNTS_URL, { from: 'last week' }, 'invalid_parameter', /querystring\/from must match format "date-time"/],
+        [COUNTS_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-10T00:00:00Z' }, 'invalid_parameter', /must be before/],
+        [COUNTS_URL, { from: '2026-07-01T00:00:00Z' }, 'invalid_parameter', /must be before/],
+        [COUNTS_URL, { outcome: 'all' }, 'invalid_parameter', /must be one of/],
+        [COUNTS_URL, { limit: 10 }, 'invalid_parameter', /unknown property `limit`/],
+        [COUNTS_URL, { after: 'abc' }, 'invalid_parameter', /unknown property `after`/],
+      ];
+
+      test('each bad query names what is wrong', async (t) => {
+        const { get } = await world(t, dialect);
+        for (const [url, query, code, message] of CASES) {
+          const response = await get(url, query);
+          assertError(response, 400, code, message);
+          assert.equal(response.json().error.request_id, response.headers['x-request-id'], `${url} ${JSON.stringify(query)}`);
+        }
+      });
+
+      test('a cursor works only with the filters it was given for', async (t) => {
+        const { get } = await world(t, dialect);
+        const cursor = (await get(ENTRIES_URL, { partner_id: 'p_alpha', limit: 1 })).json().paging.after as string;
+        assert.equal((await get(ENTRIES_URL, { partner_id: 'p_alpha', limit: 3, after: cursor })).statusCode, 200, 'another limit is fine');
+        assertError(await get(ENTRIES_URL, { partner_id: 'p_beta', after: cursor }), 400, 'invalid_cursor');
+        assertError(await get(ENTRIES_URL, { after: cursor }), 400, 'invalid_cursor');
+        assertError(await get(ENTRIES_URL, { partner_id: 'p_alpha', outcome: 'released', after: cursor }), 400, 'invalid_cursor');
+      });
+    });
+
+    test('the OpenAPI document describes both endpoints and their parameters', async (t) => {
+      const { app } = await world(t, dialect);
+      const spec = (await app.inject({ url: '/docs/json' })).json();
+      const names = (path: string) => spec.paths[path].get.parameters.map((p: { name: string }) => p.name);
+      assert.deepEqual(names(ENTRIES_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome', 'limit', 'after']);
+      assert.deepEqual(names(COUNTS_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome']);
+      assert.ok(spec.paths[ENTRIES_URL].get.responses['200']);
+      assert.ok(spec.paths[COUNTS_URL].get.responses['200']);
+    });
+
+    describe('migration 0010: indexes for the filters', () => {
+      const names = async (db: Db) => (await (dialect === 'postgres'
+        ? sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema() and tablename = 'audit_entries'`
+        : sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'audit_entries'`).execute(db))
+        .rows.map((r) => r.name);
+      const OURS = ['audit_entries_agreement_at', 'audit_entries_app_at', 'audit_entries_partner_at'];
+
+      test('up creates the three (partner, app, agreement) × at indexes; down drops them', async (t) => {
+        const { db } = await testDatabase(t, dialect);
+        const present = await names(db);
+        assert.deepEqual(OURS.filter((n) => present.includes(n)), OURS);
+        // SQLite's plan names the index even for an empty table; PostgreSQL's planner rightly scans a table this small.
+        if (dialect === 'sqlite') {
+          const plan = await sql<{ detail: string }>`explain query plan select seq from audit_entries where partner_id = 'p' and at >= 'a' and at < 'b' order by seq desc`.execute(db);
+          assert.ok(plan.rows.some((r) => r.detail.includes('audit_entries_partner_at')), JSON.stringify(plan.rows));
+        }
+        await auditQueryIndexes.down!(db);
+        assert.deepEqual((await names(db)).filter((n) => OURS.includes(n)), []);
+      });
     });
   });
-
-  test('the same filters as the entries; days without entries are listed with zeros', async (t) => {
-    const { get } = await world(t);
-    const alpha = (await get(COUNTS_URL, { partner_id: 'p_alpha', from: '2026-05-10T00:00:00Z', to: '2026-05-13T00:00:00Z' })).json();
-    assert.deepEqual(alpha.data, [
-      { day: '2026-05-10', released: 1, withheld: 1, denied: 1, staff_action: 1, total: 4 },
-      { day: '2026-05-11', released: 1, withheld: 1, denied: 0, staff_action: 0, total: 2 },
-      { day: '2026-05-12', released: 1, withheld: 0, denied: 0, staff_action: 0, total: 1 },
-    ]);
-    assert.deepEqual(alpha.totals, { released: 3, withheld: 2, denied: 1, staff_action: 1, total: 7 });
-    const denied = (await get(COUNTS_URL, { outcome: 'denied', from: '2026-05-11T12:00:00Z', to: '2026-05-12T12:00:00Z' })).json();
-    assert.deepEqual(denied.data, [{ day: '2026-05-11', ...zero, denied: 1, total: 1 }, { day: '2026-05-12', ...zero }]);
-    const phone = (await get(COUNTS_URL, { app_id: 'app_alpha_phone', agreement_id: 'agr_alpha', from: '2026-05-01T00:00:00Z', to: '2026-06-01T00:00:00Z' })).json();
-    assert.equal(phone.data.length, 31);
-    assert.deepEqual(phone.totals, { ...zero, released: 1, withheld: 1, denied: 1, total: 3 });
-    const nobody = (await get(COUNTS_URL, { partner_id: 'p_nobody', from: '2026-05-10T00:00:00Z', to: '2026-05-11T00:00:00Z' })).json();
-    assert.deepEqual(nobody, { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T00:00:00.000Z', data: [{ day: '2026-05-10', ...zero }], totals: zero });
-  });
-
-  test('the window edges: from inclusive, to exclusive; a window off midnight touches partial days', async (t) => {
-    const { get } = await world(t);
-    const edge = (await get(COUNTS_URL, { from: '2026-05-10T00:00:00.000Z', to: '2026-05-10T23:59:59.999Z' })).json();
-    assert.deepEqual(edge.data, [{ day: '2026-05-10', released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 }]);
-    const partial = (await get(COUNTS_URL, { from: '2026-05-09T23:59:59.999Z', to: '2026-05-11T00:00:00.001Z' })).json();
-    assert.deepEqual(partial.data.map((d: { day: string; total: number }) => [d.day, d.total]), [['2026-05-09', 1], ['2026-05-10', 5], ['2026-05-11', 1]]);
-  });
-
-  test('without from and to: the 30 UTC days up to the end of today; totals agree with the entries', async (t) => {
-    const { get, setNow } = await world(t);
-    setNow(Date.parse('2026-06-01T09:00:00Z'));
-    const body = (await get(COUNTS_URL, { partner_id: 'p_alpha' })).json();
-    assert.equal(body.from, '2026-05-03T00:00:00.000Z');
-    assert.equal(body.to, '2026-06-02T00:00:00.000Z');
-    assert.equal(body.data.length, 30);
-    assert.equal(body.data[0].day, '2026-05-03');
-    assert.equal(body.data[29].day, '2026-06-01');
-    assert.equal(body.totals.total, expected({ partner_id: 'p_alpha', from: body.from, to: body.to }).length);
-    const onlyTo = (await get(COUNTS_URL, { to: '2026-05-12T00:00:00Z' })).json();
-    assert.equal(onlyTo.from, '2026-04-12T00:00:00.000Z');
-    assert.equal(onlyTo.totals.total, expected({ to: '2026-05-12T00:00:00Z' }).length);
-    const onlyFrom = (await get(COUNTS_URL, { from: '2026-05-31T00:00:00Z' })).json();
-    assert.equal(onlyFrom.to, '2026-06-02T00:00:00.000Z');
-    assert.deepEqual(onlyFrom.data.map((d: { day: string }) => d.day), ['2026-05-31', '2026-06-01']);
-  });
-
-  test('a window of 366 days is served, a longer one refused', async (t) => {
-    const { get } = await world(t);
-    const year = await get(COUNTS_URL, { from: '2025-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z' });
-    assert.equal(year.statusCode, 200, year.body);
-    assert.equal(year.json().data.length, 366);
-    assert.equal(year.json().totals.total, SPECS.length);
-    assertError(await get(COUNTS_URL, { from: '2025-06-01T00:00:00Z', to: '2026-06-02T00:00:00.001Z' }), 400, 'invalid_parameter', /longer than 366 days/);
-    assertError(await get(COUNTS_URL, { from: '2025-01-01T00:00:00Z' }), 400, 'invalid_parameter', /longer than 366 days/);
-  });
-});
-
-describe('who may read the audit', () => {
-  test('every staff role, the viewer included', async (t) => {
-    const { get, staff } = await world(t);
-    for (const role of STAFF_ROLES) {
-      assert.equal((await get(ENTRIES_URL, {}, staff[role].token)).statusCode, 200, role);
-      assert.equal((await get(COUNTS_URL, {}, staff[role].token)).statusCode, 200, role);
-    }
-  });
-
-  test('no credential is 401, a member token or a made-up key is 401 invalid_token', async (t) => {
-    const { get, store } = await world(t);
-    const delta = await addPartner(store, 'delta', {}, ADMIN_NOW);
-    await addMembers(store, [{ id: 'm_member' }], ADMIN_NOW);
-    const { token } = await grantToken(store, { memberId: 'm_member', appId: delta.appId, agreementId: delta.agreementId, memberFields: ['id'] }, ADMIN_NOW);
-    for (const url of [ENTRIES_URL, COUNTS_URL]) {
-      assertError(await get(url, {}, null), 401, 'login_required');
-      assertError(await get(url, {}, token), 401, 'invalid_token');
-      assertError(await get(url, {}, `dpk_${'x'.repeat(40)}`), 401, 'invalid_token');
-    }
-  });
-
-  test('a staff account without roles is 403, and reading writes no audit entry', async (t) => {
-    const { get, addStaff, store } = await world(t);
-    const nobody = await addStaff('no-roles@staff.example', []);
-    assertError(await get(ENTRIES_URL, {}, nobody.token), 403, 'forbidden', /`read`/);
-    const count = await store.audit.count();
-    await get(ENTRIES_URL);
-    await get(COUNTS_URL);
-    assert.equal(await store.audit.count(), count);
-  });
-});
-
-describe('bad input is 400 with the error shape', () => {
-  const CASES: ReadonlyArray<readonly [string, Record<string, string | number>, string, RegExp]> = [
-    [ENTRIES_URL, { from: 'yesterday' }, 'invalid_parameter', /querystring\/from must match format "date-time"/],
-    [ENTRIES_URL, { from: '2026-05-10' }, 'invalid_parameter', /querystring\/from/],
-    [ENTRIES_URL, { to: '2026-05-10T00:00:00' }, 'invalid_parameter', /querystring\/to/],
-    [ENTRIES_URL, { to: '2026-02-30T00:00:00Z' }, 'invalid_parameter', /querystring\/to/],
-    [ENTRIES_URL, { from: '2026-05-10T23:59:60Z' }, 'invalid_parameter', /querystring\/from is not an instant/],
-    [ENTRIES_URL, { to: '9999-12-31T23:59:59-01:00' }, 'invalid_parameter', /querystring\/to must fall within the years 0000 to 9999/],
-    [ENTRIES_URL, { from: '2026-05-11T00:00:00Z', to: '2026-05-10T00:00:00Z' }, 'invalid_parameter', /from .* must be before querystring\/to/],
-    [ENTRIES_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-10T02:00:00+02:00' }, 'invalid_parameter', /must be before/],
-    [ENTRIES_URL, { outcome: 'granted' }, 'invalid_parameter', /querystring\/outcome must be one of: released, withheld, denied, staff_action/],
-    [ENTRIES_URL, { limit: 0 }, 'invalid_parameter', /querystring\/limit must be >= 1/],
-    [ENTRIES_URL, { limit: 501 }, 'invalid_parameter', /querystring\/limit must be <= 500/],
-    [ENTRIES_URL, { limit: 'ten' }, 'invalid_parameter', /querystring\/limit must be integer/],
-    [ENTRIES_URL, { limit: 2.5 }, 'invalid_parameter', /querystring\/limit must be integer/],
-    [ENTRIES_URL, { partner_id: '' }, 'invalid_parameter', /querystring\/partner_id/],
-    [ENTRIES_URL, { partner: 'p_alpha' }, 'invalid_parameter', /unknown property `partner`/],
-    [ENTRIES_URL, { after: 'not a cursor' }, 'invalid_cursor', /without `after`/],
-    [ENTRIES_URL, { after: Buffer.from('{"o":"audit:x","a":3}').toString('base64url') }, 'invalid_cursor', /cursor/],
-    [ENTRIES_URL, { after: 'x'.repeat(501) }, 'invalid_parameter', /querystring\/after/],
-    [COUNTS_URL, { from: 'last week' }, 'invalid_parameter', /querystring\/from must match format "date-time"/],
-    [COUNTS_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-10T00:00:00Z' }, 'invalid_parameter', /must be before/],
-    [COUNTS_URL, { from: '2026-07-01T00:00:00Z' }, 'invalid_parameter', /must be before/],
-    [COUNTS_URL, { outcome: 'all' }, 'invalid_parameter', /must be one of/],
-    [COUNTS_URL, { limit: 10 }, 'invalid_parameter', /unknown property `limit`/],
-    [COUNTS_URL, { after: 'abc' }, 'invalid_parameter', /unknown property `after`/],
-  ];
-
-  test('each bad query names what is wrong', async (t) => {
-    const { get } = await world(t);
-    for (const [url, query, code, message] of CASES) {
-      const response = await get(url, query);
-      assertError(response, 400, code, message);
-      assert.equal(response.json().error.request_id, response.headers['x-request-id'], `${url} ${JSON.stringify(query)}`);
-    }
-  });
-
-  test('a cursor works only with the filters it was given for', async (t) => {
-    const { get } = await world(t);
-    const cursor = (await get(ENTRIES_URL, { partner_id: 'p_alpha', limit: 1 })).json().paging.after as string;
-    assert.equal((await get(ENTRIES_URL, { partner_id: 'p_alpha', limit: 3, after: cursor })).statusCode, 200, 'another limit is fine');
-    assertError(await get(ENTRIES_URL, { partner_id: 'p_beta', after: cursor }), 400, 'invalid_cursor');
-    assertError(await get(ENTRIES_URL, { after: cursor }), 400, 'invalid_cursor');
-    assertError(await get(ENTRIES_URL, { partner_id: 'p_alpha', outcome: 'released', after: cursor }), 400, 'invalid_cursor');
-  });
-});
-
-test('the OpenAPI document describes both endpoints and their parameters', async (t) => {
-  const { app } = await world(t);
-  const spec = (await app.inject({ url: '/docs/json' })).json();
-  const names = (path: string) => spec.paths[path].get.parameters.map((p: { name: string }) => p.name);
-  assert.deepEqual(names(ENTRIES_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome', 'limit', 'after']);
-  assert.deepEqual(names(COUNTS_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome']);
-  assert.ok(spec.paths[ENTRIES_URL].get.responses['200']);
-  assert.ok(spec.paths[COUNTS_URL].get.responses['200']);
-});
-
-describe('migration 0010: indexes for the filters', () => {
-  const names = async (db: Db) => (await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'audit_entries'`.execute(db))
-    .rows.map((r) => r.name);
-  const OURS = ['audit_entries_agreement_at', 'audit_entries_app_at', 'audit_entries_partner_at'];
-
-  test('up creates the three (partner, app, agreement) × at indexes; down drops them', async (t) => {
-    const db = openSqlite(':memory:');
-    t.after(() => db.destroy());
-    await migrateToLatest(db);
-    const present = await names(db);
-    assert.deepEqual(OURS.filter((n) => present.includes(n)), OURS);
-    const plan = await sql<{ detail: string }>`explain query plan select seq from audit_entries where partner_id = 'p' and at >= 'a' and at < 'b' order by seq desc`.execute(db);
-    assert.ok(plan.rows.some((r) => r.detail.includes('audit_entries_partner_at')), JSON.stringify(plan.rows));
-    await auditQueryIndexes.down!(db);
-    assert.deepEqual((await names(db)).filter((n) => OURS.includes(n)), []);
-  });
-});
+}

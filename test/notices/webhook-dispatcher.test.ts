@@ -10,18 +10,15 @@ import {
   startNoticeDispatcher,
   verifySignature,
 } from '../../src/notices/webhook-dispatcher.js';
-import { migrateToLatest, openSqlite } from '../../src/store/database.js';
 import { createStore, type Store } from '../../src/store/store.js';
+import { DIALECTS, testDatabase, type Dialect } from '../helpers/dialects.js';
 import { partnerVerifies, refusingUrl, startReceiver } from './receiver.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const MINUTE = 60_000;
 
-async function storeWithPartner(t: TestContext, webhookUrl: string | null, partnerId = 'p_acme'): Promise<Store> {
-  const db = openSqlite(':memory:');
-  await migrateToLatest(db);
-  t.after(() => db.destroy());
-  const store = createStore(db);
+async function storeWithPartner(t: TestContext, dialect: Dialect, webhookUrl: string | null, partnerId = 'p_acme'): Promise<Store> {
+  const store = createStore((await testDatabase(t, dialect)).db);
   await addPartner(store, partnerId, webhookUrl);
   return store;
 }
@@ -41,227 +38,254 @@ function activated(partnerId = 'p_acme', at = NOW, dedupeKey?: string) {
   };
 }
 
+/**
+ * Two views of `store` whose `notices.due` returns only once both have read: both dispatchers see
+ * every notice due before either claims one, the race the claims must settle. (SQLite's one
+ * connection happened to order it so; PostgreSQL's pool lets one dispatcher finish before the other reads.)
+ */
+function bothReadFirst(store: Store): [Store, Store] {
+  let read = 0;
+  let release = () => {};
+  const bothRead = new Promise<void>((resolve) => { release = resolve; });
+  const view = (): Store => {
+    const notices: Store['notices'] = Object.create(store.notices);
+    notices.due = async (now, limit) => {
+      const due = await store.notices.due(now, limit);
+      if (++read === 2) release();
+      await bothRead;
+      return due;
+    };
+    return { ...store, notices };
+  };
+  return [view(), view()];
+}
+
 async function onlyNotice(store: Store) {
   const notices = await store.notices.list({ limit: 10 });
   assert.equal(notices.length, 1);
   return notices[0]!;
 }
 
-describe('webhook delivery', () => {
-  test('a notice is posted as signed JSON that the partner can verify with its secret', async (t) => {
-    const receiver = await startReceiver(t);
-    const store = await storeWithPartner(t, receiver.url);
-    await enqueueNotice(store.db, activated());
-    const report = await new WebhookDispatcher({ store }).dispatchDue(NOW);
-    assert.deepEqual(report, { delivered: 1, failed: 0, abandoned: 0, undeliverable: 0, skipped: 0 });
+for (const dialect of DIALECTS) {
+  describe(`notices to partners on ${dialect}`, () => {
+    describe('webhook delivery', () => {
+      test('a notice is posted as signed JSON that the partner can verify with its secret', async (t) => {
+        const receiver = await startReceiver(t);
+        const store = await storeWithPartner(t, dialect, receiver.url);
+        await enqueueNotice(store.db, activated());
+        const report = await new WebhookDispatcher({ store }).dispatchDue(NOW);
+        assert.deepEqual(report, { delivered: 1, failed: 0, abandoned: 0, undeliverable: 0, skipped: 0 });
 
-    assert.equal(receiver.received.length, 1);
-    const [request] = receiver.received;
-    const notice = await onlyNotice(store);
-    assert.equal(request!.headers['content-type'], 'application/json');
-    assert.equal(request!.headers[NOTICE_ID_HEADER], notice.id);
-    assert.match(String(request!.headers['x-datapact-signature']), /^t=\d+,v1=[0-9a-f]{64}$/);
-    assert.deepEqual(JSON.parse(request!.rawBody), {
-      id: notice.id, type: 'agreement.activated', created_at: '2026-06-01T00:00:00.000Z', partner_id: 'p_acme', agreement_id: 'agr_acme',
-      data: { agreement_version: 3, reason: 'approved by two privacy officers', actor: 'st_officer' },
+        assert.equal(receiver.received.length, 1);
+        const [request] = receiver.received;
+        const notice = await onlyNotice(store);
+        assert.equal(request!.headers['content-type'], 'application/json');
+        assert.equal(request!.headers[NOTICE_ID_HEADER], notice.id);
+        assert.match(String(request!.headers['x-datapact-signature']), /^t=\d+,v1=[0-9a-f]{64}$/);
+        assert.deepEqual(JSON.parse(request!.rawBody), {
+          id: notice.id, type: 'agreement.activated', created_at: '2026-06-01T00:00:00.000Z', partner_id: 'p_acme', agreement_id: 'agr_acme',
+          data: { agreement_version: 3, reason: 'approved by two privacy officers', actor: 'st_officer' },
+        });
+
+        const secret = (await store.notices.webhookSecret('p_acme'))!;
+        assert.match(secret, /^whsec_/);
+        assert.equal(partnerVerifies(secret, request!, NOW), true, 'the README recipe verifies it');
+        assert.equal(verifySignature(secret, request!.rawBody, String(request!.headers['x-datapact-signature']), NOW), true);
+        // A forger without the secret, a tampered body and a replay long after are all refused.
+        assert.equal(partnerVerifies('whsec_wrong', request!, NOW), false);
+        assert.equal(partnerVerifies(secret, { ...request!, rawBody: request!.rawBody.replace('"agreement.activated"', '"agreement.suspended"') }, NOW), false);
+        assert.equal(partnerVerifies(secret, request!, NOW + 10 * MINUTE), false);
+
+        const delivered = await store.notices.notice(notice.id);
+        assert.equal(delivered!.status, 'delivered');
+        assert.equal(delivered!.deliveredAt, NOW);
+        assert.deepEqual((await store.notices.deliveries(notice.id)).map((d) => [d.attempt, d.status, d.httpStatus, d.error]), [[1, 'delivered', 200, null]]);
+        // Nothing is due any more: a second run sends nothing.
+        assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW + DEFAULT_BACKOFF_MS[4]!)).delivered, 0);
+        assert.equal(receiver.received.length, 1);
+      });
+
+      test('a failing receiver is retried at the backoff times (500, then a timeout), then delivered', async (t) => {
+        const receiver = await startReceiver(t, [500, 'hang']);
+        const store = await storeWithPartner(t, dialect, receiver.url);
+        const dispatcher = new WebhookDispatcher({ store, timeoutMs: 250 });
+        await enqueueNotice(store.db, activated());
+        const { id } = await onlyNotice(store);
+
+        assert.equal((await dispatcher.dispatchDue(NOW)).failed, 1);
+        assert.deepEqual(await store.notices.notice(id).then((n) => [n!.status, n!.attempts, n!.nextAttemptAt]), ['failed', 1, NOW + MINUTE]);
+        // Not before the first backoff (1 min)...
+        await dispatcher.dispatchDue(NOW + MINUTE - 1);
+        assert.equal(receiver.received.length, 1);
+        // ...but at it. The receiver never answers: the timeout makes it a failure; next wait 5 min.
+        assert.equal((await dispatcher.dispatchDue(NOW + MINUTE)).failed, 1);
+        assert.equal(receiver.received.length, 2);
+        await dispatcher.dispatchDue(NOW + 6 * MINUTE - 1);
+        assert.equal(receiver.received.length, 2);
+        assert.equal((await dispatcher.dispatchDue(NOW + 6 * MINUTE)).delivered, 1);
+        assert.equal(receiver.received.length, 3);
+
+        // Every attempt is the same notice (same id, same body), each freshly signed at its own time.
+        const secret = (await store.notices.webhookSecret('p_acme'))!;
+        const sentAt = [NOW, NOW + MINUTE, NOW + 6 * MINUTE];
+        receiver.received.forEach((request, i) => {
+          assert.equal(request.headers[NOTICE_ID_HEADER], id);
+          assert.equal(request.rawBody, receiver.received[0]!.rawBody);
+          assert.equal(partnerVerifies(secret, request, sentAt[i]!), true);
+          assert.equal(request.headers['x-datapact-signature'], signatureHeader(secret, request.rawBody, sentAt[i]!));
+        });
+
+        const log = await store.notices.deliveries(id);
+        assert.deepEqual(log.map((d) => ({ attempt: d.attempt, at: d.attemptedAt, status: d.status, http: d.httpStatus, next: d.nextAttemptAt })), [
+          { attempt: 1, at: NOW, status: 'failed', http: 500, next: NOW + MINUTE },
+          { attempt: 2, at: NOW + MINUTE, status: 'failed', http: null, next: NOW + 6 * MINUTE },
+          { attempt: 3, at: NOW + 6 * MINUTE, status: 'delivered', http: 200, next: null },
+        ]);
+        assert.equal(log[0]!.error, 'HTTP 500');
+        assert.equal(log[1]!.error, 'timeout: no response within 250 ms');
+        const notice = (await store.notices.notice(id))!;
+        assert.deepEqual([notice.status, notice.attempts, notice.nextAttemptAt, notice.deliveredAt], ['delivered', 3, null, NOW + 6 * MINUTE]);
+      });
+
+      test('a receiver that refuses connections is retried with backoff and abandoned after the last attempt', async (t) => {
+        const store = await storeWithPartner(t, dialect, await refusingUrl());
+        const dispatcher = new WebhookDispatcher({ store });
+        await enqueueNotice(store.db, activated());
+        const { id } = await onlyNotice(store);
+        let at = NOW;
+        for (const wait of DEFAULT_BACKOFF_MS) {
+          assert.equal((await dispatcher.dispatchDue(at)).failed, 1);
+          at += wait;
+        }
+        assert.equal((await dispatcher.dispatchDue(at)).abandoned, 1);
+        const log = await store.notices.deliveries(id);
+        assert.equal(log.length, dispatcher.maxAttempts);
+        assert.deepEqual([...new Set(log.map((d) => d.error))], ['connection refused (ECONNREFUSED)']);
+        // The waits between attempts: 1 min, 5 min, 30 min, 2 h, 12 h.
+        assert.deepEqual(log.slice(1).map((d, i) => (d.attemptedAt - log[i]!.attemptedAt) / MINUTE), [1, 5, 30, 120, 720]);
+        assert.equal(log[log.length - 1]!.nextAttemptAt, null);
+        const notice = (await store.notices.notice(id))!;
+        assert.deepEqual([notice.status, notice.nextAttemptAt], ['abandoned', null]);
+        assert.equal((await dispatcher.dispatchDue(at + 365 * 24 * 60 * MINUTE)).failed, 0, 'an abandoned notice is never tried again');
+      });
+
+      test('a redirect counts as a failure: notices go to the registered URL only', async (t) => {
+        const receiver = await startReceiver(t, [302]);
+        const store = await storeWithPartner(t, dialect, receiver.url);
+        await enqueueNotice(store.db, activated());
+        assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW)).failed, 1);
+        const { id } = await onlyNotice(store);
+        assert.deepEqual((await store.notices.deliveries(id)).map((d) => [d.httpStatus, d.error]), [[302, 'HTTP 302']]);
+      });
     });
 
-    const secret = (await store.notices.webhookSecret('p_acme'))!;
-    assert.match(secret, /^whsec_/);
-    assert.equal(partnerVerifies(secret, request!, NOW), true, 'the README recipe verifies it');
-    assert.equal(verifySignature(secret, request!.rawBody, String(request!.headers['x-datapact-signature']), NOW), true);
-    // A forger without the secret, a tampered body and a replay long after are all refused.
-    assert.equal(partnerVerifies('whsec_wrong', request!, NOW), false);
-    assert.equal(partnerVerifies(secret, { ...request!, rawBody: request!.rawBody.replace('"agreement.activated"', '"agreement.suspended"') }, NOW), false);
-    assert.equal(partnerVerifies(secret, request!, NOW + 10 * MINUTE), false);
+    describe('the outbox', () => {
+      test('the same dedupe key is enqueued once, even from two racing producers', async (t) => {
+        const receiver = await startReceiver(t);
+        const store = await storeWithPartner(t, dialect, receiver.url);
+        const key = 'wind_down.phase_upcoming:agr_acme:v4:no_friend_data:7d';
+        const upcoming = { ...activated('p_acme', NOW, key), type: 'wind_down.phase_upcoming', payload: { phase: 'no_friend_data', starts_at: '2026-06-08T00:00:00.000Z', days_before: 7 } };
+        await Promise.all([enqueueNotice(store.db, upcoming), enqueueNotice(store.db, upcoming)]);
+        await enqueueNotice(store.db, { ...upcoming, at: NOW + MINUTE });
+        await store.db.transaction().execute((trx) => enqueueNotice(trx, upcoming));
+        const notice = await onlyNotice(store);
+        assert.equal(notice.dedupeKey, key);
+        // Notices without a key are never merged.
+        await enqueueNotice(store.db, activated());
+        await enqueueNotice(store.db, activated());
+        assert.equal((await store.notices.list({ limit: 10 })).length, 3);
+        await new WebhookDispatcher({ store }).dispatchDue(NOW);
+        assert.equal(receiver.received.filter((r) => JSON.parse(r.rawBody).type === 'wind_down.phase_upcoming').length, 1);
+      });
 
-    const delivered = await store.notices.notice(notice.id);
-    assert.equal(delivered!.status, 'delivered');
-    assert.equal(delivered!.deliveredAt, NOW);
-    assert.deepEqual((await store.notices.deliveries(notice.id)).map((d) => [d.attempt, d.status, d.httpStatus, d.error]), [[1, 'delivered', 200, null]]);
-    // Nothing is due any more: a second run sends nothing.
-    assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW + DEFAULT_BACKOFF_MS[4]!)).delivered, 0);
-    assert.equal(receiver.received.length, 1);
-  });
+      test("a notice enqueued in a transaction that rolls back is never recorded (it joins the producer's change)", async (t) => {
+        const store = await storeWithPartner(t, dialect, 'https://hooks.example/acme');
+        await assert.rejects(store.db.transaction().execute(async (trx) => {
+          await enqueueNotice(trx, activated());
+          throw new Error('the transition failed');
+        }), /the transition failed/);
+        assert.deepEqual(await store.notices.list({ limit: 10 }), []);
+      });
 
-  test('a failing receiver is retried at the backoff times (500, then a timeout), then delivered', async (t) => {
-    const receiver = await startReceiver(t, [500, 'hang']);
-    const store = await storeWithPartner(t, receiver.url);
-    const dispatcher = new WebhookDispatcher({ store, timeoutMs: 250 });
-    await enqueueNotice(store.db, activated());
-    const { id } = await onlyNotice(store);
+      test('a partner without a webhook URL: the notice is recorded as undeliverable and nothing is sent', async (t) => {
+        const fetchCalls: unknown[] = [];
+        const store = await storeWithPartner(t, dialect, null);
+        await enqueueNotice(store.db, activated());
+        const report = await new WebhookDispatcher({ store, fetch: async (...args) => { fetchCalls.push(args); return new Response(null); } }).dispatchDue(NOW);
+        assert.equal(report.delivered + report.failed, 0);
+        assert.deepEqual(fetchCalls, []);
+        const notice = await onlyNotice(store);
+        assert.deepEqual([notice.status, notice.attempts, notice.nextAttemptAt], ['undeliverable', 0, null]);
+        assert.deepEqual(await store.notices.list({ limit: 10, status: 'undeliverable' }).then((n) => n.map((x) => x.id)), [notice.id]);
+      });
 
-    assert.equal((await dispatcher.dispatchDue(NOW)).failed, 1);
-    assert.deepEqual(await store.notices.notice(id).then((n) => [n!.status, n!.attempts, n!.nextAttemptAt]), ['failed', 1, NOW + MINUTE]);
-    // Not before the first backoff (1 min)...
-    await dispatcher.dispatchDue(NOW + MINUTE - 1);
-    assert.equal(receiver.received.length, 1);
-    // ...but at it. The receiver never answers: the timeout makes it a failure; next wait 5 min.
-    assert.equal((await dispatcher.dispatchDue(NOW + MINUTE)).failed, 1);
-    assert.equal(receiver.received.length, 2);
-    await dispatcher.dispatchDue(NOW + 6 * MINUTE - 1);
-    assert.equal(receiver.received.length, 2);
-    assert.equal((await dispatcher.dispatchDue(NOW + 6 * MINUTE)).delivered, 1);
-    assert.equal(receiver.received.length, 3);
+      test('a webhook URL removed after the notice was recorded makes it undeliverable at its next attempt', async (t) => {
+        const store = await storeWithPartner(t, dialect, 'https://hooks.example/acme');
+        await enqueueNotice(store.db, activated());
+        await store.db.updateTable('partners').set({ webhook_url: null }).execute();
+        assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW)).undeliverable, 1);
+        assert.equal((await onlyNotice(store)).status, 'undeliverable');
+      });
 
-    // Every attempt is the same notice (same id, same body), each freshly signed at its own time.
-    const secret = (await store.notices.webhookSecret('p_acme'))!;
-    const sentAt = [NOW, NOW + MINUTE, NOW + 6 * MINUTE];
-    receiver.received.forEach((request, i) => {
-      assert.equal(request.headers[NOTICE_ID_HEADER], id);
-      assert.equal(request.rawBody, receiver.received[0]!.rawBody);
-      assert.equal(partnerVerifies(secret, request, sentAt[i]!), true);
-      assert.equal(request.headers['x-datapact-signature'], signatureHeader(secret, request.rawBody, sentAt[i]!));
+      test('enqueueing for an unknown partner is refused', async (t) => {
+        const store = await storeWithPartner(t, dialect, null);
+        await assert.rejects(enqueueNotice(store.db, activated('p_nobody')), /No partner p_nobody/);
+      });
     });
 
-    const log = await store.notices.deliveries(id);
-    assert.deepEqual(log.map((d) => ({ attempt: d.attempt, at: d.attemptedAt, status: d.status, http: d.httpStatus, next: d.nextAttemptAt })), [
-      { attempt: 1, at: NOW, status: 'failed', http: 500, next: NOW + MINUTE },
-      { attempt: 2, at: NOW + MINUTE, status: 'failed', http: null, next: NOW + 6 * MINUTE },
-      { attempt: 3, at: NOW + 6 * MINUTE, status: 'delivered', http: 200, next: null },
-    ]);
-    assert.equal(log[0]!.error, 'HTTP 500');
-    assert.equal(log[1]!.error, 'timeout: no response within 250 ms');
-    const notice = (await store.notices.notice(id))!;
-    assert.deepEqual([notice.status, notice.attempts, notice.nextAttemptAt, notice.deliveredAt], ['delivered', 3, null, NOW + 6 * MINUTE]);
-  });
+    describe('several dispatchers', () => {
+      test('two dispatchers racing over the same notices send each exactly once', async (t) => {
+        const receiver = await startReceiver(t);
+        const store = await storeWithPartner(t, dialect, receiver.url);
+        for (let i = 0; i < 6; i += 1) await enqueueNotice(store.db, { ...activated(), payload: { n: i } });
+        const [first, second] = bothReadFirst(store);
+        const one = new WebhookDispatcher({ store: first, id: 'one' });
+        const two = new WebhookDispatcher({ store: second, id: 'two' });
+        const [a, b] = await Promise.all([one.dispatchDue(NOW), two.dispatchDue(NOW)]);
+        assert.equal(a.delivered + b.delivered, 6);
+        assert.equal(a.skipped + b.skipped, 6, 'both saw every notice due; only one could claim each');
+        assert.equal(receiver.received.length, 6);
+        assert.equal(new Set(receiver.received.map((r) => r.headers[NOTICE_ID_HEADER])).size, 6);
+        for (const notice of await store.notices.list({ limit: 10 })) {
+          assert.deepEqual((await store.notices.deliveries(notice.id)).map((d) => d.attempt), [1]);
+        }
+      });
 
-  test('a receiver that refuses connections is retried with backoff and abandoned after the last attempt', async (t) => {
-    const store = await storeWithPartner(t, await refusingUrl());
-    const dispatcher = new WebhookDispatcher({ store });
-    await enqueueNotice(store.db, activated());
-    const { id } = await onlyNotice(store);
-    let at = NOW;
-    for (const wait of DEFAULT_BACKOFF_MS) {
-      assert.equal((await dispatcher.dispatchDue(at)).failed, 1);
-      at += wait;
-    }
-    assert.equal((await dispatcher.dispatchDue(at)).abandoned, 1);
-    const log = await store.notices.deliveries(id);
-    assert.equal(log.length, dispatcher.maxAttempts);
-    assert.deepEqual([...new Set(log.map((d) => d.error))], ['connection refused (ECONNREFUSED)']);
-    // The waits between attempts: 1 min, 5 min, 30 min, 2 h, 12 h.
-    assert.deepEqual(log.slice(1).map((d, i) => (d.attemptedAt - log[i]!.attemptedAt) / MINUTE), [1, 5, 30, 120, 720]);
-    assert.equal(log[log.length - 1]!.nextAttemptAt, null);
-    const notice = (await store.notices.notice(id))!;
-    assert.deepEqual([notice.status, notice.nextAttemptAt], ['abandoned', null]);
-    assert.equal((await dispatcher.dispatchDue(at + 365 * 24 * 60 * MINUTE)).failed, 0, 'an abandoned notice is never tried again');
-  });
+      test("a claim is a lease: a dispatcher that died mid-send is replaced once it expires, and its late result is dropped", async (t) => {
+        const receiver = await startReceiver(t);
+        const store = await storeWithPartner(t, dialect, receiver.url);
+        await enqueueNotice(store.db, activated());
+        const { id } = await onlyNotice(store);
+        assert.equal(await store.notices.claim(id, 0, 'crashed', NOW, NOW + 2 * MINUTE), true);
+        assert.equal(await store.notices.claim(id, 0, 'other', NOW, NOW + 2 * MINUTE), false);
+        const dispatcher = new WebhookDispatcher({ store });
+        assert.equal((await dispatcher.dispatchDue(NOW + MINUTE)).delivered, 0);
+        assert.equal(receiver.received.length, 0);
+        assert.equal((await dispatcher.dispatchDue(NOW + 2 * MINUTE)).delivered, 1);
+        const late = await store.notices.recordAttempt({
+          noticeId: id, claimedBy: 'crashed', attempt: 1, attemptedAt: NOW, status: 'failed', httpStatus: 500, error: 'HTTP 500', nextAttemptAt: NOW + MINUTE,
+        });
+        assert.equal(late, false);
+        assert.deepEqual((await store.notices.deliveries(id)).map((d) => d.status), ['delivered']);
+      });
 
-  test('a redirect counts as a failure: notices go to the registered URL only', async (t) => {
-    const receiver = await startReceiver(t, [302]);
-    const store = await storeWithPartner(t, receiver.url);
-    await enqueueNotice(store.db, activated());
-    assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW)).failed, 1);
-    const { id } = await onlyNotice(store);
-    assert.deepEqual((await store.notices.deliveries(id)).map((d) => [d.httpStatus, d.error]), [[302, 'HTTP 302']]);
-  });
-});
+      test('startNoticeDispatcher runs at start, and stopping waits for the run in progress', async (t) => {
+        const receiver = await startReceiver(t);
+        const store = await storeWithPartner(t, dialect, receiver.url);
+        await enqueueNotice(store.db, activated());
+        const errors: unknown[] = [];
+        const stop = startNoticeDispatcher({ store, clock: () => NOW, intervalSeconds: 3600, onError: (e) => errors.push(e) });
+        await stop();
+        assert.equal(receiver.received.length, 1);
+        assert.deepEqual(errors, []);
+      });
 
-describe('the outbox', () => {
-  test('the same dedupe key is enqueued once, even from two racing producers', async (t) => {
-    const receiver = await startReceiver(t);
-    const store = await storeWithPartner(t, receiver.url);
-    const key = 'wind_down.phase_upcoming:agr_acme:v4:no_friend_data:7d';
-    const upcoming = { ...activated('p_acme', NOW, key), type: 'wind_down.phase_upcoming', payload: { phase: 'no_friend_data', starts_at: '2026-06-08T00:00:00.000Z', days_before: 7 } };
-    await Promise.all([enqueueNotice(store.db, upcoming), enqueueNotice(store.db, upcoming)]);
-    await enqueueNotice(store.db, { ...upcoming, at: NOW + MINUTE });
-    await store.db.transaction().execute((trx) => enqueueNotice(trx, upcoming));
-    const notice = await onlyNotice(store);
-    assert.equal(notice.dedupeKey, key);
-    // Notices without a key are never merged.
-    await enqueueNotice(store.db, activated());
-    await enqueueNotice(store.db, activated());
-    assert.equal((await store.notices.list({ limit: 10 })).length, 3);
-    await new WebhookDispatcher({ store }).dispatchDue(NOW);
-    assert.equal(receiver.received.filter((r) => JSON.parse(r.rawBody).type === 'wind_down.phase_upcoming').length, 1);
-  });
-
-  test("a notice enqueued in a transaction that rolls back is never recorded (it joins the producer's change)", async (t) => {
-    const store = await storeWithPartner(t, 'https://hooks.example/acme');
-    await assert.rejects(store.db.transaction().execute(async (trx) => {
-      await enqueueNotice(trx, activated());
-      throw new Error('the transition failed');
-    }), /the transition failed/);
-    assert.deepEqual(await store.notices.list({ limit: 10 }), []);
-  });
-
-  test('a partner without a webhook URL: the notice is recorded as undeliverable and nothing is sent', async (t) => {
-    const fetchCalls: unknown[] = [];
-    const store = await storeWithPartner(t, null);
-    await enqueueNotice(store.db, activated());
-    const report = await new WebhookDispatcher({ store, fetch: async (...args) => { fetchCalls.push(args); return new Response(null); } }).dispatchDue(NOW);
-    assert.equal(report.delivered + report.failed, 0);
-    assert.deepEqual(fetchCalls, []);
-    const notice = await onlyNotice(store);
-    assert.deepEqual([notice.status, notice.attempts, notice.nextAttemptAt], ['undeliverable', 0, null]);
-    assert.deepEqual(await store.notices.list({ limit: 10, status: 'undeliverable' }).then((n) => n.map((x) => x.id)), [notice.id]);
-  });
-
-  test('a webhook URL removed after the notice was recorded makes it undeliverable at its next attempt', async (t) => {
-    const store = await storeWithPartner(t, 'https://hooks.example/acme');
-    await enqueueNotice(store.db, activated());
-    await store.db.updateTable('partners').set({ webhook_url: null }).execute();
-    assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW)).undeliverable, 1);
-    assert.equal((await onlyNotice(store)).status, 'undeliverable');
-  });
-
-  test('enqueueing for an unknown partner is refused', async (t) => {
-    const store = await storeWithPartner(t, null);
-    await assert.rejects(enqueueNotice(store.db, activated('p_nobody')), /No partner p_nobody/);
-  });
-});
-
-describe('several dispatchers', () => {
-  test('two dispatchers racing over the same notices send each exactly once', async (t) => {
-    const receiver = await startReceiver(t);
-    const store = await storeWithPartner(t, receiver.url);
-    for (let i = 0; i < 6; i += 1) await enqueueNotice(store.db, { ...activated(), payload: { n: i } });
-    const one = new WebhookDispatcher({ store, id: 'one' });
-    const two = new WebhookDispatcher({ store, id: 'two' });
-    const [a, b] = await Promise.all([one.dispatchDue(NOW), two.dispatchDue(NOW)]);
-    assert.equal(a.delivered + b.delivered, 6);
-    assert.equal(a.skipped + b.skipped, 6, 'both saw every notice due; only one could claim each');
-    assert.equal(receiver.received.length, 6);
-    assert.equal(new Set(receiver.received.map((r) => r.headers[NOTICE_ID_HEADER])).size, 6);
-    for (const notice of await store.notices.list({ limit: 10 })) {
-      assert.deepEqual((await store.notices.deliveries(notice.id)).map((d) => d.attempt), [1]);
-    }
-  });
-
-  test("a claim is a lease: a dispatcher that died mid-send is replaced once it expires, and its late result is dropped", async (t) => {
-    const receiver = await startReceiver(t);
-    const store = await storeWithPartner(t, receiver.url);
-    await enqueueNotice(store.db, activated());
-    const { id } = await onlyNotice(store);
-    assert.equal(await store.notices.claim(id, 0, 'crashed', NOW, NOW + 2 * MINUTE), true);
-    assert.equal(await store.notices.claim(id, 0, 'other', NOW, NOW + 2 * MINUTE), false);
-    const dispatcher = new WebhookDispatcher({ store });
-    assert.equal((await dispatcher.dispatchDue(NOW + MINUTE)).delivered, 0);
-    assert.equal(receiver.received.length, 0);
-    assert.equal((await dispatcher.dispatchDue(NOW + 2 * MINUTE)).delivered, 1);
-    const late = await store.notices.recordAttempt({
-      noticeId: id, claimedBy: 'crashed', attempt: 1, attemptedAt: NOW, status: 'failed', httpStatus: 500, error: 'HTTP 500', nextAttemptAt: NOW + MINUTE,
+      test('DATAPACT_NOTICE_SECONDS sets the interval (default 15)', () => {
+        assert.equal(noticeIntervalSeconds({}), 15);
+        assert.equal(noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: '2' }), 2);
+        assert.throws(() => noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: '0' }), /DATAPACT_NOTICE_SECONDS/);
+        assert.throws(() => noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: 'soon' }), /DATAPACT_NOTICE_SECONDS/);
+      });
     });
-    assert.equal(late, false);
-    assert.deepEqual((await store.notices.deliveries(id)).map((d) => d.status), ['delivered']);
   });
-
-  test('startNoticeDispatcher runs at start, and stopping waits for the run in progress', async (t) => {
-    const receiver = await startReceiver(t);
-    const store = await storeWithPartner(t, receiver.url);
-    await enqueueNotice(store.db, activated());
-    const errors: unknown[] = [];
-    const stop = startNoticeDispatcher({ store, clock: () => NOW, intervalSeconds: 3600, onError: (e) => errors.push(e) });
-    await stop();
-    assert.equal(receiver.received.length, 1);
-    assert.deepEqual(errors, []);
-  });
-
-  test('DATAPACT_NOTICE_SECONDS sets the interval (default 15)', () => {
-    assert.equal(noticeIntervalSeconds({}), 15);
-    assert.equal(noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: '2' }), 2);
-    assert.throws(() => noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: '0' }), /DATAPACT_NOTICE_SECONDS/);
-    assert.throws(() => noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: 'soon' }), /DATAPACT_NOTICE_SECONDS/);
-  });
-});
+}

@@ -5,8 +5,8 @@ import * as client from 'openid-client';
 import type { Environment } from '../../src/config.js';
 import { addDays, type Instant } from '../../src/domain/time.js';
 import { buildApp } from '../../src/http/app.js';
-import { migrateToLatest, openSqlite } from '../../src/store/database.js';
 import { createStore, type Store } from '../../src/store/store.js';
+import { freshDatabase, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, type PartnerSpec } from '../helpers/fixtures.js';
 
 export const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -40,6 +40,8 @@ export interface WorldOptions {
    * clients send plain HTTP with `X-Forwarded-Proto: https`, as the proxy would.
    */
   readonly behindTlsProxy?: boolean;
+  /** The database (helpers/dialects.ts); SQLite by default. */
+  readonly dialect?: Dialect;
 }
 
 /** What a TLS-terminating proxy does to a request for `publicUrl`: plain HTTP to the server, with the forwarded protocol. */
@@ -70,9 +72,8 @@ async function freePort(): Promise<number> {
  * PASSWORD) and a clock the test moves. Closed when the test ends.
  */
 export async function oauthWorld(t: TestContext, options: WorldOptions = {}): Promise<OAuthWorld> {
-  const db = openSqlite(':memory:');
-  await migrateToLatest(db);
-  const store = createStore(db);
+  const database = await freshDatabase(options.dialect ?? 'sqlite');
+  const store = createStore(database.db);
   let now = NOW;
   await addMembers(store, [{ id: 'me' }, ...FRIENDS.map((id, i) => ({ id, shareViaFriends: i % 2 === 0 })), { id: 'fof', shareViaFriends: true }], NOW);
   await addFriendships(store, [...FRIENDS.map((id) => ['me', id] as const), ['f0', 'fof']], NOW);
@@ -92,7 +93,7 @@ export async function oauthWorld(t: TestContext, options: WorldOptions = {}): Pr
   await app.listen({ port, host: '127.0.0.1' });
   t.after(async () => {
     await app.close();
-    await db.destroy();
+    await database.drop();
   });
   const issuer = `${publicUrl}/oauth`;
   return {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import type { Agreement } from '../../src/domain/agreement.js';
@@ -10,9 +10,9 @@ import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays, DAY_MS, type Instant } from '../../src/domain/time.js';
 import { formatInventory, INVENTORY_COLUMNS, inventoryCsv } from '../../src/reports/inventory-format.js';
 import { buildInventory, certificationState, inventoryReport, type InventoryRow } from '../../src/reports/inventory.js';
-import { migrateToLatest, openSqlite } from '../../src/store/database.js';
 import type { InventorySource } from '../../src/store/inventory-queries.js';
 import { createStore } from '../../src/store/store.js';
+import { DIALECTS, testDatabase } from '../helpers/dialects.js';
 import { addMembers, addPartner } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -268,84 +268,79 @@ describe('formats', () => {
   });
 });
 
-describe('inventoryReport: what the store gathers', () => {
-  async function world() {
-    const db = openSqlite(':memory:');
-    await migrateToLatest(db);
-    const store = createStore(db);
-    await addMembers(store, [{ id: 'm1' }, { id: 'm2' }, { id: 'm3' }], NOW);
-    const acme = await addPartner(store, 'acme', {}, NOW);
-    const zte = await addPartner(store, 'zte', { withoutAgreement: true }, NOW);
-    return { db, store, acme, zte };
-  }
+for (const dialect of DIALECTS) {
+  describe(`inventoryReport: what the store gathers, on ${dialect}`, () => {
+    async function world(t: TestContext) {
+      const store = createStore((await testDatabase(t, dialect)).db);
+      await addMembers(store, [{ id: 'm1' }, { id: 'm2' }, { id: 'm3' }], NOW);
+      const acme = await addPartner(store, 'acme', {}, NOW);
+      const zte = await addPartner(store, 'zte', { withoutAgreement: true }, NOW);
+      return { store, acme, zte };
+    }
 
-  const entry = (agreementId: string, at: Instant, subject: string, released: Field[], outcome: AuditEntry['outcome'] = 'released'): AuditEntry => ({
-    at, requestId: `r_${at}_${subject}`, appId: 'app_acme', partnerId: 'p_acme', agreementId, agreementVersion: 1, rulesVersion: RULES_VERSION,
-    tokenMemberId: 'm1', subjectMemberId: subject, purpose: 'device_experience', outcome, code: null, released, withheld: {},
-  });
-
-  test('a partner without an agreement appears; released volume counts only the last 30 days, without id', async (t) => {
-    const { db, store, acme } = await world();
-    t.after(() => db.destroy());
-    const since = addDays(NOW, -30);
-    await store.audit.append([
-      entry(acme.agreementId, since, 'm1', ['id', 'name', 'birthday']), // the window's first instant: counted (2 fields)
-      entry(acme.agreementId, since - 1, 'm3', ['id', 'name', 'email']), // just before: not counted
-      entry(acme.agreementId, NOW, 'm2', ['id', 'name']), // now: counted (1)
-      entry(acme.agreementId, addDays(NOW, -1), 'm1', ['name', 'email', 'picture']), // no id: 3
-      entry(acme.agreementId, addDays(NOW, -1), 'm3', [], 'withheld'), // withheld: not counted
-      entry(acme.agreementId, NOW + 1, 'm3', ['id', 'name']), // after `now`: not counted
-    ]);
-    const inventory = await inventoryReport(store, NOW);
-    assert.equal(inventory.generated_at, iso(NOW));
-    const byPartner = new Map(inventory.data.map((r) => [r.partner_id, r]));
-    const acmeRow = byPartner.get('p_acme')!;
-    assert.equal(acmeRow.fields_released_30d, 6);
-    assert.equal(acmeRow.members_reached_30d, 2);
-    assert.equal(acmeRow.last_access_at, iso(NOW));
-    assert.deepEqual(acmeRow.apps, ['app_acme']);
-    const zteRow = byPartner.get('p_zte')!;
-    assert.equal(zteRow.agreement_id, null);
-    assert.equal(zteRow.not_in_effect_cause, 'no_agreement');
-    assert.deepEqual(zteRow.apps, ['app_zte']);
-    assert.equal(inventory.data.length, 2);
-  });
-
-  test('last access: the later of audited releases and grants last used, never after `now`', async (t) => {
-    const { db, store, acme } = await world();
-    t.after(() => db.destroy());
-    await store.grants.insertMany([
-      { id: 'g1', memberId: 'm1', appId: acme.appId, agreementId: acme.agreementId, agreementVersion: 1, purpose: 'device_experience',
-        memberFields: maskOf(['id']), friendFields: 0, grantedAt: addDays(NOW, -50), lastUsedAt: addDays(NOW, -3), revokedAt: null },
-      { id: 'g2', memberId: 'm2', appId: acme.appId, agreementId: acme.agreementId, agreementVersion: 1, purpose: 'device_experience',
-        memberFields: maskOf(['id']), friendFields: 0, grantedAt: addDays(NOW, -50), lastUsedAt: addDays(NOW, 3), revokedAt: null },
-    ]);
-    await store.audit.append([entry(acme.agreementId, addDays(NOW, -40), 'm1', ['id', 'name'])]);
-    const rowAt = async (now: Instant) => (await inventoryReport(store, now)).data.find((r) => r.partner_id === 'p_acme')!;
-    assert.equal((await rowAt(NOW)).last_access_at, iso(addDays(NOW, -3)));
-    // Released 40 days ago: the last access, but outside the 30 days.
-    assert.equal((await rowAt(addDays(NOW, -10))).last_access_at, iso(addDays(NOW, -40)));
-    assert.equal((await rowAt(addDays(NOW, -10))).fields_released_30d, 1);
-    assert.equal((await rowAt(NOW)).fields_released_30d, 0);
-    assert.equal((await rowAt(addDays(NOW, -41))).last_access_at, null);
-    assert.equal((await rowAt(addDays(NOW, 5))).last_access_at, iso(addDays(NOW, 3)));
-  });
-
-  test('a deletion attestation filed by the partner shows in the wind-down', async (t) => {
-    const db = openSqlite(':memory:');
-    await migrateToLatest(db);
-    t.after(() => db.destroy());
-    const store = createStore(db);
-    const plan = { noNewGrants: addDays(NOW, -60), noFriendData: addDays(NOW, -50), accessEnded: addDays(NOW, -40) };
-    const acme = await addPartner(store, 'acme', { agreement: { status: 'winding_down', windDown: plan } }, NOW);
-    await store.filings.file({
-      kind: 'deletion_attestation', agreementId: acme.agreementId, agreementVersion: 1, appId: acme.appId,
-      signedBy: 'DPO', statement: 'Deleted.', filedAt: addDays(NOW, -35),
+    const entry = (agreementId: string, at: Instant, subject: string, released: Field[], outcome: AuditEntry['outcome'] = 'released'): AuditEntry => ({
+      at, requestId: `r_${at}_${subject}`, appId: 'app_acme', partnerId: 'p_acme', agreementId, agreementVersion: 1, rulesVersion: RULES_VERSION,
+      tokenMemberId: 'm1', subjectMemberId: subject, purpose: 'device_experience', outcome, code: null, released, withheld: {},
     });
-    const [r] = (await inventoryReport(store, NOW)).data;
-    assert.equal(r!.deletion_attested_at, iso(addDays(NOW, -35)));
-    assert.match(r!.wind_down!, /deletion attested 2026-04-27$/);
-    const [before] = (await inventoryReport(store, addDays(NOW, -36))).data;
-    assert.equal(before!.deletion_attested_at, null);
+
+    test('a partner without an agreement appears; released volume counts only the last 30 days, without id', async (t) => {
+      const { store, acme } = await world(t);
+      const since = addDays(NOW, -30);
+      await store.audit.append([
+        entry(acme.agreementId, since, 'm1', ['id', 'name', 'birthday']), // the window's first instant: counted (2 fields)
+        entry(acme.agreementId, since - 1, 'm3', ['id', 'name', 'email']), // just before: not counted
+        entry(acme.agreementId, NOW, 'm2', ['id', 'name']), // now: counted (1)
+        entry(acme.agreementId, addDays(NOW, -1), 'm1', ['name', 'email', 'picture']), // no id: 3
+        entry(acme.agreementId, addDays(NOW, -1), 'm3', [], 'withheld'), // withheld: not counted
+        entry(acme.agreementId, NOW + 1, 'm3', ['id', 'name']), // after `now`: not counted
+      ]);
+      const inventory = await inventoryReport(store, NOW);
+      assert.equal(inventory.generated_at, iso(NOW));
+      const byPartner = new Map(inventory.data.map((r) => [r.partner_id, r]));
+      const acmeRow = byPartner.get('p_acme')!;
+      assert.equal(acmeRow.fields_released_30d, 6);
+      assert.equal(acmeRow.members_reached_30d, 2);
+      assert.equal(acmeRow.last_access_at, iso(NOW));
+      assert.deepEqual(acmeRow.apps, ['app_acme']);
+      const zteRow = byPartner.get('p_zte')!;
+      assert.equal(zteRow.agreement_id, null);
+      assert.equal(zteRow.not_in_effect_cause, 'no_agreement');
+      assert.deepEqual(zteRow.apps, ['app_zte']);
+      assert.equal(inventory.data.length, 2);
+    });
+
+    test('last access: the later of audited releases and grants last used, never after `now`', async (t) => {
+      const { store, acme } = await world(t);
+      await store.grants.insertMany([
+        { id: 'g1', memberId: 'm1', appId: acme.appId, agreementId: acme.agreementId, agreementVersion: 1, purpose: 'device_experience',
+          memberFields: maskOf(['id']), friendFields: 0, grantedAt: addDays(NOW, -50), lastUsedAt: addDays(NOW, -3), revokedAt: null },
+        { id: 'g2', memberId: 'm2', appId: acme.appId, agreementId: acme.agreementId, agreementVersion: 1, purpose: 'device_experience',
+          memberFields: maskOf(['id']), friendFields: 0, grantedAt: addDays(NOW, -50), lastUsedAt: addDays(NOW, 3), revokedAt: null },
+      ]);
+      await store.audit.append([entry(acme.agreementId, addDays(NOW, -40), 'm1', ['id', 'name'])]);
+      const rowAt = async (now: Instant) => (await inventoryReport(store, now)).data.find((r) => r.partner_id === 'p_acme')!;
+      assert.equal((await rowAt(NOW)).last_access_at, iso(addDays(NOW, -3)));
+      // Released 40 days ago: the last access, but outside the 30 days.
+      assert.equal((await rowAt(addDays(NOW, -10))).last_access_at, iso(addDays(NOW, -40)));
+      assert.equal((await rowAt(addDays(NOW, -10))).fields_released_30d, 1);
+      assert.equal((await rowAt(NOW)).fields_released_30d, 0);
+      assert.equal((await rowAt(addDays(NOW, -41))).last_access_at, null);
+      assert.equal((await rowAt(addDays(NOW, 5))).last_access_at, iso(addDays(NOW, 3)));
+    });
+
+    test('a deletion attestation filed by the partner shows in the wind-down', async (t) => {
+      const store = createStore((await testDatabase(t, dialect)).db);
+      const plan = { noNewGrants: addDays(NOW, -60), noFriendData: addDays(NOW, -50), accessEnded: addDays(NOW, -40) };
+      const acme = await addPartner(store, 'acme', { agreement: { status: 'winding_down', windDown: plan } }, NOW);
+      await store.filings.file({
+        kind: 'deletion_attestation', agreementId: acme.agreementId, agreementVersion: 1, appId: acme.appId,
+        signedBy: 'DPO', statement: 'Deleted.', filedAt: addDays(NOW, -35),
+      });
+      const [r] = (await inventoryReport(store, NOW)).data;
+      assert.equal(r!.deletion_attested_at, iso(addDays(NOW, -35)));
+      assert.match(r!.wind_down!, /deletion attested 2026-04-27$/);
+      const [before] = (await inventoryReport(store, addDays(NOW, -36))).data;
+      assert.equal(before!.deletion_attested_at, null);
+    });
   });
-});
+}

@@ -129,8 +129,8 @@ test('friendships: average near the target, no self loops, symmetric, dated afte
 
   const first = progress[0]!;
   const last = progress.at(-1)!;
-  assert.equal(first[1], 2 * SHAPE.members);
-  assert.deepEqual(last, [2 * SHAPE.members, 2 * SHAPE.members]);
+  assert.equal(first[1], 3 * SHAPE.members, 'members written, friendships generated, friendships written');
+  assert.deepEqual(last, [3 * SHAPE.members, 3 * SHAPE.members]);
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i]![0] >= progress[i - 1]![0], 'progress never goes back');
 });
 

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
+import { isPostgresUrl } from '../../store/database.js';
 import { verifyExport } from '../../audit/export-verifier.js';
 import { writeExport } from '../../audit/log-export.js';
 import type { VerifyProgress, VerifyResult } from '../../audit/log-verifier.js';
@@ -52,10 +53,12 @@ async function leafIndexOf(store: Store, at: Position | undefined, fallback: num
   return 'index' in at ? at.index : (await store.audit.firstSeqAtOrAfter(at.at)) - 1;
 }
 
+/** The database to read: --database, else DATAPACT_DATABASE_URL or the SQLite file, which must exist (verify creates nothing). */
 function existingDatabase(command: Command, given: string | undefined): string {
-  const path = given ?? loadConfig().databasePath;
-  if (!existsSync(path)) usage(command, `no database at ${path} (set DATAPACT_DATABASE or pass --database)`);
-  return path;
+  const location = given ?? loadConfig().database;
+  if (isPostgresUrl(location)) return location;
+  if (!existsSync(location)) usage(command, `no database at ${location} (set DATAPACT_DATABASE or DATAPACT_DATABASE_URL, or pass --database)`);
+  return location;
 }
 
 function readKey(command: Command, path: string, what: string): AuditPublicKey {

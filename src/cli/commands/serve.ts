@@ -5,6 +5,7 @@ import { loadOrCreateSecret } from '../../store/secret-files.js';
 import { noticeIntervalSeconds, startNoticeDispatcher } from '../../notices/webhook-dispatcher.js';
 import { loadConfig, type Config } from '../../config.js';
 import { DEMO_MEMBER_ID, DEMO_PASSWORD, seedDemoWorld } from '../../seed/demo-world.js';
+import { describeLocation } from '../../store/database.js';
 import type { Store } from '../../store/store.js';
 import { startScheduler } from '../../scheduler/scheduler.js';
 import { openStore } from '../open-store.js';
@@ -33,7 +34,7 @@ Datapact is running on ${url} (public URL ${config.publicUrl})
   Privacy center   ${config.publicUrl}/privacy   (demo login: ${DEMO_MEMBER_ID} / ${DEMO_PASSWORD})
   Admin API        ${config.publicUrl}/admin/v1   (demo staff: admin@datapact.example / ${DEMO_PASSWORD}; README, "Admin API for staff")
   API docs         ${config.publicUrl}/docs
-  Database         ${config.databasePath}${seeded ? ' (demo world seeded now)' : ''}
+  Database         ${describeLocation(config.database)}${seeded ? ' (demo world seeded now)' : ''}
 
 Partners get tokens through OAuth (README, "OAuth for partners"). For a quick try, a DEVELOPMENT ONLY
 token that skips the consent screen (refused when DATAPACT_ENV=production):
@@ -51,7 +52,7 @@ export function serveCommand(): Command {
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
     .action(async (options) => {
       const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}), ...(options.host ? { HOST: options.host } : {}) });
-      const store = await openStore(config.databasePath);
+      const store = await openStore(config.database);
       const seeded = await seedOnFirstStart(store, config);
       // Loaded here, so that the other commands do not load the HTTP stack (and oidc-provider with it).
       const { buildApp } = await import('../../http/app.js');

@@ -6,7 +6,7 @@ import { RULES_VERSION } from '../../domain/reason-codes.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
 import { generatePassword, normalizeEmail } from '../../store/staff-repository.js';
 import { createStore } from '../../store/store.js';
-import { openStore } from '../open-store.js';
+import { DATABASE_OPTION, openStore } from '../open-store.js';
 
 function roles(value: string, previous: StaffRole[] = []): StaffRole[] {
   const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
@@ -47,14 +47,14 @@ export function staffCommand(): Command {
     .requiredOption('--name <name>', 'the person\'s name')
     .requiredOption('--role <role>', `a role (repeat, or comma-separate, for several): ${STAFF_ROLES.join(', ')}`, roles)
     .option('--password <password>', `the password (at least ${MIN_PASSWORD_LENGTH} characters); default: generated and printed once`)
-    .option('--database <path>', 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)')
+    .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options) => {
       const address = email(options.email);
       const fullName = name(options.name);
       const given = options.password === undefined ? undefined : password(options.password);
       const secret = given ?? generatePassword();
       const passwordHash = await hashPassword(secret);
-      const store = await openStore(options.database ?? loadConfig().databasePath);
+      const store = await openStore(options.database ?? loadConfig().database);
       try {
         const now = Date.now();
         const created = await store.db.transaction().execute(async (trx) => {
@@ -81,9 +81,9 @@ export function staffCommand(): Command {
   staff
     .command('list')
     .description('List staff accounts: email, name, roles, id, whether disabled')
-    .option('--database <path>', 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)')
+    .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options) => {
-      const store = await openStore(options.database ?? loadConfig().databasePath);
+      const store = await openStore(options.database ?? loadConfig().database);
       try {
         const accounts = await store.staff.list();
         if (accounts.length === 0) {

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
 import { describeApplied, runDueTransitions } from '../../scheduler/scheduler.js';
-import { openStore } from '../open-store.js';
+import { DATABASE_OPTION, openStore } from '../open-store.js';
 
 function isoInstant(value: string): number {
   const parsed = Date.parse(value);
@@ -17,9 +17,9 @@ export function tickCommand(): Command {
   return new Command('tick')
     .description('Apply once what has come due: end dates, overdue certifications, wind-down phases, missing deletion attestations')
     .option('--now <iso>', 'the instant to apply at (default: the current time)', isoInstant)
-    .option('--database <path>', 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)')
+    .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { now?: number; database?: string }) => {
-      const store = await openStore(options.database ?? loadConfig().databasePath);
+      const store = await openStore(options.database ?? loadConfig().database);
       try {
         const now = options.now ?? Date.now();
         const applied = await runDueTransitions(store.db, now);

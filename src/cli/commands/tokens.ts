@@ -3,7 +3,7 @@ import { isField, maskOf, type Field } from '../../domain/field-catalog.js';
 import { isPurpose } from '../../domain/purposes.js';
 import { DAY_MS } from '../../domain/time.js';
 import { loadConfig } from '../../config.js';
-import { openStore } from '../open-store.js';
+import { DATABASE_OPTION, openStore } from '../open-store.js';
 import { randomUUID } from 'node:crypto';
 
 function fieldList(value: string): Field[] {
@@ -42,9 +42,9 @@ export function tokensCommand(): Command {
     .requiredOption('--fields <a,b,...>', 'consented fields about the member (add `friends` to allow the friend list)', fieldList)
     .option('--friend-fields <a,b,...>', 'consented fields about friends (device partners only)', fieldList, [])
     .option('--ttl-days <days>', 'token lifetime in days', days, 30)
-    .option('--database <path>', 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)')
+    .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options) => {
-      const store = await openStore(options.database ?? loadConfig().databasePath);
+      const store = await openStore(options.database ?? loadConfig().database);
       try {
         if (!(await store.members.exists(options.member))) throw new Error(`no member ${options.member}`);
         const app = await store.partners.app(options.app);

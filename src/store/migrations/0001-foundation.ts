@@ -1,8 +1,10 @@
 import type { Kysely, Migration } from 'kysely';
+import { columnTypes } from './column-types.js';
 
 /** Members, the social graph, partners, agreements, grants, tokens and the first audit table. */
 export const foundation: Migration = {
   async up(db: Kysely<any>) {
+    const types = columnTypes(db);
     await db.schema
       .createTable('members')
       .addColumn('id', 'text', (c) => c.primaryKey())
@@ -122,7 +124,9 @@ export const foundation: Migration = {
 
     await db.schema
       .createTable('audit_entries')
-      .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+      // SQLite: the rowid, autoincrement (as existing files have it). PostgreSQL: a bigint key without a
+      // default; the appender assigns every seq itself, under the log's advisory lock.
+      .addColumn('seq', types.bigInteger, (c) => (types.postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
       .addColumn('at', 'text', (c) => c.notNull())
       .addColumn('request_id', 'text', (c) => c.notNull())
       .addColumn('app_id', 'text')

@@ -3,6 +3,7 @@ import { encodeEntry } from '../../audit/canonical-entry.js';
 import { leafHash } from '../../audit/merkle-hash.js';
 import { appendLeavesPlan, runPlanSync, MemorySubtreeStore } from '../../audit/merkle-tree.js';
 import { entryFromRow } from '../audit-rows.js';
+import { columnTypes } from './column-types.js';
 
 /**
  * The audit log becomes a Merkle tree (issue 5, README "Audit log"):
@@ -11,23 +12,25 @@ import { entryFromRow } from '../audit-rows.js';
  * - `audit_nodes`: every complete subtree above the leaves, (level, idx) → hash, only ever inserted;
  * - `audit_heads`: the signed tree heads, one per tree size.
  * Entries written before this migration are hashed into the tree here, in `seq` order.
+ * (Hashes are `bytea` on PostgreSQL; sizes, indexes and the epoch-millisecond timestamp `bigint`.)
  */
 export const auditTree: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.alterTable('audit_entries').addColumn('leaf_hash', 'blob').execute();
+    const { bytes, bigInteger } = columnTypes(db);
+    await db.schema.alterTable('audit_entries').addColumn('leaf_hash', bytes).execute();
     await db.schema
       .createTable('audit_nodes')
       .addColumn('level', 'integer', (c) => c.notNull())
-      .addColumn('idx', 'integer', (c) => c.notNull())
-      .addColumn('hash', 'blob', (c) => c.notNull())
+      .addColumn('idx', bigInteger, (c) => c.notNull())
+      .addColumn('hash', bytes, (c) => c.notNull())
       .addPrimaryKeyConstraint('audit_nodes_pk', ['level', 'idx'])
       .execute();
     await db.schema
       .createTable('audit_heads')
-      .addColumn('tree_size', 'integer', (c) => c.primaryKey())
-      .addColumn('root_hash', 'blob', (c) => c.notNull())
-      .addColumn('timestamp', 'integer', (c) => c.notNull())
-      .addColumn('signature', 'blob', (c) => c.notNull())
+      .addColumn('tree_size', bigInteger, (c) => c.primaryKey())
+      .addColumn('root_hash', bytes, (c) => c.notNull())
+      .addColumn('timestamp', bigInteger, (c) => c.notNull())
+      .addColumn('signature', bytes, (c) => c.notNull())
       .addColumn('key_id', 'text', (c) => c.notNull())
       .execute();
     await hashExistingEntries(db);

@@ -10,6 +10,7 @@ import { accessHistoryIndex } from './0008-access-history-index.js';
 import { auditTree } from './0009-audit-tree.js';
 import { auditQueryIndexes } from './0010-audit-query-indexes.js';
 import { leanAuditIndexes } from './0011-lean-audit-indexes.js';
+import { clusteredFriendships } from './0012-clustered-friendships.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-audit-tree': auditTree,
   '0010-audit-query-indexes': auditQueryIndexes,
   '0011-lean-audit-indexes': leanAuditIndexes,
+  '0012-clustered-friendships': clusteredFriendships,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,149 @@
+/**
+ * The database itself (issue 6): which one the configuration opens, migrations on both dialects
+ * (SQLite's DDL unchanged for existing files; PostgreSQL's own column types; 0009's backfill and
+ * 0011's indexes), and the PostgreSQL database Datapact refuses. The PostgreSQL half of the whole
+ * suite runs only with a server: the one test below says so, once, when it is skipped.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test, type TestContext } from 'node:test';
+import { Migrator, sql } from 'kysely';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { encodeEntry } from '../../src/audit/canonical-entry.js';
+import { leafHash } from '../../src/audit/merkle-hash.js';
+import { MemorySubtreeStore, appendLeavesSync, rootHashPlan, rootHashSync } from '../../src/audit/merkle-tree.js';
+import { openStore } from '../../src/cli/open-store.js';
+import { loadConfig } from '../../src/config.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { ENTRY_COLUMNS, entryColumnValues } from '../../src/store/audit-rows.js';
+import { describeLocation, migrateToLatest, openSqlite, type Db } from '../../src/store/database.js';
+import { migrationProvider } from '../../src/store/migrations/index.js';
+import { createStore } from '../../src/store/store.js';
+import { adminPool, DIALECTS, emptyPostgresDatabase, POSTGRES_SERVER_URL, postgresUrl, testDatabase, type Dialect } from '../helpers/dialects.js';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+
+test('the PostgreSQL half of the suite', {
+  skip: POSTGRES_SERVER_URL === undefined
+    && 'PostgreSQL half SKIPPED: no server (DATAPACT_TEST_DATABASE_URL is unset; with PostgreSQL installed, npm test starts one); only SQLite was tested',
+}, async () => {
+  const { rows } = await adminPool().query<{ version: string }>('select version()');
+  assert.match(rows[0]!.version, /PostgreSQL/);
+});
+
+describe('configuration', () => {
+  test('DATAPACT_DATABASE_URL wins over the SQLite file; anything but a postgres:// URL is refused', () => {
+    const url = 'postgres://datapact:secret@db.example:5432/datapact';
+    assert.equal(loadConfig({ DATAPACT_DATABASE_URL: url, DATAPACT_DATABASE: '/data/x.db' }).database, url);
+    assert.equal(loadConfig({ DATAPACT_DATABASE: '/data/x.db' }).database, '/data/x.db');
+    assert.equal(loadConfig({ DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: '/data' }).database, '/data/datapact.db');
+    assert.throws(() => loadConfig({ DATAPACT_DATABASE_URL: 'mysql://u:hunter2@h/d' }), (error: Error) =>
+      /DATAPACT_DATABASE_URL must be a PostgreSQL URL/.test(error.message) && !error.message.includes('hunter2'));
+    assert.equal(describeLocation(url), 'postgres://datapact:***@db.example:5432/datapact');
+    assert.equal(describeLocation('/data/x.db'), '/data/x.db');
+  });
+});
+
+describe('SQLite schema', () => {
+  test('migrations 0001 to 0011 still write exactly the DDL that existing SQLite files were created with', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0011-lean-audit-indexes');
+    const { rows } = await sql<Record<string, string | null>>`select type, name, tbl_name, sql from sqlite_master
+      where tbl_name not like 'kysely_%' order by type, name`.execute(db);
+    const ddl = rows.map((row) => JSON.stringify(row)).join('\n');
+    assert.equal(createHash('sha256').update(ddl).digest('hex'), SQLITE_DDL_SHA256, ddl);
+  });
+});
+
+/** sha256 of the rows above as migrations 0001–0011 left them before PostgreSQL support. */
+const SQLITE_DDL_SHA256 = '1323913813c7a4164409f01dac86077776f8b50ea479d2341ff6f434ed4dfbd9';
+
+for (const dialect of DIALECTS) {
+  describe(`migrations on ${dialect}`, () => {
+    test('0009 hashes the entries written before it into the tree, in seq order', async (t) => {
+      const db = await emptyDatabase(t, dialect);
+      await migrateTo(db, '0008-access-history-index');
+      const entries = Array.from({ length: 37 }, (_, i) => oldEntry(i));
+      for (const [i, entry] of entries.entries()) {
+        const values = entryColumnValues(entry);
+        await db.insertInto('audit_entries').values({ seq: i + 1, ...Object.fromEntries(ENTRY_COLUMNS.map((c, k) => [c, values[k]])) } as never).execute();
+      }
+      await migrateToLatest(db);
+      const store = createStore(db);
+      const hashes = entries.map((entry) => leafHash(encodeEntry(entry)));
+      assert.deepEqual((await store.audit.hashedEntries(0, 100)).map((s) => s.leafHash), hashes);
+      const tree = new MemorySubtreeStore();
+      tree.put(appendLeavesSync(tree, 0, hashes).writes);
+      for (const size of [1, 16, 37]) assert.deepEqual(await store.audit.run(rootHashPlan(size)), rootHashSync(tree, size));
+    });
+
+    test('0011 leaves the subject index to the (subject, seq) one and makes the actor index partial', async (t) => {
+      const { db } = await testDatabase(t, dialect);
+      const indexes = new Map((await auditIndexes(db, dialect)).map((row) => [row.name, row.definition]));
+      assert.ok(!indexes.has('audit_entries_subject'));
+      assert.ok(indexes.has('audit_entries_subject_seq'));
+      assert.match(indexes.get('audit_entries_actor') ?? '', /where \(?"?actor"? is not null/i);
+    });
+  });
+}
+
+if (DIALECTS.includes('postgres')) {
+  describe('PostgreSQL', () => {
+    test('migrations give it bytea hashes and bigint sequence, sizes, indexes and timestamps', async (t) => {
+      const { db } = await testDatabase(t, 'postgres');
+      const { rows } = await sql<{ column: string; type: string }>`select table_name || '.' || column_name as column, data_type as type
+        from information_schema.columns where table_schema = current_schema() and table_name like 'audit_%' order by 1`.execute(db);
+      const types = Object.fromEntries(rows.map((row) => [row.column, row.type]));
+      for (const column of ['audit_entries.leaf_hash', 'audit_nodes.hash', 'audit_heads.root_hash', 'audit_heads.signature']) {
+        assert.equal(types[column], 'bytea', column);
+      }
+      for (const column of ['audit_entries.seq', 'audit_nodes.idx', 'audit_heads.tree_size', 'audit_heads.timestamp']) {
+        assert.equal(types[column], 'bigint', column);
+      }
+      const seq = await sql<{ d: string | null }>`select column_default as d from information_schema.columns
+        where table_name = 'audit_entries' and column_name = 'seq'`.execute(db);
+      assert.equal(seq.rows[0]?.d, null, 'no sequence: the appender assigns seq under the lock');
+    });
+
+    test('a database whose collation is not C is refused at start, saying how to make one that is', async (t) => {
+      for (const [name, options] of [
+        [`datapact_icu_${process.pid}`, `locale_provider icu icu_locale 'en-US' locale 'C'`],
+        [`datapact_cutf8_${process.pid}`, `locale 'C.UTF-8'`],
+      ] as const) {
+        await adminPool().query(`create database "${name}" template template0 encoding 'UTF8' ${options}`);
+        t.after(() => adminPool().query(`drop database if exists "${name}" with (force)`));
+        await assert.rejects(openStore(postgresUrl(name)), (error: Error) =>
+          /sorts text by the collation "(ICU en-US|C\.UTF-8)"; Datapact needs "C"/.test(error.message) && /LOCALE 'C'/.test(error.message));
+      }
+    });
+  });
+}
+
+async function migrateTo(db: Db, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo(name);
+  if (error) throw error;
+}
+
+async function emptyDatabase(t: TestContext, dialect: Dialect): Promise<Db> {
+  if (dialect === 'postgres') return (await emptyPostgresDatabase(t)).db;
+  const db = openSqlite(':memory:');
+  t.after(() => db.destroy());
+  return db;
+}
+
+function oldEntry(i: number): AuditEntry {
+  return {
+    at: NOW + i * 1000, requestId: `old-${i}`, appId: 'app', partnerId: 'p', agreementId: 'agr', agreementVersion: 1,
+    rulesVersion: RULES_VERSION, tokenMemberId: 'm1', subjectMemberId: `m${i % 5}`, purpose: 'device_experience',
+    outcome: i % 3 === 0 ? 'withheld' : 'released', code: null, released: ['id', 'name'], withheld: i % 2 ? { email: 'sensitive_field' } : {},
+    ...(i === 5 ? { outcome: 'staff_action', actor: 'st_1', action: 'partner.update', detail: { z: 1, a: [2] } } : {}),
+  };
+}
+
+async function auditIndexes(db: Db, dialect: Dialect) {
+  const query = dialect === 'postgres'
+    ? sql<{ name: string; definition: string }>`select indexname as name, indexdef as definition from pg_indexes where tablename = 'audit_entries'`
+    : sql<{ name: string; definition: string }>`select name, coalesce(sql, '') as definition from sqlite_master where type = 'index' and tbl_name = 'audit_entries'`;
+  return (await query.execute(db)).rows;
+}
