@@ -34,6 +34,7 @@ Datapact is running on ${url} (public URL ${config.publicUrl})
   Privacy center   ${config.publicUrl}/privacy   (demo login: ${DEMO_MEMBER_ID} / ${DEMO_PASSWORD})
   Admin API        ${config.publicUrl}/admin/v1   (demo staff: admin@datapact.example / ${DEMO_PASSWORD}; README, "Admin API for staff")
   API docs         ${config.publicUrl}/docs
+  Audit log        ${config.publicUrl}/v1/audit/tree-head   (public key: /v1/audit/public-key; check it all: npx datapact audit verify)
   Database         ${describeLocation(config.database)}${seeded ? ' (demo world seeded now)' : ''}
 
 Partners get tokens through OAuth (README, "OAuth for partners"). For a quick try, a DEVELOPMENT ONLY
