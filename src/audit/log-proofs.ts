@@ -1,6 +1,7 @@
 import { BadRequest, NotFound } from '../domain/errors.js';
 import type { AuditRepository, StoredTreeHead } from '../store/audit-repository.js';
 import { consistencyProofPlan, inclusionProofPlan } from './merkle-tree.js';
+import { NodeCache } from './node-cache.js';
 
 /**
  * What an outsider may ask of the log without trusting the server: the latest signed head, and
@@ -8,7 +9,11 @@ import { consistencyProofPlan, inclusionProofPlan } from './merkle-tree.js';
  * be checked against a signature.
  */
 export class LogProofs {
-  constructor(private readonly audit: AuditRepository) {}
+  private readonly nodes: NodeCache;
+
+  constructor(private readonly audit: AuditRepository) {
+    this.nodes = new NodeCache((refs) => audit.run({ reads: refs, assemble: (found) => [...found] }));
+  }
 
   async latestHead(): Promise<StoredTreeHead> {
     const head = await this.audit.latestHead();
@@ -24,7 +29,7 @@ export class LogProofs {
     if (index >= treeSize) throw new BadRequest('leaf_index_out_of_range', `leaf_index must be below tree_size (${treeSize}).`);
     const path = inclusionProofPlan(index, treeSize);
     // The leaf and its path in one plan: one round of reads.
-    return this.audit.run({
+    return this.nodes.run({
       reads: [{ level: 0, index }, ...path.reads],
       assemble: ([leafHash, ...nodes]) => ({ size: treeSize, leafHash: leafHash!, path: path.assemble(nodes) }),
     });
@@ -34,7 +39,7 @@ export class LogProofs {
   async consistency(from: number, to: number): Promise<Buffer[]> {
     if (from > to) throw new BadRequest('invalid_parameter', '`from` must not be larger than `to`.');
     requireSigned(to, await this.latestHead());
-    return this.audit.run(consistencyProofPlan(from, to));
+    return this.nodes.run(consistencyProofPlan(from, to));
   }
 }
 
