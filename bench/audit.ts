@@ -29,6 +29,8 @@ const ENTRIES_PER_REQUEST = 10;
 const APPEND_SECONDS = 10;
 const PROOF_LOG_SIZE = Number(process.env.AUDIT_BENCH_ENTRIES ?? 10_000_000);
 const PROOFS = 10_000;
+// DATAPACT_BENCH_CACHE: another folder for the kept log (the smoke test uses a temporary one).
+const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
 const key = loadOrCreateAuditSigningKey(undefined);
 const now = Date.parse('2026-11-29T12:00:00Z');
 
@@ -85,7 +87,7 @@ async function appendFigures(dir: string): Promise<void> {
 
 /** The 10M-entry log, built once (with a head signed every 100,000 entries) and kept for later runs. */
 async function proofLog(signer: AuditSigningKey): Promise<Db> {
-  const cache = join(import.meta.dirname, '.cache');
+  const cache = CACHE;
   mkdirSync(cache, { recursive: true });
   const db = openSqlite(join(cache, `audit-${PROOF_LOG_SIZE}.db`));
   await migrateToLatest(db);
@@ -136,12 +138,12 @@ const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-audit-'));
 try {
   console.log('audit log (SQLite file, WAL, synchronous=NORMAL):');
   await appendFigures(dir);
-  const signer = loadOrCreateAuditSigningKey(join(import.meta.dirname, '.cache'));
+  const signer = loadOrCreateAuditSigningKey(CACHE);
   const db = await proofLog(signer);
   await verifyFigures(db, signer);
   await proofFigures(db);
   await db.destroy();
-  const path = join(import.meta.dirname, '.cache', `audit-${PROOF_LOG_SIZE}.db`);
+  const path = join(CACHE, `audit-${PROOF_LOG_SIZE}.db`);
   if (existsSync(path)) console.log(`  (proof log kept at ${path}: ${fmt(statSync(path).size / 1e6)} MB)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

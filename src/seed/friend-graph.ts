@@ -8,8 +8,9 @@ import { friendsPickedBy, type GraphShape } from './friendship-edges.js';
  * directions, and a member's friends come from its own picks and from the picks of members
  * anywhere in the world. Writing the rows in primary-key order (member id, then friend id) keeps
  * every B-tree insert an append, which is what makes a 150-million-row table load in minutes
- * instead of hours; that order needs the whole graph first. It costs 24 bytes per friendship
- * (both directions' keys and the date): about 1.8 GB for a million members with 150 friends each.
+ * instead of hours; that order needs the whole graph first. It keeps 24 bytes per friendship (both
+ * directions' keys and the date), 40 while it is being arranged: 1.8 GB, and 3 GB at the peak, for
+ * a million members with 150 friends each.
  */
 export interface FriendGraph {
   /** Friendships, each stored once here and written in both directions. */

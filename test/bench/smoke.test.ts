@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -26,7 +26,7 @@ test('the benchmark suite runs on smoke sizes: one table, every benchmark with i
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run-all.ts', '--smoke', '--out', out], {
     cwd: ROOT,
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, FORCE_COLOR: '0', DATAPACT_BENCH_CACHE: join(dirname(out), 'cache') },
   });
 
   const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
