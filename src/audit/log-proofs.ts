@@ -27,11 +27,16 @@ export class LogProofs {
     const treeSize = size ?? latest.size;
     requireSigned(treeSize, latest);
     if (index >= treeSize) throw new BadRequest('leaf_index_out_of_range', `leaf_index must be below tree_size (${treeSize}).`);
-    const path = inclusionProofPlan(index, treeSize);
+    return this.leafAndPath(index, treeSize);
+  }
+
+  /** Leaf `index`'s hash and audit path in the tree of `size` leaves; the caller has checked both against a signed head. */
+  leafAndPath(index: number, size: number): Promise<{ size: number; leafHash: Buffer; path: Buffer[] }> {
+    const path = inclusionProofPlan(index, size);
     // The leaf and its path in one plan: one round of reads.
     return this.nodes.run({
       reads: [{ level: 0, index }, ...path.reads],
-      assemble: ([leafHash, ...nodes]) => ({ size: treeSize, leafHash: leafHash!, path: path.assemble(nodes) }),
+      assemble: ([leafHash, ...nodes]) => ({ size, leafHash: leafHash!, path: path.assemble(nodes) }),
     });
   }
 

@@ -1,5 +1,5 @@
 import { encodeEntry } from '../../audit/canonical-entry.js';
-import { inclusionProofPlan } from '../../audit/merkle-tree.js';
+import type { LogProofs } from '../../audit/log-proofs.js';
 import type { AccessVia } from '../../store/access-history-repository.js';
 import { treeHeadView, type TreeHeadView } from '../audit/audit-schemas.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
@@ -45,21 +45,20 @@ export async function accessHistory(store: Store, memberId: string, limit: numbe
  * entry comes with its canonical bytes; a `friend` entry only with its hash, since its bytes
  * name the friend whose token it was.
  */
-export async function withProofs(store: Store, view: AccessHistoryView): Promise<{ data: AccessHistoryItem[]; treeHead: TreeHeadView | null }> {
+export async function withProofs(store: Store, proofs: LogProofs, view: AccessHistoryView): Promise<{ data: AccessHistoryItem[]; treeHead: TreeHeadView | null }> {
   const head = await store.audit.latestHead();
   if (head === undefined) return { data: view.data.map((item) => ({ ...item, proof: null })), treeHead: null };
   const direct = await store.audit.bySeq(view.seqs.filter((seq, i) => view.vias[i] === 'direct' && seq <= head.size));
   const data = await Promise.all(view.data.map(async (item, i) => {
     const index = view.seqs[i]! - 1;
     if (index >= head.size) return { ...item, proof: null };
-    const [leaf] = await store.audit.run({ reads: [{ level: 0, index }], assemble: (nodes) => nodes });
-    const path = await store.audit.run(inclusionProofPlan(index, head.size));
+    const { leafHash, path } = await proofs.leafAndPath(index, head.size);
     const entry = direct.get(index + 1);
     return {
       ...item,
       proof: {
         leaf_index: index,
-        leaf_hash: leaf!.toString('base64'),
+        leaf_hash: leafHash.toString('base64'),
         audit_path: path.map((h) => h.toString('base64')),
         ...(entry === undefined ? {} : { canonical_entry: encodeEntry(entry).toString('base64') }),
       },

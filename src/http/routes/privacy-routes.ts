@@ -9,6 +9,7 @@ import { sendPage } from '../../web/send-page.js';
 import type { AppContext } from '../app.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
 import { changePrivacy, memberApps, memberAppStandings, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
+import { LogProofs } from '../../audit/log-proofs.js';
 import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
 import { appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
 import {
@@ -56,6 +57,7 @@ function settingsFromForm(body: unknown): PrivacyChange {
 export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async (instance, { context }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = context;
+  const proofs = new LogProofs(store.audit);
   const sessions = await registerMemberSession(app, context);
 
   // CSRF: the token of the form (`_csrf`) or of the `x-csrf-token` header must match the signed
@@ -224,7 +226,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     const history = await accessHistory(store, requireSessionMember(request), limit, after);
     const paging = history.after === undefined ? {} : { after: history.after };
     if (proof !== true) return { data: history.data, paging };
-    const proven = await withProofs(store, history);
+    const proven = await withProofs(store, proofs, history);
     return { data: proven.data, tree_head: proven.treeHead, paging };
   });
 
