@@ -15,7 +15,7 @@ import { oauthPlugin } from '../oauth/oauth-plugin.js';
 import type { Store } from '../store/store.js';
 import { registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
-import { createLoginThrottle } from './login-throttle.js';
+import { createLoginThrottle, databaseCounterStore } from './login-throttle.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
@@ -99,7 +99,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sessionPlugin: '@fastify/cookie',
     cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', secure: base.secureCookies, path: '/' },
   });
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, { global: false, store: databaseCounterStore(options.store.rateLimits, clock) });
   const context: AppContext = { ...base, loginThrottle: createLoginThrottle(app) };
 
   await app.register(swagger, {

@@ -4,6 +4,7 @@ import type { Instant } from '../domain/time.js';
 import { AgreementService, type AppliedChange } from '../lifecycle/agreement-service.js';
 import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repository.js';
 import type { Db } from '../store/database.js';
+import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
 
 /**
  * Time does its work (issue 4, part 4): applies what has come due at `now` for every agreement
@@ -61,8 +62,11 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
     if (running || stopped) return;
     running = (async () => {
       try {
-        const applied = await runDueTransitions(options.db, options.clock());
+        const now = options.clock();
+        const applied = await runDueTransitions(options.db, now);
         for (const change of applied) options.log?.info({ change }, describeApplied(change));
+        // Login counters name addresses and accounts: kept no longer than their window.
+        await new RateLimitCounterRepository(options.db).purgeEnded(now);
       } catch (error) {
         options.log?.error({ err: error }, 'scheduler run failed');
       } finally {

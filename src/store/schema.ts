@@ -30,6 +30,7 @@ export interface Database {
   staff_credentials: StaffCredentialsTable;
   notices: NoticesTable;
   notice_deliveries: NoticeDeliveriesTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 export interface MembersTable {
@@ -317,4 +318,11 @@ export interface NoticeDeliveriesTable {
   error: string | null;
   /** When the next attempt is due after a failure; null after a success or the last attempt. */
   next_attempt_at: string | null;
+}
+
+/** Login-attempt counters shared by every instance (migration 0013): a fixed window per key. */
+export interface RateLimitCountersTable {
+  key: string;
+  hits: number;
+  window_ends_at: string;
 }

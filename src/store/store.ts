@@ -12,6 +12,7 @@ import { MemberRepository } from './member-repository.js';
 import { NoticeRepository } from './notice-repository.js';
 import { PartnerFilingRepository } from './partner-filing-repository.js';
 import { PartnerRepository } from './partner-repository.js';
+import { RateLimitCounterRepository } from './rate-limit-counter-repository.js';
 import { StaffRepository } from './staff-repository.js';
 
 /** Every repository over one database: what callers use instead of SQL. */
@@ -34,6 +35,8 @@ export interface Store {
   readonly accessHistory: AccessHistoryRepository;
   /** Staff queries over the whole audit log: filtered entries and daily counts (issue 5). */
   readonly auditQueries: AuditQueryRepository;
+  /** Login-attempt counters, shared by every instance on the database (migration 0013). */
+  readonly rateLimits: RateLimitCounterRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -53,5 +56,6 @@ export function createStore(db: Db): Store {
     notices: new NoticeRepository(db),
     accessHistory: new AccessHistoryRepository(db),
     auditQueries: new AuditQueryRepository(db),
+    rateLimits: new RateLimitCounterRepository(db),
   };
 }

@@ -10,6 +10,8 @@ export interface Built {
   readonly store: Store;
   /** Moves the app's clock; tests never sleep. */
   setNow(instant: Instant): void;
+  /** PostgreSQL only: the database's URL, for a second instance's own pool on it. */
+  readonly databaseUrl: string | undefined;
 }
 
 /**
@@ -34,5 +36,5 @@ export async function build(
     await app.close();
     await database.drop();
   });
-  return { app, store, setNow: (instant) => { current = instant; } };
+  return { app, store, setNow: (instant) => { current = instant; }, databaseUrl: database.url };
 }

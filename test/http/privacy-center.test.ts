@@ -6,10 +6,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
-import { LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_ADDRESS } from '../../src/http/login-throttle.js';
+import { buildApp } from '../../src/http/app.js';
+import { LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW_MS } from '../../src/http/login-throttle.js';
 import { SESSION_COOKIE } from '../../src/http/plugins/member-session.js';
 import { addDays } from '../../src/domain/time.js';
+import { openDatabase } from '../../src/store/database.js';
+import { createStore } from '../../src/store/store.js';
 import { build, type BuildOptions } from '../helpers/build.js';
+import { DIALECTS } from '../helpers/dialects.js';
 import { addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { MemberBrowser, csrfFieldOf, setCookies } from '../helpers/member-browser.js';
 
@@ -262,6 +266,39 @@ describe('login throttling', () => {
     assertError(await new MemberBrowser(app, '192.0.2.7').login('ann', PASSWORD), 429, 'rate_limited');
     assert.equal((await new MemberBrowser(app, '192.0.2.8').login('ann', PASSWORD)).statusCode, 303, 'another address is not affected');
   });
+
+  test('a refused account logs in again once the window, counted by the server\'s clock, has ended', async (t) => {
+    const { app, setNow } = await world(t);
+    for (let attempt = 0; attempt < LOGIN_ATTEMPTS_PER_ACCOUNT; attempt++) await new MemberBrowser(app).login('ann', 'guess');
+    assertError(await new MemberBrowser(app).login('ann', PASSWORD), 429, 'rate_limited');
+    setNow(NOW + LOGIN_WINDOW_MS - 1);
+    assertError(await new MemberBrowser(app).login('ann', PASSWORD), 429, 'rate_limited');
+    setNow(NOW + LOGIN_WINDOW_MS);
+    assert.equal((await new MemberBrowser(app).login('ann', PASSWORD)).statusCode, 303);
+  });
+
+  for (const dialect of DIALECTS) {
+    test(`two instances on one database (${dialect}) draw on the same counters`, async (t) => {
+      const first = await world(t, { dialect });
+      const database = first.store.db;
+      const secondDb = first.databaseUrl === undefined ? database : openDatabase(first.databaseUrl);
+      const second = await buildApp({ store: createStore(secondDb), clock: () => NOW });
+      try {
+        const statuses = [];
+        for (let attempt = 0; attempt < LOGIN_ATTEMPTS_PER_ACCOUNT; attempt++) {
+          const instance = attempt % 2 === 0 ? first.app : second;
+          statuses.push((await new MemberBrowser(instance, `10.0.2.${attempt}`).login('ann', 'guess')).statusCode);
+        }
+        assert.deepEqual(statuses, Array(LOGIN_ATTEMPTS_PER_ACCOUNT).fill(401));
+        assertError(await new MemberBrowser(second, '10.0.2.99').login('ann', PASSWORD), 429, 'rate_limited');
+        assertError(await new MemberBrowser(first.app, '10.0.2.99').login('ann', PASSWORD), 429, 'rate_limited');
+      } finally {
+        // Before the first instance's database is dropped (t.after hooks run in the order they were added).
+        await second.close();
+        if (secondDb !== database) await secondDb.destroy();
+      }
+    });
+  }
 
   test('a refused browser is shown a page', async (t) => {
     const { app } = await world(t);

@@ -11,6 +11,7 @@ import { auditTree } from './0009-audit-tree.js';
 import { auditQueryIndexes } from './0010-audit-query-indexes.js';
 import { leanAuditIndexes } from './0011-lean-audit-indexes.js';
 import { clusteredFriendships } from './0012-clustered-friendships.js';
+import { rateLimitCounters } from './0013-rate-limit-counters.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-audit-query-indexes': auditQueryIndexes,
   '0011-lean-audit-indexes': leanAuditIndexes,
   '0012-clustered-friendships': clusteredFriendships,
+  '0013-rate-limit-counters': rateLimitCounters,
 };
 
 export const migrationProvider: MigrationProvider = {
