@@ -112,9 +112,26 @@ export class AuditLog {
    */
   async start(): Promise<void> {
     if (this.closed || this.watchTimer !== undefined) return;
+    await this.refuseAnotherKey();
     await this.signHeadIfBehind(false);
     this.watchTimer = setInterval(() => this.scheduleHead(), Math.max(this.headIntervalMs, 1000));
     this.watchTimer.unref();
+  }
+
+  /**
+   * One log, one key: heads signed with two keys could not be checked with the one published key,
+   * and would look like tampering. A second instance started without the first one's key (its own
+   * data directory, a fresh key made there) is stopped here, before it signs anything.
+   */
+  private async refuseAnotherKey(): Promise<void> {
+    const latest = await new AuditRepository(this.options.db).latestHead();
+    const ours = this.options.signingKey.keyId;
+    if (latest === undefined || latest.keyId === ours) return;
+    throw new Error(
+      `The audit log's tree heads are signed with key ${latest.keyId.slice(0, 16)}…, but this server's audit key is ` +
+      `${ours.slice(0, 16)}…. Every server on one database must use the same key: copy secrets/audit-ed25519.pem ` +
+      `from the data directory of the server that signed the log (README, "Scaling out").`,
+    );
   }
 
   /** Commits what is queued, signs a last head, and stops the timers. */
