@@ -80,14 +80,90 @@ export function decodeEntry(bytes: Uint8Array): AuditEntry {
 
 /** `"key":` for every key, made once: the encoder runs for every entry appended and verified. */
 const KEY_PREFIXES = ENTRY_KEYS.map((key) => `${JSON.stringify(key)}:`);
+const SUBJECT_AT = ENTRY_KEYS.indexOf('subjectMemberId');
+/** The keys before the subject: who asked, under which agreement, when. */
+const HEAD_KEYS = ENTRY_KEYS.slice(0, SUBJECT_AT);
+/** The keys after it: the decision. */
+const TAIL_KEYS = ENTRY_KEYS.slice(SUBJECT_AT + 1);
+const TAIL_PREFIXES = KEY_PREFIXES.slice(SUBJECT_AT + 1);
 
 function canonicalText(entry: AuditEntry): string {
+  const subject = canonicalField(entry, 'subjectMemberId');
+  return `${headText(entry)},${KEY_PREFIXES[SUBJECT_AT]}${subject},${tailText(entry)}}`;
+}
+
+// A request's entries come in runs that differ only in their subject (a page of friends, one
+// entry each): the text before the subject, and the text after it, are kept from the entry
+// before while every value they are made of is the same. Values are copied, not referenced, so
+// an object changed in place after it was encoded is never mistaken for the same.
+let headValues: unknown[] | undefined;
+let headCache = '';
+let tailValues: TailValues | undefined;
+let tailCache = '';
+
+/** `{"at":...` up to the subject, without a trailing comma. */
+function headText(entry: AuditEntry): string {
+  if (headValues !== undefined && HEAD_KEYS.every((key, i) => entry[key] === headValues![i])) return headCache;
   let text = '{';
-  for (let i = 0; i < ENTRY_KEYS.length; i++) {
-    if (i > 0) text += ',';
-    text += KEY_PREFIXES[i]! + canonicalField(entry, ENTRY_KEYS[i]!);
+  for (let i = 0; i < HEAD_KEYS.length; i++) text += (i > 0 ? ',' : '') + KEY_PREFIXES[i]! + canonicalField(entry, HEAD_KEYS[i]!);
+  // Every head value that encodes is a string, a number or null: comparing with === is exact.
+  headValues = HEAD_KEYS.map((key) => entry[key]);
+  headCache = text;
+  return text;
+}
+
+/** The values the tail is made of, when they can be compared cheaply (no staff action's detail). */
+interface TailValues {
+  readonly purpose: string | null;
+  readonly outcome: string;
+  readonly code: string | null;
+  readonly released: readonly unknown[];
+  readonly withheld: ReadonlyMap<string, unknown>;
+  readonly actor: string | null | undefined;
+  readonly action: string | null | undefined;
+}
+
+/** From `"purpose":` to the end of `detail`, without the closing brace. */
+function tailText(entry: AuditEntry): string {
+  if (tailValues !== undefined && sameTail(entry, tailValues)) return tailCache;
+  let text = '';
+  for (let i = 0; i < TAIL_KEYS.length; i++) text += (i > 0 ? ',' : '') + TAIL_PREFIXES[i]! + canonicalField(entry, TAIL_KEYS[i]!);
+  tailValues = entry.detail == null ? tailValuesOf(entry) : undefined;
+  tailCache = text;
+  return text;
+}
+
+function tailValuesOf(entry: AuditEntry): TailValues | undefined {
+  if (!Array.isArray(entry.released)) return undefined;
+  const withheld = new Map<string, unknown>();
+  for (const key of Object.keys(entry.withheld)) {
+    const reason = (entry.withheld as Record<string, unknown>)[key];
+    if (typeof reason !== 'string') return undefined; // a nested value: not worth comparing
+    withheld.set(key, reason);
   }
-  return `${text}}`;
+  const { purpose, outcome, code, actor, action } = entry;
+  return { purpose, outcome, code, released: [...entry.released], withheld, actor, action };
+}
+
+function sameTail(entry: AuditEntry, last: TailValues): boolean {
+  return entry.detail == null && entry.purpose === last.purpose && entry.outcome === last.outcome && entry.code === last.code &&
+    entry.actor === last.actor && entry.action === last.action && sameList(entry.released, last.released) &&
+    sameRecord(entry.withheld, last.withheld);
+}
+
+function sameList(list: readonly unknown[], last: readonly unknown[]): boolean {
+  if (!Array.isArray(list) || list.length !== last.length) return false;
+  for (let i = 0; i < list.length; i++) if (list[i] !== last[i]) return false;
+  return true;
+}
+
+function sameRecord(record: object, last: ReadonlyMap<string, unknown>): boolean {
+  const proto = Object.getPrototypeOf(record) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(record);
+  if (keys.length !== last.size) return false;
+  for (const key of keys) if ((record as Record<string, unknown>)[key] !== last.get(key)) return false;
+  return true;
 }
 
 function canonicalField(entry: AuditEntry, key: (typeof ENTRY_KEYS)[number]): string {

@@ -14,6 +14,14 @@ export function leafHash(entryBytes: Uint8Array): Buffer {
   return sha256(Buffer.concat([LEAF_PREFIX, entryBytes]));
 }
 
+/**
+ * SHA-256(0x00 || UTF-8 of text): `leafHash` of an entry's canonical text (`encodeEntryText`),
+ * hashed straight from the string ('\0' is the one byte 0x00 in UTF-8), without making its bytes.
+ */
+export function leafHashOfText(text: string): Buffer {
+  return sha256Text(`\0${text}`);
+}
+
 /** SHA-256(0x01 || left || right): the hash of an interior node. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
@@ -23,7 +31,12 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
 }
 
 // crypto.hash (Node 20.12+) hashes in one call without a Hash object: about twice as fast for
-// the small inputs of the tree, which appends and verification hash millions of.
+// the small inputs of the tree, which appends and verification hash millions of. Asked for hex
+// and turned into a Buffer here, because Node 20 takes a slow path to validate the output
+// encoding 'buffer' that costs more than the hex round trip (about 1.3 µs against 0.9 µs a hash).
 const sha256: (data: Buffer) => Buffer = typeof hash === 'function'
-  ? (data) => hash('sha256', data, 'buffer')
+  ? (data) => Buffer.from(hash('sha256', data, 'hex'), 'hex')
   : (data) => createHash('sha256').update(data).digest();
+const sha256Text: (text: string) => Buffer = typeof hash === 'function'
+  ? (text) => Buffer.from(hash('sha256', text, 'hex'), 'hex')
+  : (text) => createHash('sha256').update(text, 'utf8').digest();

@@ -1,4 +1,4 @@
-import { BASIC_MASK, FIELD_CLASS, OBJECT_FIELDS, fieldBit, type FieldMask, type ObjectField } from './field-catalog.js';
+import { FIELD_CLASS, OBJECT_FIELDS, fieldBit, isObjectField, type FieldMask, type ObjectField } from './field-catalog.js';
 
 /** Who may see a field, as its member set it (PRODUCT.md §3). */
 export const AUDIENCES = ['public', 'friends', 'only_me'] as const;
@@ -31,13 +31,31 @@ export function audienceIsEditable(field: ObjectField): boolean {
   return FIELD_CLASS[field] !== 'basic';
 }
 
-/** The fields a member shows to friends (audience `public` or `friends`), as one mask. */
+/** What a member who changed nothing shows to friends: basic fields and those whose default is not `only_me`. */
+export const DEFAULT_FRIENDS_AUDIENCE: FieldMask = OBJECT_FIELDS.reduce(
+  (mask, field) => (FIELD_CLASS[field] === 'basic' || defaultAudience(field) !== 'only_me' ? mask | fieldBit(field) : mask),
+  0,
+);
+
+/**
+ * A friends-audience mask with one field's setting applied: `only_me` takes the field out, any
+ * other audience puts it in. Basic fields are always public, and a name that is not an object
+ * field is no setting at all: both leave the mask as it is.
+ */
+export function withAudience(mask: FieldMask, field: string, audience: Audience): FieldMask {
+  if (!isObjectField(field) || FIELD_CLASS[field] === 'basic') return mask;
+  return audience === 'only_me' ? mask & ~fieldBit(field) : mask | fieldBit(field);
+}
+
+/**
+ * The fields a member shows to friends (audience `public` or `friends`), as one mask: the
+ * defaults with the settings the member changed applied.
+ */
 export function friendsAudienceMask(settings: AudienceSettings): FieldMask {
-  let mask = BASIC_MASK;
-  for (const field of OBJECT_FIELDS) {
-    if (FIELD_CLASS[field] === 'basic') continue;
-    const audience = settings[field] ?? defaultAudience(field);
-    if (audience !== 'only_me') mask |= fieldBit(field);
+  let mask = DEFAULT_FRIENDS_AUDIENCE;
+  for (const field of Object.keys(settings) as ObjectField[]) {
+    const audience = settings[field];
+    if (audience != null) mask = withAudience(mask, field, audience);
   }
   return mask;
 }

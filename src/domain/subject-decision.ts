@@ -33,10 +33,26 @@ const NOTHING_WITHHELD: readonly WithheldFields[] = Object.freeze([]);
 const STRANGER = Object.freeze({ visible: false, reason: 'stranger' } as const);
 const OPTED_OUT = Object.freeze({ visible: false, reason: 'friend_opted_out' } as const);
 
+/** What decides whether a subject exists for the caller at all: every fact but the audiences. */
+export type VisibilityFacts = Omit<SubjectFacts, 'friendsAudience'>;
+
+/** Whether a subject exists for the caller at all, and as whom (PRODUCT.md §4). */
+export type Visibility = 'self' | 'friend' | 'stranger' | 'friend_opted_out';
+
 /** Only a friend's own settings make them visible to a partner (PRODUCT.md §4). */
-function friendOptedIn(plan: AccessPlan, subject: SubjectFacts): boolean {
+function friendOptedIn(plan: AccessPlan, subject: VisibilityFacts): boolean {
   if (!subject.platformEnabled) return false;
   return plan.appClass === 'third_party' ? subject.usesApp : subject.shareViaFriends;
+}
+
+/**
+ * The first half of `decideSubject`: it reads no audience, so a friend list can be scanned on
+ * the members' settings alone and the audiences read only for the friends it shows.
+ */
+export function subjectVisibility(plan: AccessPlan, subject: VisibilityFacts): Visibility {
+  if (subject.id === plan.memberId) return 'self';
+  if (!subject.isFriend || !plan.friendsVisible) return 'stranger';
+  return friendOptedIn(plan, subject) ? 'friend' : 'friend_opted_out';
 }
 
 /** Walks the rules in order only when something was withheld; each field keeps its first failure. */
@@ -67,9 +83,15 @@ function decideFields(rules: RelationRules, requested: FieldMask, audience: Fiel
  * subject's `id` is always released.
  */
 export function decideSubject(plan: AccessPlan, subject: SubjectFacts, requested: FieldMask): SubjectDecision {
-  if (subject.id === plan.memberId) return decideFields(plan.self, requested, 0, 'self');
-  if (!subject.isFriend || !plan.friendsVisible) return STRANGER;
-  if (!friendOptedIn(plan, subject)) return OPTED_OUT;
-  // Basic fields are public whatever an audience setting says (PRODUCT.md §3).
-  return decideFields(plan.friend, requested, subject.friendsAudience | BASIC_MASK, 'friend');
+  switch (subjectVisibility(plan, subject)) {
+    case 'self':
+      return decideFields(plan.self, requested, 0, 'self');
+    case 'stranger':
+      return STRANGER;
+    case 'friend_opted_out':
+      return OPTED_OUT;
+    case 'friend':
+      // Basic fields are public whatever an audience setting says (PRODUCT.md §3).
+      return decideFields(plan.friend, requested, subject.friendsAudience | BASIC_MASK, 'friend');
+  }
 }

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { CompiledQuery, type InferResult } from 'kysely';
 import type { RequestContext } from '../domain/access-plan.js';
 import type { Instant } from '../domain/time.js';
-import { agreementFromRow } from './agreement-repository.js';
+import { agreementFromRow, type AgreementTermsRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, toIso } from './columns.js';
 import type { Db } from './database.js';
 import type { TokenOrigin } from './schema.js';
@@ -26,6 +27,8 @@ export function hashToken(bearer: string): string {
  * `issue`, and every request through `verify`.
  */
 export class AccessTokenRepository {
+  private verifyText: string | undefined;
+
   constructor(private readonly db: Db) {}
 
   /** Mints a development token (the CLI's): refused by the Graph API in production. */
@@ -69,32 +72,73 @@ export class AccessTokenRepository {
    */
   async verify(bearer: string): Promise<GrantContext | undefined> {
     if (bearer.length < 16 || bearer.length > 200) return undefined;
-    const row = await this.db
-      .selectFrom('access_tokens as t')
-      .innerJoin('grants as g', 'g.id', 't.grant_id')
-      .innerJoin('apps as p', 'p.id', 'g.app_id')
-      .innerJoin('members as m', 'm.id', 'g.member_id')
-      .select([
-        't.expires_at', 't.revoked_at as token_revoked_at', 't.origin',
-        'g.id', 'g.member_id', 'g.app_id', 'g.agreement_id', 'g.agreement_version', 'g.purpose', 'g.member_fields',
-        'g.friend_fields', 'g.granted_at', 'g.last_used_at', 'g.revoked_at',
-        'p.partner_id', 'p.name as app_name', 'p.class as app_class', 'p.status as app_status',
-        'm.platform_enabled',
-      ])
-      .where('t.token_hash', '=', hashToken(bearer))
-      .executeTakeFirst();
+    const { rows } = await this.db.executeQuery(CompiledQuery.raw(this.verifySql(), [hashToken(bearer)]) as CompiledQuery<VerifyRow>);
+    const row = rows[0];
     if (!row) return undefined;
-    const agreementRow = row.agreement_id === null
-      ? undefined
-      : await this.db.selectFrom('agreements').selectAll().where('id', '=', row.agreement_id).executeTakeFirst();
     return {
       token: { grantId: row.id, expiresAt: fromIso(row.expires_at), revokedAt: fromIsoOrNull(row.token_revoked_at) },
       grant: grantFromRow(row),
       app: appFromRow({ id: row.app_id, partner_id: row.partner_id, name: row.app_name, class: row.app_class, status: row.app_status }),
-      agreement: agreementRow ? agreementFromRow(agreementRow, []) : null,
+      agreement: agreementOf(row),
       member: { id: row.member_id, platformEnabled: row.platform_enabled === 1 },
       partnerId: row.partner_id,
       tokenOrigin: row.origin,
     };
   }
+
+  /**
+   * Every request starts with verify's query; its 35 columns cost Kysely more to build and compile
+   * than the database takes to run it. It is the same query for every token (only the hash, its
+   * one parameter, differs), so it is compiled once per repository.
+   */
+  private verifySql(): string {
+    if (this.verifyText === undefined) {
+      const compiled = verifyQuery(this.db, VERIFY_PLACEHOLDER).compile();
+      if (compiled.parameters.length !== 1 || compiled.parameters[0] !== VERIFY_PLACEHOLDER) {
+        throw new Error('the token query must have the token hash as its one parameter');
+      }
+      this.verifyText = compiled.sql;
+    }
+    return this.verifyText;
+  }
+}
+
+const VERIFY_PLACEHOLDER = 'token-hash';
+
+/** A token's row joined to its grant, app, member and agreement: one query for all the request-level rules read. */
+function verifyQuery(db: Db, tokenHash: string) {
+  return db
+    .selectFrom('access_tokens as t')
+    .innerJoin('grants as g', 'g.id', 't.grant_id')
+    .innerJoin('apps as p', 'p.id', 'g.app_id')
+    .innerJoin('members as m', 'm.id', 'g.member_id')
+    .leftJoin('agreements as a', 'a.id', 'g.agreement_id')
+    .select([
+      't.expires_at', 't.revoked_at as token_revoked_at', 't.origin',
+      'g.id', 'g.member_id', 'g.app_id', 'g.agreement_id', 'g.agreement_version', 'g.purpose', 'g.member_fields',
+      'g.friend_fields', 'g.granted_at', 'g.last_used_at', 'g.revoked_at',
+      'p.partner_id', 'p.name as app_name', 'p.class as app_class', 'p.status as app_status',
+      'm.platform_enabled',
+      'a.id as a_id', 'a.version as a_version', 'a.partner_id as a_partner_id', 'a.status as a_status',
+      'a.status_reason as a_status_reason', 'a.purposes as a_purposes', 'a.member_fields as a_member_fields',
+      'a.friend_fields as a_friend_fields', 'a.retention_days as a_retention_days', 'a.storage_location as a_storage_location',
+      'a.storage_country as a_storage_country', 'a.starts_at as a_starts_at', 'a.ends_at as a_ends_at',
+      'a.certification_due_at as a_certification_due_at', 'a.wind_down as a_wind_down',
+    ])
+    .where('t.token_hash', '=', tokenHash);
+}
+
+type VerifyRow = InferResult<ReturnType<typeof verifyQuery>>[number];
+
+type JoinedAgreement = { [K in keyof AgreementTermsRow as `a_${K}`]: AgreementTermsRow[K] | null };
+
+/** The agreement joined to the grant, or null when the grant names none (or names one that is gone). */
+function agreementOf(row: JoinedAgreement) {
+  if (row.a_id === null) return null;
+  return agreementFromRow({
+    id: row.a_id, version: row.a_version!, partner_id: row.a_partner_id!, status: row.a_status!, status_reason: row.a_status_reason,
+    purposes: row.a_purposes!, member_fields: row.a_member_fields!, friend_fields: row.a_friend_fields!,
+    retention_days: row.a_retention_days!, storage_location: row.a_storage_location!, storage_country: row.a_storage_country,
+    starts_at: row.a_starts_at!, ends_at: row.a_ends_at!, certification_due_at: row.a_certification_due_at!, wind_down: row.a_wind_down,
+  }, []);
 }

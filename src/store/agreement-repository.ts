@@ -50,7 +50,14 @@ function windDownFromJson(text: string | null): WindDownPlan | null {
   };
 }
 
-export function agreementFromRow(row: AgreementsTable, appIds: readonly string[]): Agreement {
+/** The columns `agreementFromRow` reads: the terms, without the lifecycle's bookkeeping. */
+export type AgreementTermsRow = Pick<
+  AgreementsTable,
+  | 'id' | 'version' | 'partner_id' | 'status' | 'status_reason' | 'purposes' | 'member_fields' | 'friend_fields' | 'retention_days'
+  | 'storage_location' | 'storage_country' | 'starts_at' | 'ends_at' | 'certification_due_at' | 'wind_down'
+>;
+
+export function agreementFromRow(row: AgreementTermsRow, appIds: readonly string[]): Agreement {
   return {
     id: row.id,
     version: Number(row.version),

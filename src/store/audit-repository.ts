@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
-import { encodeEntry } from '../audit/canonical-entry.js';
-import { leafHash } from '../audit/merkle-hash.js';
+import { encodeEntryText } from '../audit/canonical-entry.js';
+import { leafHashOfText } from '../audit/merkle-hash.js';
 import { appendLeavesPlan, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
-import { ENTRY_COLUMNS, entryColumnValues, entryFromRow, type StoredAuditEntry } from './audit-rows.js';
+import { ENTRY_COLUMNS, entryFromRow, pushEntryColumns, type StoredAuditEntry } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
 import { dialectOf, type Db } from './database.js';
@@ -50,10 +50,15 @@ export class AuditRepository {
     await lockLog(db);
     const size = await treeSizeOf(db);
     if (entries.length === 0) return { firstIndex: size, size };
-    const hashes = entries.map((e) => leafHash(encodeEntry(e)));
-    const { writes } = await runPlanOn(db, appendLeavesPlan(size, hashes));
+    const hashes: Buffer[] = [];
     const entryValues: unknown[] = [];
-    entries.forEach((e, i) => entryValues.push(size + i + 1, hashes[i], ...entryColumnValues(e)));
+    for (let i = 0; i < entries.length; i++) {
+      const hash = leafHashOfText(encodeEntryText(entries[i]!));
+      hashes.push(hash);
+      entryValues.push(size + i + 1, hash);
+      pushEntryColumns(entryValues, entries[i]!);
+    }
+    const { writes } = await runPlanOn(db, appendLeavesPlan(size, hashes));
     await ENTRY_INSERT.run(db, entryValues);
     const nodeValues: unknown[] = [];
     for (const w of writes) if (w.level > 0) nodeValues.push(w.level, w.index, w.hash);

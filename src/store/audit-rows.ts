@@ -35,7 +35,7 @@ export function entryFromRow(row: EntryRow): StoredAuditEntry {
   };
 }
 
-/** The columns of an entry (without seq and leaf hash), in the order of `entryColumnValues`. */
+/** The columns of an entry (without seq and leaf hash), in the order `pushEntryRow` writes them. */
 export const ENTRY_COLUMNS = [
   'at', 'request_id', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version', 'token_member_id',
   'subject_member_id', 'purpose', 'outcome', 'code', 'released', 'withheld', 'actor', 'action', 'detail',
@@ -44,17 +44,52 @@ export const ENTRY_COLUMNS = [
 let lastInstant = Number.NaN;
 let lastIso = '';
 
-/** An entry's column values in ENTRY_COLUMNS order (a request's entries share their instant: formatted once). */
+/** An entry's column values in ENTRY_COLUMNS order. */
 export function entryColumnValues(e: AuditEntry): unknown[] {
+  const values: unknown[] = [];
+  pushEntryColumns(values, e);
+  return values;
+}
+
+/**
+ * Appends an entry's column values in ENTRY_COLUMNS order to `values` (the flat parameter list of
+ * a multi-row insert). A request's entries share their instant and mostly their released and
+ * withheld lists: each is formatted once per run of equal values.
+ */
+export function pushEntryColumns(values: unknown[], e: AuditEntry): void {
   if (e.at !== lastInstant) {
     lastIso = toIso(e.at);
     lastInstant = e.at;
   }
-  return [
+  values.push(
     lastIso, e.requestId, e.appId, e.partnerId, e.agreementId, e.agreementVersion, e.rulesVersion, e.tokenMemberId,
-    e.subjectMemberId, e.purpose, e.outcome, e.code, JSON.stringify(e.released), JSON.stringify(e.withheld),
+    e.subjectMemberId, e.purpose, e.outcome, e.code, releasedJson(e.released), withheldJson(e.withheld),
     e.actor ?? null, e.action ?? null, e.detail == null ? null : JSON.stringify(e.detail),
-  ];
+  );
+}
+
+// Compared by content, not by reference, so that a list changed in place is written as it is now.
+let lastReleased: readonly string[] = [];
+let lastReleasedJson = '[]';
+let lastWithheld: ReadonlyArray<readonly [string, unknown]> = [];
+let lastWithheldJson = '{}';
+
+function releasedJson(released: readonly string[]): string {
+  if (released.length === lastReleased.length && released.every((field, i) => field === lastReleased[i])) return lastReleasedJson;
+  lastReleasedJson = JSON.stringify(released);
+  lastReleased = [...released];
+  return lastReleasedJson;
+}
+
+/** JSON.stringify's own text (keys in the object's order) for a map of strings, as the column always held. */
+function withheldJson(withheld: object): string {
+  const entries = Object.entries(withheld);
+  const same = entries.length === lastWithheld.length && entries.every(([key, value], i) =>
+    typeof value === 'string' && key === lastWithheld[i]![0] && value === lastWithheld[i]![1]);
+  if (same) return lastWithheldJson;
+  lastWithheldJson = JSON.stringify(withheld);
+  lastWithheld = entries;
+  return lastWithheldJson;
 }
 
 /** Where each column sits in `entriesAsJson`'s arrays: seq first, then ENTRY_COLUMNS, then the leaf hash. */

@@ -9,6 +9,13 @@ export interface Friendship {
   readonly since: Instant;
 }
 
+/** A friend as a friend list's scan reads them: the settings that decide whether they are seen at all. */
+export interface ListedFriend {
+  readonly id: string;
+  /** Undefined when the friend has no member row: such a friend is skipped, as one unknown. */
+  readonly settings: { readonly platformEnabled: boolean; readonly shareViaFriends: boolean } | undefined;
+}
+
 const INSERT_BATCH = 1000;
 
 export class FriendshipRepository {
@@ -43,6 +50,28 @@ export class FriendshipRepository {
     if (afterId !== null) query = query.where('friend_id', '>', afterId);
     const rows = await query.execute();
     return rows.map((row) => row.friend_id);
+  }
+
+  /**
+   * `page` with each friend's platform settings, in the same query: a friend list decides every
+   * friend it passes, and one indexed join is much cheaper than a second look-up by id list.
+   */
+  async pageWithSettings(memberId: string, afterId: string | null, limit: number): Promise<ListedFriend[]> {
+    let query = this.db
+      .selectFrom('friendships as f')
+      .leftJoin('members as m', 'm.id', 'f.friend_id')
+      .select(['f.friend_id', 'm.platform_enabled', 'm.share_via_friends'])
+      .where('f.member_id', '=', memberId)
+      .orderBy('f.friend_id')
+      .limit(limit);
+    if (afterId !== null) query = query.where('f.friend_id', '>', afterId);
+    const rows = await query.execute();
+    return rows.map((row) => ({
+      id: row.friend_id,
+      settings: row.platform_enabled === null || row.share_via_friends === null
+        ? undefined
+        : { platformEnabled: row.platform_enabled === 1, shareViaFriends: row.share_via_friends === 1 },
+    }));
   }
 
   async count(): Promise<number> {

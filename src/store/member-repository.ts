@@ -1,5 +1,7 @@
-import { audienceIsEditable, defaultAudience, friendsAudienceMask, isAudience, type Audience, type AudienceSettings } from '../domain/audience.js';
-import { isField, isObjectField, type FieldMask, type ObjectField } from '../domain/field-catalog.js';
+import {
+  DEFAULT_FRIENDS_AUDIENCE, audienceIsEditable, defaultAudience, isAudience, withAudience, type Audience, type AudienceSettings,
+} from '../domain/audience.js';
+import { isObjectField, type FieldMask, type ObjectField } from '../domain/field-catalog.js';
 import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
 import { toFlag, toIso } from './columns.js';
@@ -80,26 +82,34 @@ export class MemberRepository {
   async settings(ids: readonly string[]): Promise<Map<string, MemberSettings>> {
     const result = new Map<string, MemberSettings>();
     if (ids.length === 0) return result;
-    const [rows, audienceRows] = await Promise.all([
+    const [rows, audiences] = await Promise.all([
       this.db.selectFrom('members').select(['id', 'platform_enabled', 'share_via_friends']).where('id', 'in', ids).execute(),
-      this.db.selectFrom('field_audiences').select(['member_id', 'field', 'audience']).where('member_id', 'in', ids).execute(),
+      this.friendsAudiences(ids),
     ]);
-    const audiences = new Map<string, AudienceSettings>();
-    for (const row of audienceRows) {
-      if (!isField(row.field) || row.field === 'friends' || !isAudience(row.audience)) continue;
-      const settings = audiences.get(row.member_id) ?? {};
-      settings[row.field] = row.audience as Audience;
-      audiences.set(row.member_id, settings);
-    }
     for (const row of rows) {
       result.set(row.id, {
         id: row.id,
         platformEnabled: row.platform_enabled === 1,
         shareViaFriends: row.share_via_friends === 1,
-        friendsAudience: friendsAudienceMask(audiences.get(row.id) ?? {}),
+        friendsAudience: audiences.get(row.id)!,
       });
     }
     return result;
+  }
+
+  /**
+   * What each of `ids` shows to friends (MemberSettings' `friendsAudience`), one entry per id: a
+   * member without stored audiences has the defaults. Existence is not checked here.
+   */
+  async friendsAudiences(ids: readonly string[]): Promise<Map<string, FieldMask>> {
+    const masks = new Map<string, FieldMask>(ids.map((id) => [id, DEFAULT_FRIENDS_AUDIENCE]));
+    if (ids.length === 0) return masks;
+    const rows = await this.db.selectFrom('field_audiences').select(['member_id', 'field', 'audience']).where('member_id', 'in', ids).execute();
+    for (const row of rows) {
+      const mask = masks.get(row.member_id);
+      if (mask !== undefined && isAudience(row.audience)) masks.set(row.member_id, withAudience(mask, row.field, row.audience));
+    }
+    return masks;
   }
 
   /** The stored values of `fields` for each of `ids`. */

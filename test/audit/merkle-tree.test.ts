@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { EMPTY_TREE_HASH, leafHash, nodeHash } from '../../src/audit/merkle-hash.js';
+import { EMPTY_TREE_HASH, leafHash, leafHashOfText, nodeHash } from '../../src/audit/merkle-hash.js';
 import {
   MemorySubtreeStore,
   MissingNodeError,
@@ -155,6 +155,13 @@ describe('hashes, checked by hand', () => {
     assert.equal(hex(leafHash(Buffer.from('0'))), L0);
     assert.equal(hex(leafHash(Buffer.from('1'))), L1);
     assert.equal(hex(leafHash(Buffer.from('2'))), L2);
+  });
+
+  test('the leaf hash of a text is that of its UTF-8 bytes', () => {
+    assert.equal(hex(leafHashOfText('0')), L0);
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (text) => {
+      assert.deepEqual(leafHashOfText(text), leafHash(Buffer.from(text, 'utf8')));
+    }), { numRuns: 300 });
   });
 
   test('node hash is SHA-256(0x01 || left || right)', () => {

@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUDIENCES, defaultAudience, friendsAudienceMask, isAudience, type AudienceSettings } from '../../src/domain/audience.js';
-import { BASIC_MASK, FRIENDS_MASK, OBJECT_FIELDS, OBJECT_FIELDS_MASK, fieldsOf, type ObjectField } from '../../src/domain/field-catalog.js';
+import { AUDIENCES, defaultAudience, friendsAudienceMask, isAudience, withAudience, type AudienceSettings } from '../../src/domain/audience.js';
+import { BASIC_MASK, FIELD_CLASS, FRIENDS_MASK, OBJECT_FIELDS, OBJECT_FIELDS_MASK, fieldBit, fieldsOf, type ObjectField } from '../../src/domain/field-catalog.js';
+import fc from 'fast-check';
 import { mask } from './builders.js';
 
 describe('audiences', () => {
@@ -76,5 +77,27 @@ describe('friendsAudienceMask', () => {
     assert.equal(friendsAudienceMask({}) & FRIENDS_MASK, 0);
     const settings = { friends: 'public' } as unknown as AudienceSettings;
     assert.equal(friendsAudienceMask(settings) & FRIENDS_MASK, 0);
+  });
+
+  test('equals the field-by-field definition: each non-basic field unless its audience (set or default) is only_me', () => {
+    const byDefinition = (settings: AudienceSettings) => {
+      let m = BASIC_MASK;
+      for (const field of OBJECT_FIELDS) {
+        if (FIELD_CLASS[field] === 'basic') continue;
+        if ((settings[field] ?? defaultAudience(field)) !== 'only_me') m |= fieldBit(field);
+      }
+      return m;
+    };
+    const settings = fc.dictionary(fc.constantFrom(...OBJECT_FIELDS, 'friends' as ObjectField), fc.constantFrom(...AUDIENCES));
+    fc.assert(fc.property(settings, (s) => friendsAudienceMask(s) === byDefinition(s)), { numRuns: 500 });
+  });
+
+  test('withAudience applies one setting; basic fields and names that are no object field leave the mask as it is', () => {
+    const m = friendsAudienceMask({});
+    assert.equal(withAudience(m, 'birthday', 'only_me'), m & ~mask('birthday'));
+    assert.equal(withAudience(m, 'email', 'friends'), m | mask('email'));
+    assert.equal(withAudience(m, 'name', 'only_me'), m);
+    assert.equal(withAudience(m, 'friends', 'public'), m);
+    assert.equal(withAudience(m, 'toString', 'public'), m);
   });
 });

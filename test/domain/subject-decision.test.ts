@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decideSubject, type SubjectDecision, type SubjectFacts } from '../../src/domain/subject-decision.js';
+import { decideSubject, subjectVisibility, type SubjectDecision, type SubjectFacts } from '../../src/domain/subject-decision.js';
 import {
   BASIC_MASK,
   FIELDS,
@@ -433,7 +433,11 @@ describe('decideSubject matches a field-by-field model of the rules', () => {
           },
           now,
         );
-        assert.deepEqual(normalise(decideSubject(p, world.subject, world.requested)), model(world));
+        const decision = decideSubject(p, world.subject, world.requested);
+        assert.deepEqual(normalise(decision), model(world));
+        // The scan's first half agrees with the whole decision, without reading the audience.
+        const { friendsAudience: _unread, ...visibilityFacts } = world.subject;
+        assert.equal(subjectVisibility(p, visibilityFacts), decision.visible ? decision.relation : decision.reason);
       }),
       { numRuns: 2000 },
     );

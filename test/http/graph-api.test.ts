@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
 import { build } from '../helpers/build.js';
 import { DIALECTS, onOneDialect, type Dialect } from '../helpers/dialects.js';
@@ -85,6 +86,39 @@ for (const dialect of DIALECTS) {
         const optedIn = Array.from({ length: 10 }, (_, i) => `f${String(i * 3).padStart(2, '0')}`);
         assert.deepEqual(seen, optedIn);
         assert.equal(hiddenAudited, 20, 'every opted-out friend is in the audit log once');
+      });
+
+      test('writes one entry per friend passed, and reads settings changed since the last request', async (t) => {
+        const { get, store, appId, partnerId, agreementId } = await friendsWorld(t, dialect);
+        await store.members.updatePrivacy('f03', { audiences: { birthday: 'only_me' } });
+        const page = async () => {
+          const response = await get('/v1/me/friends?fields=name,birthday,religion&limit=2');
+          assert.equal(response.statusCode, 200);
+          const requestId = response.headers['x-request-id'] as string;
+          const entries = (await store.audit.byRequest(requestId)).map(({ seq: _seq, ...entry }) => entry);
+          return { body: response.json(), requestId, entries };
+        };
+        const first = await page();
+        assert.deepEqual(first.body.data.map((friend: { id: string }) => friend.id), ['f00', 'f03']);
+        assert.deepEqual(first.body.data[1], { id: 'f03', name: 'Name f03', withheld: { birthday: 'audience_restricted', religion: 'audience_restricted' } });
+        const entry = (subject: string, outcome: 'released' | 'withheld', code: string, released: string[], withheld: object) => ({
+          at: NOW, requestId: first.requestId, appId, partnerId, agreementId, agreementVersion: 1, rulesVersion: RULES_VERSION,
+          tokenMemberId: 'me', subjectMemberId: subject, purpose: 'device_experience', outcome, code, released, withheld,
+          actor: null, action: null, detail: null,
+        });
+        // Released friends first, then the friends passed over; none for those only looked ahead at (f04, f05).
+        assert.deepEqual(first.entries, [
+          entry('f00', 'released', 'through_friend', ['id', 'name', 'birthday'], { religion: 'audience_restricted' }),
+          entry('f03', 'released', 'through_friend', ['id', 'name'], { birthday: 'audience_restricted', religion: 'audience_restricted' }),
+          entry('f01', 'withheld', 'friend_opted_out', [], {}),
+          entry('f02', 'withheld', 'friend_opted_out', [], {}),
+        ]);
+        await store.members.updatePrivacy('f03', { shareViaFriends: false });
+        await store.members.updatePrivacy('f01', { shareViaFriends: true, audiences: { religion: 'friends' } });
+        const second = await page();
+        assert.deepEqual(second.body.data.map((friend: { id: string }) => friend.id), ['f00', 'f01']);
+        assert.deepEqual(second.body.data[1].withheld, { religion: 'sensitive_field' });
+        assert.deepEqual(second.entries.map((e) => [e.subjectMemberId, e.code]), [['f00', 'through_friend'], ['f01', 'through_friend']]);
       });
 
       test('withholds friend fields by audience and sensitivity, with reasons', async (t) => {

@@ -2,21 +2,24 @@ import type { AuditEntry } from '../../audit/audit-entry.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { planAccess, type AccessPlan } from '../../domain/access-plan.js';
 import { DatapactError, FriendsOfFriendsForbidden, InvalidToken, NotConsented, NotFound } from '../../domain/errors.js';
-import { fieldsOf, type Field, type FieldMask, type ObjectField } from '../../domain/field-catalog.js';
-import { RULES_VERSION, type FieldReason, type WithheldReason } from '../../domain/reason-codes.js';
-import { decideSubject, type SubjectDecision, type SubjectFacts } from '../../domain/subject-decision.js';
+import { fieldsOf, type FieldMask, type ObjectField } from '../../domain/field-catalog.js';
+import type { FieldReason } from '../../domain/reason-codes.js';
+import { decideSubject, subjectVisibility, type SubjectDecision, type SubjectFacts, type Visibility, type VisibilityFacts } from '../../domain/subject-decision.js';
 import type { Instant } from '../../domain/time.js';
 import type { GrantContext } from '../../store/access-token-repository.js';
 import { GrantRepository } from '../../store/grant-repository.js';
 import type { MemberSettings, Profile } from '../../store/member-repository.js';
 import type { Store } from '../../store/store.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
+import { RequestEntries } from './request-entries.js';
 
 /** A request whose token passed the request-level rules. */
 export interface Caller {
   readonly requestId: string;
   readonly context: GrantContext;
   readonly plan: AccessPlan;
+  /** Builds this request's audit entries. */
+  readonly entries: RequestEntries;
 }
 
 export type MemberView = { id: string; withheld: Partial<Record<ObjectField, FieldReason>> } & Omit<Profile, 'id'>;
@@ -51,9 +54,10 @@ export class GraphReader {
     }
     const now = this.clock();
     try {
-      return { requestId, context, plan: planAccess(context, now) };
+      const plan = planAccess(context, now);
+      return { requestId, context, plan, entries: new RequestEntries(context, requestId, now) };
     } catch (error) {
-      if (error instanceof DatapactError) await this.audit.append([denial(context, requestId, now, error.code, null)]);
+      if (error instanceof DatapactError) await this.audit.append([new RequestEntries(context, requestId, now).denial(error.code, null)]);
       throw error;
     }
   }
@@ -62,8 +66,9 @@ export class GraphReader {
     const self = caller.plan.memberId;
     const decision = decideSubject(caller.plan, selfFacts(self), requested) as VisibleDecision;
     const profiles = await this.store.members.profiles([self], objectFields(decision.released));
-    await this.commit(caller, [released(caller, self, decision)]);
-    return view(self, decision, profiles.get(self));
+    const withheld = withheldMap(decision);
+    await this.commit(caller, [caller.entries.released(self, decision.relation, decision.released, withheld)]);
+    return view(self, decision, withheld, profiles.get(self));
   }
 
   async member(caller: Caller, id: string, requested: FieldMask): Promise<MemberView> {
@@ -72,45 +77,46 @@ export class GraphReader {
       this.store.friendships.areFriends(caller.plan.memberId, id),
       this.store.members.settings([id]),
     ]);
-    const users = await this.appUsers(caller, isFriend ? [id] : []);
+    const users = await this.appUsers(caller, isFriend ? [{ id }] : []);
     const memberSettings = settings.get(id);
     const decision = memberSettings
       ? decideSubject(caller.plan, facts(memberSettings, isFriend, users), requested)
       : ({ visible: false, reason: 'stranger' } as const);
     if (!decision.visible) {
       // A friend left out by their own settings looks exactly like a stranger: same 404, no hint.
-      const entry = decision.reason === 'friend_opted_out'
-        ? withheldSubject(caller, id)
-        : denial(caller.context, caller.requestId, caller.plan.now, 'not_found', id);
+      const entry = decision.reason === 'friend_opted_out' ? caller.entries.optedOut(id) : caller.entries.denial('not_found', id);
       await this.commit(caller, [entry]);
       throw new NotFound(`No member ${id} is visible to this app.`);
     }
     const profiles = await this.store.members.profiles([id], objectFields(decision.released));
-    await this.commit(caller, [released(caller, id, decision)]);
-    return view(id, decision, profiles.get(id));
+    const withheld = withheldMap(decision);
+    await this.commit(caller, [caller.entries.released(id, decision.relation, decision.released, withheld)]);
+    return view(id, decision, withheld, profiles.get(id));
   }
 
   /** A page of the caller's visible friends, in id order. */
   async friends(caller: Caller, ownerId: string, requested: FieldMask, limit: number, cursor?: string): Promise<FriendsPage> {
-    const { plan, context, requestId } = caller;
+    const { plan, entries } = caller;
     if (ownerId !== plan.memberId) {
-      await this.commit(caller, [denial(context, requestId, plan.now, 'friends_of_friends_forbidden', ownerId)]);
+      await this.commit(caller, [entries.denial('friends_of_friends_forbidden', ownerId)]);
       throw new FriendsOfFriendsForbidden();
     }
     if (!plan.friendsVisible) {
-      await this.commit(caller, [denial(context, requestId, plan.now, 'not_consented', null)]);
+      await this.commit(caller, [entries.denial('not_consented', null)]);
       throw new NotConsented('The agreement or the member\'s grant does not include the friend list (`friends`).');
     }
     const after = cursor === undefined ? null : decodeCursor(cursor, ownerId, 'string');
-    const { shown, hidden, hasMore } = await this.scanFriends(caller, requested, limit, after);
-    const ids = shown.map(([id]) => id);
-    const union = shown.reduce((mask, [, decision]) => mask | decision.released, 0);
+    const { shown, hidden, hasMore } = await this.scanFriends(caller, limit, after);
+    const decisions = await this.decideShown(caller, shown, requested);
+    const ids = shown.map((friend) => friend.id);
+    const union = decisions.reduce((mask, decision) => mask | decision.released, 0);
     const profiles = await this.store.members.profiles(ids, objectFields(union));
+    const withheld = decisions.map(withheldMap);
     await this.commit(caller, [
-      ...shown.map(([id, decision]) => released(caller, id, decision)),
-      ...hidden.map((id) => withheldSubject(caller, id)),
+      ...decisions.map((decision, i) => entries.released(ids[i]!, decision.relation, decision.released, withheld[i]!)),
+      ...hidden.map((id) => entries.optedOut(id)),
     ]);
-    const data = shown.map(([id, decision]) => view(id, decision, profiles.get(id)));
+    const data = decisions.map((decision, i) => view(ids[i]!, decision, withheld[i]!, profiles.get(ids[i]!)));
     const last = ids[ids.length - 1];
     return hasMore && last !== undefined ? { data, after: encodeCursor(ownerId, last) } : { data };
   }
@@ -119,35 +125,49 @@ export class GraphReader {
    * Reads friends in id order until `limit` are visible, then looks ahead for one more visible
    * friend so that a next cursor is given only when a next page has something in it: an empty
    * last page would hint that opted-out friends exist. Hidden friends met in the look-ahead are
-   * audited with the page that shows the friends after them.
+   * audited with the page that shows the friends after them. Whether a friend is visible depends
+   * on their settings alone, so audiences are read afterwards, for the friends shown only.
    */
-  private async scanFriends(caller: Caller, requested: FieldMask, limit: number, after: string | null) {
-    const shown: Array<[string, VisibleDecision]> = [];
+  private async scanFriends(caller: Caller, limit: number, after: string | null) {
+    const shown: VisibilityFacts[] = [];
     const hidden: string[] = [];
     const chunk = Math.min(Math.max(limit * 3, 30), 300);
     let position = after;
     for (;;) {
-      const ids = await this.store.friendships.page(caller.plan.memberId, position, chunk);
-      const [settings, users] = await Promise.all([this.store.members.settings(ids), this.appUsers(caller, ids)]);
-      for (const id of ids) {
-        const memberSettings = settings.get(id);
-        if (!memberSettings) continue;
-        const decision = decideSubject(caller.plan, facts(memberSettings, true, users), requested);
+      const friends = await this.store.friendships.pageWithSettings(caller.plan.memberId, position, chunk);
+      const users = await this.appUsers(caller, friends);
+      for (const { id, settings } of friends) {
+        if (settings === undefined) continue;
+        const friend: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: users.has(id) };
+        const visible = isVisible(subjectVisibility(caller.plan, friend));
         if (shown.length === limit) {
-          if (decision.visible) return { shown, hidden, hasMore: true };
+          if (visible) return { shown, hidden, hasMore: true };
           continue;
         }
-        if (decision.visible) shown.push([id, decision]);
+        if (visible) shown.push(friend);
         else hidden.push(id);
       }
-      if (ids.length < chunk) return { shown, hidden, hasMore: false };
-      position = ids[ids.length - 1]!;
+      if (friends.length < chunk) return { shown, hidden, hasMore: false };
+      position = friends[friends.length - 1]!.id;
     }
   }
 
-  private async appUsers(caller: Caller, ids: readonly string[]): Promise<ReadonlySet<string>> {
-    if (caller.plan.appClass !== 'third_party' || ids.length === 0) return EMPTY;
-    return this.store.grants.activeUsersOf(caller.plan.appId, ids, caller.plan.now);
+  /** The full decision for each friend the scan found visible, with the audiences it needs. */
+  private async decideShown(caller: Caller, shown: readonly VisibilityFacts[], requested: FieldMask): Promise<VisibleDecision[]> {
+    const audiences = caller.plan.friend.readsAudience
+      ? await this.store.members.friendsAudiences(shown.map((friend) => friend.id))
+      : EMPTY_AUDIENCES;
+    return shown.map((friend) => {
+      const decision = decideSubject(caller.plan, { ...friend, friendsAudience: audiences.get(friend.id) ?? 0 }, requested);
+      if (!decision.visible) throw new Error(`friend ${friend.id} was visible to the scan but not to the decision`);
+      return decision;
+    });
+  }
+
+  /** Which of these friends use the app themselves: read for third-party apps only, where it decides visibility. */
+  private async appUsers(caller: Caller, friends: ReadonlyArray<{ readonly id: string }>): Promise<ReadonlySet<string>> {
+    if (caller.plan.appClass !== 'third_party' || friends.length === 0) return EMPTY;
+    return this.store.grants.activeUsersOf(caller.plan.appId, friends.map((friend) => friend.id), caller.plan.now);
   }
 
   /** The audit entries are committed, and the grant's use recorded, before anything is returned. */
@@ -158,6 +178,11 @@ export class GraphReader {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const EMPTY_AUDIENCES: ReadonlyMap<string, FieldMask> = new Map();
+
+function isVisible(visibility: Visibility): boolean {
+  return visibility === 'self' || visibility === 'friend';
+}
 
 function selfFacts(id: string): SubjectFacts {
   return { id, isFriend: false, platformEnabled: true, shareViaFriends: false, usesApp: false, friendsAudience: 0 };
@@ -171,6 +196,7 @@ function objectFields(mask: FieldMask): ObjectField[] {
   return fieldsOf(mask).filter((field): field is ObjectField => field !== 'id' && field !== 'friends');
 }
 
+/** Why each withheld field was withheld: the response's `withheld` and the audit entry's are the same map. */
 function withheldMap(decision: VisibleDecision): Partial<Record<ObjectField, FieldReason>> {
   const map: Partial<Record<ObjectField, FieldReason>> = {};
   for (const { reason, fields } of decision.withheld) {
@@ -180,51 +206,11 @@ function withheldMap(decision: VisibleDecision): Partial<Record<ObjectField, Fie
 }
 
 /** Copies only the fields released for this subject: a page's profiles hold the union of all. */
-function view(id: string, decision: VisibleDecision, profile: Profile | undefined): MemberView {
+function view(id: string, decision: VisibleDecision, withheld: MemberView['withheld'], profile: Profile | undefined): MemberView {
   const values: Omit<Profile, 'id'> = {};
   for (const field of objectFields(decision.released)) {
     const value = profile?.[field];
     if (value !== undefined && field !== 'id') values[field] = value;
   }
-  return { id, ...values, withheld: withheldMap(decision) };
-}
-
-function entryBase(context: GrantContext, requestId: string, now: Instant) {
-  return {
-    at: now,
-    requestId,
-    appId: context.app.id,
-    partnerId: context.partnerId,
-    agreementId: context.agreement?.id ?? null,
-    agreementVersion: context.agreement?.version ?? null,
-    rulesVersion: RULES_VERSION,
-    tokenMemberId: context.member.id,
-    purpose: context.grant.purpose,
-  };
-}
-
-function denial(context: GrantContext, requestId: string, now: Instant, code: string, subject: string | null): AuditEntry {
-  return { ...entryBase(context, requestId, now), subjectMemberId: subject, outcome: 'denied', code, released: [], withheld: {} };
-}
-
-function released(caller: Caller, subject: string, decision: VisibleDecision): AuditEntry {
-  return {
-    ...entryBase(caller.context, caller.requestId, caller.plan.now),
-    subjectMemberId: subject,
-    outcome: 'released',
-    code: decision.relation === 'self' ? null : 'through_friend',
-    released: fieldsOf(decision.released),
-    withheld: withheldMap(decision) as Partial<Record<Field, WithheldReason>>,
-  };
-}
-
-function withheldSubject(caller: Caller, subject: string): AuditEntry {
-  return {
-    ...entryBase(caller.context, caller.requestId, caller.plan.now),
-    subjectMemberId: subject,
-    outcome: 'withheld',
-    code: 'friend_opted_out',
-    released: [],
-    withheld: {},
-  };
+  return { id, ...values, withheld };
 }
