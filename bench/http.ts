@@ -20,6 +20,7 @@
  * autocannon fires from a worker thread, so the load generator does not share the servers' thread.
  *
  * Run: npm run bench:http   (--smoke: a small world, one-second runs)
+ *      npm run bench:http:postgres   (the same on a throwaway PostgreSQL, scripts/with-postgres.mjs)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedMembers } from '../src/seed/world-generator.js';
 import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
 import { createStore, type Store } from '../src/store/store.js';
+import { POSTGRES_SERVER_URL, freshDatabase } from '../test/helpers/dialects.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 
@@ -99,12 +101,11 @@ function address(app: FastifyInstance): string {
 export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const log = (line: string) => console.log(`http: ${line}`);
   const size = options.smoke ? SMOKE : FULL;
-  const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-http-'));
-  const db = openSqlite(join(dir, 'bench.db'));
+  const database = await benchDatabase();
+  const db = database.db;
   let rules: FastifyInstance | undefined;
   let bare: FastifyInstance | undefined;
   try {
-    await migrateToLatest(db);
     const store = createStore(db);
     const seeded = await seedMembers(store, { members: size.members, avgFriends: size.avgFriends, seed: SEED, now: NOW });
     const caller = memberIdAt(SEED, 0); // the world's showcase member: the most friends, platform on
@@ -144,6 +145,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
         `one page = ${PAGE} visible friends x ${FIELDS.length} fields (${FIELDS.join(',')}); one request writes ${perRequest} audit entries ` +
         `(${PAGE} released, ${perRequest - PAGE} friends left out by their own settings)`,
     );
+    log(`database: ${database.dialect}`);
     log(`load: autocannon, ${size.connections} connections, ${size.seconds} s each after a ${size.warmupSeconds} s warm-up, from a worker thread`);
 
     await load(rulesUrl, headers, size.connections, size.warmupSeconds);
@@ -199,9 +201,31 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   } finally {
     await bare?.close();
     await rules?.close();
-    await db.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   }
+}
+
+/**
+ * A temporary SQLite file (WAL, as the product runs), or with `--postgres` a fresh database on the
+ * server DATAPACT_TEST_DATABASE_URL names (npm run bench:http:postgres starts a throwaway one).
+ */
+async function benchDatabase(): Promise<{ db: Db; dialect: string; drop(): Promise<void> }> {
+  if (process.argv.includes('--postgres')) {
+    if (!POSTGRES_SERVER_URL) throw new Error('--postgres needs a PostgreSQL server: run `npm run bench:http:postgres`');
+    const fresh = await freshDatabase('postgres');
+    return { db: fresh.db, dialect: 'PostgreSQL', drop: () => fresh.drop() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-http-'));
+  const db = openSqlite(join(dir, 'bench.db'));
+  await migrateToLatest(db);
+  return {
+    db,
+    dialect: 'SQLite',
+    async drop() {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 if (isMain(import.meta.url)) await runAsScript(run);

@@ -29,7 +29,7 @@ import { maskOf, type Field, type ObjectField } from '../src/domain/field-catalo
 import { buildApp } from '../src/http/app.js';
 import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase, type SeedDatabaseReport } from '../src/seed/seed-database.js';
-import { openDatabase } from '../src/store/database.js';
+import { openDatabase, type Db } from '../src/store/database.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { addPartner } from '../test/helpers/fixtures.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
@@ -135,12 +135,25 @@ function timeRequests(targets: readonly Target[], warmup: number, samples: numbe
 
 const percentile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
+/**
+ * Every run starts from the world as seeded: the entries earlier runs appended (some 440,000 a run)
+ * are deleted, so that the worlds do not grow from run to run, and so are their heads, which each
+ * run's app signed with a key of its own (it has no data directory): a log is refused to an app
+ * whose key did not sign it.
+ */
+async function emptyAuditLog(db: Db): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const table of ['audit_heads', 'audit_nodes', 'audit_entries'] as const) await trx.deleteFrom(table).execute();
+  });
+}
+
 /** Serves one world; checks that the caller's first page has 25 visible friends. */
 async function serve(path: string): Promise<Target & { close(): Promise<void> }> {
   const db = openDatabase(path);
   let app: FastifyInstance | undefined;
   try {
     const store = createStore(db);
+    await emptyAuditLog(db);
     const token = await callerToken(store, memberIdAt(SEED, 0));
     app = await buildApp({ store, clock: () => NOW, logger: false });
     await app.listen({ host: '127.0.0.1', port: 0 });
