@@ -119,6 +119,10 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
 
     rules = await buildApp({ store, clock: () => NOW, logger: false });
     let served = 0;
+    const inFlight = new Set<string>();
+    rules.addHook('onRequest', async (request) => { inFlight.add(request.id); });
+    rules.addHook('onResponse', async (request) => { inFlight.delete(request.id); });
+    rules.addHook('onRequestAbort', async (request) => { inFlight.delete(request.id); });
     rules.addHook('onResponse', async (request, reply) => {
       if (reply.statusCode === 200 && request.url.startsWith('/v1/me/friends')) served++;
     });
@@ -154,7 +158,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const auditBefore = await countAuditEntries(db);
     const servedBefore = served;
     const withRules = await load(rulesUrl, headers, size.connections, size.seconds);
-    await new Promise((resolve) => setTimeout(resolve, 200)); // requests cut off by the end of the run finish on the server
+    // Requests cut off by the end of the run still finish on the server: wait until none is left.
+    for (let waited = 0; inFlight.size > 0 && waited < 30_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     const servedDuringRun = served - servedBefore;
     const auditGrowth = (await countAuditEntries(db)) - auditBefore;
     const expectedGrowth = servedDuringRun * perRequest;
