@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +19,7 @@ import { AgreementLifecycleRepository } from '../../src/store/agreement-lifecycl
 import { createStore, type Store } from '../../src/store/store.js';
 import { POSTGRES_SERVER_URL, testDatabase } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner } from '../helpers/fixtures.js';
-import { Browser, DEVICE_PARTNER, FRIENDS, PASSWORD, REDIRECT_URI, authorizationRequest, consent, logIn } from '../oauth/oauth-world.js';
+import { Browser, DEVICE_PARTNER, FRIENDS, PASSWORD, REDIRECT_URI, authorizationRequest, consent, freePort, logIn } from '../oauth/oauth-world.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,18 +30,6 @@ interface Instance {
   /** pino's lines (LOG_LEVEL=info): the scheduler logs each transition it applied. */
   readonly stdout: () => string;
   readonly exited: Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `datapact serve` from the sources on `port`; resolves once it says where it listens. */

@@ -55,7 +55,8 @@ export function throughProxy(publicUrl: string, baseUrl: string) {
   };
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on now, for a server the test starts. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
