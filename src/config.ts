@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { isPostgresUrl } from './store/database.js';
 
@@ -20,6 +21,8 @@ export interface Config {
   readonly seedDemo: boolean;
   /** Seconds between the scheduler's runs in `serve` (DATAPACT_TICK_SECONDS); 0 turns it off. */
   readonly tickSeconds: number;
+  /** DATAPACT_TRUSTED_PROXIES: the load balancers whose X-Forwarded-For names the client (AppOptions.trustedProxies). */
+  readonly trustedProxies: readonly string[];
 }
 
 function integer(name: string, value: string | undefined, fallback: number): number {
@@ -34,6 +37,19 @@ function tickSeconds(value: string | undefined): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 86_400) throw new Error(`DATAPACT_TICK_SECONDS must be a whole number of seconds from 0 to 86400, got '${value}'.`);
   return parsed;
+}
+
+const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** A comma-separated list of addresses, CIDR ranges (10.0.0.0/8) and proxy-addr's keywords. */
+function trustedProxies(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 6 ? 128 : 32));
+    if (PROXY_KEYWORDS.includes(entry) || (isIP(address) !== 0 && prefixOk && rest.length === 0)) return entry;
+    throw new Error(`DATAPACT_TRUSTED_PROXIES: '${entry}' is not an IP address, a CIDR range (10.0.0.0/8) or one of ${PROXY_KEYWORDS.join(', ')}.`);
+  });
 }
 
 /** DATAPACT_DATABASE_URL, checked: only PostgreSQL is reached by URL (the value is not echoed: it may hold a password). */
@@ -59,5 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     seedDemo: env.DATAPACT_SEED_DEMO !== 'false',
     tickSeconds: tickSeconds(env.DATAPACT_TICK_SECONDS),
+    trustedProxies: trustedProxies(env.DATAPACT_TRUSTED_PROXIES),
   };
 }

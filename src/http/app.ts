@@ -39,6 +39,12 @@ export interface AppOptions {
   readonly dataDir?: string;
   /** Group commit of the audit log (tests and benchmarks tune it); see AuditLogOptions. */
   readonly audit?: Pick<AuditLogOptions, 'maxBatchEntries' | 'maxDelayMs' | 'headIntervalMs'>;
+  /**
+   * The proxies in front (addresses, CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`): a
+   * request that comes through them has the client's address of their X-Forwarded-For, which the
+   * login throttle counts by. Default none: the socket's address, whatever the headers say.
+   */
+  readonly trustedProxies?: readonly string[];
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -60,6 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     genReqId: () => randomUUID(),
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     requestIdHeader: false,
     bodyLimit: 64 * 1024,
     // Longer than any valid id, so that an overlong one meets the schema's clear 400, not a bare 414.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW_MS } from '../../src/http/login-throttle.js';
 import { SESSION_COOKIE } from '../../src/http/plugins/member-session.js';
@@ -275,6 +276,30 @@ describe('login throttling', () => {
     assertError(await new MemberBrowser(app).login('ann', PASSWORD), 429, 'rate_limited');
     setNow(NOW + LOGIN_WINDOW_MS);
     assert.equal((await new MemberBrowser(app).login('ann', PASSWORD)).statusCode, 303);
+  });
+
+  /** A login post that came through a proxy at `proxy`, for the client `client` (X-Forwarded-For). */
+  async function loginVia(app: FastifyInstance, proxy: string, client: string, memberId: string, password: string) {
+    const b = new MemberBrowser(app, proxy);
+    const csrf = await b.csrfFrom('/privacy/login');
+    return b.postForm('/privacy/login', { member_id: memberId, password, _csrf: csrf }, { 'x-forwarded-for': client });
+  }
+
+  test('behind trusted proxies the address limit counts each client, from X-Forwarded-For', async (t) => {
+    const { app } = await world(t, { trustedProxies: ['10.1.0.0/16'] });
+    for (let attempt = 0; attempt < LOGIN_ATTEMPTS_PER_ADDRESS; attempt++) {
+      assert.equal((await loginVia(app, '10.1.0.5', '198.51.100.7', `member${attempt}`, 'guess')).statusCode, 401);
+    }
+    assertError(await loginVia(app, '10.1.0.6', '198.51.100.7', 'ann', PASSWORD), 429, 'rate_limited');
+    assert.equal((await loginVia(app, '10.1.0.5', '198.51.100.8', 'ann', PASSWORD)).statusCode, 303, 'another client through the same proxy');
+  });
+
+  test('without trusted proxies X-Forwarded-For is ignored: a forged header does not dodge the address limit', async (t) => {
+    const { app } = await world(t);
+    for (let attempt = 0; attempt < LOGIN_ATTEMPTS_PER_ADDRESS; attempt++) {
+      await loginVia(app, '192.0.2.9', `198.51.100.${attempt}`, `member${attempt}`, 'guess');
+    }
+    assertError(await loginVia(app, '192.0.2.9', '198.51.100.200', 'ann', PASSWORD), 429, 'rate_limited');
   });
 
   for (const dialect of DIALECTS) {

@@ -63,6 +63,7 @@ export function serveCommand(): Command {
         environment: config.environment,
         publicUrl: config.publicUrl,
         dataDir: config.dataDir,
+        trustedProxies: config.trustedProxies,
         cookieSecret: loadOrCreateSecret(join(config.dataDir, 'secrets', 'cookie-secret'), () => randomBytes(32).toString('base64url')),
       });
       // Notices to partners' webhooks (README, "Notices to partners"): every DATAPACT_NOTICE_SECONDS.
