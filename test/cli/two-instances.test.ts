@@ -29,6 +29,8 @@ interface Instance {
   readonly child: ChildProcess;
   /** pino's lines (LOG_LEVEL=info): the scheduler logs each transition it applied. */
   readonly stdout: () => string;
+  /** What it printed at start (the welcome text says whether this server seeded the demo world). */
+  readonly stderr: () => string;
   readonly exited: Promise<number | null>;
 }
 
@@ -45,7 +47,7 @@ function serve(name: string, port: number, env: NodeJS.ProcessEnv, running: Set<
   return new Promise((resolve, reject) => {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
-      if (/Datapact is running on/.test(stderr)) resolve({ name, url: `http://127.0.0.1:${port}`, child, stdout: () => stdout, exited });
+      if (/Datapact is running on/.test(stderr)) resolve({ name, url: `http://127.0.0.1:${port}`, child, stdout: () => stdout, stderr: () => stderr, exited });
     });
     void exited.then((code) => reject(new Error(`${name} exited (${code}) before listening:\n${stderr}`)));
   });
@@ -162,5 +164,31 @@ describe('two instances on one PostgreSQL database', { skip: POSTGRES_SERVER_URL
     assert.equal(heads.at(-1)!.size, await store.audit.count());
     const verify = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8' });
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  });
+
+  test('started together on an empty database with the demo seed on: one seeds, the other waits and serves the same world', async (t) => {
+    const database = await testDatabase(t, 'postgres');
+    const dataDir = mkdtempSync(join(tmpdir(), 'datapact-two-'));
+    const running = new Set<ChildProcess>();
+    t.after(() => {
+      for (const child of running) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, DATAPACT_DATA_DIR: dataDir, DATAPACT_DATABASE_URL: database.url, DATAPACT_ENV: 'development',
+      DATAPACT_SEED_DEMO: 'true', DATAPACT_TICK_SECONDS: '0', LOG_LEVEL: 'silent',
+    };
+    delete env.PORT;
+    delete env.DATAPACT_PUBLIC_URL;
+    const [a, b] = await Promise.all([serve('A', await freePort(), env, running), serve('B', await freePort(), env, running)]);
+    const seeders = [a, b].filter((instance) => /demo world seeded now/.test(instance.stderr()));
+    assert.equal(seeders.length, 1, 'exactly one server seeded');
+    const store = createStore(database.db);
+    const members = await store.members.count();
+    assert.ok(members >= 2000, `the demo world, once: ${members} members`);
+    for (const instance of [a, b]) assert.equal((await fetch(`${instance.url}/health`)).status, 200);
+    for (const instance of [a, b]) instance.child.kill('SIGTERM');
+    assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
+    assert.equal(await store.members.count(), members);
   });
 });

@@ -6,6 +6,7 @@ import { noticeIntervalSeconds, startNoticeDispatcher } from '../../notices/webh
 import { loadConfig, type Config } from '../../config.js';
 import { DEMO_MEMBER_ID, DEMO_PASSWORD, seedDemoWorld } from '../../seed/demo-world.js';
 import { describeLocation } from '../../store/database.js';
+import { whileHoldingLock } from '../../store/session-lock.js';
 import type { Store } from '../../store/store.js';
 import { startScheduler } from '../../scheduler/scheduler.js';
 import { openStore } from '../open-store.js';
@@ -19,11 +20,18 @@ export function serverLogger(level: string) {
   return { level, redact: ['req.headers.authorization', 'req.headers.cookie'] };
 }
 
+/** An arbitrary constant naming the demo seed's advisory lock ("dpseed" in ASCII). */
+const DEMO_SEED_LOCK_KEY = 0x64_70_73_65_65_64;
+
+/** Servers starting together on an empty database: one seeds, the others wait for it and find the world there. */
 async function seedOnFirstStart(store: Store, config: Config): Promise<boolean> {
-  if (!config.seedDemo || (await store.members.count()) > 0) return false;
-  console.error('First start: seeding the demo world (2,000 members, the partners of the 2018 record)...');
-  await withProgressBar('Demo world', (onProgress) => seedDemoWorld(store, { now: Date.now(), onProgress }));
-  return true;
+  if (!config.seedDemo) return false;
+  return whileHoldingLock(store.db, DEMO_SEED_LOCK_KEY, async () => {
+    if ((await store.members.count()) > 0) return false;
+    console.error('First start: seeding the demo world (2,000 members, the partners of the 2018 record)...');
+    await withProgressBar('Demo world', (onProgress) => seedDemoWorld(store, { now: Date.now(), onProgress }));
+    return true;
+  });
 }
 
 function printWelcome(url: string, config: Config, seeded: boolean): void {
