@@ -1,4 +1,4 @@
-import { migrateToLatest, openDatabase } from '../store/database.js';
+import { migrateToLatest, openDatabase, pendingMigrations, requireByteOrderCollation } from '../store/database.js';
 import { createStore, type Store } from '../store/store.js';
 
 /**
@@ -10,6 +10,27 @@ export async function openStore(location: string): Promise<Store> {
   const db = openDatabase(location);
   try {
     await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return createStore(db);
+}
+
+/**
+ * Opens the database for a command that only reads it (`audit verify`, `audit export`): nothing is
+ * migrated, so a copy handed to an auditor stays as it was; a database whose schema is behind this
+ * version is refused, naming the migrations it lacks.
+ */
+export async function openStoreToRead(location: string): Promise<Store> {
+  const db = openDatabase(location);
+  try {
+    await requireByteOrderCollation(db);
+    const pending = await pendingMigrations(db);
+    if (pending.length > 0) {
+      throw new Error(`the database's schema is older than this version of Datapact (missing migrations: ${pending.join(', ')}); `
+        + 'this command only reads and does not migrate: start `datapact serve` on it once, or run this command on a migrated copy');
+    }
   } catch (error) {
     await db.destroy();
     throw error;

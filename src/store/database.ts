@@ -75,6 +75,12 @@ export async function migrateToLatest(db: Db): Promise<void> {
   }
 }
 
+/** The migrations this version of Datapact has that the database has not had yet, by name; nothing is changed. */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const migrations = await new Migrator({ db, provider: migrationProvider }).getMigrations();
+  return migrations.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+}
+
 /**
  * PostgreSQL must compare text as bytes, as SQLite does: keyset cursors over ids (friend lists,
  * notices), instants compared as ISO-8601 text and every ordered list rely on it. A database

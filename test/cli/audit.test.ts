@@ -15,7 +15,9 @@ import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { Migrator, sql } from 'kysely';
 import { migrateToLatest, openSqlite } from '../../src/store/database.js';
+import { migrationProvider } from '../../src/store/migrations/index.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'datapact-audit-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -143,6 +145,23 @@ describe('datapact audit verify (the database)', { concurrency: 4 }, () => {
       assert.equal(runs[i]!.status, 2, `${args.join(' ')}: ${runs[i]!.stderr}`);
       assert.match(runs[i]!.stderr, message);
     });
+  });
+
+  test('a database whose schema is behind is refused (exit 2), not migrated: verify and export only read', async () => {
+    const path = join(folder, 'older.db');
+    const db = openSqlite(path);
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0012-clustered-friendships');
+    await db.destroy();
+    assert.equal(error, undefined);
+    for (const command of [['verify'], ['export', '--out', join(folder, 'older.ndjson')]]) {
+      const run = await datapact(['audit', ...command, '--database', path]);
+      assert.equal(run.status, 2, run.stderr);
+      assert.match(run.stderr, /schema is older than this version of Datapact \(missing migrations: 0013-rate-limit-counters.*\); this command only reads/);
+    }
+    const after = openSqlite(path);
+    const { rows } = await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute(after);
+    await after.destroy();
+    assert.equal(rows[0]!.n, 12, 'still the 12 migrations it had');
   });
 });
 

@@ -10,7 +10,7 @@ import type { VerifyProgress, VerifyResult } from '../../audit/log-verifier.js';
 import { auditPublicKeyFromPem, auditSigningKeyPath, type AuditPublicKey } from '../../audit/signing-key.js';
 import { verifyStoredLog } from '../../audit/stored-log-verifier.js';
 import type { Store } from '../../store/store.js';
-import { openStore } from '../open-store.js';
+import { openStoreToRead } from '../open-store.js';
 import { withProgressBar } from '../progress-bar.js';
 
 /**
@@ -61,6 +61,15 @@ function existingDatabase(command: Command, given: string | undefined): string {
   return location;
 }
 
+/** The database, unmigrated; one that cannot be read (unreachable, schema behind) is a usage error (exit 2). */
+async function storeToRead(command: Command, location: string): Promise<Store> {
+  try {
+    return await openStoreToRead(location);
+  } catch (error) {
+    usage(command, (error as Error).message);
+  }
+}
+
 function readKey(command: Command, path: string, what: string): AuditPublicKey {
   let pem: string;
   try {
@@ -92,7 +101,7 @@ function exportCommand(): Command {
     .option('--database <path>', DATABASE_HELP)
     .action(async (options: { from?: Position; to?: Position; out?: string; database?: string }, command: Command) => {
       const key = dataDirKey(command);
-      const store = await openStore(existingDatabase(command, options.database));
+      const store = await storeToRead(command, existingDatabase(command, options.database));
       try {
         const size = await store.audit.treeSize();
         const from = await leafIndexOf(store, options.from, 0);
@@ -147,7 +156,7 @@ function verifyCommand(): Command {
 
 async function verifyDatabase(command: Command, options: { publicKey?: string; database?: string }): Promise<VerifyResult> {
   const key = options.publicKey === undefined ? dataDirKey(command) : readKey(command, options.publicKey, 'public key');
-  const store = await openStore(existingDatabase(command, options.database));
+  const store = await storeToRead(command, existingDatabase(command, options.database));
   try {
     return await withProgressBar('Verify', (onProgress) => verifyStoredLog(store.audit, { key, onProgress: afterOneSecond(onProgress) }));
   } finally {
