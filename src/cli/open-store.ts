@@ -1,4 +1,4 @@
-import { migrateToLatest, openDatabase, pendingMigrations, requireByteOrderCollation } from '../store/database.js';
+import { migrateToLatest, openDatabase, requireCurrentSchema, type Db } from '../store/database.js';
 import { createStore, type Store } from '../store/store.js';
 
 /**
@@ -6,15 +6,8 @@ import { createStore, type Store } from '../store/store.js';
  * (`loadConfig().database` unless the command was given one). A database that cannot be used
  * (unreachable, or a PostgreSQL collation other than C) is closed again, so the command can exit.
  */
-export async function openStore(location: string): Promise<Store> {
-  const db = openDatabase(location);
-  try {
-    await migrateToLatest(db);
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
-  return createStore(db);
+export function openStore(location: string): Promise<Store> {
+  return opened(location, migrateToLatest);
 }
 
 /**
@@ -22,15 +15,14 @@ export async function openStore(location: string): Promise<Store> {
  * migrated, so a copy handed to an auditor stays as it was; a database whose schema is behind this
  * version is refused, naming the migrations it lacks.
  */
-export async function openStoreToRead(location: string): Promise<Store> {
+export function openStoreToRead(location: string): Promise<Store> {
+  return opened(location, requireCurrentSchema);
+}
+
+async function opened(location: string, prepare: (db: Db) => Promise<void>): Promise<Store> {
   const db = openDatabase(location);
   try {
-    await requireByteOrderCollation(db);
-    const pending = await pendingMigrations(db);
-    if (pending.length > 0) {
-      throw new Error(`the database's schema is older than this version of Datapact (missing migrations: ${pending.join(', ')}); `
-        + 'this command only reads and does not migrate: start `datapact serve` on it once, or run this command on a migrated copy');
-    }
+    await prepare(db);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -35,7 +35,7 @@ export function entryFromRow(row: EntryRow): StoredAuditEntry {
   };
 }
 
-/** The columns of an entry (without seq and leaf hash), in the order `pushEntryRow` writes them. */
+/** The columns of an entry (without seq and leaf hash), in the order `pushEntryColumns` writes them. */
 export const ENTRY_COLUMNS = [
   'at', 'request_id', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version', 'token_member_id',
   'subject_member_id', 'purpose', 'outcome', 'code', 'released', 'withheld', 'actor', 'action', 'detail',
@@ -43,13 +43,6 @@ export const ENTRY_COLUMNS = [
 
 let lastInstant = Number.NaN;
 let lastIso = '';
-
-/** An entry's column values in ENTRY_COLUMNS order. */
-export function entryColumnValues(e: AuditEntry): unknown[] {
-  const values: unknown[] = [];
-  pushEntryColumns(values, e);
-  return values;
-}
 
 /**
  * Appends an entry's column values in ENTRY_COLUMNS order to `values` (the flat parameter list of

@@ -75,10 +75,17 @@ export async function migrateToLatest(db: Db): Promise<void> {
   }
 }
 
-/** The migrations this version of Datapact has that the database has not had yet, by name; nothing is changed. */
-export async function pendingMigrations(db: Db): Promise<string[]> {
+/**
+ * What `migrateToLatest` makes sure of, for a command that only reads: the collation, and no migration
+ * this version of Datapact has that the database has not had yet (refused by name; nothing is changed).
+ */
+export async function requireCurrentSchema(db: Db): Promise<void> {
+  await requireByteOrderCollation(db);
   const migrations = await new Migrator({ db, provider: migrationProvider }).getMigrations();
-  return migrations.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+  const pending = migrations.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+  if (pending.length === 0) return;
+  throw new Error(`the database's schema is older than this version of Datapact (missing migrations: ${pending.join(', ')}); `
+    + 'this command only reads and does not migrate: start `datapact serve` on it once, or run this command on a migrated copy');
 }
 
 /**

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import * as client from 'openid-client';
 import { addDays } from '../../src/domain/time.js';
 import { AgreementLifecycleRepository } from '../../src/store/agreement-lifecycle-repository.js';
@@ -53,6 +53,25 @@ function serve(name: string, port: number, env: NodeJS.ProcessEnv, running: Set<
   });
 }
 
+/**
+ * Two servers started together on one fresh data directory and the database at `databaseUrl`, with
+ * `settings` on top of the test's environment; killed, and the directory removed, when the test ends.
+ */
+async function startTwo(t: TestContext, databaseUrl: string, ports: readonly [number, number], settings: Record<string, string>) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'datapact-two-'));
+  const running = new Set<ChildProcess>();
+  t.after(() => {
+    for (const child of running) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const env: NodeJS.ProcessEnv = { ...process.env, DATAPACT_DATA_DIR: dataDir, DATAPACT_DATABASE_URL: databaseUrl, DATAPACT_ENV: 'development' };
+  delete env.PORT;
+  delete env.DATAPACT_PUBLIC_URL;
+  Object.assign(env, settings);
+  const [a, b] = await Promise.all([serve('A', ports[0], env, running), serve('B', ports[1], env, running)]);
+  return { a, b, env };
+}
+
 /** What the load balancer does: the public URL's requests go to `instance`, TLS ended in front of it, the public host forwarded. */
 function via(publicUrl: string, instance: Instance) {
   return (url: string | URL, init: RequestInit = {}): Promise<Response> => {
@@ -88,27 +107,12 @@ describe('two instances on one PostgreSQL database', { skip: POSTGRES_SERVER_URL
     const store = createStore(database.db);
     const dev = await seedWorld(store, Date.now());
 
-    const dataDir = mkdtempSync(join(tmpdir(), 'datapact-two-'));
-    const running = new Set<ChildProcess>();
-    t.after(() => {
-      for (const child of running) child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
-    });
     const [portA, portB] = [await freePort(), await freePort()];
     const publicUrl = `https://127.0.0.1:${portA}`;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATAPACT_DATA_DIR: dataDir,
-      DATAPACT_DATABASE_URL: database.url,
-      DATAPACT_PUBLIC_URL: publicUrl,
-      DATAPACT_ENV: 'development',
-      DATAPACT_SEED_DEMO: 'false',
-      DATAPACT_TICK_SECONDS: '1',
-      LOG_LEVEL: 'info',
-    };
-    delete env.PORT;
     // Started together: both make the data directory's secrets at once, and both schedulers run at once.
-    const [a, b] = await Promise.all([serve('A', portA, env, running), serve('B', portB, env, running)]);
+    const { a, b, env } = await startTwo(t, database.url!, [portA, portB], {
+      DATAPACT_PUBLIC_URL: publicUrl, DATAPACT_SEED_DEMO: 'false', DATAPACT_TICK_SECONDS: '1', LOG_LEVEL: 'info',
+    });
 
     // Login and consent on A.
     const discover = (instance: Instance) => client.discovery(new URL(`${publicUrl}/oauth`), dev.appId, 'dev-secret', client.ClientSecretBasic('dev-secret'), {
@@ -168,19 +172,9 @@ describe('two instances on one PostgreSQL database', { skip: POSTGRES_SERVER_URL
 
   test('started together on an empty database with the demo seed on: one seeds, the other waits and serves the same world', async (t) => {
     const database = await testDatabase(t, 'postgres');
-    const dataDir = mkdtempSync(join(tmpdir(), 'datapact-two-'));
-    const running = new Set<ChildProcess>();
-    t.after(() => {
-      for (const child of running) child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
-    });
-    const env: NodeJS.ProcessEnv = {
-      ...process.env, DATAPACT_DATA_DIR: dataDir, DATAPACT_DATABASE_URL: database.url, DATAPACT_ENV: 'development',
+    const { a, b } = await startTwo(t, database.url!, [await freePort(), await freePort()], {
       DATAPACT_SEED_DEMO: 'true', DATAPACT_TICK_SECONDS: '0', LOG_LEVEL: 'silent',
-    };
-    delete env.PORT;
-    delete env.DATAPACT_PUBLIC_URL;
-    const [a, b] = await Promise.all([serve('A', await freePort(), env, running), serve('B', await freePort(), env, running)]);
+    });
     const seeders = [a, b].filter((instance) => /demo world seeded now/.test(instance.stderr()));
     assert.equal(seeders.length, 1, 'exactly one server seeded');
     const store = createStore(database.db);

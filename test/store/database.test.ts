@@ -15,7 +15,7 @@ import { MemorySubtreeStore, appendLeavesSync, rootHashPlan, rootHashSync } from
 import { openStore } from '../../src/cli/open-store.js';
 import { loadConfig } from '../../src/config.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
-import { ENTRY_COLUMNS, entryColumnValues } from '../../src/store/audit-rows.js';
+import { ENTRY_COLUMNS, pushEntryColumns } from '../../src/store/audit-rows.js';
 import { describeLocation, migrateToLatest, openSqlite, type Db } from '../../src/store/database.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
 import { createStore } from '../../src/store/store.js';
@@ -66,7 +66,8 @@ for (const dialect of DIALECTS) {
       await migrateTo(db, '0008-access-history-index');
       const entries = Array.from({ length: 37 }, (_, i) => oldEntry(i));
       for (const [i, entry] of entries.entries()) {
-        const values = entryColumnValues(entry);
+        const values: unknown[] = [];
+        pushEntryColumns(values, entry);
         await db.insertInto('audit_entries').values({ seq: i + 1, ...Object.fromEntries(ENTRY_COLUMNS.map((c, k) => [c, values[k]])) } as never).execute();
       }
       await migrateToLatest(db);
