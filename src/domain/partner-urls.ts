@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+
 /**
  * The URLs a partner registers: its webhook for notices and its apps' OAuth redirect URIs. Pure
  * rules: each check returns why a URL is refused, or null when it is fine.
@@ -32,8 +34,53 @@ function check(text: string, what: string, development: boolean): string | null 
   return `${what} must use https${development ? ' (or plain http to localhost, 127.0.0.1 or [::1])' : ''}.`;
 }
 
+/** `localhost` and its subdomains name this machine whatever DNS says (RFC 6761). */
+function isLoopbackName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
+}
+
+/**
+ * Why the platform must not send a request to `address` (an IPv4 or IPv6 address, as DNS answers or
+ * as a URL spells it, brackets allowed), or null when it may. Only public unicast addresses are
+ * allowed: a webhook pointing inside the platform's network (cloud metadata at 169.254.169.254, a
+ * database on 10.0.0.5, a service on the loopback) would let whoever registers it make the server
+ * call there. Loopback is allowed when `allowLoopback` (development: a receiver on this machine).
+ * An IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) is judged as the IPv4 address it carries.
+ */
+export function addressProblem(address: string, allowLoopback: boolean): string | null {
+  const bare = address.replace(/^\[(.*)\]$/, '$1');
+  if (!ipaddr.isValid(bare)) return `${address} is not an IP address.`;
+  const range = ipaddr.process(bare).range();
+  if (range === 'unicast') return null;
+  if (range === 'loopback' && allowLoopback) return null;
+  return `${address} is ${RANGE_NAMES[range] ?? `a special-purpose (${range})`} address${range === 'loopback' ? ' (allowed in development only)' : ''}.`;
+}
+
+const RANGE_NAMES: Readonly<Record<string, string>> = {
+  private: 'a private', linkLocal: 'a link-local', loopback: 'a loopback', uniqueLocal: 'a unique-local', carrierGradeNat: 'a shared (CGNAT)',
+  unspecified: 'an unspecified', multicast: 'a multicast', broadcast: 'a broadcast', reserved: 'a reserved',
+};
+
+/** Why a webhook's host may not be called, judged on the URL alone (a name is judged again once resolved, at delivery). */
+function webhookHostProblem(url: URL, development: boolean): string | null {
+  const host = url.hostname;
+  if (isLoopbackName(host)) return development ? null : 'webhook_url must not point to this machine (localhost is allowed in development only).';
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (!ipaddr.isValid(bare)) return null;
+  const problem = addressProblem(host, development);
+  return problem === null ? null : `webhook_url must point to a public address: ${problem}`;
+}
+
+/**
+ * A webhook URL as `check` wants it, whose host is not a private, link-local, loopback (except in
+ * development) or otherwise special address. A name is resolved only at delivery, and its every
+ * address is checked then (see the webhook dispatcher).
+ */
 export function webhookUrlProblem(text: string, development: boolean): string | null {
-  return check(text, 'webhook_url', development);
+  const problem = check(text, 'webhook_url', development);
+  if (problem !== null) return problem;
+  return webhookHostProblem(new URL(text), development);
 }
 
 export function redirectUriProblem(text: string, development: boolean): string | null {

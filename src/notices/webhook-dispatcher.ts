@@ -3,6 +3,7 @@ import type { Notice } from '../domain/notice.js';
 import type { Instant } from '../domain/time.js';
 import type { DueNotice } from '../store/notice-repository.js';
 import type { Store } from '../store/store.js';
+import { AddressRefused, postPinned, systemResolver, type Resolver } from './pinned-post.js';
 
 /** The header that carries the signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. */
 export const SIGNATURE_HEADER = 'x-datapact-signature';
@@ -73,8 +74,13 @@ export interface DispatcherOptions {
   readonly batchSize?: number;
   /** Requests in flight at once; default 8. */
   readonly concurrency?: number;
-  /** Default: global fetch. */
-  readonly fetch?: typeof fetch;
+  /** Resolves webhook host names; default: the system resolver. */
+  readonly resolve?: Resolver;
+  /**
+   * Development only: webhooks on this machine (loopback) may be called. Private, link-local and other
+   * non-public addresses never are, whatever the URL's host name resolves to. Default false.
+   */
+  readonly allowLoopback?: boolean;
   /** Names this dispatcher's claims; default random. */
   readonly id?: string;
 }
@@ -91,11 +97,13 @@ export interface DispatchReport {
 
 /** Why an attempt failed, in a line for the delivery log (never the receiver's response body). */
 function describeFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof AddressRefused) return error.message.slice(0, 300);
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return `timeout: no response within ${timeoutMs} ms`;
   }
-  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const code = [error, error instanceof Error ? error.cause : undefined]
+    .map((e) => (e as { code?: unknown } | undefined)?.code)
+    .find((c): c is string => typeof c === 'string');
   if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
   if (code !== undefined) return `network error (${code})`;
   const message = error instanceof Error ? error.message : String(error);
@@ -115,7 +123,8 @@ export class WebhookDispatcher {
   private readonly backoffMs: readonly number[];
   private readonly batchSize: number;
   private readonly concurrency: number;
-  private readonly fetch: typeof fetch;
+  private readonly resolve: Resolver;
+  private readonly allowLoopback: boolean;
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -123,7 +132,8 @@ export class WebhookDispatcher {
     this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.batchSize = options.batchSize ?? 50;
     this.concurrency = Math.max(1, options.concurrency ?? 8);
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.resolve = options.resolve ?? systemResolver;
+    this.allowLoopback = options.allowLoopback ?? false;
     this.id = options.id ?? `dispatcher_${randomUUID()}`;
   }
 
@@ -167,8 +177,9 @@ export class WebhookDispatcher {
     let httpStatus: number | null = null;
     let error: string | null = null;
     try {
-      const response = await this.fetch(webhookUrl, {
-        method: 'POST',
+      // A redirect is a failure (it is not followed): the notice goes to the URL staff registered, nowhere else.
+      httpStatus = await postPinned({
+        url: webhookUrl,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Datapact-Webhooks/1',
@@ -176,13 +187,11 @@ export class WebhookDispatcher {
           [NOTICE_ID_HEADER]: notice.id,
         },
         body: rawBody,
-        // A redirect is a failure: the notice goes to the URL staff registered, nowhere else.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
+        resolve: this.resolve,
+        allowLoopback: this.allowLoopback,
       });
-      httpStatus = response.status;
-      await response.body?.cancel().catch(() => undefined);
-      if (response.status < 200 || response.status > 299) error = `HTTP ${response.status}`;
+      if (httpStatus < 200 || httpStatus > 299) error = `HTTP ${httpStatus}`;
     } catch (caught) {
       error = describeFailure(caught, this.timeoutMs);
     }

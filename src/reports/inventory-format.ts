@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { stringify } from 'csv-stringify/sync';
+import { toCsv, type CsvValue } from './csv.js';
 import { day, type Inventory, type InventoryRow } from './inventory.js';
 
 /** The inventory as JSON, CSV and a terminal table. */
@@ -22,23 +22,20 @@ export const INVENTORY_COLUMNS: readonly (keyof InventoryRow)[] = [
   'deletion_attested_at', 'wind_down', 'apps',
 ];
 
-/** A cell as CSV holds it: lists space-separated, null empty, everything else as text. */
-function csvCell(value: InventoryRow[keyof InventoryRow]): string {
+/** A cell as CSV holds it: lists space-separated, null empty, numbers as numbers, everything else as text. */
+function csvCell(value: InventoryRow[keyof InventoryRow]): CsvValue {
   if (value === null) return '';
   if (Array.isArray(value)) return value.join(' ');
-  return String(value);
+  return typeof value === 'number' ? value : String(value);
 }
 
 export function inventoryJson(inventory: Inventory): string {
   return `${JSON.stringify(inventory, null, 2)}\n`;
 }
 
-/** RFC 4180 CSV with a header line; quoting is csv-stringify's. */
+/** The inventory as CSV (see `toCsv`: text cells that a spreadsheet would run as a formula are neutralised). */
 export function inventoryCsv(inventory: Inventory): string {
-  return stringify(
-    inventory.data.map((row) => INVENTORY_COLUMNS.map((column) => csvCell(row[column]))),
-    { header: true, columns: [...INVENTORY_COLUMNS], record_delimiter: 'unix' },
-  );
+  return toCsv(INVENTORY_COLUMNS, inventory.data.map((row) => INVENTORY_COLUMNS.map((column) => csvCell(row[column]))));
 }
 
 /** Plain text (no colours), no rule between rows. */

@@ -65,11 +65,41 @@ describe('partners', () => {
       ['ftp://acme.example/hook', 400, 400],
       ['https://user:pw@acme.example/hook', 400, 400],
       ['/relative/hook', 400, 400],
+      // Never inside the platform's network: private, link-local (cloud metadata), CGNAT, unique-local,
+      // IPv4-mapped, unspecified, multicast; loopback only in development, however it is spelt.
+      ['https://169.254.169.254/latest/meta-data', 400, 400],
+      ['https://10.0.0.5/hook', 400, 400],
+      ['https://172.16.3.4/hook', 400, 400],
+      ['https://192.168.1.1/hook', 400, 400],
+      ['https://100.64.0.1/hook', 400, 400],
+      ['https://[fd00::1]/hook', 400, 400],
+      ['https://[fe80::1]/hook', 400, 400],
+      ['https://[::ffff:10.0.0.5]/hook', 400, 400],
+      ['https://0.0.0.0/hook', 400, 400],
+      ['https://224.0.0.1/hook', 400, 400],
+      ['https://localhost/hook', 201, 400],
+      ['https://127.0.0.1/hook', 201, 400],
+      ['https://2130706433/hook', 201, 400],
+      ['https://[::1]/hook', 201, 400],
+      ['https://93.184.216.34/hook', 201, 201],
+      ['https://[2606:2800:220:1::1]/hook', 201, 201],
     ] as const) {
       const body = { ...PARTNER_BODY, webhook_url: url };
       assert.equal((await dev.call(dev.staff.admin.token, 'POST', '/admin/v1/partners', body)).statusCode, inDevelopment, `development ${url}`);
       assert.equal((await prod.call(prod.staff.admin.token, 'POST', '/admin/v1/partners', body)).statusCode, inProduction, `production ${url}`);
     }
+  });
+
+  test('a webhook on a private address is refused on creation and on an edit, saying why', async (t) => {
+    const { call, staff } = await adminWorld(t);
+    const created = await call(staff.admin.token, 'POST', '/admin/v1/partners', { ...PARTNER_BODY, webhook_url: 'https://169.254.169.254/latest/meta-data' });
+    assert.equal(created.statusCode, 400);
+    assert.equal(created.json().error.code, 'invalid_parameter');
+    assert.match(created.json().error.message, /webhook_url must point to a public address: 169\.254\.169\.254 is a link-local address/);
+    const partnerId = (await call(staff.admin.token, 'POST', '/admin/v1/partners', PARTNER_BODY)).json().id;
+    const edited = await call(staff.admin.token, 'PATCH', `/admin/v1/partners/${partnerId}`, { webhook_url: 'https://[::ffff:a9fe:a9fe]/x' });
+    assert.equal(edited.statusCode, 400);
+    assert.match(edited.json().error.message, /link-local/);
   });
 
   test('a partner with device_partner apps cannot stop being a device maker', async (t) => {

@@ -79,6 +79,13 @@ describe('GET /admin/v1/reports/inventory', () => {
     assert.equal(byPartner.get('p_zte')!.agreement_id, '');
   });
 
+  test('?format=csv: a partner whose legal name is a formula is downloaded as text (a leading single quote)', async (t) => {
+    const { get, store } = await demo(t);
+    await store.db.updateTable('partners').set({ legal_name: '=HYPERLINK("https://evil.example","Click")' }).where('id', '=', 'p_zte').execute();
+    const records = parse((await get(`${URL}?format=csv`)).body, { columns: true }) as Record<string, string>[];
+    assert.equal(records.find((r) => r.partner_id === 'p_zte')!.partner_legal_name, '\'=HYPERLINK("https://evil.example","Click")');
+  });
+
   test('the clock moves every date', async (t) => {
     const { get, setNow } = await demo(t);
     setNow(addDays(NOW, 20));

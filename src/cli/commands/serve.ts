@@ -76,7 +76,7 @@ export function serveCommand(): Command {
       });
       // Notices to partners' webhooks (README, "Notices to partners"): every DATAPACT_NOTICE_SECONDS.
       const stopNotices = startNoticeDispatcher({
-        store, intervalSeconds: noticeIntervalSeconds(), onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
+        store, intervalSeconds: noticeIntervalSeconds(), allowLoopback: config.environment !== 'production', onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
       });
       // What time does (README, "Agreement lifecycle"): applied every DATAPACT_TICK_SECONDS, as `datapact tick` does once.
       const scheduler = startScheduler({ db: store.db, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });
