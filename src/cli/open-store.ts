@@ -1,4 +1,4 @@
-import { migrateToLatest, openDatabase, requireCurrentSchema, type Db } from '../store/database.js';
+import { migrateToLatest, openDatabase, openReadDatabase, requireCurrentSchema, type Db } from '../store/database.js';
 import { createStore, type Store } from '../store/store.js';
 
 /**
@@ -27,7 +27,7 @@ async function opened(location: string, prepare: (db: Db) => Promise<void>): Pro
     await db.destroy();
     throw error;
   }
-  return createStore(db);
+  return createStore(db, openReadDatabase(location, db));
 }
 
 /** The help of every command's `--database` option. */

@@ -223,6 +223,6 @@ export function buildInventory(sources: readonly InventorySource[], now: Instant
 
 /** Reads the live system and builds the inventory as of `now`. */
 export async function inventoryReport(store: Store, now: Instant): Promise<Inventory> {
-  const sources = await inventorySources(store.db, { now, releasedSince: addDays(now, -RELEASE_WINDOW_DAYS) });
+  const sources = await inventorySources(store.readDb, { now, releasedSince: addDays(now, -RELEASE_WINDOW_DAYS) });
   return { generated_at: iso(now), data: buildInventory(sources, now) };
 }

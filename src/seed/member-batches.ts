@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Instant } from '../domain/time.js';
+import { startWorkerScript } from '../worker-script.js';
 import type { MemberDirectory } from './member-directory.js';
 import { createSeedFaker } from './member-profile.js';
 import { generateMemberBatch, type MemberBatch, type MemberBatchRequest } from './member-rows.js';
@@ -54,7 +55,7 @@ class WorkerPool {
 
   constructor(count: number) {
     this.workers = Array.from({ length: count }, () => {
-      const worker = startWorker();
+      const worker = startWorkerScript(import.meta.url, './member-worker');
       worker.on('message', ({ job, batch }: { job: number; batch: MemberBatch }) => {
         this.pending.get(job)?.resolve(batch);
         this.pending.delete(job);
@@ -82,13 +83,4 @@ class WorkerPool {
     for (const { reject } of this.pending.values()) reject(error);
     this.pending.clear();
   }
-}
-
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./member-worker.js', import.meta.url));
-  // Under tsx (tests, npm scripts) the worker is TypeScript too, and Node 20 does not hand
-  // `--import tsx` on to worker threads: the worker registers tsx itself before loading it.
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const script = JSON.stringify(new URL('./member-worker.ts', import.meta.url).href);
-  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${script}); })`, { eval: true });
 }

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { dialectOf } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
 import { withStatementCache } from './statement-cache.js';
+import { WorkerSqliteDialect, type ReadGate } from './worker-sqlite-dialect.js';
 import type { Database } from './schema.js';
 
 export { dialectOf, type Dialect } from './dialect.js';
@@ -62,6 +63,20 @@ export function openSqlite(path: string): Db {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+}
+
+/**
+ * The connection for reads that may take long (staff reports and audit queries over the whole log),
+ * beside `db`, the one that `location` was opened with:
+ * - a SQLite file: a worker thread's read-only connection (WorkerSqliteDialect), so that a long
+ *   query does not hold the server's event loop, as better-sqlite3 on `db` would;
+ * - PostgreSQL: `db` itself, whose pool already waits for the server without holding the thread;
+ * - `:memory:` (tests): `db` itself, as another connection would open another, empty, database.
+ * `gate` is for tests only (ReadGate).
+ */
+export function openReadDatabase(location: string, db: Db, gate?: ReadGate): Db {
+  if (isPostgresUrl(location) || location === ':memory:') return db;
+  return new Kysely<Database>({ dialect: new WorkerSqliteDialect({ path: location, ...(gate ? { gate } : {}) }) });
 }
 
 /** Refuses a database the queries would answer differently on (see requireByteOrderCollation), then migrates it. */

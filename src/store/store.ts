@@ -18,6 +18,12 @@ import { StaffRepository } from './staff-repository.js';
 /** Every repository over one database: what callers use instead of SQL. */
 export interface Store {
   readonly db: Db;
+  /**
+   * Where the staff's long reads run (the inventory, audit queries and daily counts): on a SQLite
+   * file a worker thread's read-only connection, so that they never hold up the Graph API; else
+   * `db` (database.ts, openReadDatabase). It sees what `db` has committed, not a transaction's own.
+   */
+  readonly readDb: Db;
   readonly members: MemberRepository;
   readonly friendships: FriendshipRepository;
   readonly partners: PartnerRepository;
@@ -33,15 +39,19 @@ export interface Store {
   readonly notices: NoticeRepository;
   /** Members' access history: what was released about them (PRODUCT.md §6). */
   readonly accessHistory: AccessHistoryRepository;
-  /** Staff queries over the whole audit log: filtered entries and daily counts (issue 5). */
+  /** Staff queries over the whole audit log: filtered entries and daily counts (issue 5), through `readDb`. */
   readonly auditQueries: AuditQueryRepository;
   /** Login-attempt counters, shared by every instance on the database (migration 0013). */
   readonly rateLimits: RateLimitCounterRepository;
+  /** Closes `readDb` (when it is its own) and `db`. */
+  close(): Promise<void>;
 }
 
-export function createStore(db: Db): Store {
+/** `readDb` defaults to `db` (a transaction's store reads what the transaction wrote). */
+export function createStore(db: Db, readDb: Db = db): Store {
   return {
     db,
+    readDb,
     members: new MemberRepository(db),
     friendships: new FriendshipRepository(db),
     partners: new PartnerRepository(db),
@@ -55,7 +65,11 @@ export function createStore(db: Db): Store {
     staff: new StaffRepository(db),
     notices: new NoticeRepository(db),
     accessHistory: new AccessHistoryRepository(db),
-    auditQueries: new AuditQueryRepository(db),
+    auditQueries: new AuditQueryRepository(readDb),
     rateLimits: new RateLimitCounterRepository(db),
+    async close() {
+      if (readDb !== db) await readDb.destroy();
+      await db.destroy();
+    },
   };
 }

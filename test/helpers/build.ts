@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import type { Instant } from '../../src/domain/time.js';
-import { freshDatabase, type Dialect } from './dialects.js';
+import type { ReadGate } from '../../src/store/worker-sqlite-dialect.js';
+import { freshDatabase, sqliteFileDatabase, type Dialect } from './dialects.js';
 
 export interface Built {
   readonly app: FastifyInstance;
@@ -16,9 +17,10 @@ export interface Built {
 
 /**
  * What a test may set on the app besides its store and clock (e.g. `environment`, `logger`), and
- * the database it runs on (`dialect`, default SQLite; see helpers/dialects.ts).
+ * the database it runs on (`dialect`, default SQLite; see helpers/dialects.ts). `readGate`: SQLite
+ * in a temporary file instead of memory, the staff's reads on their worker thread, held by the gate.
  */
-export type BuildOptions = Omit<AppOptions, 'store' | 'clock'> & { readonly dialect?: Dialect };
+export type BuildOptions = Omit<AppOptions, 'store' | 'clock'> & { readonly dialect?: Dialect; readonly readGate?: ReadGate };
 
 /** A fresh database and app per test, closed (and the database dropped) when the test ends. */
 export async function build(
@@ -26,10 +28,11 @@ export async function build(
   now: Instant = Date.parse('2026-06-01T00:00:00Z'),
   options: BuildOptions = {},
 ): Promise<Built> {
-  const { dialect = 'sqlite', ...appOptions } = options;
+  const { dialect = 'sqlite', readGate, ...appOptions } = options;
   if (t === undefined && dialect !== 'sqlite') throw new Error('build: a PostgreSQL database is dropped when its test ends; pass the test');
-  const database = await freshDatabase(dialect);
-  const store = createStore(database.db);
+  if (readGate !== undefined && dialect !== 'sqlite') throw new Error('build: readGate holds the SQLite read worker; PostgreSQL has none');
+  const database = readGate === undefined ? await freshDatabase(dialect) : await sqliteFileDatabase(readGate);
+  const store = createStore(database.db, database.readDb);
   let current = now;
   const app = await buildApp({ ...appOptions, store, clock: () => current });
   t?.after(async () => {

@@ -9,10 +9,13 @@
  * dropped when the test is done.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
-import { migrateToLatest, openPostgres, openSqlite, type Db, type Dialect } from '../../src/store/database.js';
+import { migrateToLatest, openPostgres, openReadDatabase, openSqlite, type Db, type Dialect } from '../../src/store/database.js';
+import type { ReadGate } from '../../src/store/worker-sqlite-dialect.js';
 
 export type { Dialect } from '../../src/store/database.js';
 
@@ -33,6 +36,8 @@ export interface FreshDatabase {
   readonly db: Db;
   /** PostgreSQL only: the database's URL, for a second pool on it (as a second server instance would open). */
   readonly url: string | undefined;
+  /** The store's `readDb` when it is not `db` (sqliteFileDatabase). */
+  readonly readDb?: Db;
   /** Closes the database and, on PostgreSQL, drops it. */
   drop(): Promise<void>;
 }
@@ -45,6 +50,28 @@ export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
     return { db, url: undefined, drop: () => db.destroy() };
   }
   return freshPostgres(`datapact_t_${randomBytes(6).toString('hex')}`, `"${await templateDatabase()}"`);
+}
+
+/**
+ * A fresh migrated SQLite file in a temporary folder, read as the server reads one: `readDb` is a
+ * worker thread's read-only connection (database.ts, openReadDatabase); `gate` lets a test hold it.
+ */
+export async function sqliteFileDatabase(gate?: ReadGate): Promise<FreshDatabase & { readonly readDb: Db }> {
+  const folder = mkdtempSync(join(tmpdir(), 'datapact-test-'));
+  const path = join(folder, 'datapact.db');
+  const db = openSqlite(path);
+  await migrateToLatest(db);
+  const readDb = openReadDatabase(path, db, gate);
+  return {
+    db,
+    readDb,
+    url: undefined,
+    async drop() {
+      await readDb.destroy();
+      await db.destroy();
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A fresh migrated database, dropped when the test ends. */

@@ -116,7 +116,7 @@ function exportCommand(): Command {
         console.error(`Exported ${plural(written.entries, 'entry', 'entries')} (leaf indices ${from}..${to - 1}) and ${plural(written.heads, 'signed head', 'signed heads')}`
           + `${options.out === undefined ? '' : ` to ${options.out}`} in ${seconds.toFixed(2)} s.`);
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
 }
@@ -160,7 +160,7 @@ async function verifyDatabase(command: Command, options: { publicKey?: string; d
   try {
     return await withProgressBar('Verify', (onProgress) => verifyStoredLog(store.audit, { key, onProgress: afterOneSecond(onProgress) }));
   } finally {
-    await store.db.destroy();
+    await store.close();
   }
 }
 

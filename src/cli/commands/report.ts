@@ -31,7 +31,7 @@ export function reportCommand(): Command {
         const inventory = await inventoryReport(store, options.now ?? Date.now());
         process.stdout.write(formatInventory(inventory, options.format));
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
   return report;

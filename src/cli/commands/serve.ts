@@ -85,7 +85,7 @@ export function serveCommand(): Command {
         await scheduler.stop();
         await stopNotices();
         await app.close();
-        await store.db.destroy();
+        await store.close();
         process.exit(0);
       };
       process.once('SIGINT', close);

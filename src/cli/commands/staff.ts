@@ -75,7 +75,7 @@ export function staffCommand(): Command {
           console.log(secret);
         }
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
   staff
@@ -95,7 +95,7 @@ export function staffCommand(): Command {
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
   return staff;

@@ -26,7 +26,7 @@ export function tickCommand(): Command {
         for (const change of applied) console.log(describeApplied(change));
         console.error(`${applied.length === 0 ? 'Nothing was due' : `Applied ${applied.length} change(s)`} at ${new Date(now).toISOString()}.`);
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
 }

@@ -63,7 +63,7 @@ export function tokensCommand(): Command {
         if (!agreement) console.error(`Note: ${app.id} has no agreement, so every request with this token is refused (agreement_not_in_effect).`);
         console.log(token);
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
   return tokens;
