@@ -13,6 +13,7 @@ import { NoticeRepository } from './notice-repository.js';
 import { PartnerFilingRepository } from './partner-filing-repository.js';
 import { PartnerRepository } from './partner-repository.js';
 import { RateLimitCounterRepository } from './rate-limit-counter-repository.js';
+import { RoleProposalRepository } from './role-proposal-repository.js';
 import { StaffRepository } from './staff-repository.js';
 
 /** Every repository over one database: what callers use instead of SQL. */
@@ -37,6 +38,8 @@ export interface Store {
   readonly auditQueries: AuditQueryRepository;
   /** Login-attempt counters, shared by every instance on the database (migration 0013). */
   readonly rateLimits: RateLimitCounterRepository;
+  /** Grants of privacy_officer or admin waiting for a second admin (migration 0016). */
+  readonly roleProposals: RoleProposalRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -57,5 +60,6 @@ export function createStore(db: Db): Store {
     accessHistory: new AccessHistoryRepository(db),
     auditQueries: new AuditQueryRepository(db),
     rateLimits: new RateLimitCounterRepository(db),
+    roleProposals: new RoleProposalRepository(db),
   };
 }
