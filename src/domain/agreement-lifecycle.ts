@@ -1,7 +1,8 @@
 import type { AgreementStatus } from './agreement.js';
 import { CERTIFICATION_GRACE_DAYS } from './agreement.js';
 import { Conflict, Forbidden } from './errors.js';
-import { SENSITIVE_MASK, type FieldMask } from './field-catalog.js';
+import type { FieldMask } from './field-catalog.js';
+import { approvalRefusal, approvalsNeeded, countingApprovals, type Standing } from './separation-of-duties.js';
 import { can, type Permission, type StaffRole } from './staff.js';
 import { addDays, type Instant } from './time.js';
 import { phasesInOrder, type WindDownPlan } from './wind-down.js';
@@ -31,6 +32,8 @@ export interface LifecycleState {
   readonly authorId: string;
   /** Privacy officers who approved the version under review. */
   readonly approvals: readonly string[];
+  /** The approvals that counted when the agreement was activated: who approved it stays visible afterwards. */
+  readonly approvedBy: readonly string[];
   /** Two distinct approvals instead of one (the two-person rule). */
   readonly needsTwoApprovals: boolean;
   readonly startsAt: Instant;
@@ -46,7 +49,11 @@ export type StaffAction =
   | { readonly type: 'submit' }
   | { readonly type: 'return_to_draft'; readonly reason: string }
   | { readonly type: 'approve' }
-  | { readonly type: 'activate' }
+  /**
+   * `standing`: each approver's roles and account state at activation (an approval counts only
+   * while its approver still holds `privacy_officer`); an approver missing from it counts for nothing.
+   */
+  | { readonly type: 'activate'; readonly standing?: ReadonlyMap<string, Standing> }
   | { readonly type: 'suspend'; readonly reason: string }
   | { readonly type: 'resume' }
   | { readonly type: 'schedule_wind_down'; readonly plan: WindDownPlan }
@@ -111,7 +118,7 @@ export const ACTION_PERMISSION: Readonly<Record<StaffAction['type'], Permission>
  * with a risk flag (PRODUCT.md §5).
  */
 export function needsTwoApprovals(memberFields: FieldMask, friendFields: FieldMask, partnerRiskFlags: readonly string[]): boolean {
-  return friendFields !== 0 || (memberFields & SENSITIVE_MASK) !== 0 || partnerRiskFlags.length > 0;
+  return approvalsNeeded(memberFields, friendFields, partnerRiskFlags) === 2;
 }
 
 function isTimed(action: LifecycleAction): action is TimedAction | FilingAction {
@@ -127,7 +134,8 @@ function authorize(state: LifecycleState, action: LifecycleAction, actor: Actor)
   const permission = ACTION_PERMISSION[action.type];
   if (!can(actor.roles, permission)) throw new Forbidden(`'${action.type}' needs the permission '${permission}'.`);
   if (action.type === 'approve' || action.type === 'resume') {
-    if (actor.id === state.authorId) throw new Conflict('author_cannot_approve', 'The author of an agreement cannot approve it.');
+    const refusal = approvalRefusal(actor.id, actor.roles, state.authorId);
+    if (refusal) throw refusal;
   }
 }
 
@@ -141,11 +149,16 @@ function approve(state: LifecycleState, actor: Actor): LifecycleState {
   return { ...state, approvals: [...state.approvals, id] };
 }
 
-function checkApprovals(state: LifecycleState): void {
+/** The approvals that count now; 409 `approvals_missing` when fewer than needed do. */
+function checkApprovals(state: LifecycleState, standing: ReadonlyMap<string, Standing>): string[] {
   const needed = requiredApprovals(state);
-  if (state.approvals.length < needed) {
-    throw new Conflict('approvals_missing', `${needed} approval(s) by privacy officers other than the author are needed; ${state.approvals.length} given.`);
+  const counting = countingApprovals(state.approvals, standing, state.authorId);
+  if (counting.length < needed) {
+    const lapsed = state.approvals.length - counting.length;
+    throw new Conflict('approvals_missing', `${needed} approval(s) by privacy officers other than the author are needed; ${counting.length} given`
+      + (lapsed > 0 ? ` (${lapsed} more no longer count${lapsed === 1 ? 's' : ''}: the approver no longer holds privacy_officer alone, or the account is disabled).` : '.'));
   }
+  return counting;
 }
 
 function checkPlan(plan: WindDownPlan, state: LifecycleState, now: Instant): void {
@@ -177,10 +190,11 @@ function nextState(state: LifecycleState, action: LifecycleAction, actor: Actor,
       return { ...state, status: 'draft', statusReason: action.reason, approvals: [] };
     case 'approve':
       return approve(state, actor);
-    case 'activate':
-      checkApprovals(state);
+    case 'activate': {
+      const counting = checkApprovals(state, action.standing ?? new Map());
       if (now >= state.endsAt) throw new Conflict('already_ended', 'The end date has passed; draft a renewal instead.');
-      return { ...state, status: 'active', statusReason: null, approvals: [] };
+      return { ...state, status: 'active', statusReason: null, approvals: [], approvedBy: counting };
+    }
     case 'suspend':
       return { ...state, status: 'suspended', statusReason: action.reason, approvals: [] };
     case 'resume':

@@ -9,7 +9,9 @@ import {
   ATTESTATION_GRACE_DAYS, dueActions, needsTwoApprovals, SYSTEM, transition,
   type Actor, type LifecycleAction, type LifecycleState, type StaffAction, type TimedAction,
 } from '../domain/agreement-lifecycle.js';
+import { checkNoOverlap } from '../domain/agreement-in-force.js';
 import { BadRequest, NotFound } from '../domain/errors.js';
+import type { Standing } from '../domain/separation-of-duties.js';
 import { fieldsOf } from '../domain/field-catalog.js';
 import { CERTIFICATION_GRACE_DAYS } from '../domain/agreement.js';
 import type { StaffRole } from '../domain/staff.js';
@@ -102,6 +104,10 @@ const PHASES: ReadonlyArray<{ phase: Exclude<WindDownPhase, 'none'>; date: (plan
   { phase: 'no_friend_data', date: (plan) => plan.noFriendData },
   { phase: 'access_ended', date: (plan) => plan.accessEnded },
 ];
+
+/** Notice keys of an agreement activated ahead of its start: its takeover is announced once, at the start. */
+const SCHEDULED = 'scheduled';
+const STARTED = 'started';
 
 /** Days before a wind-down phase at which the partner is told it is coming (once each). */
 export const UPCOMING_NOTICE_DAYS = [30, 7] as const;
@@ -236,6 +242,18 @@ export class AgreementService {
       loaded = after;
     };
 
+    if (loaded.columns.windDownNotices.includes(SCHEDULED) && !loaded.columns.windDownNotices.includes(STARTED)
+      && now >= loaded.agreement.startsAt && (loaded.agreement.status === 'active' || loaded.agreement.status === 'suspended')) {
+      const reason = `the term began on ${readableInstant(loaded.agreement.startsAt)}: this agreement is now the one in force`;
+      await this.announce(tx, loaded.agreement, { kind: 'system' }, 'started', 'agreement.started',
+        { starts_at: new Date(loaded.agreement.startsAt).toISOString(), ends_at: new Date(loaded.agreement.endsAt).toISOString(), reason },
+        `agreement:${loaded.agreement.id}:started`);
+      await tx.lifecycle.markNotices(loaded, [...loaded.columns.windDownNotices, STARTED]);
+      const after = (await tx.lifecycle.load(loaded.agreement.id))!;
+      note(loaded, after, 'started', reason, null);
+      loaded = after;
+    }
+
     for (let round = 0; round < 3; round++) {
       const due = dueActions(loaded.state, now).filter((a) => a.type !== 'flag_deletion_unconfirmed');
       if (due.length === 0) break;
@@ -317,7 +335,7 @@ export class AgreementService {
         ...terms, certificationDueAt: addMonths(terms.startsAt, CERTIFICATION_MONTHS), windDown: null,
       };
       const columns: LifecycleColumns = {
-        authorId: staff.id, approvals: [], needsTwoApprovals: needsTwo, deletionAttestedAt: null, deletionUnconfirmed: false, windDownNotices: [],
+        authorId: staff.id, approvals: [], approvedBy: [], needsTwoApprovals: needsTwo, deletionAttestedAt: null, deletionUnconfirmed: false, windDownNotices: [],
       };
       const actor: ChangeActor = { kind: 'staff', staff };
       const diff = describeChanges({}, described(agreement, columns));
@@ -360,20 +378,42 @@ export class AgreementService {
 
   /**
    * A staff action other than an edit. What time has already brought about is recorded first (as
-   * `system`), so that the action meets the agreement as it stands now.
+   * `system`), so that the action meets the agreement as it stands now. The two-person rule is
+   * judged on the partner's risk flags as they are when the agreement is submitted and activated.
    */
   async act(id: string, action: StaffAction, staff: StaffActor, context: ChangeContext, reason: string | null = null): Promise<LoadedAgreement> {
     return this.inTransaction(context, async (tx) => {
       let loaded = await this.loadOrThrow(tx, id);
       loaded = await this.catchUp(tx, loaded, []);
       let state = loaded.state;
-      if (action.type === 'submit' && state.status === 'draft') {
+      let next: LifecycleAction = action;
+      if ((action.type === 'submit' && state.status === 'draft') || (action.type === 'activate' && state.status === 'under_review')) {
         const partner = await tx.store.partners.partner(loaded.agreement.partnerId);
         state = { ...state, needsTwoApprovals: needsTwoApprovals(loaded.agreement.memberFields, loaded.agreement.friendFields, partner?.riskFlags ?? []) };
       }
+      if (action.type === 'activate' && state.status === 'under_review') {
+        next = { type: 'activate', standing: await this.standingOf(tx, state.approvals) };
+        checkNoOverlap(loaded.agreement, await tx.store.agreements.ofApps(loaded.agreement.appIds));
+      }
       const why = reason ?? ('reason' in action ? action.reason : null);
-      return this.apply(tx, loaded, action, { kind: 'staff', staff }, why, state);
+      const after = await this.apply(tx, loaded, next, { kind: 'staff', staff }, why, state);
+      if (action.type === 'activate' && context.now < after.agreement.startsAt) {
+        // Activated ahead of its term (a renewal): the partner is told again when it takes over.
+        await tx.lifecycle.markNotices(after, [...after.columns.windDownNotices, SCHEDULED]);
+        return (await tx.lifecycle.load(id))!;
+      }
+      return after;
     });
+  }
+
+  /** Each approver's roles and account state now: an approval counts only while its approver still qualifies. */
+  private async standingOf(tx: Tx, approvers: readonly string[]): Promise<Map<string, Standing>> {
+    const standing = new Map<string, Standing>();
+    for (const id of new Set(approvers)) {
+      const account = await tx.store.staff.byId(id);
+      if (account) standing.set(id, { roles: account.roles, disabled: account.disabledAt !== null });
+    }
+    return standing;
   }
 
   /** A deletion attestation staff record on the partner's behalf (filed for the agreement's first app), which terminates. */

@@ -119,11 +119,11 @@ export function newGrantsEndedAt(agreement: Agreement, now: Instant): Instant | 
   return plan !== null && hasReached(plan, 'no_new_grants', now) ? plan.noNewGrants : null;
 }
 
-/** The facts for a client id, or undefined when no such app or partner exists. */
-export async function loadDoorFacts(store: Store, appId: string): Promise<DoorFacts | undefined> {
+/** The facts for a client id at `now` (the agreement in force then), or undefined when no such app or partner exists. */
+export async function loadDoorFacts(store: Store, appId: string, now: Instant): Promise<DoorFacts | undefined> {
   const app = await store.partners.app(appId);
   if (!app) return undefined;
-  const [partner, agreement] = await Promise.all([store.partners.partner(app.partnerId), store.agreements.currentForApp(app.id)]);
+  const [partner, agreement] = await Promise.all([store.partners.partner(app.partnerId), store.agreements.currentForApp(app.id, now)]);
   if (!partner) return undefined;
   return { app, partner, agreement: agreement ?? null };
 }

@@ -81,9 +81,9 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRoutesOptions> = a
       throw new PageError(400, 'This page has expired', 'This sign-in page belongs to an earlier request. Go back to the app and start again.');
     }
     const clientId = String(interaction.params.client_id);
-    const facts = await loadDoorFacts(store, clientId);
-    if (!facts) throw new PageError(400, 'This app is not available', 'The app that sent you here is not registered.');
     const now = clock();
+    const facts = await loadDoorFacts(store, clientId, now);
+    if (!facts) throw new PageError(400, 'This app is not available', 'The app that sent you here is not registered.');
     const decision = judgeAuthorizationRequest(
       facts,
       { purpose: interaction.params.purpose as string | undefined, scope: interaction.params.scope as string | undefined },

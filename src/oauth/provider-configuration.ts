@@ -103,10 +103,11 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
     },
     extraParams: {
       async purpose(ctx: KoaContextWithOIDC, value: string | undefined, client) {
-        const facts = await loadDoorFacts(store, client.clientId);
+        const now = clock();
+        const facts = await loadDoorFacts(store, client.clientId, now);
         if (!facts) throw new errors.UnauthorizedClient(`${client.clientId} is not a registered app`);
         const scope = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope : undefined;
-        const decision = judgeAuthorizationRequest(facts, { purpose: value, scope }, clock());
+        const decision = judgeAuthorizationRequest(facts, { purpose: value, scope }, now);
         if (!decision.ok) throw oauthError(decision.refusal);
       },
     },

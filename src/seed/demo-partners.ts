@@ -5,6 +5,8 @@ import type { DataStorage, Partner, RiskFlag } from '../domain/partner.js';
 import type { Purpose } from '../domain/purposes.js';
 import { addDays, type Instant } from '../domain/time.js';
 import type { WindDownPlan } from '../domain/wind-down.js';
+import { approvalsNeeded } from '../domain/separation-of-duties.js';
+import { DEFAULT_LIFECYCLE_COLUMNS } from '../store/agreement-repository.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -264,6 +266,10 @@ export async function seedDemoPartners(store: Store, now: Instant): Promise<Demo
         windDown: windDownPlan(now, terms.windDown),
       },
       { actor: 'seed', action: 'created', reason: null, at: addDays(startsAt, -14) },
+      {
+        ...DEFAULT_LIFECYCLE_COLUMNS,
+        needsTwoApprovals: approvalsNeeded(maskOf(terms.memberFields), maskOf(terms.friendFields), sketch.riskFlags ?? []) === 2,
+      },
     );
     agreements++;
   }

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
  */
 export const DEMO_STAFF: ReadonlyArray<{ readonly email: string; readonly name: string; readonly roles: readonly StaffRole[] }> = [
   { email: 'admin@datapact.example', name: 'Ada Admin', roles: ['admin'] },
+  { email: 'admin2@datapact.example', name: 'Alan Admin', roles: ['admin'] },
   { email: 'partnerships@datapact.example', name: 'Parker Partnerships', roles: ['partnerships_manager'] },
   { email: 'privacy1@datapact.example', name: 'Priya Privacy', roles: ['privacy_officer'] },
   { email: 'privacy2@datapact.example', name: 'Pavel Privacy', roles: ['privacy_officer'] },

@@ -28,6 +28,7 @@ function columnsFromRow(row: AgreementsTable): LifecycleColumns {
   return {
     authorId: row.author_id ?? DEFAULT_LIFECYCLE_COLUMNS.authorId,
     approvals: JSON.parse(row.approvals ?? '[]') as string[],
+    approvedBy: JSON.parse(row.approved_by ?? '[]') as string[],
     needsTwoApprovals: Number(row.needs_two_approvals ?? 0) === 1,
     deletionAttestedAt: fromIsoOrNull(row.deletion_attested_at ?? null),
     deletionUnconfirmed: Number(row.deletion_unconfirmed ?? 0) === 1,
@@ -41,6 +42,7 @@ export function lifecycleStateOf(agreement: Agreement, columns: LifecycleColumns
     statusReason: agreement.statusReason,
     authorId: columns.authorId,
     approvals: columns.approvals,
+    approvedBy: columns.approvedBy,
     needsTwoApprovals: columns.needsTwoApprovals,
     startsAt: agreement.startsAt,
     endsAt: agreement.endsAt,
@@ -65,6 +67,7 @@ export function applyState(loaded: { agreement: Agreement; columns: LifecycleCol
       ...loaded.columns,
       authorId: state.authorId,
       approvals: state.approvals,
+      approvedBy: state.approvedBy,
       needsTwoApprovals: state.needsTwoApprovals,
       deletionAttestedAt: state.deletionAttestedAt,
       deletionUnconfirmed: state.deletionUnconfirmed,

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Agreement } from '../domain/agreement.js';
+import { governingAgreement } from '../domain/agreement-in-force.js';
 import type { Purpose } from '../domain/purposes.js';
 import type { Instant } from '../domain/time.js';
 import type { WindDownPlan } from '../domain/wind-down.js';
@@ -22,6 +22,8 @@ export interface AgreementChange {
 export interface LifecycleColumns {
   readonly authorId: string;
   readonly approvals: readonly string[];
+  /** The approvals that counted at activation (migration 0016). */
+  readonly approvedBy: readonly string[];
   readonly needsTwoApprovals: boolean;
   readonly deletionAttestedAt: Instant | null;
   readonly deletionUnconfirmed: boolean;
@@ -29,7 +31,7 @@ export interface LifecycleColumns {
 }
 
 export const DEFAULT_LIFECYCLE_COLUMNS: LifecycleColumns = {
-  authorId: 'system', approvals: [], needsTwoApprovals: false, deletionAttestedAt: null, deletionUnconfirmed: false, windDownNotices: [],
+  authorId: 'system', approvals: [], approvedBy: [], needsTwoApprovals: false, deletionAttestedAt: null, deletionUnconfirmed: false, windDownNotices: [],
 };
 
 export function windDownToJson(plan: WindDownPlan | null): string | null {
@@ -103,6 +105,7 @@ export function agreementToRow(
     updated_at: toIso(updatedAt),
     author_id: lifecycle.authorId,
     approvals: JSON.stringify(lifecycle.approvals),
+    approved_by: JSON.stringify(lifecycle.approvedBy),
     needs_two_approvals: lifecycle.needsTwoApprovals ? 1 : 0,
     deletion_attested_at: lifecycle.deletionAttestedAt === null ? null : toIso(lifecycle.deletionAttestedAt),
     deletion_unconfirmed: lifecycle.deletionUnconfirmed ? 1 : 0,
@@ -150,22 +153,29 @@ export class AgreementRepository {
     return agreementFromRow(row, apps.map((a) => a.app_id));
   }
 
-  /**
-   * The agreement an app works under now: the newest one naming it that is not terminated, one
-   * that has been activated (active, suspended, winding down) before a draft or one under review
-   * (a renewal being drafted does not displace the agreement in force).
-   */
-  async currentForApp(appId: string): Promise<Agreement | undefined> {
-    const row = await this.db
+  /** Every agreement naming one of `appIds`, whatever its status, oldest first. */
+  async ofApps(appIds: readonly string[]): Promise<Agreement[]> {
+    if (appIds.length === 0) return [];
+    const rows = await this.db
       .selectFrom('agreements')
-      .innerJoin('agreement_apps', 'agreement_apps.agreement_id', 'agreements.id')
       .selectAll('agreements')
-      .where('agreement_apps.app_id', '=', appId)
-      .where('agreements.status', '!=', 'terminated')
-      .orderBy(sql`case when agreements.status in ('draft', 'under_review') then 1 else 0 end`)
-      .orderBy('agreements.created_at', 'desc')
-      .executeTakeFirst();
-    return row ? this.get(row.id) : undefined;
+      .where('id', 'in', (eb) => eb.selectFrom('agreement_apps').select('agreement_id').where('app_id', 'in', [...appIds]))
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    if (rows.length === 0) return [];
+    const apps = await this.db.selectFrom('agreement_apps').select(['agreement_id', 'app_id'])
+      .where('agreement_id', 'in', rows.map((r) => r.id)).orderBy('app_id').execute();
+    return rows.map((row) => agreementFromRow(row, apps.filter((a) => a.agreement_id === row.id).map((a) => a.app_id)));
+  }
+
+  /**
+   * The agreement that governs an app at `now` (`governingAgreement`): the one in force, else the
+   * one that ended last, else a renewal still to start, else a draft. A renewal activated ahead of
+   * its start does not displace the agreement in force until its start.
+   */
+  async currentForApp(appId: string, now: Instant): Promise<Agreement | undefined> {
+    return governingAgreement(await this.ofApps([appId]), now) ?? undefined;
   }
 
   async history(id: string): Promise<Array<AgreementChange & { version: number }>> {

@@ -40,7 +40,14 @@ export class PartnerFilingRepository {
   }
 
   async ofAgreement(kind: FilingKind, agreementId: string): Promise<PartnerFiling[]> {
-    const rows = await this.db.selectFrom(TABLE[kind]).selectAll().where('agreement_id', '=', agreementId).orderBy('filed_at').execute();
+    return this.ofAgreements(kind, [agreementId]);
+  }
+
+  /** Filings of one kind for any of the agreements, oldest first. */
+  async ofAgreements(kind: FilingKind, agreementIds: readonly string[]): Promise<PartnerFiling[]> {
+    if (agreementIds.length === 0) return [];
+    const rows = await this.db.selectFrom(TABLE[kind]).selectAll().where('agreement_id', 'in', [...agreementIds])
+      .orderBy('filed_at').orderBy('id').execute();
     return rows.map((row) => ({
       id: row.id,
       kind,

@@ -31,6 +31,7 @@ export interface Database {
   notices: NoticesTable;
   notice_deliveries: NoticeDeliveriesTable;
   rate_limit_counters: RateLimitCountersTable;
+  staff_role_proposals: StaffRoleProposalsTable;
 }
 
 export interface MembersTable {
@@ -116,8 +117,10 @@ export interface AgreementsTable {
   deletion_attested_at: string | null;
   /** 0/1: no deletion attestation came within 30 days after access ended. */
   deletion_unconfirmed: number;
-  /** JSON text: the wind-down notices already sent (`upcoming:<phase>:<days>`, `reached:<phase>`). */
+  /** JSON text: the wind-down notices already sent (`upcoming:<phase>:<days>`, `reached:<phase>`), and `started` for a renewal's takeover. */
   wind_down_notices: string;
+  /** JSON text: ids of the privacy officers whose approvals counted at activation (migration 0016). */
+  approved_by: string;
 }
 
 export interface AgreementAppsTable {
@@ -325,4 +328,19 @@ export interface RateLimitCountersTable {
   key: string;
   hits: number;
   window_ends_at: string;
+}
+
+export type RoleProposalStatus = 'pending' | 'confirmed' | 'rejected' | 'cancelled';
+
+/** Grants of `privacy_officer` or `admin` proposed through the API, waiting for a second admin (migration 0016). */
+export interface StaffRoleProposalsTable {
+  id: string;
+  staff_id: string;
+  /** JSON text: the guarded roles to add. */
+  roles: string;
+  proposed_by: string;
+  proposed_at: string;
+  status: RoleProposalStatus;
+  decided_by: string | null;
+  decided_at: string | null;
 }

@@ -145,6 +145,11 @@ export class StaffRepository {
     await this.db.updateTable('staff').set(set).where('id', '=', id).execute();
   }
 
+  /** Replaces the password (a `hashPassword` hash, made outside the transaction). */
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.db.updateTable('staff').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+  }
+
   /** The account when `password` is right for `email` and it is not disabled; else undefined. */
   async verifyPassword(email: string, password: string): Promise<StaffMember | undefined> {
     const row = await this.db.selectFrom('staff').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();

@@ -13,6 +13,7 @@ import { NoticeRepository } from './notice-repository.js';
 import { PartnerFilingRepository } from './partner-filing-repository.js';
 import { PartnerRepository } from './partner-repository.js';
 import { RateLimitCounterRepository } from './rate-limit-counter-repository.js';
+import { RoleProposalRepository } from './role-proposal-repository.js';
 import { StaffRepository } from './staff-repository.js';
 
 /** Every repository over one database: what callers use instead of SQL. */
@@ -43,6 +44,8 @@ export interface Store {
   readonly auditQueries: AuditQueryRepository;
   /** Login-attempt counters, shared by every instance on the database (migration 0013). */
   readonly rateLimits: RateLimitCounterRepository;
+  /** Grants of privacy_officer or admin waiting for a second admin (migration 0016). */
+  readonly roleProposals: RoleProposalRepository;
   /** Closes `readDb` (when it is its own) and `db`. */
   close(): Promise<void>;
 }
@@ -67,6 +70,7 @@ export function createStore(db: Db, readDb: Db = db): Store {
     accessHistory: new AccessHistoryRepository(db),
     auditQueries: new AuditQueryRepository(readDb),
     rateLimits: new RateLimitCounterRepository(db),
+    roleProposals: new RoleProposalRepository(db),
     async close() {
       if (readDb !== db) await readDb.destroy();
       await db.destroy();

@@ -15,11 +15,14 @@ const staff = (id: string, ...roles: StaffRole[]): Actor => ({ kind: 'staff', id
 const manager = staff('manager', 'partnerships_manager');
 const officerA = staff('officer-a', 'privacy_officer');
 const officerB = staff('officer-b', 'privacy_officer');
+/** Both officers still hold the role and are enabled: their approvals count at activation. */
+const standing = new Map([['officer-a', { roles: ['privacy_officer'] as StaffRole[], disabled: false }], ['officer-b', { roles: ['privacy_officer'] as StaffRole[], disabled: false }]]);
+const activate = { type: 'activate', standing } as const;
 const plan = { noNewGrants: addDays(NOW, 10), noFriendData: addDays(NOW, 20), accessEnded: addDays(NOW, 30) };
 
 function state(status: AgreementStatus, overrides: Partial<LifecycleState> = {}): LifecycleState {
   return {
-    status, statusReason: null, authorId: 'author', approvals: [], needsTwoApprovals: false,
+    status, statusReason: null, authorId: 'author', approvals: [], approvedBy: [], needsTwoApprovals: false,
     startsAt: addDays(NOW, -10), endsAt: addDays(NOW, 300), certificationDueAt: addDays(NOW, 100),
     windDown: null, deletionAttestedAt: null, deletionUnconfirmed: false, ...overrides,
   };
@@ -31,7 +34,7 @@ const EXAMPLES: ReadonlyArray<{ action: LifecycleAction; actor: Actor; setUp?: P
   { action: { type: 'submit' }, actor: manager },
   { action: { type: 'return_to_draft', reason: 'needs work' }, actor: manager },
   { action: { type: 'approve' }, actor: officerA },
-  { action: { type: 'activate' }, actor: manager, setUp: { approvals: ['officer-a'] } },
+  { action: activate, actor: manager, setUp: { approvals: ['officer-a'] } },
   { action: { type: 'suspend', reason: 'investigation' }, actor: manager },
   { action: { type: 'resume' }, actor: officerA },
   { action: { type: 'schedule_wind_down', plan }, actor: manager },
@@ -105,19 +108,19 @@ describe('the two-person rule', () => {
 
   test('one approval by a privacy officer other than the author activates an ordinary agreement', () => {
     const approved = transition(underReview(false), { type: 'approve' }, officerA, NOW);
-    assert.equal(transition(approved, { type: 'activate' }, manager, NOW).status, 'active');
+    assert.equal(transition(approved, activate, manager, NOW).status, 'active');
   });
 
   test('without an approval there is no activation', () => {
-    assert.throws(() => transition(underReview(false), { type: 'activate' }, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
+    assert.throws(() => transition(underReview(false), activate, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
   });
 
   test('two distinct approvals are needed when the rule applies, and one person twice does not count', () => {
     const once = transition(underReview(true), { type: 'approve' }, officerA, NOW);
-    assert.throws(() => transition(once, { type: 'activate' }, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
+    assert.throws(() => transition(once, activate, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
     assert.throws(() => transition(once, { type: 'approve' }, officerA, NOW), (e: DatapactError) => e.code === 'already_approved');
     const twice = transition(once, { type: 'approve' }, officerB, NOW);
-    assert.equal(transition(twice, { type: 'activate' }, manager, NOW).status, 'active');
+    assert.equal(transition(twice, activate, manager, NOW).status, 'active');
   });
 
   test('the author cannot approve, even as a privacy officer', () => {
@@ -136,7 +139,7 @@ describe('the two-person rule', () => {
     const back = transition(approved, { type: 'return_to_draft', reason: 'fix' }, manager, NOW);
     assert.deepEqual(back.approvals, []);
     const resubmitted = transition(back, { type: 'submit' }, manager, NOW);
-    assert.throws(() => transition(resubmitted, { type: 'activate' }, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
+    assert.throws(() => transition(resubmitted, activate, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
   });
 
   test('applies to friend fields, sensitive member fields and risk-flagged partners', () => {
@@ -176,7 +179,7 @@ describe('preconditions', () => {
 
   test('an agreement past its end date cannot be activated', () => {
     const approved = state('under_review', { approvals: ['officer-a'], endsAt: NOW });
-    assert.throws(() => transition(approved, { type: 'activate' }, manager, NOW), (e: DatapactError) => e.code === 'already_ended');
+    assert.throws(() => transition(approved, activate, manager, NOW), (e: DatapactError) => e.code === 'already_ended');
   });
 });
 

@@ -42,7 +42,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(body.member_fields, ['id', 'name', 'email', 'friends']);
         assert.equal(body.author_id, w.manager.id);
         assert.equal(body.certification_due_at, '2027-06-02T00:00:00.000Z');
-        assert.deepEqual(body.approvals, { needed: 1, given: [], two_person_rule: false });
+        assert.deepEqual(body.approvals, { needed: 1, given: [], two_person_rule: false, approved_by: [] });
         assert.equal(body.in_effect, false);
         assert.equal(body.not_in_effect_cause, 'not_active');
         const history = (await w.call(w.staff.viewer.token, 'GET', `/admin/v1/agreements/${body.id}/history`)).json().data;
@@ -151,7 +151,7 @@ for (const dialect of DIALECTS) {
         code(await w.call(author.token, 'POST', url('approve')), 409, 'author_cannot_approve');
         code(await w.call(w.manager.token, 'POST', url('approve')), 403, 'forbidden');
         const once = await w.call(w.officerA.token, 'POST', url('approve'));
-        assert.deepEqual(once.json().approvals, { needed: 2, given: [w.officerA.id], two_person_rule: true });
+        assert.deepEqual(once.json().approvals, { needed: 2, given: [w.officerA.id], two_person_rule: true, approved_by: [] });
         code(await w.call(w.manager.token, 'POST', url('activate')), 409, 'approvals_missing');
         code(await w.call(w.officerA.token, 'POST', url('approve')), 409, 'already_approved');
         assert.equal((await w.call(w.officerB.token, 'POST', url('approve'))).json().approvals.given.length, 2);

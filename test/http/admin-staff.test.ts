@@ -150,7 +150,7 @@ describe('staff accounts', () => {
   });
 
   test('the last enabled admin cannot lose the role or be disabled', async (t) => {
-    const { call, staff, store } = await adminWorld(t);
+    const { call, staff, store, addStaff } = await adminWorld(t);
     const before = await snapshot(store.db);
     for (const change of [{ roles: ['viewer'] }, { disabled: true }]) {
       const response = await call(staff.admin.token, 'PATCH', `/admin/v1/staff/${staff.admin.id}`, change);
@@ -158,7 +158,10 @@ describe('staff accounts', () => {
       assert.equal(response.json().error.code, 'last_admin');
     }
     assert.deepEqual(await snapshot(store.db), before);
-    await call(staff.admin.token, 'PATCH', `/admin/v1/staff/${staff.viewer.id}`, { roles: ['admin'] });
+    // Another admin (granted by two: proposed by one, confirmed by a second) lets the first step down.
+    const second = await addStaff('second-admin@staff.example', ['admin']);
+    const proposed = (await call(staff.admin.token, 'PATCH', `/admin/v1/staff/${staff.viewer.id}`, { roles: ['admin'] })).json();
+    assert.equal((await call(second.token, 'POST', `/admin/v1/role-proposals/${proposed.role_proposal_id}/confirm`)).statusCode, 200);
     assert.equal((await call(staff.admin.token, 'PATCH', `/admin/v1/staff/${staff.admin.id}`, { roles: ['viewer'] })).statusCode, 200);
   });
 });

@@ -49,7 +49,7 @@ async function lifecycleWorld(t: Parameters<typeof agreementWorld>[0], terms: { 
   }, clock)).token;
   /** Whether the OAuth door would let the member consent now: the agreement in effect and taking new grants. */
   const consentOpen = async () => {
-    const facts = (await loadDoorFacts(w.store, 'app_acme'))!;
+    const facts = (await loadDoorFacts(w.store, 'app_acme', clock))!;
     const decision = judgeAuthorizationRequest(facts, { purpose: 'device_experience', scope: 'name friends' }, clock);
     return decision.ok && newGrantsEndedAt(decision.request.agreement, clock) === null;
   };

@@ -140,7 +140,7 @@ test('the demo partners are in their documented states', async () => {
   assert.deepEqual(summary, { partners: 7, apps: 7, agreements: 6 });
 
   const agreement = async (key: Parameters<typeof demoAppId>[0]) => {
-    const found = await store.agreements.currentForApp(demoAppId(key));
+    const found = await store.agreements.currentForApp(demoAppId(key), Date.now());
     assert.ok(found, `${key} has an agreement`);
     assert.equal(found.id, demoAgreementId(key));
     assert.ok(found.endsAt - found.startsAt <= 730 * DAY_MS, `${key} ends within 24 months of its start`);
@@ -179,7 +179,7 @@ test('the demo partners are in their documented states', async () => {
   assert.equal((await store.partners.partner(demoPartnerId('blackberry')))?.country, 'CA');
 
   assert.ok(await store.partners.app(demoAppId('zte')));
-  assert.equal(await store.agreements.currentForApp(demoAppId('zte')), undefined, 'ZTE has no agreement');
+  assert.equal(await store.agreements.currentForApp(demoAppId('zte'), Date.now()), undefined, 'ZTE has no agreement');
 
   const thirdParty = await agreement('pixelharbour');
   assert.equal(notInEffectCause(thirdParty, NOW), null);

@@ -49,8 +49,8 @@ export function tokensCommand(): Command {
         if (!(await store.members.exists(options.member))) throw new Error(`no member ${options.member}`);
         const app = await store.partners.app(options.app);
         if (!app) throw new Error(`no app ${options.app}`);
-        const agreement = await store.agreements.currentForApp(app.id);
         const now = Date.now();
+        const agreement = await store.agreements.currentForApp(app.id, now);
         const grantId = `g_${randomUUID()}`;
         await store.grants.insertMany([{
           id: grantId, memberId: options.member, appId: app.id, agreementId: agreement?.id ?? null,

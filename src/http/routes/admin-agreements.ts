@@ -62,6 +62,7 @@ const AgreementView = Type.Object({
     needed: Type.Integer({ description: '2 under the two-person rule, else 1.' }),
     given: Type.Array(Type.String(), { description: 'Privacy officers who approved the version under review.' }),
     two_person_rule: Type.Boolean(),
+    approved_by: Type.Array(Type.String(), { description: 'The privacy officers whose approvals counted when the agreement was activated; kept after activation.' }),
   }, { additionalProperties: false }),
   deletion_attested_at: Type.Union([DateTime, Type.Null()]),
   deletion_unconfirmed: Type.Boolean(),
@@ -93,7 +94,8 @@ export function agreementView(loaded: LoadedAgreement, now: Instant): Static<typ
     partner_id: a.partnerId,
     app_ids: [...a.appIds],
     author_id: columns.authorId,
-    approvals: { needed: columns.needsTwoApprovals ? 2 : 1, given: [...columns.approvals], two_person_rule: columns.needsTwoApprovals },
+    approvals: { needed: columns.needsTwoApprovals ? 2 : 1, given: [...columns.approvals], two_person_rule: columns.needsTwoApprovals,
+      approved_by: [...columns.approvedBy] },
     deletion_attested_at: isoOrNull(columns.deletionAttestedAt),
     deletion_unconfirmed: columns.deletionUnconfirmed,
     created_at: iso(loaded.createdAt),
@@ -226,8 +228,8 @@ export const adminAgreementRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
 
   simple('submit', 'submit', 'Submit a draft for review (partnerships manager, admin)');
   withReason('return-to-draft', 'return_to_draft', 'Send an agreement under review back to draft, with the reason; approvals start over');
-  simple('approve', 'approve', 'Approve the version under review (a privacy officer who is not its author; two distinct ones under the two-person rule)');
-  simple('activate', 'activate', 'Activate an approved agreement (partnerships manager, admin): 409 approvals_missing without the approvals');
+  simple('approve', 'approve', 'Approve the version under review (a privacy officer who is not its author and not an admin; two distinct ones under the two-person rule)');
+  simple('activate', 'activate', 'Activate an approved agreement (partnerships manager, admin): 409 approvals_missing unless enough approvers still hold privacy_officer; 409 agreement_overlap when another agreement of an app covers part of its term');
   withReason('suspend', 'suspend', 'Suspend an active agreement, with the reason (partnerships manager, admin)');
   simple('resume', 'resume', 'Resume a suspended agreement (a privacy officer who is not its author); 409 certification_overdue until the partner certifies');
   withReason('terminate', 'terminate', 'Terminate a draft or an agreement under review, with the reason (an active one is wound down instead)');

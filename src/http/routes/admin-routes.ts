@@ -7,6 +7,7 @@ import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
 import { adminPartnerRoutes } from './admin-partners.js';
 import { adminReportRoutes } from './admin-reports.js';
+import { adminRoleProposalRoutes } from './admin-role-proposals.js';
 import { adminSchemaErrorFormatter } from './admin-schemas.js';
 import { adminStaffRoutes } from './admin-staff.js';
 
@@ -20,6 +21,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   app.setSchemaErrorFormatter(adminSchemaErrorFormatter);
   registerStaffAuth(app, context);
   await app.register(adminStaffRoutes, { context });
+  await app.register(adminRoleProposalRoutes, { context });
   await app.register(adminPartnerRoutes, { context });
   await app.register(adminAppRoutes, { context });
   await app.register(adminAgreementRoutes, { context });

@@ -4,6 +4,9 @@ import type { FastifyRequest } from 'fastify';
 import { BadRequest, Conflict, InvalidCredentials, NotFound } from '../../domain/errors.js';
 import { MIN_PASSWORD_LENGTH, STAFF_ROLES, permissionsOf, type StaffMember, type StaffRole } from '../../domain/staff.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
+import { isGuarded, splitRoleChange } from '../../domain/separation-of-duties.js';
+import { proposeGuardedRoles } from '../../lifecycle/staff-roles.js';
+import type { RoleProposal } from '../../store/role-proposal-repository.js';
 import { generatePassword, normalizeEmail, type StaffCredential } from '../../store/staff-repository.js';
 import type { Store } from '../../store/store.js';
 import type { AppContext } from '../app.js';
@@ -27,6 +30,13 @@ const StaffView = Type.Object({
   roles: Type.Array(Type.String()),
   created_at: DateTime,
   disabled_at: NullableString({ format: 'date-time' }),
+  pending_roles: Type.Array(Type.String(), { description: 'privacy_officer or admin proposed for the account and not confirmed yet by a second admin (GET /admin/v1/role-proposals).' }),
+}, { additionalProperties: false });
+
+/** A create or roles change that proposed a guarded role answers with the proposal to confirm. */
+const StaffChangeView = Type.Object({
+  ...StaffView.properties,
+  role_proposal_id: Type.Optional(Type.String({ description: 'The proposal a second admin confirms at POST /admin/v1/role-proposals/:id/confirm.' })),
 }, { additionalProperties: false });
 
 const ApiKeyView = Type.Object({
@@ -41,11 +51,16 @@ const ApiKeyView = Type.Object({
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
-function staffView(staff: StaffMember): Static<typeof StaffView> {
+function staffView(staff: StaffMember, pending: readonly RoleProposal[] = []): Static<typeof StaffView> {
+  const pendingRoles = new Set(pending.filter((p) => p.staffId === staff.id).flatMap((p) => p.roles));
   return {
     id: staff.id, email: staff.email, name: staff.name, roles: [...staff.roles],
-    created_at: iso(staff.createdAt), disabled_at: isoOrNull(staff.disabledAt),
+    created_at: iso(staff.createdAt), disabled_at: isoOrNull(staff.disabledAt), pending_roles: [...pendingRoles],
   };
+}
+
+async function pendingProposals(store: Store, staffId?: string): Promise<RoleProposal[]> {
+  return store.roleProposals.list({ status: 'pending', staffId });
 }
 
 function apiKeyView(key: StaffCredential): Static<typeof ApiKeyView> {
@@ -165,13 +180,13 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
   app.post('/staff', {
     onRequest: manageStaff,
     schema: {
-      summary: 'Create a staff account (admin); without a password, one is generated and shown once',
+      summary: 'Create a staff account (admin); without a password, one is generated and shown once. privacy_officer or admin among the roles is a proposal a second admin confirms',
       tags: ['admin: staff'],
       security,
       body: Type.Object({ email: Email, name: Name, roles: Roles, password: Type.Optional(Password) }, { additionalProperties: false }),
       response: {
         201: Type.Object({
-          ...StaffView.properties,
+          ...StaffChangeView.properties,
           initial_password: Type.Optional(Type.String({ description: 'Only when none was given: shown this once.' })),
         }, { additionalProperties: false }),
         ...ADMIN_ERRORS,
@@ -181,13 +196,20 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
     const { email, name, roles, password } = request.body;
     const generated = password === undefined ? generatePassword() : undefined;
     const passwordHash = await hashPassword(password ?? generated!);
-    const created = await inStaffTransaction(context, request, async (tx) => {
+    const actor = staffOf(request);
+    const { created, proposal } = await inStaffTransaction(context, request, async (tx) => {
       if (await tx.store.staff.byEmail(email)) throw new Conflict('email_taken', `There is already a staff account for ${normalizeEmail(email)}.`);
-      const staff = await tx.store.staff.create({ email, name, roles, passwordHash }, tx.now);
+      const immediate = splitRoleChange([], roles).roles;
+      const staff = await tx.store.staff.create({ email, name, roles: immediate, passwordHash }, tx.now);
       await tx.record({ action: 'staff.create', detail: { staff_id: staff.id, email: staff.email, roles: staff.roles } });
-      return staff;
+      const { proposal } = await proposeGuardedRoles(tx, staff, roles, actor);
+      return { created: staff, proposal };
     });
-    return reply.status(201).send({ ...staffView(created), ...(generated ? { initial_password: generated } : {}) });
+    return reply.status(201).send({
+      ...staffView(created, proposal ? [proposal] : []),
+      ...(proposal ? { role_proposal_id: proposal.id } : {}),
+      ...(generated ? { initial_password: generated } : {}),
+    });
   });
 
   app.get('/staff', {
@@ -198,7 +220,10 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
       security,
       response: { 200: Type.Object({ data: Type.Array(StaffView) }, { additionalProperties: false }), ...ADMIN_ERRORS },
     },
-  }, async () => ({ data: (await store.staff.list()).map(staffView) }));
+  }, async () => {
+    const pending = await pendingProposals(store);
+    return { data: (await store.staff.list()).map((staff) => staffView(staff, pending)) };
+  });
 
   app.get('/staff/:id', {
     onRequest: manageStaff,
@@ -212,18 +237,18 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
   }, async (request) => {
     const staff = await store.staff.byId(request.params.id);
     if (!staff) throw new NotFound(`No staff account ${request.params.id}.`);
-    return staffView(staff);
+    return staffView(staff, await pendingProposals(store, staff.id));
   });
 
   app.patch('/staff/:id', {
     onRequest: manageStaff,
     schema: {
-      summary: "Change a staff account's name, roles, or disable it (admin); disabling revokes its tokens and keys",
+      summary: "Change a staff account's name, roles, or disable it (admin); disabling revokes its tokens and keys. Adding privacy_officer or admin is a proposal a second admin confirms; removing roles acts at once",
       tags: ['admin: staff'],
       security,
       params: IdParams,
       body: Type.Object({ name: Type.Optional(Name), roles: Type.Optional(Roles), disabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),
-      response: { 200: StaffView, ...ADMIN_ERRORS },
+      response: { 200: StaffChangeView, ...ADMIN_ERRORS },
     },
   }, async (request) => {
     const { id } = request.params;
@@ -231,7 +256,9 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
     return inStaffTransaction(context, request, async (tx) => {
       const before = await tx.store.staff.byId(id);
       if (!before) throw new NotFound(`No staff account ${id}.`);
-      const roles = change.roles ?? before.roles;
+      const { roles, proposal } = change.roles === undefined
+        ? { roles: before.roles, proposal: null }
+        : await proposeGuardedRoles(tx, before, change.roles, staffOf(request));
       const disabled = change.disabled ?? before.disabledAt !== null;
       await keepAnAdmin(tx.store, id, { roles, disabled });
       const disabledAt = change.disabled === undefined || change.disabled === (before.disabledAt !== null)
@@ -239,16 +266,20 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
         : (change.disabled ? tx.now : null);
       await tx.store.staff.update(id, {
         ...(change.name !== undefined ? { name: change.name } : {}),
-        ...(change.roles !== undefined ? { roles: change.roles } : {}),
+        ...(change.roles !== undefined ? { roles } : {}),
         ...(disabledAt !== undefined ? { disabledAt } : {}),
       });
       const revoked = disabledAt !== undefined && disabledAt !== null ? await tx.store.staff.revokeAll(id, tx.now) : 0;
       const detail: Record<string, unknown> = { staff_id: id };
       if (change.name !== undefined) detail.name = { from: before.name, to: change.name };
-      if (change.roles !== undefined) detail.roles = { from: before.roles, to: [...new Set(change.roles)] };
+      if (change.roles !== undefined) detail.roles = { from: before.roles, to: [...new Set(roles)] };
+      if (proposal) detail.role_proposal_id = proposal.id;
       if (disabledAt !== undefined) detail.disabled = { from: before.disabledAt !== null, to: disabledAt !== null, credentials_revoked: revoked };
       await tx.record({ action: 'staff.update', detail });
-      return staffView((await tx.store.staff.byId(id))!);
+      return {
+        ...staffView((await tx.store.staff.byId(id))!, await pendingProposals(tx.store, id)),
+        ...(proposal ? { role_proposal_id: proposal.id } : {}),
+      };
     });
   });
 
@@ -277,6 +308,10 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
       const owner = await tx.store.staff.byId(staffId);
       if (!owner) throw new NotFound(`No staff account ${staffId}.`);
       if (owner.disabledAt !== null) throw new Conflict('staff_disabled', `The staff account ${staffId} is disabled.`);
+      if (owner.id !== staffOf(request).id && owner.roles.some(isGuarded)) {
+        // A key is a way to act as its owner: an admin holding one for a privacy officer or another admin could approve or confirm alone.
+        throw new Conflict('guarded_account', `The account ${staffId} holds ${owner.roles.filter(isGuarded).join(' and ')}: only its owner's own logins act for it, never a key issued by another admin.`);
+      }
       const key = await tx.store.staff.issue(staffId, 'api_key', { label, expiresAt }, tx.now);
       await tx.record({ action: 'api_key.create', detail: { api_key_id: key.id, staff_id: staffId, label, expires_at: isoOrNull(expiresAt) } });
       return key;

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { CERTIFICATION_GRACE_DAYS, notInEffectCause, type Agreement } from '../../domain/agreement.js';
 import { AppDisabled, Conflict, InvalidToken, NotFound } from '../../domain/errors.js';
+import { wasActivated } from '../../domain/agreement-in-force.js';
 import { addDays, type Instant } from '../../domain/time.js';
 import { AgreementService } from '../../lifecycle/agreement-service.js';
 import type { ClientTokenContext } from '../../store/client-token-repository.js';
@@ -27,6 +28,7 @@ const FilingBody = Type.Object({
 
 const FilingView = Type.Object({
   id: Type.String(),
+  kind: Type.Optional(Type.String({ description: '`certification` or `deletion_attestation` (in the list of filings).' })),
   agreement_id: Type.String(),
   agreement_version: Type.Integer(),
   signed_by: Type.String(),
@@ -36,9 +38,9 @@ const FilingView = Type.Object({
 
 const security = [{ bearer: [] }];
 
-function filingView(filing: PartnerFiling): Static<typeof FilingView> {
+function filingView(filing: PartnerFiling, withKind = false): Static<typeof FilingView> {
   return {
-    id: filing.id, agreement_id: filing.agreementId, agreement_version: filing.agreementVersion,
+    id: filing.id, ...(withKind ? { kind: filing.kind } : {}), agreement_id: filing.agreementId, agreement_version: filing.agreementVersion,
     signed_by: filing.signedBy, statement: filing.statement, filed_at: iso(filing.filedAt),
   };
 }
@@ -63,15 +65,31 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     return { partner, now };
   }
 
-  async function agreementOf(partner: ClientTokenContext): Promise<Agreement> {
-    const agreement = await store.agreements.currentForApp(partner.app.id);
+  /** The agreement in force at `now` (else the one that ended last, else a renewal still to start): what certifications land on. */
+  async function agreementOf(partner: ClientTokenContext, now: Instant): Promise<Agreement> {
+    const agreement = await store.agreements.currentForApp(partner.app.id, now);
     if (!agreement) throw new NotFound(`No agreement covers the app ${partner.app.id}.`);
     return agreement;
   }
 
+  /** Every agreement of the app the partner has worked (or will work) under: ended ones too, never a draft. */
+  async function agreementsOf(partner: ClientTokenContext): Promise<Agreement[]> {
+    return (await store.agreements.ofApps([partner.app.id])).filter(wasActivated);
+  }
+
+  async function partnerView(agreement: Agreement, now: Instant): Promise<Static<typeof AgreementView>> {
+    const certifications = await store.filings.ofAgreement('certification', agreement.id);
+    const lastCertified = certifications[certifications.length - 1];
+    return {
+      ...agreementTermsView(agreement, now),
+      suspended_if_uncertified_at: iso(addDays(agreement.certificationDueAt, CERTIFICATION_GRACE_DAYS)),
+      last_certified_at: lastCertified ? iso(lastCertified.filedAt) : null,
+    };
+  }
+
   async function file(request: FastifyRequest, body: Static<typeof FilingBody>, kind: FilingKind) {
     const { partner, now } = await authenticate(request);
-    const agreement = await agreementOf(partner);
+    const agreement = await agreementOf(partner, now);
     if (kind === 'deletion_attestation') {
       const cause = notInEffectCause(agreement, now);
       if (cause !== 'access_ended' && cause !== 'expired' && cause !== 'terminated') {
@@ -87,20 +105,45 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
 
   app.get('/agreement', {
     schema: {
-      summary: "The partner's own agreement: terms, status, certification due date and wind-down schedule",
+      summary: "The partner's agreement in force now (else the one that ended last, else a renewal still to start): terms, status, certification due date and wind-down schedule",
       security,
       response: { 200: AgreementView, ...ERROR_RESPONSES },
     },
   }, async (request) => {
     const { partner, now } = await authenticate(request);
-    const agreement = await agreementOf(partner);
-    const certifications = await store.filings.ofAgreement('certification', agreement.id);
-    const lastCertified = certifications[certifications.length - 1];
-    return {
-      ...agreementTermsView(agreement, now),
-      suspended_if_uncertified_at: iso(addDays(agreement.certificationDueAt, CERTIFICATION_GRACE_DAYS)),
-      last_certified_at: lastCertified ? iso(lastCertified.filedAt) : null,
-    };
+    return partnerView(await agreementOf(partner, now), now);
+  });
+
+  app.get('/agreements', {
+    schema: {
+      summary: "Every agreement the app has worked under or will: ended and terminated ones, the one in force, renewals to come; oldest first",
+      security,
+      response: {
+        200: Type.Object({ data: Type.Array(Type.Object({ ...AgreementView.properties, in_force: Type.Boolean({ description: 'The one GET /v1/partner/agreement answers with now.' }) }, { additionalProperties: false })) }, { additionalProperties: false }),
+        ...ERROR_RESPONSES,
+      },
+    },
+  }, async (request) => {
+    const { partner, now } = await authenticate(request);
+    const agreements = await agreementsOf(partner);
+    const current = await store.agreements.currentForApp(partner.app.id, now);
+    const data = [];
+    for (const agreement of agreements) data.push({ ...(await partnerView(agreement, now)), in_force: agreement.id === current?.id });
+    return { data };
+  });
+
+  app.get('/filings', {
+    schema: {
+      summary: "The partner's own certifications and deletion attestations for the app's agreements, ended ones included; oldest first",
+      security,
+      response: { 200: Type.Object({ data: Type.Array(FilingView) }, { additionalProperties: false }), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { partner } = await authenticate(request);
+    const ids = (await agreementsOf(partner)).map((a) => a.id);
+    const filings = [...await store.filings.ofAgreements('certification', ids), ...await store.filings.ofAgreements('deletion_attestation', ids)]
+      .sort((a, b) => a.filedAt - b.filedAt || a.id.localeCompare(b.id));
+    return { data: filings.map((filing) => filingView(filing, true)) };
   });
 
   app.post('/certifications', {
