@@ -11,3 +11,54 @@ test('DATAPACT_TRUSTED_PROXIES: addresses, CIDR ranges and keywords, comma separ
       error.message.startsWith(`DATAPACT_TRUSTED_PROXIES: '${bad}' is not an IP address`), bad);
   }
 });
+
+test('defaults: a development server on this machine', () => {
+  const config = loadConfig({});
+  assert.equal(config.environment, 'development');
+  assert.equal(config.publicUrl, 'http://localhost:8080');
+  assert.equal(config.port, 8080);
+  assert.equal(config.seedDemo, true);
+  assert.equal(config.tickSeconds, 60);
+  assert.equal(config.noticeSeconds, 15);
+  assert.equal(config.logLevel, 'info');
+  assert.deepEqual(config.timeouts, { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 72_000, idleMs: 120_000 });
+  assert.equal(loadConfig({ PORT: '9000', DATAPACT_PUBLIC_URL: '' }).publicUrl, 'http://localhost:9000');
+});
+
+test('every variable is checked strictly: a value not understood is refused, naming the variable', () => {
+  const refused: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: '80a' }, /^PORT must be a port number/],
+    [{ PORT: '70000' }, /^PORT must be a port number/],
+    [{ DATAPACT_ENV: 'prod' }, /^DATAPACT_ENV must be one of development, production, got 'prod'/],
+    [{ DATAPACT_SEED_DEMO: 'no' }, /^DATAPACT_SEED_DEMO must be one of true, false/],
+    [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ DATAPACT_TICK_SECONDS: '1.5' }, /^DATAPACT_TICK_SECONDS must be a whole number of seconds/],
+    [{ DATAPACT_NOTICE_SECONDS: '0' }, /^DATAPACT_NOTICE_SECONDS must be a whole number of seconds from 1/],
+    [{ DATAPACT_NOTICE_SECONDS: 'soon' }, /^DATAPACT_NOTICE_SECONDS/],
+    [{ DATAPACT_REQUEST_TIMEOUT_SECONDS: '0' }, /^DATAPACT_REQUEST_TIMEOUT_SECONDS must be a whole number of seconds from 1/],
+    [{ DATAPACT_HEADERS_TIMEOUT_SECONDS: 'x' }, /^DATAPACT_HEADERS_TIMEOUT_SECONDS/],
+    [{ DATAPACT_KEEP_ALIVE_TIMEOUT_SECONDS: '-1' }, /^DATAPACT_KEEP_ALIVE_TIMEOUT_SECONDS/],
+    [{ DATAPACT_IDLE_TIMEOUT_SECONDS: '1e3' }, /^DATAPACT_IDLE_TIMEOUT_SECONDS/],
+    [{ DATAPACT_HEADERS_TIMEOUT_SECONDS: '40' }, /^DATAPACT_HEADERS_TIMEOUT_SECONDS \(40\) must not be longer than DATAPACT_REQUEST_TIMEOUT_SECONDS \(30\)/],
+    [{ DATAPACT_PUBLIC_URL: 'datapact.example' }, /^DATAPACT_PUBLIC_URL must be an http or https origin/],
+    [{ DATAPACT_PUBLIC_URL: 'https://datapact.example/api' }, /^DATAPACT_PUBLIC_URL must be an http or https origin/],
+    [{ DATAPACT_PUBLIC_URL: 'https://user:pw@datapact.example' }, /^DATAPACT_PUBLIC_URL must be an http or https origin/],
+    [{ DATAPACT_PUBLIC_URL: 'ftp://datapact.example' }, /^DATAPACT_PUBLIC_URL must be an http or https origin/],
+  ];
+  for (const [env, message] of refused) assert.throws(() => loadConfig(env), (error: Error) => message.test(error.message), JSON.stringify(env));
+  assert.equal(loadConfig({ DATAPACT_PUBLIC_URL: 'https://Datapact.example:443/' }).publicUrl, 'https://datapact.example');
+  assert.equal(loadConfig({ DATAPACT_NOTICE_SECONDS: '2' }).noticeSeconds, 2);
+  assert.deepEqual(loadConfig({ DATAPACT_REQUEST_TIMEOUT_SECONDS: '60', DATAPACT_HEADERS_TIMEOUT_SECONDS: '5' }).timeouts,
+    { requestMs: 60_000, headersMs: 5_000, keepAliveMs: 72_000, idleMs: 120_000 });
+});
+
+test('production: an https public URL is required, and the demo world is never seeded', () => {
+  const production = { DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example' };
+  const config = loadConfig(production);
+  assert.equal(config.environment, 'production');
+  assert.equal(config.seedDemo, false);
+  assert.equal(loadConfig({ NODE_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example' }).environment, 'production');
+  assert.throws(() => loadConfig({ DATAPACT_ENV: 'production' }), /^Error: DATAPACT_PUBLIC_URL must be set in production/);
+  assert.throws(() => loadConfig({ ...production, DATAPACT_PUBLIC_URL: 'http://datapact.example' }), /DATAPACT_PUBLIC_URL must be an https URL in production/);
+  assert.throws(() => loadConfig({ ...production, DATAPACT_SEED_DEMO: 'true' }), /DATAPACT_SEED_DEMO=true is refused in production/);
+});

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { auditCommand } from './commands/audit.js';
+import { demoCredentialsCommand } from './commands/demo-credentials.js';
 import { reportCommand } from './commands/report.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
@@ -7,7 +9,11 @@ import { staffCommand } from './commands/staff.js';
 import { tickCommand } from './commands/tick.js';
 import { tokensCommand } from './commands/tokens.js';
 
+/** package.json's version: src/cli/ and dist/cli/ are both two folders below it. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('datapact')
+  .version(version, '-V, --version', 'print the version of datapact')
   .description('Datapact: share member data with partners under agreements, and prove what was shared')
   .showHelpAfterError()
   .addCommand(serveCommand())
@@ -16,7 +22,8 @@ const program = new Command('datapact')
   .addCommand(staffCommand())
   .addCommand(tickCommand())
   .addCommand(reportCommand())
-  .addCommand(auditCommand());
+  .addCommand(auditCommand())
+  .addCommand(demoCredentialsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -113,6 +113,18 @@ export class NotFound extends DatapactError {
   readonly code = 'not_found';
 }
 
+/**
+ * A request that reached an https deployment (an https DATAPACT_PUBLIC_URL) without coming through
+ * its TLS proxy: no `X-Forwarded-Proto: https`. 421 Misdirected Request (RFC 9110 §15.5.20): this
+ * server will not answer authoritatively for the plain-http URL the request was sent to. Not a 403,
+ * which a partner's tooling would read as a token or permission problem, and not a 5xx: the server
+ * works, the request took the wrong way in (or the proxy in front does not say it terminated TLS).
+ */
+export class HttpsRequired extends DatapactError {
+  readonly status = 421;
+  readonly code = 'https_required';
+}
+
 export class Conflict extends DatapactError {
   readonly status = 409;
   readonly code: string;

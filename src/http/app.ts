@@ -6,10 +6,11 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type preHandlerAsyncHookHandler } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify';
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
-import type { Environment } from '../config.js';
+import { DEFAULT_TIMEOUTS, type Environment, type ServerTimeouts } from '../config.js';
+import { HttpsRequired } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { oauthPlugin } from '../oauth/oauth-plugin.js';
 import type { Store } from '../store/store.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
    * login throttle counts by. Default none: the socket's address, whatever the headers say.
    */
   readonly trustedProxies?: readonly string[];
+  /** How long the server waits on a client once listening (DEFAULT_TIMEOUTS unless given); `inject` ignores them. */
+  readonly timeouts?: ServerTimeouts;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -60,6 +63,41 @@ export interface AppContext {
   readonly loginThrottle: preHandlerAsyncHookHandler[];
 }
 
+/**
+ * Node's and Fastify's timeouts. Node checks the header and request timeouts only every
+ * `connectionsCheckingInterval` (30 s by default, longer than a short timeout itself): a quarter of
+ * the shorter timeout cuts a slow client off within 125% of it.
+ */
+function serverTimeouts(timeouts: ServerTimeouts) {
+  return {
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(Math.min(timeouts.headersMs, timeouts.requestMs) / 4))),
+    },
+  };
+}
+
+/**
+ * With an https public URL, Datapact (plain HTTP) sits behind a TLS-terminating proxy that says so
+ * with `X-Forwarded-Proto: https`. A request without it did not come that way (or the proxy is not
+ * set up to say so): it gets a clear 421 instead of secure cookies that cannot be set (a 500, before).
+ * `/health` stays answerable for load balancers that probe the server directly.
+ */
+function refuseUnlessThroughTls(publicUrl: string): onRequestAsyncHookHandler {
+  return async (request) => {
+    if (request.url === '/health') return;
+    const forwarded = request.headers['x-forwarded-proto'];
+    const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+    if (proto !== 'https') {
+      throw new HttpsRequired(`This server answers at ${publicUrl} only: the request did not come through its https proxy `
+        + '(no X-Forwarded-Proto: https). Use the https URL; operators: have the proxy in front set X-Forwarded-Proto.');
+    }
+  };
+}
+
 /** The whole HTTP surface as one Fastify instance; `server.ts` only starts it listening. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const environment = options.environment ?? 'development';
@@ -71,6 +109,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     // Longer than any valid id, so that an overlong one meets the schema's clear 400, not a bare 414.
     routerOptions: { maxParamLength: 1000 },
+    ...serverTimeouts(options.timeouts ?? DEFAULT_TIMEOUTS),
   }).withTypeProvider<TypeBoxTypeProvider>();
   const clock = options.clock ?? Date.now;
   const base = {
@@ -94,6 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  if (new URL(base.publicUrl).protocol === 'https:') app.addHook('onRequest', refuseUnlessThroughTls(base.publicUrl));
   app.addHook('onReady', async () => base.audit.start());
   // Entries still queued are committed, and a last head signed, before the database closes.
   app.addHook('onClose', async () => base.audit.close());

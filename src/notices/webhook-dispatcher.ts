@@ -241,12 +241,3 @@ export function startNoticeDispatcher(options: NoticeDispatcherLoopOptions): () 
     if (running !== null) await running;
   };
 }
-
-/** `DATAPACT_NOTICE_SECONDS`: seconds between dispatcher runs (default 15, at least 1). */
-export function noticeIntervalSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const value = env.DATAPACT_NOTICE_SECONDS;
-  if (value === undefined || value === '') return DEFAULT_INTERVAL_SECONDS;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 1) throw new Error(`DATAPACT_NOTICE_SECONDS must be a number of seconds (at least 1), got '${value}'.`);
-  return parsed;
-}

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import middie from '@fastify/middie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import Provider from 'oidc-provider';
@@ -39,10 +40,25 @@ export function createProvider(options: OAuthOptions): Provider {
     jwks: loadSigningKeys(options.dataDir),
     cookieKeys: loadCookieKeys(options.dataDir),
   }));
-  // Datapact serves plain HTTP; an https public URL means a TLS-terminating proxy stands in front,
-  // whose X-Forwarded-Proto and -Host the provider must trust to build its URLs and Secure cookies.
-  provider.proxy = new URL(options.publicUrl).protocol === 'https:';
+  // The provider builds its URLs (discovery, redirects) from the request's forwarded protocol and
+  // host, which pinToPublicUrl sets from the public URL before every request it sees.
+  provider.proxy = true;
   return provider;
+}
+
+/**
+ * Overwrites what the provider reads to build absolute URLs (Host, X-Forwarded-Host and -Proto)
+ * with the public URL's, so that no request header can point the issuer's endpoints, redirects or
+ * cookies elsewhere. An https deployment reaches here only with X-Forwarded-Proto: https (app.ts).
+ */
+function pinToPublicUrl(publicUrl: string) {
+  const { host, protocol } = new URL(publicUrl);
+  return (request: IncomingMessage, _response: ServerResponse, next: () => void) => {
+    request.headers.host = host;
+    request.headers['x-forwarded-host'] = host;
+    request.headers['x-forwarded-proto'] = protocol.slice(0, -1);
+    next();
+  };
 }
 
 /**
@@ -60,6 +76,7 @@ export const oauthPlugin: FastifyPluginAsync<OAuthOptions> = async (app, options
   });
 
   await app.register(middie);
+  app.use(OAUTH_PATH, pinToPublicUrl(options.publicUrl));
   app.use(OAUTH_PATH, provider.callback());
   // Routes for the paths the provider serves, so that Fastify runs this plugin's hooks (and with
   // them the provider) for those requests; the handler only answers what the provider passed on.

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { App } from '../domain/app.js';
 import type { DataStorage, Partner } from '../domain/partner.js';
 import type { Instant } from '../domain/time.js';
@@ -38,6 +39,11 @@ function partnerFromRow(row: PartnersTable): Partner {
 
 export function appFromRow(row: Pick<AppsTable, 'id' | 'partner_id' | 'name' | 'class' | 'status'>): App {
   return { id: row.id, partnerId: row.partner_id, name: row.name, class: row.class as App['class'], status: row.status as App['status'] };
+}
+
+/** A new OAuth client secret: 32 random bytes. Stored as given (oidc-provider compares it), shown once. */
+export function newClientSecret(): string {
+  return 'dpcs_' + randomBytes(32).toString('base64url');
 }
 
 /** What the OAuth server needs of an app to treat it as a client. */

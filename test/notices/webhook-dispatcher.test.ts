@@ -5,7 +5,6 @@ import {
   DEFAULT_BACKOFF_MS,
   NOTICE_ID_HEADER,
   WebhookDispatcher,
-  noticeIntervalSeconds,
   signatureHeader,
   startNoticeDispatcher,
   verifySignature,
@@ -328,13 +327,6 @@ for (const dialect of DIALECTS) {
         await stop();
         assert.equal(receiver.received.length, 1);
         assert.deepEqual(errors, []);
-      });
-
-      test('DATAPACT_NOTICE_SECONDS sets the interval (default 15)', () => {
-        assert.equal(noticeIntervalSeconds({}), 15);
-        assert.equal(noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: '2' }), 2);
-        assert.throws(() => noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: '0' }), /DATAPACT_NOTICE_SECONDS/);
-        assert.throws(() => noticeIntervalSeconds({ DATAPACT_NOTICE_SECONDS: 'soon' }), /DATAPACT_NOTICE_SECONDS/);
       });
     });
   });

@@ -295,6 +295,6 @@ export function exchange(auth: { request: AuthorizationRequest; callback: URL })
 
 /** A Graph API call with a bearer token. */
 export async function graph(world: OAuthWorld, path: string, token: string): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${world.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  const response = await throughProxy(world.publicUrl, world.baseUrl)(`${world.publicUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
   return { status: response.status, body: await response.json() };
 }

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadOrCreateSecret } from '../../store/secret-files.js';
-import { noticeIntervalSeconds, startNoticeDispatcher } from '../../notices/webhook-dispatcher.js';
+import { startNoticeDispatcher } from '../../notices/webhook-dispatcher.js';
 import { loadConfig, type Config } from '../../config.js';
+import { findDemoCredentials, refusalMessage } from '../../seed/demo-credentials.js';
 import { DEMO_MEMBER_ID, DEMO_PASSWORD, seedDemoWorld } from '../../seed/demo-world.js';
 import { describeLocation } from '../../store/database.js';
 import { whileHoldingLock } from '../../store/session-lock.js';
@@ -23,9 +24,12 @@ export function serverLogger(level: string) {
 /** An arbitrary constant naming the demo seed's advisory lock ("dpseed" in ASCII). */
 const DEMO_SEED_LOCK_KEY = 0x64_70_73_65_65_64;
 
-/** Servers starting together on an empty database: one seeds, the others wait for it and find the world there. */
+/**
+ * Servers starting together on an empty database: one seeds, the others wait for it and find the
+ * world there. Never in production (Config.seedDemo is false there).
+ */
 async function seedOnFirstStart(store: Store, config: Config): Promise<boolean> {
-  if (!config.seedDemo) return false;
+  if (!config.seedDemo || config.environment === 'production') return false;
   return whileHoldingLock(store.db, DEMO_SEED_LOCK_KEY, async () => {
     if ((await store.members.count()) > 0) return false;
     console.error('First start: seeding the demo world (2,000 members, the partners of the 2018 record)...');
@@ -34,7 +38,23 @@ async function seedOnFirstStart(store: Store, config: Config): Promise<boolean> 
   });
 }
 
+/** Production starts only on a database free of the demo world's published credentials (PRODUCT.md §7). */
+async function refuseDemoCredentialsInProduction(store: Store, config: Config): Promise<void> {
+  if (config.environment !== 'production') return;
+  const found = await findDemoCredentials(store);
+  if (found.length > 0) throw new Error(refusalMessage(found));
+}
+
+function printProductionWelcome(url: string, config: Config): void {
+  console.error(`
+Datapact is running on ${url} (public URL ${config.publicUrl}, production)
+  Graph API ${config.publicUrl}/v1   OAuth issuer ${config.publicUrl}/oauth   Admin API ${config.publicUrl}/admin/v1
+  Database  ${describeLocation(config.database)}
+`);
+}
+
 function printWelcome(url: string, config: Config, seeded: boolean): void {
+  if (config.environment === 'production') return printProductionWelcome(url, config);
   console.error(`
 Datapact is running on ${url} (public URL ${config.publicUrl})
   Graph API        ${config.publicUrl}/v1/me
@@ -56,13 +76,21 @@ token that skips the consent screen (refused when DATAPACT_ENV=production):
 /** `datapact serve`: migrate, seed the demo world on first start, and serve the API. */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('Run the Datapact server (migrates the database; seeds the demo world on first start)')
+    .description('Run the Datapact server (migrates the database; seeds the demo world on first start, except in production, '
+      + 'where it refuses to start while demo credentials exist)')
     .option('--port <port>', 'port to listen on (default: PORT or 8080)')
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
     .action(async (options) => {
       const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}), ...(options.host ? { HOST: options.host } : {}) });
       const store = await openStore(config.database);
-      const seeded = await seedOnFirstStart(store, config);
+      let seeded: boolean;
+      try {
+        seeded = await seedOnFirstStart(store, config);
+        await refuseDemoCredentialsInProduction(store, config);
+      } catch (error) {
+        await store.db.destroy();
+        throw error;
+      }
       // Loaded here, so that the other commands do not load the HTTP stack (and oidc-provider with it).
       const { buildApp } = await import('../../http/app.js');
       const app = await buildApp({
@@ -72,11 +100,12 @@ export function serveCommand(): Command {
         publicUrl: config.publicUrl,
         dataDir: config.dataDir,
         trustedProxies: config.trustedProxies,
+        timeouts: config.timeouts,
         cookieSecret: loadOrCreateSecret(join(config.dataDir, 'secrets', 'cookie-secret'), () => randomBytes(32).toString('base64url')),
       });
       // Notices to partners' webhooks (README, "Notices to partners"): every DATAPACT_NOTICE_SECONDS.
       const stopNotices = startNoticeDispatcher({
-        store, intervalSeconds: noticeIntervalSeconds(), allowLoopback: config.environment !== 'production', onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
+        store, intervalSeconds: config.noticeSeconds, allowLoopback: config.environment !== 'production', onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
       });
       // What time does (README, "Agreement lifecycle"): applied every DATAPACT_TICK_SECONDS, as `datapact tick` does once.
       const scheduler = startScheduler({ db: store.db, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });

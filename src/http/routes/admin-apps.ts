@@ -1,21 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { APP_CLASSES, APP_STATUSES, type App } from '../../domain/app.js';
 import { BadRequest, NotFound } from '../../domain/errors.js';
 import type { Partner } from '../../domain/partner.js';
 import { redirectUriProblem } from '../../domain/partner-urls.js';
-import type { OAuthClientRecord } from '../../store/partner-repository.js';
+import { newClientSecret, type OAuthClientRecord } from '../../store/partner-repository.js';
 import { randomId } from '../../store/staff-repository.js';
 import type { Store } from '../../store/store.js';
 import type { AppContext } from '../app.js';
 import { inStaffTransaction, requirePermission } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, StringEnum, security } from './admin-schemas.js';
-
-/** A new OAuth client secret: 32 random bytes. Stored as given (oidc-provider compares it), shown once. */
-export function newClientSecret(): string {
-  return 'dpcs_' + randomBytes(32).toString('base64url');
-}
 
 const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
   maxItems: 20,
