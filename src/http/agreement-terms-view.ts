@@ -1,9 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { notInEffectCause, type Agreement } from '../domain/agreement.js';
-import { fieldsOf } from '../domain/field-catalog.js';
+import type { Agreement } from '../domain/agreement.js';
+import { agreementTerms } from '../domain/agreement-terms.js';
 import type { Instant } from '../domain/time.js';
-import { windDownPhase } from '../domain/wind-down.js';
-import { DateTime, iso } from './routes/admin-schemas.js';
+import { DateTime } from './routes/admin-schemas.js';
 
 /** The terms of an agreement as both the partner and staff see them. */
 export const AGREEMENT_TERMS_PROPERTIES = {
@@ -31,29 +30,5 @@ const AgreementTerms = Type.Object(AGREEMENT_TERMS_PROPERTIES);
 
 /** Whether it is in effect, and the wind-down phase, are judged at `now`. */
 export function agreementTermsView(agreement: Agreement, now: Instant): Static<typeof AgreementTerms> {
-  const cause = notInEffectCause(agreement, now);
-  return {
-    id: agreement.id,
-    version: agreement.version,
-    status: agreement.status,
-    status_reason: agreement.statusReason,
-    in_effect: cause === null,
-    not_in_effect_cause: cause,
-    purposes: [...agreement.purposes],
-    member_fields: fieldsOf(agreement.memberFields),
-    friend_fields: fieldsOf(agreement.friendFields),
-    retention_days: agreement.retentionDays,
-    storage: agreement.storage.location === 'partner_servers'
-      ? { location: 'partner_servers', country: agreement.storage.country }
-      : { location: 'on_device' },
-    starts_at: iso(agreement.startsAt),
-    ends_at: iso(agreement.endsAt),
-    certification_due_at: iso(agreement.certificationDueAt),
-    wind_down: agreement.windDown && {
-      phase: windDownPhase(agreement.windDown, now),
-      no_new_grants: iso(agreement.windDown.noNewGrants),
-      no_friend_data: iso(agreement.windDown.noFriendData),
-      access_ended: iso(agreement.windDown.accessEnded),
-    },
-  };
+  return agreementTerms(agreement, now);
 }

@@ -18,6 +18,7 @@ import type { StaffRole } from '../domain/staff.js';
 import { RULES_VERSION } from '../domain/reason-codes.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import type { WindDownPhase } from '../domain/wind-down.js';
+import { agreementNoticeData } from '../domain/notice.js';
 import { enqueueNotice } from '../notices/notice-outbox.js';
 import {
   AgreementLifecycleRepository, applyState, type LoadedAgreement,
@@ -143,6 +144,17 @@ function timedReason(action: TimedAction, state: LifecycleState): string {
   }
 }
 
+/** What the audit entry's detail says of a change (the partner's notice takes part of it). */
+type ChangeDetail = {
+  readonly from?: AgreementStatus | null;
+  readonly to?: AgreementStatus;
+  readonly reason: string | null;
+  readonly diff?: string;
+  readonly phase?: string;
+  readonly phase_at?: string;
+  readonly days_before?: number;
+};
+
 /** One transaction's working set: repositories over it and the change context. */
 interface Tx {
   readonly store: Store;
@@ -175,7 +187,7 @@ export class AgreementService {
     actor: ChangeActor,
     action: string,
     noticeType: string,
-    detail: Record<string, unknown>,
+    detail: ChangeDetail,
     dedupeKey: string,
   ): Promise<void> {
     const { now, requestId } = tx.context;
@@ -186,17 +198,16 @@ export class AgreementService {
       actor: actorName(actor), action: `agreement.${action}`, detail,
     };
     await tx.audit.append([entry]);
-    await enqueueNotice(tx.db, {
-      partnerId: agreement.partnerId,
-      agreementId: agreement.id,
-      type: noticeType,
-      payload: {
-        agreement_id: agreement.id, version: agreement.version, status: agreement.status, action, actor: actorName(actor),
-        at: new Date(now).toISOString(), ...detail,
-      },
-      at: now,
-      dedupeKey,
+    // The audit entry names the staff member and the diff; the partner's notice neither (PRODUCT.md §5).
+    const payload = agreementNoticeData({
+      type: noticeType, agreement, by: actor.kind, at: now, reason: detail.reason,
+      ...(detail.from === undefined ? {} : { from: detail.from }),
+      ...(detail.phase === undefined ? {} : { phase: detail.phase }),
+      ...(detail.phase_at === undefined ? {} : { phaseAt: Date.parse(detail.phase_at) }),
+      ...(detail.days_before === undefined ? {} : { daysBefore: detail.days_before }),
     });
+    if (payload === null) return;
+    await enqueueNotice(tx.db, { partnerId: agreement.partnerId, agreementId: agreement.id, type: noticeType, payload, at: now, dedupeKey });
   }
 
   /** Saves a new version made by `action` and writes its history row, audit entry and notice. */
