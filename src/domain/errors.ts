@@ -63,6 +63,35 @@ export class InvalidCredentials extends DatapactError {
   }
 }
 
+/** A staff login whose password was right but whose second factor is missing (`two_factor_required`) or wrong (`invalid_two_factor_code`). */
+export class SecondFactorRefused extends DatapactError {
+  readonly status = 401;
+  readonly code: string;
+  constructor(code: 'two_factor_required' | 'invalid_two_factor_code', message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** A staff action that asks for the account's password or a two-factor code again, and got a wrong one. */
+export class ReauthenticationFailed extends DatapactError {
+  readonly status = 403;
+  readonly code: string;
+  constructor(code: 'wrong_password' | 'invalid_two_factor_code', message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** A session whose password an admin reset: it may only change the password until it has. */
+export class PasswordChangeRequired extends DatapactError {
+  readonly status = 403;
+  readonly code = 'password_change_required';
+  constructor() {
+    super('An admin reset this account\'s password: change it first with POST /admin/v1/me/password.');
+  }
+}
+
 /** A staff member whose roles lack the permission an endpoint or a lifecycle action needs. */
 export class Forbidden extends DatapactError {
   readonly status = 403;

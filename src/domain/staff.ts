@@ -55,4 +55,6 @@ export interface StaffMember {
   readonly createdAt: Instant;
   /** A disabled account can neither log in nor use its tokens and keys. */
   readonly disabledAt: Instant | null;
+  /** When an admin reset the password; until it is changed, sessions can do nothing else (staff-login.ts). */
+  readonly passwordResetAt: Instant | null;
 }

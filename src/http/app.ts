@@ -16,7 +16,8 @@ import { oauthPlugin } from '../oauth/oauth-plugin.js';
 import type { Store } from '../store/store.js';
 import { registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
-import { createLoginThrottle, databaseCounterStore } from './login-throttle.js';
+import { loadOrCreateTotpBox, type SecretBox } from '../store/secret-box.js';
+import { createMemberLoginThrottle, databaseCounterStore, type LoginThrottle } from './login-throttle.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
@@ -60,7 +61,10 @@ export interface AppContext {
   readonly secureCookies: boolean;
   readonly dataDir: string | undefined;
   /** preHandlers for every login form: attempts limited per address and per account. */
-  readonly loginThrottle: preHandlerAsyncHookHandler[];
+  /** Members' login throttle, shared by the OAuth login page and the privacy center. */
+  readonly loginThrottle: LoginThrottle;
+  /** Seals staff TOTP secrets under a key in the data directory, never in the database. */
+  readonly totpBox: SecretBox;
 }
 
 /**
@@ -122,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       signingKey: loadOrCreateAuditSigningKey(options.dataDir),
       onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),
     }),
+    totpBox: loadOrCreateTotpBox(options.dataDir),
     environment,
     publicUrl: options.publicUrl ?? 'http://localhost:8080',
     secureCookies: environment === 'production',
@@ -147,7 +152,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', secure: base.secureCookies, path: '/' },
   });
   await app.register(rateLimit, { global: false, store: databaseCounterStore(options.store.rateLimits, clock) });
-  const context: AppContext = { ...base, loginThrottle: createLoginThrottle(app) };
+  const context: AppContext = { ...base, loginThrottle: createMemberLoginThrottle(app, options.store.rateLimits, clock) };
 
   await app.register(swagger, {
     openapi: {

@@ -13,11 +13,17 @@ import { loginPage } from './login-page.js';
 import { consentRefusedPage, errorPage } from './notice-pages.js';
 import { parseScope, scopesOf } from './scopes.js';
 
+/** The members' login throttle (the HTTP app's): its preHandlers count an attempt; a success is reported. */
+export interface MemberLoginThrottle {
+  readonly preHandler: preHandlerAsyncHookHandler[];
+  succeeded(request: FastifyRequest): Promise<void>;
+}
+
 export interface InteractionRoutesOptions {
   readonly provider: Provider;
   readonly store: Store;
   readonly clock: () => Instant;
-  readonly loginThrottle: preHandlerAsyncHookHandler[];
+  readonly loginThrottle: MemberLoginThrottle;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -163,7 +169,7 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRoutesOptions> = a
   app.post<{ Params: { uid: string }; Body: { member_id: string; password: string } }>('/interaction/:uid/login', {
     schema: { hide: true, params: UID_PARAMS, body: LOGIN_BODY },
     preValidation: app.csrfProtection,
-    preHandler: loginThrottle,
+    preHandler: loginThrottle.preHandler,
   }, async (request, reply) => {
     const s = await situation(request, reply);
     if (s.interaction.prompt.name !== 'login') throw new PageError(400, 'This page has expired', 'Go back to the app and start again.');
@@ -176,6 +182,7 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRoutesOptions> = a
         partnerName: s.facts.partner.legalName, memberId: typed, failed: true,
       }));
     }
+    await loginThrottle.succeeded(request);
     return finish(provider, request, reply, { login: { accountId: memberId, remember: false } }, false);
   });
 

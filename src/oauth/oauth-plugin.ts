@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import middie from '@fastify/middie';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Provider from 'oidc-provider';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Instant } from '../domain/time.js';
 import { OidcAdapter } from '../store/oidc-adapter.js';
 import type { Store } from '../store/store.js';
-import { interactionRoutes } from './interaction-routes.js';
+import { interactionRoutes, type MemberLoginThrottle } from './interaction-routes.js';
 import { providerConfiguration } from './provider-configuration.js';
 import { loadCookieKeys, loadSigningKeys } from './signing-keys.js';
 
@@ -20,7 +20,7 @@ export interface OAuthOptions {
   /** Where signing keys are kept; undefined: fresh keys in memory (tests). */
   readonly dataDir: string | undefined;
   /** preHandlers for the login form: attempts limited per address and per account (`member_id`). */
-  readonly loginThrottle: preHandlerAsyncHookHandler[];
+  readonly loginThrottle: MemberLoginThrottle;
 }
 
 /** The mount point of the authorization server: the issuer is `${publicUrl}/oauth`. */

@@ -34,6 +34,25 @@ export class RateLimitCounterRepository {
     return { hits: Number(row.hits), windowEndsAt: fromIso(row.window_ends_at) };
   }
 
+  /**
+   * Takes one hit back (an attempt that turned out not to count, e.g. a correct login), in the
+   * current window only and never below zero.
+   */
+  async unhit(key: string, now: Instant): Promise<void> {
+    await this.db
+      .updateTable('rate_limit_counters')
+      .set((eb) => ({ hits: eb('hits', '-', 1) }))
+      .where('key', '=', key)
+      .where('hits', '>', 0)
+      .where('window_ends_at', '>', toIso(now))
+      .execute();
+  }
+
+  /** Forgets a key's hits (a correct login clears its account's failures). */
+  async clear(key: string): Promise<void> {
+    await this.db.deleteFrom('rate_limit_counters').where('key', '=', key).execute();
+  }
+
   /** Deletes the counters whose window has ended (they identify addresses and accounts); returns how many. */
   async purgeEnded(now: Instant): Promise<number> {
     const result = await this.db.deleteFrom('rate_limit_counters').where('window_ends_at', '<=', toIso(now)).executeTakeFirst();

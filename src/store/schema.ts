@@ -28,6 +28,8 @@ export interface Database {
   deletion_attestations: PartnerFilingsTable;
   staff: StaffTable;
   staff_credentials: StaffCredentialsTable;
+  staff_totp: StaffTotpTable;
+  staff_recovery_codes: StaffRecoveryCodesTable;
   notices: NoticesTable;
   notice_deliveries: NoticeDeliveriesTable;
   rate_limit_counters: RateLimitCountersTable;
@@ -270,6 +272,28 @@ export interface StaffTable {
   password_hash: string;
   created_at: string;
   disabled_at: string | null;
+  /** Set by an admin's password reset: until the password is changed, the account can do nothing else. */
+  password_reset_at: string | null;
+}
+
+/** A staff member's TOTP authenticator (migration 0019). */
+export interface StaffTotpTable {
+  staff_id: string;
+  /** The secret, AES-256-GCM-encrypted under a key kept in the data directory (see totp-sealer.ts). */
+  secret_sealed: string;
+  created_at: string;
+  /** Null until the first code confirms the enrolment; only a confirmed authenticator is asked for. */
+  confirmed_at: string | null;
+  /** The TOTP time step of the last code accepted: a code of this step or an earlier one is refused. */
+  last_used_step: number | null;
+}
+
+/** Recovery codes for a staff member's two-factor, as SHA-256; each works once. */
+export interface StaffRecoveryCodesTable {
+  code_hash: string;
+  staff_id: string;
+  created_at: string;
+  used_at: string | null;
 }
 
 export type StaffCredentialKind = 'session' | 'api_key';

@@ -38,6 +38,7 @@ function staffFromRow(row: StaffTable): StaffMember {
     roles: (JSON.parse(row.roles) as string[]).filter(isStaffRole),
     createdAt: fromIso(row.created_at),
     disabledAt: fromIsoOrNull(row.disabled_at),
+    passwordResetAt: fromIsoOrNull(row.password_reset_at),
   };
 }
 
@@ -110,6 +111,7 @@ export class StaffRepository {
         password_hash: input.passwordHash,
         created_at: toIso(now),
         disabled_at: null,
+        password_reset_at: null,
       })
       .execute();
     return (await this.byId(id))!;
@@ -152,14 +154,39 @@ export class StaffRepository {
 
   /** The account when `password` is right for `email` and it is not disabled; else undefined. */
   async verifyPassword(email: string, password: string): Promise<StaffMember | undefined> {
+    return (await this.checkPassword(email, password)).verified;
+  }
+
+  /**
+   * Checks a login's password: `verified` is the account when the password is right and the
+   * account enabled; `accountId` names the account the email belongs to, if any (for the audit).
+   */
+  async checkPassword(email: string, password: string): Promise<{ verified?: StaffMember; accountId: string | null }> {
     const row = await this.db.selectFrom('staff').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
     if (!row) {
       decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
       await passwordMatches(password, await decoyHash);
-      return undefined;
+      return { accountId: null };
     }
     const matches = await passwordMatches(password, row.password_hash);
-    return matches && row.disabled_at === null ? staffFromRow(row) : undefined;
+    return matches && row.disabled_at === null ? { verified: staffFromRow(row), accountId: row.id } : { accountId: row.id };
+  }
+
+  /** Whether `password` is the account's current one. */
+  async passwordIs(staffId: string, password: string): Promise<boolean> {
+    const row = await this.db.selectFrom('staff').select('password_hash').where('id', '=', staffId).executeTakeFirst();
+    return row !== undefined && passwordMatches(password, row.password_hash);
+  }
+
+  /**
+   * Sets a new password hash. `resetAt` marks it as an admin's one-time password (the account must
+   * change it); null is the account's own choice, which ends a pending reset.
+   */
+  async setPassword(staffId: string, passwordHash: string, resetAt: Instant | null): Promise<void> {
+    await this.db.updateTable('staff')
+      .set({ password_hash: passwordHash, password_reset_at: resetAt === null ? null : toIso(resetAt) })
+      .where('id', '=', staffId)
+      .execute();
   }
 
   /**
@@ -199,7 +226,7 @@ export class StaffRepository {
       .selectFrom('staff_credentials as c')
       .innerJoin('staff as s', 's.id', 'c.staff_id')
       .selectAll('c')
-      .select(['s.email', 's.name', 's.roles', 's.password_hash', 's.created_at as staff_created_at', 's.disabled_at'])
+      .select(['s.email', 's.name', 's.roles', 's.password_hash', 's.created_at as staff_created_at', 's.disabled_at', 's.password_reset_at'])
       .where('c.token_hash', '=', hashToken(secret))
       .executeTakeFirst();
     if (!row) return undefined;
@@ -212,7 +239,7 @@ export class StaffRepository {
     }
     const staff = staffFromRow({
       id: row.staff_id, email: row.email, name: row.name, roles: row.roles, password_hash: row.password_hash,
-      created_at: row.staff_created_at, disabled_at: row.disabled_at,
+      created_at: row.staff_created_at, disabled_at: row.disabled_at, password_reset_at: row.password_reset_at,
     });
     return { staff, credential };
   }
@@ -241,6 +268,19 @@ export class StaffRepository {
       .where('staff_id', '=', staffId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Revokes an account's live credentials of one kind, but for `keepId` (the session in use); returns how many. */
+  async revokeKind(staffId: string, kind: StaffCredentialKind, now: Instant, keepId?: string): Promise<number> {
+    let query = this.db
+      .updateTable('staff_credentials')
+      .set({ revoked_at: toIso(now) })
+      .where('staff_id', '=', staffId)
+      .where('kind', '=', kind)
+      .where('revoked_at', 'is', null);
+    if (keepId !== undefined) query = query.where('id', '!=', keepId);
+    const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 

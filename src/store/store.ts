@@ -15,6 +15,7 @@ import { PartnerRepository } from './partner-repository.js';
 import { RateLimitCounterRepository } from './rate-limit-counter-repository.js';
 import { RoleProposalRepository } from './role-proposal-repository.js';
 import { StaffRepository } from './staff-repository.js';
+import { StaffTwoFactorRepository } from './staff-two-factor-repository.js';
 
 /** Every repository over one database: what callers use instead of SQL. */
 export interface Store {
@@ -36,6 +37,8 @@ export interface Store {
   readonly clientTokens: ClientTokenRepository;
   readonly filings: PartnerFilingRepository;
   readonly staff: StaffRepository;
+  /** Staff TOTP authenticators and recovery codes (migration 0019). */
+  readonly staffTwoFactor: StaffTwoFactorRepository;
   /** Notices to partners' webhooks and their delivery attempts (migration 0006). */
   readonly notices: NoticeRepository;
   /** Members' access history: what was released about them (PRODUCT.md §6). */
@@ -66,6 +69,7 @@ export function createStore(db: Db, readDb: Db = db): Store {
     clientTokens: new ClientTokenRepository(db),
     filings: new PartnerFilingRepository(db),
     staff: new StaffRepository(db),
+    staffTwoFactor: new StaffTwoFactorRepository(db),
     notices: new NoticeRepository(db),
     accessHistory: new AccessHistoryRepository(db),
     auditQueries: new AuditQueryRepository(readDb),

@@ -40,7 +40,7 @@ describe('POST /admin/v1/login', () => {
   test('a wrong password, an unknown email and a disabled account get the same 401, and the attempt is audited', async (t) => {
     const { call, store, staff } = await adminWorld(t);
     await store.staff.update(staff.viewer.id, { disabledAt: NOW });
-    for (const [email, password] of [['admin@staff.example', 'wrong password!'], ['nobody@staff.example', STAFF_PASSWORD], ['viewer@staff.example', STAFF_PASSWORD]]) {
+    for (const [email, password] of [['admin@staff.example', 'wrong password!'], ['nobody@staff.example', STAFF_PASSWORD], ['viewer@staff.example', STAFF_PASSWORD]] as const) {
       const response = await call(null, 'POST', '/admin/v1/login', { email, password });
       assert.equal(response.statusCode, 401, email);
       assert.deepEqual(Object.keys(response.json().error).sort(), ['code', 'message', 'request_id']);
@@ -49,8 +49,37 @@ describe('POST /admin/v1/login', () => {
       const [entry] = await store.audit.byRequest(response.json().error.request_id);
       assert.equal(entry?.action, 'staff.login_failed');
       assert.equal(entry?.actor, null);
-      assert.deepEqual(entry?.detail, { email });
+      assert.ok(!JSON.stringify(entry).includes(email.split('@')[0]!), 'nothing typed is in the log');
+      assert.ok(!JSON.stringify(entry).includes(password), 'nothing typed is in the log');
     }
+  });
+
+  test('a failed login is audited as a failure, naming the account by id when it exists, never with the text typed', async (t) => {
+    const { call, store, staff } = await adminWorld(t);
+    // A password typed into the email box, then into the right box with a wrong email.
+    const typedAsEmail = await call(null, 'POST', '/admin/v1/login', { email: STAFF_PASSWORD, password: STAFF_PASSWORD });
+    const wrongPassword = await call(null, 'POST', '/admin/v1/login', { email: 'admin@staff.example', password: 'hunter2 secret' });
+    const all = await store.audit.byRequest(typedAsEmail.json().error.request_id);
+    assert.equal(all.length, 1);
+    assert.equal(all[0]!.action, 'staff.login_failed');
+    assert.equal(all[0]!.actor, null);
+    assert.deepEqual(all[0]!.detail, { staff_id: null, failed_step: 'password' });
+    assert.ok(!JSON.stringify(all[0]).includes(STAFF_PASSWORD), 'the password typed as the email is not in the log');
+    const [known] = await store.audit.byRequest(wrongPassword.json().error.request_id);
+    assert.deepEqual(known!.detail, { staff_id: staff.admin.id, failed_step: 'password' });
+    assert.ok(!JSON.stringify(known).includes('hunter2') && !JSON.stringify(known).includes('admin@staff.example'));
+  });
+
+  test('only failures count: six correct logins in a row do not lock an account, and a success clears its failures', async (t) => {
+    const { call } = await adminWorld(t);
+    const login = (password: string) => call(null, 'POST', '/admin/v1/login', { email: 'admin@staff.example', password });
+    for (let i = 1; i <= 6; i++) assert.equal((await login(STAFF_PASSWORD)).statusCode, 200, `correct login ${i}`);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) assert.equal((await login(`guess ${i}`)).statusCode, 401);
+      assert.equal((await login(STAFF_PASSWORD)).statusCode, 200, `round ${round}`);
+    }
+    for (let i = 0; i < 5; i++) await login(`guess ${i}`);
+    assert.equal((await login(STAFF_PASSWORD)).statusCode, 429);
   });
 
   test('is limited to 5 attempts per email and 20 per address in 15 minutes', async (t) => {

@@ -246,6 +246,34 @@ describe('login throttling', () => {
     assert.equal(other.statusCode, 303, 'another account from the same address still logs in');
   });
 
+  test('only failures count: correct logins never lock a member out, and a success clears the account\'s failures', async (t) => {
+    const { app } = await world(t);
+    for (let login = 1; login <= 3 * LOGIN_ATTEMPTS_PER_ACCOUNT; login++) {
+      assert.equal((await new MemberBrowser(app, '10.0.2.1').login('ann', PASSWORD)).statusCode, 303, `correct login ${login}`);
+    }
+    // Failures up to one short of the limit, then a success: the count starts again from zero.
+    for (let round = 0; round < 3; round++) {
+      for (let attempt = 1; attempt < LOGIN_ATTEMPTS_PER_ACCOUNT; attempt++) {
+        assert.equal((await new MemberBrowser(app, `10.0.3.${attempt}`).login('ann', 'guess')).statusCode, 401);
+      }
+      assert.equal((await new MemberBrowser(app, '10.0.2.1').login('ann', PASSWORD)).statusCode, 303, `round ${round}`);
+    }
+    // And failures still lock the account.
+    for (let attempt = 1; attempt <= LOGIN_ATTEMPTS_PER_ACCOUNT; attempt++) await new MemberBrowser(app, '10.0.4.1').login('ann', 'guess');
+    assertError(await new MemberBrowser(app, '10.0.2.1').login('ann', PASSWORD), 429, 'rate_limited');
+  });
+
+  test('an address\'s correct logins do not count against it, nor wipe its failures', async (t) => {
+    const { app } = await world(t);
+    for (let attempt = 1; attempt < LOGIN_ATTEMPTS_PER_ADDRESS; attempt++) {
+      assert.equal((await new MemberBrowser(app, '192.0.2.20').login(`member${attempt}`, 'guess')).statusCode, 401);
+      // A login to one's own account between guesses is not counted, and buys the address no more guesses.
+      assert.equal((await new MemberBrowser(app, '192.0.2.20').login('bob', 'bobs password')).statusCode, 303, `login after guess ${attempt}`);
+    }
+    assert.equal((await new MemberBrowser(app, '192.0.2.20').login('member20', 'guess')).statusCode, 401);
+    assertError(await new MemberBrowser(app, '192.0.2.20').login('member99', 'guess'), 429, 'rate_limited');
+  });
+
   test('the account counter ignores case and spaces in the member id', async (t) => {
     const { app } = await world(t);
     const spellings = ['ann', 'ANN', ' ann', 'Ann ', 'aNn'];

@@ -155,6 +155,23 @@ describe('login attempts are rate limited', () => {
     assert.equal(other.status, 401);
   });
 
+  test('only failures count: correct logins never lock a member out, and one clears the failures before it', async (t) => {
+    const { world, appId } = await deviceWorld(t);
+    for (let login = 1; login <= LOGIN_ATTEMPTS_PER_ACCOUNT + 1; login++) {
+      const browser = world.browser();
+      const consentPage = await logIn(browser, await loginPage(world, appId, browser), 'me', PASSWORD);
+      assert.equal(consentPage.status, 200, `correct login ${login}`);
+    }
+    const browser = world.browser();
+    let page = await loginPage(world, appId, browser);
+    for (let attempt = 1; attempt < LOGIN_ATTEMPTS_PER_ACCOUNT; attempt++) page = await logIn(browser, page, 'me', `wrong ${attempt}`);
+    assert.equal((await logIn(browser, page, 'me', PASSWORD)).status, 200);
+    const again = world.browser();
+    page = await loginPage(world, appId, again);
+    for (let attempt = 1; attempt < LOGIN_ATTEMPTS_PER_ACCOUNT; attempt++) page = await logIn(again, page, 'me', `wrong ${attempt}`);
+    assert.equal((await logIn(again, page, 'me', PASSWORD)).status, 200, 'the earlier failures were cleared');
+  });
+
   test(`per address: after ${LOGIN_ATTEMPTS_PER_ADDRESS} attempts, whatever the account`, async (t) => {
     const { world, appId } = await deviceWorld(t);
     const browser = world.browser();

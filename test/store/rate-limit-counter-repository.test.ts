@@ -33,6 +33,22 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await counters.hit('k', WINDOW, NOW + WINDOW + 5), { hits: 2, windowEndsAt: NOW + 2 * WINDOW });
     });
 
+    test('unhit takes back one hit of the current window, never below zero; clear forgets the key', async (t) => {
+      const counters = new RateLimitCounterRepository((await testDatabase(t, dialect)).db);
+      await counters.hit('k', WINDOW, NOW);
+      await counters.hit('k', WINDOW, NOW);
+      await counters.unhit('k', NOW + 1);
+      assert.equal((await counters.hit('k', WINDOW, NOW + 2)).hits, 2);
+      for (let i = 0; i < 4; i++) await counters.unhit('k', NOW + 3);
+      assert.equal((await counters.hit('k', WINDOW, NOW + 4)).hits, 1, 'not below zero');
+      await counters.unhit('k', NOW + WINDOW);
+      assert.equal((await counters.hit('k', WINDOW, NOW + WINDOW)).hits, 1, 'an ended window is not touched, the next hit starts anew');
+      await counters.unhit('absent', NOW);
+      await counters.hit('k', WINDOW, NOW + WINDOW + 1);
+      await counters.clear('k');
+      assert.equal((await counters.hit('k', WINDOW, NOW + WINDOW + 2)).hits, 1);
+    });
+
     test('the purge deletes only counters whose window has ended', async (t) => {
       const { db } = await testDatabase(t, dialect);
       const counters = new RateLimitCounterRepository(db);

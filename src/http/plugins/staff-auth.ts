@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEntry } from '../../audit/audit-entry.js';
-import { Forbidden, InvalidToken, LoginRequired } from '../../domain/errors.js';
+import { Forbidden, InvalidToken, LoginRequired, PasswordChangeRequired } from '../../domain/errors.js';
 import { RULES_VERSION } from '../../domain/reason-codes.js';
 import { can, type Permission, type StaffRole } from '../../domain/staff.js';
+import { mustChangePasswordFirst } from '../../domain/staff-login.js';
 import type { Instant } from '../../domain/time.js';
 import type { StaffCredentialKind } from '../../store/schema.js';
 import { createStore, type Store } from '../../store/store.js';
@@ -15,6 +16,8 @@ export interface StaffPrincipal {
   readonly email: string;
   readonly name: string;
   readonly roles: readonly StaffRole[];
+  /** Set while an admin's password reset waits to be replaced by the account's own password. */
+  readonly passwordResetAt: Instant | null;
   /** The credential used: a session token from a login, or an API key. */
   readonly credential: { readonly id: string; readonly kind: StaffCredentialKind; readonly expiresAt: Instant | null };
 }
@@ -25,8 +28,11 @@ declare module 'fastify' {
     staff?: StaffPrincipal;
   }
   interface FastifyContextConfig {
-    /** `public`: an /admin/v1 route that needs no staff credential (the login). */
-    staffAuth?: 'public';
+    /**
+     * `public`: an /admin/v1 route that needs no staff credential (the login). `password_change`:
+     * a route a session may use while its password reset is pending (change it, who am I, logout).
+     */
+    staffAuth?: 'public' | 'password_change';
   }
 }
 
@@ -43,7 +49,8 @@ export function staffOf(request: FastifyRequest): StaffPrincipal {
  * `Authorization: Bearer <session token or API key>`, before the body is read: no credential is
  * 401 `login_required`; an unknown, expired or revoked one, or one of a disabled account, is 401
  * `invalid_token`. Roles are read at every request, so a change of roles acts at once.
- * Routes with `config: { staffAuth: 'public' }` (the login) are left alone.
+ * Routes with `config: { staffAuth: 'public' }` (the login) are left alone. A session whose password
+ * an admin reset gets 403 `password_change_required` but on `staffAuth: 'password_change'` routes.
  */
 export function registerStaffAuth(app: FastifyInstance, context: AppContext): void {
   app.decorateRequest('staff', undefined);
@@ -60,8 +67,11 @@ export function registerStaffAuth(app: FastifyInstance, context: AppContext): vo
       throw new InvalidToken('The token or API key is not valid, has expired or was revoked; log in again.');
     }
     const { staff, credential } = authenticated;
+    if (mustChangePasswordFirst(staff.passwordResetAt, credential.kind) && request.routeOptions.config.staffAuth !== 'password_change') {
+      throw new PasswordChangeRequired();
+    }
     request.staff = {
-      id: staff.id, email: staff.email, name: staff.name, roles: staff.roles,
+      id: staff.id, email: staff.email, name: staff.name, roles: staff.roles, passwordResetAt: staff.passwordResetAt,
       credential: { id: credential.id, kind: credential.kind, expiresAt: credential.expiresAt },
     };
   });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
-import { BadRequest, Conflict, InvalidCredentials, NotFound } from '../../domain/errors.js';
+import { BadRequest, Conflict, InvalidCredentials, NotFound, SecondFactorRefused } from '../../domain/errors.js';
+import { judgeStaffLogin, type StaffLoginVerdict } from '../../domain/staff-login.js';
 import { MIN_PASSWORD_LENGTH, STAFF_ROLES, permissionsOf, type StaffMember, type StaffRole } from '../../domain/staff.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
 import { isGuarded, splitRoleChange } from '../../domain/separation-of-duties.js';
@@ -10,7 +10,8 @@ import type { RoleProposal } from '../../store/role-proposal-repository.js';
 import { generatePassword, normalizeEmail, type StaffCredential } from '../../store/staff-repository.js';
 import type { Store } from '../../store/store.js';
 import type { AppContext } from '../app.js';
-import { LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_ADDRESS, limiter } from '../login-throttle.js';
+import { createStaffLoginThrottle } from '../login-throttle.js';
+import { checkSecondFactor } from '../staff-second-factor.js';
 import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
 
@@ -77,9 +78,15 @@ async function keepAnAdmin(store: Store, changedId: string, after: { roles: read
   if (remaining === 0) throw new Conflict('last_admin', 'This would leave no enabled account with the admin role; make another admin first.');
 }
 
-function emailOf(request: FastifyRequest): string {
-  const body = request.body as { email?: unknown } | undefined;
-  return typeof body?.email === 'string' ? normalizeEmail(body.email) : '';
+/** The refusal a failed login verdict gets. */
+function loginRefusal(verdict: Extract<StaffLoginVerdict, { ok: false }>): Error {
+  if (verdict.code === 'two_factor_required') {
+    return new SecondFactorRefused('two_factor_required', 'This account uses two-factor: send `two_factor_code`, a code from the authenticator app or a recovery code.');
+  }
+  if (verdict.code === 'invalid_two_factor_code') {
+    return new SecondFactorRefused('invalid_two_factor_code', 'The two-factor code is wrong, or was used already; wait for the next one.');
+  }
+  return new InvalidCredentials();
 }
 
 /**
@@ -88,48 +95,65 @@ function emailOf(request: FastifyRequest): string {
  */
 export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { store } = context;
-  // Counted per address and per email, as members' logins are (and with the same limits).
-  const loginThrottle = [
-    limiter(app, LOGIN_ATTEMPTS_PER_ADDRESS, (r) => `staff-login-address:${r.ip}`),
-    limiter(app, LOGIN_ATTEMPTS_PER_ACCOUNT, (r) => `staff-login-account:${emailOf(r)}`),
-  ];
+  // Failures counted per address and per email, as members' logins are (and with the same limits).
+  const loginThrottle = createStaffLoginThrottle(app, store.rateLimits, context.clock);
   const manageStaff = requirePermission('manage_staff');
 
   app.post('/login', {
     config: { staffAuth: 'public' },
-    preHandler: loginThrottle,
+    preHandler: loginThrottle.preHandler,
     schema: {
       summary: 'Log in as staff: a bearer session token for the admin API, valid 12 hours',
+      description: 'An account with two-factor also sends `two_factor_code`: the current code of its authenticator, or one of its recovery codes.',
       tags: ['admin: staff'],
-      body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+      body: Type.Object({
+        email: Type.String({ minLength: 1, maxLength: 254 }),
+        password: Type.String({ minLength: 1, maxLength: 1000 }),
+        two_factor_code: Type.Optional(Type.String({ maxLength: 100 })),
+      }, { additionalProperties: false }),
       response: {
         200: Type.Object({
           token: Type.String(),
           token_type: Type.Literal('Bearer'),
           expires_at: DateTime,
           staff: StaffView,
+          password_change_required: Type.Boolean({ description: 'After an admin reset: the session can only change the password (POST /admin/v1/me/password).' }),
         }, { additionalProperties: false }),
         ...ADMIN_ERRORS,
         429: Type.Ref('ErrorResponse'),
       },
     },
   }, async (request) => {
-    const staff = await store.staff.verifyPassword(request.body.email, request.body.password);
-    if (!staff) {
+    const now = context.clock();
+    const { verified: staff, accountId } = await store.staff.checkPassword(request.body.email, request.body.password);
+    const factor = staff
+      ? await checkSecondFactor(store, context.totpBox, staff.id, request.body.two_factor_code, now)
+      : { enabled: false, result: 'none' as const };
+    const verdict = judgeStaffLogin({
+      passwordMatches: staff !== undefined, passwordResetAt: staff?.passwordResetAt ?? null,
+      twoFactorEnabled: factor.enabled, secondFactor: factor.result, now,
+    });
+    if (!verdict.ok || !staff) {
+      // Never what was typed (a password typed into the email box would stay in the log for good).
       await inStaffTransaction(context, request, (tx) => tx.record({
-        action: 'staff.login_failed', actor: null, detail: { email: normalizeEmail(request.body.email).slice(0, 254) },
+        action: 'staff.login_failed', actor: null, detail: { staff_id: accountId, failed_step: verdict.ok ? 'password' : verdict.failedStep },
       }));
-      throw new InvalidCredentials();
+      throw verdict.ok ? new InvalidCredentials() : loginRefusal(verdict);
     }
+    await loginThrottle.succeeded(request);
     const session = await inStaffTransaction(context, request, async (tx) => {
       const issued = await tx.store.staff.issue(staff.id, 'session', { expiresAt: tx.now + STAFF_SESSION_TTL_MS }, tx.now);
-      await tx.record({ action: 'staff.login', actor: staff.id, detail: { credential_id: issued.id } });
+      await tx.record({ action: 'staff.login', actor: staff.id, detail: { credential_id: issued.id, ...(factor.via ? { second_factor: factor.via } : {}) } });
       return issued;
     });
-    return { token: session.secret, token_type: 'Bearer' as const, expires_at: iso(session.expiresAt!), staff: staffView(staff) };
+    return {
+      token: session.secret, token_type: 'Bearer' as const, expires_at: iso(session.expiresAt!), staff: staffView(staff),
+      password_change_required: verdict.passwordChangeRequired,
+    };
   });
 
   app.post('/logout', {
+    config: { staffAuth: 'password_change' },
     schema: {
       summary: 'End the session of the token sent (API keys are revoked with DELETE /admin/v1/api-keys/:id)',
       tags: ['admin: staff'],
@@ -149,6 +173,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
   });
 
   app.get('/me', {
+    config: { staffAuth: 'password_change' },
     schema: {
       summary: 'Who the token speaks for: the account, its roles and permissions, and the credential used',
       tags: ['admin: staff'],
@@ -160,6 +185,8 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
           name: Type.String(),
           roles: Type.Array(Type.String()),
           permissions: Type.Array(Type.String()),
+          password_change_required: Type.Boolean(),
+          two_factor_enabled: Type.Boolean(),
           credential: Type.Object({
             id: Type.String(),
             kind: Type.String(),
@@ -171,8 +198,10 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
     },
   }, async (request) => {
     const staff = staffOf(request);
+    const totp = await store.staffTwoFactor.totp(staff.id);
     return {
       id: staff.id, email: staff.email, name: staff.name, roles: [...staff.roles], permissions: permissionsOf(staff.roles),
+      password_change_required: staff.passwordResetAt !== null, two_factor_enabled: totp?.confirmedAt != null,
       credential: { id: staff.credential.id, kind: staff.credential.kind, expires_at: isoOrNull(staff.credential.expiresAt) },
     };
   });

@@ -110,7 +110,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     return sendPage(reply, 200, loginPage({ csrf: reply.generateCsrf() }));
   });
 
-  app.post(PAGE_PATHS.login, { schema: page, preHandler: [...context.loginThrottle, csrf] }, async (request, reply) => {
+  app.post(PAGE_PATHS.login, { schema: page, preHandler: [...context.loginThrottle.preHandler, csrf] }, async (request, reply) => {
     const form = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
     const memberId = typeof form.member_id === 'string' ? form.member_id.trim() : '';
     const password = typeof form.password === 'string' ? form.password : '';
@@ -120,6 +120,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
       // The same answer whichever of the two was wrong.
       return sendPage(reply, 401, loginPage({ csrf: reply.generateCsrf(), memberId: memberId.slice(0, MAX_MEMBER_ID), failed: true }));
     }
+    await context.loginThrottle.succeeded(request);
     await sessions.start(request, verified);
     return reply.redirect(PAGE_PATHS.settings, 303);
   });

@@ -13,6 +13,7 @@ import { leanAuditIndexes } from './0011-lean-audit-indexes.js';
 import { clusteredFriendships } from './0012-clustered-friendships.js';
 import { rateLimitCounters } from './0013-rate-limit-counters.js';
 import { separationOfDuties } from './0016-separation-of-duties.js';
+import { staffCredentials } from './0019-staff-credentials.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-clustered-friendships': clusteredFriendships,
   '0013-rate-limit-counters': rateLimitCounters,
   '0016-separation-of-duties': separationOfDuties,
+  '0019-staff-credentials': staffCredentials,
 };
 
 export const migrationProvider: MigrationProvider = {
