@@ -6,6 +6,7 @@ import { serveCommand } from './commands/serve.js';
 import { staffCommand } from './commands/staff.js';
 import { tickCommand } from './commands/tick.js';
 import { tokensCommand } from './commands/tokens.js';
+import { witnessCommand } from './commands/witness.js';
 
 const program = new Command('datapact')
   .description('Datapact: share member data with partners under agreements, and prove what was shared')
@@ -16,7 +17,8 @@ const program = new Command('datapact')
   .addCommand(staffCommand())
   .addCommand(tickCommand())
   .addCommand(reportCommand())
-  .addCommand(auditCommand());
+  .addCommand(auditCommand())
+  .addCommand(witnessCommand());
 
 try {
   await program.parseAsync(process.argv);
