@@ -8,6 +8,7 @@ import { serveCommand } from './commands/serve.js';
 import { staffCommand } from './commands/staff.js';
 import { tickCommand } from './commands/tick.js';
 import { tokensCommand } from './commands/tokens.js';
+import { witnessCommand } from './commands/witness.js';
 
 /** package.json's version: src/cli/ and dist/cli/ are both two folders below it. */
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,7 +24,8 @@ const program = new Command('datapact')
   .addCommand(tickCommand())
   .addCommand(reportCommand())
   .addCommand(auditCommand())
-  .addCommand(demoCredentialsCommand());
+  .addCommand(demoCredentialsCommand())
+  .addCommand(witnessCommand());
 
 try {
   await program.parseAsync(process.argv);
