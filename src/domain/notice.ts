@@ -15,6 +15,7 @@ import type { Instant } from './time.js';
  */
 export const NOTICE_TYPES = [
   'agreement.activated',
+  'agreement.started',
   'agreement.suspended',
   'agreement.reinstated',
   'agreement.certified',

@@ -257,7 +257,7 @@ export class AgreementService {
       && now >= loaded.agreement.startsAt && (loaded.agreement.status === 'active' || loaded.agreement.status === 'suspended')) {
       const reason = `the term began on ${readableInstant(loaded.agreement.startsAt)}: this agreement is now the one in force`;
       await this.announce(tx, loaded.agreement, { kind: 'system' }, 'started', 'agreement.started',
-        { starts_at: new Date(loaded.agreement.startsAt).toISOString(), ends_at: new Date(loaded.agreement.endsAt).toISOString(), reason },
+        { reason }, // the notice's agreement terms carry the dates
         `agreement:${loaded.agreement.id}:started`);
       await tx.lifecycle.markNotices(loaded, [...loaded.columns.windDownNotices, STARTED]);
       const after = (await tx.lifecycle.load(loaded.agreement.id))!;
