@@ -40,6 +40,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   // The scale benchmark is another piece of issue 6: until bench/scale.ts exists (exporting
   // `run(options): Promise<BenchResult>` like the others), its slot says "not measured yet".
   { name: 'scale', script: 'scale.ts', via: 'run' },
+  { name: 'reads', script: 'reads.ts', via: 'run' },
 ];
 
 /** bench/audit.ts on tiny sizes: a small proof log (kept in bench/.cache like the big one). */

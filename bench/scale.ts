@@ -1,50 +1,49 @@
 /**
- * Scale benchmark (issue 6): does the Graph API's hottest request slow down as the world grows?
+ * Scale benchmark (issue 6, issue 11 point 7): does the Graph API's hottest request slow down as the
+ * world and its audit log grow?
  *
  * Two SQLite worlds from the seed (`seedDatabase`, what `datapact seed` runs; seed 2018, 150 friends
  * on average): 10,000 and 1,000,000 members. Each is built once and kept in bench/.cache/ (the big
- * one takes minutes and about 9 GB); a file without its `.done` marker is a seed that did not
- * finish, and is built again. In each world the same caller, the same way: the world's first
- * member (the showcase, same id in both worlds, hundreds of friends, a third of them shared
- * through friends), a device partner whose agreement and grant name 8 friend fields, a token.
+ * one takes minutes and about 11 GB); a file without its `.done` marker is a seed that did not
+ * finish, and is built again. Each world keeps its audit signing key beside it (`<world>.data/`),
+ * so that its log grows from run to run: a server refuses a log another key signed.
+ *
+ * Callers drawn at random across each world (bench/lib/callers.ts): members with the platform on
+ * and a friend, as many as the requests timed, each given a grant and a token (for a device partner
+ * whose agreement names 8 friend fields) before anything is timed. Every request goes to a caller drawn at random, so most pages are read cold.
  *
  * Measured: `GET /v1/me/friends?fields=<8 fields>&limit=25` through `buildApp` (token, rules, every
- * friend decided, audit entries committed before the response), sequential requests from a worker
- * thread (so the client does not share the server's event loop), alternating between the two
- * worlds every 100 requests (the machine's other load falls on both alike), p50 and p99 of many
- * samples after a warm-up. Target: p99 at a million members at most twice p99 at ten thousand.
+ * friend decided, audit entries committed before the response: the log grows during the run),
+ * sequential requests from a worker thread (so the client does not share the server's event loop),
+ * alternating between the two worlds every 100 requests (the machine's other load falls on both
+ * alike), p50 and p99 of many samples after a warm-up. Target: p99 at a million members at most
+ * twice p99 at ten thousand.
  *
- * Every run adds a grant, a token and its requests' audit entries to the cached worlds, the same
- * to both; delete bench/.cache/scale-* to start afresh.
+ * Every run adds its callers' grants and tokens and its requests' audit entries to the cached
+ * worlds, the same to both; delete bench/.cache/scale-* to start afresh.
  *
  * Run: npm run bench:scale   (--smoke: worlds of 2,000 and 6,000 members, a few hundred requests)
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
+import { loadOrCreateAuditSigningKey, auditSigningKeyPath } from '../src/audit/signing-key.js';
+import { openStore } from '../src/cli/open-store.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
-import { maskOf, type Field, type ObjectField } from '../src/domain/field-catalog.js';
 import { buildApp } from '../src/http/app.js';
-import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase, type SeedDatabaseReport } from '../src/seed/seed-database.js';
-import { openDatabase, type Db } from '../src/store/database.js';
-import { createStore, type Store } from '../src/store/store.js';
-import { addPartner } from '../test/helpers/fixtures.js';
+import { callerTokens, FRIEND_FIELDS, FRIENDS_PATH, PAGE } from './lib/callers.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
+import { prng } from './prng.js';
 
-const FULL = { sizes: [10_000, 1_000_000], warmup: 500, samples: 5_000 };
-const SMOKE = { sizes: [2_000, 6_000], warmup: 50, samples: 300 };
+const FULL = { sizes: [10_000, 1_000_000], warmup: 500, samples: 5_000, callers: 5_000 };
+const SMOKE = { sizes: [2_000, 6_000], warmup: 50, samples: 300, callers: 300 };
 const SEED = 2018;
 const AVG_FRIENDS = 150;
-const PAGE = 25;
 const TARGET_RATIO = 2;
 /** Requests to one world before the client turns to the other. */
 const BLOCK = 100;
-/** The same eight friend fields as bench/http.ts; religion is withheld about a friend by the rules. */
-const FIELDS: readonly ObjectField[] = ['name', 'picture', 'birthday', 'hometown', 'location', 'work', 'education', 'religion'];
-const MEMBER_FIELDS: readonly Field[] = ['id', 'name', 'picture', 'birthday', 'friends'];
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 // DATAPACT_BENCH_CACHE: another folder (the smoke test uses a temporary one, so runs never share files).
 const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
@@ -55,66 +54,74 @@ interface Latency {
   readonly failed: number;
 }
 
-/** The cached world of `members` members: built by the seed unless a finished one is there. */
+/** The world's data directory: its audit signing key, kept as long as the world. */
+const dataDirOf = (path: string) => `${path}.data`;
+
+/**
+ * The cached world of `members` members: built by the seed unless a finished one is there whose
+ * audit key was kept (a world from before the key was kept has a log no key here can extend).
+ */
 async function world(members: number, log: (line: string) => void): Promise<string> {
   mkdirSync(CACHE, { recursive: true });
   const path = join(CACHE, `scale-${members}-s${SEED}-f${AVG_FRIENDS}.db`);
   const marker = `${path}.done`;
-  if (existsSync(marker)) {
+  const key = auditSigningKeyPath(dataDirOf(path));
+  if (existsSync(marker) && existsSync(key)) {
     const report = JSON.parse(readFileSync(marker, 'utf8')) as SeedDatabaseReport;
     log(`${fmt(members)} members: reusing ${path} (seeded in ${fmt(report.ms / 1000, 1)} s, ${fmt(report.bytes / 2 ** 20)} MiB then)`);
     return path;
   }
-  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  if (existsSync(marker)) log(`${fmt(members)} members: ${path} has no audit key kept beside it (an older benchmark's world): seeding it again`);
+  for (const suffix of ['', '-wal', '-shm', '.done']) rmSync(path + suffix, { force: true });
+  rmSync(dataDirOf(path), { recursive: true, force: true });
   const report = await withProgressBar(`Seeding ${fmt(members)}`, (onProgress) =>
     seedDatabase(path, { members, avgFriends: AVG_FRIENDS, seed: SEED, now: NOW, partners: false, onProgress }),
   );
+  loadOrCreateAuditSigningKey(dataDirOf(path));
   writeFileSync(marker, JSON.stringify(report));
   log(`${fmt(members)} members: seeded ${fmt(report.friendships)} friendships in ${fmt(report.ms / 1000, 1)} s, ${fmt(report.bytes / 2 ** 20)} MiB`);
   return path;
 }
 
-/** A device partner (once per world) and a new grant and token of the showcase member for it. */
-async function callerToken(store: Store, caller: string): Promise<string> {
-  let appId = 'app_scale';
-  if (!(await store.partners.app(appId))) {
-    ({ appId } = await addPartner(store, 'scale', { agreement: { memberFields: [...MEMBER_FIELDS], friendFields: ['id', ...FIELDS] } }, NOW));
-  }
-  const grantId = `g_scale_${randomUUID()}`;
-  await store.grants.insertMany([{
-    id: grantId, memberId: caller, appId, agreementId: 'agr_scale', agreementVersion: 1, purpose: 'device_experience',
-    memberFields: maskOf(MEMBER_FIELDS), friendFields: maskOf(['id', ...FIELDS]), grantedAt: NOW, lastUsedAt: null, revokedAt: null,
-  }]);
-  return (await store.tokens.issue(grantId, NOW, 24 * 3_600_000)).token;
+interface Timed {
+  /** Sorted, ms. */
+  readonly times: number[];
+  readonly failed: number;
+  /** The status and body of the first failed request. */
+  readonly firstFailure?: string;
 }
 
 interface Target {
   readonly url: string;
-  readonly headers: Record<string, string>;
+  /** One bearer token per caller; each request draws one. */
+  readonly tokens: readonly string[];
 }
 
 /**
  * Sequential requests from a worker thread, alternating between the targets in blocks of `block`
- * requests, so that whatever else the machine does meanwhile falls on every target alike.
- * Latencies in ms, sorted, by target.
+ * requests, so that whatever else the machine does meanwhile falls on every target alike; each
+ * request as a caller drawn at random. Latencies in ms, sorted, by target.
  */
-function timeRequests(targets: readonly Target[], warmup: number, samples: number, block: number): Promise<Array<{ times: number[]; failed: number }>> {
+function timeRequests(targets: readonly Target[], warmup: number, samples: number, block: number): Promise<Timed[]> {
   const client = `
     const { parentPort, workerData: { targets, warmup, samples, block } } = require('node:worker_threads');
-    const once = async ({ url, headers }) => {
+    const once = async ({ url, tokens }) => {
+      const headers = { authorization: 'Bearer ' + tokens[Math.floor(Math.random() * tokens.length)] };
       const started = process.hrtime.bigint();
       const response = await fetch(url, { headers });
-      await response.arrayBuffer();
-      return { ms: Number(process.hrtime.bigint() - started) / 1e6, ok: response.status === 200 };
+      const body = await response.text();
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      return { ms, ok: response.status === 200, failure: response.status + ' ' + body.slice(0, 300) };
     };
     (async () => {
-      const results = targets.map(() => ({ times: [], failed: 0 }));
+      const results = targets.map(() => ({ times: [], failed: 0, firstFailure: undefined }));
       for (const target of targets) for (let i = 0; i < warmup; i++) await once(target);
       for (let done = 0; done < samples; done += block) {
         for (const [t, target] of targets.entries()) {
           for (let i = 0; i < Math.min(block, samples - done); i++) {
-            const { ms, ok } = await once(target);
+            const { ms, ok, failure } = await once(target);
             results[t].times.push(ms);
+            if (!ok) results[t].firstFailure ??= failure;
             if (!ok) results[t].failed++;
           }
         }
@@ -123,9 +130,9 @@ function timeRequests(targets: readonly Target[], warmup: number, samples: numbe
       parentPort.postMessage(results);
     })();`;
   return new Promise((resolve, reject) => {
-    const plain = targets.map(({ url, headers }) => ({ url, headers }));
+    const plain = targets.map(({ url, tokens }) => ({ url, tokens }));
     const worker = new Worker(client, { eval: true, workerData: { targets: plain, warmup, samples, block } });
-    worker.once('message', (results: Array<{ times: number[]; failed: number }>) => {
+    worker.once('message', (results: Timed[]) => {
       void worker.terminate();
       resolve(results);
     });
@@ -135,40 +142,25 @@ function timeRequests(targets: readonly Target[], warmup: number, samples: numbe
 
 const percentile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
-/**
- * Every run starts from the world as seeded: the entries earlier runs appended (some 440,000 a run)
- * are deleted, so that the worlds do not grow from run to run, and so are their heads, which each
- * run's app signed with a key of its own (it has no data directory): a log is refused to an app
- * whose key did not sign it.
- */
-async function emptyAuditLog(db: Db): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const table of ['audit_heads', 'audit_nodes', 'audit_entries'] as const) await trx.deleteFrom(table).execute();
-  });
-}
-
-/** Serves one world; checks that the caller's first page has 25 visible friends. */
-async function serve(path: string): Promise<Target & { close(): Promise<void> }> {
-  const db = openDatabase(path);
+/** Serves one world with its kept audit key; checks that a caller's first page is answered. */
+async function serve(path: string, members: number, callers: number, random: () => number): Promise<Target & { entries: number; close(): Promise<void> }> {
+  const store = await openStore(path);
   let app: FastifyInstance | undefined;
   try {
-    const store = createStore(db);
-    await emptyAuditLog(db);
-    const token = await callerToken(store, memberIdAt(SEED, 0));
-    app = await buildApp({ store, clock: () => NOW, logger: false });
+    const tokens = await callerTokens(store, { seed: SEED, members, count: callers, random, now: NOW });
+    const entries = await store.audit.count();
+    app = await buildApp({ store, clock: () => NOW, logger: false, dataDir: dataDirOf(path) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the server is not listening on TCP');
-    const url = `http://127.0.0.1:${address.port}/v1/me/friends?fields=${FIELDS.join(',')}&limit=${PAGE}`;
-    const headers = { authorization: `Bearer ${token}` };
-    const first = await fetch(url, { headers });
-    const body = (await first.json()) as { data?: unknown[] };
-    if (first.status !== 200 || body.data?.length !== PAGE) throw new Error(`${path}: ${first.status}, ${body.data?.length} friends; the caller needs ${PAGE} visible friends`);
+    const url = `http://127.0.0.1:${address.port}${FRIENDS_PATH}`;
+    const first = await fetch(url, { headers: { authorization: `Bearer ${tokens[0]}` } });
+    if (first.status !== 200) throw new Error(`${path}: a caller's first page answered ${first.status}: ${await first.text()}`);
     const served = app;
-    return { url, headers, close: async () => { await served.close(); await db.destroy(); } };
+    return { url, tokens, entries, close: async () => { await served.close(); await store.close(); } };
   } catch (error) {
     await app?.close();
-    await db.destroy();
+    await store.close();
     throw error;
   }
 }
@@ -178,14 +170,17 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const size = options.smoke ? SMOKE : FULL;
   const [small, large] = size.sizes as [number, number];
   const paths = [await world(small, log), await world(large, log)];
-  log(`caller ${memberIdAt(SEED, 0)} (the world's first member) in both; GET /v1/me/friends, ${PAGE} friends x ${FIELDS.length} fields, ` +
-    `rules + audit; ${fmt(size.samples)} sequential requests per world after ${fmt(size.warmup)} of warm-up, the worlds alternating every ${BLOCK}`);
+  const random = prng(Date.now());
   const servers = [];
   try {
-    for (const path of paths) servers.push(await serve(path));
-    const [a, b] = (await timeRequests(servers, size.warmup, size.samples, BLOCK)).map(({ times, failed }) => ({
-      p50: percentile(times, 0.5), p99: percentile(times, 0.99), failed,
-    })) as [Latency, Latency];
+    for (const [i, path] of paths.entries()) servers.push(await serve(path, size.sizes[i]!, size.callers, random));
+    log(`callers: ${fmt(size.callers)} members (platform on, with friends) drawn at random in each world, each request as one of them at random; ` +
+      `GET /v1/me/friends, ${PAGE} friends x ${FRIEND_FIELDS.length} fields, rules + audit; ${fmt(size.samples)} sequential requests per world ` +
+      `after ${fmt(size.warmup)} of warm-up, the worlds alternating every ${BLOCK}; the audit logs held ` +
+      `${servers.map((server, i) => `${fmt(server.entries)} (${fmt(size.sizes[i]!)})`).join(' and ')} entries before the run and grow during it`);
+    const timed = await timeRequests(servers, size.warmup, size.samples, BLOCK);
+    for (const [i, { firstFailure }] of timed.entries()) if (firstFailure !== undefined) log(`${fmt(size.sizes[i]!)} members: first failure: ${firstFailure}`);
+    const [a, b] = timed.map(({ times, failed }) => ({ p50: percentile(times, 0.5), p99: percentile(times, 0.99), failed })) as [Latency, Latency];
     for (const [members, result] of [[small, a], [large, b]] as const) {
       log(`${fmt(members).padStart(9)} members: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms (${result.failed} failed)`);
     }
@@ -205,7 +200,7 @@ function figures(small: number, large: number, a: Latency, b: Latency, samples: 
     { name: 'failed requests', value: a.failed + b.failed, unit: 'count', target: { op: '==', value: 0 }, kind: 'correctness' },
   ];
   log(`ratio: p99(${fmt(large)}) / p99(${fmt(small)}) = ${(b.p99 / a.p99).toFixed(2)}; target <= ${TARGET_RATIO}: ${verdict(passes(list[4]!))}`);
-  return { benchmark: 'scale', ok: a.failed + b.failed === 0, figures: list, notes: [`${fmt(samples)} sequential requests per world, SQLite`] };
+  return { benchmark: 'scale', ok: a.failed + b.failed === 0, figures: list, notes: [`${fmt(samples)} sequential requests per world, random callers, growing log, SQLite`] };
 }
 
 if (isMain(import.meta.url)) await runAsScript(run);

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BENCHMARKS = ['decisions', 'merkle', 'audit', 'cedar', 'http', 'scale'];
+const BENCHMARKS = ['decisions', 'merkle', 'audit', 'cedar', 'http', 'scale', 'reads'];
 
 interface Report {
   readonly smoke: boolean;

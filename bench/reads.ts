@@ -1,0 +1,314 @@
+/**
+ * Reads under load (issue 11 point 4): do the staff's reports and audit queries hold up the Graph API?
+ *
+ * One SQLite world (the seed's members and friendships, the demo partners) whose audit log is filled
+ * with READS_BENCH_SUBJECTS entries (one per audited subject; default 1,000,000) through the app's own
+ * append path (AuditLog.append, group commit, Merkle tree, signed heads), spread over the last 90 days
+ * across the demo partners' agreements. It is built once and kept in bench/.cache/ with its audit key
+ * beside it; every run's requests grow its log.
+ *
+ * `buildApp` serves it as `datapact serve` would (openStore: the staff's reads on their worker thread).
+ * A Graph API load, `GET /v1/me/friends` (25 friends x 8 fields, rules + audit) from several
+ * connections as callers drawn at random (bench/lib/callers.ts), runs alone, then with a staff
+ * client beside it asking, one after the other and over again, for the inventory, an audit query
+ * (`entries?partner_id=p_huawei`) and the daily counts (30 days). The two phases alternate for a few
+ * rounds, so that the machine's other load falls on both alike. Each client is a worker thread of
+ * its own, so that neither shares the server's event loop.
+ *
+ * Prints each staff query's p50 and max (target: under 1 s) and the Graph API's p99 alone and
+ * during the staff reads, and their ratio (target at most 1.5).
+ *
+ * Run: npm run bench:reads   (--smoke: a small world and log, one-second phases)
+ *      READS_BENCH_SUBJECTS=10000000 npm run bench:reads   (a bigger log; filling it is timed and printed)
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FastifyInstance } from 'fastify';
+import type { AuditEntry } from '../src/audit/audit-entry.js';
+import { AuditLog } from '../src/audit/audit-log.js';
+import { auditSigningKeyPath, loadOrCreateAuditSigningKey } from '../src/audit/signing-key.js';
+import { openStore } from '../src/cli/open-store.js';
+import { withProgressBar } from '../src/cli/progress-bar.js';
+import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
+import { DAY_MS } from '../src/domain/time.js';
+import { buildApp } from '../src/http/app.js';
+import { inventoryReport } from '../src/reports/inventory.js';
+import { memberIdAt } from '../src/seed/member-ids.js';
+import { seedDatabase } from '../src/seed/seed-database.js';
+import { hashPassword } from '../src/store/member-credential-repository.js';
+import type { Store } from '../src/store/store.js';
+import { callerTokens, FRIENDS_PATH, PAGE } from './lib/callers.js';
+import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
+import { prng } from './prng.js';
+
+const subjectsFromEnv = Number(process.env.READS_BENCH_SUBJECTS || 0);
+const FULL = { members: 10_000, avgFriends: 150, subjects: subjectsFromEnv || 1_000_000, connections: 8, seconds: 10, warmupSeconds: 3, rounds: 2, callers: 2_000 };
+const SMOKE = { members: 1_000, avgFriends: 40, subjects: subjectsFromEnv || 20_000, connections: 2, seconds: 1, warmupSeconds: 1, rounds: 1, callers: 100 };
+const SEED = 2018;
+const NOW = Date.parse('2026-11-29T12:00:00Z');
+const LOG_DAYS = 90;
+const STAFF_TARGET_MS = 1_000;
+const GRAPH_TARGET_RATIO = 1.5;
+const STAFF_READS = [
+  { name: 'inventory', path: '/admin/v1/reports/inventory' },
+  { name: 'audit entries of a partner', path: '/admin/v1/audit/entries?partner_id=p_huawei' },
+  { name: 'daily counts (30 days)', path: '/admin/v1/audit/daily-counts' },
+] as const;
+const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
+
+type Size = typeof FULL;
+
+interface Timed {
+  readonly times: number[];
+  readonly failed: number;
+  readonly firstFailure?: string;
+}
+
+const dataDirOf = (path: string) => `${path}.data`;
+
+/** The cached world with its filled log, built unless a finished one (and its audit key) is there. */
+async function world(size: Size, log: (line: string) => void): Promise<string> {
+  mkdirSync(CACHE, { recursive: true });
+  const path = join(CACHE, `reads-${size.members}-s${SEED}-f${size.avgFriends}-log${size.subjects}.db`);
+  const marker = `${path}.done`;
+  if (existsSync(marker) && existsSync(auditSigningKeyPath(dataDirOf(path)))) {
+    const built = JSON.parse(readFileSync(marker, 'utf8')) as { fillSeconds: number };
+    log(`reusing ${path} (its log of ${fmt(size.subjects)} entries was filled in ${fmt(built.fillSeconds, 1)} s)`);
+    return path;
+  }
+  for (const suffix of ['', '-wal', '-shm', '.done']) rmSync(path + suffix, { force: true });
+  rmSync(dataDirOf(path), { recursive: true, force: true });
+  await withProgressBar('Seeding', (onProgress) =>
+    seedDatabase(path, { members: size.members, avgFriends: size.avgFriends, seed: SEED, now: NOW, partners: true, onProgress }));
+  const store = await openStore(path);
+  try {
+    const started = performance.now();
+    await fillLog(store, dataDirOf(path), size);
+    const fillSeconds = (performance.now() - started) / 1000;
+    log(`filled the log with ${fmt(size.subjects)} entries through AuditLog.append in ${fmt(fillSeconds, 1)} s ` +
+      `(${fmt(fillSeconds / (size.subjects / 1e6), 1)} s per million)`);
+    writeFileSync(marker, JSON.stringify({ fillSeconds }));
+  } finally {
+    await store.close();
+  }
+  return path;
+}
+
+/** A partner's agreement and app, as the synthetic requests name them. */
+interface Recipient {
+  readonly partnerId: string;
+  readonly appId: string;
+  readonly agreementId: string;
+}
+
+/**
+ * `size.subjects` entries appended through the app's AuditLog (group commit, Merkle nodes, heads
+ * signed with the world's key), as requests of the demo partners' apps write them: per request, the
+ * friends it released and those left out by their own settings; now and then a refused request.
+ * Their instants rise evenly over the LOG_DAYS days before NOW.
+ */
+async function fillLog(store: Store, dataDir: string, size: Size): Promise<void> {
+  const recipients: Recipient[] = (await inventoryReport(store, NOW)).data
+    .filter((row) => row.agreement_id !== null && row.apps.length > 0)
+    .map((row) => ({ partnerId: row.partner_id, appId: row.apps[0]!, agreementId: row.agreement_id! }));
+  const auditLog = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(dataDir) });
+  await auditLog.start();
+  const random = prng(SEED);
+  const member = () => memberIdAt(SEED, Math.floor(random() * size.members));
+  const start = NOW - LOG_DAYS * DAY_MS;
+  let written = 0;
+  await withProgressBar('Filling the audit log', async (onProgress) => {
+    while (written < size.subjects) {
+      const batch: AuditEntry[] = [];
+      for (let request = 0; batch.length < 5_000 && written + batch.length < size.subjects; request++) {
+        const at = Math.floor(start + ((written + batch.length) / size.subjects) * LOG_DAYS * DAY_MS);
+        const recipient = recipients[Math.floor(random() * recipients.length)]!;
+        const base = {
+          at, requestId: `fill-${written + batch.length}`, ...recipient, agreementVersion: 1, rulesVersion: RULES_VERSION,
+          tokenMemberId: member(), purpose: 'device_experience',
+        };
+        if (random() < 0.05) {
+          batch.push({ ...base, subjectMemberId: null, outcome: 'denied', code: 'not_consented', released: [], withheld: {} });
+          continue;
+        }
+        for (let i = 0; i < PAGE; i++) {
+          batch.push({ ...base, subjectMemberId: member(), outcome: 'released', code: 'through_friend', released: ['id', 'name', 'birthday'], withheld: { religion: 'sensitive_field' } });
+        }
+        for (let i = Math.floor(random() * 20); i > 0; i--) {
+          batch.push({ ...base, subjectMemberId: member(), outcome: 'withheld', code: FRIEND_OPTED_OUT, released: [], withheld: {} });
+        }
+      }
+      const entries = batch.slice(0, size.subjects - written);
+      await auditLog.append(entries);
+      written += entries.length;
+      onProgress(written, size.subjects);
+    }
+  });
+  await auditLog.close();
+}
+
+/** A viewer's session token: every staff role may read the reports and the audit queries. */
+async function staffToken(store: Store): Promise<string> {
+  const staff = await store.staff.create({
+    email: `reads-${randomUUID()}@bench.example`, name: 'Reads benchmark', roles: ['viewer'], passwordHash: await hashPassword(randomUUID()),
+  }, NOW);
+  return (await store.staff.issue(staff.id, 'session', { expiresAt: NOW + 12 * 3_600_000 }, NOW)).secret;
+}
+
+/** Runs `code` (CommonJS) in a worker thread with `workerData`; resolves with its one message. */
+function inWorker<T>(code: string, workerData: unknown, onStart?: (worker: Worker) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData });
+    worker.once('message', (result: T) => {
+      void worker.terminate();
+      resolve(result);
+    });
+    worker.once('error', reject);
+    onStart?.(worker);
+  });
+}
+
+/** `connections` loops of requests for `seconds`, each as a caller drawn at random. */
+function graphLoad(url: string, tokens: readonly string[], connections: number, seconds: number): Promise<Timed> {
+  return inWorker(`
+    const { parentPort, workerData: { url, tokens, connections, seconds } } = require('node:worker_threads');
+    (async () => {
+      const times = [];
+      let failed = 0, firstFailure;
+      const end = performance.now() + seconds * 1000;
+      await Promise.all(Array.from({ length: connections }, async () => {
+        while (performance.now() < end) {
+          const authorization = 'Bearer ' + tokens[Math.floor(Math.random() * tokens.length)];
+          const started = performance.now();
+          try {
+            const response = await fetch(url, { headers: { authorization } });
+            const body = await response.text();
+            times.push(performance.now() - started);
+            if (response.status !== 200) { failed++; firstFailure ??= response.status + ' ' + body.slice(0, 300); }
+          } catch (error) { failed++; firstFailure ??= String(error); }
+        }
+      }));
+      parentPort.postMessage({ times, failed, firstFailure });
+    })();`, { url, tokens, connections, seconds });
+}
+
+/** The staff client: the staff reads one after the other, whole rounds, until told to stop. */
+function staffLoop(base: string, token: string): { stop(): void; results: Promise<Timed[]> } {
+  let worker: Worker | undefined;
+  const results = inWorker<Timed[]>(`
+    const { parentPort, workerData: { base, token, paths } } = require('node:worker_threads');
+    let stopped = false;
+    parentPort.once('message', () => { stopped = true; });
+    (async () => {
+      const results = paths.map(() => ({ times: [], failed: 0, firstFailure: undefined }));
+      do {
+        for (const [i, path] of paths.entries()) {
+          const started = performance.now();
+          try {
+            const response = await fetch(base + path, { headers: { authorization: 'Bearer ' + token } });
+            const body = await response.text();
+            results[i].times.push(performance.now() - started);
+            if (response.status !== 200) { results[i].failed++; results[i].firstFailure ??= response.status + ' ' + body.slice(0, 300); }
+          } catch (error) { results[i].failed++; results[i].firstFailure ??= String(error); }
+        }
+      } while (!stopped);
+      parentPort.postMessage(results);
+    })();`, { base, token, paths: STAFF_READS.map((read) => read.path) }, (started) => { worker = started; });
+  return { stop: () => worker?.postMessage('stop'), results };
+}
+
+const sorted = (times: readonly number[]) => [...times].sort((a, b) => a - b);
+const percentile = (times: readonly number[], q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? Number.NaN;
+
+function merged(parts: readonly Timed[]): Timed {
+  return {
+    times: sorted(parts.flatMap((part) => part.times)),
+    failed: parts.reduce((sum, part) => sum + part.failed, 0),
+    ...(parts.find((part) => part.firstFailure !== undefined)?.firstFailure === undefined ? {} : { firstFailure: parts.find((part) => part.firstFailure)!.firstFailure! }),
+  };
+}
+
+async function serve(store: Store, path: string): Promise<{ app: FastifyInstance; base: string }> {
+  const app = await buildApp({ store, clock: () => NOW, logger: false, dataDir: dataDirOf(path) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the server is not listening on TCP');
+  return { app, base: `http://127.0.0.1:${address.port}` };
+}
+
+export async function run(options: BenchOptions = {}): Promise<BenchResult> {
+  const log = (line: string) => console.log(`reads: ${line}`);
+  const size = options.smoke ? SMOKE : FULL;
+  const path = await world(size, log);
+  const store = await openStore(path);
+  let app: FastifyInstance | undefined;
+  try {
+    const tokens = await callerTokens(store, { seed: SEED, members: size.members, count: size.callers, random: prng(Date.now()), now: NOW });
+    const staff = await staffToken(store);
+    const entriesBefore = await store.audit.count();
+    const served = await serve(store, path);
+    app = served.app;
+    const url = served.base + FRIENDS_PATH;
+    log(`world: ${fmt(size.members)} members, the demo partners; the audit log holds ${fmt(entriesBefore)} entries and grows with the run`);
+    log(`Graph API: GET /v1/me/friends (${PAGE} friends x 8 fields), ${size.connections} connections, ${fmt(size.callers)} callers at random; ` +
+      `${size.rounds} round(s) of ${size.seconds} s alone and ${size.seconds} s beside the staff reads (${STAFF_READS.map((read) => read.path).join(', ')}), ` +
+      `after a ${size.warmupSeconds} s warm-up and one round of the staff reads`);
+    // The warm-up: the Graph API, and one round of the staff reads (the first starts the read worker's thread).
+    await graphLoad(url, tokens, size.connections, size.warmupSeconds);
+    const warmStaff = staffLoop(served.base, staff);
+    warmStaff.stop();
+    await warmStaff.results;
+    const alone: Timed[] = [];
+    const beside: Timed[] = [];
+    const staffRounds: Timed[][] = [];
+    for (let round = 0; round < size.rounds; round++) {
+      alone.push(await graphLoad(url, tokens, size.connections, size.seconds));
+      const staffClient = staffLoop(served.base, staff);
+      beside.push(await graphLoad(url, tokens, size.connections, size.seconds));
+      staffClient.stop();
+      staffRounds.push(await staffClient.results);
+    }
+    const entriesAfter = await store.audit.count();
+    log(`the log grew by ${fmt(entriesAfter - entriesBefore)} entries during the run`);
+    return figures(merged(alone), merged(beside), STAFF_READS.map((_, i) => merged(staffRounds.map((rounds) => rounds[i]!))), entriesBefore, log);
+  } finally {
+    await app?.close();
+    await store.close();
+  }
+}
+
+function figures(alone: Timed, beside: Timed, staff: readonly Timed[], logSize: number, log: (line: string) => void): BenchResult {
+  const list: Figure[] = [{ name: 'audit log entries at start', value: logSize, unit: 'count', kind: 'info' }];
+  for (const [i, read] of STAFF_READS.entries()) {
+    const { times, failed, firstFailure } = staff[i]!;
+    const p50 = percentile(times, 0.5);
+    const max = times.at(-1) ?? Number.NaN;
+    list.push(
+      { name: `${read.name} p50`, value: p50, unit: 'ms', kind: 'info' },
+      { name: `${read.name} max`, value: max, unit: 'ms', target: { op: '<', value: STAFF_TARGET_MS }, kind: 'performance' },
+    );
+    log(`${read.name.padEnd(28)} ${String(times.length).padStart(4)} x: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms; ` +
+      `target < ${fmt(STAFF_TARGET_MS)} ms: ${verdict(max < STAFF_TARGET_MS)}${failed ? ` (${failed} failed: ${firstFailure})` : ''}`);
+  }
+  const p99Alone = percentile(alone.times, 0.99);
+  const p99Beside = percentile(beside.times, 0.99);
+  const ratio = p99Beside / p99Alone;
+  for (const [name, timed] of [['alone', alone], ['beside staff reads', beside]] as const) {
+    log(`Graph API ${name.padEnd(18)} ${fmt(timed.times.length)} requests: p50 ${percentile(timed.times, 0.5).toFixed(1)} ms, ` +
+      `p99 ${percentile(timed.times, 0.99).toFixed(1)} ms${timed.failed ? ` (${timed.failed} failed: ${timed.firstFailure})` : ''}`);
+  }
+  const failed = alone.failed + beside.failed + staff.reduce((sum, timed) => sum + timed.failed, 0);
+  list.push(
+    { name: 'Graph API p99 alone', value: p99Alone, unit: 'ms', kind: 'info' },
+    { name: 'Graph API p99 beside staff reads', value: p99Beside, unit: 'ms', kind: 'info' },
+    { name: 'Graph API p99 beside / alone', value: ratio, unit: 'x', target: { op: '<=', value: GRAPH_TARGET_RATIO }, kind: 'performance' },
+    { name: 'failed requests', value: failed, unit: 'count', target: { op: '==', value: 0 }, kind: 'correctness' },
+  );
+  log(`ratio: Graph API p99 beside staff reads / alone = ${ratio.toFixed(2)}; target <= ${GRAPH_TARGET_RATIO}: ${verdict(ratio <= GRAPH_TARGET_RATIO)}`);
+  const ranEach = staff.every((timed) => timed.times.length > 0);
+  return { benchmark: 'reads', ok: failed === 0 && ranEach, figures: list, notes: [`SQLite; audit log of ${fmt(logSize)} entries at start`] };
+}
+
+if (isMain(import.meta.url)) await runAsScript(run);
