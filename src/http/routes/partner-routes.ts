@@ -74,7 +74,8 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
 
   /** Every agreement of the app the partner has worked (or will work) under: ended ones too, never a draft. */
   async function agreementsOf(partner: ClientTokenContext): Promise<Agreement[]> {
-    return (await store.agreements.ofApps([partner.app.id])).filter(wasActivated);
+    return (await store.agreements.ofApps([partner.app.id])).filter(wasActivated)
+      .sort((a, b) => a.startsAt - b.startsAt || a.id.localeCompare(b.id));
   }
 
   async function partnerView(agreement: Agreement, now: Instant): Promise<Static<typeof AgreementView>> {
@@ -116,7 +117,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
 
   app.get('/agreements', {
     schema: {
-      summary: "Every agreement the app has worked under or will: ended and terminated ones, the one in force, renewals to come; oldest first",
+      summary: "Every agreement the app has worked under or will: ended and terminated ones, the one in force, renewals to come; by start",
       security,
       response: {
         200: Type.Object({ data: Type.Array(Type.Object({ ...AgreementView.properties, in_force: Type.Boolean({ description: 'The one GET /v1/partner/agreement answers with now.' }) }, { additionalProperties: false })) }, { additionalProperties: false }),
