@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app.js';
 import { registerStaffAuth } from '../plugins/staff-auth.js';
 import { adminAgreementRoutes } from './admin-agreements.js';
+import { adminCredentialRoutes } from './admin-credentials.js';
 import { adminAuditRoutes } from './admin-audit.js';
 import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
@@ -22,6 +23,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   registerStaffAuth(app, context);
   await app.register(adminStaffRoutes, { context });
   await app.register(adminRoleProposalRoutes, { context });
+  await app.register(adminCredentialRoutes, { context });
   await app.register(adminPartnerRoutes, { context });
   await app.register(adminAppRoutes, { context });
   await app.register(adminAgreementRoutes, { context });
