@@ -9,6 +9,7 @@ import type { Instant } from './time.js';
 /** The event types the platform sends; `type` is open (a string) so that new events need no migration. */
 export const NOTICE_TYPES = [
   'agreement.activated',
+  'agreement.started',
   'agreement.suspended',
   'agreement.reinstated',
   'agreement.expired',
