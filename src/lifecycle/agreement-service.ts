@@ -390,7 +390,7 @@ export class AgreementService {
   /**
    * A staff action other than an edit. What time has already brought about is recorded first (as
    * `system`), so that the action meets the agreement as it stands now. The two-person rule is
-   * judged on the partner's risk flags as they are when the agreement is submitted and activated.
+   * judged on the partner's risk flags at submission and again at activation.
    */
   async act(id: string, action: StaffAction, staff: StaffActor, context: ChangeContext, reason: string | null = null): Promise<LoadedAgreement> {
     return this.inTransaction(context, async (tx) => {
@@ -400,7 +400,9 @@ export class AgreementService {
       let next: LifecycleAction = action;
       if ((action.type === 'submit' && state.status === 'draft') || (action.type === 'activate' && state.status === 'under_review')) {
         const partner = await tx.store.partners.partner(loaded.agreement.partnerId);
-        state = { ...state, needsTwoApprovals: needsTwoApprovals(loaded.agreement.memberFields, loaded.agreement.friendFields, partner?.riskFlags ?? []) };
+        const now = needsTwoApprovals(loaded.agreement.memberFields, loaded.agreement.friendFields, partner?.riskFlags ?? []);
+        // A risk flag raised during the review counts; one lifted during it does not lower the bar set at submission.
+        state = { ...state, needsTwoApprovals: now || (action.type === 'activate' && state.needsTwoApprovals) };
       }
       if (action.type === 'activate' && state.status === 'under_review') {
         next = { type: 'activate', standing: await this.standingOf(tx, state.approvals) };

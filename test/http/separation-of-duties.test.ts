@@ -156,6 +156,27 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await w.call(w.staff.admin.token, 'GET', `/admin/v1/staff/${w.staff.viewer.id}`)).json().pending_roles, []);
     });
 
+    test('a risk flag raised during the review raises the bar at activation; lifting it does not lower it', async (t) => {
+      const w = await agreementWorld(t, NOW, { dialect });
+      const created = await w.call(w.manager.token, 'POST', '/admin/v1/agreements', {
+        partner_id: 'p_acme', app_ids: ['app_acme'], purposes: ['device_experience'], member_fields: ['name'],
+        retention_days: 30, storage: { location: 'on_device' }, starts_at: iso(NOW), ends_at: iso(addDays(NOW, 300)),
+      });
+      const id: string = created.json().id;
+      assert.equal(created.json().approvals.needed, 1);
+      await w.call(w.manager.token, 'POST', `/admin/v1/agreements/${id}/submit`);
+      await w.call(w.officerA.token, 'POST', `/admin/v1/agreements/${id}/approve`);
+      const flag = (riskFlags: string[]) => w.call(w.manager.token, 'PATCH', '/admin/v1/partners/p_acme', { risk_flags: riskFlags });
+      assert.equal((await flag(['sanctions'])).statusCode, 200);
+      assert.equal((await w.call(w.manager.token, 'POST', `/admin/v1/agreements/${id}/activate`)).json().error.code, 'approvals_missing');
+      await w.call(w.manager.token, 'POST', `/admin/v1/agreements/${id}/return-to-draft`, { reason: 'review again' });
+      await w.call(w.manager.token, 'POST', `/admin/v1/agreements/${id}/submit`);
+      await w.call(w.officerA.token, 'POST', `/admin/v1/agreements/${id}/approve`);
+      assert.equal((await flag([])).statusCode, 200);
+      const refused = await w.call(w.manager.token, 'POST', `/admin/v1/agreements/${id}/activate`);
+      assert.equal(refused.json().error.code, 'approvals_missing', 'submitted under a risk flag: two approvals, even once it is lifted');
+    });
+
     test('the two-person flag is right on the demo world\'s agreements', async (t) => {
       const w = await agreementWorld(t, NOW, { dialect });
       await seedDemoPartners(w.store, NOW);

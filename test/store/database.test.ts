@@ -14,7 +14,9 @@ import { leafHash } from '../../src/audit/merkle-hash.js';
 import { MemorySubtreeStore, appendLeavesSync, rootHashPlan, rootHashSync } from '../../src/audit/merkle-tree.js';
 import { openStore } from '../../src/cli/open-store.js';
 import { loadConfig } from '../../src/config.js';
+import { maskOf } from '../../src/domain/field-catalog.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { agreementToRow } from '../../src/store/agreement-repository.js';
 import { ENTRY_COLUMNS, pushEntryColumns } from '../../src/store/audit-rows.js';
 import { describeLocation, migrateToLatest, openSqlite, type Db } from '../../src/store/database.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
@@ -77,6 +79,36 @@ for (const dialect of DIALECTS) {
       const tree = new MemorySubtreeStore();
       tree.put(appendLeavesSync(tree, 0, hashes).writes);
       for (const size of [1, 16, 37]) assert.deepEqual(await store.audit.run(rootHashPlan(size)), rootHashSync(tree, size));
+    });
+
+    test('0016 recomputes the two-person flag of agreements written before it (the demo world\'s all said 0)', async (t) => {
+      const db = await emptyDatabase(t, dialect);
+      await migrateTo(db, '0013-rate-limit-counters');
+      const store = createStore(db);
+      const at = Date.parse('2026-06-01T00:00:00Z');
+      const sketches = [
+        { key: 'flagged', riskFlags: ['state_influence'], memberFields: ['name'], friendFields: [] },
+        { key: 'friends', riskFlags: [], memberFields: ['name', 'friends'], friendFields: ['name'] },
+        { key: 'sensitive', riskFlags: [], memberFields: ['name', 'religion'], friendFields: [] },
+        { key: 'plain', riskFlags: [], memberFields: ['name', 'email'], friendFields: [] },
+      ] as const;
+      for (const sketch of sketches) {
+        await store.partners.insertPartner({
+          id: `p_${sketch.key}`, legalName: sketch.key, country: 'GB', kind: 'device_maker', riskFlags: [...sketch.riskFlags],
+          storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
+        }, at);
+        const { approved_by: _new, ...row } = agreementToRow({
+          id: `agr_${sketch.key}`, version: 1, partnerId: `p_${sketch.key}`, status: 'active', statusReason: null, purposes: ['login'],
+          memberFields: maskOf(sketch.memberFields), friendFields: maskOf(sketch.friendFields), retentionDays: 30,
+          storage: { location: 'on_device' }, startsAt: at, endsAt: at + 1e10, certificationDueAt: at + 1e10, windDown: null, appIds: [],
+        }, at, at);
+        await db.insertInto('agreements').values(row as never).execute();
+      }
+      await migrateToLatest(db);
+      const flags = await db.selectFrom('agreements').select(['id', 'needs_two_approvals', 'approved_by']).orderBy('id').execute();
+      assert.deepEqual(flags.map((r) => [r.id, Number(r.needs_two_approvals), r.approved_by]), [
+        ['agr_flagged', 1, '[]'], ['agr_friends', 1, '[]'], ['agr_plain', 0, '[]'], ['agr_sensitive', 1, '[]'],
+      ]);
     });
 
     test('0011 leaves the subject index to the (subject, seq) one and makes the actor index partial', async (t) => {
