@@ -7,6 +7,7 @@ import { OidcAdapter } from '../store/oidc-adapter.js';
 import type { Store } from '../store/store.js';
 import { interactionRoutes } from './interaction-routes.js';
 import { providerConfiguration } from './provider-configuration.js';
+import { logoutWithoutScript } from './provider-pages.js';
 import { loadCookieKeys, loadSigningKeys } from './signing-keys.js';
 
 /** What the OAuth server needs from the app that mounts it. */
@@ -42,6 +43,7 @@ export function createProvider(options: OAuthOptions): Provider {
   // Datapact serves plain HTTP; an https public URL means a TLS-terminating proxy stands in front,
   // whose X-Forwarded-Proto and -Host the provider must trust to build its URLs and Secure cookies.
   provider.proxy = new URL(options.publicUrl).protocol === 'https:';
+  provider.use(logoutWithoutScript);
   return provider;
 }
 
