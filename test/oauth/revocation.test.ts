@@ -249,4 +249,18 @@ describe('the logout pages', () => {
     assert.match(confirm.html, /Log out/);
     assert.match(done.html, /You are logged out/);
   });
+
+  test('a browser that is not logged in gets a page with a button, not a form that submits itself by script', async (t) => {
+    const world = await oauthWorld(t);
+    const browser = world.browser();
+    const page = await browser.visit('/oauth/logout');
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.doesNotMatch(page.html, /<script/);
+    assert.match(page.html, /You are not logged in/);
+    const next = form(page.html, '/logout/confirm');
+    const done = await browser.submit(next.action, next.fields);
+    assert.match(done.html, /You are logged out/);
+    assert.doesNotMatch(done.html, /<script/);
+  });
 });
