@@ -1,5 +1,4 @@
-import type { AccessTokenState } from './access-token.js';
-import { tokenIsUsable } from './access-token.js';
+import { grantWithinToken, tokenIsUsable, type AccessTokenState } from './access-token.js';
 import { notInEffectCause, type AgreementTerms } from './agreement.js';
 import type { App, AppClass } from './app.js';
 import {
@@ -91,10 +90,12 @@ function friendRules(appClass: AppClass, agreement: AgreementTerms, grant: Grant
 
 /**
  * The request-level rules of PRODUCT.md §4, in order; the first that fails refuses the whole
- * request. On success, the plan for the field rules.
+ * request. On success, the plan for the field rules, which read the grant as far as the token
+ * reaches (a token down-scoped at refresh releases no more than its scope).
  */
 export function planAccess(context: RequestContext, now: Instant): AccessPlan {
-  const { token, grant, app, agreement, member } = context;
+  const { token, app, agreement, member } = context;
+  const grant = grantWithinToken(context.grant, token);
   if (!tokenIsUsable(token, now)) throw new InvalidToken('The access token has expired or was revoked.');
   if (app.status !== 'active') throw new AppDisabled(`The app ${app.id} is disabled.`);
   const cause = notInEffectCause(agreement, now);

@@ -46,30 +46,61 @@ function refuse(refusal: DoorRefusal): DoorDecision {
   return { ok: false, refusal };
 }
 
-function outside(kind: string, mask: FieldMask, asScope: (field: Field) => string): DoorDecision {
+function outside(kind: string, mask: FieldMask, asScope: (field: Field) => string): DoorRefusal {
   const scopes = fieldsOf(mask).map(asScope);
-  return refuse({
+  return {
     error: 'invalid_scope',
     description: `${scopes.join(', ')} ${scopes.length === 1 ? 'is' : 'are'} outside the agreement's ${kind}`,
     scope: scopes.join(' '),
-  });
+  };
+}
+
+/** The app's agreement when it is in effect at `now`; else the refusal of its client. */
+function agreementInForce({ app, agreement }: DoorFacts, now: Instant): { agreement: Agreement } | { refusal: DoorRefusal } {
+  const cause = notInEffectCause(agreement, now);
+  if (cause !== null || agreement === null) {
+    return { refusal: { error: 'unauthorized_client', description: `${app.id} has no agreement in effect (${cause ?? 'no_agreement'})` } };
+  }
+  return { agreement };
+}
+
+/**
+ * Refuses scopes that fall outside the agreement, in this order: an unknown scope; a member field
+ * not among the agreement's member fields; a friend field asked by a third-party app; a friend
+ * field not among the agreement's friend fields. Null when every scope is within it.
+ */
+function outsideAgreement(app: App, agreement: Agreement, requested: RequestedScopes): DoorRefusal | null {
+  if (requested.unknown.length > 0) {
+    return { error: 'invalid_scope', description: `unknown scope ${requested.unknown.join(', ')}`, scope: requested.unknown.join(' ') };
+  }
+  const memberOutside = requested.memberFields & ~agreement.memberFields;
+  if (memberOutside !== 0) return outside('member fields', memberOutside, (field) => field);
+  if (requested.friendFields !== 0 && app.class === 'third_party') {
+    const scopes = fieldsOf(requested.friendFields).map(friendScope);
+    return {
+      error: 'invalid_scope',
+      description: `a third-party app cannot ask for fields about friends (${scopes.join(', ')})`,
+      scope: scopes.join(' '),
+    };
+  }
+  const friendOutside = requested.friendFields & ~agreement.friendFields;
+  if (friendOutside !== 0) return outside('friend fields', friendOutside, friendScope);
+  return null;
 }
 
 /**
  * Judges an authorization request, in this order: the app's agreement is in effect at `now`;
- * the purpose is one of the agreement's; every scope is known, within the agreement's member or
- * friend fields, and friend fields are asked only by a device partner.
+ * the purpose is one of the agreement's; at least one scope is asked, and every scope is within
+ * the agreement (see `outsideAgreement`).
  */
 export function judgeAuthorizationRequest(
   facts: DoorFacts,
   params: { readonly purpose: string | undefined; readonly scope: string | undefined },
   now: Instant,
 ): DoorDecision {
-  const { app, agreement } = facts;
-  const cause = notInEffectCause(agreement, now);
-  if (cause !== null || agreement === null) {
-    return refuse({ error: 'unauthorized_client', description: `${app.id} has no agreement in effect (${cause ?? 'no_agreement'})` });
-  }
+  const inForce = agreementInForce(facts, now);
+  if ('refusal' in inForce) return refuse(inForce.refusal);
+  const { agreement } = inForce;
 
   const { purpose } = params;
   const allowed = agreement.purposes.join(', ');
@@ -81,24 +112,11 @@ export function judgeAuthorizationRequest(
   }
 
   const requested: RequestedScopes = parseScope(params.scope);
-  if (requested.unknown.length > 0) {
-    return refuse({ error: 'invalid_scope', description: `unknown scope ${requested.unknown.join(', ')}`, scope: requested.unknown.join(' ') });
-  }
-  if (!requested.openid && requested.memberFields === 0 && requested.friendFields === 0) {
+  if (requested.unknown.length === 0 && !requested.openid && requested.memberFields === 0 && requested.friendFields === 0) {
     return refuse({ error: 'invalid_scope', description: 'ask for at least one scope: openid or the fields to read', scope: '' });
   }
-  const memberOutside = requested.memberFields & ~agreement.memberFields;
-  if (memberOutside !== 0) return outside('member fields', memberOutside, (field) => field);
-  if (requested.friendFields !== 0 && app.class === 'third_party') {
-    const scopes = fieldsOf(requested.friendFields).map(friendScope);
-    return refuse({
-      error: 'invalid_scope',
-      description: `a third-party app cannot ask for fields about friends (${scopes.join(', ')})`,
-      scope: scopes.join(' '),
-    });
-  }
-  const friendOutside = requested.friendFields & ~agreement.friendFields;
-  if (friendOutside !== 0) return outside('friend fields', friendOutside, friendScope);
+  const outsideScope = outsideAgreement(facts.app, agreement, requested);
+  if (outsideScope !== null) return refuse(outsideScope);
 
   return {
     ok: true,
@@ -111,6 +129,16 @@ export function judgeAuthorizationRequest(
       neverSharedFriendFields: requested.friendFields & SENSITIVE_MASK,
     },
   };
+}
+
+/**
+ * Judges a client-credentials request (a partner server's token, PRODUCT.md §7): only while the
+ * app's agreement is in effect at `now`, and only for field scopes within it. Null when it may be issued.
+ */
+export function judgeClientCredentials(facts: DoorFacts, scope: string | undefined, now: Instant): DoorRefusal | null {
+  const inForce = agreementInForce(facts, now);
+  if ('refusal' in inForce) return inForce.refusal;
+  return outsideAgreement(facts.app, inForce.agreement, parseScope(scope));
 }
 
 /** When the agreement no longer takes new consents at `now` (wind-down `no_new_grants` or later): since when. */

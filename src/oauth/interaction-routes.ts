@@ -206,6 +206,10 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRoutesOptions> = a
     const ticked = parseScope(submittedScopes(request.body));
     const memberFields = asked.memberFields & ticked.memberFields;
     const friendFields = asked.friendFields & ticked.friendFields;
+    if ((asked.memberFields | asked.friendFields) !== 0 && (memberFields | friendFields) === 0) {
+      // Allowing with every box unticked shares nothing: it is a refusal, and leaves no grant behind.
+      return finish(provider, request, reply, { error: 'access_denied', error_description: 'the member shared no field' }, false);
+    }
     const clientId = s.facts.app.id;
 
     const grant = new provider.Grant({ accountId: memberId, clientId });

@@ -8,6 +8,7 @@ import { OidcAdapter } from '../store/oidc-adapter.js';
 import type { Store } from '../store/store.js';
 import { interactionRoutes, type MemberLoginThrottle } from './interaction-routes.js';
 import { providerConfiguration } from './provider-configuration.js';
+import { logoutWithoutScript } from './provider-pages.js';
 import { loadCookieKeys, loadSigningKeys } from './signing-keys.js';
 
 /** What the OAuth server needs from the app that mounts it. */
@@ -43,6 +44,7 @@ export function createProvider(options: OAuthOptions): Provider {
   // The provider builds its URLs (discovery, redirects) from the request's forwarded protocol and
   // host, which pinToPublicUrl sets from the public URL before every request it sees.
   provider.proxy = true;
+  provider.use(logoutWithoutScript);
   return provider;
 }
 

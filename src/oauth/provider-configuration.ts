@@ -1,11 +1,10 @@
 import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { grantIsActive } from '../domain/grant.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import type { Store } from '../store/store.js';
-import { PAGE_HEADERS } from '../web/page-layout.js';
-import { judgeAuthorizationRequest, loadDoorFacts, type DoorRefusal } from './door-rules.js';
+import { judgeAuthorizationRequest, judgeClientCredentials, loadDoorFacts, type DoorRefusal } from './door-rules.js';
 import { datapactAdapter } from './model-adapter.js';
 import { errorPage } from './notice-pages.js';
+import { loggedOutPage, renderLogout, sendProviderPage } from './provider-pages.js';
 import { SUPPORTED_SCOPES } from './scopes.js';
 import { SIGNING_ALGORITHM, type PrivateJwks } from './signing-keys.js';
 
@@ -97,6 +96,11 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx) => renderLogout(ctx),
+        postLogoutSuccessSource: (ctx) => sendProviderPage(ctx, 200, loggedOutPage()),
+      },
       // A client may introspect and revoke only its own tokens.
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
@@ -121,22 +125,22 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
       const grantId = ctx.oidc.result?.consent?.grantId;
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
+    // The last step before a token is issued. A client-credentials token (a partner server's) is
+    // issued only while its app's agreement is in effect at the rules' clock, and only for field
+    // scopes within that agreement; a refusal here is the token endpoint's answer, and nothing is stored.
+    async extraTokenClaims(_ctx, token) {
+      if (token.kind !== 'ClientCredentials') return undefined;
+      const facts = token.clientId === undefined ? undefined : await loadDoorFacts(store, token.clientId);
+      if (!facts) throw new errors.UnauthorizedClient('the client is not a registered app');
+      const refusal = judgeClientCredentials(facts, token.scope, clock());
+      if (refusal !== null) throw oauthError(refusal);
+      return undefined;
+    },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // Tokens belong to the grant, not to the member's login at this server.
     expiresWithSession: async () => false,
-    // Called on every refresh before anything is issued or rotated: a grant revoked, or unused for
-    // 90 days at the rules' clock, is refused until the member consents again.
-    async rotateRefreshToken(ctx) {
-      const grantId = ctx.oidc.entities.RefreshToken?.grantId;
-      const grant = grantId === undefined ? undefined : await store.grants.get(grantId);
-      if (grant === undefined || !grantIsActive(grant, clock())) {
-        throw new errors.CustomOIDCProviderError(
-          'invalid_grant',
-          'the grant was revoked or unused for 90 days; the member must consent again',
-        );
-      }
-      return true;
-    },
+    // A refresh of an ended grant never gets here: the library finds no such grant (model-adapter.ts).
+    rotateRefreshToken: true,
     // Revoking any token of a member's grant ends the grant (and the Datapact grant with it).
     revokeGrantPolicy: () => true,
     ttl: { ...TOKEN_LIFETIMES },
@@ -149,13 +153,11 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
     routes: { ...OAUTH_ROUTES },
     discovery: { service_documentation: `${settings.publicUrl}/docs` },
     async renderError(ctx, out) {
-      ctx.type = 'html';
-      for (const [name, value] of Object.entries(PAGE_HEADERS)) ctx.set(name, value);
-      ctx.body = errorPage(
+      sendProviderPage(ctx, ctx.status, errorPage(
         'This request cannot go on',
         out.error_description ?? 'The authorization request is not valid.',
         `Error: ${out.error}. Go back to the app and start again; if it keeps happening, tell the app's developer.`,
-      );
+      ));
     },
   };
 }

@@ -5,6 +5,7 @@ import { AgreementService, type AppliedChange } from '../lifecycle/agreement-ser
 import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repository.js';
 import type { Db } from '../store/database.js';
 import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
+import { recordGrantEndings } from './grant-endings.js';
 
 /**
  * Time does its work (issue 4, part 4): applies what has come due at `now` for every agreement
@@ -53,7 +54,7 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-/** Runs `runDueTransitions` at once and then every `intervalSeconds`, one run at a time. */
+/** Runs `runDueTransitions` and `recordGrantEndings` at once and then every `intervalSeconds`, one run at a time. */
 export function startScheduler(options: SchedulerOptions): RunningScheduler {
   if (options.intervalSeconds <= 0) return { stop: async () => {} };
   let running: Promise<void> | null = null;
@@ -65,6 +66,8 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         const now = options.clock();
         const applied = await runDueTransitions(options.db, now);
         for (const change of applied) options.log?.info({ change }, describeApplied(change));
+        const { ended } = await recordGrantEndings(options.db, now);
+        if (ended > 0) options.log?.info({ ended }, `${ended} grant(s) ended (unused for 90 days, or their agreement's access ended)`);
         // Login counters name addresses and accounts: kept no longer than their window.
         await new RateLimitCounterRepository(options.db).purgeEnded(now);
       } catch (error) {

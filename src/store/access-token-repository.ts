@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CompiledQuery, type InferResult } from 'kysely';
 import type { RequestContext } from '../domain/access-plan.js';
+import type { TokenScope } from '../domain/access-token.js';
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow, type AgreementTermsRow } from './agreement-repository.js';
-import { fromIso, fromIsoOrNull, toIso } from './columns.js';
+import { fromIso, fromIsoOrNull, maskFromJson, maskToJson, toIso } from './columns.js';
 import type { Db } from './database.js';
 import type { TokenOrigin } from './schema.js';
 import { grantFromRow } from './grant-repository.js';
@@ -39,11 +40,18 @@ export class AccessTokenRepository {
     return { token, expiresAt };
   }
 
-  /** Records a token minted elsewhere (the OAuth server) so that `verify` knows it. */
-  async record(token: string, grantId: string, issuedAt: Instant, expiresAt: Instant, origin: TokenOrigin): Promise<void> {
+  /**
+   * Records a token minted elsewhere (the OAuth server) so that `verify` knows it; `scope`, the
+   * fields it was issued for, when it may read less than its grant.
+   */
+  async record(token: string, grantId: string, issuedAt: Instant, expiresAt: Instant, origin: TokenOrigin, scope: TokenScope | null = null): Promise<void> {
     await this.db
       .insertInto('access_tokens')
-      .values({ token_hash: hashToken(token), grant_id: grantId, issued_at: toIso(issuedAt), expires_at: toIso(expiresAt), revoked_at: null, origin })
+      .values({
+        token_hash: hashToken(token), grant_id: grantId, issued_at: toIso(issuedAt), expires_at: toIso(expiresAt), revoked_at: null, origin,
+        member_fields: scope === null ? null : maskToJson(scope.memberFields),
+        friend_fields: scope === null ? null : maskToJson(scope.friendFields),
+      })
       .execute();
   }
 
@@ -76,7 +84,7 @@ export class AccessTokenRepository {
     const row = rows[0];
     if (!row) return undefined;
     return {
-      token: { grantId: row.id, expiresAt: fromIso(row.expires_at), revokedAt: fromIsoOrNull(row.token_revoked_at) },
+      token: { grantId: row.id, expiresAt: fromIso(row.expires_at), revokedAt: fromIsoOrNull(row.token_revoked_at), scope: scopeOf(row) },
       grant: grantFromRow(row),
       app: appFromRow({ id: row.app_id, partner_id: row.partner_id, name: row.app_name, class: row.app_class, status: row.app_status }),
       agreement: agreementOf(row),
@@ -87,7 +95,7 @@ export class AccessTokenRepository {
   }
 
   /**
-   * Every request starts with verify's query; its 35 columns cost Kysely more to build and compile
+   * Every request starts with verify's query; its 38 columns cost Kysely more to build and compile
    * than the database takes to run it. It is the same query for every token (only the hash, its
    * one parameter, differs), so it is compiled once per repository.
    */
@@ -114,9 +122,10 @@ function verifyQuery(db: Db, tokenHash: string) {
     .innerJoin('members as m', 'm.id', 'g.member_id')
     .leftJoin('agreements as a', 'a.id', 'g.agreement_id')
     .select([
-      't.expires_at', 't.revoked_at as token_revoked_at', 't.origin',
+      't.expires_at', 't.revoked_at as token_revoked_at', 't.origin', 't.member_fields as t_member_fields',
+      't.friend_fields as t_friend_fields',
       'g.id', 'g.member_id', 'g.app_id', 'g.agreement_id', 'g.agreement_version', 'g.purpose', 'g.member_fields',
-      'g.friend_fields', 'g.granted_at', 'g.last_used_at', 'g.revoked_at',
+      'g.friend_fields', 'g.granted_at', 'g.last_used_at', 'g.revoked_at', 'g.end_reason',
       'p.partner_id', 'p.name as app_name', 'p.class as app_class', 'p.status as app_status',
       'm.platform_enabled',
       'a.id as a_id', 'a.version as a_version', 'a.partner_id as a_partner_id', 'a.status as a_status',
@@ -129,6 +138,11 @@ function verifyQuery(db: Db, tokenHash: string) {
 }
 
 type VerifyRow = InferResult<ReturnType<typeof verifyQuery>>[number];
+
+function scopeOf(row: { t_member_fields: string | null; t_friend_fields: string | null }): TokenScope | null {
+  if (row.t_member_fields === null || row.t_friend_fields === null) return null;
+  return { memberFields: maskFromJson(row.t_member_fields), friendFields: maskFromJson(row.t_friend_fields) };
+}
 
 type JoinedAgreement = { [K in keyof AgreementTermsRow as `a_${K}`]: AgreementTermsRow[K] | null };
 

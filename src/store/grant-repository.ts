@@ -1,5 +1,6 @@
+import { sql } from 'kysely';
 import type { AgreementTerms } from '../domain/agreement.js';
-import { grantIsActive, type Grant } from '../domain/grant.js';
+import { GRANT_END_REASONS, grantIsActive, type Grant, type GrantEndReason } from '../domain/grant.js';
 import type { Purpose } from '../domain/purposes.js';
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
@@ -21,7 +22,12 @@ export function grantFromRow(row: GrantsTable): Grant {
     grantedAt: fromIso(row.granted_at),
     lastUsedAt: fromIsoOrNull(row.last_used_at),
     revokedAt: fromIsoOrNull(row.revoked_at),
+    endReason: endReasonOf(row.end_reason),
   };
+}
+
+function endReasonOf(text: string | null): GrantEndReason | null {
+  return GRANT_END_REASONS.find((reason) => reason === text) ?? null;
 }
 
 function grantToRow(grant: Grant): GrantsTable {
@@ -37,6 +43,7 @@ function grantToRow(grant: Grant): GrantsTable {
     granted_at: toIso(grant.grantedAt),
     last_used_at: grant.lastUsedAt === null ? null : toIso(grant.lastUsedAt),
     revoked_at: grant.revokedAt === null ? null : toIso(grant.revokedAt),
+    end_reason: grant.endReason ?? null,
   };
 }
 
@@ -69,8 +76,47 @@ export class GrantRepository {
     await this.db.updateTable('grants').set({ last_used_at: toIso(now) }).where('id', '=', id).execute();
   }
 
-  async revoke(id: string, now: Instant): Promise<void> {
-    await this.db.updateTable('grants').set({ revoked_at: toIso(now) }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  /** Records a grant's end (by default, its member's revocation), once: a grant already ended keeps its first end. */
+  async revoke(id: string, at: Instant, reason: GrantEndReason = 'member_revoked'): Promise<void> {
+    await this.db
+      .updateTable('grants')
+      .set({ revoked_at: toIso(at), end_reason: reason })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  /** A grant with the agreement it was given under (null when it names none), as the rules read them. */
+  async withAgreement(id: string): Promise<{ grant: Grant; agreement: AgreementTerms | null } | undefined> {
+    const grant = await this.get(id);
+    if (grant === undefined) return undefined;
+    const row = grant.agreementId === null
+      ? undefined
+      : await this.db.selectFrom('agreements').selectAll().where('id', '=', grant.agreementId).executeTakeFirst();
+    return { grant, agreement: row === undefined ? null : agreementFromRow(row, []) };
+  }
+
+  /** Every agreement with a wind-down plan, reached or not (there are few). */
+  async agreementsWindingDown(): Promise<AgreementTerms[]> {
+    const rows = await this.db.selectFrom('agreements').selectAll().where('wind_down', 'is not', null).execute();
+    return rows.map((row) => agreementFromRow(row, []));
+  }
+
+  /**
+   * Up to `limit` grants with no end recorded, last used (or given) at `idleSince` or before, and
+   * as many given under one of `agreementIds`: the candidates the scheduler checks for an end.
+   * Both lookups read the partial indexes of unended grants.
+   */
+  async unrecorded(idleSince: Instant, agreementIds: readonly string[], limit: number): Promise<Grant[]> {
+    const activity = sql<string>`coalesce(last_used_at, granted_at)`;
+    const idle = await this.db.selectFrom('grants').selectAll()
+      .where('revoked_at', 'is', null).where(activity, '<=', toIso(idleSince))
+      .limit(limit).execute();
+    const underAgreements = agreementIds.length === 0 ? [] : await this.db.selectFrom('grants').selectAll()
+      .where('revoked_at', 'is', null).where('agreement_id', 'in', agreementIds)
+      .limit(limit).execute();
+    const rows = new Map([...idle, ...underAgreements].map((row) => [row.id, row]));
+    return [...rows.values()].map(grantFromRow);
   }
 
   /** Which of `memberIds` have an active grant with `appId` at `now`: they use the app themselves. */

@@ -95,3 +95,13 @@ export class OidcAdapter implements Adapter {
     return consumedAt === null ? payload : { ...payload, consumed: Math.floor(consumedAt / 1000) };
   }
 }
+
+/**
+ * Deletes oidc-provider's grants of these ids: what ending a Datapact grant does to the
+ * authorization server's records. Their codes and tokens stay until they expire, dead: every
+ * endpoint that honours one loads its grant first.
+ */
+export async function forgetOidcGrants(db: Db, grantIds: readonly string[]): Promise<void> {
+  if (grantIds.length === 0) return;
+  await db.deleteFrom('oidc_payloads').where('model', '=', 'Grant').where('id', 'in', grantIds).execute();
+}

@@ -155,6 +155,8 @@ export interface GrantsTable {
   granted_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** Why `revoked_at` was recorded (a GrantEndReason); null: by its member, before reasons were kept. */
+  end_reason: string | null;
 }
 
 export interface AccessTokensTable {
@@ -166,6 +168,9 @@ export interface AccessTokensTable {
   revoked_at: string | null;
   /** `development` (the CLI, refused in production) or `oauth`. */
   origin: TokenOrigin;
+  /** The fields the token was issued for (JSON field lists); null: its grant's. */
+  member_fields: string | null;
+  friend_fields: string | null;
 }
 
 export type TokenOrigin = 'development' | 'oauth';

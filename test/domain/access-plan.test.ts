@@ -66,6 +66,15 @@ describe('planAccess: a request that passes every rule', () => {
     const ctx = context();
     assert.deepEqual(planAccess(ctx, NOW), planAccess(ctx, NOW));
   });
+
+  test('a token down-scoped at refresh reads no more than its scope (and always `id`)', () => {
+    const p = plan({ token: { scope: { memberFields: mask('name'), friendFields: mask('name') } } });
+    assert.equal(p.self.ceiling, mask('id', 'name'));
+    assert.equal(p.friendsVisible, false, 'no `friends` in the scope: no friend list');
+    const wide = plan({ token: { scope: { memberFields: OBJECT_FIELDS_MASK | FRIENDS_MASK, friendFields: mask('name') } } });
+    assert.equal(wide.grant.memberFields, context().grant.memberFields, 'a scope never widens the grant');
+    assert.equal(wide.friend.ceiling & ~mask('name'), 0);
+  });
 });
 
 describe('planAccess rule 1: token valid, unexpired, unrevoked (401 invalid_token)', () => {

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { GRANT_IDLE_DAYS, grantIsActive } from '../../src/domain/grant.js';
-import { DAY_MS, NOW, grant } from './builders.js';
+import { GRANT_IDLE_DAYS, grantEnd, grantIsActive, grantStatus } from '../../src/domain/grant.js';
+import { DAY_MS, NOW, grant, windDown } from './builders.js';
 
 const IDLE_MS = 90 * DAY_MS;
 
@@ -67,5 +67,42 @@ describe('grantIsActive: revocation', () => {
   test('an unrevoked grant is judged only by its last use', () => {
     assert.equal(grantIsActive(grant({ revokedAt: null, lastUsedAt: NOW - 1 }), NOW), true);
     assert.equal(grantIsActive(grant({ revokedAt: null, lastUsedAt: NOW - IDLE_MS }), NOW), false);
+  });
+});
+
+describe('grantEnd: how a grant has ended, from its record and the dates alone', () => {
+  const plan = windDown();
+  const underPlan = { windDown: plan };
+
+  test('a live grant under a live agreement has not ended', () => {
+    assert.equal(grantEnd(grant(), underPlan, NOW), null);
+    assert.equal(grantStatus(grantEnd(grant(), underPlan, NOW)), 'active');
+  });
+
+  test('90 days unused: ended at the instant it lapsed, whether or not anything was recorded', () => {
+    const g = grant({ lastUsedAt: NOW });
+    assert.equal(grantEnd(g, null, NOW + IDLE_MS - 1), null);
+    assert.deepEqual(grantEnd(g, null, NOW + IDLE_MS), { at: NOW + IDLE_MS, reason: 'unused_90_days' });
+    assert.equal(grantStatus(grantEnd(g, null, NOW + IDLE_MS)), 'expired');
+  });
+
+  test('access_ended: every grant under the agreement ends at that exact instant', () => {
+    const g = grant({ lastUsedAt: plan.accessEnded - DAY_MS });
+    assert.equal(grantEnd(g, underPlan, plan.accessEnded - 1), null);
+    assert.deepEqual(grantEnd(g, underPlan, plan.accessEnded), { at: plan.accessEnded, reason: 'access_ended' });
+    assert.equal(grantStatus(grantEnd(g, underPlan, plan.accessEnded)), 'ended');
+  });
+
+  test('a recorded end keeps its reason; a revocation recorded without one was its member\'s', () => {
+    assert.deepEqual(grantEnd(grant({ revokedAt: NOW - 1, endReason: 'token_revoked' }), underPlan, NOW), { at: NOW - 1, reason: 'token_revoked' });
+    assert.deepEqual(grantEnd(grant({ revokedAt: NOW - 1 }), underPlan, NOW), { at: NOW - 1, reason: 'member_revoked' });
+    assert.equal(grantStatus({ at: NOW, reason: 'token_revoked' }), 'revoked');
+  });
+
+  test('the earliest end is the one that counts: a grant revoked before access_ended stays revoked', () => {
+    const revoked = grant({ revokedAt: plan.noFriendData, endReason: 'member_revoked' });
+    assert.deepEqual(grantEnd(revoked, underPlan, plan.accessEnded + DAY_MS), { at: plan.noFriendData, reason: 'member_revoked' });
+    const lapsed = grant({ lastUsedAt: plan.accessEnded - IDLE_MS - DAY_MS });
+    assert.deepEqual(grantEnd(lapsed, underPlan, plan.accessEnded), { at: plan.accessEnded - DAY_MS, reason: 'unused_90_days' });
   });
 });

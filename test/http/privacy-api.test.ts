@@ -237,11 +237,16 @@ for (const dialect of DIALECTS) {
           last_used_at: null,
           revoked_at: null,
           status: 'active',
+          ended_at: null,
+          end_reason: null,
         });
         assert.deepEqual(data.map((g: { app: { id: string }; status: string }) => [g.app.id, g.status]), [
           ['app_dev', 'active'], ['app_dev', 'revoked'], ['app_games', 'expired'],
         ]);
         assert.equal(data[1].revoked_at, '2026-05-27T00:00:00.000Z');
+        assert.deepEqual([data[1].ended_at, data[1].end_reason], ['2026-05-27T00:00:00.000Z', 'member_revoked']);
+        // Granted 200 days before and never used: it lapsed 90 days after it was given.
+        assert.deepEqual([data[2].revoked_at, data[2].ended_at, data[2].end_reason], [null, '2026-02-11T00:00:00.000Z', 'unused_90_days']);
       });
 
       test('shows the last use the Graph API recorded', async (t) => {

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
+import { recordGrantEndings } from '../../scheduler/grant-endings.js';
 import { describeApplied, runDueTransitions } from '../../scheduler/scheduler.js';
 import { DATABASE_OPTION, openStore } from '../open-store.js';
 
@@ -15,7 +16,7 @@ function isoInstant(value: string): number {
  */
 export function tickCommand(): Command {
   return new Command('tick')
-    .description('Apply once what has come due: end dates, overdue certifications, wind-down phases, missing deletion attestations')
+    .description('Apply once what has come due: end dates, overdue certifications, wind-down phases, missing deletion attestations, grants ended by time')
     .option('--now <iso>', 'the instant to apply at (default: the current time)', isoInstant)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { now?: number; database?: string }) => {
@@ -24,7 +25,10 @@ export function tickCommand(): Command {
         const now = options.now ?? Date.now();
         const applied = await runDueTransitions(store.db, now);
         for (const change of applied) console.log(describeApplied(change));
-        console.error(`${applied.length === 0 ? 'Nothing was due' : `Applied ${applied.length} change(s)`} at ${new Date(now).toISOString()}.`);
+        const { ended } = await recordGrantEndings(store.db, now);
+        if (ended > 0) console.log(`${ended} grant(s) ended (unused for 90 days, or their agreement's access ended)`);
+        const changes = applied.length + ended;
+        console.error(`${changes === 0 ? 'Nothing was due' : `Applied ${changes} change(s)`} at ${new Date(now).toISOString()}.`);
       } finally {
         await store.close();
       }

@@ -2,9 +2,10 @@ import { notInEffectCause, type NotInEffectCause } from '../../domain/agreement.
 import { audienceIsEditable, defaultAudience, type Audience } from '../../domain/audience.js';
 import { BadRequest, LoginRequired, NotFound } from '../../domain/errors.js';
 import { OBJECT_FIELDS, fieldsOf, type ObjectField } from '../../domain/field-catalog.js';
-import { grantStatus } from '../../domain/grant.js';
+import { grantEnd, grantStatus } from '../../domain/grant.js';
 import type { Instant } from '../../domain/time.js';
 import type { PrivacyChange } from '../../store/member-repository.js';
+import { forgetOidcGrants } from '../../store/oidc-adapter.js';
 import { createStore, type Store } from '../../store/store.js';
 import type { MemberApp } from './privacy-schemas.js';
 
@@ -45,25 +46,31 @@ export interface MemberAppStanding {
   readonly agreementNotInEffect: NotInEffectCause | null;
 }
 
-/** Every grant the member gave, newest first, each with its agreement's standing at `now`. */
+/** Every grant the member gave, newest first, each with how it ended (if it has) and its agreement's standing at `now`. */
 export async function memberAppStandings(store: Store, memberId: string, now: Instant): Promise<MemberAppStanding[]> {
   const grants = await store.grants.ofMember(memberId);
-  const iso = (instant: Instant | null) => (instant === null ? null : new Date(instant).toISOString());
-  return grants.map(({ grant, appName, partnerName, partnerCountry, agreement }) => ({
-    grant: {
-      grant_id: grant.id,
-      app: { id: grant.appId, name: appName },
-      partner: { name: partnerName, country: partnerCountry },
-      purpose: grant.purpose,
-      member_fields: fieldsOf(grant.memberFields),
-      friend_fields: fieldsOf(grant.friendFields),
-      granted_at: new Date(grant.grantedAt).toISOString(),
-      last_used_at: iso(grant.lastUsedAt),
-      revoked_at: iso(grant.revokedAt),
-      status: grantStatus(grant, now),
-    },
-    agreementNotInEffect: notInEffectCause(agreement, now),
-  }));
+  const iso = (instant: Instant | undefined) => (instant === undefined ? null : new Date(instant).toISOString());
+  return grants.map(({ grant, appName, partnerName, partnerCountry, agreement }) => {
+    const end = grantEnd(grant, agreement, now);
+    const status = grantStatus(end);
+    return {
+      grant: {
+        grant_id: grant.id,
+        app: { id: grant.appId, name: appName },
+        partner: { name: partnerName, country: partnerCountry },
+        purpose: grant.purpose,
+        member_fields: fieldsOf(grant.memberFields),
+        friend_fields: fieldsOf(grant.friendFields),
+        granted_at: new Date(grant.grantedAt).toISOString(),
+        last_used_at: iso(grant.lastUsedAt ?? undefined),
+        revoked_at: status === 'revoked' ? iso(end?.at) : null,
+        status,
+        ended_at: iso(end?.at),
+        end_reason: end?.reason ?? null,
+      },
+      agreementNotInEffect: notInEffectCause(agreement, now),
+    };
+  });
 }
 
 /** The body of GET /v1/me/apps. */
@@ -73,7 +80,8 @@ export async function memberApps(store: Store, memberId: string, now: Instant): 
 
 /**
  * Revokes every grant the member gave `appId`, and every token of those grants, in one
- * transaction at `now`: the app's next request with any of them fails. 404 when the member never
+ * transaction at `now`: the app's next request with any of them fails, and the authorization
+ * server forgets the grants (introspection inactive, refresh refused). 404 when the member never
  * gave the app a grant; revoking again is harmless.
  */
 export async function revokeApp(store: Store, memberId: string, appId: string, now: Instant): Promise<void> {
@@ -83,8 +91,9 @@ export async function revokeApp(store: Store, memberId: string, appId: string, n
     const tx = createStore(trx);
     for (const grantId of grantIds) {
       await tx.tokens.revokeAllOfGrant(grantId, now);
-      await tx.grants.revoke(grantId, now);
+      await tx.grants.revoke(grantId, now, 'member_revoked');
     }
+    await forgetOidcGrants(trx, grantIds);
   });
 }
 

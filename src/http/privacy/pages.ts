@@ -34,8 +34,9 @@ const CLASS_LEGENDS: ReadonlyArray<[SensitivityClass, string]> = [
 
 const STATUS_LABELS: Readonly<Record<MemberApp['status'], string>> = {
   active: 'Active',
-  expired: 'Expired (unused for 90 days)',
   revoked: 'Revoked',
+  expired: 'Expired (unused for 90 days)',
+  ended: 'Ended',
 };
 
 /** Why an agreement is not in effect, as its members read it: `Active — but …: the app receives nothing`. */
@@ -139,8 +140,12 @@ function fieldList(fields: readonly Field[]): Html | string {
   return fields.length === 0 ? 'none' : fields.map((field) => FIELD_LABELS[field]).join(', ');
 }
 
-/** A grant's status; an active grant whose agreement is not in effect says so, for it then gives the app nothing. */
+/**
+ * A grant's status. An ended grant says why (its agreement's access ended); an active grant whose
+ * agreement is not in effect says so, for it then gives the app nothing.
+ */
 function statusLabel({ grant, agreementNotInEffect }: MemberAppStanding): string {
+  if (grant.status === 'ended') return `${STATUS_LABELS.ended}: ${AGREEMENT_NOT_IN_EFFECT.access_ended}`;
   if (grant.status !== 'active' || agreementNotInEffect === null) return STATUS_LABELS[grant.status];
   return `${STATUS_LABELS.active} — but ${AGREEMENT_NOT_IN_EFFECT[agreementNotInEffect]}: the app receives nothing`;
 }
@@ -155,7 +160,8 @@ export function appsPage(options: { apps: readonly MemberAppStanding[]; csrf: st
     const grants = standings.map(({ grant }) => grant);
     const first = grants[0]!;
     const headingId = `app-${index}`;
-    const revocable = grants.some((grant) => grant.status !== 'revoked');
+    // Only an active grant has anything left to revoke: an expired or ended one gives nothing already.
+    const revocable = grants.some((grant) => grant.status === 'active');
     return html`<section aria-labelledby="${headingId}">
 <h2 id="${headingId}">${first.app.name}</h2>
 <p>Run by ${first.partner.name} (${first.partner.country}).</p>
@@ -171,7 +177,7 @@ ${standings.map((standing) => {
 </table>
 ${revocable
     ? html`<form method="post" action="${revokePath(first.app.id)}">${csrfField(options.csrf)}<button type="submit">Revoke access for ${first.app.name}</button></form>`
-    : html`<p>Access revoked. The app must ask for your consent again.</p>`}
+    : html`<p>${first.app.name} has no access left to revoke. To read your data again it must ask for your consent.</p>`}
 </section>`;
   });
   return layout('Apps and devices', html`

@@ -6,6 +6,7 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { AUDIENCES } from '../../domain/audience.js';
 import { BadRequest, UnknownField } from '../../domain/errors.js';
 import { FIELDS, OBJECT_FIELDS } from '../../domain/field-catalog.js';
+import { GRANT_END_REASONS } from '../../domain/grant.js';
 import { PURPOSES } from '../../domain/purposes.js';
 
 /**
@@ -62,9 +63,17 @@ export const MemberApp = Type.Object(
     friend_fields: Type.Array(FieldName, { description: 'What you consented to share about friends who allow it.' }),
     granted_at: Type.String({ format: 'date-time' }),
     last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')], {
-      description: '`expired`: unused for 90 days; the app must ask for consent again.',
+    revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When you (or the app) revoked it; null when it has not been revoked.',
+    }),
+    status: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('ended')], {
+      description: '`revoked`: by you in the privacy center, or by the app; `expired`: unused for 90 days, the app must ask for '
+        + 'consent again; `ended`: the agreement with the app\'s partner wound down (its access ended).',
+    }),
+    ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it stopped working; null while active.' }),
+    end_reason: Type.Union([...GRANT_END_REASONS.map((reason) => Type.Literal(reason)), Type.Null()], {
+      description: 'Why it stopped working: `member_revoked`, `token_revoked` (the app revoked its token), `unused_90_days` '
+        + 'or `access_ended`; null while active.',
     }),
   },
   { additionalProperties: false },

@@ -14,6 +14,7 @@ import { clusteredFriendships } from './0012-clustered-friendships.js';
 import { rateLimitCounters } from './0013-rate-limit-counters.js';
 import { separationOfDuties } from './0016-separation-of-duties.js';
 import { staffCredentials } from './0019-staff-credentials.js';
+import { grantEndings } from './0017-grant-endings.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013-rate-limit-counters': rateLimitCounters,
   '0016-separation-of-duties': separationOfDuties,
   '0019-staff-credentials': staffCredentials,
+  '0017-grant-endings': grantEndings,
 };
 
 export const migrationProvider: MigrationProvider = {
