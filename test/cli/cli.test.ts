@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -17,6 +17,15 @@ function datapact(...args: string[]) {
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+test('datapact --version prints the version of package.json', () => {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const result = datapact(flag);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), version);
+  }
+});
 
 describe('datapact seed and tokens issue', () => {
   const database = join(folder, 'world.db');

@@ -3,6 +3,9 @@ import { isField, maskOf, type Field } from '../../domain/field-catalog.js';
 import { isPurpose } from '../../domain/purposes.js';
 import { DAY_MS } from '../../domain/time.js';
 import { loadConfig } from '../../config.js';
+import { judgeAuthorizationRequest, loadDoorFacts } from '../../oauth/door-rules.js';
+import { scopesOf } from '../../oauth/scopes.js';
+import type { Store } from '../../store/store.js';
 import { DATABASE_OPTION, openStore } from '../open-store.js';
 import { randomUUID } from 'node:crypto';
 
@@ -25,6 +28,20 @@ function days(value: string): number {
 }
 
 /**
+ * What the rules at the door would say of an OAuth authorization asking what this token is given
+ * (the app's agreement in force, its purposes, its member and friend fields): null when they would
+ * let it through. The token is made all the same (the tour shows refusals with it), but with a warning.
+ */
+async function doorRefusal(store: Store, appId: string, purpose: string, fields: Field[], friendFields: Field[], now: number): Promise<string | null> {
+  const facts = await loadDoorFacts(store, appId);
+  if (!facts) return null;
+  // `openid` keeps a token for `id` alone from being refused for asking nothing.
+  const scope = scopesOf(maskOf(fields), maskOf(friendFields), true).join(' ');
+  const decision = judgeAuthorizationRequest(facts, { purpose, scope }, now);
+  return decision.ok ? null : decision.refusal.description;
+}
+
+/**
  * `datapact tokens issue`: a grant and a token without the consent screen. For development and
  * tests only: it skips the member's consent that the OAuth flow asks for, and the Graph API
  * refuses its tokens when the server runs with DATAPACT_ENV=production.
@@ -44,13 +61,18 @@ export function tokensCommand(): Command {
     .option('--ttl-days <days>', 'token lifetime in days', days, 30)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options) => {
-      const store = await openStore(options.database ?? loadConfig().database);
+      const config = loadConfig();
+      if (config.environment === 'production') {
+        throw new Error('tokens issue is for development only: it skips the member\'s consent, so it is refused with DATAPACT_ENV=production (partners get tokens through OAuth, /oauth).');
+      }
+      const store = await openStore(options.database ?? config.database);
       try {
         if (!(await store.members.exists(options.member))) throw new Error(`no member ${options.member}`);
         const app = await store.partners.app(options.app);
         if (!app) throw new Error(`no app ${options.app}`);
         const now = Date.now();
         const agreement = await store.agreements.currentForApp(app.id, now);
+        const refusal = await doorRefusal(store, app.id, options.purpose, options.fields, options.friendFields, now);
         const grantId = `g_${randomUUID()}`;
         await store.grants.insertMany([{
           id: grantId, memberId: options.member, appId: app.id, agreementId: agreement?.id ?? null,
@@ -60,7 +82,10 @@ export function tokensCommand(): Command {
         const { token, expiresAt } = await store.tokens.issue(grantId, now, options.ttlDays * DAY_MS);
         console.error('DEVELOPMENT ONLY: no consent was asked, and a server with DATAPACT_ENV=production refuses this token.');
         console.error(`Development token for ${options.member} on ${app.id} (grant ${grantId}, agreement ${agreement?.id ?? 'none'}), expires ${new Date(expiresAt).toISOString()}:`);
-        if (!agreement) console.error(`Note: ${app.id} has no agreement, so every request with this token is refused (agreement_not_in_effect).`);
+        if (refusal !== null) {
+          console.error(`Warning: the rules would refuse this grant through OAuth: ${refusal}. The Graph API refuses this token's `
+            + 'requests, or withholds the fields outside the agreement (README, "The rules at the door").');
+        }
         console.log(token);
       } finally {
         await store.close();
