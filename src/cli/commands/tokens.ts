@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { isField, maskOf, type Field } from '../../domain/field-catalog.js';
-import { isPurpose } from '../../domain/purposes.js';
-import { DAY_MS } from '../../domain/time.js';
+import { isPurpose, type Purpose } from '../../domain/purposes.js';
+import { DAY_MS, type Instant } from '../../domain/time.js';
+import type { Store } from '../../store/store.js';
 import { loadConfig } from '../../config.js';
 import { DATABASE_OPTION, openStore } from '../open-store.js';
 import { randomUUID } from 'node:crypto';
@@ -22,6 +23,32 @@ function days(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0 || parsed > 365) throw new InvalidArgumentError('days between 0 and 365');
   return parsed;
+}
+
+/** What `datapact tokens issue` takes. */
+export interface DevelopmentTokenRequest {
+  readonly member: string;
+  readonly app: string;
+  readonly purpose: string;
+  readonly fields: readonly Field[];
+  readonly friendFields: readonly Field[];
+  readonly ttlDays: number;
+}
+
+/** The grant (under the app's agreement in force, if any) and the token `datapact tokens issue` makes, at `now`. */
+export async function issueDevelopmentToken(store: Store, request: DevelopmentTokenRequest, now: Instant) {
+  if (!(await store.members.exists(request.member))) throw new Error(`no member ${request.member}`);
+  const app = await store.partners.app(request.app);
+  if (!app) throw new Error(`no app ${request.app}`);
+  const agreement = await store.agreements.currentForApp(app.id);
+  const grantId = `g_${randomUUID()}`;
+  await store.grants.insertMany([{
+    id: grantId, memberId: request.member, appId: app.id, agreementId: agreement?.id ?? null,
+    agreementVersion: agreement?.version ?? null, purpose: request.purpose as Purpose, memberFields: maskOf(request.fields),
+    friendFields: maskOf(request.friendFields), grantedAt: now, lastUsedAt: null, revokedAt: null,
+  }]);
+  const { token, expiresAt } = await store.tokens.issue(grantId, now, request.ttlDays * DAY_MS);
+  return { token, grantId, agreementId: agreement?.id ?? null, expiresAt };
 }
 
 /**
@@ -46,21 +73,10 @@ export function tokensCommand(): Command {
     .action(async (options) => {
       const store = await openStore(options.database ?? loadConfig().database);
       try {
-        if (!(await store.members.exists(options.member))) throw new Error(`no member ${options.member}`);
-        const app = await store.partners.app(options.app);
-        if (!app) throw new Error(`no app ${options.app}`);
-        const agreement = await store.agreements.currentForApp(app.id);
-        const now = Date.now();
-        const grantId = `g_${randomUUID()}`;
-        await store.grants.insertMany([{
-          id: grantId, memberId: options.member, appId: app.id, agreementId: agreement?.id ?? null,
-          agreementVersion: agreement?.version ?? null, purpose: options.purpose, memberFields: maskOf(options.fields),
-          friendFields: maskOf(options.friendFields), grantedAt: now, lastUsedAt: null, revokedAt: null,
-        }]);
-        const { token, expiresAt } = await store.tokens.issue(grantId, now, options.ttlDays * DAY_MS);
+        const { token, grantId, agreementId, expiresAt } = await issueDevelopmentToken(store, options, Date.now());
         console.error('DEVELOPMENT ONLY: no consent was asked, and a server with DATAPACT_ENV=production refuses this token.');
-        console.error(`Development token for ${options.member} on ${app.id} (grant ${grantId}, agreement ${agreement?.id ?? 'none'}), expires ${new Date(expiresAt).toISOString()}:`);
-        if (!agreement) console.error(`Note: ${app.id} has no agreement, so every request with this token is refused (agreement_not_in_effect).`);
+        console.error(`Development token for ${options.member} on ${options.app} (grant ${grantId}, agreement ${agreementId ?? 'none'}), expires ${new Date(expiresAt).toISOString()}:`);
+        if (!agreementId) console.error(`Note: ${options.app} has no agreement, so every request with this token is refused (agreement_not_in_effect).`);
         console.log(token);
       } finally {
         await store.db.destroy();
