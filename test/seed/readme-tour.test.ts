@@ -188,6 +188,14 @@ describe('the README tour, against the demo world', () => {
     }
 
     assert.match(TOUR, /`app_pixelharbour` with\s+`--purpose login` \(a third-party app: only friends who use the app themselves, and only their `id`,\s+`name` and `picture`\)/);
+    // "The rules": the README's example of a friend through the third-party app, for a member who consented to id,name,friends.
+    const rules = README.slice(README.indexOf('## The rules'));
+    const [, fields, example] = /consented to `([\w,]+)` sees a friend who plays too as\s+`(\{.*?\})` for/s.exec(rules)!;
+    const namesOnly = await world.token(`${member} --app app_pixelharbour --purpose login --fields ${fields}`);
+    const shown = (await world.get(namesOnly, '/v1/me/friends?fields=name,picture,birthday')).json().data;
+    assert.ok(shown.length > 0);
+    for (const friend of shown) assert.match(JSON.stringify(friend), examplePattern(example!));
+
     const game = await world.token(`${member} --app app_pixelharbour --purpose login --fields id,name,picture,friends`);
     const friends = await allFriends(world.built.app, game, 'name,picture,birthday');
     assert.ok(friends.length > 0);
