@@ -130,7 +130,7 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
     // scopes within that agreement; a refusal here is the token endpoint's answer, and nothing is stored.
     async extraTokenClaims(_ctx, token) {
       if (token.kind !== 'ClientCredentials') return undefined;
-      const facts = token.clientId === undefined ? undefined : await loadDoorFacts(store, token.clientId);
+      const facts = token.clientId === undefined ? undefined : await loadDoorFacts(store, token.clientId, clock());
       if (!facts) throw new errors.UnauthorizedClient('the client is not a registered app');
       const refusal = judgeClientCredentials(facts, token.scope, clock());
       if (refusal !== null) throw oauthError(refusal);

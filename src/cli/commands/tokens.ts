@@ -1,11 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { isField, maskOf, type Field } from '../../domain/field-catalog.js';
-import { isPurpose } from '../../domain/purposes.js';
-import { DAY_MS } from '../../domain/time.js';
+import { isPurpose, type Purpose } from '../../domain/purposes.js';
+import { DAY_MS, type Instant } from '../../domain/time.js';
+import type { Store } from '../../store/store.js';
 import { loadConfig } from '../../config.js';
 import { judgeAuthorizationRequest, loadDoorFacts } from '../../oauth/door-rules.js';
 import { scopesOf } from '../../oauth/scopes.js';
-import type { Store } from '../../store/store.js';
 import { DATABASE_OPTION, openStore } from '../open-store.js';
 import { randomUUID } from 'node:crypto';
 
@@ -27,13 +27,39 @@ function days(value: string): number {
   return parsed;
 }
 
+/** What `datapact tokens issue` takes. */
+export interface DevelopmentTokenRequest {
+  readonly member: string;
+  readonly app: string;
+  readonly purpose: string;
+  readonly fields: readonly Field[];
+  readonly friendFields: readonly Field[];
+  readonly ttlDays: number;
+}
+
+/** The grant (under the app's agreement in force, if any) and the token `datapact tokens issue` makes, at `now`. */
+export async function issueDevelopmentToken(store: Store, request: DevelopmentTokenRequest, now: Instant) {
+  if (!(await store.members.exists(request.member))) throw new Error(`no member ${request.member}`);
+  const app = await store.partners.app(request.app);
+  if (!app) throw new Error(`no app ${request.app}`);
+  const agreement = await store.agreements.currentForApp(app.id, now);
+  const grantId = `g_${randomUUID()}`;
+  await store.grants.insertMany([{
+    id: grantId, memberId: request.member, appId: app.id, agreementId: agreement?.id ?? null,
+    agreementVersion: agreement?.version ?? null, purpose: request.purpose as Purpose, memberFields: maskOf(request.fields),
+    friendFields: maskOf(request.friendFields), grantedAt: now, lastUsedAt: null, revokedAt: null,
+  }]);
+  const { token, expiresAt } = await store.tokens.issue(grantId, now, request.ttlDays * DAY_MS);
+  return { token, grantId, agreementId: agreement?.id ?? null, expiresAt };
+}
+
 /**
  * What the rules at the door would say of an OAuth authorization asking what this token is given
  * (the app's agreement in force, its purposes, its member and friend fields): null when they would
  * let it through. The token is made all the same (the tour shows refusals with it), but with a warning.
  */
 async function doorRefusal(store: Store, appId: string, purpose: string, fields: Field[], friendFields: Field[], now: number): Promise<string | null> {
-  const facts = await loadDoorFacts(store, appId);
+  const facts = await loadDoorFacts(store, appId, now);
   if (!facts) return null;
   // `openid` keeps a token for `id` alone from being refused for asking nothing.
   const scope = scopesOf(maskOf(fields), maskOf(friendFields), true).join(' ');
@@ -67,21 +93,11 @@ export function tokensCommand(): Command {
       }
       const store = await openStore(options.database ?? config.database);
       try {
-        if (!(await store.members.exists(options.member))) throw new Error(`no member ${options.member}`);
-        const app = await store.partners.app(options.app);
-        if (!app) throw new Error(`no app ${options.app}`);
         const now = Date.now();
-        const agreement = await store.agreements.currentForApp(app.id, now);
-        const refusal = await doorRefusal(store, app.id, options.purpose, options.fields, options.friendFields, now);
-        const grantId = `g_${randomUUID()}`;
-        await store.grants.insertMany([{
-          id: grantId, memberId: options.member, appId: app.id, agreementId: agreement?.id ?? null,
-          agreementVersion: agreement?.version ?? null, purpose: options.purpose, memberFields: maskOf(options.fields),
-          friendFields: maskOf(options.friendFields), grantedAt: now, lastUsedAt: null, revokedAt: null,
-        }]);
-        const { token, expiresAt } = await store.tokens.issue(grantId, now, options.ttlDays * DAY_MS);
+        const refusal = await doorRefusal(store, options.app, options.purpose, options.fields, options.friendFields, now);
+        const { token, grantId, agreementId, expiresAt } = await issueDevelopmentToken(store, options, now);
         console.error('DEVELOPMENT ONLY: no consent was asked, and a server with DATAPACT_ENV=production refuses this token.');
-        console.error(`Development token for ${options.member} on ${app.id} (grant ${grantId}, agreement ${agreement?.id ?? 'none'}), expires ${new Date(expiresAt).toISOString()}:`);
+        console.error(`Development token for ${options.member} on ${options.app} (grant ${grantId}, agreement ${agreementId ?? 'none'}), expires ${new Date(expiresAt).toISOString()}:`);
         if (refusal !== null) {
           console.error(`Warning: the rules would refuse this grant through OAuth: ${refusal}. The Graph API refuses this token's `
             + 'requests, or withholds the fields outside the agreement (README, "The rules at the door").');
