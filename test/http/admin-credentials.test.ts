@@ -31,6 +31,10 @@ describe('changing one\'s own password', () => {
     const wrong = await call(staff.viewer.token, 'POST', '/admin/v1/me/password', { current_password: 'not my password', new_password: NEW_PASSWORD });
     assert.equal(wrong.statusCode, 403);
     assert.equal(wrong.json().error.code, 'wrong_password');
+    const [refusal] = await store.audit.byRequest(wrong.json().error.request_id);
+    assert.equal(refusal!.action, 'staff.reauthentication_failed');
+    assert.equal(refusal!.actor, staff.viewer.id);
+    assert.deepEqual(refusal!.detail, { staff_id: staff.viewer.id, failed_step: 'password', for: 'password_change' });
     const same = await call(staff.viewer.token, 'POST', '/admin/v1/me/password', { current_password: STAFF_PASSWORD, new_password: STAFF_PASSWORD });
     assert.equal(same.json().error.code, 'same_password');
 
