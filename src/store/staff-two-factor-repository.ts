@@ -17,11 +17,14 @@ export function newTotpSecret(): string {
   return Array.from(randomBytes(32), (byte) => alphabet[byte % 32]).join('');
 }
 
-/** A recovery code: 10 random base32 letters in two groups (50 bits), e.g. `k7qxm-2ravp`. */
+/**
+ * A recovery code: 16 random base32 letters in four groups (80 bits, e.g. `k7qx-m2ra-vp4d-zs6e`), enough
+ * that its unsalted SHA-256 cannot be searched back from a copy of the database.
+ */
 export function newRecoveryCode(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  const letters = Array.from(randomBytes(10), (byte) => alphabet[byte % 32]).join('');
-  return `${letters.slice(0, 5)}-${letters.slice(5)}`;
+  const letters = Array.from(randomBytes(16), (byte) => alphabet[byte % 32]).join('');
+  return letters.match(/.{4}/g)!.join('-');
 }
 
 /** Recovery codes are compared without case, spaces or dashes (as people type them). */

@@ -31,6 +31,10 @@ describe('changing one\'s own password', () => {
     const wrong = await call(staff.viewer.token, 'POST', '/admin/v1/me/password', { current_password: 'not my password', new_password: NEW_PASSWORD });
     assert.equal(wrong.statusCode, 403);
     assert.equal(wrong.json().error.code, 'wrong_password');
+    const [refusal] = await store.audit.byRequest(wrong.json().error.request_id);
+    assert.equal(refusal!.action, 'staff.reauthentication_failed');
+    assert.equal(refusal!.actor, staff.viewer.id);
+    assert.deepEqual(refusal!.detail, { staff_id: staff.viewer.id, failed_step: 'password', for: 'password_change' });
     const same = await call(staff.viewer.token, 'POST', '/admin/v1/me/password', { current_password: STAFF_PASSWORD, new_password: STAFF_PASSWORD });
     assert.equal(same.json().error.code, 'same_password');
 
@@ -140,6 +144,7 @@ for (const dialect of DIALECTS) {
       const codes: string[] = confirmed.json().recovery_codes;
       assert.equal(codes.length, 10);
       assert.equal(new Set(codes).size, 10);
+      for (const code of codes) assert.match(code, /^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/);
       assert.equal((await call(token, 'GET', '/admin/v1/me')).json().two_factor_enabled, true);
       assert.equal((await call(token, 'POST', '/admin/v1/me/two-factor', { password: STAFF_PASSWORD })).json().error.code, 'two_factor_enabled');
 
@@ -150,7 +155,7 @@ for (const dialect of DIALECTS) {
         await store.db.selectFrom('audit_entries').selectAll().execute(),
       ]);
       assert.ok(!rows.includes(started.secret), 'the secret is sealed');
-      for (const code of codes) assert.ok(!rows.includes(code) && !rows.includes(code.replace('-', '')), 'recovery codes are hashed');
+      for (const code of codes) assert.ok(!rows.includes(code) && !rows.includes(code.replaceAll('-', '')), 'recovery codes are hashed');
     });
 
     test('login asks for the code; a code works once (no replay); recovery codes work once each', async (t) => {

@@ -1,15 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { BadRequest, Conflict, NotFound, ReauthenticationFailed } from '../../domain/errors.js';
 import { MIN_PASSWORD_LENGTH } from '../../domain/staff.js';
-import { ONE_TIME_PASSWORD_TTL_MS, RECOVERY_CODE_COUNT, matchingTotpStep, totpUri } from '../../domain/staff-login.js';
-import type { Instant } from '../../domain/time.js';
+import { ONE_TIME_PASSWORD_TTL_MS, RECOVERY_CODE_COUNT, matchingTotpStep, totpUri, type StaffLoginStep } from '../../domain/staff-login.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
 import { generatePassword } from '../../store/staff-repository.js';
 import { newTotpSecret } from '../../store/staff-two-factor-repository.js';
 import type { AppContext } from '../app.js';
 import { createStaffLoginThrottle } from '../login-throttle.js';
-import { inStaffTransaction, requirePermission, staffOf, type StaffPrincipal } from '../plugins/staff-auth.js';
+import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
 import { checkSecondFactor } from '../staff-second-factor.js';
 import { ADMIN_ERRORS, DateTime, iso, security } from './admin-schemas.js';
 
@@ -32,15 +32,27 @@ export const adminCredentialRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
   const { store, totpBox } = context;
   const throttle = createStaffLoginThrottle(app, store.rateLimits, context.clock);
 
-  async function confirmPassword(staff: StaffPrincipal, password: string): Promise<void> {
-    if (!(await store.staff.passwordIs(staff.id, password))) throw new ReauthenticationFailed('wrong_password', 'The password is wrong.');
+  /**
+   * Audits a wrong password or code given to `purpose` (a stolen session guessing shows in the log,
+   * as failed logins do; never the text typed) and returns the refusal to throw.
+   */
+  async function refused(request: FastifyRequest, purpose: string, step: StaffLoginStep, message: string): Promise<ReauthenticationFailed> {
+    const staff = staffOf(request);
+    await inStaffTransaction(context, request, (tx) => tx.record({
+      action: 'staff.reauthentication_failed', detail: { staff_id: staff.id, failed_step: step, for: purpose },
+    }));
+    return new ReauthenticationFailed(step === 'password' ? 'wrong_password' : 'invalid_two_factor_code', message);
   }
 
-  async function confirmSecondFactor(staff: StaffPrincipal, code: string, now: Instant): Promise<'totp' | 'recovery_code'> {
-    const check = await checkSecondFactor(store, totpBox, staff.id, code, now);
+  async function confirmPassword(request: FastifyRequest, purpose: string, password: string): Promise<void> {
+    if (!(await store.staff.passwordIs(staffOf(request).id, password))) throw await refused(request, purpose, 'password', 'The password is wrong.');
+  }
+
+  async function confirmSecondFactor(request: FastifyRequest, purpose: string, code: string): Promise<'totp' | 'recovery_code'> {
+    const check = await checkSecondFactor(store, totpBox, staffOf(request).id, code, context.clock());
     if (!check.enabled) throw new Conflict('two_factor_not_enabled', 'This account has no two-factor to check a code against.');
     if (check.result !== 'valid' || !check.via) {
-      throw new ReauthenticationFailed('invalid_two_factor_code', 'The two-factor code is wrong, or was used already; wait for the next one.');
+      throw await refused(request, purpose, 'second_factor', 'The two-factor code is wrong, or was used already; wait for the next one.');
     }
     return check.via;
   }
@@ -62,7 +74,7 @@ export const adminCredentialRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
   }, async (request) => {
     const staff = staffOf(request);
     const { current_password: current, new_password: wanted } = request.body;
-    await confirmPassword(staff, current);
+    await confirmPassword(request, 'password_change', current);
     await throttle.succeeded(request);
     if (wanted === current) throw new BadRequest('same_password', 'The new password must differ from the current one.');
     const passwordHash = await hashPassword(wanted);
@@ -146,7 +158,7 @@ export const adminCredentialRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
     },
   }, async (request, reply) => {
     const staff = staffOf(request);
-    await confirmPassword(staff, request.body.password);
+    await confirmPassword(request, 'two_factor_enrolment', request.body.password);
     await throttle.succeeded(request);
     if (await twoFactorEnabled(staff.id)) throw new Conflict('two_factor_enabled', 'Two-factor is on already; disable it first to enrol another authenticator.');
     const secret = newTotpSecret();
@@ -176,7 +188,7 @@ export const adminCredentialRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
     const secret = totpBox.open(pending.secretSealed, staff.id);
     const step = secret === undefined ? null : matchingTotpStep(secret, request.body.code.trim(), now);
     if (step === null || !(await store.staffTwoFactor.useStep(staff.id, step, now, true))) {
-      throw new ReauthenticationFailed('invalid_two_factor_code', 'The code is wrong: type the one the authenticator shows now.');
+      throw await refused(request, 'two_factor_enable', 'second_factor', 'The code is wrong: type the one the authenticator shows now.');
     }
     await throttle.succeeded(request);
     const codes = await inStaffTransaction(context, request, async (tx) => {
@@ -198,8 +210,8 @@ export const adminCredentialRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
     },
   }, async (request, reply) => {
     const staff = staffOf(request);
-    await confirmPassword(staff, request.body.password);
-    const via = await confirmSecondFactor(staff, request.body.code, context.clock());
+    await confirmPassword(request, 'two_factor_disable', request.body.password);
+    const via = await confirmSecondFactor(request, 'two_factor_disable', request.body.code);
     await throttle.succeeded(request);
     await inStaffTransaction(context, request, async (tx) => {
       await tx.store.staffTwoFactor.remove(staff.id);
@@ -219,8 +231,8 @@ export const adminCredentialRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
     },
   }, async (request) => {
     const staff = staffOf(request);
-    await confirmPassword(staff, request.body.password);
-    const via = await confirmSecondFactor(staff, request.body.code, context.clock());
+    await confirmPassword(request, 'recovery_codes_replace', request.body.password);
+    const via = await confirmSecondFactor(request, 'recovery_codes_replace', request.body.code);
     await throttle.succeeded(request);
     const codes = await inStaffTransaction(context, request, async (tx) => {
       const issued = await tx.store.staffTwoFactor.replaceRecoveryCodes(staff.id, RECOVERY_CODE_COUNT, tx.now);
