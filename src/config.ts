@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseWitnessList, parseWitnessQuorum, type WitnessEndpoint } from './audit/checkpoint-witnessing.js';
 import { isPostgresUrl } from './store/database.js';
 
 /** Settings read from the environment; each has a default that runs the demo on one machine. */
@@ -23,6 +24,10 @@ export interface Config {
   readonly tickSeconds: number;
   /** DATAPACT_TRUSTED_PROXIES: the load balancers whose X-Forwarded-For names the client (AppOptions.trustedProxies). */
   readonly trustedProxies: readonly string[];
+  /** DATAPACT_WITNESSES: the witnesses asked to cosign each checkpoint (`<url> <verifier key>`, comma-separated). */
+  readonly witnesses: readonly WitnessEndpoint[];
+  /** DATAPACT_WITNESS_QUORUM: cosignatures a head needs before it is not flagged; default all the witnesses. */
+  readonly witnessQuorum: number;
 }
 
 function integer(name: string, value: string | undefined, fallback: number): number {
@@ -59,6 +64,11 @@ function databaseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+function witnessing(env: NodeJS.ProcessEnv): Pick<Config, 'witnesses' | 'witnessQuorum'> {
+  const witnesses = parseWitnessList(env.DATAPACT_WITNESSES);
+  return { witnesses, witnessQuorum: parseWitnessQuorum(env.DATAPACT_WITNESS_QUORUM, witnesses.length) };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.DATAPACT_DATA_DIR ?? './data');
   const databasePath = env.DATAPACT_DATABASE ? resolve(env.DATAPACT_DATABASE) : join(dataDir, 'datapact.db');
@@ -76,5 +86,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: env.DATAPACT_SEED_DEMO !== 'false',
     tickSeconds: tickSeconds(env.DATAPACT_TICK_SECONDS),
     trustedProxies: trustedProxies(env.DATAPACT_TRUSTED_PROXIES),
+    ...witnessing(env),
   };
 }

@@ -8,6 +8,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type preHandlerAsyncHookHandler } from 'fastify';
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
+import { CheckpointSubmitter, type PostText, type WitnessEndpoint } from '../audit/checkpoint-witnessing.js';
+import { checkpointSignatureFromSignedHead, defaultLogOrigin, LogCheckpoints } from '../audit/log-checkpoints.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import type { Environment } from '../config.js';
 import type { Instant } from '../domain/time.js';
@@ -45,6 +47,13 @@ export interface AppOptions {
    * login throttle counts by. Default none: the socket's address, whatever the headers say.
    */
   readonly trustedProxies?: readonly string[];
+  /** The checkpoints' origin line, naming this log (default `<host of publicUrl>/audit`). */
+  readonly logOrigin?: string;
+  /** Witnesses asked to cosign checkpoints, and how many cosignatures a head needs (default all). */
+  readonly witnesses?: readonly WitnessEndpoint[];
+  readonly witnessQuorum?: number;
+  /** How the submitter reaches witnesses (tests route it in-process); default fetch. */
+  readonly witnessPost?: PostText;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -58,6 +67,15 @@ export interface AppContext {
   readonly dataDir: string | undefined;
   /** preHandlers for every login form: attempts limited per address and per account. */
   readonly loginThrottle: preHandlerAsyncHookHandler[];
+  /** The log's checkpoints (C2SP notes) with their cosignatures. */
+  readonly checkpoints: LogCheckpoints;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Sends new checkpoints to the witnesses: `datapact serve` steps it on a timer, tests call `step()`. */
+    witnessing: CheckpointSubmitter;
+  }
 }
 
 /** The whole HTTP surface as one Fastify instance; `server.ts` only starts it listening. */
@@ -73,22 +91,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 1000 },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const clock = options.clock ?? Date.now;
+  const publicUrl = options.publicUrl ?? 'http://localhost:8080';
+  const signingKey = loadOrCreateAuditSigningKey(options.dataDir);
+  const logOrigin = options.logOrigin ?? defaultLogOrigin(publicUrl);
+  const witnesses = options.witnesses ?? [];
+  // Until heads are signed as checkpoints when they are signed, a checkpoint is signed from a head the log signed (checked first).
+  const checkpoints = new LogCheckpoints(options.store.audit, options.store.cosignatures, logOrigin, signingKey,
+    checkpointSignatureFromSignedHead(signingKey, logOrigin), witnesses.map((w) => w.vkey), options.witnessQuorum ?? witnesses.length);
   const base = {
     store: options.store,
     clock,
+    checkpoints,
     audit: new AuditLog({
       ...options.audit,
       db: options.store.db,
       clock,
-      signingKey: loadOrCreateAuditSigningKey(options.dataDir),
+      signingKey,
       onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),
     }),
     environment,
-    publicUrl: options.publicUrl ?? 'http://localhost:8080',
+    publicUrl,
     secureCookies: environment === 'production',
     dataDir: options.dataDir,
   };
   app.setValidatorCompiler(validatorCompiler());
+  app.decorate('witnessing', new CheckpointSubmitter({
+    log: checkpoints, cosignatures: options.store.cosignatures, witnesses, clock, ...(options.witnessPost ? { post: options.witnessPost } : {}),
+  }));
+  app.addHook('onClose', async () => app.witnessing.stop());
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

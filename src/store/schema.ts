@@ -31,6 +31,7 @@ export interface Database {
   notices: NoticesTable;
   notice_deliveries: NoticeDeliveriesTable;
   rate_limit_counters: RateLimitCountersTable;
+  audit_cosignatures: AuditCosignaturesTable;
 }
 
 export interface MembersTable {
@@ -325,4 +326,15 @@ export interface RateLimitCountersTable {
   key: string;
   hits: number;
   window_ends_at: string;
+}
+
+export interface AuditCosignaturesTable {
+  tree_size: number;
+  /** The witness's verifier key (cosignature/v1). */
+  witness: string;
+  root_hash: Buffer;
+  /** `— <witness name> <base64>` and a line feed, as the witness returned it. */
+  signature_line: string;
+  /** POSIX seconds, the time the cosignature carries. */
+  cosigned_at: number;
 }

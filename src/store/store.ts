@@ -4,6 +4,7 @@ import { AgreementRepository } from './agreement-repository.js';
 import { AuditQueryRepository } from './audit-query-repository.js';
 import { AuditRepository } from './audit-repository.js';
 import { ClientTokenRepository } from './client-token-repository.js';
+import { CosignatureRepository } from './cosignature-repository.js';
 import type { Db } from './database.js';
 import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
@@ -37,6 +38,8 @@ export interface Store {
   readonly auditQueries: AuditQueryRepository;
   /** Login-attempt counters, shared by every instance on the database (migration 0013). */
   readonly rateLimits: RateLimitCounterRepository;
+  /** Witnesses' cosignatures of the audit log's checkpoints (migration 0015). */
+  readonly cosignatures: CosignatureRepository;
 }
 
 export function createStore(db: Db): Store {
@@ -57,5 +60,6 @@ export function createStore(db: Db): Store {
     accessHistory: new AccessHistoryRepository(db),
     auditQueries: new AuditQueryRepository(db),
     rateLimits: new RateLimitCounterRepository(db),
+    cosignatures: new CosignatureRepository(db),
   };
 }
