@@ -1,3 +1,4 @@
+import { checkpointBody } from './checkpoint.js';
 import { noteVerifierFromKey, cosignatureTime, COSIGNATURE_V1_TYPE } from './cosignature.js';
 import { NoteError, openNote, parseVerifierKey, type NoteVerifier } from './signed-note.js';
 
@@ -251,4 +252,41 @@ export function validCosignatures(body: string, lines: readonly string[], witnes
     }
   }
   return valid;
+}
+
+/** A head as the cosignature check needs it. */
+export interface HeadToWitness {
+  readonly size: number;
+  readonly root: Buffer;
+}
+
+export interface WitnessCheck {
+  readonly latestSize: number | undefined;
+  /** The witness keys whose valid cosignature the latest checkpoint carries. */
+  readonly latestCosigners: readonly string[];
+  readonly quorum: number;
+  /** Heads (smallest first) with fewer valid cosignatures than the quorum. */
+  readonly lacking: readonly number[];
+}
+
+/**
+ * Counts each head's cosignatures that verify, with these witness keys, over that head's checkpoint
+ * (origin, size, root): what `audit verify --witness-key` requires of the latest head.
+ */
+export async function checkCosignatures(
+  origin: string, heads: readonly HeadToWitness[], cosignatures: Pick<CosignatureStore, 'forSizes'>, witnessKeys: readonly string[], quorum: number,
+): Promise<WitnessCheck> {
+  const lacking: number[] = [];
+  let latestCosigners: string[] = [];
+  for (let i = 0; i < heads.length; i += 500) {
+    const batch = heads.slice(i, i + 500);
+    const stored = await cosignatures.forSizes(batch.map((head) => head.size));
+    for (const head of batch) {
+      const lines = (stored.get(head.size) ?? []).map((c) => c.signatureLine);
+      const valid = validCosignatures(checkpointBody(origin, head.size, head.root), lines, witnessKeys);
+      if (valid.length < quorum) lacking.push(head.size);
+      latestCosigners = valid;
+    }
+  }
+  return { latestSize: heads.at(-1)?.size, latestCosigners, quorum, lacking };
 }
