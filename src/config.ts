@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseWitnessList, parseWitnessQuorum, type WitnessEndpoint } from './audit/checkpoint-witnessing.js';
 import { isPostgresUrl } from './store/database.js';
 
 /**
@@ -44,6 +45,10 @@ export interface Config {
   /** DATAPACT_TRUSTED_PROXIES: the load balancers whose X-Forwarded-For names the client (AppOptions.trustedProxies). */
   readonly trustedProxies: readonly string[];
   readonly timeouts: ServerTimeouts;
+  /** DATAPACT_WITNESSES: the witnesses asked to cosign each checkpoint (`<url> <verifier key>`, comma-separated). */
+  readonly witnesses: readonly WitnessEndpoint[];
+  /** DATAPACT_WITNESS_QUORUM: cosignatures a head needs before it is not flagged; default all the witnesses. */
+  readonly witnessQuorum: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -143,6 +148,11 @@ function databaseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+function witnessing(env: Env): Pick<Config, 'witnesses' | 'witnessQuorum'> {
+  const witnesses = parseWitnessList(env.DATAPACT_WITNESSES);
+  return { witnesses, witnessQuorum: parseWitnessQuorum(env.DATAPACT_WITNESS_QUORUM, witnesses.length) };
+}
+
 function timeouts(env: Env): ServerTimeouts {
   const read: ServerTimeouts = {
     requestMs: seconds(env, 'DATAPACT_REQUEST_TIMEOUT_SECONDS', DEFAULT_TIMEOUTS.requestMs, 3600),
@@ -178,5 +188,6 @@ export function loadConfig(env: Env = process.env): Config {
     noticeSeconds: wholeNumber(env, 'DATAPACT_NOTICE_SECONDS', 15, 1, 86_400, 'a whole number of seconds'),
     trustedProxies: trustedProxies(env.DATAPACT_TRUSTED_PROXIES),
     timeouts: timeouts(env),
+    ...witnessing(env),
   };
 }

@@ -8,6 +8,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify';
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
+import { CheckpointSubmitter, type PostText, type WitnessEndpoint } from '../audit/checkpoint-witnessing.js';
+import { checkpointSignatureFromSignedHead, defaultLogOrigin, LogCheckpoints } from '../audit/log-checkpoints.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import { DEFAULT_TIMEOUTS, type Environment, type ServerTimeouts } from '../config.js';
 import { HttpsRequired } from '../domain/errors.js';
@@ -49,6 +51,13 @@ export interface AppOptions {
   readonly trustedProxies?: readonly string[];
   /** How long the server waits on a client once listening (DEFAULT_TIMEOUTS unless given); `inject` ignores them. */
   readonly timeouts?: ServerTimeouts;
+  /** The checkpoints' origin line, naming this log (default `<host of publicUrl>/audit`). */
+  readonly logOrigin?: string;
+  /** Witnesses asked to cosign checkpoints, and how many cosignatures a head needs (default all). */
+  readonly witnesses?: readonly WitnessEndpoint[];
+  readonly witnessQuorum?: number;
+  /** How the submitter reaches witnesses (tests route it in-process); default fetch. */
+  readonly witnessPost?: PostText;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -60,11 +69,19 @@ export interface AppContext {
   readonly publicUrl: string;
   readonly secureCookies: boolean;
   readonly dataDir: string | undefined;
-  /** preHandlers for every login form: attempts limited per address and per account. */
   /** Members' login throttle, shared by the OAuth login page and the privacy center. */
   readonly loginThrottle: LoginThrottle;
   /** Seals staff TOTP secrets under a key in the data directory, never in the database. */
   readonly totpBox: SecretBox;
+  /** The log's checkpoints (C2SP notes) with their cosignatures. */
+  readonly checkpoints: LogCheckpoints;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Sends new checkpoints to the witnesses: `datapact serve` steps it on a timer, tests call `step()`. */
+    witnessing: CheckpointSubmitter;
+  }
 }
 
 /**
@@ -116,23 +133,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...serverTimeouts(options.timeouts ?? DEFAULT_TIMEOUTS),
   }).withTypeProvider<TypeBoxTypeProvider>();
   const clock = options.clock ?? Date.now;
+  const publicUrl = options.publicUrl ?? 'http://localhost:8080';
+  const signingKey = loadOrCreateAuditSigningKey(options.dataDir);
+  const logOrigin = options.logOrigin ?? defaultLogOrigin(publicUrl);
+  const witnesses = options.witnesses ?? [];
+  // Until heads are signed as checkpoints when they are signed, a checkpoint is signed from a head the log signed (checked first).
+  const checkpoints = new LogCheckpoints(options.store.audit, options.store.cosignatures, logOrigin, signingKey,
+    checkpointSignatureFromSignedHead(signingKey, logOrigin), witnesses.map((w) => w.vkey), options.witnessQuorum ?? witnesses.length);
   const base = {
     store: options.store,
     clock,
+    checkpoints,
     audit: new AuditLog({
       ...options.audit,
       db: options.store.db,
       clock,
-      signingKey: loadOrCreateAuditSigningKey(options.dataDir),
+      signingKey,
       onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),
     }),
     totpBox: loadOrCreateTotpBox(options.dataDir),
     environment,
-    publicUrl: options.publicUrl ?? 'http://localhost:8080',
+    publicUrl,
     secureCookies: environment === 'production',
     dataDir: options.dataDir,
   };
   app.setValidatorCompiler(validatorCompiler());
+  app.decorate('witnessing', new CheckpointSubmitter({
+    log: checkpoints, cosignatures: options.store.cosignatures, witnesses, clock, ...(options.witnessPost ? { post: options.witnessPost } : {}),
+  }));
+  app.addHook('onClose', async () => app.witnessing.stop());
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -106,6 +106,12 @@ export class AuditRepository {
     return rows.map(headFromRow);
   }
 
+  /** The `limit` largest kept heads, largest first. */
+  async latestHeads(limit: number): Promise<StoredTreeHead[]> {
+    const rows = await this.db.selectFrom('audit_heads').selectAll().orderBy('tree_size', 'desc').limit(limit).execute();
+    return rows.map(headFromRow);
+  }
+
   /** Entries with seq in (afterSeq, afterSeq + limit], oldest first, with their stored leaf hashes. */
   async hashedEntries(afterSeq: number, limit: number): Promise<HashedAuditEntry[]> {
     const rows = await this.db.selectFrom('audit_entries').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();

@@ -34,6 +34,7 @@ export interface Database {
   notice_deliveries: NoticeDeliveriesTable;
   rate_limit_counters: RateLimitCountersTable;
   staff_role_proposals: StaffRoleProposalsTable;
+  audit_cosignatures: AuditCosignaturesTable;
 }
 
 export interface MembersTable {
@@ -372,4 +373,16 @@ export interface StaffRoleProposalsTable {
   status: RoleProposalStatus;
   decided_by: string | null;
   decided_at: string | null;
+}
+
+/** Witnesses' cosignatures of the audit log's checkpoints (migration 0015). */
+export interface AuditCosignaturesTable {
+  tree_size: number;
+  /** The witness's verifier key (cosignature/v1). */
+  witness: string;
+  root_hash: Buffer;
+  /** `— <witness name> <base64>` and a line feed, as the witness returned it. */
+  signature_line: string;
+  /** POSIX seconds, the time the cosignature carries. */
+  cosigned_at: number;
 }

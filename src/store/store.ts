@@ -4,6 +4,7 @@ import { AgreementRepository } from './agreement-repository.js';
 import { AuditQueryRepository } from './audit-query-repository.js';
 import { AuditRepository } from './audit-repository.js';
 import { ClientTokenRepository } from './client-token-repository.js';
+import { CosignatureRepository } from './cosignature-repository.js';
 import type { Db } from './database.js';
 import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
@@ -51,6 +52,8 @@ export interface Store {
   readonly roleProposals: RoleProposalRepository;
   /** Closes `readDb` (when it is its own) and `db`. */
   close(): Promise<void>;
+  /** Witnesses' cosignatures of the audit log's checkpoints (migration 0015). */
+  readonly cosignatures: CosignatureRepository;
 }
 
 /** `readDb` defaults to `db` (a transaction's store reads what the transaction wrote). */
@@ -79,5 +82,6 @@ export function createStore(db: Db, readDb: Db = db): Store {
       if (readDb !== db) await readDb.destroy();
       await db.destroy();
     },
+    cosignatures: new CosignatureRepository(db),
   };
 }

@@ -4,7 +4,11 @@ import { finished } from 'node:stream/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
 import { isPostgresUrl } from '../../store/database.js';
+import { checkCosignatures, type WitnessCheck } from '../../audit/checkpoint-witnessing.js';
+import { COSIGNATURE_V1_TYPE } from '../../audit/cosignature.js';
 import { verifyExport } from '../../audit/export-verifier.js';
+import { defaultLogOrigin } from '../../audit/log-checkpoints.js';
+import { parseVerifierKey } from '../../audit/signed-note.js';
 import { writeExport } from '../../audit/log-export.js';
 import type { VerifyProgress, VerifyResult } from '../../audit/log-verifier.js';
 import { auditPublicKeyFromPem, auditSigningKeyPath, type AuditPublicKey } from '../../audit/signing-key.js';
@@ -148,20 +152,97 @@ function verifyCommand(): Command {
     .option('--file <export>', 'verify this export (`datapact audit export`) offline: no database, no data directory')
     .option('--public-key <pem>', 'the public key heads must be signed with (required with --file; default: the data directory\'s key)')
     .option('--database <path>', DATABASE_HELP)
-    .action(async (options: { file?: string; publicKey?: string; database?: string }, command: Command) => {
-      const result = options.file === undefined ? await verifyDatabase(command, options) : await verifyFile(command, options.file, options.publicKey);
-      report(result, options.file === undefined ? 'the database' : options.file);
+    .option('--witness-key <vkey>', 'a witness whose cosignatures count (its cosignature/v1 verifier key); repeatable', collect)
+    .option('--witness-quorum <n>', 'how many of those witnesses must have cosigned the latest checkpoint (default: all of them)')
+    .option('--origin <origin>', 'the checkpoints\' origin line (default: the host of DATAPACT_PUBLIC_URL and /audit)')
+    .action(async (options: VerifyOptions, command: Command) => {
+      if (options.file !== undefined && options.witnessKey !== undefined) usage(command, '--witness-key checks the cosignatures kept in the database, not an export');
+      const witnesses = witnessRequirement(command, options);
+      if (options.file !== undefined) return report(await verifyFile(command, options.file, options.publicKey), options.file);
+      const { result, witnessCheck } = await verifyDatabase(command, options, witnesses);
+      report(result, 'the database');
+      if (result.ok && witnessCheck !== undefined) reportWitnesses(witnessCheck);
     });
 }
 
-async function verifyDatabase(command: Command, options: { publicKey?: string; database?: string }): Promise<VerifyResult> {
+interface VerifyOptions {
+  file?: string;
+  publicKey?: string;
+  database?: string;
+  witnessKey?: string[];
+  witnessQuorum?: string;
+  origin?: string;
+}
+
+interface WitnessRequirement {
+  readonly keys: readonly string[];
+  readonly quorum: number;
+  readonly origin: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function witnessRequirement(command: Command, options: VerifyOptions): WitnessRequirement | undefined {
+  const keys = options.witnessKey ?? [];
+  if (keys.length === 0) {
+    if (options.witnessQuorum !== undefined) usage(command, '--witness-quorum needs --witness-key');
+    return undefined;
+  }
+  for (const vkey of keys) {
+    try {
+      if (parseVerifierKey(vkey).type !== COSIGNATURE_V1_TYPE) usage(command, `--witness-key ${vkey} is not a witness's key (cosignature/v1, type 0x04)`);
+    } catch (error) {
+      usage(command, `--witness-key: ${(error as Error).message}`);
+    }
+  }
+  if (new Set(keys).size !== keys.length) usage(command, '--witness-key names a witness twice');
+  const quorum = options.witnessQuorum === undefined ? keys.length : Number(options.witnessQuorum);
+  if (!Number.isInteger(quorum) || quorum < 1 || quorum > keys.length) usage(command, `--witness-quorum must be from 1 to the number of --witness-key (${keys.length})`);
+  return { keys, quorum, origin: options.origin ?? defaultLogOrigin(loadConfig().publicUrl) };
+}
+
+async function verifyDatabase(
+  command: Command, options: VerifyOptions, witnesses: WitnessRequirement | undefined,
+): Promise<{ result: VerifyResult; witnessCheck?: WitnessCheck }> {
   const key = options.publicKey === undefined ? dataDirKey(command) : readKey(command, options.publicKey, 'public key');
   const store = await storeToRead(command, existingDatabase(command, options.database));
   try {
-    return await withProgressBar('Verify', (onProgress) => verifyStoredLog(store.audit, { key, onProgress: afterOneSecond(onProgress) }));
+    const result = await withProgressBar('Verify', (onProgress) => verifyStoredLog(store.audit, { key, onProgress: afterOneSecond(onProgress) }));
+    if (!result.ok || witnesses === undefined) return { result };
+    const heads = await store.audit.heads();
+    return { result, witnessCheck: await checkCosignatures(witnesses.origin, heads, store.cosignatures, witnesses.keys, witnesses.quorum) };
   } finally {
     await store.close();
   }
+}
+
+/** The latest checkpoint must carry the quorum of cosignatures (exit 1 otherwise); older heads that lack them are named. */
+function reportWitnesses(check: WitnessCheck): void {
+  const names = check.latestCosigners.map((vkey) => vkey.split('+')[0]).join(', ');
+  if (check.latestSize === undefined) {
+    console.error('FAILED: no signed head, so no checkpoint for the witnesses to have cosigned');
+    process.exitCode = 1;
+    return;
+  }
+  const have = `${check.latestCosigners.length} valid cosignature${check.latestCosigners.length === 1 ? '' : 's'} of the ${check.quorum} required`;
+  if (check.latestCosigners.length < check.quorum) {
+    console.error(`FAILED: the latest checkpoint (tree size ${check.latestSize}) has ${have} from the given witness keys${names ? ` (${names})` : ''}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`Witnessed: the latest checkpoint (tree size ${check.latestSize}) has ${have} (${names}).`);
+  }
+  const older = check.lacking.filter((size) => size !== check.latestSize);
+  if (older.length > 0) {
+    console.log(`Note: ${plural(older.length, 'earlier head has', 'earlier heads have')} fewer than ${check.quorum} cosignatures: tree sizes ${sizeList(older)}.`);
+  }
+}
+
+/** The first 20 sizes, and how many more. */
+function sizeList(sizes: readonly number[]): string {
+  const items = sizes.slice(0, 20).map(String);
+  return sizes.length > 20 ? `${items.join(', ')}, … (${count(sizes.length - 20)} more)` : items.join(', ');
 }
 
 async function verifyFile(command: Command, file: string, publicKey: string | undefined): Promise<VerifyResult> {

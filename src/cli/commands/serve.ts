@@ -101,6 +101,8 @@ export function serveCommand(): Command {
         dataDir: config.dataDir,
         trustedProxies: config.trustedProxies,
         timeouts: config.timeouts,
+        witnesses: config.witnesses,
+        witnessQuorum: config.witnessQuorum,
         cookieSecret: loadOrCreateSecret(join(config.dataDir, 'secrets', 'cookie-secret'), () => randomBytes(32).toString('base64url')),
       });
       // Notices to partners' webhooks (README, "Notices to partners"): every DATAPACT_NOTICE_SECONDS.
@@ -110,6 +112,8 @@ export function serveCommand(): Command {
       // What time does (README, "Agreement lifecycle"): applied every DATAPACT_TICK_SECONDS, as `datapact tick` does once.
       const scheduler = startScheduler({ db: store.db, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });
       app.addHook('onClose', async () => scheduler.stop());
+      // Each new checkpoint to the witnesses (README, "Checkpoints and witnesses"): looked for every second, failures backed off.
+      app.witnessing.start(1000, (error) => app.log.warn({ err: error }, 'a witness did not cosign the latest checkpoint'));
       const close = async () => {
         await scheduler.stop();
         await stopNotices();

@@ -4,6 +4,7 @@ import { registerStaffAuth } from '../plugins/staff-auth.js';
 import { adminAgreementRoutes } from './admin-agreements.js';
 import { adminCredentialRoutes } from './admin-credentials.js';
 import { adminAuditRoutes } from './admin-audit.js';
+import { adminCheckpointRoutes } from './admin-checkpoints.js';
 import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
 import { adminPartnerRoutes } from './admin-partners.js';
@@ -30,4 +31,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminNoticeRoutes, { context });
   await app.register(adminReportRoutes, { context });
   await app.register(adminAuditRoutes, { context });
+  await app.register(adminCheckpointRoutes, { context });
 };

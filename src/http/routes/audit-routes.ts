@@ -30,6 +30,31 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
     return key.publicKeyPem;
   });
 
+  app.get('/verifier-key', {
+    schema: {
+      summary: 'The log\'s signed-note verifier key (`<origin>+<key id>+<key>`): what witnesses and checkpoint tools are configured with', tags,
+      querystring: NoQuery,
+      response: { 200: Type.String() },
+    },
+  }, async (_request, reply) => {
+    reply.type('text/plain; charset=utf-8');
+    return `${context.checkpoints.verifierKey}\n`;
+  });
+
+  app.get('/checkpoint', {
+    schema: {
+      summary: 'The latest signed tree head as a C2SP checkpoint (signed note), with the witnesses\' cosignatures', tags,
+      querystring: NoQuery,
+      response: { 200: Type.String(), ...ERROR_RESPONSES },
+    },
+  }, async (_request, reply) => {
+    const view = await context.checkpoints.latestView();
+    // Headers, not note lines: the note stays what every checkpoint tool reads.
+    reply.header('x-cosignatures', String(view.cosignatures.length)).header('x-witness-quorum', String(view.quorum));
+    if (view.underQuorum) reply.header('x-under-quorum', 'true');
+    return reply.type('text/plain; charset=utf-8').send(view.note);
+  });
+
   app.get('/tree-head', {
     schema: { summary: 'The latest signed tree head', tags, querystring: NoQuery, response: { 200: TreeHeadView, ...ERROR_RESPONSES } },
   }, async () => treeHeadView(await proofs.latestHead()));

@@ -15,6 +15,7 @@ import { rateLimitCounters } from './0013-rate-limit-counters.js';
 import { separationOfDuties } from './0016-separation-of-duties.js';
 import { staffCredentials } from './0019-staff-credentials.js';
 import { grantEndings } from './0017-grant-endings.js';
+import { auditCosignatures } from './0015-audit-cosignatures.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016-separation-of-duties': separationOfDuties,
   '0019-staff-credentials': staffCredentials,
   '0017-grant-endings': grantEndings,
+  '0015-audit-cosignatures': auditCosignatures,
 };
 
 export const migrationProvider: MigrationProvider = {
