@@ -20,6 +20,8 @@
  *
  * Run: npm run bench:reads   (--smoke: a small world and log, one-second phases)
  *      READS_BENCH_SUBJECTS=10000000 npm run bench:reads   (a bigger log; filling it is timed and printed)
+ *      READS_BENCH_SAME_THREAD=1 npm run bench:reads   (for comparison: the staff's reads on the server's own
+ *      connection, on the request thread, as before issue 11)
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,7 +40,7 @@ import { inventoryReport } from '../src/reports/inventory.js';
 import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase } from '../src/seed/seed-database.js';
 import { hashPassword } from '../src/store/member-credential-repository.js';
-import type { Store } from '../src/store/store.js';
+import { createStore, type Store } from '../src/store/store.js';
 import { callerTokens, FRIENDS_PATH, PAGE } from './lib/callers.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 import { prng } from './prng.js';
@@ -57,6 +59,7 @@ const STAFF_READS = [
   { name: 'daily counts (30 days)', path: '/admin/v1/audit/daily-counts' },
 ] as const;
 const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
+const SAME_THREAD = process.env.READS_BENCH_SAME_THREAD === '1';
 
 type Size = typeof FULL;
 
@@ -248,10 +251,11 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const tokens = await callerTokens(store, { seed: SEED, members: size.members, count: size.callers, random: prng(Date.now()), now: NOW });
     const staff = await staffToken(store);
     const entriesBefore = await store.audit.count();
-    const served = await serve(store, path);
+    const served = await serve(SAME_THREAD ? createStore(store.db) : store, path);
     app = served.app;
     const url = served.base + FRIENDS_PATH;
     log(`world: ${fmt(size.members)} members, the demo partners; the audit log holds ${fmt(entriesBefore)} entries and grows with the run`);
+    log(SAME_THREAD ? 'staff reads: on the server\'s own connection, on the request thread (READS_BENCH_SAME_THREAD=1, for comparison)' : 'staff reads: on their worker thread');
     log(`Graph API: GET /v1/me/friends (${PAGE} friends x 8 fields), ${size.connections} connections, ${fmt(size.callers)} callers at random; ` +
       `${size.rounds} round(s) of ${size.seconds} s alone and ${size.seconds} s beside the staff reads (${STAFF_READS.map((read) => read.path).join(', ')}), ` +
       `after a ${size.warmupSeconds} s warm-up and one round of the staff reads`);
@@ -308,7 +312,7 @@ function figures(alone: Timed, beside: Timed, staff: readonly Timed[], logSize: 
   );
   log(`ratio: Graph API p99 beside staff reads / alone = ${ratio.toFixed(2)}; target <= ${GRAPH_TARGET_RATIO}: ${verdict(ratio <= GRAPH_TARGET_RATIO)}`);
   const ranEach = staff.every((timed) => timed.times.length > 0);
-  return { benchmark: 'reads', ok: failed === 0 && ranEach, figures: list, notes: [`SQLite; audit log of ${fmt(logSize)} entries at start`] };
+  return { benchmark: 'reads', ok: failed === 0 && ranEach, figures: list, notes: [`SQLite; audit log of ${fmt(logSize)} entries at start${SAME_THREAD ? '; staff reads on the request thread (READS_BENCH_SAME_THREAD=1)' : ''}`] };
 }
 
 if (isMain(import.meta.url)) await runAsScript(run);
