@@ -111,6 +111,25 @@ describe('the two-person rule', () => {
     assert.equal(transition(approved, activate, manager, NOW).status, 'active');
   });
 
+  test('an approval counts only while its approver holds privacy_officer, without admin, at activation; who counted stays recorded', () => {
+    const twice = transition(transition(underReview(true), { type: 'approve' }, officerA, NOW), { type: 'approve' }, officerB, NOW);
+    for (const changed of [{ roles: ['viewer'] as StaffRole[], disabled: false }, { roles: ['privacy_officer', 'admin'] as StaffRole[], disabled: false },
+      { roles: ['privacy_officer'] as StaffRole[], disabled: true }]) {
+      const now = new Map(standing).set('officer-a', changed);
+      assert.throws(() => transition(twice, { type: 'activate', standing: now }, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
+    }
+    assert.throws(() => transition(twice, { type: 'activate' }, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing',
+      'without the approvers\' standing, nothing counts');
+    const active = transition(twice, activate, manager, NOW);
+    assert.deepEqual(active.approvedBy, ['officer-a', 'officer-b']);
+    assert.deepEqual(transition(active, { type: 'suspend', reason: 'x' }, manager, NOW).approvedBy, ['officer-a', 'officer-b']);
+  });
+
+  test('an admin never approves, even one who also holds privacy_officer', () => {
+    const both = staff('both', 'privacy_officer', 'admin');
+    assert.throws(() => transition(underReview(false), { type: 'approve' }, both, NOW), (e: DatapactError) => e.code === 'admins_never_approve');
+  });
+
   test('without an approval there is no activation', () => {
     assert.throws(() => transition(underReview(false), activate, manager, NOW), (e: DatapactError) => e.code === 'approvals_missing');
   });
