@@ -1,4 +1,4 @@
-import { notInEffectCause, type Agreement } from '../domain/agreement.js';
+import { notInEffectCause, type Agreement, type AgreementStatus } from '../domain/agreement.js';
 import type { App } from '../domain/app.js';
 import { SENSITIVE_MASK, fieldsOf, type Field, type FieldMask } from '../domain/field-catalog.js';
 import type { Partner } from '../domain/partner.js';
@@ -132,13 +132,24 @@ export function judgeAuthorizationRequest(
 }
 
 /**
- * Judges a client-credentials request (a partner server's token, PRODUCT.md §7): only while the
- * app's agreement is in effect at `now`, and only for field scopes within it. Null when it may be issued.
+ * The statuses under which an app's partner server may get a client-credentials token: the
+ * agreement was approved and still binds the partner, through its wind-down and after its access
+ * ended (the partner files its deletion attestation with such a token). Not for an app with no
+ * agreement, only a draft or one under review, or a terminated one.
  */
-export function judgeClientCredentials(facts: DoorFacts, scope: string | undefined, now: Instant): DoorRefusal | null {
-  const inForce = agreementInForce(facts, now);
-  if ('refusal' in inForce) return inForce.refusal;
-  return outsideAgreement(facts.app, inForce.agreement, parseScope(scope));
+const CLIENT_CREDENTIALS_STATUSES: ReadonlySet<AgreementStatus> = new Set(['active', 'suspended', 'winding_down']);
+
+/**
+ * Judges a client-credentials request (a partner server's token for the partner endpoints, never
+ * member data; PRODUCT.md §7): only while the app has an agreement in force (see above), and only
+ * for field scopes within it. Null when the token may be issued.
+ */
+export function judgeClientCredentials(facts: DoorFacts, scope: string | undefined): DoorRefusal | null {
+  const { app, agreement } = facts;
+  if (agreement === null || !CLIENT_CREDENTIALS_STATUSES.has(agreement.status)) {
+    return { error: 'unauthorized_client', description: `${app.id} has no agreement in force (${agreement?.status ?? 'no_agreement'})` };
+  }
+  return outsideAgreement(app, agreement, parseScope(scope));
 }
 
 /** When the agreement no longer takes new consents at `now` (wind-down `no_new_grants` or later): since when. */

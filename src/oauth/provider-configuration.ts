@@ -126,13 +126,13 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
     // The last step before a token is issued. A client-credentials token (a partner server's) is
-    // issued only while its app's agreement is in effect at the rules' clock, and only for field
-    // scopes within that agreement; a refusal here is the token endpoint's answer, and nothing is stored.
+    // issued only while its app has an agreement in force, and only for field scopes within that
+    // agreement; a refusal here is the token endpoint's answer, and nothing is stored.
     async extraTokenClaims(_ctx, token) {
       if (token.kind !== 'ClientCredentials') return undefined;
       const facts = token.clientId === undefined ? undefined : await loadDoorFacts(store, token.clientId, clock());
       if (!facts) throw new errors.UnauthorizedClient('the client is not a registered app');
-      const refusal = judgeClientCredentials(facts, token.scope, clock());
+      const refusal = judgeClientCredentials(facts, token.scope);
       if (refusal !== null) throw oauthError(refusal);
       return undefined;
     },

@@ -15,6 +15,10 @@ const BATCH = 500;
  * them. The rules already refuse such grants at that exact instant (src/domain/grant.ts); this
  * records the end and its reason for the privacy center and the reports.
  *
+ * It leaves the grants' access tokens as they are: the Graph API keeps answering with the rule
+ * that applies (`403 agreement_not_in_effect`, cause `access_ended`; `401 grant_expired`), not
+ * with a revoked token's `401 invalid_token`.
+ *
  * Idempotent, and safe from several instances at once: an end is recorded only on a grant with
  * none, so the first one recorded stays.
  */

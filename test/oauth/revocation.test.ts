@@ -205,14 +205,20 @@ describe('client credentials only under an agreement in force, and within it', (
     assert.deepEqual(await world.store.db.selectFrom('client_tokens').select('app_id').execute(), []);
   });
 
-  test('nor once its agreement has reached access_ended, at that instant', async (t) => {
+  test('nor with only a draft agreement; past access_ended it still gets one, to file its deletion attestation', async (t) => {
     const world = await oauthWorld(t);
+    const draft = await world.partner('new', { agreement: { status: 'draft' } });
+    await assert.rejects(client.clientCredentialsGrant(await world.discover(draft.appId)), { error: 'unauthorized_client' });
+
     const { appId } = await world.partner('dev', WINDING_DOWN);
-    const config = await world.discover(appId);
-    world.setNow(ACCESS_ENDED - 1);
-    assert.ok((await client.clientCredentialsGrant(config)).access_token);
     world.setNow(ACCESS_ENDED);
-    await assert.rejects(client.clientCredentialsGrant(config), { error: 'unauthorized_client' });
+    const { access_token: token } = await client.clientCredentialsGrant(await world.discover(appId));
+    const filed = await fetch(`${world.baseUrl}/v1/partner/deletion-attestations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ signed_by: 'Jane Roe, DPO', statement: 'All member data received was deleted.' }),
+    });
+    assert.equal(filed.status, 201, await filed.text());
   });
 
   test('field scopes outside the agreement are refused (invalid_scope); within it they are issued', async (t) => {
