@@ -66,9 +66,10 @@ const RANGE_NAMES: Readonly<Record<string, string>> = {
 function webhookHostProblem(url: URL, development: boolean): string | null {
   const host = url.hostname;
   if (isLoopbackName(host)) return development ? null : 'webhook_url must not point to this machine (localhost is allowed in development only).';
-  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  // A trailing dot (`169.254.169.254.`) still names the address.
+  const bare = host.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
   if (!ipaddr.isValid(bare)) return null;
-  const problem = addressProblem(host, development);
+  const problem = addressProblem(bare, development);
   return problem === null ? null : `webhook_url must point to a public address: ${problem}`;
 }
 
