@@ -41,20 +41,21 @@ function isLoopbackName(hostname: string): boolean {
 }
 
 /**
- * Why the platform must not send a request to `address` (an IPv4 or IPv6 address, as DNS answers or
- * as a URL spells it, brackets allowed), or null when it may. Only public unicast addresses are
- * allowed: a webhook pointing inside the platform's network (cloud metadata at 169.254.169.254, a
- * database on 10.0.0.5, a service on the loopback) would let whoever registers it make the server
- * call there. Loopback is allowed when `allowLoopback` (development: a receiver on this machine).
- * An IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) is judged as the IPv4 address it carries.
+ * What kind of address `address` is (an IPv4 or IPv6 address, as DNS answers or as a URL spells it,
+ * brackets allowed) when the platform must not send a request to it, e.g. `a link-local address`;
+ * null when it may. Only public unicast addresses are allowed: a webhook pointing inside the
+ * platform's network (cloud metadata at 169.254.169.254, a database on 10.0.0.5, a service on the
+ * loopback) would let whoever registers it make the server call there. Loopback is allowed when
+ * `allowLoopback` (development: a receiver on this machine). An IPv4-mapped IPv6 address
+ * (`::ffff:10.0.0.5`) is judged as the IPv4 address it carries.
  */
-export function addressProblem(address: string, allowLoopback: boolean): string | null {
+export function forbiddenAddressKind(address: string, allowLoopback: boolean): string | null {
   const bare = address.replace(/^\[(.*)\]$/, '$1');
-  if (!ipaddr.isValid(bare)) return `${address} is not an IP address.`;
+  if (!ipaddr.isValid(bare)) return 'not an IP address';
   const range = ipaddr.process(bare).range();
   if (range === 'unicast') return null;
   if (range === 'loopback' && allowLoopback) return null;
-  return `${address} is ${RANGE_NAMES[range] ?? `a special-purpose (${range})`} address${range === 'loopback' ? ' (allowed in development only)' : ''}.`;
+  return `${RANGE_NAMES[range] ?? `a special-purpose (${range})`} address${range === 'loopback' ? ' (allowed in development only)' : ''}`;
 }
 
 const RANGE_NAMES: Readonly<Record<string, string>> = {
@@ -66,10 +67,11 @@ const RANGE_NAMES: Readonly<Record<string, string>> = {
 function webhookHostProblem(url: URL, development: boolean): string | null {
   const host = url.hostname;
   if (isLoopbackName(host)) return development ? null : 'webhook_url must not point to this machine (localhost is allowed in development only).';
-  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  // A trailing dot (`169.254.169.254.`) still names the address.
+  const bare = host.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
   if (!ipaddr.isValid(bare)) return null;
-  const problem = addressProblem(host, development);
-  return problem === null ? null : `webhook_url must point to a public address: ${problem}`;
+  const kind = forbiddenAddressKind(bare, development);
+  return kind === null ? null : `webhook_url must point to a public address: ${bare} is ${kind}.`;
 }
 
 /**

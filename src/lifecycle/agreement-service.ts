@@ -200,11 +200,8 @@ export class AgreementService {
     await tx.audit.append([entry]);
     // The audit entry names the staff member and the diff; the partner's notice neither (PRODUCT.md §5).
     const payload = agreementNoticeData({
-      type: noticeType, agreement, by: actor.kind, at: now, reason: detail.reason,
-      ...(detail.from === undefined ? {} : { from: detail.from }),
-      ...(detail.phase === undefined ? {} : { phase: detail.phase }),
-      ...(detail.phase_at === undefined ? {} : { phaseAt: Date.parse(detail.phase_at) }),
-      ...(detail.days_before === undefined ? {} : { daysBefore: detail.days_before }),
+      type: noticeType, agreement, by: actor.kind, at: now, reason: detail.reason, from: detail.from, phase: detail.phase,
+      phaseAt: detail.phase_at === undefined ? undefined : Date.parse(detail.phase_at), daysBefore: detail.days_before,
     });
     if (payload === null) return;
     await enqueueNotice(tx.db, { partnerId: agreement.partnerId, agreementId: agreement.id, type: noticeType, payload, at: now, dedupeKey });

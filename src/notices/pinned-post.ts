@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { addressProblem } from '../domain/partner-urls.js';
+import { forbiddenAddressKind } from '../domain/partner-urls.js';
 
 /** One address a name resolves to. */
 export interface ResolvedAddress {
@@ -38,15 +38,15 @@ async function checkedAddress(url: URL, resolve: Resolver, allowLoopback: boolea
   const addresses = literal ? [{ address: bare, family: ipaddr.parse(bare).kind() === 'ipv6' ? 6 : 4 }] : await resolve(url.hostname);
   if (addresses.length === 0) throw new AddressRefused(`${url.hostname} has no address.`);
   for (const { address } of addresses) {
-    const problem = addressProblem(address, allowLoopback);
-    if (problem !== null) throw new AddressRefused(`refused: ${literal ? '' : `${url.hostname} resolves to `}${problem}`);
+    const kind = forbiddenAddressKind(address, allowLoopback);
+    if (kind !== null) throw new AddressRefused(`refused: ${literal ? `${address} is` : `${url.hostname} resolves to ${address},`} ${kind}.`);
   }
   return addresses[0]!;
 }
 
 /**
  * POSTs `body` to `url` and answers the response's status (the body is not read), without following
- * redirects. The host is resolved once and checked (see `addressProblem`); the connection then goes
+ * redirects. The host is resolved once and checked (see `forbiddenAddressKind`); the connection then goes
  * to that very address (`lookup` is pinned), so a name that resolves to a public address for the
  * check and to a private one a moment later (DNS rebinding) cannot redirect the request. TLS still
  * checks the certificate against the host name.

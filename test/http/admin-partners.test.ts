@@ -68,6 +68,7 @@ describe('partners', () => {
       // Never inside the platform's network: private, link-local (cloud metadata), CGNAT, unique-local,
       // IPv4-mapped, unspecified, multicast; loopback only in development, however it is spelt.
       ['https://169.254.169.254/latest/meta-data', 400, 400],
+      ['https://169.254.169.254./latest/meta-data', 400, 400],
       ['https://10.0.0.5/hook', 400, 400],
       ['https://172.16.3.4/hook', 400, 400],
       ['https://192.168.1.1/hook', 400, 400],

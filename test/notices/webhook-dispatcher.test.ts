@@ -270,12 +270,12 @@ for (const dialect of DIALECTS) {
 
       test('a webhook whose name resolves to a private, link-local or (in production) loopback address is never called', async (t) => {
         for (const [addresses, allowLoopback, why] of [
-          [['10.0.0.7'], true, 'hooks.acme.example resolves to 10.0.0.7 is a private address.'],
-          [['93.184.216.34', '169.254.169.254'], true, 'hooks.acme.example resolves to 169.254.169.254 is a link-local address.'],
-          [['::ffff:169.254.169.254'], true, 'hooks.acme.example resolves to ::ffff:169.254.169.254 is a link-local address.'],
-          [['fd12::1'], true, 'hooks.acme.example resolves to fd12::1 is a unique-local address.'],
-          [['100.64.1.2'], true, 'hooks.acme.example resolves to 100.64.1.2 is a shared (CGNAT) address.'],
-          [['127.0.0.1'], false, 'hooks.acme.example resolves to 127.0.0.1 is a loopback address (allowed in development only).'],
+          [['10.0.0.7'], true, 'hooks.acme.example resolves to 10.0.0.7, a private address.'],
+          [['93.184.216.34', '169.254.169.254'], true, 'hooks.acme.example resolves to 169.254.169.254, a link-local address.'],
+          [['::ffff:169.254.169.254'], true, 'hooks.acme.example resolves to ::ffff:169.254.169.254, a link-local address.'],
+          [['fd12::1'], true, 'hooks.acme.example resolves to fd12::1, a unique-local address.'],
+          [['100.64.1.2'], true, 'hooks.acme.example resolves to 100.64.1.2, a shared (CGNAT) address.'],
+          [['127.0.0.1'], false, 'hooks.acme.example resolves to 127.0.0.1, a loopback address (allowed in development only).'],
         ] as const) {
           const store = await storeWithPartner(t, dialect, 'https://hooks.acme.example/datapact');
           await enqueueNotice(store.db, activated());
