@@ -11,3 +11,14 @@ test('DATAPACT_TRUSTED_PROXIES: addresses, CIDR ranges and keywords, comma separ
       error.message.startsWith(`DATAPACT_TRUSTED_PROXIES: '${bad}' is not an IP address`), bad);
   }
 });
+
+test('DATAPACT_WITNESSES and DATAPACT_WITNESS_QUORUM: the quorum defaults to every witness, and cannot exceed them', async () => {
+  const { Cosigner } = await import('../src/audit/cosignature.js');
+  const [a, b] = [Cosigner.generate('a.example/w').verifierKey, Cosigner.generate('b.example/w').verifierKey];
+  assert.deepEqual([loadConfig({}).witnesses, loadConfig({}).witnessQuorum], [[], 0]);
+  const config = loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}, https://b.example/ ${b}` });
+  assert.deepEqual(config.witnesses, [{ url: 'https://a.example', vkey: a }, { url: 'https://b.example', vkey: b }]);
+  assert.equal(config.witnessQuorum, 2);
+  assert.equal(loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}`, DATAPACT_WITNESS_QUORUM: '0' }).witnessQuorum, 0);
+  assert.throws(() => loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}`, DATAPACT_WITNESS_QUORUM: '2' }), /DATAPACT_WITNESS_QUORUM/);
+});
