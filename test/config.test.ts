@@ -62,3 +62,14 @@ test('production: an https public URL is required, and the demo world is never s
   assert.throws(() => loadConfig({ ...production, DATAPACT_PUBLIC_URL: 'http://datapact.example' }), /DATAPACT_PUBLIC_URL must be an https URL in production/);
   assert.throws(() => loadConfig({ ...production, DATAPACT_SEED_DEMO: 'true' }), /DATAPACT_SEED_DEMO=true is refused in production/);
 });
+
+test('DATAPACT_WITNESSES and DATAPACT_WITNESS_QUORUM: the quorum defaults to every witness, and cannot exceed them', async () => {
+  const { Cosigner } = await import('../src/audit/cosignature.js');
+  const [a, b] = [Cosigner.generate('a.example/w').verifierKey, Cosigner.generate('b.example/w').verifierKey];
+  assert.deepEqual([loadConfig({}).witnesses, loadConfig({}).witnessQuorum], [[], 0]);
+  const config = loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}, https://b.example/ ${b}` });
+  assert.deepEqual(config.witnesses, [{ url: 'https://a.example', vkey: a }, { url: 'https://b.example', vkey: b }]);
+  assert.equal(config.witnessQuorum, 2);
+  assert.equal(loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}`, DATAPACT_WITNESS_QUORUM: '0' }).witnessQuorum, 0);
+  assert.throws(() => loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}`, DATAPACT_WITNESS_QUORUM: '2' }), /DATAPACT_WITNESS_QUORUM/);
+});

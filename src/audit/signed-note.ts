@@ -55,7 +55,6 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Go's unicode.IsSpace: what a key name may not contain (with `+`). */
 const SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
 
 export function isValidKeyName(name: string): boolean {
