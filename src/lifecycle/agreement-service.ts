@@ -9,7 +9,7 @@ import {
   ATTESTATION_GRACE_DAYS, dueActions, needsTwoApprovals, SYSTEM, transition,
   type Actor, type LifecycleAction, type LifecycleState, type StaffAction, type TimedAction,
 } from '../domain/agreement-lifecycle.js';
-import { checkNoOverlap } from '../domain/agreement-in-force.js';
+import { checkNoOverlap, effectSpan } from '../domain/agreement-in-force.js';
 import { BadRequest, NotFound } from '../domain/errors.js';
 import type { Standing } from '../domain/separation-of-duties.js';
 import { fieldsOf } from '../domain/field-catalog.js';
@@ -250,16 +250,10 @@ export class AgreementService {
       loaded = after;
     };
 
-    if (loaded.columns.windDownNotices.includes(SCHEDULED) && !loaded.columns.windDownNotices.includes(STARTED)
-      && now >= loaded.agreement.startsAt && (loaded.agreement.status === 'active' || loaded.agreement.status === 'suspended')) {
-      const reason = `the term began on ${readableInstant(loaded.agreement.startsAt)}: this agreement is now the one in force`;
-      await this.announce(tx, loaded.agreement, { kind: 'system' }, 'started', 'agreement.started',
-        { reason }, // the notice's agreement terms carry the dates
-        `agreement:${loaded.agreement.id}:started`);
-      await tx.lifecycle.markNotices(loaded, [...loaded.columns.windDownNotices, STARTED]);
-      const after = (await tx.lifecycle.load(loaded.agreement.id))!;
-      note(loaded, after, 'started', reason, null);
-      loaded = after;
+    const takenOver = await this.announceTakeover(tx, loaded);
+    if (takenOver) {
+      note(loaded, takenOver.loaded, 'started', takenOver.reason, null);
+      loaded = takenOver.loaded;
     }
 
     for (let round = 0; round < 3; round++) {
@@ -307,6 +301,23 @@ export class AgreementService {
 
     for (const action of dueActions(loaded.state, now)) await applyTimed(action);
     return loaded;
+  }
+
+  /**
+   * A renewal activated ahead of its term (marked `scheduled`) takes over at its start by the
+   * dates alone; this tells the partner once (`agreement.started`), while it is in effect.
+   */
+  private async announceTakeover(tx: Tx, loaded: LoadedAgreement): Promise<{ loaded: LoadedAgreement; reason: string } | null> {
+    const { now } = tx.context;
+    const sent = loaded.columns.windDownNotices;
+    const span = effectSpan(loaded.agreement);
+    if (!sent.includes(SCHEDULED) || sent.includes(STARTED) || span === null || now < span.from || now >= span.until) return null;
+    const reason = `the term began on ${readableInstant(loaded.agreement.startsAt)}: this agreement is now the one in force`;
+    await this.announce(tx, loaded.agreement, { kind: 'system' }, 'started', 'agreement.started',
+      { reason }, // the notice's agreement terms carry the dates
+      `agreement:${loaded.agreement.id}:started`);
+    await tx.lifecycle.markNotices(loaded, [...sent, STARTED]);
+    return { loaded: (await tx.lifecycle.load(loaded.agreement.id))!, reason };
   }
 
   /** Applies what has come due for one agreement, in its own transaction (the scheduler's unit of work). */
