@@ -254,6 +254,9 @@ describe('the logout pages', () => {
     }
     assert.match(confirm.html, /Log out/);
     assert.match(done.html, /You are logged out/);
+    const [grant] = await world.store.db.selectFrom('grants').select('revoked_at').execute();
+    assert.equal(grant!.revoked_at, null, 'logging out keeps the app\'s access, as the page says');
+    assert.equal((await libraryGrants(world)).length, 1);
   });
 
   test('a browser that is not logged in gets a page with a button, not a form that submits itself by script', async (t) => {
