@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Agreement } from '../../src/domain/agreement.js';
 import { fieldsOf } from '../../src/domain/field-catalog.js';
 import type { Partner } from '../../src/domain/partner.js';
-import { judgeAuthorizationRequest, newGrantsEndedAt, type DoorFacts } from '../../src/oauth/door-rules.js';
+import { judgeAuthorizationRequest, judgeClientCredentials, newGrantsEndedAt, type DoorFacts } from '../../src/oauth/door-rules.js';
 import { FRIEND_SCOPES, parseScope, scopesOf, SUPPORTED_SCOPES } from '../../src/oauth/scopes.js';
 import { DAY_MS, NOW, agreement as terms, app, mask, windDown } from '../domain/builders.js';
 
@@ -88,5 +88,23 @@ describe('the rules at the door', () => {
     assert.equal(newGrantsEndedAt(winding, plan.noNewGrants), plan.noNewGrants);
     assert.equal(newGrantsEndedAt(winding, plan.noFriendData + DAY_MS), plan.noNewGrants, 'and every later phase');
     assert.equal(newGrantsEndedAt(agreement(), NOW), null);
+  });
+});
+
+describe('client credentials: a partner server\'s token', () => {
+  test('only while the app has an agreement in force: approved, not terminated (a wound-down partner still files with one)', () => {
+    assert.equal(judgeClientCredentials(facts(), undefined), null);
+    for (const status of ['suspended', 'winding_down'] as const) assert.equal(judgeClientCredentials(facts({ agreement: agreement({ status }) }), undefined), null, status);
+    for (const [f, cause] of [[facts({ agreement: null }), 'no_agreement'], [facts({ agreement: agreement({ status: 'draft' }) }), 'draft'],
+      [facts({ agreement: agreement({ status: 'under_review' }) }), 'under_review']] as const) {
+      assert.deepEqual(judgeClientCredentials(f, undefined), { error: 'unauthorized_client', description: `app-1 has no agreement in force (${cause})` });
+    }
+  });
+
+  test('field scopes only within the agreement, as at the door', () => {
+    assert.equal(judgeClientCredentials(facts(), 'name friends friends.birthday'), null);
+    assert.equal(judgeClientCredentials(facts(), 'phone')?.error, 'invalid_scope');
+    assert.equal(judgeClientCredentials(facts(), 'friends.email')?.error, 'invalid_scope');
+    assert.equal(judgeClientCredentials(facts({ app: app({ class: 'third_party' }) }), 'friends.name')?.error, 'invalid_scope');
   });
 });
