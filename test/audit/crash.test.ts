@@ -182,7 +182,7 @@ async function checkStoredTree(store: Store, publicKeyPem: string) {
   return { size, latest, keyId };
 }
 
-test('SIGKILL under load: every 200 is in the log, the tree is whole, and the restarted server carries on', { timeout: 120_000 }, async (t) => {
+test('SIGKILL under load: every 200 is in the log, the tree is whole, and the restarted server carries on', { timeout: 300_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'datapact-crash-'));
   const servers = new Set<Server>();
   // Even on failure: no server outlives the test, and each is gone before its directory is.

@@ -19,7 +19,7 @@ interface Report {
   }>;
 }
 
-test('the benchmark suite runs on smoke sizes: one table, every benchmark with its figures, Cedar agrees with Datapact', { timeout: 600_000 }, async (t) => {
+test('the benchmark suite runs on smoke sizes: one table, every benchmark with its figures, Cedar agrees with Datapact', { timeout: 1_200_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-smoke-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'smoke.json');
