@@ -69,10 +69,16 @@ describe('changing one\'s own password', () => {
 
 describe('an admin\'s password reset', () => {
   test('gives a one-time password; the account can only change it, then works again; sessions end, keys stay', async (t) => {
-    const { call, staff, store } = await adminWorld(t);
+    const { call, staff, store, addStaff } = await adminWorld(t);
     const key = (await call(staff.admin.token, 'POST', '/admin/v1/api-keys', { label: 'ci', staff_id: staff.viewer.id })).json().key;
     assert.equal((await call(staff.viewer.token, 'POST', '/admin/v1/staff/' + staff.admin.id + '/password-reset', {})).statusCode, 403, 'admins only');
     assert.equal((await call(staff.admin.token, 'POST', `/admin/v1/staff/${staff.admin.id}/password-reset`, {})).json().error.code, 'own_account');
+    // A password one admin set on an officer's account would let that admin approve as the officer (PRODUCT.md §5).
+    for (const guarded of [staff.privacy_officer, await addStaff('second-admin@staff.example', ['admin'])]) {
+      const refused = await call(staff.admin.token, 'POST', `/admin/v1/staff/${guarded.id}/password-reset`, {});
+      assert.equal(refused.statusCode, 409, guarded.email);
+      assert.equal(refused.json().error.code, 'guarded_account');
+    }
 
     const reset = await call(staff.admin.token, 'POST', `/admin/v1/staff/${staff.viewer.id}/password-reset`, {});
     assert.equal(reset.statusCode, 200);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as client from 'openid-client';
+import { maskOf } from '../../src/domain/field-catalog.js';
+import { DAY_MS } from '../../src/domain/time.js';
 import { PARTNER_BODY, adminWorld, snapshot } from '../helpers/admin.js';
 import { NOW, oauthWorld } from '../oauth/oauth-world.js';
 
@@ -171,6 +173,14 @@ describe('apps', () => {
     const partnerId = (await call('POST', '/admin/v1/partners', PARTNER_BODY)).json().id;
     const app = (await call('POST', `/admin/v1/partners/${partnerId}/apps`, { name: 'Acme Hub', class: 'device_partner', redirect_uris: ['http://127.0.0.1:9999/callback'] })).json();
 
+    // A client, but no token until an agreement is in force (PRODUCT.md §7).
+    await assert.rejects(client.clientCredentialsGrant(await world.discover(app.id, app.client_secret)),
+      (error: client.ResponseBodyError) => error.error === 'unauthorized_client');
+    await world.store.agreements.insert({
+      id: 'agr_acme', version: 1, partnerId, status: 'active', statusReason: null, purposes: ['device_experience'],
+      retentionDays: 30, storage: { location: 'on_device' }, startsAt: NOW - 30 * DAY_MS, endsAt: NOW + 300 * DAY_MS,
+      certificationDueAt: NOW + 200 * DAY_MS, windDown: null, appIds: [app.id], memberFields: maskOf(['id', 'name']), friendFields: 0,
+    }, { actor: 'test', action: 'created', reason: null, at: NOW });
     const tokens = await client.clientCredentialsGrant(await world.discover(app.id, app.client_secret));
     assert.equal(tokens.token_type.toLowerCase(), 'bearer');
     assert.equal((await world.store.clientTokens.verify(tokens.access_token))?.app.id, app.id);

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { BadRequest, Conflict, NotFound, ReauthenticationFailed } from '../../domain/errors.js';
+import { isGuarded } from '../../domain/separation-of-duties.js';
 import { MIN_PASSWORD_LENGTH } from '../../domain/staff.js';
 import { ONE_TIME_PASSWORD_TTL_MS, RECOVERY_CODE_COUNT, matchingTotpStep, totpUri, type StaffLoginStep } from '../../domain/staff-login.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
@@ -125,6 +126,13 @@ export const adminCredentialRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
       const target = await tx.store.staff.byId(id);
       if (!target) throw new NotFound(`No staff account ${id}.`);
       if (target.disabledAt !== null) throw new Conflict('staff_disabled', `The staff account ${id} is disabled.`);
+      // A password the admin chose for an officer's account would let that admin approve as the officer:
+      // one person satisfying the two-person rule (PRODUCT.md §5). Such accounts are reset the two-admin way.
+      if (target.roles.some(isGuarded)) {
+        throw new Conflict('guarded_account', `The account ${id} holds ${target.roles.filter(isGuarded).join(' and ')}: an admin cannot set its `
+          + 'password alone. Remove those roles (PATCH /admin/v1/staff/:id), reset the password, and propose the roles again: a second admin '
+          + 'confirms them, which gives the account a new password.');
+      }
       await tx.store.staff.setPassword(id, passwordHash, tx.now);
       const sessionsEnded = await tx.store.staff.revokeKind(id, 'session', tx.now);
       const keysRevoked = revokeKeys ? await tx.store.staff.revokeKind(id, 'api_key', tx.now) : 0;
