@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEntry } from '../src/audit/audit-entry.js';
 import { AuditLog } from '../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../src/audit/blinding.js';
 import { LogProofs } from '../src/audit/log-proofs.js';
 import { verifyStoredLog } from '../src/audit/stored-log-verifier.js';
 import { loadOrCreateAuditSigningKey, type AuditSigningKey } from '../src/audit/signing-key.js';
@@ -29,6 +30,7 @@ const ENTRIES_PER_REQUEST = 10;
 const APPEND_SECONDS = 10;
 const PROOF_LOG_SIZE = Number(process.env.AUDIT_BENCH_ENTRIES ?? 10_000_000);
 const PROOFS = 10_000;
+const blinding = loadOrCreateAuditBlinding(undefined);
 // DATAPACT_BENCH_CACHE: another folder for the kept log (the smoke test uses a temporary one).
 const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
 const key = loadOrCreateAuditSigningKey(undefined);
@@ -69,7 +71,7 @@ async function sustained(append: (entries: AuditEntry[]) => Promise<void>, concu
 
 async function appendFigures(dir: string): Promise<void> {
   const grouped = await freshDb(dir, 'grouped.db');
-  const log = new AuditLog({ db: grouped, clock: Date.now, signingKey: key });
+  const log = new AuditLog({ db: grouped, clock: Date.now, signingKey: key, blinding });
   const withGroupCommit = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS);
   await log.close();
   const heads = (await createStore(grouped).audit.heads()).length;
@@ -92,7 +94,7 @@ async function proofLog(signer: AuditSigningKey): Promise<Db> {
   const db = openSqlite(join(cache, `audit-${PROOF_LOG_SIZE}.db`));
   await migrateToLatest(db);
   const audit = createStore(db).audit;
-  const log = new AuditLog({ db, clock: Date.now, signingKey: signer });
+  const log = new AuditLog({ db, clock: Date.now, signingKey: signer, blinding });
   let size = await audit.treeSize();
   const started = performance.now();
   for (let request = size; size < PROOF_LOG_SIZE; request++) {

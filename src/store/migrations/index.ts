@@ -12,6 +12,7 @@ import { auditQueryIndexes } from './0010-audit-query-indexes.js';
 import { leanAuditIndexes } from './0011-lean-audit-indexes.js';
 import { clusteredFriendships } from './0012-clustered-friendships.js';
 import { rateLimitCounters } from './0013-rate-limit-counters.js';
+import { blindedAuditEntries } from './0014-blinded-audit-entries.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-lean-audit-indexes': leanAuditIndexes,
   '0012-clustered-friendships': clusteredFriendships,
   '0013-rate-limit-counters': rateLimitCounters,
+  '0014-blinded-audit-entries': blindedAuditEntries,
 };
 
 export const migrationProvider: MigrationProvider = {
