@@ -147,7 +147,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     log(
       `world: ${fmt(seeded.members)} members, ${fmt(seeded.friendships)} friendships (seed ${SEED}); caller ${caller}; ` +
         `one page = ${PAGE} visible friends x ${FIELDS.length} fields (${FIELDS.join(',')}); one request writes ${perRequest} audit entries ` +
-        `(${PAGE} released, ${perRequest - PAGE} friends left out by their own settings)`,
+        `(one for the request, counting the friends left out by their own settings, and ${perRequest - 1} released)`,
     );
     log(`database: ${database.dialect}`);
     log(`load: autocannon, ${size.connections} connections, ${size.seconds} s each after a ${size.warmupSeconds} s warm-up, from a worker thread`);

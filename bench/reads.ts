@@ -30,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import type { AuditEntry } from '../src/audit/audit-entry.js';
 import { AuditLog } from '../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../src/audit/blinding.js';
 import { auditSigningKeyPath, loadOrCreateAuditSigningKey } from '../src/audit/signing-key.js';
 import { openStore } from '../src/cli/open-store.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
@@ -116,7 +117,7 @@ async function fillLog(store: Store, dataDir: string, size: Size): Promise<void>
   const recipients: Recipient[] = (await inventoryReport(store, NOW)).data
     .filter((row) => row.agreement_id !== null && row.apps.length > 0)
     .map((row) => ({ partnerId: row.partner_id, appId: row.apps[0]!, agreementId: row.agreement_id! }));
-  const auditLog = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(dataDir) });
+  const auditLog = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
   await auditLog.start();
   const random = prng(SEED);
   const member = () => memberIdAt(SEED, Math.floor(random() * size.members));

@@ -18,10 +18,12 @@ export interface AuditEntry {
   readonly subjectMemberId: string | null;
   readonly purpose: string | null;
   /**
-   * `released`: the subject was in the response; `withheld`: left out by the rules; `denied`: the
-   * request was refused; `staff_action`: a member of staff (or the system) changed something.
+   * `served`: a Graph API request was answered (its request entry); `released`: the subject was in
+   * the response; `denied`: the request was refused; `staff_action`: a member of staff (or the
+   * system) changed something. `withheld` (a friend left out, one entry each) is only in logs
+   * written before issue 11: friends passed over are now counted in the request's entry.
    */
-  readonly outcome: 'released' | 'withheld' | 'denied' | 'staff_action';
+  readonly outcome: 'released' | 'withheld' | 'denied' | 'staff_action' | 'served';
   /** The refusal's error code, why a subject was left out, or a staff action's name. */
   readonly code: string | null;
   readonly released: readonly Field[];
@@ -32,4 +34,14 @@ export interface AuditEntry {
   readonly action?: string | null;
   /** What a staff action changed (client-safe, never a secret). Absent or null otherwise. */
   readonly detail?: Readonly<Record<string, unknown>> | null;
+  /**
+   * On a request's entry: how many friends the scan passed over and why (`friend_opted_out` for
+   * device partners, `friend_not_app_user` for third-party apps), never who. Absent or null otherwise.
+   */
+  readonly passedOver?: PassedOver | null;
+}
+
+export interface PassedOver {
+  readonly count: number;
+  readonly reason: string;
 }

@@ -1,16 +1,36 @@
 import { performance } from 'node:perf_hooks';
+import { Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { AuditRepository, type StoredTreeHead } from '../store/audit-repository.js';
 import type { Db } from '../store/database.js';
 import type { AuditEntry } from './audit-entry.js';
-import { rootHashPlan } from './merkle-tree.js';
+import type { AuditBlinding } from './blinding.js';
+import { leafHashAt, storedLeafHash } from './entry-leaf.js';
+import { CompactRange, MerkleHasher, type NodeSink } from './log-verifier.js';
+import { completeSubtrees, type NodeWrite } from './merkle-tree.js';
+import { readSavedHead, saveHead } from './saved-head.js';
 import type { AuditSigningKey } from './signing-key.js';
-import { signTreeHead } from './tree-head.js';
+import { signTreeHead, verifyTreeHead } from './tree-head.js';
 
 export interface AuditLogOptions {
   readonly db: Db;
   readonly clock: () => Instant;
   readonly signingKey: AuditSigningKey;
+  /** Blinds every entry (issue 11): the same key on every server of the log. */
+  readonly blinding: AuditBlinding;
+  /**
+   * Where the latest signed head is kept outside the database (saved-head.ts); none in tests that
+   * do not ask for it. With it, a database whose signed history was rewritten, heads deleted
+   * included, is refused at start.
+   */
+  readonly savedHeadFile?: string;
+  /** Heard after each head is signed and committed (witnessing, publication). */
+  readonly onHeadSigned?: (head: StoredTreeHead) => void;
+  /**
+   * Entries that may wait for a commit; an append beyond it is refused at once with Overloaded
+   * (503, Retry-After) instead of queueing without bound. Default 100,000.
+   */
+  readonly maxQueuedEntries?: number;
   /** A batch is committed as soon as it holds this many entries. Default 5,000. */
   readonly maxBatchEntries?: number;
   /** ...or this long after its first entry arrived, whichever comes first. Default 2 ms. */
@@ -54,8 +74,17 @@ export class AuditLog {
   private committing: Promise<void> | undefined;
   private lastHeadAt = Number.NEGATIVE_INFINITY;
   private closed = false;
+  /**
+   * The tree as this log knows it: the compact range (the complete subtrees of its leaves),
+   * checked at load against the last signed head and since then extended only with leaves hashed
+   * from entries' contents. Every root it signs comes from here, never from stored nodes.
+   */
+  private range: CompactRange | undefined;
+  private readonly hasher = new MerkleHasher();
+  private readonly maxQueuedEntries: number;
 
   constructor(private readonly options: AuditLogOptions) {
+    this.maxQueuedEntries = options.maxQueuedEntries ?? 100_000;
     this.maxBatchEntries = options.maxBatchEntries ?? 5000;
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.headIntervalMs = options.headIntervalMs ?? 1000;
@@ -65,10 +94,17 @@ export class AuditLog {
     return this.options.signingKey;
   }
 
+  get blinding(): AuditBlinding {
+    return this.options.blinding;
+  }
+
   /** Resolves once the entries (and `withEntries`' writes) are committed; rejects if that transaction failed. */
   append(entries: readonly AuditEntry[], withEntries?: WithEntries): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the audit log is closed'));
     if (entries.length === 0 && withEntries === undefined) return Promise.resolve();
+    if (this.queuedEntries > 0 && this.queuedEntries + entries.length > this.maxQueuedEntries) {
+      return Promise.reject(new Overloaded('The audit log is behind; nothing was released. Try again shortly.'));
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ entries, withEntries, resolve, reject });
       this.queuedEntries += entries.length;
@@ -95,14 +131,34 @@ export class AuditLog {
    * empty log gets its head, of size 0, only when asked for with `evenIfEmpty`).
    */
   async signHeadIfBehind(evenIfEmpty = false): Promise<StoredTreeHead | undefined> {
-    return this.options.db.transaction().execute(async (trx) => {
+    let range: CompactRange | undefined;
+    const head = await this.options.db.transaction().execute(async (trx) => {
       const audit = new AuditRepository(trx);
       await audit.lock();
-      const size = await audit.treeSize();
+      range = await this.rangeNow(audit);
       const latest = await audit.latestHead();
-      if (latest !== undefined ? latest.size >= size : size === 0 && !evenIfEmpty) return undefined;
-      return this.signHead(audit, size);
+      if (latest !== undefined ? latest.size >= range.size : range.size === 0 && !evenIfEmpty) return undefined;
+      return this.signHead(audit, range);
     });
+    this.range = range;
+    if (head !== undefined) this.headCommitted(head);
+    return head;
+  }
+
+  /**
+   * Hashes the entries appended elsewhere since this log last looked into its tree, and stores the
+   * nodes they complete, without signing a head (the CLI, after appending outside a server).
+   * Returns the tree size.
+   */
+  async addPendingLeaves(): Promise<number> {
+    let range: CompactRange | undefined;
+    await this.options.db.transaction().execute(async (trx) => {
+      const audit = new AuditRepository(trx);
+      await audit.lock();
+      range = await this.rangeNow(audit);
+    });
+    this.range = range;
+    return range!.size;
   }
 
   /**
@@ -170,23 +226,103 @@ export class AuditLog {
   }
 
   private async commit(batch: readonly Waiter[]): Promise<void> {
-    await this.options.db.transaction().execute(async (trx) => {
+    let range: CompactRange | undefined;
+    const head = await this.options.db.transaction().execute(async (trx) => {
       const audit = new AuditRepository(trx);
-      const { firstIndex, size } = await audit.append(batch.flatMap((waiter) => waiter.entries));
+      await audit.lock();
+      range = await this.rangeNow(audit);
+      const entries = batch.flatMap((waiter) => waiter.entries);
+      const firstIndex = range.size;
+      const writes = new NodeWrites();
+      for (let i = 0; i < entries.length; i++) range.append(leafHashAt(entries[i]!, firstIndex + i, this.blinding).toString('hex'), writes);
+      await audit.insertEntries(firstIndex, entries);
+      await audit.insertNodes(writes.list);
       for (const waiter of batch) await waiter.withEntries?.(trx);
       // A batch of only `withEntries` work (a request that released nothing) leaves the size, and its head, as they were.
-      if (size > firstIndex && performance.now() - this.lastHeadAt >= this.headIntervalMs) await this.signHead(audit, size);
+      if (entries.length > 0 && performance.now() - this.lastHeadAt >= this.headIntervalMs) return this.signHead(audit, range);
+      return undefined;
     });
+    this.range = range;
+    if (head !== undefined) this.headCommitted(head);
     this.scheduleHead();
   }
 
-  private async signHead(audit: AuditRepository, size: number): Promise<StoredTreeHead> {
-    const root = await audit.run(rootHashPlan(size));
+  /** The head of the range's tree, signed and stored in the caller's transaction. */
+  private async signHead(audit: AuditRepository, range: CompactRange): Promise<StoredTreeHead> {
+    const root = Buffer.from(range.root(), 'hex');
     const key = this.options.signingKey;
-    const head = { ...signTreeHead(key.privateKey, size, root, this.options.clock()), keyId: key.keyId };
+    const head = { ...signTreeHead(key.privateKey, range.size, root, this.options.clock()), keyId: key.keyId };
     await audit.insertHead(head, key.keyId);
     this.lastHeadAt = performance.now();
     return head;
+  }
+
+  /** After the head's transaction committed: kept outside the database, then announced. */
+  private headCommitted(head: StoredTreeHead): void {
+    if (this.options.savedHeadFile !== undefined) {
+      const saved = readSavedHead(this.options.savedHeadFile);
+      if (saved === undefined || saved.size <= head.size) saveHead(this.options.savedHeadFile, head);
+    }
+    this.options.onHeadSigned?.(head);
+  }
+
+  /**
+   * Under the log's lock: a copy of the range, loaded and checked on first use, extended with the
+   * entries appended since by others (staff actions in their own transactions, the CLI, another
+   * server), hashed from their contents, with the nodes they complete stored for proofs. The copy
+   * replaces the range only once its transaction has committed.
+   */
+  private async rangeNow(audit: AuditRepository): Promise<CompactRange> {
+    const range = this.range === undefined ? await this.loadRange(audit) : copyOf(this.range, this.hasher);
+    const size = await audit.treeSize();
+    if (size < range.size) throw new Error(truncatedMessage(size, range.size));
+    const writes = new NodeWrites();
+    while (range.size < size) {
+      for (const entry of await audit.entriesAfter(range.size, Math.min(10_000, size - range.size))) {
+        if (entry.seq !== range.size + 1) throw new Error(`the audit log has no entry seq ${range.size + 1}: run \`datapact audit verify\``);
+        range.append(storedLeafHash(entry, this.blinding).toString('hex'), writes);
+      }
+      await audit.insertNodes(writes.list.splice(0));
+    }
+    return range;
+  }
+
+  /**
+   * The range at the latest signed head (the newest of the database's and the saved one): its
+   * stored complete subtrees, and the odd leaf below them recomputed from its entry, must give the
+   * signed root. Otherwise the signed history was rewritten (or truncated) under the server, and it
+   * refuses to go on rather than sign a tree that does not extend what it signed.
+   */
+  private async loadRange(audit: AuditRepository): Promise<CompactRange> {
+    const head = await this.lastSignedHead(audit);
+    if (head === undefined) return new CompactRange(this.hasher);
+    const size = await audit.treeSize();
+    if (size < head.size) throw new Error(truncatedMessage(size, head.size));
+    const subtrees = await audit.withBlinding(this.blinding).run({ reads: completeSubtrees(0, head.size), assemble: (nodes) => [...nodes] });
+    const range = new CompactRange(this.hasher, head.size, subtrees);
+    const root = range.root();
+    if (root !== head.root.toString('hex')) {
+      throw new Error(
+        `The audit log no longer reproduces its last signed tree head (tree_size ${head.size}): that head's root is ` +
+        `${head.root.toString('hex')}, the stored tree gives ${root}. Entries or nodes under that head were changed ` +
+        'after it was signed; the server will not sign a rewritten history. Run `datapact audit verify` and restore the database from a backup.',
+      );
+    }
+    return range;
+  }
+
+  /** The newest head whose signature verifies, from the database or the saved copy. */
+  private async lastSignedHead(audit: AuditRepository): Promise<StoredTreeHead | undefined> {
+    const key = this.options.signingKey;
+    const stored = await audit.latestHead();
+    const saved = this.options.savedHeadFile === undefined ? undefined : readSavedHead(this.options.savedHeadFile);
+    for (const [head, where] of [[stored, 'the database'], [saved, this.options.savedHeadFile]] as const) {
+      if (head !== undefined && (head.keyId !== key.keyId || !verifyTreeHead(head, key.publicKey))) {
+        throw new Error(`The audit log's latest tree head in ${where} (tree_size ${head.size}) is not signed by this server's audit key: it was not signed by this log.`);
+      }
+    }
+    if (stored === undefined) return saved;
+    return saved !== undefined && saved.size > stored.size ? saved : stored;
   }
 
   /** A head within `headIntervalMs` of the last one, for entries a batch left unsigned. */
@@ -198,5 +334,23 @@ export class AuditLog {
       this.signHeadIfBehind().catch((error: unknown) => this.options.onError?.(error));
     }, wait);
     this.headTimer.unref();
+  }
+}
+
+function truncatedMessage(size: number, signed: number): string {
+  return `The audit log holds ${size} entries but a signed tree head covers ${signed}: entries from seq ${size + 1} were removed ` +
+    'after they were signed. The server will not sign a truncated history. Run `datapact audit verify` and restore the database from a backup.';
+}
+
+function copyOf(range: CompactRange, hasher: MerkleHasher): CompactRange {
+  return new CompactRange(hasher, range.size, range.subtrees());
+}
+
+/** The interior nodes a range's appends complete, to be stored for proofs. */
+class NodeWrites implements NodeSink {
+  readonly list: NodeWrite[] = [];
+
+  node(level: number, index: number, hash: string): void {
+    this.list.push({ level, index, hash: Buffer.from(hash, 'hex') });
   }
 }

@@ -3,7 +3,8 @@ import type { WithheldReason } from '../domain/reason-codes.js';
 import type { AuditEntry } from './audit-entry.js';
 
 /**
- * The canonical byte form of an audit entry: the bytes its Merkle leaf hash covers (issue 5).
+ * The canonical byte form of an audit entry of the legacy (unblinded) log: the bytes its Merkle leaf
+ * hash covers (issue 5). Entries written since issue 11 use canonical-entry-v2.ts.
  *
  * Compact JSON, UTF-8, no whitespace, with
  * - the top-level keys always present, in the order of the `AuditEntry` interface (ENTRY_KEYS);
@@ -38,12 +39,13 @@ export const ENTRY_KEYS = [
   'detail',
 ] as const satisfies readonly (keyof AuditEntry)[];
 
-// Compile-time check that ENTRY_KEYS lists every key of AuditEntry.
-type MissingKey = Exclude<keyof AuditEntry, (typeof ENTRY_KEYS)[number]>;
+// Compile-time check that ENTRY_KEYS lists every key of AuditEntry (but `passedOver`, which came
+// with the blinded form of issue 11, canonical-entry-v2.ts: this form is the legacy log's).
+type MissingKey = Exclude<keyof AuditEntry, (typeof ENTRY_KEYS)[number] | 'passedOver'>;
 const everyKeyListed: [MissingKey] extends [never] ? true : MissingKey = true;
 void everyKeyListed;
 
-const OUTCOMES: readonly AuditEntry['outcome'][] = ['released', 'withheld', 'denied', 'staff_action'];
+const OUTCOMES: readonly AuditEntry['outcome'][] = ['released', 'withheld', 'denied', 'staff_action', 'served'];
 
 export class CanonicalEncodingError extends Error {
   override readonly name = 'CanonicalEncodingError';
@@ -204,7 +206,7 @@ function releasedText(released: readonly unknown[]): string {
   return `${text}]`;
 }
 
-function canonicalNumber(value: unknown, key: string): string {
+export function canonicalNumber(value: unknown, key: string): string {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new CanonicalEncodingError(`${key}: expected a finite number`);
   }
@@ -215,7 +217,7 @@ function canonicalNumber(value: unknown, key: string): string {
 let lastInstant = Number.NaN;
 let lastIso = '';
 
-function instantToIso(at: unknown): string {
+export function instantToIso(at: unknown): string {
   if (at === lastInstant) return lastIso;
   if (typeof at !== 'number' || !Number.isInteger(at)) throw new CanonicalEncodingError('at: expected an integer instant (ms)');
   const date = new Date(at);
@@ -229,7 +231,7 @@ function instantToIso(at: unknown): string {
 }
 
 /** JSON with object keys sorted at every depth; `undefined` object members are left out, as JSON.stringify does. */
-function canonicalJson(value: unknown, path: string): string {
+export function canonicalJson(value: unknown, path: string): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { decodeBlindedLeaf, isBlindedText } from './canonical-entry-v2.js';
 import { decodeEntry } from './canonical-entry.js';
 import { EXPORT_FORMAT } from './log-export.js';
 import {
@@ -87,7 +88,8 @@ class ExportRun {
       fail({ kind: 'bad-export', line: lineNumber, message: `line ${lineNumber}: the header says the export ends with seq ${to}, but the file goes on` });
     }
     try {
-      decodeEntry(line);
+      if (isBlindedText(line)) decodeBlindedLeaf(line);
+      else decodeEntry(line);
     } catch (error) {
       // A file that went through a Windows editor or transfer is the likely cause: say so.
       const crlf = line.at(-1) === 0x0d ? ' (the line ends with a carriage return: were its line ends converted to CRLF?)' : '';

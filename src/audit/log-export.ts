@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { AuditRepository } from '../store/audit-repository.js';
 import { entryFromColumnsJson } from '../store/audit-rows.js';
-import { encodeEntryText } from './canonical-entry.js';
+import type { AuditBlinding } from './blinding.js';
+import { canonicalTextAt } from './entry-leaf.js';
 import { completeSubtrees } from './merkle-tree.js';
 import { treeHeadToJson, type TreeHeadJson } from './tree-head.js';
 
@@ -41,6 +42,8 @@ export interface ExportOptions {
   /** Last leaf index (exclusive). */
   readonly to: number;
   readonly publicKeyPem: string;
+  /** Blinded entries are exported with their blinding (for auditors): it takes the blinding key. */
+  readonly blinding?: AuditBlinding;
   readonly out: Writable;
   /** Entries read per query. Default 10,000. */
   readonly pageSize?: number;
@@ -66,7 +69,7 @@ export async function writeExport(audit: AuditRepository, options: ExportOptions
     const page = await audit.entriesAsJson(done, Math.min(pageSize, to - done));
     if (page.length === 0) throw new ExportError(`entry seq ${done + 1} is missing: run \`datapact audit verify\``);
     const chunk = new PageBuffer();
-    for (const json of page) chunk.line(canonicalLine(json, ++done));
+    for (const json of page) chunk.line(canonicalLine(json, ++done, options.blinding));
     await write(options.out, chunk.bytes());
     options.onProgress?.(done - from, to - from);
   }
@@ -81,7 +84,7 @@ async function exportHeader(audit: AuditRepository, from: number, to: number, pu
 }
 
 /** The canonical text of the entry with this seq (a gap or an unreadable row stops the export). */
-function canonicalLine(json: string, seq: number): string {
+function canonicalLine(json: string, seq: number, blinding: AuditBlinding | undefined): string {
   let entry: ReturnType<typeof entryFromColumnsJson>['entry'];
   try {
     entry = entryFromColumnsJson(json).entry;
@@ -90,7 +93,7 @@ function canonicalLine(json: string, seq: number): string {
   }
   if (entry.seq !== seq) throw new ExportError(`entry seq ${seq} is missing: run \`datapact audit verify\``);
   try {
-    return encodeEntryText(entry); // reads the entry's own keys only, not seq
+    return canonicalTextAt(entry, seq - 1, blinding);
   } catch (error) {
     throw new ExportError(`entry seq ${seq} cannot be encoded canonically (${(error as Error).message}): run \`datapact audit verify\``);
   }

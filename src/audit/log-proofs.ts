@@ -25,7 +25,7 @@ export class LogProofs {
   async inclusion(index: number, size?: number): Promise<{ size: number; leafHash: Buffer; path: Buffer[] }> {
     const latest = await this.latestHead();
     const treeSize = size ?? latest.size;
-    requireSigned(treeSize, latest);
+    await this.requireSigned(treeSize, latest);
     if (index >= treeSize) throw new BadRequest('leaf_index_out_of_range', `leaf_index must be below tree_size (${treeSize}).`);
     return this.leafAndPath(index, treeSize);
   }
@@ -43,14 +43,20 @@ export class LogProofs {
   /** The proof that the tree of `from` leaves is a prefix of the tree of `to` leaves. */
   async consistency(from: number, to: number): Promise<Buffer[]> {
     if (from > to) throw new BadRequest('invalid_parameter', '`from` must not be larger than `to`.');
-    requireSigned(to, await this.latestHead());
+    const latest = await this.latestHead();
+    await this.requireSigned(to, latest);
+    if (from > 0) await this.requireSigned(from, latest);
     return this.nodes.run(consistencyProofPlan(from, to));
   }
-}
 
-/** Sizes up to the latest signed head: a proof against an unsigned size could not be checked. */
-function requireSigned(size: number, latest: StoredTreeHead): void {
-  if (size > latest.size) {
-    throw new BadRequest('tree_size_not_signed', `The latest signed tree head has tree_size ${latest.size}; ask for a size up to it.`);
+  /** Only sizes a kept head signed: a proof against any other size could not be checked against a signature. */
+  private async requireSigned(size: number, latest: StoredTreeHead): Promise<void> {
+    if (size > latest.size) {
+      throw new BadRequest('tree_size_not_signed', `The latest signed tree head has tree_size ${latest.size}; ask for a size up to it.`);
+    }
+    // The empty tree is the size-0 head every log starts from.
+    if (size !== 0 && size !== latest.size && (await this.audit.heads(size, size)).length === 0) {
+      throw new BadRequest('tree_size_not_signed', `No kept tree head signed tree_size ${size}; ask for the size of a signed head (the latest is ${latest.size}).`);
+    }
   }
 }

@@ -200,6 +200,11 @@ export class CompactRange {
     this.count++;
   }
 
+  /** The complete subtrees' hashes, largest first: with `size`, what a copy starts from. */
+  subtrees(): Buffer[] {
+    return this.hashes.map((hash) => Buffer.from(hash, 'hex'));
+  }
+
   /** MTH of the leaves so far (the empty tree's hash for none). */
   root(): HexHash {
     const last = this.hashes.length - 1;

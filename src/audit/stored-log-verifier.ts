@@ -1,6 +1,7 @@
 import type { AuditRepository } from '../store/audit-repository.js';
 import { entryFromColumnsJson, type StoredAuditEntry } from '../store/audit-rows.js';
-import { encodeEntryText } from './canonical-entry.js';
+import type { AuditBlinding } from './blinding.js';
+import { canonicalTextAt } from './entry-leaf.js';
 import {
   CompactRange,
   HeadChecker,
@@ -28,13 +29,15 @@ import { verifyConsistency } from './merkle-verify.js';
  */
 export interface StoredLogOptions {
   readonly key: VerifyKey;
+  /** The blinding key (secrets/audit-blinding.key): blinded entries cannot be hashed without it. */
+  readonly blinding?: AuditBlinding;
   /** Entries read per query. Default 10,000. */
   readonly pageSize?: number;
   readonly onProgress?: VerifyProgress;
 }
 
 export function verifyStoredLog(audit: AuditRepository, options: StoredLogOptions): Promise<VerifyResult> {
-  const run = new StoredLogRun(audit, options);
+  const run = new StoredLogRun(options.blinding === undefined ? audit : audit.withBlinding(options.blinding), options);
   return collectResult(performance.now(), () => run.run(), () => run.stats());
 }
 
@@ -63,6 +66,7 @@ class StoredLogRun {
 
   async run(): Promise<void> {
     const total = await this.audit.treeSize();
+    this.nodes.signedUpTo((await this.audit.latestHead())?.size ?? 0);
     for (const head of await this.audit.heads(0, 0)) await this.checkHead(head);
     for (let page = await this.audit.entriesAsJson(0, this.pageSize); page.length > 0; ) {
       await this.checkPage(page);
@@ -93,6 +97,8 @@ class StoredLogRun {
     const at = { seq, leafIndex: seq - 1 };
     if (entry.seq !== seq) fail({ kind: 'missing-entry', ...at, message: `entry seq ${seq} is missing (the next stored entry is seq ${entry.seq})` });
     const leaf = this.leafOf(entry, seq);
+    // A blinded entry's leaf hash is never stored: only its content, rehashed here, counts.
+    if (entry.format === 2) return leaf;
     if (stored === null) fail({ kind: 'missing-hash', ...at, message: `entry seq ${seq} has no stored leaf hash` });
     if (leaf !== stored) fail({ kind: 'leaf-hash-mismatch', ...at, message: `entry seq ${seq}: its content does not match its leaf hash` });
     return leaf;
@@ -111,7 +117,7 @@ class StoredLogRun {
   private leafOf(entry: StoredAuditEntry, seq: number): HexHash {
     let text: string;
     try {
-      text = encodeEntryText(entry);
+      text = canonicalTextAt(entry, seq - 1, this.options.blinding);
     } catch (error) {
       fail({ kind: 'not-canonical', seq, leafIndex: seq - 1, message: `entry seq ${seq} cannot be encoded canonically: ${(error as Error).message}` });
     }
@@ -156,6 +162,7 @@ const HEX_HASH_LENGTH = 64;
  */
 class StoredNodes implements NodeSink {
   private levels: LevelNodes[] = [];
+  private signed = 0;
 
   constructor(private readonly audit: AuditRepository) {}
 
@@ -178,9 +185,19 @@ class StoredNodes implements NodeSink {
     return { lo, dense: undefined, sparse };
   }
 
+  /**
+   * Nodes over entries beyond the latest signed head may not be stored yet (entries appended in a
+   * staff action's transaction get theirs when the server next signs): only those under a head must be.
+   */
+  signedUpTo(size: number): void {
+    this.signed = size;
+  }
+
   node(level: number, index: number, hash: HexHash): void {
     const row = this.levels[level];
     const at = index - (row?.lo ?? 0);
+    const present = row?.dense !== undefined || row?.sparse[at] !== undefined;
+    if (!present && (index + 1) * 2 ** level > this.signed) return;
     const same = row?.dense !== undefined ? row.dense.startsWith(hash, at * HEX_HASH_LENGTH) : row?.sparse[at] === hash;
     if (!same) this.fail(level, index, row?.dense !== undefined || row?.sparse[at] !== undefined);
   }

@@ -168,3 +168,15 @@ export class RateLimited extends DatapactError {
   readonly status = 429;
   readonly code = 'rate_limited';
 }
+
+/**
+ * The server is at capacity (the audit log's append queue is full): try again after
+ * `retryAfterSeconds` rather than wait in a queue that grows without bound (PRODUCT.md §7).
+ */
+export class Overloaded extends DatapactError {
+  readonly status = 503;
+  readonly code = 'overloaded';
+  constructor(message: string, readonly retryAfterSeconds = 1) {
+    super(message);
+  }
+}

@@ -8,6 +8,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify';
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../audit/blinding.js';
+import { savedHeadPath } from '../audit/saved-head.js';
 import { CheckpointSubmitter, type PostText, type WitnessEndpoint } from '../audit/checkpoint-witnessing.js';
 import { checkpointSignatureFromSignedHead, defaultLogOrigin, LogCheckpoints } from '../audit/log-checkpoints.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
@@ -42,7 +44,7 @@ export interface AppOptions {
   /** Where the OAuth and audit signing keys are kept; default: fresh keys in memory (tests). */
   readonly dataDir?: string;
   /** Group commit of the audit log (tests and benchmarks tune it); see AuditLogOptions. */
-  readonly audit?: Pick<AuditLogOptions, 'maxBatchEntries' | 'maxDelayMs' | 'headIntervalMs'>;
+  readonly audit?: Pick<AuditLogOptions, 'maxBatchEntries' | 'maxDelayMs' | 'headIntervalMs' | 'maxQueuedEntries'>;
   /**
    * The proxies in front (addresses, CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`): a
    * request that comes through them has the client's address of their X-Forwarded-For, which the
@@ -149,6 +151,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       db: options.store.db,
       clock,
       signingKey,
+      blinding: loadOrCreateAuditBlinding(options.dataDir),
+      ...(options.dataDir === undefined ? {} : { savedHeadFile: savedHeadPath(options.dataDir) }),
       onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),
     }),
     totpBox: loadOrCreateTotpBox(options.dataDir),

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DatapactError } from '../domain/errors.js';
+import { DatapactError, Overloaded } from '../domain/errors.js';
 
 interface ErrorBody {
   error: { code: string; message: string; request_id: string; cause?: string };
@@ -17,6 +17,7 @@ function body(request: FastifyRequest, code: string, message: string, cause?: st
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | DatapactError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof DatapactError) {
+      if (error instanceof Overloaded) reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.status(error.status).send(body(request, error.code, error.message, error.cause));
     }
     if (error.validation) {

@@ -7,7 +7,7 @@ import type { Db } from './database.js';
 import type { Database } from './schema.js';
 
 export type AuditOutcome = AuditEntry['outcome'];
-export const AUDIT_OUTCOMES = ['released', 'withheld', 'denied', 'staff_action'] as const satisfies readonly AuditOutcome[];
+export const AUDIT_OUTCOMES = ['served', 'released', 'withheld', 'denied', 'staff_action'] as const satisfies readonly AuditOutcome[];
 
 /** Which entries a staff query looks at; every part is optional and they add up (AND). */
 export interface AuditFilter {
@@ -30,6 +30,7 @@ export interface AuditRecordPage {
 export interface DailyAuditCount {
   /** The UTC day, `YYYY-MM-DD`. */
   readonly day: string;
+  readonly served: number;
   readonly released: number;
   readonly withheld: number;
   readonly denied: number;
@@ -41,6 +42,7 @@ export interface DailyAuditCount {
 const COLUMNS = [
   'seq', 'at', 'request_id', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version',
   'token_member_id', 'subject_member_id', 'purpose', 'outcome', 'code', 'released', 'withheld', 'actor', 'action', 'detail',
+  'format', 'passed_over', 'passed_over_reason',
 ] as const;
 
 function matching(eb: ExpressionBuilder<Database, 'audit_entries'>, filter: AuditFilter): Expression<SqlBool> {
@@ -82,6 +84,7 @@ export class AuditQueryRepository {
       .where((eb) => matching(eb, filter))
       .select((eb) => [
         day.as('day'),
+        count(eb, 'served').as('served'),
         count(eb, 'released').as('released'),
         count(eb, 'withheld').as('withheld'),
         count(eb, 'denied').as('denied'),
@@ -94,6 +97,7 @@ export class AuditQueryRepository {
     // PostgreSQL answers sums and counts as bigint text.
     return rows.map((row) => ({
       day: row.day,
+      served: Number(row.served),
       released: Number(row.released),
       withheld: Number(row.withheld),
       denied: Number(row.denied),

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
-import { encodeEntryText } from '../audit/canonical-entry.js';
-import { leafHashOfText } from '../audit/merkle-hash.js';
-import { appendLeavesPlan, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
+import type { AuditBlinding } from '../audit/blinding.js';
+import { storedLeafHash } from '../audit/entry-leaf.js';
+import type { MerklePlan, NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
-import { ENTRY_COLUMNS, entryFromRow, pushEntryColumns, type StoredAuditEntry } from './audit-rows.js';
+import { ENTRY_COLUMNS, entryFromColumnsJson, entryFromRow, pushEntryColumns, type StoredAuditEntry } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
 import { dialectOf, type Db } from './database.js';
@@ -30,16 +30,30 @@ export interface AppendedRange {
 }
 
 /**
- * The audit log as stored: entries (each with its leaf hash), the complete subtree hashes of the
- * Merkle tree (src/audit/merkle-tree.ts) and the signed tree heads. Entries and nodes are only
- * ever inserted; nothing here updates or deletes them.
+ * The audit log as stored: entries, the complete subtree hashes of the Merkle tree
+ * (src/audit/merkle-tree.ts) and the signed tree heads. Entries and nodes are only ever inserted;
+ * nothing here updates or deletes them.
+ *
+ * Blinded entries (issue 11) have no stored leaf hash: a leaf is always recomputed from its entry,
+ * which for a blinded one needs the blinding key (`blinding`, given to the repositories that serve
+ * proofs, verify and export). The interior nodes are written by the AuditLog from the tree it keeps
+ * in memory, never by whoever appends entries in their own transaction.
  */
 export class AuditRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly blinding?: AuditBlinding,
+  ) {}
+
+  /** The same store, able to recompute blinded leaves. */
+  withBlinding(blinding: AuditBlinding): AuditRepository {
+    return new AuditRepository(this.db, blinding);
+  }
 
   /**
-   * Appends entries to the log, with their leaves and every subtree they complete, in one
-   * transaction: the caller's (a staff action with its change) or a new one.
+   * Appends entries to the log in one transaction: the caller's (a staff action with its change)
+   * or a new one. Their leaves and the nodes above them are added by the AuditLog before the next
+   * head is signed.
    */
   async append(entries: readonly AuditEntry[]): Promise<AppendedRange> {
     if (this.db.isTransaction) return this.appendIn(this.db, entries);
@@ -49,21 +63,30 @@ export class AuditRepository {
   private async appendIn(db: Db, entries: readonly AuditEntry[]): Promise<AppendedRange> {
     await lockLog(db);
     const size = await treeSizeOf(db);
-    if (entries.length === 0) return { firstIndex: size, size };
-    const hashes: Buffer[] = [];
-    const entryValues: unknown[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const hash = leafHashOfText(encodeEntryText(entries[i]!));
-      hashes.push(hash);
-      entryValues.push(size + i + 1, hash);
-      pushEntryColumns(entryValues, entries[i]!);
-    }
-    const { writes } = await runPlanOn(db, appendLeavesPlan(size, hashes));
-    await ENTRY_INSERT.run(db, entryValues);
-    const nodeValues: unknown[] = [];
-    for (const w of writes) if (w.level > 0) nodeValues.push(w.level, w.index, w.hash);
-    await NODE_INSERT.run(db, nodeValues);
+    await new AuditRepository(db).insertEntries(size, entries);
     return { firstIndex: size, size: size + entries.length };
+  }
+
+  /** Under the lock, with `firstIndex` the tree size: the entries' rows, blinded form, no stored hash. */
+  async insertEntries(firstIndex: number, entries: readonly AuditEntry[]): Promise<void> {
+    const values: unknown[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      values.push(firstIndex + i + 1, null);
+      pushEntryColumns(values, entries[i]!);
+    }
+    await ENTRY_INSERT.run(this.db, values);
+  }
+
+  /** Interior nodes (level ≥ 1); one already stored by another server that added the same leaves is kept. */
+  async insertNodes(writes: readonly { level: number; index: number; hash: Buffer }[]): Promise<void> {
+    const values: unknown[] = [];
+    for (const w of writes) if (w.level > 0) values.push(w.level, w.index, w.hash);
+    await NODE_INSERT.run(this.db, values);
+  }
+
+  /** Entries with seq in (afterSeq, afterSeq + limit], oldest first. */
+  async entriesAfter(afterSeq: number, limit: number): Promise<StoredAuditEntry[]> {
+    return (await this.entriesAsJson(afterSeq, limit)).map((json) => entryFromColumnsJson(json).entry);
   }
 
   /** Inside a transaction: waits for, then holds until commit, the right to append (see lockLog). */
@@ -79,7 +102,7 @@ export class AuditRepository {
 
   /** Runs a Merkle plan (root, inclusion or consistency proof) with its nodes fetched in one query per table. */
   run<T>(plan: MerklePlan<T>): Promise<T> {
-    return runPlanOn(this.db, plan);
+    return runPlanOn(this.db, plan, this.blinding);
   }
 
   async insertHead(head: TreeHead, keyId: string): Promise<void> {
@@ -179,7 +202,7 @@ export class AuditRepository {
   async bySeq(seqs: readonly number[]): Promise<Map<number, StoredAuditEntry>> {
     const found = new Map<number, StoredAuditEntry>();
     for (const batch of chunks(seqs, 500)) {
-      const rows = await this.db.selectFrom('audit_entries').selectAll().where('seq', 'in', batch).execute();
+      const rows = await this.db.selectFrom('audit_entries').select(ENTRY_READ).where('seq', 'in', batch).execute();
       for (const row of rows) found.set(Number(row.seq), entryFromRow(row));
     }
     return found;
@@ -204,7 +227,7 @@ export class AuditRepository {
 }
 
 const ENTRY_INSERT = new BulkInsert('audit_entries', ['seq', 'leaf_hash', ...ENTRY_COLUMNS], 1000);
-const NODE_INSERT = new BulkInsert('audit_nodes', ['level', 'idx', 'hash'], 5000);
+const NODE_INSERT = new BulkInsert('audit_nodes', ['level', 'idx', 'hash'], 5000, true);
 
 async function treeSizeOf(db: Db): Promise<number> {
   const row = await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('size')).executeTakeFirst();
@@ -236,26 +259,32 @@ function entryAsJson(db: Db) {
     : sql<string>`json_array(${sql.join(columns)})`;
 }
 
+/** An entry's columns, without its stored leaf hash. */
+const ENTRY_READ = ['seq', ...ENTRY_COLUMNS] as const;
+
 /** A blob column as lowercase hex (NULL stays NULL on PostgreSQL and is '' on SQLite: both read as no hash). */
 function hexOf(db: Db, column: 'leaf_hash' | 'hash') {
   return dialectOf(db) === 'postgres' ? sql<string>`encode(${sql.ref(column)}, 'hex')` : sql<string>`lower(hex(${sql.ref(column)}))`;
 }
 
 
-async function runPlanOn<T>(db: Db, plan: MerklePlan<T>): Promise<T> {
-  const nodes = await fetchNodes(db, plan.reads);
+async function runPlanOn<T>(db: Db, plan: MerklePlan<T>, blinding: AuditBlinding | undefined): Promise<T> {
+  const nodes = await fetchNodes(db, plan.reads, blinding);
   return plan.assemble(nodes);
 }
 
-/** The hashes of these nodes in the same order: leaves from audit_entries, the rest from audit_nodes. */
-async function fetchNodes(db: Db, refs: readonly NodeRef[]): Promise<Buffer[]> {
+/**
+ * The hashes of these nodes in the same order: leaves recomputed from their entries (never a
+ * stored hash: what an entry says is what its leaf is), the rest from audit_nodes.
+ */
+async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlinding | undefined): Promise<Buffer[]> {
   if (refs.length === 0) return [];
   const leaves = refs.filter((r) => r.level === 0).map((r) => r.index + 1);
   const interior = refs.filter((r) => r.level > 0);
   const found = new Map<string, Buffer>();
   if (leaves.length > 0) {
-    const rows = await db.selectFrom('audit_entries').select(['seq', 'leaf_hash']).where('seq', 'in', leaves).execute();
-    for (const row of rows) if (row.leaf_hash !== null) found.set(`0:${Number(row.seq) - 1}`, Buffer.from(row.leaf_hash));
+    const rows = await db.selectFrom('audit_entries').select(ENTRY_READ).where('seq', 'in', leaves).execute();
+    for (const row of rows) found.set(`0:${Number(row.seq) - 1}`, storedLeafHash(entryFromRow(row), blinding));
   }
   if (interior.length > 0) {
     const rows = await db

@@ -8,6 +8,8 @@ import type { AuditEntriesTable } from './schema.js';
 /** An audit entry as stored, with its place in the log: leaf index = seq - 1. */
 export interface StoredAuditEntry extends AuditEntry {
   readonly seq: number;
+  /** 1: legacy canonical form, leaf hash stored; 2: blinded (canonical-entry-v2.ts), written since migration 0014. */
+  readonly format: 1 | 2;
 }
 
 type EntryRow = Omit<Selectable<AuditEntriesTable>, 'leaf_hash'>;
@@ -32,6 +34,8 @@ export function entryFromRow(row: EntryRow): StoredAuditEntry {
     actor: row.actor ?? null,
     action: row.action ?? null,
     detail: row.detail == null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+    passedOver: row.passed_over == null ? null : { count: Number(row.passed_over), reason: row.passed_over_reason ?? '' },
+    format: Number(row.format) === 1 ? 1 : 2,
   };
 }
 
@@ -39,7 +43,11 @@ export function entryFromRow(row: EntryRow): StoredAuditEntry {
 export const ENTRY_COLUMNS = [
   'at', 'request_id', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version', 'token_member_id',
   'subject_member_id', 'purpose', 'outcome', 'code', 'released', 'withheld', 'actor', 'action', 'detail',
+  'format', 'passed_over', 'passed_over_reason',
 ] as const satisfies readonly (keyof EntryRow)[];
+
+/** Every entry appended since migration 0014 is blinded. */
+const BLINDED = 2;
 
 let lastInstant = Number.NaN;
 let lastIso = '';
@@ -58,6 +66,7 @@ export function pushEntryColumns(values: unknown[], e: AuditEntry): void {
     lastIso, e.requestId, e.appId, e.partnerId, e.agreementId, e.agreementVersion, e.rulesVersion, e.tokenMemberId,
     e.subjectMemberId, e.purpose, e.outcome, e.code, releasedJson(e.released), withheldJson(e.withheld),
     e.actor ?? null, e.action ?? null, e.detail == null ? null : JSON.stringify(e.detail),
+    BLINDED, e.passedOver?.count ?? null, e.passedOver?.reason ?? null,
   );
 }
 
@@ -103,7 +112,8 @@ export function entryFromColumnsJson(json: string): { entry: StoredAuditEntry; l
     agreement_id: v[p.agreement_id]!, agreement_version: v[p.agreement_version]!, rules_version: v[p.rules_version]!,
     token_member_id: v[p.token_member_id]!, subject_member_id: v[p.subject_member_id]!, purpose: v[p.purpose]!,
     outcome: v[p.outcome]!, code: v[p.code]!, released: v[p.released]!, withheld: v[p.withheld]!, actor: v[p.actor]!,
-    action: v[p.action]!, detail: v[p.detail]!,
+    action: v[p.action]!, detail: v[p.detail]!, format: v[p.format]!, passed_over: v[p.passed_over]!,
+    passed_over_reason: v[p.passed_over_reason]!,
   };
   const hex = v[LEAF_HASH_AT] as unknown;
   return { entry: entryFromRow(row), leafHashHex: typeof hex === 'string' && hex !== '' ? hex : null };

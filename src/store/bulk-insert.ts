@@ -21,6 +21,8 @@ export class BulkInsert<T extends keyof Database & string> {
     private readonly columns: readonly (keyof Database[T] & string)[],
     /** Rows per statement: keeps SQLite under its bound-parameter limit (32,766). */
     private readonly rowsPerStatement: number,
+    /** Rows whose key is already there are left as they are (ON CONFLICT DO NOTHING). */
+    private readonly skipExisting = false,
   ) {}
 
   /** Inserts rows given as flat values, `columns.length` per row, in statements of at most rowsPerStatement rows. */
@@ -40,7 +42,8 @@ export class BulkInsert<T extends keyof Database & string> {
     let text = this.statements.get(key);
     if (text === undefined) {
       const row = Object.fromEntries(this.columns.map((column) => [column, null]));
-      text = db.insertInto(this.table).values(Array.from({ length: rows }, () => row) as never).compile().sql;
+      const insert = db.insertInto(this.table).values(Array.from({ length: rows }, () => row) as never);
+      text = (this.skipExisting ? insert.onConflict((conflict) => conflict.doNothing()) : insert).compile().sql;
       this.statements.set(key, text);
     }
     return text;

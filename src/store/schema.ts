@@ -198,8 +198,16 @@ export interface AuditEntriesTable {
   action: string | null;
   /** JSON text: what a staff action changed. */
   detail: string | null;
-  /** SHA-256(0x00 || canonical entry): the entry's leaf in the audit tree (leaf index seq - 1). */
+  /**
+   * SHA-256(0x00 || canonical entry): the entry's leaf in the audit tree (leaf index seq - 1), for
+   * legacy entries (`format` 1) only; a blinded entry's is recomputed with the blinding key.
+   */
   leaf_hash: Buffer | null;
+  /** 1: legacy canonical form (canonical-entry.ts); 2: blinded (canonical-entry-v2.ts). Migration 0014. */
+  format: Generated<number>;
+  /** A request's entry: how many friends its scan passed over, and why (migration 0014). */
+  passed_over: number | null;
+  passed_over_reason: string | null;
 }
 
 /** Complete subtrees of the audit tree above the leaves: node (level, idx) covers leaves [idx·2^level, (idx+1)·2^level). */

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { AuditLog, type AuditLogOptions } from '../../src/audit/audit-log.js';
-import { encodeEntry } from '../../src/audit/canonical-entry.js';
-import { leafHash } from '../../src/audit/merkle-hash.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { storedLeafHash } from '../../src/audit/entry-leaf.js';
 import { MemorySubtreeStore, appendLeavesSync, consistencyProofPlan, inclusionProofPlan, rootHashPlan, rootHashSync } from '../../src/audit/merkle-tree.js';
 import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verify.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
@@ -20,6 +20,7 @@ import { DIALECTS, freshDatabase, type Dialect } from '../helpers/dialects.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const key = loadOrCreateAuditSigningKey(undefined);
+const blinding = loadOrCreateAuditBlinding(undefined);
 
 function entry(i: number, requestId = `req-${i}`): AuditEntry {
   return {
@@ -37,7 +38,7 @@ async function world(t: TestContext, dialect: Dialect, options: Partial<AuditLog
   let transactions = 0;
   const originalTransaction = db.transaction.bind(db);
   db.transaction = () => { transactions++; return originalTransaction(); };
-  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, ...options });
+  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, blinding, ...options });
   t.after(async () => {
     await log.close();
     await database.drop();
@@ -49,7 +50,7 @@ async function world(t: TestContext, dialect: Dialect, options: Partial<AuditLog
 async function recomputedTree(store: Store) {
   const tree = new MemorySubtreeStore();
   const entries = await store.audit.hashedEntries(0, 1_000_000);
-  const hashes = entries.map(({ entry: e }) => leafHash(encodeEntry(e)));
+  const hashes = entries.map(({ entry: e }) => storedLeafHash(e, blinding));
   tree.put(appendLeavesSync(tree, 0, hashes).writes);
   return { tree, size: hashes.length, hashes };
 }
@@ -123,17 +124,18 @@ for (const dialect of DIALECTS) {
         const { tree, size, hashes } = await recomputedTree(store);
         assert.equal(await store.audit.treeSize(), size);
         const stored = await store.audit.hashedEntries(0, 1000);
-        assert.deepEqual(stored.map((s) => s.leafHash), hashes);
+        assert.deepEqual(stored.map((s) => s.leafHash), hashes.map(() => null), 'a blinded leaf hash is never stored');
+        const audit = store.audit.withBlinding(blinding);
         for (const n of [1, 2, 3, 7, 8, 64, size]) {
           const root = rootHashSync(tree, n);
-          assert.deepEqual(await store.audit.run(rootHashPlan(n)), root, `root of ${n}`);
+          assert.deepEqual(await audit.run(rootHashPlan(n)), root, `root of ${n}`);
           for (const index of [0, Math.floor(n / 2), n - 1]) {
-            const proof = await store.audit.run(inclusionProofPlan(index, n));
+            const proof = await audit.run(inclusionProofPlan(index, n));
             assert.ok(verifyInclusion(hashes[index]!, index, n, proof, root), `inclusion of ${index} in ${n}`);
           }
           for (const m of [1, Math.floor(n / 3), n]) {
             if (m < 1 || m > n) continue;
-            const proof = await store.audit.run(consistencyProofPlan(m, n));
+            const proof = await audit.run(consistencyProofPlan(m, n));
             assert.ok(verifyConsistency(m, n, rootHashSync(tree, m), root, proof), `consistency ${m} → ${n}`);
           }
         }
@@ -147,7 +149,7 @@ for (const dialect of DIALECTS) {
         const rows = await store.audit.hashedEntries(0, 100);
         const fromJson = (await store.audit.entriesAsJson(0, 100)).map(entryFromColumnsJson);
         assert.deepEqual(fromJson.map((e) => e.entry), rows.map((r) => r.entry));
-        assert.deepEqual(fromJson.map((e) => e.leafHashHex), rows.map((r) => r.leafHash!.toString('hex')));
+        assert.deepEqual(fromJson.map((e) => e.leafHashHex), rows.map(() => null));
         for (const level of [1, 2, 3]) {
           const nodes = await store.audit.nodesAt(level, 0, 100);
           assert.deepEqual(await store.audit.nodesAtHex(level, 0, 100), { count: nodes.length, hex: nodes.map((n) => n.hash.toString('hex')).join('') });
@@ -203,7 +205,7 @@ if (DIALECTS.includes('postgres')) {
     test('give one gap-free log whose heads all verify', async (t) => {
       const { db, url, drop } = await freshDatabase('postgres');
       const second = openPostgres(url!);
-      const options = { clock: () => NOW, signingKey: key, maxBatchEntries: 9, maxDelayMs: 1, headIntervalMs: 0 };
+      const options = { clock: () => NOW, signingKey: key, blinding, maxBatchEntries: 9, maxDelayMs: 1, headIntervalMs: 0 };
       const logs = [new AuditLog({ db, ...options }), new AuditLog({ db: second, ...options })];
       t.after(async () => {
         await Promise.allSettled(logs.map((log) => log.close()));

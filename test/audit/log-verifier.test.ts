@@ -8,6 +8,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
 import { sql } from 'kysely';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { leafHashAt } from '../../src/audit/entry-leaf.js';
 import { encodeEntry } from '../../src/audit/canonical-entry.js';
 import { verifyExport } from '../../src/audit/export-verifier.js';
 import { EXPORT_FORMAT, type ExportHeader } from '../../src/audit/log-export.js';
@@ -25,6 +28,7 @@ const NOW = Date.parse('2026-06-01T00:00:00Z');
 const key = loadOrCreateAuditSigningKey(undefined);
 const verifyKey = { publicKey: key.publicKey, keyId: key.keyId };
 const otherKey = loadOrCreateAuditSigningKey(undefined);
+const blinding = loadOrCreateAuditBlinding(undefined);
 
 function entry(i: number): AuditEntry {
   if (i % 5 === 4) {
@@ -246,20 +250,22 @@ async function storedLog(t: TestContext, n: number, headSizes: number[]): Promis
   await migrateToLatest(db);
   t.after(() => db.destroy());
   const store = createStore(db);
+  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, blinding });
   const stops = [...new Set([...headSizes, n])].sort((a, b) => a - b);
   let size = 0;
   for (const stop of stops) {
     if (stop > size) await store.audit.append(Array.from({ length: stop - size }, (_, i) => entry(size + i)));
+    await log.addPendingLeaves();
     size = stop;
     if (headSizes.includes(stop)) {
-      const root = await store.audit.run(rootHashPlan(stop));
+      const root = await store.audit.withBlinding(blinding).run(rootHashPlan(stop));
       await store.audit.insertHead(signTreeHead(key.privateKey, stop, root, NOW + stop), key.keyId);
     }
   }
   return store;
 }
 
-const verifyStore = (store: Store, pageSize = 16) => verifyStoredLog(store.audit, { key: verifyKey, pageSize });
+const verifyStore = (store: Store, pageSize = 16) => verifyStoredLog(store.audit, { key: verifyKey, blinding, pageSize });
 
 describe('verifyStoredLog (database)', () => {
   test('good logs of many sizes, with heads at various sizes and pages of any size, verify', async (t) => {
@@ -277,14 +283,15 @@ describe('verifyStoredLog (database)', () => {
   test('progress is reported per page, up to the tree size', async (t) => {
     const store = await storedLog(t, 40, [40]);
     const seen: [number, number][] = [];
-    await verifyStoredLog(store.audit, { key: verifyKey, pageSize: 16, onProgress: (done, total) => seen.push([done, total]) });
+    await verifyStoredLog(store.audit, { key: verifyKey, blinding, pageSize: 16, onProgress: (done, total) => seen.push([done, total]) });
     assert.deepEqual(seen, [[16, 40], [32, 40], [40, 40]]);
   });
 
   test('a changed column, an unreadable one, a missing entry', async (t) => {
     const store = await storedLog(t, 40, [20, 40]);
     await sql`update audit_entries set purpose = 'device_experiencE' where seq = 23`.execute(store.db);
-    assertProblem(await verifyStore(store), 'leaf-hash-mismatch', /^entry seq 23: its content does not match its leaf hash$/);
+    // A blinded entry has no stored leaf hash: the node above it (leaves 22..23) no longer matches.
+    assertProblem(await verifyStore(store), 'node-mismatch', /^stored node \(1, 11\) over leaf indices 22\.\.23 \(seq 23\.\.24\) does not match/);
     await sql`update audit_entries set released = '["id",' where seq = 7`.execute(store.db);
     assertProblem(await verifyStore(store), 'not-canonical', /^entry seq 7 cannot be read: /);
     await sql`delete from audit_entries where seq = 3`.execute(store.db);
@@ -305,7 +312,7 @@ describe('verifyStoredLog (database)', () => {
     const forged = { ...entry(20), purpose: 'advertising' };
     const entries = Array.from({ length: 40 }, (_, i) => (i === 20 ? forged : entry(i)));
     const tree = new MemorySubtreeStore();
-    const leaves = entries.map((e) => leafHash(encodeEntry(e)));
+    const leaves = entries.map((e, i) => leafHashAt(e, i, blinding));
     tree.put(appendLeavesSync(tree, 0, leaves).writes);
     await sql`update audit_entries set purpose = 'advertising', leaf_hash = ${leaves[20]} where seq = 21`.execute(store.db);
     await sql`delete from audit_nodes`.execute(store.db);
@@ -335,7 +342,7 @@ describe('verifyStoredLog (database)', () => {
     const store = await storedLog(t, 12, [4, 12]);
     await sql`update audit_heads set key_id = 'abc' where tree_size = 4`.execute(store.db);
     assertProblem(await verifyStore(store), 'wrong-key', /^tree head 4: names key abc but was signed by the given key [0-9a-f]{16}…$/);
-    const other = await verifyStoredLog(store.audit, { key: { publicKey: otherKey.publicKey, keyId: otherKey.keyId } });
+    const other = await verifyStoredLog(store.audit, { key: { publicKey: otherKey.publicKey, keyId: otherKey.keyId }, blinding });
     assertProblem(other, 'bad-signature', /^tree head 4: the signature does not verify with the given public key \(it names key abc/);
   });
 });

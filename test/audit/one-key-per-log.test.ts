@@ -6,12 +6,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { AuditRepository } from '../../src/store/audit-repository.js';
 import { DIALECTS, testDatabase } from '../helpers/dialects.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
+const blinding = loadOrCreateAuditBlinding(undefined);
 const entry = {
   at: NOW, requestId: 'req-1', appId: 'app', partnerId: 'partner', agreementId: 'agr', agreementVersion: 1,
   rulesVersion: RULES_VERSION, tokenMemberId: 'm1', subjectMemberId: 'm1', purpose: 'device_experience',
@@ -23,18 +25,18 @@ for (const dialect of DIALECTS) {
     test('a log started with another key than its heads\' is refused; with the same key it starts', async (t) => {
       const { db } = await testDatabase(t, dialect);
       const first = loadOrCreateAuditSigningKey(undefined);
-      const log = new AuditLog({ db, clock: () => NOW, signingKey: first, headIntervalMs: 0 });
+      const log = new AuditLog({ db, clock: () => NOW, signingKey: first, blinding, headIntervalMs: 0 });
       await log.start();
       await log.append([entry]);
       await log.close();
       const heads = (await new AuditRepository(db).heads()).length;
 
-      const other = new AuditLog({ db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(undefined) });
+      const other = new AuditLog({ db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(undefined), blinding });
       await assert.rejects(other.start(), (error: Error) =>
         error.message.includes(first.keyId.slice(0, 16)) && /same key/.test(error.message) && /Scaling out/.test(error.message));
       assert.equal((await new AuditRepository(db).heads()).length, heads, 'nothing signed with the other key');
 
-      const same = new AuditLog({ db, clock: () => NOW + 1, signingKey: first, headIntervalMs: 0 });
+      const same = new AuditLog({ db, clock: () => NOW + 1, signingKey: first, blinding, headIntervalMs: 0 });
       await same.start();
       await same.append([{ ...entry, requestId: 'req-2' }]);
       await same.close();

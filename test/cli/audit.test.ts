@@ -13,6 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { nodeHash } from '../../src/audit/merkle-hash.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { Migrator, sql } from 'kysely';
@@ -25,6 +27,7 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const good = join(folder, 'good.db');
 const key = loadOrCreateAuditSigningKey(folder); // the data directory's key, as the server makes it
+const blinding = loadOrCreateAuditBlinding(folder);
 const publicKey = join(folder, 'pub.pem');
 const otherPublicKey = join(folder, 'other.pem');
 /** Appended in these batches, with a head signed after each: heads at 1, 3, 8, 21, 50 and 100. */
@@ -74,7 +77,7 @@ function verifyFails(run: Run, message: RegExp): void {
 before(async () => {
   const db = openSqlite(good);
   await migrateToLatest(db);
-  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, headIntervalMs: 0 });
+  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, blinding, headIntervalMs: 0 });
   let size = 0;
   for (const batch of BATCHES) {
     await log.append(Array.from({ length: batch }, (_, i) => entry(size + i)));
@@ -101,7 +104,8 @@ describe('datapact audit verify (the database)', { concurrency: 4 }, () => {
 
   test('one byte of one entry changed', async () => {
     const path = tampered('byte', (db) => db.prepare("update audit_entries set request_id = 'req-4X' where seq = 42").run());
-    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: entry seq 42: its content does not match its leaf hash$/m);
+    // A blinded entry has no stored leaf hash: the stored node above it (leaves 40..41) no longer matches.
+    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: stored node \(1, 20\) over leaf indices 40\.\.41 \(seq 41\.\.42\) does not match/m);
   });
 
   test('one entry deleted', async () => {
@@ -118,7 +122,7 @@ describe('datapact audit verify (the database)', { concurrency: 4 }, () => {
       set.run({ ...b, seq: 10 });
       set.run({ ...a, seq: 11 });
     });
-    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: entry seq 10: its content does not match its leaf hash$/m);
+    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: stored node \(1, 4\) over leaf indices 8\.\.9 \(seq 9\.\.10\) does not match/m);
   });
 
   test('the log truncated: its last entries deleted', async () => {
@@ -195,9 +199,11 @@ describe('datapact audit export, and verify --file', { concurrency: 4 }, () => {
     assert.equal(heads[0]!.key_id, key.keyId);
     const db = new Database(good, { readonly: true });
     try {
-      const stored = db.prepare('select leaf_hash from audit_entries where seq = 42').get() as { leaf_hash: Buffer };
-      const line = Buffer.from(lines[42]!, 'utf8');
-      assert.deepEqual(createHash('sha256').update(Buffer.from([0])).update(line).digest(), stored.leaf_hash);
+      // Leaves 42 and 43 (lines 43 and 44) hash to the stored node above them: the lines are the leaves.
+      const stored = db.prepare('select hash from audit_nodes where level = 1 and idx = 21').get() as { hash: Buffer };
+      const leaf = (n: number) => createHash('sha256').update(Buffer.from([0])).update(Buffer.from(lines[n]!, 'utf8')).digest();
+      assert.deepEqual(nodeHash(leaf(43), leaf(44)), stored.hash);
+      assert.match(lines[43]!, /^\{"v":2,.*,"blind":"[A-Za-z0-9_-]{22}"\}$/, 'a blinded entry, with its blinding');
     } finally {
       db.close();
     }

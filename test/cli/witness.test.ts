@@ -13,6 +13,7 @@ import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { checkpointBody, verifierKey } from '../../src/audit/checkpoint.js';
 import { Cosigner } from '../../src/audit/cosignature.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { migrateToLatest, openSqlite } from '../../src/store/database.js';
@@ -25,6 +26,7 @@ const NOW = Date.parse('2026-06-01T00:00:00Z');
 const ORIGIN = 'datapact.test/audit';
 const database = join(folder, 'log.db');
 const key = loadOrCreateAuditSigningKey(folder);
+const blinding = loadOrCreateAuditBlinding(folder);
 const alice = Cosigner.generate('alice.example/witness');
 const bob = Cosigner.generate('bob.example/witness');
 
@@ -54,7 +56,7 @@ function datapact(args: string[]): Promise<Run> {
 before(async () => {
   const db = openSqlite(database);
   await migrateToLatest(db);
-  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, headIntervalMs: 0 });
+  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, blinding, headIntervalMs: 0 });
   let size = 0;
   for (const batch of [2, 3, 4]) {
     await log.append(Array.from({ length: batch }, (_, i) => entry(size + i)));

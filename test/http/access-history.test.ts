@@ -7,7 +7,8 @@ import { describe, test, type TestContext } from 'node:test';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { createPublicKey } from 'node:crypto';
-import { decodeEntry } from '../../src/audit/canonical-entry.js';
+import { tokenMemberCommitment } from '../../src/audit/blinding.js';
+import { decodeBlindedLeaf } from '../../src/audit/canonical-entry-v2.js';
 import { leafHash } from '../../src/audit/merkle-hash.js';
 import { verifyInclusion } from '../../src/audit/merkle-verify.js';
 import { treeHeadFromJson, verifyTreeHead } from '../../src/audit/tree-head.js';
@@ -165,7 +166,7 @@ for (const dialect of DIALECTS) {
         assert.equal((await alice.get('/v1/me/access-history?limit=101')).statusCode, 400);
       });
 
-      test('proof=true: every entry proven against the latest signed head, a direct entry with its bytes, a friend entry with its hash only', async (t) => {
+      test('proof=true: every entry proven against the latest signed head, with the blinded bytes its leaf hash covers, a friend entry naming no friend', async (t) => {
         const { app, readAlice, login } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await readAlice();
         const alice = await login('alice');
@@ -177,20 +178,25 @@ for (const dialect of DIALECTS) {
         assert.match(keyId, /^[0-9a-f]{64}$/);
         const head = treeHeadFromJson(signed);
         assert.ok(verifyTreeHead(head, publicKey), 'the head is signed by the published key');
-        assert.equal(head.size, 2, "alice's read and bob's friend list, one entry each");
+        assert.equal(head.size, 4, "alice's read and bob's friend list: an entry for each request and one for each subject");
         const [friend, direct] = body.data;
         for (const item of body.data) {
           const { leaf_index, leaf_hash, audit_path } = item.proof;
           const path = audit_path.map((h: string) => Buffer.from(h, 'base64'));
           assert.ok(verifyInclusion(Buffer.from(leaf_hash, 'base64'), leaf_index, head.size, path, head.root), `entry ${leaf_index} is in the log`);
         }
-        const bytes = Buffer.from(direct.proof.canonical_entry, 'base64');
-        assert.deepEqual(leafHash(bytes), Buffer.from(direct.proof.leaf_hash, 'base64'), 'the shown bytes are the leaf');
-        const decoded = decodeEntry(bytes);
-        assert.equal(decoded.subjectMemberId, 'alice');
-        assert.equal(decoded.tokenMemberId, 'alice');
-        assert.deepEqual(decoded.released, direct.fields);
-        assert.equal(friend.proof.canonical_entry, undefined, "a friend entry's bytes would name the friend");
+        for (const item of [direct, friend]) {
+          const bytes = Buffer.from(item.proof.canonical_entry, 'base64');
+          assert.deepEqual(leafHash(bytes), Buffer.from(item.proof.leaf_hash, 'base64'), 'the shown bytes are the leaf');
+          const decoded = decodeBlindedLeaf(bytes);
+          assert.equal(decoded.subjectMemberId, 'alice');
+          assert.deepEqual(decoded.released, item.fields);
+          assert.match(decoded.blind, /^[A-Za-z0-9_-]{22}$/, 'the entry carries its blinding');
+          assert.ok(!bytes.toString().includes('bobfriend'), "the friend's id is not in the bytes");
+        }
+        assert.equal(decodeBlindedLeaf(Buffer.from(direct.proof.canonical_entry, 'base64')).tokenMember,
+          tokenMemberCommitment(decodeBlindedLeaf(Buffer.from(direct.proof.canonical_entry, 'base64')).blind, 'alice'),
+          'the token member is a commitment the member can check against their own id');
         assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere in the body');
         const plain = await alice.get('/v1/me/access-history?proof=false');
         assert.equal(plain.statusCode, 200);
@@ -203,10 +209,10 @@ for (const dialect of DIALECTS) {
         await readAlice();
         const alice = await login('alice');
         const body = (await alice.get('/v1/me/access-history?proof=true')).json();
-        assert.equal(body.tree_head.tree_size, 1, 'only the first batch was signed');
+        assert.equal(body.tree_head.tree_size, 2, 'only the first batch (a request and its subject) was signed');
         assert.equal(body.data[0].via, 'friend');
         assert.equal(body.data[0].proof, null);
-        assert.equal(body.data[1].proof.leaf_index, 0);
+        assert.equal(body.data[1].proof.leaf_index, 1);
       });
 
       test('without a session it is 401 login_required, a partner token included', async (t) => {

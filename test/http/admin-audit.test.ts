@@ -128,6 +128,7 @@ for (const dialect of DIALECTS) {
           app_id: null, partner_id: 'p_alpha', agreement_id: 'agr_alpha', agreement_version: 2, rules_version: RULES_VERSION,
           purpose: null, outcome: 'staff_action', code: 'agreement.suspend', token_member_id: null, subject_member_id: null,
           released: [], withheld: {}, actor: 'st_someone', action: 'agreement.suspend', detail: { reason: 'late certification' },
+          passed_over: null,
         });
         const withheld = (await get(ENTRIES_URL, { app_id: 'app_alpha_phone', outcome: 'withheld' })).json().data;
         assert.equal(withheld.length, 1);
@@ -136,7 +137,7 @@ for (const dialect of DIALECTS) {
           { seq: 0, leaf_index: 0, at: '2026-05-11T06:00:00.000Z', request_id: 'req_8', app_id: 'app_alpha_phone', partner_id: 'p_alpha',
             agreement_id: 'agr_alpha', agreement_version: 1, rules_version: RULES_VERSION, purpose: 'device_experience', outcome: 'withheld',
             code: 'audience_restricted', token_member_id: 'm_token', subject_member_id: 'm_8', released: [],
-            withheld: { birthday: 'audience_restricted' }, actor: null, action: null, detail: null },
+            withheld: { birthday: 'audience_restricted' }, actor: null, action: null, detail: null, passed_over: null },
         );
       });
 
@@ -215,8 +216,10 @@ for (const dialect of DIALECTS) {
         const { token } = await grantToken(store, { memberId: 'm_real', appId: delta.appId, agreementId: delta.agreementId, memberFields: ['id', 'name'] }, ADMIN_NOW);
         const graph = await app.inject({ url: '/v1/me?fields=id,name,email', headers: { authorization: `Bearer ${token}` } });
         assert.equal(graph.statusCode, 200, graph.body);
-        const data = (await get(ENTRIES_URL, { partner_id: 'p_delta' })).json().data;
-        assert.equal(data.length, 1);
+        const all = (await get(ENTRIES_URL, { partner_id: 'p_delta' })).json().data;
+        assert.deepEqual(all.map((e: { outcome: string }) => e.outcome), ['released', 'served'], 'newest first: the subject, then the request');
+        assert.ok(all.every((e: { request_id: string }) => e.request_id === graph.headers['x-request-id']));
+        const data = all.slice(0, 1);
         assert.equal(data[0].request_id, graph.headers['x-request-id']);
         assert.equal(data[0].app_id, 'app_delta');
         assert.equal(data[0].agreement_id, 'agr_delta');
@@ -227,12 +230,12 @@ for (const dialect of DIALECTS) {
         assert.ok(data[0].withheld.email, 'email was asked for and withheld');
         assert.equal(data[0].at, new Date(ADMIN_NOW).toISOString());
         const byWindow = (await get(ENTRIES_URL, { from: new Date(ADMIN_NOW).toISOString(), app_id: 'app_delta' })).json().data;
-        assert.deepEqual(byWindow, data);
+        assert.deepEqual(byWindow, all);
       });
     });
 
     describe('GET /admin/v1/audit/daily-counts', () => {
-      const zero = { released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
+      const zero = { served: 0, released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
 
       test('counts per UTC day equal the counts by hand, with totals', async (t) => {
         const { get } = await world(t, dialect);
@@ -242,11 +245,11 @@ for (const dialect of DIALECTS) {
           from: '2026-05-10T00:00:00.000Z',
           to: '2026-05-13T00:00:00.000Z',
           data: [
-            { day: '2026-05-10', released: 2, withheld: 1, denied: 1, staff_action: 1, total: 5 },
-            { day: '2026-05-11', released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 },
-            { day: '2026-05-12', released: 2, withheld: 0, denied: 0, staff_action: 0, total: 2 },
+            { day: '2026-05-10', served: 0, released: 2, withheld: 1, denied: 1, staff_action: 1, total: 5 },
+            { day: '2026-05-11', served: 0, released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 },
+            { day: '2026-05-12', served: 0, released: 2, withheld: 0, denied: 0, staff_action: 0, total: 2 },
           ],
-          totals: { released: 6, withheld: 2, denied: 2, staff_action: 1, total: 11 },
+          totals: { served: 0, released: 6, withheld: 2, denied: 2, staff_action: 1, total: 11 },
         });
       });
 
@@ -254,11 +257,11 @@ for (const dialect of DIALECTS) {
         const { get } = await world(t, dialect);
         const alpha = (await get(COUNTS_URL, { partner_id: 'p_alpha', from: '2026-05-10T00:00:00Z', to: '2026-05-13T00:00:00Z' })).json();
         assert.deepEqual(alpha.data, [
-          { day: '2026-05-10', released: 1, withheld: 1, denied: 1, staff_action: 1, total: 4 },
-          { day: '2026-05-11', released: 1, withheld: 1, denied: 0, staff_action: 0, total: 2 },
-          { day: '2026-05-12', released: 1, withheld: 0, denied: 0, staff_action: 0, total: 1 },
+          { day: '2026-05-10', served: 0, released: 1, withheld: 1, denied: 1, staff_action: 1, total: 4 },
+          { day: '2026-05-11', served: 0, released: 1, withheld: 1, denied: 0, staff_action: 0, total: 2 },
+          { day: '2026-05-12', served: 0, released: 1, withheld: 0, denied: 0, staff_action: 0, total: 1 },
         ]);
-        assert.deepEqual(alpha.totals, { released: 3, withheld: 2, denied: 1, staff_action: 1, total: 7 });
+        assert.deepEqual(alpha.totals, { served: 0, released: 3, withheld: 2, denied: 1, staff_action: 1, total: 7 });
         const denied = (await get(COUNTS_URL, { outcome: 'denied', from: '2026-05-11T12:00:00Z', to: '2026-05-12T12:00:00Z' })).json();
         assert.deepEqual(denied.data, [{ day: '2026-05-11', ...zero, denied: 1, total: 1 }, { day: '2026-05-12', ...zero }]);
         const phone = (await get(COUNTS_URL, { app_id: 'app_alpha_phone', agreement_id: 'agr_alpha', from: '2026-05-01T00:00:00Z', to: '2026-06-01T00:00:00Z' })).json();
@@ -271,7 +274,7 @@ for (const dialect of DIALECTS) {
       test('the window edges: from inclusive, to exclusive; a window off midnight touches partial days', async (t) => {
         const { get } = await world(t, dialect);
         const edge = (await get(COUNTS_URL, { from: '2026-05-10T00:00:00.000Z', to: '2026-05-10T23:59:59.999Z' })).json();
-        assert.deepEqual(edge.data, [{ day: '2026-05-10', released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 }]);
+        assert.deepEqual(edge.data, [{ day: '2026-05-10', served: 0, released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 }]);
         const partial = (await get(COUNTS_URL, { from: '2026-05-09T23:59:59.999Z', to: '2026-05-11T00:00:00.001Z' })).json();
         assert.deepEqual(partial.data.map((d: { day: string; total: number }) => [d.day, d.total]), [['2026-05-09', 1], ['2026-05-10', 5], ['2026-05-11', 1]]);
       });
@@ -347,7 +350,7 @@ for (const dialect of DIALECTS) {
         [ENTRIES_URL, { to: '9999-12-31T23:59:59-01:00' }, 'invalid_parameter', /querystring\/to must fall within the years 0000 to 9999/],
         [ENTRIES_URL, { from: '2026-05-11T00:00:00Z', to: '2026-05-10T00:00:00Z' }, 'invalid_parameter', /from .* must be before querystring\/to/],
         [ENTRIES_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-10T02:00:00+02:00' }, 'invalid_parameter', /must be before/],
-        [ENTRIES_URL, { outcome: 'granted' }, 'invalid_parameter', /querystring\/outcome must be one of: released, withheld, denied, staff_action/],
+        [ENTRIES_URL, { outcome: 'granted' }, 'invalid_parameter', /querystring\/outcome must be one of: served, released, withheld, denied, staff_action/],
         [ENTRIES_URL, { limit: 0 }, 'invalid_parameter', /querystring\/limit must be >= 1/],
         [ENTRIES_URL, { limit: 501 }, 'invalid_parameter', /querystring\/limit must be <= 500/],
         [ENTRIES_URL, { limit: 'ten' }, 'invalid_parameter', /querystring\/limit must be a whole number in decimal digits/],

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { ADMIN_NOW, PARTNER_BODY, adminWorld, snapshot } from '../helpers/admin.js';
@@ -158,7 +159,7 @@ describe('bad input on the admin API', () => {
     }]);
     const before = await snapshot(store.db);
     // The timer fires now (on a loaded machine it can fire at any moment of a test).
-    const log = new AuditLog({ db: store.db, clock: () => ADMIN_NOW, signingKey: loadOrCreateAuditSigningKey(undefined) });
+    const log = new AuditLog({ db: store.db, clock: () => ADMIN_NOW, signingKey: loadOrCreateAuditSigningKey(undefined), blinding: loadOrCreateAuditBlinding(undefined) });
     assert.equal((await log.signHeadIfBehind())?.size, 1);
     assert.deepEqual(await snapshot(store.db), before);
   });

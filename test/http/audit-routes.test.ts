@@ -8,11 +8,15 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { encodeEntry } from '../../src/audit/canonical-entry.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { EMPTY_TREE_HASH, leafHash } from '../../src/audit/merkle-hash.js';
 import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verify.js';
 import { treeHeadFromJson, verifyTreeHead, type TreeHead } from '../../src/audit/tree-head.js';
-import { build, type BuildOptions } from '../helpers/build.js';
+import { adminWorld } from '../helpers/admin.js';
+import type { BuildOptions } from '../helpers/build.js';
 import { DIALECTS, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
@@ -28,7 +32,9 @@ const MEMBERS = ['m_alice', 'm_bob', 'm_carol', 'm_dave'] as const;
  * Graph API request, so the entries are what the product writes.
  */
 async function world(t: TestContext, dialect: Dialect, options: BuildOptions = {}) {
-  const built = await build(t, NOW, { ...options, dialect });
+  const dataDir = mkdtempSync(join(tmpdir(), 'datapact-audit-routes-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const built = await adminWorld(t, NOW, { ...options, dialect, dataDir });
   const { store, app } = built;
   await addMembers(store, [
     { id: 'm_alice', shareViaFriends: true }, { id: 'm_bob' }, { id: 'm_carol' }, { id: 'm_dave', shareViaFriends: true },
@@ -62,7 +68,14 @@ async function world(t: TestContext, dialect: Dialect, options: BuildOptions = {
     for (let i = 0; i < 3; i++) await graph(i % 2 ? '/v1/me' : '/v1/me/friends?limit=2', i % 2 ? tokens.carol : tokens.bob);
   };
   const get = (url: string) => app.inject({ url });
-  return { ...built, tokens, graph, traffic, requestIds, get };
+  /**
+   * Inclusion proofs are not public (issue 11): they are asked of the staff endpoint, with the same
+   * query; every other URL goes to the public endpoints as it is.
+   */
+  const proof = (url: string) => url.startsWith('/v1/audit/inclusion')
+    ? built.call(built.staff.viewer.token, 'GET', url.replace('/v1/audit/inclusion', '/admin/v1/audit/inclusion'))
+    : get(url);
+  return { ...built, tokens, graph, traffic, requestIds, get, proof, dataDir };
 }
 
 type Response = LightMyRequestResponse;
@@ -110,15 +123,15 @@ for (const dialect of DIALECTS) {
   describe(`audit public endpoints on ${dialect}`, () => {
     describe('GET /v1/audit/public-key and /v1/audit/tree-head', () => {
       test('before any head: tree-head is 404 not_found, the public key is served all the same', async (t) => {
-        const { get } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         assertError(await get('/v1/audit/tree-head'), 404, 'not_found');
-        assertError(await get('/v1/audit/inclusion?leaf_index=0'), 404, 'not_found');
+        assertError(await proof('/v1/audit/inclusion?leaf_index=0'), 404, 'not_found');
         assertError(await get('/v1/audit/consistency?from=0&to=0'), 404, 'not_found');
         await publishedKey(get);
       });
 
       test('the latest head covers every entry, verifies with the published key, and equals the latest kept head', async (t) => {
-        const { get, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const head = await verifiedHead(get);
         assert.equal(head.size, await store.audit.treeSize(), 'with headIntervalMs 0 every batch signs a head');
@@ -132,9 +145,10 @@ for (const dialect of DIALECTS) {
       });
 
       test('no token is needed: a bogus bearer token changes nothing', async (t) => {
-        const { app, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { app, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
-        for (const url of ['/v1/audit/public-key', '/v1/audit/tree-head', '/v1/audit/inclusion?leaf_index=0', '/v1/audit/consistency?from=1&to=2']) {
+        const [first, second] = await store.audit.heads();
+        for (const url of ['/v1/audit/public-key', '/v1/audit/tree-head', `/v1/audit/consistency?from=${first!.size}&to=${second!.size}`]) {
           const plain = await app.inject({ url });
           const bogus = await app.inject({ url, headers: { authorization: 'Bearer not-a-token' } });
           assert.equal(plain.statusCode, 200, `${url}: ${plain.body}`);
@@ -146,7 +160,7 @@ for (const dialect of DIALECTS) {
 
     describe('GET /v1/audit/inclusion', () => {
       test('every leaf is proven in every kept head; the leaf hash is that of the stored entry\'s canonical bytes', async (t) => {
-        const { get, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic, store, dataDir } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const latest = await verifiedHead(get);
         const heads = await store.audit.heads();
@@ -154,14 +168,16 @@ for (const dialect of DIALECTS) {
         assert.equal(heads.at(-1)!.size, latest.size);
         const entries = await store.audit.hashedEntries(0, 10_000);
         assert.equal(entries.length, latest.size);
-        const expected = entries.map(({ entry }) => leafHash(encodeEntry(entry)));
+        const blinded = store.audit.withBlinding(loadOrCreateAuditBlinding(dataDir));
+        const expected = await blinded.run({ reads: entries.map((_, index) => ({ level: 0, index })), assemble: (nodes) => [...nodes] });
 
         for (const head of heads) {
           for (let index = 0; index < head.size; index++) {
-            const response = await get(`/v1/audit/inclusion?leaf_index=${index}&tree_size=${head.size}`);
+            const response = await proof(`/v1/audit/inclusion?leaf_index=${index}&tree_size=${head.size}`);
             assert.equal(response.statusCode, 200, response.body);
             const body = response.json();
-            assert.deepEqual(Object.keys(body).sort(), ['audit_path', 'leaf_hash', 'leaf_index', 'tree_size']);
+            assert.deepEqual(Object.keys(body).sort(), ['audit_path', 'canonical_entry', 'entry', 'leaf_hash', 'leaf_index', 'tree_size']);
+            assert.deepEqual(leafHash(Buffer.from(body.canonical_entry, 'base64')), expected[index], 'the leaf hash is that of the bytes shown');
             assert.equal(body.leaf_index, index);
             assert.equal(body.tree_size, head.size);
             const leaf = Buffer.from(body.leaf_hash, 'base64');
@@ -181,31 +197,32 @@ for (const dialect of DIALECTS) {
       });
 
       test('without tree_size, proofs are against the latest signed head', async (t) => {
-        const { get, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const head = await verifiedHead(get);
         for (const index of [0, Math.floor(head.size / 2), head.size - 1]) {
-          const body = (await get(`/v1/audit/inclusion?leaf_index=${index}`)).json();
+          const body = (await proof(`/v1/audit/inclusion?leaf_index=${index}`)).json();
           assert.equal(body.tree_size, head.size);
           assert.ok(verifyInclusion(Buffer.from(body.leaf_hash, 'base64'), index, head.size, hashes(body.audit_path), head.root));
         }
       });
 
       test('leaf_index at or past tree_size is 400 leaf_index_out_of_range', async (t) => {
-        const { get, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const head = await verifiedHead(get);
-        assertError(await get(`/v1/audit/inclusion?leaf_index=${head.size}`), 400, 'leaf_index_out_of_range');
-        assertError(await get(`/v1/audit/inclusion?leaf_index=${head.size + 100}`), 400, 'leaf_index_out_of_range');
-        assertError(await get('/v1/audit/inclusion?leaf_index=3&tree_size=3'), 400, 'leaf_index_out_of_range');
-        assertError(await get('/v1/audit/inclusion?leaf_index=7&tree_size=2'), 400, 'leaf_index_out_of_range');
-        assert.equal((await get('/v1/audit/inclusion?leaf_index=2&tree_size=3')).statusCode, 200);
+        assertError(await proof(`/v1/audit/inclusion?leaf_index=${head.size}`), 400, 'leaf_index_out_of_range');
+        assertError(await proof(`/v1/audit/inclusion?leaf_index=${head.size + 100}`), 400, 'leaf_index_out_of_range');
+        const older = (await store.audit.heads())[1]!.size;
+        assertError(await proof(`/v1/audit/inclusion?leaf_index=${older}&tree_size=${older}`), 400, 'leaf_index_out_of_range');
+        assertError(await proof(`/v1/audit/inclusion?leaf_index=${older + 4}&tree_size=${older}`), 400, 'leaf_index_out_of_range');
+        assert.equal((await proof(`/v1/audit/inclusion?leaf_index=${older - 1}&tree_size=${older}`)).statusCode, 200);
       });
     });
 
     describe('GET /v1/audit/consistency', () => {
       test('every pair of kept heads, from = 0 and from = to included, is proven consistent', async (t) => {
-        const { get, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         await verifiedHead(get);
         const { key } = await publishedKey(get);
@@ -239,7 +256,7 @@ for (const dialect of DIALECTS) {
       });
 
       test('from larger than to is 400 invalid_parameter', async (t) => {
-        const { get, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         assertError(await get('/v1/audit/consistency?from=3&to=2'), 400, 'invalid_parameter');
       });
@@ -248,7 +265,7 @@ for (const dialect of DIALECTS) {
     describe('sizes the server has not signed', () => {
       test('with the heads behind the log, a size above the latest signed head is 400 tree_size_not_signed', async (t) => {
         // The first batch signs a head at once; within the hour the later ones wait for the timer.
-        const { get, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 3_600_000 } });
+        const { get, proof, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 3_600_000 } });
         await traffic();
         const head = await verifiedHead(get);
         const size = await store.audit.treeSize();
@@ -259,26 +276,47 @@ for (const dialect of DIALECTS) {
           `/v1/audit/consistency?from=0&to=${head.size + 1}`,
           `/v1/audit/consistency?from=${head.size}&to=${size}`,
           `/v1/audit/consistency?from=${size}&to=${size}`,
-        ]) assertError(await get(url), 400, 'tree_size_not_signed');
+        ]) assertError(await proof(url), 400, 'tree_size_not_signed');
+        // Below the latest head, only the sizes a head signed (the README says so; issue 11, point 6).
+        const signed = new Set((await store.audit.heads()).map((h) => h.size));
+        const unsigned = Array.from({ length: head.size }, (_, i) => i + 1).find((n) => !signed.has(n));
+        if (unsigned !== undefined) {
+          assertError(await proof(`/v1/audit/inclusion?leaf_index=0&tree_size=${unsigned}`), 400, 'tree_size_not_signed');
+          assertError(await get(`/v1/audit/consistency?from=${unsigned}&to=${head.size}`), 400, 'tree_size_not_signed');
+        }
         // An entry past the head is not provable yet: against the default size, it is out of range.
-        assertError(await get(`/v1/audit/inclusion?leaf_index=${head.size}`), 400, 'leaf_index_out_of_range');
-        const proof = (await get(`/v1/audit/inclusion?leaf_index=${head.size - 1}&tree_size=${head.size}`)).json();
-        assert.ok(verifyInclusion(Buffer.from(proof.leaf_hash, 'base64'), head.size - 1, head.size, hashes(proof.audit_path), head.root));
+        assertError(await proof(`/v1/audit/inclusion?leaf_index=${head.size}`), 400, 'leaf_index_out_of_range');
+        const body = (await proof(`/v1/audit/inclusion?leaf_index=${head.size - 1}&tree_size=${head.size}`)).json();
+        assert.ok(verifyInclusion(Buffer.from(body.leaf_hash, 'base64'), head.size - 1, head.size, hashes(body.audit_path), head.root));
       });
 
       test('a size past the end of the log is 400 tree_size_not_signed', async (t) => {
-        const { get, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const head = await verifiedHead(get);
-        assertError(await get(`/v1/audit/inclusion?leaf_index=0&tree_size=${head.size + 1}`), 400, 'tree_size_not_signed');
+        assertError(await proof(`/v1/audit/inclusion?leaf_index=0&tree_size=${head.size + 1}`), 400, 'tree_size_not_signed');
         assertError(await get(`/v1/audit/consistency?from=1&to=${head.size + 1}`), 400, 'tree_size_not_signed');
         assertError(await get(`/v1/audit/consistency?from=0&to=${Number.MAX_SAFE_INTEGER}`), 400, 'tree_size_not_signed');
+      });
+
+      test('a size between two heads that no head signed is 400 tree_size_not_signed (issue 11, point 6)', async (t) => {
+        const { get, proof, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        await traffic();
+        const head = await verifiedHead(get);
+        const signed = new Set((await store.audit.heads()).map((h) => h.size));
+        const unsigned = Array.from({ length: head.size }, (_, i) => i + 1).filter((n) => !signed.has(n));
+        assert.ok(unsigned.length > 0, 'concurrent requests shared a batch, so some sizes were never signed');
+        for (const size of unsigned) {
+          assertError(await proof(`/v1/audit/inclusion?leaf_index=0&tree_size=${size}`), 400, 'tree_size_not_signed');
+          assertError(await get(`/v1/audit/consistency?from=${size}&to=${head.size}`), 400, 'tree_size_not_signed');
+          assertError(await get(`/v1/audit/consistency?from=0&to=${size}`), 400, 'tree_size_not_signed');
+        }
       });
     });
 
     describe('malformed queries', () => {
       test('negative, text, fractional, empty, repeated, too large, missing and unknown parameters are 400 invalid_parameter', async (t) => {
-        const { get, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const bad = [
           '/v1/audit/consistency?from=-1&to=2',
@@ -323,15 +361,15 @@ for (const dialect of DIALECTS) {
           '/v1/audit/tree-head?tree_size=3',
           '/v1/audit/public-key?format=der',
         ];
-        for (const url of bad) assertError(await get(url), 400, 'invalid_parameter', url);
+        for (const url of bad) assertError(await proof(url), 400, 'invalid_parameter', url);
         // Leading zeros are still decimal digits.
-        assert.equal((await get('/v1/audit/consistency?from=01&to=002')).statusCode, 200);
+        assert.equal((await get('/v1/audit/consistency?from=00&to=000')).statusCode, 200);
       });
     });
 
     describe('what the public endpoints reveal', () => {
       test('hashes, sizes and signatures only: no member id, request id, app or partner from an entry appears anywhere', async (t) => {
-        const { get, traffic, store, requestIds } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        const { get, proof, traffic, store, requestIds } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const entries = (await store.audit.hashedEntries(0, 10_000)).map(({ entry }) => entry);
         const secrets = new Set<string>([...MEMBERS, ...requestIds]);

@@ -41,9 +41,9 @@ for (const dialect of DIALECTS) {
           withheld: { phone: 'not_in_agreement', birthday: 'not_consented' },
         });
         const entries = await store.audit.byRequest(response.headers['x-request-id'] as string);
-        assert.equal(entries.length, 1);
-        assert.deepEqual(entries[0]!.released, ['id', 'name', 'email']);
-        assert.deepEqual(entries[0]!.withheld, { phone: 'not_in_agreement', birthday: 'not_consented' });
+        assert.deepEqual(entries.map((e) => e.outcome), ['served', 'released'], 'one entry for the request, one for the subject');
+        assert.deepEqual(entries[1]!.released, ['id', 'name', 'email']);
+        assert.deepEqual(entries[1]!.withheld, { phone: 'not_in_agreement', birthday: 'not_consented' });
       });
 
       test('defaults to id and name', async (t) => {
@@ -78,17 +78,19 @@ for (const dialect of DIALECTS) {
           seen.push(...body.data.map((friend: { id: string }) => friend.id));
           const entries = await store.audit.byRequest(response.headers['x-request-id'] as string);
           assert.equal(entries.filter((e) => e.outcome === 'released').length, body.data.length);
-          hiddenAudited += entries.filter((e) => e.outcome === 'withheld' && e.code === 'friend_opted_out').length;
+          assert.equal(entries.length, 1 + body.data.length, 'the log grows by the request and the friends shown, nothing else');
+          assert.equal(entries[0]!.passedOver?.reason, 'friend_opted_out');
+          hiddenAudited += entries[0]!.passedOver!.count;
           if (body.paging.after === undefined) break;
           assert.equal(body.data.length, 3, 'a page before the last is full');
           url = `/v1/me/friends?limit=3&fields=name,birthday&after=${body.paging.after}`;
         }
         const optedIn = Array.from({ length: 10 }, (_, i) => `f${String(i * 3).padStart(2, '0')}`);
         assert.deepEqual(seen, optedIn);
-        assert.equal(hiddenAudited, 20, 'every opted-out friend is in the audit log once');
+        assert.equal(hiddenAudited, 20, 'every opted-out friend is counted once, in the request entry of the page that passed them');
       });
 
-      test('writes one entry per friend passed, and reads settings changed since the last request', async (t) => {
+      test('writes one entry for the request, counting the friends passed over, one per friend shown, and reads settings changed since the last request', async (t) => {
         const { get, store, appId, partnerId, agreementId } = await friendsWorld(t, dialect);
         await store.members.updatePrivacy('f03', { audiences: { birthday: 'only_me' } });
         const page = async () => {
@@ -101,24 +103,26 @@ for (const dialect of DIALECTS) {
         const first = await page();
         assert.deepEqual(first.body.data.map((friend: { id: string }) => friend.id), ['f00', 'f03']);
         assert.deepEqual(first.body.data[1], { id: 'f03', name: 'Name f03', withheld: { birthday: 'audience_restricted', religion: 'audience_restricted' } });
-        const entry = (subject: string, outcome: 'released' | 'withheld', code: string, released: string[], withheld: object) => ({
+        const entry = (
+          subject: string | null, outcome: 'released' | 'served', code: string | null, released: string[], withheld: object,
+          passedOver: { count: number; reason: string } | null = null,
+        ) => ({
           at: NOW, requestId: first.requestId, appId, partnerId, agreementId, agreementVersion: 1, rulesVersion: RULES_VERSION,
           tokenMemberId: 'me', subjectMemberId: subject, purpose: 'device_experience', outcome, code, released, withheld,
-          actor: null, action: null, detail: null,
+          actor: null, action: null, detail: null, passedOver, format: 2,
         });
-        // Released friends first, then the friends passed over; none for those only looked ahead at (f04, f05).
+        // The request's entry counts the two friends passed over (f01, f02), not those only looked ahead at (f04, f05).
         assert.deepEqual(first.entries, [
+          entry(null, 'served', null, [], {}, { count: 2, reason: 'friend_opted_out' }),
           entry('f00', 'released', 'through_friend', ['id', 'name', 'birthday'], { religion: 'audience_restricted' }),
           entry('f03', 'released', 'through_friend', ['id', 'name'], { birthday: 'audience_restricted', religion: 'audience_restricted' }),
-          entry('f01', 'withheld', 'friend_opted_out', [], {}),
-          entry('f02', 'withheld', 'friend_opted_out', [], {}),
         ]);
         await store.members.updatePrivacy('f03', { shareViaFriends: false });
         await store.members.updatePrivacy('f01', { shareViaFriends: true, audiences: { religion: 'friends' } });
         const second = await page();
         assert.deepEqual(second.body.data.map((friend: { id: string }) => friend.id), ['f00', 'f01']);
         assert.deepEqual(second.body.data[1].withheld, { religion: 'sensitive_field' });
-        assert.deepEqual(second.entries.map((e) => [e.subjectMemberId, e.code]), [['f00', 'through_friend'], ['f01', 'through_friend']]);
+        assert.deepEqual(second.entries.map((e) => [e.subjectMemberId, e.code]), [[null, null], ['f00', 'through_friend'], ['f01', 'through_friend']]);
       });
 
       test('withholds friend fields by audience and sensitivity, with reasons', async (t) => {

@@ -70,7 +70,9 @@ for (const dialect of DIALECTS) {
       for (const [i, entry] of entries.entries()) {
         const values: unknown[] = [];
         pushEntryColumns(values, entry);
-        await db.insertInto('audit_entries').values({ seq: i + 1, ...Object.fromEntries(ENTRY_COLUMNS.map((c, k) => [c, values[k]])) } as never).execute();
+        // The columns 0014 added come last: a row as 0008's table had it is the ones before them.
+        const columns = ENTRY_COLUMNS.slice(0, ENTRY_COLUMNS.indexOf('format'));
+        await db.insertInto('audit_entries').values({ seq: i + 1, ...Object.fromEntries(columns.map((c, k) => [c, values[k]])) } as never).execute();
       }
       await migrateToLatest(db);
       const store = createStore(db);

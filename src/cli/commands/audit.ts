@@ -11,6 +11,7 @@ import { defaultLogOrigin } from '../../audit/log-checkpoints.js';
 import { parseVerifierKey } from '../../audit/signed-note.js';
 import { writeExport } from '../../audit/log-export.js';
 import type { VerifyProgress, VerifyResult } from '../../audit/log-verifier.js';
+import { AuditBlinding, auditBlindingKeyPath } from '../../audit/blinding.js';
 import { auditPublicKeyFromPem, auditSigningKeyPath, type AuditPublicKey } from '../../audit/signing-key.js';
 import { verifyStoredLog } from '../../audit/stored-log-verifier.js';
 import type { Store } from '../../store/store.js';
@@ -95,6 +96,16 @@ function dataDirKey(command: Command): AuditPublicKey {
   return readKey(command, path, 'the audit signing key');
 }
 
+/**
+ * The data directory's blinding key, never created here. Without it blinded entries cannot be
+ * hashed: verify and export then stop at the first one, naming the missing key.
+ */
+function dataDirBlinding(): AuditBlinding | undefined {
+  const path = auditBlindingKeyPath(loadConfig().dataDir);
+  if (!existsSync(path)) return undefined;
+  return new AuditBlinding(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url'));
+}
+
 function exportCommand(): Command {
   return usageExits(new Command('export'))
     .description('Write entries and the signed heads over them as NDJSON that anyone can verify without the database '
@@ -114,7 +125,9 @@ function exportCommand(): Command {
         const started = performance.now();
         const out = options.out === undefined ? stdoutForExport() : fileForExport(command, options.out);
         const written = await withProgressBar('Export', (onProgress) =>
-          writeExport(store.audit, { from, to, publicKeyPem: key.publicKeyPem, out, onProgress: afterOneSecond(onProgress) }));
+          writeExport(store.audit, {
+            from, to, publicKeyPem: key.publicKeyPem, out, onProgress: afterOneSecond(onProgress), ...blindingOption(dataDirBlinding()),
+          }));
         if (out !== process.stdout) await finished(out.end());
         const seconds = (performance.now() - started) / 1000;
         console.error(`Exported ${plural(written.entries, 'entry', 'entries')} (leaf indices ${from}..${to - 1}) and ${plural(written.heads, 'signed head', 'signed heads')}`
@@ -209,7 +222,8 @@ async function verifyDatabase(
   const key = options.publicKey === undefined ? dataDirKey(command) : readKey(command, options.publicKey, 'public key');
   const store = await storeToRead(command, existingDatabase(command, options.database));
   try {
-    const result = await withProgressBar('Verify', (onProgress) => verifyStoredLog(store.audit, { key, onProgress: afterOneSecond(onProgress) }));
+    const result = await withProgressBar('Verify', (onProgress) =>
+      verifyStoredLog(store.audit, { key, onProgress: afterOneSecond(onProgress), ...blindingOption(dataDirBlinding()) }));
     if (!result.ok || witnesses === undefined) return { result };
     const heads = await store.audit.heads();
     return { result, witnessCheck: await checkCosignatures(witnesses.origin, heads, store.cosignatures, witnesses.keys, witnesses.quorum) };
@@ -267,6 +281,10 @@ function report(result: VerifyResult, what: string): void {
   const end = result.from + result.entries;
   const signed = result.lastGoodHead ?? result.from;
   if (signed < end) console.log(`Note: seq ${signed + 1}..${end} come after the last signed head: no signature covers them yet.`);
+}
+
+function blindingOption(blinding: AuditBlinding | undefined): { blinding?: AuditBlinding } {
+  return blinding === undefined ? {} : { blinding };
 }
 
 function count(n: number): string {

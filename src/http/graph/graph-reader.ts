@@ -2,7 +2,7 @@ import type { AuditEntry } from '../../audit/audit-entry.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { planAccess, type AccessPlan } from '../../domain/access-plan.js';
 import { DatapactError, FriendsOfFriendsForbidden, InvalidToken, NotConsented, NotFound } from '../../domain/errors.js';
-import { fieldsOf, type FieldMask, type ObjectField } from '../../domain/field-catalog.js';
+import { fieldBit, fieldsOf, ID_MASK, type FieldMask, type ObjectField } from '../../domain/field-catalog.js';
 import type { FieldReason } from '../../domain/reason-codes.js';
 import { decideSubject, subjectVisibility, type SubjectDecision, type SubjectFacts, type Visibility, type VisibilityFacts } from '../../domain/subject-decision.js';
 import type { Instant } from '../../domain/time.js';
@@ -67,8 +67,9 @@ export class GraphReader {
     const decision = decideSubject(caller.plan, selfFacts(self), requested) as VisibleDecision;
     const profiles = await this.store.members.profiles([self], objectFields(decision.released));
     const withheld = withheldMap(decision);
-    await this.commit(caller, [caller.entries.released(self, decision.relation, decision.released, withheld)]);
-    return view(self, decision, withheld, profiles.get(self));
+    const profile = profiles.get(self);
+    await this.commit(caller, [caller.entries.served(0), caller.entries.released(self, decision.relation, carried(decision, profile), withheld)]);
+    return view(self, decision, withheld, profile);
   }
 
   async member(caller: Caller, id: string, requested: FieldMask): Promise<MemberView> {
@@ -83,15 +84,16 @@ export class GraphReader {
       ? decideSubject(caller.plan, facts(memberSettings, isFriend, users), requested)
       : ({ visible: false, reason: 'stranger' } as const);
     if (!decision.visible) {
-      // A friend left out by their own settings looks exactly like a stranger: same 404, no hint.
-      const entry = decision.reason === 'friend_opted_out' ? caller.entries.optedOut(id) : caller.entries.denial('not_found', id);
-      await this.commit(caller, [entry]);
+      // A friend left out by their own settings looks exactly like a stranger: same 404, no hint,
+      // and one request entry either way; only inside it (blinded) is the friend counted.
+      await this.commit(caller, [caller.entries.denial('not_found', id, decision.reason === 'friend_opted_out' ? 1 : 0)]);
       throw new NotFound(`No member ${id} is visible to this app.`);
     }
     const profiles = await this.store.members.profiles([id], objectFields(decision.released));
     const withheld = withheldMap(decision);
-    await this.commit(caller, [caller.entries.released(id, decision.relation, decision.released, withheld)]);
-    return view(id, decision, withheld, profiles.get(id));
+    const profile = profiles.get(id);
+    await this.commit(caller, [caller.entries.served(0), caller.entries.released(id, decision.relation, carried(decision, profile), withheld)]);
+    return view(id, decision, withheld, profile);
   }
 
   /** A page of the caller's visible friends, in id order. */
@@ -112,9 +114,10 @@ export class GraphReader {
     const union = decisions.reduce((mask, decision) => mask | decision.released, 0);
     const profiles = await this.store.members.profiles(ids, objectFields(union));
     const withheld = decisions.map(withheldMap);
+    // One entry for the request, counting the friends passed over, and one per friend shown.
     await this.commit(caller, [
-      ...decisions.map((decision, i) => entries.released(ids[i]!, decision.relation, decision.released, withheld[i]!)),
-      ...hidden.map((id) => entries.optedOut(id)),
+      entries.served(hidden),
+      ...decisions.map((decision, i) => entries.released(ids[i]!, decision.relation, carried(decision, profiles.get(ids[i]!)), withheld[i]!)),
     ]);
     const data = decisions.map((decision, i) => view(ids[i]!, decision, withheld[i]!, profiles.get(ids[i]!)));
     const last = ids[ids.length - 1];
@@ -125,12 +128,12 @@ export class GraphReader {
    * Reads friends in id order until `limit` are visible, then looks ahead for one more visible
    * friend so that a next cursor is given only when a next page has something in it: an empty
    * last page would hint that opted-out friends exist. Hidden friends met in the look-ahead are
-   * audited with the page that shows the friends after them. Whether a friend is visible depends
+   * counted with the page that shows the friends after them. Whether a friend is visible depends
    * on their settings alone, so audiences are read afterwards, for the friends shown only.
    */
   private async scanFriends(caller: Caller, limit: number, after: string | null) {
     const shown: VisibilityFacts[] = [];
-    const hidden: string[] = [];
+    let hidden = 0;
     const chunk = Math.min(Math.max(limit * 3, 30), 300);
     let position = after;
     for (;;) {
@@ -145,7 +148,7 @@ export class GraphReader {
           continue;
         }
         if (visible) shown.push(friend);
-        else hidden.push(id);
+        else hidden++;
       }
       if (friends.length < chunk) return { shown, hidden, hasMore: false };
       position = friends[friends.length - 1]!.id;
@@ -203,6 +206,13 @@ function withheldMap(decision: VisibleDecision): Partial<Record<ObjectField, Fie
     for (const field of fieldsOf(fields)) if (field !== 'friends') map[field] = reason;
   }
   return map;
+}
+
+/** The fields the response carries for this subject: its id, and the released fields that have a value. */
+function carried(decision: VisibleDecision, profile: Profile | undefined): FieldMask {
+  let mask = ID_MASK;
+  for (const field of objectFields(decision.released)) if (profile?.[field] !== undefined) mask |= fieldBit(field);
+  return mask;
 }
 
 /** Copies only the fields released for this subject: a page's profiles hold the union of all. */

@@ -1,6 +1,6 @@
-import type { AuditEntry } from '../../audit/audit-entry.js';
+import type { AuditEntry, PassedOver } from '../../audit/audit-entry.js';
 import { fieldsOf, type Field, type FieldMask } from '../../domain/field-catalog.js';
-import { FRIEND_OPTED_OUT, RULES_VERSION, type WithheldReason } from '../../domain/reason-codes.js';
+import { FRIEND_NOT_APP_USER, FRIEND_OPTED_OUT, RULES_VERSION, type WithheldReason } from '../../domain/reason-codes.js';
 import type { Instant } from '../../domain/time.js';
 import type { GrantContext } from '../../store/access-token-repository.js';
 
@@ -10,9 +10,11 @@ const NOTHING: readonly Field[] = Object.freeze([]);
 const NONE_WITHHELD: WithheldMap = Object.freeze({});
 
 /**
- * The audit entries of one Graph API request. A friend list writes one entry per friend it
- * passes, dozens per request, that differ only in subject and decision: who asked, under which
- * agreement and when is worked out once here, and every entry is built with the same shape.
+ * The audit entries of one Graph API request (issue 11): exactly one entry for the request (served
+ * or denied, with how many friends its scan passed over) and one per subject the response carried.
+ * So the log grows by 1 + the subjects shown, whatever was left out and why: nothing public about
+ * the log tells a partner of hidden friends. Who asked, under which agreement and when is worked
+ * out once here, and every entry is built with the same shape.
  */
 export class RequestEntries {
   private readonly at: Instant;
@@ -22,6 +24,8 @@ export class RequestEntries {
   private readonly agreementVersion: number | null;
   private readonly tokenMemberId: string;
   private readonly purpose: string;
+  /** Why this app's friend lists pass friends over: their settings, or (third-party apps) not using the app. */
+  private readonly passedOverReason: string;
   /** Released field lists by mask: the friends of a page mostly share one. */
   private readonly releasedLists = new Map<FieldMask, readonly Field[]>();
 
@@ -33,26 +37,31 @@ export class RequestEntries {
     this.agreementVersion = context.agreement?.version ?? null;
     this.tokenMemberId = context.member.id;
     this.purpose = context.grant.purpose;
+    this.passedOverReason = context.app.class === 'third_party' ? FRIEND_NOT_APP_USER : FRIEND_OPTED_OUT;
   }
 
-  /** The request was refused (`code`), about `subject` when there is one. */
-  denial(code: string, subject: string | null): AuditEntry {
-    return this.entry(subject, 'denied', code, NOTHING, NONE_WITHHELD);
+  /**
+   * The request was refused (`code`), about `subject` when there is one. `passedOver` 1 marks a
+   * lookup of a friend left out by their settings: the same 404 as a stranger's, told apart only
+   * inside this (blinded) entry.
+   */
+  denial(code: string, subject: string | null, passedOver = 0): AuditEntry {
+    return this.entry(subject, 'denied', code, NOTHING, NONE_WITHHELD, passedOver);
   }
 
-  /** `subject` was in the response with `released`; `withheld` says why the other requested fields were not. */
+  /** The request was answered; its scan passed over `passedOver` friends (0 when it read no list). */
+  served(passedOver: number): AuditEntry {
+    return this.entry(null, 'served', null, NOTHING, NONE_WITHHELD, passedOver);
+  }
+
+  /** `subject` was in the response with the fields of `released` (those it carried); `withheld` says why the other requested fields were not. */
   released(subject: string, relation: 'self' | 'friend', released: FieldMask, withheld: WithheldMap): AuditEntry {
     let fields = this.releasedLists.get(released);
     if (fields === undefined) {
       fields = Object.freeze(fieldsOf(released));
       this.releasedLists.set(released, fields);
     }
-    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', fields, withheld);
-  }
-
-  /** A friend left out by their own settings: recorded here and nowhere else (PRODUCT.md §4). */
-  optedOut(subject: string): AuditEntry {
-    return this.entry(subject, 'withheld', FRIEND_OPTED_OUT, NOTHING, NONE_WITHHELD);
+    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', fields, withheld, 0);
   }
 
   private entry(
@@ -61,7 +70,9 @@ export class RequestEntries {
     code: string | null,
     released: readonly Field[],
     withheld: WithheldMap,
+    passedOver: number,
   ): AuditEntry {
+    const counted: PassedOver | null = outcome === 'released' ? null : { count: passedOver, reason: this.passedOverReason };
     return {
       at: this.at,
       requestId: this.requestId,
@@ -77,6 +88,7 @@ export class RequestEntries {
       code,
       released,
       withheld,
+      passedOver: counted,
     };
   }
 }

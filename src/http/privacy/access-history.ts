@@ -1,4 +1,5 @@
-import { encodeEntry } from '../../audit/canonical-entry.js';
+import type { AuditBlinding } from '../../audit/blinding.js';
+import { canonicalTextAt } from '../../audit/entry-leaf.js';
 import type { LogProofs } from '../../audit/log-proofs.js';
 import type { AccessVia } from '../../store/access-history-repository.js';
 import { treeHeadView, type TreeHeadView } from '../audit/audit-schemas.js';
@@ -41,26 +42,31 @@ export async function accessHistory(store: Store, memberId: string, limit: numbe
 }
 
 /**
- * The history page with each entry's inclusion proof against the latest signed head. A `direct`
- * entry comes with its canonical bytes; a `friend` entry only with its hash, since its bytes
- * name the friend whose token it was.
+ * The history page with each entry's inclusion proof against the latest signed head, and the
+ * canonical bytes the leaf hash covers, blinding included: the member checks the leaf hash from
+ * them. A blinded entry names the token's member only by a commitment, so one released through a
+ * friend does not say which friend; a legacy (unblinded) entry does, and so comes with its hash
+ * alone unless it was the member's own token.
  */
-export async function withProofs(store: Store, proofs: LogProofs, view: AccessHistoryView): Promise<{ data: AccessHistoryItem[]; treeHead: TreeHeadView | null }> {
+export async function withProofs(
+  store: Store, proofs: LogProofs, view: AccessHistoryView, blinding: AuditBlinding,
+): Promise<{ data: AccessHistoryItem[]; treeHead: TreeHeadView | null }> {
   const head = await store.audit.latestHead();
   if (head === undefined) return { data: view.data.map((item) => ({ ...item, proof: null })), treeHead: null };
-  const direct = await store.audit.bySeq(view.seqs.filter((seq, i) => view.vias[i] === 'direct' && seq <= head.size));
+  const entries = await store.audit.bySeq(view.seqs.filter((seq) => seq <= head.size));
   const data = await Promise.all(view.data.map(async (item, i) => {
     const index = view.seqs[i]! - 1;
     if (index >= head.size) return { ...item, proof: null };
     const { leafHash, path } = await proofs.leafAndPath(index, head.size);
-    const entry = direct.get(index + 1);
+    const stored = entries.get(index + 1);
+    const entry = stored !== undefined && (stored.format === 2 || view.vias[i] === 'direct') ? stored : undefined;
     return {
       ...item,
       proof: {
         leaf_index: index,
         leaf_hash: leafHash.toString('base64'),
         audit_path: path.map((h) => h.toString('base64')),
-        ...(entry === undefined ? {} : { canonical_entry: encodeEntry(entry).toString('base64') }),
+        ...(entry === undefined ? {} : { canonical_entry: Buffer.from(canonicalTextAt(entry, index, blinding), 'utf8').toString('base64') }),
       },
     };
   }));

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { BadRequest } from '../../domain/errors.js';
+import { canonicalTextAt } from '../../audit/entry-leaf.js';
+import { LogProofs } from '../../audit/log-proofs.js';
+import { BadRequest, NotFound } from '../../domain/errors.js';
 import { DAY_MS, type Instant } from '../../domain/time.js';
 import { AUDIT_OUTCOMES, type AuditFilter, type DailyAuditCount } from '../../store/audit-query-repository.js';
 import type { StoredAuditEntry } from '../../store/audit-rows.js';
 import type { AppContext } from '../app.js';
+import { InclusionQuery, InclusionView } from '../audit/audit-schemas.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
 import { requirePermission } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, security } from './admin-schemas.js';
@@ -57,6 +60,19 @@ const AuditEntryView = Type.Object({
   actor: NullableString({ description: 'A staff action\'s staff id, or `system`' }),
   action: NullableString(),
   detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  passed_over: Type.Union([
+    Type.Object({ count: Type.Integer({ minimum: 0 }), reason: Type.String() }, { additionalProperties: false }),
+    Type.Null(),
+  ], { description: "On a request's entry: how many friends its scan passed over, and why" }),
+}, { additionalProperties: false });
+
+const StaffInclusionView = Type.Object({
+  ...InclusionView.properties,
+  entry: AuditEntryView,
+  canonical_entry: Type.String({
+    description: 'The bytes the leaf hash covers (base64): SHA-256(0x00 || bytes) is `leaf_hash`. A blinded entry carries its '
+      + '`blind` and a commitment to the token\'s member in place of the id.',
+  }),
 }, { additionalProperties: false });
 
 const EntriesPage = Type.Object({
@@ -67,6 +83,7 @@ const EntriesPage = Type.Object({
 }, { additionalProperties: false });
 
 const countProperties = {
+  served: Type.Integer(),
   released: Type.Integer(),
   withheld: Type.Integer(),
   denied: Type.Integer(),
@@ -151,6 +168,7 @@ function entryView(record: StoredAuditEntry): Static<typeof AuditEntryView> {
     actor: record.actor ?? null,
     action: record.action ?? null,
     detail: record.detail == null ? null : { ...record.detail },
+    passed_over: record.passedOver == null ? null : { ...record.passedOver },
   };
 }
 
@@ -159,12 +177,12 @@ type Counts = Static<typeof DailyCounts>['totals'];
 /** Every UTC day from `from` to `to` (exclusive), with the counts found or zeros, and their totals. */
 function dailySeries(from: Instant, to: Instant, found: readonly DailyAuditCount[]): { data: Array<Counts & { day: string }>; totals: Counts } {
   const byDay = new Map(found.map((c) => [c.day, c]));
-  const totals: Counts = { released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
+  const totals: Counts = { served: 0, released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
   const data: Array<Counts & { day: string }> = [];
   for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < to; day += DAY_MS) {
     const key = iso(day).slice(0, 10);
     const c = byDay.get(key);
-    const row = { day: key, released: c?.released ?? 0, withheld: c?.withheld ?? 0, denied: c?.denied ?? 0, staff_action: c?.staffAction ?? 0, total: c?.total ?? 0 };
+    const row = { day: key, served: c?.served ?? 0, released: c?.released ?? 0, withheld: c?.withheld ?? 0, denied: c?.denied ?? 0, staff_action: c?.staffAction ?? 0, total: c?.total ?? 0 };
     for (const k of Object.keys(totals) as Array<keyof Counts>) totals[k] += row[k];
     data.push(row);
   }
@@ -179,6 +197,33 @@ function dailySeries(from: Instant, to: Instant, found: readonly DailyAuditCount
 export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { store, clock } = context;
   const tags = ['admin: audit'];
+  const blinded = store.audit.withBlinding(context.audit.blinding);
+  const proofs = new LogProofs(blinded);
+
+  app.get('/audit/inclusion', {
+    onRequest: requirePermission('read'),
+    schema: {
+      summary: 'An entry with its inclusion proof against a signed tree head (staff only: entries are blinded and not public)',
+      description: 'The entry, the canonical bytes its leaf hash covers (with its blinding), and the audit path to the head of '
+        + '`tree_size` (default: the latest). Only sizes a kept head signed are served.',
+      tags, security,
+      querystring: InclusionQuery,
+      response: { 200: StaffInclusionView, ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
+    const { leaf_index: index, tree_size: size } = request.query;
+    const proof = await proofs.inclusion(index, size);
+    const entry = (await blinded.bySeq([index + 1])).get(index + 1);
+    if (entry === undefined) throw new NotFound(`The log has no entry at leaf index ${index}.`);
+    return {
+      leaf_index: index,
+      tree_size: proof.size,
+      leaf_hash: proof.leafHash.toString('base64'),
+      audit_path: proof.path.map((hash) => hash.toString('base64')),
+      entry: entryView(entry),
+      canonical_entry: Buffer.from(canonicalTextAt(entry, index, context.audit.blinding), 'utf8').toString('base64'),
+    };
+  });
 
   app.get('/audit/entries', {
     onRequest: requirePermission('read'),

@@ -1,22 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { LogProofs } from '../../audit/log-proofs.js';
+import { Forbidden } from '../../domain/errors.js';
 import type { AppContext } from '../app.js';
-import {
-  base64, ConsistencyQuery, ConsistencyView, InclusionQuery, InclusionView, NoQuery, TreeHeadView,
-  treeHeadView,
-} from '../audit/audit-schemas.js';
+import { base64, ConsistencyQuery, ConsistencyView, NoQuery, TreeHeadView, treeHeadView } from '../audit/audit-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 
 const tags = ['Audit log (public)'];
 
 /**
  * The audit log's public face (RFC 9162 style, no token needed): the signing key, the latest signed
- * tree head, and inclusion and consistency proofs against signed sizes. Hashes only: no entry's
- * content leaves here.
+ * tree head, and consistency proofs between signed sizes. Hashes only: no entry's content leaves
+ * here. Inclusion proofs of arbitrary entries are not public (issue 11): a leaf hash and its path
+ * are served only to staff (/admin/v1/audit/inclusion) and to the member an entry is about (their
+ * access history), each with the blinded entry it proves.
  */
 export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const proofs = new LogProofs(context.store.audit);
+  const proofs = new LogProofs(context.store.audit.withBlinding(context.audit.blinding));
   const key = context.audit.signingKey;
 
   app.get('/public-key', {
@@ -72,13 +72,14 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
 
   app.get('/inclusion', {
     schema: {
-      summary: 'Proof that the entry at `leaf_index` is in the log of `tree_size` entries', tags,
-      querystring: InclusionQuery,
-      response: { 200: InclusionView, ...ERROR_RESPONSES },
+      summary: 'Not public: inclusion proofs are for staff (/admin/v1/audit/inclusion) and for the members an entry is about (access history)',
+      tags,
+      response: { ...ERROR_RESPONSES },
     },
-  }, async (request) => {
-    const { leaf_index: index, tree_size: size } = request.query;
-    const proof = await proofs.inclusion(index, size);
-    return { leaf_index: index, tree_size: proof.size, leaf_hash: proof.leafHash.toString('base64'), audit_path: base64(proof.path) };
+  }, async () => {
+    throw new Forbidden(
+      'Inclusion proofs are served to staff (GET /admin/v1/audit/inclusion) and to the member an entry is about '
+      + '(GET /v1/me/access-history?proof=true); the tree head, the public key and consistency proofs are public.',
+    );
   });
 };

@@ -57,7 +57,7 @@ function settingsFromForm(body: unknown): PrivacyChange {
 export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async (instance, { context }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = context;
-  const proofs = new LogProofs(store.audit);
+  const proofs = new LogProofs(store.audit.withBlinding(context.audit.blinding));
   const sessions = await registerMemberSession(app, context);
 
   // CSRF: the token of the form (`_csrf`) or of the `x-csrf-token` header must match the signed
@@ -227,7 +227,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     const history = await accessHistory(store, requireSessionMember(request), limit, after);
     const paging = history.after === undefined ? {} : { after: history.after };
     if (proof !== true) return { data: history.data, paging };
-    const proven = await withProofs(store, proofs, history);
+    const proven = await withProofs(store, proofs, history, context.audit.blinding);
     return { data: proven.data, tree_head: proven.treeHead, paging };
   });
 

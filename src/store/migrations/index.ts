@@ -16,6 +16,7 @@ import { separationOfDuties } from './0016-separation-of-duties.js';
 import { staffCredentials } from './0019-staff-credentials.js';
 import { grantEndings } from './0017-grant-endings.js';
 import { auditCosignatures } from './0015-audit-cosignatures.js';
+import { blindedAuditEntries } from './0014-blinded-audit-entries.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0019-staff-credentials': staffCredentials,
   '0017-grant-endings': grantEndings,
   '0015-audit-cosignatures': auditCosignatures,
+  '0014-blinded-audit-entries': blindedAuditEntries,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,194 @@
+import type { Field } from '../domain/field-catalog.js';
+import type { WithheldReason } from '../domain/reason-codes.js';
+import type { AuditEntry, PassedOver } from './audit-entry.js';
+import { BLIND_SIZE, tokenMemberCommitment } from './blinding.js';
+import { CanonicalEncodingError, canonicalJson, canonicalNumber, instantToIso } from './canonical-entry.js';
+
+/**
+ * The canonical byte form of a blinded audit entry (issue 11): what its leaf hash,
+ * SHA-256(0x00 || bytes) as in RFC 9162, covers. Compact JSON, UTF-8, the keys of LEAF_KEYS always
+ * present in that order, `at` as ISO-8601 UTC with milliseconds, absent values as `null`, object
+ * keys sorted at every depth (as canonical-entry.ts), and two differences from the legacy form:
+ *
+ * - `blind`: the entry's blinding (blinding.ts), 16 bytes base64url: without it nobody can test a
+ *   guess of the entry's content against its leaf hash;
+ * - `tokenMember`: a commitment to the id of the member whose token was used, not the id, so a
+ *   member shown an entry released through a friend learns nothing of which friend.
+ *
+ * The first key, `v`, is 2: an export mixes legacy and blinded lines, and each says which it is.
+ */
+export const LEAF_KEYS = [
+  'v', 'at', 'requestId', 'appId', 'partnerId', 'agreementId', 'agreementVersion', 'rulesVersion', 'tokenMember',
+  'subjectMemberId', 'purpose', 'outcome', 'code', 'released', 'withheld', 'passedOver', 'actor', 'action', 'detail', 'blind',
+] as const;
+
+/** A blinded entry as its canonical form carries it. */
+export interface BlindedLeaf {
+  readonly at: number;
+  readonly requestId: string;
+  readonly appId: string | null;
+  readonly partnerId: string | null;
+  readonly agreementId: string | null;
+  readonly agreementVersion: number | null;
+  readonly rulesVersion: string;
+  readonly tokenMember: string | null;
+  readonly subjectMemberId: string | null;
+  readonly purpose: string | null;
+  readonly outcome: AuditEntry['outcome'];
+  readonly code: string | null;
+  readonly released: readonly string[];
+  readonly withheld: Readonly<Record<string, string>>;
+  readonly passedOver: PassedOver | null;
+  readonly actor: string | null;
+  readonly action: string | null;
+  readonly detail: Readonly<Record<string, unknown>> | null;
+  readonly blind: string;
+}
+
+const OUTCOMES: readonly string[] = ['released', 'withheld', 'denied', 'staff_action', 'served'];
+const BLIND = /^[A-Za-z0-9_-]{22}$/;
+
+/** The blinded form of `entry` with blinding `blind` (its leaf index's, AuditBlinding.blind). */
+export function blindedLeaf(entry: AuditEntry, blind: string): BlindedLeaf {
+  return {
+    at: entry.at,
+    requestId: entry.requestId,
+    appId: entry.appId,
+    partnerId: entry.partnerId,
+    agreementId: entry.agreementId,
+    agreementVersion: entry.agreementVersion,
+    rulesVersion: entry.rulesVersion,
+    tokenMember: entry.tokenMemberId === null ? null : tokenMemberCommitment(blind, entry.tokenMemberId),
+    subjectMemberId: entry.subjectMemberId,
+    purpose: entry.purpose,
+    outcome: entry.outcome,
+    code: entry.code,
+    released: entry.released,
+    withheld: entry.withheld as Record<string, string>,
+    passedOver: entry.passedOver ?? null,
+    actor: entry.actor ?? null,
+    action: entry.action ?? null,
+    detail: entry.detail ?? null,
+    blind,
+  };
+}
+
+/** The canonical text of `entry` blinded with `blind`. Throws CanonicalEncodingError on a value JSON cannot carry exactly. */
+export function encodeBlindedEntryText(entry: AuditEntry, blind: string): string {
+  return encodeLeafText(blindedLeaf(entry, blind));
+}
+
+export function encodeLeafText(leaf: BlindedLeaf): string {
+  if (!BLIND.test(leaf.blind)) throw new CanonicalEncodingError(`blind: expected ${BLIND_SIZE} bytes, base64url`);
+  return '{"v":2'
+    + `,"at":${JSON.stringify(instantToIso(leaf.at))}`
+    + `,"requestId":${str(leaf.requestId, 'requestId')}`
+    + `,"appId":${strOrNull(leaf.appId, 'appId')}`
+    + `,"partnerId":${strOrNull(leaf.partnerId, 'partnerId')}`
+    + `,"agreementId":${strOrNull(leaf.agreementId, 'agreementId')}`
+    + `,"agreementVersion":${leaf.agreementVersion === null ? 'null' : canonicalNumber(leaf.agreementVersion, 'agreementVersion')}`
+    + `,"rulesVersion":${str(leaf.rulesVersion, 'rulesVersion')}`
+    + `,"tokenMember":${strOrNull(leaf.tokenMember, 'tokenMember')}`
+    + `,"subjectMemberId":${strOrNull(leaf.subjectMemberId, 'subjectMemberId')}`
+    + `,"purpose":${strOrNull(leaf.purpose, 'purpose')}`
+    + `,"outcome":${str(leaf.outcome, 'outcome')}`
+    + `,"code":${strOrNull(leaf.code, 'code')}`
+    + `,"released":${releasedText(leaf.released)}`
+    + `,"withheld":${canonicalJson(leaf.withheld, 'withheld')}`
+    + `,"passedOver":${passedOverText(leaf.passedOver)}`
+    + `,"actor":${strOrNull(leaf.actor, 'actor')}`
+    + `,"action":${strOrNull(leaf.action, 'action')}`
+    + `,"detail":${leaf.detail === null ? 'null' : canonicalJson(leaf.detail, 'detail')}`
+    + `,"blind":"${leaf.blind}"}`;
+}
+
+/** Whether canonical bytes are of this form (else the legacy one): they begin `{"v":2,`. */
+export function isBlindedText(bytes: Uint8Array): boolean {
+  return bytes.length > 7 && Buffer.from(bytes.subarray(0, 7)).toString('latin1') === '{"v":2,';
+}
+
+/** The leaf these canonical bytes are. Throws CanonicalEncodingError on anything else. */
+export function decodeBlindedLeaf(bytes: Uint8Array): BlindedLeaf {
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CanonicalEncodingError(`not JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CanonicalEncodingError('expected an object');
+  const record = json as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length !== LEAF_KEYS.length || keys.some((k, i) => k !== LEAF_KEYS[i])) throw new CanonicalEncodingError('keys differ from the canonical list');
+  const at = typeof record.at === 'string' ? Date.parse(record.at) : Number.NaN;
+  if (!Number.isInteger(at)) throw new CanonicalEncodingError('at: expected an ISO-8601 instant');
+  if (typeof record.outcome !== 'string' || !OUTCOMES.includes(record.outcome)) throw new CanonicalEncodingError('outcome: unknown value');
+  const released = record.released;
+  if (!Array.isArray(released) || !released.every((f) => typeof f === 'string')) throw new CanonicalEncodingError('released: expected an array of strings');
+  const withheld = record.withheld;
+  if (!isRecord(withheld) || !Object.values(withheld).every((r) => typeof r === 'string')) throw new CanonicalEncodingError('withheld: expected a map of strings');
+  const detail = record.detail;
+  if (detail !== null && !isRecord(detail)) throw new CanonicalEncodingError('detail: expected an object or null');
+  const version = record.agreementVersion;
+  if (version !== null && typeof version !== 'number') throw new CanonicalEncodingError('agreementVersion: expected a number or null');
+  const leaf: BlindedLeaf = {
+    at,
+    requestId: field(record, 'requestId', false)!,
+    appId: field(record, 'appId', true),
+    partnerId: field(record, 'partnerId', true),
+    agreementId: field(record, 'agreementId', true),
+    agreementVersion: version,
+    rulesVersion: field(record, 'rulesVersion', false)!,
+    tokenMember: field(record, 'tokenMember', true),
+    subjectMemberId: field(record, 'subjectMemberId', true),
+    purpose: field(record, 'purpose', true),
+    outcome: record.outcome as AuditEntry['outcome'],
+    code: field(record, 'code', true),
+    released: released as Field[],
+    withheld: withheld as Partial<Record<Field, WithheldReason>>,
+    passedOver: passedOverOf(record.passedOver),
+    actor: field(record, 'actor', true),
+    action: field(record, 'action', true),
+    detail,
+    blind: field(record, 'blind', false)!,
+  };
+  if (encodeLeafText(leaf) !== text) throw new CanonicalEncodingError('not in canonical form');
+  return leaf;
+}
+
+function passedOverText(passedOver: PassedOver | null): string {
+  if (passedOver === null) return 'null';
+  return `{"count":${canonicalNumber(passedOver.count, 'passedOver.count')},"reason":${str(passedOver.reason, 'passedOver.reason')}}`;
+}
+
+function passedOverOf(value: unknown): PassedOver | null {
+  if (value === null) return null;
+  if (!isRecord(value) || typeof value.count !== 'number' || typeof value.reason !== 'string') {
+    throw new CanonicalEncodingError('passedOver: expected {count, reason} or null');
+  }
+  return { count: value.count, reason: value.reason };
+}
+
+function str(value: unknown, key: string): string {
+  if (typeof value !== 'string') throw new CanonicalEncodingError(`${key}: expected a string`);
+  return JSON.stringify(value);
+}
+
+function strOrNull(value: unknown, key: string): string {
+  return value === null || value === undefined ? 'null' : str(value, key);
+}
+
+function releasedText(released: readonly unknown[]): string {
+  if (!Array.isArray(released)) throw new CanonicalEncodingError('released: expected an array');
+  return `[${released.map((f) => str(f, 'released')).join(',')}]`;
+}
+
+function field(record: Record<string, unknown>, key: string, nullable: boolean): string | null {
+  const value = record[key];
+  if (typeof value === 'string' || (nullable && value === null)) return value;
+  throw new CanonicalEncodingError(`${key}: expected a string${nullable ? ' or null' : ''}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
