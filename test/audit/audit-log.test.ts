@@ -224,8 +224,8 @@ if (DIALECTS.includes('postgres')) {
       const stored = await store.audit.hashedEntries(0, 10_000);
       assert.deepEqual(stored.map((s) => s.entry.seq), Array.from({ length: 600 }, (_, i) => i + 1), 'seq 1..600, no gap');
       assert.deepEqual(stored.map((s) => s.entry.requestId).sort(), Array.from({ length: 600 }, (_, i) => `req-${i}`).sort());
-      const { tree, hashes } = await recomputedTree(store);
-      assert.deepEqual(stored.map((s) => s.leafHash), hashes);
+      const { tree } = await recomputedTree(store);
+      assert.ok(stored.every((s) => s.leafHash === null), 'a blinded leaf hash is never stored');
       const heads = await store.audit.heads();
       // How many batches (and so heads) there are depends on how the two interleave; never fewer than two.
       assert.ok(heads.length >= 2, `heads signed: ${heads.length}`);
@@ -234,7 +234,7 @@ if (DIALECTS.includes('postgres')) {
         assert.ok(verifyTreeHead(head, key.publicKey), `head ${head.size} verifies`);
         assert.deepEqual(head.root, rootHashSync(tree, head.size), `head ${head.size} signs the root of the first ${head.size} entries`);
       }
-      assert.deepEqual(await store.audit.run(rootHashPlan(600)), rootHashSync(tree, 600), 'the stored subtrees agree');
+      assert.deepEqual(await store.audit.withBlinding(blinding).run(rootHashPlan(600)), rootHashSync(tree, 600), 'the stored subtrees agree');
     });
   });
 }

@@ -108,6 +108,12 @@ describe('datapact audit verify (the database)', { concurrency: 4 }, () => {
     verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: stored node \(1, 20\) over leaf indices 40\.\.41 \(seq 41\.\.42\) does not match/m);
   });
 
+  test('without --public-key it names the key it trusted (issue 11, point 6)', async () => {
+    const result = await datapact(['audit', 'verify', '--database', good]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`Trusting the data directory's audit key .*audit-ed25519\\.pem \\(key id ${key.keyId}\\)`));
+  });
+
   test('one entry deleted', async () => {
     const path = tampered('delete', (db) => db.prepare('delete from audit_entries where seq = 30').run());
     verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: entry seq 30 is missing \(the next stored entry is seq 31\)$/m);

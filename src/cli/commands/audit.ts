@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Command, InvalidArgumentError } from 'commander';
@@ -90,10 +90,10 @@ function readKey(command: Command, path: string, what: string): AuditPublicKey {
 }
 
 /** The data directory's signing key (its public half), never created here: a verifier must not make keys. */
-function dataDirKey(command: Command): AuditPublicKey {
+function dataDirKey(command: Command): AuditPublicKey & { path: string } {
   const path = auditSigningKeyPath(loadConfig().dataDir);
   if (!existsSync(path)) usage(command, `no audit signing key at ${path} (set DATAPACT_DATA_DIR, or pass --public-key FILE)`);
-  return readKey(command, path, 'the audit signing key');
+  return { ...readKey(command, path, 'the audit signing key'), path };
 }
 
 /**
@@ -123,12 +123,20 @@ function exportCommand(): Command {
         const to = await leafIndexOf(store, options.to, size);
         if (from > to || to > size) usage(command, `--from ${from} and --to ${to} must satisfy 0 ≤ from ≤ to ≤ ${size} (the log's size)`);
         const started = performance.now();
-        const out = options.out === undefined ? stdoutForExport() : fileForExport(command, options.out);
+        const draft = options.out === undefined ? undefined : `${options.out}.partial-${process.pid}`;
+        const out = draft === undefined ? stdoutForExport() : fileForExport(command, draft);
+        // Written under a temporary name and renamed when whole: a failed export leaves no partial file behind.
+        const removeDraft = () => { if (draft !== undefined) rmSync(draft, { force: true }); };
+        process.once('exit', removeDraft);
         const written = await withProgressBar('Export', (onProgress) =>
           writeExport(store.audit, {
             from, to, publicKeyPem: key.publicKeyPem, out, onProgress: afterOneSecond(onProgress), ...blindingOption(dataDirBlinding()),
           }));
         if (out !== process.stdout) await finished(out.end());
+        if (draft !== undefined) {
+          renameSync(draft, options.out!);
+          process.removeListener('exit', removeDraft);
+        }
         const seconds = (performance.now() - started) / 1000;
         console.error(`Exported ${plural(written.entries, 'entry', 'entries')} (leaf indices ${from}..${to - 1}) and ${plural(written.heads, 'signed head', 'signed heads')}`
           + `${options.out === undefined ? '' : ` to ${options.out}`} in ${seconds.toFixed(2)} s.`);
@@ -219,7 +227,15 @@ function witnessRequirement(command: Command, options: VerifyOptions): WitnessRe
 async function verifyDatabase(
   command: Command, options: VerifyOptions, witnesses: WitnessRequirement | undefined,
 ): Promise<{ result: VerifyResult; witnessCheck?: WitnessCheck }> {
-  const key = options.publicKey === undefined ? dataDirKey(command) : readKey(command, options.publicKey, 'public key');
+  let key: AuditPublicKey;
+  if (options.publicKey === undefined) {
+    const trusted = dataDirKey(command);
+    // Checking a log against the key that sits beside it proves less than against a key held apart: say which it was.
+    console.error(`Trusting the data directory's audit key ${trusted.path} (key id ${trusted.keyId}); pass --public-key to check against a key you hold.`);
+    key = trusted;
+  } else {
+    key = readKey(command, options.publicKey, 'public key');
+  }
   const store = await storeToRead(command, existingDatabase(command, options.database));
   try {
     const result = await withProgressBar('Verify', (onProgress) =>
