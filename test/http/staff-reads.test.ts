@@ -68,7 +68,7 @@ test('the staff reads answer what the log holds: the Graph API request is in the
   const me = await graph();
   assert.equal(me.statusCode, 200);
   const entries = (await staffRead('/admin/v1/audit/entries?partner_id=p_reads')).json().data;
-  assert.deepEqual(entries.map((entry: { request_id: string; outcome: string }) => [entry.request_id, entry.outcome]), [[me.headers['x-request-id'], 'released']]);
+  assert.deepEqual(entries.map((entry: { request_id: string; outcome: string }) => [entry.request_id, entry.outcome]), [[me.headers['x-request-id'], 'released'], [me.headers['x-request-id'], 'served']]);
   const counts = (await staffRead('/admin/v1/audit/daily-counts?partner_id=p_reads')).json();
   assert.equal(counts.totals.released, 1);
   const inventory = (await staffRead('/admin/v1/reports/inventory')).json().data;

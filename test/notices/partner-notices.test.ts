@@ -59,7 +59,8 @@ for (const dialect of DIALECTS) {
 
       const sent = await notices();
       assert.deepEqual(sent.map((n) => n.type), [
-        'agreement.activated', 'agreement.suspended', 'agreement.reinstated', 'agreement.wind_down_started',
+        // Activated a day ahead of its start (day 1): the partner is told again when it takes over.
+        'agreement.activated', 'agreement.started', 'agreement.suspended', 'agreement.reinstated', 'agreement.wind_down_started',
         'wind_down.phase_upcoming', 'wind_down.phase_upcoming', 'wind_down.phase_upcoming',
       ]);
       for (const notice of sent) {
@@ -69,23 +70,24 @@ for (const dialect of DIALECTS) {
         assert.doesNotMatch(text, /"st_|"actor"|"diff"|approv|author/, notice.type);
         assert.deepEqual(Object.keys(notice.payload.agreement as object).sort(), TERMS_KEYS);
       }
-      const [activated, suspended, reinstated, windDown, upcoming] = sent.map((n) => n.payload as Record<string, any>);
+      const [activated, started, suspended, reinstated, windDown, upcoming] = sent.map((n) => n.payload as Record<string, any>);
       assert.deepEqual([activated!.by, activated!.from, activated!.reason, activated!.agreement.status], ['staff', 'under_review', null, 'active']);
       assert.deepEqual(activated!.agreement.member_fields, ['id', 'name', 'friends']);
       assert.equal(activated!.agreement.ends_at, day(300));
+      assert.deepEqual([started!.by, started!.agreement.status, started!.agreement.starts_at], ['system', 'active', day(1)]);
       assert.deepEqual([suspended!.from, suspended!.reason, suspended!.agreement.status, suspended!.agreement.status_reason],
         ['active', 'investigation', 'suspended', 'investigation']);
       // The README's example of a request is this very notice.
       const example = JSON.parse(readFileSync('README.md', 'utf8').split('**The request.**')[1]!.split('```json\n')[1]!.split('```')[0]!);
       assert.deepEqual(JSON.parse(JSON.stringify(example).replaceAll('agr_…', id)), {
-        id: 'ntc_…', type: sent[1]!.type, created_at: new Date(sent[1]!.createdAt).toISOString(), partner_id: sent[1]!.partnerId,
-        agreement_id: sent[1]!.agreementId, data: suspended,
+        id: 'ntc_…', type: sent[2]!.type, created_at: new Date(sent[2]!.createdAt).toISOString(), partner_id: sent[2]!.partnerId,
+        agreement_id: sent[2]!.agreementId, data: suspended,
       });
       assert.deepEqual([reinstated!.from, reinstated!.agreement.status], ['suspended', 'active']);
       assert.equal(windDown!.reason, 'partner exit');
       assert.deepEqual(windDown!.agreement.wind_down, { phase: 'none', no_new_grants: day(40), no_friend_data: day(50), access_ended: day(60) });
       // 7 days before no_new_grants; 30 days before the two phases after it.
-      assert.deepEqual(sent.slice(4).map((n) => [n.payload.phase, n.payload.phase_at, n.payload.days_before]),
+      assert.deepEqual(sent.slice(5).map((n) => [n.payload.phase, n.payload.phase_at, n.payload.days_before]),
         [['no_new_grants', day(40), 7], ['no_friend_data', day(50), 30], ['access_ended', day(60), 30]]);
       assert.deepEqual([upcoming!.by, upcoming!.reason, 'from' in upcoming!], ['system', 'wind-down phase no_new_grants begins on 2026-07-11 (in 7 days)', false]);
     });

@@ -42,7 +42,7 @@ for (const dialect of DIALECTS) {
 
       const found = await findDemoCredentials(store);
       const staff = found.flatMap((item) => (item.kind === 'staff_password' ? [item.email] : [])).sort();
-      assert.deepEqual(staff, ['admin@datapact.example', 'partnerships@datapact.example', 'privacy1@datapact.example', 'privacy2@datapact.example', 'viewer@datapact.example']);
+      assert.deepEqual(staff, ['admin2@datapact.example', 'admin@datapact.example', 'partnerships@datapact.example', 'privacy1@datapact.example', 'privacy2@datapact.example', 'viewer@datapact.example']);
       const members = found.filter((item) => item.kind === 'member_password');
       assert.equal(members.length, 1);
       assert.equal(members[0]!.kind === 'member_password' && members[0]!.members, 10);
@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
       const before = await store.audit.append([]);
 
       const removed = await removeDemoCredentials(store, NOW);
-      assert.equal(removed.staffDisabled.length, 5);
+      assert.equal(removed.staffDisabled.length, 6);
       assert.equal(removed.memberPasswordsDeleted, 10);
       assert.equal(removed.rotatedSecrets.length, 7);
       assert.equal(removed.redirectUrisRemoved.length, 7);
