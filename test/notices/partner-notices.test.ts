@@ -49,6 +49,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await notices(), [], 'draft, edit, submit, approvals and a return to draft are internal');
 
       await act(w.manager.token, 'activate');
+      // The scheduler runs on its start day: the takeover's notice, then the staff's changes, each at its own instant.
+      await runDueTransitions(w.store.db, addDays(NOW, 1));
       w.setNow(addDays(NOW, 2));
       await act(w.manager.token, 'suspend', { reason: 'investigation' });
       w.setNow(addDays(NOW, 3));
