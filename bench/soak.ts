@@ -28,7 +28,7 @@ import type { ObjectField } from '../src/domain/field-catalog.js';
 import { buildApp } from '../src/http/app.js';
 import { hashPassword } from '../src/store/member-credential-repository.js';
 import { seedMembers } from '../src/seed/world-generator.js';
-import { migrateToLatest, openSqlite } from '../src/store/database.js';
+import { migrateToLatest, openReadDatabase, openSqlite } from '../src/store/database.js';
 import { databaseBytes } from '../src/store/database-size.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
@@ -100,9 +100,10 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const file = join(dir, 'soak.db');
   const db = openSqlite(file);
   let app: FastifyInstance | undefined;
+  // As `datapact serve` opens it: staff reads on their own worker-thread connection.
+  const store = createStore(db, openReadDatabase(file, db));
   try {
     await migrateToLatest(db);
-    const store = createStore(db);
     const seeded = await seedMembers(store, { members: size.members, avgFriends: size.avgFriends, seed: SEED, now: NOW });
     const { appId, agreementId } = await addPartner(store, 'soak', {
       agreement: { memberFields: ['id', 'name', 'picture', 'birthday', 'friends'], friendFields: ['id', ...FIELDS] },
@@ -173,7 +174,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     return { benchmark: 'soak', ok, figures, notes: [`${size.connections} connections, ${size.seconds} s`] };
   } finally {
     await app?.close();
-    await db.destroy();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
