@@ -36,6 +36,7 @@ import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { POSTGRES_SERVER_URL, freshDatabase } from '../test/helpers/dialects.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
+import { address } from './lib/listen-address.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 
 const FULL = { members: 1_000, avgFriends: 100, connections: 20, seconds: 10, warmupSeconds: 3 };
@@ -90,12 +91,6 @@ async function bareServer(store: Store, caller: string, ids: readonly string[]):
   });
   await bare.listen({ host: '127.0.0.1', port: 0 });
   return bare;
-}
-
-function address(app: FastifyInstance): string {
-  const info = app.server.address();
-  if (info === null || typeof info === 'string') throw new Error('the server is not listening on TCP');
-  return `http://127.0.0.1:${info.port}`;
 }
 
 export async function run(options: BenchOptions = {}): Promise<BenchResult> {

@@ -32,6 +32,7 @@ import { migrateToLatest, openReadDatabase, openSqlite } from '../src/store/data
 import { databaseBytes } from '../src/store/database-size.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
+import { address } from './lib/listen-address.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 
 const FULL = { members: 2_000, avgFriends: 150, connections: 5, seconds: Number(process.env.SOAK_SECONDS ?? 300), reportEvery: 30 };
@@ -85,12 +86,6 @@ async function reportBesideHealth(base: string, staffToken: string): Promise<{ r
   await health;
   if (response.status !== 200) throw new Error(`the inventory answered ${response.status}`);
   return { reportMs, healthMaxMs, healthCount };
-}
-
-function address(app: FastifyInstance): string {
-  const info = app.server.address();
-  if (info === null || typeof info === 'string') throw new Error('the server is not listening on TCP');
-  return `http://127.0.0.1:${info.port}`;
 }
 
 export async function run(options: BenchOptions = {}): Promise<BenchResult> {
