@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseWitnessList, parseWitnessQuorum, type WitnessEndpoint } from './audit/checkpoint-witnessing.js';
+import { DEMO_CONTROLLER, type Controller } from './domain/controller.js';
+import { isCountryCode } from './domain/countries.js';
 import { isPostgresUrl } from './store/database.js';
 
 /**
@@ -24,6 +26,8 @@ export interface ServerTimeouts {
 }
 
 export interface Config {
+  /** The platform as the records of processing name it (DATAPACT_CONTROLLER_NAME, DATAPACT_CONTROLLER_COUNTRY). */
+  readonly controller: Controller;
   /** `production` never seeds, refuses demo credentials and development tokens, and marks cookies `Secure`. */
   readonly environment: Environment;
   /** The public base URL (an origin): every absolute URL the server gives out starts with it; the OAuth issuer is `${publicUrl}/oauth`. */
@@ -189,5 +193,24 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: trustedProxies(env.DATAPACT_TRUSTED_PROXIES),
     timeouts: timeouts(env),
     ...witnessing(env),
+    controller: controller(env, production),
   };
+}
+
+/**
+ * DATAPACT_CONTROLLER_NAME and DATAPACT_CONTROLLER_COUNTRY: the platform as the records of
+ * processing name it. Production must state both (a made-up controller would make every record
+ * wrong); development uses the demo world's.
+ */
+function controller(env: Env, production: boolean): Controller {
+  const name = given(env, 'DATAPACT_CONTROLLER_NAME');
+  const country = given(env, 'DATAPACT_CONTROLLER_COUNTRY');
+  if (name === undefined && country === undefined && !production) return DEMO_CONTROLLER;
+  if (name === undefined || country === undefined) {
+    throw new Error('DATAPACT_CONTROLLER_NAME and DATAPACT_CONTROLLER_COUNTRY must both be set' +
+      `${production ? ' in production' : ''}: the platform's legal name and its country (ISO 3166-1 alpha-2), as the records of processing name them.`);
+  }
+  if (!isCountryCode(country)) throw new Error(`DATAPACT_CONTROLLER_COUNTRY must be an ISO 3166-1 alpha-2 code such as IE, got '${country}'.`);
+  if (name.length > 200) throw new Error('DATAPACT_CONTROLLER_NAME must be at most 200 characters.');
+  return { name, country };
 }

@@ -53,14 +53,26 @@ test('every variable is checked strictly: a value not understood is refused, nam
 });
 
 test('production: an https public URL is required, and the demo world is never seeded', () => {
-  const production = { DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example' };
+  const production = { DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example', ...CONTROLLER };
   const config = loadConfig(production);
   assert.equal(config.environment, 'production');
   assert.equal(config.seedDemo, false);
-  assert.equal(loadConfig({ NODE_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example' }).environment, 'production');
+  assert.equal(loadConfig({ NODE_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example', ...CONTROLLER }).environment, 'production');
   assert.throws(() => loadConfig({ DATAPACT_ENV: 'production' }), /^Error: DATAPACT_PUBLIC_URL must be set in production/);
   assert.throws(() => loadConfig({ ...production, DATAPACT_PUBLIC_URL: 'http://datapact.example' }), /DATAPACT_PUBLIC_URL must be an https URL in production/);
   assert.throws(() => loadConfig({ ...production, DATAPACT_SEED_DEMO: 'true' }), /DATAPACT_SEED_DEMO=true is refused in production/);
+});
+
+const CONTROLLER = { DATAPACT_CONTROLLER_NAME: 'Example Social Ltd', DATAPACT_CONTROLLER_COUNTRY: 'DE' };
+
+test('the controller the records of processing name: stated in production, the demo world\'s in development', () => {
+  assert.deepEqual(loadConfig({}).controller, { name: 'Demo Social Network Ltd', country: 'IE' });
+  assert.deepEqual(loadConfig(CONTROLLER).controller, { name: 'Example Social Ltd', country: 'DE' });
+  const production = { DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example' };
+  assert.deepEqual(loadConfig({ ...production, ...CONTROLLER }).controller, { name: 'Example Social Ltd', country: 'DE' });
+  assert.throws(() => loadConfig(production), /DATAPACT_CONTROLLER_NAME and DATAPACT_CONTROLLER_COUNTRY must both be set in production/);
+  assert.throws(() => loadConfig({ DATAPACT_CONTROLLER_NAME: 'Example Social Ltd' }), /must both be set: /);
+  assert.throws(() => loadConfig({ ...CONTROLLER, DATAPACT_CONTROLLER_COUNTRY: 'Germany' }), /DATAPACT_CONTROLLER_COUNTRY must be an ISO 3166-1 alpha-2 code such as IE, got 'Germany'/);
 });
 
 test('DATAPACT_WITNESSES and DATAPACT_WITNESS_QUORUM: the quorum defaults to every witness, and cannot exceed them', async () => {

@@ -3,7 +3,7 @@ import type { AppClass } from './app.js';
 import { isCountryCode } from './countries.js';
 import { BadRequest } from './errors.js';
 import { FRIENDS_MASK, ID_MASK, fieldsOf, isField, maskOf, type Field, type FieldMask } from './field-catalog.js';
-import type { DataStorage } from './partner.js';
+import { isTransferSafeguard, TRANSFER_SAFEGUARDS, type DataStorage } from './partner.js';
 import { isPurpose, type Purpose } from './purposes.js';
 import type { Instant } from './time.js';
 import type { WindDownPlan } from './wind-down.js';
@@ -28,7 +28,7 @@ export interface DraftInput {
   readonly memberFields: readonly string[];
   readonly friendFields: readonly string[];
   readonly retentionDays: number;
-  readonly storage: { readonly location: string; readonly country?: string | undefined };
+  readonly storage: { readonly location: string; readonly country?: string | undefined; readonly safeguard?: string | undefined };
   readonly startsAt: Instant;
   readonly endsAt: Instant;
 }
@@ -135,14 +135,20 @@ export function validateDraft(input: DraftInput, facts: DraftFacts): DraftTerms 
 
 function checkStorage(storage: DraftInput['storage']): DataStorage {
   if (storage.location === 'on_device') {
-    if (storage.country !== undefined) throw new BadRequest('invalid_storage', "storage.country is only for location 'partner_servers'.");
+    if (storage.country !== undefined || storage.safeguard !== undefined) {
+      throw new BadRequest('invalid_storage', "storage.country and storage.safeguard are only for location 'partner_servers'.");
+    }
     return { location: 'on_device' };
   }
   if (storage.location === 'partner_servers') {
     if (storage.country === undefined || !isCountryCode(storage.country)) {
       throw new BadRequest('invalid_storage', "storage 'partner_servers' needs the servers' country (ISO 3166-1 alpha-2, e.g. 'DE').");
     }
-    return { location: 'partner_servers', country: storage.country };
+    if (storage.safeguard === undefined) return { location: 'partner_servers', country: storage.country };
+    if (!isTransferSafeguard(storage.safeguard)) {
+      throw new BadRequest('invalid_storage', `storage.safeguard is one of ${TRANSFER_SAFEGUARDS.join(', ')}.`);
+    }
+    return { location: 'partner_servers', country: storage.country, safeguard: storage.safeguard };
   }
   throw new BadRequest('invalid_storage', "storage.location is 'on_device' or 'partner_servers'.");
 }
@@ -186,7 +192,8 @@ function valueChange(label: string, before: string, after: string): string | nul
 
 function storageText(storage: DataStorage | undefined): string {
   if (storage === undefined) return 'none';
-  return storage.location === 'partner_servers' ? `partner_servers (${storage.country})` : 'on_device';
+  if (storage.location === 'on_device') return 'on_device';
+  return `partner_servers (${storage.country}${storage.safeguard === undefined ? '' : `, ${storage.safeguard}`})`;
 }
 
 function planText(plan: WindDownPlan | null | undefined): string {

@@ -1,5 +1,6 @@
 import { notInEffectCause, type Agreement } from './agreement.js';
 import { fieldsOf } from './field-catalog.js';
+import type { DataStorage } from './partner.js';
 import type { Instant } from './time.js';
 import { windDownPhase } from './wind-down.js';
 
@@ -23,9 +24,7 @@ export function agreementTerms(agreement: Agreement, now: Instant) {
     member_fields: fieldsOf(agreement.memberFields) as string[],
     friend_fields: fieldsOf(agreement.friendFields) as string[],
     retention_days: agreement.retentionDays,
-    storage: agreement.storage.location === 'partner_servers'
-      ? { location: 'partner_servers', country: agreement.storage.country }
-      : { location: 'on_device' },
+    storage: storageTerms(agreement.storage),
     starts_at: iso(agreement.startsAt),
     ends_at: iso(agreement.endsAt),
     certification_due_at: iso(agreement.certificationDueAt),
@@ -39,3 +38,9 @@ export function agreementTerms(agreement: Agreement, now: Instant) {
 }
 
 export type AgreementTerms = ReturnType<typeof agreementTerms>;
+
+function storageTerms(storage: DataStorage): { location: string; country?: string; safeguard?: string } {
+  if (storage.location === 'on_device') return { location: 'on_device' };
+  const { country, safeguard } = storage;
+  return safeguard === undefined ? { location: 'partner_servers', country } : { location: 'partner_servers', country, safeguard };
+}

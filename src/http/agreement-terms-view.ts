@@ -16,7 +16,11 @@ export const AGREEMENT_TERMS_PROPERTIES = {
   member_fields: Type.Array(Type.String()),
   friend_fields: Type.Array(Type.String()),
   retention_days: Type.Integer(),
-  storage: Type.Object({ location: Type.String(), country: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  storage: Type.Object({
+    location: Type.String(),
+    country: Type.Optional(Type.String()),
+    safeguard: Type.Optional(Type.String({ description: 'What makes a transfer to the servers lawful, when stated' })),
+  }, { additionalProperties: false }),
   starts_at: DateTime,
   ends_at: DateTime,
   certification_due_at: DateTime,

@@ -14,6 +14,7 @@ import { CheckpointSubmitter, type PostText, type WitnessEndpoint } from '../aud
 import { checkpointSignatureFromSignedHead, defaultLogOrigin, LogCheckpoints } from '../audit/log-checkpoints.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import { DEFAULT_TIMEOUTS, type Environment, type ServerTimeouts } from '../config.js';
+import { DEMO_CONTROLLER, type Controller } from '../domain/controller.js';
 import { HttpsRequired } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { oauthPlugin } from '../oauth/oauth-plugin.js';
@@ -60,6 +61,8 @@ export interface AppOptions {
   readonly witnessQuorum?: number;
   /** How the submitter reaches witnesses (tests route it in-process); default fetch. */
   readonly witnessPost?: PostText;
+  /** The platform as the records of processing name it; default the demo world's (DEMO_CONTROLLER). */
+  readonly controller?: Controller;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -77,6 +80,7 @@ export interface AppContext {
   readonly totpBox: SecretBox;
   /** The log's checkpoints (C2SP notes) with their cosignatures. */
   readonly checkpoints: LogCheckpoints;
+  readonly controller: Controller;
 }
 
 declare module 'fastify' {
@@ -146,6 +150,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     store: options.store,
     clock,
     checkpoints,
+    controller: options.controller ?? DEMO_CONTROLLER,
     audit: new AuditLog({
       ...options.audit,
       db: options.store.db,

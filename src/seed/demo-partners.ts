@@ -122,7 +122,7 @@ const PARTNERS: readonly PartnerSketch[] = [
     legalName: 'Guangdong OPPO Mobile Telecommunications Corp., Ltd.',
     country: 'CN',
     kind: 'device_maker',
-    storage: { location: 'partner_servers', country: 'SG' },
+    storage: { location: 'partner_servers', country: 'SG', safeguard: 'standard_contractual_clauses' },
     domain: 'oppo.example',
     app: { name: 'OPPO Social', class: 'device_partner' },
     agreement: {
@@ -142,7 +142,7 @@ const PARTNERS: readonly PartnerSketch[] = [
     legalName: 'TCL Communication Technology Holdings Limited',
     country: 'CN',
     kind: 'device_maker',
-    storage: { location: 'partner_servers', country: 'CN' },
+    storage: { location: 'partner_servers', country: 'CN', safeguard: 'standard_contractual_clauses' },
     domain: 'tcl.example',
     app: { name: 'TCL Connect', class: 'device_partner' },
     agreement: {
@@ -162,7 +162,7 @@ const PARTNERS: readonly PartnerSketch[] = [
     legalName: 'BlackBerry Limited',
     country: 'CA',
     kind: 'device_maker',
-    storage: { location: 'partner_servers', country: 'CA' },
+    storage: { location: 'partner_servers', country: 'CA', safeguard: 'adequacy_decision' },
     domain: 'blackberry.example',
     app: { name: 'BlackBerry Hub', class: 'device_partner' },
     agreement: {
@@ -191,7 +191,7 @@ const PARTNERS: readonly PartnerSketch[] = [
     legalName: 'Pixel Harbour Games Ltd',
     country: 'GB',
     kind: 'app_developer',
-    storage: { location: 'partner_servers', country: 'GB' },
+    storage: { location: 'partner_servers', country: 'GB', safeguard: 'adequacy_decision' },
     domain: 'pixelharbour.example',
     app: { name: 'Harbour Heroes', class: 'third_party' },
     agreement: {

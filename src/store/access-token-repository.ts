@@ -131,7 +131,7 @@ function verifyQuery(db: Db, tokenHash: string) {
       'a.id as a_id', 'a.version as a_version', 'a.partner_id as a_partner_id', 'a.status as a_status',
       'a.status_reason as a_status_reason', 'a.purposes as a_purposes', 'a.member_fields as a_member_fields',
       'a.friend_fields as a_friend_fields', 'a.retention_days as a_retention_days', 'a.storage_location as a_storage_location',
-      'a.storage_country as a_storage_country', 'a.starts_at as a_starts_at', 'a.ends_at as a_ends_at',
+      'a.storage_country as a_storage_country', 'a.storage_safeguard as a_storage_safeguard', 'a.starts_at as a_starts_at', 'a.ends_at as a_ends_at',
       'a.certification_due_at as a_certification_due_at', 'a.wind_down as a_wind_down',
     ])
     .where('t.token_hash', '=', tokenHash);
@@ -152,7 +152,7 @@ function agreementOf(row: JoinedAgreement) {
   return agreementFromRow({
     id: row.a_id, version: row.a_version!, partner_id: row.a_partner_id!, status: row.a_status!, status_reason: row.a_status_reason,
     purposes: row.a_purposes!, member_fields: row.a_member_fields!, friend_fields: row.a_friend_fields!,
-    retention_days: row.a_retention_days!, storage_location: row.a_storage_location!, storage_country: row.a_storage_country,
+    retention_days: row.a_retention_days!, storage_location: row.a_storage_location!, storage_country: row.a_storage_country, storage_safeguard: row.a_storage_safeguard,
     starts_at: row.a_starts_at!, ends_at: row.a_ends_at!, certification_due_at: row.a_certification_due_at!, wind_down: row.a_wind_down,
   }, []);
 }

@@ -1,6 +1,7 @@
 import type { Agreement } from '../domain/agreement.js';
 import { governingAgreement } from '../domain/agreement-in-force.js';
 import type { Purpose } from '../domain/purposes.js';
+import { isTransferSafeguard, type DataStorage } from '../domain/partner.js';
 import type { Instant } from '../domain/time.js';
 import type { WindDownPlan } from '../domain/wind-down.js';
 import { fromIso, maskFromJson, maskToJson, toIso } from './columns.js';
@@ -56,7 +57,7 @@ function windDownFromJson(text: string | null): WindDownPlan | null {
 export type AgreementTermsRow = Pick<
   AgreementsTable,
   | 'id' | 'version' | 'partner_id' | 'status' | 'status_reason' | 'purposes' | 'member_fields' | 'friend_fields' | 'retention_days'
-  | 'storage_location' | 'storage_country' | 'starts_at' | 'ends_at' | 'certification_due_at' | 'wind_down'
+  | 'storage_location' | 'storage_country' | 'storage_safeguard' | 'starts_at' | 'ends_at' | 'certification_due_at' | 'wind_down'
 >;
 
 export function agreementFromRow(row: AgreementTermsRow, appIds: readonly string[]): Agreement {
@@ -70,13 +71,20 @@ export function agreementFromRow(row: AgreementTermsRow, appIds: readonly string
     memberFields: maskFromJson(row.member_fields),
     friendFields: maskFromJson(row.friend_fields),
     retentionDays: Number(row.retention_days),
-    storage: storageFromColumns(row.storage_location, row.storage_country),
+    storage: agreementStorage(row),
     startsAt: fromIso(row.starts_at),
     endsAt: fromIso(row.ends_at),
     certificationDueAt: fromIso(row.certification_due_at),
     windDown: windDownFromJson(row.wind_down),
     appIds,
   };
+}
+
+/** The partner's storage columns, and the safeguard only an agreement states. */
+function agreementStorage(row: AgreementTermsRow): DataStorage {
+  const storage = storageFromColumns(row.storage_location, row.storage_country);
+  if (storage.location === 'on_device' || row.storage_safeguard === null || !isTransferSafeguard(row.storage_safeguard)) return storage;
+  return { ...storage, safeguard: row.storage_safeguard };
 }
 
 export function agreementToRow(
@@ -97,6 +105,7 @@ export function agreementToRow(
     retention_days: agreement.retentionDays,
     storage_location: agreement.storage.location,
     storage_country: agreement.storage.location === 'partner_servers' ? agreement.storage.country : null,
+    storage_safeguard: agreement.storage.location === 'partner_servers' ? agreement.storage.safeguard ?? null : null,
     starts_at: toIso(agreement.startsAt),
     ends_at: toIso(agreement.endsAt),
     certification_due_at: toIso(agreement.certificationDueAt),

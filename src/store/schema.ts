@@ -105,6 +105,8 @@ export interface AgreementsTable {
   retention_days: number;
   storage_location: string;
   storage_country: string | null;
+  /** The transfer's safeguard (TRANSFER_SAFEGUARDS) for storage on partner servers; null when none is stated (migration 0027). */
+  storage_safeguard: string | null;
   starts_at: string;
   ends_at: string;
   certification_due_at: string;

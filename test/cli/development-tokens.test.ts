@@ -59,7 +59,10 @@ describe('tokens issue warns when the rules at the door would refuse the grant',
   test('with DATAPACT_ENV=production: refused, nothing made', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'tokens', 'issue', '--member', member, '--app', 'app_lenovo',
       '--purpose', 'device_experience', '--fields', 'id', '--database', database], {
-      encoding: 'utf8', env: { ...env, DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example' },
+      encoding: 'utf8', env: {
+        ...env, DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example',
+        DATAPACT_CONTROLLER_NAME: 'Example Social Ltd', DATAPACT_CONTROLLER_COUNTRY: 'IE',
+      },
     });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /tokens issue is for development only: .* refused with DATAPACT_ENV=production/);

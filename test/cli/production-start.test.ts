@@ -15,7 +15,8 @@ const PUBLIC_URL = 'https://datapact.example';
 
 function productionEnv(database: string): NodeJS.ProcessEnv {
   return {
-    ...process.env, DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: PUBLIC_URL, DATAPACT_DATABASE_URL: '', DATAPACT_DATABASE: database,
+    ...process.env, DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: PUBLIC_URL,
+    DATAPACT_CONTROLLER_NAME: 'Example Social Ltd', DATAPACT_CONTROLLER_COUNTRY: 'IE', DATAPACT_DATABASE_URL: '', DATAPACT_DATABASE: database,
     DATAPACT_DATA_DIR: join(folder, 'data'), DATAPACT_SEED_DEMO: '', DATAPACT_TICK_SECONDS: '0', LOG_LEVEL: 'silent',
   };
 }

@@ -118,3 +118,27 @@ describe('datapact report inventory', () => {
     assert.match(now.stderr, /expected an ISO 8601 date/);
   });
 });
+
+// The inventory's `before` seeded the demo partners in `database`.
+describe('datapact report records', () => {
+  test('JSON names the configured controller; a transfer without a safeguard is a finding', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', 'records', '--format', 'json',
+      '--now', new Date(NOW).toISOString(), '--database', database], {
+      encoding: 'utf8',
+      env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder, DATAPACT_CONTROLLER_NAME: 'Example Social GmbH', DATAPACT_CONTROLLER_COUNTRY: 'DE' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const records = JSON.parse(run.stdout);
+    assert.deepEqual(records.controller, { name: 'Example Social GmbH', country: 'DE' });
+    const huawei = records.data.find((r: { agreement_id: string }) => r.agreement_id === 'agr_huawei');
+    assert.deepEqual(huawei.findings, ['transfer_without_safeguard']);
+  });
+
+  test('the table reads as one block per agreement', () => {
+    const run = datapact('report', 'records', '--now', new Date(NOW).toISOString(), '--database', database);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^Records of processing \(GDPR Art\. 30\), Demo Social Network Ltd, as of 2026-06-01T00:00:00.000Z/);
+    assert.match(run.stdout, /to CN, safeguard: NONE STATED/);
+    assert.match(run.stdout, /to CA, safeguard: adequacy_decision/);
+  });
+});

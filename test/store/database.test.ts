@@ -99,7 +99,7 @@ for (const dialect of DIALECTS) {
           id: `p_${sketch.key}`, legalName: sketch.key, country: 'GB', kind: 'device_maker', riskFlags: [...sketch.riskFlags],
           storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
         }, at);
-        const { approved_by: _new, ...row } = agreementToRow({
+        const { approved_by: _new, storage_safeguard: _later, ...row } = agreementToRow({
           id: `agr_${sketch.key}`, version: 1, partnerId: `p_${sketch.key}`, status: 'active', statusReason: null, purposes: ['login'],
           memberFields: maskOf(sketch.memberFields), friendFields: maskOf(sketch.friendFields), retentionDays: 30,
           storage: { location: 'on_device' }, startsAt: at, endsAt: at + 1e10, certificationDueAt: at + 1e10, windDown: null, appIds: [],

@@ -2,10 +2,17 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
 import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
 import { inventoryReport } from '../../reports/inventory.js';
+import { formatRecords, isRecordsFormat, RECORDS_FORMATS, type RecordsFormat } from '../../reports/records-of-processing-format.js';
+import { recordsOfProcessing } from '../../reports/records-of-processing.js';
 import { DATABASE_OPTION, openStore } from '../open-store.js';
 
 function format(value: string): InventoryFormat {
   if (!isInventoryFormat(value)) throw new InvalidArgumentError(`expected one of ${INVENTORY_FORMATS.join(', ')}`);
+  return value;
+}
+
+function recordsFormat(value: string): RecordsFormat {
+  if (!isRecordsFormat(value)) throw new InvalidArgumentError(`expected one of ${RECORDS_FORMATS.join(', ')}`);
   return value;
 }
 
@@ -30,6 +37,23 @@ export function reportCommand(): Command {
       try {
         const inventory = await inventoryReport(store, options.now ?? Date.now());
         process.stdout.write(formatInventory(inventory, options.format));
+      } finally {
+        await store.close();
+      }
+    });
+  report
+    .command('records')
+    .description('Records of processing (GDPR Art. 30) per agreement: controller, purposes, members and data concerned, '
+      + 'recipient, transfer and its safeguard, retention, security measures, dates')
+    .option('--format <format>', `output format: ${RECORDS_FORMATS.join(', ')}`, recordsFormat, 'table' as RecordsFormat)
+    .option('--now <iso>', 'report as of this instant (default: now)', instant)
+    .option('--database <path|url>', DATABASE_OPTION)
+    .action(async (options: { format: RecordsFormat; now?: number; database?: string }) => {
+      const config = loadConfig();
+      const store = await openStore(options.database ?? config.database);
+      try {
+        const records = await recordsOfProcessing(store, config.controller, options.now ?? Date.now());
+        process.stdout.write(formatRecords(records, options.format));
       } finally {
         await store.close();
       }

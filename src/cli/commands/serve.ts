@@ -103,6 +103,7 @@ export function serveCommand(): Command {
         timeouts: config.timeouts,
         witnesses: config.witnesses,
         witnessQuorum: config.witnessQuorum,
+        controller: config.controller,
         cookieSecret: loadOrCreateSecret(join(config.dataDir, 'secrets', 'cookie-secret'), () => randomBytes(32).toString('base64url')),
       });
       // Notices to partners' webhooks (README, "Notices to partners"): every DATAPACT_NOTICE_SECONDS.

@@ -17,6 +17,11 @@ const tags = ['admin: agreements'];
 const Storage = Type.Object({
   location: Type.String({ maxLength: 40, description: '`on_device` or `partner_servers`' }),
   country: Type.Optional(Type.String({ maxLength: 10, description: "The servers' country (ISO 3166-1 alpha-2) for `partner_servers`." })),
+  safeguard: Type.Optional(Type.String({
+    maxLength: 40,
+    description: 'For `partner_servers` outside the platform\'s country: `adequacy_decision`, `standard_contractual_clauses`, '
+      + '`binding_corporate_rules` or `derogation` (GDPR Chapter V). The records of processing flag a transfer without one.',
+  })),
 }, { additionalProperties: false });
 
 const Names = (description: string) => Type.Array(Type.String({ minLength: 1, maxLength: 60 }), { maxItems: 50, description });

@@ -8,6 +8,7 @@ import { adminCheckpointRoutes } from './admin-checkpoints.js';
 import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
 import { adminPartnerRoutes } from './admin-partners.js';
+import { adminRecordsRoutes } from './admin-records.js';
 import { adminReportRoutes } from './admin-reports.js';
 import { adminRoleProposalRoutes } from './admin-role-proposals.js';
 import { adminSchemaErrorFormatter } from './admin-schemas.js';
@@ -30,6 +31,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminAgreementRoutes, { context });
   await app.register(adminNoticeRoutes, { context });
   await app.register(adminReportRoutes, { context });
+  await app.register(adminRecordsRoutes, { context });
   await app.register(adminAuditRoutes, { context });
   await app.register(adminCheckpointRoutes, { context });
 };
