@@ -21,9 +21,10 @@ export function neutraliseFormula(text: string): string {
  * Every CSV the platform writes goes through here: RFC 4180 (quoting is csv-stringify's), a header
  * line, `\n` between records, and every text cell neutralised (`neutraliseFormula`).
  */
-export function toCsv(columns: readonly string[], rows: ReadonlyArray<readonly CsvValue[]>): string {
+export function toCsv(columns: readonly string[], rows: ReadonlyArray<readonly CsvValue[]>, { header = true } = {}): string {
   return stringify(rows.map((row) => [...row]), {
-    header: true,
+    // A streamed CSV writes its header line with the first chunk only.
+    header,
     columns: [...columns],
     record_delimiter: 'unix',
     cast: { string: neutraliseFormula, number: String },

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
+import { parse } from 'csv-parse/sync';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { createPublicKey } from 'node:crypto';
@@ -273,6 +274,75 @@ for (const dialect of DIALECTS) {
         const bad = await alice.get('/privacy/history?after=garbage', { accept: 'text/html' });
         assert.equal(bad.statusCode, 400);
         assert.match(bad.body, /invalid_cursor/);
+      });
+    });
+    describe('GET /v1/me/export', () => {
+      /** 230 direct releases appended, then Alice's read and Bob's friend list: one head (interval 0) covers all 232. */
+      async function longHistory(t: TestContext) {
+        const w = await world(t, dialect, { audit: { headIntervalMs: 0 } });
+        await w.store.audit.append(Array.from({ length: 230 }, (_, i) =>
+          entry('alice', 'released', NOW - (230 - i) * MINUTE, { tokenMemberId: 'alice', released: ['name'], requestId: `old${i}` })));
+        await w.readAlice();
+        return { ...w, alice: await w.login('alice') };
+      }
+
+      test('JSON: settings, grants and the whole history, newest first, every entry proven against the one head it names', async (t) => {
+        const { app, alice } = await longHistory(t);
+        const response = await alice.get('/v1/me/export');
+        assert.equal(response.statusCode, 200, response.body);
+        assert.match(String(response.headers['content-type']), /^application\/json/);
+        assert.match(String(response.headers['content-disposition']), /^attachment; filename="datapact-export-.*\.json"$/);
+        const body = response.json();
+        assert.deepEqual(Object.keys(body), ['member_id', 'generated_at', 'settings', 'grants', 'tree_head', 'access_history']);
+        assert.equal(body.member_id, 'alice');
+        assert.equal(body.settings.share_via_friends, true);
+        assert.deepEqual(body.grants.map((g: any) => [g.app.id, g.member_fields]), [['app_dev', ['id', 'name', 'email']]]);
+        const publicKey = createPublicKey((await app.inject({ url: '/v1/audit/public-key' })).body);
+        const { key_id: _keyId, ...signed } = body.tree_head;
+        const head = treeHeadFromJson(signed);
+        assert.ok(verifyTreeHead(head, publicKey));
+        assert.equal(body.access_history.length, 232, 'every entry, across the export\'s pages of 100');
+        const times = body.access_history.map((item: any) => Date.parse(item.at));
+        assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+        for (const item of body.access_history) {
+          const { leaf_index, leaf_hash, audit_path } = item.proof;
+          const path = audit_path.map((h: string) => Buffer.from(h, 'base64'));
+          assert.ok(verifyInclusion(Buffer.from(leaf_hash, 'base64'), leaf_index, head.size, path, head.root), `entry ${leaf_index} is in the log`);
+        }
+        assert.equal(body.access_history[0].via, 'friend');
+        assert.ok(!response.body.includes('bobfriend'), 'the friend is named nowhere');
+        // The same entries as the paged API gives.
+        const api = (await alice.get('/v1/me/access-history?limit=100')).json();
+        assert.deepEqual(body.access_history.slice(0, 100).map(({ proof: _p, ...item }: any) => item), api.data);
+      });
+
+      test('CSV: the access history with its proofs, the grants and the settings, one table each', async (t) => {
+        const { alice, store } = await longHistory(t);
+        const response = await alice.get('/v1/me/export?format=csv');
+        assert.equal(response.statusCode, 200, response.body);
+        assert.match(String(response.headers['content-type']), /^text\/csv/);
+        assert.match(String(response.headers['content-disposition']), /filename="datapact-export-access_history-/);
+        const rows = parse(response.body, { columns: true }) as Record<string, string>[];
+        assert.equal(rows.length, 232);
+        assert.equal(response.body.split('\n').filter((line) => line.startsWith('at,app_id,')).length, 1, 'one header line');
+        const head = (await store.audit.latestHead())!;
+        for (const row of [rows[0]!, rows[150]!]) {
+          assert.equal(Number(row.tree_size), head.size);
+          const path = row.audit_path!.split(' ').map((h) => Buffer.from(h, 'base64'));
+          assert.ok(verifyInclusion(Buffer.from(row.leaf_hash!, 'base64'), Number(row.leaf_index), head.size, path, head.root));
+        }
+        const grants = parse((await alice.get('/v1/me/export?format=csv&part=grants')).body, { columns: true }) as Record<string, string>[];
+        assert.deepEqual(grants.map((g) => [g.app_id, g.member_fields, g.status]), [['app_dev', 'id name email', 'active']]);
+        const settings = parse((await alice.get('/v1/me/export?format=csv&part=settings')).body, { columns: true }) as Record<string, string>[];
+        assert.deepEqual(settings.slice(0, 2), [{ setting: 'platform_enabled', value: 'true' }, { setting: 'share_via_friends', value: 'true' }]);
+      });
+
+      test('only with the member\'s session: 401 without one, a partner token included; a part that is not one is 400', async (t) => {
+        const { app, tokens, login } = await world(t, dialect);
+        assertError(await app.inject({ url: '/v1/me/export' }), 401, 'login_required');
+        assertError(await app.inject({ url: '/v1/me/export', headers: { authorization: `Bearer ${tokens.alice}` } }), 401, 'login_required');
+        const alice = await login('alice');
+        assert.equal((await alice.get('/v1/me/export?format=csv&part=friends')).statusCode, 400);
       });
     });
   });

@@ -2,6 +2,7 @@ import type { AuditBlinding } from '../../audit/blinding.js';
 import { canonicalTextAt } from '../../audit/entry-leaf.js';
 import type { LogProofs } from '../../audit/log-proofs.js';
 import type { AccessVia } from '../../store/access-history-repository.js';
+import type { StoredTreeHead } from '../../store/audit-repository.js';
 import { treeHeadView, type TreeHeadView } from '../audit/audit-schemas.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
 import type { Store } from '../../store/store.js';
@@ -50,8 +51,10 @@ export async function accessHistory(store: Store, memberId: string, limit: numbe
  */
 export async function withProofs(
   store: Store, proofs: LogProofs, view: AccessHistoryView, blinding: AuditBlinding,
+  // A long export proves every page against the head it started with.
+  head: StoredTreeHead | undefined = undefined,
 ): Promise<{ data: AccessHistoryItem[]; treeHead: TreeHeadView | null }> {
-  const head = await store.audit.latestHead();
+  head ??= await store.audit.latestHead();
   if (head === undefined) return { data: view.data.map((item) => ({ ...item, proof: null })), treeHead: null };
   const entries = await store.audit.bySeq(view.seqs.filter((seq) => seq <= head.size));
   const data = await Promise.all(view.data.map(async (item, i) => {

@@ -11,6 +11,7 @@ import { registerMemberSession, requireSessionMember, sessionMember } from '../p
 import { changePrivacy, memberApps, memberAppStandings, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
 import { LogProofs } from '../../audit/log-proofs.js';
 import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
+import { exportCsv, exportJson } from '../privacy/member-export.js';
 import { appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
 import {
   AccessHistoryPage, AccessHistoryQuery, AppIdParams, HistoryPageQuery, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator,
@@ -229,6 +230,46 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     if (proof !== true) return { data: history.data, paging };
     const proven = await withProofs(store, proofs, history, context.audit.blinding);
     return { data: proven.data, tree_head: proven.treeHead, paging };
+  });
+
+  app.get('/v1/me/export', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'Your data, to keep or take elsewhere (GDPR Art. 15 and 20): settings, grants and the whole access history with proofs',
+      description: `${description} JSON (default): \`settings\`, \`grants\`, \`tree_head\` and \`access_history\`, newest first, `
+        + 'every entry with its inclusion proof against that one tree head (null for an entry newer than it). '
+        + 'CSV (`format=csv`): one table per request, `part=access_history` (default), `grants` or `settings`. A download, streamed.',
+      tags,
+      querystring: Type.Object({
+        format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'json (default) or csv' })),
+        part: Type.Optional(Type.Union([Type.Literal('access_history'), Type.Literal('grants'), Type.Literal('settings')], {
+          description: 'For CSV: which table (default access_history)',
+        })),
+      }, { additionalProperties: false }),
+      response: {
+        200: {
+          description: 'The export, as an attachment',
+          content: { 'application/json': { schema: Type.String() }, 'text/csv': { schema: Type.String() } },
+        },
+        ...ERROR_RESPONSES,
+      },
+    },
+  }, async (request, reply) => {
+    const memberId = requireSessionMember(request);
+    const now = clock();
+    const source = { store, proofs, blinding: context.audit.blinding, memberId, now };
+    const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
+    const { format = 'json', part = 'access_history' } = request.query;
+    if (format === 'csv') {
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="datapact-export-${part}-${stamp}.csv"`)
+        .send(exportCsv(source, part));
+    }
+    return reply
+      .type('application/json; charset=utf-8')
+      .header('content-disposition', `attachment; filename="datapact-export-${stamp}.json"`)
+      .send(exportJson(source));
   });
 
   app.delete('/v1/me/apps/:appId', {
