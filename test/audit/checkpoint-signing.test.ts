@@ -13,6 +13,7 @@ import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { checkpointNote, logVerifier, openCheckpoint, verifierKey, verifyCheckpointSignature } from '../../src/audit/checkpoint.js';
 import { LogCheckpoints } from '../../src/audit/log-checkpoints.js';
+import { verifyStoredLog } from '../../src/audit/stored-log-verifier.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import type { Db } from '../../src/store/database.js';
@@ -85,6 +86,18 @@ for (const dialect of DIALECTS) {
       const served = (await checkpointsOf(db).latestView()).note;
       assert.equal(served, checkpointNote(ORIGIN, head.size, head.root, key.publicKey, other));
       assert.throws(() => openCheckpoint(served, [logVerifier(ORIGIN, key.publicKey)]), /invalid signature/);
+    });
+
+    test('audit verify checks each head\'s stored checkpoint signature too', async (t) => {
+      const { db } = await testDatabase(t, dialect);
+      await signedLog(db);
+      const verify = () => verifyStoredLog(createStore(db).audit, { key, blinding });
+      assert.ok((await verify()).ok);
+      await sql`update audit_heads set checkpoint_signature = (select checkpoint_signature from audit_heads where tree_size = 6) where tree_size = 3`.execute(db);
+      const result = await verify();
+      assert.equal(result.ok, false);
+      assert.equal(!result.ok && result.problem.message,
+        'tree head 3: its checkpoint signature (origin datapact.test/audit) does not verify with the given public key');
     });
 
     test('a log that signed checkpoints under one origin refuses to start under another, before signing anything', async (t) => {
