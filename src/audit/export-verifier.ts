@@ -67,6 +67,7 @@ class ExportRun {
   private readonly range: CompactRange;
   private readonly heads: HeadChecker;
   private next = 0;
+  private laterChecked = false;
 
   constructor(
     private readonly header: ParsedHeader,
@@ -84,7 +85,10 @@ class ExportRun {
 
   stats() {
     const { from } = this.header;
-    return { from, entries: this.range.size - from, heads: this.heads.count, lastGoodHead: this.heads.lastGood?.size };
+    return {
+      from, entries: this.range.size - from, heads: this.heads.count, lastGoodHead: this.heads.lastGood?.size,
+      ...(this.laterChecked ? { signedBeyond: this.header.later.at(-1)?.size } : {}),
+    };
   }
 
   /** One entry line: canonical, then hashed as it is (its bytes are what was signed). */
@@ -140,6 +144,7 @@ class ExportRun {
   private checkLaterHeads(): void {
     const { later, logSize } = this.header;
     for (const head of later) this.heads.checkSignature(head);
+    this.laterChecked = true;
     const past = later.find((head) => logSize !== undefined && head.size > logSize);
     if (past !== undefined && logSize !== undefined) {
       fail({

@@ -63,6 +63,8 @@ export interface VerifyStats {
   readonly heads: number;
   /** The largest tree size of a head that passed, if any: entries past it are covered by no signature. */
   readonly lastGoodHead: number | undefined;
+  /** An export's largest head past its last entry, its signature checked (its root cannot be from the file). */
+  readonly signedBeyond?: number | undefined;
   readonly seconds: number;
 }
 

@@ -223,7 +223,7 @@ describe('verifyExport (offline)', () => {
     const partial = exportOf(100, [50, 100], { to: 60 });
     const result = await verifyText(text(partial));
     assert.ok(result.ok, result.ok ? '' : result.problem.message);
-    assert.deepEqual([result.entries, result.heads, result.lastGoodHead], [60, 1, 50]);
+    assert.deepEqual([result.entries, result.heads, result.lastGoodHead, result.signedBeyond], [60, 1, 50, 100]);
     const forged = partial.header.heads.map((h) => (h.tree_size === 100 ? { ...h, timestamp: new Date(NOW).toISOString() } : h));
     assertProblem(await verifyText(text({ header: { ...partial.header, heads: forged }, lines: partial.lines })), 'bad-signature',
       /^tree head 100: the signature does not verify with the given public key$/);

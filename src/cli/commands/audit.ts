@@ -295,7 +295,12 @@ function report(result: VerifyResult, what: string): void {
   console.log(`OK: verified ${checked}.`);
   const end = result.from + result.entries;
   const signed = result.lastGoodHead ?? result.from;
-  if (signed < end) console.log(`Note: seq ${signed + 1}..${end} come after the last signed head: no signature covers them yet.`);
+  if (signed >= end) return;
+  if (result.signedBeyond === undefined) console.log(`Note: seq ${signed + 1}..${end} come after the last signed head: no signature covers them yet.`);
+  else {
+    console.log(`Note: seq ${signed + 1}..${end} come after the last head within ${what}; head ${result.signedBeyond}, past its end, signs them `
+      + '(its signature was checked, its root cannot be recomputed without the entries after them).');
+  }
 }
 
 function blindingOption(blinding: AuditBlinding | undefined): { blinding?: AuditBlinding } {
