@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { defaultLogOrigin, isKeyName } from './audit/checkpoint.js';
 import { parseWitnessList, parseWitnessQuorum, type WitnessEndpoint } from './audit/checkpoint-witnessing.js';
 import { DEMO_CONTROLLER, type Controller } from './domain/controller.js';
 import { isCountryCode } from './domain/countries.js';
@@ -49,6 +50,8 @@ export interface Config {
   /** DATAPACT_TRUSTED_PROXIES: the load balancers whose X-Forwarded-For names the client (AppOptions.trustedProxies). */
   readonly trustedProxies: readonly string[];
   readonly timeouts: ServerTimeouts;
+  /** DATAPACT_LOG_ORIGIN: the first line of the log's checkpoints, naming it; default `<host of publicUrl>/audit`. */
+  readonly logOrigin: string;
   /** DATAPACT_WITNESSES: the witnesses asked to cosign each checkpoint (`<url> <verifier key>`, comma-separated). */
   readonly witnesses: readonly WitnessEndpoint[];
   /** DATAPACT_WITNESS_QUORUM: cosignatures a head needs before it is not flagged; default all the witnesses. */
@@ -152,6 +155,18 @@ function databaseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+/**
+ * DATAPACT_LOG_ORIGIN: a schema-less URL (C2SP tlog-checkpoint), also the log's key name in its
+ * signed notes, so no spaces or `+`. Fixed once the log has signed a checkpoint (AuditLog.start).
+ */
+function logOrigin(env: Env, publicUrl: string): string {
+  const value = given(env, 'DATAPACT_LOG_ORIGIN');
+  if (value === undefined) return defaultLogOrigin(publicUrl);
+  if (value.includes('://')) throw new Error(`DATAPACT_LOG_ORIGIN is a URL without its scheme, such as datapact.example.com/audit, got '${value}'.`);
+  if (!isKeyName(value)) throw new Error(`DATAPACT_LOG_ORIGIN must not contain spaces, '+' or control characters, got '${value}'.`);
+  return value;
+}
+
 function witnessing(env: Env): Pick<Config, 'witnesses' | 'witnessQuorum'> {
   const witnesses = parseWitnessList(env.DATAPACT_WITNESSES);
   return { witnesses, witnessQuorum: parseWitnessQuorum(env.DATAPACT_WITNESS_QUORUM, witnesses.length) };
@@ -178,9 +193,11 @@ export function loadConfig(env: Env = process.env): Config {
   const port = wholeNumber(env, 'PORT', 8080, 0, 65535, 'a port number');
   const runsIn = environment(env);
   const production = runsIn === 'production';
+  const url = publicUrl(env, port, production);
   return {
     environment: runsIn,
-    publicUrl: publicUrl(env, port, production),
+    publicUrl: url,
+    logOrigin: logOrigin(env, url),
     dataDir,
     database: databaseUrl(given(env, 'DATAPACT_DATABASE_URL')) ?? databasePath,
     databasePath,

@@ -85,3 +85,15 @@ test('DATAPACT_WITNESSES and DATAPACT_WITNESS_QUORUM: the quorum defaults to eve
   assert.equal(loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}`, DATAPACT_WITNESS_QUORUM: '0' }).witnessQuorum, 0);
   assert.throws(() => loadConfig({ DATAPACT_WITNESSES: `https://a.example ${a}`, DATAPACT_WITNESS_QUORUM: '2' }), /DATAPACT_WITNESS_QUORUM/);
 });
+
+test('DATAPACT_LOG_ORIGIN: the public URL\'s host and /audit by default; a schema-less URL without spaces or + when given', () => {
+  assert.equal(loadConfig({}).logOrigin, 'localhost:8080/audit');
+  assert.equal(loadConfig({ DATAPACT_PUBLIC_URL: 'https://datapact.example' }).logOrigin, 'datapact.example/audit');
+  assert.equal(loadConfig({ DATAPACT_PUBLIC_URL: 'https://datapact.example', DATAPACT_LOG_ORIGIN: ' transparency.example/datapact/2026 ' }).logOrigin,
+    'transparency.example/datapact/2026');
+  for (const [value, message] of [
+    ['https://datapact.example/audit', /DATAPACT_LOG_ORIGIN is a URL without its scheme, such as datapact\.example\.com\/audit, got 'https:\/\/datapact\.example\/audit'/],
+    ['datapact example', /DATAPACT_LOG_ORIGIN must not contain spaces, '\+' or control characters, got 'datapact example'/],
+    ['datapact.example/a+b', /DATAPACT_LOG_ORIGIN must not contain spaces/],
+  ] as const) assert.throws(() => loadConfig({ DATAPACT_LOG_ORIGIN: value }), message, value);
+});

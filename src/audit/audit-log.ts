@@ -11,11 +11,17 @@ import { completeSubtrees, type NodeWrite } from './merkle-tree.js';
 import { readSavedHead, saveHead } from './saved-head.js';
 import type { AuditSigningKey } from './signing-key.js';
 import { signTreeHead, verifyTreeHead } from './tree-head.js';
+import { defaultLogOrigin, signCheckpoint } from './checkpoint.js';
 
 export interface AuditLogOptions {
   readonly db: Db;
   readonly clock: () => Instant;
   readonly signingKey: AuditSigningKey;
+  /**
+   * The origin line of the C2SP checkpoints signed with each head (DATAPACT_LOG_ORIGIN), fixed once
+   * the log has signed one. Default `localhost:8080/audit`, the default public URL's.
+   */
+  readonly origin?: string;
   /** Blinds every entry (issue 11): the same key on every server of the log. */
   readonly blinding: AuditBlinding;
   /**
@@ -83,7 +89,10 @@ export class AuditLog {
   private readonly hasher = new MerkleHasher();
   private readonly maxQueuedEntries: number;
 
+  private readonly origin: string;
+
   constructor(private readonly options: AuditLogOptions) {
+    this.origin = options.origin ?? defaultLogOrigin('http://localhost:8080');
     this.maxQueuedEntries = options.maxQueuedEntries ?? 100_000;
     this.maxBatchEntries = options.maxBatchEntries ?? 5000;
     this.maxDelayMs = options.maxDelayMs ?? 2;
@@ -169,7 +178,9 @@ export class AuditLog {
   async start(): Promise<void> {
     if (this.closed || this.watchTimer !== undefined) return;
     await this.refuseAnotherKey();
+    await this.refuseAnotherOrigin();
     await this.signHeadIfBehind(false);
+    await this.checkpointUpgradedHead();
     this.watchTimer = setInterval(() => this.scheduleHead(), Math.max(this.headIntervalMs, 1000));
     this.watchTimer.unref();
   }
@@ -188,6 +199,39 @@ export class AuditLog {
       `${ours.slice(0, 16)}…. Every server on one database must use the same key: copy secrets/audit-ed25519.pem ` +
       `from the data directory of the server that signed the log (README, "Scaling out").`,
     );
+  }
+
+  /**
+   * One log, one origin: witnesses and checkpoint tools know a log by its origin line, so checkpoints
+   * of one log under two origins would read as two logs (or as a fork). Refused before signing.
+   */
+  private async refuseAnotherOrigin(): Promise<void> {
+    const stored = (await new AuditRepository(this.options.db).latestHead())?.checkpoint?.origin;
+    if (stored === undefined || stored === this.origin) return;
+    throw new Error(
+      `The audit log's checkpoints are signed under the origin '${stored}', but this server would sign them under ` +
+      `'${this.origin}'. A log's origin is what witnesses and checkpoint tools know it by, and it is fixed once the log ` +
+      `has signed a checkpoint: set DATAPACT_LOG_ORIGIN=${stored} (README, "Checkpoints and witnesses").`,
+    );
+  }
+
+  /**
+   * A log whose latest head was signed before checkpoints were (migration 0022) has no checkpoint
+   * to publish until it grows. Its latest head gets one here, once, from the signer: its signature
+   * checked with this log's key and its root just reproduced from the stored tree (loadRange), so
+   * nothing the log did not sign as a head gets a checkpoint signature. Older such heads get none.
+   */
+  private async checkpointUpgradedHead(): Promise<void> {
+    const key = this.options.signingKey;
+    await this.options.db.transaction().execute(async (trx) => {
+      const audit = new AuditRepository(trx);
+      await audit.lock();
+      const latest = await audit.latestHead();
+      if (latest === undefined || latest.checkpoint !== undefined || latest.keyId !== key.keyId || !verifyTreeHead(latest, key.publicKey)) return;
+      const range = this.range;
+      if (range?.size !== latest.size || range.root() !== latest.root.toString('hex')) return;
+      await audit.addCheckpoint(latest.size, { origin: this.origin, signature: signCheckpoint(key.privateKey, this.origin, latest.size, latest.root) });
+    });
   }
 
   /** Commits what is queued, signs a last head, and stops the timers. */
@@ -247,12 +291,16 @@ export class AuditLog {
     this.scheduleHead();
   }
 
-  /** The head of the range's tree, signed and stored in the caller's transaction. */
+  /**
+   * The head of the range's tree, signed in both forms (the tree head, and the C2SP checkpoint that
+   * is published as it is stored here) and stored in the caller's transaction.
+   */
   private async signHead(audit: AuditRepository, range: CompactRange): Promise<StoredTreeHead> {
     const root = Buffer.from(range.root(), 'hex');
     const key = this.options.signingKey;
-    const head = { ...signTreeHead(key.privateKey, range.size, root, this.options.clock()), keyId: key.keyId };
-    await audit.insertHead(head, key.keyId);
+    const checkpoint = { origin: this.origin, signature: signCheckpoint(key.privateKey, this.origin, range.size, root) };
+    const head = { ...signTreeHead(key.privateKey, range.size, root, this.options.clock()), keyId: key.keyId, checkpoint };
+    await audit.insertHead(head, key.keyId, checkpoint);
     this.lastHeadAt = performance.now();
     return head;
   }

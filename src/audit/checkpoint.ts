@@ -40,6 +40,14 @@ export function checkpointBody(origin: string, size: number, root: Uint8Array): 
   return `${origin}\n${size}\n${Buffer.from(root).toString('base64')}\n`;
 }
 
+/**
+ * The origin a log gets unless it is configured (DATAPACT_LOG_ORIGIN): its public URL's host (and
+ * port) and `/audit`, e.g. `datapact.example/audit`.
+ */
+export function defaultLogOrigin(publicUrl: string): string {
+  return `${new URL(publicUrl).host}/audit`;
+}
+
 /** signed-note's 4-byte key id of an Ed25519 key under `name`. */
 export function noteKeyIdBytes(name: string, publicKey: KeyObject): Buffer {
   const id = Buffer.alloc(4);
@@ -54,8 +62,8 @@ export function verifierKey(name: string, publicKey: KeyObject): string {
 }
 
 /**
- * The log's 64-byte Ed25519 signature over the checkpoint of (size, root). The one place a
- * checkpoint is signed: the head-signing step calls it as it signs a head.
+ * The log's 64-byte Ed25519 signature over the checkpoint of (size, root). Called only by the
+ * AuditLog as it signs a head: serving a checkpoint reads the stored signature.
  */
 export function signCheckpoint(privateKey: KeyObject, origin: string, size: number, root: Uint8Array): Buffer {
   return sign(null, Buffer.from(checkpointBody(origin, size, root), 'utf8'), privateKey);

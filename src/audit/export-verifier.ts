@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeBlindedLeaf, isBlindedText } from './canonical-entry-v2.js';
 import { decodeEntry } from './canonical-entry.js';
-import { EXPORT_FORMAT } from './log-export.js';
+import { EXPORT_FORMAT, EXPORT_FORMAT_V1 } from './log-export.js';
 import {
   CompactRange,
   HeadChecker,
@@ -22,8 +22,10 @@ import { treeHeadFromJson } from './tree-head.js';
  * `datapact audit verify --file`: an export (log-export.ts) checked with nothing but the file and
  * the public key the auditor trusts; no database, no data directory. Each line must be a canonical
  * entry; leaves are recomputed from the line's bytes; at each head's tree size the root recomputed
- * from the header's prefix and the lines must be the signed one. The first problem is named by
- * line, leaf index and seq.
+ * from the header's prefix and the lines must be the signed one. Heads past the export's last
+ * entry have their signatures checked, and one past the log's size at export (`log_size`) means
+ * the log was truncated after signing it: that fails too. The first problem is named by line,
+ * leaf index and seq.
  */
 export interface ExportVerifyOptions {
   /** The key the auditor trusts: the header's public_key must be this key. */
@@ -34,8 +36,13 @@ export interface ExportVerifyOptions {
 interface ParsedHeader {
   readonly from: number;
   readonly to: number;
+  /** The log's size at export; none in a version 1 export. */
+  readonly logSize: number | undefined;
   readonly prefix: readonly Buffer[];
+  /** Heads with from ≤ tree_size ≤ to: checked against the entries. */
   readonly heads: readonly KeyedTreeHead[];
+  /** Heads past `to`: their signatures only. */
+  readonly later: readonly KeyedTreeHead[];
 }
 
 export function verifyExport(input: AsyncIterable<Buffer | string>, options: ExportVerifyOptions): Promise<VerifyResult> {
@@ -60,6 +67,7 @@ class ExportRun {
   private readonly range: CompactRange;
   private readonly heads: HeadChecker;
   private next = 0;
+  private laterChecked = false;
 
   constructor(
     private readonly header: ParsedHeader,
@@ -77,7 +85,10 @@ class ExportRun {
 
   stats() {
     const { from } = this.header;
-    return { from, entries: this.range.size - from, heads: this.heads.count, lastGoodHead: this.heads.lastGood?.size };
+    return {
+      from, entries: this.range.size - from, heads: this.heads.count, lastGoodHead: this.heads.lastGood?.size,
+      ...(this.laterChecked ? { signedBeyond: this.header.later.at(-1)?.size } : {}),
+    };
   }
 
   /** One entry line: canonical, then hashed as it is (its bytes are what was signed). */
@@ -121,11 +132,27 @@ class ExportRun {
     if (size < to) {
       fail({ kind: 'truncated', seq: size + 1, leafRange: [size, to], message: `${ends} but its header says it holds seq ${from + 1}..${to}: ${missing}` });
     }
+    this.checkLaterHeads();
     if (this.heads.count === 0) {
       const none = `none with ${from} ≤ tree_size ≤ ${to}`;
       fail({ kind: 'bad-export', message: `the export holds no signed head (${none}): nothing in it can be checked against the public key` });
     }
     this.progress();
+  }
+
+  /** Signed, and within the log as it was exported: a head past its size is history removed after it was signed. */
+  private checkLaterHeads(): void {
+    const { later, logSize } = this.header;
+    for (const head of later) this.heads.checkSignature(head);
+    this.laterChecked = true;
+    const past = later.find((head) => logSize !== undefined && head.size > logSize);
+    if (past !== undefined && logSize !== undefined) {
+      fail({
+        kind: 'truncated', treeSize: past.size, seq: logSize + 1, leafRange: [logSize, past.size],
+        message: `the log held ${logSize} entries when it was exported (log_size), but a head signed tree_size ${past.size}: `
+          + `entries from seq ${logSize + 1} were removed after they were signed (the log was truncated)`,
+      });
+    }
   }
 
   private checkHeads(): void {
@@ -141,7 +168,8 @@ function headerProblem(message: string): never {
   fail({ kind: 'bad-export', line: 1, message: `line 1 (the header): ${message}` });
 }
 
-const HEADER_KEYS = ['format', 'from', 'to', 'prefix', 'heads', 'public_key'];
+const HEADER_KEYS = ['format', 'from', 'to', 'log_size', 'prefix', 'heads', 'public_key'];
+const HEADER_KEYS_V1 = HEADER_KEYS.filter((key) => key !== 'log_size');
 
 /** Line 1, strictly: exactly the format's fields, with a public key that is the trusted one. */
 export function parseExportHeader(line: Buffer, trusted: KeyObject): ParsedHeader {
@@ -153,13 +181,20 @@ export function parseExportHeader(line: Buffer, trusted: KeyObject): ParsedHeade
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) headerProblem('not a JSON object');
   const header = json as Record<string, unknown>;
-  if (header.format !== EXPORT_FORMAT) headerProblem(`format is ${JSON.stringify(header.format)}, expected "${EXPORT_FORMAT}"`);
-  const extra = Object.keys(header).filter((key) => !HEADER_KEYS.includes(key));
+  const v1 = header.format === EXPORT_FORMAT_V1;
+  if (header.format !== EXPORT_FORMAT && !v1) headerProblem(`format is ${JSON.stringify(header.format)}, expected "${EXPORT_FORMAT}"`);
+  const extra = Object.keys(header).filter((key) => !(v1 ? HEADER_KEYS_V1 : HEADER_KEYS).includes(key));
   if (extra.length > 0) headerProblem(`unknown field(s) ${extra.join(', ')}`);
-  const { from, to } = header;
+  const { from, to, log_size: logSize } = header;
   if (!isCount(from) || !isCount(to) || from > to) headerProblem('from and to must be leaf indices with from ≤ to');
+  if (!v1 && (!isCount(logSize) || logSize < to)) headerProblem('log_size must be the log\'s size at export, at least to');
   checkPublicKey(header.public_key, trusted);
-  return { from, to, prefix: parsePrefix(header.prefix, from), heads: parseHeads(header.heads, from, to) };
+  // A version 1 export carried no head past `to`: one there is out of place, as it was then.
+  const heads = parseHeads(header.heads, from, v1 ? to : Number.MAX_SAFE_INTEGER);
+  return {
+    from, to, logSize: v1 ? undefined : logSize as number, prefix: parsePrefix(header.prefix, from),
+    heads: heads.filter((head) => head.size <= to), later: heads.filter((head) => head.size > to),
+  };
 }
 
 function isCount(x: unknown): x is number {
@@ -205,7 +240,8 @@ function parseHeads(heads: unknown, from: number, to: number): KeyedTreeHead[] {
       headerProblem(`heads[${i}]: ${(error as Error).message}`);
     }
     if (head.size < from || head.size > to || head.size <= previous) {
-      headerProblem(`heads[${i}] has tree_size ${head.size}: heads must be in increasing order, from ${from} to ${to}`);
+      const range = to === Number.MAX_SAFE_INTEGER ? `at least ${from}` : `from ${from} to ${to}`;
+      headerProblem(`heads[${i}] has tree_size ${head.size}: heads must be in increasing order, ${range}`);
     }
     previous = head.size;
     return head;

@@ -1,45 +1,21 @@
+import { NotFound } from '../domain/errors.js';
 import type { AuditRepository, StoredTreeHead } from '../store/audit-repository.js';
-import { checkpointBody, checkpointNote, signCheckpoint, verifierKey } from './checkpoint.js';
+import { checkpointBody, checkpointNote, verifierKey } from './checkpoint.js';
 import type { CheckpointLog, Cosignature, CosignatureStore, SignedCheckpoint } from './checkpoint-witnessing.js';
 import { LogProofs } from './log-proofs.js';
 import type { AuditSigningKey } from './signing-key.js';
-import { verifyTreeHead } from './tree-head.js';
 
 /**
- * The audit log's checkpoints (C2SP tlog-checkpoint) from its kept heads: the note with the log's
- * signature, and with the cosignatures witnesses gave for that size.
+ * The audit log's checkpoints (C2SP tlog-checkpoint) from its kept heads: the note with the
+ * signature the log made as it signed the head (nothing is signed here), and with the
+ * cosignatures witnesses gave for that size. Heads signed before checkpoints were (migration
+ * 0022) have no checkpoint, except the latest at the upgrade (AuditLog.start).
  */
-
-/** How a kept head yields the log's checkpoint signature over (origin, size, root). */
-export type CheckpointSignatureOf = (head: StoredTreeHead) => Buffer;
-
-/** Heads whose `signature` column is the checkpoint signature (`signCheckpoint`, made as the head is signed). */
-export const storedCheckpointSignature: CheckpointSignatureOf = (head) => head.signature;
-
-/**
- * Heads signed in the datapact-tree-head-v1 format (before checkpoints were signed with heads):
- * the head's signature is checked with the log's key first, and only then is the checkpoint of
- * the same size and root signed, so nothing the log did not sign as a head gets a checkpoint
- * signature. Ed25519 is deterministic: the same head always gives the same note.
- */
-export function checkpointSignatureFromSignedHead(key: AuditSigningKey, origin: string): CheckpointSignatureOf {
-  let last: { size: number; signature: Buffer } | undefined;
-  return (head) => {
-    if (last?.size === head.size) return last.signature;
-    if (!verifyTreeHead(head, key.publicKey)) throw new Error(`tree head ${head.size} does not verify with the log's key: no checkpoint is signed for it`);
-    last = { size: head.size, signature: signCheckpoint(key.privateKey, origin, head.size, head.root) };
-    return last.signature;
-  };
-}
-
-/** The default origin: the public URL's host (and port) and `/audit`, e.g. `datapact.example/audit`. */
-export function defaultLogOrigin(publicUrl: string): string {
-  return `${new URL(publicUrl).host}/audit`;
-}
 
 export interface CheckpointView {
   readonly head: StoredTreeHead;
-  readonly note: string;
+  /** Undefined for a head signed before checkpoints were. */
+  readonly note: string | undefined;
   readonly cosignatures: readonly Cosignature[];
   readonly quorum: number;
   /** Fewer cosignatures than the quorum. */
@@ -54,7 +30,6 @@ export class LogCheckpoints implements CheckpointLog {
     private readonly cosignatures: CosignatureStore,
     readonly origin: string,
     private readonly key: Pick<AuditSigningKey, 'publicKey'>,
-    private readonly signatureOf: CheckpointSignatureOf,
     /** The witnesses' verifier keys whose cosignatures count, and how many a head needs. */
     readonly witnessKeys: readonly string[] = [],
     readonly quorum = 0,
@@ -73,8 +48,9 @@ export class LogCheckpoints implements CheckpointLog {
 
   async latest(): Promise<SignedCheckpoint | undefined> {
     const head = await this.audit.latestHead();
-    if (head === undefined) return undefined;
-    return { size: head.size, root: head.root, note: this.noteOf(head) };
+    const note = head === undefined ? undefined : this.noteOf(head);
+    if (head === undefined || note === undefined) return undefined;
+    return { size: head.size, root: head.root, note };
   }
 
   consistencyProof(from: number, to: number): Promise<Buffer[]> {
@@ -82,9 +58,11 @@ export class LogCheckpoints implements CheckpointLog {
   }
 
   /** The latest head's checkpoint with its cosignatures (NotFound while no head is signed). */
-  async latestView(): Promise<CheckpointView> {
+  async latestView(): Promise<CheckpointView & { note: string }> {
     const [view] = await this.views([await this.proofs.latestHead()]);
-    return view!;
+    const { note } = view!;
+    if (note === undefined) throw new NotFound('The latest tree head was signed before the log signed checkpoints: the next head will have one.');
+    return { ...view!, note };
   }
 
   /** Each head's checkpoint and cosignatures (those of the configured witnesses, over that head's root). */
@@ -103,7 +81,10 @@ export class LogCheckpoints implements CheckpointLog {
     });
   }
 
-  private noteOf(head: StoredTreeHead, cosignatureLines: readonly string[] = []): string {
-    return checkpointNote(this.origin, head.size, head.root, this.key.publicKey, this.signatureOf(head), cosignatureLines);
+  /** The note as signed with the head: its stored origin and signature, byte for byte. */
+  private noteOf(head: StoredTreeHead, cosignatureLines: readonly string[] = []): string | undefined {
+    const { checkpoint } = head;
+    if (checkpoint === undefined) return undefined;
+    return checkpointNote(checkpoint.origin, head.size, head.root, this.key.publicKey, checkpoint.signature, cosignatureLines);
   }
 }

@@ -12,16 +12,23 @@ import { treeHeadToJson, type TreeHeadJson } from './tree-head.js';
  * NDJSON: line 1 is the header below; then one line per entry, each EXACTLY the entry's canonical
  * bytes (canonical-entry.ts), so that SHA-256(0x00 || line) is its leaf hash with any tool.
  *
- *   {"format":"datapact-audit-export-v1","from":F,"to":T,"prefix":[…],"heads":[…],"public_key":"<PEM>"}
+ *   {"format":"datapact-audit-export-v2","from":F,"to":T,"log_size":N,"prefix":[…],"heads":[…],"public_key":"<PEM>"}
  *
  * - `from`, `to`: the entries are leaf indices [F, T) (seq F+1..T), in order;
+ * - `log_size`: how many entries the log held when it was exported (≥ T);
  * - `prefix`: base64 hashes of the complete subtrees of leaves [0, F), largest first, so that roots
  *   of sizes ≥ F can be recomputed from the export alone (empty when F = 0);
- * - `heads`: every kept head with F ≤ tree_size ≤ T, smallest first, in tree-head.ts's JSON form
- *   plus `key_id`;
+ * - `heads`: smallest first, in tree-head.ts's JSON form plus `key_id`: every kept head with
+ *   F ≤ tree_size ≤ T, the latest head when it is past T, and every head past N. A sound log has
+ *   none past N: one there means entries it signed were removed (issue 11, point 6), which the
+ *   verifier reports instead of checking the entries left as if they were the whole log;
  * - `public_key`: the SubjectPublicKeyInfo PEM of the key that signs heads.
+ *
+ * Version 1 (before `log_size`) carried only the heads with F ≤ tree_size ≤ T: an export of a
+ * truncated log verified clean. The verifier still reads it.
  */
-export const EXPORT_FORMAT = 'datapact-audit-export-v1';
+export const EXPORT_FORMAT = 'datapact-audit-export-v2';
+export const EXPORT_FORMAT_V1 = 'datapact-audit-export-v1';
 
 export interface ExportedHead extends TreeHeadJson {
   readonly key_id: string;
@@ -31,6 +38,7 @@ export interface ExportHeader {
   readonly format: typeof EXPORT_FORMAT;
   readonly from: number;
   readonly to: number;
+  readonly log_size: number;
   readonly prefix: readonly string[];
   readonly heads: readonly ExportedHead[];
   readonly public_key: string;
@@ -79,8 +87,16 @@ export async function writeExport(audit: AuditRepository, options: ExportOptions
 async function exportHeader(audit: AuditRepository, from: number, to: number, publicKeyPem: string): Promise<ExportHeader> {
   const refs = completeSubtrees(0, from);
   const prefix = await audit.run({ reads: refs, assemble: (nodes) => nodes.map((hash) => hash.toString('base64')) });
-  const heads = (await audit.heads(from, to)).map((head) => ({ ...treeHeadToJson(head), key_id: head.keyId }));
-  return { format: EXPORT_FORMAT, from, to, prefix, heads, public_key: publicKeyPem };
+  // Heads before the size: a head signed while this runs is then within the size read after it,
+  // never taken for a head past the end (heads are signed in increasing size, after their entries).
+  const latest = await audit.latestHead();
+  const inRange = await audit.heads(from, to);
+  const logSize = await audit.treeSize();
+  const later = latest === undefined || latest.size <= to ? []
+    : latest.size <= logSize ? [latest]
+    : await audit.heads(logSize + 1, latest.size);
+  const heads = [...inRange, ...later].map((head) => ({ ...treeHeadToJson(head), key_id: head.keyId }));
+  return { format: EXPORT_FORMAT, from, to, log_size: logSize, prefix, heads, public_key: publicKeyPem };
 }
 
 /** The canonical text of the entry with this seq (a gap or an unreadable row stops the export). */

@@ -63,6 +63,8 @@ export interface VerifyStats {
   readonly heads: number;
   /** The largest tree size of a head that passed, if any: entries past it are covered by no signature. */
   readonly lastGoodHead: number | undefined;
+  /** An export's largest head past its last entry, its signature checked (its root cannot be from the file). */
+  readonly signedBeyond?: number | undefined;
   readonly seconds: number;
 }
 
@@ -266,6 +268,14 @@ export class HeadChecker {
   /** Checks `head` against the leaves so far (`range.size` must equal its tree size). */
   check(head: KeyedTreeHead, range: CompactRange): void {
     if (head.size !== range.size) throw new Error(`head of ${head.size} checked at ${range.size} leaves`);
+    this.checkSignature(head);
+    if (head.root.toString('hex') !== range.root()) this.rootMismatch(head);
+    this.good = head;
+    this.checked++;
+  }
+
+  /** The head's signature and the key it names, not its root: for a head past the leaves there are. */
+  checkSignature(head: KeyedTreeHead): void {
     const at = `tree head ${head.size}`;
     if (!verifyTreeHead(head, this.key.publicKey)) {
       const other = head.keyId === this.key.keyId ? '' : ` (it names key ${short(head.keyId)}, the given key is ${short(this.key.keyId)})`;
@@ -274,9 +284,6 @@ export class HeadChecker {
     if (head.keyId !== this.key.keyId) {
       fail({ kind: 'wrong-key', treeSize: head.size, message: `${at}: names key ${short(head.keyId)} but was signed by the given key ${short(this.key.keyId)}` });
     }
-    if (head.root.toString('hex') !== range.root()) this.rootMismatch(head);
-    this.good = head;
-    this.checked++;
   }
 
   private rootMismatch(head: KeyedTreeHead): never {

@@ -1,6 +1,7 @@
-import type { AuditRepository } from '../store/audit-repository.js';
+import type { AuditRepository, StoredTreeHead } from '../store/audit-repository.js';
 import { entryFromColumnsJson, type StoredAuditEntry } from '../store/audit-rows.js';
 import type { AuditBlinding } from './blinding.js';
+import { verifyCheckpointSignature } from './checkpoint.js';
 import { canonicalTextAt } from './entry-leaf.js';
 import {
   CompactRange,
@@ -11,7 +12,6 @@ import {
   seqRange,
   truncated,
   type HexHash,
-  type KeyedTreeHead,
   type NodeSink,
   type VerifyKey,
   type VerifyProgress,
@@ -124,10 +124,20 @@ class StoredLogRun {
     return this.hasher.leafOfText(text);
   }
 
-  /** The head itself, then its consistency with the previous head by a proof from the stored nodes. */
-  private async checkHead(head: KeyedTreeHead): Promise<void> {
+  /**
+   * The head itself and the checkpoint signed with it (what GET /v1/audit/checkpoint serves), then
+   * its consistency with the previous head by a proof from the stored nodes.
+   */
+  private async checkHead(head: StoredTreeHead): Promise<void> {
     const previous = this.heads.lastGood;
     this.heads.check(head, this.range);
+    const { checkpoint } = head;
+    if (checkpoint !== undefined && !verifyCheckpointSignature(this.options.key.publicKey, checkpoint.origin, head.size, head.root, checkpoint.signature)) {
+      fail({
+        kind: 'bad-signature', treeSize: head.size,
+        message: `tree head ${head.size}: its checkpoint signature (origin ${checkpoint.origin}) does not verify with the given public key`,
+      });
+    }
     if (previous === undefined) return;
     const proof = await this.audit.run(consistencyProofPlan(previous.size, head.size));
     if (!verifyConsistency(previous.size, head.size, previous.root, head.root, proof)) {

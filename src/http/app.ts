@@ -11,7 +11,8 @@ import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../audit/blinding.js';
 import { savedHeadPath } from '../audit/saved-head.js';
 import { CheckpointSubmitter, type PostText, type WitnessEndpoint } from '../audit/checkpoint-witnessing.js';
-import { checkpointSignatureFromSignedHead, defaultLogOrigin, LogCheckpoints } from '../audit/log-checkpoints.js';
+import { defaultLogOrigin } from '../audit/checkpoint.js';
+import { LogCheckpoints } from '../audit/log-checkpoints.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import { DEFAULT_TIMEOUTS, type Environment, type ServerTimeouts } from '../config.js';
 import { DEMO_CONTROLLER, type Controller } from '../domain/controller.js';
@@ -143,9 +144,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const signingKey = loadOrCreateAuditSigningKey(options.dataDir);
   const logOrigin = options.logOrigin ?? defaultLogOrigin(publicUrl);
   const witnesses = options.witnesses ?? [];
-  // Until heads are signed as checkpoints when they are signed, a checkpoint is signed from a head the log signed (checked first).
   const checkpoints = new LogCheckpoints(options.store.audit, options.store.cosignatures, logOrigin, signingKey,
-    checkpointSignatureFromSignedHead(signingKey, logOrigin), witnesses.map((w) => w.vkey), options.witnessQuorum ?? witnesses.length);
+    witnesses.map((w) => w.vkey), options.witnessQuorum ?? witnesses.length);
   const base = {
     store: options.store,
     clock,
@@ -156,6 +156,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       db: options.store.db,
       clock,
       signingKey,
+      origin: logOrigin,
       blinding: loadOrCreateAuditBlinding(options.dataDir),
       ...(options.dataDir === undefined ? {} : { savedHeadFile: savedHeadPath(options.dataDir) }),
       onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),

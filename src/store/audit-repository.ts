@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
 import type { AuditBlinding } from '../audit/blinding.js';
 import { storedLeafHash } from '../audit/entry-leaf.js';
@@ -8,12 +8,20 @@ import { ENTRY_COLUMNS, entryFromColumnsJson, entryFromRow, pushEntryColumns, ty
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
 import { dialectOf, type Db } from './database.js';
+import type { AuditHeadsTable } from './schema.js';
 
 export type { StoredAuditEntry } from './audit-rows.js';
 
-/** A kept tree head and the key that signed it. */
+/** A kept tree head and the key that signed it, with the checkpoint signed with it (none on heads from before 0022). */
 export interface StoredTreeHead extends TreeHead {
   readonly keyId: string;
+  readonly checkpoint?: HeadCheckpoint | undefined;
+}
+
+/** The log's C2SP checkpoint signature over (origin, size, root), made as the head was signed. */
+export interface HeadCheckpoint {
+  readonly origin: string;
+  readonly signature: Buffer;
 }
 
 /** An entry with the leaf hash stored beside it, as `audit verify` and `audit export` read them. */
@@ -105,10 +113,27 @@ export class AuditRepository {
     return runPlanOn(this.db, plan, this.blinding);
   }
 
-  async insertHead(head: TreeHead, keyId: string): Promise<void> {
+  /** A head, with the checkpoint signed with it (none only in tests of heads from before 0022). */
+  async insertHead(head: TreeHead, keyId: string, checkpoint?: HeadCheckpoint): Promise<void> {
     await this.db
       .insertInto('audit_heads')
-      .values({ tree_size: head.size, root_hash: head.root, timestamp: head.timestamp, signature: head.signature, key_id: keyId })
+      .values({
+        tree_size: head.size, root_hash: head.root, timestamp: head.timestamp, signature: head.signature, key_id: keyId,
+        checkpoint_origin: checkpoint?.origin ?? null, checkpoint_signature: checkpoint?.signature ?? null,
+      })
+      .execute();
+  }
+
+  /**
+   * The checkpoint of a head signed before checkpoints were (0022), signed later by the signer: the
+   * one change a head ever gets, and only to a head that has none.
+   */
+  async addCheckpoint(size: number, checkpoint: HeadCheckpoint): Promise<void> {
+    await this.db
+      .updateTable('audit_heads')
+      .set({ checkpoint_origin: checkpoint.origin, checkpoint_signature: checkpoint.signature })
+      .where('tree_size', '=', size)
+      .where('checkpoint_signature', 'is', null)
       .execute();
   }
 
@@ -301,12 +326,14 @@ async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlind
   });
 }
 
-function headFromRow(row: { tree_size: number; root_hash: Buffer; timestamp: number; signature: Buffer; key_id: string }): StoredTreeHead {
+function headFromRow(row: Selectable<AuditHeadsTable>): StoredTreeHead {
+  const { checkpoint_origin: origin, checkpoint_signature: signature } = row;
   return {
     size: Number(row.tree_size),
     root: Buffer.from(row.root_hash),
     timestamp: Number(row.timestamp),
     signature: Buffer.from(row.signature),
     keyId: row.key_id,
+    ...(origin !== null && signature !== null ? { checkpoint: { origin, signature: Buffer.from(signature) } } : {}),
   };
 }

@@ -228,6 +228,9 @@ export interface AuditHeadsTable {
   signature: Buffer;
   /** Lowercase hex SHA-256 of the signing key's DER SubjectPublicKeyInfo. */
   key_id: string;
+  /** The C2SP checkpoint's origin line and the log's signature over it, made with the head (NULL before 0022). */
+  checkpoint_origin: string | null;
+  checkpoint_signature: Buffer | null;
 }
 
 export interface MemberCredentialsTable {

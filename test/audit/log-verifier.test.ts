@@ -124,13 +124,13 @@ describe('MerkleHasher and CompactRange', () => {
 // ---------------------------------------------------------------------------------------------
 
 /** An export of entries [from, to) of a log of n entries, with heads (signed by `signer`) at these sizes. */
-function exportOf(n: number, headSizes: number[], options: { from?: number; to?: number; signer?: typeof key; publicKeyPem?: string } = {}) {
+function exportOf(n: number, headSizes: number[], options: { from?: number; to?: number; logSize?: number; signer?: typeof key; publicKeyPem?: string } = {}) {
   const { store } = memoryTree(n);
   const from = options.from ?? 0;
   const to = options.to ?? n;
   const signer = options.signer ?? key;
   const header: ExportHeader = {
-    format: EXPORT_FORMAT, from, to,
+    format: EXPORT_FORMAT, from, to, log_size: options.logSize ?? n,
     prefix: completeSubtrees(0, from).map((r) => store.getNodeSync(r.level, r.index)!.toString('base64')),
     heads: headSizes.map((size) => ({ ...treeHeadToJson(signTreeHead(signer.privateKey, size, rootHashSync(store, size), NOW + size)), key_id: signer.keyId })),
     public_key: options.publicKeyPem ?? key.publicKeyPem,
@@ -147,6 +147,12 @@ function text({ header, lines }: { header: unknown; lines: string[] }): string {
 async function* chunked(content: string, size: number) {
   const bytes = Buffer.from(content);
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+/** The header as version 1 wrote it: no log_size. */
+function v1Header(header: ExportHeader) {
+  const { log_size: _size, ...rest } = header;
+  return { ...rest, format: 'datapact-audit-export-v1' };
 }
 
 const verifyText = (content: string, chunk = 65_536) => verifyExport(chunked(content, chunk), { key: verifyKey });
@@ -201,6 +207,28 @@ describe('verifyExport (offline)', () => {
     assertProblem(await verifyText(text({ ...file, lines: [...file.lines, file.lines[0]!] })), 'bad-export', /^line 12: the header says the export ends with seq 10, but the file goes on$/);
   });
 
+  test('a head past the log\'s size at export fails: the log was truncated after it was signed (issue 11, point 6)', async () => {
+    // The log signed 10 entries; 8 were left when it was exported, all of them in the export.
+    const truncated = exportOf(10, [5, 10], { to: 8, logSize: 8 });
+    const result = await verifyText(text(truncated));
+    assertProblem(result, 'truncated',
+      /^the log held 8 entries when it was exported \(log_size\), but a head signed tree_size 10: entries from seq 9 were removed after they were signed \(the log was truncated\)$/);
+    assert.deepEqual(!result.ok && result.problem.leafRange, [8, 10]);
+    // The same entries as a version 1 export, which could not carry that head, verified clean.
+    const v1 = { header: { ...v1Header(truncated.header), heads: truncated.header.heads.slice(0, 1) }, lines: truncated.lines };
+    assert.ok((await verifyText(text(v1))).ok);
+  });
+
+  test('a partial export carries the latest head past its end: its signature is checked, its root cannot be', async () => {
+    const partial = exportOf(100, [50, 100], { to: 60 });
+    const result = await verifyText(text(partial));
+    assert.ok(result.ok, result.ok ? '' : result.problem.message);
+    assert.deepEqual([result.entries, result.heads, result.lastGoodHead, result.signedBeyond], [60, 1, 50, 100]);
+    const forged = partial.header.heads.map((h) => (h.tree_size === 100 ? { ...h, timestamp: new Date(NOW).toISOString() } : h));
+    assertProblem(await verifyText(text({ header: { ...partial.header, heads: forged }, lines: partial.lines })), 'bad-signature',
+      /^tree head 100: the signature does not verify with the given public key$/);
+  });
+
   test('heads: an edited head, a head by another key, a header with another public key, no head at all', async () => {
     const file = exportOf(10, [4, 10]);
     const heads = file.header.heads.map((h) => (h.tree_size === 10 ? { ...h, timestamp: new Date(NOW).toISOString() } : h));
@@ -222,7 +250,11 @@ describe('verifyExport (offline)', () => {
       [{ ...good.header, format: 'v0' }, /format is "v0"/],
       [{ ...good.header, extra: 1 }, /unknown field\(s\) extra/],
       [{ ...good.header, from: 2 }, /prefix must list 1 hash\(es\) for from = 2/],
-      [{ ...good.header, to: 2 }, /heads\[0\] has tree_size 3: heads must be in increasing order, from 0 to 2/],
+      [{ ...good.header, heads: [good.header.heads[0], good.header.heads[0]] }, /heads\[1\] has tree_size 3: heads must be in increasing order, at least 0/],
+      [{ ...good.header, log_size: 2 }, /log_size must be the log's size at export, at least to/],
+      [{ ...good.header, log_size: undefined }, /log_size must be the log's size at export/],
+      [{ ...v1Header(good.header), to: 2 }, /heads\[0\] has tree_size 3: heads must be in increasing order, from 0 to 2/],
+      [{ ...v1Header(good.header), log_size: 3 }, /unknown field\(s\) log_size/],
       [{ ...good.header, heads: [{ ...good.header.heads[0], key_id: undefined }] }, /heads\[0\] must be a tree head with a key_id/],
       [{ ...good.header, public_key: 'nope' }, /public_key is not a PEM public key/],
     ];

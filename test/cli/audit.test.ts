@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -197,8 +197,9 @@ describe('datapact audit export, and verify --file', { concurrency: 4 }, () => {
     assert.equal(lines.length, 102, 'header, 100 entries, and the final line feed');
     assert.equal(lines.at(-1), '');
     const header = JSON.parse(lines[0]!) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(header), ['format', 'from', 'to', 'prefix', 'heads', 'public_key']);
-    assert.deepEqual([header.format, header.from, header.to, header.prefix, header.public_key], ['datapact-audit-export-v1', 0, 100, [], key.publicKeyPem]);
+    assert.deepEqual(Object.keys(header), ['format', 'from', 'to', 'log_size', 'prefix', 'heads', 'public_key']);
+    assert.deepEqual([header.format, header.from, header.to, header.log_size, header.prefix, header.public_key],
+      ['datapact-audit-export-v2', 0, 100, 100, [], key.publicKeyPem]);
     const heads = header.heads as Record<string, unknown>[];
     assert.deepEqual(heads.map((h) => h.tree_size), [1, 3, 8, 21, 50, 100]);
     assert.deepEqual(Object.keys(heads[0]!), ['tree_size', 'root_hash', 'timestamp', 'signature', 'key_id']);
@@ -250,8 +251,9 @@ describe('datapact audit export, and verify --file', { concurrency: 4 }, () => {
   test('a partial export, by leaf index or by instant, verifies', async () => {
     const byIndex = await datapact(['audit', 'export', '--from', '10', '--to', '60']);
     assert.equal(byIndex.status, 0, byIndex.stderr);
-    const header = JSON.parse(byIndex.stdout.split('\n')[0]!) as { from: number; to: number; prefix: string[]; heads: { tree_size: number }[] };
-    assert.deepEqual([header.from, header.to, header.prefix.length, header.heads.map((h) => h.tree_size)], [10, 60, 2, [21, 50]]);
+    const header = JSON.parse(byIndex.stdout.split('\n')[0]!) as { from: number; to: number; log_size: number; prefix: string[]; heads: { tree_size: number }[] };
+    // The heads over its entries, and the latest head, past them: how far the log was signed when it was exported.
+    assert.deepEqual([header.from, header.to, header.log_size, header.prefix.length, header.heads.map((h) => h.tree_size)], [10, 60, 100, 2, [21, 50, 100]]);
     const byInstant = await datapact(['audit', 'export', '--from', new Date(NOW + 10_000).toISOString(), '--to', '2026-06-01T00:01:00Z']);
     assert.equal(byInstant.stdout, byIndex.stdout, 'seq 11 is the first entry at NOW + 10 s, seq 61 the first at NOW + 60 s');
     const path = join(folder, 'partial.ndjson');
@@ -259,7 +261,35 @@ describe('datapact audit export, and verify --file', { concurrency: 4 }, () => {
     const run = await datapact(['audit', 'verify', '--file', path, '--public-key', publicKey]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /^OK: verified 50 entries and 2 signed heads/m);
-    assert.match(run.stdout, /^Note: seq 51\.\.60 come after the last signed head: no signature covers them yet\.$/m);
+    assert.match(run.stdout,
+      /^Note: seq 51\.\.60 come after the last head within .*partial\.ndjson; head 100, past its end, signs them \(its signature was checked, its root cannot be recomputed without the entries after them\)\.$/m);
+  });
+
+  test('an export of a log whose last entries were deleted carries the heads past them, and fails to verify (issue 11, point 6)', async () => {
+    const truncated = tampered('truncated-export', (db) => db.prepare('delete from audit_entries where seq > 80').run());
+    const out = join(folder, 'truncated.ndjson');
+    const written = await datapact(['audit', 'export', '--database', truncated, '--out', out]);
+    assert.equal(written.status, 0, written.stderr);
+    const header = JSON.parse(readFileSync(out, 'utf8').split('\n')[0]!) as { to: number; log_size: number; heads: { tree_size: number }[] };
+    assert.deepEqual([header.to, header.log_size, header.heads.map((h) => h.tree_size)], [80, 80, [1, 3, 8, 21, 50, 100]]);
+    verifyFails(await datapact(['audit', 'verify', '--file', out, '--public-key', publicKey]),
+      /^FAILED: the log held 80 entries when it was exported \(log_size\), but a head signed tree_size 100: entries from seq 81 were removed after they were signed \(the log was truncated\)$/m);
+    // A part of it that ends before the cut fails the same way: the latest head is past the log's end.
+    const part = await datapact(['audit', 'export', '--database', truncated, '--to', '50']);
+    const partFile = join(folder, 'truncated-part.ndjson');
+    writeFileSync(partFile, part.stdout);
+    verifyFails(await datapact(['audit', 'verify', '--file', partFile, '--public-key', publicKey]), /^FAILED: the log held 80 entries when it was exported/m);
+  });
+
+  test('a failed export leaves no partial file, and the file at --out as it was', async () => {
+    const gap = tampered('gap', (db) => db.prepare('delete from audit_entries where seq = 70').run());
+    const out = join(folder, 'kept.ndjson');
+    writeFileSync(out, 'the previous export\n');
+    const run = await datapact(['audit', 'export', '--database', gap, '--out', out]);
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /entry seq 70 is missing/);
+    assert.equal(readFileSync(out, 'utf8'), 'the previous export\n');
+    assert.deepEqual(readdirSync(folder).filter((name) => name.startsWith('kept.ndjson')), ['kept.ndjson']);
   });
 
   test('bad usage exits with 2: no --public-key with --file, no such file, a range past the log', async () => {

@@ -44,10 +44,10 @@ interface Run {
   stderr: string;
 }
 
-function datapact(args: string[]): Promise<Run> {
+function datapact(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder, DATAPACT_DATABASE: database, DATAPACT_PUBLIC_URL: 'https://datapact.test' },
+      env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder, DATAPACT_DATABASE: database, DATAPACT_PUBLIC_URL: 'https://datapact.test', ...env },
     }, (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
   });
 }
@@ -56,7 +56,7 @@ function datapact(args: string[]): Promise<Run> {
 before(async () => {
   const db = openSqlite(database);
   await migrateToLatest(db);
-  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, blinding, headIntervalMs: 0 });
+  const log = new AuditLog({ db, clock: () => NOW, signingKey: key, blinding, origin: ORIGIN, headIntervalMs: 0 });
   let size = 0;
   for (const batch of [2, 3, 4]) {
     await log.append(Array.from({ length: batch }, (_, i) => entry(size + i)));
@@ -99,6 +99,10 @@ describe('datapact audit verify --witness-key', { concurrency: 4 }, () => {
     const other = await datapact(['audit', 'verify', '--witness-key', alice.verifierKey, '--origin', 'elsewhere.example/audit']);
     assert.equal(other.status, 1);
     assert.match(other.stderr, /has 0 valid cosignatures of the 1 required/);
+    // Without --origin, the configured one: DATAPACT_LOG_ORIGIN, else the public URL's.
+    const configured = await datapact(['audit', 'verify', '--witness-key', alice.verifierKey], { DATAPACT_LOG_ORIGIN: 'elsewhere.example/audit' });
+    assert.equal(configured.status, 1);
+    assert.match(configured.stderr, /has 0 valid cosignatures of the 1 required/);
     const logKey = verifierKey(ORIGIN, key.publicKey);
     const bad = [['--witness-key', logKey], ['--witness-key', 'nonsense'], ['--witness-quorum', '1'],
       ['--witness-key', alice.verifierKey, '--witness-quorum', '2'], ['--witness-key', alice.verifierKey, '--file', database]];

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { openCheckpoint, verifierKey } from '../../src/audit/checkpoint.js';
+import { checkpointNote, openCheckpoint, verifierKey } from '../../src/audit/checkpoint.js';
 import { noteVerifierFromKey } from '../../src/audit/cosignature.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { initWitnessFolder, openWitnessFolder, trustedLog } from '../../src/audit/witness/witness-folder.js';
@@ -53,7 +53,7 @@ async function witnessedServer(t: TestContext, dialect: Dialect, options: { quor
       assert.equal(response.statusCode, 200, response.body);
     }
   };
-  return { ...world, logVkey, witnessVkey: cosigner.verifierKey, witnessDir, traffic };
+  return { ...world, dataDir, logVkey, witnessVkey: cosigner.verifierKey, witnessDir, traffic };
 }
 
 for (const dialect of DIALECTS) {
@@ -67,6 +67,9 @@ for (const dialect of DIALECTS) {
       const before = await server.app.inject({ url: '/v1/audit/checkpoint' });
       assert.equal(before.statusCode, 200);
       assert.equal(before.headers['content-type'], 'text/plain; charset=utf-8');
+      // Byte for byte the checkpoint stored when its head was signed: nothing is signed as it is served.
+      const signed = (await server.store.audit.latestHead())!;
+      assert.equal(before.body, checkpointNote(ORIGIN, signed.size, signed.root, loadOrCreateAuditSigningKey(server.dataDir).publicKey, signed.checkpoint!.signature));
       assert.deepEqual([before.headers['x-cosignatures'], before.headers['x-witness-quorum'], before.headers['x-under-quorum']], ['0', '1', 'true']);
 
       const outcomes = await server.app.witnessing.step();

@@ -130,7 +130,7 @@ if (DIALECTS.includes('postgres')) {
       const { rows } = await sql<{ column: string; type: string }>`select table_name || '.' || column_name as column, data_type as type
         from information_schema.columns where table_schema = current_schema() and table_name like 'audit_%' order by 1`.execute(db);
       const types = Object.fromEntries(rows.map((row) => [row.column, row.type]));
-      for (const column of ['audit_entries.leaf_hash', 'audit_nodes.hash', 'audit_heads.root_hash', 'audit_heads.signature', 'audit_cosignatures.root_hash']) {
+      for (const column of ['audit_entries.leaf_hash', 'audit_nodes.hash', 'audit_heads.root_hash', 'audit_heads.signature', 'audit_heads.checkpoint_signature', 'audit_cosignatures.root_hash']) {
         assert.equal(types[column], 'bytea', column);
       }
       for (const column of ['audit_entries.seq', 'audit_nodes.idx', 'audit_heads.tree_size', 'audit_heads.timestamp', 'audit_cosignatures.tree_size', 'audit_cosignatures.cosigned_at']) {

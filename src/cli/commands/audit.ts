@@ -7,7 +7,6 @@ import { isPostgresUrl } from '../../store/database.js';
 import { checkCosignatures, type WitnessCheck } from '../../audit/checkpoint-witnessing.js';
 import { COSIGNATURE_V1_TYPE } from '../../audit/cosignature.js';
 import { verifyExport } from '../../audit/export-verifier.js';
-import { defaultLogOrigin } from '../../audit/log-checkpoints.js';
 import { parseVerifierKey } from '../../audit/signed-note.js';
 import { writeExport } from '../../audit/log-export.js';
 import type { VerifyProgress, VerifyResult } from '../../audit/log-verifier.js';
@@ -175,7 +174,7 @@ function verifyCommand(): Command {
     .option('--database <path>', DATABASE_HELP)
     .option('--witness-key <vkey>', 'a witness whose cosignatures count (its cosignature/v1 verifier key); repeatable', collect)
     .option('--witness-quorum <n>', 'how many of those witnesses must have cosigned the latest checkpoint (default: all of them)')
-    .option('--origin <origin>', 'the checkpoints\' origin line (default: the host of DATAPACT_PUBLIC_URL and /audit)')
+    .option('--origin <origin>', 'the checkpoints\' origin line (default: DATAPACT_LOG_ORIGIN, or the host of DATAPACT_PUBLIC_URL and /audit)')
     .action(async (options: VerifyOptions, command: Command) => {
       if (options.file !== undefined && options.witnessKey !== undefined) usage(command, '--witness-key checks the cosignatures kept in the database, not an export');
       const witnesses = witnessRequirement(command, options);
@@ -221,7 +220,7 @@ function witnessRequirement(command: Command, options: VerifyOptions): WitnessRe
   if (new Set(keys).size !== keys.length) usage(command, '--witness-key names a witness twice');
   const quorum = options.witnessQuorum === undefined ? keys.length : Number(options.witnessQuorum);
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > keys.length) usage(command, `--witness-quorum must be from 1 to the number of --witness-key (${keys.length})`);
-  return { keys, quorum, origin: options.origin ?? defaultLogOrigin(loadConfig().publicUrl) };
+  return { keys, quorum, origin: options.origin ?? loadConfig().logOrigin };
 }
 
 async function verifyDatabase(
@@ -296,7 +295,12 @@ function report(result: VerifyResult, what: string): void {
   console.log(`OK: verified ${checked}.`);
   const end = result.from + result.entries;
   const signed = result.lastGoodHead ?? result.from;
-  if (signed < end) console.log(`Note: seq ${signed + 1}..${end} come after the last signed head: no signature covers them yet.`);
+  if (signed >= end) return;
+  if (result.signedBeyond === undefined) console.log(`Note: seq ${signed + 1}..${end} come after the last signed head: no signature covers them yet.`);
+  else {
+    console.log(`Note: seq ${signed + 1}..${end} come after the last head within ${what}; head ${result.signedBeyond}, past its end, signs them `
+      + '(its signature was checked, its root cannot be recomputed without the entries after them).');
+  }
 }
 
 function blindingOption(blinding: AuditBlinding | undefined): { blinding?: AuditBlinding } {

@@ -98,6 +98,7 @@ export function serveCommand(): Command {
         logger: serverLogger(config.logLevel),
         environment: config.environment,
         publicUrl: config.publicUrl,
+        logOrigin: config.logOrigin,
         dataDir: config.dataDir,
         trustedProxies: config.trustedProxies,
         timeouts: config.timeouts,

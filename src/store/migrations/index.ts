@@ -18,6 +18,7 @@ import { grantEndings } from './0017-grant-endings.js';
 import { auditCosignatures } from './0015-audit-cosignatures.js';
 import { blindedAuditEntries } from './0014-blinded-audit-entries.js';
 import { transferSafeguards } from './0027-transfer-safeguards.js';
+import { checkpointSignatures } from './0022-checkpoint-signatures.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-audit-cosignatures': auditCosignatures,
   '0014-blinded-audit-entries': blindedAuditEntries,
   '0027-transfer-safeguards': transferSafeguards,
+  '0022-checkpoint-signatures': checkpointSignatures,
 };
 
 export const migrationProvider: MigrationProvider = {
