@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { faultReporting } from './database-faults.js';
@@ -85,29 +86,43 @@ function sqliteDb(sqlite: BetterSqlite3.Database): Db {
 
 /**
  * A SQLite file opened read-only, as it is. A WAL database needs its `-shm` index, which a read-only
- * connection can neither create nor take locks in on read-only media (an auditor's copy on a DVD or a
- * read-only mount): there, with no write-ahead log holding commits beside it, the file is opened
- * `immutable` (SQLite reads it without locks or an index, which is safe while nothing can change it).
- * A copy with a non-empty `-wal` file is refused, naming what to do: its last commits are in that file.
+ * connection can neither create nor lock on read-only media (an auditor's copy on a DVD or a
+ * read-only mount), and this SQLite build takes no `immutable=1` URI. There, the file (and its `-wal`
+ * file, which may hold the last commits) is copied to a temporary folder and the copy is read, said
+ * on stderr, and removed when the process exits: what is read is exactly what the media holds.
  */
 export function openSqliteToRead(path: string): BetterSqlite3.Database {
   if (!existsSync(path)) throw new Error(`no database at ${path}`);
   try {
-    const sqlite = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    return readOnlySqlite(path);
+  } catch (error) {
+    const code = String((error as { code?: unknown }).code);
+    if (code !== 'SQLITE_CANTOPEN' && !code.startsWith('SQLITE_READONLY')) throw error;
+    return readOnlySqlite(copiedForReading(path));
+  }
+}
+
+function readOnlySqlite(path: string): BetterSqlite3.Database {
+  const sqlite = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  try {
     sqlite.pragma('busy_timeout = 5000');
-    sqlite.prepare('select count(*) from sqlite_master').get();
+    sqlite.prepare('select count(*) from sqlite_master').get(); // a WAL database fails here, not at open
     return sqlite;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== 'SQLITE_CANTOPEN' && code !== 'SQLITE_READONLY' && code !== 'SQLITE_READONLY_RECOVERY') throw error;
-    const wal = `${path}-wal`;
-    if (existsSync(wal) && statSync(wal).size > 0) {
-      throw new Error(`${path} cannot be read where it is (${(error as Error).message}): its last commits are in ${wal}, which SQLite `
-        + 'can read only with write access to the folder. Copy both files to writable storage and read the copy, or checkpoint '
-        + `the database before copying it (sqlite3 ${path} 'pragma wal_checkpoint(truncate)').`, { cause: error });
-    }
-    return new BetterSqlite3(`file:${encodeURI(path).replace(/[?#]/g, encodeURIComponent)}?immutable=1`, { readonly: true, fileMustExist: true });
+    sqlite.close();
+    throw error;
   }
+}
+
+function copiedForReading(path: string): string {
+  const folder = mkdtempSync(join(tmpdir(), 'datapact-read-'));
+  process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+  const copy = join(folder, basename(path));
+  copyFileSync(path, copy);
+  if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+  const mib = (statSync(path).size / 1024 ** 2).toFixed(1);
+  console.error(`${path} is on read-only storage, where SQLite cannot read a WAL database in place: reading a copy (${mib} MiB) in ${folder}, removed at exit.`);
+  return copy;
 }
 
 /**

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
 import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
 import { inventoryReport } from '../../reports/inventory.js';
-import { DATABASE_OPTION, openStore } from '../open-store.js';
+import { DATABASE_OPTION, openStoreToRead } from '../open-store.js';
 
 function format(value: string): InventoryFormat {
   if (!isInventoryFormat(value)) throw new InvalidArgumentError(`expected one of ${INVENTORY_FORMATS.join(', ')}`);
@@ -26,7 +26,7 @@ export function reportCommand(): Command {
     .option('--now <iso>', 'report as of this instant (default: now)', instant)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { format: InventoryFormat; now?: number; database?: string }) => {
-      const store = await openStore(options.database ?? loadConfig().database);
+      const store = await openStoreToRead(options.database ?? loadConfig().database);
       try {
         const inventory = await inventoryReport(store, options.now ?? Date.now());
         process.stdout.write(formatInventory(inventory, options.format));

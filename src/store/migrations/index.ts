@@ -43,7 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
-export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS).sort();
 
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
