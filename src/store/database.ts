@@ -58,6 +58,9 @@ export function openPostgres(url: string, poolSize = 10, { readOnly = false }: {
   // An idle connection the server ends (a restart, a terminated backend) is an 'error' on the pool,
   // which would crash the process unheard. The pool drops that connection and opens another when needed.
   pool.on('error', () => {});
+  // The same for a connection checked out when the server ends it (57P01, a restart, a failover): its
+  // query fails (503, database-faults.ts), its 'error' event must not, and the pool drops it when released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: faultReporting(new PostgresDialect({ pool })) });
 }
 

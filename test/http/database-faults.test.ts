@@ -18,6 +18,8 @@ import { verifyStoredLog } from '../../src/audit/stored-log-verifier.js';
 import { buildApp } from '../../src/http/app.js';
 import { migrateToLatest, openReadDatabase, openSqlite } from '../../src/store/database.js';
 import { createStore } from '../../src/store/store.js';
+import { build } from '../helpers/build.js';
+import { adminPool, POSTGRES_SERVER_URL } from '../helpers/dialects.js';
 import { addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -134,4 +136,49 @@ test('a lock held by another connection: 503 with Retry-After 1, SQLITE_BUSY log
   assertLogged(world, /^SQLITE_BUSY/, /database is locked/);
   world.other.exec('rollback');
   await assertRecovered(world);
+});
+
+test('PostgreSQL gone read-only (25006) and its connections ended (57P01): 503 with Retry-After, logged; back without a restart', {
+  skip: POSTGRES_SERVER_URL === undefined && 'no PostgreSQL server (DATAPACT_TEST_DATABASE_URL)',
+}, async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'datapact-faults-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  const logLines: Record<string, unknown>[] = [];
+  const stream = { write: (line: string) => { logLines.push(JSON.parse(line)); } };
+  const { app, store, databaseUrl } = await build(t, NOW, { dialect: 'postgres', dataDir: folder, logger: { level: 'warn', stream } });
+  const name = new URL(databaseUrl!).pathname.slice(1);
+  await addMembers(store, [{ id: 'me' }], NOW);
+  const partner = await addPartner(store, 'dev', {}, NOW);
+  const { token } = await grantToken(store, { memberId: 'me', appId: partner.appId, agreementId: partner.agreementId, memberFields: ['id', 'name'] }, NOW);
+  const me = () => app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+  /** The setting applies to new connections: the pool's are ended, as a failover or a restart ends them. */
+  const switchTo = async (setting: string) => {
+    await adminPool().query(`alter database "${name}" ${setting}`);
+    await adminPool().query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+  };
+  assert.equal((await me()).statusCode, 200);
+  await switchTo('set default_transaction_read_only = on');
+  // Connections the pool holds fail first (57P01, ECONNRESET: 503 as well) until it opens read-only ones.
+  const readOnlyLogged = () => logLines.some((line) => line.fault === '25006');
+  const during = [];
+  for (let i = 0; i < 10 && !readOnlyLogged(); i++) during.push(await me());
+  during.push(await me(), await app.inject({ url: '/health/ready' }));
+  for (const response of during) {
+    assert.equal(response.statusCode, 503, response.body);
+    assert.equal(response.json().error.code, 'database_unavailable');
+    assert.equal(response.headers['retry-after'], '5');
+  }
+  assert.equal((await app.inject({ url: '/health/live' })).statusCode, 200);
+  assert.ok(logLines.some((line) => line.fault === '25006' && /read-only transaction/.test(String(line.msg))), JSON.stringify(logLines, null, 1));
+  await switchTo('reset default_transaction_read_only');
+  // A connection the pool still held when it was ended fails once (57P01 or a lost connection: 503 too), then writes resume.
+  const after = [await me()];
+  while (after.at(-1)!.statusCode !== 200 && after.length < 10) after.push(await me());
+  assert.ok(after.every((response) => response.statusCode === 200 || response.statusCode === 503), after.map((r) => r.body).join('\n'));
+  assert.equal(after.at(-1)!.statusCode, 200, after.at(-1)!.body);
+  assert.equal((await app.inject({ url: '/health/ready' })).statusCode, 200);
+  await app.close();
+  const result = await verifyStoredLog(store.audit, { key: loadOrCreateAuditSigningKey(folder), blinding: loadOrCreateAuditBlinding(folder) });
+  assert.ok(result.ok, result.ok ? '' : result.problem.message);
+  assert.equal(logLines.some((line) => /cannot rollback|no transaction is active/.test(JSON.stringify(line))), false);
 });
