@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { auditCommand } from './commands/audit.js';
 import { demoCredentialsCommand } from './commands/demo-credentials.js';
+import { migrateCommand } from './commands/migrate.js';
 import { reportCommand } from './commands/report.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
@@ -19,6 +20,7 @@ const program = new Command('datapact')
   .showHelpAfterError()
   .addCommand(serveCommand())
   .addCommand(seedCommand())
+  .addCommand(migrateCommand())
   .addCommand(tokensCommand())
   .addCommand(staffCommand())
   .addCommand(tickCommand())

@@ -6,13 +6,14 @@
 export abstract class DatapactError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
-  /** Extra, client-safe detail such as the cause of `agreement_not_in_effect`. */
-  override readonly cause?: string;
+  /** Extra, client-safe detail such as the cause of `agreement_not_in_effect`: the body's `cause`. */
+  readonly exposedCause?: string;
 
-  constructor(message: string, cause?: string) {
-    super(message);
+  /** `options.cause` (ES `cause`) is for the log: never sent to the client. */
+  constructor(message: string, exposedCause?: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
-    if (cause !== undefined) this.cause = cause;
+    if (exposedCause !== undefined) this.exposedCause = exposedCause;
   }
 }
 
@@ -169,14 +170,34 @@ export class RateLimited extends DatapactError {
   readonly code = 'rate_limited';
 }
 
+/** A 503 for a condition that passes: the answer carries `Retry-After: retryAfterSeconds`. */
+export abstract class Unavailable extends DatapactError {
+  readonly status = 503;
+  constructor(message: string, readonly retryAfterSeconds: number, options?: ErrorOptions) {
+    super(message, undefined, options);
+  }
+}
+
 /**
  * The server is at capacity (the audit log's append queue is full): try again after
  * `retryAfterSeconds` rather than wait in a queue that grows without bound (PRODUCT.md §7).
  */
-export class Overloaded extends DatapactError {
-  readonly status = 503;
+export class Overloaded extends Unavailable {
   readonly code = 'overloaded';
-  constructor(message: string, readonly retryAfterSeconds = 1) {
-    super(message);
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message, retryAfterSeconds);
+  }
+}
+
+/**
+ * The database refused work for a reason outside the request that passes once an operator or time
+ * clears it (a full disk, a read-only file or standby, a lock held elsewhere, a server restarting or
+ * out of reach). Its ES `cause` is the driver's error, for the log; `fault` names it there (e.g.
+ * `SQLITE_FULL`, `53100`, `ECONNREFUSED`). The client learns only that it may try again.
+ */
+export class DatabaseUnavailable extends Unavailable {
+  readonly code = 'database_unavailable';
+  constructor(readonly fault: string, retryAfterSeconds: number, cause: unknown) {
+    super('The database cannot take this request right now; try again after the time in Retry-After.', retryAfterSeconds, { cause });
   }
 }

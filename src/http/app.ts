@@ -16,9 +16,11 @@ import { LogCheckpoints } from '../audit/log-checkpoints.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import { DEFAULT_TIMEOUTS, type Environment, type ServerTimeouts } from '../config.js';
 import { DEMO_CONTROLLER, type Controller } from '../domain/controller.js';
-import { HttpsRequired } from '../domain/errors.js';
+import { DatabaseUnavailable, HttpsRequired } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { oauthPlugin } from '../oauth/oauth-plugin.js';
+import { databaseFault } from '../store/database-faults.js';
+import { probeWrite } from '../store/readiness-probe.js';
 import type { Store } from '../store/store.js';
 import { registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
@@ -112,11 +114,11 @@ function serverTimeouts(timeouts: ServerTimeouts) {
  * With an https public URL, Datapact (plain HTTP) sits behind a TLS-terminating proxy that says so
  * with `X-Forwarded-Proto: https`. A request without it did not come that way (or the proxy is not
  * set up to say so): it gets a clear 421 instead of secure cookies that cannot be set (a 500, before).
- * `/health` stays answerable for load balancers that probe the server directly.
+ * `/health`, `/health/live` and `/health/ready` stay answerable for load balancers that probe the server directly.
  */
 function refuseUnlessThroughTls(publicUrl: string): onRequestAsyncHookHandler {
   return async (request) => {
-    if (request.url === '/health') return;
+    if (request.url === '/health' || request.url.startsWith('/health/')) return;
     const forwarded = request.headers['x-forwarded-proto'];
     const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
     if (proto !== 'https') {
@@ -209,6 +211,32 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(partnerRoutes, { prefix: '/v1/partner', context });
   await app.register(adminRoutes, { prefix: '/admin/v1', context });
   await app.register(auditRoutes, { prefix: '/v1/audit', context });
-  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  registerHealth(app, options.store);
   return app;
+}
+
+/**
+ * Liveness and readiness, for load balancers and orchestrators. `/health` (and `/health/live`): the
+ * process answers; it reads nothing, so a database fault never gets a working server restarted.
+ * `/health/ready`: the database takes a write now (probeWrite; nothing audited); otherwise 503
+ * `database_unavailable` with Retry-After, the fault logged by name, until it passes.
+ */
+function registerHealth(app: FastifyInstance, store: Store): void {
+  const live = async () => ({ ok: true });
+  app.get('/health', { schema: { hide: true } }, live);
+  app.get('/health/live', { schema: { hide: true } }, live);
+  app.get('/health/ready', { schema: { hide: true } }, async () => {
+    try {
+      await probeWrite(store.db);
+    } catch (error) {
+      // Whatever else stops a write (a damaged file, say) makes the server just as unready.
+      throw databaseFault(error) ?? new DatabaseUnavailable(faultName(error), 5, error);
+    }
+    return { ok: true };
+  });
+}
+
+function faultName(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown';
 }

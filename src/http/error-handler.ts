@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DatapactError, Overloaded } from '../domain/errors.js';
+import { DatabaseUnavailable, DatapactError, Unavailable } from '../domain/errors.js';
 
 interface ErrorBody {
   error: { code: string; message: string; request_id: string; cause?: string };
@@ -17,8 +17,9 @@ function body(request: FastifyRequest, code: string, message: string, cause?: st
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | DatapactError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof DatapactError) {
-      if (error instanceof Overloaded) reply.header('retry-after', String(error.retryAfterSeconds));
-      return reply.status(error.status).send(body(request, error.code, error.message, error.cause));
+      if (error instanceof DatabaseUnavailable) logDatabaseFault(request, error);
+      if (error instanceof Unavailable) reply.header('retry-after', String(error.retryAfterSeconds));
+      return reply.status(error.status).send(body(request, error.code, error.message, error.exposedCause));
     }
     if (error.validation) {
       return reply.status(400).send(body(request, 'invalid_parameter', error.message));
@@ -37,4 +38,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send(body(request, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
   });
+}
+
+/** The driver's own error, named (SQLITE_FULL, 53100, ECONNREFUSED…): what an operator has to fix. */
+function logDatabaseFault(request: FastifyRequest, error: DatabaseUnavailable): void {
+  const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+  request.log.error({ err: error, fault: error.fault }, `database fault ${error.fault}: ${cause}`);
 }

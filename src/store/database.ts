@@ -1,10 +1,12 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { faultReporting } from './database-faults.js';
 import { dialectOf } from './dialect.js';
-import { migrationProvider } from './migrations/index.js';
+import { MIGRATION_NAMES, migrationProvider } from './migrations/index.js';
 import { withStatementCache } from './statement-cache.js';
 import { WorkerSqliteDialect, type ReadGate } from './worker-sqlite-dialect.js';
 import type { Database } from './schema.js';
@@ -13,9 +15,12 @@ export { dialectOf, type Dialect } from './dialect.js';
 
 export type Db = Kysely<Database>;
 
-/** A `postgres://` (or `postgresql://`) URL opens PostgreSQL; anything else is a SQLite file path. */
-export function openDatabase(location: string): Db {
-  return isPostgresUrl(location) ? openPostgres(location) : openSqlite(location);
+/**
+ * A `postgres://` (or `postgresql://`) URL opens PostgreSQL; anything else is a SQLite file path.
+ * `readOnly`: for commands that only read (database-access.ts): nothing can be written through it.
+ */
+export function openDatabase(location: string, options: { readOnly?: boolean } = {}): Db {
+  return isPostgresUrl(location) ? openPostgres(location, 10, options) : openSqlite(location, options);
 }
 
 export function isPostgresUrl(location: string): boolean {
@@ -38,22 +43,33 @@ export function describeLocation(location: string): string {
  * PostgreSQL through a pg Pool. Counts, sums and bigint columns come back as JavaScript numbers,
  * as they do from SQLite: every such value here is below 2^53 (sizes, counts, epoch milliseconds).
  */
-export function openPostgres(url: string, poolSize = 10): Db {
+export function openPostgres(url: string, poolSize = 10, { readOnly = false }: { readOnly?: boolean } = {}): Db {
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') => {
       if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (text: string) => Number(text);
       return pg.types.getTypeParser(oid, format);
     },
   };
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
+  const pool = new pg.Pool({
+    connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig,
+    // Every transaction of every connection read-only: the server itself refuses a write (25006).
+    ...(readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+  });
   // An idle connection the server ends (a restart, a terminated backend) is an 'error' on the pool,
   // which would crash the process unheard. The pool drops that connection and opens another when needed.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The same for a connection checked out when the server ends it (57P01, a restart, a failover): its
+  // query fails (503, database-faults.ts), its 'error' event must not, and the pool drops it when released.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return new Kysely<Database>({ dialect: faultReporting(new PostgresDialect({ pool })) });
 }
 
-/** Opens the embedded SQLite database at `path` (`:memory:` for a throwaway one), creating its folder. */
-export function openSqlite(path: string): Db {
+/**
+ * Opens the embedded SQLite database at `path` (`:memory:` for a throwaway one), creating its folder;
+ * `readOnly`: an existing file only, never written (openSqliteToRead).
+ */
+export function openSqlite(path: string, { readOnly = false }: { readOnly?: boolean } = {}): Db {
+  if (readOnly) return sqliteDb(openSqliteToRead(path));
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new BetterSqlite3(path);
   // WAL lets readers run beside the writer; NORMAL still survives a killed process, which is
@@ -62,7 +78,54 @@ export function openSqlite(path: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return sqliteDb(sqlite);
+}
+
+function sqliteDb(sqlite: BetterSqlite3.Database): Db {
+  return new Kysely<Database>({
+    dialect: faultReporting(new SqliteDialect({ database: withStatementCache(sqlite) }), () => sqlite.inTransaction),
+  });
+}
+
+/**
+ * A SQLite file opened read-only, as it is. A WAL database needs its `-shm` index, which a read-only
+ * connection can neither create nor lock on read-only media (an auditor's copy on a DVD or a
+ * read-only mount), and this SQLite build takes no `immutable=1` URI. There, the file (and its `-wal`
+ * file, which may hold the last commits) is copied to a temporary folder and the copy is read, said
+ * on stderr, and removed when the process exits: what is read is exactly what the media holds.
+ */
+export function openSqliteToRead(path: string): BetterSqlite3.Database {
+  if (!existsSync(path)) throw new Error(`no database at ${path}`);
+  try {
+    return readOnlySqlite(path);
+  } catch (error) {
+    const code = String((error as { code?: unknown }).code);
+    if (code !== 'SQLITE_CANTOPEN' && !code.startsWith('SQLITE_READONLY')) throw error;
+    return readOnlySqlite(copiedForReading(path));
+  }
+}
+
+function readOnlySqlite(path: string): BetterSqlite3.Database {
+  const sqlite = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  try {
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.prepare('select count(*) from sqlite_master').get(); // a WAL database fails here, not at open
+    return sqlite;
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+}
+
+function copiedForReading(path: string): string {
+  const folder = mkdtempSync(join(tmpdir(), 'datapact-read-'));
+  process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+  const copy = join(folder, basename(path));
+  copyFileSync(path, copy);
+  if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+  const mib = (statSync(path).size / 1024 ** 2).toFixed(1);
+  console.error(`${path} is on read-only storage, where SQLite cannot read a WAL database in place: reading a copy (${mib} MiB) in ${folder}, removed at exit.`);
+  return copy;
 }
 
 /**
@@ -79,28 +142,104 @@ export function openReadDatabase(location: string, db: Db, gate?: ReadGate): Db 
   return new Kysely<Database>({ dialect: new WorkerSqliteDialect({ path: location, ...(gate ? { gate } : {}) }) });
 }
 
-/** Refuses a database the queries would answer differently on (see requireByteOrderCollation), then migrates it. */
+/**
+ * Refuses a database the queries would answer differently on (see requireByteOrderCollation), another
+ * program's database (tables, none of them Datapact's: nothing is added to it) and one from a newer
+ * version of Datapact; then migrates it (an empty one gets the whole schema).
+ */
 export async function migrateToLatest(db: Db): Promise<void> {
   await requireByteOrderCollation(db);
+  const schema = await schemaOf(db);
+  if (schema.kind === 'foreign') throw new Error(notDatapact(schema.tables));
+  if (schema.kind === 'datapact' && schema.unknown.length > 0) throw new Error(newerSchema(schema.unknown));
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
   if (error || failed) {
-    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
   }
 }
 
 /**
- * What `migrateToLatest` makes sure of, for a command that only reads: the collation, and no migration
- * this version of Datapact has that the database has not had yet (refused by name; nothing is changed).
+ * What `migrateToLatest` makes sure of, for a command that only reads: the collation, a Datapact
+ * database, neither newer nor older than this version (each refused by name; nothing is changed).
  */
 export async function requireCurrentSchema(db: Db): Promise<void> {
   await requireByteOrderCollation(db);
-  const migrations = await new Migrator({ db, provider: migrationProvider }).getMigrations();
-  const pending = migrations.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
-  if (pending.length === 0) return;
-  throw new Error(`the database's schema is older than this version of Datapact (missing migrations: ${pending.join(', ')}); `
-    + 'this command only reads and does not migrate: start `datapact serve` on it once, or run this command on a migrated copy');
+  const schema = await schemaOf(db);
+  if (schema.kind === 'empty') throw new Error('it is not a Datapact database: it is empty (`datapact serve`, `seed` or `migrate` make one)');
+  if (schema.kind === 'foreign') throw new Error(notDatapact(schema.tables));
+  if (schema.unknown.length > 0) throw new Error(newerSchema(schema.unknown));
+  if (schema.pending.length === 0) return;
+  throw new Error(`the database's schema is older than this version of Datapact (missing migrations: ${schema.pending.join(', ')}); `
+    + 'this command only reads and does not migrate: run `datapact migrate` on it (or start `datapact serve` on it once), or run this command on a migrated copy');
+}
+
+/** What a database holds: nothing, another program's tables, or Datapact's schema at some version. */
+export type SchemaState =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'foreign'; readonly tables: readonly string[] }
+  /** `unknown`: migrations it has had that this version does not know (it is newer); `pending`: ours it has not had. */
+  | { readonly kind: 'datapact'; readonly unknown: readonly string[]; readonly pending: readonly string[] };
+
+/** Reads only: the tables of the database (PostgreSQL: of its current schema) and the migrations it has had. */
+export async function schemaOf(db: Db): Promise<SchemaState> {
+  const tables = (await db.introspection.getTables({ withInternalKyselyTables: true })).map((table) => table.name);
+  if (tables.length === 0) return { kind: 'empty' };
+  const executed = tables.includes('kysely_migration')
+    ? (await sql<{ name: string }>`select name from kysely_migration`.execute(db)).rows.map((row) => row.name)
+    : [];
+  if (!executed.includes(MIGRATION_NAMES[0]!)) return { kind: 'foreign', tables };
+  return {
+    kind: 'datapact',
+    unknown: executed.filter((name) => !MIGRATION_NAMES.includes(name)),
+    pending: MIGRATION_NAMES.filter((name) => !executed.includes(name)),
+  };
+}
+
+function notDatapact(tables: readonly string[]): string {
+  const named = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
+  return `it is not a Datapact database: it has tables of another program (${named}) and none of Datapact's migrations; `
+    + 'nothing was added to it. Point DATAPACT_DATABASE, DATAPACT_DATABASE_URL or --database at a Datapact database, or at a new file';
+}
+
+function newerSchema(unknown: readonly string[]): string {
+  return `the database's schema is newer than this version of Datapact: it has migrations this version does not know (${unknown.join(', ')}); `
+    + 'use the version of Datapact that migrated it, or a newer one';
+}
+
+/** Files up to this size get a whole `PRAGMA quick_check` at start: about 2 s at 150 MB/s from the page cache. */
+export const INTEGRITY_CHECK_MAX_BYTES = 256 * 1024 ** 2;
+
+/**
+ * Refuses a SQLite file whose pages do not hold together (a disk or copy that damaged it), before the
+ * server serves from it or migrates it: `PRAGMA quick_check` (every page and b-tree, without the slower
+ * index-content comparison of integrity_check) when the file is at most INTEGRITY_CHECK_MAX_BYTES, so
+ * that start stays within seconds; a larger file only has its schema read, and `note` says so.
+ * PostgreSQL checks its own pages (data checksums): nothing is done there.
+ */
+export async function requireIntactDatabase(db: Db, location: string, note: (message: string) => void): Promise<void> {
+  if (isPostgresUrl(location) || location === ':memory:') return;
+  const bytes = statSync(location).size;
+  try {
+    if (bytes > INTEGRITY_CHECK_MAX_BYTES) {
+      await sql`select count(*) from sqlite_master`.execute(db);
+      note(`${location} is ${(bytes / 1024 ** 3).toFixed(1)} GiB: only its schema was checked at start; check it whole offline with sqlite3 ${location} 'pragma quick_check'.`);
+      return;
+    }
+    const { rows } = await sql<{ quick_check: string }>`pragma quick_check(20)`.execute(db);
+    const problems = rows.map((row) => row.quick_check).filter((line) => line !== 'ok');
+    if (problems.length > 0) throw new Error(corrupted(location, problems.join('; ')));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') throw new Error(corrupted(location, (error as Error).message), { cause: error });
+    throw error;
+  }
+}
+
+function corrupted(location: string, found: string): string {
+  return `the database file ${location} is damaged (SQLite's quick_check: ${found}); refusing to serve from it. `
+    + 'Restore it from a backup, or recover what it holds with sqlite3\'s .recover into a new file';
 }
 
 /**

@@ -35,6 +35,13 @@ export interface Database {
   rate_limit_counters: RateLimitCountersTable;
   staff_role_proposals: StaffRoleProposalsTable;
   audit_cosignatures: AuditCosignaturesTable;
+  readiness_probes: ReadinessProbesTable;
+}
+
+/** Always empty: `/health/ready` inserts a row and deletes it in one transaction (migration 0023). */
+export interface ReadinessProbesTable {
+  id: string;
+  padding: Buffer;
 }
 
 export interface MembersTable {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { findDemoCredentials, refusalMessage, removeDemoCredentials } from '../../seed/demo-credentials.js';
-import { DATABASE_OPTION, openStore } from '../open-store.js';
+import { DATABASE_OPTION, openStore, openStoreToRead } from '../open-store.js';
 
 /**
  * `datapact demo-credentials`: what a production server refuses to start with (the demo world's
@@ -16,7 +16,7 @@ export function demoCredentialsCommand(): Command {
     .description('List the demo credentials in the database; exit 1 when there are any')
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options) => {
-      const store = await openStore(options.database ?? loadConfig().database);
+      const store = await openStoreToRead(options.database ?? loadConfig().database);
       try {
         const found = await findDemoCredentials(store);
         if (found.length === 0) {
@@ -26,7 +26,7 @@ export function demoCredentialsCommand(): Command {
         console.error(refusalMessage(found).replace(/^Refusing to start in production: the database/, 'The database'));
         process.exitCode = 1;
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
   command
@@ -35,7 +35,7 @@ export function demoCredentialsCommand(): Command {
       + 'printed once, on stdout), remove plain-http redirect URIs; each change is audited')
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options) => {
-      const store = await openStore(options.database ?? loadConfig().database);
+      const store = await openStore(options.database ?? loadConfig().database, 'existing');
       try {
         const removed = await removeDemoCredentials(store, Date.now());
         for (const email of removed.staffDisabled) console.error(`Disabled staff account ${email} (it had the demo password).`);
@@ -46,7 +46,7 @@ export function demoCredentialsCommand(): Command {
         const total = removed.staffDisabled.length + removed.memberPasswordsDeleted + removed.redirectUrisRemoved.length + removed.rotatedSecrets.length;
         console.error(total === 0 ? 'No demo credentials to remove.' : 'Done: a production server can start on this database.');
       } finally {
-        await store.db.destroy();
+        await store.close();
       }
     });
   return command;

@@ -4,7 +4,7 @@ import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFo
 import { inventoryReport } from '../../reports/inventory.js';
 import { formatRecords, isRecordsFormat, RECORDS_FORMATS, type RecordsFormat } from '../../reports/records-of-processing-format.js';
 import { recordsOfProcessing } from '../../reports/records-of-processing.js';
-import { DATABASE_OPTION, openStore } from '../open-store.js';
+import { DATABASE_OPTION, openStoreToRead } from '../open-store.js';
 
 function format(value: string): InventoryFormat {
   if (!isInventoryFormat(value)) throw new InvalidArgumentError(`expected one of ${INVENTORY_FORMATS.join(', ')}`);
@@ -33,7 +33,7 @@ export function reportCommand(): Command {
     .option('--now <iso>', 'report as of this instant (default: now)', instant)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { format: InventoryFormat; now?: number; database?: string }) => {
-      const store = await openStore(options.database ?? loadConfig().database);
+      const store = await openStoreToRead(options.database ?? loadConfig().database);
       try {
         const inventory = await inventoryReport(store, options.now ?? Date.now());
         process.stdout.write(formatInventory(inventory, options.format));
@@ -50,7 +50,7 @@ export function reportCommand(): Command {
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { format: RecordsFormat; now?: number; database?: string }) => {
       const config = loadConfig();
-      const store = await openStore(options.database ?? config.database);
+      const store = await openStoreToRead(options.database ?? config.database);
       try {
         const records = await recordsOfProcessing(store, config.controller, options.now ?? Date.now());
         process.stdout.write(formatRecords(records, options.format));

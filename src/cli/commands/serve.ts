@@ -82,7 +82,7 @@ export function serveCommand(): Command {
     .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
     .action(async (options) => {
       const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}), ...(options.host ? { HOST: options.host } : {}) });
-      const store = await openStore(config.database);
+      const store = await openStore(config.database, 'create', { checkIntegrity: true });
       let seeded: boolean;
       try {
         seeded = await seedOnFirstStart(store, config);

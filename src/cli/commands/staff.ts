@@ -6,7 +6,7 @@ import { RULES_VERSION } from '../../domain/reason-codes.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
 import { generatePassword, normalizeEmail } from '../../store/staff-repository.js';
 import { createStore } from '../../store/store.js';
-import { DATABASE_OPTION, openStore } from '../open-store.js';
+import { DATABASE_OPTION, openStore, openStoreToRead } from '../open-store.js';
 
 function roles(value: string, previous: StaffRole[] = []): StaffRole[] {
   const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
@@ -83,7 +83,7 @@ export function staffCommand(): Command {
     .description('List staff accounts: email, name, roles, id, whether disabled')
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options) => {
-      const store = await openStore(options.database ?? loadConfig().database);
+      const store = await openStoreToRead(options.database ?? loadConfig().database);
       try {
         const accounts = await store.staff.list();
         if (accounts.length === 0) {

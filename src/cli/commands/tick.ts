@@ -20,7 +20,7 @@ export function tickCommand(): Command {
     .option('--now <iso>', 'the instant to apply at (default: the current time)', isoInstant)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { now?: number; database?: string }) => {
-      const store = await openStore(options.database ?? loadConfig().database);
+      const store = await openStore(options.database ?? loadConfig().database, 'existing');
       try {
         const now = options.now ?? Date.now();
         const applied = await runDueTransitions(store.db, now);

@@ -91,7 +91,7 @@ export function tokensCommand(): Command {
       if (config.environment === 'production') {
         throw new Error('tokens issue is for development only: it skips the member\'s consent, so it is refused with DATAPACT_ENV=production (partners get tokens through OAuth, /oauth).');
       }
-      const store = await openStore(options.database ?? config.database);
+      const store = await openStore(options.database ?? config.database, 'existing');
       try {
         const now = Date.now();
         const refusal = await doorRefusal(store, options.app, options.purpose, options.fields, options.friendFields, now);

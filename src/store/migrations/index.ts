@@ -19,6 +19,7 @@ import { auditCosignatures } from './0015-audit-cosignatures.js';
 import { blindedAuditEntries } from './0014-blinded-audit-entries.js';
 import { transferSafeguards } from './0027-transfer-safeguards.js';
 import { checkpointSignatures } from './0022-checkpoint-signatures.js';
+import { readinessProbes } from './0023-readiness-probes.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -42,7 +43,11 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014-blinded-audit-entries': blindedAuditEntries,
   '0027-transfer-safeguards': transferSafeguards,
   '0022-checkpoint-signatures': checkpointSignatures,
+  '0023-readiness-probes': readinessProbes,
 };
+
+/** The migrations this version knows, by name: a database that has had others is from a newer version. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS).sort();
 
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
