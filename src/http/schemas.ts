@@ -1,4 +1,4 @@
-import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { Type, type TLiteral, type TObject, type TSchema, type TUnion } from 'typebox';
 import { OBJECT_FIELDS, type ObjectField } from '../domain/field-catalog.js';
 import { FIELD_REASONS } from '../domain/reason-codes.js';
 
@@ -6,6 +6,11 @@ import { FIELD_REASONS } from '../domain/reason-codes.js';
  * Response schemas are the whitelist of what may leave: Fastify serializes with them, so a
  * property that is not named here is dropped, whatever a handler puts in the object.
  */
+
+/** A string from a fixed list; a wrong one is refused with the list in the message. */
+export function StringEnum<const T extends readonly string[]>(values: T, description?: string): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
+  return Type.Union(values.map((value) => Type.Literal(value)), description ? { description } : {}) as never;
+}
 
 export const ErrorResponse = Type.Object(
   {

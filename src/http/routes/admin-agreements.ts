@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { AGREEMENT_STATUSES } from '../../domain/agreement.js';
 import { ACTION_PERMISSION, type StaffAction } from '../../domain/agreement-lifecycle.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { APP_CLASSES, APP_STATUSES, type App } from '../../domain/app.js';
 import { BadRequest, NotFound } from '../../domain/errors.js';
 import type { Partner } from '../../domain/partner.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { isCountryCode } from '../../domain/countries.js';
 import { BadRequest, Conflict, NotFound } from '../../domain/errors.js';
 import { PARTNER_KINDS, RISK_FLAGS, type DataStorage, type Partner } from '../../domain/partner.js';

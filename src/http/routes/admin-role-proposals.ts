@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { confirmRoleProposal, declineRoleProposal } from '../../lifecycle/staff-roles.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
 import type { RoleProposal } from '../../store/role-proposal-repository.js';

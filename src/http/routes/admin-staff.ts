@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { BadRequest, Conflict, InvalidCredentials, NotFound, SecondFactorRefused } from '../../domain/errors.js';
 import { judgeStaffLogin, type StaffLoginVerdict } from '../../domain/staff-login.js';
 import { MIN_PASSWORD_LENGTH, STAFF_ROLES, permissionsOf, type StaffMember, type StaffRole } from '../../domain/staff.js';
