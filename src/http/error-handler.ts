@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, RouteOptions } from 'fastify';
+import { Type } from 'typebox';
 import { DatapactError, describePath, errorBody, Overloaded, type ErrorBody } from '../domain/errors.js';
 import { describeValidation } from './validation.js';
 
@@ -37,6 +38,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send(body(request, 'internal_error', 'Something went wrong on our side; the request id identifies it.'));
   });
+
+  app.addHook('onRoute', documentFrameworkStatuses);
 
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send(body(request, 'not_found', `No route ${request.method} ${describePath(request.url)}.`));
@@ -82,4 +85,22 @@ function clientError(error: NodeJS.ErrnoException & { reason?: string }): [numbe
   // llhttp's reasons are fixed texts (`Invalid header value char`, `Duplicate Content-Length`), never the request's bytes.
   const reason = typeof error.reason === 'string' && /^[\w ,.'-]{1,100}$/.test(error.reason) ? `: ${error.reason}` : '';
   return [400, 'invalid_request', `The request is not valid HTTP/1.1${reason}.`];
+}
+
+/** Methods whose requests Fastify parses a body for (never GET or HEAD). */
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The statuses any documented operation may answer whatever its handler does, added to its OpenAPI
+ * responses (with the shared ErrorResponse) so that the document lists what the server answers: 400
+ * (a parameter or body its schema refuses, a path that is not UTF-8), 414 (an overlong path
+ * parameter), and for a method that takes a body 413 (over the body limit) and 415 (not JSON).
+ */
+function documentFrameworkStatuses(route: RouteOptions): void {
+  const schema = route.schema as { response?: Record<string, unknown>; hide?: boolean } | undefined;
+  if (schema?.response === undefined || schema.hide) return;
+  const takesBody = [route.method].flat().some((method) => BODY_METHODS.has(method));
+  const statuses = [400, ...(route.url.includes(':') ? [414] : []), ...(takesBody ? [413, 415] : [])];
+  const added = Object.fromEntries(statuses.map((status) => [String(status), Type.Ref('ErrorResponse')]));
+  route.schema = { ...schema, response: { ...added, ...schema.response } };
 }
