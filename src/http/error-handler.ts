@@ -70,7 +70,7 @@ export const LOW_LEVEL_ERRORS: Pick<FastifyServerOptions, 'clientErrorHandler' |
 function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   reply.header('x-request-id', request.id);
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return reply.status(414).send(body(request, 'uri_too_long', 'A segment of the path is longer than any this API takes.'));
+    return reply.status(414).send(body(request, 'uri_too_long', 'A path parameter is longer than 1,000 characters: no id is that long.'));
   }
   if (error.code === 'FST_ERR_BAD_URL') {
     return reply.status(400).send(body(request, 'invalid_request', 'The path is not valid: a percent-encoded byte is not part of UTF-8 text.'));
