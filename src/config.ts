@@ -98,9 +98,12 @@ function seconds(env: Env, name: string, fallbackMs: number, max: number): numbe
   return wholeNumber(env, name, fallbackMs / 1000, 1, max, 'a whole number of seconds') * 1000;
 }
 
-/** DATAPACT_ENV; when unset, NODE_ENV=production counts too (NODE_ENV's other values belong to other tools). */
+/**
+ * DATAPACT_ENV, exactly `development` or `production`: `Production` or `prod` is refused, not taken
+ * for development (which accepts development tokens and sends cookies without `Secure`). NODE_ENV is
+ * never read: it belongs to other tools, and a server must not turn production by inference.
+ */
 function environment(env: Env): Environment {
-  if (given(env, 'DATAPACT_ENV') === undefined) return given(env, 'NODE_ENV') === 'production' ? 'production' : 'development';
   return oneOf(env, 'DATAPACT_ENV', ['development', 'production'], 'development');
 }
 

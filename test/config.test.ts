@@ -57,7 +57,6 @@ test('production: an https public URL is required, and the demo world is never s
   const config = loadConfig(production);
   assert.equal(config.environment, 'production');
   assert.equal(config.seedDemo, false);
-  assert.equal(loadConfig({ NODE_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example', ...CONTROLLER }).environment, 'production');
   assert.throws(() => loadConfig({ DATAPACT_ENV: 'production' }), /^Error: DATAPACT_PUBLIC_URL must be set in production/);
   assert.throws(() => loadConfig({ ...production, DATAPACT_PUBLIC_URL: 'http://datapact.example' }), /DATAPACT_PUBLIC_URL must be an https URL in production/);
   assert.throws(() => loadConfig({ ...production, DATAPACT_SEED_DEMO: 'true' }), /DATAPACT_SEED_DEMO=true is refused in production/);
@@ -96,4 +95,17 @@ test('DATAPACT_LOG_ORIGIN: the public URL\'s host and /audit by default; a schem
     ['datapact example', /DATAPACT_LOG_ORIGIN must not contain spaces, '\+' or control characters, got 'datapact example'/],
     ['datapact.example/a+b', /DATAPACT_LOG_ORIGIN must not contain spaces/],
   ] as const) assert.throws(() => loadConfig({ DATAPACT_LOG_ORIGIN: value }), message, value);
+});
+
+test('DATAPACT_ENV takes the exact words only, and nothing is inferred from NODE_ENV', () => {
+  for (const value of ['Production', 'PRODUCTION', 'prod', 'production1', 'dev', 'Development', 'staging', 'true']) {
+    assert.throws(() => loadConfig({ DATAPACT_ENV: value, DATAPACT_PUBLIC_URL: 'https://datapact.example' }),
+      (error: Error) => error.message === `DATAPACT_ENV must be one of development, production, got '${value}'.`, value);
+  }
+  assert.equal(loadConfig({ DATAPACT_ENV: 'development' }).environment, 'development');
+  assert.equal(loadConfig({ DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example', ...CONTROLLER }).environment, 'production');
+  // NODE_ENV is other tools' variable: it neither makes production nor stands in for DATAPACT_ENV.
+  assert.equal(loadConfig({ NODE_ENV: 'production' }).environment, 'development');
+  assert.equal(loadConfig({ NODE_ENV: 'production', DATAPACT_ENV: 'development' }).environment, 'development');
+  assert.equal(loadConfig({ NODE_ENV: 'Production' }).environment, 'development');
 });

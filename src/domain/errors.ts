@@ -201,3 +201,20 @@ export class DatabaseUnavailable extends Unavailable {
     super('The database cannot take this request right now; try again after the time in Retry-After.', retryAfterSeconds, { cause });
   }
 }
+
+export interface ErrorBody {
+  error: { code: string; message: string; request_id: string; cause?: string };
+}
+
+/** The body of every error the server answers (PRODUCT.md §7), whichever layer refused the request. */
+export function errorBody(requestId: string, code: string, message: string, cause?: string): ErrorBody {
+  return { error: { code, message, request_id: requestId, ...(cause === undefined ? {} : { cause }) } };
+}
+
+/** How much of an unknown path a 404 repeats: enough to spot a typo, never kilobytes of someone's URL. */
+const ECHOED_PATH_LENGTH = 100;
+
+export function describePath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.length <= ECHOED_PATH_LENGTH ? path : `${path.slice(0, ECHOED_PATH_LENGTH)}…`;
+}

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import type { Agreement } from '../domain/agreement.js';
 import { agreementTerms } from '../domain/agreement-terms.js';
 import type { Instant } from '../domain/time.js';

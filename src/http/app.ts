@@ -22,7 +22,7 @@ import { oauthPlugin } from '../oauth/oauth-plugin.js';
 import { databaseFault } from '../store/database-faults.js';
 import { probeWrite } from '../store/readiness-probe.js';
 import type { Store } from '../store/store.js';
-import { registerErrorHandling } from './error-handler.js';
+import { LOW_LEVEL_ERRORS, registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
 import { loadOrCreateTotpBox, type SecretBox } from '../store/secret-box.js';
 import { createMemberLoginThrottle, databaseCounterStore, type LoginThrottle } from './login-throttle.js';
@@ -32,7 +32,7 @@ import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
 import { ErrorResponse, MemberObject } from './schemas.js';
-import { validatorCompiler } from './validation.js';
+import { parseWellFormedJson, validatorCompiler } from './validation.js';
 
 export interface AppOptions {
   readonly store: Store;
@@ -137,8 +137,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     requestIdHeader: false,
     bodyLimit: 64 * 1024,
-    // Longer than any valid id, so that an overlong one meets the schema's clear 400, not a bare 414.
+    // Longer than any valid id, so that an overlong one meets the schema's clear 400; longer still, a 414.
     routerOptions: { maxParamLength: 1000 },
+    ...LOW_LEVEL_ERRORS,
     ...serverTimeouts(options.timeouts ?? DEFAULT_TIMEOUTS),
   }).withTypeProvider<TypeBoxTypeProvider>();
   const clock = options.clock ?? Date.now;
@@ -170,6 +171,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     dataDir: options.dataDir,
   };
   app.setValidatorCompiler(validatorCompiler());
+  parseWellFormedJson(app);
   app.decorate('witnessing', new CheckpointSubmitter({
     log: checkpoints, cosignatures: options.store.cosignatures, witnesses, clock, ...(options.witnessPost ? { post: options.witnessPost } : {}),
   }));

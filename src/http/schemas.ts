@@ -1,4 +1,4 @@
-import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { Type, type TLiteral, type TObject, type TSchema, type TString, type TStringOptions, type TUnion } from 'typebox';
 import { OBJECT_FIELDS, type ObjectField } from '../domain/field-catalog.js';
 import { FIELD_REASONS } from '../domain/reason-codes.js';
 
@@ -6,6 +6,36 @@ import { FIELD_REASONS } from '../domain/reason-codes.js';
  * Response schemas are the whitelist of what may leave: Fastify serializes with them, so a
  * property that is not named here is dropped, whatever a handler puts in the object.
  */
+
+/** A string from a fixed list; a wrong one is refused with the list in the message. */
+export function StringEnum<const T extends readonly string[]>(values: T, description?: string): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
+  return Type.Union(values.map((value) => Type.Literal(value)), description ? { description } : {}) as never;
+}
+
+/**
+ * Characters refused in text people write (names, labels, reasons, statements): C0 and C1 controls
+ * (tab, line feed and carriage return only in multi-line text), line and paragraph separators in a
+ * single line, and the bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) that
+ * make text read differently from what is stored and audited. As JSON Schema patterns (ECMA-262,
+ * `u` flag), so that the OpenAPI document says what is refused.
+ */
+const BIDI_CONTROLS = '\\u202A-\\u202E\\u2066-\\u2069';
+const SINGLE_LINE_REFUSED = `\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029${BIDI_CONTROLS}`;
+const MULTI_LINE_REFUSED = `\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F${BIDI_CONTROLS}`;
+
+/** Not only white space, and none of the refused characters (linear time: no nested repetition). */
+export const SINGLE_LINE_PATTERN = `^(?!\\s*$)[^${SINGLE_LINE_REFUSED}]*$`;
+export const MULTI_LINE_PATTERN = `^(?!\\s*$)[^${MULTI_LINE_REFUSED}]*$`;
+
+/** A name, label or short reason: one line of visible text. */
+export function SingleLineText(options: TStringOptions & { maxLength: number }): TString {
+  return Type.String({ minLength: 1, ...options, pattern: SINGLE_LINE_PATTERN });
+}
+
+/** A statement: text with line breaks and tabs, otherwise as SingleLineText. */
+export function MultiLineText(options: TStringOptions & { maxLength: number }): TString {
+  return Type.String({ minLength: 1, ...options, pattern: MULTI_LINE_PATTERN });
+}
 
 export const ErrorResponse = Type.Object(
   {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import middie from '@fastify/middie';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Provider from 'oidc-provider';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Instant } from '../domain/time.js';
@@ -8,6 +8,7 @@ import { OidcAdapter } from '../store/oidc-adapter.js';
 import type { Store } from '../store/store.js';
 import { interactionRoutes, type MemberLoginThrottle } from './interaction-routes.js';
 import { providerConfiguration } from './provider-configuration.js';
+import { answerInOwnShapes, requestIdOf } from './provider-errors.js';
 import { logoutWithoutScript } from './provider-pages.js';
 import { loadCookieKeys, loadSigningKeys } from './signing-keys.js';
 
@@ -32,7 +33,7 @@ export function issuerOf(publicUrl: string): string {
 }
 
 /** An oidc-provider instance configured for Datapact. */
-export function createProvider(options: OAuthOptions): Provider {
+export function createProvider(options: OAuthOptions, log: () => FastifyBaseLogger): Provider {
   const provider = new Provider(issuerOf(options.publicUrl), providerConfiguration({
     store: options.store,
     clock: options.clock,
@@ -44,6 +45,7 @@ export function createProvider(options: OAuthOptions): Provider {
   // The provider builds its URLs (discovery, redirects) from the request's forwarded protocol and
   // host, which pinToPublicUrl sets from the public URL before every request it sees.
   provider.proxy = true;
+  provider.use(answerInOwnShapes(log));
   provider.use(logoutWithoutScript);
   return provider;
 }
@@ -52,10 +54,12 @@ export function createProvider(options: OAuthOptions): Provider {
  * Overwrites what the provider reads to build absolute URLs (Host, X-Forwarded-Host and -Proto)
  * with the public URL's, so that no request header can point the issuer's endpoints, redirects or
  * cookies elsewhere. An https deployment reaches here only with X-Forwarded-Proto: https (app.ts).
+ * Sets `x-request-id` too: the provider answers itself, past the app's onSend hook.
  */
 function pinToPublicUrl(publicUrl: string) {
   const { host, protocol } = new URL(publicUrl);
-  return (request: IncomingMessage, _response: ServerResponse, next: () => void) => {
+  return (request: IncomingMessage, response: ServerResponse, next: () => void) => {
+    response.setHeader('x-request-id', requestIdOf(request));
     request.headers.host = host;
     request.headers['x-forwarded-host'] = host;
     request.headers['x-forwarded-proto'] = protocol.slice(0, -1);
@@ -68,7 +72,7 @@ function pinToPublicUrl(publicUrl: string) {
  * @fastify/middie, and the member's login and consent pages at `/interaction/:uid`.
  */
 export const oauthPlugin: FastifyPluginAsync<OAuthOptions> = async (app, options) => {
-  const provider = createProvider(options);
+  const provider = createProvider(options, () => app.log);
   provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
 
   // Sessions, interactions and tokens the library let expire are deleted at each start.

@@ -146,7 +146,8 @@ describe('bad input on the admin API', () => {
       const json = { 'content-type': 'application/json' };
       check(await call(admin, method, url(ids), '{"name": ', json), 400, 'invalid_request', `${method} ${url(ids)} malformed`);
       check(await call(admin, method, url(ids), JSON.stringify({ name: 'x'.repeat(70_000) }), json), 413, 'invalid_request', `${method} ${url(ids)} oversized`);
-      check(await call(admin, method, url(ids), 'name=x', { 'content-type': 'text/plain' }), 400, 'invalid_parameter', `${method} ${url(ids)} text`);
+      check(await call(admin, method, url(ids), 'name=x', { 'content-type': 'text/plain' }), 415, 'invalid_request', `${method} ${url(ids)} text`);
+      check(await call(admin, method, url(ids), 'name=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'invalid_request', `${method} ${url(ids)} form`);
       check(await call(admin, method, url(ids), '<name/>', { 'content-type': 'application/xml' }), 415, 'invalid_request', `${method} ${url(ids)} XML`);
     }
     assert.deepEqual(await snapshot(store.db), before, 'nothing half-written, nothing written at all');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { FriendsPage, MemberObject } from '../../src/http/schemas.js';
 
 test('the response schemas drop whatever they do not name, at every level', async (t) => {

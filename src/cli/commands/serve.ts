@@ -14,8 +14,8 @@ import { openStore } from '../open-store.js';
 import { withProgressBar } from '../progress-bar.js';
 
 /**
- * The server's log: pino at `level`. Requests are logged by method, URL, host and addresses only:
- * never a body (login passwords, tokens sent to the token endpoint) and never these headers.
+ * The server's log: Fastify's own logger (pino, which Fastify brings) at `level`. Requests are logged by method, URL,
+ * host and addresses only: never a body (login passwords, tokens sent to the token endpoint) and never these headers.
  */
 export function serverLogger(level: string) {
   return { level, redact: ['req.headers.authorization', 'req.headers.cookie'] };

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import type { StoredTreeHead } from '../../store/audit-repository.js';
 import { treeHeadToJson } from '../../audit/tree-head.js';
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Value } from '@sinclair/typebox/value';
+import { Value } from 'typebox/value';
 import type { AuditBlinding } from '../../audit/blinding.js';
 import type { LogProofs } from '../../audit/log-proofs.js';
 import type { Instant } from '../../domain/time.js';

@@ -1,24 +1,22 @@
 import { TreeHeadView } from '../audit/audit-schemas.js';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ValueErrorType } from '@sinclair/typebox/errors';
+import { Type, type Static, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
 import type { FastifySchemaCompiler } from 'fastify';
 import { AUDIENCES } from '../../domain/audience.js';
 import { BadRequest, UnknownField } from '../../domain/errors.js';
 import { FIELDS, OBJECT_FIELDS } from '../../domain/field-catalog.js';
 import { GRANT_END_REASONS } from '../../domain/grant.js';
 import { PURPOSES } from '../../domain/purposes.js';
+import { StringEnum } from '../schemas.js';
 
 /**
  * Schemas of the privacy center's JSON API (members, with their session cookie). As everywhere,
  * the response schemas are the whitelist of what may leave.
  */
 
-const AudienceSchema = Type.Union(AUDIENCES.map((audience) => Type.Literal(audience)), {
-  description: '`public`, `friends` or `only_me`.',
-});
+const AudienceSchema = StringEnum(AUDIENCES, '`public`, `friends` or `only_me`.');
 
-const FieldName = Type.Union(FIELDS.map((field) => Type.Literal(field)));
+const FieldName = StringEnum(FIELDS);
 
 export const PrivacySettings = Type.Object(
   {
@@ -58,7 +56,7 @@ export const MemberApp = Type.Object(
       { name: Type.String({ description: 'Legal name.' }), country: Type.String({ description: 'ISO 3166-1 alpha-2.' }) },
       { additionalProperties: false },
     ),
-    purpose: Type.Union(PURPOSES.map((purpose) => Type.Literal(purpose))),
+    purpose: StringEnum(PURPOSES),
     member_fields: Type.Array(FieldName, { description: 'What you consented to share about yourself.' }),
     friend_fields: Type.Array(FieldName, { description: 'What you consented to share about friends who allow it.' }),
     granted_at: Type.String({ format: 'date-time' }),
@@ -71,7 +69,7 @@ export const MemberApp = Type.Object(
         + 'consent again; `ended`: the agreement with the app\'s partner wound down (its access ended).',
     }),
     ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it stopped working; null while active.' }),
-    end_reason: Type.Union([...GRANT_END_REASONS.map((reason) => Type.Literal(reason)), Type.Null()], {
+    end_reason: Type.Union([StringEnum(GRANT_END_REASONS), Type.Null()], {
       description: 'Why it stopped working: `member_revoked`, `token_revoked` (the app revoked its token), `unused_90_days` '
         + 'or `access_ended`; null while active.',
     }),
@@ -109,7 +107,7 @@ export const AccessHistoryItem = Type.Object(
       Type.Object({ id: Type.String(), version: Type.Integer() }, { additionalProperties: false }),
       Type.Null(),
     ], { description: 'The agreement and its version the data was released under.' }),
-    purpose: Type.Union([...PURPOSES.map((purpose) => Type.Literal(purpose)), Type.Null()]),
+    purpose: Type.Union([StringEnum(PURPOSES), Type.Null()]),
     fields: Type.Array(FieldName, { description: 'The fields released about you.' }),
     via: Type.Union([Type.Literal('direct'), Type.Literal('friend')], {
       description: '`direct`: through your own consent (your token); `friend`: through a friend who uses the app (the friend is not named).',
@@ -161,15 +159,23 @@ export const AppIdParams = Type.Object({ appId: Type.String({ minLength: 1, maxL
  */
 // `any`: Fastify types a route's compiler by that route's own schema.
 export const strictBodyValidator: FastifySchemaCompiler<any> = ({ schema }) => {
-  const check = TypeCompiler.Compile(schema as TSchema);
+  const check = Compile(schema as TSchema);
   return (value: unknown) => {
     if (check.Check(value)) return { value };
-    const first = check.Errors(value).First();
-    const path = first?.path ?? '';
-    if (first?.type === ValueErrorType.ObjectAdditionalProperties && path.startsWith('/audiences/')) {
+    const errors = check.Errors(value);
+    const first = errors[0];
+    const path = first?.instancePath ?? '';
+    // A property `additionalProperties: false` forbids is reported at its own path, as `schema is false`.
+    if (first?.schemaPath === '#/properties/audiences/additionalProperties' && path.startsWith('/audiences/')) {
       const name = path.slice('/audiences/'.length).slice(0, 100);
       return { error: new UnknownField(`Unknown field '${name}': audiences are set for fields of the catalog.`) };
     }
-    return { error: new BadRequest('invalid_parameter', `body${path.replaceAll('/', '.')}: ${first?.message ?? 'invalid'}`) };
+    if (first?.keyword === 'boolean' && first.schemaPath.endsWith('/additionalProperties')) {
+      const at = path.lastIndexOf('/');
+      return { error: new BadRequest('invalid_parameter', `body${path.slice(0, at).replaceAll('/', '.')} has an unknown property \`${path.slice(at + 1, at + 101)}\`.`) };
+    }
+    const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === path).map((e) => String((e.params as { allowedValue: unknown }).allowedValue));
+    const message = allowed.length > 1 ? `must be one of: ${allowed.join(', ')}` : first?.message ?? 'invalid';
+    return { error: new BadRequest('invalid_parameter', `body${path.replaceAll('/', '.')}: ${message}`) };
   };
 };

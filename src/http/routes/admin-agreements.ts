@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { AGREEMENT_STATUSES } from '../../domain/agreement.js';
 import { ACTION_PERMISSION, type StaffAction } from '../../domain/agreement-lifecycle.js';
@@ -11,6 +11,7 @@ import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-ter
 import type { AppContext } from '../app.js';
 import { requirePermission, staffOf } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
+import { SingleLineText, MultiLineText } from '../schemas.js';
 
 const tags = ['admin: agreements'];
 
@@ -45,7 +46,7 @@ const DraftBody = Type.Object({
 
 const EditBody = Type.Partial(Type.Object(termProperties), { additionalProperties: false, minProperties: 1 });
 
-const Reason = Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S' });
+const Reason = MultiLineText({ maxLength: 1000 });
 const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
 const WindDownBody = Type.Object({
   no_new_grants: DateTime,
@@ -54,8 +55,8 @@ const WindDownBody = Type.Object({
   reason: Type.Optional(Reason),
 }, { additionalProperties: false });
 const AttestationBody = Type.Object({
-  signed_by: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'The person at the partner who signed.' }),
-  statement: Type.String({ minLength: 1, maxLength: 10_000 }),
+  signed_by: SingleLineText({ maxLength: 200, description: 'The person at the partner who signed.' }),
+  statement: MultiLineText({ maxLength: 10_000 }),
 }, { additionalProperties: false });
 
 const AgreementView = Type.Object({

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { APP_CLASSES, APP_STATUSES, type App } from '../../domain/app.js';
 import { BadRequest, NotFound } from '../../domain/errors.js';
 import type { Partner } from '../../domain/partner.js';
@@ -10,13 +10,14 @@ import type { Store } from '../../store/store.js';
 import type { AppContext } from '../app.js';
 import { inStaffTransaction, requirePermission } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, StringEnum, security } from './admin-schemas.js';
+import { SingleLineText } from '../schemas.js';
 
 const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
   maxItems: 20,
   uniqueItems: true,
   description: 'Absolute https URLs (plain http to localhost, 127.0.0.1 or [::1] in development only); none: client credentials only.',
 });
-const AppName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const AppName = SingleLineText({ maxLength: 200 });
 
 const AppView = Type.Object({
   id: Type.String(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { canonicalTextAt } from '../../audit/entry-leaf.js';
 import { LogProofs } from '../../audit/log-proofs.js';
 import { BadRequest, NotFound } from '../../domain/errors.js';

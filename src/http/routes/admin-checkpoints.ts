@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { AppContext } from '../app.js';
 import { requirePermission } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, iso, security } from './admin-schemas.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { InvalidCursor, NotFound } from '../../domain/errors.js';
 import { NOTICE_STATUSES, type Notice, type NoticeDelivery } from '../../domain/notice.js';
 import type { AppContext } from '../app.js';

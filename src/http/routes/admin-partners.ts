@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { isCountryCode } from '../../domain/countries.js';
 import { BadRequest, Conflict, NotFound } from '../../domain/errors.js';
 import { PARTNER_KINDS, RISK_FLAGS, type DataStorage, type Partner } from '../../domain/partner.js';
@@ -8,6 +8,7 @@ import { randomId } from '../../store/staff-repository.js';
 import type { AppContext } from '../app.js';
 import { inStaffTransaction, requirePermission } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, NullableString, StringEnum, security } from './admin-schemas.js';
+import { SingleLineText } from '../schemas.js';
 
 const CountryCode = Type.String({ minLength: 2, maxLength: 2, pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2, in capitals (`GB`, not `UK`).' });
 
@@ -17,7 +18,7 @@ const StorageBody = Type.Object({
 }, { additionalProperties: false, description: '`on_device`, or `partner_servers` with the servers\' country.' });
 
 const partnerProperties = {
-  legal_name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+  legal_name: SingleLineText({ maxLength: 200 }),
   country: CountryCode,
   kind: StringEnum(PARTNER_KINDS),
   risk_flags: Type.Array(StringEnum(RISK_FLAGS), { maxItems: RISK_FLAGS.length, uniqueItems: true }),

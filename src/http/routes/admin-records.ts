@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { recordsCsv } from '../../reports/records-of-processing-format.js';
 import { RECORD_FINDINGS, recordsOfProcessing } from '../../reports/records-of-processing.js';
 import type { AppContext } from '../app.js';

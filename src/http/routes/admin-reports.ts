@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TUnsafe } from '@sinclair/typebox';
+import { Type, type TUnsafe } from 'typebox';
 import { WIND_DOWN_PHASES } from '../../domain/wind-down.js';
 import { inventoryCsv } from '../../reports/inventory-format.js';
 import { inventoryReport, RELEASE_WINDOW_DAYS } from '../../reports/inventory.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { confirmRoleProposal, declineRoleProposal } from '../../lifecycle/staff-roles.js';
 import { hashPassword } from '../../store/member-credential-repository.js';
 import type { RoleProposal } from '../../store/role-proposal-repository.js';
@@ -8,6 +8,7 @@ import { generatePassword } from '../../store/staff-repository.js';
 import type { AppContext } from '../app.js';
 import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
+import { MultiLineText } from '../schemas.js';
 
 const tags = ['admin: staff'];
 
@@ -85,7 +86,7 @@ export const adminRoleProposalRoutes: FastifyPluginAsyncTypebox<{ context: AppCo
     schema: {
       summary: 'Turn a role grant down (admin): rejected, or cancelled when its proposer does it; the account keeps its roles',
       tags, security, params: Params,
-      body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })) }, { additionalProperties: false })),
+      body: Type.Optional(Type.Object({ reason: Type.Optional(MultiLineText({ maxLength: 1000 })) }, { additionalProperties: false })),
       response: { 200: ProposalView, ...ADMIN_ERRORS },
     },
   }, async (request) => {

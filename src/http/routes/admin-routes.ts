@@ -13,6 +13,7 @@ import { adminReportRoutes } from './admin-reports.js';
 import { adminRoleProposalRoutes } from './admin-role-proposals.js';
 import { adminSchemaErrorFormatter } from './admin-schemas.js';
 import { adminStaffRoutes } from './admin-staff.js';
+import { acceptJsonBodiesOnly } from '../validation.js';
 
 /**
  * The admin API for staff (PRODUCT.md §2, §7), mounted at /admin/v1. Every route is authenticated
@@ -22,6 +23,7 @@ import { adminStaffRoutes } from './admin-staff.js';
  */
 export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   app.setSchemaErrorFormatter(adminSchemaErrorFormatter);
+  acceptJsonBodiesOnly(app);
   registerStaffAuth(app, context);
   await app.register(adminStaffRoutes, { context });
   await app.register(adminRoleProposalRoutes, { context });

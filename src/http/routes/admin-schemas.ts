@@ -1,6 +1,8 @@
-import { Type, type StringOptions, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { Type, type TStringOptions } from 'typebox';
 import type { FastifySchemaValidationError } from 'fastify';
 import type { Instant } from '../../domain/time.js';
+
+export { StringEnum } from '../schemas.js';
 
 /** Shared pieces of the admin API's schemas. Response schemas whitelist what leaves, as everywhere. */
 
@@ -9,13 +11,8 @@ export const isoOrNull = (instant: Instant | null): string | null => (instant ==
 
 export const DateTime = Type.String({ format: 'date-time' });
 
-/** A string from a fixed list; a wrong one is refused with the list in the message. */
-export function StringEnum<const T extends readonly string[]>(values: T, description?: string): TUnion<TLiteral<T[number]>[]> {
-  return Type.Union(values.map((value) => Type.Literal(value)), description ? { description } : {}) as never;
-}
-
 /** A string or null. */
-export function NullableString(options: StringOptions = {}) {
+export function NullableString(options: TStringOptions = {}) {
   return Type.Union([Type.String(options), Type.Null()]);
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { BadRequest, Conflict, InvalidCredentials, NotFound, SecondFactorRefused } from '../../domain/errors.js';
 import { judgeStaffLogin, type StaffLoginVerdict } from '../../domain/staff-login.js';
 import { MIN_PASSWORD_LENGTH, STAFF_ROLES, permissionsOf, type StaffMember, type StaffRole } from '../../domain/staff.js';
@@ -14,6 +14,7 @@ import { createStaffLoginThrottle } from '../login-throttle.js';
 import { checkSecondFactor } from '../staff-second-factor.js';
 import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
+import { SingleLineText } from '../schemas.js';
 
 /** A staff login's bearer token lasts 12 hours, however active. */
 export const STAFF_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -22,7 +23,7 @@ const Role = StringEnum(STAFF_ROLES, 'viewer | partnerships_manager | privacy_of
 const Roles = Type.Array(Role, { minItems: 1, maxItems: STAFF_ROLES.length, uniqueItems: true });
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 200, description: `At least ${MIN_PASSWORD_LENGTH} characters.` });
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const Name = SingleLineText({ maxLength: 200 });
 
 const StaffView = Type.Object({
   id: Type.String(),
@@ -319,7 +320,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
       tags: ['admin: staff'],
       security,
       body: Type.Object({
-        label: Type.String({ minLength: 1, maxLength: 100, description: 'What the key is for.' }),
+        label: SingleLineText({ maxLength: 100, description: 'What the key is for.' }),
         staff_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Default: your own account.' })),
         expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'Default: no expiry (until revoked).' })),
       }, { additionalProperties: false }),

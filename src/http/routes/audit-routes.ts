@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { LogProofs } from '../../audit/log-proofs.js';
 import { Forbidden } from '../../domain/errors.js';
 import type { AppContext } from '../app.js';

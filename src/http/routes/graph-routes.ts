@@ -4,7 +4,7 @@ import { bearerOf } from '../bearer.js';
 import type { GraphReader } from '../graph/graph-reader.js';
 import { requestedFields } from '../graph/requested-fields.js';
 import { ERROR_RESPONSES, FieldsQuery, FriendsPage, ListQuery, MemberIdParams } from '../schemas.js';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 
 export interface GraphRoutesOptions {
   readonly reader: GraphReader;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { CERTIFICATION_GRACE_DAYS, notInEffectCause, type Agreement } from '../../domain/agreement.js';
 import { AppDisabled, Conflict, InvalidToken, NotFound } from '../../domain/errors.js';
@@ -12,7 +12,8 @@ import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-ter
 import { DateTime, iso } from './admin-schemas.js';
 import type { AppContext } from '../app.js';
 import { bearerOf } from '../bearer.js';
-import { ERROR_RESPONSES } from '../schemas.js';
+import { ERROR_RESPONSES, MultiLineText, SingleLineText } from '../schemas.js';
+import { acceptJsonBodiesOnly } from '../validation.js';
 
 
 const AgreementView = Type.Object({
@@ -22,8 +23,8 @@ const AgreementView = Type.Object({
 }, { additionalProperties: false });
 
 const FilingBody = Type.Object({
-  signed_by: Type.String({ minLength: 1, maxLength: 200, description: 'The person at the partner who signs.' }),
-  statement: Type.String({ minLength: 1, maxLength: 10_000 }),
+  signed_by: SingleLineText({ maxLength: 200, description: 'The person at the partner who signs.' }),
+  statement: MultiLineText({ maxLength: 10_000 }),
 }, { additionalProperties: false });
 
 const FilingView = Type.Object({
@@ -52,6 +53,7 @@ function filingView(filing: PartnerFiling, withKind = false): Static<typeof Fili
 export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { store, clock } = context;
   const lifecycle = new AgreementService(store.db);
+  acceptJsonBodiesOnly(app);
 
   async function authenticate(request: FastifyRequest): Promise<{ partner: ClientTokenContext; now: Instant }> {
     const bearer = bearerOf(request);

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { isAudience, type AudienceSettings } from '../../domain/audience.js';
 import { BadRequest, DatapactError, InvalidCsrfToken, UnknownField } from '../../domain/errors.js';
