@@ -1,11 +1,11 @@
-import { sql } from 'kysely';
 import type { Agreement } from '../domain/agreement.js';
 import type { App } from '../domain/app.js';
 import type { Partner } from '../domain/partner.js';
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
+import { utcDay } from './audit-aggregates.js';
 import { fromIso, toIso } from './columns.js';
-import { dialectOf, type Db } from './database.js';
+import type { Db } from './database.js';
 import { appFromRow, storageFromColumns } from './partner-repository.js';
 import type { AgreementsTable } from './schema.js';
 
@@ -78,26 +78,18 @@ async function appsWithAgreements(db: Db) {
 
 /** Per agreement, the latest audited release and the latest grant use, both up to `now`. */
 async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
-  const until = toIso(now);
   const [released, used] = await Promise.all([
-    db
-      .selectFrom('audit_entries')
-      .select(['agreement_id', (eb) => eb.fn.max('at').as('last')])
-      .where('outcome', '=', 'released')
-      .where('agreement_id', 'is not', null)
-      .where('at', '<=', until)
-      .groupBy('agreement_id')
-      .execute(),
+    lastRelease(db, now),
     db
       .selectFrom('grants')
       .select(['agreement_id', (eb) => eb.fn.max('last_used_at').as('last')])
       .where('agreement_id', 'is not', null)
-      .where('last_used_at', '<=', until)
+      .where('last_used_at', '<=', toIso(now))
       .groupBy('agreement_id')
       .execute(),
   ]);
-  const latest = new Map<string, Instant>();
-  for (const row of [...released, ...used]) {
+  const latest = new Map<string, Instant>(released);
+  for (const row of used) {
     if (row.agreement_id === null || row.last === null) continue;
     const at = fromIso(String(row.last));
     if (at > (latest.get(row.agreement_id) ?? -Infinity)) latest.set(row.agreement_id, at);
@@ -106,28 +98,73 @@ async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
 }
 
 /**
- * Per agreement, the fields and distinct members released in [since, now]. `released` holds the
- * JSON list of a subject's released fields; `"id"` appears in it at most once, and a JSON string
- * `"id"` can match no other catalog name, so the count without `id` is its length less one when present.
- * (Catalog names are lowercase ASCII, so SQLite's case-blind LIKE and PostgreSQL's exact one agree.)
+ * Per agreement, the latest audited release up to `now`, from the counts kept on append
+ * (audit-aggregates.ts): the latest of the days before `now`'s, and of `now`'s day the latest
+ * release at or before `now`. When `now`'s day holds later releases too (a report as of a past
+ * instant), its members' first and last release that day tell which came by `now`: a member whose
+ * releases that day straddle `now` counts from their first.
  */
-async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
-  // The column is JSON text: SQLite's json_array_length reads text, PostgreSQL's wants the json type.
-  const length = dialectOf(db) === 'postgres' ? sql`json_array_length(released::json)` : sql`json_array_length(released)`;
-  const rows = await db
-    .selectFrom('audit_entries')
-    .select([
-      'agreement_id',
-      sql<number>`coalesce(sum(${length} - (case when released like '%"id"%' then 1 else 0 end)), 0)`.as('fields'),
-      (eb) => eb.fn.count<number>('subject_member_id').distinct().as('members'),
-    ])
+async function lastRelease(db: Db, now: Instant): Promise<Map<string, Instant>> {
+  const today = utcDay(now);
+  const perDay = (days: 'before' | 'today') => db
+    .selectFrom('audit_daily_counts')
+    .select(['agreement_id', (eb) => eb.fn.max('last_at').as('last')])
     .where('outcome', '=', 'released')
-    .where('agreement_id', 'is not', null)
-    .where('at', '>=', toIso(since))
-    .where('at', '<=', toIso(now))
+    .where('agreement_id', '<>', '')
+    .where('day', days === 'before' ? '<' : '=', today)
     .groupBy('agreement_id')
     .execute();
-  return new Map(rows.flatMap((row) => (row.agreement_id === null ? [] : [[row.agreement_id, { fields: Number(row.fields), members: Number(row.members) }]])));
+  const [before, onToday] = await Promise.all([perDay('before'), perDay('today')]);
+  const latest = new Map<string, Instant>();
+  const later = (agreementId: string, at: Instant) => {
+    if (at > (latest.get(agreementId) ?? -Infinity)) latest.set(agreementId, at);
+  };
+  for (const row of before) later(row.agreement_id, Number(row.last));
+  const straddling: string[] = [];
+  for (const row of onToday) {
+    if (Number(row.last) <= now) later(row.agreement_id, Number(row.last));
+    else straddling.push(row.agreement_id);
+  }
+  if (straddling.length > 0) {
+    const rows = await db
+      .selectFrom('audit_release_days')
+      .select(['agreement_id', (eb) => eb.fn.max(eb.case().when('last_at', '<=', now).then(eb.ref('last_at'))
+        .when('first_at', '<=', now).then(eb.ref('first_at')).end()).as('last')])
+      .where('day', '=', today)
+      .where('agreement_id', 'in', straddling)
+      .groupBy('agreement_id')
+      .execute();
+    for (const row of rows) if (row.last !== null) later(row.agreement_id, Number(row.last));
+  }
+  return latest;
+}
+
+/**
+ * Per agreement, the fields and distinct members released in [since, now], from the members
+ * released per day (audit-aggregates.ts). The days strictly between count whole; on `since`'s day
+ * a member counts when their last release that day is at or after `since`, on `now`'s day when
+ * their first is at or before `now`: exact for members. Their fields that day count whole, so a
+ * member released both before `since` and after it on that same day has the earlier fields
+ * counted too (and likewise after a past `now`).
+ */
+async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
+  const [first, last] = [utcDay(since), utcDay(now)];
+  const rows = await db
+    .selectFrom('audit_release_days')
+    .select([
+      'agreement_id',
+      (eb) => eb.fn.coalesce(eb.fn.sum<number | string>('fields'), eb.lit(0)).as('fields'),
+      (eb) => eb.fn.count<number | string>('member_id').distinct().as('members'),
+    ])
+    .where('day', '>=', first)
+    .where('day', '<=', last)
+    .where((eb) => eb.and([
+      eb.or([eb('day', '>', first), eb('last_at', '>=', since)]),
+      eb.or([eb('day', '<', last), eb('first_at', '<=', now)]),
+    ]))
+    .groupBy('agreement_id')
+    .execute();
+  return new Map(rows.map((row) => [row.agreement_id, { fields: Number(row.fields), members: Number(row.members) }]));
 }
 
 /** Per agreement, the latest deletion attestation filed up to `now`. */
