@@ -82,8 +82,10 @@ export function exposureSpan(request: ExposureRequest): MonthSpan {
   for (const [name, month] of [['from', from], ['to', to]] as const) {
     if (!MONTH.test(month)) throw new BadRequest('invalid_parameter', `${name} must be a month, YYYY-MM (${month} is not).`);
   }
+  for (const [name, month] of [['from', from], ['to', to]] as const) {
+    if (month > current) throw new BadRequest('invalid_parameter', `${name} (${month}) is after the month of the report's time (${current}).`);
+  }
   if (from > to) throw new BadRequest('invalid_parameter', `from (${from}) must not be after to (${to}).`);
-  if (to > current) throw new BadRequest('invalid_parameter', `to (${to}) is after the month of the report's time (${current}).`);
   return { from, to, ...(request.partnerId === undefined ? {} : { partnerId: request.partnerId }) };
 }
 

@@ -13,7 +13,9 @@ import type { Db } from './database.js';
  * - entries per UTC day, partner, app, agreement and outcome (the daily counts, the inventory's
  *   volume and last access);
  * - per agreement, day and member released: the first and last release that day (the inventory's
- *   distinct members over a window of days);
+ *   distinct members over a window that starts and ends at any instant);
+ * - per instant and agreement: the fields released then (the inventory's volume on the first and
+ *   last day of its window); a request's entries share their instant;
  * - per agreement, month and member released: which fields, directly and through friends (the
  *   exposure report); rows grow with distinct exposures, not with traffic;
  * - per agreement, month and field: how many times it was released.
@@ -28,6 +30,7 @@ export class AuditAggregates {
     for (const entry of entries) batch.add(entry);
     await DAILY_UPSERT.run(db, batch.daily());
     await RELEASE_DAY_UPSERT.run(db, batch.releaseDays());
+    await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
     await EXPOSURE_UPSERT.run(db, batch.exposures());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
   }
@@ -47,7 +50,7 @@ export function volumeOf(released: readonly string[]): number {
 }
 
 interface DailyCount { entries: number; fields: number; lastAt: Instant }
-interface ReleaseDay { firstAt: Instant; lastAt: Instant; fields: number }
+interface ReleaseDay { firstAt: Instant; lastAt: Instant }
 interface Exposure { direct: FieldMask; friends: FieldMask }
 interface FieldTimes { direct: number; friends: number }
 
@@ -55,6 +58,7 @@ interface FieldTimes { direct: number; friends: number }
 class BatchCounts {
   private readonly dailyCounts = new Map<string, DailyCount>();
   private readonly days = new Map<string, ReleaseDay>();
+  private readonly instants = new Map<string, number>();
   private readonly exposure = new Map<string, Exposure>();
   private readonly times = new Map<string, FieldTimes>();
   private readonly dayNames = new Map<number, string>();
@@ -73,14 +77,15 @@ class BatchCounts {
     }
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
     const member = entry.subjectMemberId;
-    const dayKey = [entry.agreementId, day, member].join('\0');
+    const dayKey = [day, entry.agreementId, member].join('\0');
     const seen = this.days.get(dayKey);
-    if (seen === undefined) this.days.set(dayKey, { firstAt: entry.at, lastAt: entry.at, fields });
+    if (seen === undefined) this.days.set(dayKey, { firstAt: entry.at, lastAt: entry.at });
     else {
       seen.firstAt = Math.min(seen.firstAt, entry.at);
       seen.lastAt = Math.max(seen.lastAt, entry.at);
-      seen.fields += fields;
     }
+    const instantKey = [entry.at, entry.agreementId].join('\0');
+    this.instants.set(instantKey, (this.instants.get(instantKey) ?? 0) + fields);
     this.addExposure(entry.agreementId, day.slice(0, 7), member, entry);
   }
 
@@ -116,7 +121,11 @@ class BatchCounts {
   }
 
   releaseDays(): unknown[] {
-    return flat(this.days, (d) => [d.firstAt, d.lastAt, d.fields]);
+    return flat(this.days, (d) => [d.firstAt, d.lastAt]);
+  }
+
+  releaseInstants(): unknown[] {
+    return flat(this.instants, (fields) => [fields]);
   }
 
   exposures(): unknown[] {
@@ -135,7 +144,7 @@ function flat<V>(map: ReadonlyMap<string, V>, counts: (value: V) => unknown[]): 
   return values;
 }
 
-type Table = 'audit_daily_counts' | 'audit_release_days' | 'audit_exposure' | 'audit_field_months';
+type Table = 'audit_daily_counts' | 'audit_release_days' | 'audit_release_instants' | 'audit_exposure' | 'audit_field_months';
 
 /** `a + excluded.a` for each counter. */
 function sums<T extends Table>(eb: ExpressionBuilder<any, any>, table: T, columns: readonly string[]) {
@@ -158,12 +167,16 @@ const DAILY_UPSERT = new BulkInsert(
 );
 
 const RELEASE_DAY_UPSERT = new BulkInsert(
-  'audit_release_days', ['agreement_id', 'day', 'member_id', 'first_at', 'last_at', 'fields'], 1000,
+  'audit_release_days', ['day', 'agreement_id', 'member_id', 'first_at', 'last_at'], 1000,
   (conflict) => conflict.columns(['day', 'agreement_id', 'member_id']).doUpdateSet((eb) => ({
     first_at: extreme(eb, 'audit_release_days', 'first_at', '<'),
     last_at: extreme(eb, 'audit_release_days', 'last_at', '>'),
-    ...sums(eb, 'audit_release_days', ['fields']),
   })),
+);
+
+const RELEASE_INSTANT_UPSERT = new BulkInsert(
+  'audit_release_instants', ['at', 'agreement_id', 'fields'], 1000,
+  (conflict) => conflict.columns(['at', 'agreement_id']).doUpdateSet((eb) => sums(eb, 'audit_release_instants', ['fields'])),
 );
 
 const EXPOSURE_UPSERT = new BulkInsert(

@@ -1,7 +1,7 @@
 import type { Agreement } from '../domain/agreement.js';
 import type { App } from '../domain/app.js';
 import type { Partner } from '../domain/partner.js';
-import type { Instant } from '../domain/time.js';
+import { DAY_MS, type Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
 import { utcDay } from './audit-aggregates.js';
 import { fromIso, toIso } from './columns.js';
@@ -99,72 +99,82 @@ async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
 
 /**
  * Per agreement, the latest audited release up to `now`, from the counts kept on append
- * (audit-aggregates.ts): the latest of the days before `now`'s, and of `now`'s day the latest
- * release at or before `now`. When `now`'s day holds later releases too (a report as of a past
- * instant), its members' first and last release that day tell which came by `now`: a member whose
- * releases that day straddle `now` counts from their first.
+ * (audit-aggregates.ts): of the days before `now`'s, the latest of each day's counts (every one
+ * of them before `now`); of `now`'s own day, the latest release instant at or before `now`.
  */
 async function lastRelease(db: Db, now: Instant): Promise<Map<string, Instant>> {
-  const today = utcDay(now);
-  const perDay = (days: 'before' | 'today') => db
-    .selectFrom('audit_daily_counts')
-    .select(['agreement_id', (eb) => eb.fn.max('last_at').as('last')])
-    .where('outcome', '=', 'released')
-    .where('agreement_id', '<>', '')
-    .where('day', days === 'before' ? '<' : '=', today)
-    .groupBy('agreement_id')
-    .execute();
-  const [before, onToday] = await Promise.all([perDay('before'), perDay('today')]);
-  const latest = new Map<string, Instant>();
-  const later = (agreementId: string, at: Instant) => {
-    if (at > (latest.get(agreementId) ?? -Infinity)) latest.set(agreementId, at);
-  };
-  for (const row of before) later(row.agreement_id, Number(row.last));
-  const straddling: string[] = [];
-  for (const row of onToday) {
-    if (Number(row.last) <= now) later(row.agreement_id, Number(row.last));
-    else straddling.push(row.agreement_id);
-  }
-  if (straddling.length > 0) {
-    const rows = await db
-      .selectFrom('audit_release_days')
-      .select(['agreement_id', (eb) => eb.fn.max(eb.case().when('last_at', '<=', now).then(eb.ref('last_at'))
-        .when('first_at', '<=', now).then(eb.ref('first_at')).end()).as('last')])
-      .where('day', '=', today)
-      .where('agreement_id', 'in', straddling)
+  const [before, today] = await Promise.all([
+    db
+      .selectFrom('audit_daily_counts')
+      .select(['agreement_id', (eb) => eb.fn.max('last_at').as('last')])
+      .where('outcome', '=', 'released')
+      .where('agreement_id', '<>', '')
+      .where('day', '<', utcDay(now))
       .groupBy('agreement_id')
-      .execute();
-    for (const row of rows) if (row.last !== null) later(row.agreement_id, Number(row.last));
+      .execute(),
+    db
+      .selectFrom('audit_release_instants')
+      .select(['agreement_id', (eb) => eb.fn.max('at').as('last')])
+      .where('at', '>=', startOfDay(now))
+      .where('at', '<=', now)
+      .groupBy('agreement_id')
+      .execute(),
+  ]);
+  const latest = new Map<string, Instant>();
+  for (const row of [...before, ...today]) {
+    const at = Number(row.last);
+    if (at > (latest.get(row.agreement_id) ?? -Infinity)) latest.set(row.agreement_id, at);
   }
   return latest;
 }
 
+const startOfDay = (at: Instant): Instant => Math.floor(at / DAY_MS) * DAY_MS;
+
 /**
- * Per agreement, the fields and distinct members released in [since, now], from the members
- * released per day (audit-aggregates.ts). The days strictly between count whole; on `since`'s day
- * a member counts when their last release that day is at or after `since`, on `now`'s day when
- * their first is at or before `now`: exact for members. Their fields that day count whole, so a
- * member released both before `since` and after it on that same day has the earlier fields
- * counted too (and likewise after a past `now`).
+ * Per agreement, the fields and distinct members released in [since, now], from the counts kept
+ * on append (audit-aggregates.ts). Members: those released on the days from `since`'s to `now`'s,
+ * on the first of them only if their last release that day is at or after `since`, on the last
+ * only if their first is at or before `now` (exact whenever the two are different days, as 30 days
+ * apart they are). Fields: the whole days between from the daily counts, the first and last day
+ * from the release instants.
  */
 async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
   const [first, last] = [utcDay(since), utcDay(now)];
-  const rows = await db
-    .selectFrom('audit_release_days')
-    .select([
-      'agreement_id',
-      (eb) => eb.fn.coalesce(eb.fn.sum<number | string>('fields'), eb.lit(0)).as('fields'),
-      (eb) => eb.fn.count<number | string>('member_id').distinct().as('members'),
-    ])
-    .where('day', '>=', first)
-    .where('day', '<=', last)
-    .where((eb) => eb.and([
-      eb.or([eb('day', '>', first), eb('last_at', '>=', since)]),
-      eb.or([eb('day', '<', last), eb('first_at', '<=', now)]),
-    ]))
-    .groupBy('agreement_id')
-    .execute();
-  return new Map(rows.map((row) => [row.agreement_id, { fields: Number(row.fields), members: Number(row.members) }]));
+  const [members, wholeDays, edges] = await Promise.all([
+    db
+      .selectFrom('audit_release_days')
+      .select(['agreement_id', (eb) => eb.fn.count<number | string>('member_id').distinct().as('members')])
+      .where('day', '>=', first)
+      .where('day', '<=', last)
+      .where((eb) => eb.and([
+        eb.or([eb('day', '>', first), eb('last_at', '>=', since)]),
+        eb.or([eb('day', '<', last), eb('first_at', '<=', now)]),
+      ]))
+      .groupBy('agreement_id')
+      .execute(),
+    db
+      .selectFrom('audit_daily_counts')
+      .select(['agreement_id', (eb) => eb.fn.sum<number | string>('fields').as('fields')])
+      .where('outcome', '=', 'released')
+      .where('agreement_id', '<>', '')
+      .where('day', '>', first)
+      .where('day', '<', last)
+      .groupBy('agreement_id')
+      .execute(),
+    db
+      .selectFrom('audit_release_instants')
+      .select(['agreement_id', (eb) => eb.fn.sum<number | string>('fields').as('fields')])
+      .where('at', '>=', since)
+      .where('at', '<=', now)
+      .where((eb) => eb.or([eb('at', '<', startOfDay(since) + DAY_MS), eb('at', '>=', startOfDay(now))]))
+      .groupBy('agreement_id')
+      .execute(),
+  ]);
+  const volume = new Map<string, { fields: number; members: number }>();
+  const of = (agreementId: string) => volume.get(agreementId) ?? volume.set(agreementId, { fields: 0, members: 0 }).get(agreementId)!;
+  for (const row of members) of(row.agreement_id).members = Number(row.members);
+  for (const row of [...wholeDays, ...edges]) of(row.agreement_id).fields += Number(row.fields);
+  return volume;
 }
 
 /** Per agreement, the latest deletion attestation filed up to `now`. */

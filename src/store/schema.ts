@@ -37,6 +37,7 @@ export interface Database {
   audit_cosignatures: AuditCosignaturesTable;
   audit_daily_counts: AuditDailyCountsTable;
   audit_release_days: AuditReleaseDaysTable;
+  audit_release_instants: AuditReleaseInstantsTable;
   audit_exposure: AuditExposureTable;
   audit_field_months: AuditFieldMonthsTable;
 }
@@ -427,7 +428,17 @@ export interface AuditReleaseDaysTable {
   member_id: string;
   first_at: number;
   last_at: number;
-  /** Fields released to them that day, `id` not counted. */
+}
+
+/**
+ * Per instant (epoch ms) and agreement: the fields released then, `id` not counted. A request's
+ * entries share their instant, so rows grow with requests, not with the members they release;
+ * the inventory reads only the first and last day of its window here (the whole days between in
+ * audit_daily_counts), so that its window starts and ends at any instant.
+ */
+export interface AuditReleaseInstantsTable {
+  at: number;
+  agreement_id: string;
   fields: number;
 }
 

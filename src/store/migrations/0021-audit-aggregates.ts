@@ -40,8 +40,15 @@ export const auditAggregates: Migration = {
       .addColumn('member_id', 'text', (c) => c.notNull())
       .addColumn('first_at', bigInteger, (c) => c.notNull())
       .addColumn('last_at', bigInteger, (c) => c.notNull())
-      .addColumn('fields', bigInteger, (c) => c.notNull())
       .addPrimaryKeyConstraint('audit_release_days_pk', ['day', 'agreement_id', 'member_id'])
+      .modifyEnd(clustered)
+      .execute();
+    await db.schema
+      .createTable('audit_release_instants')
+      .addColumn('at', bigInteger, (c) => c.notNull())
+      .addColumn('agreement_id', 'text', (c) => c.notNull())
+      .addColumn('fields', bigInteger, (c) => c.notNull())
+      .addPrimaryKeyConstraint('audit_release_instants_pk', ['at', 'agreement_id'])
       .modifyEnd(clustered)
       .execute();
     await db.schema
@@ -67,7 +74,7 @@ export const auditAggregates: Migration = {
     await backfill(db);
   },
   async down(db: Kysely<any>) {
-    for (const table of ['audit_field_months', 'audit_exposure', 'audit_release_days', 'audit_daily_counts']) {
+    for (const table of ['audit_field_months', 'audit_exposure', 'audit_release_instants', 'audit_release_days', 'audit_daily_counts']) {
       await db.schema.dropTable(table).execute();
     }
   },
@@ -95,11 +102,15 @@ async function backfill(db: Kysely<any>): Promise<void> {
       from audit_entries group by substr(at, 1, 10), coalesce(partner_id, ''), coalesce(app_id, ''), coalesce(agreement_id, ''), outcome
     ) g`.execute(db);
 
-  await sql`insert into audit_release_days (agreement_id, day, member_id, first_at, last_at, fields)
-    select agreement_id, day, member_id, ${ms(sql`first`)}, ${ms(sql`last`)}, fields from (
-      select agreement_id, substr(at, 1, 10) as day, subject_member_id as member_id, min(at) as first, max(at) as last,
-        sum(${volume}) as fields
-      from audit_entries where ${released} group by agreement_id, substr(at, 1, 10), subject_member_id
+  await sql`insert into audit_release_days (day, agreement_id, member_id, first_at, last_at)
+    select day, agreement_id, member_id, ${ms(sql`first`)}, ${ms(sql`last`)} from (
+      select substr(at, 1, 10) as day, agreement_id, subject_member_id as member_id, min(at) as first, max(at) as last
+      from audit_entries where ${released} group by substr(at, 1, 10), agreement_id, subject_member_id
+    ) g`.execute(db);
+
+  await sql`insert into audit_release_instants (at, agreement_id, fields)
+    select ${ms(sql`at`)}, agreement_id, fields from (
+      select at, agreement_id, sum(${volume}) as fields from audit_entries where ${released} group by at, agreement_id
     ) g`.execute(db);
 
   // A mask is the OR of the entries' masks: per bit, the largest of the entries' (bit or 0), summed.
