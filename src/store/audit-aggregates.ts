@@ -147,7 +147,7 @@ function flat<V>(map: ReadonlyMap<string, V>, counts: (value: V) => unknown[]): 
 type Table = 'audit_daily_counts' | 'audit_release_days' | 'audit_release_instants' | 'audit_exposure' | 'audit_field_months';
 
 /** `a + excluded.a` for each counter. */
-function sums<T extends Table>(eb: ExpressionBuilder<any, any>, table: T, columns: readonly string[]) {
+function sums(eb: ExpressionBuilder<any, any>, table: Table, columns: readonly string[]) {
   return Object.fromEntries(columns.map((column) => [column, eb(`${table}.${column}`, '+', eb.ref(`excluded.${column}`))]));
 }
 
