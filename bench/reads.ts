@@ -5,13 +5,18 @@
  * with READS_BENCH_SUBJECTS entries (one per audited subject; default 1,000,000) through the app's own
  * append path (AuditLog.append, group commit, Merkle tree, signed heads), spread over the last 90 days
  * across the demo partners' agreements. It is built once and kept in bench/.cache/ with its audit key
- * beside it; every run's requests grow its log.
+ * beside it; every run's requests grow its log. READS_BENCH_COUNTED_SUBJECTS more subjects (default
+ * 99,000,000: the reports then read as on a log of 100M) are drawn alike and given to the counts kept
+ * on append (src/store/audit-aggregates.ts) without writing their entries, which here would take
+ * hours and tens of gigabytes: the inventory, the daily counts and the exposure report read only
+ * those counts; the audit entries query reads the log itself (1M entries).
  *
  * `buildApp` serves it as `datapact serve` would (openStore: the staff's reads on their worker thread).
  * A Graph API load, `GET /v1/me/friends` (25 friends x 8 fields, rules + audit) from several
  * connections as callers drawn at random (bench/lib/callers.ts), runs alone, then with a staff
  * client beside it asking, one after the other and over again, for the inventory, an audit query
- * (`entries?partner_id=p_huawei`) and the daily counts (30 days). The two phases alternate for a few
+ * (`entries?partner_id=p_huawei`), the daily counts (30 days) and the exposure report (one partner
+ * and one month; every partner and twelve months). The two phases alternate for a few
  * rounds, so that the machine's other load falls on both alike. Each client is a worker thread of
  * its own, so that neither shares the server's event loop.
  *
@@ -37,6 +42,7 @@ import { withProgressBar } from '../src/cli/progress-bar.js';
 import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
 import { DAY_MS } from '../src/domain/time.js';
 import { buildApp } from '../src/http/app.js';
+import { auditAggregates } from '../src/store/audit-aggregates.js';
 import { inventoryReport } from '../src/reports/inventory.js';
 import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase } from '../src/seed/seed-database.js';
@@ -47,8 +53,15 @@ import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type Benc
 import { prng } from './prng.js';
 
 const subjectsFromEnv = Number(process.env.READS_BENCH_SUBJECTS || 0);
-const FULL = { members: 10_000, avgFriends: 150, subjects: subjectsFromEnv || 1_000_000, connections: 8, seconds: 10, warmupSeconds: 3, rounds: 2, callers: 2_000 };
-const SMOKE = { members: 1_000, avgFriends: 40, subjects: subjectsFromEnv || 20_000, connections: 2, seconds: 1, warmupSeconds: 1, rounds: 1, callers: 100 };
+const countedFromEnv = process.env.READS_BENCH_COUNTED_SUBJECTS === undefined ? undefined : Number(process.env.READS_BENCH_COUNTED_SUBJECTS);
+/**
+ * `counted`: audited subjects added to the counts kept on append (audit-aggregates.ts) only, as
+ * requests like the log's would add them, without writing their entries: the reports that read
+ * those counts (inventory, daily counts, exposure) then answer as on a log of `subjects + counted`
+ * subjects. Filling a log of 100M entries through AuditLog would take hours and ~60 GB here.
+ */
+const FULL = { members: 10_000, avgFriends: 150, subjects: subjectsFromEnv || 1_000_000, counted: countedFromEnv ?? 99_000_000, connections: 8, seconds: 10, warmupSeconds: 3, rounds: 2, callers: 2_000 };
+const SMOKE = { members: 1_000, avgFriends: 40, subjects: subjectsFromEnv || 20_000, counted: countedFromEnv ?? 200_000, connections: 2, seconds: 1, warmupSeconds: 1, rounds: 1, callers: 100 };
 const SEED = 2018;
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const LOG_DAYS = 90;
@@ -58,6 +71,8 @@ const STAFF_READS = [
   { name: 'inventory', path: '/admin/v1/reports/inventory' },
   { name: 'audit entries of a partner', path: '/admin/v1/audit/entries?partner_id=p_huawei' },
   { name: 'daily counts (30 days)', path: '/admin/v1/audit/daily-counts' },
+  { name: 'exposure, 1 partner, 1 month', path: '/admin/v1/reports/exposure?partner_id=p_huawei&from=2026-11&to=2026-11' },
+  { name: 'exposure, all, 12 months', path: '/admin/v1/reports/exposure?from=2025-12&to=2026-11' },
 ] as const;
 const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
 const SAME_THREAD = process.env.READS_BENCH_SAME_THREAD === '1';
@@ -75,11 +90,12 @@ const dataDirOf = (path: string) => `${path}.data`;
 /** The cached world with its filled log, built unless a finished one (and its audit key) is there. */
 async function world(size: Size, log: (line: string) => void): Promise<string> {
   mkdirSync(CACHE, { recursive: true });
-  const path = join(CACHE, `reads-${size.members}-s${SEED}-f${size.avgFriends}-log${size.subjects}.db`);
+  const path = join(CACHE, `reads-${size.members}-s${SEED}-f${size.avgFriends}-log${size.subjects}-counted${size.counted}.db`);
   const marker = `${path}.done`;
   if (existsSync(marker) && existsSync(auditSigningKeyPath(dataDirOf(path)))) {
-    const built = JSON.parse(readFileSync(marker, 'utf8')) as { fillSeconds: number };
-    log(`reusing ${path} (its log of ${fmt(size.subjects)} entries was filled in ${fmt(built.fillSeconds, 1)} s)`);
+    const built = JSON.parse(readFileSync(marker, 'utf8')) as { fillSeconds: number; countSeconds?: number };
+    log(`reusing ${path} (its log of ${fmt(size.subjects)} entries was filled in ${fmt(built.fillSeconds, 1)} s; ` +
+      `${fmt(size.counted)} more subjects were counted in ${fmt(built.countSeconds ?? 0, 1)} s)`);
     return path;
   }
   for (const suffix of ['', '-wal', '-shm', '.done']) rmSync(path + suffix, { force: true });
@@ -93,7 +109,11 @@ async function world(size: Size, log: (line: string) => void): Promise<string> {
     const fillSeconds = (performance.now() - started) / 1000;
     log(`filled the log with ${fmt(size.subjects)} entries through AuditLog.append in ${fmt(fillSeconds, 1)} s ` +
       `(${fmt(fillSeconds / (size.subjects / 1e6), 1)} s per million)`);
-    writeFileSync(marker, JSON.stringify({ fillSeconds }));
+    const counting = performance.now();
+    await countOnly(store, size);
+    const countSeconds = (performance.now() - counting) / 1000;
+    log(`added ${fmt(size.counted)} more subjects to the counts kept on append (not to the log) in ${fmt(countSeconds, 1)} s`);
+    writeFileSync(marker, JSON.stringify({ fillSeconds, countSeconds }));
   } finally {
     await store.close();
   }
@@ -107,50 +127,79 @@ interface Recipient {
   readonly agreementId: string;
 }
 
-/**
- * `size.subjects` entries appended through the app's AuditLog (group commit, Merkle nodes, heads
- * signed with the world's key), as requests of the demo partners' apps write them: per request, the
- * friends it released and those left out by their own settings; now and then a refused request.
- * Their instants rise evenly over the LOG_DAYS days before NOW.
- */
-async function fillLog(store: Store, dataDir: string, size: Size): Promise<void> {
-  const recipients: Recipient[] = (await inventoryReport(store, NOW)).data
+/** The demo partners' agreements that have an app: the recipients of the synthetic requests. */
+async function recipientsOf(store: Store): Promise<Recipient[]> {
+  return (await inventoryReport(store, NOW)).data
     .filter((row) => row.agreement_id !== null && row.apps.length > 0)
     .map((row) => ({ partnerId: row.partner_id, appId: row.apps[0]!, agreementId: row.agreement_id! }));
-  const auditLog = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
-  await auditLog.start();
-  const random = prng(SEED);
+}
+
+/**
+ * `total` entries in batches of about `batchSize`, as requests of the demo partners' apps write
+ * them: per request, the friends it released and those left out by their own settings; now and
+ * then a refused request. Their instants rise evenly over the LOG_DAYS days before NOW.
+ */
+function* syntheticBatches(recipients: readonly Recipient[], size: Size, total: number, seed: number, batchSize: number): Generator<AuditEntry[]> {
+  const random = prng(seed);
   const member = () => memberIdAt(SEED, Math.floor(random() * size.members));
   const start = NOW - LOG_DAYS * DAY_MS;
   let written = 0;
-  await withProgressBar('Filling the audit log', async (onProgress) => {
-    while (written < size.subjects) {
-      const batch: AuditEntry[] = [];
-      for (let request = 0; batch.length < 5_000 && written + batch.length < size.subjects; request++) {
-        const at = Math.floor(start + ((written + batch.length) / size.subjects) * LOG_DAYS * DAY_MS);
-        const recipient = recipients[Math.floor(random() * recipients.length)]!;
-        const base = {
-          at, requestId: `fill-${written + batch.length}`, ...recipient, agreementVersion: 1, rulesVersion: RULES_VERSION,
-          tokenMemberId: member(), purpose: 'device_experience',
-        };
-        if (random() < 0.05) {
-          batch.push({ ...base, subjectMemberId: null, outcome: 'denied', code: 'not_consented', released: [], withheld: {} });
-          continue;
-        }
-        for (let i = 0; i < PAGE; i++) {
-          batch.push({ ...base, subjectMemberId: member(), outcome: 'released', code: 'through_friend', released: ['id', 'name', 'birthday'], withheld: { religion: 'sensitive_field' } });
-        }
-        for (let i = Math.floor(random() * 20); i > 0; i--) {
-          batch.push({ ...base, subjectMemberId: member(), outcome: 'withheld', code: FRIEND_OPTED_OUT, released: [], withheld: {} });
-        }
+  while (written < total) {
+    const batch: AuditEntry[] = [];
+    for (let request = 0; batch.length < batchSize && written + batch.length < total; request++) {
+      const at = Math.floor(start + ((written + batch.length) / total) * LOG_DAYS * DAY_MS);
+      const recipient = recipients[Math.floor(random() * recipients.length)]!;
+      const base = {
+        at, requestId: `fill-${seed}-${written + batch.length}`, ...recipient, agreementVersion: 1, rulesVersion: RULES_VERSION,
+        tokenMemberId: member(), purpose: 'device_experience',
+      };
+      if (random() < 0.05) {
+        batch.push({ ...base, subjectMemberId: null, outcome: 'denied', code: 'not_consented', released: [], withheld: {} });
+        continue;
       }
-      const entries = batch.slice(0, size.subjects - written);
+      for (let i = 0; i < PAGE; i++) {
+        batch.push({ ...base, subjectMemberId: member(), outcome: 'released', code: 'through_friend', released: ['id', 'name', 'birthday'], withheld: { religion: 'sensitive_field' } });
+      }
+      for (let i = Math.floor(random() * 20); i > 0; i--) {
+        batch.push({ ...base, subjectMemberId: member(), outcome: 'withheld', code: FRIEND_OPTED_OUT, released: [], withheld: {} });
+      }
+    }
+    const entries = batch.slice(0, total - written);
+    written += entries.length;
+    yield entries;
+  }
+}
+
+/** `size.subjects` entries appended through the app's AuditLog (group commit, Merkle nodes, heads signed with the world's key). */
+async function fillLog(store: Store, dataDir: string, size: Size): Promise<void> {
+  const recipients = await recipientsOf(store);
+  const auditLog = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
+  await auditLog.start();
+  let written = 0;
+  await withProgressBar('Filling the audit log', async (onProgress) => {
+    for (const entries of syntheticBatches(recipients, size, size.subjects, SEED, 5_000)) {
       await auditLog.append(entries);
       written += entries.length;
       onProgress(written, size.subjects);
     }
   });
   await auditLog.close();
+}
+
+/**
+ * `size.counted` more subjects, drawn as the log's are, given to the counts kept on append
+ * (AuditAggregates.record, as the appenders call it) without their entries, in large batches.
+ */
+async function countOnly(store: Store, size: Size): Promise<void> {
+  const recipients = await recipientsOf(store);
+  let counted = 0;
+  await withProgressBar('Counting more subjects', async (onProgress) => {
+    for (const entries of syntheticBatches(recipients, size, size.counted, SEED + 1, 250_000)) {
+      await store.db.transaction().execute((trx) => auditAggregates.record(trx, entries));
+      counted += entries.length;
+      onProgress(counted, size.counted);
+    }
+  });
 }
 
 /** A viewer's session token: every staff role may read the reports and the audit queries. */
@@ -255,7 +304,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const served = await serve(SAME_THREAD ? createStore(store.db) : store, path);
     app = served.app;
     const url = served.base + FRIENDS_PATH;
-    log(`world: ${fmt(size.members)} members, the demo partners; the audit log holds ${fmt(entriesBefore)} entries and grows with the run`);
+    log(`world: ${fmt(size.members)} members, the demo partners; the audit log holds ${fmt(entriesBefore)} entries and grows with the run; ` +
+      `the counts kept on append hold ${fmt(size.counted)} more subjects (not in the log): the reports read as on ${fmt(entriesBefore + size.counted)}`);
     log(SAME_THREAD ? 'staff reads: on the server\'s own connection, on the request thread (READS_BENCH_SAME_THREAD=1, for comparison)' : 'staff reads: on their worker thread');
     log(`Graph API: GET /v1/me/friends (${PAGE} friends x 8 fields), ${size.connections} connections, ${fmt(size.callers)} callers at random; ` +
       `${size.rounds} round(s) of ${size.seconds} s alone and ${size.seconds} s beside the staff reads (${STAFF_READS.map((read) => read.path).join(', ')}), ` +
@@ -277,15 +327,18 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     }
     const entriesAfter = await store.audit.count();
     log(`the log grew by ${fmt(entriesAfter - entriesBefore)} entries during the run`);
-    return figures(merged(alone), merged(beside), STAFF_READS.map((_, i) => merged(staffRounds.map((rounds) => rounds[i]!))), entriesBefore, log);
+    return figures(merged(alone), merged(beside), STAFF_READS.map((_, i) => merged(staffRounds.map((rounds) => rounds[i]!))), entriesBefore, size.counted, log);
   } finally {
     await app?.close();
     await store.close();
   }
 }
 
-function figures(alone: Timed, beside: Timed, staff: readonly Timed[], logSize: number, log: (line: string) => void): BenchResult {
-  const list: Figure[] = [{ name: 'audit log entries at start', value: logSize, unit: 'count', kind: 'info' }];
+function figures(alone: Timed, beside: Timed, staff: readonly Timed[], logSize: number, counted: number, log: (line: string) => void): BenchResult {
+  const list: Figure[] = [
+    { name: 'audit log entries at start', value: logSize, unit: 'count', kind: 'info' },
+    { name: 'subjects in the kept counts only', value: counted, unit: 'count', kind: 'info' },
+  ];
   for (const [i, read] of STAFF_READS.entries()) {
     const { times, failed, firstFailure } = staff[i]!;
     const p50 = percentile(times, 0.5);
@@ -294,7 +347,7 @@ function figures(alone: Timed, beside: Timed, staff: readonly Timed[], logSize: 
       { name: `${read.name} p50`, value: p50, unit: 'ms', kind: 'info' },
       { name: `${read.name} max`, value: max, unit: 'ms', target: { op: '<', value: STAFF_TARGET_MS }, kind: 'performance' },
     );
-    log(`${read.name.padEnd(28)} ${String(times.length).padStart(4)} x: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms; ` +
+    log(`${read.name.padEnd(30)} ${String(times.length).padStart(4)} x: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms; ` +
       `target < ${fmt(STAFF_TARGET_MS)} ms: ${verdict(max < STAFF_TARGET_MS)}${failed ? ` (${failed} failed: ${firstFailure})` : ''}`);
   }
   const p99Alone = percentile(alone.times, 0.99);
@@ -313,7 +366,12 @@ function figures(alone: Timed, beside: Timed, staff: readonly Timed[], logSize: 
   );
   log(`ratio: Graph API p99 beside staff reads / alone = ${ratio.toFixed(2)}; target <= ${GRAPH_TARGET_RATIO}: ${verdict(ratio <= GRAPH_TARGET_RATIO)}`);
   const ranEach = staff.every((timed) => timed.times.length > 0);
-  return { benchmark: 'reads', ok: failed === 0 && ranEach, figures: list, notes: [`SQLite; audit log of ${fmt(logSize)} entries at start${SAME_THREAD ? '; staff reads on the request thread (READS_BENCH_SAME_THREAD=1)' : ''}`] };
+  return {
+    benchmark: 'reads', ok: failed === 0 && ranEach, figures: list,
+    notes: [`SQLite; audit log of ${fmt(logSize)} entries at start; the counts kept on append hold ${fmt(counted)} more subjects `
+      + `(reports read as on a log of ${fmt(logSize + counted)} subjects; the audit entries query reads the log itself)`
+      + `${SAME_THREAD ? '; staff reads on the request thread (READS_BENCH_SAME_THREAD=1)' : ''}`],
+  };
 }
 
 if (isMain(import.meta.url)) await runAsScript(run);

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
+import { auditAggregates } from '../store/audit-aggregates.js';
 import { AuditRepository, type StoredTreeHead } from '../store/audit-repository.js';
 import type { Db } from '../store/database.js';
 import type { AuditEntry } from './audit-entry.js';
@@ -280,6 +281,7 @@ export class AuditLog {
       const writes = new NodeWrites();
       for (let i = 0; i < entries.length; i++) range.append(leafHashAt(entries[i]!, firstIndex + i, this.blinding).toString('hex'), writes);
       await audit.insertEntries(firstIndex, entries);
+      await auditAggregates.record(trx, entries);
       await audit.insertNodes(writes.list);
       for (const waiter of batch) await waiter.withEntries?.(trx);
       // A batch of only `withEntries` work (a request that released nothing) leaves the size, and its head, as they were.

@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
-import type { Instant } from '../domain/time.js';
+import { DAY_MS, type Instant } from '../domain/time.js';
+import { utcDay } from './audit-aggregates.js';
 import { entryFromRow, type StoredAuditEntry } from './audit-rows.js';
 import { toIso } from './columns.js';
 import type { Db } from './database.js';
@@ -72,8 +73,38 @@ export class AuditQueryRepository {
     return { records: rows.slice(0, limit).map(entryFromRow), hasMore: rows.length > limit };
   }
 
-  /** Matching entries counted per UTC day and outcome, oldest day first; days without entries are absent. */
+  /**
+   * Matching entries counted per UTC day and outcome, oldest day first; days without entries are
+   * absent. A window of whole UTC days (or none) is read from the counts kept on append
+   * (audit-aggregates.ts); a window that starts or ends within a day counts the log's entries.
+   */
   async dailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
+    const wholeDays = [filter.from, filter.to].every((at) => at === undefined || at % DAY_MS === 0);
+    return wholeDays ? this.keptDailyCounts(filter) : this.countedDailyCounts(filter);
+  }
+
+  private async keptDailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
+    const count = (eb: ExpressionBuilder<Database, 'audit_daily_counts'>, outcome: AuditOutcome) =>
+      eb.fn.sum<number | string>(eb.case().when('outcome', '=', outcome).then(eb.ref('entries')).else(eb.lit(0)).end());
+    let query = this.db.selectFrom('audit_daily_counts').select((eb) => [
+      'day',
+      count(eb, 'served').as('served'),
+      count(eb, 'released').as('released'),
+      count(eb, 'withheld').as('withheld'),
+      count(eb, 'denied').as('denied'),
+      count(eb, 'staff_action').as('staff_action'),
+      eb.fn.sum<number | string>('entries').as('total'),
+    ]);
+    if (filter.partnerId !== undefined) query = query.where('partner_id', '=', filter.partnerId);
+    if (filter.appId !== undefined) query = query.where('app_id', '=', filter.appId);
+    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
+    if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+    if (filter.from !== undefined) query = query.where('day', '>=', utcDay(filter.from));
+    if (filter.to !== undefined) query = query.where('day', '<', utcDay(filter.to));
+    return countsOf(await query.groupBy('day').orderBy('day').execute());
+  }
+
+  private async countedDailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
     // The first ten characters of the ISO text are the UTC day: no date function of one database.
     const day = sql<string>`substr(${sql.ref('at')}, 1, 10)`;
     const count = (eb: ExpressionBuilder<Database, 'audit_entries'>, outcome: AuditOutcome) =>
@@ -94,15 +125,29 @@ export class AuditQueryRepository {
       .groupBy(day)
       .orderBy(day)
       .execute();
-    // PostgreSQL answers sums and counts as bigint text.
-    return rows.map((row) => ({
-      day: row.day,
-      served: Number(row.served),
-      released: Number(row.released),
-      withheld: Number(row.withheld),
-      denied: Number(row.denied),
-      staffAction: Number(row.staff_action),
-      total: Number(row.total),
-    }));
+    return countsOf(rows);
   }
+}
+
+interface CountRow {
+  day: string;
+  served: number | string | null;
+  released: number | string | null;
+  withheld: number | string | null;
+  denied: number | string | null;
+  staff_action: number | string | null;
+  total: number | string | null;
+}
+
+/** PostgreSQL answers sums and counts as bigint (or numeric) text. */
+function countsOf(rows: readonly CountRow[]): DailyAuditCount[] {
+  return rows.map((row) => ({
+    day: row.day,
+    served: Number(row.served),
+    released: Number(row.released),
+    withheld: Number(row.withheld),
+    denied: Number(row.denied),
+    staffAction: Number(row.staff_action),
+    total: Number(row.total),
+  }));
 }

@@ -4,6 +4,7 @@ import type { AuditBlinding } from '../audit/blinding.js';
 import { storedLeafHash } from '../audit/entry-leaf.js';
 import type { MerklePlan, NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
+import { auditAggregates } from './audit-aggregates.js';
 import { ENTRY_COLUMNS, entryFromColumnsJson, entryFromRow, pushEntryColumns, type StoredAuditEntry } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
@@ -72,6 +73,7 @@ export class AuditRepository {
     await lockLog(db);
     const size = await treeSizeOf(db);
     await new AuditRepository(db).insertEntries(size, entries);
+    await auditAggregates.record(db, entries);
     return { firstIndex: size, size: size + entries.length };
   }
 

@@ -1,4 +1,4 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, type InsertQueryBuilder } from 'kysely';
 import type { Db } from './database.js';
 import type { Database } from './schema.js';
 
@@ -21,8 +21,11 @@ export class BulkInsert<T extends keyof Database & string> {
     private readonly columns: readonly (keyof Database[T] & string)[],
     /** Rows per statement: keeps SQLite under its bound-parameter limit (32,766). */
     private readonly rowsPerStatement: number,
-    /** Rows whose key is already there are left as they are (ON CONFLICT DO NOTHING). */
-    private readonly skipExisting = false,
+    /**
+     * A row whose key is already there: `true` leaves it as it is (ON CONFLICT DO NOTHING); an
+     * ON CONFLICT clause merges it (counters adding up). Rows of one statement must not share a key.
+     */
+    private readonly onConflict: boolean | OnConflict<T> = false,
   ) {}
 
   /** Inserts rows given as flat values, `columns.length` per row, in statements of at most rowsPerStatement rows. */
@@ -43,12 +46,16 @@ export class BulkInsert<T extends keyof Database & string> {
     if (text === undefined) {
       const row = Object.fromEntries(this.columns.map((column) => [column, null]));
       const insert = db.insertInto(this.table).values(Array.from({ length: rows }, () => row) as never);
-      text = (this.skipExisting ? insert.onConflict((conflict) => conflict.doNothing()) : insert).compile().sql;
+      const clause = this.onConflict === true ? (conflict: Parameters<OnConflict<T>>[0]) => conflict.doNothing() : this.onConflict;
+      text = (clause === false ? insert : insert.onConflict(clause)).compile().sql;
       this.statements.set(key, text);
     }
     return text;
   }
 }
+
+/** An ON CONFLICT clause, as Kysely's `onConflict` takes it. */
+export type OnConflict<T extends keyof Database & string> = Parameters<InsertQueryBuilder<Database, T, object>['onConflict']>[0];
 
 /** The largest power of two not above n (n >= 1). */
 function largestPowerOfTwo(n: number): number {

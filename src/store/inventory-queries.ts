@@ -1,11 +1,11 @@
-import { sql } from 'kysely';
 import type { Agreement } from '../domain/agreement.js';
 import type { App } from '../domain/app.js';
 import type { Partner } from '../domain/partner.js';
-import type { Instant } from '../domain/time.js';
+import { DAY_MS, type Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
+import { utcDay } from './audit-aggregates.js';
 import { fromIso, toIso } from './columns.js';
-import { dialectOf, type Db } from './database.js';
+import type { Db } from './database.js';
 import { appFromRow, storageFromColumns } from './partner-repository.js';
 import type { AgreementsTable } from './schema.js';
 
@@ -78,26 +78,18 @@ async function appsWithAgreements(db: Db) {
 
 /** Per agreement, the latest audited release and the latest grant use, both up to `now`. */
 async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
-  const until = toIso(now);
   const [released, used] = await Promise.all([
-    db
-      .selectFrom('audit_entries')
-      .select(['agreement_id', (eb) => eb.fn.max('at').as('last')])
-      .where('outcome', '=', 'released')
-      .where('agreement_id', 'is not', null)
-      .where('at', '<=', until)
-      .groupBy('agreement_id')
-      .execute(),
+    lastRelease(db, now),
     db
       .selectFrom('grants')
       .select(['agreement_id', (eb) => eb.fn.max('last_used_at').as('last')])
       .where('agreement_id', 'is not', null)
-      .where('last_used_at', '<=', until)
+      .where('last_used_at', '<=', toIso(now))
       .groupBy('agreement_id')
       .execute(),
   ]);
-  const latest = new Map<string, Instant>();
-  for (const row of [...released, ...used]) {
+  const latest = new Map<string, Instant>(released);
+  for (const row of used) {
     if (row.agreement_id === null || row.last === null) continue;
     const at = fromIso(String(row.last));
     if (at > (latest.get(row.agreement_id) ?? -Infinity)) latest.set(row.agreement_id, at);
@@ -106,28 +98,83 @@ async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
 }
 
 /**
- * Per agreement, the fields and distinct members released in [since, now]. `released` holds the
- * JSON list of a subject's released fields; `"id"` appears in it at most once, and a JSON string
- * `"id"` can match no other catalog name, so the count without `id` is its length less one when present.
- * (Catalog names are lowercase ASCII, so SQLite's case-blind LIKE and PostgreSQL's exact one agree.)
+ * Per agreement, the latest audited release up to `now`, from the counts kept on append
+ * (audit-aggregates.ts): of the days before `now`'s, the latest of each day's counts (every one
+ * of them before `now`); of `now`'s own day, the latest release instant at or before `now`.
+ */
+async function lastRelease(db: Db, now: Instant): Promise<Map<string, Instant>> {
+  const [before, today] = await Promise.all([
+    db
+      .selectFrom('audit_daily_counts')
+      .select(['agreement_id', (eb) => eb.fn.max('last_at').as('last')])
+      .where('outcome', '=', 'released')
+      .where('agreement_id', '<>', '')
+      .where('day', '<', utcDay(now))
+      .groupBy('agreement_id')
+      .execute(),
+    db
+      .selectFrom('audit_release_instants')
+      .select(['agreement_id', (eb) => eb.fn.max('at').as('last')])
+      .where('at', '>=', startOfDay(now))
+      .where('at', '<=', now)
+      .groupBy('agreement_id')
+      .execute(),
+  ]);
+  const latest = new Map<string, Instant>();
+  for (const row of [...before, ...today]) {
+    const at = Number(row.last);
+    if (at > (latest.get(row.agreement_id) ?? -Infinity)) latest.set(row.agreement_id, at);
+  }
+  return latest;
+}
+
+const startOfDay = (at: Instant): Instant => Math.floor(at / DAY_MS) * DAY_MS;
+
+/**
+ * Per agreement, the fields and distinct members released in [since, now], from the counts kept
+ * on append (audit-aggregates.ts). Members: those released on the days from `since`'s to `now`'s,
+ * on the first of them only if their last release that day is at or after `since`, on the last
+ * only if their first is at or before `now` (exact whenever the two are different days, as 30 days
+ * apart they are). Fields: the whole days between from the daily counts, the first and last day
+ * from the release instants.
  */
 async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
-  // The column is JSON text: SQLite's json_array_length reads text, PostgreSQL's wants the json type.
-  const length = dialectOf(db) === 'postgres' ? sql`json_array_length(released::json)` : sql`json_array_length(released)`;
-  const rows = await db
-    .selectFrom('audit_entries')
-    .select([
-      'agreement_id',
-      sql<number>`coalesce(sum(${length} - (case when released like '%"id"%' then 1 else 0 end)), 0)`.as('fields'),
-      (eb) => eb.fn.count<number>('subject_member_id').distinct().as('members'),
-    ])
-    .where('outcome', '=', 'released')
-    .where('agreement_id', 'is not', null)
-    .where('at', '>=', toIso(since))
-    .where('at', '<=', toIso(now))
-    .groupBy('agreement_id')
-    .execute();
-  return new Map(rows.flatMap((row) => (row.agreement_id === null ? [] : [[row.agreement_id, { fields: Number(row.fields), members: Number(row.members) }]])));
+  const [first, last] = [utcDay(since), utcDay(now)];
+  const [members, wholeDays, edges] = await Promise.all([
+    db
+      .selectFrom('audit_release_days')
+      .select(['agreement_id', (eb) => eb.fn.count<number | string>('member_id').distinct().as('members')])
+      .where('day', '>=', first)
+      .where('day', '<=', last)
+      .where((eb) => eb.and([
+        eb.or([eb('day', '>', first), eb('last_at', '>=', since)]),
+        eb.or([eb('day', '<', last), eb('first_at', '<=', now)]),
+      ]))
+      .groupBy('agreement_id')
+      .execute(),
+    db
+      .selectFrom('audit_daily_counts')
+      .select(['agreement_id', (eb) => eb.fn.sum<number | string>('fields').as('fields')])
+      .where('outcome', '=', 'released')
+      .where('agreement_id', '<>', '')
+      .where('day', '>', first)
+      .where('day', '<', last)
+      .groupBy('agreement_id')
+      .execute(),
+    db
+      .selectFrom('audit_release_instants')
+      .select(['agreement_id', (eb) => eb.fn.sum<number | string>('fields').as('fields')])
+      .where('at', '>=', since)
+      .where('at', '<=', now)
+      .where((eb) => eb.or([eb('at', '<', startOfDay(since) + DAY_MS), eb('at', '>=', startOfDay(now))]))
+      .groupBy('agreement_id')
+      .execute(),
+  ]);
+  const volume = new Map<string, { fields: number; members: number }>();
+  const of = (agreementId: string) => volume.get(agreementId) ?? volume.set(agreementId, { fields: 0, members: 0 }).get(agreementId)!;
+  for (const row of members) of(row.agreement_id).members = Number(row.members);
+  for (const row of [...wholeDays, ...edges]) of(row.agreement_id).fields += Number(row.fields);
+  return volume;
 }
 
 /** Per agreement, the latest deletion attestation filed up to `now`. */

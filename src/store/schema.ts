@@ -36,6 +36,11 @@ export interface Database {
   staff_role_proposals: StaffRoleProposalsTable;
   audit_cosignatures: AuditCosignaturesTable;
   readiness_probes: ReadinessProbesTable;
+  audit_daily_counts: AuditDailyCountsTable;
+  audit_release_days: AuditReleaseDaysTable;
+  audit_release_instants: AuditReleaseInstantsTable;
+  audit_exposure: AuditExposureTable;
+  audit_field_months: AuditFieldMonthsTable;
 }
 
 /** Always empty: `/health/ready` inserts a row and deletes it in one transaction (migration 0023). */
@@ -405,4 +410,67 @@ export interface AuditCosignaturesTable {
   signature_line: string;
   /** POSIX seconds, the time the cosignature carries. */
   cosigned_at: number;
+}
+
+/*
+ * Counts kept current as entries are appended (migration 0021, src/store/audit-aggregates.ts), so
+ * that the staff's reports never read the log itself. A key column the entry left empty (a staff
+ * action has no app) holds '' rather than NULL: NULLs never conflict, so they would not add up.
+ */
+
+/** Entries per UTC day, partner, app, agreement and outcome. */
+export interface AuditDailyCountsTable {
+  /** `YYYY-MM-DD` (UTC). */
+  day: string;
+  partner_id: string;
+  app_id: string;
+  agreement_id: string;
+  outcome: string;
+  entries: number;
+  /** Fields released (outcome `released`), `id` not counted. */
+  fields: number;
+  /** The latest entry's instant, epoch milliseconds. */
+  last_at: number;
+}
+
+/** Per agreement, UTC day and member whose data was released: the first and last release that day (epoch ms). */
+export interface AuditReleaseDaysTable {
+  agreement_id: string;
+  day: string;
+  member_id: string;
+  first_at: number;
+  last_at: number;
+}
+
+/**
+ * Per instant (epoch ms) and agreement: the fields released then, `id` not counted. A request's
+ * entries share their instant, so rows grow with requests, not with the members they release;
+ * the inventory reads only the first and last day of its window here (the whole days between in
+ * audit_daily_counts), so that its window starts and ends at any instant.
+ */
+export interface AuditReleaseInstantsTable {
+  at: number;
+  agreement_id: string;
+  fields: number;
+}
+
+/** Per agreement, UTC month and member whose data was released: which fields, directly and through friends (field masks). */
+export interface AuditExposureTable {
+  agreement_id: string;
+  /** `YYYY-MM` (UTC). */
+  month: string;
+  member_id: string;
+  /** Fields released to a token of this member's own (field-catalog bits). */
+  direct_fields: number;
+  /** Fields released to a token of one of their friends. */
+  friend_fields: number;
+}
+
+/** Per agreement, UTC month and field: how many times it was released, directly and through friends. */
+export interface AuditFieldMonthsTable {
+  agreement_id: string;
+  month: string;
+  field: string;
+  direct: number;
+  friends: number;
 }

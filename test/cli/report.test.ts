@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { openStore } from '../../src/cli/open-store.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
 import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import { seedMembers } from '../../src/seed/world-generator.js';
@@ -140,5 +141,35 @@ describe('datapact report records', () => {
     assert.match(run.stdout, /^Records of processing \(GDPR Art\. 30\), Demo Social Network Ltd, as of 2026-06-01T00:00:00.000Z/);
     assert.match(run.stdout, /to CN, safeguard: NONE STATED/);
     assert.match(run.stdout, /to CA, safeguard: adequacy_decision/);
+  });
+});
+
+describe('datapact report exposure', () => {
+  test('members released directly and through friends, as a table, CSV and JSON; a month after --now is refused', async () => {
+    const store = await openStore(database);
+    try {
+      const at = Date.parse('2026-05-20T10:00:00Z');
+      const base = {
+        at, appId: 'app_lenovo', partnerId: 'p_lenovo', agreementId: 'agr_lenovo', agreementVersion: 1, rulesVersion: RULES_VERSION,
+        tokenMemberId: 'mx1', purpose: 'device_experience', code: null, withheld: {}, outcome: 'released' as const,
+      };
+      await store.audit.append([
+        { ...base, requestId: 'r1', subjectMemberId: 'mx1', released: ['id', 'name'] },
+        { ...base, requestId: 'r1', subjectMemberId: 'mx2', released: ['id', 'name', 'birthday'] },
+      ]);
+    } finally {
+      await store.close();
+    }
+    const run = (...args: string[]) => datapact('report', 'exposure', '--from', '2026-05', '--now', new Date(NOW).toISOString(), '--database', database, ...args);
+    const csv = run('--format', 'csv', '--partner', 'p_lenovo');
+    assert.equal(csv.status, 0, csv.stderr);
+    const rows = parse(csv.stdout, { columns: true }) as Record<string, string>[];
+    const any = rows.find((r) => r.period === '2026-05..2026-06' && r.field === '*')!;
+    assert.deepEqual([any.members_direct, any.members_through_friends, any.members_total, any.storage_location], ['1', '1', '2', 'on_device']);
+    assert.deepEqual(JSON.parse(run('--format', 'json').stdout).by_partner.map((g: { partner_id: string }) => g.partner_id), ['p_lenovo']);
+    assert.match(run().stdout, /│ p_lenovo +│ agr_lenovo +│ on_device +│ 2026-05 +│ birthday +│ +0 │ +1 │ +1 │ +0 │ +1 │/);
+    const future = datapact('report', 'exposure', '--from', '2026-07', '--now', new Date(NOW).toISOString(), '--database', database);
+    assert.equal(future.status, 1);
+    assert.match(future.stderr, /after the month of the report's time \(2026-06\)/);
   });
 });

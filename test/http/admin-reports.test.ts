@@ -121,3 +121,44 @@ describe('GET /admin/v1/reports/inventory', () => {
     assert.ok(operation.responses['200'].content['text/csv']);
   });
 });
+
+describe('GET /admin/v1/reports/exposure', () => {
+  const EXPOSURE = '/admin/v1/reports/exposure';
+
+  test('JSON: per agreement, month and field, members directly, through friends and together; by partner and storage', async (t) => {
+    const { get } = await demo(t);
+    const response = await get(`${EXPOSURE}?from=2026-04&to=2026-05`);
+    assert.equal(response.statusCode, 200);
+    const body = response.json() as { from: string; to: string; data: Array<Record<string, unknown>>; by_partner: unknown[]; by_storage: unknown[] };
+    assert.deepEqual([body.from, body.to], ['2026-04', '2026-05']);
+    const row = (period: string, field: string) => body.data.find((r) => r.period === period && r.field === field);
+    // m1 directly (m1's own token), m2 through m1, in May; m2 alone in April; over both months m2 once.
+    assert.deepEqual(row('2026-05', '*'), {
+      partner_id: 'p_blackberry', partner_legal_name: 'BlackBerry Limited', agreement_id: 'agr_blackberry', storage_location: 'partner_servers',
+      storage_country: 'CA', period: '2026-05', field: '*', members_direct: 1, members_through_friends: 1, members_total: 2,
+      times_direct: null, times_through_friends: null,
+    });
+    assert.deepEqual([row('2026-05', 'birthday')!.members_direct, row('2026-05', 'birthday')!.members_through_friends, row('2026-05', 'birthday')!.times_direct], [1, 0, 1]);
+    assert.deepEqual([row('2026-04', '*')!.members_through_friends, row('2026-04', 'location')!.times_through_friends], [1, 1]);
+    assert.deepEqual([row('2026-04..2026-05', '*')!.members_total, row('2026-04..2026-05', 'name')!.times_through_friends], [2, 2]);
+    assert.deepEqual(body.by_partner, [{ partner_id: 'p_blackberry', partner_legal_name: 'BlackBerry Limited', members_direct: 1, members_through_friends: 1, members_total: 2 }]);
+    assert.deepEqual(body.by_storage, [{ storage: 'CA', members_direct: 1, members_through_friends: 1, members_total: 2 }]);
+  });
+
+  test('?format=csv; a partner filter; months checked; every staff role may read it', async (t) => {
+    const { get, store } = await demo(t);
+    const csv = await get(`${EXPOSURE}?format=csv&from=2026-05&to=2026-05`);
+    assert.equal(csv.statusCode, 200);
+    assert.match(String(csv.headers['content-disposition']), /attachment; filename="datapact-exposure-2026-06-01T00-00-00-000Z\.csv"/);
+    const records = parse(csv.body, { columns: true }) as Array<Record<string, string>>;
+    assert.deepEqual(records.map((r) => `${r.field}:${r.members_total}:${r.times_through_friends}`), ['*:2:', 'id:2:1', 'name:2:1', 'birthday:1:0']);
+    assert.equal((await get(`${EXPOSURE}?from=2026-05&partner_id=p_huawei`)).json().data.length, 0);
+    for (const bad of ['from=2026-13', 'from=2026-07', 'from=2026-05&to=2026-04']) {
+      const response = await get(`${EXPOSURE}?${bad}`);
+      assert.equal(response.statusCode, 400, bad);
+      assert.equal(response.json().error.code, 'invalid_parameter');
+    }
+    for (const role of STAFF_ROLES) assert.equal((await get(EXPOSURE, await apiKey(store, [role], `${role}-x@staff.example`))).statusCode, 200, role);
+    assert.equal((await get(EXPOSURE, null)).statusCode, 401);
+  });
+});

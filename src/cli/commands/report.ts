@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
+import { exposureReport } from '../../reports/exposure.js';
+import { formatExposure } from '../../reports/exposure-format.js';
 import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
 import { inventoryReport } from '../../reports/inventory.js';
 import { formatRecords, isRecordsFormat, RECORDS_FORMATS, type RecordsFormat } from '../../reports/records-of-processing-format.js';
@@ -54,6 +56,30 @@ export function reportCommand(): Command {
       try {
         const records = await recordsOfProcessing(store, config.controller, options.now ?? Date.now());
         process.stdout.write(formatRecords(records, options.format));
+      } finally {
+        await store.close();
+      }
+    });
+  report
+    .command('exposure')
+    .description('Distinct members whose data was released, per partner, agreement, month and field: directly, through friends '
+      + 'and both together, how many times, and per partner and storage country over the period (whole UTC months)')
+    .option('--from <YYYY-MM>', 'first month (default: --to, or the current month)')
+    .option('--to <YYYY-MM>', 'last month, included (default: the current month)')
+    .option('--partner <id>', 'only this partner')
+    .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
+    .option('--now <iso>', 'report as of this instant (default: now)', instant)
+    .option('--database <path|url>', DATABASE_OPTION)
+    .action(async (options: { from?: string; to?: string; partner?: string; format: InventoryFormat; now?: number; database?: string }) => {
+      const store = await openStoreToRead(options.database ?? loadConfig().database);
+      try {
+        const report = await exposureReport(store, {
+          now: options.now ?? Date.now(),
+          ...(options.from === undefined ? {} : { from: options.from }),
+          ...(options.to === undefined ? {} : { to: options.to }),
+          ...(options.partner === undefined ? {} : { partnerId: options.partner }),
+        });
+        process.stdout.write(formatExposure(report, options.format));
       } finally {
         await store.close();
       }

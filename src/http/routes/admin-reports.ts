@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type, type TUnsafe } from 'typebox';
 import { WIND_DOWN_PHASES } from '../../domain/wind-down.js';
+import { exposureReport } from '../../reports/exposure.js';
+import { exposureCsv } from '../../reports/exposure-format.js';
 import { inventoryCsv } from '../../reports/inventory-format.js';
 import { inventoryReport, RELEASE_WINDOW_DAYS } from '../../reports/inventory.js';
 import type { AppContext } from '../app.js';
@@ -54,6 +57,54 @@ const InventoryView = Type.Object({
   data: Type.Array(InventoryRowView),
 }, { additionalProperties: false });
 
+const Month = (description: string) => Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$', description });
+const MemberCountsView = {
+  members_direct: Type.Integer({ description: 'distinct members released to a token of their own' }),
+  members_through_friends: Type.Integer({ description: 'distinct members released to a token of one of their friends' }),
+  members_total: Type.Integer({ description: 'distinct members released either way, each once' }),
+};
+
+/** One line of the exposure report (src/reports/exposure.ts, `ExposureRow`). */
+const ExposureRowView = Type.Object({
+  partner_id: Type.String(),
+  partner_legal_name: Type.String(),
+  agreement_id: Type.String(),
+  storage_location: Type.String(),
+  storage_country: NullableString({ description: 'the servers\' country the agreement declares; null for on_device' }),
+  period: Type.String({ description: 'a month (2026-11), or the whole period (2026-09..2026-11) when it spans several' }),
+  field: Type.String({ description: 'a catalog field, or * for members any of whose fields were released' }),
+  ...MemberCountsView,
+  times_direct: NullableInteger('times the field was released directly; null on a * row'),
+  times_through_friends: NullableInteger('times the field was released through friends; null on a * row'),
+}, { additionalProperties: false });
+
+const ExposureView = Type.Object({
+  generated_at: DateTime,
+  from: Month('first month of the period (UTC)'),
+  to: Month('last month of the period, included'),
+  partner_id: NullableString(),
+  data: Type.Array(ExposureRowView),
+  by_partner: Type.Array(Type.Object({ partner_id: Type.String(), partner_legal_name: Type.String(), ...MemberCountsView }, { additionalProperties: false })),
+  by_storage: Type.Array(Type.Object({
+    storage: Type.String({ description: 'on_device, or the country of the servers the agreements declare' }),
+    ...MemberCountsView,
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+const FormatQuery = { format: Type.Optional(StringEnum(['json', 'csv'] as const, 'json (default) or csv (a download)')) };
+
+/** A report as JSON, or as a CSV download named after the report and its time. */
+function csvOrJson(reply: FastifyReply, format: 'json' | 'csv' | undefined, name: string, report: { generated_at: string }, csv: () => string) {
+  if (format === 'csv') {
+    const stamp = report.generated_at.replace(/[:.]/g, '-');
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="datapact-${name}-${stamp}.csv"`)
+      .send(csv());
+  }
+  return reply.type('application/json; charset=utf-8').send(report);
+}
+
 /**
  * Reports that answer the regulators' questions from the live system (PRODUCT.md §6). Every staff
  * role may read them. Registered inside the /admin/v1 scope (staff authentication).
@@ -68,9 +119,7 @@ export const adminReportRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
         + `last access, volume released in the last ${RELEASE_WINDOW_DAYS} days and wind-down progress`,
       tags: ['admin: reports'],
       security,
-      querystring: Type.Object({
-        format: Type.Optional(StringEnum(['json', 'csv'] as const, 'json (default) or csv (a download)')),
-      }, { additionalProperties: false }),
+      querystring: Type.Object(FormatQuery, { additionalProperties: false }),
       response: {
         200: {
           description: 'The inventory as JSON, or as CSV with `?format=csv`',
@@ -83,15 +132,41 @@ export const adminReportRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
       },
     },
   }, async (request, reply) => {
-    const now = clock();
-    const inventory = await inventoryReport(store, now);
-    if (request.query.format === 'csv') {
-      const stamp = inventory.generated_at.replace(/[:.]/g, '-');
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="datapact-inventory-${stamp}.csv"`)
-        .send(inventoryCsv(inventory));
-    }
-    return reply.type('application/json; charset=utf-8').send(inventory);
+    const inventory = await inventoryReport(store, clock());
+    return csvOrJson(reply, request.query.format, 'inventory', inventory, () => inventoryCsv(inventory));
+  });
+
+  app.get('/reports/exposure', {
+    onRequest: requirePermission('read'),
+    schema: {
+      summary: 'Exposure: per partner, agreement, month and field, distinct members whose data was released directly, '
+        + 'through friends and both together, how many times, and per partner and storage country over the period',
+      description: 'The period is whole UTC months, `from` to `to` (both included; default: the current month); a member '
+        + 'released in several of its months counts once over it. Exact, from counts kept as entries are appended.',
+      tags: ['admin: reports'],
+      security,
+      querystring: Type.Object({
+        ...FormatQuery,
+        from: Type.Optional(Month('first month, YYYY-MM (default: `to`, or the current month)')),
+        to: Type.Optional(Month('last month, YYYY-MM, included (default: the current month)')),
+        partner_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only this partner (an unknown id finds nothing)' })),
+      }, { additionalProperties: false }),
+      response: {
+        200: {
+          description: 'The exposure as JSON, or its rows as CSV with `?format=csv`',
+          content: {
+            'application/json': { schema: ExposureView },
+            'text/csv': { schema: Type.String() },
+          },
+        },
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
+    const { from, to, partner_id: partnerId } = request.query;
+    const report = await exposureReport(store, {
+      now: clock(), ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }), ...(partnerId === undefined ? {} : { partnerId }),
+    });
+    return csvOrJson(reply, request.query.format, 'exposure', report, () => exposureCsv(report));
   });
 };
