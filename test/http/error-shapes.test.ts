@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import fc from 'fast-check';
 import { addDays } from '../../src/domain/time.js';
 import { DEVICE_PARTNER, oauthWorld } from '../oauth/oauth-world.js';
 import { adminWorld, snapshot } from '../helpers/admin.js';
@@ -178,5 +179,28 @@ describe('under /oauth', () => {
       assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     }
+  });
+
+  test('generated requests under /oauth: never a 5xx, always x-request-id (bounded by runs)', async (t) => {
+    const world = await oauthWorld(t);
+    const { appId } = await world.partner('dev', DEVICE_PARTNER);
+    const endpoints = ['authorize', 'authorize/x', 'token', 'revoke', 'introspection', 'userinfo', 'jwks', 'logout', 'session/end', '.well-known/openid-configuration', 'nothing', ''];
+    const parameters = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'prompt', 'grant_type', 'token', 'purpose', 'response_mode'];
+    const value = fc.oneof(fc.constantFrom(appId, 'code', 'openid name', 'S256', 'none', 'client_credentials', 'form_post', 'http://127.0.0.1:9999/callback', '', '%', '\u0000'), fc.string({ maxLength: 30 }));
+    const requestArbitrary = fc.record({
+      endpoint: fc.constantFrom(...endpoints),
+      method: fc.constantFrom('GET', 'POST'),
+      query: fc.array(fc.tuple(fc.constantFrom(...parameters), value), { maxLength: 6 }),
+    });
+    await fc.assert(fc.asyncProperty(requestArbitrary, async ({ endpoint, method, query }) => {
+      const search = new URLSearchParams(query).toString();
+      const response = await fetch(`${world.baseUrl}/oauth/${endpoint}${method === 'GET' && search ? `?${search}` : ''}`, {
+        method, redirect: 'manual',
+        ...(method === 'POST' ? { body: search, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+      });
+      await response.arrayBuffer();
+      assert.ok(response.status < 500, `${method} /oauth/${endpoint} ${search}: ${response.status}`);
+      assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, `${method} /oauth/${endpoint} ${search}`);
+    }), { numRuns: Number(process.env.DATAPACT_FUZZ_RUNS ?? 3) * 20, seed: 20261206 });
   });
 });
