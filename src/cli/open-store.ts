@@ -56,8 +56,7 @@ export function openStoreToRead(location: string): Promise<Store> {
   return opened(location, openDatabase(location, { readOnly: true }), requireCurrentSchema, { readOnly: true });
 }
 
-async function opened(location: string, open: Db, prepare: (db: Db) => Promise<void>, { readOnly = false } = {}): Promise<Store> {
-  const db = open;
+async function opened(location: string, db: Db, prepare: (db: Db) => Promise<void>, { readOnly = false } = {}): Promise<Store> {
   try {
     await prepare(db);
   } catch (error) {
