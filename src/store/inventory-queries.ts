@@ -81,7 +81,7 @@ async function lastAccess(db: Db, now: Instant): Promise<Map<string, Instant>> {
   const until = toIso(now);
   const [released, used] = await Promise.all([
     db
-      .selectFrom('audit_entries')
+      .selectFrom('audit_log')
       .select(['agreement_id', (eb) => eb.fn.max('at').as('last')])
       .where('outcome', '=', 'released')
       .where('agreement_id', 'is not', null)
@@ -115,7 +115,7 @@ async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map
   // The column is JSON text: SQLite's json_array_length reads text, PostgreSQL's wants the json type.
   const length = dialectOf(db) === 'postgres' ? sql`json_array_length(released::json)` : sql`json_array_length(released)`;
   const rows = await db
-    .selectFrom('audit_entries')
+    .selectFrom('audit_log')
     .select([
       'agreement_id',
       sql<number>`coalesce(sum(${length} - (case when released like '%"id"%' then 1 else 0 end)), 0)`.as('fields'),
