@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
 import type { Instant } from '../domain/time.js';
+import { leanEntries } from './audit-repository.js';
 import { entryFromRow, type EntryRow, type StoredAuditEntry } from './audit-rows.js';
 import { toIso } from './columns.js';
 import type { Db } from './database.js';
@@ -81,22 +82,11 @@ export class AuditQueryRepository {
   }
 
   /**
-   * The newest matching entries among audit_requests and audit_leaves: requests newest first (by
-   * their key, or by the (partner|app|agreement, first_seq) index of the filter), each request's
-   * leaves by seq within it, which together is seq order without sorting the log.
+   * The newest matching entries among audit_requests and audit_leaves, in seq order without sorting
+   * the log.
    */
   private async leanPage(filter: AuditFilter, limit: number, beforeSeq: number | null): Promise<EntryRow[]> {
-    let query = this.db
-      .selectFrom('audit_requests as r')
-      .innerJoin('audit_leaves as l', (join) => join.onRef('l.seq', '>=', 'r.first_seq').on('l.seq', '<', sql<number>`r.first_seq + r.leaf_count`))
-      .innerJoin('audit_field_sets as fr', 'fr.id', 'l.released')
-      .innerJoin('audit_field_sets as fw', 'fw.id', 'l.withheld')
-      .select([
-        'l.seq', 'r.at', 'r.request_id', 'r.app_id', 'r.partner_id', 'r.agreement_id', 'r.agreement_version', 'r.rules_version',
-        'r.token_member_id', 'l.subject_member_id', 'r.purpose', 'l.outcome', 'l.code', 'fr.json as released', 'fw.json as withheld',
-        'l.actor', 'l.action', 'l.detail', 'l.passed_over', 'l.passed_over_reason',
-      ])
-      .select(sql<number>`2`.as('format'));
+    let query = leanEntries(this.db);
     if (filter.partnerId !== undefined) query = query.where('r.partner_id', '=', filter.partnerId);
     if (filter.appId !== undefined) query = query.where('r.app_id', '=', filter.appId);
     if (filter.agreementId !== undefined) query = query.where('r.agreement_id', '=', filter.agreementId);
@@ -104,7 +94,11 @@ export class AuditQueryRepository {
     if (filter.to !== undefined) query = query.where('r.at', '<', toIso(filter.to));
     if (filter.outcome !== undefined) query = query.where('l.outcome', '=', filter.outcome);
     if (beforeSeq !== null) query = query.where('r.first_seq', '<', beforeSeq).where('l.seq', '<', beforeSeq);
-    return query.orderBy('r.first_seq', 'desc').orderBy('l.seq', 'desc').limit(limit).execute();
+    // Filtered by what a request's index holds: requests newest first, each one's leaves within it (seq order
+    // too, the leaves of a request being contiguous); else the leaves newest first, each finding its request.
+    const byRequest = filter.partnerId !== undefined || filter.appId !== undefined || filter.agreementId !== undefined;
+    const ordered = byRequest ? query.orderBy('r.first_seq', 'desc').orderBy('l.seq', 'desc') : query.orderBy('l.seq', 'desc');
+    return ordered.limit(limit).execute();
   }
 
   /** Matching entries counted per UTC day and outcome, oldest day first; days without entries are absent. */

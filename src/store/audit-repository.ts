@@ -193,13 +193,15 @@ export class AuditRepository {
    * builds a row object of 19 columns, which was the largest cost of verifying a large log.
    */
   async entriesAsJson(afterSeq: number, limit: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('audit_log')
-      .select(entryAsJson(this.db).as('j'))
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
+    // Two reads, each in its table's key order (the frozen rows all come before the new ones), made JSON
+    // after: neither SQLite (when the query calls a JSON function) nor PostgreSQL reads the audit_log view
+    // in key order under a LIMIT, and each would sort everything after afterSeq.
+    const legacy = this.db.selectFrom('audit_entries').select(['seq', ...ENTRY_COLUMNS, 'leaf_hash']).where('seq', '>', afterSeq).orderBy('seq').limit(limit);
+    const rows = await this.db.selectFrom(legacy.as('e')).select(entryAsJson(this.db).as('j')).orderBy('seq').execute();
+    if (rows.length < limit) {
+      const lean = leanEntries(this.db).where('l.seq', '>', afterSeq).orderBy('l.seq').limit(limit - rows.length);
+      rows.push(...await this.db.selectFrom(lean.as('e')).select(entryAsJson(this.db).as('j')).orderBy('seq').execute());
+    }
     return rows.map((row) => row.j);
   }
 
@@ -311,6 +313,28 @@ function entryAsJson(db: Db) {
   return dialectOf(db) === 'postgres'
     ? sql<string>`json_build_array(${sql.join(columns)})::text`
     : sql<string>`json_array(${sql.join(columns)})`;
+}
+
+/**
+ * The entries appended since migration 0020, in audit_log's columns: each leaf with its request (by
+ * key, seq - pos) and its two lists. (The view is this, after the rows of audit_entries.)
+ */
+export function leanEntries(db: Db) {
+  return db
+    .selectFrom('audit_leaves as l')
+    // Both ways to find a leaf's request: by key from the leaf, or (a query that starts from requests) its leaves by seq range.
+    .innerJoin('audit_requests as r', (join) => join
+      .on('r.first_seq', '=', sql<number>`l.seq - l.pos`)
+      .onRef('l.seq', '>=', 'r.first_seq')
+      .on('l.seq', '<', sql<number>`r.first_seq + r.leaf_count`))
+    .innerJoin('audit_field_sets as fr', 'fr.id', 'l.released')
+    .innerJoin('audit_field_sets as fw', 'fw.id', 'l.withheld')
+    .select([
+      'l.seq', 'r.at', 'r.request_id', 'r.app_id', 'r.partner_id', 'r.agreement_id', 'r.agreement_version', 'r.rules_version',
+      'r.token_member_id', 'l.subject_member_id', 'r.purpose', 'l.outcome', 'l.code', 'fr.json as released', 'fw.json as withheld',
+      'l.actor', 'l.action', 'l.detail', 'l.passed_over', 'l.passed_over_reason',
+    ])
+    .select([sql<number>`2`.as('format'), sql<Buffer | null>`cast(null as ${sql.raw(dialectOf(db) === 'postgres' ? 'bytea' : 'blob')})`.as('leaf_hash')]);
 }
 
 /** An entry's columns, without its stored leaf hash. */

@@ -64,6 +64,8 @@ export const leanAuditLog: Migration = {
       .where(sql.ref('subject_member_id'), 'is not', null).execute();
     await db.schema.createIndex('audit_leaves_actor').on('audit_leaves').column('actor').where(sql.ref('actor'), 'is not', null).execute();
     // The range condition beside the key lets a query that starts from a request (by partner, by request id) read its leaves by seq.
+    // The constants are cast to their columns' types: SQLite flattens a UNION ALL view into a query (each arm read in its
+    // index order, merged) only when both arms' columns have the same affinity; otherwise it sorts the whole view.
     await sql`create view audit_log as
       select seq, at, request_id, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id,
         subject_member_id, purpose, outcome, code, released, withheld, actor, action, detail, format, passed_over,
@@ -72,7 +74,7 @@ export const leanAuditLog: Migration = {
       union all
       select l.seq, r.at, r.request_id, r.app_id, r.partner_id, r.agreement_id, r.agreement_version, r.rules_version,
         r.token_member_id, l.subject_member_id, r.purpose, l.outcome, l.code, fr.json, fw.json, l.actor, l.action, l.detail,
-        2, l.passed_over, l.passed_over_reason, ${sql.raw(postgres ? 'null::bytea' : 'null')}
+        cast(2 as integer), l.passed_over, l.passed_over_reason, cast(null as ${sql.raw(postgres ? 'bytea' : 'blob')})
       from audit_leaves l
       join audit_requests r on r.first_seq = l.seq - l.pos and l.seq >= r.first_seq and l.seq < r.first_seq + r.leaf_count
       join audit_field_sets fr on fr.id = l.released
