@@ -139,8 +139,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const signingKey = loadOrCreateAuditSigningKey(options.dataDir);
   const logOrigin = options.logOrigin ?? defaultLogOrigin(publicUrl);
   const witnesses = options.witnesses ?? [];
+  const blinding = loadOrCreateAuditBlinding(options.dataDir);
   // Until heads are signed as checkpoints when they are signed, a checkpoint is signed from a head the log signed (checked first).
-  const checkpoints = new LogCheckpoints(options.store.audit, options.store.cosignatures, logOrigin, signingKey,
+  // Its consistency proofs fold the tree's lowest subtrees from their (blinded) leaves: they are not stored.
+  const checkpoints = new LogCheckpoints(options.store.audit.withBlinding(blinding), options.store.cosignatures, logOrigin, signingKey,
     checkpointSignatureFromSignedHead(signingKey, logOrigin), witnesses.map((w) => w.vkey), options.witnessQuorum ?? witnesses.length);
   const base = {
     store: options.store,
@@ -151,7 +153,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       db: options.store.db,
       clock,
       signingKey,
-      blinding: loadOrCreateAuditBlinding(options.dataDir),
+      blinding,
       ...(options.dataDir === undefined ? {} : { savedHeadFile: savedHeadPath(options.dataDir) }),
       onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),
     }),
