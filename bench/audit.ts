@@ -7,13 +7,18 @@
  * 2. verification: `audit verify` over the 10M-entry log of 3. (every hash recomputed, every
  *    stored node, head, signature and consistency proof checked), entries per second;
  * 3. inclusion proofs at 10,000,000 entries (the log is built once and kept in bench/.cache/):
- *    p50 and p99 of a proof read from the database, as the public endpoint serves it.
+ *    p50 and p99 of a proof read from the database, as the public endpoint serves it;
+ * 4. appends on that 10M-entry log (a copy of it): the same concurrent requests through the group
+ *    commit, entries (audited subjects) per second;
+ * 5. storage: bytes of database growth per audited subject, over 300 friend-list pages of 100
+ *    (a request's entry and 100 friends shown each), as the Graph API appends them.
  *
  * Run: npm run bench:audit   (AUDIT_BENCH_ENTRIES=200000 for a quicker run on a smaller log)
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import type { AuditEntry } from '../src/audit/audit-entry.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../src/audit/blinding.js';
@@ -45,6 +50,46 @@ function entry(request: number, i: number): AuditEntry {
     subjectMemberId: `m_${(request * 31 + i) % 1_000_000}`, purpose: 'device_experience', outcome: 'released', code: null,
     released: ['id', 'name', 'birthday'], withheld: { religion: 'audience_restricted' },
   };
+}
+
+/** Entry `i` of a friend-list page: the request's entry (friends passed over counted), then the friends shown. */
+function pageEntry(request: number, i: number): AuditEntry {
+  const friend = entry(request, i);
+  if (i > 0) return { ...friend, code: 'through_friend', released: i % 3 ? ['id', 'name', 'birthday'] : ['id', 'name'] };
+  return { ...friend, subjectMemberId: null, outcome: 'served', released: [], withheld: {}, passedOver: { count: 41, reason: 'friend_opted_out' } };
+}
+
+/** Bytes of database growth per audited subject over 300 friend-list pages of 100 (issue 11's measure). */
+async function storageFigure(dir: string): Promise<void> {
+  const db = await freshDb(dir, 'storage.db');
+  const log = new AuditLog({ db, clock: Date.now, signingKey: key, blinding });
+  const bytes = async () => {
+    const { rows } = await sql<{ n: number }>`select page_count * page_size as n from pragma_page_count(), pragma_page_size()`.execute(db);
+    return Number(rows[0]!.n);
+  };
+  const page = (request: number) => Array.from({ length: 101 }, (_, i) => pageEntry(request, i));
+  for (let request = 0; request < 10; request++) await log.append(page(request));
+  const before = await bytes();
+  const pages = 300;
+  await Promise.all(Array.from({ length: pages }, (_, r) => log.append(page(10 + r))));
+  await log.close();
+  const perSubject = (await bytes() - before) / (pages * 100);
+  await db.destroy();
+  console.log(`  storage: ${perSubject.toFixed(0)} bytes of database growth per audited subject (${pages} friend-list pages of 100); target <= 150: ${perSubject <= 150 ? 'PASS' : 'FAIL'}`);
+}
+
+/** Appends through the group commit on a copy of the 10M-entry log: how the log's size weighs on them. */
+async function bigLogAppendFigure(dir: string, path: string): Promise<void> {
+  const copy = join(dir, 'big.db');
+  copyFileSync(path, copy);
+  const db = openSqlite(copy);
+  const size = await createStore(db).audit.treeSize();
+  const log = new AuditLog({ db, clock: Date.now, signingKey: loadOrCreateAuditSigningKey(CACHE), blinding });
+  await log.start();
+  const perSecond = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS);
+  await log.close();
+  await db.destroy();
+  console.log(`  appends on a log of ${fmt(size)} entries: ${fmt(perSecond)} subjects/s (${CONCURRENT_REQUESTS} concurrent requests of ${ENTRIES_PER_REQUEST}); target >= 50,000: ${perSecond >= 50_000 ? 'PASS' : 'FAIL'}`);
 }
 
 async function freshDb(dir: string, name: string): Promise<Db> {
@@ -88,11 +133,16 @@ async function appendFigures(dir: string): Promise<void> {
   console.log(`  appends, one transaction each:    ${fmt(oneEach)} entries/s (baseline); group commit = ${(withGroupCommit / oneEach).toFixed(1)}x`);
 }
 
+/** Where the proof log is kept: `lean` since migration 0020 (a log cached before it would be all legacy rows). */
+function proofLogPath(): string {
+  return join(CACHE, `audit-lean-${PROOF_LOG_SIZE}.db`);
+}
+
 /** The 10M-entry log, built once (with a head signed every 100,000 entries) and kept for later runs. */
 async function proofLog(signer: AuditSigningKey): Promise<Db> {
   const cache = CACHE;
   mkdirSync(cache, { recursive: true });
-  const db = openSqlite(join(cache, `audit-${PROOF_LOG_SIZE}.db`));
+  const db = openSqlite(proofLogPath());
   await migrateToLatest(db);
   const audit = createStore(db).audit;
   const log = new AuditLog({ db, clock: Date.now, signingKey: signer, blinding });
@@ -146,7 +196,9 @@ try {
   await verifyFigures(db, signer);
   await proofFigures(db);
   await db.destroy();
-  const path = join(CACHE, `audit-${PROOF_LOG_SIZE}.db`);
+  const path = proofLogPath();
+  await bigLogAppendFigure(dir, path);
+  await storageFigure(dir);
   if (existsSync(path)) console.log(`  (proof log kept at ${path}: ${fmt(statSync(path).size / 1e6)} MB)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -70,7 +70,7 @@ async function load(url: string, headers: Record<string, string>, connections: n
 }
 
 async function countAuditEntries(db: Db): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*) as n from audit_entries`.execute(db);
+  const { rows } = await sql<{ n: number }>`select count(*) as n from audit_log`.execute(db);
   return Number(rows[0]!.n);
 }
 

@@ -37,5 +37,23 @@ export function auditFiguresFromLines(output: string): Figure[] {
     target: { op: '<', value: 1000 },
     kind: 'performance',
   });
+
+  const big = find(/appends on a log of ([\d,]+) entries: ([\d,.]+) subjects\/s/);
+  figures.push({
+    name: `appends on a log of ${big ? big[1] : '10M'} entries`,
+    value: big ? number(big[2]!) : null,
+    unit: 'subjects/s',
+    target: { op: '>=', value: 50_000 },
+    kind: 'performance',
+  });
+
+  const storage = find(/storage: ([\d,.]+) bytes of database growth per audited subject/);
+  figures.push({
+    name: 'database growth per audited subject',
+    value: storage ? number(storage[1]!) : null,
+    unit: 'bytes',
+    target: { op: '<=', value: 150 },
+    kind: 'performance',
+  });
   return figures;
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { auditAggregates } from '../store/audit-aggregates.js';
-import { AuditRepository, type StoredTreeHead } from '../store/audit-repository.js';
+import { AuditRepository, LOWEST_STORED_LEVEL, type StoredTreeHead } from '../store/audit-repository.js';
 import type { Db } from '../store/database.js';
 import type { AuditEntry } from './audit-entry.js';
 import type { AuditBlinding } from './blinding.js';
@@ -396,11 +396,11 @@ function copyOf(range: CompactRange, hasher: MerkleHasher): CompactRange {
   return new CompactRange(hasher, range.size, range.subtrees());
 }
 
-/** The interior nodes a range's appends complete, to be stored for proofs. */
+/** The interior nodes a range's appends complete that are stored for proofs (the lower ones are recomputed from leaves). */
 class NodeWrites implements NodeSink {
   readonly list: NodeWrite[] = [];
 
   node(level: number, index: number, hash: string): void {
-    this.list.push({ level, index, hash: Buffer.from(hash, 'hex') });
+    if (level >= LOWEST_STORED_LEVEL) this.list.push({ level, index, hash: Buffer.from(hash, 'hex') });
   }
 }

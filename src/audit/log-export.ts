@@ -70,7 +70,8 @@ export async function writeExport(audit: AuditRepository, options: ExportOptions
   if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && from >= 0 && from <= to && to <= size)) {
     throw new RangeError(`the range [${from}, ${to}) is not within the log's ${size} entries`);
   }
-  const header = await exportHeader(audit, from, to, options.publicKeyPem);
+  // The prefix's lowest subtrees are folded from their (blinded) leaves: they are not stored.
+  const header = await exportHeader(options.blinding === undefined ? audit : audit.withBlinding(options.blinding), from, to, options.publicKeyPem);
   await write(options.out, `${JSON.stringify(header)}\n`);
   const pageSize = options.pageSize ?? 10_000;
   for (let done = from; done < to; ) {

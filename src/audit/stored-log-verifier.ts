@@ -17,13 +17,13 @@ import {
   type VerifyProgress,
   type VerifyResult,
 } from './log-verifier.js';
-import { consistencyProofPlan } from './merkle-tree.js';
+import { LOWEST_STORED_LEVEL, consistencyProofPlan } from './merkle-tree.js';
 import { verifyConsistency } from './merkle-verify.js';
 
 /**
  * `datapact audit verify` against the database: the whole log, streamed in `seq` order in keyset
  * pages (never the table in memory). Beyond what an export allows, it compares what the server
- * stored for itself: each entry's leaf hash, every interior node of audit_nodes, and a consistency
+ * stored for itself: each entry's leaf hash, every stored interior node (level ≥ 4), and a consistency
  * proof built from those nodes between consecutive heads, as the proof API would serve it. The
  * first problem stops it and is named.
  */
@@ -178,7 +178,7 @@ class StoredNodes implements NodeSink {
 
   async load(start: number, end: number): Promise<void> {
     this.levels = [];
-    for (let level = 1, p = 2; ; level++, p *= 2) {
+    for (let level = LOWEST_STORED_LEVEL, p = 2 ** level; ; level++, p *= 2) {
       const lo = Math.floor(start / p);
       const hi = Math.floor(end / p);
       if (hi === lo) break; // and so at every level above
@@ -204,6 +204,8 @@ class StoredNodes implements NodeSink {
   }
 
   node(level: number, index: number, hash: HexHash): void {
+    // Nodes below are never read (proofs fold them from their leaves): any stored from before migration 0020 are left aside.
+    if (level < LOWEST_STORED_LEVEL) return;
     const row = this.levels[level];
     const at = index - (row?.lo ?? 0);
     const present = row?.dense !== undefined || row?.sparse[at] !== undefined;
@@ -225,7 +227,7 @@ class StoredNodes implements NodeSink {
    * One look per level at the first index that would cover leaf `size`.
    */
   async checkNoneBeyond(size: number): Promise<void> {
-    for (let level = 1, p = 2; level <= 52; level++, p *= 2) {
+    for (let level = LOWEST_STORED_LEVEL, p = 2 ** level; level <= 52; level++, p *= 2) {
       const index = Math.floor(size / p);
       const [stray] = await this.audit.nodesAt(level, index, index + 1);
       if (stray !== undefined) {

@@ -147,7 +147,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const signingKey = loadOrCreateAuditSigningKey(options.dataDir);
   const logOrigin = options.logOrigin ?? defaultLogOrigin(publicUrl);
   const witnesses = options.witnesses ?? [];
-  const checkpoints = new LogCheckpoints(options.store.audit, options.store.cosignatures, logOrigin, signingKey,
+  const blinding = loadOrCreateAuditBlinding(options.dataDir);
+  // Consistency proofs fold the tree's lowest subtrees from their (blinded) leaves: they are not stored.
+  const checkpoints = new LogCheckpoints(options.store.audit.withBlinding(blinding), options.store.cosignatures, logOrigin, signingKey,
     witnesses.map((w) => w.vkey), options.witnessQuorum ?? witnesses.length);
   const base = {
     store: options.store,
@@ -160,7 +162,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       clock,
       signingKey,
       origin: logOrigin,
-      blinding: loadOrCreateAuditBlinding(options.dataDir),
+      blinding,
       ...(options.dataDir === undefined ? {} : { savedHeadFile: savedHeadPath(options.dataDir) }),
       onError: (error) => app.log.error({ err: error }, 'signing an audit tree head failed'),
     }),

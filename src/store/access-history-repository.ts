@@ -36,8 +36,16 @@ export class AccessHistoryRepository {
 
   /** Up to `limit` entries about `memberId` released before `beforeSeq` (from the newest when null). */
   async page(memberId: string, limit: number, beforeSeq: number | null): Promise<AccessHistoryPage> {
-    let query = this.db
-      .selectFrom('audit_entries as e')
+    // The page is taken from the log alone (each part of audit_log read newest first by its (subject, seq)
+    // index), then named: a join around the view would read all of the member's entries to sort them.
+    let entries = this.db
+      .selectFrom('audit_log')
+      .select(['seq', 'at', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'purpose', 'released', 'token_member_id', 'subject_member_id'])
+      .where('subject_member_id', '=', memberId)
+      .where('outcome', '=', 'released');
+    if (beforeSeq !== null) entries = entries.where('seq', '<', beforeSeq);
+    const rows = await this.db
+      .selectFrom(entries.orderBy('seq', 'desc').limit(limit + 1).as('e'))
       .leftJoin('apps as a', 'a.id', 'e.app_id')
       .leftJoin('partners as p', 'p.id', 'e.partner_id')
       .select([
@@ -45,11 +53,9 @@ export class AccessHistoryRepository {
         'e.agreement_id', 'e.agreement_version', 'e.purpose', 'e.released',
       ])
       .select(sql<AccessVia>`case when e.token_member_id = e.subject_member_id then 'direct' else 'friend' end`.as('via'))
-      .where('e.subject_member_id', '=', memberId)
-      .where('e.outcome', '=', 'released');
-    if (beforeSeq !== null) query = query.where('e.seq', '<', beforeSeq);
-    const rows = await query.orderBy('e.seq', 'desc').limit(limit + 1).execute();
-    const entries = rows.slice(0, limit).map((row): AccessHistoryEntry => ({
+      .orderBy('e.seq', 'desc')
+      .execute();
+    const page = rows.slice(0, limit).map((row): AccessHistoryEntry => ({
       seq: Number(row.seq),
       at: fromIso(row.at),
       app: { id: row.app_id ?? '', name: row.app_name ?? row.app_id ?? '' },
@@ -61,6 +67,6 @@ export class AccessHistoryRepository {
       released: JSON.parse(row.released) as Field[],
       via: row.via === 'direct' ? 'direct' : 'friend',
     }));
-    return { entries, hasMore: rows.length > limit };
+    return { entries: page, hasMore: rows.length > limit };
   }
 }

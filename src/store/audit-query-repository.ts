@@ -2,7 +2,8 @@ import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kyse
 import type { AuditEntry } from '../audit/audit-entry.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import { utcDay } from './audit-aggregates.js';
-import { entryFromRow, type StoredAuditEntry } from './audit-rows.js';
+import { leanEntries } from './audit-repository.js';
+import { entryFromRow, type EntryRow, type StoredAuditEntry } from './audit-rows.js';
 import { toIso } from './columns.js';
 import type { Db } from './database.js';
 import type { Database } from './schema.js';
@@ -46,7 +47,7 @@ const COLUMNS = [
   'format', 'passed_over', 'passed_over_reason',
 ] as const;
 
-function matching(eb: ExpressionBuilder<Database, 'audit_entries'>, filter: AuditFilter): Expression<SqlBool> {
+function matching(eb: ExpressionBuilder<Database, 'audit_log'>, filter: AuditFilter): Expression<SqlBool> {
   const conditions: Expression<SqlBool>[] = [];
   if (filter.partnerId !== undefined) conditions.push(eb('partner_id', '=', filter.partnerId));
   if (filter.appId !== undefined) conditions.push(eb('app_id', '=', filter.appId));
@@ -65,12 +66,40 @@ function matching(eb: ExpressionBuilder<Database, 'audit_entries'>, filter: Audi
 export class AuditQueryRepository {
   constructor(private readonly db: Db) {}
 
-  /** Up to `limit` matching entries, newest first, before `beforeSeq` (from the newest when null). */
+  /**
+   * Up to `limit` matching entries, newest first, before `beforeSeq` (from the newest when null).
+   * Two reads, each in its indexes' order: the entries appended since migration 0020 (every one after
+   * the frozen rows of audit_entries), then as many of those as the page still needs.
+   */
   async page(filter: AuditFilter, limit: number, beforeSeq: number | null): Promise<AuditRecordPage> {
-    let query = this.db.selectFrom('audit_entries').select(COLUMNS).where((eb) => matching(eb, filter));
-    if (beforeSeq !== null) query = query.where('seq', '<', beforeSeq);
-    const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
+    const rows: EntryRow[] = await this.leanPage(filter, limit + 1, beforeSeq);
+    if (rows.length <= limit) {
+      // audit_entries has audit_log's columns (the view is defined over it).
+      let legacy = this.db.selectFrom('audit_entries').select(COLUMNS).where((eb) => matching(eb as never, filter));
+      if (beforeSeq !== null) legacy = legacy.where('seq', '<', beforeSeq);
+      rows.push(...await legacy.orderBy('seq', 'desc').limit(limit + 1 - rows.length).execute());
+    }
     return { records: rows.slice(0, limit).map(entryFromRow), hasMore: rows.length > limit };
+  }
+
+  /**
+   * The newest matching entries among audit_requests and audit_leaves, in seq order without sorting
+   * the log.
+   */
+  private async leanPage(filter: AuditFilter, limit: number, beforeSeq: number | null): Promise<EntryRow[]> {
+    let query = leanEntries(this.db);
+    if (filter.partnerId !== undefined) query = query.where('r.partner_id', '=', filter.partnerId);
+    if (filter.appId !== undefined) query = query.where('r.app_id', '=', filter.appId);
+    if (filter.agreementId !== undefined) query = query.where('r.agreement_id', '=', filter.agreementId);
+    if (filter.from !== undefined) query = query.where('r.at', '>=', toIso(filter.from));
+    if (filter.to !== undefined) query = query.where('r.at', '<', toIso(filter.to));
+    if (filter.outcome !== undefined) query = query.where('l.outcome', '=', filter.outcome);
+    if (beforeSeq !== null) query = query.where('r.first_seq', '<', beforeSeq).where('l.seq', '<', beforeSeq);
+    // Filtered by what a request's index holds: requests newest first, each one's leaves within it (seq order
+    // too, the leaves of a request being contiguous); else the leaves newest first, each finding its request.
+    const byRequest = filter.partnerId !== undefined || filter.appId !== undefined || filter.agreementId !== undefined;
+    const ordered = byRequest ? query.orderBy('r.first_seq', 'desc').orderBy('l.seq', 'desc') : query.orderBy('l.seq', 'desc');
+    return ordered.limit(limit).execute();
   }
 
   /**
@@ -107,11 +136,11 @@ export class AuditQueryRepository {
   private async countedDailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
     // The first ten characters of the ISO text are the UTC day: no date function of one database.
     const day = sql<string>`substr(${sql.ref('at')}, 1, 10)`;
-    const count = (eb: ExpressionBuilder<Database, 'audit_entries'>, outcome: AuditOutcome) =>
+    const count = (eb: ExpressionBuilder<Database, 'audit_log'>, outcome: AuditOutcome) =>
       // Literals, not parameters: PostgreSQL would type an untyped `then $1` as text, and sum(text) does not exist.
       eb.fn.sum<number | string>(eb.case().when('outcome', '=', outcome).then(eb.lit(1)).else(eb.lit(0)).end());
     const rows = await this.db
-      .selectFrom('audit_entries')
+      .selectFrom('audit_log')
       .where((eb) => matching(eb, filter))
       .select((eb) => [
         day.as('day'),

@@ -2,16 +2,21 @@ import { sql, type Selectable } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
 import type { AuditBlinding } from '../audit/blinding.js';
 import { storedLeafHash } from '../audit/entry-leaf.js';
-import type { MerklePlan, NodeRef } from '../audit/merkle-tree.js';
+import { LOWEST_STORED_LEVEL, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
 import { auditAggregates } from './audit-aggregates.js';
-import { ENTRY_COLUMNS, entryFromColumnsJson, entryFromRow, pushEntryColumns, type StoredAuditEntry } from './audit-rows.js';
+import { nodeHash } from '../audit/merkle-hash.js';
+import {
+  ENTRY_COLUMNS, LEAF_COLUMNS, REQUEST_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns, sameRequest,
+  type StoredAuditEntry,
+} from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
 import { dialectOf, type Db } from './database.js';
 import type { AuditHeadsTable } from './schema.js';
 
 export type { StoredAuditEntry } from './audit-rows.js';
+export { LOWEST_STORED_LEVEL } from '../audit/merkle-tree.js';
 
 /** A kept tree head and the key that signed it, with the checkpoint signed with it (none on heads from before 0022). */
 export interface StoredTreeHead extends TreeHead {
@@ -77,20 +82,60 @@ export class AuditRepository {
     return { firstIndex: size, size: size + entries.length };
   }
 
-  /** Under the lock, with `firstIndex` the tree size: the entries' rows, blinded form, no stored hash. */
+  /**
+   * Under the lock, with `firstIndex` the tree size: the entries in the blinded form, no stored
+   * hash. Each run of consecutive entries that share their request's fields (one request's, one
+   * staff action's) is one audit_requests row; each entry one audit_leaves row.
+   */
   async insertEntries(firstIndex: number, entries: readonly AuditEntry[]): Promise<void> {
-    const values: unknown[] = [];
+    if (entries.length === 0) return;
+    const setIds = await this.fieldSetIds(entries);
+    const setId = (json: string) => setIds.get(json)!;
+    const requests: unknown[] = [];
+    const leaves: unknown[] = [];
+    let first = 0;
     for (let i = 0; i < entries.length; i++) {
-      values.push(firstIndex + i + 1, null);
-      pushEntryColumns(values, entries[i]!);
+      if (i > first && !sameRequest(entries[first]!, entries[i]!)) {
+        pushRequestColumns(requests, firstIndex + first + 1, i - first, entries[first]!);
+        first = i;
+      }
+      pushLeafColumns(leaves, firstIndex + i + 1, i - first, entries[i]!, setId);
     }
-    await ENTRY_INSERT.run(this.db, values);
+    pushRequestColumns(requests, firstIndex + first + 1, entries.length - first, entries[first]!);
+    await REQUEST_INSERT.run(this.db, requests);
+    await LEAF_INSERT.run(this.db, leaves);
   }
 
-  /** Interior nodes (level ≥ 1); one already stored by another server that added the same leaves is kept. */
+  /** The audit_field_sets id of every released and withheld list of `entries`, interning the new ones (under the lock). */
+  private async fieldSetIds(entries: readonly AuditEntry[]): Promise<Map<string, number>> {
+    const wanted = new Set<string>();
+    for (const entry of entries) {
+      const { released, withheld } = fieldSetsOf(entry);
+      wanted.add(released).add(withheld);
+    }
+    const ids = new Map<string, number>();
+    for (const batch of chunks([...wanted], 500)) {
+      const rows = await this.db.selectFrom('audit_field_sets').select(['id', 'json']).where('json', 'in', batch).execute();
+      for (const row of rows) ids.set(row.json, Number(row.id));
+    }
+    const missing = [...wanted].filter((json) => !ids.has(json));
+    if (missing.length === 0) return ids;
+    const last = await this.db.selectFrom('audit_field_sets').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    let next = last?.id == null ? 1 : Number(last.id) + 1;
+    for (const json of missing) ids.set(json, next++);
+    for (const batch of chunks(missing, 500)) {
+      await this.db.insertInto('audit_field_sets').values(batch.map((json) => ({ id: ids.get(json)!, json }))).execute();
+    }
+    return ids;
+  }
+
+  /**
+   * Interior nodes of level ≥ LOWEST_STORED_LEVEL (the ones below are recomputed from at most 16
+   * leaves when read); one already stored by another server that added the same leaves is kept.
+   */
   async insertNodes(writes: readonly { level: number; index: number; hash: Buffer }[]): Promise<void> {
     const values: unknown[] = [];
-    for (const w of writes) if (w.level > 0) values.push(w.level, w.index, w.hash);
+    for (const w of writes) if (w.level >= LOWEST_STORED_LEVEL) values.push(w.level, w.index, w.hash);
     await NODE_INSERT.run(this.db, values);
   }
 
@@ -164,7 +209,7 @@ export class AuditRepository {
 
   /** Entries with seq in (afterSeq, afterSeq + limit], oldest first, with their stored leaf hashes. */
   async hashedEntries(afterSeq: number, limit: number): Promise<HashedAuditEntry[]> {
-    const rows = await this.db.selectFrom('audit_entries').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
     return rows.map((row) => ({ entry: entryFromRow(row), leafHash: row.leaf_hash === null ? null : Buffer.from(row.leaf_hash) }));
   }
 
@@ -175,13 +220,15 @@ export class AuditRepository {
    * builds a row object of 19 columns, which was the largest cost of verifying a large log.
    */
   async entriesAsJson(afterSeq: number, limit: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('audit_entries')
-      .select(entryAsJson(this.db).as('j'))
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
+    // Two reads, each in its table's key order (the frozen rows all come before the new ones), made JSON
+    // after: neither SQLite (when the query calls a JSON function) nor PostgreSQL reads the audit_log view
+    // in key order under a LIMIT, and each would sort everything after afterSeq.
+    const legacy = this.db.selectFrom('audit_entries').select(['seq', ...ENTRY_COLUMNS, 'leaf_hash']).where('seq', '>', afterSeq).orderBy('seq').limit(limit);
+    const rows = await this.db.selectFrom(legacy.as('e')).select(entryAsJson(this.db).as('j')).orderBy('seq').execute();
+    if (rows.length < limit) {
+      const lean = leanEntries(this.db).where('l.seq', '>', afterSeq).orderBy('l.seq').limit(limit - rows.length);
+      rows.push(...await this.db.selectFrom(lean.as('e')).select(entryAsJson(this.db).as('j')).orderBy('seq').execute());
+    }
     return rows.map((row) => row.j);
   }
 
@@ -221,7 +268,10 @@ export class AuditRepository {
 
   /** The first seq whose entry is at or after `at` (ISO); size + 1 when none is. */
   async firstSeqAtOrAfter(at: string): Promise<number> {
-    const row = await this.db.selectFrom('audit_entries').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', at).executeTakeFirst();
+    // The legacy rows first (all before the new ones), then the requests: their leaves share their time.
+    const legacy = await this.db.selectFrom('audit_entries').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', at).executeTakeFirst();
+    if (legacy?.seq != null) return Number(legacy.seq);
+    const row = await this.db.selectFrom('audit_requests').select((eb) => eb.fn.min('first_seq').as('seq')).where('at', '>=', at).executeTakeFirst();
     return row?.seq == null ? (await this.treeSize()) + 1 : Number(row.seq);
   }
 
@@ -229,20 +279,20 @@ export class AuditRepository {
   async bySeq(seqs: readonly number[]): Promise<Map<number, StoredAuditEntry>> {
     const found = new Map<number, StoredAuditEntry>();
     for (const batch of chunks(seqs, 500)) {
-      const rows = await this.db.selectFrom('audit_entries').select(ENTRY_READ).where('seq', 'in', batch).execute();
+      const rows = await this.db.selectFrom('audit_log').select(ENTRY_READ).where('seq', 'in', batch).execute();
       for (const row of rows) found.set(Number(row.seq), entryFromRow(row));
     }
     return found;
   }
 
   async byRequest(requestId: string): Promise<StoredAuditEntry[]> {
-    const rows = await this.db.selectFrom('audit_entries').selectAll().where('request_id', '=', requestId).orderBy('seq').execute();
+    const rows = await this.db.selectFrom('audit_log').selectAll().where('request_id', '=', requestId).orderBy('seq').execute();
     return rows.map(entryFromRow);
   }
 
   /** Staff actions (outcome `staff_action`), oldest first; of one actor when given. */
   async staffActions(actor?: string): Promise<StoredAuditEntry[]> {
-    let query = this.db.selectFrom('audit_entries').selectAll().where('outcome', '=', 'staff_action');
+    let query = this.db.selectFrom('audit_log').selectAll().where('outcome', '=', 'staff_action');
     if (actor !== undefined) query = query.where('actor', '=', actor);
     const rows = await query.orderBy('seq').execute();
     return rows.map(entryFromRow);
@@ -253,12 +303,18 @@ export class AuditRepository {
   }
 }
 
-const ENTRY_INSERT = new BulkInsert('audit_entries', ['seq', 'leaf_hash', ...ENTRY_COLUMNS], 1000);
+const REQUEST_INSERT = new BulkInsert('audit_requests', REQUEST_COLUMNS, 2000);
+const LEAF_INSERT = new BulkInsert('audit_leaves', LEAF_COLUMNS, 2000);
 const NODE_INSERT = new BulkInsert('audit_nodes', ['level', 'idx', 'hash'], 5000, true);
 
+
+/** The log's size: its last seq, among the new rows or else the legacy ones (both a lookup at the end of a key). */
 async function treeSizeOf(db: Db): Promise<number> {
-  const row = await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('size')).executeTakeFirst();
-  return row?.size == null ? 0 : Number(row.size);
+  for (const table of ['audit_leaves', 'audit_entries'] as const) {
+    const row = await db.selectFrom(table).select((eb) => eb.fn.max('seq').as('size')).executeTakeFirst();
+    if (row?.size != null) return Number(row.size);
+  }
+  return 0;
 }
 
 /**
@@ -286,6 +342,28 @@ function entryAsJson(db: Db) {
     : sql<string>`json_array(${sql.join(columns)})`;
 }
 
+/**
+ * The entries appended since migration 0020, in audit_log's columns: each leaf with its request (by
+ * key, seq - pos) and its two lists. (The view is this, after the rows of audit_entries.)
+ */
+export function leanEntries(db: Db) {
+  return db
+    .selectFrom('audit_leaves as l')
+    // Both ways to find a leaf's request: by key from the leaf, or (a query that starts from requests) its leaves by seq range.
+    .innerJoin('audit_requests as r', (join) => join
+      .on('r.first_seq', '=', sql<number>`l.seq - l.pos`)
+      .onRef('l.seq', '>=', 'r.first_seq')
+      .on('l.seq', '<', sql<number>`r.first_seq + r.leaf_count`))
+    .innerJoin('audit_field_sets as fr', 'fr.id', 'l.released')
+    .innerJoin('audit_field_sets as fw', 'fw.id', 'l.withheld')
+    .select([
+      'l.seq', 'r.at', 'r.request_id', 'r.app_id', 'r.partner_id', 'r.agreement_id', 'r.agreement_version', 'r.rules_version',
+      'r.token_member_id', 'l.subject_member_id', 'r.purpose', 'l.outcome', 'l.code', 'fr.json as released', 'fw.json as withheld',
+      'l.actor', 'l.action', 'l.detail', 'l.passed_over', 'l.passed_over_reason',
+    ])
+    .select([sql<number>`2`.as('format'), sql<Buffer | null>`cast(null as ${sql.raw(dialectOf(db) === 'postgres' ? 'bytea' : 'blob')})`.as('leaf_hash')]);
+}
+
 /** An entry's columns, without its stored leaf hash. */
 const ENTRY_READ = ['seq', ...ENTRY_COLUMNS] as const;
 
@@ -302,16 +380,26 @@ async function runPlanOn<T>(db: Db, plan: MerklePlan<T>, blinding: AuditBlinding
 
 /**
  * The hashes of these nodes in the same order: leaves recomputed from their entries (never a
- * stored hash: what an entry says is what its leaf is), the rest from audit_nodes.
+ * stored hash: what an entry says is what its leaf is), nodes below LOWEST_STORED_LEVEL folded from
+ * their leaves likewise, the rest from audit_nodes.
  */
 async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlinding | undefined): Promise<Buffer[]> {
   if (refs.length === 0) return [];
-  const leaves = refs.filter((r) => r.level === 0).map((r) => r.index + 1);
-  const interior = refs.filter((r) => r.level > 0);
+  const low = refs.filter((r) => r.level < LOWEST_STORED_LEVEL);
+  const interior = refs.filter((r) => r.level >= LOWEST_STORED_LEVEL);
   const found = new Map<string, Buffer>();
-  if (leaves.length > 0) {
-    const rows = await db.selectFrom('audit_entries').select(ENTRY_READ).where('seq', 'in', leaves).execute();
-    for (const row of rows) found.set(`0:${Number(row.seq) - 1}`, storedLeafHash(entryFromRow(row), blinding));
+  if (low.length > 0) {
+    const seqs = new Set<number>();
+    for (const { level, index } of low) for (let i = index * 2 ** level; i < (index + 1) * 2 ** level; i++) seqs.add(i + 1);
+    const leaves = new Map<number, Buffer>();
+    for (const batch of chunks([...seqs], 500)) {
+      const rows = await db.selectFrom('audit_log').select(ENTRY_READ).where('seq', 'in', batch).execute();
+      for (const row of rows) leaves.set(Number(row.seq) - 1, storedLeafHash(entryFromRow(row), blinding));
+    }
+    for (const { level, index } of low) {
+      const hash = subtreeOf(leaves, level, index);
+      if (hash !== undefined) found.set(`${level}:${index}`, hash);
+    }
   }
   if (interior.length > 0) {
     const rows = await db
@@ -326,6 +414,18 @@ async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlind
     if (hash === undefined) throw new Error(`audit tree: node (${r.level}, ${r.index}) is missing from the store`);
     return hash;
   });
+}
+
+/** Node (level, index) folded from its leaves (RFC 9162 over a complete subtree); undefined when one is missing. */
+function subtreeOf(leaves: ReadonlyMap<number, Buffer>, level: number, index: number): Buffer | undefined {
+  let row: Buffer[] = [];
+  for (let i = index * 2 ** level; i < (index + 1) * 2 ** level; i++) {
+    const leaf = leaves.get(i);
+    if (leaf === undefined) return undefined;
+    row.push(leaf);
+  }
+  while (row.length > 1) row = Array.from({ length: row.length / 2 }, (_, i) => nodeHash(row[2 * i]!, row[2 * i + 1]!));
+  return row[0];
 }
 
 function headFromRow(row: Selectable<AuditHeadsTable>): StoredTreeHead {

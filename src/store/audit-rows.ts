@@ -12,7 +12,7 @@ export interface StoredAuditEntry extends AuditEntry {
   readonly format: 1 | 2;
 }
 
-type EntryRow = Omit<Selectable<AuditEntriesTable>, 'leaf_hash'>;
+export type EntryRow = Omit<Selectable<AuditEntriesTable>, 'leaf_hash'>;
 
 export function entryFromRow(row: EntryRow): StoredAuditEntry {
   return {
@@ -49,21 +49,67 @@ export const ENTRY_COLUMNS = [
 /** Every entry appended since migration 0014 is blinded. */
 const BLINDED = 2;
 
+/** The columns of audit_requests (migration 0020), in the order `pushRequestColumns` writes them. */
+export const REQUEST_COLUMNS = [
+  'first_seq', 'leaf_count', 'at', 'request_id', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version',
+  'token_member_id', 'purpose',
+] as const;
+
+/** The columns of audit_leaves (migration 0020), in the order `pushLeafColumns` writes them. */
+export const LEAF_COLUMNS = [
+  'seq', 'pos', 'subject_member_id', 'outcome', 'code', 'released', 'withheld', 'passed_over', 'passed_over_reason',
+  'actor', 'action', 'detail',
+] as const;
+
+/** Whether two entries share every field audit_requests holds once for a request's entries. */
+export function sameRequest(a: AuditEntry, b: AuditEntry): boolean {
+  return a.at === b.at && a.requestId === b.requestId && a.appId === b.appId && a.partnerId === b.partnerId
+    && a.agreementId === b.agreementId && a.agreementVersion === b.agreementVersion && a.rulesVersion === b.rulesVersion
+    && a.tokenMemberId === b.tokenMemberId && a.purpose === b.purpose;
+}
+
+/** A request's row: its first entry's shared fields, for `leafCount` entries from `firstSeq`. */
+export function pushRequestColumns(values: unknown[], firstSeq: number, leafCount: number, e: AuditEntry): void {
+  values.push(
+    firstSeq, leafCount, isoOf(e.at), e.requestId, e.appId, e.partnerId, e.agreementId, e.agreementVersion, e.rulesVersion,
+    e.tokenMemberId, e.purpose,
+  );
+}
+
+/** The released and withheld lists of an entry as the JSON text audit_field_sets interns. */
+export function fieldSetsOf(e: AuditEntry): { released: string; withheld: string } {
+  return { released: releasedJson(e.released), withheld: withheldJson(e.withheld) };
+}
+
+/** An entry's leaf row, `pos` places after its request's first; `setId` gives a list's audit_field_sets id. */
+export function pushLeafColumns(values: unknown[], seq: number, pos: number, e: AuditEntry, setId: (json: string) => number): void {
+  const sets = fieldSetsOf(e);
+  values.push(
+    seq, pos, e.subjectMemberId, e.outcome, e.code, setId(sets.released), setId(sets.withheld),
+    e.passedOver?.count ?? null, e.passedOver?.reason ?? null,
+    e.actor ?? null, e.action ?? null, e.detail == null ? null : JSON.stringify(e.detail),
+  );
+}
+
+function isoOf(at: number): string {
+  if (at !== lastInstant) {
+    lastIso = toIso(at);
+    lastInstant = at;
+  }
+  return lastIso;
+}
+
 let lastInstant = Number.NaN;
 let lastIso = '';
 
 /**
  * Appends an entry's column values in ENTRY_COLUMNS order to `values` (the flat parameter list of
- * a multi-row insert). A request's entries share their instant and mostly their released and
+ * a multi-row insert into audit_entries, frozen since migration 0020: tests write legacy rows with it). A request's entries share their instant and mostly their released and
  * withheld lists: each is formatted once per run of equal values.
  */
 export function pushEntryColumns(values: unknown[], e: AuditEntry): void {
-  if (e.at !== lastInstant) {
-    lastIso = toIso(e.at);
-    lastInstant = e.at;
-  }
   values.push(
-    lastIso, e.requestId, e.appId, e.partnerId, e.agreementId, e.agreementVersion, e.rulesVersion, e.tokenMemberId,
+    isoOf(e.at), e.requestId, e.appId, e.partnerId, e.agreementId, e.agreementVersion, e.rulesVersion, e.tokenMemberId,
     e.subjectMemberId, e.purpose, e.outcome, e.code, releasedJson(e.released), withheldJson(e.withheld),
     e.actor ?? null, e.action ?? null, e.detail == null ? null : JSON.stringify(e.detail),
     BLINDED, e.passedOver?.count ?? null, e.passedOver?.reason ?? null,

@@ -18,6 +18,11 @@ export interface Database {
   grants: GrantsTable;
   access_tokens: AccessTokensTable;
   audit_entries: AuditEntriesTable;
+  /** The view over the whole log (migration 0020): audit_entries' frozen rows, then requests' leaves. */
+  audit_log: AuditEntriesTable;
+  audit_requests: AuditRequestsTable;
+  audit_leaves: AuditLeavesTable;
+  audit_field_sets: AuditFieldSetsTable;
   audit_nodes: AuditNodesTable;
   audit_heads: AuditHeadsTable;
   member_credentials: MemberCredentialsTable;
@@ -222,6 +227,45 @@ export interface AuditEntriesTable {
   /** A request's entry: how many friends its scan passed over, and why (migration 0014). */
   passed_over: number | null;
   passed_over_reason: string | null;
+}
+
+/** What the entries of one request share (migration 0020): leaves first_seq .. first_seq + leaf_count - 1. */
+export interface AuditRequestsTable {
+  first_seq: number;
+  leaf_count: number;
+  at: string;
+  request_id: string;
+  app_id: string | null;
+  partner_id: string | null;
+  agreement_id: string | null;
+  agreement_version: number | null;
+  rules_version: string;
+  token_member_id: string | null;
+  purpose: string | null;
+}
+
+/** What one entry adds to its request's fields (migration 0020). */
+export interface AuditLeavesTable {
+  seq: number;
+  /** seq - the request's first_seq. */
+  pos: number;
+  subject_member_id: string | null;
+  outcome: string;
+  code: string | null;
+  /** audit_field_sets ids. */
+  released: number;
+  withheld: number;
+  passed_over: number | null;
+  passed_over_reason: string | null;
+  actor: string | null;
+  action: string | null;
+  detail: string | null;
+}
+
+/** Each distinct released or withheld list, once, as the entries' JSON text. */
+export interface AuditFieldSetsTable {
+  id: number;
+  json: string;
 }
 
 /** Complete subtrees of the audit tree above the leaves: node (level, idx) covers leaves [idx·2^level, (idx+1)·2^level). */

@@ -321,22 +321,27 @@ describe('verifyStoredLog (database)', () => {
 
   test('a changed column, an unreadable one, a missing entry', async (t) => {
     const store = await storedLog(t, 40, [20, 40]);
-    await sql`update audit_entries set purpose = 'device_experiencE' where seq = 23`.execute(store.db);
-    // A blinded entry has no stored leaf hash: the node above it (leaves 22..23) no longer matches.
-    assertProblem(await verifyStore(store), 'node-mismatch', /^stored node \(1, 11\) over leaf indices 22\.\.23 \(seq 23\.\.24\) does not match/);
-    await sql`update audit_entries set released = '["id",' where seq = 7`.execute(store.db);
+    await sql`update audit_requests set purpose = 'device_experiencE' where first_seq = (select seq - pos from audit_leaves where seq = 23)`.execute(store.db);
+    // A blinded entry has no stored leaf hash: the lowest stored node above it (leaves 16..31) no longer matches.
+    assertProblem(await verifyStore(store), 'node-mismatch', /^stored node \(4, 1\) over leaf indices 16\.\.31 \(seq 17\.\.32\) does not match/);
+    await sql`insert into audit_field_sets (id, json) values (999, '["id",')`.execute(store.db);
+    await sql`update audit_leaves set released = 999 where seq = 7`.execute(store.db);
     assertProblem(await verifyStore(store), 'not-canonical', /^entry seq 7 cannot be read: /);
-    await sql`delete from audit_entries where seq = 3`.execute(store.db);
+    await sql`delete from audit_leaves where seq = 3`.execute(store.db);
     assertProblem(await verifyStore(store), 'missing-entry', /^entry seq 3 is missing \(the next stored entry is seq 4\)$/);
   });
 
   test('entries swapped with their leaf hashes fail at the stored node above them', async (t) => {
     const store = await storedLog(t, 40, [40]);
-    // Seq 10 and 11 are leaves 9 and 10: node (1, 4) covers leaves 8..9.
-    await sql`update audit_entries set seq = -1 where seq = 10`.execute(store.db);
-    await sql`update audit_entries set seq = 10 where seq = 11`.execute(store.db);
-    await sql`update audit_entries set seq = 11 where seq = -1`.execute(store.db);
-    assertProblem(await verifyStore(store), 'node-mismatch', /^stored node \(1, 4\) over leaf indices 8\.\.9 \(seq 9\.\.10\) does not match the hash recomputed from those entries$/);
+    // Seq 10 and 15 are leaves 9 and 14, staff actions each their own request: node (4, 0) covers leaves 0..15.
+    const swap = async (from: number, to: number) => {
+      await sql`update audit_leaves set seq = ${to} where seq = ${from}`.execute(store.db);
+      await sql`update audit_requests set first_seq = ${to} where first_seq = ${from}`.execute(store.db);
+    };
+    await swap(10, -1);
+    await swap(15, 10);
+    await swap(-1, 15);
+    assertProblem(await verifyStore(store), 'node-mismatch', /^stored node \(4, 0\) over leaf indices 0\.\.15 \(seq 1\.\.16\) does not match the hash recomputed from those entries$/);
   });
 
   test('an entry rewritten with its leaf hash and every node above it fails at the next head', async (t) => {
@@ -346,9 +351,10 @@ describe('verifyStoredLog (database)', () => {
     const tree = new MemorySubtreeStore();
     const leaves = entries.map((e, i) => leafHashAt(e, i, blinding));
     tree.put(appendLeavesSync(tree, 0, leaves).writes);
-    await sql`update audit_entries set purpose = 'advertising', leaf_hash = ${leaves[20]} where seq = 21`.execute(store.db);
+    // Seq 21's request holds it alone (seq 20 is a staff action's, seq 22 another request's).
+    await sql`update audit_requests set purpose = 'advertising' where first_seq = 21 and leaf_count = 1`.execute(store.db);
     await sql`delete from audit_nodes`.execute(store.db);
-    for (let level = 1; 2 ** level <= 40; level++) {
+    for (let level = 4; 2 ** level <= 40; level++) {
       for (let index = 0; (index + 1) * 2 ** level <= 40; index++) {
         await store.db.insertInto('audit_nodes').values({ level, idx: index, hash: tree.getNodeSync(level, index)! }).execute();
       }
@@ -357,17 +363,17 @@ describe('verifyStoredLog (database)', () => {
   });
 
   test('a missing node, a head past the last entry, a node past it', async (t) => {
-    const store = await storedLog(t, 12, [12]);
-    await sql`delete from audit_nodes where level = 2 and idx = 1`.execute(store.db);
-    assertProblem(await verifyStore(store), 'missing-hash', /^audit_nodes has no node \(2, 1\) over leaf indices 4\.\.7 \(seq 5\.\.8\)$/);
+    const store = await storedLog(t, 40, [40]);
+    await sql`delete from audit_nodes where level = 4 and idx = 1`.execute(store.db);
+    assertProblem(await verifyStore(store), 'missing-hash', /^audit_nodes has no node \(4, 1\) over leaf indices 16\.\.31 \(seq 17\.\.32\)$/);
 
     const truncated = await storedLog(t, 12, [8, 12]);
-    await sql`delete from audit_entries where seq > 9`.execute(truncated.db);
+    await sql`delete from audit_leaves where seq > 9`.execute(truncated.db);
     assertProblem(await verifyStore(truncated), 'truncated', /^the log ends at 9 entries but a head signed 12: entries from seq 10 are missing$/);
 
-    const unsigned = await storedLog(t, 12, [8]);
-    await sql`delete from audit_entries where seq > 9`.execute(unsigned.db);
-    assertProblem(await verifyStore(unsigned), 'truncated', /^the log ends at 9 entries but audit_nodes holds node \(1, 4\) over leaf indices 8\.\.9: entries from seq 10 are missing$/);
+    const unsigned = await storedLog(t, 40, [8]);
+    await sql`delete from audit_leaves where seq > 20`.execute(unsigned.db);
+    assertProblem(await verifyStore(unsigned), 'truncated', /^the log ends at 20 entries but audit_nodes holds node \(4, 1\) over leaf indices 16\.\.31: entries from seq 21 are missing$/);
   });
 
   test("a head's signature, its key id, its root", async (t) => {

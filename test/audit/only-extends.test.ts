@@ -20,6 +20,7 @@ import { readSavedHead, savedHeadPath } from '../../src/audit/saved-head.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { Overloaded } from '../../src/domain/errors.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import type { StoredAuditEntry } from '../../src/store/audit-rows.js';
 import { createStore } from '../../src/store/store.js';
 import { DIALECTS, freshDatabase, type Dialect } from '../helpers/dialects.js';
 
@@ -55,11 +56,18 @@ async function signedLog(t: TestContext, dialect: Dialect, size: number) {
   return { store, db: database.db, dataDir, options, restart };
 }
 
-/** The attacker's rewrite: entry `index` edited, every stored node above it recomputed, heads from there on deleted. */
-async function rewrite(log: Awaited<ReturnType<typeof signedLog>>, index: number) {
+/**
+ * The attacker's rewrite: entry `index` edited (in its own row, `leaf`, or in what it shares with its request,
+ * `request`), every stored node above it recomputed, heads from there on deleted.
+ */
+async function rewrite(log: Awaited<ReturnType<typeof signedLog>>, index: number, where: 'leaf' | 'request' = 'request') {
   const { store, db, options } = log;
-  const entries = (await store.audit.entriesAfter(0, 1_000_000)).map((e) => (e.seq - 1 === index ? { ...e, purpose: 'advertising' } : e));
-  await sql`update audit_entries set purpose = 'advertising' where seq = ${index + 1}`.execute(db);
+  const seq = index + 1;
+  const forged = (e: StoredAuditEntry) => (where === 'leaf' ? { ...e, subjectMemberId: 'm_forged' } : { ...e, purpose: 'advertising' });
+  const entries = (await store.audit.entriesAfter(0, 1_000_000)).map((e) => (e.seq === seq ? forged(e) : e));
+  if (where === 'leaf') await sql`update audit_leaves set subject_member_id = 'm_forged' where seq = ${seq}`.execute(db);
+  else await sql`update audit_requests set purpose = 'advertising' where first_seq = ${seq} and leaf_count = 1`.execute(db);
+  assert.deepEqual((await store.audit.bySeq([seq])).get(seq), { ...entries[index], format: 2 }, 'the edit is what the log now reads');
   // The attacker knows no blinding key either: suppose the worst, that they do, so every node is right for the forged entry.
   const tree = new MemorySubtreeStore();
   tree.put(appendLeavesSync(tree, 0, entries.map((e, i) => leafHashAt(e, i, options.blinding))).writes);
@@ -74,21 +82,23 @@ async function rewrite(log: Awaited<ReturnType<typeof signedLog>>, index: number
 
 for (const dialect of DIALECTS) {
   describe(`only-extends signing on ${dialect}`, () => {
-    test('an entry edited, the nodes above it recomputed and the later heads deleted: the restarted log refuses to start', async (t) => {
-      const log = await signedLog(t, dialect, 40);
-      const signed = readSavedHead(savedHeadPath(log.dataDir))!;
-      assert.equal(signed.size, 40, 'the last head is kept outside the database');
-      await rewrite(log, 17);
-      assert.ok(((await log.store.audit.latestHead())?.size ?? 0) <= 17, 'the database keeps no head over the forged entry');
-      const restarted = log.restart();
-      await assert.rejects(restarted.start(), /no longer reproduces its last signed tree head \(tree_size 40\)/);
-      await assert.rejects(restarted.append([entry(99)]), /no longer reproduces its last signed tree head/);
-      assert.equal((await log.store.audit.heads(18)).length, 0, 'nothing was signed over the forged tree');
-    });
+    for (const where of ['request', 'leaf'] as const) {
+      test(`an entry edited in its ${where} row, the nodes above it recomputed and the later heads deleted: the restarted log refuses to start`, async (t) => {
+        const log = await signedLog(t, dialect, 40);
+        const signed = readSavedHead(savedHeadPath(log.dataDir))!;
+        assert.equal(signed.size, 40, 'the last head is kept outside the database');
+        await rewrite(log, 17, where);
+        assert.ok(((await log.store.audit.latestHead())?.size ?? 0) <= 17, 'the database keeps no head over the forged entry');
+        const restarted = log.restart();
+        await assert.rejects(restarted.start(), /no longer reproduces its last signed tree head \(tree_size 40\)/);
+        await assert.rejects(restarted.append([entry(99)]), /no longer reproduces its last signed tree head/);
+        assert.equal((await log.store.audit.heads(18)).length, 0, 'nothing was signed over the forged tree');
+      });
+    }
 
     test('the last entries deleted under the last signed head: the restarted log refuses to start', async (t) => {
       const log = await signedLog(t, dialect, 40);
-      await sql`delete from audit_entries where seq > 33`.execute(log.db);
+      await sql`delete from audit_leaves where seq > 33`.execute(log.db);
       await sql`delete from audit_heads where tree_size > 33`.execute(log.db);
       await assert.rejects(log.restart().start(), /holds 33 entries but a signed tree head covers 40/);
     });

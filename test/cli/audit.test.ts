@@ -103,9 +103,10 @@ describe('datapact audit verify (the database)', { concurrency: 4 }, () => {
   });
 
   test('one byte of one entry changed', async () => {
-    const path = tampered('byte', (db) => db.prepare("update audit_entries set request_id = 'req-4X' where seq = 42").run());
-    // A blinded entry has no stored leaf hash: the stored node above it (leaves 40..41) no longer matches.
-    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: stored node \(1, 20\) over leaf indices 40\.\.41 \(seq 41\.\.42\) does not match/m);
+    // Entry 42 is the one entry of its request: its request id is in the request's row.
+    const path = tampered('byte', (db) => db.prepare("update audit_requests set request_id = 'req-4X' where first_seq = 42 and leaf_count = 1").run());
+    // A blinded entry has no stored leaf hash: the lowest stored node above it (leaves 32..47) no longer matches.
+    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: stored node \(4, 2\) over leaf indices 32\.\.47 \(seq 33\.\.48\) does not match/m);
   });
 
   test('without --public-key it names the key it trusted (issue 11, point 6)', async () => {
@@ -115,24 +116,26 @@ describe('datapact audit verify (the database)', { concurrency: 4 }, () => {
   });
 
   test('one entry deleted', async () => {
-    const path = tampered('delete', (db) => db.prepare('delete from audit_entries where seq = 30').run());
+    const path = tampered('delete', (db) => db.prepare('delete from audit_leaves where seq = 30').run());
     verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: entry seq 30 is missing \(the next stored entry is seq 31\)$/m);
   });
 
   test("two entries' contents swapped", async () => {
     const path = tampered('swap', (db) => {
-      const columns = ['at', 'request_id', 'subject_member_id', 'withheld'];
-      const row = (seq: number) => db.prepare(`select ${columns.join(', ')} from audit_entries where seq = ?`).get(seq) as Record<string, unknown>;
-      const [a, b] = [row(10), row(11)];
-      const set = db.prepare(`update audit_entries set ${columns.map((c) => `${c} = @${c}`).join(', ')} where seq = @seq`);
-      set.run({ ...b, seq: 10 });
-      set.run({ ...a, seq: 11 });
+      // Each entry is its request's only one: moving an entry is moving its leaf row and its request row.
+      const move = (from: number, to: number) => {
+        db.prepare('update audit_leaves set seq = ? where seq = ?').run(to, from);
+        db.prepare('update audit_requests set first_seq = ? where first_seq = ?').run(to, from);
+      };
+      move(10, -1);
+      move(11, 10);
+      move(-1, 11);
     });
-    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: stored node \(1, 4\) over leaf indices 8\.\.9 \(seq 9\.\.10\) does not match/m);
+    verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: stored node \(4, 0\) over leaf indices 0\.\.15 \(seq 1\.\.16\) does not match/m);
   });
 
   test('the log truncated: its last entries deleted', async () => {
-    const path = tampered('truncate', (db) => db.prepare('delete from audit_entries where seq > 90').run());
+    const path = tampered('truncate', (db) => db.prepare('delete from audit_leaves where seq > 90').run());
     verifyFails(await datapact(['audit', 'verify', '--database', path]), /^FAILED: the log ends at 90 entries but a head signed 100: entries from seq 91 are missing$/m);
   });
 
@@ -206,10 +209,12 @@ describe('datapact audit export, and verify --file', { concurrency: 4 }, () => {
     assert.equal(heads[0]!.key_id, key.keyId);
     const db = new Database(good, { readonly: true });
     try {
-      // Leaves 42 and 43 (lines 43 and 44) hash to the stored node above them: the lines are the leaves.
-      const stored = db.prepare('select hash from audit_nodes where level = 1 and idx = 21').get() as { hash: Buffer };
+      // Leaves 32..47 (lines 33..48) hash to the stored node above them: the lines are the leaves.
+      const stored = db.prepare('select hash from audit_nodes where level = 4 and idx = 2').get() as { hash: Buffer };
       const leaf = (n: number) => createHash('sha256').update(Buffer.from([0])).update(Buffer.from(lines[n]!, 'utf8')).digest();
-      assert.deepEqual(nodeHash(leaf(43), leaf(44)), stored.hash);
+      let level: Buffer[] = Array.from({ length: 16 }, (_, i) => leaf(33 + i));
+      while (level.length > 1) level = Array.from({ length: level.length / 2 }, (_, i) => nodeHash(level[2 * i]!, level[2 * i + 1]!));
+      assert.deepEqual(level[0], stored.hash);
       assert.match(lines[43]!, /^\{"v":2,.*,"blind":"[A-Za-z0-9_-]{22}"\}$/, 'a blinded entry, with its blinding');
     } finally {
       db.close();

@@ -115,7 +115,7 @@ describe('datapact serve in production (DATAPACT_ENV=production)', () => {
       assert.equal(lenovo?.clientSecret, secrets.get('app_lenovo'));
       assert.notEqual(lenovo?.clientSecret, demoClientSecret('app_lenovo'));
       assert.deepEqual(lenovo?.redirectUris.filter((uri) => uri.startsWith('http:')), []);
-      const entries = await store.db.selectFrom('audit_entries').select(['action', 'actor']).where('actor', '=', 'system').execute();
+      const entries = await store.db.selectFrom('audit_log').select(['action', 'actor']).where('actor', '=', 'system').execute();
       assert.ok(entries.some((entry) => entry.action === 'app.rotate_secret'));
       assert.ok(entries.some((entry) => entry.action === 'staff.update'));
     } finally {

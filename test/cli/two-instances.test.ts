@@ -157,7 +157,7 @@ describe('two instances on one PostgreSQL database', { skip: POSTGRES_SERVER_URL
     ]);
     const logged = (a.stdout() + b.stdout()).split('\n').filter((line) => line.includes('agr_old v2 expire'));
     assert.equal(logged.length, 1, 'one instance applied the expiry; the other found nothing due');
-    const expiries = await store.db.selectFrom('audit_entries').select('seq').where('action', '=', 'agreement.expire').execute();
+    const expiries = await store.db.selectFrom('audit_log').select('seq').where('action', '=', 'agreement.expire').execute();
     assert.equal(expiries.length, 1);
 
     // One log: both instances' entries in it, every head signed with the one shared key, and it verifies.

@@ -67,7 +67,7 @@ export async function adminWorld(t: TestContext | undefined, now: Instant = ADMI
  * Tables whose rows come and go by themselves: the audit log signs a tree head over entries already
  * written whenever its background timer fires (about a second after a staff action, later on a loaded
  * machine), so a head may land between two snapshots of an unchanged database. The entries it signs
- * are compared (`audit_entries`): a request that wrote one is still caught. The log writes the nodes
+ * are compared (`audit_requests`, `audit_leaves`): a request that wrote one is still caught. The log writes the nodes
  * of entries appended in other transactions (staff actions) when it signs, so those go too.
  */
 const CHANGING_BY_THEMSELVES: ReadonlySet<string> = new Set(['audit_heads', 'audit_nodes']);

@@ -170,7 +170,7 @@ for (const dialect of DIALECTS) {
         assert.equal(history[2].diff, `approved by: ${w.officerA.id}`);
         assert.equal(history[4].diff, 'status: under_review → active');
 
-        const audit = await w.store.db.selectFrom('audit_entries').selectAll().where('agreement_id', '=', created.id).orderBy('seq').execute();
+        const audit = await w.store.db.selectFrom('audit_log').selectAll().where('agreement_id', '=', created.id).orderBy('seq').execute();
         assert.deepEqual(audit.map((e) => [e.outcome, e.action, e.actor]), history.map((h: any) => ['staff_action', `agreement.${h.action}`, h.actor]));
         // The partner hears of the activation alone: drafting, submission and approvals are internal.
         const notices = await w.store.db.selectFrom('notices').select(['type', 'partner_id']).where('agreement_id', '=', created.id).execute();

@@ -18,7 +18,7 @@ const login = (call: Call, email: string, password: string, code?: string) =>
 
 /** Every audit entry's JSON, to look for text that must never be there. */
 async function auditText(store: Awaited<ReturnType<typeof adminWorld>>['store']): Promise<string> {
-  const rows = await store.db.selectFrom('audit_entries').selectAll().execute();
+  const rows = await store.db.selectFrom('audit_log').selectAll().execute();
   return JSON.stringify(rows);
 }
 
@@ -158,7 +158,7 @@ for (const dialect of DIALECTS) {
       const rows = JSON.stringify([
         await store.db.selectFrom('staff_totp').selectAll().execute(),
         await store.db.selectFrom('staff_recovery_codes').selectAll().execute(),
-        await store.db.selectFrom('audit_entries').selectAll().execute(),
+        await store.db.selectFrom('audit_log').selectAll().execute(),
       ]);
       assert.ok(!rows.includes(started.secret), 'the secret is sealed');
       for (const code of codes) assert.ok(!rows.includes(code) && !rows.includes(code.replaceAll('-', '')), 'recovery codes are hashed');

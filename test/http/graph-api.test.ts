@@ -4,7 +4,7 @@ import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
 import { build } from '../helpers/build.js';
 import { DIALECTS, onOneDialect, type Dialect } from '../helpers/dialects.js';
-import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
+import { addFriendships, addMembers, addPartner, fullProfile, grantToken } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
@@ -189,6 +189,31 @@ for (const dialect of DIALECTS) {
     });
 
     describe('third-party apps', () => {
+      test('a field a friend left empty is not released: neither the audit entry nor their access history lists it', async (t) => {
+        const built = await build(t, NOW, { dialect });
+        const { birthday: _none, ...withoutBirthday } = fullProfile('f_empty');
+        await addMembers(built.store, [
+          { id: 'me' }, { id: 'f_empty', shareViaFriends: true, profile: withoutBirthday }, { id: 'f_full', shareViaFriends: true },
+        ], NOW);
+        await addFriendships(built.store, [['me', 'f_empty'], ['me', 'f_full']], NOW);
+        const partner = await addPartner(built.store, 'dev', { agreement: { friendFields: ['name', 'birthday'] } }, NOW);
+        const { token } = await grantToken(built.store, {
+          memberId: 'me', appId: partner.appId, agreementId: partner.agreementId,
+          memberFields: ['id', 'name', 'friends'], friendFields: ['name', 'birthday'],
+        }, NOW);
+        const response = await built.app.inject({ url: '/v1/me/friends?fields=name,birthday', headers: { authorization: `Bearer ${token}` } });
+        assert.deepEqual(response.json().data, [
+          { id: 'f_empty', name: 'Name f_empty', withheld: {} },
+          { id: 'f_full', name: 'Name f_full', birthday: '1990-01-02', withheld: {} },
+        ]);
+        const entries = await built.store.audit.byRequest(response.headers['x-request-id'] as string);
+        assert.deepEqual(entries.map((e) => [e.subjectMemberId, e.released]), [
+          [null, []], ['f_empty', ['id', 'name']], ['f_full', ['id', 'name', 'birthday']],
+        ]);
+        const history = await built.store.accessHistory.page('f_empty', 10, null);
+        assert.deepEqual(history.entries.map((e) => e.released), [['id', 'name']]);
+      });
+
       test('see only friends who use the app themselves, and only their id, name and picture', async (t) => {
         const { get, store, appId, agreementId } = await friendsWorld(t, dialect, {
           appClass: 'third_party',
@@ -202,6 +227,9 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(body.data, [{
           id: 'f05', name: 'Name f05', picture: 'https://pictures.example/f05.jpg', withheld: { birthday: 'third_party_friend_data' },
         }]);
+        const response = await get('/v1/me/friends?fields=name', token);
+        const [served] = await store.audit.byRequest(response.headers['x-request-id'] as string);
+        assert.deepEqual(served!.passedOver, { count: 29, reason: 'friend_not_app_user' }, 'the other 29 are counted as not using the app, whatever their settings');
       });
     });
 

@@ -84,7 +84,7 @@ for (const dialect of DIALECTS) {
 
       const again = await w.call(second.token, 'POST', `/admin/v1/role-proposals/${created.role_proposal_id}/confirm`);
       assert.equal(again.json().error.code, 'proposal_not_pending');
-      const actions = (await w.store.db.selectFrom('audit_entries').select('action').where('action', 'like', 'staff.role_proposal.%').execute()).map((r) => r.action);
+      const actions = (await w.store.db.selectFrom('audit_log').select('action').where('action', 'like', 'staff.role_proposal.%').execute()).map((r) => r.action);
       assert.deepEqual(actions, ['staff.role_proposal.create', 'staff.role_proposal.confirm']);
     });
 

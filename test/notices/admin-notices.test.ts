@@ -127,7 +127,7 @@ describe('POST /admin/v1/partners/:id/webhook-secret/rotate', () => {
     assert.equal(partnerVerifies(webhook_secret, receiver.received[0]!, NOW), true);
     assert.equal(partnerVerifies(before!, receiver.received[0]!, NOW), false);
 
-    const entries = await store.db.selectFrom('audit_entries').selectAll().where('action', '=', 'partner.rotate_webhook_secret').execute();
+    const entries = await store.db.selectFrom('audit_log').selectAll().where('action', '=', 'partner.rotate_webhook_secret').execute();
     assert.equal(entries.length, 1);
     assert.equal(entries[0]!.partner_id, 'p_acme');
     assert.ok(!JSON.stringify(entries[0]).includes(webhook_secret), 'the secret is not in the audit log');

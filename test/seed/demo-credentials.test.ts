@@ -85,7 +85,7 @@ for (const dialect of DIALECTS) {
 
       const after = await store.audit.append([]);
       assert.equal(after.size - before.size, 6 + 1 + 7 + 7, 'one entry per change');
-      const actions = await store.db.selectFrom('audit_entries').select(['action', 'actor']).where('seq', '>', before.size).execute();
+      const actions = await store.db.selectFrom('audit_log').select(['action', 'actor']).where('seq', '>', before.size).execute();
       assert.ok(actions.every((entry) => entry.actor === 'system'));
       assert.deepEqual(await removeDemoCredentials(store, NOW), { staffDisabled: [], memberPasswordsDeleted: 0, rotatedSecrets: [], redirectUrisRemoved: [] });
     });

@@ -58,6 +58,21 @@ describe('SQLite schema', () => {
   });
 });
 
+describe('SQLite schema of the lean audit log', () => {
+  test('migration 0020 writes exactly the DDL of audit_requests, audit_leaves, audit_field_sets and the audit_log view', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0020-lean-audit-log');
+    const { rows } = await sql<Record<string, string | null>>`select type, name, tbl_name, sql from sqlite_master
+      where tbl_name in ('audit_requests', 'audit_leaves', 'audit_field_sets', 'audit_log') order by type, name`.execute(db);
+    const ddl = rows.map((row) => JSON.stringify(row)).join('\n');
+    assert.equal(createHash('sha256').update(ddl).digest('hex'), LEAN_AUDIT_DDL_SHA256, ddl);
+  });
+});
+
+/** sha256 of migration 0020's rows of sqlite_master: a later change to them is a new migration. */
+const LEAN_AUDIT_DDL_SHA256 = '9e285bfdf5d61509b3de60beacf54c0f2a7b8950c2bec456e1c86d87ed9459ea';
+
 /** sha256 of the rows above as migrations 0001–0011 left them before PostgreSQL support. */
 const SQLITE_DDL_SHA256 = '1323913813c7a4164409f01dac86077776f8b50ea479d2341ff6f434ed4dfbd9';
 

@@ -21,6 +21,7 @@ import { transferSafeguards } from './0027-transfer-safeguards.js';
 import { checkpointSignatures } from './0022-checkpoint-signatures.js';
 import { readinessProbes } from './0023-readiness-probes.js';
 import { auditAggregates } from './0021-audit-aggregates.js';
+import { leanAuditLog } from './0020-lean-audit-log.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0022-checkpoint-signatures': checkpointSignatures,
   '0023-readiness-probes': readinessProbes,
   '0021-audit-aggregates': auditAggregates,
+  '0020-lean-audit-log': leanAuditLog,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
