@@ -99,18 +99,18 @@ async function backfill(db: Kysely<any>): Promise<void> {
       select substr(at, 1, 10) as day, coalesce(partner_id, '') as partner_id, coalesce(app_id, '') as app_id,
         coalesce(agreement_id, '') as agreement_id, outcome, count(*) as entries,
         coalesce(sum(case when outcome = 'released' then ${volume} else 0 end), 0) as fields, max(at) as last
-      from audit_entries group by substr(at, 1, 10), coalesce(partner_id, ''), coalesce(app_id, ''), coalesce(agreement_id, ''), outcome
+      from audit_log group by substr(at, 1, 10), coalesce(partner_id, ''), coalesce(app_id, ''), coalesce(agreement_id, ''), outcome
     ) g`.execute(db);
 
   await sql`insert into audit_release_days (day, agreement_id, member_id, first_at, last_at)
     select day, agreement_id, member_id, ${ms(sql`first`)}, ${ms(sql`last`)} from (
       select substr(at, 1, 10) as day, agreement_id, subject_member_id as member_id, min(at) as first, max(at) as last
-      from audit_entries where ${released} group by substr(at, 1, 10), agreement_id, subject_member_id
+      from audit_log where ${released} group by substr(at, 1, 10), agreement_id, subject_member_id
     ) g`.execute(db);
 
   await sql`insert into audit_release_instants (at, agreement_id, fields)
     select ${ms(sql`at`)}, agreement_id, fields from (
-      select at, agreement_id, sum(${volume}) as fields from audit_entries where ${released} group by at, agreement_id
+      select at, agreement_id, sum(${volume}) as fields from audit_log where ${released} group by at, agreement_id
     ) g`.execute(db);
 
   // A mask is the OR of the entries' masks: per bit, the largest of the entries' (bit or 0), summed.
@@ -120,7 +120,7 @@ async function backfill(db: Kysely<any>): Promise<void> {
   );
   await sql`insert into audit_exposure (agreement_id, month, member_id, direct_fields, friend_fields)
     select agreement_id, substr(at, 1, 7), subject_member_id, ${mask(1)}, ${mask(0)}
-    from (select agreement_id, at, subject_member_id, released, ${direct} as direct from audit_entries where ${released} and released <> '[]') e
+    from (select agreement_id, at, subject_member_id, released, ${direct} as direct from audit_log where ${released} and released <> '[]') e
     group by agreement_id, substr(at, 1, 7), subject_member_id`.execute(db);
 
   // One pass for every field's times, turned into a row per field that was released.
@@ -129,7 +129,7 @@ async function backfill(db: Kysely<any>): Promise<void> {
     sql`sum(case when direct = 0 and ${has(field)} then 1 else 0 end) as ${sql.ref(`f${i}`)}`,
   ]);
   const { rows } = await sql<Record<string, string | number>>`select agreement_id, substr(at, 1, 7) as month, ${sql.join(times)}
-    from (select agreement_id, at, released, ${direct} as direct from audit_entries where ${released}) e
+    from (select agreement_id, at, released, ${direct} as direct from audit_log where ${released}) e
     group by agreement_id, substr(at, 1, 7)`.execute(db);
   const values = rows.flatMap((row) => FIELD_BITS.flatMap(([field], i) => {
     const [d, f] = [Number(row[`d${i}`]), Number(row[`f${i}`])];
