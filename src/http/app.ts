@@ -27,6 +27,7 @@ import { auditRoutes } from './routes/audit-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
+import { consoleRoutes } from './console.js';
 import { ErrorResponse, MemberObject } from './schemas.js';
 import { validatorCompiler } from './validation.js';
 
@@ -60,6 +61,8 @@ export interface AppOptions {
   readonly witnessQuorum?: number;
   /** How the submitter reaches witnesses (tests route it in-process); default fetch. */
   readonly witnessPost?: PostText;
+  /** Where the built staff console is (default dist/console of the project, made by `npm run build`). */
+  readonly consoleDir?: string;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -203,6 +206,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(partnerRoutes, { prefix: '/v1/partner', context });
   await app.register(adminRoutes, { prefix: '/admin/v1', context });
   await app.register(auditRoutes, { prefix: '/v1/audit', context });
+  await app.register(consoleRoutes, { ...(options.consoleDir === undefined ? {} : { dir: options.consoleDir }) });
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   return app;
 }
