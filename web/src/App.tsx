@@ -21,7 +21,7 @@ const NAV: ReadonlyArray<{ to: string; label: string; permission: string }> = [
 
 function NavItem({ to, label, active }: { to: string; label: string; active: boolean }) {
   const link = useLinkProps(to);
-  return <NavLink component="a" {...link} label={label} active={active} aria-current={active ? 'page' : undefined} />;
+  return <NavLink component="a" {...link} label={label} active={active} variant="filled" aria-current={active ? "page" : undefined} />;
 }
 
 function Page({ path }: { path: string }): ReactNode {

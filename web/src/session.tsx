@@ -81,6 +81,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     <SessionContext.Provider value={session}>
       {children}
       <Modal opened={lost} onClose={() => undefined} withCloseButton={false} closeOnEscape={false} closeOnClickOutside={false}
+        // No scroll lock: its style element would carry no nonce, and the CSP refuses it.
+        lockScroll={false}
         title="Your session has ended" centered>
         <Stack>
           <Text size="sm">Sign in again to go on. The page behind stays as it was: what you typed is kept; send it again once signed in.</Text>
