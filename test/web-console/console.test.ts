@@ -265,3 +265,46 @@ test('your account: a password change, then the new password signs in and the ol
   await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
   await signIn(page, 'viewer@datapact.example', { password: 'a viewer password of her own' });
 });
+
+test('partners and apps: a manager registers a partner and an app, whose secret is shown once and rotated; a viewer is offered neither', async (t) => {
+  const w = await consoleWorld(t);
+  const manager = await w.page();
+  await signIn(manager, 'partnerships@datapact.example');
+  await manager.getByRole('link', { name: 'Partners and apps' }).click();
+  await manager.getByRole('table', { name: 'Partners' }).getByText('ZTE Corporation').waitFor();
+  const form = manager.getByRole('form', { name: 'Register a partner' });
+  await form.getByLabel(/^Legal name/).fill('Nordlicht Devices GmbH');
+  await form.getByLabel(/^Country/).fill('DE');
+  await form.getByRole('checkbox', { name: 'prior violation' }).check();
+  await checkAccessibility(manager, 'partners');
+  await screenshot(manager, '13-partners');
+  await form.getByRole('button', { name: 'Register partner' }).click();
+  await manager.getByRole('heading', { name: 'Nordlicht Devices GmbH' }).waitFor();
+
+  const app = manager.getByRole('form', { name: 'Register an app' });
+  await app.getByLabel(/^Name/).fill('Nordlicht Companion');
+  await app.getByLabel(/^Redirect URIs/).fill('https://nordlicht.example/callback');
+  await app.getByRole('button', { name: 'Register app' }).click();
+  const secret = manager.getByTestId('secret');
+  await secret.waitFor();
+  const first = await secret.textContent();
+  assert.match(first ?? '', /^dpcs_/);
+  await checkAccessibility(manager, 'partner with its apps');
+  await screenshot(manager, '14-partner-apps');
+  await manager.getByRole('button', { name: 'Rotate secret of Nordlicht Companion' }).click();
+  await manager.getByText(/the old one no longer works/).waitFor();
+  assert.notEqual(await secret.textContent(), first);
+  await manager.reload();
+  await manager.getByRole('table', { name: 'Apps' }).waitFor();
+  assert.equal(await manager.getByTestId('secret').count(), 0, 'the secret is not shown again');
+
+  const viewer = await w.page();
+  await signIn(viewer, 'viewer@datapact.example');
+  await viewer.goto(manager.url());
+  await viewer.getByRole('table', { name: 'Apps' }).getByText('Nordlicht Companion').waitFor();
+  assert.equal(await viewer.getByRole('button', { name: /Rotate/ }).count(), 0);
+  assert.equal(await viewer.getByRole('form', { name: 'Register an app' }).count(), 0);
+  const partnerId = new URL(manager.url()).pathname.split('/').pop()!;
+  const appId = (await w.store.partners.apps()).find((a) => a.partnerId === partnerId)!.id;
+  assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/apps/${appId}/rotate-secret`, true), { status: 403, code: 'forbidden' });
+});

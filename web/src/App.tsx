@@ -7,6 +7,7 @@ import { AgreementEditor } from './pages/AgreementEditor';
 import { Agreements } from './pages/Agreements';
 import { Approvals } from './pages/Approvals';
 import { Home } from './pages/Home';
+import { PartnerDetail, Partners } from './pages/Partners';
 import { Link } from './pages/common';
 import { match, useLinkProps, useRouter } from './router';
 import { useSession } from './session';
@@ -16,6 +17,7 @@ const NAV: ReadonlyArray<{ to: string; label: string; permission: string }> = [
   { to: '/', label: 'Home', permission: 'read' },
   { to: '/agreements', label: 'Agreements', permission: 'read' },
   { to: '/approvals', label: 'Approval queue', permission: 'approve_agreements' },
+  { to: '/partners', label: 'Partners and apps', permission: 'read' },
   { to: '/account', label: 'Your account', permission: '' },
 ];
 
@@ -32,6 +34,8 @@ function Page({ path }: { path: string }): ReactNode {
   if ((params = match('/agreements/:id/edit', path))) return <AgreementEditor agreementId={params.id!} />;
   if ((params = match('/agreements/:id', path))) return <AgreementDetail agreementId={params.id!} />;
   if (path === '/approvals') return <Approvals />;
+  if (path === '/partners') return <Partners />;
+  if ((params = match('/partners/:id', path))) return <PartnerDetail partnerId={params.id!} />;
   if (path === '/account') return <Account />;
   return <Text>No page here. <Link to="/">Go home</Link>.</Text>;
 }
