@@ -12,7 +12,7 @@ import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
 import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import { seedDemoStaff } from '../../src/seed/demo-staff.js';
 import { hashPassword } from '../../src/store/member-credential-repository.js';
-import { build, type Built } from './build.js';
+import { build, type BuildOptions, type Built } from './build.js';
 
 /**
  * The staff console in a real browser: Debian's Chromium driven by playwright-core (never a
@@ -56,9 +56,9 @@ export interface ConsoleWorld extends Built {
   page(): Promise<Page>;
 }
 
-export async function consoleWorld(t: TestContext, now: Instant = CONSOLE_NOW): Promise<ConsoleWorld> {
+export async function consoleWorld(t: TestContext, now: Instant = CONSOLE_NOW, options: BuildOptions = {}): Promise<ConsoleWorld> {
   requirePrerequisites();
-  const built = await build(t, now);
+  const built = await build(t, now, options);
   await seedDemoPartners(built.store, now);
   await seedDemoStaff(built.store, await hashPassword(DEMO_PASSWORD), now);
   await built.app.listen({ host: '127.0.0.1', port: 0 });

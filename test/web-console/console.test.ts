@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { TOTP_PERIOD_S, totpCodeAt } from '../../src/domain/staff-login.js';
 import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
 import {
@@ -307,4 +313,31 @@ test('partners and apps: a manager registers a partner and an app, whose secret 
   const partnerId = new URL(manager.url()).pathname.split('/').pop()!;
   const appId = (await w.store.partners.apps()).find((a) => a.partnerId === partnerId)!.id;
   assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/apps/${appId}/rotate-secret`, true), { status: 403, code: 'forbidden' });
+});
+
+test("audit: a viewer searches the log and checks an entry's inclusion proof in the browser, against the signed tree head", async (t) => {
+  // The app and the test's second log share the data directory's keys, as two servers do (test/http/admin-bad-input.test.ts).
+  const dataDir = mkdtempSync(join(tmpdir(), 'datapact-console-audit-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const w = await consoleWorld(t, CONSOLE_NOW, { dataDir });
+  const page = await w.page();
+  await signIn(page, 'viewer@datapact.example');
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  const form = page.getByRole('form', { name: 'Search the audit log' });
+  await page.getByRole('combobox', { name: /^Outcome/ }).click();
+  await page.getByRole('option', { name: 'staff_action' }).click();
+  await form.getByRole('button', { name: 'Search' }).click();
+  const entries = page.getByRole('table', { name: 'Audit entries' });
+  await entries.getByText('staff.login').first().waitFor();
+
+  // The head that covers the sign-in, signed now rather than by the app's timer.
+  const log = new AuditLog({ db: w.store.db, clock: () => CONSOLE_NOW, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
+  await log.signHeadIfBehind();
+  await page.getByRole('button', { name: 'Check proof of entry 1' }).click();
+  await page.getByText('Entry 1 is in the log: checked in this browser').waitFor();
+  for (const line of ["The entry's bytes hash to its leaf: yes", 'leads to the root of the signed head', "The head's Ed25519 signature checks with the log's public key: yes"]) {
+    await page.getByRole('status').getByText(line, { exact: false }).waitFor();
+  }
+  await checkAccessibility(page, 'audit');
+  await screenshot(page, '15-audit-proof');
 });

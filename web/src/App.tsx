@@ -6,6 +6,7 @@ import { AgreementDetail } from './pages/AgreementDetail';
 import { AgreementEditor } from './pages/AgreementEditor';
 import { Agreements } from './pages/Agreements';
 import { Approvals } from './pages/Approvals';
+import { Audit } from './pages/Audit';
 import { Home } from './pages/Home';
 import { PartnerDetail, Partners } from './pages/Partners';
 import { Link } from './pages/common';
@@ -18,6 +19,7 @@ const NAV: ReadonlyArray<{ to: string; label: string; permission: string }> = [
   { to: '/agreements', label: 'Agreements', permission: 'read' },
   { to: '/approvals', label: 'Approval queue', permission: 'approve_agreements' },
   { to: '/partners', label: 'Partners and apps', permission: 'read' },
+  { to: '/audit', label: 'Audit log', permission: 'read' },
   { to: '/account', label: 'Your account', permission: '' },
 ];
 
@@ -35,6 +37,7 @@ function Page({ path }: { path: string }): ReactNode {
   if ((params = match('/agreements/:id', path))) return <AgreementDetail agreementId={params.id!} />;
   if (path === '/approvals') return <Approvals />;
   if (path === '/partners') return <Partners />;
+  if (path === '/audit') return <Audit />;
   if ((params = match('/partners/:id', path))) return <PartnerDetail partnerId={params.id!} />;
   if (path === '/account') return <Account />;
   return <Text>No page here. <Link to="/">Go home</Link>.</Text>;
