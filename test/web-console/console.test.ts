@@ -341,3 +341,43 @@ test("audit: a viewer searches the log and checks an entry's inclusion proof in 
   await checkAccessibility(page, 'audit');
   await screenshot(page, '15-audit-proof');
 });
+
+test('staff and API keys: one admin proposes an officer, another confirms; a key is shown once and revoked; a manager is offered none of it', async (t) => {
+  const w = await consoleWorld(t);
+  const admin = await w.page();
+  await signIn(admin, 'admin@datapact.example');
+  await admin.getByRole('link', { name: 'Staff and API keys' }).click();
+  const add = admin.getByRole('form', { name: 'Add a staff account' });
+  await add.getByLabel(/^Email/).fill('olivia@datapact.example');
+  await add.getByLabel(/^Name/).fill('Olivia Officer');
+  await add.getByRole('checkbox', { name: 'viewer' }).uncheck();
+  await add.getByRole('checkbox', { name: 'privacy officer' }).check();
+  await add.getByRole('button', { name: 'Add account' }).click();
+  await admin.getByText('Initial password of olivia@datapact.example').waitFor();
+  const proposals = admin.getByRole('table', { name: 'Role proposals' });
+  await proposals.getByText('Waiting for another admin.').waitFor();
+  assert.equal(await proposals.getByRole('button', { name: 'Confirm' }).count(), 0, 'the proposer is not offered the confirmation');
+
+  const keys = admin.getByRole('form', { name: 'Issue an API key' });
+  await keys.getByLabel(/^Key label/).fill('nightly export');
+  await keys.getByRole('button', { name: 'Issue key' }).click();
+  await admin.getByText('API key "nightly export"').waitFor();
+  assert.match(await admin.getByTestId('shown-once').textContent() ?? '', /^dpk_/);
+  await checkAccessibility(admin, 'staff and API keys');
+  await screenshot(admin, '16-staff');
+  await admin.getByRole('button', { name: 'Revoke key nightly export' }).click();
+  await admin.getByRole('button', { name: 'Revoke key nightly export' }).waitFor({ state: 'detached' });
+
+  const second = await w.page();
+  await signIn(second, 'admin2@datapact.example');
+  await second.goto('/console/staff');
+  await second.getByRole('table', { name: 'Role proposals' }).getByRole('button', { name: 'Confirm' }).click();
+  await second.getByText('New password of the account whose roles were confirmed').waitFor();
+  const olivia = (await w.store.staff.list()).find((s) => s.email === 'olivia@datapact.example');
+  assert.deepEqual(olivia?.roles, ['privacy_officer']);
+
+  const manager = await w.page();
+  await signIn(manager, 'partnerships@datapact.example');
+  assert.equal(await manager.getByRole('link', { name: 'Staff and API keys' }).count(), 0);
+  assert.deepEqual(await crafted(manager, '/admin/v1/api-keys', true), { status: 403, code: 'forbidden' });
+});

@@ -9,6 +9,7 @@ import { Approvals } from './pages/Approvals';
 import { Audit } from './pages/Audit';
 import { Home } from './pages/Home';
 import { PartnerDetail, Partners } from './pages/Partners';
+import { Staff } from './pages/Staff';
 import { Link } from './pages/common';
 import { match, useLinkProps, useRouter } from './router';
 import { useSession } from './session';
@@ -20,6 +21,7 @@ const NAV: ReadonlyArray<{ to: string; label: string; permission: string }> = [
   { to: '/approvals', label: 'Approval queue', permission: 'approve_agreements' },
   { to: '/partners', label: 'Partners and apps', permission: 'read' },
   { to: '/audit', label: 'Audit log', permission: 'read' },
+  { to: '/staff', label: 'Staff and API keys', permission: 'manage_staff' },
   { to: '/account', label: 'Your account', permission: '' },
 ];
 
@@ -38,6 +40,7 @@ function Page({ path }: { path: string }): ReactNode {
   if (path === '/approvals') return <Approvals />;
   if (path === '/partners') return <Partners />;
   if (path === '/audit') return <Audit />;
+  if (path === '/staff') return <Staff />;
   if ((params = match('/partners/:id', path))) return <PartnerDetail partnerId={params.id!} />;
   if (path === '/account') return <Account />;
   return <Text>No page here. <Link to="/">Go home</Link>.</Text>;
