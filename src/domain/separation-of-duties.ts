@@ -21,9 +21,21 @@ export interface Standing {
   readonly disabled: boolean;
 }
 
+/** What puts an agreement under the two-person rule (PRODUCT.md §5). */
+export type TwoPersonReason = 'friend_fields' | 'sensitive_member_fields' | 'partner_risk_flags';
+
+/** Why an agreement needs two approvals; empty when one is enough. */
+export function twoPersonReasons(memberFields: FieldMask, friendFields: FieldMask, partnerRiskFlags: readonly string[]): TwoPersonReason[] {
+  const reasons: TwoPersonReason[] = [];
+  if (friendFields !== 0) reasons.push('friend_fields');
+  if ((memberFields & SENSITIVE_MASK) !== 0) reasons.push('sensitive_member_fields');
+  if (partnerRiskFlags.length > 0) reasons.push('partner_risk_flags');
+  return reasons;
+}
+
 /** Approvals (or resumptions) needed: two under the two-person rule, else one. */
 export function approvalsNeeded(memberFields: FieldMask, friendFields: FieldMask, partnerRiskFlags: readonly string[]): 1 | 2 {
-  return friendFields !== 0 || (memberFields & SENSITIVE_MASK) !== 0 || partnerRiskFlags.length > 0 ? 2 : 1;
+  return twoPersonReasons(memberFields, friendFields, partnerRiskFlags).length > 0 ? 2 : 1;
 }
 
 /**

@@ -31,6 +31,7 @@ import { auditRoutes } from './routes/audit-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
+import { consoleRoutes } from './console.js';
 import { ErrorResponse, MemberObject } from './schemas.js';
 import { parseWellFormedJson, validatorCompiler } from './validation.js';
 
@@ -66,6 +67,8 @@ export interface AppOptions {
   readonly witnessPost?: PostText;
   /** The platform as the records of processing name it; default the demo world's (DEMO_CONTROLLER). */
   readonly controller?: Controller;
+  /** Where the built staff console is (default dist/console of the project, made by `npm run build`). */
+  readonly consoleDir?: string;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -215,6 +218,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(partnerRoutes, { prefix: '/v1/partner', context });
   await app.register(adminRoutes, { prefix: '/admin/v1', context });
   await app.register(auditRoutes, { prefix: '/v1/audit', context });
+  await app.register(consoleRoutes, { ...(options.consoleDir === undefined ? {} : { dir: options.consoleDir }) });
   registerHealth(app, options.store);
   return app;
 }

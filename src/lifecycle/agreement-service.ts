@@ -10,9 +10,9 @@ import {
   type Actor, type LifecycleAction, type LifecycleState, type StaffAction, type TimedAction,
 } from '../domain/agreement-lifecycle.js';
 import { checkNoOverlap, effectSpan } from '../domain/agreement-in-force.js';
-import { BadRequest, NotFound } from '../domain/errors.js';
-import type { Standing } from '../domain/separation-of-duties.js';
-import { fieldsOf } from '../domain/field-catalog.js';
+import { BadRequest, DatapactError, NotFound } from '../domain/errors.js';
+import { twoPersonReasons, type Standing, type TwoPersonReason } from '../domain/separation-of-duties.js';
+import { fieldsOf, isField, maskOf, SENSITIVE_MASK } from '../domain/field-catalog.js';
 import { CERTIFICATION_GRACE_DAYS } from '../domain/agreement.js';
 import type { StaffRole } from '../domain/staff.js';
 import { RULES_VERSION } from '../domain/reason-codes.js';
@@ -71,6 +71,17 @@ export interface AppliedChange {
   readonly to: AgreementStatus;
   readonly reason: string;
   readonly at: Instant;
+}
+
+/** What the rules say of a draft before it is saved (`consequences`). */
+export interface DraftConsequences {
+  /** The first refusal saving it would meet; null when it would be accepted. */
+  readonly problem: { readonly code: string; readonly message: string } | null;
+  readonly approvalsNeeded: 1 | 2;
+  readonly twoPersonReasons: readonly TwoPersonReason[];
+  readonly sensitiveMemberFields: readonly string[];
+  readonly friendFields: readonly string[];
+  readonly partnerRiskFlags: readonly string[];
 }
 
 /** A draft as the admin API takes it. */
@@ -331,12 +342,12 @@ export class AgreementService {
     });
   }
 
-  private async checkTerms(tx: Tx, partnerId: string, input: DraftInput) {
-    const partner = await tx.store.partners.partner(partnerId);
+  private async checkTerms(store: Store, partnerId: string, input: DraftInput) {
+    const partner = await store.partners.partner(partnerId);
     if (!partner) throw new NotFound(`No partner ${partnerId}.`);
     const appClasses: Record<string, 'device_partner' | 'third_party'> = {};
     for (const appId of new Set(input.appIds)) {
-      const app = await tx.store.partners.app(appId);
+      const app = await store.partners.app(appId);
       if (!app) throw new NotFound(`No app ${appId}.`);
       if (app.partnerId !== partnerId) throw new BadRequest('app_of_another_partner', `The app ${appId} belongs to another partner (${app.partnerId}).`);
       appClasses[appId] = app.class;
@@ -345,10 +356,40 @@ export class AgreementService {
     return { terms, needsTwo: needsTwoApprovals(terms.memberFields, terms.friendFields, partner.riskFlags) };
   }
 
+  /**
+   * What the rules say of terms being drafted, without saving anything: the first refusal the draft
+   * would meet (null when it would be accepted) and why it needs two approvals. The staff console
+   * asks this as fields are picked, so that the browser never re-implements a rule.
+   */
+  async consequences(request: DraftRequest): Promise<DraftConsequences> {
+    const store = createStore(this.db);
+    const partner = await store.partners.partner(request.partnerId);
+    if (!partner) throw new NotFound(`No partner ${request.partnerId}.`);
+    let problem: DraftConsequences['problem'] = null;
+    try {
+      await this.checkTerms(store, request.partnerId, request);
+    } catch (error) {
+      if (!(error instanceof DatapactError) || error.status >= 500) throw error;
+      problem = { code: error.code, message: error.message };
+    }
+    const known = (names: readonly string[]) => maskOf(names.filter(isField));
+    const memberFields = known(request.memberFields);
+    const friendFields = known(request.friendFields);
+    const reasons = twoPersonReasons(memberFields, friendFields, partner.riskFlags);
+    return {
+      problem,
+      approvalsNeeded: reasons.length > 0 ? 2 : 1,
+      twoPersonReasons: reasons,
+      sensitiveMemberFields: fieldsOf(memberFields & SENSITIVE_MASK),
+      friendFields: fieldsOf(friendFields),
+      partnerRiskFlags: [...partner.riskFlags],
+    };
+  }
+
   /** A new draft (version 1), authored by `staff`; certification is due 12 months after the start. */
   async draft(request: DraftRequest, staff: StaffActor, context: ChangeContext): Promise<LoadedAgreement> {
     return this.inTransaction(context, async (tx) => {
-      const { terms, needsTwo } = await this.checkTerms(tx, request.partnerId, request);
+      const { terms, needsTwo } = await this.checkTerms(tx.store, request.partnerId, request);
       const agreement: Agreement = {
         id: newAgreementId(), version: 1, partnerId: request.partnerId, status: 'draft', statusReason: null,
         ...terms, certificationDueAt: addMonths(terms.startsAt, CERTIFICATION_MONTHS), windDown: null,
@@ -383,7 +424,7 @@ export class AgreementService {
       const actor: ChangeActor = { kind: 'staff', staff };
       // The state machine first: editing anything but a draft is a 409 whatever the body says.
       const state = transition(loaded.state, { type: 'edit' }, machineActor(actor), context.now);
-      const { terms, needsTwo } = await this.checkTerms(tx, current.partnerId, input);
+      const { terms, needsTwo } = await this.checkTerms(tx.store, current.partnerId, input);
       const agreement: Agreement = {
         ...current, ...terms,
         certificationDueAt: terms.startsAt === current.startsAt ? current.certificationDueAt : addMonths(terms.startsAt, CERTIFICATION_MONTHS),

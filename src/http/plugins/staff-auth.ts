@@ -1,6 +1,7 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEntry } from '../../audit/audit-entry.js';
-import { Forbidden, InvalidToken, LoginRequired, PasswordChangeRequired } from '../../domain/errors.js';
+import { Forbidden, InvalidCsrfToken, InvalidToken, LoginRequired, PasswordChangeRequired } from '../../domain/errors.js';
 import { RULES_VERSION } from '../../domain/reason-codes.js';
 import { can, type Permission, type StaffRole } from '../../domain/staff.js';
 import { mustChangePasswordFirst } from '../../domain/staff-login.js';
@@ -20,6 +21,8 @@ export interface StaffPrincipal {
   readonly passwordResetAt: Instant | null;
   /** The credential used: a session token from a login, or an API key. */
   readonly credential: { readonly id: string; readonly kind: StaffCredentialKind; readonly expiresAt: Instant | null };
+  /** How it came: `Authorization: Bearer`, or the staff console's session cookie (whose changes carry a CSRF token). */
+  readonly via: 'bearer' | 'cookie';
 }
 
 declare module 'fastify' {
@@ -38,6 +41,38 @@ declare module 'fastify' {
 
 const REALM = 'Bearer realm="datapact-admin"';
 
+/** The staff console's session cookie: the session token itself, HttpOnly, sent to the admin API only. */
+export const STAFF_SESSION_COOKIE = 'datapact_staff';
+export const STAFF_COOKIE_PATH = '/admin/v1';
+/** The header a cookie-authenticated change carries its CSRF token in. */
+export const CSRF_HEADER = 'x-csrf-token';
+const CSRF_LABEL = 'datapact/staff-csrf/v1:';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The CSRF token of a cookie session: an HMAC of the session's id under the app's cookie secret.
+ * Bound to the session (a token of another session is worth nothing) and stored nowhere.
+ */
+export function staffCsrfToken(app: FastifyInstance, credentialId: string): string {
+  const signed = app.signCookie(CSRF_LABEL + credentialId);
+  return signed.slice(signed.lastIndexOf('.') + 1);
+}
+
+function sameToken(sent: string | string[] | undefined, expected: string): boolean {
+  if (typeof sent !== 'string') return false;
+  const a = Buffer.from(sent);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The credential of the request: the bearer header first (scripts), else the console's cookie. */
+function credentialOf(request: FastifyRequest): { secret: string; via: 'bearer' | 'cookie' } | undefined {
+  const bearer = bearerOf(request);
+  if (bearer !== undefined) return { secret: bearer, via: 'bearer' };
+  const cookie = request.cookies[STAFF_SESSION_COOKIE];
+  return cookie ? { secret: cookie, via: 'cookie' } : undefined;
+}
+
 /** The caller of an authenticated /admin/v1 route. */
 export function staffOf(request: FastifyRequest): StaffPrincipal {
   if (!request.staff) throw new LoginRequired('Log in at POST /admin/v1/login and send the token as `Authorization: Bearer <token>`.');
@@ -46,7 +81,8 @@ export function staffOf(request: FastifyRequest): StaffPrincipal {
 
 /**
  * Authenticates every route of the /admin/v1 scope (`app` must be that encapsulated plugin) by
- * `Authorization: Bearer <session token or API key>`, before the body is read: no credential is
+ * `Authorization: Bearer <session token or API key>`, or the staff console's session cookie (a
+ * session token only; a change through it also needs the CSRF token), before the body is read: no credential is
  * 401 `login_required`; an unknown, expired or revoked one, or one of a disabled account, is 401
  * `invalid_token`. Roles are read at every request, so a change of roles acts at once.
  * Routes with `config: { staffAuth: 'public' }` (the login) are left alone. A session whose password
@@ -56,23 +92,29 @@ export function registerStaffAuth(app: FastifyInstance, context: AppContext): vo
   app.decorateRequest('staff', undefined);
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.staffAuth === 'public') return;
-    const bearer = bearerOf(request);
-    if (bearer === undefined) {
+    const sent = credentialOf(request);
+    if (sent === undefined) {
       reply.header('www-authenticate', REALM);
       throw new LoginRequired('Log in at POST /admin/v1/login and send the token (or an API key) as `Authorization: Bearer <token>`.');
     }
-    const authenticated = await context.store.staff.authenticate(bearer, context.clock());
-    if (!authenticated) {
+    const authenticated = await context.store.staff.authenticate(sent.secret, context.clock());
+    if (!authenticated || (sent.via === 'cookie' && authenticated.credential.kind !== 'session')) {
+      if (sent.via === 'cookie') reply.clearCookie(STAFF_SESSION_COOKIE, { path: STAFF_COOKIE_PATH });
       reply.header('www-authenticate', `${REALM}, error="invalid_token"`);
       throw new InvalidToken('The token or API key is not valid, has expired or was revoked; log in again.');
     }
     const { staff, credential } = authenticated;
+    // A cookie goes with any request the browser sends, a forged one too: a change needs the session's token as well.
+    if (sent.via === 'cookie' && !SAFE_METHODS.has(request.method)
+      && !sameToken(request.headers[CSRF_HEADER], staffCsrfToken(app, credential.id))) {
+      throw new InvalidCsrfToken(`A change made with the console's session cookie carries the session's CSRF token in the ${CSRF_HEADER} header.`);
+    }
     if (mustChangePasswordFirst(staff.passwordResetAt, credential.kind) && request.routeOptions.config.staffAuth !== 'password_change') {
       throw new PasswordChangeRequired();
     }
     request.staff = {
       id: staff.id, email: staff.email, name: staff.name, roles: staff.roles, passwordResetAt: staff.passwordResetAt,
-      credential: { id: credential.id, kind: credential.kind, expiresAt: credential.expiresAt },
+      credential: { id: credential.id, kind: credential.kind, expiresAt: credential.expiresAt }, via: sent.via,
     };
   });
 }

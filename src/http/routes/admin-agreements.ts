@@ -5,7 +5,9 @@ import { AGREEMENT_STATUSES } from '../../domain/agreement.js';
 import { ACTION_PERMISSION, type StaffAction } from '../../domain/agreement-lifecycle.js';
 import { BadRequest } from '../../domain/errors.js';
 import type { Instant } from '../../domain/time.js';
-import { AgreementService, type ChangeContext, type DraftPatch, type StaffActor } from '../../lifecycle/agreement-service.js';
+import { CATALOG_VERSION, FIELD_CLASS, FIELDS, SENSITIVITY_CLASSES } from '../../domain/field-catalog.js';
+import { PURPOSES } from '../../domain/purposes.js';
+import { AgreementService, type ChangeContext, type DraftPatch, type DraftRequest, type StaffActor } from '../../lifecycle/agreement-service.js';
 import { AgreementLifecycleRepository, type LoadedAgreement } from '../../store/agreement-lifecycle-repository.js';
 import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-terms-view.js';
 import type { AppContext } from '../app.js';
@@ -48,6 +50,9 @@ const EditBody = Type.Partial(Type.Object(termProperties), { additionalPropertie
 
 const Reason = MultiLineText({ maxLength: 1000 });
 const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+const ApproveBody = Type.Object({
+  comment: Type.Optional(Type.String({ maxLength: 1000, description: "The reviewer's note, kept in the history." })),
+}, { additionalProperties: false });
 const WindDownBody = Type.Object({
   no_new_grants: DateTime,
   no_friend_data: DateTime,
@@ -81,10 +86,29 @@ const HistoryView = Type.Object({
     version: Type.Integer(),
     at: DateTime,
     actor: Type.String({ description: 'A staff id, `system` for what time did, or `partner:<id>` for a filing.' }),
+    actor_name: NullableString({ description: "The staff member's name (null for `system` and filings)." }),
     action: Type.String(),
     reason: NullableString(),
     diff: NullableString({ description: 'What changed from the previous version.' }),
   }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+const ConsequencesView = Type.Object({
+  problem: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false }), Type.Null()], {
+    description: 'The refusal POST /admin/v1/agreements would answer with these terms (the first one found); null when it would accept them.',
+  }),
+  approvals_needed: Type.Integer({ description: '2 under the two-person rule, else 1.' }),
+  two_person_reasons: Type.Array(StringEnum(['friend_fields', 'sensitive_member_fields', 'partner_risk_flags'] as const)),
+  sensitive_member_fields: Type.Array(Type.String()),
+  friend_fields: Type.Array(Type.String()),
+  partner_risk_flags: Type.Array(Type.String()),
+}, { additionalProperties: false });
+
+const CatalogView = Type.Object({
+  version: Type.String(),
+  sensitivity_classes: Type.Array(Type.String(), { description: 'In the catalog order; `edge` is the friend list.' }),
+  fields: Type.Array(Type.Object({ name: Type.String(), class: Type.String() }, { additionalProperties: false })),
+  purposes: Type.Array(Type.String()),
 }, { additionalProperties: false });
 
 const Params = Type.Object({ agreementId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
@@ -115,6 +139,20 @@ function instant(value: string, where: string): Instant {
   return parsed;
 }
 
+function draftRequest(body: Static<typeof DraftBody>): DraftRequest {
+  return {
+    partnerId: body.partner_id,
+    appIds: body.app_ids,
+    purposes: body.purposes,
+    memberFields: body.member_fields,
+    friendFields: body.friend_fields ?? [],
+    retentionDays: body.retention_days,
+    storage: body.storage,
+    startsAt: instant(body.starts_at, 'body/starts_at'),
+    endsAt: instant(body.ends_at, 'body/ends_at'),
+  };
+}
+
 /**
  * Agreements in the admin API (issue 4): draft, edit (each edit a new version with a readable
  * diff), submit, approve (two-person rule), activate, suspend, resume, wind down, record a
@@ -139,20 +177,37 @@ export const adminAgreementRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
       tags, security, body: DraftBody, response: { 201: AgreementView, ...errors },
     },
   }, async (request, reply) => {
-    const body = request.body;
-    const loaded = await service.draft({
-      partnerId: body.partner_id,
-      appIds: body.app_ids,
-      purposes: body.purposes,
-      memberFields: body.member_fields,
-      friendFields: body.friend_fields ?? [],
-      retentionDays: body.retention_days,
-      storage: body.storage,
-      startsAt: instant(body.starts_at, 'body/starts_at'),
-      endsAt: instant(body.ends_at, 'body/ends_at'),
-    }, staffActor(request), change(request));
+    const loaded = await service.draft(draftRequest(request.body), staffActor(request), change(request));
     return reply.status(201).send(agreementView(loaded, context.clock()));
   });
+
+  app.post('/agreements/check', {
+    onRequest: read,
+    schema: {
+      summary: 'What the rules say of draft terms, saving nothing: the refusal a draft would meet, and why it needs two approvals',
+      description: 'The staff console asks this as fields are picked. `problem` is null when POST /admin/v1/agreements would accept the terms.',
+      tags, security, body: DraftBody, response: { 200: ConsequencesView, ...errors },
+    },
+  }, async (request) => {
+    const c = await service.consequences(draftRequest(request.body));
+    return {
+      problem: c.problem, approvals_needed: c.approvalsNeeded, two_person_reasons: [...c.twoPersonReasons],
+      sensitive_member_fields: [...c.sensitiveMemberFields], friend_fields: [...c.friendFields], partner_risk_flags: [...c.partnerRiskFlags],
+    };
+  });
+
+  app.get('/catalog', {
+    onRequest: read,
+    schema: {
+      summary: 'The catalogs an agreement is drafted from: fields with their sensitivity class, purposes, risk flags',
+      tags, security, response: { 200: CatalogView, ...errors },
+    },
+  }, async () => ({
+    version: CATALOG_VERSION,
+    sensitivity_classes: [...SENSITIVITY_CLASSES],
+    fields: FIELDS.map((name) => ({ name, class: FIELD_CLASS[name] })),
+    purposes: [...PURPOSES],
+  }));
 
   app.get('/agreements', {
     onRequest: read,
@@ -184,7 +239,16 @@ export const adminAgreementRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
   }, async (request) => {
     await service.get(request.params.agreementId);
     const history = await new AgreementLifecycleRepository(context.store.db).history(request.params.agreementId);
-    return { data: history.map((h) => ({ version: h.version, at: iso(h.at), actor: h.actor, action: h.action, reason: h.reason, diff: h.diff })) };
+    const names = new Map<string, string>();
+    for (const actor of new Set(history.map((h) => h.actor))) {
+      const staff = await context.store.staff.byId(actor);
+      if (staff) names.set(actor, staff.name);
+    }
+    return {
+      data: history.map((h) => ({
+        version: h.version, at: iso(h.at), actor: h.actor, actor_name: names.get(h.actor) ?? null, action: h.action, reason: h.reason, diff: h.diff,
+      })),
+    };
   });
 
   app.patch('/agreements/:agreementId', {
@@ -234,7 +298,22 @@ export const adminAgreementRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
 
   simple('submit', 'submit', 'Submit a draft for review (partnerships manager, admin)');
   withReason('return-to-draft', 'return_to_draft', 'Send an agreement under review back to draft, with the reason; approvals start over');
-  simple('approve', 'approve', 'Approve the version under review (a privacy officer who is not its author and not an admin; two distinct ones under the two-person rule)');
+  app.post('/agreements/:agreementId/approve', {
+    onRequest: requirePermission(ACTION_PERMISSION.approve),
+    schema: {
+      summary: 'Approve the version under review (a privacy officer who is not its author and not an admin; two distinct ones under the two-person rule)',
+      description: 'An optional `comment` goes into the history beside the approval (never into a notice to the partner).',
+      tags, security, params: Params, body: ApproveBody, response: { 200: AgreementView, ...errors },
+    },
+    // Scripts approve with no body at all, as before the comment existed.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+  }, async (request) => {
+    const comment = request.body?.comment?.trim() || null;
+    const loaded = await service.act(request.params.agreementId, { type: 'approve' }, staffActor(request), change(request), comment);
+    return agreementView(loaded, context.clock());
+  });
   simple('activate', 'activate', 'Activate an approved agreement (partnerships manager, admin): 409 approvals_missing unless enough approvers still hold privacy_officer; 409 agreement_overlap when another agreement of an app covers part of its term');
   withReason('suspend', 'suspend', 'Suspend an active agreement, with the reason (partnerships manager, admin)');
   simple('resume', 'resume', 'Resume a suspended agreement (a privacy officer who is not its author); 409 certification_overdue until the partner certifies');

@@ -3,6 +3,7 @@ import type { AppContext } from '../app.js';
 import { registerStaffAuth } from '../plugins/staff-auth.js';
 import { adminAgreementRoutes } from './admin-agreements.js';
 import { adminCredentialRoutes } from './admin-credentials.js';
+import { adminAttentionRoutes } from './admin-attention.js';
 import { adminAuditRoutes } from './admin-audit.js';
 import { adminCheckpointRoutes } from './admin-checkpoints.js';
 import { adminNoticeRoutes } from './admin-notices.js';
@@ -34,6 +35,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminNoticeRoutes, { context });
   await app.register(adminReportRoutes, { context });
   await app.register(adminRecordsRoutes, { context });
+  await app.register(adminAttentionRoutes, { context });
   await app.register(adminAuditRoutes, { context });
   await app.register(adminCheckpointRoutes, { context });
 };

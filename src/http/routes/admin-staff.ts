@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { BadRequest, Conflict, InvalidCredentials, NotFound, SecondFactorRefused } from '../../domain/errors.js';
 import { judgeStaffLogin, type StaffLoginVerdict } from '../../domain/staff-login.js';
@@ -12,7 +13,9 @@ import type { Store } from '../../store/store.js';
 import type { AppContext } from '../app.js';
 import { createStaffLoginThrottle } from '../login-throttle.js';
 import { checkSecondFactor } from '../staff-second-factor.js';
-import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
+import {
+  STAFF_COOKIE_PATH, STAFF_SESSION_COOKIE, inStaffTransaction, requirePermission, staffCsrfToken, staffOf,
+} from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, StringEnum, iso, isoOrNull, security } from './admin-schemas.js';
 import { SingleLineText } from '../schemas.js';
 
@@ -100,35 +103,19 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
   const loginThrottle = createStaffLoginThrottle(app, store.rateLimits, context.clock);
   const manageStaff = requirePermission('manage_staff');
 
-  app.post('/login', {
-    config: { staffAuth: 'public' },
-    preHandler: loginThrottle.preHandler,
-    schema: {
-      summary: 'Log in as staff: a bearer session token for the admin API, valid 12 hours',
-      description: 'An account with two-factor also sends `two_factor_code`: the current code of its authenticator, or one of its recovery codes.',
-      tags: ['admin: staff'],
-      body: Type.Object({
-        email: Type.String({ minLength: 1, maxLength: 254 }),
-        password: Type.String({ minLength: 1, maxLength: 1000 }),
-        two_factor_code: Type.Optional(Type.String({ maxLength: 100 })),
-      }, { additionalProperties: false }),
-      response: {
-        200: Type.Object({
-          token: Type.String(),
-          token_type: Type.Literal('Bearer'),
-          expires_at: DateTime,
-          staff: StaffView,
-          password_change_required: Type.Boolean({ description: 'After an admin reset: the session can only change the password (POST /admin/v1/me/password).' }),
-        }, { additionalProperties: false }),
-        ...ADMIN_ERRORS,
-        429: Type.Ref('ErrorResponse'),
-      },
-    },
-  }, async (request) => {
+  const LoginBody = Type.Object({
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 1000 }),
+    two_factor_code: Type.Optional(Type.String({ maxLength: 100 })),
+  }, { additionalProperties: false });
+  const PasswordChangeRequired = Type.Boolean({ description: 'After an admin reset: the session can only change the password (POST /admin/v1/me/password).' });
+
+  /** Checks the password (and second factor) and issues a 12-hour session; a refusal is audited and thrown. */
+  async function logIn(request: FastifyRequest, body: Static<typeof LoginBody>) {
     const now = context.clock();
-    const { verified: staff, accountId } = await store.staff.checkPassword(request.body.email, request.body.password);
+    const { verified: staff, accountId } = await store.staff.checkPassword(body.email, body.password);
     const factor = staff
-      ? await checkSecondFactor(store, context.totpBox, staff.id, request.body.two_factor_code, now)
+      ? await checkSecondFactor(store, context.totpBox, staff.id, body.two_factor_code, now)
       : { enabled: false, result: 'none' as const };
     const verdict = judgeStaffLogin({
       passwordMatches: staff !== undefined, passwordResetAt: staff?.passwordResetAt ?? null,
@@ -147,9 +134,65 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
       await tx.record({ action: 'staff.login', actor: staff.id, detail: { credential_id: issued.id, ...(factor.via ? { second_factor: factor.via } : {}) } });
       return issued;
     });
+    return { staff, session, passwordChangeRequired: verdict.passwordChangeRequired };
+  }
+
+  app.post('/login', {
+    config: { staffAuth: 'public' },
+    preHandler: loginThrottle.preHandler,
+    schema: {
+      summary: 'Log in as staff: a bearer session token for the admin API, valid 12 hours',
+      description: 'An account with two-factor also sends `two_factor_code`: the current code of its authenticator, or one of its recovery codes.',
+      tags: ['admin: staff'],
+      body: LoginBody,
+      response: {
+        200: Type.Object({
+          token: Type.String(),
+          token_type: Type.Literal('Bearer'),
+          expires_at: DateTime,
+          staff: StaffView,
+          password_change_required: PasswordChangeRequired,
+        }, { additionalProperties: false }),
+        ...ADMIN_ERRORS,
+        429: Type.Ref('ErrorResponse'),
+      },
+    },
+  }, async (request) => {
+    const { staff, session, passwordChangeRequired } = await logIn(request, request.body);
     return {
       token: session.secret, token_type: 'Bearer' as const, expires_at: iso(session.expiresAt!), staff: staffView(staff),
-      password_change_required: verdict.passwordChangeRequired,
+      password_change_required: passwordChangeRequired,
+    };
+  });
+
+  app.post('/session', {
+    config: { staffAuth: 'public' },
+    preHandler: loginThrottle.preHandler,
+    schema: {
+      summary: "Log in to the staff console: the same session as /login, in an HttpOnly cookie instead of the body, with the session's CSRF token",
+      description: 'The cookie is sent to /admin/v1 only; every change made with it carries `csrf_token` in the `x-csrf-token` header. '
+        + 'Scripts use POST /admin/v1/login and the bearer token.',
+      tags: ['admin: staff'],
+      body: LoginBody,
+      response: {
+        200: Type.Object({
+          expires_at: DateTime,
+          staff: StaffView,
+          password_change_required: PasswordChangeRequired,
+          csrf_token: Type.String({ description: 'Send it as the x-csrf-token header with every change made through the cookie.' }),
+        }, { additionalProperties: false }),
+        ...ADMIN_ERRORS,
+        429: Type.Ref('ErrorResponse'),
+      },
+    },
+  }, async (request, reply) => {
+    const { staff, session, passwordChangeRequired } = await logIn(request, request.body);
+    reply.setCookie(STAFF_SESSION_COOKIE, session.secret, {
+      path: STAFF_COOKIE_PATH, httpOnly: true, sameSite: 'strict', secure: context.secureCookies, maxAge: STAFF_SESSION_TTL_MS / 1000,
+    });
+    return {
+      expires_at: iso(session.expiresAt!), staff: staffView(staff), password_change_required: passwordChangeRequired,
+      csrf_token: staffCsrfToken(app, session.id),
     };
   });
 
@@ -170,6 +213,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
       await tx.store.staff.revoke(staff.credential.id, tx.now);
       await tx.record({ action: 'staff.logout', detail: { credential_id: staff.credential.id } });
     });
+    if (staff.via === 'cookie') reply.clearCookie(STAFF_SESSION_COOKIE, { path: STAFF_COOKIE_PATH });
     return reply.status(204).send(null);
   });
 
@@ -193,6 +237,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
             kind: Type.String(),
             expires_at: NullableString({ format: 'date-time' }),
           }, { additionalProperties: false }),
+          csrf_token: Type.Optional(Type.String({ description: "Only for the staff console's cookie session: the token its changes carry in x-csrf-token." })),
         }, { additionalProperties: false }),
         ...ADMIN_ERRORS,
       },
@@ -204,6 +249,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
       id: staff.id, email: staff.email, name: staff.name, roles: [...staff.roles], permissions: permissionsOf(staff.roles),
       password_change_required: staff.passwordResetAt !== null, two_factor_enabled: totp?.confirmedAt != null,
       credential: { id: staff.credential.id, kind: staff.credential.kind, expires_at: isoOrNull(staff.credential.expiresAt) },
+      ...(staff.via === 'cookie' ? { csrf_token: staffCsrfToken(app, staff.credential.id) } : {}),
     };
   });
 

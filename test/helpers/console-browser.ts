@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Instant } from '../../src/domain/time.js';
+import { DEFAULT_CONSOLE_DIR } from '../../src/http/console.js';
+import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
+import { seedDemoPartners } from '../../src/seed/demo-partners.js';
+import { seedDemoStaff } from '../../src/seed/demo-staff.js';
+import { hashPassword } from '../../src/store/member-credential-repository.js';
+import { build, type BuildOptions, type Built } from './build.js';
+
+/**
+ * The staff console in a real browser: Debian's Chromium driven by playwright-core (never a
+ * downloaded browser), against the app listening on a free port with the demo partners and staff.
+ */
+
+export const CHROMIUM = process.env.DATAPACT_CHROMIUM ?? '/usr/bin/chromium';
+/** Screenshots of every page the tests visit (git-ignored). */
+export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+export const CONSOLE_NOW = Date.parse('2026-06-01T09:00:00Z');
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Fails (never skips) when what the tests need is missing, saying how to get it. */
+function requirePrerequisites(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}: the staff console's browser tests need Debian's chromium package `
+      + '(`apt-get install -y chromium`, which .ci/run does), or DATAPACT_CHROMIUM pointing at a Chromium binary.');
+  }
+  if (!existsSync(join(DEFAULT_CONSOLE_DIR, 'index.html'))) {
+    throw new Error(`The staff console is not built (${DEFAULT_CONSOLE_DIR}index.html is missing): run \`npm run build:console\` (npm test does).`);
+  }
+}
+
+let shared: Promise<Browser> | undefined;
+
+/** One browser per test file (each test gets its own context: its own cookies). */
+async function browser(): Promise<Browser> {
+  shared ??= chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
+  return shared;
+}
+
+export async function closeBrowser(): Promise<void> {
+  if (shared) await (await shared).close();
+  shared = undefined;
+}
+
+export interface ConsoleWorld extends Built {
+  readonly base: string;
+  /** A fresh browser context and page (its own cookie jar), failing the test on any CSP violation or page error. */
+  page(): Promise<Page>;
+}
+
+export async function consoleWorld(t: TestContext, now: Instant = CONSOLE_NOW, options: BuildOptions = {}): Promise<ConsoleWorld> {
+  requirePrerequisites();
+  const built = await build(t, now, options);
+  await seedDemoPartners(built.store, now);
+  await seedDemoStaff(built.store, await hashPassword(DEMO_PASSWORD), now);
+  await built.app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
+  const b = await browser();
+  return {
+    ...built,
+    base,
+    async page() {
+      const context = await b.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base });
+      t.after(() => context.close());
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      t.after(() => assert.deepEqual(problems, [], 'no CSP violation and no script error in the page'));
+      return page;
+    },
+  };
+}
+
+/** Signs in through the sign-in page (and its two-factor step when `code` is given). */
+export async function signIn(page: Page, email: string, options: { password?: string; code?: () => string } = {}): Promise<void> {
+  await page.goto('/console');
+  await page.getByLabel(/^Email/).fill(email);
+  await page.getByLabel(/^Password/).fill(options.password ?? DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (options.code) {
+    await page.getByLabel(/^Two-factor code/).fill(options.code());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** axe-core on the page as it is: no serious or critical violation. Evaluated over the DevTools protocol, so the CSP stays as served. */
+export async function checkAccessibility(page: Page, where: string): Promise<void> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    type Result = { violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }> };
+    const global = globalThis as unknown as { axe: { run(context: unknown, options: object): Promise<Result> }; document: unknown };
+    const result = await global.axe.run(global.document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }));
+  });
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `${where}: axe-core found serious or critical violations`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

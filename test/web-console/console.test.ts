@@ -1,0 +1,383 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
+import { TOTP_PERIOD_S, totpCodeAt } from '../../src/domain/staff-login.js';
+import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
+import {
+  CONSOLE_NOW, checkAccessibility, closeBrowser, consoleWorld, screenshot, signIn, type ConsoleWorld,
+} from '../helpers/console-browser.js';
+
+/**
+ * The staff console driven in Chromium, each workflow as the role that does it, with the
+ * refusals: what a role may not do is not offered, and a request crafted anyway is refused by the
+ * API. Every page is checked with axe-core and photographed (test-artifacts/console/).
+ */
+
+after(closeBrowser);
+
+/** What a page's own script would send: a request with the session cookie, with or without the CSRF token. */
+async function crafted(page: Page, path: string, withCsrf: boolean): Promise<{ status: number; code: string }> {
+  return page.evaluate(async ({ path, withCsrf }) => {
+    const me = await (await fetch('/admin/v1/me')).json() as { csrf_token: string };
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (withCsrf) headers['x-csrf-token'] = me.csrf_token;
+    const answer = await fetch(path, { method: 'POST', headers, body: '{}' });
+    return { status: answer.status, code: ((await answer.json()) as { error: { code: string } }).error.code };
+  }, { path, withCsrf });
+}
+
+/** Presses Tab until the focused element's text or label matches, as a keyboard user moves through a page. */
+async function tabTo(page: Page, wanted: RegExp): Promise<void> {
+  for (let presses = 0; presses < 80; presses++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = (globalThis as unknown as { document: { activeElement: { textContent: string | null; getAttribute(n: string): string | null; id: string } | null; querySelector(s: string): { textContent: string | null } | null } }).document;
+      const active = el.activeElement;
+      if (!active) return '';
+      const label = active.id ? el.querySelector(`label[for="${active.id}"]`)?.textContent ?? '' : '';
+      return `${active.getAttribute('aria-label') ?? ''} ${label} ${active.textContent ?? ''}`.trim();
+    });
+    if (wanted.test(focused)) return;
+  }
+  assert.fail(`Tab never reached ${wanted}`);
+}
+
+async function pickPartner(page: Page, name: string): Promise<void> {
+  await page.getByRole('combobox', { name: /^Partner/ }).click();
+  await page.getByRole('option', { name: new RegExp(`^${name}`) }).click();
+}
+
+async function staffId(w: ConsoleWorld, email: string): Promise<string> {
+  return (await w.store.staff.list()).find((s) => s.email === email)!.id;
+}
+
+test('sign-in: a wrong password is refused, the two-factor code is asked for and checked, and sign-out ends the session', async (t) => {
+  const w = await consoleWorld(t);
+  // admin2 turns two-factor on through the API (a script's bearer session).
+  const login = await w.app.inject({ method: 'POST', url: '/admin/v1/login', payload: { email: 'admin2@datapact.example', password: DEMO_PASSWORD } });
+  const auth = { authorization: `Bearer ${login.json().token}` };
+  const { secret } = (await w.app.inject({ method: 'POST', url: '/admin/v1/me/two-factor', headers: auth, payload: { password: DEMO_PASSWORD } })).json();
+  const confirmed = await w.app.inject({ method: 'POST', url: '/admin/v1/me/two-factor/confirm', headers: auth, payload: { code: totpCodeAt(secret, CONSOLE_NOW) } });
+  assert.equal(confirmed.statusCode, 200);
+  const later = CONSOLE_NOW + 2 * TOTP_PERIOD_S * 1000;
+  w.setNow(later);
+
+  const page = await w.page();
+  await page.goto('/console');
+  await page.getByRole('heading', { name: 'Datapact staff console' }).waitFor();
+  await checkAccessibility(page, 'sign-in');
+  await screenshot(page, '01-sign-in');
+
+  await page.getByLabel(/^Email/).fill('admin2@datapact.example');
+  await page.getByLabel(/^Password/).fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
+
+  await page.getByLabel(/^Password/).fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'This account uses two-factor' }).waitFor();
+  await page.getByLabel(/^Two-factor code/).fill(totpCodeAt(secret, later) === '000000' ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The two-factor code is wrong' }).waitFor();
+  await checkAccessibility(page, 'sign-in, two-factor step');
+  await screenshot(page, '02-sign-in-two-factor');
+  await page.getByLabel(/^Two-factor code/).fill(totpCodeAt(secret, later));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'What needs someone today' }).waitFor();
+
+  // The session is an HttpOnly cookie for the admin API only: the page's script cannot read it.
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'datapact_staff');
+  assert.ok(session?.httpOnly, 'the session cookie is HttpOnly');
+  assert.equal(session.sameSite, 'Strict');
+  assert.equal(session.path, '/admin/v1');
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie.includes('datapact_staff')), false);
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  const after = await page.evaluate(async () => (await fetch('/admin/v1/me')).status);
+  assert.equal(after, 401, 'signed out: the session is gone on the server too');
+});
+
+test('agreements: a manager drafts with the rules shown as fields are picked, a viewer cannot approve, two officers approve (one by keyboard only), then activate, suspend, resume', async (t) => {
+  const w = await consoleWorld(t);
+  let agreementId = '';
+
+  await t.test('the manager drafts and submits; the editor shows what the rules say', async () => {
+    const page = await w.page();
+    await signIn(page, 'partnerships@datapact.example');
+    await checkAccessibility(page, 'home');
+    await screenshot(page, '03-home');
+    await page.getByRole('link', { name: 'Agreements' }).click();
+    await page.getByRole('table', { name: 'Agreements' }).waitFor();
+    await checkAccessibility(page, 'agreements');
+    await screenshot(page, '04-agreements');
+    await page.getByRole('link', { name: 'New draft' }).click();
+    await page.getByRole('heading', { name: 'New agreement draft' }).waitFor();
+
+    await pickPartner(page, 'ZTE Corporation');
+    await page.getByRole('checkbox', { name: /ZTE Social Link/ }).check();
+    await page.getByRole('checkbox', { name: 'device experience' }).check();
+    await page.getByRole('checkbox', { name: 'name' }).first().check();
+    const consequences = page.getByTestId('consequences');
+    await consequences.getByText('Needs 1 approval', { exact: true }).waitFor();
+    await consequences.getByText('The rules accept these terms').waitFor();
+
+    // A sensitive member field: the two-person rule, as the server's rule says.
+    await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'religion' }).check();
+    await consequences.getByText('Needs 2 approvals').waitFor();
+    await consequences.getByText(/sensitive member fields \(religion\)/).waitFor();
+
+    // A friend field without the friend list: the refusal saving would meet, before saving.
+    const friendFields = page.getByRole('group', { name: /^Friend fields/ });
+    await friendFields.getByRole('checkbox', { name: 'birthday' }).check();
+    await consequences.getByText(/Saving would be refused: friends_field_required/).waitFor();
+    await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'friends' }).check();
+    await consequences.getByText(/it releases data about friends \(birthday\)/).waitFor();
+    await consequences.getByText('The rules accept these terms').waitFor();
+    await checkAccessibility(page, 'agreement editor');
+    await screenshot(page, '05-agreement-editor');
+
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByRole('button', { name: 'Submit for review' }).waitFor();
+    agreementId = new URL(page.url()).pathname.split('/').pop()!;
+    assert.match(agreementId, /^agr_/);
+    await page.getByRole('button', { name: 'Submit for review' }).click();
+    await page.getByText('Done: the agreement is now under review.').waitFor();
+    await page.getByText('0 of 2 given', { exact: false }).waitFor();
+    await checkAccessibility(page, 'agreement detail');
+    await screenshot(page, '06-agreement-submitted');
+  });
+
+  await t.test('a viewer sees no approve button, and a crafted approval is refused by the API', async () => {
+    const page = await w.page();
+    await signIn(page, 'viewer@datapact.example');
+    assert.equal(await page.getByRole('link', { name: 'Approval queue' }).count(), 0, 'no approval queue for a viewer');
+    await page.goto(`/console/agreements/${agreementId}`);
+    await page.getByRole('table', { name: 'History' }).getByText('Parker Partnerships').first().waitFor();
+    for (const name of ['Approve', 'Activate', 'Submit for review', 'Return to draft']) {
+      assert.equal(await page.getByRole('button', { name }).count(), 0, `a viewer is not offered ${name}`);
+    }
+    await screenshot(page, '07-viewer-agreement');
+    assert.deepEqual(await crafted(page, `/admin/v1/agreements/${agreementId}/approve`, true), { status: 403, code: 'forbidden' });
+    // And a request without the session's CSRF token (what another site could make the browser send) is refused first.
+    assert.deepEqual(await crafted(page, `/admin/v1/agreements/${agreementId}/approve`, false), { status: 403, code: 'invalid_csrf_token' });
+  });
+
+  await t.test('a privacy officer approves with the keyboard only, with a comment', async () => {
+    const page = await w.page();
+    await signIn(page, 'privacy1@datapact.example');
+    await tabTo(page, /^Approval queue$/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('table', { name: 'Approval queue' }).waitFor();
+    await checkAccessibility(page, 'approval queue');
+    await screenshot(page, '08-approval-queue');
+    await tabTo(page, new RegExp(`^Review ${agreementId}`));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByRole('table', { name: 'Terms compared with the agreement in force' }).waitFor();
+    await tabTo(page, /Comment/);
+    await page.keyboard.type('Religion is needed for the prayer-times widget; checked with legal.');
+    await tabTo(page, /^Approve$/);
+    await checkAccessibility(page, 'review');
+    await screenshot(page, '09-review');
+    await page.keyboard.press('Enter');
+    await page.getByText('1 of 2 given', { exact: false }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0, 'approved once: not offered again');
+  });
+
+  await t.test('a second officer approves, the manager activates and suspends, an officer resumes; the history names each actor', async () => {
+    const officer = await w.page();
+    await signIn(officer, 'privacy2@datapact.example');
+    await officer.goto(`/console/agreements/${agreementId}`);
+    await officer.getByRole('button', { name: 'Approve' }).click();
+    await officer.getByText('2 of 2 given', { exact: false }).waitFor();
+
+    const manager = await w.page();
+    await signIn(manager, 'partnerships@datapact.example');
+    await manager.goto(`/console/agreements/${agreementId}`);
+    await manager.getByRole('button', { name: 'Activate' }).click();
+    await manager.getByText('Done: the agreement is now active.').waitFor();
+    await manager.getByLabel('Reason to suspend').fill('The partner reported a breach; investigating.');
+    await manager.getByRole('button', { name: 'Suspend' }).click();
+    await manager.getByText('Done: the agreement is now suspended.').waitFor();
+
+    await officer.reload();
+    await officer.getByRole('button', { name: 'Resume' }).click();
+    await officer.getByText('Done: the agreement is now active.').waitFor();
+
+    const history = officer.getByRole('table', { name: 'History' });
+    for (const text of ['Parker Partnerships', 'Priya Privacy', 'Pavel Privacy', 'Religion is needed for the prayer-times widget', 'investigating']) {
+      await history.getByText(text).first().waitFor();
+    }
+    const actions = await history.locator('tbody tr td:nth-child(4)').allTextContents();
+    assert.deepEqual(actions, ['draft', 'submit', 'approve', 'approve', 'activate', 'suspend', 'resume']);
+    await checkAccessibility(officer, 'agreement history');
+    await screenshot(officer, '10-agreement-history');
+  });
+});
+
+test('session expiry: the sign-in comes back over the editor, nothing typed is lost, and the save goes through after it', async (t) => {
+  const w = await consoleWorld(t);
+  const page = await w.page();
+  await signIn(page, 'partnerships@datapact.example');
+  await page.goto('/console/agreements/new');
+  await pickPartner(page, 'ZTE Corporation');
+  await page.getByRole('checkbox', { name: /ZTE Social Link/ }).check();
+  await page.getByRole('checkbox', { name: 'messaging' }).check();
+  await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'email' }).check();
+
+  // The session ends under the page (revoked here; the 12 hours running out looks the same to the browser).
+  await w.store.staff.revokeKind(await staffId(w, 'partnerships@datapact.example'), 'session', CONSOLE_NOW);
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Your session has ended' });
+  await dialog.waitFor();
+  await checkAccessibility(page, 'session ended');
+  await screenshot(page, '11-session-ended');
+  await dialog.getByLabel(/^Password/).fill(DEMO_PASSWORD);
+  await dialog.getByRole('button', { name: 'Sign in' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+
+  assert.equal(await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'email' }).isChecked(), true, 'the picks are kept');
+  assert.equal(await page.getByRole('checkbox', { name: 'messaging' }).isChecked(), true);
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await page.getByRole('button', { name: 'Submit for review' }).waitFor();
+  const saved = await w.store.agreements.ofApps(['app_zte']);
+  assert.equal(saved.length, 1, 'the draft was saved once, after the new sign-in');
+});
+
+test('your account: a password change, then the new password signs in and the old one does not', async (t) => {
+  const w = await consoleWorld(t);
+  const page = await w.page();
+  await signIn(page, 'viewer@datapact.example');
+  await page.getByRole('link', { name: 'Your account' }).click();
+  await page.getByLabel(/^Current password/).fill(DEMO_PASSWORD);
+  await page.getByLabel(/^New password$|^New password \*/).fill('a viewer password of her own');
+  await page.getByLabel(/^New password again/).fill('a viewer password of her own');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByText(/Password changed\./).waitFor();
+  await checkAccessibility(page, 'account');
+  await screenshot(page, '12-account');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel(/^Email/).fill('viewer@datapact.example');
+  await page.getByLabel(/^Password/).fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
+  await signIn(page, 'viewer@datapact.example', { password: 'a viewer password of her own' });
+});
+
+test('partners and apps: a manager registers a partner and an app, whose secret is shown once and rotated; a viewer is offered neither', async (t) => {
+  const w = await consoleWorld(t);
+  const manager = await w.page();
+  await signIn(manager, 'partnerships@datapact.example');
+  await manager.getByRole('link', { name: 'Partners and apps' }).click();
+  await manager.getByRole('table', { name: 'Partners' }).getByText('ZTE Corporation').waitFor();
+  const form = manager.getByRole('form', { name: 'Register a partner' });
+  await form.getByLabel(/^Legal name/).fill('Nordlicht Devices GmbH');
+  await form.getByLabel(/^Country/).fill('DE');
+  await form.getByRole('checkbox', { name: 'prior violation' }).check();
+  await checkAccessibility(manager, 'partners');
+  await screenshot(manager, '13-partners');
+  await form.getByRole('button', { name: 'Register partner' }).click();
+  await manager.getByRole('heading', { name: 'Nordlicht Devices GmbH' }).waitFor();
+
+  const app = manager.getByRole('form', { name: 'Register an app' });
+  await app.getByLabel(/^Name/).fill('Nordlicht Companion');
+  await app.getByLabel(/^Redirect URIs/).fill('https://nordlicht.example/callback');
+  await app.getByRole('button', { name: 'Register app' }).click();
+  const secret = manager.getByTestId('secret');
+  await secret.waitFor();
+  const first = await secret.textContent();
+  assert.match(first ?? '', /^dpcs_/);
+  await checkAccessibility(manager, 'partner with its apps');
+  await screenshot(manager, '14-partner-apps');
+  await manager.getByRole('button', { name: 'Rotate secret of Nordlicht Companion' }).click();
+  await manager.getByText(/the old one no longer works/).waitFor();
+  assert.notEqual(await secret.textContent(), first);
+  await manager.reload();
+  await manager.getByRole('table', { name: 'Apps' }).waitFor();
+  assert.equal(await manager.getByTestId('secret').count(), 0, 'the secret is not shown again');
+
+  const viewer = await w.page();
+  await signIn(viewer, 'viewer@datapact.example');
+  await viewer.goto(manager.url());
+  await viewer.getByRole('table', { name: 'Apps' }).getByText('Nordlicht Companion').waitFor();
+  assert.equal(await viewer.getByRole('button', { name: /Rotate/ }).count(), 0);
+  assert.equal(await viewer.getByRole('form', { name: 'Register an app' }).count(), 0);
+  const partnerId = new URL(manager.url()).pathname.split('/').pop()!;
+  const appId = (await w.store.partners.apps()).find((a) => a.partnerId === partnerId)!.id;
+  assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/apps/${appId}/rotate-secret`, true), { status: 403, code: 'forbidden' });
+});
+
+test("audit: a viewer searches the log and checks an entry's inclusion proof in the browser, against the signed tree head", async (t) => {
+  // The app and the test's second log share the data directory's keys, as two servers do (test/http/admin-bad-input.test.ts).
+  const dataDir = mkdtempSync(join(tmpdir(), 'datapact-console-audit-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const w = await consoleWorld(t, CONSOLE_NOW, { dataDir });
+  const page = await w.page();
+  await signIn(page, 'viewer@datapact.example');
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  const form = page.getByRole('form', { name: 'Search the audit log' });
+  await page.getByRole('combobox', { name: /^Outcome/ }).click();
+  await page.getByRole('option', { name: 'staff_action' }).click();
+  await form.getByRole('button', { name: 'Search' }).click();
+  const entries = page.getByRole('table', { name: 'Audit entries' });
+  await entries.getByText('staff.login').first().waitFor();
+
+  // The head that covers the sign-in, signed now rather than by the app's timer.
+  const log = new AuditLog({ db: w.store.db, clock: () => CONSOLE_NOW, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
+  await log.signHeadIfBehind();
+  await page.getByRole('button', { name: 'Check proof of entry 1' }).click();
+  await page.getByText('Entry 1 is in the log: checked in this browser').waitFor();
+  for (const line of ["The entry's bytes hash to its leaf: yes", 'leads to the root of the signed head', "The head's Ed25519 signature checks with the log's public key: yes"]) {
+    await page.getByRole('status').getByText(line, { exact: false }).waitFor();
+  }
+  await checkAccessibility(page, 'audit');
+  await screenshot(page, '15-audit-proof');
+});
+
+test('staff and API keys: one admin proposes an officer, another confirms; a key is shown once and revoked; a manager is offered none of it', async (t) => {
+  const w = await consoleWorld(t);
+  const admin = await w.page();
+  await signIn(admin, 'admin@datapact.example');
+  await admin.getByRole('link', { name: 'Staff and API keys' }).click();
+  const add = admin.getByRole('form', { name: 'Add a staff account' });
+  await add.getByLabel(/^Email/).fill('olivia@datapact.example');
+  await add.getByLabel(/^Name/).fill('Olivia Officer');
+  await add.getByRole('checkbox', { name: 'viewer' }).uncheck();
+  await add.getByRole('checkbox', { name: 'privacy officer' }).check();
+  await add.getByRole('button', { name: 'Add account' }).click();
+  await admin.getByText('Initial password of olivia@datapact.example').waitFor();
+  const proposals = admin.getByRole('table', { name: 'Role proposals' });
+  await proposals.getByText('Waiting for another admin.').waitFor();
+  assert.equal(await proposals.getByRole('button', { name: 'Confirm' }).count(), 0, 'the proposer is not offered the confirmation');
+
+  const keys = admin.getByRole('form', { name: 'Issue an API key' });
+  await keys.getByLabel(/^Key label/).fill('nightly export');
+  await keys.getByRole('button', { name: 'Issue key' }).click();
+  await admin.getByText('API key "nightly export"').waitFor();
+  assert.match(await admin.getByTestId('shown-once').textContent() ?? '', /^dpk_/);
+  await checkAccessibility(admin, 'staff and API keys');
+  await screenshot(admin, '16-staff');
+  await admin.getByRole('button', { name: 'Revoke key nightly export' }).click();
+  await admin.getByRole('button', { name: 'Revoke key nightly export' }).waitFor({ state: 'detached' });
+
+  const second = await w.page();
+  await signIn(second, 'admin2@datapact.example');
+  await second.goto('/console/staff');
+  await second.getByRole('table', { name: 'Role proposals' }).getByRole('button', { name: 'Confirm' }).click();
+  await second.getByText('New password of the account whose roles were confirmed').waitFor();
+  const olivia = (await w.store.staff.list()).find((s) => s.email === 'olivia@datapact.example');
+  assert.deepEqual(olivia?.roles, ['privacy_officer']);
+
+  const manager = await w.page();
+  await signIn(manager, 'partnerships@datapact.example');
+  assert.equal(await manager.getByRole('link', { name: 'Staff and API keys' }).count(), 0);
+  assert.deepEqual(await crafted(manager, '/admin/v1/api-keys', true), { status: 403, code: 'forbidden' });
+});
