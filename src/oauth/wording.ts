@@ -32,6 +32,11 @@ export const PURPOSE_WORDING: Readonly<Record<Purpose, string>> = {
   calendar_sync: 'to keep your calendar in sync',
 };
 
+/** How long the partner may keep what it receives, as the agreement states it. */
+export function retentionWording(days: number): string {
+  return `Deleted at most ${days} ${days === 1 ? 'day' : 'days'} after it is received`;
+}
+
 /** Where the data will be kept, as the agreement states it. */
 export function storageWording(storage: DataStorage, partnerName: string): string {
   return storage.location === 'on_device'

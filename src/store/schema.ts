@@ -35,6 +35,8 @@ export interface Database {
   rate_limit_counters: RateLimitCountersTable;
   staff_role_proposals: StaffRoleProposalsTable;
   audit_cosignatures: AuditCosignaturesTable;
+  member_friend_exclusions: MemberFriendExclusionsTable;
+  deletion_requests: DeletionRequestsTable;
 }
 
 export interface MembersTable {
@@ -78,6 +80,8 @@ export interface PartnersTable {
   created_at: string;
   /** HMAC-SHA256 key that signs the partner's webhook notices; null until first needed (migration 0006). */
   webhook_secret: string | null;
+  /** The partner's privacy policy, linked from the consent page; null for partners registered before 0025. */
+  privacy_policy_url: string | null;
 }
 
 export interface AppsTable {
@@ -393,4 +397,21 @@ export interface AuditCosignaturesTable {
   signature_line: string;
   /** POSIX seconds, the time the cosignature carries. */
   cosigned_at: number;
+}
+
+/** An app (`kind` `app`) or partner (`kind` `partner`) a member keeps from seeing them through friends (migration 0025). */
+export interface MemberFriendExclusionsTable {
+  member_id: string;
+  kind: string;
+  target_id: string;
+  created_at: string;
+}
+
+/** A member's request that a partner delete their data (migration 0025); `confirmed_at` once the partner confirms. */
+export interface DeletionRequestsTable {
+  id: string;
+  member_id: string;
+  partner_id: string;
+  requested_at: string;
+  confirmed_at: string | null;
 }

@@ -56,6 +56,12 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
+/** The name members know the platform's pages by: the consent page and the privacy center carry it. */
+export const PLATFORM_NAME = 'Datapact';
+
+/** The privacy center's home, linked from the consent page (the OAuth server's pages are not under /privacy). */
+export const PRIVACY_CENTER_PATH = '/privacy';
+
 export interface NavLink {
   readonly href: string;
   readonly label: string;

@@ -463,7 +463,7 @@ describe('apps page', () => {
     const { ann, store, appId, agreementId } = await loggedIn(t);
     await store.partners.insertPartner({
       id: 'p_evil', legalName: '<script>alert("x")</script> & Co', country: 'GB', kind: 'app_developer', riskFlags: [],
-      storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
+      storage: { location: 'on_device' }, contacts: [], webhookUrl: null, privacyPolicyUrl: null,
     }, NOW);
     await store.partners.insertApp({ id: 'app_evil', partnerId: 'p_evil', name: 'Evil <b>app</b>', class: 'third_party', status: 'active' }, [], NOW);
     await grantToken(store, { memberId: 'ann', appId: 'app_evil', agreementId: null, purpose: 'login', memberFields: ['id', 'name'] }, NOW);

@@ -183,17 +183,22 @@ describe('consent gaps', () => {
     assert.deepEqual(full.body, { id: 'me', email: 'me@mail.example', withheld: {} });
   });
 
-  test('a consent with every box unticked gives the app nothing: access_denied, and no grant', async (t) => {
+  test('Allow with every box unticked gives the app nothing: the page asks again, no grant; Deny then refuses', async (t) => {
     const world = await oauthWorld(t);
     const { appId } = await world.partner('dev', DEVICE_PARTNER);
     const request = await authorizationRequest(await world.discover(appId), { scope: 'name email friends', purpose: 'device_experience' });
     const browser = world.browser();
     const consentPage = await logIn(browser, await browser.visit(request.url));
-    const done = await consent(browser, consentPage, []);
+    const again = await consent(browser, consentPage, []);
+    assert.equal(again.status, 400);
+    assert.equal(again.left, undefined);
+    assert.match(again.html, /You allowed without ticking anything/);
+    assert.deepEqual(await world.store.db.selectFrom('grants').select('id').execute(), []);
+    assert.deepEqual(await libraryGrants(world), []);
+    const done = await consent(browser, again, [], 'deny');
     assert.equal(done.left?.searchParams.get('error'), 'access_denied');
     assert.equal(done.left?.searchParams.get('code'), null);
     assert.deepEqual(await world.store.db.selectFrom('grants').select('id').execute(), []);
-    assert.deepEqual(await libraryGrants(world), []);
   });
 });
 

@@ -17,6 +17,7 @@ import { staffCredentials } from './0019-staff-credentials.js';
 import { grantEndings } from './0017-grant-endings.js';
 import { auditCosignatures } from './0015-audit-cosignatures.js';
 import { blindedAuditEntries } from './0014-blinded-audit-entries.js';
+import { memberPrivacyCenter } from './0025-member-privacy-center.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0017-grant-endings': grantEndings,
   '0015-audit-cosignatures': auditCosignatures,
   '0014-blinded-audit-entries': blindedAuditEntries,
+  '0025-member-privacy-center': memberPrivacyCenter,
 };
 
 export const migrationProvider: MigrationProvider = {
