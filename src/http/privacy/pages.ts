@@ -4,7 +4,7 @@ import { FIELD_CLASS, OBJECT_FIELDS, type Field, type ObjectField, type Sensitiv
 import { AUDIENCE_LABELS, FIELD_LABELS } from '../../web/field-labels.js';
 import { html, type Html } from '../../web/html.js';
 import { csrfField, page } from '../../web/page-layout.js';
-import type { MemberAppStanding, PrivacyView } from './member-privacy.js';
+import type { ExclusionChoices, MemberAppStanding, NamedTarget, PrivacyView } from './member-privacy.js';
 import type { AccessHistoryItem, MemberApp } from './privacy-schemas.js';
 
 /**
@@ -19,6 +19,8 @@ export const PAGE_PATHS = {
   saveSettings: '/privacy/settings',
   apps: '/privacy/apps',
   history: '/privacy/history',
+  keepOut: '/privacy/exclusions',
+  letBackIn: '/privacy/exclusions/remove',
 } as const;
 
 export function revokePath(appId: string): string {
@@ -105,13 +107,52 @@ ${AUDIENCES.map((audience) => html`<option value="${audience}"${audience === cur
 </select></div>`;
 }
 
-export function settingsPage(options: { memberId: string; privacy: PrivacyView; csrf: string; saved: boolean }): string {
+/** The value of a keep-out form's `target`: `app:<id>` or `partner:<id>`. */
+export function exclusionTarget(kind: 'app' | 'partner', id: string): string {
+  return `${kind}:${id}`;
+}
+
+function keptOutItem(kind: 'app' | 'partner', target: NamedTarget, csrf: string): Html {
+  return html`<li>${target.name}${kind === 'partner' ? ' (every app of this partner)' : ''}
+<form method="post" action="${PAGE_PATHS.letBackIn}" class="inline">${csrfField(csrf)}<input type="hidden" name="target" value="${exclusionTarget(kind, target.id)}"><button type="submit">Let ${target.name} see me again</button></form></li>`;
+}
+
+/** The apps and partners kept from seeing the member through friends, and the form to add one (PRODUCT.md §4, §9). */
+function keepOutSection(exclusions: ExclusionChoices, csrf: string): Html {
+  const kept = [
+    ...exclusions.apps.map((target) => keptOutItem('app', target, csrf)),
+    ...exclusions.partners.map((target) => keptOutItem('partner', target, csrf)),
+  ];
+  const keptIds = new Set([...exclusions.apps.map((t) => exclusionTarget('app', t.id)), ...exclusions.partners.map((t) => exclusionTarget('partner', t.id))]);
+  const options = (kind: 'app' | 'partner', targets: readonly NamedTarget[]) => targets
+    .filter((target) => !keptIds.has(exclusionTarget(kind, target.id)))
+    .map((target) => html`<option value="${exclusionTarget(kind, target.id)}">${target.name}</option>`);
+  return html`<section aria-labelledby="keep-out">
+<h2 id="keep-out">Keep an app out</h2>
+<p>The apps and partners below never see you through your friends, whatever your other settings say; the others still do if sharing through friends is on. They are not told: to them you look like a friend who turned sharing off. What you share with an app yourself is not affected (revoke it under Apps and devices).</p>
+${kept.length === 0 ? html`<p>You keep no app or partner out.</p>` : html`<ul class="kept-out">${kept}</ul>`}
+<form method="post" action="${PAGE_PATHS.keepOut}">
+${csrfField(csrf)}
+<div class="row"><label for="keep_out_target">App or partner to keep out</label>
+<select id="keep_out_target" name="target" required>
+<optgroup label="Apps">${options('app', exclusions.choices.apps)}</optgroup>
+<optgroup label="Partners (all their apps)">${options('partner', exclusions.choices.partners)}</optgroup>
+</select></div>
+<button type="submit">Keep it out</button>
+</form>
+</section>`;
+}
+
+export function settingsPage(options: {
+  memberId: string; privacy: PrivacyView; exclusions: ExclusionChoices; csrf: string; saved: boolean; notice?: string;
+}): string {
   const { privacy } = options;
   const basic = OBJECT_FIELDS.filter((field) => !audienceIsEditable(field));
   return layout('Privacy settings', html`
 <h1>Privacy settings</h1>
 <p>Logged in as <strong>${options.memberId}</strong>.</p>
 ${options.saved && html`<p class="notice" role="status">Your settings were saved.</p>`}
+${options.notice !== undefined && html`<p class="notice" role="status">${options.notice}</p>`}
 <form method="post" action="${PAGE_PATHS.saveSettings}">
 ${csrfField(options.csrf)}
 <fieldset>
@@ -128,7 +169,8 @@ ${CLASS_LEGENDS.map(([fieldClass, legend]) => html`<fieldset>
 ${OBJECT_FIELDS.filter((field) => FIELD_CLASS[field] === fieldClass).map((field) => audienceSelect(field, privacy.audiences[field]))}
 </fieldset>`)}
 <button type="submit">Save settings</button>
-</form>`, { current: 'settings', csrf: options.csrf });
+</form>
+${keepOutSection(options.exclusions, options.csrf)}`, { current: 'settings', csrf: options.csrf });
 }
 
 function when(iso: string | null): Html {

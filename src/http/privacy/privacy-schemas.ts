@@ -152,6 +152,24 @@ export const HistoryPageQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const NamedTarget = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: false });
+
+export const FriendExclusionsBody = Type.Object(
+  {
+    apps: Type.Array(NamedTarget, { description: 'Apps kept out; `name` is the app\'s name and its partner\'s.' }),
+    partners: Type.Array(NamedTarget, { description: 'Partners kept out (every app of theirs); `name` is the legal name.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ExclusionParams = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('apps'), Type.Literal('partners')]),
+    id: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  { additionalProperties: false },
+);
+
 export const AppIdParams = Type.Object({ appId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
 /**

@@ -4,16 +4,21 @@ import type { FastifyError, FastifyPluginAsync, FastifyRequest, onRequestHookHan
 import { isAudience, type AudienceSettings } from '../../domain/audience.js';
 import { BadRequest, DatapactError, InvalidCsrfToken, UnknownField } from '../../domain/errors.js';
 import { isObjectField } from '../../domain/field-catalog.js';
-import type { PrivacyChange } from '../../store/member-repository.js';
+import type { ExclusionKind, PrivacyChange } from '../../store/member-repository.js';
+
+const exclusionKind = (segment: 'apps' | 'partners'): ExclusionKind => (segment === 'apps' ? 'app' : 'partner');
 import { sendPage } from '../../web/send-page.js';
 import type { AppContext } from '../app.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
-import { changePrivacy, memberApps, memberAppStandings, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
+import {
+  changePrivacy, friendExclusions, keepOut, letBackIn, memberApps, memberAppStandings, readPrivacy, revokeApp,
+} from '../privacy/member-privacy.js';
 import { LogProofs } from '../../audit/log-proofs.js';
 import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
 import { appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
 import {
-  AccessHistoryPage, AccessHistoryQuery, AppIdParams, HistoryPageQuery, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator,
+  AccessHistoryPage, AccessHistoryQuery, AppIdParams, ExclusionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
+  PrivacySettings, strictBodyValidator,
 } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 
@@ -47,6 +52,22 @@ function settingsFromForm(body: unknown): PrivacyChange {
   }
   return { platformEnabled: form.platform_enabled === 'on', shareViaFriends: form.share_via_friends === 'on', audiences };
 }
+
+/** A keep-out form's `target` (`app:<id>` or `partner:<id>`). */
+function targetFromForm(body: unknown): { kind: ExclusionKind; id: string } {
+  const target = (body as { target?: unknown } | undefined)?.target;
+  const [kind, ...rest] = typeof target === 'string' ? target.split(':') : [];
+  const id = rest.join(':');
+  if ((kind !== 'app' && kind !== 'partner') || id === '' || id.length > 100) {
+    throw new BadRequest('invalid_parameter', 'Choose an app or a partner.');
+  }
+  return { kind, id };
+}
+
+const SETTINGS_NOTICES: Readonly<Record<string, string>> = {
+  kept_out: 'Kept out: it no longer sees you through your friends.',
+  let_in: 'Let back in: it sees you through your friends again if sharing through friends is on.',
+};
 
 /**
  * The members' privacy center (issue 3, part 5): pages under /privacy and a JSON API under
@@ -132,8 +153,24 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
 
   app.get(PAGE_PATHS.settings, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
     const memberId = requireSessionMember(request);
-    const privacy = await readPrivacy(store, memberId);
-    return sendPage(reply, 200, settingsPage({ memberId, privacy, csrf: reply.generateCsrf(), saved: queryFlag(request, 'saved') }));
+    const [privacy, exclusions] = await Promise.all([readPrivacy(store, memberId), friendExclusions(store, memberId)]);
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    const notice = typeof done === 'string' ? SETTINGS_NOTICES[done] : undefined;
+    return sendPage(reply, 200, settingsPage({
+      memberId, privacy, exclusions, csrf: reply.generateCsrf(), saved: queryFlag(request, 'saved'), ...(notice === undefined ? {} : { notice }),
+    }));
+  });
+
+  app.post(PAGE_PATHS.keepOut, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
+    const { kind, id } = targetFromForm(request.body);
+    await keepOut(store, requireSessionMember(request), kind, id, clock());
+    return reply.redirect(`${PAGE_PATHS.settings}?done=kept_out#keep-out`, 303);
+  });
+
+  app.post(PAGE_PATHS.letBackIn, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
+    const { kind, id } = targetFromForm(request.body);
+    await letBackIn(store, requireSessionMember(request), kind, id);
+    return reply.redirect(`${PAGE_PATHS.settings}?done=let_in#keep-out`, 303);
   });
 
   app.post(PAGE_PATHS.saveSettings, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
@@ -199,6 +236,49 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
       ...(audiences === undefined ? {} : { audiences: audiences as AudienceSettings }),
     });
     return { ...(await readPrivacy(store, memberId)), csrf_token: reply.generateCsrf() };
+  });
+
+  app.get('/v1/me/friend-exclusions', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'The apps and partners you keep from seeing you through friends',
+      description: `${description} For these, you are left out of what your friends' apps receive, as if sharing through friends were off; `
+        + 'every other app still sees you if it is on. A partner kept out means every app of that partner.',
+      tags,
+      response: { 200: FriendExclusionsBody, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { apps, partners } = await friendExclusions(store, requireSessionMember(request));
+    return { apps, partners };
+  });
+
+  app.put('/v1/me/friend-exclusions/:kind/:id', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Keep an app (`apps`) or every app of a partner (`partners`) from seeing you through friends',
+      description: `${description} Needs the \`x-csrf-token\` header. Takes effect on the app's next request; doing it again changes nothing. `
+        + '404 for an app or partner that does not exist; 409 `too_many_exclusions` past 200.',
+      tags,
+      params: ExclusionParams,
+      response: { 204: Type.Null(), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await keepOut(store, requireSessionMember(request), exclusionKind(request.params.kind), request.params.id, clock());
+    return reply.status(204).send(null);
+  });
+
+  app.delete('/v1/me/friend-exclusions/:kind/:id', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Let an app or partner you kept out see you through friends again',
+      description: `${description} Needs the \`x-csrf-token\` header. Removing one that is not there changes nothing.`,
+      tags,
+      params: ExclusionParams,
+      response: { 204: Type.Null(), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await letBackIn(store, requireSessionMember(request), exclusionKind(request.params.kind), request.params.id);
+    return reply.status(204).send(null);
   });
 
   app.get('/v1/me/apps', {
