@@ -3,11 +3,11 @@ import type { App, AppClass } from '../domain/app.js';
 import { fieldsOf, type Field, type FieldMask } from '../domain/field-catalog.js';
 import type { Partner } from '../domain/partner.js';
 import type { Purpose } from '../domain/purposes.js';
-import { fieldLabel } from '../web/field-labels.js';
+import { fieldLabel, PURPOSE_WORDING } from '../web/field-labels.js';
 import { html, type Html } from '../web/html.js';
 import { csrfField, page, PLATFORM_NAME, PRIVACY_CENTER_PATH } from '../web/page-layout.js';
 import { friendScope } from './scopes.js';
-import { countryName, longDate, PURPOSE_WORDING, retentionWording, storageWording } from './wording.js';
+import { countryName, longDate, retentionWording, storageWording } from './wording.js';
 
 export interface ConsentView {
   readonly uid: string;

@@ -1,7 +1,7 @@
 import { notInEffectCause, type NotInEffectCause } from '../../domain/agreement.js';
 import { audienceIsEditable, defaultAudience, type Audience } from '../../domain/audience.js';
-import { BadRequest, Conflict, LoginRequired, NotFound } from '../../domain/errors.js';
-import { OBJECT_FIELDS, fieldsOf, type ObjectField } from '../../domain/field-catalog.js';
+import { BadRequest, Conflict, LoginRequired, NotFound, UnknownField } from '../../domain/errors.js';
+import { OBJECT_FIELDS, fieldBit, fieldsOf, isField, type Field, type ObjectField } from '../../domain/field-catalog.js';
 import { grantEnd, grantStatus } from '../../domain/grant.js';
 import type { Instant } from '../../domain/time.js';
 import { MAX_EXCLUSIONS, type ExclusionKind, type PrivacyChange } from '../../store/member-repository.js';
@@ -148,4 +148,32 @@ export async function keepOut(store: Store, memberId: string, kind: ExclusionKin
 
 export async function letBackIn(store: Store, memberId: string, kind: ExclusionKind, targetId: string): Promise<void> {
   await store.members.unexclude(memberId, kind, targetId);
+}
+
+/** A permission as the privacy center names it: a field about the member (`email`) or about friends (`friends.birthday`). */
+export function parsePermission(permission: string): { about: 'member' | 'friends'; field: Field } {
+  const friend = permission.startsWith('friends.');
+  const name = friend ? permission.slice('friends.'.length) : permission;
+  if (!isField(name) || (friend && name === 'friends')) throw new UnknownField(`Unknown permission '${permission.slice(0, 100)}'.`);
+  if (name === 'id') throw new BadRequest('permission_not_removable', 'Your member id is part of every consent: revoke the app instead.');
+  return { about: friend ? 'friends' : 'member', field: name };
+}
+
+/**
+ * Takes one permission away from an app, in every grant of the member's that is still active, at
+ * once: its tokens stop reaching the field on their next request (the rules read grant ∩ token).
+ * 404 when no active grant gives the app that permission.
+ */
+export async function removePermission(store: Store, memberId: string, appId: string, permission: string, now: Instant): Promise<void> {
+  const { about, field } = parsePermission(permission);
+  const bit = fieldBit(field);
+  const grants = (await store.grants.ofMember(memberId))
+    .filter(({ grant, agreement }) => grant.appId === appId && grantStatus(grantEnd(grant, agreement, now)) === 'active')
+    .map(({ grant }) => grant)
+    .filter((grant) => ((about === 'member' ? grant.memberFields : grant.friendFields) & bit) !== 0);
+  if (grants.length === 0) throw new NotFound('This app has no such permission from you.');
+  await store.db.transaction().execute(async (trx) => {
+    const tx = createStore(trx);
+    for (const grant of grants) await tx.grants.narrow(grant.id, about === 'member' ? bit : 0, about === 'friends' ? bit : 0);
+  });
 }

@@ -1,7 +1,7 @@
 import type { NotInEffectCause } from '../../domain/agreement.js';
 import { AUDIENCES, audienceIsEditable, type Audience } from '../../domain/audience.js';
-import { FIELD_CLASS, OBJECT_FIELDS, type Field, type ObjectField, type SensitivityClass } from '../../domain/field-catalog.js';
-import { AUDIENCE_LABELS, FIELD_LABELS } from '../../web/field-labels.js';
+import { FIELD_CLASS, FIELDS, OBJECT_FIELDS, type Field, type ObjectField, type SensitivityClass } from '../../domain/field-catalog.js';
+import { AUDIENCE_LABELS, FIELD_LABELS, PURPOSE_WORDING } from '../../web/field-labels.js';
 import { html, type Html } from '../../web/html.js';
 import { csrfField, page } from '../../web/page-layout.js';
 import type { ExclusionChoices, MemberAppStanding, NamedTarget, PrivacyView } from './member-privacy.js';
@@ -34,12 +34,6 @@ const CLASS_LEGENDS: ReadonlyArray<[SensitivityClass, string]> = [
   ['activity', 'Activity'],
 ];
 
-const STATUS_LABELS: Readonly<Record<MemberApp['status'], string>> = {
-  active: 'Active',
-  revoked: 'Revoked',
-  expired: 'Expired (unused for 90 days)',
-  ended: 'Ended',
-};
 
 /** Why an agreement is not in effect, as its members read it: `Active — but …: the app receives nothing`. */
 const AGREEMENT_NOT_IN_EFFECT: Readonly<Record<NotInEffectCause, string>> = {
@@ -182,51 +176,138 @@ function fieldList(fields: readonly Field[]): Html | string {
   return fields.length === 0 ? 'none' : fields.map((field) => FIELD_LABELS[field]).join(', ');
 }
 
-/**
- * A grant's status. An ended grant says why (its agreement's access ended); an active grant whose
- * agreement is not in effect says so, for it then gives the app nothing.
- */
-function statusLabel({ grant, agreementNotInEffect }: MemberAppStanding): string {
-  if (grant.status === 'ended') return `${STATUS_LABELS.ended}: ${AGREEMENT_NOT_IN_EFFECT.access_ended}`;
-  if (grant.status !== 'active' || agreementNotInEffect === null) return STATUS_LABELS[grant.status];
-  return `${STATUS_LABELS.active} — but ${AGREEMENT_NOT_IN_EFFECT[agreementNotInEffect]}: the app receives nothing`;
+/** Why a grant stopped working, as the member reads it (revoked, unused 90 days, agreement ended). */
+const END_REASON_LABELS: Readonly<Record<NonNullable<MemberApp['end_reason']>, string>> = {
+  member_revoked: 'You revoked it',
+  token_revoked: 'The app gave it up (revoked its token)',
+  unused_90_days: 'Unused for 90 days',
+  access_ended: 'The agreement with its partner ended',
+};
+
+export function revokeConfirmPath(appId: string): string {
+  return revokePath(appId);
 }
 
-export function appsPage(options: { apps: readonly MemberAppStanding[]; csrf: string; revoked: boolean }): string {
-  const byApp = new Map<string, MemberAppStanding[]>();
-  for (const standing of options.apps) {
-    const appId = standing.grant.app.id;
-    byApp.set(appId, [...(byApp.get(appId) ?? []), standing]);
-  }
-  const sections = [...byApp.values()].map((standings, index) => {
-    const grants = standings.map(({ grant }) => grant);
-    const first = grants[0]!;
-    const headingId = `app-${index}`;
-    // Only an active grant has anything left to revoke: an expired or ended one gives nothing already.
-    const revocable = grants.some((grant) => grant.status === 'active');
-    return html`<section aria-labelledby="${headingId}">
-<h2 id="${headingId}">${first.app.name}</h2>
-<p>Run by ${first.partner.name} (${first.partner.country}).</p>
-<table>
-<caption>What you consented to</caption>
-<thead><tr><th scope="col">Purpose</th><th scope="col">About you</th><th scope="col">About your friends</th><th scope="col">Granted</th><th scope="col">Last used</th><th scope="col">Status</th></tr></thead>
-<tbody>
-${standings.map((standing) => {
+export function removePermissionPath(appId: string): string {
+  return `/privacy/apps/${encodeURIComponent(appId)}/permissions/remove`;
+}
+
+/** One app as the apps page shows it: what it can read now (the union of its live grants), and its ended grants. */
+export interface AppRow {
+  readonly app: MemberApp['app'];
+  readonly partner: MemberApp['partner'];
+  readonly live: readonly MemberAppStanding[];
+  readonly ended: readonly MemberApp[];
+}
+
+/** Groups the member's grants by app, newest app first, as the JSON API lists them. */
+export function appRows(standings: readonly MemberAppStanding[]): AppRow[] {
+  const rows = new Map<string, { app: MemberApp['app']; partner: MemberApp['partner']; live: MemberAppStanding[]; ended: MemberApp[] }>();
+  for (const standing of standings) {
     const { grant } = standing;
-    return html`<tr><td>${grant.purpose.replaceAll('_', ' ')}</td><td>${fieldList(grant.member_fields)}</td><td>${fieldList(grant.friend_fields)}</td><td>${when(grant.granted_at)}</td><td>${when(grant.last_used_at)}</td><td>${statusLabel(standing)}</td></tr>`;
-  })}
-</tbody>
-</table>
-${revocable
-    ? html`<form method="post" action="${revokePath(first.app.id)}">${csrfField(options.csrf)}<button type="submit">Revoke access for ${first.app.name}</button></form>`
-    : html`<p>${first.app.name} has no access left to revoke. To read your data again it must ask for your consent.</p>`}
+    const row = rows.get(grant.app.id) ?? { app: grant.app, partner: grant.partner, live: [], ended: [] };
+    if (grant.status === 'active') row.live.push(standing);
+    else row.ended.push(grant);
+    rows.set(grant.app.id, row);
+  }
+  return [...rows.values()];
+}
+
+const earliest = (isos: readonly string[]) => isos.reduce((a, b) => (b < a ? b : a));
+const latest = (isos: readonly string[]) => isos.reduce((a, b) => (b > a ? b : a));
+
+/** What the live grants give together: member fields, and friend fields that can ever leave (never a sensitive one). */
+export function liveUnion(live: readonly MemberAppStanding[]): { member: Field[]; friends: Field[] } {
+  const member = new Set<Field>();
+  const friends = new Set<Field>();
+  for (const { grant } of live) {
+    grant.member_fields.forEach((field) => member.add(field));
+    grant.friend_fields.filter((field) => FIELD_CLASS[field] !== 'sensitive').forEach((field) => friends.add(field));
+  }
+  const order = (fields: Set<Field>) => FIELDS.filter((field) => fields.has(field));
+  return { member: order(member), friends: order(friends) };
+}
+
+function permissionItem(appId: string, permission: string, label: string, csrf: string): Html {
+  return html`<li>${label}
+<form method="post" action="${removePermissionPath(appId)}" class="inline">${csrfField(csrf)}<input type="hidden" name="permission" value="${permission}"><button type="submit" class="link" aria-label="Remove ${label}">Remove</button></form></li>`;
+}
+
+function liveSection(row: AppRow, csrf: string): Html {
+  const { member, friends } = liveUnion(row.live);
+  const grants = row.live.map(({ grant }) => grant);
+  const purposes = [...new Set(grants.map((grant) => grant.purpose))];
+  const used = grants.map((grant) => grant.last_used_at).filter((at): at is string => at !== null);
+  const notInEffect = row.live.find((standing) => standing.agreementNotInEffect !== null)?.agreementNotInEffect;
+  return html`<p>Can read since ${when(earliest(grants.map((grant) => grant.granted_at)))}, ${purposes.map((purpose, i) => html`${i > 0 ? ' and ' : ''}${PURPOSE_WORDING[purpose]}`)}. Last used ${when(used.length === 0 ? null : latest(used))}.</p>
+${notInEffect && html`<p class="error">But ${AGREEMENT_NOT_IN_EFFECT[notInEffect]}: the app receives nothing for now.</p>`}
+<div class="columns">
+<div><h3>About you</h3>
+<ul class="permissions">${member.map((field) => (field === 'id'
+    ? html`<li>${FIELD_LABELS.id} (always, while it has access)</li>`
+    : permissionItem(row.app.id, field, FIELD_LABELS[field], csrf)))}</ul></div>
+${friends.length > 0 && html`<div><h3>About friends who allow it</h3>
+<ul class="permissions">${friends.map((field) => permissionItem(row.app.id, `friends.${field}`, FIELD_LABELS[field], csrf))}</ul></div>`}
+</div>
+<p><a class="button danger" href="${revokeConfirmPath(row.app.id)}">Revoke all access for ${row.app.name}…</a></p>`;
+}
+
+function appSection(row: AppRow, index: number, csrf: string, extra: Html | ''): Html {
+  const headingId = `app-${index}`;
+  return html`<section class="card" aria-labelledby="${headingId}">
+<h2 id="${headingId}">${row.app.name}</h2>
+<p class="note">Run by ${row.partner.name} (${row.partner.country}).</p>
+${row.live.length > 0 ? liveSection(row, csrf) : html`<p>${row.app.name} can read nothing now. To read your data again it must ask for your consent.</p>`}
+${extra}
 </section>`;
-  });
+}
+
+function endedTable(rows: readonly AppRow[]): Html | '' {
+  const ended = rows.flatMap((row) => row.ended.map((grant) => ({ row, grant })));
+  if (ended.length === 0) return '';
+  return html`<section aria-labelledby="ended">
+<h2 id="ended">Ended access</h2>
+<div class="scroll"><table>
+<caption>Consents that no longer give anything, and why</caption>
+<thead><tr><th scope="col">App</th><th scope="col">Purpose</th><th scope="col">Given</th><th scope="col">Ended</th><th scope="col">Why</th></tr></thead>
+<tbody>
+${ended.map(({ row, grant }) => html`<tr><td>${row.app.name}</td><td>${PURPOSE_WORDING[grant.purpose]}</td><td>${when(grant.granted_at)}</td><td>${when(grant.ended_at)}</td><td>${grant.end_reason === null ? '' : END_REASON_LABELS[grant.end_reason]}</td></tr>\n`)}</tbody>
+</table></div>
+</section>`;
+}
+
+export interface AppsPageOptions {
+  readonly apps: readonly MemberAppStanding[];
+  readonly csrf: string;
+  readonly notice?: string;
+  /** Anything more an app's card shows (the deletion request of its partner). */
+  readonly extra?: (row: AppRow) => Html | '';
+}
+
+export function appsPage(options: AppsPageOptions): string {
+  const rows = appRows(options.apps);
+  const sections = rows.map((row, index) => appSection(row, index, options.csrf, options.extra?.(row) ?? ''));
   return layout('Apps and devices', html`
 <h1>Apps and devices</h1>
-<p>Every app and device you gave access to your data, and what you consented to. Revoking stops the app at once: every token it holds stops working.</p>
-${options.revoked && html`<p class="notice" role="status">Access revoked.</p>`}
-${sections.length === 0 ? html`<p>No app or device has your consent.</p>` : sections}`, { current: 'apps', csrf: options.csrf });
+<p>Each app and device you gave access to your data: what it can read now, and since when. Remove a single permission, or revoke everything: the app's tokens stop reaching it on their next request.</p>
+${options.notice !== undefined && html`<p class="notice" role="status">${options.notice}</p>`}
+${sections.length === 0 ? html`<p>No app or device has your consent.</p>` : sections}
+${endedTable(rows)}`, { current: 'apps', csrf: options.csrf });
+}
+
+/** The confirmation before revoking: what the app loses, and the button that does it. */
+export function revokeConfirmPage(options: { row: AppRow; csrf: string }): string {
+  const { row } = options;
+  const { member, friends } = liveUnion(row.live);
+  return layout(`Revoke ${row.app.name}?`, html`
+<h1>Revoke all access for ${row.app.name}?</h1>
+<p>${row.app.name} (${row.partner.name}) will stop reading your data at once: every token it holds stops working. To read it again, it must ask for your consent.</p>
+<p>It loses: ${fieldList(member)}${friends.length > 0 ? html`; about your friends: ${fieldList(friends)}` : ''}.</p>
+<form method="post" action="${revokePath(row.app.id)}">
+${csrfField(options.csrf)}
+<button type="submit" class="danger">Revoke access</button>
+<a class="button" href="${PAGE_PATHS.apps}">Cancel</a>
+</form>`, { current: 'apps', csrf: options.csrf });
 }
 
 const VIA_LABELS: Readonly<Record<AccessHistoryItem['via'], string>> = {

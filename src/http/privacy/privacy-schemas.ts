@@ -170,6 +170,11 @@ export const ExclusionParams = Type.Object(
   { additionalProperties: false },
 );
 
+export const PermissionParams = Type.Object(
+  { appId: Type.String({ minLength: 1, maxLength: 100 }), permission: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
 export const AppIdParams = Type.Object({ appId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
 /**

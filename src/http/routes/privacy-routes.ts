@@ -11,13 +11,13 @@ import { sendPage } from '../../web/send-page.js';
 import type { AppContext } from '../app.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
 import {
-  changePrivacy, friendExclusions, keepOut, letBackIn, memberApps, memberAppStandings, readPrivacy, revokeApp,
+  changePrivacy, friendExclusions, keepOut, letBackIn, memberApps, memberAppStandings, readPrivacy, removePermission, revokeApp,
 } from '../privacy/member-privacy.js';
 import { LogProofs } from '../../audit/log-proofs.js';
 import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
-import { appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
+import { appRows, appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, revokeConfirmPage, settingsPage } from '../privacy/pages.js';
 import {
-  AccessHistoryPage, AccessHistoryQuery, AppIdParams, ExclusionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
+  AccessHistoryPage, AccessHistoryQuery, AppIdParams, ExclusionParams, PermissionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
   PrivacySettings, strictBodyValidator,
 } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
@@ -63,6 +63,11 @@ function targetFromForm(body: unknown): { kind: ExclusionKind; id: string } {
   }
   return { kind, id };
 }
+
+const APPS_NOTICES: Readonly<Record<string, string>> = {
+  revoked: 'Access revoked: the app can read nothing now.',
+  removed: 'Permission removed: the app cannot read it any more.',
+};
 
 const SETTINGS_NOTICES: Readonly<Record<string, string>> = {
   kept_out: 'Kept out: it no longer sees you through your friends.',
@@ -181,7 +186,26 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
 
   app.get(PAGE_PATHS.apps, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
     const apps = await memberAppStandings(store, requireSessionMember(request), clock());
-    return sendPage(reply, 200, appsPage({ apps, csrf: reply.generateCsrf(), revoked: queryFlag(request, 'revoked') }));
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    const notice = typeof done === 'string' ? APPS_NOTICES[done] : undefined;
+    return sendPage(reply, 200, appsPage({ apps, csrf: reply.generateCsrf(), ...(notice === undefined ? {} : { notice }) }));
+  });
+
+  app.get('/privacy/apps/:appId/revoke', { schema: { ...page, params: AppIdParams }, preHandler: requirePageMember }, async (request, reply) => {
+    const standings = await memberAppStandings(store, requireSessionMember(request), clock());
+    const row = appRows(standings).find((candidate) => candidate.app.id === request.params.appId);
+    if (row === undefined || row.live.length === 0) return reply.redirect(PAGE_PATHS.apps, 303);
+    return sendPage(reply, 200, revokeConfirmPage({ row, csrf: reply.generateCsrf() }));
+  });
+
+  app.post('/privacy/apps/:appId/permissions/remove', {
+    schema: { ...page, params: AppIdParams },
+    preHandler: [requirePageMember, csrf],
+  }, async (request, reply) => {
+    const permission = (request.body as { permission?: unknown } | undefined)?.permission;
+    if (typeof permission !== 'string') throw new BadRequest('invalid_parameter', 'Choose a permission to remove.');
+    await removePermission(store, requireSessionMember(request), request.params.appId, permission, clock());
+    return reply.redirect(`${PAGE_PATHS.apps}?done=removed`, 303);
   });
 
   app.get(PAGE_PATHS.history, { schema: { ...page, querystring: HistoryPageQuery }, preHandler: requirePageMember }, async (request, reply) => {
@@ -197,7 +221,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     preHandler: [requirePageMember, csrf],
   }, async (request, reply) => {
     await revokeApp(store, requireSessionMember(request), request.params.appId, clock());
-    return reply.redirect(`${PAGE_PATHS.apps}?revoked=1`, 303);
+    return reply.redirect(`${PAGE_PATHS.apps}?done=revoked`, 303);
   });
 
   // ---- JSON API -----------------------------------------------------------------------------
@@ -309,6 +333,22 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     if (proof !== true) return { data: history.data, paging };
     const proven = await withProofs(store, proofs, history, context.audit.blinding);
     return { data: proven.data, tree_head: proven.treeHead, paging };
+  });
+
+  app.delete('/v1/me/apps/:appId/permissions/:permission', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Remove one permission from an app without revoking the rest',
+      description: `${description} Needs the \`x-csrf-token\` header. \`permission\` is a field about you (\`email\`) or about friends `
+        + '(`friends.birthday`); every active grant you gave the app loses it, and its tokens stop reaching it on their next request. '
+        + '404 when the app has no such permission from you; 400 `permission_not_removable` for `id` (revoke the app instead).',
+      tags,
+      params: PermissionParams,
+      response: { 204: Type.Null(), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await removePermission(store, requireSessionMember(request), request.params.appId, request.params.permission, clock());
+    return reply.status(204).send(null);
   });
 
   app.delete('/v1/me/apps/:appId', {
