@@ -21,6 +21,7 @@ export const PAGE_PATHS = {
   history: '/privacy/history',
   keepOut: '/privacy/exclusions',
   letBackIn: '/privacy/exclusions/remove',
+  deletionRequests: '/privacy/deletion-requests',
 } as const;
 
 export function revokePath(appId: string): string {
@@ -274,6 +275,26 @@ function endedTable(rows: readonly AppRow[]): Html | '' {
 ${ended.map(({ row, grant }) => html`<tr><td>${row.app.name}</td><td>${PURPOSE_WORDING[grant.purpose]}</td><td>${when(grant.granted_at)}</td><td>${when(grant.ended_at)}</td><td>${grant.end_reason === null ? '' : END_REASON_LABELS[grant.end_reason]}</td></tr>\n`)}</tbody>
 </table></div>
 </section>`;
+}
+
+/** A deletion request as a card shows it, with the partner it was sent to. */
+export interface DeletionStanding {
+  readonly partnerId: string;
+  /** The member's latest request to this partner, if any. */
+  readonly latest?: { readonly requested_at: string; readonly confirm_by: string; readonly confirmed_at: string | null; readonly state: string };
+}
+
+/** Where the member's request to the app's partner stands, and the button to ask (again). */
+export function deletionBlock(row: AppRow, standing: DeletionStanding, csrf: string): Html {
+  const latest = standing.latest;
+  const status = latest === undefined ? ''
+    : latest.state === 'confirmed'
+      ? html`<p class="notice">${row.partner.name} confirmed on ${when(latest.confirmed_at)} that it deleted your data (asked ${when(latest.requested_at)}).</p>`
+      : latest.state === 'overdue'
+        ? html`<p class="error">You asked ${row.partner.name} to delete your data on ${when(latest.requested_at)}. It has not confirmed after 30 days: the platform's staff are following it up.</p>`
+        : html`<p class="notice">You asked ${row.partner.name} to delete your data on ${when(latest.requested_at)}. Waiting for its confirmation (due by ${when(latest.confirm_by)}).</p>`;
+  const canAsk = latest === undefined || latest.state === 'confirmed';
+  return html`${status}${canAsk && html`<form method="post" action="${PAGE_PATHS.deletionRequests}" class="inline">${csrfField(csrf)}<input type="hidden" name="partner_id" value="${standing.partnerId}"><button type="submit">Ask ${row.partner.name} to delete my data</button></form>`}`;
 }
 
 export interface AppsPageOptions {

@@ -170,6 +170,26 @@ export const ExclusionParams = Type.Object(
   { additionalProperties: false },
 );
 
+export const DeletionRequestView = Type.Object(
+  {
+    id: Type.String(),
+    member_id: Type.String(),
+    partner_id: Type.String(),
+    requested_at: Type.String({ format: 'date-time' }),
+    confirm_by: Type.String({ format: 'date-time', description: 'Thirty days after the request: unconfirmed by then, staff follow it up.' }),
+    confirmed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the partner confirmed the deletion.' }),
+    state: Type.Union([Type.Literal('waiting'), Type.Literal('overdue'), Type.Literal('confirmed')]),
+  },
+  { additionalProperties: false },
+);
+
+export const DeletionRequestList = Type.Object({ data: Type.Array(DeletionRequestView) }, { additionalProperties: false });
+
+export const DeletionRequestBody = Type.Object(
+  { partner_id: Type.String({ minLength: 1, maxLength: 100, description: 'A partner one of whose apps you consented to.' }) },
+  { additionalProperties: false },
+);
+
 export const PermissionParams = Type.Object(
   { appId: Type.String({ minLength: 1, maxLength: 100 }), permission: Type.String({ minLength: 1, maxLength: 100 }) },
   { additionalProperties: false },

@@ -5,6 +5,7 @@ import { adminAgreementRoutes } from './admin-agreements.js';
 import { adminCredentialRoutes } from './admin-credentials.js';
 import { adminAuditRoutes } from './admin-audit.js';
 import { adminCheckpointRoutes } from './admin-checkpoints.js';
+import { adminDeletionRequestRoutes } from './admin-deletion-requests.js';
 import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
 import { adminPartnerRoutes } from './admin-partners.js';
@@ -32,4 +33,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminReportRoutes, { context });
   await app.register(adminAuditRoutes, { context });
   await app.register(adminCheckpointRoutes, { context });
+  await app.register(adminDeletionRequestRoutes, { context });
 };

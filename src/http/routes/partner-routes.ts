@@ -12,6 +12,8 @@ import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-ter
 import { DateTime, iso } from './admin-schemas.js';
 import type { AppContext } from '../app.js';
 import { bearerOf } from '../bearer.js';
+import { confirmDeletion, deletionRequestView } from '../privacy/deletion-requests.js';
+import { DeletionRequestList, DeletionRequestView } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 
 
@@ -145,6 +147,29 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     const filings = [...await store.filings.ofAgreements('certification', ids), ...await store.filings.ofAgreements('deletion_attestation', ids)]
       .sort((a, b) => a.filedAt - b.filedAt || a.id.localeCompare(b.id));
     return { data: filings.map((filing) => filingView(filing, true)) };
+  });
+
+  app.get('/deletion-requests', {
+    schema: {
+      summary: "Members' requests that the partner delete their data, still unconfirmed; oldest first (each was also sent as a `member.deletion_requested` notice)",
+      security,
+      response: { 200: DeletionRequestList, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { partner, now } = await authenticate(request);
+    return { data: (await store.deletionRequests.openOfPartner(partner.app.partnerId)).map((r) => deletionRequestView(r, now)) };
+  });
+
+  app.post('/deletion-requests/:id/confirm', {
+    schema: {
+      summary: "Confirm that the member's data was deleted; the member sees it in their privacy center. Confirming again changes nothing",
+      security,
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      response: { 200: DeletionRequestView, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { partner, now } = await authenticate(request);
+    return deletionRequestView(await confirmDeletion(store, partner.app.partnerId, request.params.id, now), now);
   });
 
   app.post('/certifications', {

@@ -15,9 +15,12 @@ import {
 } from '../privacy/member-privacy.js';
 import { LogProofs } from '../../audit/log-proofs.js';
 import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
-import { appRows, appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, revokeConfirmPage, settingsPage } from '../privacy/pages.js';
 import {
-  AccessHistoryPage, AccessHistoryQuery, AppIdParams, ExclusionParams, PermissionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
+  appRows, appsPage, deletionBlock, errorPage, historyPage, loginPage, PAGE_PATHS, revokeConfirmPage, settingsPage, type AppRow,
+} from '../privacy/pages.js';
+import { deletionRequestView, requestDeletion } from '../privacy/deletion-requests.js';
+import {
+  AccessHistoryPage, AccessHistoryQuery, AppIdParams, DeletionRequestBody, DeletionRequestList, DeletionRequestView, ExclusionParams, PermissionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
   PrivacySettings, strictBodyValidator,
 } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
@@ -67,6 +70,7 @@ function targetFromForm(body: unknown): { kind: ExclusionKind; id: string } {
 const APPS_NOTICES: Readonly<Record<string, string>> = {
   revoked: 'Access revoked: the app can read nothing now.',
   removed: 'Permission removed: the app cannot read it any more.',
+  deletion_requested: 'Your request was sent to the partner. You will see here when it confirms the deletion.',
 };
 
 const SETTINGS_NOTICES: Readonly<Record<string, string>> = {
@@ -185,10 +189,30 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
   });
 
   app.get(PAGE_PATHS.apps, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
-    const apps = await memberAppStandings(store, requireSessionMember(request), clock());
+    const memberId = requireSessionMember(request);
+    const now = clock();
+    const [apps, allApps, requests] = await Promise.all([
+      memberAppStandings(store, memberId, now), store.partners.apps(), store.deletionRequests.ofMember(memberId),
+    ]);
+    const partnerOf = new Map(allApps.map((a) => [a.id, a.partnerId]));
     const done = (request.query as Record<string, unknown> | undefined)?.done;
     const notice = typeof done === 'string' ? APPS_NOTICES[done] : undefined;
-    return sendPage(reply, 200, appsPage({ apps, csrf: reply.generateCsrf(), ...(notice === undefined ? {} : { notice }) }));
+    const csrfToken = reply.generateCsrf();
+    const extra = (row: AppRow) => {
+      const partnerId = partnerOf.get(row.app.id);
+      if (partnerId === undefined) return '' as const;
+      // Newest first: the first of this partner's is the latest.
+      const latest = requests.find((r) => r.partnerId === partnerId);
+      return deletionBlock(row, { partnerId, ...(latest === undefined ? {} : { latest: deletionRequestView(latest, now) }) }, csrfToken);
+    };
+    return sendPage(reply, 200, appsPage({ apps, csrf: csrfToken, extra, ...(notice === undefined ? {} : { notice }) }));
+  });
+
+  app.post(PAGE_PATHS.deletionRequests, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
+    const partnerId = (request.body as { partner_id?: unknown } | undefined)?.partner_id;
+    if (typeof partnerId !== 'string' || partnerId.length === 0 || partnerId.length > 100) throw new BadRequest('invalid_parameter', 'Choose a partner.');
+    await requestDeletion(store, requireSessionMember(request), partnerId, clock());
+    return reply.redirect(`${PAGE_PATHS.apps}?done=deletion_requested`, 303);
   });
 
   app.get('/privacy/apps/:appId/revoke', { schema: { ...page, params: AppIdParams }, preHandler: requirePageMember }, async (request, reply) => {
@@ -284,7 +308,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
         + '404 for an app or partner that does not exist; 409 `too_many_exclusions` past 200.',
       tags,
       params: ExclusionParams,
-      response: { 204: Type.Null(), ...ERROR_RESPONSES },
+      response: { 204: Type.Null(), ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
     },
   }, async (request, reply) => {
     await keepOut(store, requireSessionMember(request), exclusionKind(request.params.kind), request.params.id, clock());
@@ -303,6 +327,35 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
   }, async (request, reply) => {
     await letBackIn(store, requireSessionMember(request), exclusionKind(request.params.kind), request.params.id);
     return reply.status(204).send(null);
+  });
+
+  app.get('/v1/me/deletion-requests', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'Your requests that a partner delete your data, newest first, with where each stands',
+      description: `${description} \`state\`: \`waiting\` for the partner's confirmation, \`overdue\` (unconfirmed 30 days on: staff follow it up) or \`confirmed\`.`,
+      tags,
+      response: { 200: DeletionRequestList, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const now = clock();
+    return { data: (await store.deletionRequests.ofMember(requireSessionMember(request))).map((r) => deletionRequestView(r, now)) };
+  });
+
+  app.post('/v1/me/deletion-requests', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Ask a partner to delete your data: sent to it at once as a signed `member.deletion_requested` notice',
+      description: `${description} Needs the \`x-csrf-token\` header. 404 for a partner none of whose apps ever had your consent; `
+        + '409 `deletion_already_requested` while an earlier request to it waits for confirmation.',
+      tags,
+      body: DeletionRequestBody,
+      response: { 201: DeletionRequestView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
+    },
+  }, async (request, reply) => {
+    const now = clock();
+    const created = await requestDeletion(store, requireSessionMember(request), request.body.partner_id, now);
+    return reply.status(201).send(deletionRequestView(created, now));
   });
 
   app.get('/v1/me/apps', {
