@@ -38,7 +38,8 @@ const FilingView = Type.Object({
   filed_at: DateTime,
 }, { additionalProperties: false });
 
-const security = [{ bearer: [] }];
+const security = [{ oauth2: [] }];
+const tags = ['partner'];
 
 function filingView(filing: PartnerFiling, withKind = false): Static<typeof FilingView> {
   return {
@@ -110,6 +111,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "The partner's agreement in force now (else the one that ended last, else a renewal still to start): terms, status, certification due date and wind-down schedule",
       security,
+      tags,
       response: { 200: AgreementView, ...ERROR_RESPONSES },
     },
   }, async (request) => {
@@ -121,6 +123,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "Every agreement the app has worked under or will: ended and terminated ones, the one in force, renewals to come; by start",
       security,
+      tags,
       response: {
         200: Type.Object({ data: Type.Array(Type.Object({ ...AgreementView.properties, in_force: Type.Boolean({ description: 'The one GET /v1/partner/agreement answers with now.' }) }, { additionalProperties: false })) }, { additionalProperties: false }),
         ...ERROR_RESPONSES,
@@ -139,6 +142,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "The partner's own certifications and deletion attestations for the app's agreements, ended ones included; oldest first",
       security,
+      tags,
       response: { 200: Type.Object({ data: Type.Array(FilingView) }, { additionalProperties: false }), ...ERROR_RESPONSES },
     },
   }, async (request) => {
@@ -153,6 +157,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "Members' requests that the partner delete their data, still unconfirmed; oldest first (each was also sent as a `member.deletion_requested` notice)",
       security,
+      tags,
       response: { 200: DeletionRequestList, ...ERROR_RESPONSES },
     },
   }, async (request) => {
@@ -164,6 +169,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "Confirm that the member's data was deleted; the member sees it in their privacy center. Confirming again changes nothing",
       security,
+      tags,
       params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
       response: { 200: DeletionRequestView, ...ERROR_RESPONSES },
     },
@@ -176,6 +182,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: 'File the yearly certification of the agreement',
       security,
+      tags,
       body: FilingBody,
       response: { 201: FilingView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
     },
@@ -185,6 +192,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: 'Attest that the data received was deleted (after access has ended)',
       security,
+      tags,
       body: FilingBody,
       response: { 201: FilingView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
     },
