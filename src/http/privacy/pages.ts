@@ -351,12 +351,12 @@ export function historyPage(options: { entries: readonly AccessHistoryItem[]; af
 ${!options.first && html`<p><a href="${PAGE_PATHS.history}">Back to the newest entries</a></p>`}
 ${rows.length === 0
     ? html`<p>${options.first ? 'No app or device has received data about you.' : 'No older entries.'}</p>`
-    : html`<table>
+    : html`<div class="scroll"><table>
 <caption>Data released about you, newest first</caption>
 <thead><tr><th scope="col">When</th><th scope="col">App</th><th scope="col">Partner (country)</th><th scope="col">Purpose</th><th scope="col">Fields</th><th scope="col">How</th></tr></thead>
 <tbody>
 ${rows.map((row) => html`${row}\n`)}</tbody>
-</table>`}
+</table></div>`}
 ${more}`, { current: 'history', csrf: options.csrf });
 }
 
