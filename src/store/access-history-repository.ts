@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Field } from '../domain/field-catalog.js';
 import type { Instant } from '../domain/time.js';
-import { fromIso } from './columns.js';
+import { fromIso, toIso } from './columns.js';
 import type { Db } from './database.js';
 
 /** How an entry reached the partner: the member's own token, or a friend's (who is never named). */
@@ -31,11 +31,18 @@ export interface AccessHistoryPage {
  * about them, newest first. `via` is computed in SQL so that `token_member_id` (for a friend's
  * token, the friend) never leaves this query.
  */
+/** Narrows a history to one app and a period (`since` included, `until` excluded). */
+export interface HistoryFilter {
+  readonly appId?: string;
+  readonly since?: Instant;
+  readonly until?: Instant;
+}
+
 export class AccessHistoryRepository {
   constructor(private readonly db: Db) {}
 
   /** Up to `limit` entries about `memberId` released before `beforeSeq` (from the newest when null). */
-  async page(memberId: string, limit: number, beforeSeq: number | null): Promise<AccessHistoryPage> {
+  async page(memberId: string, limit: number, beforeSeq: number | null, filter: HistoryFilter = {}): Promise<AccessHistoryPage> {
     let query = this.db
       .selectFrom('audit_entries as e')
       .leftJoin('apps as a', 'a.id', 'e.app_id')
@@ -48,6 +55,9 @@ export class AccessHistoryRepository {
       .where('e.subject_member_id', '=', memberId)
       .where('e.outcome', '=', 'released');
     if (beforeSeq !== null) query = query.where('e.seq', '<', beforeSeq);
+    if (filter.appId !== undefined) query = query.where('e.app_id', '=', filter.appId);
+    if (filter.since !== undefined) query = query.where('e.at', '>=', toIso(filter.since));
+    if (filter.until !== undefined) query = query.where('e.at', '<', toIso(filter.until));
     const rows = await query.orderBy('e.seq', 'desc').limit(limit + 1).execute();
     const entries = rows.slice(0, limit).map((row): AccessHistoryEntry => ({
       seq: Number(row.seq),

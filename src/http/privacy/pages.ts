@@ -340,15 +340,44 @@ const VIA_LABELS: Readonly<Record<AccessHistoryItem['via'], string>> = {
  * The access history: every release of data about the member, newest first, a page at a time;
  * `after` is the cursor of the next page, for the "more" link.
  */
-export function historyPage(options: { entries: readonly AccessHistoryItem[]; after?: string; first: boolean; csrf: string }): string {
+export interface HistoryFilters {
+  readonly app_id?: string;
+  readonly since?: string;
+  readonly until?: string;
+}
+
+/** The filter form (a GET, so that it works without scripts and the URL can be kept) and the download link. */
+function historyFilterForm(filters: HistoryFilters, apps: ReadonlyArray<{ id: string; name: string }>): Html {
+  const query = new URLSearchParams(filters as Record<string, string>).toString();
+  return html`<form method="get" action="${PAGE_PATHS.history}" class="filters">
+<div class="columns">
+<div class="row"><label for="app_id">App</label>
+<select id="app_id" name="app_id"><option value="">Every app</option>
+${apps.map((app) => html`<option value="${app.id}"${app.id === filters.app_id ? html` selected` : ''}>${app.name}</option>`)}
+</select></div>
+<div class="row"><label for="since">From</label><input id="since" name="since" type="date" value="${filters.since ?? ''}"></div>
+<div class="row"><label for="until">To (included)</label><input id="until" name="until" type="date" value="${filters.until ?? ''}"></div>
+</div>
+<button type="submit">Filter</button>
+<a class="button" href="${PAGE_PATHS.history}/download${query === '' ? '' : `?${query}`}" download>Download (JSON)</a>
+</form>`;
+}
+
+export function historyPage(options: {
+  entries: readonly AccessHistoryItem[]; after?: string; first: boolean; csrf: string;
+  filters?: HistoryFilters; apps?: ReadonlyArray<{ id: string; name: string }>;
+}): string {
+  const filters = options.filters ?? {};
+  const filterQuery = new URLSearchParams(filters as Record<string, string>).toString();
   const rows = options.entries.map((entry) => html`<tr><td>${when(entry.at)}</td><td>${entry.app.name}</td><td>${entry.partner.legal_name} (${entry.partner.country})</td><td>${entry.purpose === null ? 'not recorded' : entry.purpose.replaceAll('_', ' ')}</td><td>${fieldList(entry.fields)}</td><td>${VIA_LABELS[entry.via]}</td></tr>`);
   const more = options.after === undefined
     ? null
-    : html`<p><a href="${PAGE_PATHS.history}?after=${encodeURIComponent(options.after)}">More (older entries)</a></p>`;
+    : html`<p><a href="${PAGE_PATHS.history}?${filterQuery === '' ? '' : `${filterQuery}&`}after=${encodeURIComponent(options.after)}">More (older entries)</a></p>`;
   return layout('Access history', html`
 <h1>Access history</h1>
 <p>Every time an app or device received data about you: when, which app and partner, for what purpose, which fields, and whether it came through your own consent or through a friend who uses the app (the friend is not named).</p>
-${!options.first && html`<p><a href="${PAGE_PATHS.history}">Back to the newest entries</a></p>`}
+${historyFilterForm(filters, options.apps ?? [])}
+${!options.first && html`<p><a href="${PAGE_PATHS.history}${filterQuery === '' ? '' : `?${filterQuery}`}">Back to the newest entries</a></p>`}
 ${rows.length === 0
     ? html`<p>${options.first ? 'No app or device has received data about you.' : 'No older entries.'}</p>`
     : html`<div class="scroll"><table>

@@ -136,10 +136,17 @@ export const AccessHistoryPage = Type.Object(
   { additionalProperties: false },
 );
 
+const HistoryFilterProperties = {
+  app_id: Type.Optional(Type.String({ maxLength: 100, description: 'Only releases to this app.' })),
+  since: Type.Optional(Type.String({ maxLength: 40, description: 'From this date (2026-06-01) or date-time on.' })),
+  until: Type.Optional(Type.String({ maxLength: 40, description: 'Before this date-time; a date includes that whole day.' })),
+};
+
 export const AccessHistoryQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
-    after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page.' })),
+    after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page (with the same filters).' })),
+    ...HistoryFilterProperties,
     proof: Type.Optional(Type.Boolean({
       description: '`true` attaches to each entry its inclusion proof against the latest signed tree head.',
     })),
@@ -147,10 +154,13 @@ export const AccessHistoryQuery = Type.Object(
   { additionalProperties: false },
 );
 
+
 export const HistoryPageQuery = Type.Object(
-  { after: Type.Optional(Type.String({ maxLength: 500 })) },
+  { after: Type.Optional(Type.String({ maxLength: 500 })), ...HistoryFilterProperties },
   { additionalProperties: false },
 );
+
+export const HistoryDownloadQuery = Type.Object(HistoryFilterProperties, { additionalProperties: false });
 
 const NamedTarget = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: false });
 

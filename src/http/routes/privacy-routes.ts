@@ -14,13 +14,13 @@ import {
   changePrivacy, friendExclusions, keepOut, letBackIn, memberApps, memberAppStandings, readPrivacy, removePermission, revokeApp,
 } from '../privacy/member-privacy.js';
 import { LogProofs } from '../../audit/log-proofs.js';
-import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
+import { accessHistory, HISTORY_DEFAULT_LIMIT, historyFilter, wholeHistory, withProofs } from '../privacy/access-history.js';
 import {
   appRows, appsPage, deletionBlock, errorPage, historyPage, loginPage, PAGE_PATHS, revokeConfirmPage, settingsPage, type AppRow,
 } from '../privacy/pages.js';
 import { deletionRequestView, requestDeletion } from '../privacy/deletion-requests.js';
 import {
-  AccessHistoryPage, AccessHistoryQuery, AppIdParams, DeletionRequestBody, DeletionRequestList, DeletionRequestView, ExclusionParams, PermissionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
+  AccessHistoryPage, AccessHistoryQuery, AppIdParams, HistoryDownloadQuery, DeletionRequestBody, DeletionRequestList, DeletionRequestView, ExclusionParams, PermissionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
   PrivacySettings, strictBodyValidator,
 } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
@@ -233,11 +233,25 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
   });
 
   app.get(PAGE_PATHS.history, { schema: { ...page, querystring: HistoryPageQuery }, preHandler: requirePageMember }, async (request, reply) => {
-    const { after } = request.query;
-    const history = await accessHistory(store, requireSessionMember(request), HISTORY_DEFAULT_LIMIT, after);
+    const { after, app_id, since, until } = request.query;
+    const memberId = requireSessionMember(request);
+    // Every app, not only those the member consented to: a friend's app may have received data about them.
+    const [history, apps] = await Promise.all([
+      accessHistory(store, memberId, HISTORY_DEFAULT_LIMIT, after, historyFilter(request.query)), store.partners.apps(),
+    ]);
+    const filters = { ...(app_id ? { app_id } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
     return sendPage(reply, 200, historyPage({
       entries: history.data, ...(history.after === undefined ? {} : { after: history.after }), first: after === undefined, csrf: reply.generateCsrf(),
+      filters, apps: apps.map(({ id, name }) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name)),
     }));
+  });
+
+  app.get('/privacy/history/download', { schema: { ...page, querystring: HistoryDownloadQuery }, preHandler: requirePageMember }, async (request, reply) => {
+    const data = await wholeHistory(store, requireSessionMember(request), historyFilter(request.query));
+    return reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="access-history.json"')
+      .send(JSON.stringify({ data }, null, 2));
   });
 
   app.post('/privacy/apps/:appId/revoke', {
@@ -381,7 +395,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     },
   }, async (request) => {
     const { limit = HISTORY_DEFAULT_LIMIT, after, proof } = request.query;
-    const history = await accessHistory(store, requireSessionMember(request), limit, after);
+    const history = await accessHistory(store, requireSessionMember(request), limit, after, historyFilter(request.query));
     const paging = history.after === undefined ? {} : { after: history.after };
     if (proof !== true) return { data: history.data, paging };
     const proven = await withProofs(store, proofs, history, context.audit.blinding);
