@@ -18,7 +18,9 @@ import type { App } from '../src/domain/app.js';
 import { AUDIENCES, friendsAudienceMask, type AudienceSettings } from '../src/domain/audience.js';
 import { FIELD_CLASS, OBJECT_FIELDS, OBJECT_FIELDS_MASK, maskOf, type Field } from '../src/domain/field-catalog.js';
 import type { Grant } from '../src/domain/grant.js';
-import { decideSubject, type SubjectFacts } from '../src/domain/subject-decision.js';
+import { decideSubject, NO_EXCLUSIONS, type FriendExclusions, type SubjectFacts } from '../src/domain/subject-decision.js';
+
+const KEEPS_THE_WATCH_OUT: FriendExclusions = { apps: ['app-watch'], partners: [] };
 import { DAY_MS, addDays, type Instant } from '../src/domain/time.js';
 import { isMain, runAsScript, type BenchOptions, type BenchResult } from './lib/figures.js';
 import { prng } from './prng.js';
@@ -75,6 +77,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       isFriend: true,
       platformEnabled: enabled,
       shareViaFriends: random() < 1 / 3,
+      // A few members keep one app out of what their friends' apps see (PRODUCT.md §4).
+      exclusions: random() < 0.05 ? KEEPS_THE_WATCH_OUT : NO_EXCLUSIONS,
       usesApp: random() < 0.2,
       friendsAudience,
     };

@@ -30,7 +30,7 @@ import {
 import { planAccess, type AccessPlan } from '../../src/domain/access-plan.js';
 import type { AgreementTerms } from '../../src/domain/agreement.js';
 import { fieldBit, type ObjectField } from '../../src/domain/field-catalog.js';
-import { decideSubject, type SubjectDecision } from '../../src/domain/subject-decision.js';
+import { decideSubject, excludesCaller, type SubjectDecision } from '../../src/domain/subject-decision.js';
 import { windDownPhase } from '../../src/domain/wind-down.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from '../lib/figures.js';
 import { audienceOf, generateRequests, type GeneratedRequest } from './world.js';
@@ -83,6 +83,8 @@ function cedarCalls(requests: readonly GeneratedRequest[]) {
       const context: Context = {
         field,
         now: r.now,
+        appId: r.context.app.id,
+        partnerId: terms.partnerId,
         appClass: r.context.app.class,
         agreement,
         grant,
@@ -90,6 +92,8 @@ function cedarCalls(requests: readonly GeneratedRequest[]) {
           isFriend: r.subject.isFriend,
           platformEnabled: r.subject.platformEnabled,
           shareViaFriends: r.subject.shareViaFriends,
+          excludedApps: [...r.subject.exclusions.apps],
+          excludedPartners: [...r.subject.exclusions.partners],
           usesApp: r.subject.usesApp,
           audience: audienceOf(r.audiences, field),
         },
@@ -108,6 +112,7 @@ function branchOf(r: GeneratedRequest, plan: AccessPlan, decision: SubjectDecisi
     if (r.relation !== 'friend') return `hidden: ${r.relation.replaceAll('_', ' ')}`;
     if (!plan.friendsVisible) return 'hidden: friend, friends not in agreement or grant';
     if (!r.subject.platformEnabled) return 'hidden: friend with platform off';
+    if (excludesCaller(plan, r.subject.exclusions)) return 'hidden: friend keeps this app or partner out';
     return plan.appClass === 'third_party' ? 'hidden: friend not using the app' : 'hidden: friend with share_via_friends off';
   }
   const who = decision.relation === 'self' ? 'self' : `friend via ${plan.appClass}`;
@@ -136,6 +141,7 @@ const EXPECTED_BRANCHES = [
   'hidden: friend of friend',
   'hidden: friend, friends not in agreement or grant',
   'hidden: friend with platform off',
+  'hidden: friend keeps this app or partner out',
   'hidden: friend with share_via_friends off',
   'hidden: friend not using the app',
 ];

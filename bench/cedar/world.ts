@@ -16,7 +16,7 @@ import { AUDIENCES, defaultAudience, friendsAudienceMask, type Audience, type Au
 import { FIELDS, OBJECT_FIELDS, maskOf, type Field, type FieldMask, type ObjectField } from '../../src/domain/field-catalog.js';
 import type { Grant } from '../../src/domain/grant.js';
 import { PURPOSES, type Purpose } from '../../src/domain/purposes.js';
-import type { SubjectFacts } from '../../src/domain/subject-decision.js';
+import type { FriendExclusions, SubjectFacts } from '../../src/domain/subject-decision.js';
 import { DAY_MS, type Instant } from '../../src/domain/time.js';
 import type { WindDownPlan } from '../../src/domain/wind-down.js';
 import { prng } from '../prng.js';
@@ -44,6 +44,8 @@ interface Member {
   readonly id: string;
   readonly platformEnabled: boolean;
   readonly shareViaFriends: boolean;
+  /** The apps and partners the member keeps from seeing them through friends. */
+  readonly exclusions: FriendExclusions;
   readonly audiences: AudienceSettings;
   readonly friendsAudience: FieldMask;
   readonly friends: Set<number>;
@@ -109,10 +111,16 @@ export function generateRequests(count: number, seed: number): GeneratedRequest[
     const members: Member[] = [];
     for (let i = 0; i < WORLD_MEMBERS; i++) {
       const audiences = audienceSettings();
+      // App and partner ids are fixed by position (below), so a member can name one before it exists.
+      const app = (k: number) => `w${index}_app${k}`;
       members.push({
         id: `w${index}_m${i}`,
         platformEnabled: chance(0.85),
         shareViaFriends: chance(0.45),
+        exclusions: {
+          apps: chance(0.15) ? [app(int(APPS_PER_WORLD))] : [],
+          partners: chance(0.08) ? [`p_${app(int(APPS_PER_WORLD))}`] : [],
+        },
         audiences,
         friendsAudience: friendsAudienceMask(audiences),
         friends: new Set(),
@@ -224,6 +232,7 @@ export function generateRequests(count: number, seed: number): GeneratedRequest[
       isFriend: relation === 'friend',
       platformEnabled: s.platformEnabled,
       shareViaFriends: s.shareViaFriends,
+      exclusions: s.exclusions,
       usesApp: partnership.users.has(index),
       friendsAudience: s.friendsAudience,
     };

@@ -49,6 +49,8 @@ export interface AccessPlan {
   readonly now: Instant;
   readonly memberId: string;
   readonly appId: string;
+  /** The partner of the agreement the grant was given under: a member may exclude a whole partner. */
+  readonly partnerId: string;
   readonly appClass: AppClass;
   readonly agreement: AgreementTerms;
   readonly grant: Grant;
@@ -114,6 +116,7 @@ export function planAccess(context: RequestContext, now: Instant): AccessPlan {
     now,
     memberId: member.id,
     appId: app.id,
+    partnerId: agreement.partnerId,
     appClass: app.class,
     agreement,
     grant,

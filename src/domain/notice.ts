@@ -25,6 +25,7 @@ export const NOTICE_TYPES = [
   'agreement.deletion_unconfirmed',
   'wind_down.phase_upcoming',
   'wind_down.phase_started',
+  'member.deletion_requested',
 ] as const;
 export type KnownNoticeType = (typeof NOTICE_TYPES)[number];
 

@@ -85,6 +85,11 @@ export function webhookUrlProblem(text: string, development: boolean): string | 
   return webhookHostProblem(new URL(text), development);
 }
 
+/** The partner's privacy policy: a page members open from the consent page, so `check`'s rules apply. */
+export function privacyPolicyUrlProblem(text: string, development: boolean): string | null {
+  return check(text, 'privacy_policy_url', development);
+}
+
 export function redirectUriProblem(text: string, development: boolean): string | null {
   return check(text, 'redirect_uri', development);
 }

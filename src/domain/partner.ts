@@ -34,4 +34,6 @@ export interface Partner {
   readonly storage: DataStorage;
   readonly contacts: readonly string[];
   readonly webhookUrl: string | null;
+  /** The partner's privacy policy, linked from the consent page; a new agreement needs one. */
+  readonly privacyPolicyUrl: string | null;
 }

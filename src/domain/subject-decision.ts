@@ -2,6 +2,17 @@ import type { AccessPlan, RelationRules } from './access-plan.js';
 import { BASIC_MASK, ID_MASK, type FieldMask } from './field-catalog.js';
 import type { FieldReason } from './reason-codes.js';
 
+/**
+ * The apps and partners a member keeps from seeing them through friends (PRODUCT.md §4): for
+ * those, the member is left out as if they had opted out, while others still see them.
+ */
+export interface FriendExclusions {
+  readonly apps: readonly string[];
+  readonly partners: readonly string[];
+}
+
+export const NO_EXCLUSIONS: FriendExclusions = Object.freeze({ apps: Object.freeze([]), partners: Object.freeze([]) });
+
 /** What the field rules need to know about a subject, relative to the caller. */
 export interface SubjectFacts {
   readonly id: string;
@@ -9,6 +20,8 @@ export interface SubjectFacts {
   readonly isFriend: boolean;
   readonly platformEnabled: boolean;
   readonly shareViaFriends: boolean;
+  /** Read for a friend only: a member's own consent is not through a friend. */
+  readonly exclusions: FriendExclusions;
   /** The subject has an active grant with the caller's app (read for third-party apps only). */
   readonly usesApp: boolean;
   /** The subject's fields whose audience is `public` or `friends`. */
@@ -39,9 +52,15 @@ export type VisibilityFacts = Omit<SubjectFacts, 'friendsAudience'>;
 /** Whether a subject exists for the caller at all, and as whom (PRODUCT.md §4). */
 export type Visibility = 'self' | 'friend' | 'stranger' | 'friend_opted_out';
 
-/** Only a friend's own settings make them visible to a partner (PRODUCT.md §4). */
+/** Whether the member keeps this request's app, or its partner, from seeing them through friends. */
+export function excludesCaller(plan: Pick<AccessPlan, 'appId' | 'partnerId'>, exclusions: FriendExclusions): boolean {
+  return exclusions.apps.includes(plan.appId) || exclusions.partners.includes(plan.partnerId);
+}
+
+/** Only a friend's own settings make them visible to a partner (PRODUCT.md §4), in both app classes. */
 function friendOptedIn(plan: AccessPlan, subject: VisibilityFacts): boolean {
   if (!subject.platformEnabled) return false;
+  if (excludesCaller(plan, subject.exclusions)) return false;
   return plan.appClass === 'third_party' ? subject.usesApp : subject.shareViaFriends;
 }
 

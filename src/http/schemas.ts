@@ -1,5 +1,5 @@
 import { Type, type TLiteral, type TObject, type TSchema, type TString, type TStringOptions, type TUnion } from 'typebox';
-import { OBJECT_FIELDS, type ObjectField } from '../domain/field-catalog.js';
+import { FIELD_CLASS, FIELDS, OBJECT_FIELDS, type ObjectField } from '../domain/field-catalog.js';
 import { FIELD_REASONS } from '../domain/reason-codes.js';
 
 /**
@@ -85,16 +85,21 @@ export const FriendsPage = Type.Object(
   { additionalProperties: false },
 );
 
+/** The field catalog as `fields` takes it: each name with its class (PRODUCT.md §3). */
+const FIELDS_DESCRIPTION = 'Comma-separated field names; default `id,name`. An unknown name is 400 `unknown_field`. The catalog: '
+  + FIELDS.filter((field) => field !== 'friends').map((field) => `\`${field}\` (${FIELD_CLASS[field]})`).join(', ')
+  + '. Sensitive fields about a friend never leave; `friends` is not a field but the permission to read the friend list.';
+
 export const FieldsQuery = Type.Object(
   {
-    fields: Type.Optional(Type.String({ maxLength: 1000, description: 'Comma-separated field names; default `id,name`.' })),
+    fields: Type.Optional(Type.String({ maxLength: 1000, description: FIELDS_DESCRIPTION })),
   },
   { additionalProperties: false },
 );
 
 export const ListQuery = Type.Object(
   {
-    fields: Type.Optional(Type.String({ maxLength: 1000, description: 'Comma-separated field names; default `id,name`.' })),
+    fields: Type.Optional(Type.String({ maxLength: 1000, description: FIELDS_DESCRIPTION })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
     after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page.' })),
   },

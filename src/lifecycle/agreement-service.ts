@@ -10,7 +10,7 @@ import {
   type Actor, type LifecycleAction, type LifecycleState, type StaffAction, type TimedAction,
 } from '../domain/agreement-lifecycle.js';
 import { checkNoOverlap, effectSpan } from '../domain/agreement-in-force.js';
-import { BadRequest, DatapactError, NotFound } from '../domain/errors.js';
+import { BadRequest, Conflict, DatapactError, NotFound } from '../domain/errors.js';
 import { twoPersonReasons, type Standing, type TwoPersonReason } from '../domain/separation-of-duties.js';
 import { fieldsOf, isField, maskOf, SENSITIVE_MASK } from '../domain/field-catalog.js';
 import { CERTIFICATION_GRACE_DAYS } from '../domain/agreement.js';
@@ -345,6 +345,10 @@ export class AgreementService {
   private async checkTerms(store: Store, partnerId: string, input: DraftInput) {
     const partner = await store.partners.partner(partnerId);
     if (!partner) throw new NotFound(`No partner ${partnerId}.`);
+    if (partner.privacyPolicyUrl === null) {
+      // Members read it on the consent page before they share anything under the agreement.
+      throw new Conflict('privacy_policy_missing', `The partner ${partnerId} has no privacy_policy_url; set it (PATCH /admin/v1/partners/${partnerId}) first.`);
+    }
     const appClasses: Record<string, 'device_partner' | 'third_party'> = {};
     for (const appId of new Set(input.appIds)) {
       const app = await store.partners.app(appId);

@@ -3,11 +3,11 @@ import type { App, AppClass } from '../domain/app.js';
 import { fieldsOf, type Field, type FieldMask } from '../domain/field-catalog.js';
 import type { Partner } from '../domain/partner.js';
 import type { Purpose } from '../domain/purposes.js';
-import { fieldLabel } from '../web/field-labels.js';
+import { fieldLabel, PURPOSE_WORDING } from '../web/field-labels.js';
 import { html, type Html } from '../web/html.js';
-import { csrfField, page } from '../web/page-layout.js';
+import { csrfField, page, PLATFORM_NAME, PRIVACY_CENTER_PATH } from '../web/page-layout.js';
 import { friendScope } from './scopes.js';
-import { countryName, longDate, PURPOSE_WORDING, storageWording } from './wording.js';
+import { countryName, longDate, retentionWording, storageWording } from './wording.js';
 
 export interface ConsentView {
   readonly uid: string;
@@ -23,13 +23,16 @@ export interface ConsentView {
   readonly friendFields: FieldMask;
   /** Fields about friends asked for that never leave (sensitive). */
   readonly neverSharedFriendFields: FieldMask;
+  /** Set when the member allowed without ticking anything: the page is shown again, saying so. */
+  readonly nothingTicked?: boolean;
 }
 
 /** The note the issue asks for next to every field about friends. */
 export const FRIENDS_OPT_IN_NOTE = 'Only friends who have turned on sharing through friends are shared.';
 
+/** Never ticked beforehand: consent is something the member does, field by field (PRODUCT.md §9). */
 function checkbox(name: string, value: string, label: string, id: string): Html {
-  return html`<label for="${id}"><input type="checkbox" id="${id}" name="${name}" value="${value}" checked> ${label}</label>`;
+  return html`<label for="${id}"><input type="checkbox" id="${id}" name="${name}" value="${value}"> ${label}</label>`;
 }
 
 /** A field about the member: the friend list is theirs, and through a third-party app it is narrower. */
@@ -56,19 +59,29 @@ function friendSection(view: ConsentView): Html | '' {
   </fieldset>`;
 }
 
+function privacyPolicy(partner: Partner): Html {
+  return partner.privacyPolicyUrl === null
+    ? html`${partner.legalName} has not given the platform a privacy policy.`
+    : html`<a href="${partner.privacyPolicyUrl}" rel="noopener noreferrer" target="_blank">${partner.legalName}’s privacy policy</a> (opens in a new tab)`;
+}
+
 /**
- * The consent page: who asks (legal name, country), where the data will be kept, why, which
- * fields about the member and about friends (each a checkbox, ticked by default; `id` fixed), and
- * when the agreement ends. Posts the ticked scopes and `decision=allow|deny`.
+ * The consent page: who asks (legal name, country, privacy policy), where the data will be kept
+ * and for how long, why, which fields about the member and about friends (each a checkbox, none
+ * ticked: `id` is fixed), and when the agreement ends. Posts the ticked scopes and
+ * `decision=allow|deny`.
  */
 export function consentPage(view: ConsentView): string {
   const { app, partner, agreement } = view;
   return page(`Share your data with ${app.name}?`, html`
 <h1>Share your data with ${app.name}?</h1>
-<p>You are logged in as <strong>${view.memberId}</strong>. ${app.name} asks to read the data below.</p>
+<p>You are logged in as <strong>${view.memberId}</strong>. ${app.name} asks to read the data below. Nothing is shared unless you tick it.</p>
+${view.nothingTicked && html`<p class="error" role="alert" id="consent-error">You allowed without ticking anything. Tick what you want to share, or choose Deny.</p>`}
 <dl>
   <dt>Company</dt><dd>${partner.legalName}, ${countryName(partner.country)}</dd>
+  <dt>Privacy policy</dt><dd>${privacyPolicy(partner)}</dd>
   <dt>Where your data is kept</dt><dd>${storageWording(agreement.storage, partner.legalName)}</dd>
+  <dt>How long it is kept</dt><dd>${retentionWording(agreement.retentionDays)}</dd>
   <dt>Purpose</dt><dd>${PURPOSE_WORDING[view.purpose]} (<code>${view.purpose}</code>)</dd>
   <dt>Agreement ends</dt><dd><time datetime="${new Date(agreement.endsAt).toISOString()}">${longDate(agreement.endsAt)}</time></dd>
 </dl>
@@ -81,9 +94,9 @@ export function consentPage(view: ConsentView): string {
     ${memberFieldBoxes(view)}
   </fieldset>
   ${friendSection(view)}
-  <p class="note">Untick anything you do not want to share. You can revoke this at any time in your privacy center; if ${app.name} does not use it for 90 days, it stops working by itself.</p>
+  <p class="note">Tick only what you want to share. You can see what ${app.name} reads, remove a single permission or revoke it all at any time in your <a href="${PRIVACY_CENTER_PATH}" target="_blank" rel="noopener">privacy center</a> (opens in a new tab); if ${app.name} does not use it for 90 days, it stops working by itself.</p>
   <button type="submit" name="decision" value="allow" class="primary">Allow</button>
   <button type="submit" name="decision" value="deny">Deny</button>
 </form>
-`);
+`, { header: { site: PLATFORM_NAME } });
 }

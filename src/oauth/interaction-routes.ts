@@ -116,7 +116,7 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRoutesOptions> = a
     }));
   }
 
-  function consentView(s: Situation, reply: FastifyReply, request: ConsentRequest, memberId: string): string {
+  function consentView(s: Situation, reply: FastifyReply, request: ConsentRequest, memberId: string, nothingTicked = false): string {
     return consentPage({
       uid: s.interaction.uid,
       csrfToken: reply.generateCsrf(),
@@ -128,6 +128,7 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRoutesOptions> = a
       memberFields: request.memberFields,
       friendFields: request.friendFields,
       neverSharedFriendFields: request.neverSharedFriendFields,
+      nothingTicked,
     });
   }
 
@@ -207,8 +208,9 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRoutesOptions> = a
     const memberFields = asked.memberFields & ticked.memberFields;
     const friendFields = asked.friendFields & ticked.friendFields;
     if ((asked.memberFields | asked.friendFields) !== 0 && (memberFields | friendFields) === 0) {
-      // Allowing with every box unticked shares nothing: it is a refusal, and leaves no grant behind.
-      return finish(provider, request, reply, { error: 'access_denied', error_description: 'the member shared no field' }, false);
+      // Nothing is ticked beforehand, so Allow with no box ticked is most likely a slip: ask again
+      // (Deny is the refusal). No grant is left behind.
+      return sendPage(reply, 400, consentView(s, reply, asked, memberId, true));
     }
     const clientId = s.facts.app.id;
 

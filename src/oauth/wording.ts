@@ -1,8 +1,7 @@
 import type { DataStorage } from '../domain/partner.js';
-import type { Purpose } from '../domain/purposes.js';
 import type { Instant } from '../domain/time.js';
 
-/** The words the OAuth pages use for codes: countries, dates, purposes, storage (fields: src/web/field-labels.ts). */
+/** The words the OAuth pages use for codes: countries, dates, storage (fields and purposes: src/web/field-labels.ts). */
 
 const REGIONS = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
 
@@ -24,13 +23,11 @@ export function longDate(instant: Instant): string {
   return DATE.format(new Date(instant));
 }
 
-export const PURPOSE_WORDING: Readonly<Record<Purpose, string>> = {
-  device_experience: 'to show your social network inside the device’s own apps',
-  login: 'to sign you in',
-  messaging: 'to send and receive your messages',
-  contacts_sync: 'to keep your phone contacts in sync',
-  calendar_sync: 'to keep your calendar in sync',
-};
+
+/** How long the partner may keep what it receives, as the agreement states it. */
+export function retentionWording(days: number): string {
+  return `Deleted at most ${days} ${days === 1 ? 'day' : 'days'} after it is received`;
+}
 
 /** Where the data will be kept, as the agreement states it. */
 export function storageWording(storage: DataStorage, partnerName: string): string {

@@ -234,6 +234,7 @@ export async function seedDemoPartners(store: Store, now: Instant): Promise<Demo
         storage: sketch.storage,
         contacts: [`partnerships@${sketch.domain}`, `privacy@${sketch.domain}`],
         webhookUrl: `https://hooks.${sketch.domain}/datapact`,
+        privacyPolicyUrl: `https://${sketch.domain}/privacy`,
       },
       registeredAt,
     );

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Field } from '../domain/field-catalog.js';
 import type { Instant } from '../domain/time.js';
-import { fromIso } from './columns.js';
+import { fromIso, toIso } from './columns.js';
 import type { Db } from './database.js';
 
 /** How an entry reached the partner: the member's own token, or a friend's (who is never named). */
@@ -31,11 +31,18 @@ export interface AccessHistoryPage {
  * about them, newest first. `via` is computed in SQL so that `token_member_id` (for a friend's
  * token, the friend) never leaves this query.
  */
+/** Narrows a history to one app and a period (`since` included, `until` excluded). */
+export interface HistoryFilter {
+  readonly appId?: string;
+  readonly since?: Instant;
+  readonly until?: Instant;
+}
+
 export class AccessHistoryRepository {
   constructor(private readonly db: Db) {}
 
   /** Up to `limit` entries about `memberId` released before `beforeSeq` (from the newest when null). */
-  async page(memberId: string, limit: number, beforeSeq: number | null): Promise<AccessHistoryPage> {
+  async page(memberId: string, limit: number, beforeSeq: number | null, filter: HistoryFilter = {}): Promise<AccessHistoryPage> {
     // The page is taken from the log alone (each part of audit_log read newest first by its (subject, seq)
     // index), then named: a join around the view would read all of the member's entries to sort them.
     let entries = this.db
@@ -44,6 +51,9 @@ export class AccessHistoryRepository {
       .where('subject_member_id', '=', memberId)
       .where('outcome', '=', 'released');
     if (beforeSeq !== null) entries = entries.where('seq', '<', beforeSeq);
+    if (filter.appId !== undefined) entries = entries.where('app_id', '=', filter.appId);
+    if (filter.since !== undefined) entries = entries.where('at', '>=', toIso(filter.since));
+    if (filter.until !== undefined) entries = entries.where('at', '<', toIso(filter.until));
     const rows = await this.db
       .selectFrom(entries.orderBy('seq', 'desc').limit(limit + 1).as('e'))
       .leftJoin('apps as a', 'a.id', 'e.app_id')

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { AgreementTerms } from '../domain/agreement.js';
+import type { FieldMask } from '../domain/field-catalog.js';
 import { GRANT_END_REASONS, grantIsActive, type Grant, type GrantEndReason } from '../domain/grant.js';
 import type { Purpose } from '../domain/purposes.js';
 import type { Instant } from '../domain/time.js';
@@ -83,6 +84,20 @@ export class GrantRepository {
       .set({ revoked_at: toIso(at), end_reason: reason })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  /** Takes fields out of an unrevoked grant: what its tokens reach narrows with it (the rules read grant ∩ token). */
+  async narrow(id: string, removeMemberFields: FieldMask, removeFriendFields: FieldMask): Promise<void> {
+    const grant = await this.get(id);
+    if (grant === undefined || grant.revokedAt !== null) return;
+    await this.db
+      .updateTable('grants')
+      .set({
+        member_fields: maskToJson(grant.memberFields & ~removeMemberFields),
+        friend_fields: maskToJson(grant.friendFields & ~removeFriendFields),
+      })
+      .where('id', '=', id)
       .execute();
   }
 

@@ -57,7 +57,7 @@ async function partnersWithAgreements(db: Db) {
     .select([
       'p.id as p_id', 'p.legal_name as p_legal_name', 'p.country as p_country', 'p.kind as p_kind', 'p.risk_flags as p_risk_flags',
       'p.storage_location as p_storage_location', 'p.storage_country as p_storage_country', 'p.contacts as p_contacts',
-      'p.webhook_url as p_webhook_url',
+      'p.webhook_url as p_webhook_url', 'p.privacy_policy_url as p_privacy_policy_url',
     ])
     .orderBy('p.legal_name')
     .orderBy('p.id')
@@ -218,6 +218,7 @@ export async function inventorySources(db: Db, window: InventoryWindow): Promise
       storage: storageFromColumns(row.p_storage_location, row.p_storage_country),
       contacts: JSON.parse(row.p_contacts) as string[],
       webhookUrl: row.p_webhook_url,
+      privacyPolicyUrl: row.p_privacy_policy_url,
     };
     if (row.id === null) {
       return { partner, apps: appsByPartner.get(partner.id) ?? [], agreement: null, lastAccessAt: null, released: NO_RELEASES, deletionAttestedAt: null };

@@ -2,6 +2,7 @@ import {
   DEFAULT_FRIENDS_AUDIENCE, audienceIsEditable, defaultAudience, isAudience, withAudience, type Audience, type AudienceSettings,
 } from '../domain/audience.js';
 import { isObjectField, type FieldMask, type ObjectField } from '../domain/field-catalog.js';
+import { NO_EXCLUSIONS, type FriendExclusions } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
 import { toFlag, toIso } from './columns.js';
@@ -42,6 +43,13 @@ export interface PrivacyChange {
 }
 
 const INSERT_BATCH = 500;
+
+/** What a member keeps from seeing them through friends: one app, or every app of one partner. */
+export type ExclusionKind = 'app' | 'partner';
+export const EXCLUSION_KINDS: readonly ExclusionKind[] = ['app', 'partner'];
+
+/** The most exclusions a member keeps: far more than apps exist, and a bound on what each friend read costs. */
+export const MAX_EXCLUSIONS = 200;
 
 export class MemberRepository {
   constructor(private readonly db: Db) {}
@@ -183,5 +191,44 @@ export class MemberRepository {
         }
       }
     });
+  }
+
+  /** The apps and partners each of `ids` keeps from seeing them through friends; members with none are absent. */
+  async friendExclusions(ids: readonly string[]): Promise<Map<string, FriendExclusions>> {
+    const result = new Map<string, { apps: string[]; partners: string[] }>();
+    for (const batch of chunks(ids, INSERT_BATCH)) {
+      const rows = await this.db.selectFrom('member_friend_exclusions').select(['member_id', 'kind', 'target_id'])
+        .where('member_id', 'in', batch).execute();
+      for (const row of rows) {
+        const entry = result.get(row.member_id) ?? { apps: [], partners: [] };
+        (row.kind === 'app' ? entry.apps : entry.partners).push(row.target_id);
+        result.set(row.member_id, entry);
+      }
+    }
+    return result;
+  }
+
+  async friendExclusionsOf(id: string): Promise<FriendExclusions> {
+    return (await this.friendExclusions([id])).get(id) ?? NO_EXCLUSIONS;
+  }
+
+  /** Adds an exclusion; adding one already there changes nothing. False when the member already keeps MAX_EXCLUSIONS. */
+  async exclude(id: string, kind: ExclusionKind, targetId: string, now: Instant): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const count = await trx.selectFrom('member_friend_exclusions').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('member_id', '=', id).executeTakeFirstOrThrow();
+      if (Number(count.n) >= MAX_EXCLUSIONS) return false;
+      await trx.insertInto('member_friend_exclusions')
+        .values({ member_id: id, kind, target_id: targetId, created_at: toIso(now) })
+        .onConflict((oc) => oc.columns(['member_id', 'kind', 'target_id']).doNothing())
+        .execute();
+      return true;
+    });
+  }
+
+  /** Removes an exclusion; removing one that is not there changes nothing. */
+  async unexclude(id: string, kind: ExclusionKind, targetId: string): Promise<void> {
+    await this.db.deleteFrom('member_friend_exclusions')
+      .where('member_id', '=', id).where('kind', '=', kind).where('target_id', '=', targetId).execute();
   }
 }

@@ -21,6 +21,7 @@ function partnerColumns(partner: Partner) {
     storage_country: partner.storage.location === 'partner_servers' ? partner.storage.country : null,
     contacts: JSON.stringify(partner.contacts),
     webhook_url: partner.webhookUrl,
+    privacy_policy_url: partner.privacyPolicyUrl,
   };
 }
 
@@ -34,6 +35,7 @@ function partnerFromRow(row: PartnersTable): Partner {
     storage: storageFromColumns(row.storage_location, row.storage_country),
     contacts: JSON.parse(row.contacts) as string[],
     webhookUrl: row.webhook_url,
+    privacyPolicyUrl: row.privacy_policy_url,
   };
 }
 

@@ -46,6 +46,8 @@ export interface Database {
   audit_release_instants: AuditReleaseInstantsTable;
   audit_exposure: AuditExposureTable;
   audit_field_months: AuditFieldMonthsTable;
+  member_friend_exclusions: MemberFriendExclusionsTable;
+  deletion_requests: DeletionRequestsTable;
 }
 
 /** Always empty: `/health/ready` inserts a row and deletes it in one transaction (migration 0023). */
@@ -95,6 +97,8 @@ export interface PartnersTable {
   created_at: string;
   /** HMAC-SHA256 key that signs the partner's webhook notices; null until first needed (migration 0006). */
   webhook_secret: string | null;
+  /** The partner's privacy policy, linked from the consent page; null for partners registered before 0025. */
+  privacy_policy_url: string | null;
 }
 
 export interface AppsTable {
@@ -517,4 +521,21 @@ export interface AuditFieldMonthsTable {
   field: string;
   direct: number;
   friends: number;
+}
+
+/** An app (`kind` `app`) or partner (`kind` `partner`) a member keeps from seeing them through friends (migration 0025). */
+export interface MemberFriendExclusionsTable {
+  member_id: string;
+  kind: string;
+  target_id: string;
+  created_at: string;
+}
+
+/** A member's request that a partner delete their data (migration 0025); `confirmed_at` once the partner confirms. */
+export interface DeletionRequestsTable {
+  id: string;
+  member_id: string;
+  partner_id: string;
+  requested_at: string;
+  confirmed_at: string | null;
 }

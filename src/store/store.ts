@@ -5,6 +5,7 @@ import { AuditQueryRepository } from './audit-query-repository.js';
 import { AuditRepository } from './audit-repository.js';
 import { ClientTokenRepository } from './client-token-repository.js';
 import { CosignatureRepository } from './cosignature-repository.js';
+import { DeletionRequestRepository } from './deletion-request-repository.js';
 import type { Db } from './database.js';
 import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
@@ -54,6 +55,8 @@ export interface Store {
   close(): Promise<void>;
   /** Witnesses' cosignatures of the audit log's checkpoints (migration 0015). */
   readonly cosignatures: CosignatureRepository;
+  /** Members' requests that a partner delete their data (migration 0025). */
+  readonly deletionRequests: DeletionRequestRepository;
 }
 
 /** `readDb` defaults to `db` (a transaction's store reads what the transaction wrote). */
@@ -83,5 +86,6 @@ export function createStore(db: Db, readDb: Db = db): Store {
       await db.destroy();
     },
     cosignatures: new CosignatureRepository(db),
+    deletionRequests: new DeletionRequestRepository(db),
   };
 }

@@ -1,5 +1,6 @@
 import type { Audience } from '../domain/audience.js';
 import type { Field } from '../domain/field-catalog.js';
+import type { Purpose } from '../domain/purposes.js';
 
 /**
  * What members read for the codes of the field catalog, wherever they meet them: the consent
@@ -33,3 +34,12 @@ export function fieldLabel(field: Field): string {
 
 /** Who may see a field. */
 export const AUDIENCE_LABELS: Readonly<Record<Audience, string>> = { public: 'Public', friends: 'Friends', only_me: 'Only me' };
+
+/** A purpose as the consent page words it; the privacy center uses the same words. */
+export const PURPOSE_WORDING: Readonly<Record<Purpose, string>> = {
+  device_experience: 'to show your social network inside the device’s own apps',
+  login: 'to sign you in',
+  messaging: 'to send and receive your messages',
+  contacts_sync: 'to keep your phone contacts in sync',
+  calendar_sync: 'to keep your calendar in sync',
+};

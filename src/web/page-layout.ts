@@ -37,6 +37,23 @@ dt { font-weight: 600; }
 dd { margin: 0; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
 th, td { border: 1px solid #8888; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+:root { --accent: #1a56c4; --danger: #b3261e; --surface: #f4f6fa; }
+@media (prefers-color-scheme: dark) { :root { --accent: #8ab4f8; --danger: #f2b8b5; --surface: #1f2329; } }
+a { color: var(--accent); }
+header p strong { font-size: 1.1rem; }
+.card { background: var(--surface); border: 1px solid #8886; border-radius: .75rem; padding: .25rem 1rem 1rem; margin: 1rem 0; }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 0 1.5rem; }
+h3 { font-size: 1rem; margin: .75rem 0 .25rem; }
+ul.permissions, ul.kept-out { list-style: none; padding: 0; margin: 0; }
+ul.permissions li, ul.kept-out li { display: flex; justify-content: space-between; align-items: center; gap: .5rem; padding: .2rem 0; border-bottom: 1px solid #8883; }
+form.inline { display: inline; margin: 0; }
+form.inline button { margin: 0; }
+button.link { background: none; border: none; padding: .2rem .4rem; color: var(--accent); text-decoration: underline; }
+a.button { display: inline-block; padding: .5rem 1rem; margin: .5rem .5rem 0 0; border: 1px solid currentColor; border-radius: .25rem; text-decoration: none; }
+.danger { color: var(--danger); }
+button.danger { border: 1px solid var(--danger); background: none; font-weight: 600; }
+.scroll { overflow-x: auto; }
+@media (max-width: 30rem) { body { padding: 0 .75rem 2rem; } dl { grid-template-columns: 1fr; } dd { margin-bottom: .5rem; } .row label { min-width: 0; } }
 `;
 
 /** The hash that lets the Content-Security-Policy allow the one inline style block and nothing else. */
@@ -55,6 +72,12 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
 };
+
+/** The name members know the platform's pages by: the consent page and the privacy center carry it. */
+export const PLATFORM_NAME = 'Datapact';
+
+/** The privacy center's home, linked from the consent page (the OAuth server's pages are not under /privacy). */
+export const PRIVACY_CENTER_PATH = '/privacy';
 
 export interface NavLink {
   readonly href: string;

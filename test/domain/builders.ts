@@ -8,7 +8,7 @@ import type { AgreementTerms } from '../../src/domain/agreement.js';
 import type { App } from '../../src/domain/app.js';
 import { FRIENDS_MASK, OBJECT_FIELDS_MASK, fieldsOf, maskOf, type Field, type FieldMask } from '../../src/domain/field-catalog.js';
 import type { Grant } from '../../src/domain/grant.js';
-import type { SubjectDecision, SubjectFacts } from '../../src/domain/subject-decision.js';
+import { NO_EXCLUSIONS, type SubjectDecision, type SubjectFacts } from '../../src/domain/subject-decision.js';
 import { DAY_MS, type Instant } from '../../src/domain/time.js';
 import type { WindDownPlan } from '../../src/domain/wind-down.js';
 
@@ -118,6 +118,7 @@ export function friend(overrides: Partial<SubjectFacts> = {}): SubjectFacts {
     isFriend: true,
     platformEnabled: true,
     shareViaFriends: true,
+    exclusions: NO_EXCLUSIONS,
     usesApp: true,
     friendsAudience: OBJECT_FIELDS_MASK,
     ...overrides,

@@ -17,8 +17,10 @@ import {
 import { FIELD_REASONS, type FieldReason } from '../../src/domain/reason-codes.js';
 import type { AppClass } from '../../src/domain/app.js';
 import {
+  APP_ID,
   EVERY_MEMBER_FIELD,
   NOW,
+  PARTNER_ID,
   friend,
   mask,
   plan,
@@ -221,6 +223,37 @@ describe('decideSubject: a friend under a device-partner app', () => {
   });
 });
 
+describe('decideSubject: a friend who keeps an app or partner out (PRODUCT.md §4)', () => {
+  const keepsApp = { apps: [APP_ID], partners: [] };
+  const keepsPartner = { apps: [], partners: [PARTNER_ID] };
+  const keepsOthers = { apps: ['app-other'], partners: ['partner-other'] };
+
+  test('is left out by that app, exactly as a friend who opted out, in both app classes', () => {
+    for (const overrides of [{}, thirdParty]) {
+      assertHidden(decideSubject(plan(overrides), friend({ exclusions: keepsApp }), EVERYTHING), 'friend_opted_out');
+      assertHidden(decideSubject(plan(overrides), friend({ exclusions: keepsApp }), mask('id')), 'friend_opted_out');
+    }
+  });
+
+  test('is left out by every app of a partner they keep out', () => {
+    for (const appId of [APP_ID, 'app-2-of-partner-1']) {
+      assertHidden(decideSubject(plan({ app: { id: appId } }), friend({ exclusions: keepsPartner }), EVERYTHING), 'friend_opted_out');
+    }
+  });
+
+  test('is still seen by every other app and partner, with the same fields as before', () => {
+    const d = decideSubject(plan(), friend({ exclusions: keepsOthers }), EVERYTHING);
+    assert.deepEqual(d, decideSubject(plan(), friend(), EVERYTHING));
+    assert.ok(d.visible);
+  });
+
+  test('does not change what the member\'s own consent gives the app about themselves', () => {
+    const d = decideSubject(plan(), self({ exclusions: { apps: [APP_ID], partners: [PARTNER_ID] } }), EVERYTHING);
+    assert.ok(d.visible);
+    assert.equal(d.relation, 'self');
+  });
+});
+
 describe('decideSubject: first failing reason wins', () => {
   test('not_in_agreement before not_consented, audience, wind-down and sensitivity', () => {
     const w = windDown();
@@ -333,6 +366,7 @@ describe('decideSubject: a friend under a third-party app', () => {
 describe('decideSubject matches a field-by-field model of the rules', () => {
   interface World {
     appClass: AppClass;
+    appId: string;
     agreementMember: FieldMask;
     agreementFriend: FieldMask;
     grantMember: FieldMask;
@@ -351,7 +385,8 @@ describe('decideSubject matches a field-by-field model of the rules', () => {
     if (!isSelf) {
       const friendsAllowed = has(world.agreementMember, 'friends') && has(world.grantMember, 'friends');
       if (!subject.isFriend || !friendsAllowed) return { visible: false, reason: 'stranger' };
-      const optedIn = subject.platformEnabled && (world.appClass === 'third_party' ? subject.usesApp : subject.shareViaFriends);
+      const keptOut = subject.exclusions.apps.includes(world.appId) || subject.exclusions.partners.includes(PARTNER_ID);
+      const optedIn = subject.platformEnabled && !keptOut && (world.appClass === 'third_party' ? subject.usesApp : subject.shareViaFriends);
       if (!optedIn) return { visible: false, reason: 'friend_opted_out' };
     }
     let released = ID_MASK;
@@ -390,8 +425,15 @@ describe('decideSubject matches a field-by-field model of the rules', () => {
   }
 
   const anyMask = fc.integer({ min: 0, max: (1 << FIELDS.length) - 1 });
+  /** Exclusions drawn from the request's own app and partner and others, so that every combination is met. */
+  const exclusionLists = fc.record({
+    apps: fc.subarray([APP_ID, 'app-2-of-partner-1', 'app-other']),
+    partners: fc.subarray([PARTNER_ID, 'partner-other']),
+  });
   const worlds = fc.record({
     appClass: fc.constantFrom<AppClass>('device_partner', 'third_party'),
+    appId: fc.constantFrom(APP_ID, 'app-2-of-partner-1'),
+    exclusions: fc.oneof(exclusionLists, fc.constant({ apps: ['app-other'], partners: ['partner-other'] })),
     agreementMember: anyMask,
     agreementFriend: anyMask,
     grantMember: anyMask,
@@ -407,6 +449,8 @@ describe('decideSubject matches a field-by-field model of the rules', () => {
 
   test('for random agreements, grants, settings and requests', () => {
     const w = windDown();
+    // The exclusion rule's cases, counted so that the test fails if the generator stops reaching them.
+    const exclusionCases = { keptOutByApp: 0, keptOutByPartnerOnly: 0, seenDespiteOtherExclusions: 0 };
     fc.assert(
       fc.property(worlds, (raw) => {
         const world: World = {
@@ -414,7 +458,10 @@ describe('decideSubject matches a field-by-field model of the rules', () => {
           subjectKind: raw.subjectKind as World['subjectKind'],
           subject:
             raw.subjectKind === 'self'
-              ? self({ platformEnabled: raw.platformEnabled, shareViaFriends: raw.shareViaFriends, usesApp: raw.usesApp, friendsAudience: raw.friendsAudience })
+              ? self({
+                  platformEnabled: raw.platformEnabled, shareViaFriends: raw.shareViaFriends, usesApp: raw.usesApp,
+                  friendsAudience: raw.friendsAudience, exclusions: raw.exclusions,
+                })
               : friend({
                   id: raw.subjectKind === 'friend' ? 'member-friend' : 'member-other',
                   isFriend: raw.subjectKind === 'friend',
@@ -422,12 +469,13 @@ describe('decideSubject matches a field-by-field model of the rules', () => {
                   shareViaFriends: raw.shareViaFriends,
                   usesApp: raw.usesApp,
                   friendsAudience: raw.friendsAudience,
+                  exclusions: raw.exclusions,
                 }),
         };
         const now = world.friendDataEnded ? w.noFriendData : NOW;
         const p = plan(
           {
-            app: { class: world.appClass },
+            app: { class: world.appClass, id: world.appId },
             agreement: { status: 'winding_down', windDown: w, memberFields: world.agreementMember, friendFields: world.agreementFriend },
             grant: { memberFields: world.grantMember, friendFields: world.grantFriend },
           },
@@ -435,12 +483,20 @@ describe('decideSubject matches a field-by-field model of the rules', () => {
         );
         const decision = decideSubject(p, world.subject, world.requested);
         assert.deepEqual(normalise(decision), model(world));
+        const { apps, partners } = world.subject.exclusions;
+        const wouldBeSeen = world.subjectKind === 'friend' && p.friendsVisible && world.subject.platformEnabled
+          && (world.appClass === 'third_party' ? world.subject.usesApp : world.subject.shareViaFriends);
+        if (wouldBeSeen && apps.includes(world.appId)) exclusionCases.keptOutByApp++;
+        else if (wouldBeSeen && partners.includes(PARTNER_ID)) exclusionCases.keptOutByPartnerOnly++;
+        else if (wouldBeSeen && apps.length + partners.length > 0) exclusionCases.seenDespiteOtherExclusions++;
         // The scan's first half agrees with the whole decision, without reading the audience.
         const { friendsAudience: _unread, ...visibilityFacts } = world.subject;
         assert.equal(subjectVisibility(p, visibilityFacts), decision.visible ? decision.relation : decision.reason);
       }),
-      { numRuns: 2000 },
+      { numRuns: 4000 },
     );
+    // Each is expected in dozens of runs; none at all would mean the generator no longer reaches it.
+    for (const [name, count] of Object.entries(exclusionCases)) assert.ok(count > 0, `${name}: ${count} runs`);
   });
 
   test('released and withheld always partition the requested fields, with id released', () => {

@@ -99,4 +99,5 @@ export const PARTNER_BODY = {
   storage: { location: 'partner_servers', country: 'DE' },
   contacts: ['privacy@acme.example'],
   webhook_url: 'https://acme.example/datapact/notices',
+  privacy_policy_url: 'https://acme.example/privacy',
 } as const;

@@ -58,6 +58,7 @@ export async function addPartner(store: Store, key: string, spec: PartnerSpec, n
   await store.partners.insertPartner({
     id: partnerId, legalName: `${key} Ltd`, country: 'CN', kind: 'device_maker', riskFlags: [],
     storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
+    privacyPolicyUrl: `https://${key}.example/privacy`,
   }, now);
   await store.partners.insertApp({
     id: appId, partnerId, name: `${key} app`, class: spec.appClass ?? 'device_partner', status: spec.appStatus ?? 'active',

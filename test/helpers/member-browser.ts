@@ -92,7 +92,7 @@ export class MemberBrowser {
     return response.json().csrf_token as string;
   }
 
-  json(method: 'PATCH' | 'DELETE' | 'GET', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  json(method: 'PATCH' | 'PUT' | 'POST' | 'DELETE' | 'GET', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
     return this.request({
       method, url,
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),

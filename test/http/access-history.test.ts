@@ -7,6 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { addDays } from '../../src/domain/time.js';
 import { createPublicKey } from 'node:crypto';
 import { tokenMemberCommitment } from '../../src/audit/blinding.js';
 import { decodeBlindedLeaf } from '../../src/audit/canonical-entry-v2.js';
@@ -237,7 +238,7 @@ for (const dialect of DIALECTS) {
         assert.match(String(response.headers['content-type']), /text\/html/);
         const body = response.body;
         assert.ok(!body.includes('<script>'), 'the app name is escaped');
-        assert.equal(body.split('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co').length - 1, 2, 'one escaped app name per row');
+        assert.equal(body.split('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co').length - 1, 3, 'one escaped app name per row, and in the filter');
         assert.match(body, /<td>Through a friend<\/td>/);
         assert.match(body, /<td>Directly<\/td>/);
         assert.match(body, /dev Ltd \(CN\)/);
@@ -344,6 +345,40 @@ for (const dialect of DIALECTS) {
         const alice = await login('alice');
         assert.equal((await alice.get('/v1/me/export?format=csv&part=friends')).statusCode, 400);
       });
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`access history filters and download on ${dialect}`, () => {
+    test('filter by app and period (page and JSON), the page\'s links keep the filter, the download carries what the filter shows', async (t) => {
+      const w = await world(t, dialect);
+      const other = await addPartner(w.store, 'other', { agreement: { memberFields: ['id', 'name'] } }, NOW);
+      const { token } = await grantToken(w.store, { memberId: 'alice', appId: other.appId, agreementId: other.agreementId, memberFields: ['id', 'name'], tokenTtlMs: 30 * 86_400_000 }, NOW);
+      await w.readAlice();
+      w.setNow(addDays(NOW, 2));
+      assert.equal((await w.app.inject({ url: '/v1/me?fields=name', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      const alice = await w.login('alice');
+      const apps = async (query: string) => (await alice.json('GET', `/v1/me/access-history${query}`)).json().data.map((e: { app: { id: string } }) => e.app.id);
+      assert.deepEqual(await apps(''), ['app_other', 'app_dev', 'app_dev']);
+      assert.deepEqual(await apps('?app_id=app_dev'), ['app_dev', 'app_dev']);
+      assert.deepEqual(await apps('?until=2026-06-01'), ['app_dev', 'app_dev'], 'a date includes its whole day');
+      assert.deepEqual(await apps('?since=2026-06-02'), ['app_other']);
+      assert.equal((await alice.json('GET', '/v1/me/access-history?since=yesterday')).json().error.code, 'invalid_parameter');
+
+      const page = (await alice.get('/privacy/history?app_id=app_other&since=2026-06-02')).body;
+      assert.match(page, /<label for="app_id">App<\/label>/);
+      assert.match(page, /<option value="app_other" selected>other app<\/option>/);
+      assert.match(page, /<input id="since" name="since" type="date" value="2026-06-02">/);
+      assert.match(page, /href="\/privacy\/history\/download\?app_id=app_other&amp;since=2026-06-02" download>Download \(JSON\)<\/a>/);
+      assert.equal([...page.matchAll(/<tr><td><time/g)].length, 1);
+      assert.match(page, /<div class="scroll"><table>/, 'the table scrolls inside its box on a narrow phone');
+
+      const download = await alice.get('/privacy/history/download?app_id=app_dev');
+      assert.equal(download.statusCode, 200);
+      assert.match(String(download.headers['content-disposition']), /attachment; filename="access-history.json"/);
+      assert.deepEqual(download.json().data.map((e: { via: string }) => e.via), ['friend', 'direct']);
+      assert.equal((await new MemberBrowser(w.app).get('/privacy/history/download')).statusCode, 303, 'members only');
     });
   });
 }

@@ -4,6 +4,7 @@ import * as client from 'openid-client';
 import { maskOf } from '../../src/domain/field-catalog.js';
 import { DAY_MS } from '../../src/domain/time.js';
 import { PARTNER_BODY, adminWorld, snapshot } from '../helpers/admin.js';
+import { agreementWorld } from '../helpers/agreement-world.js';
 import { NOW, oauthWorld } from '../oauth/oauth-world.js';
 
 describe('partners', () => {
@@ -23,6 +24,7 @@ describe('partners', () => {
     assert.deepEqual(minimal.json().risk_flags, []);
     assert.deepEqual(minimal.json().contacts, []);
     assert.equal(minimal.json().webhook_url, null);
+    assert.equal(minimal.json().privacy_policy_url, null);
 
     const list = await call(staff.viewer.token, 'GET', '/admin/v1/partners');
     assert.deepEqual(list.json().data.map((p: { legal_name: string }) => p.legal_name), ['Acme Devices Ltd', 'Pixel Games']);
@@ -54,6 +56,28 @@ describe('partners', () => {
         webhook_url: { from: 'https://acme.example/datapact/notices', to: null },
       },
     });
+  });
+
+  test('the privacy policy: https (plain http to this machine in development); a new agreement needs one (409 privacy_policy_missing)', async (t) => {
+    const w = await agreementWorld(t);
+    const refused = await w.call(w.manager.token, 'POST', '/admin/v1/partners', { ...PARTNER_BODY, privacy_policy_url: 'ftp://acme.example/privacy' });
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.json().error.code, 'invalid_parameter');
+    assert.match(refused.json().error.message, /privacy_policy_url must use https/);
+    const cleared = await w.call(w.manager.token, 'PATCH', '/admin/v1/partners/p_acme', { privacy_policy_url: null });
+    assert.equal(cleared.statusCode, 200);
+    const draft = {
+      partner_id: 'p_acme', app_ids: ['app_acme'], purposes: ['device_experience'], member_fields: ['name'], retention_days: 30,
+      storage: { location: 'on_device' }, starts_at: new Date(NOW + DAY_MS).toISOString(), ends_at: new Date(NOW + 300 * DAY_MS).toISOString(),
+    };
+    const missing = await w.call(w.manager.token, 'POST', '/admin/v1/agreements', draft);
+    assert.equal(missing.statusCode, 409);
+    assert.equal(missing.json().error.code, 'privacy_policy_missing');
+    assert.equal((await w.store.db.selectFrom('agreements').select('id').where('partner_id', '=', 'p_acme').execute()).length, 0, 'nothing written');
+    const set = await w.call(w.manager.token, 'PATCH', '/admin/v1/partners/p_acme', { privacy_policy_url: 'https://acme.example/privacy' });
+    assert.equal(set.json().privacy_policy_url, 'https://acme.example/privacy');
+    const drafted = await w.call(w.manager.token, 'POST', '/admin/v1/agreements', draft);
+    assert.equal(drafted.statusCode, 201, drafted.body);
   });
 
   test('webhooks: https; plain http only to this machine and only in development', async (t) => {

@@ -459,31 +459,40 @@ describe('settings page', () => {
 });
 
 describe('apps page', () => {
-  test('lists every grant with app, partner, purpose, fields, dates and status, each value escaped', async (t) => {
+  test('one card per app with what it can read now (the union of its live grants) and since when; ended grants apart, with why', async (t) => {
     const { ann, store, appId, agreementId } = await loggedIn(t);
     await store.partners.insertPartner({
       id: 'p_evil', legalName: '<script>alert("x")</script> & Co', country: 'GB', kind: 'app_developer', riskFlags: [],
-      storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
+      storage: { location: 'on_device' }, contacts: [], webhookUrl: null, privacyPolicyUrl: null,
     }, NOW);
     await store.partners.insertApp({ id: 'app_evil', partnerId: 'p_evil', name: 'Evil <b>app</b>', class: 'third_party', status: 'active' }, [], NOW);
     await grantToken(store, { memberId: 'ann', appId: 'app_evil', agreementId: null, purpose: 'login', memberFields: ['id', 'name'] }, NOW);
+    // A second live consent to dev app (ann's first is in the world), with a sensitive friend field that never leaves.
     await grantToken(store, {
-      memberId: 'ann', appId, agreementId, memberFields: ['id', 'birthday'], friendFields: ['name'], grantedAt: addDays(NOW, -200),
+      memberId: 'ann', appId, agreementId, memberFields: ['id', 'birthday'], friendFields: ['name', 'religion'], grantedAt: addDays(NOW, -20),
     }, NOW);
-    await grantToken(store, { memberId: 'bob', appId: 'app_evil', agreementId: null, purpose: 'login', memberFields: ['id', 'phone'] }, NOW);
+    await grantToken(store, {
+      memberId: 'ann', appId, agreementId, memberFields: ['id', 'phone'], grantedAt: addDays(NOW, -200),
+    }, NOW);
+    await grantToken(store, { memberId: 'bob', appId: 'app_evil', agreementId: null, purpose: 'login', memberFields: ['id', 'work'] }, NOW);
 
     const page = (await ann.get('/privacy/apps')).body;
     assert.ok(!page.includes('<script>alert'), 'no markup from data');
     assert.ok(page.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co (GB)'));
     assert.ok(page.includes('Evil &lt;b&gt;app&lt;/b&gt;'));
-    assert.match(page, /<h2 id="app-\d">dev app<\/h2>/);
-    assert.match(page, /dev Ltd \(CN\)/);
-    assert.match(page, /device experience/);
-    assert.match(page, /Member id, Name, Email address/);
-    assert.match(page, /Expired \(unused for 90 days\)/);
-    assert.match(page, /<td>Active<\/td>/);
-    assert.ok(!page.includes('Phone number'), 'another member\'s grant is not shown');
-    assert.match(page, /<form method="post" action="\/privacy\/apps\/app_dev\/revoke"><input type="hidden" name="_csrf"/);
+    const dev = page.split('<section').find((part) => part.includes('>dev app</h2>'))!;
+    assert.equal(page.split('>dev app</h2>').length, 2, 'one card for dev app, however many consents');
+    assert.match(dev, /dev Ltd \(CN\)/);
+    assert.match(dev, /Can read since <time datetime="2026-05-12T00:00:00.000Z">/, 'since the earliest live consent');
+    assert.match(dev, /to show your social network inside the device’s own apps/, 'the purpose in the consent page\'s words');
+    for (const label of ['Name', 'Email address', 'Birthday']) assert.match(dev, new RegExp(`<li>${label}\\n<form`), label);
+    assert.doesNotMatch(dev, /Phone number/, 'an expired consent gives nothing now');
+    assert.match(dev, /<h3>About friends who allow it<\/h3>/);
+    assert.doesNotMatch(dev, /Religion/, 'a sensitive friend field is never listed as shared');
+    assert.match(dev, /href="\/privacy\/apps\/app_dev\/revoke">Revoke all access for dev app…<\/a>/);
+    const ended = page.split('<section').find((part) => part.includes('id="ended"'))!;
+    assert.match(ended, /<td>dev app<\/td><td>to show your social network inside the device’s own apps<\/td>.*<td>Unused for 90 days<\/td>/);
+    assert.ok(!page.includes('Work'), 'another member\'s grant is not shown');
   });
 
   test('an active grant whose agreement is not in effect at the request\'s clock says the app receives nothing', async (t) => {
@@ -495,42 +504,71 @@ describe('apps page', () => {
     }, NOW);
     await grantToken(store, { memberId: 'ann', appId: paused.appId, agreementId: paused.agreementId, memberFields: ['id'] }, NOW);
     await grantToken(store, { memberId: 'ann', appId: paused.appId, agreementId: paused.agreementId, memberFields: ['id'], revokedAt: NOW }, NOW);
-    const statuses = async (appName: string) => {
+    const card = async (appName: string) => {
       const page = (await ann.get('/privacy/apps')).body;
       const section = page.split('<section').find((part) => part.includes(`>${appName}</h2>`));
       assert.ok(section, appName);
-      return [...section.matchAll(/<td>([^<]*)<\/td><\/tr>/g)].map((match) => match[1]);
+      return section;
     };
 
-    assert.deepEqual(await statuses('ending app'), ['Active'], 'in effect until its end date');
-    assert.deepEqual((await statuses('paused app')).sort(), [
-      'Active — but the agreement is suspended: the app receives nothing',
-      'Revoked',
-    ], 'a revoked grant gives nothing anyway: its status alone says so');
-
+    assert.doesNotMatch(await card('ending app'), /receives nothing/, 'in effect until its end date');
+    assert.match(await card('paused app'), /But the agreement is suspended: the app receives nothing for now\./);
     setNow(addDays(NOW, 10));
-    assert.deepEqual(await statuses('ending app'), ['Active — but the agreement has expired: the app receives nothing']);
-    assert.deepEqual(await statuses('dev app'), ['Active'], 'a grant under an agreement in effect is plainly active');
+    assert.match(await card('ending app'), /But the agreement has expired: the app receives nothing for now\./);
+    assert.doesNotMatch(await card('dev app'), /receives nothing/, 'a grant under an agreement in effect is plainly active');
     const graph = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
     assert.equal(graph.statusCode, 403, 'and indeed the Graph API gives the app nothing');
     assert.deepEqual([graph.json().error.code, graph.json().error.cause], ['agreement_not_in_effect', 'expired']);
   });
 
-  test('revoking from the page ends the app\'s access at once', async (t) => {
+  test('revoking asks first (a page without scripts), then ends the app\'s access at once', async (t) => {
     const { ann, app, token, grantId, store } = await loggedIn(t);
     const before = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
     assert.equal(before.statusCode, 200);
-    const page = (await ann.get('/privacy/apps')).body;
-    const response = await ann.postForm('/privacy/apps/app_dev/revoke', { _csrf: csrfFieldOf(page) });
+    const confirm = await ann.get('/privacy/apps/app_dev/revoke');
+    assert.equal(confirm.statusCode, 200);
+    assert.match(confirm.body, /<h1>Revoke all access for dev app\?<\/h1>/);
+    assert.match(confirm.body, /It loses: Member id, Name, Email address\./);
+    assert.match(confirm.body, /<a class="button" href="\/privacy\/apps">Cancel<\/a>/);
+    assert.equal((await store.grants.get(grantId))!.revokedAt, null, 'looking at the confirmation changes nothing');
+    const response = await ann.postForm('/privacy/apps/app_dev/revoke', { _csrf: csrfFieldOf(confirm.body) });
     assert.equal(response.statusCode, 303);
-    assert.equal(response.headers.location, '/privacy/apps?revoked=1');
+    assert.equal(response.headers.location, '/privacy/apps?done=revoked');
     assert.notEqual((await store.grants.get(grantId))!.revokedAt, null);
     const after = await app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
     assertError(after, 401, 'invalid_token');
-    const revokedPage = (await ann.get('/privacy/apps?revoked=1')).body;
+    const revokedPage = (await ann.get('/privacy/apps?done=revoked')).body;
     assert.match(revokedPage, /role="status">Access revoked/);
-    assert.match(revokedPage, /<td>Revoked<\/td>/);
-    assert.doesNotMatch(revokedPage, /action="\/privacy\/apps\/app_dev\/revoke"/, 'nothing left to revoke');
+    assert.match(revokedPage, /<td>You revoked it<\/td>/);
+    assert.doesNotMatch(revokedPage, /href="\/privacy\/apps\/app_dev\/revoke"/, 'nothing left to revoke');
+    assert.equal((await ann.get('/privacy/apps/app_dev/revoke')).statusCode, 303, 'no confirmation for nothing');
+  });
+
+  test('removing one permission keeps the others: the app\'s token stops reaching that field at once', async (t) => {
+    const { ann, app, token } = await loggedIn(t);
+    const read = async () => (await app.inject({ url: '/v1/me?fields=name,email', headers: { authorization: `Bearer ${token}` } })).json();
+    assert.deepEqual(Object.keys(await read()).sort(), ['email', 'id', 'name', 'withheld']);
+    const page = (await ann.get('/privacy/apps')).body;
+    assert.match(page, /aria-label="Remove Email address"/);
+    const removed = await ann.postForm('/privacy/apps/app_dev/permissions/remove', { _csrf: csrfFieldOf(page), permission: 'email' });
+    assert.equal(removed.statusCode, 303);
+    assert.equal(removed.headers.location, '/privacy/apps?done=removed');
+    const after = await read();
+    assert.equal(after.name, 'Name ann');
+    assert.equal(after.email, undefined);
+    assert.deepEqual(after.withheld, { email: 'not_consented' });
+    const again = (await ann.get('/privacy/apps?done=removed')).body;
+    assert.match(again, /Permission removed/);
+    assert.doesNotMatch(again, /Remove Email address/);
+
+    const csrf = await ann.apiCsrf();
+    const api = await ann.json('DELETE', '/v1/me/apps/app_dev/permissions/name', undefined, { 'x-csrf-token': csrf });
+    assert.equal(api.statusCode, 204);
+    assert.equal((await read()).name, undefined);
+    assertError(await ann.json('DELETE', '/v1/me/apps/app_dev/permissions/name', undefined, { 'x-csrf-token': csrf }), 404, 'not_found');
+    assertError(await ann.json('DELETE', '/v1/me/apps/app_dev/permissions/id', undefined, { 'x-csrf-token': csrf }), 400, 'permission_not_removable');
+    assertError(await ann.json('DELETE', '/v1/me/apps/app_dev/permissions/shoe_size', undefined, { 'x-csrf-token': csrf }), 400, 'unknown_field');
+    assertError(await ann.json('DELETE', '/v1/me/apps/app_dev/permissions/email'), 403, 'invalid_csrf_token');
   });
 
   test('pages are not cached and cannot be framed', async (t) => {

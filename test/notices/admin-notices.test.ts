@@ -15,11 +15,11 @@ async function adminWorld(t: TestContext, webhookUrl: string | null) {
   const { store } = built;
   await store.partners.insertPartner({
     id: 'p_acme', legalName: 'Acme Ltd', country: 'CN', kind: 'device_maker', riskFlags: [],
-    storage: { location: 'on_device' }, contacts: [], webhookUrl,
+    storage: { location: 'on_device' }, contacts: [], webhookUrl, privacyPolicyUrl: null,
   }, NOW);
   await store.partners.insertPartner({
     id: 'p_quiet', legalName: 'Quiet Ltd', country: 'GB', kind: 'app_developer', riskFlags: [],
-    storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
+    storage: { location: 'on_device' }, contacts: [], webhookUrl: null, privacyPolicyUrl: null,
   }, NOW);
   const keyFor = async (role: StaffRole) => {
     const staff = await store.staff.create({ email: `${role}@platform.example`, name: role, roles: [role], passwordHash: 'scrypt$unused' }, NOW);

@@ -25,7 +25,7 @@ async function storeWithPartner(t: TestContext, dialect: Dialect, webhookUrl: st
 async function addPartner(store: Store, id: string, webhookUrl: string | null): Promise<void> {
   await store.partners.insertPartner({
     id, legalName: `${id} Ltd`, country: 'CN', kind: 'device_maker', riskFlags: [],
-    storage: { location: 'on_device' }, contacts: [], webhookUrl,
+    storage: { location: 'on_device' }, contacts: [], webhookUrl, privacyPolicyUrl: null,
   }, NOW);
 }
 

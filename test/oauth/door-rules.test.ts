@@ -9,7 +9,7 @@ import { DAY_MS, NOW, agreement as terms, app, mask, windDown } from '../domain/
 
 const PARTNER: Partner = {
   id: 'partner-1', legalName: 'Phone Maker Ltd', country: 'CN', kind: 'device_maker', riskFlags: [],
-  storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
+  storage: { location: 'on_device' }, contacts: [], webhookUrl: null, privacyPolicyUrl: null,
 };
 
 function agreement(overrides: Partial<Agreement> = {}): Agreement {

@@ -261,10 +261,10 @@ export async function logIn(browser: Browser, visit: Visit, memberId = 'me', pas
   return browser.submit(login.action, { ...login.fields, member_id: memberId, password });
 }
 
-/** Answers the consent page with the scopes to keep ticked (all of them when undefined). */
+/** Answers the consent page with the scopes the member ticks (every one offered when undefined). */
 export async function consent(browser: Browser, visit: Visit, keep?: readonly string[], decision = 'allow'): Promise<Visit> {
   const page = form(visit.html, '/consent');
-  const offered = [...visit.html.matchAll(/name="scope" value="([^"]+)" checked/g)].map((match) => match[1]!);
+  const offered = [...visit.html.matchAll(/name="scope" value="([^"]+)"/g)].map((match) => match[1]!);
   const scope = keep ?? offered;
   return browser.submit(page.action, { ...page.fields, decision, scope: [...scope] });
 }

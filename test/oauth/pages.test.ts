@@ -34,14 +34,20 @@ describe('the consent page', () => {
     assert.match(html, /<dt>Where your data is kept<\/dt><dd>On dev Ltd’s servers in Canada \(CA\)<\/dd>/);
     assert.match(html, /<dt>Purpose<\/dt><dd>to keep your phone contacts in sync \(<code>contacts_sync<\/code>\)<\/dd>/);
     assert.match(html, /<dt>Agreement ends<\/dt><dd><time datetime="2027-03-28T00:00:00.000Z">28 March 2027<\/time><\/dd>/);
-    // Member fields: each a ticked checkbox; id fixed.
+    // How long the partner keeps it, its privacy policy, and where to change one's mind.
+    assert.match(html, /<dt>How long it is kept<\/dt><dd>Deleted at most 30 days after it is received<\/dd>/);
+    assert.match(html, /<dt>Privacy policy<\/dt><dd><a href="https:\/\/dev.example\/privacy"[^>]*>dev Ltd’s privacy policy<\/a>/);
+    assert.match(html, /<a href="\/privacy"[^>]*>privacy center<\/a>/);
+    assert.match(html, /<header>\n<p><strong>Datapact<\/strong><\/p>/);
+    // Member fields: a checkbox each, none ticked (consent is an act); id fixed.
     assert.match(html, /<input type="checkbox" id="scope-id" checked disabled/);
     assert.doesNotMatch(html, /name="scope" value="id"/);
-    for (const scope of ['name', 'email', 'friends']) assert.match(html, new RegExp(`name="scope" value="${scope}" checked`));
+    for (const scope of ['name', 'email', 'friends']) assert.match(html, new RegExp(`name="scope" value="${scope}">`));
+    assert.doesNotMatch(html, /name="scope" value="[^"]+" checked/, 'nothing is ticked beforehand');
     // Friend fields, with the note; sensitive ones are said never to leave, and offer no checkbox.
     assert.match(html, /<legend>About your friends<\/legend>/);
     assert.ok(html.includes(FRIENDS_OPT_IN_NOTE));
-    assert.match(html, /name="scope" value="friends.birthday" checked/);
+    assert.match(html, /name="scope" value="friends.birthday">/);
     assert.doesNotMatch(html, /value="friends.religion"/);
     assert.match(html, /never shared: Religion/);
     assertAccessible(html);
@@ -66,7 +72,7 @@ describe('the consent page', () => {
     const html = consentPage({
       uid: 'u1', csrfToken: '"><script>', memberId: evil,
       app: { id: 'a', partnerId: 'p', name: evil, class: 'device_partner', status: 'active' },
-      partner: { id: 'p', legalName: evil, country: evil, kind: 'device_maker', riskFlags: [], storage: { location: 'on_device' }, contacts: [], webhookUrl: null },
+      partner: { id: 'p', legalName: evil, country: evil, kind: 'device_maker', riskFlags: [], storage: { location: 'on_device' }, contacts: [], webhookUrl: null, privacyPolicyUrl: null },
       agreement: {
         id: 'agr', version: 1, partnerId: 'p', status: 'active', purposes: ['login'], memberFields: 0, friendFields: 0,
         startsAt: 0, endsAt: Date.UTC(2027, 0, 1), certificationDueAt: 0, windDown: null, appIds: [], retentionDays: 1,

@@ -74,8 +74,9 @@ async function privacyApps(world: OAuthWorld) {
 }
 
 /** The status cells of the privacy center's apps page. */
+/** Why each ended consent ended: the last column of the apps page's *Ended access* table. */
 function statusCells(html: string): string[] {
-  return [...html.matchAll(/<tr><td>[^<]*<\/td>(?:<td>[^]*?<\/td>){4}<td>([^<]*)<\/td><\/tr>/g)].map((match) => match[1]!);
+  return [...html.matchAll(/<tr><td>[^<]*<\/td>(?:<td>[^]*?<\/td>){3}<td>([^<]*)<\/td><\/tr>/g)].map((match) => match[1]!);
 }
 
 for (const dialect of DIALECTS) {
@@ -86,11 +87,12 @@ for (const dialect of DIALECTS) {
       const { config, tokens } = await memberTokens(world, appId);
       assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true, 'active before');
 
-      const { browser, apps } = await privacyApps(world);
-      const revoke = form(apps.html, '/revoke');
+      const { browser } = await privacyApps(world);
+      const confirm = await browser.visit(`/privacy/apps/${appId}/revoke`);
+      const revoke = form(confirm.html, '/revoke');
       const after = await browser.submit(revoke.action, revoke.fields);
       assert.equal(after.status, 200);
-      assert.deepEqual(statusCells(after.html), ['Revoked']);
+      assert.deepEqual(statusCells(after.html), ['You revoked it']);
 
       assert.deepEqual(await oauthView(world, config, tokens), MEMBER_REVOKED);
       assert.equal((await graph(world, '/v1/me', tokens.access_token)).status, 401);
@@ -123,7 +125,7 @@ for (const dialect of DIALECTS) {
       const [grant] = await world.store.db.selectFrom('grants').select(['end_reason', 'revoked_at']).execute();
       assert.equal(grant!.end_reason, 'unused_90_days');
       assert.equal(Date.parse(grant!.revoked_at!), lapse, 'ended at the instant it lapsed');
-      assert.deepEqual(statusCells((await privacyApps(world)).apps.html), ['Expired (unused for 90 days)']);
+      assert.deepEqual(statusCells((await privacyApps(world)).apps.html), ['Unused for 90 days']);
       assert.deepEqual(await oauthView(world, config, fresh), UNUSED);
     });
 
@@ -146,7 +148,7 @@ for (const dialect of DIALECTS) {
       };
       assert.deepEqual(await oauthView(world, config, tokens), ACCESS_ENDED_VIEW, 'without the scheduler');
       await accessEnded();
-      const ended = 'Ended: the agreement has wound down';
+      const ended = 'The agreement with its partner ended';
       assert.deepEqual(statusCells((await privacyApps(world)).apps.html), [ended], 'not "Active", even before the scheduler ran');
 
       assert.deepEqual(await recordGrantEndings(world.store.db, ACCESS_ENDED), { ended: 1 });
@@ -183,17 +185,22 @@ describe('consent gaps', () => {
     assert.deepEqual(full.body, { id: 'me', email: 'me@mail.example', withheld: {} });
   });
 
-  test('a consent with every box unticked gives the app nothing: access_denied, and no grant', async (t) => {
+  test('Allow with every box unticked gives the app nothing: the page asks again, no grant; Deny then refuses', async (t) => {
     const world = await oauthWorld(t);
     const { appId } = await world.partner('dev', DEVICE_PARTNER);
     const request = await authorizationRequest(await world.discover(appId), { scope: 'name email friends', purpose: 'device_experience' });
     const browser = world.browser();
     const consentPage = await logIn(browser, await browser.visit(request.url));
-    const done = await consent(browser, consentPage, []);
+    const again = await consent(browser, consentPage, []);
+    assert.equal(again.status, 400);
+    assert.equal(again.left, undefined);
+    assert.match(again.html, /You allowed without ticking anything/);
+    assert.deepEqual(await world.store.db.selectFrom('grants').select('id').execute(), []);
+    assert.deepEqual(await libraryGrants(world), []);
+    const done = await consent(browser, again, [], 'deny');
     assert.equal(done.left?.searchParams.get('error'), 'access_denied');
     assert.equal(done.left?.searchParams.get('code'), null);
     assert.deepEqual(await world.store.db.selectFrom('grants').select('id').execute(), []);
-    assert.deepEqual(await libraryGrants(world), []);
   });
 });
 

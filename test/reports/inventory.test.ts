@@ -20,7 +20,7 @@ const iso = (instant: Instant) => new Date(instant).toISOString();
 
 const PARTNER: Partner = {
   id: 'p_acme', legalName: 'Acme Devices Ltd', country: 'CN', kind: 'device_maker', riskFlags: ['state_influence', 'sanctions'],
-  storage: { location: 'partner_servers', country: 'SG' }, contacts: [], webhookUrl: null,
+  storage: { location: 'partner_servers', country: 'SG' }, contacts: [], webhookUrl: null, privacyPolicyUrl: null,
 };
 const APP: App = { id: 'app_acme', partnerId: 'p_acme', name: 'Acme Social', class: 'device_partner', status: 'active' };
 

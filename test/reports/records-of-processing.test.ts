@@ -15,7 +15,7 @@ const IRELAND: Controller = { name: 'Example Social Ltd', country: 'IE' };
 
 const PARTNER: Partner = {
   id: 'p_acme', legalName: 'Acme Devices Ltd', country: 'CN', kind: 'device_maker', riskFlags: [],
-  storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
+  storage: { location: 'on_device' }, contacts: [], webhookUrl: null, privacyPolicyUrl: null,
 };
 
 function agreement(overrides: Partial<Agreement> & { member?: Field[]; friend?: Field[] } = {}): Agreement {

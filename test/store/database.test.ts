@@ -101,7 +101,6 @@ for (const dialect of DIALECTS) {
     test('0016 recomputes the two-person flag of agreements written before it (the demo world\'s all said 0)', async (t) => {
       const db = await emptyDatabase(t, dialect);
       await migrateTo(db, '0013-rate-limit-counters');
-      const store = createStore(db);
       const at = Date.parse('2026-06-01T00:00:00Z');
       const sketches = [
         { key: 'flagged', riskFlags: ['state_influence'], memberFields: ['name'], friendFields: [] },
@@ -110,10 +109,11 @@ for (const dialect of DIALECTS) {
         { key: 'plain', riskFlags: [], memberFields: ['name', 'email'], friendFields: [] },
       ] as const;
       for (const sketch of sketches) {
-        await store.partners.insertPartner({
-          id: `p_${sketch.key}`, legalName: sketch.key, country: 'GB', kind: 'device_maker', riskFlags: [...sketch.riskFlags],
-          storage: { location: 'on_device' }, contacts: [], webhookUrl: null,
-        }, at);
+        // The partners table as 0013 left it (no privacy_policy_url yet).
+        await db.insertInto('partners').values({
+          id: `p_${sketch.key}`, legal_name: sketch.key, country: 'GB', kind: 'device_maker', risk_flags: JSON.stringify(sketch.riskFlags),
+          storage_location: 'on_device', storage_country: null, contacts: '[]', webhook_url: null, created_at: new Date(at).toISOString(),
+        } as never).execute();
         const { approved_by: _new, storage_safeguard: _later, ...row } = agreementToRow({
           id: `agr_${sketch.key}`, version: 1, partnerId: `p_${sketch.key}`, status: 'active', statusReason: null, purposes: ['login'],
           memberFields: maskOf(sketch.memberFields), friendFields: maskOf(sketch.friendFields), retentionDays: 30,

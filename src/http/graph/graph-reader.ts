@@ -4,11 +4,14 @@ import { planAccess, type AccessPlan } from '../../domain/access-plan.js';
 import { DatapactError, FriendsOfFriendsForbidden, InvalidToken, NotConsented, NotFound } from '../../domain/errors.js';
 import { fieldBit, fieldsOf, ID_MASK, type FieldMask, type ObjectField } from '../../domain/field-catalog.js';
 import type { FieldReason } from '../../domain/reason-codes.js';
-import { decideSubject, subjectVisibility, type SubjectDecision, type SubjectFacts, type Visibility, type VisibilityFacts } from '../../domain/subject-decision.js';
+import {
+  decideSubject, NO_EXCLUSIONS, subjectVisibility, type FriendExclusions, type SubjectDecision, type SubjectFacts, type Visibility, type VisibilityFacts,
+} from '../../domain/subject-decision.js';
 import type { Instant } from '../../domain/time.js';
 import type { GrantContext } from '../../store/access-token-repository.js';
 import { GrantRepository } from '../../store/grant-repository.js';
 import type { MemberSettings, Profile } from '../../store/member-repository.js';
+import type { ListedFriend } from '../../store/friendship-repository.js';
 import type { Store } from '../../store/store.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
 import { RequestEntries } from './request-entries.js';
@@ -78,10 +81,11 @@ export class GraphReader {
       this.store.friendships.areFriends(caller.plan.memberId, id),
       this.store.members.settings([id]),
     ]);
-    const users = await this.appUsers(caller, isFriend ? [{ id }] : []);
+    const friend = isFriend ? [{ id }] : [];
+    const [users, exclusions] = await Promise.all([this.appUsers(caller, friend), this.store.members.friendExclusions(friend.map((f) => f.id))]);
     const memberSettings = settings.get(id);
     const decision = memberSettings
-      ? decideSubject(caller.plan, facts(memberSettings, isFriend, users), requested)
+      ? decideSubject(caller.plan, facts(memberSettings, isFriend, users, exclusions.get(id) ?? NO_EXCLUSIONS), requested)
       : ({ visible: false, reason: 'stranger' } as const);
     if (!decision.visible) {
       // A friend left out by their own settings looks exactly like a stranger: same 404, no hint,
@@ -138,10 +142,10 @@ export class GraphReader {
     let position = after;
     for (;;) {
       const friends = await this.store.friendships.pageWithSettings(caller.plan.memberId, position, chunk);
-      const users = await this.appUsers(caller, friends);
+      const [users, exclusions] = await Promise.all([this.appUsers(caller, friends), this.exclusionsOf(friends)]);
       for (const { id, settings } of friends) {
         if (settings === undefined) continue;
-        const friend: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: users.has(id) };
+        const friend: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: users.has(id), exclusions: exclusions.get(id) ?? NO_EXCLUSIONS };
         const visible = isVisible(subjectVisibility(caller.plan, friend));
         if (shown.length === limit) {
           if (visible) return { shown, hidden, hasMore: true };
@@ -167,6 +171,12 @@ export class GraphReader {
     });
   }
 
+  /** The exclusions of the friends that could be visible at all: those with the platform on (the rest are left out anyway). */
+  private async exclusionsOf(friends: readonly ListedFriend[]): Promise<ReadonlyMap<string, FriendExclusions>> {
+    const candidates = friends.filter((friend) => friend.settings?.platformEnabled === true).map((friend) => friend.id);
+    return candidates.length === 0 ? EMPTY_EXCLUSIONS : this.store.members.friendExclusions(candidates);
+  }
+
   /** Which of these friends use the app themselves: read for third-party apps only, where it decides visibility. */
   private async appUsers(caller: Caller, friends: ReadonlyArray<{ readonly id: string }>): Promise<ReadonlySet<string>> {
     if (caller.plan.appClass !== 'third_party' || friends.length === 0) return EMPTY;
@@ -182,17 +192,18 @@ export class GraphReader {
 
 const EMPTY: ReadonlySet<string> = new Set();
 const EMPTY_AUDIENCES: ReadonlyMap<string, FieldMask> = new Map();
+const EMPTY_EXCLUSIONS: ReadonlyMap<string, FriendExclusions> = new Map();
 
 function isVisible(visibility: Visibility): boolean {
   return visibility === 'self' || visibility === 'friend';
 }
 
 function selfFacts(id: string): SubjectFacts {
-  return { id, isFriend: false, platformEnabled: true, shareViaFriends: false, usesApp: false, friendsAudience: 0 };
+  return { id, isFriend: false, platformEnabled: true, shareViaFriends: false, exclusions: NO_EXCLUSIONS, usesApp: false, friendsAudience: 0 };
 }
 
-function facts(settings: MemberSettings, isFriend: boolean, appUsers: ReadonlySet<string>): SubjectFacts {
-  return { ...settings, isFriend, usesApp: appUsers.has(settings.id) };
+function facts(settings: MemberSettings, isFriend: boolean, appUsers: ReadonlySet<string>, exclusions: FriendExclusions): SubjectFacts {
+  return { ...settings, isFriend, exclusions, usesApp: appUsers.has(settings.id) };
 }
 
 function objectFields(mask: FieldMask): ObjectField[] {

@@ -1,7 +1,9 @@
+import { BadRequest } from '../../domain/errors.js';
+import { DAY_MS } from '../../domain/time.js';
 import type { AuditBlinding } from '../../audit/blinding.js';
 import { canonicalTextAt } from '../../audit/entry-leaf.js';
 import type { LogProofs } from '../../audit/log-proofs.js';
-import type { AccessVia } from '../../store/access-history-repository.js';
+import type { AccessVia, HistoryFilter } from '../../store/access-history-repository.js';
 import type { StoredTreeHead } from '../../store/audit-repository.js';
 import { treeHeadView, type TreeHeadView } from '../audit/audit-schemas.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
@@ -25,9 +27,11 @@ export interface AccessHistoryView {
   readonly after?: string;
 }
 
-export async function accessHistory(store: Store, memberId: string, limit: number, after: string | undefined): Promise<AccessHistoryView> {
+export async function accessHistory(
+  store: Store, memberId: string, limit: number, after: string | undefined, filter: HistoryFilter = {},
+): Promise<AccessHistoryView> {
   const beforeSeq = after === undefined ? null : decodeCursor(after, memberId, 'sequence');
-  const { entries, hasMore } = await store.accessHistory.page(memberId, limit, beforeSeq);
+  const { entries, hasMore } = await store.accessHistory.page(memberId, limit, beforeSeq, filter);
   const data = entries.map((entry): AccessHistoryItem => ({
     at: new Date(entry.at).toISOString(),
     app: { id: entry.app.id, name: entry.app.name },
@@ -74,4 +78,25 @@ export async function withProofs(
     };
   }));
   return { data, treeHead: treeHeadView(head) };
+}
+
+/** The query's `app_id`, `since` and `until` (dates or date-times; a bare `until` date includes that whole day). */
+export function historyFilter(query: { app_id?: string; since?: string; until?: string }): HistoryFilter {
+  const instant = (value: string, name: string, endOfDay: boolean) => {
+    const parsed = Date.parse(value);
+    if (!Number.isFinite(parsed)) throw new BadRequest('invalid_parameter', `${name} must be a date (2026-06-01) or an ISO 8601 date-time.`);
+    return endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(value) ? parsed + DAY_MS : parsed;
+  };
+  return {
+    ...(query.app_id ? { appId: query.app_id } : {}),
+    ...(query.since ? { since: instant(query.since, 'since', false) } : {}),
+    ...(query.until ? { until: instant(query.until, 'until', true) } : {}),
+  };
+}
+
+/** Every entry of the member's history that fits the filter, newest first, for the download (at most HISTORY_DOWNLOAD_MAX). */
+export const HISTORY_DOWNLOAD_MAX = 10_000;
+
+export async function wholeHistory(store: Store, memberId: string, filter: HistoryFilter): Promise<AccessHistoryItem[]> {
+  return (await accessHistory(store, memberId, HISTORY_DOWNLOAD_MAX, undefined, filter)).data;
 }

@@ -1,10 +1,10 @@
 import { notInEffectCause, type NotInEffectCause } from '../../domain/agreement.js';
 import { audienceIsEditable, defaultAudience, type Audience } from '../../domain/audience.js';
-import { BadRequest, LoginRequired, NotFound } from '../../domain/errors.js';
-import { OBJECT_FIELDS, fieldsOf, type ObjectField } from '../../domain/field-catalog.js';
+import { BadRequest, Conflict, LoginRequired, NotFound, UnknownField } from '../../domain/errors.js';
+import { OBJECT_FIELDS, fieldBit, fieldsOf, isField, type Field, type ObjectField } from '../../domain/field-catalog.js';
 import { grantEnd, grantStatus } from '../../domain/grant.js';
 import type { Instant } from '../../domain/time.js';
-import type { PrivacyChange } from '../../store/member-repository.js';
+import { MAX_EXCLUSIONS, type ExclusionKind, type PrivacyChange } from '../../store/member-repository.js';
 import { forgetOidcGrants } from '../../store/oidc-adapter.js';
 import { createStore, type Store } from '../../store/store.js';
 import type { MemberApp } from './privacy-schemas.js';
@@ -97,3 +97,83 @@ export async function revokeApp(store: Store, memberId: string, appId: string, n
   });
 }
 
+
+/** An app or partner as the privacy center names it. */
+export interface NamedTarget {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** What a member keeps from seeing them through friends, named; and every app and partner they could keep out. */
+export interface FriendExclusionsView {
+  readonly apps: NamedTarget[];
+  readonly partners: NamedTarget[];
+}
+
+export interface ExclusionChoices extends FriendExclusionsView {
+  /** Every app, with its partner's name in its label, and every partner: what the member may keep out. */
+  readonly choices: FriendExclusionsView;
+}
+
+export async function friendExclusions(store: Store, memberId: string): Promise<ExclusionChoices> {
+  const [kept, apps, partners] = await Promise.all([store.members.friendExclusionsOf(memberId), store.partners.apps(), store.partners.partners()]);
+  const partnerName = new Map(partners.map((partner) => [partner.id, partner.legalName]));
+  const appChoices = apps
+    .map((app) => ({ id: app.id, name: `${app.name} (${partnerName.get(app.partnerId) ?? app.partnerId})` }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const partnerChoices = partners.map((partner) => ({ id: partner.id, name: partner.legalName }));
+  const named = (choices: NamedTarget[], ids: readonly string[]) => {
+    const byId = new Map(choices.map((choice) => [choice.id, choice]));
+    // An app or partner removed since keeps its id as its name: the member can still let it back in.
+    return ids.map((id) => byId.get(id) ?? { id, name: id });
+  };
+  return {
+    apps: named(appChoices, kept.apps),
+    partners: named(partnerChoices, kept.partners),
+    choices: { apps: appChoices, partners: partnerChoices },
+  };
+}
+
+/**
+ * Keeps an app, or every app of a partner, from seeing the member through friends (PRODUCT.md §4),
+ * from the next request on. 404 for an app or partner that does not exist.
+ */
+export async function keepOut(store: Store, memberId: string, kind: ExclusionKind, targetId: string, now: Instant): Promise<void> {
+  const exists = kind === 'app' ? await store.partners.app(targetId) : await store.partners.partner(targetId);
+  if (exists === undefined) throw new NotFound(`No ${kind} ${targetId}.`);
+  if (!(await store.members.exclude(memberId, kind, targetId, now))) {
+    throw new Conflict('too_many_exclusions', `You already keep ${MAX_EXCLUSIONS} apps and partners out; let one back in first.`);
+  }
+}
+
+export async function letBackIn(store: Store, memberId: string, kind: ExclusionKind, targetId: string): Promise<void> {
+  await store.members.unexclude(memberId, kind, targetId);
+}
+
+/** A permission as the privacy center names it: a field about the member (`email`) or about friends (`friends.birthday`). */
+export function parsePermission(permission: string): { about: 'member' | 'friends'; field: Field } {
+  const friend = permission.startsWith('friends.');
+  const name = friend ? permission.slice('friends.'.length) : permission;
+  if (!isField(name) || (friend && name === 'friends')) throw new UnknownField(`Unknown permission '${permission.slice(0, 100)}'.`);
+  if (name === 'id') throw new BadRequest('permission_not_removable', 'Your member id is part of every consent: revoke the app instead.');
+  return { about: friend ? 'friends' : 'member', field: name };
+}
+
+/**
+ * Takes one permission away from an app, in every grant of the member's that is still active, at
+ * once: its tokens stop reaching the field on their next request (the rules read grant ∩ token).
+ * 404 when no active grant gives the app that permission.
+ */
+export async function removePermission(store: Store, memberId: string, appId: string, permission: string, now: Instant): Promise<void> {
+  const { about, field } = parsePermission(permission);
+  const bit = fieldBit(field);
+  const grants = (await store.grants.ofMember(memberId))
+    .filter(({ grant, agreement }) => grant.appId === appId && grantStatus(grantEnd(grant, agreement, now)) === 'active')
+    .map(({ grant }) => grant)
+    .filter((grant) => ((about === 'member' ? grant.memberFields : grant.friendFields) & bit) !== 0);
+  if (grants.length === 0) throw new NotFound('This app has no such permission from you.');
+  await store.db.transaction().execute(async (trx) => {
+    const tx = createStore(trx);
+    for (const grant of grants) await tx.grants.narrow(grant.id, about === 'member' ? bit : 0, about === 'friends' ? bit : 0);
+  });
+}

@@ -1,10 +1,10 @@
 import type { NotInEffectCause } from '../../domain/agreement.js';
 import { AUDIENCES, audienceIsEditable, type Audience } from '../../domain/audience.js';
-import { FIELD_CLASS, OBJECT_FIELDS, type Field, type ObjectField, type SensitivityClass } from '../../domain/field-catalog.js';
-import { AUDIENCE_LABELS, FIELD_LABELS } from '../../web/field-labels.js';
+import { FIELD_CLASS, FIELDS, OBJECT_FIELDS, type Field, type ObjectField, type SensitivityClass } from '../../domain/field-catalog.js';
+import { AUDIENCE_LABELS, FIELD_LABELS, PURPOSE_WORDING } from '../../web/field-labels.js';
 import { html, type Html } from '../../web/html.js';
 import { csrfField, page } from '../../web/page-layout.js';
-import type { MemberAppStanding, PrivacyView } from './member-privacy.js';
+import type { ExclusionChoices, MemberAppStanding, NamedTarget, PrivacyView } from './member-privacy.js';
 import type { AccessHistoryItem, MemberApp } from './privacy-schemas.js';
 
 /**
@@ -19,6 +19,9 @@ export const PAGE_PATHS = {
   saveSettings: '/privacy/settings',
   apps: '/privacy/apps',
   history: '/privacy/history',
+  keepOut: '/privacy/exclusions',
+  letBackIn: '/privacy/exclusions/remove',
+  deletionRequests: '/privacy/deletion-requests',
 } as const;
 
 export function revokePath(appId: string): string {
@@ -32,12 +35,6 @@ const CLASS_LEGENDS: ReadonlyArray<[SensitivityClass, string]> = [
   ['activity', 'Activity'],
 ];
 
-const STATUS_LABELS: Readonly<Record<MemberApp['status'], string>> = {
-  active: 'Active',
-  revoked: 'Revoked',
-  expired: 'Expired (unused for 90 days)',
-  ended: 'Ended',
-};
 
 /** Why an agreement is not in effect, as its members read it: `Active — but …: the app receives nothing`. */
 const AGREEMENT_NOT_IN_EFFECT: Readonly<Record<NotInEffectCause, string>> = {
@@ -105,13 +102,52 @@ ${AUDIENCES.map((audience) => html`<option value="${audience}"${audience === cur
 </select></div>`;
 }
 
-export function settingsPage(options: { memberId: string; privacy: PrivacyView; csrf: string; saved: boolean }): string {
+/** The value of a keep-out form's `target`: `app:<id>` or `partner:<id>`. */
+export function exclusionTarget(kind: 'app' | 'partner', id: string): string {
+  return `${kind}:${id}`;
+}
+
+function keptOutItem(kind: 'app' | 'partner', target: NamedTarget, csrf: string): Html {
+  return html`<li>${target.name}${kind === 'partner' ? ' (every app of this partner)' : ''}
+<form method="post" action="${PAGE_PATHS.letBackIn}" class="inline">${csrfField(csrf)}<input type="hidden" name="target" value="${exclusionTarget(kind, target.id)}"><button type="submit">Let ${target.name} see me again</button></form></li>`;
+}
+
+/** The apps and partners kept from seeing the member through friends, and the form to add one (PRODUCT.md §4, §9). */
+function keepOutSection(exclusions: ExclusionChoices, csrf: string): Html {
+  const kept = [
+    ...exclusions.apps.map((target) => keptOutItem('app', target, csrf)),
+    ...exclusions.partners.map((target) => keptOutItem('partner', target, csrf)),
+  ];
+  const keptIds = new Set([...exclusions.apps.map((t) => exclusionTarget('app', t.id)), ...exclusions.partners.map((t) => exclusionTarget('partner', t.id))]);
+  const options = (kind: 'app' | 'partner', targets: readonly NamedTarget[]) => targets
+    .filter((target) => !keptIds.has(exclusionTarget(kind, target.id)))
+    .map((target) => html`<option value="${exclusionTarget(kind, target.id)}">${target.name}</option>`);
+  return html`<section aria-labelledby="keep-out">
+<h2 id="keep-out">Keep an app out</h2>
+<p>The apps and partners below never see you through your friends, whatever your other settings say; the others still do if sharing through friends is on. They are not told: to them you look like a friend who turned sharing off. What you share with an app yourself is not affected (revoke it under Apps and devices).</p>
+${kept.length === 0 ? html`<p>You keep no app or partner out.</p>` : html`<ul class="kept-out">${kept}</ul>`}
+<form method="post" action="${PAGE_PATHS.keepOut}">
+${csrfField(csrf)}
+<div class="row"><label for="keep_out_target">App or partner to keep out</label>
+<select id="keep_out_target" name="target" required>
+<optgroup label="Apps">${options('app', exclusions.choices.apps)}</optgroup>
+<optgroup label="Partners (all their apps)">${options('partner', exclusions.choices.partners)}</optgroup>
+</select></div>
+<button type="submit">Keep it out</button>
+</form>
+</section>`;
+}
+
+export function settingsPage(options: {
+  memberId: string; privacy: PrivacyView; exclusions: ExclusionChoices; csrf: string; saved: boolean; notice?: string;
+}): string {
   const { privacy } = options;
   const basic = OBJECT_FIELDS.filter((field) => !audienceIsEditable(field));
   return layout('Privacy settings', html`
 <h1>Privacy settings</h1>
 <p>Logged in as <strong>${options.memberId}</strong>.</p>
 ${options.saved && html`<p class="notice" role="status">Your settings were saved.</p>`}
+${options.notice !== undefined && html`<p class="notice" role="status">${options.notice}</p>`}
 <form method="post" action="${PAGE_PATHS.saveSettings}">
 ${csrfField(options.csrf)}
 <fieldset>
@@ -128,7 +164,8 @@ ${CLASS_LEGENDS.map(([fieldClass, legend]) => html`<fieldset>
 ${OBJECT_FIELDS.filter((field) => FIELD_CLASS[field] === fieldClass).map((field) => audienceSelect(field, privacy.audiences[field]))}
 </fieldset>`)}
 <button type="submit">Save settings</button>
-</form>`, { current: 'settings', csrf: options.csrf });
+</form>
+${keepOutSection(options.exclusions, options.csrf)}`, { current: 'settings', csrf: options.csrf });
 }
 
 function when(iso: string | null): Html {
@@ -140,51 +177,158 @@ function fieldList(fields: readonly Field[]): Html | string {
   return fields.length === 0 ? 'none' : fields.map((field) => FIELD_LABELS[field]).join(', ');
 }
 
-/**
- * A grant's status. An ended grant says why (its agreement's access ended); an active grant whose
- * agreement is not in effect says so, for it then gives the app nothing.
- */
-function statusLabel({ grant, agreementNotInEffect }: MemberAppStanding): string {
-  if (grant.status === 'ended') return `${STATUS_LABELS.ended}: ${AGREEMENT_NOT_IN_EFFECT.access_ended}`;
-  if (grant.status !== 'active' || agreementNotInEffect === null) return STATUS_LABELS[grant.status];
-  return `${STATUS_LABELS.active} — but ${AGREEMENT_NOT_IN_EFFECT[agreementNotInEffect]}: the app receives nothing`;
+/** Why a grant stopped working, as the member reads it (revoked, unused 90 days, agreement ended). */
+const END_REASON_LABELS: Readonly<Record<NonNullable<MemberApp['end_reason']>, string>> = {
+  member_revoked: 'You revoked it',
+  token_revoked: 'The app gave it up (revoked its token)',
+  unused_90_days: 'Unused for 90 days',
+  access_ended: 'The agreement with its partner ended',
+};
+
+export function revokeConfirmPath(appId: string): string {
+  return revokePath(appId);
 }
 
-export function appsPage(options: { apps: readonly MemberAppStanding[]; csrf: string; revoked: boolean }): string {
-  const byApp = new Map<string, MemberAppStanding[]>();
-  for (const standing of options.apps) {
-    const appId = standing.grant.app.id;
-    byApp.set(appId, [...(byApp.get(appId) ?? []), standing]);
-  }
-  const sections = [...byApp.values()].map((standings, index) => {
-    const grants = standings.map(({ grant }) => grant);
-    const first = grants[0]!;
-    const headingId = `app-${index}`;
-    // Only an active grant has anything left to revoke: an expired or ended one gives nothing already.
-    const revocable = grants.some((grant) => grant.status === 'active');
-    return html`<section aria-labelledby="${headingId}">
-<h2 id="${headingId}">${first.app.name}</h2>
-<p>Run by ${first.partner.name} (${first.partner.country}).</p>
-<table>
-<caption>What you consented to</caption>
-<thead><tr><th scope="col">Purpose</th><th scope="col">About you</th><th scope="col">About your friends</th><th scope="col">Granted</th><th scope="col">Last used</th><th scope="col">Status</th></tr></thead>
-<tbody>
-${standings.map((standing) => {
+export function removePermissionPath(appId: string): string {
+  return `/privacy/apps/${encodeURIComponent(appId)}/permissions/remove`;
+}
+
+/** One app as the apps page shows it: what it can read now (the union of its live grants), and its ended grants. */
+export interface AppRow {
+  readonly app: MemberApp['app'];
+  readonly partner: MemberApp['partner'];
+  readonly live: readonly MemberAppStanding[];
+  readonly ended: readonly MemberApp[];
+}
+
+/** Groups the member's grants by app, newest app first, as the JSON API lists them. */
+export function appRows(standings: readonly MemberAppStanding[]): AppRow[] {
+  const rows = new Map<string, { app: MemberApp['app']; partner: MemberApp['partner']; live: MemberAppStanding[]; ended: MemberApp[] }>();
+  for (const standing of standings) {
     const { grant } = standing;
-    return html`<tr><td>${grant.purpose.replaceAll('_', ' ')}</td><td>${fieldList(grant.member_fields)}</td><td>${fieldList(grant.friend_fields)}</td><td>${when(grant.granted_at)}</td><td>${when(grant.last_used_at)}</td><td>${statusLabel(standing)}</td></tr>`;
-  })}
-</tbody>
-</table>
-${revocable
-    ? html`<form method="post" action="${revokePath(first.app.id)}">${csrfField(options.csrf)}<button type="submit">Revoke access for ${first.app.name}</button></form>`
-    : html`<p>${first.app.name} has no access left to revoke. To read your data again it must ask for your consent.</p>`}
+    const row = rows.get(grant.app.id) ?? { app: grant.app, partner: grant.partner, live: [], ended: [] };
+    if (grant.status === 'active') row.live.push(standing);
+    else row.ended.push(grant);
+    rows.set(grant.app.id, row);
+  }
+  return [...rows.values()];
+}
+
+const earliest = (isos: readonly string[]) => isos.reduce((a, b) => (b < a ? b : a));
+const latest = (isos: readonly string[]) => isos.reduce((a, b) => (b > a ? b : a));
+
+/** What the live grants give together: member fields, and friend fields that can ever leave (never a sensitive one). */
+export function liveUnion(live: readonly MemberAppStanding[]): { member: Field[]; friends: Field[] } {
+  const member = new Set<Field>();
+  const friends = new Set<Field>();
+  for (const { grant } of live) {
+    grant.member_fields.forEach((field) => member.add(field));
+    grant.friend_fields.filter((field) => FIELD_CLASS[field] !== 'sensitive').forEach((field) => friends.add(field));
+  }
+  const order = (fields: Set<Field>) => FIELDS.filter((field) => fields.has(field));
+  return { member: order(member), friends: order(friends) };
+}
+
+function permissionItem(appId: string, permission: string, label: string, csrf: string): Html {
+  return html`<li>${label}
+<form method="post" action="${removePermissionPath(appId)}" class="inline">${csrfField(csrf)}<input type="hidden" name="permission" value="${permission}"><button type="submit" class="link" aria-label="Remove ${label}">Remove</button></form></li>`;
+}
+
+function liveSection(row: AppRow, csrf: string): Html {
+  const { member, friends } = liveUnion(row.live);
+  const grants = row.live.map(({ grant }) => grant);
+  const purposes = [...new Set(grants.map((grant) => grant.purpose))];
+  const used = grants.map((grant) => grant.last_used_at).filter((at): at is string => at !== null);
+  const notInEffect = row.live.find((standing) => standing.agreementNotInEffect !== null)?.agreementNotInEffect;
+  return html`<p>Can read since ${when(earliest(grants.map((grant) => grant.granted_at)))}, ${purposes.map((purpose, i) => html`${i > 0 ? ' and ' : ''}${PURPOSE_WORDING[purpose]}`)}. Last used ${when(used.length === 0 ? null : latest(used))}.</p>
+${notInEffect && html`<p class="error">But ${AGREEMENT_NOT_IN_EFFECT[notInEffect]}: the app receives nothing for now.</p>`}
+<div class="columns">
+<div><h3>About you</h3>
+<ul class="permissions">${member.map((field) => (field === 'id'
+    ? html`<li>${FIELD_LABELS.id} (always, while it has access)</li>`
+    : permissionItem(row.app.id, field, FIELD_LABELS[field], csrf)))}</ul></div>
+${friends.length > 0 && html`<div><h3>About friends who allow it</h3>
+<ul class="permissions">${friends.map((field) => permissionItem(row.app.id, `friends.${field}`, FIELD_LABELS[field], csrf))}</ul></div>`}
+</div>
+<p><a class="button danger" href="${revokeConfirmPath(row.app.id)}">Revoke all access for ${row.app.name}…</a></p>`;
+}
+
+function appSection(row: AppRow, index: number, csrf: string, extra: Html | ''): Html {
+  const headingId = `app-${index}`;
+  return html`<section class="card" aria-labelledby="${headingId}">
+<h2 id="${headingId}">${row.app.name}</h2>
+<p class="note">Run by ${row.partner.name} (${row.partner.country}).</p>
+${row.live.length > 0 ? liveSection(row, csrf) : html`<p>${row.app.name} can read nothing now. To read your data again it must ask for your consent.</p>`}
+${extra}
 </section>`;
-  });
+}
+
+function endedTable(rows: readonly AppRow[]): Html | '' {
+  const ended = rows.flatMap((row) => row.ended.map((grant) => ({ row, grant })));
+  if (ended.length === 0) return '';
+  return html`<section aria-labelledby="ended">
+<h2 id="ended">Ended access</h2>
+<div class="scroll"><table>
+<caption>Consents that no longer give anything, and why</caption>
+<thead><tr><th scope="col">App</th><th scope="col">Purpose</th><th scope="col">Given</th><th scope="col">Ended</th><th scope="col">Why</th></tr></thead>
+<tbody>
+${ended.map(({ row, grant }) => html`<tr><td>${row.app.name}</td><td>${PURPOSE_WORDING[grant.purpose]}</td><td>${when(grant.granted_at)}</td><td>${when(grant.ended_at)}</td><td>${grant.end_reason === null ? '' : END_REASON_LABELS[grant.end_reason]}</td></tr>\n`)}</tbody>
+</table></div>
+</section>`;
+}
+
+/** A deletion request as a card shows it, with the partner it was sent to. */
+export interface DeletionStanding {
+  readonly partnerId: string;
+  /** The member's latest request to this partner, if any. */
+  readonly latest?: { readonly requested_at: string; readonly confirm_by: string; readonly confirmed_at: string | null; readonly state: string };
+}
+
+/** Where the member's request to the app's partner stands, and the button to ask (again). */
+export function deletionBlock(row: AppRow, standing: DeletionStanding, csrf: string): Html {
+  const latest = standing.latest;
+  const status = latest === undefined ? ''
+    : latest.state === 'confirmed'
+      ? html`<p class="notice">${row.partner.name} confirmed on ${when(latest.confirmed_at)} that it deleted your data (asked ${when(latest.requested_at)}).</p>`
+      : latest.state === 'overdue'
+        ? html`<p class="error">You asked ${row.partner.name} to delete your data on ${when(latest.requested_at)}. It has not confirmed after 30 days: the platform's staff are following it up.</p>`
+        : html`<p class="notice">You asked ${row.partner.name} to delete your data on ${when(latest.requested_at)}. Waiting for its confirmation (due by ${when(latest.confirm_by)}).</p>`;
+  const canAsk = latest === undefined || latest.state === 'confirmed';
+  return html`${status}${canAsk && html`<form method="post" action="${PAGE_PATHS.deletionRequests}" class="inline">${csrfField(csrf)}<input type="hidden" name="partner_id" value="${standing.partnerId}"><button type="submit">Ask ${row.partner.name} to delete my data</button></form>`}`;
+}
+
+export interface AppsPageOptions {
+  readonly apps: readonly MemberAppStanding[];
+  readonly csrf: string;
+  readonly notice?: string;
+  /** Anything more an app's card shows (the deletion request of its partner). */
+  readonly extra?: (row: AppRow) => Html | '';
+}
+
+export function appsPage(options: AppsPageOptions): string {
+  const rows = appRows(options.apps);
+  const sections = rows.map((row, index) => appSection(row, index, options.csrf, options.extra?.(row) ?? ''));
   return layout('Apps and devices', html`
 <h1>Apps and devices</h1>
-<p>Every app and device you gave access to your data, and what you consented to. Revoking stops the app at once: every token it holds stops working.</p>
-${options.revoked && html`<p class="notice" role="status">Access revoked.</p>`}
-${sections.length === 0 ? html`<p>No app or device has your consent.</p>` : sections}`, { current: 'apps', csrf: options.csrf });
+<p>Each app and device you gave access to your data: what it can read now, and since when. Remove a single permission, or revoke everything: the app's tokens stop reaching it on their next request.</p>
+${options.notice !== undefined && html`<p class="notice" role="status">${options.notice}</p>`}
+${sections.length === 0 ? html`<p>No app or device has your consent.</p>` : sections}
+${endedTable(rows)}`, { current: 'apps', csrf: options.csrf });
+}
+
+/** The confirmation before revoking: what the app loses, and the button that does it. */
+export function revokeConfirmPage(options: { row: AppRow; csrf: string }): string {
+  const { row } = options;
+  const { member, friends } = liveUnion(row.live);
+  return layout(`Revoke ${row.app.name}?`, html`
+<h1>Revoke all access for ${row.app.name}?</h1>
+<p>${row.app.name} (${row.partner.name}) will stop reading your data at once: every token it holds stops working. To read it again, it must ask for your consent.</p>
+<p>It loses: ${fieldList(member)}${friends.length > 0 ? html`; about your friends: ${fieldList(friends)}` : ''}.</p>
+<form method="post" action="${revokePath(row.app.id)}">
+${csrfField(options.csrf)}
+<button type="submit" class="danger">Revoke access</button>
+<a class="button" href="${PAGE_PATHS.apps}">Cancel</a>
+</form>`, { current: 'apps', csrf: options.csrf });
 }
 
 const VIA_LABELS: Readonly<Record<AccessHistoryItem['via'], string>> = {
@@ -196,23 +340,52 @@ const VIA_LABELS: Readonly<Record<AccessHistoryItem['via'], string>> = {
  * The access history: every release of data about the member, newest first, a page at a time;
  * `after` is the cursor of the next page, for the "more" link.
  */
-export function historyPage(options: { entries: readonly AccessHistoryItem[]; after?: string; first: boolean; csrf: string }): string {
+export interface HistoryFilters {
+  readonly app_id?: string;
+  readonly since?: string;
+  readonly until?: string;
+}
+
+/** The filter form (a GET, so that it works without scripts and the URL can be kept) and the download link. */
+function historyFilterForm(filters: HistoryFilters, apps: ReadonlyArray<{ id: string; name: string }>): Html {
+  const query = new URLSearchParams(filters as Record<string, string>).toString();
+  return html`<form method="get" action="${PAGE_PATHS.history}" class="filters">
+<div class="columns">
+<div class="row"><label for="app_id">App</label>
+<select id="app_id" name="app_id"><option value="">Every app</option>
+${apps.map((app) => html`<option value="${app.id}"${app.id === filters.app_id ? html` selected` : ''}>${app.name}</option>`)}
+</select></div>
+<div class="row"><label for="since">From</label><input id="since" name="since" type="date" value="${filters.since ?? ''}"></div>
+<div class="row"><label for="until">To (included)</label><input id="until" name="until" type="date" value="${filters.until ?? ''}"></div>
+</div>
+<button type="submit">Filter</button>
+<a class="button" href="${PAGE_PATHS.history}/download${query === '' ? '' : `?${query}`}" download>Download (JSON)</a>
+</form>`;
+}
+
+export function historyPage(options: {
+  entries: readonly AccessHistoryItem[]; after?: string; first: boolean; csrf: string;
+  filters?: HistoryFilters; apps?: ReadonlyArray<{ id: string; name: string }>;
+}): string {
+  const filters = options.filters ?? {};
+  const filterQuery = new URLSearchParams(filters as Record<string, string>).toString();
   const rows = options.entries.map((entry) => html`<tr><td>${when(entry.at)}</td><td>${entry.app.name}</td><td>${entry.partner.legal_name} (${entry.partner.country})</td><td>${entry.purpose === null ? 'not recorded' : entry.purpose.replaceAll('_', ' ')}</td><td>${fieldList(entry.fields)}</td><td>${VIA_LABELS[entry.via]}</td></tr>`);
   const more = options.after === undefined
     ? null
-    : html`<p><a href="${PAGE_PATHS.history}?after=${encodeURIComponent(options.after)}">More (older entries)</a></p>`;
+    : html`<p><a href="${PAGE_PATHS.history}?${filterQuery === '' ? '' : `${filterQuery}&`}after=${encodeURIComponent(options.after)}">More (older entries)</a></p>`;
   return layout('Access history', html`
 <h1>Access history</h1>
 <p>Every time an app or device received data about you: when, which app and partner, for what purpose, which fields, and whether it came through your own consent or through a friend who uses the app (the friend is not named).</p>
-${!options.first && html`<p><a href="${PAGE_PATHS.history}">Back to the newest entries</a></p>`}
+${historyFilterForm(filters, options.apps ?? [])}
+${!options.first && html`<p><a href="${PAGE_PATHS.history}${filterQuery === '' ? '' : `?${filterQuery}`}">Back to the newest entries</a></p>`}
 ${rows.length === 0
     ? html`<p>${options.first ? 'No app or device has received data about you.' : 'No older entries.'}</p>`
-    : html`<table>
+    : html`<div class="scroll"><table>
 <caption>Data released about you, newest first</caption>
 <thead><tr><th scope="col">When</th><th scope="col">App</th><th scope="col">Partner (country)</th><th scope="col">Purpose</th><th scope="col">Fields</th><th scope="col">How</th></tr></thead>
 <tbody>
 ${rows.map((row) => html`${row}\n`)}</tbody>
-</table>`}
+</table></div>`}
 ${more}`, { current: 'history', csrf: options.csrf });
 }
 

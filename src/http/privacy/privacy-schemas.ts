@@ -134,10 +134,17 @@ export const AccessHistoryPage = Type.Object(
   { additionalProperties: false },
 );
 
+const HistoryFilterProperties = {
+  app_id: Type.Optional(Type.String({ maxLength: 100, description: 'Only releases to this app.' })),
+  since: Type.Optional(Type.String({ maxLength: 40, description: 'From this date (2026-06-01) or date-time on.' })),
+  until: Type.Optional(Type.String({ maxLength: 40, description: 'Before this date-time; a date includes that whole day.' })),
+};
+
 export const AccessHistoryQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
-    after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page.' })),
+    after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page (with the same filters).' })),
+    ...HistoryFilterProperties,
     proof: Type.Optional(Type.Boolean({
       description: '`true` attaches to each entry its inclusion proof against the latest signed tree head.',
     })),
@@ -145,8 +152,54 @@ export const AccessHistoryQuery = Type.Object(
   { additionalProperties: false },
 );
 
+
 export const HistoryPageQuery = Type.Object(
-  { after: Type.Optional(Type.String({ maxLength: 500 })) },
+  { after: Type.Optional(Type.String({ maxLength: 500 })), ...HistoryFilterProperties },
+  { additionalProperties: false },
+);
+
+export const HistoryDownloadQuery = Type.Object(HistoryFilterProperties, { additionalProperties: false });
+
+const NamedTarget = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: false });
+
+export const FriendExclusionsBody = Type.Object(
+  {
+    apps: Type.Array(NamedTarget, { description: 'Apps kept out; `name` is the app\'s name and its partner\'s.' }),
+    partners: Type.Array(NamedTarget, { description: 'Partners kept out (every app of theirs); `name` is the legal name.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ExclusionParams = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('apps'), Type.Literal('partners')]),
+    id: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const DeletionRequestView = Type.Object(
+  {
+    id: Type.String(),
+    member_id: Type.String(),
+    partner_id: Type.String(),
+    requested_at: Type.String({ format: 'date-time' }),
+    confirm_by: Type.String({ format: 'date-time', description: 'Thirty days after the request: unconfirmed by then, staff follow it up.' }),
+    confirmed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the partner confirmed the deletion.' }),
+    state: Type.Union([Type.Literal('waiting'), Type.Literal('overdue'), Type.Literal('confirmed')]),
+  },
+  { additionalProperties: false },
+);
+
+export const DeletionRequestList = Type.Object({ data: Type.Array(DeletionRequestView) }, { additionalProperties: false });
+
+export const DeletionRequestBody = Type.Object(
+  { partner_id: Type.String({ minLength: 1, maxLength: 100, description: 'A partner one of whose apps you consented to.' }) },
+  { additionalProperties: false },
+);
+
+export const PermissionParams = Type.Object(
+  { appId: Type.String({ minLength: 1, maxLength: 100 }), permission: Type.String({ minLength: 1, maxLength: 100 }) },
   { additionalProperties: false },
 );
 

@@ -30,7 +30,7 @@ export const adminCheckpointRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
   app.get('/audit/checkpoints', {
     onRequest: requirePermission('read'),
     schema: {
-      summary: 'The latest checkpoints with their witnesses\' cosignatures, heads under the quorum flagged', tags: ['Audit log (staff)'], security,
+      summary: 'The latest checkpoints with their witnesses\' cosignatures, heads under the quorum flagged', tags: ['admin: audit'], security,
       querystring: CheckpointsQuery,
       response: { 200: CheckpointsPage, ...ADMIN_ERRORS },
     },

@@ -108,7 +108,7 @@ export const adminNoticeRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
     onRequest: requirePermission('read'),
     schema: {
       summary: 'Notices sent (or to be sent) to partners, newest first, with their delivery state',
-      tags: ['notices'],
+      tags: ['admin: notices'],
       security,
       querystring: ListQuery,
       response: { 200: NoticeList, ...ADMIN_ERRORS },
@@ -132,7 +132,7 @@ export const adminNoticeRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
     onRequest: requirePermission('read'),
     schema: {
       summary: 'One notice with every delivery attempt',
-      tags: ['notices'],
+      tags: ['admin: notices'],
       security,
       params: IdParams,
       response: { 200: NoticeWithAttempts, ...ADMIN_ERRORS },
@@ -148,7 +148,7 @@ export const adminNoticeRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
     onRequest: requirePermission('manage_partners'),
     schema: {
       summary: "Replace the partner's webhook signing secret; the new one is returned this once",
-      tags: ['notices'],
+      tags: ['admin: notices'],
       security,
       params: IdParams,
       response: { 200: RotatedSecret, ...ADMIN_ERRORS },

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import { isCountryCode } from '../../domain/countries.js';
 import { BadRequest, Conflict, NotFound } from '../../domain/errors.js';
 import { PARTNER_KINDS, RISK_FLAGS, type DataStorage, type Partner } from '../../domain/partner.js';
-import { webhookUrlProblem } from '../../domain/partner-urls.js';
+import { privacyPolicyUrlProblem, webhookUrlProblem } from '../../domain/partner-urls.js';
 import { randomId } from '../../store/staff-repository.js';
 import type { AppContext } from '../app.js';
 import { inStaffTransaction, requirePermission } from '../plugins/staff-auth.js';
@@ -25,6 +25,11 @@ const partnerProperties = {
   storage: StorageBody,
   contacts: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 20, uniqueItems: true, description: 'Email addresses for notices.' }),
   webhook_url: NullableString({ maxLength: 2000, description: 'https (plain http to localhost in development only); null for none.' }),
+  privacy_policy_url: NullableString({
+    maxLength: 2000,
+    description: 'The partner\'s privacy policy, linked from the consent page: https (plain http to localhost in development only). '
+      + 'A new agreement cannot be drafted for a partner without one (409 `privacy_policy_missing`).',
+  }),
 };
 
 const CreatePartnerBody = Type.Object({
@@ -35,6 +40,7 @@ const CreatePartnerBody = Type.Object({
   risk_flags: Type.Optional(partnerProperties.risk_flags),
   contacts: Type.Optional(partnerProperties.contacts),
   webhook_url: Type.Optional(partnerProperties.webhook_url),
+  privacy_policy_url: Type.Optional(partnerProperties.privacy_policy_url),
 }, { additionalProperties: false });
 
 const EditPartnerBody = Type.Partial(Type.Object(partnerProperties), { additionalProperties: false, minProperties: 1 });
@@ -55,6 +61,7 @@ export const PartnerView = Type.Object({
   storage: Type.Object({ location: Type.String(), country: Type.Optional(Type.String()) }, { additionalProperties: false }),
   contacts: Type.Array(Type.String()),
   webhook_url: NullableString(),
+  privacy_policy_url: NullableString(),
 }, { additionalProperties: false });
 
 const PartnerWithApps = Type.Object({ ...PartnerView.properties, apps: Type.Array(AppSummary) }, { additionalProperties: false });
@@ -73,6 +80,7 @@ export function partnerView(partner: Partner): Static<typeof PartnerView> {
       : { location: 'on_device' },
     contacts: [...partner.contacts],
     webhook_url: partner.webhookUrl,
+    privacy_policy_url: partner.privacyPolicyUrl,
   };
 }
 
@@ -90,6 +98,13 @@ function storage(body: Static<typeof StorageBody>): DataStorage {
   }
   if (body.country === undefined) throw new BadRequest('invalid_parameter', 'body/storage/country is required for `partner_servers`: the country of the servers.');
   return { location: 'partner_servers', country: country(body.country, 'body/storage/country') };
+}
+
+function privacyPolicy(value: string | null, development: boolean): string | null {
+  if (value === null) return null;
+  const problem = privacyPolicyUrlProblem(value, development);
+  if (problem) throw new BadRequest('invalid_parameter', `body/${problem}`);
+  return value;
 }
 
 function webhook(value: string | null, development: boolean): string | null {
@@ -137,6 +152,7 @@ export const adminPartnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext
       storage: storage(body.storage),
       contacts: body.contacts ?? [],
       webhookUrl: webhook(body.webhook_url ?? null, development),
+      privacyPolicyUrl: privacyPolicy(body.privacy_policy_url ?? null, development),
     };
     await inStaffTransaction(context, request, async (tx) => {
       await tx.store.partners.insertPartner(partner, tx.now);
@@ -174,7 +190,7 @@ export const adminPartnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext
   app.patch('/partners/:partnerId', {
     onRequest: managePartners,
     schema: {
-      summary: 'Edit a partner: legal name, country, kind, risk flags, storage, contacts, webhook (partnerships manager, admin)',
+      summary: 'Edit a partner: legal name, country, kind, risk flags, storage, contacts, webhook, privacy policy (partnerships manager, admin)',
       tags: ['admin: partners'],
       security,
       params: PartnerParams,
@@ -191,6 +207,7 @@ export const adminPartnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext
       ...(body.storage !== undefined ? { storage: storage(body.storage) } : {}),
       ...(body.contacts !== undefined ? { contacts: body.contacts } : {}),
       ...(body.webhook_url !== undefined ? { webhookUrl: webhook(body.webhook_url, development) } : {}),
+      ...(body.privacy_policy_url !== undefined ? { privacyPolicyUrl: privacyPolicy(body.privacy_policy_url, development) } : {}),
     };
     return inStaffTransaction(context, request, async (tx) => {
       const before = await tx.store.partners.partner(request.params.partnerId);

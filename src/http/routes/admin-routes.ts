@@ -6,6 +6,7 @@ import { adminCredentialRoutes } from './admin-credentials.js';
 import { adminAttentionRoutes } from './admin-attention.js';
 import { adminAuditRoutes } from './admin-audit.js';
 import { adminCheckpointRoutes } from './admin-checkpoints.js';
+import { adminDeletionRequestRoutes } from './admin-deletion-requests.js';
 import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
 import { adminPartnerRoutes } from './admin-partners.js';
@@ -38,4 +39,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminAttentionRoutes, { context });
   await app.register(adminAuditRoutes, { context });
   await app.register(adminCheckpointRoutes, { context });
+  await app.register(adminDeletionRequestRoutes, { context });
 };

@@ -10,7 +10,8 @@ export interface GraphRoutesOptions {
   readonly reader: GraphReader;
 }
 
-const security = [{ bearer: [] }];
+const security = [{ oauth2: [] }];
+const tags = ['Graph API'];
 
 /** Both friend-list routes: `owner` undefined means the token's own member. */
 async function friendList(reader: GraphReader, request: FastifyRequest, query: Static<typeof ListQuery>, owner?: string) {
@@ -26,6 +27,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
     schema: {
       summary: "The token's own member",
       security,
+      tags,
       querystring: FieldsQuery,
       response: { 200: Type.Ref('MemberObject'), ...ERROR_RESPONSES },
     },
@@ -38,6 +40,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
     schema: {
       summary: 'A member: the token\'s member or one of their visible friends; anyone else is 404',
       security,
+      tags,
       params: MemberIdParams,
       querystring: FieldsQuery,
       response: { 200: Type.Ref('MemberObject'), ...ERROR_RESPONSES },
@@ -51,6 +54,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
     schema: {
       summary: "The token's member's friends who let this app see them, a page at a time",
       security,
+      tags,
       querystring: ListQuery,
       response: { 200: FriendsPage, ...ERROR_RESPONSES },
     },
@@ -60,6 +64,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
     schema: {
       summary: "A member's friends: allowed only for the token's own member (friends of friends never leave)",
       security,
+      tags,
       params: MemberIdParams,
       querystring: ListQuery,
       response: { 200: FriendsPage, ...ERROR_RESPONSES },

@@ -12,6 +12,8 @@ import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-ter
 import { DateTime, iso } from './admin-schemas.js';
 import type { AppContext } from '../app.js';
 import { bearerOf } from '../bearer.js';
+import { confirmDeletion, deletionRequestView } from '../privacy/deletion-requests.js';
+import { DeletionRequestList, DeletionRequestView } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES, MultiLineText, SingleLineText } from '../schemas.js';
 import { acceptJsonBodiesOnly } from '../validation.js';
 
@@ -37,7 +39,8 @@ const FilingView = Type.Object({
   filed_at: DateTime,
 }, { additionalProperties: false });
 
-const security = [{ bearer: [] }];
+const security = [{ oauth2: [] }];
+const tags = ['partner'];
 
 function filingView(filing: PartnerFiling, withKind = false): Static<typeof FilingView> {
   return {
@@ -110,6 +113,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "The partner's agreement in force now (else the one that ended last, else a renewal still to start): terms, status, certification due date and wind-down schedule",
       security,
+      tags,
       response: { 200: AgreementView, ...ERROR_RESPONSES },
     },
   }, async (request) => {
@@ -121,6 +125,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "Every agreement the app has worked under or will: ended and terminated ones, the one in force, renewals to come; by start",
       security,
+      tags,
       response: {
         200: Type.Object({ data: Type.Array(Type.Object({ ...AgreementView.properties, in_force: Type.Boolean({ description: 'The one GET /v1/partner/agreement answers with now.' }) }, { additionalProperties: false })) }, { additionalProperties: false }),
         ...ERROR_RESPONSES,
@@ -139,6 +144,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: "The partner's own certifications and deletion attestations for the app's agreements, ended ones included; oldest first",
       security,
+      tags,
       response: { 200: Type.Object({ data: Type.Array(FilingView) }, { additionalProperties: false }), ...ERROR_RESPONSES },
     },
   }, async (request) => {
@@ -149,10 +155,36 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     return { data: filings.map((filing) => filingView(filing, true)) };
   });
 
+  app.get('/deletion-requests', {
+    schema: {
+      summary: "Members' requests that the partner delete their data, still unconfirmed; oldest first (each was also sent as a `member.deletion_requested` notice)",
+      security,
+      tags,
+      response: { 200: DeletionRequestList, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { partner, now } = await authenticate(request);
+    return { data: (await store.deletionRequests.openOfPartner(partner.app.partnerId)).map((r) => deletionRequestView(r, now)) };
+  });
+
+  app.post('/deletion-requests/:id/confirm', {
+    schema: {
+      summary: "Confirm that the member's data was deleted; the member sees it in their privacy center. Confirming again changes nothing",
+      security,
+      tags,
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      response: { 200: DeletionRequestView, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { partner, now } = await authenticate(request);
+    return deletionRequestView(await confirmDeletion(store, partner.app.partnerId, request.params.id, now), now);
+  });
+
   app.post('/certifications', {
     schema: {
       summary: 'File the yearly certification of the agreement',
       security,
+      tags,
       body: FilingBody,
       response: { 201: FilingView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
     },
@@ -162,6 +194,7 @@ export const partnerRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     schema: {
       summary: 'Attest that the data received was deleted (after access has ended)',
       security,
+      tags,
       body: FilingBody,
       response: { 201: FilingView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
     },

@@ -4,17 +4,25 @@ import type { FastifyError, FastifyPluginAsync, FastifyRequest, onRequestHookHan
 import { isAudience, type AudienceSettings } from '../../domain/audience.js';
 import { BadRequest, DatapactError, InvalidCsrfToken, UnknownField } from '../../domain/errors.js';
 import { isObjectField } from '../../domain/field-catalog.js';
-import type { PrivacyChange } from '../../store/member-repository.js';
+import type { ExclusionKind, PrivacyChange } from '../../store/member-repository.js';
+
+const exclusionKind = (segment: 'apps' | 'partners'): ExclusionKind => (segment === 'apps' ? 'app' : 'partner');
 import { sendPage } from '../../web/send-page.js';
 import type { AppContext } from '../app.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
-import { changePrivacy, memberApps, memberAppStandings, readPrivacy, revokeApp } from '../privacy/member-privacy.js';
-import { LogProofs } from '../../audit/log-proofs.js';
-import { accessHistory, HISTORY_DEFAULT_LIMIT, withProofs } from '../privacy/access-history.js';
 import { exportCsv, exportJson } from '../privacy/member-export.js';
-import { appsPage, errorPage, historyPage, loginPage, PAGE_PATHS, settingsPage } from '../privacy/pages.js';
 import {
-  AccessHistoryPage, AccessHistoryQuery, AppIdParams, HistoryPageQuery, MemberApps, PrivacyPatch, PrivacySettings, strictBodyValidator,
+  changePrivacy, friendExclusions, keepOut, letBackIn, memberApps, memberAppStandings, readPrivacy, removePermission, revokeApp,
+} from '../privacy/member-privacy.js';
+import { LogProofs } from '../../audit/log-proofs.js';
+import { accessHistory, HISTORY_DEFAULT_LIMIT, historyFilter, wholeHistory, withProofs } from '../privacy/access-history.js';
+import {
+  appRows, appsPage, deletionBlock, errorPage, historyPage, loginPage, PAGE_PATHS, revokeConfirmPage, settingsPage, type AppRow,
+} from '../privacy/pages.js';
+import { deletionRequestView, requestDeletion } from '../privacy/deletion-requests.js';
+import {
+  AccessHistoryPage, AccessHistoryQuery, AppIdParams, HistoryDownloadQuery, DeletionRequestBody, DeletionRequestList, DeletionRequestView, ExclusionParams, PermissionParams, FriendExclusionsBody, HistoryPageQuery, MemberApps, PrivacyPatch,
+  PrivacySettings, strictBodyValidator,
 } from '../privacy/privacy-schemas.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 
@@ -48,6 +56,28 @@ function settingsFromForm(body: unknown): PrivacyChange {
   }
   return { platformEnabled: form.platform_enabled === 'on', shareViaFriends: form.share_via_friends === 'on', audiences };
 }
+
+/** A keep-out form's `target` (`app:<id>` or `partner:<id>`). */
+function targetFromForm(body: unknown): { kind: ExclusionKind; id: string } {
+  const target = (body as { target?: unknown } | undefined)?.target;
+  const [kind, ...rest] = typeof target === 'string' ? target.split(':') : [];
+  const id = rest.join(':');
+  if ((kind !== 'app' && kind !== 'partner') || id === '' || id.length > 100) {
+    throw new BadRequest('invalid_parameter', 'Choose an app or a partner.');
+  }
+  return { kind, id };
+}
+
+const APPS_NOTICES: Readonly<Record<string, string>> = {
+  revoked: 'Access revoked: the app can read nothing now.',
+  removed: 'Permission removed: the app cannot read it any more.',
+  deletion_requested: 'Your request was sent to the partner. You will see here when it confirms the deletion.',
+};
+
+const SETTINGS_NOTICES: Readonly<Record<string, string>> = {
+  kept_out: 'Kept out: it no longer sees you through your friends.',
+  let_in: 'Let back in: it sees you through your friends again if sharing through friends is on.',
+};
 
 /**
  * The members' privacy center (issue 3, part 5): pages under /privacy and a JSON API under
@@ -133,8 +163,24 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
 
   app.get(PAGE_PATHS.settings, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
     const memberId = requireSessionMember(request);
-    const privacy = await readPrivacy(store, memberId);
-    return sendPage(reply, 200, settingsPage({ memberId, privacy, csrf: reply.generateCsrf(), saved: queryFlag(request, 'saved') }));
+    const [privacy, exclusions] = await Promise.all([readPrivacy(store, memberId), friendExclusions(store, memberId)]);
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    const notice = typeof done === 'string' ? SETTINGS_NOTICES[done] : undefined;
+    return sendPage(reply, 200, settingsPage({
+      memberId, privacy, exclusions, csrf: reply.generateCsrf(), saved: queryFlag(request, 'saved'), ...(notice === undefined ? {} : { notice }),
+    }));
+  });
+
+  app.post(PAGE_PATHS.keepOut, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
+    const { kind, id } = targetFromForm(request.body);
+    await keepOut(store, requireSessionMember(request), kind, id, clock());
+    return reply.redirect(`${PAGE_PATHS.settings}?done=kept_out#keep-out`, 303);
+  });
+
+  app.post(PAGE_PATHS.letBackIn, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
+    const { kind, id } = targetFromForm(request.body);
+    await letBackIn(store, requireSessionMember(request), kind, id);
+    return reply.redirect(`${PAGE_PATHS.settings}?done=let_in#keep-out`, 303);
   });
 
   app.post(PAGE_PATHS.saveSettings, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
@@ -144,16 +190,69 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
   });
 
   app.get(PAGE_PATHS.apps, { schema: page, preHandler: requirePageMember }, async (request, reply) => {
-    const apps = await memberAppStandings(store, requireSessionMember(request), clock());
-    return sendPage(reply, 200, appsPage({ apps, csrf: reply.generateCsrf(), revoked: queryFlag(request, 'revoked') }));
+    const memberId = requireSessionMember(request);
+    const now = clock();
+    const [apps, allApps, requests] = await Promise.all([
+      memberAppStandings(store, memberId, now), store.partners.apps(), store.deletionRequests.ofMember(memberId),
+    ]);
+    const partnerOf = new Map(allApps.map((a) => [a.id, a.partnerId]));
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    const notice = typeof done === 'string' ? APPS_NOTICES[done] : undefined;
+    const csrfToken = reply.generateCsrf();
+    const extra = (row: AppRow) => {
+      const partnerId = partnerOf.get(row.app.id);
+      if (partnerId === undefined) return '' as const;
+      // Newest first: the first of this partner's is the latest.
+      const latest = requests.find((r) => r.partnerId === partnerId);
+      return deletionBlock(row, { partnerId, ...(latest === undefined ? {} : { latest: deletionRequestView(latest, now) }) }, csrfToken);
+    };
+    return sendPage(reply, 200, appsPage({ apps, csrf: csrfToken, extra, ...(notice === undefined ? {} : { notice }) }));
+  });
+
+  app.post(PAGE_PATHS.deletionRequests, { schema: page, preHandler: [requirePageMember, csrf] }, async (request, reply) => {
+    const partnerId = (request.body as { partner_id?: unknown } | undefined)?.partner_id;
+    if (typeof partnerId !== 'string' || partnerId.length === 0 || partnerId.length > 100) throw new BadRequest('invalid_parameter', 'Choose a partner.');
+    await requestDeletion(store, requireSessionMember(request), partnerId, clock());
+    return reply.redirect(`${PAGE_PATHS.apps}?done=deletion_requested`, 303);
+  });
+
+  app.get('/privacy/apps/:appId/revoke', { schema: { ...page, params: AppIdParams }, preHandler: requirePageMember }, async (request, reply) => {
+    const standings = await memberAppStandings(store, requireSessionMember(request), clock());
+    const row = appRows(standings).find((candidate) => candidate.app.id === request.params.appId);
+    if (row === undefined || row.live.length === 0) return reply.redirect(PAGE_PATHS.apps, 303);
+    return sendPage(reply, 200, revokeConfirmPage({ row, csrf: reply.generateCsrf() }));
+  });
+
+  app.post('/privacy/apps/:appId/permissions/remove', {
+    schema: { ...page, params: AppIdParams },
+    preHandler: [requirePageMember, csrf],
+  }, async (request, reply) => {
+    const permission = (request.body as { permission?: unknown } | undefined)?.permission;
+    if (typeof permission !== 'string') throw new BadRequest('invalid_parameter', 'Choose a permission to remove.');
+    await removePermission(store, requireSessionMember(request), request.params.appId, permission, clock());
+    return reply.redirect(`${PAGE_PATHS.apps}?done=removed`, 303);
   });
 
   app.get(PAGE_PATHS.history, { schema: { ...page, querystring: HistoryPageQuery }, preHandler: requirePageMember }, async (request, reply) => {
-    const { after } = request.query;
-    const history = await accessHistory(store, requireSessionMember(request), HISTORY_DEFAULT_LIMIT, after);
+    const { after, app_id, since, until } = request.query;
+    const memberId = requireSessionMember(request);
+    // Every app, not only those the member consented to: a friend's app may have received data about them.
+    const [history, apps] = await Promise.all([
+      accessHistory(store, memberId, HISTORY_DEFAULT_LIMIT, after, historyFilter(request.query)), store.partners.apps(),
+    ]);
+    const filters = { ...(app_id ? { app_id } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
     return sendPage(reply, 200, historyPage({
       entries: history.data, ...(history.after === undefined ? {} : { after: history.after }), first: after === undefined, csrf: reply.generateCsrf(),
+      filters, apps: apps.map(({ id, name }) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name)),
     }));
+  });
+
+  app.get('/privacy/history/download', { schema: { ...page, querystring: HistoryDownloadQuery }, preHandler: requirePageMember }, async (request, reply) => {
+    const data = await wholeHistory(store, requireSessionMember(request), historyFilter(request.query));
+    return reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="access-history.json"')
+      .send(JSON.stringify({ data }, null, 2));
   });
 
   app.post('/privacy/apps/:appId/revoke', {
@@ -161,7 +260,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     preHandler: [requirePageMember, csrf],
   }, async (request, reply) => {
     await revokeApp(store, requireSessionMember(request), request.params.appId, clock());
-    return reply.redirect(`${PAGE_PATHS.apps}?revoked=1`, 303);
+    return reply.redirect(`${PAGE_PATHS.apps}?done=revoked`, 303);
   });
 
   // ---- JSON API -----------------------------------------------------------------------------
@@ -202,6 +301,78 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     return { ...(await readPrivacy(store, memberId)), csrf_token: reply.generateCsrf() };
   });
 
+  app.get('/v1/me/friend-exclusions', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'The apps and partners you keep from seeing you through friends',
+      description: `${description} For these, you are left out of what your friends' apps receive, as if sharing through friends were off; `
+        + 'every other app still sees you if it is on. A partner kept out means every app of that partner.',
+      tags,
+      response: { 200: FriendExclusionsBody, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { apps, partners } = await friendExclusions(store, requireSessionMember(request));
+    return { apps, partners };
+  });
+
+  app.put('/v1/me/friend-exclusions/:kind/:id', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Keep an app (`apps`) or every app of a partner (`partners`) from seeing you through friends',
+      description: `${description} Needs the \`x-csrf-token\` header. Takes effect on the app's next request; doing it again changes nothing. `
+        + '404 for an app or partner that does not exist; 409 `too_many_exclusions` past 200.',
+      tags,
+      params: ExclusionParams,
+      response: { 204: Type.Null(), ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
+    },
+  }, async (request, reply) => {
+    await keepOut(store, requireSessionMember(request), exclusionKind(request.params.kind), request.params.id, clock());
+    return reply.status(204).send(null);
+  });
+
+  app.delete('/v1/me/friend-exclusions/:kind/:id', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Let an app or partner you kept out see you through friends again',
+      description: `${description} Needs the \`x-csrf-token\` header. Removing one that is not there changes nothing.`,
+      tags,
+      params: ExclusionParams,
+      response: { 204: Type.Null(), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await letBackIn(store, requireSessionMember(request), exclusionKind(request.params.kind), request.params.id);
+    return reply.status(204).send(null);
+  });
+
+  app.get('/v1/me/deletion-requests', {
+    onRequest: requireApiMember,
+    schema: {
+      summary: 'Your requests that a partner delete your data, newest first, with where each stands',
+      description: `${description} \`state\`: \`waiting\` for the partner's confirmation, \`overdue\` (unconfirmed 30 days on: staff follow it up) or \`confirmed\`.`,
+      tags,
+      response: { 200: DeletionRequestList, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const now = clock();
+    return { data: (await store.deletionRequests.ofMember(requireSessionMember(request))).map((r) => deletionRequestView(r, now)) };
+  });
+
+  app.post('/v1/me/deletion-requests', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Ask a partner to delete your data: sent to it at once as a signed `member.deletion_requested` notice',
+      description: `${description} Needs the \`x-csrf-token\` header. 404 for a partner none of whose apps ever had your consent; `
+        + '409 `deletion_already_requested` while an earlier request to it waits for confirmation.',
+      tags,
+      body: DeletionRequestBody,
+      response: { 201: DeletionRequestView, ...ERROR_RESPONSES, 409: Type.Ref('ErrorResponse') },
+    },
+  }, async (request, reply) => {
+    const now = clock();
+    const created = await requestDeletion(store, requireSessionMember(request), request.body.partner_id, now);
+    return reply.status(201).send(deletionRequestView(created, now));
+  });
+
   app.get('/v1/me/apps', {
     onRequest: requireApiMember,
     schema: {
@@ -225,7 +396,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     },
   }, async (request) => {
     const { limit = HISTORY_DEFAULT_LIMIT, after, proof } = request.query;
-    const history = await accessHistory(store, requireSessionMember(request), limit, after);
+    const history = await accessHistory(store, requireSessionMember(request), limit, after, historyFilter(request.query));
     const paging = history.after === undefined ? {} : { after: history.after };
     if (proof !== true) return { data: history.data, paging };
     const proven = await withProofs(store, proofs, history, context.audit.blinding);
@@ -270,6 +441,22 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
       .type('application/json; charset=utf-8')
       .header('content-disposition', `attachment; filename="datapact-export-${stamp}.json"`)
       .send(exportJson(source));
+  });
+
+  app.delete('/v1/me/apps/:appId/permissions/:permission', {
+    onRequest: [requireApiMember, csrf],
+    schema: {
+      summary: 'Remove one permission from an app without revoking the rest',
+      description: `${description} Needs the \`x-csrf-token\` header. \`permission\` is a field about you (\`email\`) or about friends `
+        + '(`friends.birthday`); every active grant you gave the app loses it, and its tokens stop reaching it on their next request. '
+        + '404 when the app has no such permission from you; 400 `permission_not_removable` for `id` (revoke the app instead).',
+      tags,
+      params: PermissionParams,
+      response: { 204: Type.Null(), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await removePermission(store, requireSessionMember(request), request.params.appId, request.params.permission, clock());
+    return reply.status(204).send(null);
   });
 
   app.delete('/v1/me/apps/:appId', {
