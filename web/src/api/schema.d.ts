@@ -63,6 +63,8 @@ export interface paths {
                                 storage: {
                                     country?: string;
                                     location: string;
+                                    /** @description What makes a transfer to the servers lawful, when stated */
+                                    safeguard?: string;
                                 };
                                 /** Format: date-time */
                                 updated_at: string;
@@ -171,6 +173,8 @@ export interface paths {
                             country?: string;
                             /** @description `on_device` or `partner_servers` */
                             location: string;
+                            /** @description For `partner_servers` outside the platform's country: `adequacy_decision`, `standard_contractual_clauses`, `binding_corporate_rules` or `derogation` (GDPR Chapter V). The records of processing flag a transfer without one. */
+                            safeguard?: string;
                         };
                     };
                 };
@@ -218,6 +222,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -281,6 +287,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -357,6 +372,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -420,6 +437,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -469,6 +495,8 @@ export interface paths {
                             country?: string;
                             /** @description `on_device` or `partner_servers` */
                             location: string;
+                            /** @description For `partner_servers` outside the platform's country: `adequacy_decision`, `standard_contractual_clauses`, `binding_corporate_rules` or `derogation` (GDPR Chapter V). The records of processing flag a transfer without one. */
+                            safeguard?: string;
                         };
                     };
                 };
@@ -516,6 +544,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -579,6 +609,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -653,6 +701,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -716,6 +766,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -804,6 +872,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -867,6 +937,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -953,6 +1041,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -1016,6 +1106,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1127,6 +1235,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1200,6 +1317,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -1263,6 +1382,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1347,6 +1484,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -1410,6 +1549,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1488,6 +1645,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -1551,6 +1710,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1635,6 +1812,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -1698,6 +1877,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1782,6 +1979,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -1845,6 +2044,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1935,6 +2152,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             updated_at: string;
@@ -2005,6 +2224,24 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2059,6 +2296,8 @@ export interface paths {
                             country?: string;
                             /** @description `on_device` or `partner_servers` */
                             location: string;
+                            /** @description For `partner_servers` outside the platform's country: `adequacy_decision`, `standard_contractual_clauses`, `binding_corporate_rules` or `derogation` (GDPR Chapter V). The records of processing flag a transfer without one. */
+                            safeguard?: string;
                         };
                     };
                 };
@@ -2132,6 +2371,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2347,6 +2595,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2431,6 +2688,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3232,6 +3507,117 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/deletion-requests/unconfirmed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members' requests that a partner delete their data, still unconfirmed 30 days on; oldest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /**
+                                 * Format: date-time
+                                 * @description Thirty days after the request: unconfirmed by then, staff follow it up.
+                                 */
+                                confirm_by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the partner confirmed the deletion.
+                                 */
+                                confirmed_at: string | null;
+                                id: string;
+                                member_id: string;
+                                partner_id: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                state: "waiting" | "overdue" | "confirmed";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/login": {
         parameters: {
             query?: never;
@@ -3346,6 +3732,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -3435,6 +3830,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3649,6 +4053,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -3754,6 +4167,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3870,6 +4292,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -3967,6 +4398,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4077,6 +4517,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4327,6 +4776,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         put?: never;
@@ -4367,6 +4825,7 @@ export interface paths {
                                 id: string;
                                 kind: string;
                                 legal_name: string;
+                                privacy_policy_url: string | null;
                                 risk_flags: string[];
                                 storage: {
                                     country?: string;
@@ -4451,6 +4910,8 @@ export interface paths {
                         country: string;
                         kind: "device_maker" | "app_developer";
                         legal_name: string;
+                        /** @description The partner's privacy policy, linked from the consent page: https (plain http to localhost in development only). A new agreement cannot be drafted for a partner without one (409 `privacy_policy_missing`). */
+                        privacy_policy_url?: string | null;
                         risk_flags?: ("state_influence" | "sanctions" | "prior_violation")[];
                         /** @description `on_device`, or `partner_servers` with the servers' country. */
                         storage: {
@@ -4476,6 +4937,7 @@ export interface paths {
                             id: string;
                             kind: string;
                             legal_name: string;
+                            privacy_policy_url: string | null;
                             risk_flags: string[];
                             storage: {
                                 country?: string;
@@ -4532,6 +4994,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4635,6 +5106,24 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -4680,6 +5169,7 @@ export interface paths {
                             id: string;
                             kind: string;
                             legal_name: string;
+                            privacy_policy_url: string | null;
                             risk_flags: string[];
                             storage: {
                                 country?: string;
@@ -4743,6 +5233,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         put?: never;
@@ -4750,7 +5249,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Edit a partner: legal name, country, kind, risk flags, storage, contacts, webhook (partnerships manager, admin) */
+        /** Edit a partner: legal name, country, kind, risk flags, storage, contacts, webhook, privacy policy (partnerships manager, admin) */
         patch: {
             parameters: {
                 query?: never;
@@ -4769,6 +5268,8 @@ export interface paths {
                         country?: string;
                         kind?: "device_maker" | "app_developer";
                         legal_name?: string;
+                        /** @description The partner's privacy policy, linked from the consent page: https (plain http to localhost in development only). A new agreement cannot be drafted for a partner without one (409 `privacy_policy_missing`). */
+                        privacy_policy_url?: string | null;
                         risk_flags?: ("state_influence" | "sanctions" | "prior_violation")[];
                         /** @description `on_device`, or `partner_servers` with the servers' country. */
                         storage?: {
@@ -4794,6 +5295,7 @@ export interface paths {
                             id: string;
                             kind: string;
                             legal_name: string;
+                            privacy_policy_url: string | null;
                             risk_flags: string[];
                             storage: {
                                 country?: string;
@@ -4850,6 +5352,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4949,6 +5469,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5057,6 +5586,24 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -5152,6 +5699,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5262,6 +5818,24 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         trace?: never;
@@ -5364,8 +5938,179 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/reports/exposure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exposure: per partner, agreement, month and field, distinct members whose data was released directly, through friends and both together, how many times, and per partner and storage country over the period
+         * @description The period is whole UTC months, `from` to `to` (both included; default: the current month); a member released in several of its months counts once over it. Exact, from counts kept as entries are appended.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description json (default) or csv (a download) */
+                    format?: "json" | "csv";
+                    /** @description first month, YYYY-MM (default: `to`, or the current month) */
+                    from?: string;
+                    /** @description only this partner (an unknown id finds nothing) */
+                    partner_id?: string;
+                    /** @description last month, YYYY-MM, included (default: the current month) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The exposure as JSON, or its rows as CSV with `?format=csv` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            by_partner: {
+                                /** @description distinct members released to a token of their own */
+                                members_direct: number;
+                                /** @description distinct members released to a token of one of their friends */
+                                members_through_friends: number;
+                                /** @description distinct members released either way, each once */
+                                members_total: number;
+                                partner_id: string;
+                                partner_legal_name: string;
+                            }[];
+                            by_storage: {
+                                /** @description distinct members released to a token of their own */
+                                members_direct: number;
+                                /** @description distinct members released to a token of one of their friends */
+                                members_through_friends: number;
+                                /** @description distinct members released either way, each once */
+                                members_total: number;
+                                /** @description on_device, or the country of the servers the agreements declare */
+                                storage: string;
+                            }[];
+                            data: {
+                                agreement_id: string;
+                                /** @description a catalog field, or * for members any of whose fields were released */
+                                field: string;
+                                /** @description distinct members released to a token of their own */
+                                members_direct: number;
+                                /** @description distinct members released to a token of one of their friends */
+                                members_through_friends: number;
+                                /** @description distinct members released either way, each once */
+                                members_total: number;
+                                partner_id: string;
+                                partner_legal_name: string;
+                                /** @description a month (2026-11), or the whole period (2026-09..2026-11) when it spans several */
+                                period: string;
+                                /** @description the servers' country the agreement declares; null for on_device */
+                                storage_country: string | null;
+                                storage_location: string;
+                                /** @description times the field was released directly; null on a * row */
+                                times_direct: number | null;
+                                /** @description times the field was released through friends; null on a * row */
+                                times_through_friends: number | null;
+                            }[];
+                            /** @description first month of the period (UTC) */
+                            from: string;
+                            /** Format: date-time */
+                            generated_at: string;
+                            partner_id: string | null;
+                            /** @description last month of the period, included */
+                            to: string;
+                        };
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5455,6 +6200,172 @@ export interface paths {
                                 wind_down_no_new_grants_at: string | null;
                                 /** @enum {string|null} */
                                 wind_down_phase: "none" | "no_new_grants" | "no_friend_data" | "access_ended" | null;
+                            }[];
+                            /** Format: date-time */
+                            generated_at: string;
+                        };
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/reports/records-of-processing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Records of processing (GDPR Art. 30): per agreement, the controller, purposes, members and data concerned, recipient, transfer and its safeguard, retention, security measures and dates */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description json (default) or csv (a download) */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The records as JSON, or as CSV with `?format=csv` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            controller: {
+                                /** @description ISO 3166-1 alpha-2 */
+                                country: string;
+                                name: string;
+                            };
+                            data: {
+                                agreement_id: string;
+                                controller: {
+                                    /** @description ISO 3166-1 alpha-2 */
+                                    country: string;
+                                    name: string;
+                                };
+                                data_categories: {
+                                    /** @description whose data: the member who granted access, or their friends */
+                                    about: "members" | "friends";
+                                    /** @description the sensitivity class of the field catalog */
+                                    class: string;
+                                    fields: string[];
+                                }[];
+                                dates: {
+                                    /**
+                                     * Format: date-time
+                                     * @description when a wind-down ended access, once it has
+                                     */
+                                    access_ended_at: string | null;
+                                    /** Format: date-time */
+                                    certification_due_at: string;
+                                    /** Format: date-time */
+                                    deletion_attested_at: string | null;
+                                    /** Format: date-time */
+                                    ends_at: string;
+                                    /**
+                                     * Format: date-time
+                                     * @description latest audited release or grant use
+                                     */
+                                    last_transfer_at: string | null;
+                                    /** Format: date-time */
+                                    starts_at: string;
+                                };
+                                findings: ("transfer_without_safeguard" | "certification_overdue" | "deletion_unconfirmed")[];
+                                in_effect: boolean;
+                                member_categories: string[];
+                                purposes: {
+                                    description: string;
+                                    purpose: string;
+                                }[];
+                                recipient: {
+                                    apps: string[];
+                                    country: string;
+                                    kind: string;
+                                    legal_name: string;
+                                    partner_id: string;
+                                    risk_flags: string[];
+                                };
+                                retention_days: number;
+                                security_measures: string[];
+                                status: string;
+                                storage: {
+                                    country: string | null;
+                                    location: string;
+                                };
+                                transfer: {
+                                    destination_country: string | null;
+                                    outside_controller_country: boolean;
+                                    /** @description the safeguard the agreement states; null when none */
+                                    safeguard: string | null;
+                                };
+                                version: number;
                             }[];
                             /** Format: date-time */
                             generated_at: string;
@@ -5734,6 +6645,24 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -5838,6 +6767,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5958,6 +6905,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6177,6 +7133,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -6271,6 +7236,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6381,6 +7355,24 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         trace?: never;
@@ -6483,6 +7475,24 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6741,6 +7751,15 @@ export interface paths {
                         "application/json": string;
                     };
                 };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         put?: never;
@@ -6862,6 +7881,15 @@ export interface paths {
                         "application/json": string;
                     };
                 };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         put?: never;
@@ -6883,7 +7911,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Comma-separated field names; default `id,name`. */
+                    /** @description Comma-separated field names; default `id,name`. An unknown name is 400 `unknown_field`. The catalog: `id` (basic), `name` (basic), `picture` (basic), `email` (contact), `phone` (contact), `birthday` (profile), `gender` (profile), `hometown` (profile), `location` (profile), `work` (profile), `education` (profile), `relationship_status` (sensitive), `religion` (sensitive), `political_views` (sensitive), `events` (activity), `likes` (activity), `photos` (activity). Sensitive fields about a friend never leave; `friends` is not a field but the permission to read the friend list. */
                     fields?: string;
                 };
                 header?: never;
@@ -6961,11 +7989,17 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description The `paging.after` cursor of the previous page. */
+                    /** @description The `paging.after` cursor of the previous page (with the same filters). */
                     after?: string;
+                    /** @description Only releases to this app. */
+                    app_id?: string;
                     limit?: number;
                     /** @description `true` attaches to each entry its inclusion proof against the latest signed tree head. */
                     proof?: boolean;
+                    /** @description From this date (2026-06-01) or date-time on. */
+                    since?: string;
+                    /** @description Before this date-time; a date includes that whole day. */
+                    until?: string;
                 };
                 header?: never;
                 path?: never;
@@ -7010,7 +8044,7 @@ export interface paths {
                                     leaf_hash: string;
                                     leaf_index: number;
                                 } | null;
-                                purpose: "device_experience" | "login" | "messaging" | "contacts_sync" | "calendar_sync" | (never | null);
+                                purpose: ("device_experience" | "login" | "messaging" | "contacts_sync" | "calendar_sync") | (never | null);
                                 /** @description `direct`: through your own consent (your token); `friend`: through a friend who uses the app (the friend is not named). */
                                 via: "direct" | "friend";
                             }[];
@@ -7115,7 +8149,7 @@ export interface paths {
                                     name: string;
                                 };
                                 /** @description Why it stopped working: `member_revoked`, `token_revoked` (the app revoked its token), `unused_90_days` or `access_ended`; null while active. */
-                                end_reason: "member_revoked" | "token_revoked" | "unused_90_days" | "access_ended" | (never | null);
+                                end_reason: ("member_revoked" | "token_revoked" | "unused_90_days" | "access_ended") | (never | null);
                                 /**
                                  * Format: date-time
                                  * @description When it stopped working; null while active.
@@ -7262,6 +8296,706 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/apps/{appId}/permissions/{permission}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove one permission from an app without revoking the rest
+         * @description Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token. Needs the `x-csrf-token` header. `permission` is a field about you (`email`) or about friends (`friends.birthday`); every active grant you gave the app loses it, and its tokens stop reaching it on their next request. 404 when the app has no such permission from you; 400 `permission_not_removable` for `id` (revoke the app instead).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    appId: string;
+                    permission: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/deletion-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your requests that a partner delete your data, newest first, with where each stands
+         * @description Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token. `state`: `waiting` for the partner's confirmation, `overdue` (unconfirmed 30 days on: staff follow it up) or `confirmed`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /**
+                                 * Format: date-time
+                                 * @description Thirty days after the request: unconfirmed by then, staff follow it up.
+                                 */
+                                confirm_by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the partner confirmed the deletion.
+                                 */
+                                confirmed_at: string | null;
+                                id: string;
+                                member_id: string;
+                                partner_id: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                state: "waiting" | "overdue" | "confirmed";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Ask a partner to delete your data: sent to it at once as a signed `member.deletion_requested` notice
+         * @description Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token. Needs the `x-csrf-token` header. 404 for a partner none of whose apps ever had your consent; 409 `deletion_already_requested` while an earlier request to it waits for confirmation.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A partner one of whose apps you consented to. */
+                        partner_id: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description Thirty days after the request: unconfirmed by then, staff follow it up.
+                             */
+                            confirm_by: string;
+                            /**
+                             * Format: date-time
+                             * @description When the partner confirmed the deletion.
+                             */
+                            confirmed_at: string | null;
+                            id: string;
+                            member_id: string;
+                            partner_id: string;
+                            /** Format: date-time */
+                            requested_at: string;
+                            state: "waiting" | "overdue" | "confirmed";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your data, to keep or take elsewhere (GDPR Art. 15 and 20): settings, grants and the whole access history with proofs
+         * @description Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token. JSON (default): `settings`, `grants`, `tree_head` and `access_history`, newest first, every entry with its inclusion proof against that one tree head (null for an entry newer than it). CSV (`format=csv`): one table per request, `part=access_history` (default), `grants` or `settings`. A download, streamed.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description json (default) or csv */
+                    format?: "json" | "csv";
+                    /** @description For CSV: which table (default access_history) */
+                    part?: "access_history" | "grants" | "settings";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The export, as an attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/friend-exclusions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The apps and partners you keep from seeing you through friends
+         * @description Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token. For these, you are left out of what your friends' apps receive, as if sharing through friends were off; every other app still sees you if it is on. A partner kept out means every app of that partner.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Apps kept out; `name` is the app's name and its partner's. */
+                            apps: {
+                                id: string;
+                                name: string;
+                            }[];
+                            /** @description Partners kept out (every app of theirs); `name` is the legal name. */
+                            partners: {
+                                id: string;
+                                name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/friend-exclusions/{kind}/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Keep an app (`apps`) or every app of a partner (`partners`) from seeing you through friends
+         * @description Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token. Needs the `x-csrf-token` header. Takes effect on the app's next request; doing it again changes nothing. 404 for an app or partner that does not exist; 409 `too_many_exclusions` past 200.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    kind: "apps" | "partners";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Let an app or partner you kept out see you through friends again
+         * @description Needs the member session cookie of the privacy center (log in at /privacy/login), never a partner token. Needs the `x-csrf-token` header. Removing one that is not there changes nothing.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    kind: "apps" | "partners";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         options?: never;
@@ -7282,7 +9016,7 @@ export interface paths {
                 query?: {
                     /** @description The `paging.after` cursor of the previous page. */
                     after?: string;
-                    /** @description Comma-separated field names; default `id,name`. */
+                    /** @description Comma-separated field names; default `id,name`. An unknown name is 400 `unknown_field`. The catalog: `id` (basic), `name` (basic), `picture` (basic), `email` (contact), `phone` (contact), `birthday` (profile), `gender` (profile), `hometown` (profile), `location` (profile), `work` (profile), `education` (profile), `relationship_status` (sensitive), `religion` (sensitive), `political_views` (sensitive), `events` (activity), `likes` (activity), `photos` (activity). Sensitive fields about a friend never leave; `friends` is not a field but the permission to read the friend list. */
                     fields?: string;
                     limit?: number;
                 };
@@ -7624,6 +9358,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         trace?: never;
@@ -7639,7 +9382,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Comma-separated field names; default `id,name`. */
+                    /** @description Comma-separated field names; default `id,name`. An unknown name is 400 `unknown_field`. The catalog: `id` (basic), `name` (basic), `picture` (basic), `email` (contact), `phone` (contact), `birthday` (profile), `gender` (profile), `hometown` (profile), `location` (profile), `work` (profile), `education` (profile), `relationship_status` (sensitive), `religion` (sensitive), `political_views` (sensitive), `events` (activity), `likes` (activity), `photos` (activity). Sensitive fields about a friend never leave; `friends` is not a field but the permission to read the friend list. */
                     fields?: string;
                 };
                 header?: never;
@@ -7695,6 +9438,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         put?: never;
@@ -7718,7 +9470,7 @@ export interface paths {
                 query?: {
                     /** @description The `paging.after` cursor of the previous page. */
                     after?: string;
-                    /** @description Comma-separated field names; default `id,name`. */
+                    /** @description Comma-separated field names; default `id,name`. An unknown name is 400 `unknown_field`. The catalog: `id` (basic), `name` (basic), `picture` (basic), `email` (contact), `phone` (contact), `birthday` (profile), `gender` (profile), `hometown` (profile), `location` (profile), `work` (profile), `education` (profile), `relationship_status` (sensitive), `religion` (sensitive), `political_views` (sensitive), `events` (activity), `likes` (activity), `photos` (activity). Sensitive fields about a friend never leave; `friends` is not a field but the permission to read the friend list. */
                     fields?: string;
                     limit?: number;
                 };
@@ -7781,6 +9533,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         put?: never;
@@ -7835,6 +9596,8 @@ export interface paths {
                             storage: {
                                 country?: string;
                                 location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
                             };
                             /** Format: date-time */
                             suspended_if_uncertified_at: string;
@@ -7944,6 +9707,8 @@ export interface paths {
                                 storage: {
                                     country?: string;
                                     location: string;
+                                    /** @description What makes a transfer to the servers lawful, when stated */
+                                    safeguard?: string;
                                 };
                                 /** Format: date-time */
                                 suspended_if_uncertified_at: string;
@@ -8098,6 +9863,24 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -8190,6 +9973,233 @@ export interface paths {
                 };
                 /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/deletion-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members' requests that the partner delete their data, still unconfirmed; oldest first (each was also sent as a `member.deletion_requested` notice) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /**
+                                 * Format: date-time
+                                 * @description Thirty days after the request: unconfirmed by then, staff follow it up.
+                                 */
+                                confirm_by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the partner confirmed the deletion.
+                                 */
+                                confirmed_at: string | null;
+                                id: string;
+                                member_id: string;
+                                partner_id: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                state: "waiting" | "overdue" | "confirmed";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/deletion-requests/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm that the member's data was deleted; the member sees it in their privacy center. Confirming again changes nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description Thirty days after the request: unconfirmed by then, staff follow it up.
+                             */
+                            confirm_by: string;
+                            /**
+                             * Format: date-time
+                             * @description When the partner confirmed the deletion.
+                             */
+                            confirmed_at: string | null;
+                            id: string;
+                            member_id: string;
+                            partner_id: string;
+                            /** Format: date-time */
+                            requested_at: string;
+                            state: "waiting" | "overdue" | "confirmed";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
