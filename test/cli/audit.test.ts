@@ -271,7 +271,7 @@ describe('datapact audit export, and verify --file', { concurrency: 4 }, () => {
   });
 
   test('an export of a log whose last entries were deleted carries the heads past them, and fails to verify (issue 11, point 6)', async () => {
-    const truncated = tampered('truncated-export', (db) => db.prepare('delete from audit_entries where seq > 80').run());
+    const truncated = tampered('truncated-export', (db) => db.exec('delete from audit_leaves where seq > 80; delete from audit_requests where first_seq > 80'));
     const out = join(folder, 'truncated.ndjson');
     const written = await datapact(['audit', 'export', '--database', truncated, '--out', out]);
     assert.equal(written.status, 0, written.stderr);
@@ -287,7 +287,7 @@ describe('datapact audit export, and verify --file', { concurrency: 4 }, () => {
   });
 
   test('a failed export leaves no partial file, and the file at --out as it was', async () => {
-    const gap = tampered('gap', (db) => db.prepare('delete from audit_entries where seq = 70').run());
+    const gap = tampered('gap', (db) => db.prepare('delete from audit_leaves where seq = 70').run());
     const out = join(folder, 'kept.ndjson');
     writeFileSync(out, 'the previous export\n');
     const run = await datapact(['audit', 'export', '--database', gap, '--out', out]);

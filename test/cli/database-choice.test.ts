@@ -115,10 +115,11 @@ describe('which database', () => {
     const older = join(folder, 'older.db');
     copyFileSync(good, older);
     const db = new Database(older);
-    db.exec("drop table readiness_probes; delete from kysely_migration where name = '0023-readiness-probes'");
+    // As a database left by the version before the latest migration.
+    db.exec("alter table agreements drop column storage_safeguard; delete from kysely_migration where name = '0027-transfer-safeguards'");
     db.close();
     for (const command of READERS) {
-      refused(datapact([...command, '--database', older]), /older than this version .*missing migrations: 0023-readiness-probes.*datapact migrate/, command.join(' '));
+      refused(datapact([...command, '--database', older]), /older than this version .*missing migrations: 0027-transfer-safeguards.*datapact migrate/, command.join(' '));
     }
     const migrated = datapact(['migrate', '--database', older]);
     assert.equal(migrated.status, 0, migrated.stderr);

@@ -33,7 +33,7 @@ function assertRefused(overrides: ContextOverrides, expected: Expected, now = NO
       assert.equal(error.status, expected.status);
       assert.equal(error.code, expected.code);
       assert.equal(error.name, expected.type.name);
-      assert.equal(error.cause, expected.cause);
+      assert.equal(error.exposedCause, expected.cause);
       assert.ok(error.message.length > 0);
       return true;
     },
