@@ -335,6 +335,11 @@ for (const dialect of DIALECTS) {
         const grants = parse((await alice.get('/v1/me/export?format=csv&part=grants')).body, { columns: true }) as Record<string, string>[];
         assert.deepEqual(grants.map((g) => [g.app_id, g.member_fields, g.status]), [['app_dev', 'id name email', 'active']]);
         const settings = parse((await alice.get('/v1/me/export?format=csv&part=settings')).body, { columns: true }) as Record<string, string>[];
+        // The privacy center's history page links every part of the export.
+        const page = (await alice.get('/privacy/history')).body;
+        for (const href of ['/v1/me/export', '/v1/me/export?format=csv', '/v1/me/export?format=csv&amp;part=grants', '/v1/me/export?format=csv&amp;part=settings']) {
+          assert.ok(page.includes(`href="${href}"`), href);
+        }
         assert.deepEqual(settings.slice(0, 2), [{ setting: 'platform_enabled', value: 'true' }, { setting: 'share_via_friends', value: 'true' }]);
       });
 

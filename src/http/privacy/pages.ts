@@ -360,7 +360,12 @@ ${apps.map((app) => html`<option value="${app.id}"${app.id === filters.app_id ? 
 </div>
 <button type="submit">Filter</button>
 <a class="button" href="${PAGE_PATHS.history}/download${query === '' ? '' : `?${query}`}" download>Download (JSON)</a>
-</form>`;
+</form>
+<p>All your data to keep or take elsewhere, every entry with its proof:
+<a href="/v1/me/export" download>everything (JSON)</a>, or as spreadsheets:
+<a href="/v1/me/export?format=csv" download>access history (CSV)</a>,
+<a href="/v1/me/export?format=csv&amp;part=grants" download>apps (CSV)</a>,
+<a href="/v1/me/export?format=csv&amp;part=settings" download>settings (CSV)</a>.</p>`;
 }
 
 export function historyPage(options: {
