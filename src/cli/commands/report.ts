@@ -6,6 +6,7 @@ import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFo
 import { inventoryReport } from '../../reports/inventory.js';
 import { formatRecords, isRecordsFormat, RECORDS_FORMATS, type RecordsFormat } from '../../reports/records-of-processing-format.js';
 import { recordsOfProcessing } from '../../reports/records-of-processing.js';
+import type { Store } from '../../store/store.js';
 import { DATABASE_OPTION, openStoreToRead } from '../open-store.js';
 
 function format(value: string): InventoryFormat {
@@ -24,6 +25,16 @@ function instant(value: string): number {
   return parsed;
 }
 
+/** Opens the database read-only, writes what `produce` makes of it to stdout, and closes it whatever happens. */
+async function printReport(database: string, produce: (store: Store) => Promise<string>): Promise<void> {
+  const store = await openStoreToRead(database);
+  try {
+    process.stdout.write(await produce(store));
+  } finally {
+    await store.close();
+  }
+}
+
 /** `datapact report`: the reports of PRODUCT.md §6, read from the live database, printed to stdout. */
 export function reportCommand(): Command {
   const report = new Command('report').description('Reports that answer the regulators\' questions from the live system');
@@ -35,13 +46,8 @@ export function reportCommand(): Command {
     .option('--now <iso>', 'report as of this instant (default: now)', instant)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { format: InventoryFormat; now?: number; database?: string }) => {
-      const store = await openStoreToRead(options.database ?? loadConfig().database);
-      try {
-        const inventory = await inventoryReport(store, options.now ?? Date.now());
-        process.stdout.write(formatInventory(inventory, options.format));
-      } finally {
-        await store.close();
-      }
+      await printReport(options.database ?? loadConfig().database,
+        async (store) => formatInventory(await inventoryReport(store, options.now ?? Date.now()), options.format));
     });
   report
     .command('records')
@@ -52,13 +58,8 @@ export function reportCommand(): Command {
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { format: RecordsFormat; now?: number; database?: string }) => {
       const config = loadConfig();
-      const store = await openStoreToRead(options.database ?? config.database);
-      try {
-        const records = await recordsOfProcessing(store, config.controller, options.now ?? Date.now());
-        process.stdout.write(formatRecords(records, options.format));
-      } finally {
-        await store.close();
-      }
+      await printReport(options.database ?? config.database,
+        async (store) => formatRecords(await recordsOfProcessing(store, config.controller, options.now ?? Date.now()), options.format));
     });
   report
     .command('exposure')
@@ -71,18 +72,12 @@ export function reportCommand(): Command {
     .option('--now <iso>', 'report as of this instant (default: now)', instant)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { from?: string; to?: string; partner?: string; format: InventoryFormat; now?: number; database?: string }) => {
-      const store = await openStoreToRead(options.database ?? loadConfig().database);
-      try {
-        const report = await exposureReport(store, {
-          now: options.now ?? Date.now(),
-          ...(options.from === undefined ? {} : { from: options.from }),
-          ...(options.to === undefined ? {} : { to: options.to }),
-          ...(options.partner === undefined ? {} : { partnerId: options.partner }),
-        });
-        process.stdout.write(formatExposure(report, options.format));
-      } finally {
-        await store.close();
-      }
+      await printReport(options.database ?? loadConfig().database, async (store) => formatExposure(await exposureReport(store, {
+        now: options.now ?? Date.now(),
+        ...(options.from === undefined ? {} : { from: options.from }),
+        ...(options.to === undefined ? {} : { to: options.to }),
+        ...(options.partner === undefined ? {} : { partnerId: options.partner }),
+      }), options.format));
     });
   return report;
 }
