@@ -69,6 +69,16 @@ export interface ExposureRequest {
   readonly partnerId?: string;
 }
 
+/** A request for a period of whole months, leaving out what was not given. */
+export function monthlyRequest(now: Instant, from: string | undefined, to: string | undefined, partnerId: string | undefined): ExposureRequest {
+  return {
+    now,
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(partnerId === undefined ? {} : { partnerId }),
+  };
+}
+
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** `YYYY-MM` (UTC) of an instant. */

@@ -5,6 +5,7 @@ import { AgreementService, type AppliedChange } from '../lifecycle/agreement-ser
 import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repository.js';
 import type { Db } from '../store/database.js';
 import { foldMemberSets } from '../store/member-set-folding.js';
+import { indexReach } from '../store/reach.js';
 import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
 import { recordGrantEndings } from './grant-endings.js';
 
@@ -74,6 +75,8 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         // The reports read bitmaps and the rows not folded yet: folding keeps those rows few.
         const folded = await foldMemberSets(options.db);
         if (folded.rows > 0) options.log?.info({ folded }, `${folded.rows} count row(s) folded into member sets`);
+        const reached = await indexReach(options.db);
+        if (reached > 0) options.log?.info({ reached }, `the 2018 reach of ${reached} new token member(s) indexed`);
       } catch (error) {
         options.log?.error({ err: error }, 'scheduler run failed');
       } finally {

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config.js';
 import { recordGrantEndings } from '../../scheduler/grant-endings.js';
 import { describeApplied, runDueTransitions } from '../../scheduler/scheduler.js';
 import { foldMemberSets } from '../../store/member-set-folding.js';
+import { indexReach } from '../../store/reach.js';
 import { DATABASE_OPTION, openStore } from '../open-store.js';
 
 function isoInstant(value: string): number {
@@ -30,6 +31,8 @@ export function tickCommand(): Command {
         if (ended > 0) console.log(`${ended} grant(s) ended (unused for 90 days, or their agreement's access ended)`);
         const folded = await foldMemberSets(store.db);
         if (folded.rows > 0) console.log(`${folded.rows} count row(s) folded into member sets (${folded.groups} group(s))`);
+        const reached = await indexReach(store.db);
+        if (reached > 0) console.log(`the 2018 reach of ${reached} new token member(s) indexed`);
         const changes = applied.length + ended;
         console.error(`${changes === 0 ? 'Nothing was due' : `Applied ${changes} change(s)`} at ${new Date(now).toISOString()}.`);
       } finally {
