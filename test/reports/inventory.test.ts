@@ -9,7 +9,7 @@ import type { Partner } from '../../src/domain/partner.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays, DAY_MS, type Instant } from '../../src/domain/time.js';
 import { formatInventory, INVENTORY_COLUMNS, inventoryCsv } from '../../src/reports/inventory-format.js';
-import { buildInventory, certificationState, inventoryReport, type InventoryRow } from '../../src/reports/inventory.js';
+import { buildInventory, certificationState, inventoryReport, releaseWindowStart, type InventoryRow } from '../../src/reports/inventory.js';
 import type { InventorySource } from '../../src/store/inventory-queries.js';
 import { createStore } from '../../src/store/store.js';
 import { DIALECTS, testDatabase } from '../helpers/dialects.js';
@@ -307,7 +307,8 @@ for (const dialect of DIALECTS) {
 
     test('a partner without an agreement appears; released volume counts only the last 30 days, without id', async (t) => {
       const { store, acme } = await world(t);
-      const since = addDays(NOW, -30);
+      const since = releaseWindowStart(NOW); // the start of the UTC day 29 days before now's
+      assert.equal(new Date(since).toISOString(), '2026-05-03T00:00:00.000Z');
       await store.audit.append([
         entry(acme.agreementId, since, 'm1', ['id', 'name', 'birthday']), // the window's first instant: counted (2 fields)
         entry(acme.agreementId, since - 1, 'm3', ['id', 'name', 'email']), // just before: not counted
@@ -344,7 +345,8 @@ for (const dialect of DIALECTS) {
       assert.equal((await rowAt(NOW)).last_access_at, iso(addDays(NOW, -3)));
       // Released 40 days ago: the last access, but outside the 30 days.
       assert.equal((await rowAt(addDays(NOW, -10))).last_access_at, iso(addDays(NOW, -40)));
-      assert.equal((await rowAt(addDays(NOW, -10))).fields_released_30d, 1);
+      assert.equal((await rowAt(addDays(NOW, -10))).fields_released_30d, 0, 'released 30 days before: outside');
+      assert.equal((await rowAt(addDays(NOW, -11))).fields_released_30d, 1, 'released on the window\'s first day');
       assert.equal((await rowAt(NOW)).fields_released_30d, 0);
       assert.equal((await rowAt(addDays(NOW, -41))).last_access_at, null);
       assert.equal((await rowAt(addDays(NOW, 5))).last_access_at, iso(addDays(NOW, 3)));
