@@ -51,7 +51,7 @@ function environment(dataDir: string): NodeJS.ProcessEnv {
 
 /** `datapact …` from the sources, as the other CLI tests run it. */
 function datapact(env: NodeJS.ProcessEnv, ...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args], {
     cwd: ROOT, env, encoding: 'utf8', timeout: 60_000,
   });
   assert.equal(result.status, 0, `datapact ${args.join(' ')}: ${result.stderr}`);
@@ -69,7 +69,7 @@ interface Server {
  * The server joins `servers`, which the test's t.after kills, whatever happened.
  */
 function startServer(servers: Set<Server>, env: NodeJS.ProcessEnv): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, ['bin/datapact.js', 'serve', '--port', '0'], {
     cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

@@ -49,7 +49,7 @@ interface Run {
 
 function datapact(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    execFile(process.execPath, ['bin/datapact.js', ...args], {
       env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder, DATAPACT_DATABASE: good, ...env }, maxBuffer: 64 << 20,
     }, (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
   });

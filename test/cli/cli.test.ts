@@ -11,7 +11,7 @@ const folder = mkdtempSync(join(tmpdir(), 'datapact-cli-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
 
 function datapact(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args], {
     encoding: 'utf8',
     env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder },
   });
@@ -77,7 +77,7 @@ describe('datapact seed and tokens issue', () => {
 describe('datapact serve', () => {
   test('migrates an empty database, serves, says where, and stops cleanly on SIGTERM', async () => {
     const { spawn } = await import('node:child_process');
-    const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0'], {
+    const server = spawn(process.execPath, ['bin/datapact.js', 'serve', '--port', '0'], {
       env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: join(folder, 'serve'), DATAPACT_SEED_DEMO: 'false', LOG_LEVEL: 'silent' },
     });
     let stderr = '';

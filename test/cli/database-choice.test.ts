@@ -31,7 +31,7 @@ interface Run {
 
 /** `uid`: run as that user (root ignores file permissions, so read-only storage is tested as nobody). */
 function datapact(args: readonly string[], uid?: number): Run {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args], {
     encoding: 'utf8',
     env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATABASE: '', DATAPACT_DATA_DIR: folder },
     ...(uid === undefined ? {} : { uid, gid: uid }),
@@ -91,7 +91,7 @@ describe('which database', () => {
     for (const command of [...READERS, ...WRITERS, ['migrate'], ['staff', 'add', '--email', 'a@b.example', '--name', 'A', '--role', 'admin']]) {
       refused(datapact([...command, '--database', other]), /is not a Datapact database: it has tables of another program \(notes\)/, command.join(' '));
     }
-    const serve = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0'], {
+    const serve = spawnSync(process.execPath, ['bin/datapact.js', 'serve', '--port', '0'], {
       encoding: 'utf8', env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATABASE: other, DATAPACT_DATA_DIR: folder },
     });
     refused(serve, /is not a Datapact database/, 'serve');
@@ -191,7 +191,7 @@ describe('serve on a damaged SQLite file', () => {
     const fd = openSync(damaged, 'r+');
     writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (page - 1) * pageSize);
     closeSync(fd);
-    const serve = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0'], {
+    const serve = spawnSync(process.execPath, ['bin/datapact.js', 'serve', '--port', '0'], {
       encoding: 'utf8', timeout: 60_000, env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATABASE: damaged, DATAPACT_DATA_DIR: folder },
     });
     refused(serve, /damaged\.db is damaged \(SQLite's quick_check: .*\); refusing to serve from it\. Restore it from a backup/, 'serve');

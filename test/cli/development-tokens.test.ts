@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { openStore } from '../../src/cli/open-store.js';
 
 test('tokens issue says it is for development only and refused in production', () => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'tokens', 'issue', '--help'], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['bin/datapact.js', 'tokens', 'issue', '--help'], { encoding: 'utf8' });
   assert.equal(result.status, 0, result.stderr);
   const help = result.stdout.replace(/\s+/g, ' ');
   assert.match(help, /DEVELOPMENT ONLY/);
@@ -20,7 +20,7 @@ describe('tokens issue warns when the rules at the door would refuse the grant',
   after(() => rmSync(folder, { recursive: true, force: true }));
   const database = join(folder, 'world.db');
   const env = { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder, DATAPACT_ENV: 'development' };
-  const datapact = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env });
+  const datapact = (...args: string[]) => spawnSync(process.execPath, ['bin/datapact.js', ...args], { encoding: 'utf8', env });
   let member = '';
 
   before(async () => {
@@ -57,7 +57,7 @@ describe('tokens issue warns when the rules at the door would refuse the grant',
   });
 
   test('with DATAPACT_ENV=production: refused, nothing made', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'tokens', 'issue', '--member', member, '--app', 'app_lenovo',
+    const result = spawnSync(process.execPath, ['bin/datapact.js', 'tokens', 'issue', '--member', member, '--app', 'app_lenovo',
       '--purpose', 'device_experience', '--fields', 'id', '--database', database], {
       encoding: 'utf8', env: {
         ...env, DATAPACT_ENV: 'production', DATAPACT_PUBLIC_URL: 'https://datapact.example',

@@ -22,13 +22,13 @@ function productionEnv(database: string): NodeJS.ProcessEnv {
 }
 
 function datapact(database: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: productionEnv(database) });
+  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args], { encoding: 'utf8', env: productionEnv(database) });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** `datapact serve` in production: either it listens (its URL, and a stop) or it exits (its code and message). */
 async function serve(database: string): Promise<{ url?: string; code?: number | null; stderr: string; stop: () => Promise<number | null> }> {
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0'], { env: productionEnv(database) });
+  const server = spawn(process.execPath, ['bin/datapact.js', 'serve', '--port', '0'], { env: productionEnv(database) });
   const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
   let stderr = '';
   const url = await new Promise<string | undefined>((resolve) => {

@@ -18,7 +18,7 @@ const NOW = Date.parse('2026-06-01T00:00:00Z');
 const database = join(folder, 'world.db');
 
 function datapact(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args], {
     encoding: 'utf8',
     env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder },
   });
@@ -123,7 +123,7 @@ describe('datapact report inventory', () => {
 // The inventory's `before` seeded the demo partners in `database`.
 describe('datapact report records', () => {
   test('JSON names the configured controller; a transfer without a safeguard is a finding', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', 'records', '--format', 'json',
+    const run = spawnSync(process.execPath, ['bin/datapact.js', 'report', 'records', '--format', 'json',
       '--now', new Date(NOW).toISOString(), '--database', database], {
       encoding: 'utf8',
       env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder, DATAPACT_CONTROLLER_NAME: 'Example Social GmbH', DATAPACT_CONTROLLER_COUNTRY: 'DE' },

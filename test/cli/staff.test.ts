@@ -12,7 +12,7 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 const database = join(folder, 'staff.db');
 
 function datapact(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args], {
     encoding: 'utf8',
     env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder },
   });

@@ -36,7 +36,7 @@ interface Instance {
 
 /** `datapact serve` from the sources on `port`; resolves once it says where it listens. */
 function serve(name: string, port: number, env: NodeJS.ProcessEnv, running: Set<ChildProcess>): Promise<Instance> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port)], {
+  const child = spawn(process.execPath, ['bin/datapact.js', 'serve', '--port', String(port)], {
     cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -167,7 +167,7 @@ describe('two instances on one PostgreSQL database', { skip: POSTGRES_SERVER_URL
     const heads = await store.audit.heads();
     assert.equal(new Set(heads.map((h) => h.keyId)).size, 1);
     assert.equal(heads.at(-1)!.size, await store.audit.count());
-    const verify = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8' });
+    const verify = spawnSync(process.execPath, ['bin/datapact.js', 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8' });
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
   });
 

@@ -13,8 +13,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
-import { migrateToLatest, openPostgres, openReadDatabase, openSqlite, type Db, type Dialect } from '../../src/store/database.js';
+import { migrateToLatest, openPostgres, openReadDatabase, openSqlite, openSqliteImage, type Db, type Dialect } from '../../src/store/database.js';
 import type { ReadGate } from '../../src/store/worker-sqlite-dialect.js';
 
 export type { Dialect } from '../../src/store/database.js';
@@ -42,11 +43,29 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
+let sqliteImage: Promise<Buffer> | undefined;
+
+/** A migrated SQLite database's bytes, made once per test process (`VACUUM INTO` a file, read back). */
+function migratedSqliteImage(): Promise<Buffer> {
+  sqliteImage ??= (async () => {
+    const db = openSqlite(':memory:');
+    await migrateToLatest(db);
+    const folder = mkdtempSync(join(tmpdir(), 'datapact-image-'));
+    try {
+      await sql`vacuum into ${join(folder, 'image.db')}`.execute(db);
+      return readFileSync(join(folder, 'image.db'));
+    } finally {
+      await db.destroy();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  })();
+  return sqliteImage;
+}
+
 /** A fresh migrated database; the caller drops it (after whatever still uses it has closed). */
 export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
   if (dialect === 'sqlite') {
-    const db = openSqlite(':memory:');
-    await migrateToLatest(db);
+    const db = openSqliteImage(await migratedSqliteImage());
     return { db, url: undefined, drop: () => db.destroy() };
   }
   return freshPostgres(`datapact_t_${randomBytes(6).toString('hex')}`, `"${await templateDatabase()}"`);

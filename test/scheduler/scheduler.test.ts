@@ -107,7 +107,7 @@ describe('runDueTransitions', () => {
 describe('datapact tick', () => {
   const folder = mkdtempSync(join(tmpdir(), 'datapact-tick-'));
   after(() => rmSync(folder, { recursive: true, force: true }));
-  const datapact = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const datapact = (...args: string[]) => spawnSync(process.execPath, ['bin/datapact.js', ...args], {
     encoding: 'utf8', env: { ...process.env, DATAPACT_DATA_DIR: folder },
   });
 
