@@ -69,6 +69,16 @@ export interface ExposureRequest {
   readonly partnerId?: string;
 }
 
+/** A request for a period of whole months, leaving out what was not given. */
+export function monthlyRequest(now: Instant, from: string | undefined, to: string | undefined, partnerId: string | undefined): ExposureRequest {
+  return {
+    now,
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(partnerId === undefined ? {} : { partnerId }),
+  };
+}
+
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** `YYYY-MM` (UTC) of an instant. */
@@ -131,15 +141,14 @@ function timesIn(all: readonly FieldTimes[], agreementId: string, month: string 
 export async function exposureReport(store: Store, request: ExposureRequest): Promise<ExposureReport> {
   const span = exposureSpan(request);
   const queries = new ExposureQueries(store.readDb);
-  const several = span.from !== span.to;
-  const [lines, perMonth, overSpan, times, byPartner, byStorage] = await Promise.all([
-    queries.agreements(span.partnerId),
-    queries.perMonth(span),
-    several ? queries.overSpan(span) : Promise.resolve([]),
-    queries.fieldTimes(span),
-    queries.byGroup(span, 'partner'),
-    queries.byGroup(span, 'storage'),
-  ]);
+  const lines = await queries.agreements(span.partnerId);
+  const agreementIds = new Set(lines.map((line) => line.agreementId));
+  const [sets, times] = await Promise.all([queries.sets(span, agreementIds), queries.fieldTimes(span, agreementIds)]);
+  const perMonth = queries.perMonth(sets);
+  const overSpan = span.from !== span.to ? queries.overSpan(sets) : [];
+  const storageOf = (line: AgreementLine) => line.storageCountry ?? line.storageLocation;
+  const byPartner = queries.byGroup(sets, new Map(lines.map((line) => [line.agreementId, line.partnerId])));
+  const byStorage = queries.byGroup(sets, new Map(lines.map((line) => [line.agreementId, storageOf(line)])));
   const data: ExposureRow[] = [];
   const periodLabel = `${span.from}..${span.to}`;
   for (const line of lines) {

@@ -15,6 +15,11 @@ import type { Store } from '../store/store.js';
 
 /** The window of "released in the last N days". */
 export const RELEASE_WINDOW_DAYS = 30;
+
+/** The released volume's window: `now`'s UTC day and the 29 whole days before it, up to `now`. */
+export function releaseWindowStart(now: Instant): Instant {
+  return (Math.floor(now / DAY_MS) - (RELEASE_WINDOW_DAYS - 1)) * DAY_MS;
+}
 /** A certification due within this many days is reported as `due in N days` rather than `current`. */
 export const CERTIFICATION_NOTICE_DAYS = 30;
 
@@ -223,6 +228,6 @@ export function buildInventory(sources: readonly InventorySource[], now: Instant
 
 /** Reads the live system and builds the inventory as of `now`. */
 export async function inventoryReport(store: Store, now: Instant): Promise<Inventory> {
-  const sources = await inventorySources(store.readDb, { now, releasedSince: addDays(now, -RELEASE_WINDOW_DAYS) });
+  const sources = await inventorySources(store.readDb, { now, releasedSince: releaseWindowStart(now) });
   return { generated_at: iso(now), data: buildInventory(sources, now) };
 }

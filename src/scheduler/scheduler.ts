@@ -4,6 +4,8 @@ import type { Instant } from '../domain/time.js';
 import { AgreementService, type AppliedChange } from '../lifecycle/agreement-service.js';
 import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repository.js';
 import type { Db } from '../store/database.js';
+import { foldMemberSets } from '../store/member-set-folding.js';
+import { indexReach } from '../store/reach.js';
 import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
 import { recordGrantEndings } from './grant-endings.js';
 
@@ -54,7 +56,7 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-/** Runs `runDueTransitions` and `recordGrantEndings` at once and then every `intervalSeconds`, one run at a time. */
+/** Runs `runDueTransitions`, `recordGrantEndings` and `foldMemberSets` at once and then every `intervalSeconds`, one run at a time. */
 export function startScheduler(options: SchedulerOptions): RunningScheduler {
   if (options.intervalSeconds <= 0) return { stop: async () => {} };
   let running: Promise<void> | null = null;
@@ -70,6 +72,11 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         if (ended > 0) options.log?.info({ ended }, `${ended} grant(s) ended (unused for 90 days, or their agreement's access ended)`);
         // Login counters name addresses and accounts: kept no longer than their window.
         await new RateLimitCounterRepository(options.db).purgeEnded(now);
+        // The reports read bitmaps and the rows not folded yet: folding keeps those rows few.
+        const folded = await foldMemberSets(options.db);
+        if (folded.rows > 0) options.log?.info({ folded }, `${folded.rows} count row(s) folded into member sets`);
+        const reached = await indexReach(options.db);
+        if (reached > 0) options.log?.info({ reached }, `the 2018 reach of ${reached} new token member(s) indexed`);
       } catch (error) {
         options.log?.error({ err: error }, 'scheduler run failed');
       } finally {

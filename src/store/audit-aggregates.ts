@@ -18,7 +18,8 @@ import type { Db } from './database.js';
  *   last day of its window); a request's entries share their instant;
  * - per agreement, month and member released: which fields, directly and through friends (the
  *   exposure report); rows grow with distinct exposures, not with traffic;
- * - per agreement, month and field: how many times it was released.
+ * - per agreement, month and field: how many times it was released;
+ * - per partner, month and member whose token its apps used (the counterfactual report's requests).
  *
  * A batch is counted in memory, then written as one upsert per key that adds to (or ORs into) the
  * row already there.
@@ -33,6 +34,7 @@ export class AuditAggregates {
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
     await EXPOSURE_UPSERT.run(db, batch.exposures());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
+    await TOKEN_MONTH_INSERT.run(db, batch.tokenMonths());
   }
 }
 
@@ -62,6 +64,7 @@ class BatchCounts {
   private readonly exposure = new Map<string, Exposure>();
   private readonly times = new Map<string, FieldTimes>();
   private readonly dayNames = new Map<number, string>();
+  private readonly tokens = new Set<string>();
 
   add(entry: AuditEntry): void {
     const day = this.dayOf(entry.at);
@@ -75,6 +78,7 @@ class BatchCounts {
       daily.fields += fields;
       daily.lastAt = Math.max(daily.lastAt, entry.at);
     }
+    if (entry.partnerId !== null && entry.tokenMemberId !== null) this.tokens.add([day.slice(0, 7), entry.partnerId, entry.tokenMemberId].join('\0'));
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
     const member = entry.subjectMemberId;
     const dayKey = [day, entry.agreementId, member].join('\0');
@@ -135,6 +139,10 @@ class BatchCounts {
   fieldMonths(): unknown[] {
     return flat(this.times, (t) => [t.direct, t.friends]);
   }
+
+  tokenMonths(): unknown[] {
+    return [...this.tokens].flatMap((key) => key.split('\0'));
+  }
 }
 
 /** Rows as BulkInsert takes them: the key's columns, then the counts. */
@@ -190,4 +198,8 @@ const EXPOSURE_UPSERT = new BulkInsert(
 const FIELD_MONTH_UPSERT = new BulkInsert(
   'audit_field_months', ['agreement_id', 'month', 'field', 'direct', 'friends'], 1000,
   (conflict) => conflict.columns(['month', 'agreement_id', 'field']).doUpdateSet((eb) => sums(eb, 'audit_field_months', ['direct', 'friends'])),
+);
+
+const TOKEN_MONTH_INSERT = new BulkInsert(
+  'audit_token_months', ['month', 'partner_id', 'member_id'], 1000, true,
 );

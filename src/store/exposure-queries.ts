@@ -1,6 +1,6 @@
-import { sql, type RawBuilder } from 'kysely';
 import { FIELDS, fieldBit, type Field } from '../domain/field-catalog.js';
 import type { Db } from './database.js';
+import { emptySet, readSets, ReadNumbers, union, type MemberSet } from './member-sets.js';
 
 /**
  * What the exposure report (PRODUCT.md §6, issue 14) reads: distinct members released per
@@ -55,91 +55,109 @@ export interface GroupExposure {
   readonly members: MemberCounts;
 }
 
-type Row = Record<string, string | number | null>;
+/** Per month, agreement and `field how` (exposureKey without the agreement): the members. */
+export type ExposureSets = Map<string, Map<string, Map<string, MemberSet>>>;
 
-/** The counts of members whose masks (`direct`, `friends`: expressions over one row per member) have each bit. */
-function memberCountColumns(direct: RawBuilder<unknown>, friends: RawBuilder<unknown>): RawBuilder<unknown> {
-  const has = (mask: RawBuilder<unknown>, bit: number | null) =>
-    sql`sum(case when ${bit === null ? mask : sql`(${mask} & ${sql.lit(bit)})`} <> 0 then 1 else 0 end)`;
-  const either = sql`(${direct} | ${friends})`;
-  const columns = [
-    sql`${has(direct, null)} as any_d`, sql`${has(friends, null)} as any_f`, sql`${has(either, null)} as any_t`,
-    ...FIELDS.flatMap((field, i) => [
-      sql`${has(direct, fieldBit(field))} as ${sql.ref(`${i}d`)}`,
-      sql`${has(friends, fieldBit(field))} as ${sql.ref(`${i}f`)}`,
-      sql`${has(either, fieldBit(field))} as ${sql.ref(`${i}t`)}`,
-    ]),
-  ];
-  return sql.join(columns);
+function countsOf(direct: MemberSet | undefined, friends: MemberSet | undefined): MemberCounts {
+  const d = direct ?? emptySet();
+  const f = friends ?? emptySet();
+  return { direct: d.size, throughFriends: f.size, total: d.orCardinality(f) };
 }
 
-function countsOf(row: Row, prefix: string): MemberCounts {
-  return { direct: Number(row[`${prefix}d`]), throughFriends: Number(row[`${prefix}f`]), total: Number(row[`${prefix}t`]) };
-}
-
-function exposureOf(row: Row, month: string | null): AgreementExposure {
+function exposureOf(agreementId: string, month: string | null, sets: ReadonlyMap<string, MemberSet>): AgreementExposure {
   const fields = new Map<Field, MemberCounts>();
-  FIELDS.forEach((field, i) => {
-    const counts = countsOf(row, String(i));
+  for (const field of FIELDS) {
+    const counts = countsOf(sets.get(`${field} d`), sets.get(`${field} f`));
     if (counts.total > 0) fields.set(field, counts);
-  });
-  return { agreementId: String(row.agreement_id), month, any: countsOf(row, 'any_'), fields };
+  }
+  return { agreementId, month, any: countsOf(sets.get('* d'), sets.get('* f')), fields };
 }
 
-/** The exposure rows of the span: a partner's agreements only, when asked. */
-function spanFilter(span: MonthSpan): RawBuilder<unknown> {
-  const partner = span.partnerId === undefined
-    ? sql``
-    : sql` and agreement_id in (select id from agreements where partner_id = ${span.partnerId})`;
-  return sql`month >= ${span.from} and month <= ${span.to}${partner}`;
+/** Adds `set` to `into` under `key` (ORed with what is there). */
+function addSet(into: Map<string, MemberSet>, key: string, set: MemberSet): void {
+  const there = into.get(key);
+  into.set(key, there === undefined ? set.clone() : union([there, set]));
 }
 
-/** A mask ORed over a member's months: per bit, the largest of (mask & bit), summed (SQLite has no bit_or). */
-function orOver(column: 'direct_fields' | 'friend_fields'): RawBuilder<unknown> {
-  return sql.join(FIELDS.map((field) => sql`max(${sql.ref(column)} & ${sql.lit(fieldBit(field))})`), sql` + `);
+function nested<V>(map: Map<string, V>, key: string, make: () => V): V {
+  return map.get(key) ?? map.set(key, make()).get(key)!;
 }
 
 export class ExposureQueries {
   constructor(private readonly db: Db) {}
 
+  /**
+   * The member sets of the span (of the partner's agreements, when asked): the folded bitmaps
+   * together with the per-member rows not folded yet (member-set-folding.ts).
+   */
+  async sets(span: MonthSpan, agreementIds: ReadonlySet<string>): Promise<ExposureSets> {
+    const sets: ExposureSets = new Map();
+    const at = (month: string, agreementId: string) => nested(nested(sets, month, () => new Map()), agreementId, () => new Map<string, MemberSet>());
+    for (const stored of await readSets(this.db, 'exposure', span.from, span.to)) {
+      const [agreementId, field, how] = stored.key.split(' ');
+      if (agreementIds.has(agreementId!)) at(stored.period, agreementId!).set(`${field} ${how}`, stored.members);
+    }
+    const rows = await this.db.selectFrom('audit_exposure').select(['month', 'agreement_id', 'member_id', 'direct_fields', 'friend_fields'])
+      .where('month', '>=', span.from).where('month', '<=', span.to).execute();
+    const numbers = await new ReadNumbers(this.db).of(rows.map((row) => row.member_id));
+    for (const row of rows) {
+      if (!agreementIds.has(row.agreement_id)) continue;
+      const member = numbers.get(row.member_id)!;
+      const month = at(row.month, row.agreement_id);
+      for (const [how, mask] of [['d', Number(row.direct_fields)], ['f', Number(row.friend_fields)]] as const) {
+        if (mask === 0) continue;
+        nested(month, `* ${how}`, emptySet).add(member);
+        for (const field of FIELDS) if (mask & fieldBit(field)) nested(month, `${field} ${how}`, emptySet).add(member);
+      }
+    }
+    return sets;
+  }
+
   /** Per agreement and month of the span: its members, by field. */
-  async perMonth(span: MonthSpan): Promise<AgreementExposure[]> {
-    const { rows } = await sql<Row>`select month, agreement_id, ${memberCountColumns(sql.ref('direct_fields'), sql.ref('friend_fields'))}
-      from audit_exposure where ${spanFilter(span)} group by month, agreement_id order by month, agreement_id`.execute(this.db);
-    return rows.map((row) => exposureOf(row, String(row.month)));
+  perMonth(sets: ExposureSets): AgreementExposure[] {
+    const months = [...sets.keys()].sort();
+    return months.flatMap((month) => [...sets.get(month)!.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([agreementId, ofAgreement]) => exposureOf(agreementId, month, ofAgreement)));
   }
 
   /** Per agreement over the whole span: a member released in several months counts once. */
-  async overSpan(span: MonthSpan): Promise<AgreementExposure[]> {
-    const { rows } = await sql<Row>`select agreement_id, ${memberCountColumns(sql.ref('d_or'), sql.ref('f_or'))}
-      from (select agreement_id, member_id, ${orOver('direct_fields')} as d_or, ${orOver('friend_fields')} as f_or
-        from audit_exposure where ${spanFilter(span)} group by agreement_id, member_id) m
-      group by agreement_id order by agreement_id`.execute(this.db);
-    return rows.map((row) => exposureOf(row, null));
+  overSpan(sets: ExposureSets): AgreementExposure[] {
+    const byAgreement = new Map<string, Map<string, MemberSet>>();
+    for (const ofMonth of sets.values()) {
+      for (const [agreementId, ofAgreement] of ofMonth) {
+        const into = nested(byAgreement, agreementId, () => new Map<string, MemberSet>());
+        for (const [key, set] of ofAgreement) addSet(into, key, set);
+      }
+    }
+    return [...byAgreement.keys()].sort().map((agreementId) => exposureOf(agreementId, null, byAgreement.get(agreementId)!));
   }
 
   /**
-   * Members over the whole span, any field, grouped by partner or by where the agreement declares
-   * the data is stored (`on_device`, or the servers' country): a member released under two
-   * agreements of the group counts once.
+   * Members over the whole span, any field, grouped (by partner, or by where the agreement declares
+   * the data is stored): a member released under two agreements of the group counts once.
    */
-  async byGroup(span: MonthSpan, group: 'partner' | 'storage'): Promise<GroupExposure[]> {
-    const key = group === 'partner' ? sql`a.partner_id` : sql`coalesce(a.storage_country, a.storage_location)`;
-    const { rows } = await sql<Row>`select k, sum(d) as any_d, sum(f) as any_f, count(*) as any_t from (
-        select ${key} as k, e.member_id,
-          max(case when e.direct_fields <> 0 then 1 else 0 end) as d, max(case when e.friend_fields <> 0 then 1 else 0 end) as f
-        from audit_exposure e join agreements a on a.id = e.agreement_id
-        where ${spanFilter(span)} group by ${key}, e.member_id) m
-      group by k order by k`.execute(this.db);
-    return rows.map((row) => ({ key: String(row.k), members: countsOf(row, 'any_') }));
+  byGroup(sets: ExposureSets, groupOf: ReadonlyMap<string, string>): GroupExposure[] {
+    const groups = new Map<string, Map<string, MemberSet>>();
+    for (const ofMonth of sets.values()) {
+      for (const [agreementId, ofAgreement] of ofMonth) {
+        const into = nested(groups, groupOf.get(agreementId)!, () => new Map<string, MemberSet>());
+        for (const how of ['* d', '* f']) {
+          const set = ofAgreement.get(how);
+          if (set !== undefined) addSet(into, how, set);
+        }
+      }
+    }
+    return [...groups.keys()].sort().map((key) => ({ key, members: countsOf(groups.get(key)!.get('* d'), groups.get(key)!.get('* f')) }));
   }
 
-  /** How many times each field was released, per agreement and month of the span. */
-  async fieldTimes(span: MonthSpan): Promise<FieldTimes[]> {
-    const { rows } = await sql<Row>`select month, agreement_id, field, direct, friends from audit_field_months
-      where ${spanFilter(span)} order by month, agreement_id, field`.execute(this.db);
-    return rows.map((row) => ({
-      agreementId: String(row.agreement_id), month: String(row.month), field: String(row.field),
+  /** How many times each field was released, per agreement and month of the span (the partner's agreements only, when asked). */
+  async fieldTimes(span: MonthSpan, agreementIds: ReadonlySet<string>): Promise<FieldTimes[]> {
+    const rows = await this.db.selectFrom('audit_field_months').select(['month', 'agreement_id', 'field', 'direct', 'friends'])
+      .where('month', '>=', span.from).where('month', '<=', span.to)
+      .orderBy('month').orderBy('agreement_id').orderBy('field').execute();
+    return rows.filter((row) => agreementIds.has(row.agreement_id)).map((row) => ({
+      agreementId: row.agreement_id, month: row.month, field: row.field,
       direct: Number(row.direct), throughFriends: Number(row.friends),
     }));
   }

@@ -6,6 +6,7 @@ import { agreementFromRow } from './agreement-repository.js';
 import { utcDay } from './audit-aggregates.js';
 import { fromIso, toIso } from './columns.js';
 import type { Db } from './database.js';
+import { emptySet, readSets, ReadNumbers, union, type MemberSet } from './member-sets.js';
 import { appFromRow, storageFromColumns } from './partner-repository.js';
 import type { AgreementsTable } from './schema.js';
 
@@ -132,48 +133,52 @@ const startOfDay = (at: Instant): Instant => Math.floor(at / DAY_MS) * DAY_MS;
 
 /**
  * Per agreement, the fields and distinct members released in [since, now], from the counts kept
- * on append (audit-aggregates.ts). Members: those released on the days from `since`'s to `now`'s,
- * on the first of them only if their last release that day is at or after `since`, on the last
- * only if their first is at or before `now` (exact whenever the two are different days, as 30 days
- * apart they are). Fields: the whole days between from the daily counts, the first and last day
- * from the release instants.
+ * on append (audit-aggregates.ts). `since` is the start of a UTC day (inventory.ts). Members: the
+ * release-day sets of the days from `since`'s to `now`'s (member-sets.ts: folded bitmaps and rows
+ * not folded yet), on `now`'s day only rows whose first release is at or before `now`, and that
+ * day's folded bitmap whole (exact whenever `now` is the present, or its day not yet folded).
+ * Fields: the whole days before `now`'s from the daily counts, `now`'s day from the release instants.
  */
 async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
   const [first, last] = [utcDay(since), utcDay(now)];
-  const [members, wholeDays, edges] = await Promise.all([
+  const [folded, rows, wholeDays, lastDay] = await Promise.all([
+    readSets(db, 'release_day', first, last),
     db
       .selectFrom('audit_release_days')
-      .select(['agreement_id', (eb) => eb.fn.count<number | string>('member_id').distinct().as('members')])
+      .select(['agreement_id', 'member_id'])
       .where('day', '>=', first)
       .where('day', '<=', last)
-      .where((eb) => eb.and([
-        eb.or([eb('day', '>', first), eb('last_at', '>=', since)]),
-        eb.or([eb('day', '<', last), eb('first_at', '<=', now)]),
-      ]))
-      .groupBy('agreement_id')
+      .where((eb) => eb.or([eb('day', '<', last), eb('first_at', '<=', now)]))
       .execute(),
     db
       .selectFrom('audit_daily_counts')
       .select(['agreement_id', (eb) => eb.fn.sum<number | string>('fields').as('fields')])
       .where('outcome', '=', 'released')
       .where('agreement_id', '<>', '')
-      .where('day', '>', first)
+      .where('day', '>=', first)
       .where('day', '<', last)
       .groupBy('agreement_id')
       .execute(),
     db
       .selectFrom('audit_release_instants')
       .select(['agreement_id', (eb) => eb.fn.sum<number | string>('fields').as('fields')])
-      .where('at', '>=', since)
+      .where('at', '>=', startOfDay(now))
       .where('at', '<=', now)
-      .where((eb) => eb.or([eb('at', '<', startOfDay(since) + DAY_MS), eb('at', '>=', startOfDay(now))]))
       .groupBy('agreement_id')
       .execute(),
   ]);
+  const members = new Map<string, MemberSet[]>();
+  const setsOf = (agreementId: string) => members.get(agreementId) ?? members.set(agreementId, []).get(agreementId)!;
+  for (const set of folded) setsOf(set.key).push(set.members);
+  const numbers = await new ReadNumbers(db).of(rows.map((row) => row.member_id));
+  const unfolded = new Map<string, MemberSet>();
+  for (const row of rows) (unfolded.get(row.agreement_id) ?? unfolded.set(row.agreement_id, emptySet()).get(row.agreement_id)!).add(numbers.get(row.member_id)!);
+  for (const [agreementId, set] of unfolded) setsOf(agreementId).push(set);
+
   const volume = new Map<string, { fields: number; members: number }>();
   const of = (agreementId: string) => volume.get(agreementId) ?? volume.set(agreementId, { fields: 0, members: 0 }).get(agreementId)!;
-  for (const row of members) of(row.agreement_id).members = Number(row.members);
-  for (const row of [...wholeDays, ...edges]) of(row.agreement_id).fields += Number(row.fields);
+  for (const [agreementId, sets] of members) of(agreementId).members = union(sets).size;
+  for (const row of [...wholeDays, ...lastDay]) of(row.agreement_id).fields += Number(row.fields);
   return volume;
 }
 

@@ -46,6 +46,9 @@ export interface Database {
   audit_release_instants: AuditReleaseInstantsTable;
   audit_exposure: AuditExposureTable;
   audit_field_months: AuditFieldMonthsTable;
+  member_numbers: MemberNumbersTable;
+  audit_token_months: AuditTokenMonthsTable;
+  member_sets: MemberSetsTable;
   member_friend_exclusions: MemberFriendExclusionsTable;
   deletion_requests: DeletionRequestsTable;
 }
@@ -521,6 +524,27 @@ export interface AuditFieldMonthsTable {
   field: string;
   direct: number;
   friends: number;
+}
+
+/** Every member's dense number, given on insert (migration 0028): what member sets are bitmaps over. */
+export interface MemberNumbersTable {
+  number: Generated<number>;
+  member_id: string;
+}
+
+/** Per UTC month and partner, the members whose tokens its apps used (migration 0028). */
+export interface AuditTokenMonthsTable {
+  month: string;
+  partner_id: string;
+  member_id: string;
+}
+
+/** A set of members (a portable Roaring bitmap of their numbers) per kind, period and key (src/store/member-sets.ts). */
+export interface MemberSetsTable {
+  kind: string;
+  period: string;
+  set_key: string;
+  members: Uint8Array;
 }
 
 /** An app (`kind` `app`) or partner (`kind` `partner`) a member keeps from seeing them through friends (migration 0025). */

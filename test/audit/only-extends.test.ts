@@ -133,8 +133,9 @@ for (const dialect of DIALECTS) {
         error instanceof Overloaded && error.status === 503 && error.code === 'overloaded' && error.retryAfterSeconds >= 1);
       await bounded.flush();
       await waiting;
-      await bounded.append([entry(1)]); // the queue drained: accepted again
+      const accepted = bounded.append([entry(1)]); // the queue drained: accepted again
       await bounded.close();
+      await accepted;
       assert.equal(await log.store.audit.treeSize(), 2);
     });
   });

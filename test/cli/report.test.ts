@@ -145,7 +145,7 @@ describe('datapact report records', () => {
 });
 
 describe('datapact report exposure', () => {
-  test('members released directly and through friends, as a table, CSV and JSON; a month after --now is refused', async () => {
+  test('members released directly and through friends, as a table, CSV and JSON; the counterfactual; a month after --now is refused', async () => {
     const store = await openStore(database);
     try {
       const at = Date.parse('2026-05-20T10:00:00Z');
@@ -168,6 +168,10 @@ describe('datapact report exposure', () => {
     assert.deepEqual([any.members_direct, any.members_through_friends, any.members_total, any.storage_location], ['1', '1', '2', 'on_device']);
     assert.deepEqual(JSON.parse(run('--format', 'json').stdout).by_partner.map((g: { partner_id: string }) => g.partner_id), ['p_lenovo']);
     assert.match(run().stdout, /│ p_lenovo +│ agr_lenovo +│ on_device +│ 2026-05 +│ birthday +│ +0 │ +1 │ +1 │ +0 │ +1 │/);
+    const counterfactual = datapact('report', 'counterfactual', '--from', '2026-05', '--partner', 'p_lenovo', '--now', new Date(NOW).toISOString(), '--database', database);
+    assert.equal(counterfactual.status, 0, counterfactual.stderr);
+    assert.match(counterfactual.stdout, /^What the 2018 rules would have reached, 2026-05 to 2026-06/);
+    assert.match(counterfactual.stdout, /Datapact released data on 2 members; the 2018 rules would have exposed \d+, of which \d+ only as friends-of-friends\./);
     const future = datapact('report', 'exposure', '--from', '2026-07', '--now', new Date(NOW).toISOString(), '--database', database);
     assert.equal(future.status, 1);
     assert.match(future.stderr, /after the month of the report's time \(2026-06\)/);

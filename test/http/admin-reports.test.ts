@@ -9,7 +9,7 @@ import { INVENTORY_COLUMNS } from '../../src/reports/inventory-format.js';
 import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import type { Store } from '../../src/store/store.js';
 import { build } from '../helpers/build.js';
-import { addMembers } from '../helpers/fixtures.js';
+import { addFriendships, addMembers } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const URL = '/admin/v1/reports/inventory';
@@ -160,5 +160,35 @@ describe('GET /admin/v1/reports/exposure', () => {
     }
     for (const role of STAFF_ROLES) assert.equal((await get(EXPOSURE, await apiKey(store, [role], `${role}-x@staff.example`))).statusCode, 200, role);
     assert.equal((await get(EXPOSURE, null)).statusCode, 401);
+  });
+});
+
+describe('GET /admin/v1/reports/counterfactual', () => {
+  const COUNTERFACTUAL = '/admin/v1/reports/counterfactual';
+
+  test('per partner, released beside the 2018 reach; CSV; months checked; every staff role may read it', async (t) => {
+    const { get, store } = await demo(t);
+    await addMembers(store, [{ id: 'm3' }], NOW);
+    await addFriendships(store, [['m1', 'm2'], ['m2', 'm3']], NOW);
+    const response = await get(`${COUNTERFACTUAL}?from=2026-04&to=2026-05`);
+    assert.equal(response.statusCode, 200);
+    const body = response.json();
+    assert.match(body.graph_note, /friend graph as it stands/);
+    // m1's token: m1 and m2 released; 2018: m1, its friend m2 and m2's friend m3 (only a friend of a friend).
+    assert.deepEqual(body.data, [{
+      partner_id: 'p_blackberry', partner_legal_name: 'BlackBerry Limited', token_members: 1, released_members: 2, reach_2018: 3,
+      reach_2018_friends_of_friends_only: 1,
+    }]);
+    const csv = await get(`${COUNTERFACTUAL}?format=csv&from=2026-05&partner_id=p_blackberry`);
+    assert.equal(csv.statusCode, 200);
+    assert.deepEqual(parse(csv.body, { columns: true }), [{
+      partner_id: 'p_blackberry', partner_legal_name: 'BlackBerry Limited', token_members: '1', released_members: '2', reach_2018: '3',
+      reach_2018_friends_of_friends_only: '1',
+    }]);
+    assert.equal((await get(`${COUNTERFACTUAL}?from=2026-05&partner_id=p_huawei`)).json().data.length, 0);
+    const bad = await get(`${COUNTERFACTUAL}?from=2026-07`);
+    assert.deepEqual([bad.statusCode, bad.json().error.code], [400, 'invalid_parameter']);
+    for (const role of STAFF_ROLES) assert.equal((await get(COUNTERFACTUAL, await apiKey(store, [role], `${role}-c@staff.example`))).statusCode, 200, role);
+    assert.equal((await get(COUNTERFACTUAL, null)).statusCode, 401);
   });
 });

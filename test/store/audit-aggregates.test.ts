@@ -17,7 +17,8 @@ import { FIELDS, fieldBit, type Field } from '../../src/domain/field-catalog.js'
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays, DAY_MS, type Instant } from '../../src/domain/time.js';
 import { exposureReport, type ExposureReport } from '../../src/reports/exposure.js';
-import { inventoryReport } from '../../src/reports/inventory.js';
+import { inventoryReport, releaseWindowStart } from '../../src/reports/inventory.js';
+import { foldMemberSets } from '../../src/store/member-set-folding.js';
 import { AuditRepository } from '../../src/store/audit-repository.js';
 import { migrateToLatest, type Db } from '../../src/store/database.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
@@ -87,9 +88,13 @@ function staffAction(at: Instant, i: number): AuditEntry {
   };
 }
 
+// One key and blinding for every log here: a world's log is appended to by more than one AuditLog.
+const SIGNING_KEY = loadOrCreateAuditSigningKey(undefined);
+const BLINDING = loadOrCreateAuditBlinding(undefined);
+
 /** Appends the requests through the AuditLog (group commit) and staff actions in their own transactions. */
 async function fill({ store, agreements }: World, seed: number): Promise<AuditEntry[]> {
-  const log = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(undefined), blinding: loadOrCreateAuditBlinding(undefined) });
+  const log = new AuditLog({ db: store.db, clock: () => NOW, signingKey: SIGNING_KEY, blinding: BLINDING });
   // Members released on no other day, both sides of the window's start (m7) and of a past `now` (m8).
   const edges = [NOW - 30 * DAY_MS - 3_600_000, NOW - 30 * DAY_MS + 3_600_000, NOW - 30 * 60_000, NOW - 10 * 60_000].map((at, i): AuditEntry[] => [{
     at, requestId: `edge${i}`, appId: agreements[0]!.appId, partnerId: agreements[0]!.partnerId, agreementId: agreements[0]!.agreementId,
@@ -106,15 +111,20 @@ async function fill({ store, agreements }: World, seed: number): Promise<AuditEn
 
 const volume = (released: readonly string[]) => released.filter((field) => field !== 'id').length;
 
-/** The inventory's released columns, counted over the entries as the log query counted them. */
-function countedInventory(entries: readonly AuditEntry[], agreementId: string, now: Instant) {
-  const since = addDays(now, -30);
+/**
+ * The inventory's released columns, counted over the entries: the 30 UTC days ending with `now`'s,
+ * up to `now`; members of `now`'s whole day once its rows are folded into bitmaps.
+ */
+function countedInventory(entries: readonly AuditEntry[], agreementId: string, now: Instant, { lastDayFolded = false } = {}) {
+  const since = releaseWindowStart(now);
   const released = entries.filter((e) => e.outcome === 'released' && e.agreementId === agreementId);
   const inWindow = released.filter((e) => e.at >= since && e.at <= now);
+  const endOfDay = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+  const membersIn = lastDayFolded ? released.filter((e) => e.at >= since && e.at < endOfDay) : inWindow;
   const last = Math.max(...released.filter((e) => e.at <= now).map((e) => e.at));
   return {
     fields: inWindow.reduce((sum, e) => sum + volume(e.released), 0),
-    members: new Set(inWindow.map((e) => e.subjectMemberId)).size,
+    members: new Set(membersIn.map((e) => e.subjectMemberId)).size,
     last: Number.isFinite(last) ? new Date(last).toISOString() : null,
   };
 }
@@ -144,20 +154,39 @@ function reportedExposure(report: ExposureReport, agreementId: string, period: s
     .map((row) => [row.field, [row.members_direct, row.members_through_friends, row.members_total] as [number, number, number]]));
 }
 
+async function assertInventory(w: World, entries: readonly AuditEntry[], nows: readonly Instant[], options: { lastDayFolded?: boolean } = {}) {
+  for (const now of nows) {
+    const inventory = await inventoryReport(w.store, now);
+    for (const { agreementId } of w.agreements) {
+      const row = inventory.data.find((r) => r.agreement_id === agreementId)!;
+      const counted = countedInventory(entries, agreementId, now, options);
+      assert.deepEqual({ fields: row.fields_released_30d, members: row.members_reached_30d, last: row.last_access_at }, counted, `${agreementId} at ${new Date(now).toISOString()}`);
+    }
+  }
+}
+
+async function assertExposure(w: World, entries: readonly AuditEntry[]) {
+  const report = await exposureReport(w.store, { now: NOW, from: '2026-04', to: '2026-06' });
+  for (const { agreementId } of w.agreements) {
+    assert.deepEqual(reportedExposure(report, agreementId, '2026-04..2026-06'), countedExposure(entries, agreementId, '2026-04', '2026-06'));
+    for (const month of ['2026-04', '2026-05', '2026-06']) {
+      assert.deepEqual(reportedExposure(report, agreementId, month), countedExposure(entries, agreementId, month, month), `${agreementId} ${month}`);
+    }
+  }
+}
+
+async function rowCount(db: Db, table: 'audit_exposure'): Promise<number> {
+  return Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+}
+
 for (const dialect of DIALECTS) {
   describe(`counts kept on append, on ${dialect}`, () => {
     test('the inventory, the daily counts and the exposure equal a count over the log after a mix of requests', async (t) => {
       const w = await world(t, dialect);
       const entries = await fill(w, 7);
       // `now` live, in the past mid-day (entries after it on its day), and on a day boundary.
-      for (const now of [NOW, NOW - 20 * 60_000, addDays(NOW, -1), Date.parse('2026-06-01T00:00:00Z')]) {
-        const inventory = await inventoryReport(w.store, now);
-        for (const { agreementId } of w.agreements) {
-          const row = inventory.data.find((r) => r.agreement_id === agreementId)!;
-          const counted = countedInventory(entries, agreementId, now);
-          assert.deepEqual({ fields: row.fields_released_30d, members: row.members_reached_30d, last: row.last_access_at }, counted, `${agreementId} at ${new Date(now).toISOString()}`);
-        }
-      }
+      const nows = [NOW, NOW - 20 * 60_000, addDays(NOW, -1), Date.parse('2026-06-01T00:00:00Z')];
+      await assertInventory(w, entries, nows);
 
       const from = Math.floor(NOW / DAY_MS) * DAY_MS - 80 * DAY_MS;
       const to = from + 90 * DAY_MS;
@@ -172,13 +201,19 @@ for (const dialect of DIALECTS) {
           && (filter.outcome === undefined || e.outcome === filter.outcome)).length);
       }
 
-      const report = await exposureReport(w.store, { now: NOW, from: '2026-04', to: '2026-06' });
-      for (const { agreementId } of w.agreements) {
-        assert.deepEqual(reportedExposure(report, agreementId, '2026-04..2026-06'), countedExposure(entries, agreementId, '2026-04', '2026-06'));
-        for (const month of ['2026-04', '2026-05', '2026-06']) {
-          assert.deepEqual(reportedExposure(report, agreementId, month), countedExposure(entries, agreementId, month, month), `${agreementId} ${month}`);
-        }
-      }
+      await assertExposure(w, entries);
+
+      // Folded into bitmaps, then more appended and left unfolded: the reports read both as one.
+      const folded = await foldMemberSets(w.store.db);
+      assert.ok(folded.rows > 0 && folded.groups > 0, JSON.stringify(folded));
+      assert.equal(await rowCount(w.store.db, 'audit_exposure'), 0, 'the folded rows are gone');
+      const more = [...entries, ...(await fill(w, 8))];
+      assert.ok(await rowCount(w.store.db, 'audit_exposure') > 0, 'rows appended after the folding');
+      await assertExposure(w, more);
+      await assertInventory(w, more, nows, { lastDayFolded: true });
+      await foldMemberSets(w.store.db);
+      await assertExposure(w, more);
+      await assertInventory(w, more, nows, { lastDayFolded: true });
     });
 
     test('exposure of a small world, by hand: a member seen directly and through a friend counts once together', async (t) => {

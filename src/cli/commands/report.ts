@@ -2,7 +2,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { auditPublicKeyFromPem, auditSigningKeyPath } from '../../audit/signing-key.js';
 import { loadConfig, type Config } from '../../config.js';
-import { exposureReport } from '../../reports/exposure.js';
+import { counterfactualReport } from '../../reports/counterfactual.js';
+import { formatCounterfactual } from '../../reports/counterfactual-format.js';
+import { exposureReport, monthlyRequest } from '../../reports/exposure.js';
 import { formatExposure } from '../../reports/exposure-format.js';
 import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
 import { inventoryReport } from '../../reports/inventory.js';
@@ -29,6 +31,8 @@ function instant(value: string): number {
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(parsed)) throw new InvalidArgumentError('expected an ISO 8601 date or time, e.g. 2026-06-01T00:00:00Z');
   return parsed;
 }
+
+interface PeriodOptions { from?: string; to?: string; partner?: string; format: InventoryFormat; now?: number; database?: string }
 
 /**
  * Opens the database read-only, writes what `produce` makes of it to stdout (or to `out`), and
@@ -120,13 +124,21 @@ export function reportCommand(): Command {
     .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
     .option('--now <iso>', 'report as of this instant (default: now)', instant)
     .option('--database <path|url>', DATABASE_OPTION)
-    .action(async (options: { from?: string; to?: string; partner?: string; format: InventoryFormat; now?: number; database?: string }) => {
-      await printReport(options.database ?? loadConfig().database, async (store) => formatExposure(await exposureReport(store, {
-        now: options.now ?? Date.now(),
-        ...(options.from === undefined ? {} : { from: options.from }),
-        ...(options.to === undefined ? {} : { to: options.to }),
-        ...(options.partner === undefined ? {} : { partnerId: options.partner }),
-      }), options.format));
+    .action(async (options: PeriodOptions) => {
+      await printReport(options.database ?? loadConfig().database, async (store) => formatExposure(await exposureReport(store, monthlyRequest(options.now ?? Date.now(), options.from, options.to, options.partner)), options.format));
+    });
+  report
+    .command('counterfactual')
+    .description('What the 2018 rules would have reached: per partner, the members Datapact released data on beside those the 2018 '
+      + 'device-integrated APIs would have exposed through the same requests (every friend, and friends of friends; whole UTC months)')
+    .option('--from <YYYY-MM>', 'first month (default: --to, or the current month)')
+    .option('--to <YYYY-MM>', 'last month, included (default: the current month)')
+    .option('--partner <id>', 'only this partner')
+    .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
+    .option('--now <iso>', 'report as of this instant (default: now)', instant)
+    .option('--database <path|url>', DATABASE_OPTION)
+    .action(async (options: PeriodOptions) => {
+      await printReport(options.database ?? loadConfig().database, async (store) => formatCounterfactual(await counterfactualReport(store, monthlyRequest(options.now ?? Date.now(), options.from, options.to, options.partner)), options.format));
     });
   report
     .command('pack')

@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
 import { recordGrantEndings } from '../../scheduler/grant-endings.js';
 import { describeApplied, runDueTransitions } from '../../scheduler/scheduler.js';
+import { foldMemberSets } from '../../store/member-set-folding.js';
+import { indexReach } from '../../store/reach.js';
 import { DATABASE_OPTION, openStore } from '../open-store.js';
 
 function isoInstant(value: string): number {
@@ -16,7 +18,7 @@ function isoInstant(value: string): number {
  */
 export function tickCommand(): Command {
   return new Command('tick')
-    .description('Apply once what has come due: end dates, overdue certifications, wind-down phases, missing deletion attestations, grants ended by time')
+    .description('Apply once what has come due: end dates, overdue certifications, wind-down phases, missing deletion attestations, grants ended by time; fold the report counts into member sets')
     .option('--now <iso>', 'the instant to apply at (default: the current time)', isoInstant)
     .option('--database <path|url>', DATABASE_OPTION)
     .action(async (options: { now?: number; database?: string }) => {
@@ -27,6 +29,10 @@ export function tickCommand(): Command {
         for (const change of applied) console.log(describeApplied(change));
         const { ended } = await recordGrantEndings(store.db, now);
         if (ended > 0) console.log(`${ended} grant(s) ended (unused for 90 days, or their agreement's access ended)`);
+        const folded = await foldMemberSets(store.db);
+        if (folded.rows > 0) console.log(`${folded.rows} count row(s) folded into member sets (${folded.groups} group(s))`);
+        const reached = await indexReach(store.db);
+        if (reached > 0) console.log(`the 2018 reach of ${reached} new token member(s) indexed`);
         const changes = applied.length + ended;
         console.error(`${changes === 0 ? 'Nothing was due' : `Applied ${changes} change(s)`} at ${new Date(now).toISOString()}.`);
       } finally {

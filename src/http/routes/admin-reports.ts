@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type, type TUnsafe } from 'typebox';
 import { WIND_DOWN_PHASES } from '../../domain/wind-down.js';
-import { exposureReport } from '../../reports/exposure.js';
+import { counterfactualReport } from '../../reports/counterfactual.js';
+import { counterfactualCsv } from '../../reports/counterfactual-format.js';
+import { exposureReport, monthlyRequest } from '../../reports/exposure.js';
 import { exposureCsv } from '../../reports/exposure-format.js';
 import { inventoryCsv } from '../../reports/inventory-format.js';
 import { inventoryReport, RELEASE_WINDOW_DAYS } from '../../reports/inventory.js';
@@ -91,6 +93,29 @@ const ExposureView = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+const CounterfactualView = Type.Object({
+  generated_at: DateTime,
+  from: Month('first month of the period (UTC)'),
+  to: Month('last month of the period, included'),
+  partner_id: NullableString(),
+  graph_note: Type.String({ description: 'the reach is computed on the friend graph as it stands now' }),
+  data: Type.Array(Type.Object({
+    partner_id: Type.String(),
+    partner_legal_name: Type.String(),
+    token_members: Type.Integer({ description: 'distinct members whose tokens the partner\'s apps used in the period' }),
+    released_members: Type.Integer({ description: 'distinct members Datapact released any data on to the partner in the period' }),
+    reach_2018: Type.Integer({ description: 'distinct members the 2018 rules would have exposed: the token members, every friend, every friend of a friend' }),
+    reach_2018_friends_of_friends_only: Type.Integer({ description: 'of reach_2018, members reached only as friends of friends' }),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+/** The period of a monthly report: whole UTC months, and one partner or all. */
+const PeriodQuery = {
+  from: Type.Optional(Month('first month, YYYY-MM (default: `to`, or the current month)')),
+  to: Type.Optional(Month('last month, YYYY-MM, included (default: the current month)')),
+  partner_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only this partner (an unknown id finds nothing)' })),
+};
+
 const FormatQuery = { format: Type.Optional(StringEnum(['json', 'csv'] as const, 'json (default) or csv (a download)')) };
 
 /** A report as JSON, or as a CSV download named after the report and its time. */
@@ -145,12 +170,7 @@ export const adminReportRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
         + 'released in several of its months counts once over it. Exact, from counts kept as entries are appended.',
       tags: ['admin: reports'],
       security,
-      querystring: Type.Object({
-        ...FormatQuery,
-        from: Type.Optional(Month('first month, YYYY-MM (default: `to`, or the current month)')),
-        to: Type.Optional(Month('last month, YYYY-MM, included (default: the current month)')),
-        partner_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only this partner (an unknown id finds nothing)' })),
-      }, { additionalProperties: false }),
+      querystring: Type.Object({ ...FormatQuery, ...PeriodQuery }, { additionalProperties: false }),
       response: {
         200: {
           description: 'The exposure as JSON, or its rows as CSV with `?format=csv`',
@@ -163,10 +183,34 @@ export const adminReportRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
       },
     },
   }, async (request, reply) => {
-    const { from, to, partner_id: partnerId } = request.query;
-    const report = await exposureReport(store, {
-      now: clock(), ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }), ...(partnerId === undefined ? {} : { partnerId }),
-    });
+    const report = await exposureReport(store, monthlyRequest(clock(), request.query.from, request.query.to, request.query.partner_id));
     return csvOrJson(reply, request.query.format, 'exposure', report, () => exposureCsv(report));
+  });
+
+  app.get('/reports/counterfactual', {
+    onRequest: requirePermission('read'),
+    schema: {
+      summary: 'What the 2018 rules would have reached: per partner, the members Datapact released data on beside those the '
+        + '2018 device-integrated APIs would have exposed through the same requests',
+      description: 'For the token members of the partner\'s requests in the period (whole UTC months, as for the exposure): '
+        + 'the token members, every friend regardless of their settings and audiences, and every friend of a friend as an '
+        + 'identifier. Computed on today\'s friend graph, from member sets kept current, never a scan of the log.',
+      tags: ['admin: reports'],
+      security,
+      querystring: Type.Object({ ...FormatQuery, ...PeriodQuery }, { additionalProperties: false }),
+      response: {
+        200: {
+          description: 'The report as JSON, or its rows as CSV with `?format=csv`',
+          content: {
+            'application/json': { schema: CounterfactualView },
+            'text/csv': { schema: Type.String() },
+          },
+        },
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
+    const report = await counterfactualReport(store, monthlyRequest(clock(), request.query.from, request.query.to, request.query.partner_id));
+    return csvOrJson(reply, request.query.format, 'counterfactual', report, () => counterfactualCsv(report));
   });
 };

@@ -5964,6 +5964,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/reports/counterfactual": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the 2018 rules would have reached: per partner, the members Datapact released data on beside those the 2018 device-integrated APIs would have exposed through the same requests
+         * @description For the token members of the partner's requests in the period (whole UTC months, as for the exposure): the token members, every friend regardless of their settings and audiences, and every friend of a friend as an identifier. Computed on today's friend graph, from member sets kept current, never a scan of the log.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description json (default) or csv (a download) */
+                    format?: "json" | "csv";
+                    /** @description first month, YYYY-MM (default: `to`, or the current month) */
+                    from?: string;
+                    /** @description only this partner (an unknown id finds nothing) */
+                    partner_id?: string;
+                    /** @description last month, YYYY-MM, included (default: the current month) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report as JSON, or its rows as CSV with `?format=csv` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                partner_id: string;
+                                partner_legal_name: string;
+                                /** @description distinct members the 2018 rules would have exposed: the token members, every friend, every friend of a friend */
+                                reach_2018: number;
+                                /** @description of reach_2018, members reached only as friends of friends */
+                                reach_2018_friends_of_friends_only: number;
+                                /** @description distinct members Datapact released any data on to the partner in the period */
+                                released_members: number;
+                                /** @description distinct members whose tokens the partner's apps used in the period */
+                                token_members: number;
+                            }[];
+                            /** @description first month of the period (UTC) */
+                            from: string;
+                            /** Format: date-time */
+                            generated_at: string;
+                            /** @description the reach is computed on the friend graph as it stands now */
+                            graph_note: string;
+                            partner_id: string | null;
+                            /** @description last month of the period, included */
+                            to: string;
+                        };
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/reports/exposure": {
         parameters: {
             query?: never;

@@ -1,0 +1,114 @@
+import roaring from 'roaring';
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+import { dialectOf } from './dialect.js';
+
+const { RoaringBitmap32 } = roaring;
+export type MemberSet = InstanceType<typeof RoaringBitmap32>;
+
+/**
+ * Sets of members kept as compressed bitmaps over their dense numbers (`member_numbers`, migration
+ * 0028), so that a report counts the distinct members of many days, months, agreements or partners
+ * by ORing a few bitmaps instead of grouping millions of rows. A set is named by its kind, its
+ * period (a UTC day or month) and a key (an agreement, a partner, ...).
+ *
+ * The appenders write per-member rows, cheap to add to (audit-aggregates.ts); `foldMemberSets`
+ * moves those rows into the bitmaps and deletes them. A set is always its bitmap together with the
+ * rows not yet folded, so a report is exact whether or not the folding has run.
+ */
+export type MemberSetKind =
+  /** Per UTC day and agreement: members any of whose data was released. */
+  | 'release_day'
+  /** Per UTC month and `agreement field d|f`: members a field of whom was released directly (d) or through friends (f); field `*`: any field. */
+  | 'exposure'
+  /** Per UTC month and partner: members whose tokens its apps used. */
+  | 'token'
+  /** Per UTC month and partner, the counterfactual's reach (src/store/reach.ts). */
+  | 'reach_tokens' | 'reach_friends' | 'reach_fof' | 'reach_expanded';
+
+export const emptySet = (): MemberSet => new RoaringBitmap32();
+
+export function setFromBytes(bytes: Uint8Array): MemberSet {
+  return RoaringBitmap32.deserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'portable');
+}
+
+export function union(sets: Iterable<MemberSet>): MemberSet {
+  return RoaringBitmap32.orMany([...sets]);
+}
+
+export interface StoredSet {
+  readonly period: string;
+  readonly key: string;
+  readonly members: MemberSet;
+}
+
+/** The bitmaps of one kind for periods from `from` to `to` (both included), keys starting with `keyPrefix` when given. */
+export async function readSets(db: Db, kind: MemberSetKind, from: string, to: string, keyPrefix?: string): Promise<StoredSet[]> {
+  let query = db.selectFrom('member_sets').select(['period', 'set_key', 'members'])
+    .where('kind', '=', kind).where('period', '>=', from).where('period', '<=', to);
+  if (keyPrefix !== undefined) query = query.where('set_key', '>=', keyPrefix).where('set_key', '<', `${keyPrefix}\uffff`);
+  const rows = await query.execute();
+  return rows.map((row) => ({ period: row.period, key: row.set_key, members: setFromBytes(row.members) }));
+}
+
+/** ORs `members` into the stored set (creating it): call inside the transaction that deletes the rows folded. */
+export async function addToSet(trx: Db, kind: MemberSetKind, period: string, key: string, members: MemberSet): Promise<void> {
+  const stored = await trx.selectFrom('member_sets').select('members')
+    .where('kind', '=', kind).where('period', '=', period).where('set_key', '=', key)
+    .$if(dialectOf(trx) === 'postgres', (q) => q.forUpdate())
+    .executeTakeFirst();
+  const merged = stored === undefined ? members : union([setFromBytes(stored.members), members]);
+  const bytes = new Uint8Array(merged.serialize('portable'));
+  await trx.insertInto('member_sets').values({ kind, period, set_key: key, members: bytes })
+    .onConflict((c) => c.columns(['kind', 'period', 'set_key']).doUpdateSet({ members: bytes }))
+    .execute();
+}
+
+/**
+ * Numbers for member ids: every member has one from the trigger of migration 0028; an id the log
+ * names but `members` does not hold (a member since deleted, a test's made-up id) gets one here.
+ */
+export async function memberNumbers(db: Db, ids: Iterable<string>): Promise<Map<string, number>> {
+  const numbers = new Map<string, number>();
+  const all = [...new Set(ids)];
+  for (let start = 0; start < all.length; start += 500) {
+    const chunk = all.slice(start, start + 500);
+    const rows = await db.selectFrom('member_numbers').select(['member_id', 'number']).where('member_id', 'in', chunk).execute();
+    for (const row of rows) numbers.set(row.member_id, Number(row.number));
+    const missing = chunk.filter((id) => !numbers.has(id));
+    if (missing.length === 0) continue;
+    await db.insertInto('member_numbers').values(missing.map((member_id) => ({ member_id }))).onConflict((c) => c.column('member_id').doNothing()).execute();
+    const added = await db.selectFrom('member_numbers').select(['member_id', 'number']).where('member_id', 'in', missing).execute();
+    for (const row of added) numbers.set(row.member_id, Number(row.number));
+  }
+  return numbers;
+}
+
+/**
+ * Numbers for member ids on a read-only connection: the numbered ones from `member_numbers`, the
+ * others (not folded yet, so in no bitmap) numbers of their own above every stored one, stable
+ * within one `ReadNumbers`.
+ */
+export class ReadNumbers {
+  private readonly known = new Map<string, number>();
+  private next = 2 ** 31;
+
+  constructor(private readonly db: Db) {}
+
+  async of(ids: Iterable<string>): Promise<Map<string, number>> {
+    const wanted = [...new Set(ids)].filter((id) => !this.known.has(id));
+    for (let start = 0; start < wanted.length; start += 500) {
+      const chunk = wanted.slice(start, start + 500);
+      const rows = await this.db.selectFrom('member_numbers').select(['member_id', 'number']).where('member_id', 'in', chunk).execute();
+      for (const row of rows) this.known.set(row.member_id, Number(row.number));
+      for (const id of chunk) if (!this.known.has(id)) this.known.set(id, this.next++);
+    }
+    return this.known;
+  }
+}
+
+/** Serializes concurrent folds of one database (PostgreSQL; SQLite has one writer anyway). */
+export async function lockFolding(trx: Db): Promise<void> {
+  if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(${FOLD_LOCK})`.execute(trx);
+}
+const FOLD_LOCK = 0x6d656d73; // 'mems'

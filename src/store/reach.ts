@@ -1,0 +1,152 @@
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+import { addToSet, emptySet, lockFolding, memberNumbers, readSets, ReadNumbers, union, type MemberSet, type MemberSetKind } from './member-sets.js';
+
+/**
+ * What the 2018 rules would have reached through a partner (issue 14 point 2), kept per partner
+ * and UTC month as member sets over today's friend graph, and grown incrementally: a token member
+ * not met before in that month adds their friends, and each friend not expanded before adds their
+ * own friends, so every friend list is read at most once per partner and month however many
+ * requests there are.
+ *
+ * - `reach_tokens`: the token members whose neighbourhood is in;
+ * - `reach_friends`: their friends;
+ * - `reach_expanded`: the friends whose own friends are in (equal to `reach_friends` once indexed);
+ * - `reach_fof`: the friends' friends.
+ *
+ * `indexReach` (the scheduler, `datapact tick`) stores what new token members add. A report reads
+ * the stored sets and adds, in memory, the token members not indexed yet (`reachOf`), so it is
+ * exact whether or not the indexing has run.
+ */
+export interface Reach {
+  readonly tokens: MemberSet;
+  readonly friends: MemberSet;
+  readonly friendsOfFriends: MemberSet;
+}
+
+interface Neighbourhood extends Reach {
+  readonly expanded: MemberSet;
+}
+
+const FRIEND_CHUNK = 500;
+
+/** The friends, by number, of the members given by number (today's friend graph). */
+async function friendsOf(db: Db, members: MemberSet): Promise<MemberSet> {
+  const friends = emptySet();
+  const numbers = members.toArray();
+  for (let start = 0; start < numbers.length; start += FRIEND_CHUNK) {
+    const { rows } = await sql<{ number: number }>`select fn.number from member_numbers mn
+      join friendships f on f.member_id = mn.member_id
+      join member_numbers fn on fn.member_id = f.friend_id
+      where mn.number in (${sql.join(numbers.slice(start, start + FRIEND_CHUNK))})`.execute(db);
+    for (const row of rows) friends.add(Number(row.number));
+  }
+  return friends;
+}
+
+/** Grows `known` with the neighbourhoods of `newTokens` (not mutated: returns what is added). */
+async function grow(db: Db, known: Neighbourhood, newTokens: MemberSet): Promise<Neighbourhood> {
+  const friends = await friendsOf(db, newTokens);
+  const toExpand = friends.clone();
+  toExpand.andNotInPlace(known.expanded);
+  const friendsOfFriends = await friendsOf(db, toExpand);
+  return { tokens: newTokens, friends, expanded: toExpand, friendsOfFriends };
+}
+
+const KINDS: ReadonlyArray<[MemberSetKind, keyof Neighbourhood]> = [
+  ['reach_tokens', 'tokens'], ['reach_friends', 'friends'], ['reach_expanded', 'expanded'], ['reach_fof', 'friendsOfFriends'],
+];
+
+type Stored = Map<string, Map<string, Neighbourhood>>;
+
+/** The stored neighbourhoods per month and partner of the span. */
+async function storedReach(db: Db, from: string, to: string): Promise<Stored> {
+  const stored: Stored = new Map();
+  const at = (month: string, partner: string): Record<keyof Neighbourhood, MemberSet> => {
+    const ofMonth = stored.get(month) ?? stored.set(month, new Map()).get(month)!;
+    return (ofMonth.get(partner) ?? ofMonth.set(partner, { tokens: emptySet(), friends: emptySet(), expanded: emptySet(), friendsOfFriends: emptySet() }).get(partner)!) as Record<keyof Neighbourhood, MemberSet>;
+  };
+  for (const [kind, part] of KINDS) {
+    for (const set of await readSets(db, kind, from, to)) at(set.period, set.key)[part] = set.members;
+  }
+  return stored;
+}
+
+/** Token members per month and partner of the span: the folded sets with the rows not folded yet. */
+async function tokenMembers(db: Db, from: string, to: string, numbers: (ids: string[]) => Promise<ReadonlyMap<string, number>>) {
+  const tokens = new Map<string, Map<string, MemberSet>>();
+  const at = (month: string, partner: string) => {
+    const ofMonth = tokens.get(month) ?? tokens.set(month, new Map()).get(month)!;
+    return ofMonth.get(partner) ?? ofMonth.set(partner, emptySet()).get(partner)!;
+  };
+  for (const set of await readSets(db, 'token', from, to)) at(set.period, set.key).orInPlace(set.members);
+  const rows = await db.selectFrom('audit_token_months').select(['month', 'partner_id', 'member_id'])
+    .where('month', '>=', from).where('month', '<=', to).execute();
+  const byId = await numbers(rows.map((row) => row.member_id));
+  for (const row of rows) at(row.month, row.partner_id).add(byId.get(row.member_id)!);
+  return tokens;
+}
+
+const EMPTY: Neighbourhood = { tokens: emptySet(), friends: emptySet(), expanded: emptySet(), friendsOfFriends: emptySet() };
+
+/**
+ * Stores the neighbourhoods of the token members not indexed yet, every month and partner; returns
+ * how many token members were added. Run by the writer (the scheduler, `datapact tick`).
+ */
+export async function indexReach(db: Db): Promise<number> {
+  const { months } = await monthsWithTokens(db);
+  let added = 0;
+  for (const month of months) {
+    const tokens = await tokenMembers(db, month, month, (ids) => memberNumbers(db, ids));
+    for (const [partner, members] of tokens.get(month) ?? new Map<string, MemberSet>()) {
+      added += await db.transaction().execute(async (trx) => {
+        await lockFolding(trx);
+        const known = (await storedReach(trx, month, month)).get(month)?.get(partner) ?? EMPTY;
+        const pending = members.clone();
+        pending.andNotInPlace(known.tokens);
+        if (pending.size === 0) return 0;
+        const grown = await grow(trx, known, pending);
+        for (const [kind, part] of KINDS) if (grown[part].size > 0) await addToSet(trx, kind, month, partner, grown[part]);
+        return pending.size;
+      });
+    }
+  }
+  return added;
+}
+
+async function monthsWithTokens(db: Db): Promise<{ months: string[] }> {
+  const [folded, rows] = await Promise.all([
+    db.selectFrom('member_sets').select('period').distinct().where('kind', '=', 'token').execute(),
+    db.selectFrom('audit_token_months').select('month').distinct().execute(),
+  ]);
+  return { months: [...new Set([...folded.map((row) => row.period), ...rows.map((row) => row.month)])].sort() };
+}
+
+/**
+ * Per partner, the reach over the months from `from` to `to`: the stored neighbourhoods and, for
+ * token members not indexed yet, theirs read now. Read-only.
+ */
+export async function reachOf(db: Db, from: string, to: string): Promise<Map<string, Reach>> {
+  const numbers = new ReadNumbers(db);
+  const [stored, tokens] = await Promise.all([storedReach(db, from, to), tokenMembers(db, from, to, (ids) => numbers.of(ids))]);
+  const perPartner = new Map<string, Neighbourhood[]>();
+  for (const [month, ofMonth] of tokens) {
+    for (const [partner, members] of ofMonth) {
+      const known = stored.get(month)?.get(partner) ?? EMPTY;
+      const pending = members.clone();
+      pending.andNotInPlace(known.tokens);
+      const parts = perPartner.get(partner) ?? perPartner.set(partner, []).get(partner)!;
+      parts.push(known);
+      if (pending.size > 0) parts.push(await grow(db, known, pending));
+    }
+  }
+  const reach = new Map<string, Reach>();
+  for (const [partner, parts] of perPartner) {
+    reach.set(partner, {
+      tokens: union(parts.map((part) => part.tokens)),
+      friends: union(parts.map((part) => part.friends)),
+      friendsOfFriends: union(parts.map((part) => part.friendsOfFriends)),
+    });
+  }
+  return reach;
+}

@@ -1,0 +1,143 @@
+/**
+ * The counterfactual report (issue 14 point 2): beside the members Datapact released data on, the
+ * members the 2018 rules would have exposed through the same partners' requests (the token
+ * members, every friend whatever their settings, every friend of a friend). A small world by
+ * hand; then random worlds against a breadth-first count over the entries and today's graph,
+ * before the reach is indexed, after, with requests appended between, and with the counts folded.
+ */
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import { addDays } from '../../src/domain/time.js';
+import { counterfactualReport, GRAPH_NOTE } from '../../src/reports/counterfactual.js';
+import { foldMemberSets } from '../../src/store/member-set-folding.js';
+import { indexReach } from '../../src/store/reach.js';
+import { createStore, type Store } from '../../src/store/store.js';
+import { DIALECTS, testDatabase, type Dialect } from '../helpers/dialects.js';
+import { addFriendships, addMembers, addPartner } from '../helpers/fixtures.js';
+
+const NOW = Date.parse('2026-06-15T12:00:00Z');
+
+function request(partner: string, token: string, at: number, released: readonly string[], id: string): AuditEntry[] {
+  const base = {
+    at, requestId: id, appId: `app_${partner}`, partnerId: `p_${partner}`, agreementId: `agr_${partner}`, agreementVersion: 1,
+    rulesVersion: RULES_VERSION, tokenMemberId: token, purpose: 'device_experience', withheld: {},
+  };
+  return [
+    { ...base, subjectMemberId: null, outcome: 'served', code: null, released: [] },
+    ...released.map((subject): AuditEntry => ({
+      ...base, subjectMemberId: subject, outcome: 'released', code: subject === token ? null : 'through_friend', released: ['id', 'name'],
+    })),
+  ];
+}
+
+async function world(t: TestContext, dialect: Dialect, members: readonly string[], pairs: ReadonlyArray<readonly [string, string]>): Promise<Store> {
+  const store = createStore((await testDatabase(t, dialect)).db);
+  await addMembers(store, members.map((id) => ({ id })), NOW);
+  await addFriendships(store, pairs, NOW);
+  await addPartner(store, 'acme', {}, addDays(NOW, -200));
+  await addPartner(store, 'zte', {}, addDays(NOW, -200));
+  return store;
+}
+
+/** [partner, tokens, released, reach, friends-of-friends only] per row. */
+const rowsOf = async (store: Store, from: string, to: string, partnerId?: string) =>
+  (await counterfactualReport(store, { now: NOW, from, to, ...(partnerId === undefined ? {} : { partnerId }) })).data
+    .map((row) => [row.partner_id, row.token_members, row.released_members, row.reach_2018, row.reach_2018_friends_of_friends_only]);
+
+/** A deterministic generator (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The rows counted the slow way: the entries' token members per partner, two hops over the pairs. */
+function counted(entries: readonly AuditEntry[], pairs: ReadonlyArray<readonly [string, string]>, from: string, to: string) {
+  const friends = new Map<string, Set<string>>();
+  for (const [a, b] of pairs) {
+    friends.set(a, (friends.get(a) ?? new Set()).add(b));
+    friends.set(b, (friends.get(b) ?? new Set()).add(a));
+  }
+  const perPartner = new Map<string, { tokens: Set<string>; released: Set<string> }>();
+  for (const e of entries) {
+    const month = new Date(e.at).toISOString().slice(0, 7);
+    if (month < from || month > to || e.partnerId === null || e.tokenMemberId === null) continue;
+    const p = perPartner.get(e.partnerId) ?? perPartner.set(e.partnerId, { tokens: new Set(), released: new Set() }).get(e.partnerId)!;
+    p.tokens.add(e.tokenMemberId);
+    if (e.outcome === 'released' && e.subjectMemberId !== null) p.released.add(e.subjectMemberId);
+  }
+  return [...perPartner.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([partner, { tokens, released }]) => {
+    const near = new Set([...tokens, ...[...tokens].flatMap((m) => [...(friends.get(m) ?? [])])]);
+    const far = new Set([...near].flatMap((m) => [...(friends.get(m) ?? [])]).filter((m) => !near.has(m)));
+    return [partner, tokens.size, released.size, near.size + far.size, far.size];
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`the counterfactual report on ${dialect}`, () => {
+    test('a small world by hand: hidden friends and friends of friends are what the 2018 rules add', async (t) => {
+      // a - b - c - d, a - e; f alone with g. b keeps their data from friends' apps: never released.
+      const store = await world(t, dialect, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']]);
+      const may = Date.parse('2026-05-10T10:00:00Z');
+      await store.audit.append(request('acme', 'a', may, ['a', 'e'], 'r1')); // b hidden: not released
+      await store.audit.append(request('acme', 'a', may + 1000, ['a'], 'r2')); // the same token member again
+      await store.audit.append(request('zte', 'f', NOW, ['g'], 'r3'));
+      const report = await counterfactualReport(store, { now: NOW, from: '2026-05', to: '2026-06' });
+      assert.equal(report.graph_note, GRAPH_NOTE);
+      assert.deepEqual([report.from, report.to, report.partner_id], ['2026-05', '2026-06', null]);
+      // acme: token a; released a and e; 2018: a, b, e (friends) and c (b's friend) = 4, of which c only as a friend of a friend.
+      assert.deepEqual(await rowsOf(store, '2026-05', '2026-06'), [['p_acme', 1, 2, 4, 1], ['p_zte', 1, 1, 2, 0]]);
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), [['p_zte', 1, 1, 2, 0]], 'June: acme made no request');
+      assert.deepEqual(await rowsOf(store, '2026-05', '2026-06', 'p_zte'), [['p_zte', 1, 1, 2, 0]]);
+      assert.equal(await indexReach(store.db), 2, 'two token members (a in May for acme, f in June for zte) indexed');
+      assert.equal(await indexReach(store.db), 0, 'nothing new: indexed once');
+      assert.deepEqual(await rowsOf(store, '2026-05', '2026-06'), [['p_acme', 1, 2, 4, 1], ['p_zte', 1, 1, 2, 0]]);
+    });
+
+    test('random worlds: equal to a breadth-first count, indexed or not, folded or not, with requests appended between', async (t) => {
+      const next = random(dialect === 'sqlite' ? 11 : 12);
+      const members = Array.from({ length: 60 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+      const pairs: Array<[string, string]> = [];
+      for (let i = 0; i < 110; i++) {
+        const [a, b] = [members[Math.floor(next() * 60)]!, members[Math.floor(next() * 60)]!];
+        if (a !== b && !pairs.some(([x, y]) => (x === a && y === b) || (x === b && y === a))) pairs.push([a, b]);
+      }
+      const store = await world(t, dialect, members, pairs);
+      const entries: AuditEntry[] = [];
+      const append = async (count: number, tag: string) => {
+        for (let i = 0; i < count; i++) {
+          const partner = next() < 0.6 ? 'acme' : 'zte';
+          const token = members[Math.floor(next() * 12)]!; // few token members: each is met again
+          const at = NOW - Math.floor(next() * 75) * 86_400_000;
+          const released = [token, ...members.filter(() => next() < 0.05)];
+          const logged = request(partner, token, at, released, `${tag}${i}`);
+          entries.push(...logged);
+          await store.audit.append(logged);
+        }
+      };
+      const check = async (when: string) => {
+        for (const [from, to] of [['2026-04', '2026-06'], ['2026-05', '2026-05'], ['2026-06', '2026-06']] as const) {
+          assert.deepEqual(await rowsOf(store, from, to), counted(entries, pairs, from, to), `${when}: ${from}..${to}`);
+        }
+      };
+      await append(25, 'a');
+      await check('nothing indexed');
+      assert.ok((await indexReach(store.db)) > 0);
+      await check('indexed');
+      await append(25, 'b');
+      await check('more requests, not indexed');
+      await foldMemberSets(store.db);
+      await check('folded');
+      await indexReach(store.db);
+      await check('indexed again');
+      const fofOnly = counted(entries, pairs, '2026-04', '2026-06').reduce((sum, row) => sum + Number(row[4]), 0);
+      assert.ok(fofOnly > 0, 'the generated graph has members reached only as friends of friends');
+    });
+  });
+}
