@@ -121,8 +121,8 @@ function auditSection(pack: RegulatorPack): Html {
     : witnesses.cosignatures.map((c) => `${c.witness} (${c.cosigned_at})`).join('; ');
   return html`<h2>Audited how</h2>
 <p>Every field released, and every refusal, is written to an append-only log before the response leaves. Its signed tree heads
-(RFC 9162 Merkle trees, C2SP checkpoints signed with Ed25519) make any change to past entries evident. The latest head, checked
-with the log's public key as this document was written (${pack.audit.head === null ? 'no head' : 'see below'}):</p>
+(RFC 9162 Merkle trees, C2SP checkpoints signed with Ed25519) make any change to past entries evident. The latest signed head,
+checked with the log's public key as this document was written:</p>
 ${headPart}
 <dl><dt>Log's verifier key</dt><dd class="hash">${audit.verifier_key}</dd>
 <dt>Witnesses</dt><dd>${witnesses.configured === 0 ? 'none configured' : `${witnesses.configured} configured, ${witnesses.quorum} cosignatures required`}</dd>
