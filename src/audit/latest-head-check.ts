@@ -62,10 +62,11 @@ export async function checkLatestHead(
 ): Promise<LatestHeadCheck> {
   const [head, entries] = await Promise.all([audit.latestHead(), audit.treeSize()]);
   const witnesses = { configured: options.witnessKeys.length, quorum: options.quorum };
-  const base = { verifier_key: verifierKey(options.origin, options.publicKey), entries };
+  // The log's name is the origin its heads were signed under, whatever this process was configured with.
+  const origin = head?.checkpoint?.origin ?? options.origin;
+  const base = { verifier_key: verifierKey(origin, options.publicKey), entries };
   if (head === undefined) return { ...base, head: null, witnesses: { ...witnesses, cosignatures: [], under_quorum: options.quorum > 0 } };
 
-  const origin = head.checkpoint?.origin ?? options.origin;
   const signatureValid = verifyTreeHead(head, options.publicKey);
   const checkpointValid = head.checkpoint === undefined
     ? null

@@ -114,8 +114,12 @@ describe('the regulator\'s pack as data', () => {
 
   test('a head checked with another key is not verified; one partner only; an unknown partner is 404', async (t) => {
     const { store } = await packWorld(t, 'sqlite');
-    const log = { publicKey: loadOrCreateAuditSigningKey(undefined).publicKey, origin: ORIGIN, witnessKeys: [], quorum: 0 };
+    // Another key, and a process configured with another origin (a CLI run without the server's DATAPACT_PUBLIC_URL).
+    const other = loadOrCreateAuditSigningKey(undefined).publicKey;
+    const log = { publicKey: other, origin: 'configured.example/audit', witnessKeys: [], quorum: 0 };
     const pack = await regulatorPack({ store, controller: DEMO_CONTROLLER, log }, { now: NOW, partnerId: 'p_huawei' });
+    assert.equal(pack.audit.head!.origin, ORIGIN, 'the origin the head was signed under');
+    assert.equal(pack.audit.verifier_key, verifierKey(ORIGIN, other));
     assert.deepEqual([pack.audit.head!.signature_valid, pack.audit.head!.checkpoint_signature_valid, pack.audit.head!.verified], [false, false, false]);
     assert.equal(pack.audit.witnesses.under_quorum, false);
     assert.deepEqual(pack.inventory.data.map((row) => row.partner_id), ['p_huawei']);
