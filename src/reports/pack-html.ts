@@ -80,7 +80,7 @@ function compareText(released: number, row: CounterfactualRow | undefined): Html
   if (row === undefined) return html`<p class="compare">No request of this partner's apps in the period.</p>`;
   return html`<p class="compare">Datapact released data on <strong>${count(released)}</strong> members; the 2018 rules would have exposed
  <strong>${count(row.reach_2018)}</strong>, of which <strong>${count(row.reach_2018_friends_of_friends_only)}</strong> only as friends of friends
- (for the requests of ${count(row.token_members)} members who used the partner's apps).</p>`;
+ (through the requests of ${count(row.token_members)} ${row.token_members === 1 ? 'member' : 'members'} who used the partner's apps).</p>`;
 }
 
 function glanceRow(pack: RegulatorPack, partnerId: string, rows: readonly InventoryRow[]): Html {
