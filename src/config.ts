@@ -4,6 +4,7 @@ import { defaultLogOrigin, isKeyName } from './audit/checkpoint.js';
 import { parseWitnessList, parseWitnessQuorum, type WitnessEndpoint } from './audit/checkpoint-witnessing.js';
 import { DEMO_CONTROLLER, type Controller } from './domain/controller.js';
 import { isCountryCode } from './domain/countries.js';
+import { DEFAULT_CHROMIUM } from './reports/pack-pdf.js';
 import { isPostgresUrl } from './store/database.js';
 
 /**
@@ -54,6 +55,8 @@ export interface Config {
   readonly logOrigin: string;
   /** DATAPACT_WITNESSES: the witnesses asked to cosign each checkpoint (`<url> <verifier key>`, comma-separated). */
   readonly witnesses: readonly WitnessEndpoint[];
+  /** DATAPACT_CHROMIUM: the Chromium binary that prints the regulator's pack to PDF; default Debian's /usr/bin/chromium. */
+  readonly chromium: string;
   /** DATAPACT_WITNESS_QUORUM: cosignatures a head needs before it is not flagged; default all the witnesses. */
   readonly witnessQuorum: number;
 }
@@ -214,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
     timeouts: timeouts(env),
     ...witnessing(env),
     controller: controller(env, production),
+    chromium: given(env, 'DATAPACT_CHROMIUM') ?? DEFAULT_CHROMIUM,
   };
 }
 

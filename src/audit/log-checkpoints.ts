@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { NotFound } from '../domain/errors.js';
 import type { AuditRepository, StoredTreeHead } from '../store/audit-repository.js';
 import { checkpointBody, checkpointNote, verifierKey } from './checkpoint.js';
@@ -35,6 +36,11 @@ export class LogCheckpoints implements CheckpointLog {
     readonly quorum = 0,
   ) {
     this.proofs = new LogProofs(audit);
+  }
+
+  /** The key the log's heads and checkpoints are signed with. */
+  get publicKey(): KeyObject {
+    return this.key.publicKey;
   }
 
   /** The log's verifier key: what witnesses and auditors configure to trust its checkpoints. */

@@ -14,6 +14,7 @@ import { savedHeadPath } from '../audit/saved-head.js';
 import { CheckpointSubmitter, type PostText, type WitnessEndpoint } from '../audit/checkpoint-witnessing.js';
 import { defaultLogOrigin } from '../audit/checkpoint.js';
 import { LogCheckpoints } from '../audit/log-checkpoints.js';
+import { DEFAULT_CHROMIUM } from '../reports/pack-pdf.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import { DEFAULT_TIMEOUTS, type Environment, type ServerTimeouts } from '../config.js';
 import { DEMO_CONTROLLER, type Controller } from '../domain/controller.js';
@@ -68,6 +69,8 @@ export interface AppOptions {
   readonly witnessPost?: PostText;
   /** The platform as the records of processing name it; default the demo world's (DEMO_CONTROLLER). */
   readonly controller?: Controller;
+  /** The Chromium binary that prints the regulator's pack to PDF (default /usr/bin/chromium). */
+  readonly chromium?: string;
   /** Where the built staff console is (default dist/console of the project, made by `npm run build`). */
   readonly consoleDir?: string;
 }
@@ -88,6 +91,8 @@ export interface AppContext {
   /** The log's checkpoints (C2SP notes) with their cosignatures. */
   readonly checkpoints: LogCheckpoints;
   readonly controller: Controller;
+  /** The Chromium binary that prints PDFs. */
+  readonly chromium: string;
 }
 
 declare module 'fastify' {
@@ -160,6 +165,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clock,
     checkpoints,
     controller: options.controller ?? DEMO_CONTROLLER,
+    chromium: options.chromium ?? DEFAULT_CHROMIUM,
     audit: new AuditLog({
       ...options.audit,
       db: options.store.db,

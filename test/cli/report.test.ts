@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { openStore } from '../../src/cli/open-store.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
@@ -175,5 +178,28 @@ describe('datapact report exposure', () => {
     const future = datapact('report', 'exposure', '--from', '2026-07', '--now', new Date(NOW).toISOString(), '--database', database);
     assert.equal(future.status, 1);
     assert.match(future.stderr, /after the month of the report's time \(2026-06\)/);
+  });
+});
+
+describe('datapact report pack', () => {
+  test("one partner's pack to a file, its latest head checked with the data directory's key", async () => {
+    const store = await openStore(database);
+    let size: number;
+    try {
+      const log = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(folder), blinding: loadOrCreateAuditBlinding(folder) });
+      size = (await log.signHeadIfBehind(true))?.size ?? (await store.audit.latestHead())!.size;
+    } finally {
+      await store.close();
+    }
+    const out = join(folder, 'pack.html');
+    const run = datapact('report', 'pack', '--partner', 'p_lenovo', '--now', new Date(NOW).toISOString(), '--out', out, '--database', database);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /Wrote .*pack\.html/);
+    const document = readFileSync(out, 'utf8');
+    assert.match(document, /^<!DOCTYPE html>/);
+    assert.match(document, /Regulator's pack for Lenovo Group Limited, as of 2026-06-01T00:00:00.000Z/);
+    assert.ok(document.includes(`<dd>${size.toLocaleString('en')} entries`), 'the head the log holds');
+    assert.match(document, /<strong class="ok">verified<\/strong>/);
   });
 });

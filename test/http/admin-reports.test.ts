@@ -8,7 +8,7 @@ import { addDays } from '../../src/domain/time.js';
 import { INVENTORY_COLUMNS } from '../../src/reports/inventory-format.js';
 import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import type { Store } from '../../src/store/store.js';
-import { build } from '../helpers/build.js';
+import { build, type BuildOptions } from '../helpers/build.js';
 import { addFriendships, addMembers } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -25,8 +25,8 @@ const released = (at: number, subject: string, fields: AuditEntry['released']): 
   outcome: 'released', code: null, released: fields, withheld: {},
 });
 
-async function demo(t: Parameters<typeof build>[0]) {
-  const built = await build(t, NOW);
+async function demo(t: Parameters<typeof build>[0], options: BuildOptions = {}) {
+  const built = await build(t, NOW, options);
   await seedDemoPartners(built.store, NOW);
   await addMembers(built.store, [{ id: 'm1' }, { id: 'm2' }], NOW);
   await built.store.audit.append([
@@ -190,5 +190,62 @@ describe('GET /admin/v1/reports/counterfactual', () => {
     assert.deepEqual([bad.statusCode, bad.json().error.code], [400, 'invalid_parameter']);
     for (const role of STAFF_ROLES) assert.equal((await get(COUNTERFACTUAL, await apiKey(store, [role], `${role}-c@staff.example`))).statusCode, 200, role);
     assert.equal((await get(COUNTERFACTUAL, null)).statusCode, 401);
+  });
+});
+
+describe('GET /admin/v1/reports/pack', () => {
+  const PACK = '/admin/v1/reports/pack';
+
+  test('HTML by default, a download; one partner; an unknown partner is 404; a viewer may, a role without `read` may not', async (t) => {
+    const { get, store } = await demo(t);
+    const response = await get(PACK);
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(response.headers['content-disposition'], 'attachment; filename="datapact-pack-2026-06-01T00-00-00-000Z.html"');
+    assert.match(response.body, /^<!DOCTYPE html>/);
+    assert.doesNotMatch(response.body, /<script\b/i);
+    for (const name of ['BlackBerry Limited', 'Huawei Device Co., Ltd.', 'ZTE Corporation']) assert.ok(response.body.includes(`<h2>${name}</h2>`), name);
+
+    const one = await get(`${PACK}?partner_id=p_blackberry&format=html`);
+    assert.equal(one.headers['content-disposition'], 'attachment; filename="datapact-pack-p_blackberry-2026-06-01T00-00-00-000Z.html"');
+    assert.ok(one.body.includes('<h2>BlackBerry Limited</h2>'));
+    assert.ok(!one.body.includes('Huawei'));
+    const unknown = await get(`${PACK}?partner_id=p_nobody`);
+    assert.deepEqual([unknown.statusCode, unknown.json().error.code], [404, 'not_found']);
+    assert.equal((await get(`${PACK}?format=docx`)).json().error.code, 'invalid_parameter');
+
+    assert.equal((await get(PACK, await apiKey(store, ['viewer'], 'pack-viewer@staff.example'))).statusCode, 200);
+    const noRole = await get(PACK, await apiKey(store, []));
+    assert.deepEqual([noRole.statusCode, noRole.json().error.code], [403, 'forbidden']);
+    assert.equal((await get(PACK, null)).statusCode, 401);
+  });
+
+  test('PDF: printed by Chromium, a PDF with pages', async (t) => {
+    const { get } = await demo(t);
+    const response = await get(`${PACK}?partner_id=p_blackberry&format=pdf`);
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.headers['content-type'], 'application/pdf');
+    assert.equal(response.headers['content-disposition'], 'attachment; filename="datapact-pack-p_blackberry-2026-06-01T00-00-00-000Z.pdf"');
+    const pdf = response.rawPayload;
+    assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+    // The page tree's root counts every page: the largest /Count.
+    const pages = Math.max(0, ...[...pdf.toString('latin1').matchAll(/\/Count (\d+)/g)].map((match) => Number(match[1])));
+    assert.ok(pages >= 2, `pages: ${pages}`);
+  });
+
+  test('PDF without Chromium: 409 pdf_unavailable saying what to install; HTML still works', async (t) => {
+    const { get } = await demo(t, { chromium: '/nonexistent/chromium' });
+    const response = await get(`${PACK}?format=pdf`);
+    assert.equal(response.statusCode, 409);
+    assert.equal(response.json().error.code, 'pdf_unavailable');
+    assert.match(response.json().error.message, /Chromium.*\/nonexistent\/chromium.*chromium package.*DATAPACT_CHROMIUM/);
+    assert.equal((await get(PACK)).statusCode, 200);
+  });
+
+  test('the OpenAPI document describes both formats', async (t) => {
+    const { app } = await demo(t);
+    const operation = (await app.inject({ url: '/docs/json' })).json().paths['/admin/v1/reports/pack'].get;
+    assert.deepEqual(Object.keys(operation.responses['200'].content).sort(), ['application/pdf', 'text/html']);
+    assert.ok(operation.responses['409']);
   });
 });

@@ -1,11 +1,16 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config.js';
+import { auditPublicKeyFromPem, auditSigningKeyPath } from '../../audit/signing-key.js';
+import { loadConfig, type Config } from '../../config.js';
 import { counterfactualReport } from '../../reports/counterfactual.js';
 import { formatCounterfactual } from '../../reports/counterfactual-format.js';
 import { exposureReport, monthlyRequest } from '../../reports/exposure.js';
 import { formatExposure } from '../../reports/exposure-format.js';
 import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
 import { inventoryReport } from '../../reports/inventory.js';
+import { packHtml } from '../../reports/pack-html.js';
+import { htmlToPdf } from '../../reports/pack-pdf.js';
+import { regulatorPack } from '../../reports/pack.js';
 import { formatRecords, isRecordsFormat, RECORDS_FORMATS, type RecordsFormat } from '../../reports/records-of-processing-format.js';
 import { recordsOfProcessing } from '../../reports/records-of-processing.js';
 import type { Store } from '../../store/store.js';
@@ -29,14 +34,58 @@ function instant(value: string): number {
 
 interface PeriodOptions { from?: string; to?: string; partner?: string; format: InventoryFormat; now?: number; database?: string }
 
-/** Opens the database read-only, writes what `produce` makes of it to stdout, and closes it whatever happens. */
-async function printReport(database: string, produce: (store: Store) => Promise<string>): Promise<void> {
+/**
+ * Opens the database read-only, writes what `produce` makes of it to stdout (or to `out`), and
+ * closes it whatever happens. Nothing is written when `produce` fails.
+ */
+async function printReport(database: string, produce: (store: Store) => Promise<string | Uint8Array>, out?: string): Promise<void> {
   const store = await openStoreToRead(database);
   try {
-    process.stdout.write(await produce(store));
+    const report = await produce(store);
+    if (out === undefined) process.stdout.write(report);
+    else {
+      writeFileSync(out, report);
+      console.error(`Wrote ${out} (${report.length.toLocaleString('en')} ${typeof report === 'string' ? 'characters' : 'bytes'}).`);
+    }
   } finally {
     await store.close();
   }
+}
+
+const PACK_FORMATS = ['html', 'pdf'] as const;
+type PackFormat = (typeof PACK_FORMATS)[number];
+
+function packFormat(value: string): PackFormat {
+  if (!(PACK_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${PACK_FORMATS.join(', ')}`);
+  return value as PackFormat;
+}
+
+/** The key the log's heads are checked with: --public-key, else the data directory's (its public half; never created here). */
+function logPublicKey(config: Config, given: string | undefined) {
+  const path = given ?? auditSigningKeyPath(config.dataDir);
+  if (!existsSync(path)) {
+    throw new Error(`no audit signing key at ${path}: the pack checks the latest tree head with the log's public key `
+      + '(set DATAPACT_DATA_DIR to the server\'s data directory, or pass --public-key FILE)');
+  }
+  return auditPublicKeyFromPem(readFileSync(path, 'utf8'), path).publicKey;
+}
+
+interface PackOptions { partner?: string; format: PackFormat; now?: number; out?: string; publicKey?: string; database?: string }
+
+async function writePack(options: PackOptions): Promise<void> {
+  const config = loadConfig();
+  if (options.format === 'pdf' && options.out === undefined && process.stdout.isTTY) {
+    throw new Error('a PDF is not for the terminal: pass --out FILE (or redirect stdout to a file)');
+  }
+  const publicKey = logPublicKey(config, options.publicKey);
+  const log = { publicKey, origin: config.logOrigin, witnessKeys: config.witnesses.map((w) => w.vkey), quorum: config.witnessQuorum };
+  await printReport(options.database ?? config.database, async (store) => {
+    const pack = await regulatorPack({ store, controller: config.controller, log }, {
+      now: options.now ?? Date.now(), ...(options.partner === undefined ? {} : { partnerId: options.partner }),
+    });
+    const document = packHtml(pack);
+    return options.format === 'pdf' ? htmlToPdf(document, config.chromium) : document;
+  }, options.out);
 }
 
 /** `datapact report`: the reports of PRODUCT.md §6, read from the live database, printed to stdout. */
@@ -91,5 +140,17 @@ export function reportCommand(): Command {
     .action(async (options: PeriodOptions) => {
       await printReport(options.database ?? loadConfig().database, async (store) => formatCounterfactual(await counterfactualReport(store, monthlyRequest(options.now ?? Date.now(), options.from, options.to, options.partner)), options.format));
     });
+  report
+    .command('pack')
+    .description("The regulator's pack: one self-contained document (HTML, or PDF through Chromium) answering the 2018 letters' "
+      + 'questions for every partner or one: who, which data, since when, stored where, which safeguards, audited how (the latest '
+      + 'tree head checked with the log\'s public key), how many members reached (last 12 months) and what the 2018 rules would have reached')
+    .option('--partner <id>', 'only this partner')
+    .option('--format <format>', `output format: ${PACK_FORMATS.join(', ')}`, packFormat, 'html' as PackFormat)
+    .option('--now <iso>', 'report as of this instant (default: now); the audit section is the log as it is when written', instant)
+    .option('--out <file>', 'write the document to this file (default: stdout)')
+    .option('--public-key <pem>', 'the log\'s public key to check the latest head with (default: the data directory\'s audit key)')
+    .option('--database <path|url>', DATABASE_OPTION)
+    .action(writePack);
   return report;
 }

@@ -105,6 +105,7 @@ export function serveCommand(): Command {
         witnesses: config.witnesses,
         witnessQuorum: config.witnessQuorum,
         controller: config.controller,
+        chromium: config.chromium,
         cookieSecret: loadOrCreateSecret(join(config.dataDir, 'secrets', 'cookie-secret'), () => randomBytes(32).toString('base64url')),
       });
       // Notices to partners' webhooks (README, "Notices to partners"): every DATAPACT_NOTICE_SECONDS.

@@ -9,6 +9,7 @@ import { adminCheckpointRoutes } from './admin-checkpoints.js';
 import { adminDeletionRequestRoutes } from './admin-deletion-requests.js';
 import { adminNoticeRoutes } from './admin-notices.js';
 import { adminAppRoutes } from './admin-apps.js';
+import { adminPackRoutes } from './admin-pack.js';
 import { adminPartnerRoutes } from './admin-partners.js';
 import { adminRecordsRoutes } from './admin-records.js';
 import { adminReportRoutes } from './admin-reports.js';
@@ -36,6 +37,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminNoticeRoutes, { context });
   await app.register(adminReportRoutes, { context });
   await app.register(adminRecordsRoutes, { context });
+  await app.register(adminPackRoutes, { context });
   await app.register(adminAttentionRoutes, { context });
   await app.register(adminAuditRoutes, { context });
   await app.register(adminCheckpointRoutes, { context });

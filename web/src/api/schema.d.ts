@@ -6396,6 +6396,105 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/reports/pack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Regulator's pack: one self-contained document answering the 2018 letters' questions for every partner or one
+         * @description Who (partner, country, risk flags), which data (fields per agreement, sensitive ones marked), since when, stored where, which safeguards (the records of processing), audited how (the latest tree head, its signature checked with the log's public key as the document is written, and the witnesses' cosignatures), how many members were reached (the inventory, the exposure over the last 12 months and a chart per month) and what the 2018 rules would have reached. HTML with inline CSS and SVG, no script, nothing fetched; PDF printed from it by the server's Chromium (409 `pdf_unavailable` when it has none). Both are downloads.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description html (default) or pdf */
+                    format?: "html" | "pdf";
+                    /** @description only this partner (404 when there is none) */
+                    partner_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The pack, as an attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/pdf": string;
+                        "text/html": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/reports/records-of-processing": {
         parameters: {
             query?: never;
