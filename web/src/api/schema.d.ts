@@ -3123,7 +3123,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Audit entries, newest first, filtered by partner, app, agreement, window [from, to) and outcome
+         * Audit entries, newest first, filtered by member, request, partner, app, agreement, window [from, to) and outcome
          * @description Paged by `limit` (1 to 500, default 100) and the `paging.after` cursor, which only works with the filters it was given for. Unknown ids find nothing (no 404).
          */
         get: {
@@ -3138,10 +3138,14 @@ export interface paths {
                     /** @description ISO-8601 instant with a time zone (`2026-05-01T00:00:00Z`); entries at or after it. */
                     from?: string;
                     limit?: number;
+                    /** @description Only entries about this member (the subject) or made with their token (`token_member_id`). */
+                    member_id?: string;
                     /** @description released, withheld, denied or staff_action */
                     outcome?: "served" | "released" | "withheld" | "denied" | "staff_action";
                     /** @description Only entries about this partner (an unknown id finds nothing). */
                     partner_id?: string;
+                    /** @description Only the entries of this request (its `x-request-id`, or a staff action's request). */
+                    request_id?: string;
                     /** @description ISO-8601 instant with a time zone; entries before it (exclusive). */
                     to?: string;
                 };
