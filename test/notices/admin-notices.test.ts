@@ -146,7 +146,7 @@ describe('POST /admin/v1/partners/:id/webhook-ping', () => {
 
     const ping = await call('POST', '/admin/v1/partners/p_acme/webhook-ping', manager);
     assert.equal(ping.statusCode, 202, ping.body);
-    assert.deepEqual({ ...ping.json(), id: 'x' }, {
+    assert.deepEqual({ ...(ping.json() as object), id: 'x' }, {
       id: 'x', partner_id: 'p_acme', agreement_id: null, type: 'webhook.ping', created_at: '2026-06-01T00:00:00.000Z', status: 'pending',
       reason: null, attempts: 0, next_attempt_at: '2026-06-01T00:00:00.000Z', delivered_at: null, data: { test: true },
     });
