@@ -20,8 +20,8 @@ import { build, type BuildOptions, type Built } from './build.js';
  */
 
 export const CHROMIUM = process.env.DATAPACT_CHROMIUM ?? '/usr/bin/chromium';
-/** Screenshots of every page the tests visit (git-ignored). */
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+/** Screenshots of every page the tests visit, in the demo world: committed, and shown by the README. */
+export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 export const CONSOLE_NOW = Date.parse('2026-06-01T09:00:00Z');
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -109,8 +109,8 @@ export async function checkAccessibility(page: Page, where: string): Promise<voi
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const path = join(ARTIFACTS, `${name}.png`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `console-${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
 }

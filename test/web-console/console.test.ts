@@ -8,6 +8,8 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { TOTP_PERIOD_S, totpCodeAt } from '../../src/domain/staff-login.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
 import {
   CONSOLE_NOW, checkAccessibility, closeBrowser, consoleWorld, screenshot, signIn, type ConsoleWorld,
@@ -16,7 +18,7 @@ import {
 /**
  * The staff console driven in Chromium, each workflow as the role that does it, with the
  * refusals: what a role may not do is not offered, and a request crafted anyway is refused by the
- * API. Every page is checked with axe-core and photographed (test-artifacts/console/).
+ * API. Every page is checked with axe-core and photographed (docs/screenshots/console-*.png).
  */
 
 after(closeBrowser);
@@ -221,6 +223,53 @@ test('agreements: a manager drafts with the rules shown as fields are picked, a 
     await checkAccessibility(officer, 'agreement history');
     await screenshot(officer, '10-agreement-history');
   });
+
+  await t.test('the manager plans the wind-down on its timeline (a viewer cannot), and records the deletion attestation once access has ended', async () => {
+    const viewer = await w.page();
+    await signIn(viewer, 'viewer@datapact.example');
+    await viewer.goto(`/console/agreements/${agreementId}`);
+    await viewer.getByRole('table', { name: 'History' }).waitFor();
+    assert.equal(await viewer.getByRole('form', { name: 'Plan the wind-down' }).count(), 0, 'a viewer is not offered the planner');
+    assert.deepEqual(await crafted(viewer, `/admin/v1/agreements/${agreementId}/wind-down`, true), { status: 403, code: 'forbidden' });
+
+    const manager = await w.page();
+    await signIn(manager, 'partnerships@datapact.example');
+    await manager.goto(`/console/agreements/${agreementId}`);
+    const planner = manager.getByRole('form', { name: 'Plan the wind-down' });
+    await planner.getByLabel(/^No new grants/).fill('2026-07-01');
+    await planner.getByLabel(/^No friend data/).fill('2026-06-15');
+    await planner.getByLabel(/^Access ends/).fill('2026-09-01');
+    await planner.getByText('The phases go in order').waitFor();
+    await planner.getByLabel(/^No friend data/).fill('2026-08-01');
+    await planner.getByLabel(/^Reason/).fill('The partner is leaving the programme.');
+    const preview = planner.getByRole('list', { name: 'Wind-down timeline' });
+    for (const line of ['No new grants: 2026-07-01', 'No friend data: 2026-08-01', 'Access ends: 2026-09-01', 'Deletion attestation due by 2026-10-01']) {
+      await preview.getByText(line).waitFor();
+    }
+    await checkAccessibility(manager, 'wind-down planner');
+    await screenshot(manager, '17-wind-down-planner');
+    await planner.getByRole('button', { name: 'Schedule the wind-down' }).click();
+    await manager.getByRole('region', { name: 'Wind-down' }).getByText('Access ends: 2026-09-01').waitFor();
+    await manager.getByText('winding down', { exact: true }).first().waitFor();
+
+    // Access has ended: the attestation is offered; recording it terminates the agreement.
+    // (Three months on, yesterday's session is long over: a new sign-in.)
+    w.setNow(Date.parse('2026-09-02T10:00:00Z'));
+    await signIn(manager, 'partnerships@datapact.example');
+    await manager.goto(`/console/agreements/${agreementId}`);
+    const attestation = manager.getByRole('form', { name: 'Record the deletion attestation' });
+    await attestation.getByLabel(/^Signed by/).fill('Li Wei, Data Protection Officer');
+    await attestation.getByLabel(/^Statement/).fill('All member data received under this agreement was deleted on 2026-09-01.');
+    await checkAccessibility(manager, 'deletion attestation');
+    await attestation.getByRole('button', { name: 'Record the attestation' }).click();
+    await manager.getByText('Deletion attested: 2026-09-02').waitFor();
+    await manager.getByText('terminated', { exact: true }).first().waitFor();
+    const actions = await manager.getByRole('table', { name: 'History' }).locator('tbody tr td:nth-child(4)').allTextContents();
+    // The phases reached in between are the system's, in the history too.
+    assert.deepEqual(actions.slice(7), ['schedule_wind_down', 'phase_reached:no_new_grants', 'phase_reached:no_friend_data',
+      'phase_reached:access_ended', 'record_deletion_attestation']);
+    await screenshot(manager, '18-wind-down-done');
+  });
 });
 
 test('session expiry: the sign-in comes back over the editor, nothing typed is lost, and the save goes through after it', async (t) => {
@@ -270,6 +319,24 @@ test('your account: a password change, then the new password signs in and the ol
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
   await signIn(page, 'viewer@datapact.example', { password: 'a viewer password of her own' });
+
+  // Two-factor: enrolled with the authenticator's first code, then asked for at the next sign-in.
+  await page.getByRole('link', { name: 'Your account' }).click();
+  const enrol = page.getByRole('form', { name: 'Turn on two-factor' });
+  await enrol.getByLabel(/^Your password/).fill('a viewer password of her own');
+  await enrol.getByRole('button', { name: 'Set up an authenticator' }).click();
+  const secret = (await page.getByTestId('totp-secret').textContent())!;
+  await page.getByLabel(/^Code from the authenticator/).fill(totpCodeAt(secret, CONSOLE_NOW));
+  await page.getByRole('button', { name: 'Turn on two-factor' }).click();
+  await page.getByTestId('recovery-codes').waitFor();
+  assert.ok(await page.getByTestId('recovery-codes').locator('li').count() >= 8);
+  await page.getByText('On: every sign-in asks', { exact: false }).waitFor();
+  await checkAccessibility(page, 'account with two-factor');
+  await screenshot(page, '12-account-two-factor');
+  const later = CONSOLE_NOW + 2 * TOTP_PERIOD_S * 1000;
+  w.setNow(later);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, 'viewer@datapact.example', { password: 'a viewer password of her own', code: () => totpCodeAt(secret, later) });
 });
 
 test('partners and apps: a manager registers a partner and an app, whose secret is shown once and rotated; a viewer is offered neither', async (t) => {
@@ -295,11 +362,31 @@ test('partners and apps: a manager registers a partner and an app, whose secret 
   await secret.waitFor();
   const first = await secret.textContent();
   assert.match(first ?? '', /^dpcs_/);
-  await checkAccessibility(manager, 'partner with its apps');
-  await screenshot(manager, '14-partner-apps');
   await manager.getByRole('button', { name: 'Rotate secret of Nordlicht Companion' }).click();
   await manager.getByText(/the old one no longer works/).waitFor();
   assert.notEqual(await secret.textContent(), first);
+
+  // Edit: a risk flag more and a webhook; a test ping shows in the delivery log; the signing secret is rotated.
+  const edit = manager.getByRole('form', { name: 'Edit the partner' });
+  await edit.getByRole('checkbox', { name: 'sanctions' }).check();
+  await edit.getByLabel(/^Webhook URL/).fill('https://localhost:9/datapact-notices');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await manager.getByText(/risk flags: .*sanctions/).waitFor();
+  await manager.getByRole('button', { name: 'Send a test ping' }).click();
+  await manager.getByRole('table', { name: 'Delivery log' }).getByText('webhook.ping').waitFor();
+  await manager.getByRole('button', { name: 'Rotate the signing secret' }).click();
+  await manager.getByText(/the old one no longer verifies/).waitFor();
+  assert.match(await secret.textContent() ?? '', /^whsec_/);
+  // The app: its redirect URIs changed, then disabled.
+  await manager.getByRole('button', { name: 'Edit redirect URIs of Nordlicht Companion' }).click();
+  await manager.getByRole('form', { name: 'Redirect URIs of Nordlicht Companion' }).getByLabel(/^Redirect URIs/)
+    .fill('https://nordlicht.example/callback\nhttps://nordlicht.example/v2/callback');
+  await manager.getByRole('button', { name: 'Save URIs' }).click();
+  await manager.getByRole('table', { name: 'Apps' }).getByText('https://nordlicht.example/v2/callback', { exact: false }).waitFor();
+  await manager.getByRole('button', { name: 'Disable Nordlicht Companion' }).click();
+  await manager.getByRole('button', { name: 'Enable Nordlicht Companion' }).waitFor();
+  await checkAccessibility(manager, 'partner with its webhook and apps');
+  await screenshot(manager, '14-partner-apps');
   await manager.reload();
   await manager.getByRole('table', { name: 'Apps' }).waitFor();
   assert.equal(await manager.getByTestId('secret').count(), 0, 'the secret is not shown again');
@@ -313,6 +400,10 @@ test('partners and apps: a manager registers a partner and an app, whose secret 
   const partnerId = new URL(manager.url()).pathname.split('/').pop()!;
   const appId = (await w.store.partners.apps()).find((a) => a.partnerId === partnerId)!.id;
   assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/apps/${appId}/rotate-secret`, true), { status: 403, code: 'forbidden' });
+  assert.equal(await viewer.getByRole('button', { name: 'Send a test ping' }).count(), 0);
+  assert.equal(await viewer.getByRole('form', { name: 'Edit the partner' }).count(), 0);
+  await viewer.getByRole('table', { name: 'Delivery log' }).getByText('webhook.ping').waitFor();
+  assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/webhook-ping`, true), { status: 403, code: 'forbidden' });
 });
 
 test("audit: a viewer searches the log and checks an entry's inclusion proof in the browser, against the signed tree head", async (t) => {
@@ -340,7 +431,31 @@ test("audit: a viewer searches the log and checks an entry's inclusion proof in 
   }
   await checkAccessibility(page, 'audit');
   await screenshot(page, '15-audit-proof');
+
+  // By member: the entries about her (or made with her token); by request id: the entries of one request.
+  await w.store.audit.append([released('m_ada', 'm_ada', 'req_console_ada'), released('m_ada', 'm_bob', 'req_console_bob')]);
+  await page.goto('/console/audit');
+  await form.getByLabel(/^Member id/).fill('m_bob');
+  await form.getByRole('button', { name: 'Search' }).click();
+  await entries.getByText('req_console_bob').waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('member_id'), 'm_bob', 'the search is in the address');
+  assert.deepEqual(await entries.locator('tbody tr').count(), 1, "only the entry about Bob (through Ada's token)");
+  const login = (await w.store.auditQueries.page({ outcome: 'staff_action' }, 1, null)).records[0]!;
+  await page.goto(`/console/audit?request_id=${login.requestId}`);
+  assert.equal(await form.getByLabel(/^Request id/).inputValue(), login.requestId);
+  await entries.getByText('staff.login').waitFor();
+  assert.deepEqual(await entries.locator('tbody tr').count(), 1);
+  await checkAccessibility(page, 'audit search by request');
 });
+
+/** An entry of the Graph API releasing a member's name to Huawei's app, made with `token`'s token. */
+function released(token: string, subject: string, requestId: string, at = CONSOLE_NOW): AuditEntry {
+  return {
+    at, requestId, appId: 'app_huawei', partnerId: 'p_huawei', agreementId: 'agr_huawei', agreementVersion: 1, rulesVersion: RULES_VERSION,
+    tokenMemberId: token, subjectMemberId: subject, purpose: 'device_experience', outcome: 'released', code: null,
+    released: ['id', 'name'], withheld: {},
+  };
+}
 
 test('staff and API keys: one admin proposes an officer, another confirms; a key is shown once and revoked; a manager is offered none of it', async (t) => {
   const w = await consoleWorld(t);
@@ -376,8 +491,55 @@ test('staff and API keys: one admin proposes an officer, another confirms; a key
   const olivia = (await w.store.staff.list()).find((s) => s.email === 'olivia@datapact.example');
   assert.deepEqual(olivia?.roles, ['privacy_officer']);
 
+  // The first admin resets the viewer's password (shown once), gives her a role, and disables her account.
+  await admin.reload();
+  await admin.getByRole('button', { name: 'Reset password of viewer@datapact.example' }).click();
+  await admin.getByText('One-time password of viewer@datapact.example', { exact: false }).waitFor();
+  await admin.getByRole('button', { name: 'Change roles of viewer@datapact.example' }).click();
+  await admin.getByRole('form', { name: 'Roles of viewer@datapact.example' }).getByRole('checkbox', { name: 'partnerships manager' }).check();
+  await admin.getByRole('button', { name: 'Save roles' }).click();
+  await admin.getByRole('row', { name: /viewer@datapact\.example/ }).getByText(/partnerships_manager/).waitFor();
+  await admin.getByRole('button', { name: 'Disable viewer@datapact.example' }).click();
+  await admin.getByRole('button', { name: 'Enable viewer@datapact.example' }).waitFor();
+  const viewerAccount = (await w.store.staff.list()).find((s) => s.email === 'viewer@datapact.example')!;
+  assert.ok(viewerAccount.disabledAt !== null && viewerAccount.passwordResetAt !== null);
+  await checkAccessibility(admin, 'staff after changes');
+  await screenshot(admin, '16-staff-changes');
+
   const manager = await w.page();
   await signIn(manager, 'partnerships@datapact.example');
   assert.equal(await manager.getByRole('link', { name: 'Staff and API keys' }).count(), 0);
   assert.deepEqual(await crafted(manager, '/admin/v1/api-keys', true), { status: 403, code: 'forbidden' });
+  assert.deepEqual(await crafted(manager, `/admin/v1/staff/${await staffId(w, 'privacy1@datapact.example')}/password-reset`, true), { status: 403, code: 'forbidden' });
+});
+
+test('reports: a viewer reads the inventory, the exposure with its chart of members per month, and the records of processing', async (t) => {
+  const w = await consoleWorld(t);
+  // Releases to Huawei's app over three months: some to members' own tokens, some through a friend's.
+  const months = [['2026-04-10', 3, 1], ['2026-05-10', 5, 2], ['2026-06-01', 2, 0]] as const;
+  await w.store.audit.append(months.flatMap(([day, own, viaFriend]) => [
+    ...Array.from({ length: own }, (_, i) => released(`m_${day}_${i}`, `m_${day}_${i}`, `req_${day}_${i}`, Date.parse(`${day}T08:00:00Z`))),
+    ...Array.from({ length: viaFriend }, (_, i) => released('m_ada', `m_friend_${day}_${i}`, `req_${day}_f${i}`, Date.parse(`${day}T09:00:00Z`))),
+  ]));
+  const page = await w.page();
+  await signIn(page, 'viewer@datapact.example');
+  await page.getByRole('link', { name: 'Reports' }).click();
+  await page.getByRole('link', { name: 'Inventory' }).click();
+  await page.getByRole('table', { name: 'Inventory' }).getByText('ZTE Corporation').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Download as CSV' }).getAttribute('href'), '/admin/v1/reports/inventory?format=csv');
+  await checkAccessibility(page, 'inventory');
+  await screenshot(page, '19-report-inventory');
+
+  await page.goto('/console/reports/exposure');
+  const chart = page.locator('figure.chart');
+  await chart.locator('.recharts-bar-rectangle').first().waitFor({ state: 'attached' });
+  assert.match(await chart.locator('figcaption').textContent() ?? '', /2026-04: 3 directly, 1 through friends; 2026-05: 5 directly, 2 through friends; 2026-06: 2 directly, 0 through friends/);
+  await page.getByRole('table', { name: 'Exposure per partner' }).getByText('Huawei Device Co., Ltd.').waitFor();
+  await checkAccessibility(page, 'exposure');
+  await screenshot(page, '20-report-exposure');
+
+  await page.goto('/console/reports/records-of-processing');
+  await page.getByRole('region', { name: 'Record of agr_huawei' }).waitFor();
+  await checkAccessibility(page, 'records of processing');
+  await screenshot(page, '21-report-records');
 });

@@ -219,7 +219,7 @@ function Apps({ partnerId, manage, onSecret }: { partnerId: string; manage: bool
                   <Table.Td>
                     <Group gap="xs">
                       <Button size="xs" variant="default" onClick={() => rotate.mutate(app.id)} aria-label={`Rotate secret of ${app.name}`}>Rotate secret</Button>
-                      <Button size="xs" variant="default" onClick={() => setEditing({ appId: app.id, uris: app.redirect_uris.join('\n') })} aria-label={`Edit redirect URIs of ${app.name}`}>Edit URIs</Button>
+                      <Button size="xs" variant="default" onClick={() => setEditing({ appId: app.id, uris: app.redirect_uris.join('\n') })} aria-label={`Edit redirect URIs of ${app.name}`}>Edit redirect URIs</Button>
                       <Button size="xs" variant="default" color={app.status === 'active' ? 'red.8' : undefined}
                         onClick={() => change.mutate({ appId: app.id, body: { status: app.status === 'active' ? 'disabled' : 'active' } })}
                         aria-label={`${app.status === 'active' ? 'Disable' : 'Enable'} ${app.name}`}>{app.status === 'active' ? 'Disable' : 'Enable'}</Button>

@@ -133,9 +133,13 @@ export function ExposureReport() {
           <section aria-label="Members reached per month">
             <SectionTitle>Members whose data was released, per month</SectionTitle>
             <Text size="sm" mb="xs">{data.from} to {data.to}. Each agreement counts a member once a month; a member reached under two agreements counts in both.</Text>
-            <BarChart h={260} data={perMonth} dataKey="month" type="stacked" withLegend role="img"
-              aria-label={`Members reached per month: ${perMonth.map((m) => `${m.month} ${m.Directly} directly, ${m['Through friends']} through friends`).join('; ')}`}
-              series={[{ name: 'Directly', color: 'indigo.8' }, { name: 'Through friends', color: 'orange.7' }]} />
+            <figure className="chart">
+              <BarChart h={260} data={perMonth} dataKey="month" type="stacked" withLegend
+                series={[{ name: 'Directly', color: 'indigo.8' }, { name: 'Through friends', color: 'orange.7' }]} />
+              <figcaption className="sr-only">
+                {perMonth.map((m) => `${m.month}: ${m.Directly} directly, ${m['Through friends']} through friends`).join('; ')}
+              </figcaption>
+            </figure>
           </section>
           <SectionTitle>Over the period, per partner</SectionTitle>
           <Table withTableBorder striped aria-label="Exposure per partner">

@@ -93,7 +93,7 @@ export function Staff() {
               <Table.Td>
                 {s.id === me.id ? <Text size="sm">You (change your own password under Your account)</Text> : (
                   <Group gap="xs">
-                    <Button size="xs" variant="default" aria-label={`Change roles of ${s.email}`} onClick={() => setEditing({ id: s.id, email: s.email, roles: s.roles })}>Roles</Button>
+                    <Button size="xs" variant="default" aria-label={`Change roles of ${s.email}`} onClick={() => setEditing({ id: s.id, email: s.email, roles: s.roles })}>Change roles</Button>
                     {!s.disabled_at && <Button size="xs" variant="default" aria-label={`Reset password of ${s.email}`} onClick={() => reset.mutate(s)}>Reset password</Button>}
                     <Button size="xs" variant="default" color={s.disabled_at ? undefined : 'red.8'} aria-label={`${s.disabled_at ? 'Enable' : 'Disable'} ${s.email}`}
                       onClick={() => change.mutate({ id: s.id, body: { disabled: !s.disabled_at } })}>{s.disabled_at ? 'Enable' : 'Disable'}</Button>

@@ -35,13 +35,13 @@ export function WindDownTimeline({ plan, phase, attestedAt, unconfirmed }: {
   const due = day(new Date(Date.parse(plan.access_ended) + ATTESTATION_GRACE_DAYS * DAY_MS).toISOString());
   const active = attestedAt ? 3 : reached - 1;
   return (
-    <Timeline active={active} bulletSize={20} lineWidth={2} aria-label="Wind-down timeline">
+    <Timeline active={active} bulletSize={20} lineWidth={2} role="list" aria-label="Wind-down timeline">
       {PHASES.map((p, i) => (
-        <Timeline.Item key={p.key} title={`${p.title}: ${day(plan[p.key])}`}>
+        <Timeline.Item role="listitem" key={p.key} title={`${p.title}: ${day(plan[p.key])}`}>
           <Text size="sm">{p.effect}{i < reached ? ' (reached)' : ''}</Text>
         </Timeline.Item>
       ))}
-      <Timeline.Item title={attestedAt ? `Deletion attested: ${day(attestedAt)}` : `Deletion attestation due by ${due}`}>
+      <Timeline.Item role="listitem" title={attestedAt ? `Deletion attested: ${day(attestedAt)}` : `Deletion attestation due by ${due}`}>
         <Text size="sm">
           {attestedAt ? 'The agreement is terminated.' : unconfirmed
             ? 'None came in time: the agreement is flagged deletion unconfirmed.'
@@ -94,13 +94,13 @@ export function WindDownPlanner({ agreement }: { agreement: AgreementView }) {
       </Group>
       <Textarea label="Reason (kept in the history)" value={reason} onChange={(e) => setReason(e.currentTarget.value)} autosize minRows={1} maw={720} mt="sm" />
       {problem ? <Text size="sm" mt="sm" role="status">{problem}</Text> : (
-        <Stack mt="sm" maw={720} aria-label="Preview">
+        <Stack mt="sm" maw={720}>
           <Text size="sm" fw={600}>The plan as the partner will be told it:</Text>
           <WindDownTimeline plan={plan} phase="none" attestedAt={null} unconfirmed={false} />
         </Stack>
       )}
       <Failure error={schedule.error} />
-      <Group mt="sm"><Button type="submit" color="orange.9" disabled={problem !== null} loading={schedule.isPending}>Schedule the wind-down</Button></Group>
+      <Group mt="sm"><Button type="submit" disabled={problem !== null} loading={schedule.isPending}>Schedule the wind-down</Button></Group>
     </form>
   );
 }
