@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { StaffRole } from '../../src/domain/staff.js';
 import type { Instant } from '../../src/domain/time.js';
 import { DEFAULT_CONSOLE_DIR } from '../../src/http/console.js';
 import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
@@ -52,22 +53,43 @@ export async function closeBrowser(): Promise<void> {
 
 export interface ConsoleWorld extends Built {
   readonly base: string;
-  /** A fresh browser context and page (its own cookie jar), failing the test on any CSP violation or page error. */
-  page(): Promise<Page>;
+  /** The app's clock now (it only moves forward: `advance`). */
+  now(): Instant;
+  advance(ms: number): Instant;
+  /**
+   * A fresh browser context and page (its own cookie jar) for test `t`, closed when it ends, which it
+   * fails on any CSP violation or page error.
+   */
+  page(t: TestContext): Promise<Page>;
+  /** A staff account of its own for a test that changes it (its password, two-factor, roles). */
+  account(email: string, name: string, roles: StaffRole[]): Promise<string>;
+  close(): Promise<void>;
 }
 
-export async function consoleWorld(t: TestContext, now: Instant = CONSOLE_NOW, options: BuildOptions = {}): Promise<ConsoleWorld> {
+/**
+ * One app with the demo partners and staff, listening on a free port, for a whole test file (its
+ * tests share it, in order: each signs in as whom it needs).
+ */
+export async function consoleWorld(now: Instant = CONSOLE_NOW, options: BuildOptions = {}): Promise<ConsoleWorld> {
   requirePrerequisites();
-  const built = await build(t, now, options);
+  const built = await build(undefined, now, options);
+  const passwordHash = await hashPassword(DEMO_PASSWORD);
   await seedDemoPartners(built.store, now);
-  await seedDemoStaff(built.store, await hashPassword(DEMO_PASSWORD), now);
+  await seedDemoStaff(built.store, passwordHash, now);
   await built.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
   const b = await browser();
+  let current = now;
   return {
     ...built,
     base,
-    async page() {
+    now: () => current,
+    advance(ms) {
+      current += ms;
+      built.setNow(current);
+      return current;
+    },
+    async page(t) {
       const context = await b.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base });
       t.after(() => context.close());
       const page = await context.newPage();
@@ -79,6 +101,10 @@ export async function consoleWorld(t: TestContext, now: Instant = CONSOLE_NOW, o
       t.after(() => assert.deepEqual(problems, [], 'no CSP violation and no script error in the page'));
       return page;
     },
+    async account(email, name, roles) {
+      return (await built.store.staff.create({ email, name, roles, passwordHash }, current)).id;
+    },
+    close: () => built.app.close(),
   };
 }
 
