@@ -123,7 +123,8 @@ export async function signIn(page: Page, email: string, options: { password?: st
 
 /** axe-core on the page as it is: no serious or critical violation. Evaluated over the DevTools protocol, so the CSP stays as served. */
 export async function checkAccessibility(page: Page, where: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
+  // Once per document: the console navigates in place, so axe stays loaded across its pages.
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
     type Result = { violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }> };
     const global = globalThis as unknown as { axe: { run(context: unknown, options: object): Promise<Result> }; document: unknown };

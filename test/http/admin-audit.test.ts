@@ -417,7 +417,7 @@ for (const dialect of DIALECTS) {
       const { app } = await world(t, dialect);
       const spec = (await app.inject({ url: '/docs/json' })).json();
       const names = (path: string) => spec.paths[path].get.parameters.map((p: { name: string }) => p.name);
-      assert.deepEqual(names(ENTRIES_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome', 'limit', 'after']);
+      assert.deepEqual(names(ENTRIES_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome', 'member_id', 'request_id', 'limit', 'after']);
       assert.deepEqual(names(COUNTS_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome']);
       assert.ok(spec.paths[ENTRIES_URL].get.responses['200']);
       assert.ok(spec.paths[COUNTS_URL].get.responses['200']);

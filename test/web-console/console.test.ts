@@ -276,6 +276,7 @@ test("audit: a viewer searches the log and checks an entry's inclusion proof in 
   const seq = (await check.getAttribute('aria-label'))!.split(' ').pop();
   await check.click();
   await page.getByText(`Entry ${seq} is in the log: checked in this browser`).waitFor();
+  await page.getByRole('table', { name: `Entry ${seq}` }).getByText(/^staff\.login by st_/).waitFor();
   for (const line of ["The entry's bytes hash to its leaf: yes", 'leads to the root of the signed head', "The head's Ed25519 signature checks with the log's public key: yes"]) {
     await page.getByRole('status').getByText(line, { exact: false }).waitFor();
   }
@@ -375,6 +376,7 @@ test('reports: a viewer reads the inventory, the exposure with its chart of memb
   const page = await w.page();
   await signIn(page, 'viewer@datapact.example');
   await page.getByRole('link', { name: 'Reports' }).click();
+  await checkAccessibility(page, 'reports');
   await page.getByRole('link', { name: 'Inventory' }).click();
   await page.getByRole('table', { name: 'Inventory' }).getByText('ZTE Corporation').waitFor();
   assert.equal(await page.getByRole('link', { name: 'Download as CSV' }).getAttribute('href'), '/admin/v1/reports/inventory?format=csv');

@@ -31,7 +31,7 @@ async function verify(leafIndex: number) {
   if (leafIndex >= head.tree_size) return { pending: true as const, head };
   const inclusion = await ok(api.GET('/admin/v1/audit/inclusion', { params: { query: { leaf_index: leafIndex, tree_size: head.tree_size } } }));
   const pem = await (await fetch('/v1/audit/public-key')).text();
-  return { pending: false as const, head, check: await checkInclusion(inclusion, head, pem) };
+  return { pending: false as const, head, entry: inclusion.entry, check: await checkInclusion(inclusion, head, pem) };
 }
 
 /** Audit entries, newest first, filtered; each entry's inclusion proof checked in the browser. */
@@ -91,6 +91,7 @@ export function Audit() {
               </List>
             </Alert>
           )}
+          {result && !result.pending && <EntryDetail entry={result.entry} />}
         </section>
       )}
       <Failure error={entries.error} />
@@ -121,5 +122,26 @@ export function Audit() {
         </Table>
       ))}
     </>
+  );
+}
+
+type Entry = Awaited<ReturnType<typeof verify>> extends infer R ? (R extends { entry: infer E } ? E : never) : never;
+
+/** Every field of the entry the proof covers. */
+function EntryDetail({ entry }: { entry: Entry }) {
+  const json = (value: unknown) => (value == null || (typeof value === 'object' && Object.keys(value).length === 0) ? '—' : JSON.stringify(value));
+  const rows: Array<[string, string]> = [
+    ['When', entry.at], ['Request', entry.request_id], ['Outcome', entry.outcome + (entry.code ? ` (${entry.code})` : '')],
+    ['Partner, app, agreement', [entry.partner_id, entry.app_id, entry.agreement_id && `${entry.agreement_id} v${entry.agreement_version ?? '?'}`].filter(Boolean).join(', ') || '—'],
+    ['Member (subject)', entry.subject_member_id ?? '—'], ["Token's member", entry.token_member_id ?? '—'], ['Purpose', entry.purpose ?? '—'],
+    ['Released', entry.released.join(', ') || '—'], ['Withheld', json(entry.withheld)],
+    ['Staff action', entry.action ? `${entry.action} by ${entry.actor ?? '?'}` : '—'], ['Detail', json(entry.detail)], ['Rules version', entry.rules_version],
+  ];
+  return (
+    <Table withTableBorder mt="sm" mb="md" aria-label={`Entry ${entry.seq}`}>
+      <Table.Tbody>
+        {rows.map(([name, value]) => <Table.Tr key={name}><Table.Th scope="row" w={220}>{name}</Table.Th><Table.Td className="mono">{value}</Table.Td></Table.Tr>)}
+      </Table.Tbody>
+    </Table>
   );
 }
