@@ -138,6 +138,8 @@ export async function checkAccessibility(page: Page, where: string): Promise<voi
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `console-${name}.png`);
+  // From the top: a page scrolled down would show the fixed header and menu halfway down the full-page picture.
+  await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   return path;
 }
