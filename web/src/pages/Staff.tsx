@@ -6,6 +6,8 @@ import { useSession } from '../session';
 import { day, Failure, SectionTitle, Title } from './common';
 
 const ROLES = ['viewer', 'partnerships_manager', 'privacy_officer', 'admin'];
+/** Roles whose account an admin cannot reset alone (409 guarded_account): remove them, reset, propose them again. */
+const GUARDED = ['privacy_officer', 'admin'];
 
 function ShownOnce({ title, secret }: { title: string; secret: string }) {
   return (
@@ -94,7 +96,7 @@ export function Staff() {
                 {s.id === me.id ? <Text size="sm">You (change your own password under Your account)</Text> : (
                   <Group gap="xs">
                     <Button size="xs" variant="default" aria-label={`Change roles of ${s.email}`} onClick={() => setEditing({ id: s.id, email: s.email, roles: s.roles })}>Change roles</Button>
-                    {!s.disabled_at && <Button size="xs" variant="default" aria-label={`Reset password of ${s.email}`} onClick={() => reset.mutate(s)}>Reset password</Button>}
+                    {!s.disabled_at && !s.roles.some((r) => GUARDED.includes(r)) && <Button size="xs" variant="default" aria-label={`Reset password of ${s.email}`} onClick={() => reset.mutate(s)}>Reset password</Button>}
                     <Button size="xs" variant="default" color={s.disabled_at ? undefined : 'red.8'} aria-label={`${s.disabled_at ? 'Enable' : 'Disable'} ${s.email}`}
                       onClick={() => change.mutate({ id: s.id, body: { disabled: !s.disabled_at } })}>{s.disabled_at ? 'Enable' : 'Disable'}</Button>
                   </Group>
