@@ -1,9 +1,9 @@
-import { Alert, Button, Checkbox, Code, Group, Select, Stack, Table, Text, Textarea, TextInput } from '@mantine/core';
+import { Alert, Button, Checkbox, Group, Select, Stack, Table, Text, Textarea, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ok } from '../api/client';
 import { useSession } from '../session';
-import { Failure, Link, SectionTitle, Title } from './common';
+import { Failure, Link, SectionTitle, ShownOnce, Title } from './common';
 
 export const RISK_FLAGS = ['state_influence', 'sanctions', 'prior_violation'];
 
@@ -15,16 +15,6 @@ interface PartnerView {
 
 const lines = (text: string) => text.split(/\s+/).filter(Boolean);
 const when = (iso: string | null | undefined) => (iso ? iso.slice(0, 19).replace('T', ' ') : '—');
-
-/** A secret the server shows this once. */
-function ShownOnce({ label, secret }: { label: string; secret: string }) {
-  return (
-    <Alert color="orange" title={label} role="status">
-      <Text size="sm">Copy it now: it is shown this once and stored only as a hash.</Text>
-      <Code block data-testid="secret">{secret}</Code>
-    </Alert>
-  );
-}
 
 /** One partner: its details (edited by managers), its webhook with the delivery log, and its apps. */
 export function PartnerDetail({ partnerId }: { partnerId: string }) {
@@ -44,7 +34,7 @@ export function PartnerDetail({ partnerId }: { partnerId: string }) {
       <Text>{p.kind.replace('_', ' ')} in {p.country}; risk flags: {p.risk_flags.join(', ') || 'none'}; data kept {p.storage.location.replace('_', ' ')}
         {p.storage.country ? ` (${p.storage.country})` : ''}. <Link to={`/agreements?partner_id=${p.id}`}>Its agreements</Link>
         {' · '}<Link to={`/audit?partner_id=${p.id}`}>Its audit entries</Link></Text>
-      {secret && <ShownOnce label={secret.label} secret={secret.value} />}
+      {secret && <ShownOnce title={secret.label} secret={secret.value} testId="secret" note="Copy it now: it is shown this once and stored only as a hash." />}
       {manage && <EditPartner key={JSON.stringify(p)} partner={p} />}
       <Webhook partner={p} manage={manage} onSecret={setSecret} />
       <Apps partnerId={p.id} manage={manage} onSecret={setSecret} />

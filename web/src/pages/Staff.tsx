@@ -1,22 +1,13 @@
-import { Alert, Badge, Button, Checkbox, Code, Group, Select, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, Select, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ok } from '../api/client';
 import { useSession } from '../session';
-import { day, Failure, SectionTitle, Title } from './common';
+import { day, Failure, SectionTitle, ShownOnce, Title } from './common';
 
 const ROLES = ['viewer', 'partnerships_manager', 'privacy_officer', 'admin'];
 /** Roles whose account an admin cannot reset alone (409 guarded_account): remove them, reset, propose them again. */
 const GUARDED = ['privacy_officer', 'admin'];
-
-function ShownOnce({ title, secret }: { title: string; secret: string }) {
-  return (
-    <Alert color="orange" title={title} role="status">
-      <Text size="sm">Shown this once: hand it to its owner over a trusted channel.</Text>
-      <Code block data-testid="shown-once">{secret}</Code>
-    </Alert>
-  );
-}
 
 /** Staff accounts, role grants waiting for a second admin, and API keys (admins only). */
 export function Staff() {
@@ -82,7 +73,7 @@ export function Staff() {
   return (
     <Stack>
       <Title>Staff and API keys</Title>
-      {shown && <ShownOnce title={shown.title} secret={shown.secret} />}
+      {shown && <ShownOnce title={shown.title} secret={shown.secret} testId="shown-once" note="Shown this once: hand it to its owner over a trusted channel." />}
       <Failure error={staff.error ?? create.error ?? decide.error ?? issue.error ?? revoke.error ?? change.error ?? reset.error} />
       <Table withTableBorder striped aria-label="Staff accounts">
         <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Email</Table.Th><Table.Th>Roles</Table.Th><Table.Th>Pending</Table.Th><Table.Th>Disabled</Table.Th><Table.Th>Changes</Table.Th></Table.Tr></Table.Thead>
