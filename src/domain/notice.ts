@@ -26,6 +26,7 @@ export const NOTICE_TYPES = [
   'wind_down.phase_upcoming',
   'wind_down.phase_started',
   'member.deletion_requested',
+  'webhook.ping',
 ] as const;
 export type KnownNoticeType = (typeof NOTICE_TYPES)[number];
 

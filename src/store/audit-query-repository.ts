@@ -23,6 +23,13 @@ export interface AuditFilter {
   readonly outcome?: AuditOutcome;
 }
 
+/** An entries query: the filters above, and two that only the entries (not the daily counts) answer. */
+export interface AuditEntryFilter extends AuditFilter {
+  /** Entries about this member (their subject) or made with their token. */
+  readonly memberId?: string;
+  readonly requestId?: string;
+}
+
 export interface AuditRecordPage {
   readonly records: StoredAuditEntry[];
   /** Older matching entries exist beyond the last one. */
@@ -47,8 +54,12 @@ const COLUMNS = [
   'format', 'passed_over', 'passed_over_reason',
 ] as const;
 
-function matching(eb: ExpressionBuilder<Database, 'audit_log'>, filter: AuditFilter): Expression<SqlBool> {
+function matching(eb: ExpressionBuilder<Database, 'audit_log'>, filter: AuditEntryFilter): Expression<SqlBool> {
   const conditions: Expression<SqlBool>[] = [];
+  if (filter.memberId !== undefined) {
+    conditions.push(eb.or([eb('subject_member_id', '=', filter.memberId), eb('token_member_id', '=', filter.memberId)]));
+  }
+  if (filter.requestId !== undefined) conditions.push(eb('request_id', '=', filter.requestId));
   if (filter.partnerId !== undefined) conditions.push(eb('partner_id', '=', filter.partnerId));
   if (filter.appId !== undefined) conditions.push(eb('app_id', '=', filter.appId));
   if (filter.agreementId !== undefined) conditions.push(eb('agreement_id', '=', filter.agreementId));
@@ -71,7 +82,7 @@ export class AuditQueryRepository {
    * Two reads, each in its indexes' order: the entries appended since migration 0020 (every one after
    * the frozen rows of audit_entries), then as many of those as the page still needs.
    */
-  async page(filter: AuditFilter, limit: number, beforeSeq: number | null): Promise<AuditRecordPage> {
+  async page(filter: AuditEntryFilter, limit: number, beforeSeq: number | null): Promise<AuditRecordPage> {
     const rows: EntryRow[] = await this.leanPage(filter, limit + 1, beforeSeq);
     if (rows.length <= limit) {
       // audit_entries has audit_log's columns (the view is defined over it).
@@ -84,10 +95,23 @@ export class AuditQueryRepository {
 
   /**
    * The newest matching entries among audit_requests and audit_leaves, in seq order without sorting
-   * the log.
+   * the log. A member is in an entry as its subject (a leaf's column) or as its token's member (its
+   * request's): one read for each, each in its own index's order, merged here.
    */
-  private async leanPage(filter: AuditFilter, limit: number, beforeSeq: number | null): Promise<EntryRow[]> {
+  private async leanPage(filter: AuditEntryFilter, limit: number, beforeSeq: number | null): Promise<EntryRow[]> {
+    if (filter.memberId === undefined) return this.leanRead(filter, limit, beforeSeq, null);
+    const found = new Map<number, EntryRow>();
+    for (const as of ['subject', 'token'] as const) {
+      for (const row of await this.leanRead(filter, limit, beforeSeq, as)) found.set(Number(row.seq), row);
+    }
+    return [...found.values()].sort((a, b) => Number(b.seq) - Number(a.seq)).slice(0, limit);
+  }
+
+  private async leanRead(filter: AuditEntryFilter, limit: number, beforeSeq: number | null, memberAs: 'subject' | 'token' | null): Promise<EntryRow[]> {
     let query = leanEntries(this.db);
+    if (memberAs === 'subject') query = query.where('l.subject_member_id', '=', filter.memberId!);
+    if (memberAs === 'token') query = query.where('r.token_member_id', '=', filter.memberId!);
+    if (filter.requestId !== undefined) query = query.where('r.request_id', '=', filter.requestId);
     if (filter.partnerId !== undefined) query = query.where('r.partner_id', '=', filter.partnerId);
     if (filter.appId !== undefined) query = query.where('r.app_id', '=', filter.appId);
     if (filter.agreementId !== undefined) query = query.where('r.agreement_id', '=', filter.agreementId);
@@ -97,7 +121,8 @@ export class AuditQueryRepository {
     if (beforeSeq !== null) query = query.where('r.first_seq', '<', beforeSeq).where('l.seq', '<', beforeSeq);
     // Filtered by what a request's index holds: requests newest first, each one's leaves within it (seq order
     // too, the leaves of a request being contiguous); else the leaves newest first, each finding its request.
-    const byRequest = filter.partnerId !== undefined || filter.appId !== undefined || filter.agreementId !== undefined;
+    const byRequest = memberAs === 'token' || filter.requestId !== undefined
+      || filter.partnerId !== undefined || filter.appId !== undefined || filter.agreementId !== undefined;
     const ordered = byRequest ? query.orderBy('r.first_seq', 'desc').orderBy('l.seq', 'desc') : query.orderBy('l.seq', 'desc');
     return ordered.limit(limit).execute();
   }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { StaffRole } from '../../src/domain/staff.js';
 import type { Instant } from '../../src/domain/time.js';
 import { DEFAULT_CONSOLE_DIR } from '../../src/http/console.js';
 import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
@@ -20,8 +21,8 @@ import { build, type BuildOptions, type Built } from './build.js';
  */
 
 export const CHROMIUM = process.env.DATAPACT_CHROMIUM ?? '/usr/bin/chromium';
-/** Screenshots of every page the tests visit (git-ignored). */
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+/** Screenshots of every page the tests visit, in the demo world: committed, and shown by the README. */
+export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 export const CONSOLE_NOW = Date.parse('2026-06-01T09:00:00Z');
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -52,22 +53,43 @@ export async function closeBrowser(): Promise<void> {
 
 export interface ConsoleWorld extends Built {
   readonly base: string;
-  /** A fresh browser context and page (its own cookie jar), failing the test on any CSP violation or page error. */
-  page(): Promise<Page>;
+  /** The app's clock now (it only moves forward: `advance`). */
+  now(): Instant;
+  advance(ms: number): Instant;
+  /**
+   * A fresh browser context and page (its own cookie jar) for test `t`, closed when it ends, which it
+   * fails on any CSP violation or page error.
+   */
+  page(t: TestContext): Promise<Page>;
+  /** A staff account of its own for a test that changes it (its password, two-factor, roles). */
+  account(email: string, name: string, roles: StaffRole[]): Promise<string>;
+  close(): Promise<void>;
 }
 
-export async function consoleWorld(t: TestContext, now: Instant = CONSOLE_NOW, options: BuildOptions = {}): Promise<ConsoleWorld> {
+/**
+ * One app with the demo partners and staff, listening on a free port, for a whole test file (its
+ * tests share it, in order: each signs in as whom it needs).
+ */
+export async function consoleWorld(now: Instant = CONSOLE_NOW, options: BuildOptions = {}): Promise<ConsoleWorld> {
   requirePrerequisites();
-  const built = await build(t, now, options);
+  const built = await build(undefined, now, options);
+  const passwordHash = await hashPassword(DEMO_PASSWORD);
   await seedDemoPartners(built.store, now);
-  await seedDemoStaff(built.store, await hashPassword(DEMO_PASSWORD), now);
+  await seedDemoStaff(built.store, passwordHash, now);
   await built.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
   const b = await browser();
+  let current = now;
   return {
     ...built,
     base,
-    async page() {
+    now: () => current,
+    advance(ms) {
+      current += ms;
+      built.setNow(current);
+      return current;
+    },
+    async page(t) {
       const context = await b.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base });
       t.after(() => context.close());
       const page = await context.newPage();
@@ -79,6 +101,10 @@ export async function consoleWorld(t: TestContext, now: Instant = CONSOLE_NOW, o
       t.after(() => assert.deepEqual(problems, [], 'no CSP violation and no script error in the page'));
       return page;
     },
+    async account(email, name, roles) {
+      return (await built.store.staff.create({ email, name, roles, passwordHash }, current)).id;
+    },
+    close: () => built.app.close(),
   };
 }
 
@@ -97,7 +123,8 @@ export async function signIn(page: Page, email: string, options: { password?: st
 
 /** axe-core on the page as it is: no serious or critical violation. Evaluated over the DevTools protocol, so the CSP stays as served. */
 export async function checkAccessibility(page: Page, where: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
+  // Once per document: the console navigates in place, so axe stays loaded across its pages.
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
     type Result = { violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }> };
     const global = globalThis as unknown as { axe: { run(context: unknown, options: object): Promise<Result> }; document: unknown };
@@ -109,8 +136,10 @@ export async function checkAccessibility(page: Page, where: string): Promise<voi
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const path = join(ARTIFACTS, `${name}.png`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `console-${name}.png`);
+  // From the top: a page scrolled down would show the fixed header and menu halfway down the full-page picture.
+  await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   return path;
 }

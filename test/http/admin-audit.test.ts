@@ -157,6 +157,32 @@ for (const dialect of DIALECTS) {
         assert.equal(expected({ partner_id: 'p_alpha' }).length, 10, 'the oracle itself');
       });
 
+      test('by member (as the subject or the token\'s member) and by request id, each entry once, paged newest first', async (t) => {
+        const { get, walk, store } = await world(t, dialect);
+        const base = entryOf({ ...B, at: '2026-05-25T00:00:00.000Z', outcome: 'released' }, 0);
+        const own = { ...base, requestId: 'req_own', tokenMemberId: 'm_x' };
+        // One request with m_x's token about m_x and two friends, then a friend's request about m_x, then someone else's.
+        await store.audit.append([{ ...own, subjectMemberId: 'm_x' }, { ...own, subjectMemberId: 'm_f1' }, { ...own, subjectMemberId: 'm_f2' }]);
+        await store.audit.append([{ ...base, requestId: 'req_friend', tokenMemberId: 'm_f1', subjectMemberId: 'm_x' }]);
+        await store.audit.append([{ ...base, requestId: 'req_other', tokenMemberId: 'm_f2', subjectMemberId: 'm_f2' }]);
+        const subjects = (data: Array<Record<string, unknown>>) => data.map((e) => `${String(e.request_id)}/${String(e.subject_member_id)}`);
+        const mx = ['req_friend/m_x', 'req_own/m_f2', 'req_own/m_f1', 'req_own/m_x'];
+        assert.deepEqual(subjects((await get(ENTRIES_URL, { member_id: 'm_x' })).json().data), mx);
+        for (const limit of [1, 3]) assert.deepEqual(subjects((await walk({ member_id: 'm_x', limit })).flat()), mx, `limit ${limit}`);
+        assert.deepEqual(subjects((await get(ENTRIES_URL, { request_id: 'req_own' })).json().data), ['req_own/m_f2', 'req_own/m_f1', 'req_own/m_x']);
+        assert.deepEqual(subjects((await get(ENTRIES_URL, { member_id: 'm_f1', request_id: 'req_own' })).json().data), ['req_own/m_f1']);
+        assert.deepEqual(subjects((await get(ENTRIES_URL, { member_id: 'm_x', outcome: 'withheld' })).json().data), []);
+        const tokenOnly = (await get(ENTRIES_URL, { member_id: 'm_token', partner_id: 'p_alpha', limit: 500 })).json().data;
+        assert.deepEqual(tokenOnly.map((e: { request_id: string }) => e.request_id), expected({ partner_id: 'p_alpha' }).filter((id) => !['req_5', 'req_13'].includes(id)));
+        assert.deepEqual((await get(ENTRIES_URL, { request_id: 'req_13' })).json().data.map((e: { action: string }) => e.action), ['agreement.suspend']);
+        for (const query of [{ member_id: 'm_nobody' }, { request_id: 'req_nobody' }]) {
+          assert.deepEqual((await get(ENTRIES_URL, query)).json(), { data: [], paging: {} });
+        }
+        // A cursor belongs to its filters: a member's cursor does not page another member's entries.
+        const after = (await get(ENTRIES_URL, { member_id: 'm_x', limit: 1 })).json().paging.after;
+        assertError(await get(ENTRIES_URL, { member_id: 'm_f1', limit: 1, after }), 400, 'invalid_cursor');
+      });
+
       test('the window: from inclusive, to exclusive, to the millisecond; any time zone', async (t) => {
         const { get } = await world(t, dialect);
         const day = { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T00:00:00.000Z' };
@@ -391,7 +417,7 @@ for (const dialect of DIALECTS) {
       const { app } = await world(t, dialect);
       const spec = (await app.inject({ url: '/docs/json' })).json();
       const names = (path: string) => spec.paths[path].get.parameters.map((p: { name: string }) => p.name);
-      assert.deepEqual(names(ENTRIES_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome', 'limit', 'after']);
+      assert.deepEqual(names(ENTRIES_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome', 'member_id', 'request_id', 'limit', 'after']);
       assert.deepEqual(names(COUNTS_URL), ['partner_id', 'app_id', 'agreement_id', 'from', 'to', 'outcome']);
       assert.ok(spec.paths[ENTRIES_URL].get.responses['200']);
       assert.ok(spec.paths[COUNTS_URL].get.responses['200']);

@@ -136,3 +136,32 @@ describe('POST /admin/v1/partners/:id/webhook-secret/rotate', () => {
     assert.equal(unknown.statusCode, 404);
   });
 });
+
+describe('POST /admin/v1/partners/:id/webhook-ping', () => {
+  test('a test notice, delivered and signed like any other, in the delivery log; audited; managers only', async (t) => {
+    const receiver = await startReceiver(t);
+    const { store, call, manager, viewer } = await adminWorld(t, receiver.url);
+    assert.equal((await call('POST', '/admin/v1/partners/p_acme/webhook-ping', viewer)).statusCode, 403);
+    assert.equal((await call('POST', '/admin/v1/partners/p_nobody/webhook-ping', manager)).statusCode, 404);
+
+    const ping = await call('POST', '/admin/v1/partners/p_acme/webhook-ping', manager);
+    assert.equal(ping.statusCode, 202, ping.body);
+    assert.deepEqual({ ...(ping.json() as object), id: 'x' }, {
+      id: 'x', partner_id: 'p_acme', agreement_id: null, type: 'webhook.ping', created_at: '2026-06-01T00:00:00.000Z', status: 'pending',
+      reason: null, attempts: 0, next_attempt_at: '2026-06-01T00:00:00.000Z', delivered_at: null, data: { test: true },
+    });
+    await new WebhookDispatcher({ allowLoopback: true, store }).dispatchDue(NOW);
+    assert.equal(receiver.received.length, 1);
+    assert.equal(partnerVerifies((await store.notices.webhookSecret('p_acme'))!, receiver.received[0]!, NOW), true);
+    const logged = (await call('GET', `/admin/v1/notices/${ping.json().id}`)).json();
+    assert.equal(logged.status, 'delivered');
+    assert.equal(logged.deliveries.length, 1);
+
+    const entries = await store.db.selectFrom('audit_log').selectAll().where('action', '=', 'partner.webhook_ping').execute();
+    assert.deepEqual(entries.map((e) => [e.partner_id, JSON.parse(e.detail!).notice_id]), [['p_acme', ping.json().id]]);
+
+    const quiet = await call('POST', '/admin/v1/partners/p_quiet/webhook-ping', manager);
+    assert.equal(quiet.json().status, 'undeliverable', 'no webhook URL: recorded, never sent');
+    assert.equal(quiet.json().reason, 'no_webhook_url');
+  });
+});

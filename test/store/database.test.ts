@@ -70,6 +70,18 @@ describe('SQLite schema of the lean audit log', () => {
   });
 });
 
+describe('SQLite schema of the audit search by member', () => {
+  test('migration 0030 adds exactly the partial index of requests by token member', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0030-audit-member-index');
+    const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where name = 'audit_requests_token_member'`.execute(db);
+    assert.deepEqual(rows.map((row) => row.sql), [
+      'CREATE INDEX "audit_requests_token_member" on "audit_requests" ("token_member_id", "first_seq") where "token_member_id" is not null',
+    ]);
+  });
+});
+
 /** sha256 of migration 0020's rows of sqlite_master: a later change to them is a new migration. */
 const LEAN_AUDIT_DDL_SHA256 = '9e285bfdf5d61509b3de60beacf54c0f2a7b8950c2bec456e1c86d87ed9459ea';
 

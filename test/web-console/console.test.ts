@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { TOTP_PERIOD_S, totpCodeAt } from '../../src/domain/staff-login.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { DEMO_PASSWORD } from '../../src/seed/demo-world.js';
 import {
   CONSOLE_NOW, checkAccessibility, closeBrowser, consoleWorld, screenshot, signIn, type ConsoleWorld,
@@ -16,10 +18,24 @@ import {
 /**
  * The staff console driven in Chromium, each workflow as the role that does it, with the
  * refusals: what a role may not do is not offered, and a request crafted anyway is refused by the
- * API. Every page is checked with axe-core and photographed (test-artifacts/console/).
+ * API. Every page is checked with axe-core and photographed (docs/screenshots/console-*.png).
  */
 
-after(closeBrowser);
+// One app for the whole file (the audit log's keys in a directory of its own, which the audit test's second log reads).
+const dataDir = mkdtempSync(join(tmpdir(), 'datapact-console-'));
+let shared: Promise<ConsoleWorld> | undefined;
+
+/** The file's one app and browser, with pages that end with test `t`. Tests run in order and share what they made. */
+async function world(t: TestContext) {
+  const w = await (shared ??= consoleWorld(CONSOLE_NOW, { dataDir }));
+  return { ...w, page: () => w.page(t) };
+}
+
+after(async () => {
+  if (shared) await (await shared).close();
+  await closeBrowser();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** What a page's own script would send: a request with the session cookie, with or without the CSRF token. */
 async function crafted(page: Page, path: string, withCsrf: boolean): Promise<{ status: number; code: string }> {
@@ -58,15 +74,15 @@ async function staffId(w: ConsoleWorld, email: string): Promise<string> {
 }
 
 test('sign-in: a wrong password is refused, the two-factor code is asked for and checked, and sign-out ends the session', async (t) => {
-  const w = await consoleWorld(t);
-  // admin2 turns two-factor on through the API (a script's bearer session).
-  const login = await w.app.inject({ method: 'POST', url: '/admin/v1/login', payload: { email: 'admin2@datapact.example', password: DEMO_PASSWORD } });
+  const w = await world(t);
+  // Tess turns two-factor on through the API (a script's bearer session).
+  await w.account('tess@datapact.example', 'Tess Twofactor', ['viewer']);
+  const login = await w.app.inject({ method: 'POST', url: '/admin/v1/login', payload: { email: 'tess@datapact.example', password: DEMO_PASSWORD } });
   const auth = { authorization: `Bearer ${login.json().token}` };
   const { secret } = (await w.app.inject({ method: 'POST', url: '/admin/v1/me/two-factor', headers: auth, payload: { password: DEMO_PASSWORD } })).json();
-  const confirmed = await w.app.inject({ method: 'POST', url: '/admin/v1/me/two-factor/confirm', headers: auth, payload: { code: totpCodeAt(secret, CONSOLE_NOW) } });
+  const confirmed = await w.app.inject({ method: 'POST', url: '/admin/v1/me/two-factor/confirm', headers: auth, payload: { code: totpCodeAt(secret, w.now()) } });
   assert.equal(confirmed.statusCode, 200);
-  const later = CONSOLE_NOW + 2 * TOTP_PERIOD_S * 1000;
-  w.setNow(later);
+  const later = w.advance(2 * TOTP_PERIOD_S * 1000);
 
   const page = await w.page();
   await page.goto('/console');
@@ -74,7 +90,7 @@ test('sign-in: a wrong password is refused, the two-factor code is asked for and
   await checkAccessibility(page, 'sign-in');
   await screenshot(page, '01-sign-in');
 
-  await page.getByLabel(/^Email/).fill('admin2@datapact.example');
+  await page.getByLabel(/^Email/).fill('tess@datapact.example');
   await page.getByLabel(/^Password/).fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
@@ -105,8 +121,285 @@ test('sign-in: a wrong password is refused, the two-factor code is asked for and
   assert.equal(after, 401, 'signed out: the session is gone on the server too');
 });
 
+test('session expiry: the sign-in comes back over the editor, nothing typed is lost, and the save goes through after it', async (t) => {
+  const w = await world(t);
+  const page = await w.page();
+  await signIn(page, 'partnerships@datapact.example');
+  await page.goto('/console/agreements/new');
+  await pickPartner(page, 'ZTE Corporation');
+  await page.getByRole('checkbox', { name: /ZTE Social Link/ }).check();
+  await page.getByRole('checkbox', { name: 'messaging' }).check();
+  await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'email' }).check();
+
+  // The session ends under the page (revoked here; the 12 hours running out looks the same to the browser).
+  const before = (await w.store.agreements.ofApps(['app_zte'])).length;
+  await w.store.staff.revokeKind(await staffId(w, 'partnerships@datapact.example'), 'session', w.now());
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Your session has ended' });
+  await dialog.waitFor();
+  await checkAccessibility(page, 'session ended');
+  await screenshot(page, '11-session-ended');
+  await dialog.getByLabel(/^Password/).fill(DEMO_PASSWORD);
+  await dialog.getByRole('button', { name: 'Sign in' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+
+  assert.equal(await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'email' }).isChecked(), true, 'the picks are kept');
+  assert.equal(await page.getByRole('checkbox', { name: 'messaging' }).isChecked(), true);
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await page.getByRole('button', { name: 'Submit for review' }).waitFor();
+  const saved = await w.store.agreements.ofApps(['app_zte']);
+  assert.equal(saved.length, before + 1, 'the draft was saved once, after the new sign-in');
+});
+
+test('your account: a password change, then the new password signs in and the old one does not', async (t) => {
+  const w = await world(t);
+  await w.account('fiona@datapact.example', 'Fiona Fresh', ['viewer']);
+  const page = await w.page();
+  await signIn(page, 'fiona@datapact.example');
+  await page.getByRole('link', { name: 'Your account' }).click();
+  await page.getByLabel(/^Current password/).fill(DEMO_PASSWORD);
+  await page.getByLabel(/^New password$|^New password \*/).fill("Fiona's own password, not the demo one");
+  await page.getByLabel(/^New password again/).fill("Fiona's own password, not the demo one");
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByText(/Password changed\./).waitFor();
+  await checkAccessibility(page, 'account');
+  await screenshot(page, '12-account');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel(/^Email/).fill('fiona@datapact.example');
+  await page.getByLabel(/^Password/).fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
+  await signIn(page, 'fiona@datapact.example', { password: "Fiona's own password, not the demo one" });
+
+  // Two-factor: enrolled with the authenticator's first code, then asked for at the next sign-in.
+  await page.getByRole('link', { name: 'Your account' }).click();
+  const enrol = page.getByRole('form', { name: 'Turn on two-factor' });
+  await enrol.getByLabel(/^Your password/).fill("Fiona's own password, not the demo one");
+  await enrol.getByRole('button', { name: 'Set up an authenticator' }).click();
+  const secret = (await page.getByTestId('totp-secret').textContent())!;
+  await page.getByLabel(/^Code from the authenticator/).fill(totpCodeAt(secret, w.now()));
+  await page.getByRole('button', { name: 'Turn on two-factor' }).click();
+  await page.getByTestId('recovery-codes').waitFor();
+  assert.ok(await page.getByTestId('recovery-codes').locator('li').count() >= 8);
+  await page.getByText('On: every sign-in asks', { exact: false }).waitFor();
+  await checkAccessibility(page, 'account with two-factor');
+  await screenshot(page, '12-account-two-factor');
+  const later = w.advance(2 * TOTP_PERIOD_S * 1000);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, 'fiona@datapact.example', { password: "Fiona's own password, not the demo one", code: () => totpCodeAt(secret, later) });
+});
+
+test('partners and apps: a manager registers a partner and an app, whose secret is shown once and rotated; a viewer is offered neither', async (t) => {
+  const w = await world(t);
+  const manager = await w.page();
+  await signIn(manager, 'partnerships@datapact.example');
+  await manager.getByRole('link', { name: 'Partners and apps' }).click();
+  await manager.getByRole('table', { name: 'Partners' }).getByText('ZTE Corporation').waitFor();
+  const form = manager.getByRole('form', { name: 'Register a partner' });
+  await form.getByLabel(/^Legal name/).fill('Nordlicht Devices GmbH');
+  await form.getByLabel(/^Country/).fill('DE');
+  await form.getByRole('checkbox', { name: 'prior violation' }).check();
+  await checkAccessibility(manager, 'partners');
+  await screenshot(manager, '13-partners');
+  await form.getByRole('button', { name: 'Register partner' }).click();
+  await manager.getByRole('heading', { name: 'Nordlicht Devices GmbH' }).waitFor();
+
+  const app = manager.getByRole('form', { name: 'Register an app' });
+  await app.getByLabel(/^Name/).fill('Nordlicht Companion');
+  await app.getByLabel(/^Redirect URIs/).fill('https://nordlicht.example/callback');
+  await app.getByRole('button', { name: 'Register app' }).click();
+  const secret = manager.getByTestId('secret');
+  await secret.waitFor();
+  const first = await secret.textContent();
+  assert.match(first ?? '', /^dpcs_/);
+  await manager.getByRole('button', { name: 'Rotate secret of Nordlicht Companion' }).click();
+  await manager.getByText(/the old one no longer works/).waitFor();
+  assert.notEqual(await secret.textContent(), first);
+
+  // Edit: a risk flag more and a webhook; a test ping shows in the delivery log; the signing secret is rotated.
+  const edit = manager.getByRole('form', { name: 'Edit the partner' });
+  await edit.getByRole('checkbox', { name: 'sanctions' }).check();
+  await edit.getByLabel(/^Webhook URL/).fill('https://localhost:9/datapact-notices');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await manager.getByText(/risk flags: .*sanctions/).waitFor();
+  await manager.getByRole('button', { name: 'Send a test ping' }).click();
+  await manager.getByRole('table', { name: 'Delivery log' }).getByText('webhook.ping').waitFor();
+  await manager.getByRole('button', { name: 'Rotate the signing secret' }).click();
+  await manager.getByText(/the old one no longer verifies/).waitFor();
+  assert.match(await secret.textContent() ?? '', /^whsec_/);
+  // The app: its redirect URIs changed, then disabled.
+  await manager.getByRole('button', { name: 'Edit redirect URIs of Nordlicht Companion' }).click();
+  await manager.getByRole('form', { name: 'Redirect URIs of Nordlicht Companion' }).getByLabel(/^Redirect URIs/)
+    .fill('https://nordlicht.example/callback\nhttps://nordlicht.example/v2/callback');
+  await manager.getByRole('button', { name: 'Save URIs' }).click();
+  await manager.getByRole('table', { name: 'Apps' }).getByText('https://nordlicht.example/v2/callback', { exact: false }).waitFor();
+  await manager.getByRole('button', { name: 'Disable Nordlicht Companion' }).click();
+  await manager.getByRole('button', { name: 'Enable Nordlicht Companion' }).waitFor();
+  await checkAccessibility(manager, 'partner with its webhook and apps');
+  await screenshot(manager, '14-partner-apps');
+  await manager.reload();
+  await manager.getByRole('table', { name: 'Apps' }).waitFor();
+  assert.equal(await manager.getByTestId('secret').count(), 0, 'the secret is not shown again');
+
+  const viewer = await w.page();
+  await signIn(viewer, 'viewer@datapact.example');
+  await viewer.goto(manager.url());
+  await viewer.getByRole('table', { name: 'Apps' }).getByText('Nordlicht Companion').waitFor();
+  assert.equal(await viewer.getByRole('button', { name: /Rotate/ }).count(), 0);
+  assert.equal(await viewer.getByRole('form', { name: 'Register an app' }).count(), 0);
+  const partnerId = new URL(manager.url()).pathname.split('/').pop()!;
+  const appId = (await w.store.partners.apps()).find((a) => a.partnerId === partnerId)!.id;
+  assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/apps/${appId}/rotate-secret`, true), { status: 403, code: 'forbidden' });
+  assert.equal(await viewer.getByRole('button', { name: 'Send a test ping' }).count(), 0);
+  assert.equal(await viewer.getByRole('form', { name: 'Edit the partner' }).count(), 0);
+  await viewer.getByRole('table', { name: 'Delivery log' }).getByText('webhook.ping').waitFor();
+  assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/webhook-ping`, true), { status: 403, code: 'forbidden' });
+});
+
+test("audit: a viewer searches the log and checks an entry's inclusion proof in the browser, against the signed tree head", async (t) => {
+  const w = await world(t);
+  const page = await w.page();
+  await signIn(page, 'viewer@datapact.example');
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  const form = page.getByRole('form', { name: 'Search the audit log' });
+  await page.getByRole('combobox', { name: /^Outcome/ }).click();
+  await page.getByRole('option', { name: 'staff_action' }).click();
+  await form.getByRole('button', { name: 'Search' }).click();
+  const entries = page.getByRole('table', { name: 'Audit entries' });
+  await entries.getByText('staff.login').first().waitFor();
+
+  // The head that covers the sign-in, signed now rather than by the app's timer.
+  // The app and this second log share the data directory's keys, as two servers do (test/http/admin-bad-input.test.ts).
+  const log = new AuditLog({ db: w.store.db, clock: w.now, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
+  await log.signHeadIfBehind();
+  const check = entries.getByRole('button', { name: /^Check proof of entry / }).first();
+  const seq = (await check.getAttribute('aria-label'))!.split(' ').pop();
+  await check.click();
+  await page.getByText(`Entry ${seq} is in the log: checked in this browser`).waitFor();
+  await page.getByRole('table', { name: `Entry ${seq}` }).getByText(/^staff\.login by st_/).waitFor();
+  for (const line of ["The entry's bytes hash to its leaf: yes", 'leads to the root of the signed head', "The head's Ed25519 signature checks with the log's public key: yes"]) {
+    await page.getByRole('status').getByText(line, { exact: false }).waitFor();
+  }
+  await checkAccessibility(page, 'audit');
+  await screenshot(page, '15-audit-proof');
+
+  // By member: the entries about her (or made with her token); by request id: the entries of one request.
+  await w.store.audit.append([released('m_ada', 'm_ada', 'req_console_ada', w.now(), 'lenovo'), released('m_ada', 'm_bob', 'req_console_bob', w.now(), 'lenovo')]);
+  await page.goto('/console/audit');
+  await form.getByLabel(/^Member id/).fill('m_bob');
+  await form.getByRole('button', { name: 'Search' }).click();
+  await entries.getByText('req_console_bob').waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('member_id'), 'm_bob', 'the search is in the address');
+  assert.deepEqual(await entries.locator('tbody tr').count(), 1, "only the entry about Bob (through Ada's token)");
+  const login = (await w.store.auditQueries.page({ outcome: 'staff_action' }, 1, null)).records[0]!;
+  await page.goto(`/console/audit?request_id=${login.requestId}`);
+  assert.equal(await form.getByLabel(/^Request id/).inputValue(), login.requestId);
+  await entries.getByText('staff.login').waitFor();
+  assert.deepEqual(await entries.locator('tbody tr').count(), 1);
+  await checkAccessibility(page, 'audit search by request');
+});
+
+/** An entry of the Graph API releasing a member's name to a demo partner's app, made with `token`'s token. */
+function released(token: string, subject: string, requestId: string, at: number, partner = 'huawei'): AuditEntry {
+  return {
+    at, requestId, appId: `app_${partner}`, partnerId: `p_${partner}`, agreementId: `agr_${partner}`, agreementVersion: 1, rulesVersion: RULES_VERSION,
+    tokenMemberId: token, subjectMemberId: subject, purpose: 'device_experience', outcome: 'released', code: null,
+    released: ['id', 'name'], withheld: {},
+  };
+}
+
+test('staff and API keys: one admin proposes an officer, another confirms; a key is shown once and revoked; a manager is offered none of it', async (t) => {
+  const w = await world(t);
+  await w.account('quentin@datapact.example', 'Quentin Quiet', ['viewer']);
+  const admin = await w.page();
+  await signIn(admin, 'admin@datapact.example');
+  await admin.getByRole('link', { name: 'Staff and API keys' }).click();
+  const add = admin.getByRole('form', { name: 'Add a staff account' });
+  await add.getByLabel(/^Email/).fill('olivia@datapact.example');
+  await add.getByLabel(/^Name/).fill('Olivia Officer');
+  await add.getByRole('checkbox', { name: 'viewer' }).uncheck();
+  await add.getByRole('checkbox', { name: 'privacy officer' }).check();
+  await add.getByRole('button', { name: 'Add account' }).click();
+  await admin.getByText('Initial password of olivia@datapact.example').waitFor();
+  const proposals = admin.getByRole('table', { name: 'Role proposals' });
+  await proposals.getByText('Waiting for another admin.').waitFor();
+  assert.equal(await proposals.getByRole('button', { name: 'Confirm' }).count(), 0, 'the proposer is not offered the confirmation');
+
+  const keys = admin.getByRole('form', { name: 'Issue an API key' });
+  await keys.getByLabel(/^Key label/).fill('nightly export');
+  await keys.getByRole('button', { name: 'Issue key' }).click();
+  await admin.getByText('API key "nightly export"').waitFor();
+  assert.match(await admin.getByTestId('shown-once').textContent() ?? '', /^dpk_/);
+  await checkAccessibility(admin, 'staff and API keys');
+  await screenshot(admin, '16-staff');
+  await admin.getByRole('button', { name: 'Revoke key nightly export' }).click();
+  await admin.getByRole('button', { name: 'Revoke key nightly export' }).waitFor({ state: 'detached' });
+
+  const second = await w.page();
+  await signIn(second, 'admin2@datapact.example');
+  await second.goto('/console/staff');
+  await second.getByRole('table', { name: 'Role proposals' }).getByRole('button', { name: 'Confirm' }).click();
+  await second.getByText('New password of the account whose roles were confirmed').waitFor();
+  const olivia = (await w.store.staff.list()).find((s) => s.email === 'olivia@datapact.example');
+  assert.deepEqual(olivia?.roles, ['privacy_officer']);
+
+  // The first admin resets Quentin's password (shown once), gives him a role, and disables his account.
+  await admin.reload();
+  await admin.getByRole('button', { name: 'Reset password of quentin@datapact.example' }).click();
+  await admin.getByText('One-time password of quentin@datapact.example', { exact: false }).waitFor();
+  await admin.getByRole('button', { name: 'Change roles of quentin@datapact.example' }).click();
+  await admin.getByRole('form', { name: 'Roles of quentin@datapact.example' }).getByRole('checkbox', { name: 'partnerships manager' }).check();
+  await admin.getByRole('button', { name: 'Save roles' }).click();
+  await admin.getByRole('row', { name: /quentin@datapact\.example/ }).getByText(/partnerships_manager/).waitFor();
+  await admin.getByRole('button', { name: 'Disable quentin@datapact.example' }).click();
+  await admin.getByRole('button', { name: 'Enable quentin@datapact.example' }).waitFor();
+  const quentin = (await w.store.staff.list()).find((s) => s.email === 'quentin@datapact.example')!;
+  assert.ok(quentin.disabledAt !== null && quentin.passwordResetAt !== null);
+  await checkAccessibility(admin, 'staff after changes');
+  await screenshot(admin, '16-staff-changes');
+
+  const manager = await w.page();
+  await signIn(manager, 'partnerships@datapact.example');
+  assert.equal(await manager.getByRole('link', { name: 'Staff and API keys' }).count(), 0);
+  assert.deepEqual(await crafted(manager, '/admin/v1/api-keys', true), { status: 403, code: 'forbidden' });
+  assert.deepEqual(await crafted(manager, `/admin/v1/staff/${await staffId(w, 'privacy1@datapact.example')}/password-reset`, true), { status: 403, code: 'forbidden' });
+});
+
+test('reports: a viewer reads the inventory, the exposure with its chart of members per month, and the records of processing', async (t) => {
+  const w = await world(t);
+  // Releases to Huawei's app over three months: some to members' own tokens, some through a friend's.
+  const months = [['2026-04-10', 3, 1], ['2026-05-10', 5, 2], ['2026-06-01', 2, 0]] as const;
+  await w.store.audit.append(months.flatMap(([day, own, viaFriend]) => [
+    ...Array.from({ length: own }, (_, i) => released(`m_${day}_${i}`, `m_${day}_${i}`, `req_${day}_${i}`, Date.parse(`${day}T08:00:00Z`))),
+    ...Array.from({ length: viaFriend }, (_, i) => released('m_ada', `m_friend_${day}_${i}`, `req_${day}_f${i}`, Date.parse(`${day}T09:00:00Z`))),
+  ]));
+  const page = await w.page();
+  await signIn(page, 'viewer@datapact.example');
+  await page.getByRole('link', { name: 'Reports' }).click();
+  await checkAccessibility(page, 'reports');
+  await page.getByRole('link', { name: 'Inventory' }).click();
+  await page.getByRole('table', { name: 'Inventory' }).getByText('ZTE Corporation').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Download as CSV' }).getAttribute('href'), '/admin/v1/reports/inventory?format=csv');
+  await checkAccessibility(page, 'inventory');
+  await screenshot(page, '19-report-inventory');
+
+  await page.goto('/console/reports/exposure?partner_id=p_huawei');
+  const chart = page.locator('figure.chart');
+  await chart.locator('.recharts-bar-rectangle').first().waitFor({ state: 'attached' });
+  assert.match(await chart.locator('figcaption').textContent() ?? '', /2026-04: 3 directly, 1 through friends; 2026-05: 5 directly, 2 through friends; 2026-06: 2 directly, 0 through friends/);
+  await page.getByRole('table', { name: 'Exposure per partner' }).getByText('Huawei Device Co., Ltd.').waitFor();
+  await checkAccessibility(page, 'exposure');
+  await screenshot(page, '20-report-exposure');
+
+  await page.goto('/console/reports/records-of-processing');
+  await page.getByRole('region', { name: 'Record of agr_huawei' }).waitFor();
+  await checkAccessibility(page, 'records of processing');
+  await screenshot(page, '21-report-records');
+});
+
+// Last: it moves the clock three months on.
 test('agreements: a manager drafts with the rules shown as fields are picked, a viewer cannot approve, two officers approve (one by keyboard only), then activate, suspend, resume', async (t) => {
-  const w = await consoleWorld(t);
+  const w = await world(t);
   let agreementId = '';
 
   await t.test('the manager drafts and submits; the editor shows what the rules say', async () => {
@@ -221,163 +514,51 @@ test('agreements: a manager drafts with the rules shown as fields are picked, a 
     await checkAccessibility(officer, 'agreement history');
     await screenshot(officer, '10-agreement-history');
   });
-});
 
-test('session expiry: the sign-in comes back over the editor, nothing typed is lost, and the save goes through after it', async (t) => {
-  const w = await consoleWorld(t);
-  const page = await w.page();
-  await signIn(page, 'partnerships@datapact.example');
-  await page.goto('/console/agreements/new');
-  await pickPartner(page, 'ZTE Corporation');
-  await page.getByRole('checkbox', { name: /ZTE Social Link/ }).check();
-  await page.getByRole('checkbox', { name: 'messaging' }).check();
-  await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'email' }).check();
+  await t.test('the manager plans the wind-down on its timeline (a viewer cannot), and records the deletion attestation once access has ended', async () => {
+    const viewer = await w.page();
+    await signIn(viewer, 'viewer@datapact.example');
+    await viewer.goto(`/console/agreements/${agreementId}`);
+    await viewer.getByRole('table', { name: 'History' }).waitFor();
+    assert.equal(await viewer.getByRole('form', { name: 'Plan the wind-down' }).count(), 0, 'a viewer is not offered the planner');
+    assert.deepEqual(await crafted(viewer, `/admin/v1/agreements/${agreementId}/wind-down`, true), { status: 403, code: 'forbidden' });
 
-  // The session ends under the page (revoked here; the 12 hours running out looks the same to the browser).
-  await w.store.staff.revokeKind(await staffId(w, 'partnerships@datapact.example'), 'session', CONSOLE_NOW);
-  await page.getByRole('button', { name: 'Save draft' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Your session has ended' });
-  await dialog.waitFor();
-  await checkAccessibility(page, 'session ended');
-  await screenshot(page, '11-session-ended');
-  await dialog.getByLabel(/^Password/).fill(DEMO_PASSWORD);
-  await dialog.getByRole('button', { name: 'Sign in' }).click();
-  await dialog.waitFor({ state: 'hidden' });
+    const manager = await w.page();
+    await signIn(manager, 'partnerships@datapact.example');
+    await manager.goto(`/console/agreements/${agreementId}`);
+    const planner = manager.getByRole('form', { name: 'Plan the wind-down' });
+    await planner.getByLabel(/^No new grants/).fill('2026-07-01');
+    await planner.getByLabel(/^No friend data/).fill('2026-06-15');
+    await planner.getByLabel(/^Access ends/).fill('2026-09-01');
+    await planner.getByText('The phases go in order').waitFor();
+    await planner.getByLabel(/^No friend data/).fill('2026-08-01');
+    await planner.getByLabel(/^Reason/).fill('The partner is leaving the programme.');
+    const preview = planner.getByRole('list', { name: 'Wind-down timeline' });
+    for (const line of ['No new grants: 2026-07-01', 'No friend data: 2026-08-01', 'Access ends: 2026-09-01', 'Deletion attestation due by 2026-10-01']) {
+      await preview.getByText(line).waitFor();
+    }
+    await checkAccessibility(manager, 'wind-down planner');
+    await screenshot(manager, '17-wind-down-planner');
+    await planner.getByRole('button', { name: 'Schedule the wind-down' }).click();
+    await manager.getByRole('region', { name: 'Wind-down' }).getByText('Access ends: 2026-09-01').waitFor();
+    await manager.getByText('winding down', { exact: true }).first().waitFor();
 
-  assert.equal(await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'email' }).isChecked(), true, 'the picks are kept');
-  assert.equal(await page.getByRole('checkbox', { name: 'messaging' }).isChecked(), true);
-  await page.getByRole('button', { name: 'Save draft' }).click();
-  await page.getByRole('button', { name: 'Submit for review' }).waitFor();
-  const saved = await w.store.agreements.ofApps(['app_zte']);
-  assert.equal(saved.length, 1, 'the draft was saved once, after the new sign-in');
-});
-
-test('your account: a password change, then the new password signs in and the old one does not', async (t) => {
-  const w = await consoleWorld(t);
-  const page = await w.page();
-  await signIn(page, 'viewer@datapact.example');
-  await page.getByRole('link', { name: 'Your account' }).click();
-  await page.getByLabel(/^Current password/).fill(DEMO_PASSWORD);
-  await page.getByLabel(/^New password$|^New password \*/).fill('a viewer password of her own');
-  await page.getByLabel(/^New password again/).fill('a viewer password of her own');
-  await page.getByRole('button', { name: 'Change password' }).click();
-  await page.getByText(/Password changed\./).waitFor();
-  await checkAccessibility(page, 'account');
-  await screenshot(page, '12-account');
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByLabel(/^Email/).fill('viewer@datapact.example');
-  await page.getByLabel(/^Password/).fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
-  await signIn(page, 'viewer@datapact.example', { password: 'a viewer password of her own' });
-});
-
-test('partners and apps: a manager registers a partner and an app, whose secret is shown once and rotated; a viewer is offered neither', async (t) => {
-  const w = await consoleWorld(t);
-  const manager = await w.page();
-  await signIn(manager, 'partnerships@datapact.example');
-  await manager.getByRole('link', { name: 'Partners and apps' }).click();
-  await manager.getByRole('table', { name: 'Partners' }).getByText('ZTE Corporation').waitFor();
-  const form = manager.getByRole('form', { name: 'Register a partner' });
-  await form.getByLabel(/^Legal name/).fill('Nordlicht Devices GmbH');
-  await form.getByLabel(/^Country/).fill('DE');
-  await form.getByRole('checkbox', { name: 'prior violation' }).check();
-  await checkAccessibility(manager, 'partners');
-  await screenshot(manager, '13-partners');
-  await form.getByRole('button', { name: 'Register partner' }).click();
-  await manager.getByRole('heading', { name: 'Nordlicht Devices GmbH' }).waitFor();
-
-  const app = manager.getByRole('form', { name: 'Register an app' });
-  await app.getByLabel(/^Name/).fill('Nordlicht Companion');
-  await app.getByLabel(/^Redirect URIs/).fill('https://nordlicht.example/callback');
-  await app.getByRole('button', { name: 'Register app' }).click();
-  const secret = manager.getByTestId('secret');
-  await secret.waitFor();
-  const first = await secret.textContent();
-  assert.match(first ?? '', /^dpcs_/);
-  await checkAccessibility(manager, 'partner with its apps');
-  await screenshot(manager, '14-partner-apps');
-  await manager.getByRole('button', { name: 'Rotate secret of Nordlicht Companion' }).click();
-  await manager.getByText(/the old one no longer works/).waitFor();
-  assert.notEqual(await secret.textContent(), first);
-  await manager.reload();
-  await manager.getByRole('table', { name: 'Apps' }).waitFor();
-  assert.equal(await manager.getByTestId('secret').count(), 0, 'the secret is not shown again');
-
-  const viewer = await w.page();
-  await signIn(viewer, 'viewer@datapact.example');
-  await viewer.goto(manager.url());
-  await viewer.getByRole('table', { name: 'Apps' }).getByText('Nordlicht Companion').waitFor();
-  assert.equal(await viewer.getByRole('button', { name: /Rotate/ }).count(), 0);
-  assert.equal(await viewer.getByRole('form', { name: 'Register an app' }).count(), 0);
-  const partnerId = new URL(manager.url()).pathname.split('/').pop()!;
-  const appId = (await w.store.partners.apps()).find((a) => a.partnerId === partnerId)!.id;
-  assert.deepEqual(await crafted(viewer, `/admin/v1/partners/${partnerId}/apps/${appId}/rotate-secret`, true), { status: 403, code: 'forbidden' });
-});
-
-test("audit: a viewer searches the log and checks an entry's inclusion proof in the browser, against the signed tree head", async (t) => {
-  // The app and the test's second log share the data directory's keys, as two servers do (test/http/admin-bad-input.test.ts).
-  const dataDir = mkdtempSync(join(tmpdir(), 'datapact-console-audit-'));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const w = await consoleWorld(t, CONSOLE_NOW, { dataDir });
-  const page = await w.page();
-  await signIn(page, 'viewer@datapact.example');
-  await page.getByRole('link', { name: 'Audit log' }).click();
-  const form = page.getByRole('form', { name: 'Search the audit log' });
-  await page.getByRole('combobox', { name: /^Outcome/ }).click();
-  await page.getByRole('option', { name: 'staff_action' }).click();
-  await form.getByRole('button', { name: 'Search' }).click();
-  const entries = page.getByRole('table', { name: 'Audit entries' });
-  await entries.getByText('staff.login').first().waitFor();
-
-  // The head that covers the sign-in, signed now rather than by the app's timer.
-  const log = new AuditLog({ db: w.store.db, clock: () => CONSOLE_NOW, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
-  await log.signHeadIfBehind();
-  await page.getByRole('button', { name: 'Check proof of entry 1' }).click();
-  await page.getByText('Entry 1 is in the log: checked in this browser').waitFor();
-  for (const line of ["The entry's bytes hash to its leaf: yes", 'leads to the root of the signed head', "The head's Ed25519 signature checks with the log's public key: yes"]) {
-    await page.getByRole('status').getByText(line, { exact: false }).waitFor();
-  }
-  await checkAccessibility(page, 'audit');
-  await screenshot(page, '15-audit-proof');
-});
-
-test('staff and API keys: one admin proposes an officer, another confirms; a key is shown once and revoked; a manager is offered none of it', async (t) => {
-  const w = await consoleWorld(t);
-  const admin = await w.page();
-  await signIn(admin, 'admin@datapact.example');
-  await admin.getByRole('link', { name: 'Staff and API keys' }).click();
-  const add = admin.getByRole('form', { name: 'Add a staff account' });
-  await add.getByLabel(/^Email/).fill('olivia@datapact.example');
-  await add.getByLabel(/^Name/).fill('Olivia Officer');
-  await add.getByRole('checkbox', { name: 'viewer' }).uncheck();
-  await add.getByRole('checkbox', { name: 'privacy officer' }).check();
-  await add.getByRole('button', { name: 'Add account' }).click();
-  await admin.getByText('Initial password of olivia@datapact.example').waitFor();
-  const proposals = admin.getByRole('table', { name: 'Role proposals' });
-  await proposals.getByText('Waiting for another admin.').waitFor();
-  assert.equal(await proposals.getByRole('button', { name: 'Confirm' }).count(), 0, 'the proposer is not offered the confirmation');
-
-  const keys = admin.getByRole('form', { name: 'Issue an API key' });
-  await keys.getByLabel(/^Key label/).fill('nightly export');
-  await keys.getByRole('button', { name: 'Issue key' }).click();
-  await admin.getByText('API key "nightly export"').waitFor();
-  assert.match(await admin.getByTestId('shown-once').textContent() ?? '', /^dpk_/);
-  await checkAccessibility(admin, 'staff and API keys');
-  await screenshot(admin, '16-staff');
-  await admin.getByRole('button', { name: 'Revoke key nightly export' }).click();
-  await admin.getByRole('button', { name: 'Revoke key nightly export' }).waitFor({ state: 'detached' });
-
-  const second = await w.page();
-  await signIn(second, 'admin2@datapact.example');
-  await second.goto('/console/staff');
-  await second.getByRole('table', { name: 'Role proposals' }).getByRole('button', { name: 'Confirm' }).click();
-  await second.getByText('New password of the account whose roles were confirmed').waitFor();
-  const olivia = (await w.store.staff.list()).find((s) => s.email === 'olivia@datapact.example');
-  assert.deepEqual(olivia?.roles, ['privacy_officer']);
-
-  const manager = await w.page();
-  await signIn(manager, 'partnerships@datapact.example');
-  assert.equal(await manager.getByRole('link', { name: 'Staff and API keys' }).count(), 0);
-  assert.deepEqual(await crafted(manager, '/admin/v1/api-keys', true), { status: 403, code: 'forbidden' });
+    // Access has ended: the attestation is offered; recording it terminates the agreement.
+    // (Three months on, yesterday's session is long over: a new sign-in.)
+    w.advance(Date.parse('2026-09-02T10:00:00Z') - w.now());
+    await signIn(manager, 'partnerships@datapact.example');
+    await manager.goto(`/console/agreements/${agreementId}`);
+    const attestation = manager.getByRole('form', { name: 'Record the deletion attestation' });
+    await attestation.getByLabel(/^Signed by/).fill('Li Wei, Data Protection Officer');
+    await attestation.getByLabel(/^Statement/).fill('All member data received under this agreement was deleted on 2026-09-01.');
+    await checkAccessibility(manager, 'deletion attestation');
+    await attestation.getByRole('button', { name: 'Record the attestation' }).click();
+    await manager.getByText('Deletion attested: 2026-09-02').waitFor();
+    await manager.getByText('terminated', { exact: true }).first().waitFor();
+    const actions = await manager.getByRole('table', { name: 'History' }).locator('tbody tr td:nth-child(4)').allTextContents();
+    // The phases reached in between are the system's, in the history too.
+    assert.deepEqual(actions.slice(7), ['schedule_wind_down', 'phase_reached:no_new_grants', 'phase_reached:no_friend_data',
+      'phase_reached:access_ended', 'record_deletion_attestation']);
+    await screenshot(manager, '18-wind-down-done');
+  });
 });

@@ -8,7 +8,9 @@ import { Agreements } from './pages/Agreements';
 import { Approvals } from './pages/Approvals';
 import { Audit } from './pages/Audit';
 import { Home } from './pages/Home';
-import { PartnerDetail, Partners } from './pages/Partners';
+import { PartnerDetail } from './pages/PartnerDetail';
+import { Partners } from './pages/Partners';
+import { ExposureReport, InventoryReport, RecordsOfProcessing, Reports } from './pages/Reports';
 import { Staff } from './pages/Staff';
 import { Link } from './pages/common';
 import { match, useLinkProps, useRouter } from './router';
@@ -20,6 +22,7 @@ const NAV: ReadonlyArray<{ to: string; label: string; permission: string }> = [
   { to: '/agreements', label: 'Agreements', permission: 'read' },
   { to: '/approvals', label: 'Approval queue', permission: 'approve_agreements' },
   { to: '/partners', label: 'Partners and apps', permission: 'read' },
+  { to: '/reports', label: 'Reports', permission: 'read' },
   { to: '/audit', label: 'Audit log', permission: 'read' },
   { to: '/staff', label: 'Staff and API keys', permission: 'manage_staff' },
   { to: '/account', label: 'Your account', permission: '' },
@@ -40,6 +43,10 @@ function Page({ path }: { path: string }): ReactNode {
   if (path === '/approvals') return <Approvals />;
   if (path === '/partners') return <Partners />;
   if (path === '/audit') return <Audit />;
+  if (path === '/reports') return <Reports />;
+  if (path === '/reports/inventory') return <InventoryReport />;
+  if (path === '/reports/exposure') return <ExposureReport />;
+  if (path === '/reports/records-of-processing') return <RecordsOfProcessing />;
   if (path === '/staff') return <Staff />;
   if ((params = match('/partners/:id', path))) return <PartnerDetail partnerId={params.id!} />;
   if (path === '/account') return <Account />;

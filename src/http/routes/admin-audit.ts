@@ -5,7 +5,7 @@ import { canonicalTextAt } from '../../audit/entry-leaf.js';
 import { LogProofs } from '../../audit/log-proofs.js';
 import { BadRequest, NotFound } from '../../domain/errors.js';
 import { DAY_MS, type Instant } from '../../domain/time.js';
-import { AUDIT_OUTCOMES, type AuditFilter, type DailyAuditCount } from '../../store/audit-query-repository.js';
+import { AUDIT_OUTCOMES, type AuditEntryFilter, type AuditFilter, type DailyAuditCount } from '../../store/audit-query-repository.js';
 import type { StoredAuditEntry } from '../../store/audit-rows.js';
 import type { AppContext } from '../app.js';
 import { InclusionQuery, InclusionView } from '../audit/audit-schemas.js';
@@ -34,6 +34,8 @@ const filterProperties = {
 
 const EntriesQuery = Type.Object({
   ...filterProperties,
+  member_id: Id('Only entries about this member (the subject) or made with their token (`token_member_id`).'),
+  request_id: Id('Only the entries of this request (its `x-request-id`, or a staff action\'s request).'),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: AUDIT_MAX_LIMIT, default: AUDIT_DEFAULT_LIMIT })),
   after: Type.Optional(Type.String({ maxLength: 500, description: 'The `paging.after` cursor of the previous page (same filters).' })),
 }, { additionalProperties: false });
@@ -130,9 +132,10 @@ function filterOf(query: FilterQuery, defaults: { from?: Instant; to?: Instant }
 }
 
 /** A cursor works only with the filters it was given for: another query's cursor would skip or repeat silently. */
-function cursorOwner(filter: AuditFilter): string {
-  const { partnerId, appId, agreementId, from, to, outcome } = filter;
-  const canonical = JSON.stringify([partnerId ?? null, appId ?? null, agreementId ?? null, from ?? null, to ?? null, outcome ?? null]);
+function cursorOwner(filter: AuditEntryFilter): string {
+  const { partnerId, appId, agreementId, from, to, outcome, memberId, requestId } = filter;
+  const canonical = JSON.stringify([partnerId ?? null, appId ?? null, agreementId ?? null, from ?? null, to ?? null, outcome ?? null,
+    ...(memberId === undefined && requestId === undefined ? [] : [memberId ?? null, requestId ?? null])]);
   return `audit:${createHash('sha256').update(canonical).digest('base64url').slice(0, 22)}`;
 }
 
@@ -228,7 +231,7 @@ export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
   app.get('/audit/entries', {
     onRequest: requirePermission('read'),
     schema: {
-      summary: 'Audit entries, newest first, filtered by partner, app, agreement, window [from, to) and outcome',
+      summary: 'Audit entries, newest first, filtered by member, request, partner, app, agreement, window [from, to) and outcome',
       description: `Paged by \`limit\` (1 to ${AUDIT_MAX_LIMIT}, default ${AUDIT_DEFAULT_LIMIT}) and the \`paging.after\` cursor, `
         + 'which only works with the filters it was given for. Unknown ids find nothing (no 404).',
       tags, security,
@@ -236,7 +239,12 @@ export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
       response: { 200: EntriesPage, ...ADMIN_ERRORS },
     },
   }, async (request) => {
-    const filter = filterOf(request.query);
+    const { member_id: memberId, request_id: requestId } = request.query;
+    const filter: AuditEntryFilter = {
+      ...filterOf(request.query),
+      ...(memberId === undefined ? {} : { memberId }),
+      ...(requestId === undefined ? {} : { requestId }),
+    };
     const owner = cursorOwner(filter);
     const { limit = AUDIT_DEFAULT_LIMIT, after } = request.query;
     const beforeSeq = after === undefined ? null : decodeCursor(after, owner, 'sequence');

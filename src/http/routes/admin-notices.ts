@@ -163,4 +163,26 @@ export const adminNoticeRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
     });
     return { partner_id: partnerId, webhook_secret: secret };
   });
+
+  app.post('/partners/:id/webhook-ping', {
+    onRequest: requirePermission('manage_partners'),
+    schema: {
+      summary: "Send the partner's webhook a test notice (`webhook.ping`), delivered like any other: its attempts show in the delivery log",
+      description: 'Answers 202 with the notice as recorded (`undeliverable` when the partner has no webhook URL); the dispatcher sends it '
+        + 'within seconds, signed with the partner\'s secret, and retries it as any notice. Follow it with GET /admin/v1/notices/:id.',
+      tags: ['admin: notices'],
+      security,
+      params: IdParams,
+      response: { 202: NoticeView, ...ADMIN_ERRORS },
+    },
+  }, async (request, reply) => {
+    const partnerId = request.params.id;
+    const noticeId = await inStaffTransaction(context, request, async (tx) => {
+      if (!(await tx.store.partners.partner(partnerId))) throw new NotFound(`No partner ${partnerId}.`);
+      const id = await tx.store.notices.enqueue({ partnerId, agreementId: null, type: 'webhook.ping', payload: { test: true }, at: tx.now });
+      await tx.record({ action: 'partner.webhook_ping', partnerId, detail: { notice_id: id } });
+      return id!;
+    });
+    return reply.status(202).send(noticeView((await store.notices.notice(noticeId))!));
+  });
 };

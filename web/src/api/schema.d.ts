@@ -3123,7 +3123,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Audit entries, newest first, filtered by partner, app, agreement, window [from, to) and outcome
+         * Audit entries, newest first, filtered by member, request, partner, app, agreement, window [from, to) and outcome
          * @description Paged by `limit` (1 to 500, default 100) and the `paging.after` cursor, which only works with the filters it was given for. Unknown ids find nothing (no 404).
          */
         get: {
@@ -3138,10 +3138,14 @@ export interface paths {
                     /** @description ISO-8601 instant with a time zone (`2026-05-01T00:00:00Z`); entries at or after it. */
                     from?: string;
                     limit?: number;
+                    /** @description Only entries about this member (the subject) or made with their token (`token_member_id`). */
+                    member_id?: string;
                     /** @description released, withheld, denied or staff_action */
                     outcome?: "served" | "released" | "withheld" | "denied" | "staff_action";
                     /** @description Only entries about this partner (an unknown id finds nothing). */
                     partner_id?: string;
+                    /** @description Only the entries of this request (its `x-request-id`, or a staff action's request). */
+                    request_id?: string;
                     /** @description ISO-8601 instant with a time zone; entries before it (exclusive). */
                     to?: string;
                 };
@@ -4994,6 +4998,136 @@ export interface paths {
                 };
                 /** @description Default Response */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/partners/{id}/webhook-ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the partner's webhook a test notice (`webhook.ping`), delivered like any other: its attempts show in the delivery log
+         * @description Answers 202 with the notice as recorded (`undeliverable` when the partner has no webhook URL); the dispatcher sends it within seconds, signed with the partner's secret, and retries it as any notice. Follow it with GET /admin/v1/notices/:id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agreement_id: string | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            data: {
+                                [key: string]: unknown;
+                            };
+                            /** Format: date-time */
+                            delivered_at: string | null;
+                            id: string;
+                            /** Format: date-time */
+                            next_attempt_at: string | null;
+                            partner_id: string;
+                            reason: string | null;
+                            status: "pending" | "failed" | "delivered" | "abandoned" | "undeliverable";
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -4,7 +4,8 @@ import { useState } from 'react';
 import { api, ok } from '../api/client';
 import { useLinkProps } from '../router';
 import { useSession } from '../session';
-import { day, Failure, SectionTitle, StatusBadge, Title } from './common';
+import { day, Failure, Link, SectionTitle, StatusBadge, Title } from './common';
+import { DeletionAttestation, WindDownPlanner, WindDownTimeline } from './WindDown';
 
 type Agreement = Awaited<ReturnType<typeof fetchAgreement>>;
 
@@ -157,6 +158,15 @@ export function AgreementDetail({ agreementId }: { agreementId: string }) {
         </section>
       )}
 
+      {a.wind_down && (
+        <section aria-label="Wind-down">
+          <SectionTitle>Wind-down</SectionTitle>
+          <WindDownTimeline plan={a.wind_down} phase={a.wind_down.phase} attestedAt={a.deletion_attested_at} unconfirmed={a.deletion_unconfirmed} />
+        </section>
+      )}
+      {manage && (a.status === 'active' || a.status === 'suspended') && <WindDownPlanner agreement={a} />}
+      {manage && a.status === 'winding_down' && a.wind_down?.phase === 'access_ended' && <DeletionAttestation agreementId={a.id} />}
+
       <SectionTitle>Terms</SectionTitle>
       <Table withTableBorder aria-label="Terms">
         <Table.Tbody>
@@ -168,7 +178,10 @@ export function AgreementDetail({ agreementId }: { agreementId: string }) {
         </Table.Tbody>
       </Table>
 
-      <SectionTitle>History</SectionTitle>
+      <Group justify="space-between" align="end">
+        <SectionTitle>History</SectionTitle>
+        <Link to={`/audit?agreement_id=${encodeURIComponent(a.id)}`}>Its audit entries</Link>
+      </Group>
       <Failure error={history.error} />
       <Table withTableBorder striped aria-label="History">
         <Table.Thead>

@@ -1,13 +1,13 @@
-import { Alert, Button, Checkbox, Code, Group, Select, Stack, Table, Text, Textarea, TextInput } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button, Checkbox, Group, Select, Stack, Table, TextInput } from '@mantine/core';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ok } from '../api/client';
 import { useRouter } from '../router';
 import { useSession } from '../session';
 import { Failure, Link, SectionTitle, Title } from './common';
 import { usePartners } from './Agreements';
+import { RISK_FLAGS } from './PartnerDetail';
 
-const RISK_FLAGS = ['state_influence', 'sanctions', 'prior_violation'];
 
 /** Partners by legal name, and registering one (partnerships managers, admins). */
 export function Partners() {
@@ -86,84 +86,5 @@ function RegisterPartner() {
         <Group><Button type="submit" loading={create.isPending}>Register partner</Button></Group>
       </Stack>
     </form>
-  );
-}
-
-/** A secret the server shows this once. */
-function ShownOnce({ label, secret }: { label: string; secret: string }) {
-  return (
-    <Alert color="orange" title={label} role="status">
-      <Text size="sm">Copy it now: it is shown this once and stored only as a hash.</Text>
-      <Code block data-testid="secret">{secret}</Code>
-    </Alert>
-  );
-}
-
-/** One partner with its apps: register an app (its client secret shown once), rotate a secret. */
-export function PartnerDetail({ partnerId }: { partnerId: string }) {
-  const { can } = useSession();
-  const queryClient = useQueryClient();
-  const partner = useQuery({
-    queryKey: ['partner', partnerId],
-    queryFn: () => ok(api.GET('/admin/v1/partners/{partnerId}', { params: { path: { partnerId } } })),
-  });
-  const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
-  const [name, setName] = useState('');
-  const [appClass, setAppClass] = useState<string>('third_party');
-  const [redirects, setRedirects] = useState('');
-  const register = useMutation({
-    mutationFn: () => ok(api.POST('/admin/v1/partners/{partnerId}/apps', {
-      params: { path: { partnerId } },
-      body: { name, class: appClass as 'third_party', redirect_uris: redirects.split(/\s+/).filter(Boolean) },
-    })),
-    onSuccess: async (app) => {
-      setSecret({ label: `Client secret of ${app.name} (client id ${app.client_id})`, value: app.client_secret });
-      setName(''); setRedirects('');
-      await queryClient.invalidateQueries({ queryKey: ['partner', partnerId] });
-    },
-  });
-  const rotate = useMutation({
-    mutationFn: (appId: string) => ok(api.POST('/admin/v1/partners/{partnerId}/apps/{appId}/rotate-secret', { params: { path: { partnerId, appId } } })),
-    onSuccess: (app) => setSecret({ label: `New client secret of ${app.name}: the old one no longer works`, value: app.client_secret }),
-  });
-  if (partner.error) return <Failure error={partner.error} />;
-  const p = partner.data;
-  if (!p) return <Text>Loading…</Text>;
-  const manage = can('manage_partners');
-  return (
-    <Stack>
-      <Title>{p.legal_name}</Title>
-      <Text>{p.kind.replace('_', ' ')} in {p.country}; risk flags: {p.risk_flags.join(', ') || 'none'}; data kept {p.storage.location.replace('_', ' ')}
-        {p.storage.country ? ` (${p.storage.country})` : ''}. <Link to={`/agreements?partner_id=${p.id}`}>Its agreements</Link></Text>
-      {secret && <ShownOnce label={secret.label} secret={secret.value} />}
-      <Failure error={register.error ?? rotate.error} />
-      <SectionTitle>Apps</SectionTitle>
-      {p.apps.length === 0 ? <Text>No app yet.</Text> : (
-        <Table withTableBorder aria-label="Apps">
-          <Table.Thead><Table.Tr><Table.Th>App</Table.Th><Table.Th>Client id</Table.Th><Table.Th>Class</Table.Th><Table.Th>Status</Table.Th>{manage && <Table.Th>Secret</Table.Th>}</Table.Tr></Table.Thead>
-          <Table.Tbody>
-            {p.apps.map((app) => (
-              <Table.Tr key={app.id}>
-                <Table.Td>{app.name}</Table.Td><Table.Td className="mono">{app.id}</Table.Td><Table.Td>{app.class.replace('_', ' ')}</Table.Td><Table.Td>{app.status}</Table.Td>
-                {manage && <Table.Td><Button size="xs" variant="default" onClick={() => rotate.mutate(app.id)} aria-label={`Rotate secret of ${app.name}`}>Rotate secret</Button></Table.Td>}
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      {manage && (
-        <form onSubmit={(e) => { e.preventDefault(); register.mutate(); }} aria-label="Register an app">
-          <SectionTitle>Register an app</SectionTitle>
-          <Stack maw={560}>
-            <TextInput label="Name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
-            <Select label="Class" allowDeselect={false} value={appClass} onChange={(v) => setAppClass(v ?? 'third_party')}
-              data={[{ value: 'third_party', label: 'Third party' }, { value: 'device_partner', label: 'Device partner (device makers only)' }]} />
-            <Textarea label="Redirect URIs" description="One per line; none for client credentials only" value={redirects}
-              onChange={(e) => setRedirects(e.currentTarget.value)} autosize minRows={2} />
-            <Group><Button type="submit" loading={register.isPending}>Register app</Button></Group>
-          </Stack>
-        </form>
-      )}
-    </Stack>
   );
 }

@@ -1,20 +1,13 @@
-import { Alert, Badge, Button, Checkbox, Code, Group, Select, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, Select, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ok } from '../api/client';
 import { useSession } from '../session';
-import { day, Failure, SectionTitle, Title } from './common';
+import { day, Failure, SectionTitle, ShownOnce, Title } from './common';
 
 const ROLES = ['viewer', 'partnerships_manager', 'privacy_officer', 'admin'];
-
-function ShownOnce({ title, secret }: { title: string; secret: string }) {
-  return (
-    <Alert color="orange" title={title} role="status">
-      <Text size="sm">Shown this once: hand it to its owner over a trusted channel.</Text>
-      <Code block data-testid="shown-once">{secret}</Code>
-    </Alert>
-  );
-}
+/** Roles whose account an admin cannot reset alone (409 guarded_account): remove them, reset, propose them again. */
+const GUARDED = ['privacy_officer', 'admin'];
 
 /** Staff accounts, role grants waiting for a second admin, and API keys (admins only). */
 export function Staff() {
@@ -62,24 +55,60 @@ export function Staff() {
     onSuccess: refresh,
   });
 
+  const [editing, setEditing] = useState<{ id: string; email: string; roles: string[] } | null>(null);
+  const change = useMutation({
+    mutationFn: ({ id, body }: { id: string; body: { roles?: string[]; disabled?: boolean } }) =>
+      ok(api.PATCH('/admin/v1/staff/{id}', { params: { path: { id } }, body: body as { roles?: ['viewer']; disabled?: boolean } })),
+    onSuccess: refresh,
+  });
+  const reset = useMutation({
+    mutationFn: (s: { id: string; email: string }) => ok(api.POST('/admin/v1/staff/{id}/password-reset', { params: { path: { id: s.id } }, body: {} }))
+      .then((answer) => ({ ...answer, email: s.email })),
+    onSuccess: (answer) => setShown({
+      title: `One-time password of ${answer.email} (to be changed at the next sign-in; ${answer.sessions_ended} session${answer.sessions_ended === 1 ? '' : 's'} ended)`,
+      secret: answer.one_time_password,
+    }),
+  });
   const emailOf = (id: string) => staff.data?.data.find((s) => s.id === id)?.email ?? id;
   return (
     <Stack>
       <Title>Staff and API keys</Title>
-      {shown && <ShownOnce title={shown.title} secret={shown.secret} />}
-      <Failure error={staff.error ?? create.error ?? decide.error ?? issue.error ?? revoke.error} />
+      {shown && <ShownOnce title={shown.title} secret={shown.secret} testId="shown-once" note="Shown this once: hand it to its owner over a trusted channel." />}
+      <Failure error={staff.error ?? create.error ?? decide.error ?? issue.error ?? revoke.error ?? change.error ?? reset.error} />
       <Table withTableBorder striped aria-label="Staff accounts">
-        <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Email</Table.Th><Table.Th>Roles</Table.Th><Table.Th>Pending</Table.Th><Table.Th>Disabled</Table.Th></Table.Tr></Table.Thead>
+        <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Email</Table.Th><Table.Th>Roles</Table.Th><Table.Th>Pending</Table.Th><Table.Th>Disabled</Table.Th><Table.Th>Changes</Table.Th></Table.Tr></Table.Thead>
         <Table.Tbody>
           {(staff.data?.data ?? []).map((s) => (
             <Table.Tr key={s.id}>
               <Table.Td>{s.name}</Table.Td><Table.Td>{s.email}</Table.Td><Table.Td>{s.roles.join(', ') || '—'}</Table.Td>
               <Table.Td>{s.pending_roles.map((r) => <Badge key={r} color="yellow" variant="light" c="dark.9">{r}</Badge>)}</Table.Td>
               <Table.Td>{day(s.disabled_at)}</Table.Td>
+              <Table.Td>
+                {s.id === me.id ? <Text size="sm">You (change your own password under Your account)</Text> : (
+                  <Group gap="xs">
+                    <Button size="xs" variant="default" aria-label={`Change roles of ${s.email}`} onClick={() => setEditing({ id: s.id, email: s.email, roles: s.roles })}>Change roles</Button>
+                    {!s.disabled_at && !s.roles.some((r) => GUARDED.includes(r)) && <Button size="xs" variant="default" aria-label={`Reset password of ${s.email}`} onClick={() => reset.mutate(s)}>Reset password</Button>}
+                    <Button size="xs" variant="default" color={s.disabled_at ? undefined : 'red.8'} aria-label={`${s.disabled_at ? 'Enable' : 'Disable'} ${s.email}`}
+                      onClick={() => change.mutate({ id: s.id, body: { disabled: !s.disabled_at } })}>{s.disabled_at ? 'Enable' : 'Disable'}</Button>
+                  </Group>
+                )}
+              </Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
+
+      {editing && (
+        <form aria-label={`Roles of ${editing.email}`} onSubmit={(e) => { e.preventDefault(); change.mutate({ id: editing.id, body: { roles: editing.roles } }, { onSuccess: () => setEditing(null) }); }}>
+          <SectionTitle>Roles of {editing.email}</SectionTitle>
+          <Checkbox.Group label="Roles" description="Removing a role acts at once; adding privacy_officer or admin is a proposal another admin confirms"
+            value={editing.roles} onChange={(roles) => setEditing({ ...editing, roles })}>
+            <Group mt={4}>{ROLES.map((r) => <Checkbox key={r} value={r} label={r.replace('_', ' ')} />)}</Group>
+          </Checkbox.Group>
+          <Group mt="sm"><Button type="submit" loading={change.isPending}>Save roles</Button><Button variant="default" onClick={() => setEditing(null)}>Cancel</Button></Group>
+        </form>
+      )}
+      {change.data?.role_proposal_id && <Alert color="yellow" role="status">Proposed: another admin confirms the new roles below.</Alert>}
 
       <SectionTitle>Role grants waiting for a second admin</SectionTitle>
       {(proposals.data?.data ?? []).length === 0 ? <Text>None.</Text> : (

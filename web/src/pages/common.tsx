@@ -1,4 +1,4 @@
-import { Alert, Anchor, Badge } from '@mantine/core';
+import { Alert, Anchor, Badge, Code, Text } from '@mantine/core';
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import { useLinkProps } from '../router';
@@ -37,4 +37,14 @@ export function Title({ children }: { children: ReactNode }) {
 
 export function SectionTitle({ children }: { children: ReactNode }) {
   return <h2 className="section-title">{children}</h2>;
+}
+
+/** A secret the server shows this once (it keeps only a hash): copy it now. */
+export function ShownOnce({ title, secret, note, testId }: { title: string; secret: string; note: string; testId: string }) {
+  return (
+    <Alert color="orange" title={title} role="status">
+      <Text size="sm">{note}</Text>
+      <Code block data-testid={testId}>{secret}</Code>
+    </Alert>
+  );
 }

@@ -1,0 +1,219 @@
+import { BarChart } from '@mantine/charts';
+import { Anchor, Badge, Group, List, Select, Stack, Table, Text } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import { api, ok } from '../api/client';
+import { useRouter } from '../router';
+import { day, Failure, Link, SectionTitle, StatusBadge, Title } from './common';
+import { usePartners } from './Agreements';
+
+/** The reports, each as the admin API serves it (GET /admin/v1/reports/…), with its CSV download. */
+export const REPORTS: ReadonlyArray<{ to: string; label: string; what: string }> = [
+  { to: '/reports/inventory', label: 'Inventory', what: 'Every partner and agreement: status, dates, fields, storage, certification, last access, volume in the last 30 days, wind-down progress.' },
+  { to: '/reports/exposure', label: 'Exposure', what: 'Per partner, agreement, month and field, how many distinct members\u2019 data was released, directly and through friends.' },
+  { to: '/reports/records-of-processing', label: 'Records of processing', what: 'GDPR Art. 30, per agreement: controller, purposes, data categories, recipient, transfers and safeguards, retention, dates, and findings to act on.' },
+];
+
+export function Reports() {
+  return (
+    <>
+      <Title>Reports</Title>
+      <List spacing="sm">
+        {REPORTS.map((r) => <List.Item key={r.to}><Link to={r.to}>{r.label}</Link>: {r.what}</List.Item>)}
+      </List>
+    </>
+  );
+}
+
+/** The JSON form of a report (its CSV is the other answer the API may give). */
+async function json<T>(pending: Promise<T>): Promise<Exclude<T, string>> {
+  const answer = await pending;
+  if (typeof answer === 'string') throw new Error('The server answered CSV where JSON was asked for.');
+  return answer as Exclude<T, string>;
+}
+
+function Download({ path }: { path: string }) {
+  // A plain link: the session cookie goes with a GET, and the server names the file.
+  return <Anchor href={path} download>Download as CSV</Anchor>;
+}
+
+function Header({ title, generatedAt, csv }: { title: string; generatedAt?: string; csv: string }) {
+  return (
+    <Group justify="space-between" align="baseline">
+      <Title>{title}</Title>
+      <Group>
+        {generatedAt && <Text size="sm" c="dimmed">As of {generatedAt.slice(0, 16).replace('T', ' ')} UTC</Text>}
+        <Download path={csv} />
+      </Group>
+    </Group>
+  );
+}
+
+const list = (values: readonly string[]) => (values.length ? values.join(', ') : '—');
+
+export function InventoryReport() {
+  const report = useQuery({ queryKey: ['report', 'inventory'], queryFn: () => json(ok(api.GET('/admin/v1/reports/inventory', { params: { query: {} } }))) });
+  const data = report.data;
+  return (
+    <Stack>
+      <Header title="Inventory" generatedAt={data?.generated_at} csv="/admin/v1/reports/inventory?format=csv" />
+      <Failure error={report.error} />
+      {data && (
+        <Table.ScrollContainer minWidth={1100}>
+          <Table striped withTableBorder aria-label="Inventory">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Partner</Table.Th><Table.Th>Agreement</Table.Th><Table.Th>Status</Table.Th><Table.Th>Term</Table.Th><Table.Th>Fields (friends)</Table.Th>
+                <Table.Th>Storage</Table.Th><Table.Th>Certification</Table.Th><Table.Th>Last access</Table.Th><Table.Th>Members, 30 days</Table.Th><Table.Th>Wind-down</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {data.data.map((r) => (
+                <Table.Tr key={`${r.partner_id}-${r.agreement_id ?? ''}`}>
+                  <Table.Td><Link to={`/partners/${r.partner_id}`}>{r.partner_legal_name}</Link> ({r.partner_country}){r.risk_flags.map((f) => <Badge key={f} ml={4} color="red" variant="light" c="dark.9">{f}</Badge>)}</Table.Td>
+                  <Table.Td>{r.agreement_id ? <Link to={`/agreements/${r.agreement_id}`}>{r.agreement_id}</Link> : '—'}</Table.Td>
+                  <Table.Td>{r.status ? <StatusBadge status={r.status} /> : '—'}{!r.in_effect && r.not_in_effect_cause && <Text size="xs">not in effect: {r.not_in_effect_cause}</Text>}</Table.Td>
+                  <Table.Td>{day(r.starts_at)} to {day(r.ends_at)}</Table.Td>
+                  <Table.Td>{list(r.member_fields)}{r.friend_fields.length > 0 && <Text size="xs">friends: {list(r.friend_fields)}</Text>}</Table.Td>
+                  <Table.Td>{r.storage_location.replace('_', ' ')}{r.storage_country ? ` (${r.storage_country})` : ''}</Table.Td>
+                  <Table.Td>{r.certification_state ?? '—'}</Table.Td>
+                  <Table.Td>{day(r.last_access_at)}</Table.Td>
+                  <Table.Td>{r.members_reached_30d}</Table.Td>
+                  <Table.Td>{r.wind_down ?? '—'}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+    </Stack>
+  );
+}
+
+/** `2026-11` minus `n` months. */
+function monthsBefore(month: string, n: number): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const index = y * 12 + (m - 1) - n;
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+}
+
+const MONTHS_SHOWN = 6;
+
+export function ExposureReport() {
+  const partners = usePartners();
+  const { query, navigate } = useRouter();
+  const partnerId = query.get('partner_id') ?? undefined;
+  // The month of the server's `now` (not the browser's clock): the report's own default period.
+  const current = useQuery({ queryKey: ['report', 'exposure', 'now'], queryFn: () => json(ok(api.GET('/admin/v1/reports/exposure', { params: { query: {} } }))) });
+  const to = current.data?.to;
+  const report = useQuery({
+    queryKey: ['report', 'exposure', to, partnerId],
+    enabled: to !== undefined,
+    queryFn: () => json(ok(api.GET('/admin/v1/reports/exposure', { params: { query: { from: monthsBefore(to!, MONTHS_SHOWN - 1), to: to!, partner_id: partnerId } } }))),
+  });
+  const data = report.data;
+  const months = to ? Array.from({ length: MONTHS_SHOWN }, (_, i) => monthsBefore(to, MONTHS_SHOWN - 1 - i)) : [];
+  const perMonth = months.map((month) => {
+    const rows = (data?.data ?? []).filter((r) => r.period === month && r.field === '*');
+    return {
+      month,
+      Directly: rows.reduce((sum, r) => sum + r.members_direct, 0),
+      'Through friends': rows.reduce((sum, r) => sum + r.members_through_friends, 0),
+    };
+  });
+  const csv = `/admin/v1/reports/exposure?format=csv${to ? `&from=${monthsBefore(to, MONTHS_SHOWN - 1)}&to=${to}` : ''}${partnerId ? `&partner_id=${encodeURIComponent(partnerId)}` : ''}`;
+  return (
+    <Stack>
+      <Header title="Exposure" generatedAt={data?.generated_at} csv={csv} />
+      <Select label="Partner" placeholder="All partners" clearable maw={320} value={partnerId ?? null}
+        onChange={(v) => navigate(`/reports/exposure${v ? `?partner_id=${encodeURIComponent(v)}` : ''}`)}
+        data={(partners.data?.data ?? []).map((p) => ({ value: p.id, label: p.legal_name }))} />
+      <Failure error={current.error ?? report.error} />
+      {data && (
+        <>
+          <section aria-label="Members reached per month">
+            <SectionTitle>Members whose data was released, per month</SectionTitle>
+            <Text size="sm" mb="xs">{data.from} to {data.to}. Each agreement counts a member once a month; a member reached under two agreements counts in both.</Text>
+            <figure className="chart">
+              <BarChart h={260} data={perMonth} dataKey="month" type="stacked" withLegend
+                series={[{ name: 'Directly', color: 'indigo.8' }, { name: 'Through friends', color: 'orange.7' }]} />
+              <figcaption className="sr-only">
+                {perMonth.map((m) => `${m.month}: ${m.Directly} directly, ${m['Through friends']} through friends`).join('; ')}
+              </figcaption>
+            </figure>
+          </section>
+          <SectionTitle>Over the period, per partner</SectionTitle>
+          <Table withTableBorder striped aria-label="Exposure per partner">
+            <Table.Thead><Table.Tr><Table.Th>Partner</Table.Th><Table.Th>Directly</Table.Th><Table.Th>Through friends</Table.Th><Table.Th>Members in all</Table.Th></Table.Tr></Table.Thead>
+            <Table.Tbody>
+              {data.by_partner.map((p) => (
+                <Table.Tr key={p.partner_id}><Table.Td>{p.partner_legal_name}</Table.Td><Table.Td>{p.members_direct}</Table.Td><Table.Td>{p.members_through_friends}</Table.Td><Table.Td>{p.members_total}</Table.Td></Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+          <SectionTitle>Over the period, per storage</SectionTitle>
+          <Table withTableBorder striped aria-label="Exposure per storage">
+            <Table.Thead><Table.Tr><Table.Th>Kept</Table.Th><Table.Th>Directly</Table.Th><Table.Th>Through friends</Table.Th><Table.Th>Members in all</Table.Th></Table.Tr></Table.Thead>
+            <Table.Tbody>
+              {data.by_storage.map((s) => (
+                <Table.Tr key={s.storage}><Table.Td>{s.storage.replace('_', ' ')}</Table.Td><Table.Td>{s.members_direct}</Table.Td><Table.Td>{s.members_through_friends}</Table.Td><Table.Td>{s.members_total}</Table.Td></Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+          <SectionTitle>Per agreement, month and field</SectionTitle>
+          <Table withTableBorder striped aria-label="Exposure per field">
+            <Table.Thead><Table.Tr><Table.Th>Partner</Table.Th><Table.Th>Agreement</Table.Th><Table.Th>Period</Table.Th><Table.Th>Field</Table.Th><Table.Th>Directly</Table.Th><Table.Th>Through friends</Table.Th><Table.Th>Members</Table.Th></Table.Tr></Table.Thead>
+            <Table.Tbody>
+              {data.data.map((r, i) => (
+                <Table.Tr key={i}>
+                  <Table.Td>{r.partner_legal_name}</Table.Td><Table.Td>{r.agreement_id}</Table.Td><Table.Td>{r.period}</Table.Td>
+                  <Table.Td>{r.field === '*' ? 'any field' : r.field}</Table.Td><Table.Td>{r.members_direct}</Table.Td><Table.Td>{r.members_through_friends}</Table.Td><Table.Td>{r.members_total}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </>
+      )}
+    </Stack>
+  );
+}
+
+export function RecordsOfProcessing() {
+  const report = useQuery({
+    queryKey: ['report', 'records'],
+    queryFn: () => json(ok(api.GET('/admin/v1/reports/records-of-processing', { params: { query: {} } }))),
+  });
+  const data = report.data;
+  return (
+    <Stack>
+      <Header title="Records of processing" generatedAt={data?.generated_at} csv="/admin/v1/reports/records-of-processing?format=csv" />
+      <Failure error={report.error} />
+      {data && <Text>Controller: {data.controller.name} ({data.controller.country}). One record per agreement (GDPR Art. 30).</Text>}
+      {data?.data.map((r) => (
+        <section key={r.agreement_id} aria-label={`Record of ${r.agreement_id}`}>
+          <SectionTitle>
+            <Link to={`/agreements/${r.agreement_id}`}>{r.agreement_id}</Link> v{r.version}: {r.recipient.legal_name} <StatusBadge status={r.status} />
+            {r.findings.map((f) => <Badge key={f} ml={6} color="red" variant="light" c="dark.9">{f.replace(/_/g, ' ')}</Badge>)}
+          </SectionTitle>
+          <Table withTableBorder aria-label={`Processing under ${r.agreement_id}`}>
+            <Table.Tbody>
+              {([
+                ['Recipient', `${r.recipient.legal_name} (${r.recipient.country}, ${r.recipient.kind.replace('_', ' ')}); apps ${list(r.recipient.apps)}${r.recipient.risk_flags.length ? `; risk flags ${list(r.recipient.risk_flags)}` : ''}`],
+                ['Purposes', r.purposes.map((p) => `${p.purpose}: ${p.description}`).join(' ')],
+                ['Members concerned', list(r.member_categories)],
+                ['Data', r.data_categories.map((c) => `${c.about} ${c.class}: ${c.fields.join(', ')}`).join('; ')],
+                ['Storage', `${r.storage.location.replace('_', ' ')}${r.storage.country ? ` (${r.storage.country})` : ''}`],
+                ['Transfer', r.transfer.outside_controller_country ? `to ${r.transfer.destination_country ?? '?'}, safeguard: ${r.transfer.safeguard ?? 'none stated'}` : 'none outside the controller\u2019s country'],
+                ['Retention', `${r.retention_days} days`],
+                ['Security measures', r.security_measures.join('; ')],
+                ['Dates', `from ${day(r.dates.starts_at)} to ${day(r.dates.ends_at)}; certification due ${day(r.dates.certification_due_at)}; last transfer ${day(r.dates.last_transfer_at)}`
+                  + (r.dates.access_ended_at ? `; access ended ${day(r.dates.access_ended_at)}` : '') + (r.dates.deletion_attested_at ? `; deletion attested ${day(r.dates.deletion_attested_at)}` : '')],
+              ] as Array<[string, string]>).map(([name, value]) => (
+                <Table.Tr key={name}><Table.Th scope="row" w={200}>{name}</Table.Th><Table.Td>{value}</Table.Td></Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </section>
+      ))}
+    </Stack>
+  );
+}
