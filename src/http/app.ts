@@ -25,6 +25,7 @@ import { probeWrite } from '../store/readiness-probe.js';
 import type { Store } from '../store/store.js';
 import { LOW_LEVEL_ERRORS, registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
+import { GRAPH_RATE_LIMIT, graphRateLimit, type GraphRateLimit } from './graph/request-limit.js';
 import { loadOrCreateTotpBox, type SecretBox } from '../store/secret-box.js';
 import { createMemberLoginThrottle, databaseCounterStore, type LoginThrottle } from './login-throttle.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -70,6 +71,8 @@ export interface AppOptions {
   readonly controller?: Controller;
   /** Where the built staff console is (default dist/console of the project, made by `npm run build`). */
   readonly consoleDir?: string;
+  /** Graph API requests allowed per access token and window, counted by each server (default GRAPH_RATE_LIMIT). */
+  readonly graphRateLimit?: GraphRateLimit;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -214,7 +217,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const reader = new GraphReader(context.store, context.audit, context.clock, environment !== 'production');
-  await app.register(graphRoutes, { prefix: '/v1', reader });
+  await app.register(graphRoutes, { prefix: '/v1', reader, rateLimit: graphRateLimit(options.graphRateLimit ?? GRAPH_RATE_LIMIT, clock) });
   await app.register(oauthPlugin, context);
   await app.register(privacyRoutes, { context });
   await app.register(partnerRoutes, { prefix: '/v1/partner', context });
