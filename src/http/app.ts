@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { OPENAPI_TAGS, openApiSecuritySchemes } from './openapi.js';
+import { OPENAPI_TAGS, openApiDescription, openApiSecuritySchemes } from './openapi.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify';
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
@@ -30,6 +30,7 @@ import { loadOrCreateTotpBox, type SecretBox } from '../store/secret-box.js';
 import { createMemberLoginThrottle, databaseCounterStore, type LoginThrottle } from './login-throttle.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
+import { docsRoutes } from './routes/docs-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
@@ -208,13 +209,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Datapact API', version: '1', description: 'Member data shared under agreements, every release audited.' },
+      info: { title: 'Datapact API', version: '1', description: openApiDescription() },
       components: { securitySchemes: openApiSecuritySchemes(base.publicUrl) as never },
       tags: OPENAPI_TAGS,
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(docsRoutes, { publicUrl: base.publicUrl });
 
   const reader = new GraphReader(context.store, context.audit, context.clock, environment !== 'production');
   await app.register(graphRoutes, { prefix: '/v1', reader, rateLimit: graphRateLimit(options.graphRateLimit ?? GRAPH_RATE_LIMIT, clock) });

@@ -268,8 +268,11 @@ test('history on a 390 px phone: no horizontal overflow; without scripts it says
   await noScript.getByRole('link', { name: 'your export (JSON)' }).waitFor();
 });
 
-test('error pages: the OAuth server\'s and the privacy center\'s are accessible', async (t) => {
+test('error pages (the OAuth server\'s and the privacy center\'s), the logout page and the partners\' guide are accessible', async (t) => {
   const page = await newPage(t);
+  await page.goto('/docs/getting-started');
+  await page.getByRole('heading', { name: 'Getting started for partner engineers' }).waitFor();
+  await checkAccessibility(page, 'getting started for partner engineers');
   const expired = await page.goto('/interaction/no-such-interaction');
   assert.equal(expired?.status(), 400);
   await page.getByRole('heading', { name: 'This page has expired' }).waitFor();
