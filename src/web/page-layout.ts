@@ -37,8 +37,9 @@ dt { font-weight: 600; }
 dd { margin: 0; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
 th, td { border: 1px solid #8888; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-:root { --accent: #1a56c4; --danger: #b3261e; --ok: #1b6e2f; --surface: #f4f6fa; }
-@media (prefers-color-scheme: dark) { :root { --accent: #8ab4f8; --danger: #f2b8b5; --ok: #8fd19e; --surface: #1f2329; } }
+:root { --accent: #1a56c4; --danger: #b3261e; --ok: #1b6e2f; --surface: #f4f6fa; --page: #ffffff; --text: #1b1c1f; }
+@media (prefers-color-scheme: dark) { :root { --accent: #8ab4f8; --danger: #f2b8b5; --ok: #8fd19e; --surface: #1f2329; --page: #121418; --text: #e8eaed; } }
+html { background: var(--page); color: var(--text); }
 .verified { color: var(--ok); font-weight: 600; }
 .failed { color: var(--danger); font-weight: 600; }
 a { color: var(--accent); }

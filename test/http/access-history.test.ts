@@ -242,7 +242,7 @@ for (const dialect of DIALECTS) {
         assert.match(body, /<td data-label="How">Through a friend<\/td>/);
         assert.match(body, /<td data-label="How">Directly<\/td>/);
         assert.match(body, /dev Ltd \(CN\)/);
-        assert.match(body, /device experience/);
+        assert.match(body, /<td data-label="Purpose">to show your social network inside the device’s own apps<\/td>/, 'the purpose in the consent page\'s words');
         assert.match(body, /<a href="\/privacy\/history" aria-current="page">Access history<\/a>/);
         assert.match(body, /<th scope="col">When<\/th>/);
         assert.ok(!body.includes('bobfriend'));

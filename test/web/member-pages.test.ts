@@ -246,8 +246,8 @@ test('history: a tampered proof shows as failed, the others still verified', asy
   assert.ok(results.slice(1).every((result) => result === 'verified'));
 });
 
-test('history on a 390 px phone: no horizontal overflow; without scripts it says how to check offline', async (t) => {
-  const page = await newPage(t, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+test('history on a 390 px phone in dark mode: no horizontal overflow, contrast kept; without scripts it says how to check offline', async (t) => {
+  const page = await newPage(t, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
   await logIn(page);
   await page.goto('/privacy/history');
   await proofResults(page);
@@ -258,7 +258,8 @@ test('history on a 390 px phone: no horizontal overflow; without scripts it says
   });
   assert.ok(overflow.page[0] <= overflow.page[1], `the page does not scroll sideways: ${overflow.page}`);
   assert.ok(overflow.table[0] <= overflow.table[1], `nor does the table: ${overflow.table}`);
-  await checkAccessibility(page, 'history at 390 px');
+  await checkAccessibility(page, 'history at 390 px, dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await screenshot(page, 'history-390');
 
   const noScript = await newPage(t, { javaScriptEnabled: false });

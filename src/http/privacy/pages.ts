@@ -387,7 +387,7 @@ function historyRow(entry: AccessHistoryItem): Html {
   const { proof } = entry;
   const proofData = proof ? html` data-leaf-index="${proof.leaf_index}" data-leaf-hash="${proof.leaf_hash}" data-audit-path="${proof.audit_path.join(' ')}"${
     proof.canonical_entry === undefined ? '' : html` data-entry="${proof.canonical_entry}"`}` : '';
-  return html`<tr${proofData}><td data-label="When">${when(entry.at)}</td><td data-label="App">${entry.app.name}</td><td data-label="Partner">${entry.partner.legal_name} (${entry.partner.country})</td><td data-label="Purpose">${entry.purpose === null ? 'not recorded' : entry.purpose.replaceAll('_', ' ')}</td><td data-label="Fields">${fieldList(entry.fields)}</td><td data-label="How">${VIA_LABELS[entry.via]}</td>${proofCell(entry)}</tr>`;
+  return html`<tr${proofData}><td data-label="When">${when(entry.at)}</td><td data-label="App">${entry.app.name}</td><td data-label="Partner">${entry.partner.legal_name} (${entry.partner.country})</td><td data-label="Purpose">${entry.purpose === null ? 'not recorded' : PURPOSE_WORDING[entry.purpose]}</td><td data-label="Fields">${fieldList(entry.fields)}</td><td data-label="How">${VIA_LABELS[entry.via]}</td>${proofCell(entry)}</tr>`;
 }
 
 /** How the page's proofs are checked: by its script when it runs, and by anyone offline from the export. */
