@@ -9,7 +9,8 @@ import { before, after, test } from 'node:test';
 import { ERROR_CODES } from '../../src/http/error-codes.js';
 import { WEBHOOK_VERIFIER } from '../../src/http/docs/getting-started-page.js';
 import { GETTING_STARTED_PATH } from '../../src/http/routes/docs-routes.js';
-import { signatureHeader } from '../../src/notices/webhook-dispatcher.js';
+import { requestDeletion } from '../../src/http/privacy/deletion-requests.js';
+import { signatureHeader, webhookBody } from '../../src/notices/webhook-dispatcher.js';
 import { build, type Built } from '../helpers/build.js';
 import { addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
@@ -36,6 +37,12 @@ after(async () => {
   await world.app.close();
   await world.store.db.destroy();
 });
+
+/** The shape of a JSON value: its keys, recursively, with `null` kept apart from other values. */
+function shape(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value === null ? null : typeof value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, inner]) => [key, shape(inner)]));
+}
 
 /** The text of the guide without markup, entities decoded, as a reader sees it. */
 const text = () => guide.replace(/<[^>]+>/g, '').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -103,4 +110,13 @@ test('the webhook verifier the guide shows accepts what the dispatcher signs, an
   assert.equal(verify('whsec_test', raw.replace('ntc_1', 'ntc_2'), header), false, 'a changed body');
   assert.equal(verify('whsec_other', raw, header), false, 'another secret');
   assert.equal(verify('whsec_test', raw, signatureHeader('whsec_test', raw, Date.now() - 600_000)), false, 'a replay 10 minutes old');
+});
+
+test('the webhook body the guide shows has the shape of a member.deletion_requested notice as sent', async () => {
+  const example = /(\{"id":"ntc_…","type":"member\.deletion_requested"[\s\S]*?\}\})/.exec(text())?.[1];
+  assert.ok(example, 'the guide shows a deletion notice');
+  await requestDeletion(world.store, 'ann', 'p_dev', NOW);
+  const [notice] = await world.store.notices.list({ partnerId: 'p_dev', limit: 1 });
+  assert.equal(notice?.type, 'member.deletion_requested');
+  assert.deepEqual(shape(JSON.parse(example)), shape(JSON.parse(JSON.stringify(webhookBody(notice!)))));
 });
