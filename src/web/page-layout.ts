@@ -56,7 +56,7 @@ a.button { display: inline-block; padding: .5rem 1rem; margin: .5rem .5rem 0 0; 
 .danger { color: var(--danger); }
 button.danger { border: 1px solid var(--danger); background: none; font-weight: 600; }
 .scroll { overflow-x: auto; }
-td { overflow-wrap: anywhere; }
+td { overflow-wrap: break-word; }
 pre { overflow-x: auto; background: var(--surface); border: 1px solid #8886; border-radius: .5rem; padding: .75rem; font-size: .85rem; }
 @media (max-width: 40rem) {
   table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
