@@ -30,6 +30,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ObjectField } from '../src/domain/field-catalog.js';
 import { buildApp } from '../src/http/app.js';
+import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
 import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedMembers } from '../src/seed/world-generator.js';
 import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
@@ -112,7 +113,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       tokenTtlMs: 24 * 3_600_000,
     }, NOW);
 
-    rules = await buildApp({ store, clock: () => NOW, logger: false });
+    rules = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS });
     let served = 0;
     const inFlight = new Set<string>();
     rules.addHook('onRequest', async (request) => { inFlight.add(request.id); });

@@ -42,6 +42,7 @@ import { withProgressBar } from '../src/cli/progress-bar.js';
 import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
 import { DAY_MS } from '../src/domain/time.js';
 import { buildApp } from '../src/http/app.js';
+import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
 import { auditAggregates } from '../src/store/audit-aggregates.js';
 import { inventoryReport } from '../src/reports/inventory.js';
 import { memberIdAt } from '../src/seed/member-ids.js';
@@ -284,7 +285,7 @@ function merged(parts: readonly Timed[]): Timed {
 }
 
 async function serve(store: Store, path: string): Promise<{ app: FastifyInstance; base: string }> {
-  const app = await buildApp({ store, clock: () => NOW, logger: false, dataDir: dataDirOf(path) });
+  const app = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS, dataDir: dataDirOf(path) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('the server is not listening on TCP');

@@ -32,6 +32,7 @@ import { loadOrCreateAuditSigningKey, auditSigningKeyPath } from '../src/audit/s
 import { openStore } from '../src/cli/open-store.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
 import { buildApp } from '../src/http/app.js';
+import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
 import { seedDatabase, type SeedDatabaseReport } from '../src/seed/seed-database.js';
 import { callerTokens, FRIEND_FIELDS, FRIENDS_PATH, PAGE } from './lib/callers.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
@@ -149,7 +150,7 @@ async function serve(path: string, members: number, callers: number, random: () 
   try {
     const tokens = await callerTokens(store, { seed: SEED, members, count: callers, random, now: NOW });
     const entries = await store.audit.count();
-    app = await buildApp({ store, clock: () => NOW, logger: false, dataDir: dataDirOf(path) });
+    app = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS, dataDir: dataDirOf(path) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the server is not listening on TCP');

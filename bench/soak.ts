@@ -26,6 +26,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ObjectField } from '../src/domain/field-catalog.js';
 import { buildApp } from '../src/http/app.js';
+import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
 import { hashPassword } from '../src/store/member-credential-repository.js';
 import { seedMembers } from '../src/seed/world-generator.js';
 import { migrateToLatest, openReadDatabase, openSqlite } from '../src/store/database.js';
@@ -106,7 +107,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const tokens = await tokensForEveryone(store, appId, agreementId);
     const staffToken = await staffSession(store);
 
-    app = await buildApp({ store, clock: () => NOW, logger: false });
+    app = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS });
     let served = 0;
     let subjects = 0;
     app.addHook('onSend', async (request, reply, payload) => {

@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { OPENAPI_TAGS, openApiSecuritySchemes } from './openapi.js';
+import { OPENAPI_TAGS, openApiDescription, openApiSecuritySchemes } from './openapi.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify';
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
@@ -26,10 +26,12 @@ import { probeWrite } from '../store/readiness-probe.js';
 import type { Store } from '../store/store.js';
 import { LOW_LEVEL_ERRORS, registerErrorHandling } from './error-handler.js';
 import { GraphReader } from './graph/graph-reader.js';
+import { GRAPH_RATE_LIMIT, graphRateLimit, type GraphRateLimit } from './graph/request-limit.js';
 import { loadOrCreateTotpBox, type SecretBox } from '../store/secret-box.js';
 import { createMemberLoginThrottle, databaseCounterStore, type LoginThrottle } from './login-throttle.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
+import { docsRoutes } from './routes/docs-routes.js';
 import { graphRoutes } from './routes/graph-routes.js';
 import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
@@ -73,6 +75,8 @@ export interface AppOptions {
   readonly chromium?: string;
   /** Where the built staff console is (default dist/console of the project, made by `npm run build`). */
   readonly consoleDir?: string;
+  /** Graph API requests allowed per access token and window, counted by each server (default GRAPH_RATE_LIMIT). */
+  readonly graphRateLimit?: GraphRateLimit;
 }
 
 /** Everything a plugin of this app may need, resolved from AppOptions with their defaults. */
@@ -211,16 +215,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Datapact API', version: '1', description: 'Member data shared under agreements, every release audited.' },
+      info: { title: 'Datapact API', version: '1', description: openApiDescription() },
       components: { securitySchemes: openApiSecuritySchemes(base.publicUrl) as never },
       tags: OPENAPI_TAGS,
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(docsRoutes, { publicUrl: base.publicUrl });
 
   const reader = new GraphReader(context.store, context.audit, context.clock, environment !== 'production');
-  await app.register(graphRoutes, { prefix: '/v1', reader });
+  await app.register(graphRoutes, { prefix: '/v1', reader, rateLimit: graphRateLimit(options.graphRateLimit ?? GRAPH_RATE_LIMIT, clock) });
   await app.register(oauthPlugin, context);
   await app.register(privacyRoutes, { context });
   await app.register(partnerRoutes, { prefix: '/v1/partner', context });

@@ -1,12 +1,24 @@
 import { PURPOSES } from '../domain/purposes.js';
 import { OAUTH_ROUTES } from '../oauth/provider-configuration.js';
 import { FRIEND_SCOPE_PREFIX, SUPPORTED_SCOPES } from '../oauth/scopes.js';
+import { errorCodesMarkdown } from './error-codes.js';
+import { GETTING_STARTED_PATH } from './routes/docs-routes.js';
 
 /**
  * What the OpenAPI document at /docs says beyond the routes themselves: the OAuth 2.0 security
  * scheme partners obtain tokens by (authorization code with PKCE, client credentials), the tags
- * that set the Graph API, partner, privacy and admin routes apart, (the field catalog is on `fields`, in schemas.ts).
+ * that set the Graph API, partner, privacy and admin routes apart, and the description: where partner
+ * engineers start, and every error code (error-codes.ts). The field catalog is on `fields`, in schemas.ts.
  */
+
+export function openApiDescription(): string {
+  return 'Member data shared under agreements, every release audited.\n\n'
+    + `**Partner engineers: start with the [getting-started guide](${GETTING_STARTED_PATH})** (register, consent, tokens, paging, `
+    + 'errors, webhooks and their signatures, rate limits).\n\n'
+    + '## Errors\n\nEvery error has the shape `{"error": {"code", "message", "request_id"}}` (plus `cause` for '
+    + '`agreement_not_in_effect`); `request_id` is also the `x-request-id` header. The codes:\n\n'
+    + errorCodesMarkdown();
+}
 
 function scopes(): Record<string, string> {
   const described = (scope: string) => {

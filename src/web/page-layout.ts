@@ -15,7 +15,7 @@ body.wide header, body.wide main { max-width: 52rem; }
 main { padding-top: 2rem; }
 header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; padding: .5rem 0; border-bottom: 1px solid #8888; }
 header p { margin: 0; }
-nav ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+nav ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }
 a[aria-current] { font-weight: 600; }
 h1 { font-size: 1.5rem; margin-top: 0; }
 fieldset { border: 1px solid #8888; border-radius: .5rem; margin: 1rem 0; padding: .5rem 1rem 1rem; }
@@ -37,8 +37,11 @@ dt { font-weight: 600; }
 dd { margin: 0; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
 th, td { border: 1px solid #8888; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-:root { --accent: #1a56c4; --danger: #b3261e; --surface: #f4f6fa; }
-@media (prefers-color-scheme: dark) { :root { --accent: #8ab4f8; --danger: #f2b8b5; --surface: #1f2329; } }
+:root { --accent: #1a56c4; --danger: #b3261e; --ok: #1b6e2f; --surface: #f4f6fa; --page: #ffffff; --text: #1b1c1f; }
+@media (prefers-color-scheme: dark) { :root { --accent: #8ab4f8; --danger: #f2b8b5; --ok: #8fd19e; --surface: #1f2329; --page: #121418; --text: #e8eaed; } }
+html { background: var(--page); color: var(--text); }
+.verified { color: var(--ok); font-weight: 600; }
+.failed { color: var(--danger); font-weight: 600; }
 a { color: var(--accent); }
 header p strong { font-size: 1.1rem; }
 .card { background: var(--surface); border: 1px solid #8886; border-radius: .75rem; padding: .25rem 1rem 1rem; margin: 1rem 0; }
@@ -53,6 +56,16 @@ a.button { display: inline-block; padding: .5rem 1rem; margin: .5rem .5rem 0 0; 
 .danger { color: var(--danger); }
 button.danger { border: 1px solid var(--danger); background: none; font-weight: 600; }
 .scroll { overflow-x: auto; }
+td { overflow-wrap: break-word; }
+pre { overflow-x: auto; background: var(--surface); border: 1px solid #8886; border-radius: .5rem; padding: .75rem; font-size: .85rem; }
+@media (max-width: 40rem) {
+  table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; }
+  table.stack caption { display: block; text-align: left; }
+  table.stack tr { border: 1px solid #8888; border-radius: .5rem; margin: .5rem 0; padding: .25rem .75rem; }
+  table.stack td { border: none; padding: .1rem 0; }
+  table.stack td::before { content: attr(data-label) ": "; font-weight: 600; }
+}
 @media (max-width: 30rem) { body { padding: 0 .75rem 2rem; } dl { grid-template-columns: 1fr; } dd { margin-bottom: .5rem; } .row label { min-width: 0; } }
 `;
 
@@ -64,14 +77,33 @@ const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64'
  * consent), nothing cached. There is deliberately no `form-action`: browsers apply it to the
  * redirects a form submission leads to, and the consent form must end in a redirect to the app.
  */
-export const PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; img-src 'self'; frame-ancestors 'none'; base-uri 'none'`,
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
+export const PAGE_HEADERS: Readonly<Record<string, string>> = pageHeaders();
+
+/** A page's own script: a static file on this origin, allowed by its hash (the page still works without it). */
+export interface PageScript {
+  /** Where the script is served (same origin). */
+  readonly path: string;
+  readonly source: string;
+  /** `sha256-<base64>`: the script tag's `integrity` and the CSP source that allows this file and nothing else. */
+  readonly hash: string;
+}
+
+export function pageScript(path: string, source: string): PageScript {
+  return { path, source, hash: `sha256-${createHash('sha256').update(source).digest('base64')}` };
+}
+
+/** The headers of a page, allowing `script` (by its hash) when it has one. */
+export function pageHeaders(script?: PageScript): Readonly<Record<string, string>> {
+  const scriptSource = script === undefined ? '' : `; script-src '${script.hash}'`;
+  return {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; img-src 'self'${scriptSource}; frame-ancestors 'none'; base-uri 'none'`,
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  };
+}
 
 /** The name members know the platform's pages by: the consent page and the privacy center carry it. */
 export const PLATFORM_NAME = 'Datapact';
@@ -98,6 +130,8 @@ export interface PageOptions {
   readonly header?: { readonly site: string; readonly nav?: SiteNav };
   /** Room for tables; forms and notices read better in the narrow column. */
   readonly wide?: boolean;
+  /** Send the page with `pageHeaders(script)`. */
+  readonly script?: PageScript;
 }
 
 function siteNav(nav: SiteNav): Html {
@@ -118,7 +152,7 @@ export function page(title: string, body: Html, options: PageOptions = {}): stri
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ${header?.site ?? 'Datapact'}</title>
 <style>${new Html(STYLE)}</style>
-</head>
+${options.script && html`<script src="${options.script.path}" integrity="${options.script.hash}" defer></script>\n`}</head>
 <body${options.wide ? html` class="wide"` : ''}>
 ${header && html`<header>
 <p><strong>${header.site}</strong></p>

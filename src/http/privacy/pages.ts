@@ -3,7 +3,9 @@ import { AUDIENCES, audienceIsEditable, type Audience } from '../../domain/audie
 import { FIELD_CLASS, FIELDS, OBJECT_FIELDS, type Field, type ObjectField, type SensitivityClass } from '../../domain/field-catalog.js';
 import { AUDIENCE_LABELS, FIELD_LABELS, PURPOSE_WORDING } from '../../web/field-labels.js';
 import { html, type Html } from '../../web/html.js';
-import { csrfField, page } from '../../web/page-layout.js';
+import { csrfField, page, type PageScript } from '../../web/page-layout.js';
+import { PROOF_CHECK_SCRIPT } from '../../web/proof-check-script.js';
+import type { TreeHeadView } from '../audit/audit-schemas.js';
 import type { ExclusionChoices, MemberAppStanding, NamedTarget, PrivacyView } from './member-privacy.js';
 import type { AccessHistoryItem, MemberApp } from './privacy-schemas.js';
 
@@ -51,9 +53,10 @@ const AGREEMENT_NOT_IN_EFFECT: Readonly<Record<NotInEffectCause, string>> = {
 const SITE = 'Datapact privacy center';
 
 /** A privacy center page; logged in, with the navigation and a log-out form. */
-function layout(title: string, body: Html, nav?: { current: 'settings' | 'apps' | 'history'; csrf: string }): string {
+function layout(title: string, body: Html, nav?: { current: 'settings' | 'apps' | 'history'; csrf: string }, script?: PageScript): string {
   return page(title, body, {
     wide: true,
+    ...(script === undefined ? {} : { script }),
     header: {
       site: SITE,
       ...(nav && {
@@ -368,13 +371,44 @@ ${apps.map((app) => html`<option value="${app.id}"${app.id === filters.app_id ? 
 <a href="/v1/me/export?format=csv&amp;part=settings" download>settings (CSV)</a>.</p>`;
 }
 
+/** The signed tree head the page's proofs lead to, and the log's public key (DER SubjectPublicKeyInfo, base64). */
+export interface HistoryProofs {
+  readonly treeHead: TreeHeadView | null;
+  readonly publicKey: string;
+}
+
+function proofCell(entry: AccessHistoryItem): Html {
+  if (entry.proof === undefined) return html`<td data-label="Proof">not checked</td>`;
+  if (entry.proof === null) return html`<td data-label="Proof">not yet in a signed tree head</td>`;
+  return html`<td data-label="Proof"><span data-proof-status>not checked</span></td>`;
+}
+
+function historyRow(entry: AccessHistoryItem): Html {
+  const { proof } = entry;
+  const proofData = proof ? html` data-leaf-index="${proof.leaf_index}" data-leaf-hash="${proof.leaf_hash}" data-audit-path="${proof.audit_path.join(' ')}"${
+    proof.canonical_entry === undefined ? '' : html` data-entry="${proof.canonical_entry}"`}` : '';
+  return html`<tr${proofData}><td data-label="When">${when(entry.at)}</td><td data-label="App">${entry.app.name}</td><td data-label="Partner">${entry.partner.legal_name} (${entry.partner.country})</td><td data-label="Purpose">${entry.purpose === null ? 'not recorded' : PURPOSE_WORDING[entry.purpose]}</td><td data-label="Fields">${fieldList(entry.fields)}</td><td data-label="How">${VIA_LABELS[entry.via]}</td>${proofCell(entry)}</tr>`;
+}
+
+/** How the page's proofs are checked: by its script when it runs, and by anyone offline from the export. */
+function proofExplanation(proofs: HistoryProofs): Html {
+  const head = proofs.treeHead;
+  const offline = html`To check them yourself, without this page: download <a href="/v1/me/export" download>your export (JSON)</a>, which has every entry with its proof against one signed tree head, and follow “Verifying the audit log” in Datapact’s README with any SHA-256 and Ed25519 tool; the log’s public key is at <a href="/v1/audit/public-key">/v1/audit/public-key</a>.`;
+  if (head === null) return html`<p class="note">No tree head of the audit log is signed yet, so there is nothing to check these entries against. ${offline}</p>`;
+  return html`<section aria-labelledby="proofs" id="tree-head" data-tree-size="${head.tree_size}" data-root-hash="${head.root_hash}" data-timestamp="${head.timestamp}" data-signature="${head.signature}" data-public-key="${proofs.publicKey}">
+<h2 id="proofs">Proofs</h2>
+<p>Every entry is in the platform’s tamper-evident audit log. The <em>Proof</em> column shows whether your browser checked that the entry is in the log the platform signed (tree size ${head.tree_size}, signed <time datetime="${head.timestamp}">${head.timestamp.slice(0, 16).replace('T', ' ')} UTC</time>): <strong>verified</strong>, or <strong>failed</strong> if the proof does not hold. <span id="head-status" role="status">Your browser has not checked them (scripts are off, or the check has not run).</span></p>
+<p class="note">${offline}</p>
+</section>`;
+}
+
 export function historyPage(options: {
   entries: readonly AccessHistoryItem[]; after?: string; first: boolean; csrf: string;
-  filters?: HistoryFilters; apps?: ReadonlyArray<{ id: string; name: string }>;
+  filters?: HistoryFilters; apps?: ReadonlyArray<{ id: string; name: string }>; proofs?: HistoryProofs;
 }): string {
   const filters = options.filters ?? {};
   const filterQuery = new URLSearchParams(filters as Record<string, string>).toString();
-  const rows = options.entries.map((entry) => html`<tr><td>${when(entry.at)}</td><td>${entry.app.name}</td><td>${entry.partner.legal_name} (${entry.partner.country})</td><td>${entry.purpose === null ? 'not recorded' : entry.purpose.replaceAll('_', ' ')}</td><td>${fieldList(entry.fields)}</td><td>${VIA_LABELS[entry.via]}</td></tr>`);
+  const rows = options.entries.map(historyRow);
   const more = options.after === undefined
     ? null
     : html`<p><a href="${PAGE_PATHS.history}?${filterQuery === '' ? '' : `${filterQuery}&`}after=${encodeURIComponent(options.after)}">More (older entries)</a></p>`;
@@ -385,13 +419,14 @@ ${historyFilterForm(filters, options.apps ?? [])}
 ${!options.first && html`<p><a href="${PAGE_PATHS.history}${filterQuery === '' ? '' : `?${filterQuery}`}">Back to the newest entries</a></p>`}
 ${rows.length === 0
     ? html`<p>${options.first ? 'No app or device has received data about you.' : 'No older entries.'}</p>`
-    : html`<div class="scroll"><table>
+    : html`<table class="stack">
 <caption>Data released about you, newest first</caption>
-<thead><tr><th scope="col">When</th><th scope="col">App</th><th scope="col">Partner (country)</th><th scope="col">Purpose</th><th scope="col">Fields</th><th scope="col">How</th></tr></thead>
+<thead><tr><th scope="col">When</th><th scope="col">App</th><th scope="col">Partner (country)</th><th scope="col">Purpose</th><th scope="col">Fields</th><th scope="col">How</th><th scope="col">Proof</th></tr></thead>
 <tbody>
 ${rows.map((row) => html`${row}\n`)}</tbody>
-</table></div>`}
-${more}`, { current: 'history', csrf: options.csrf });
+</table>`}
+${more}
+${rows.length > 0 && options.proofs && proofExplanation(options.proofs)}`, { current: 'history', csrf: options.csrf }, PROOF_CHECK_SCRIPT);
 }
 
 export function errorPage(options: { status: number; code: string; message: string; requestId: string; loggedIn: boolean }): string {

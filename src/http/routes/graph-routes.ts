@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { bearerOf } from '../bearer.js';
 import type { GraphReader } from '../graph/graph-reader.js';
 import { requestedFields } from '../graph/requested-fields.js';
@@ -8,10 +8,14 @@ import { Type, type Static } from 'typebox';
 
 export interface GraphRoutesOptions {
   readonly reader: GraphReader;
+  /** Counts each request against its token's limit and says where it stands (graph/request-limit.ts). */
+  readonly rateLimit: onRequestAsyncHookHandler;
 }
 
 const security = [{ oauth2: [] }];
 const tags = ['Graph API'];
+/** Past its token's rate limit a request is 429 `rate_limited` (graph/request-limit.ts). */
+const RESPONSES = { ...ERROR_RESPONSES, 429: Type.Ref('ErrorResponse') };
 
 /** Both friend-list routes: `owner` undefined means the token's own member. */
 async function friendList(reader: GraphReader, request: FastifyRequest, query: Static<typeof ListQuery>, owner?: string) {
@@ -22,14 +26,15 @@ async function friendList(reader: GraphReader, request: FastifyRequest, query: S
 }
 
 /** The governed Graph API (PRODUCT.md §4, §7). */
-export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async (app, { reader }) => {
+export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async (app, { reader, rateLimit }) => {
+  app.addHook('onRequest', rateLimit);
   app.get('/me', {
     schema: {
       summary: "The token's own member",
       security,
       tags,
       querystring: FieldsQuery,
-      response: { 200: Type.Ref('MemberObject'), ...ERROR_RESPONSES },
+      response: { 200: Type.Ref('MemberObject'), ...RESPONSES },
     },
   }, async (request) => {
     const caller = await reader.authorize(bearerOf(request), request.id);
@@ -43,7 +48,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
       tags,
       params: MemberIdParams,
       querystring: FieldsQuery,
-      response: { 200: Type.Ref('MemberObject'), ...ERROR_RESPONSES },
+      response: { 200: Type.Ref('MemberObject'), ...RESPONSES },
     },
   }, async (request) => {
     const caller = await reader.authorize(bearerOf(request), request.id);
@@ -56,7 +61,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
       security,
       tags,
       querystring: ListQuery,
-      response: { 200: FriendsPage, ...ERROR_RESPONSES },
+      response: { 200: FriendsPage, ...RESPONSES },
     },
   }, async (request) => friendList(reader, request, request.query));
 
@@ -67,7 +72,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox<GraphRoutesOptions> = async 
       tags,
       params: MemberIdParams,
       querystring: ListQuery,
-      response: { 200: FriendsPage, ...ERROR_RESPONSES },
+      response: { 200: FriendsPage, ...RESPONSES },
     },
   }, async (request) => friendList(reader, request, request.query, request.params.id));
 };

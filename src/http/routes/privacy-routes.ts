@@ -8,6 +8,7 @@ import type { ExclusionKind, PrivacyChange } from '../../store/member-repository
 
 const exclusionKind = (segment: 'apps' | 'partners'): ExclusionKind => (segment === 'apps' ? 'app' : 'partner');
 import { sendPage } from '../../web/send-page.js';
+import { PROOF_CHECK_SCRIPT } from '../../web/proof-check-script.js';
 import type { AppContext } from '../app.js';
 import { registerMemberSession, requireSessionMember, sessionMember } from '../plugins/member-session.js';
 import { exportCsv, exportJson } from '../privacy/member-export.js';
@@ -89,6 +90,7 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = context;
   const proofs = new LogProofs(store.audit.withBlinding(context.audit.blinding));
+  const publicKeyDer = context.audit.signingKey.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
   const sessions = await registerMemberSession(app, context);
 
   // CSRF: the token of the form (`_csrf`) or of the `x-csrf-token` header must match the signed
@@ -240,12 +242,20 @@ export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async 
     const [history, apps] = await Promise.all([
       accessHistory(store, memberId, HISTORY_DEFAULT_LIMIT, after, historyFilter(request.query)), store.partners.apps(),
     ]);
+    // Each row carries its inclusion proof, which the page's script checks in the browser.
+    const proven = await withProofs(store, proofs, history, context.audit.blinding);
     const filters = { ...(app_id ? { app_id } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
     return sendPage(reply, 200, historyPage({
-      entries: history.data, ...(history.after === undefined ? {} : { after: history.after }), first: after === undefined, csrf: reply.generateCsrf(),
+      entries: proven.data, ...(history.after === undefined ? {} : { after: history.after }), first: after === undefined, csrf: reply.generateCsrf(),
       filters, apps: apps.map(({ id, name }) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name)),
-    }));
+      proofs: { treeHead: proven.treeHead, publicKey: publicKeyDer },
+    }), PROOF_CHECK_SCRIPT);
   });
+
+  app.get(PROOF_CHECK_SCRIPT.path, { schema: page }, async (_request, reply) => reply
+    .type('text/javascript; charset=utf-8')
+    .header('x-content-type-options', 'nosniff')
+    .send(PROOF_CHECK_SCRIPT.source));
 
   app.get('/privacy/history/download', { schema: { ...page, querystring: HistoryDownloadQuery }, preHandler: requirePageMember }, async (request, reply) => {
     const data = await wholeHistory(store, requireSessionMember(request), historyFilter(request.query));
