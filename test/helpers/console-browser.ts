@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -22,7 +22,11 @@ import { build, type BuildOptions, type Built } from './build.js';
 
 export const CHROMIUM = process.env.DATAPACT_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots of every page the tests visit, in the demo world: committed, and shown by the README. */
-export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+/**
+ * Where the browser tests save their screenshots: test-artifacts/screenshots/ (not committed), or the folder
+ * DATAPACT_SCREENSHOTS_DIR names; `DATAPACT_SCREENSHOTS_DIR=docs/screenshots` refreshes the README's pictures.
+ */
+export const SCREENSHOTS = resolve(process.env.DATAPACT_SCREENSHOTS_DIR || fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url)));
 export const CONSOLE_NOW = Date.parse('2026-06-01T09:00:00Z');
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

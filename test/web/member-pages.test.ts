@@ -3,7 +3,7 @@
  * privacy-center flow as a member does it, axe-core on every server-rendered page, the consent form
  * by keyboard, the access history's proofs checked by its script (and a tampered one caught), and
  * the history on a 390 px phone. One browser and one app for the whole file; each test its own
- * browser context (its own cookies). Screenshots go to docs/screenshots/ (the README links them).
+ * browser context (its own cookies). Screenshots go where test/helpers/console-browser.ts says (SCREENSHOTS).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -13,7 +13,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { addDays } from '../../src/domain/time.js';
-import { CHROMIUM, checkAccessibility } from '../helpers/console-browser.js';
+import { CHROMIUM, checkAccessibility, SCREENSHOTS } from '../helpers/console-browser.js';
 import { build, type Built } from '../helpers/build.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { freePort } from '../oauth/oauth-world.js';
@@ -21,7 +21,6 @@ import { freePort } from '../oauth/oauth-world.js';
 const NOW = Date.parse('2026-06-01T09:00:00Z');
 const PASSWORD = 'correct horse battery staple';
 const REDIRECT_URI = 'http://127.0.0.1:9999/callback';
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 
 let world: Built & { base: string; palsToken: string };
 let browser: Browser;
