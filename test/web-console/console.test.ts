@@ -365,7 +365,7 @@ test('staff and API keys: one admin proposes an officer, another confirms; a key
   assert.deepEqual(await crafted(manager, `/admin/v1/staff/${await staffId(w, 'privacy1@datapact.example')}/password-reset`, true), { status: 403, code: 'forbidden' });
 });
 
-test('reports: a viewer reads the inventory, the exposure with its chart of members per month, and the records of processing', async (t) => {
+test('reports: a viewer reads the inventory, the exposure with its chart of members per month, the 2018 reach, the records of processing, and finds the pack', async (t) => {
   const w = await world(t);
   // Releases to Huawei's app over three months: some to members' own tokens, some through a friend's.
   const months = [['2026-04-10', 3, 1], ['2026-05-10', 5, 2], ['2026-06-01', 2, 0]] as const;
@@ -377,6 +377,7 @@ test('reports: a viewer reads the inventory, the exposure with its chart of memb
   await signIn(page, 'viewer@datapact.example');
   await page.getByRole('link', { name: 'Reports' }).click();
   await checkAccessibility(page, 'reports');
+  assert.equal(await page.getByRole('link', { name: 'Download the pack (PDF)' }).getAttribute('href'), '/admin/v1/reports/pack?format=pdf');
   await page.getByRole('link', { name: 'Inventory' }).click();
   await page.getByRole('table', { name: 'Inventory' }).getByText('ZTE Corporation').waitFor();
   assert.equal(await page.getByRole('link', { name: 'Download as CSV' }).getAttribute('href'), '/admin/v1/reports/inventory?format=csv');
@@ -390,6 +391,15 @@ test('reports: a viewer reads the inventory, the exposure with its chart of memb
   await page.getByRole('table', { name: 'Exposure per partner' }).getByText('Huawei Device Co., Ltd.').waitFor();
   await checkAccessibility(page, 'exposure');
   await screenshot(page, '20-report-exposure');
+
+  await page.goto('/console/reports/counterfactual');
+  const reach = page.getByRole('table', { name: 'The 2018 reach per partner' });
+  await reach.getByText('Huawei Device Co., Ltd.').waitFor();
+  // Ten members' own tokens and m_ada's; released: those ten and m_ada's three friends.
+  assert.deepEqual((await reach.getByRole('row').nth(1).getByRole('cell').allTextContents()).slice(0, 3), ['Huawei Device Co., Ltd.', '11', '13']);
+  assert.equal(await page.getByRole('link', { name: 'Download as CSV' }).getAttribute('href'), '/admin/v1/reports/counterfactual?format=csv&from=2025-07&to=2026-06');
+  await checkAccessibility(page, 'counterfactual');
+  await screenshot(page, '21a-report-counterfactual');
 
   await page.goto('/console/reports/records-of-processing');
   await page.getByRole('region', { name: 'Record of agr_huawei' }).waitFor();

@@ -10,6 +10,7 @@ import { usePartners } from './Agreements';
 export const REPORTS: ReadonlyArray<{ to: string; label: string; what: string }> = [
   { to: '/reports/inventory', label: 'Inventory', what: 'Every partner and agreement: status, dates, fields, storage, certification, last access, volume in the last 30 days, wind-down progress.' },
   { to: '/reports/exposure', label: 'Exposure', what: 'Per partner, agreement, month and field, how many distinct members\u2019 data was released, directly and through friends.' },
+  { to: '/reports/counterfactual', label: 'What the 2018 rules would have reached', what: 'Per partner, the members Datapact released data on beside those the 2018 device-integrated APIs would have exposed through the same requests: every friend, and friends of friends.' },
   { to: '/reports/records-of-processing', label: 'Records of processing', what: 'GDPR Art. 30, per agreement: controller, purposes, data categories, recipient, transfers and safeguards, retention, dates, and findings to act on.' },
 ];
 
@@ -20,6 +21,13 @@ export function Reports() {
       <List spacing="sm">
         {REPORTS.map((r) => <List.Item key={r.to}><Link to={r.to}>{r.label}</Link>: {r.what}</List.Item>)}
       </List>
+      <SectionTitle>The regulator's pack</SectionTitle>
+      <Text>One self-contained document answering the 2018 letters' questions for every partner: inventory, exposure, what the
+        2018 rules would have reached, records of processing and the latest verified tree head.</Text>
+      <Group>
+        <Anchor href="/admin/v1/reports/pack?format=html" download>Download the pack (HTML)</Anchor>
+        <Anchor href="/admin/v1/reports/pack?format=pdf" download>Download the pack (PDF)</Anchor>
+      </Group>
     </>
   );
 }
@@ -167,6 +175,56 @@ export function ExposureReport() {
                 <Table.Tr key={i}>
                   <Table.Td>{r.partner_legal_name}</Table.Td><Table.Td>{r.agreement_id}</Table.Td><Table.Td>{r.period}</Table.Td>
                   <Table.Td>{r.field === '*' ? 'any field' : r.field}</Table.Td><Table.Td>{r.members_direct}</Table.Td><Table.Td>{r.members_through_friends}</Table.Td><Table.Td>{r.members_total}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </>
+      )}
+    </Stack>
+  );
+}
+
+const REACH_MONTHS = 12;
+
+export function CounterfactualReport() {
+  // The month of the server's `now`, then the twelve months up to it.
+  const current = useQuery({ queryKey: ['report', 'counterfactual', 'now'], queryFn: () => json(ok(api.GET('/admin/v1/reports/counterfactual', { params: { query: {} } }))) });
+  const to = current.data?.to;
+  const from = to ? monthsBefore(to, REACH_MONTHS - 1) : undefined;
+  const report = useQuery({
+    queryKey: ['report', 'counterfactual', from, to],
+    enabled: to !== undefined,
+    queryFn: () => json(ok(api.GET('/admin/v1/reports/counterfactual', { params: { query: { from: from!, to: to! } } }))),
+  });
+  const data = report.data;
+  const bars = (data?.data ?? []).map((r) => ({
+    partner: r.partner_legal_name, 'Released by Datapact': r.released_members, 'Exposed under the 2018 rules': r.reach_2018,
+  }));
+  return (
+    <Stack>
+      <Header title="What the 2018 rules would have reached" generatedAt={data?.generated_at}
+        csv={`/admin/v1/reports/counterfactual?format=csv${from ? `&from=${from}&to=${to}` : ''}`} />
+      <Failure error={current.error ?? report.error} />
+      {data && (
+        <>
+          <Text size="sm">{data.from} to {data.to}. {data.graph_note}</Text>
+          {data.data.length === 0 ? <Text>No partner made a request in this period.</Text> : (
+            <figure className="chart">
+              <BarChart h={280} data={bars} dataKey="partner"
+                series={[{ name: 'Released by Datapact', color: 'indigo.8' }, { name: 'Exposed under the 2018 rules', color: 'red.8' }]} withLegend />
+              <figcaption className="sr-only">
+                {bars.map((b) => `${b.partner}: ${b['Released by Datapact']} released, ${b['Exposed under the 2018 rules']} under the 2018 rules`).join('; ')}
+              </figcaption>
+            </figure>
+          )}
+          <Table withTableBorder striped aria-label="The 2018 reach per partner">
+            <Table.Thead><Table.Tr><Table.Th>Partner</Table.Th><Table.Th>Token members</Table.Th><Table.Th>Released</Table.Th><Table.Th>2018 reach</Table.Th><Table.Th>Only as friends of friends</Table.Th></Table.Tr></Table.Thead>
+            <Table.Tbody>
+              {data.data.map((r) => (
+                <Table.Tr key={r.partner_id}>
+                  <Table.Td><Link to={`/partners/${r.partner_id}`}>{r.partner_legal_name}</Link></Table.Td><Table.Td>{r.token_members}</Table.Td>
+                  <Table.Td>{r.released_members}</Table.Td><Table.Td>{r.reach_2018}</Table.Td><Table.Td>{r.reach_2018_friends_of_friends_only}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
