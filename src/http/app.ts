@@ -37,6 +37,7 @@ import { partnerRoutes } from './routes/partner-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
 import { consoleRoutes } from './console.js';
 import { ErrorResponse, MemberObject } from './schemas.js';
+import { sharedSerializerFactory } from './shared-compilers.js';
 import { parseWellFormedJson, validatorCompiler } from './validation.js';
 
 export interface AppOptions {
@@ -152,6 +153,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     // Longer than any valid id, so that an overlong one meets the schema's clear 400; longer still, a 414.
     routerOptions: { maxParamLength: 1000 },
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializerFactory() } },
     ...LOW_LEVEL_ERRORS,
     ...serverTimeouts(options.timeouts ?? DEFAULT_TIMEOUTS),
   }).withTypeProvider<TypeBoxTypeProvider>();

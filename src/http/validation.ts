@@ -15,10 +15,23 @@ function ajv(options: Options): Ajv {
  * JSON bodies are typed already, so a wrong type there is an error, never silently converted.
  */
 export function validatorCompiler(): FastifySchemaCompiler<any> {
-  const coercing = ajv({ coerceTypes: 'array' });
-  const strict = ajv({ coerceTypes: false });
-  return ({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : decimalNumbersOnly(coercing.compile(schema), schema));
+  return ({ schema, httpPart }) => {
+    const body = httpPart === 'body';
+    const key = `${body ? 'body' : 'text'}\0${JSON.stringify(schema)}`;
+    let validate = VALIDATORS.get(key);
+    if (validate === undefined) {
+      validate = body ? STRICT.compile(schema) : decimalNumbersOnly(COERCING.compile(schema), schema);
+      VALIDATORS.set(key, validate);
+    }
+    return validate;
+  };
 }
+
+// Compiled once per process and schema, as the serializers are (shared-compilers.ts): the tests
+// build hundreds of apps, and a schema's validator is the same function each time.
+const COERCING = ajv({ coerceTypes: 'array' });
+const STRICT = ajv({ coerceTypes: false });
+const VALIDATORS = new Map<string, ValidateFunction>();
 
 const DECIMAL_INTEGER = /^-?[0-9]{1,16}$/;
 const DECIMAL_NUMBER = /^-?[0-9]{1,16}(\.[0-9]{1,16})?$/;
