@@ -26,6 +26,8 @@ import { signTreeHead } from '../../src/audit/tree-head.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { ENTRY_COLUMNS, pushEntryColumns } from '../../src/store/audit-rows.js';
 import { migrateToLatest, openSqlite, type Db } from '../../src/store/database.js';
+import { foldMemberSets } from '../../src/store/member-set-folding.js';
+import { prng } from '../../bench/prng.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
 import { createStore } from '../../src/store/store.js';
 import { DIALECTS, emptyPostgresDatabase, type Dialect } from '../helpers/dialects.js';
@@ -175,6 +177,14 @@ for (const dialect of DIALECTS) {
   });
 }
 
+/**
+ * dbstat names of the counts kept on append (migrations 0021, 0028) and of the member sets they fold into.
+ * `member_numbers` is left out: a row per member, written when the member joins, not per audited subject
+ * (the made-up subjects here get theirs as they are folded).
+ */
+const COUNTS = sql.raw(['audit_daily_counts', 'audit_release_', 'audit_exposure', 'audit_field_months', 'audit_token_months', 'member_sets']
+  .map((table) => `name like '${table}%'`).join(' or '));
+
 describe('bytes per audited subject', () => {
   test('300 friend-list pages of 100 grow the log\'s tables by at most 150 bytes per subject (the counts kept on append reported beside)', async (t) => {
     const db = openSqlite(':memory:');
@@ -184,24 +194,40 @@ describe('bytes per audited subject', () => {
     // Pages per table (dbstat), split into the counts kept on append (migration 0021) and everything else the log writes.
     const bytes = async () => {
       const { rows } = await sql<{ counts: number; rest: number }>`
-        select coalesce(sum(case when name like 'audit_daily_counts%' or name like 'audit_release_%' or name like 'audit_exposure%'
-                                  or name like 'audit_field_months%' then pgsize end), 0) as counts,
-               coalesce(sum(case when name like 'audit_daily_counts%' or name like 'audit_release_%' or name like 'audit_exposure%'
-                                  or name like 'audit_field_months%' then 0 else pgsize end), 0) as rest
-        from dbstat`.execute(db);
+        select coalesce(sum(case when ${COUNTS} then pgsize end), 0) as counts,
+               coalesce(sum(case when ${COUNTS} then 0 else pgsize end), 0) as rest
+        from dbstat where name not like 'member_numbers%'`.execute(db);
       return { counts: Number(rows[0]!.counts), rest: Number(rows[0]!.rest) };
     };
-    for (let request = 0; request < 10; request++) await log.append(page(request, 100)); // the tables' first pages
-    const before = await bytes();
     const pages = 300;
+    // The friends are members of a world of a million, numbered as they joined: spread across it, not side by side.
+    const subjects = new Set(Array.from({ length: pages + 10 }, (_, r) => page(r, 100)).flat().flatMap((e) => [e.subjectMemberId, e.tokenMemberId]));
+    const draw = prng(2018);
+    const numbers = new Set<number>();
+    const numbered = [...subjects].filter((id) => id !== null).map((member_id) => {
+      let number: number;
+      do number = Math.floor(draw() * 1_000_000); while (numbers.has(number));
+      numbers.add(number);
+      return { number, member_id };
+    });
+    for (let start = 0; start < numbered.length; start += 500) await db.insertInto('member_numbers').values(numbered.slice(start, start + 500)).execute();
+    for (let request = 0; request < 10; request++) await log.append(page(request, 100)); // the tables' first pages
+    await foldMemberSets(db);
+    const before = await bytes();
     await Promise.all(Array.from({ length: pages }, (_, r) => log.append(page(10 + r, 100))));
     await log.close();
     const after = await bytes();
     const perSubject = (after.rest - before.rest) / (pages * 100);
     const countsPerSubject = (after.counts - before.counts) / (pages * 100);
+    // The counts' rows folded into the member sets' bitmaps, as the scheduler does: what stays.
+    await foldMemberSets(db);
+    const folded = await bytes();
+    const foldedPerSubject = (folded.counts - before.counts) / (pages * 100);
     t.diagnostic(`${perSubject.toFixed(1)} bytes per audited subject for the log (target 150), ` +
-      `${countsPerSubject.toFixed(1)} more for the counts kept on append (every subject a new member of the day and month)`);
+      `${countsPerSubject.toFixed(1)} more for the counts kept on append (every subject a new member of the day and month), ` +
+      `${foldedPerSubject.toFixed(1)} once folded into member sets: ${(perSubject + foldedPerSubject).toFixed(1)} in all`);
     assert.ok(perSubject <= 150, `${perSubject} bytes per subject`);
     assert.ok(countsPerSubject > 0, 'the counts kept on append are measured');
+    assert.ok(perSubject + foldedPerSubject <= 150, `${perSubject} + ${foldedPerSubject} bytes per subject once folded`);
   });
 });
