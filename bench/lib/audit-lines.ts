@@ -19,6 +19,8 @@ export function auditFiguresFromLines(output: string): Figure[] {
     target: { op: '>=', value: 50_000 },
     kind: 'performance',
   });
+  const counts = find(/appends keeping the counts:.*they cost ([\d.-]+)%/);
+  if (counts) figures.push({ name: 'cost of keeping the report counts on append', value: Number(counts[1]), unit: '%', target: { op: '<=', value: 10 }, kind: 'performance' });
   const single = find(/appends, one transaction each:\s+([\d,.]+) entries\/s/);
   if (single) figures.push({ name: 'appends, one transaction each', value: number(single[1]!), unit: 'entries/s', kind: 'info' });
 

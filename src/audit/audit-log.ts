@@ -44,6 +44,11 @@ export interface AuditLogOptions {
   readonly maxDelayMs?: number;
   /** Tree heads are signed at most this often, and at least this soon after an append. Default 1,000 ms. */
   readonly headIntervalMs?: number;
+  /**
+   * False leaves the counts the reports read (audit-aggregates.ts) out of the append transaction: for
+   * `bench:audit` only, which measures what keeping them costs. Reports are wrong without them.
+   */
+  readonly keepCounts?: boolean;
   /** Where failures of background head signing go. Default: ignored (tests, closed databases). */
   readonly onError?: (error: unknown) => void;
 }
@@ -281,7 +286,7 @@ export class AuditLog {
       const writes = new NodeWrites();
       for (let i = 0; i < entries.length; i++) range.append(leafHashAt(entries[i]!, firstIndex + i, this.blinding).toString('hex'), writes);
       await audit.insertEntries(firstIndex, entries);
-      await auditAggregates.record(trx, entries);
+      if (this.options.keepCounts !== false) await auditAggregates.record(trx, entries);
       await audit.insertNodes(writes.list);
       for (const waiter of batch) await waiter.withEntries?.(trx);
       // A batch of only `withEntries` work (a request that released nothing) leaves the size, and its head, as they were.

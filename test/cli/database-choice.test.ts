@@ -12,11 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { Migrator } from 'kysely';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { migrateToLatest, openSqlite } from '../../src/store/database.js';
+import { MIGRATION_NAMES, migrationProvider } from '../../src/store/migrations/index.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'datapact-choice-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -111,15 +113,17 @@ describe('which database', () => {
     }
   });
 
-  test('an older database: readers refuse it (and name `datapact migrate`), which brings it up to date', () => {
+  test('an older database: readers refuse it (and name `datapact migrate`), which brings it up to date', async () => {
     const older = join(folder, 'older.db');
     copyFileSync(good, older);
-    const db = new Database(older);
-    // As a database left by the version before the latest migration.
-    db.exec("alter table agreements drop column storage_safeguard; delete from kysely_migration where name = '0027-transfer-safeguards'");
-    db.close();
+    // As a database left by the version before the latest migration: that migration undone.
+    const db = openSqlite(older);
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateDown();
+    await db.destroy();
+    assert.equal(error, undefined);
+    const latest = MIGRATION_NAMES.at(-1)!;
     for (const command of READERS) {
-      refused(datapact([...command, '--database', older]), /older than this version .*missing migrations: 0027-transfer-safeguards.*datapact migrate/, command.join(' '));
+      refused(datapact([...command, '--database', older]), new RegExp(`older than this version .*missing migrations: ${latest}.*datapact migrate`), command.join(' '));
     }
     const migrated = datapact(['migrate', '--database', older]);
     assert.equal(migrated.status, 0, migrated.stderr);
