@@ -1,10 +1,26 @@
-import roaring from 'roaring';
+import { createRequire } from 'node:module';
 import { sql } from 'kysely';
+import type { RoaringBitmap32 as Bitmap } from 'roaring';
 import type { Db } from './database.js';
 import { dialectOf } from './dialect.js';
 
-const { RoaringBitmap32 } = roaring;
-export type MemberSet = InstanceType<typeof RoaringBitmap32>;
+/**
+ * `roaring` finds its native binary through node-pre-gyp, which parses the process's own command
+ * line and takes a `--dir` there for an option of its own: `datapact witness init --dir w` sent it
+ * looking for the binary under w/. It is loaded with the command line hidden from it.
+ */
+function loadRoaring(): typeof import('roaring') {
+  const argv = process.argv;
+  process.argv = argv.slice(0, 2);
+  try {
+    return createRequire(import.meta.url)('roaring') as typeof import('roaring');
+  } finally {
+    process.argv = argv;
+  }
+}
+
+const { RoaringBitmap32 } = loadRoaring();
+export type MemberSet = Bitmap;
 
 /**
  * Sets of members kept as compressed bitmaps over their dense numbers (`member_numbers`, migration
