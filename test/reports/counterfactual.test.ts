@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { prng } from '../../bench/prng.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
 import { counterfactualReport, GRAPH_NOTE } from '../../src/reports/counterfactual.js';
@@ -45,17 +46,6 @@ async function world(t: TestContext, dialect: Dialect, members: readonly string[
 const rowsOf = async (store: Store, from: string, to: string, partnerId?: string) =>
   (await counterfactualReport(store, { now: NOW, from, to, ...(partnerId === undefined ? {} : { partnerId }) })).data
     .map((row) => [row.partner_id, row.token_members, row.released_members, row.reach_2018, row.reach_2018_friends_of_friends_only]);
-
-/** A deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The rows counted the slow way: the entries' token members per partner, two hops over the pairs. */
 function counted(entries: readonly AuditEntry[], pairs: ReadonlyArray<readonly [string, string]>, from: string, to: string) {
@@ -101,7 +91,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('random worlds: equal to a breadth-first count, indexed or not, folded or not, with requests appended between', async (t) => {
-      const next = random(dialect === 'sqlite' ? 11 : 12);
+      const next = prng(dialect === 'sqlite' ? 11 : 12);
       const members = Array.from({ length: 60 }, (_, i) => `m${String(i).padStart(2, '0')}`);
       const pairs: Array<[string, string]> = [];
       for (let i = 0; i < 110; i++) {

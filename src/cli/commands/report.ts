@@ -4,7 +4,7 @@ import { auditPublicKeyFromPem, auditSigningKeyPath } from '../../audit/signing-
 import { loadConfig, type Config } from '../../config.js';
 import { counterfactualReport } from '../../reports/counterfactual.js';
 import { formatCounterfactual } from '../../reports/counterfactual-format.js';
-import { exposureReport, monthlyRequest } from '../../reports/exposure.js';
+import { exposureReport, monthlyRequest, type ExposureRequest } from '../../reports/exposure.js';
 import { formatExposure } from '../../reports/exposure-format.js';
 import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
 import { inventoryReport } from '../../reports/inventory.js';
@@ -33,6 +33,26 @@ function instant(value: string): number {
 }
 
 interface PeriodOptions { from?: string; to?: string; partner?: string; format: InventoryFormat; now?: number; database?: string }
+
+/** A report over whole UTC months (`--from`, `--to`, `--partner`), in the inventory's formats. */
+function monthlyReport(
+  parent: Command, name: string, description: string,
+  produce: (store: Store, request: ExposureRequest, options: PeriodOptions) => Promise<string>,
+): void {
+  parent
+    .command(name)
+    .description(description)
+    .option('--from <YYYY-MM>', 'first month (default: --to, or the current month)')
+    .option('--to <YYYY-MM>', 'last month, included (default: the current month)')
+    .option('--partner <id>', 'only this partner')
+    .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
+    .option('--now <iso>', 'report as of this instant (default: now)', instant)
+    .option('--database <path|url>', DATABASE_OPTION)
+    .action(async (options: PeriodOptions) => {
+      const request = monthlyRequest(options.now ?? Date.now(), options.from, options.to, options.partner);
+      await printReport(options.database ?? loadConfig().database, (store) => produce(store, request, options));
+    });
+}
 
 /**
  * Opens the database read-only, writes what `produce` makes of it to stdout (or to `out`), and
@@ -114,32 +134,12 @@ export function reportCommand(): Command {
       await printReport(options.database ?? config.database,
         async (store) => formatRecords(await recordsOfProcessing(store, config.controller, options.now ?? Date.now()), options.format));
     });
-  report
-    .command('exposure')
-    .description('Distinct members whose data was released, per partner, agreement, month and field: directly, through friends '
-      + 'and both together, how many times, and per partner and storage country over the period (whole UTC months)')
-    .option('--from <YYYY-MM>', 'first month (default: --to, or the current month)')
-    .option('--to <YYYY-MM>', 'last month, included (default: the current month)')
-    .option('--partner <id>', 'only this partner')
-    .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
-    .option('--now <iso>', 'report as of this instant (default: now)', instant)
-    .option('--database <path|url>', DATABASE_OPTION)
-    .action(async (options: PeriodOptions) => {
-      await printReport(options.database ?? loadConfig().database, async (store) => formatExposure(await exposureReport(store, monthlyRequest(options.now ?? Date.now(), options.from, options.to, options.partner)), options.format));
-    });
-  report
-    .command('counterfactual')
-    .description('What the 2018 rules would have reached: per partner, the members Datapact released data on beside those the 2018 '
-      + 'device-integrated APIs would have exposed through the same requests (every friend, and friends of friends; whole UTC months)')
-    .option('--from <YYYY-MM>', 'first month (default: --to, or the current month)')
-    .option('--to <YYYY-MM>', 'last month, included (default: the current month)')
-    .option('--partner <id>', 'only this partner')
-    .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
-    .option('--now <iso>', 'report as of this instant (default: now)', instant)
-    .option('--database <path|url>', DATABASE_OPTION)
-    .action(async (options: PeriodOptions) => {
-      await printReport(options.database ?? loadConfig().database, async (store) => formatCounterfactual(await counterfactualReport(store, monthlyRequest(options.now ?? Date.now(), options.from, options.to, options.partner)), options.format));
-    });
+  monthlyReport(report, 'exposure', 'Distinct members whose data was released, per partner, agreement, month and field: directly, through friends '
+    + 'and both together, how many times, and per partner and storage country over the period (whole UTC months)',
+  async (store, request, options) => formatExposure(await exposureReport(store, request), options.format));
+  monthlyReport(report, 'counterfactual', 'What the 2018 rules would have reached: per partner, the members Datapact released data on beside those the 2018 '
+    + 'device-integrated APIs would have exposed through the same requests (every friend, and friends of friends; whole UTC months)',
+  async (store, request, options) => formatCounterfactual(await counterfactualReport(store, request), options.format));
   report
     .command('pack')
     .description("The regulator's pack: one self-contained document (HTML, or PDF through Chromium) answering the 2018 letters' "
