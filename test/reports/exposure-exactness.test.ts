@@ -3,7 +3,8 @@
  * export of the same log. A generated world of 10,000 members and the demo partners; real Graph
  * API traffic over two UTC months; the log exported as `datapact audit export` writes it; every
  * released entry of the export counted by hand, per agreement, month and field (and `*`), and
- * compared with the report, before and after the member sets are folded into bitmaps.
+ * compared with the report, before and after the member sets are folded into bitmaps. On SQLite
+ * and, when a server is given, PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,16 +22,19 @@ import { exposureReport, type ExposureReport } from '../../src/reports/exposure.
 import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } from '../../src/seed/demo-partners.js';
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import { Prng } from '../../src/seed/random.js';
-import { seedMembers } from '../../src/seed/world-generator.js';
+import { seedMembers, seedWorld } from '../../src/seed/world-generator.js';
 import { foldMemberSets } from '../../src/store/member-set-folding.js';
-import { build } from '../helpers/build.js';
+import { openWorldLoader } from '../../src/store/open-world-loader.js';
+import type { Store } from '../../src/store/store.js';
+import { build, type Built } from '../helpers/build.js';
+import { DIALECTS } from '../helpers/dialects.js';
 import { grantToken } from '../helpers/fixtures.js';
 
 const SEED = 14;
 const MEMBERS = 10_000;
 const AVG_FRIENDS = 30;
 /** Token members per month: two thirds drawn at random, one third friends already released to the same app. */
-const USERS_PER_MONTH = 60;
+const USERS_PER_MONTH = 70;
 const SEEDED_AT = Date.parse('2026-10-20T08:00:00Z');
 const MONTHS = [
   { month: '2026-10', startsAt: Date.parse('2026-10-21T09:00:00Z') },
@@ -49,15 +53,62 @@ type Counted = Map<string, Map<string, Map<string, Record<How, Set<string>>>>>;
 /** One report line's numbers, keyed `agreement period field`. */
 type Numbers = Record<string, readonly [direct: number, friends: number, total: number, timesDirect: number | null, timesFriends: number | null]>;
 
-test('the exposure report equals a brute-force count over the export of the same log, appended and folded', async (t) => {
+for (const dialect of DIALECTS) test(`on ${dialect}: the exposure report equals a brute-force count over the export of the same log, appended and folded`, async (t) => {
   const started = performance.now();
   const dataDir = mkdtempSync(join(tmpdir(), 'datapact-exactness-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const { app, store, setNow } = await build(t, SEEDED_AT, { dataDir, audit: { headIntervalMs: 0 } });
-  await seedMembers(store, { members: MEMBERS, avgFriends: AVG_FRIENDS, seed: SEED, now: SEEDED_AT, workers: 0 });
-  await seedDemoPartners(store, SEEDED_AT);
+  const built = await build(t, SEEDED_AT, { dialect, dataDir });
+  await seedInto(built);
   const seededMs = performance.now() - started;
+  await graphTraffic(built);
+  const trafficMs = performance.now() - started - seededMs;
+  const reportAt = MONTHS[1].startsAt + 86_400_000;
+  built.setNow(reportAt);
+  const leaves = await exportedLeaves(built.store, dataDir);
+  const counted = bruteForce(leaves);
+  const { both, distinct } = assertCoverage(counted);
+  const countedMs = performance.now() - started - seededMs - trafficMs;
 
+  const compare = async (state: string) => {
+    for (const [from, to] of [[MONTHS[0].month, MONTHS[0].month], [MONTHS[1].month, MONTHS[1].month], [MONTHS[0].month, MONTHS[1].month]] as const) {
+      const report = await exposureReport(built.store, { now: reportAt, from, to });
+      const period = from === to ? from : PERIOD;
+      // A report over several months has each month's lines, then the whole period's.
+      const periods = from === to ? [from] : [...MONTHS.map((m) => m.month), PERIOD];
+      const expected = Object.assign({}, ...periods.map((p) => expectedNumbers(counted, p, leaves)));
+      assert.deepEqual(reportNumbers(report), expected, `${state}, ${period}: per agreement and field`);
+      assert.deepEqual(partnerNumbers(report), expectedByPartner(counted, period, leaves), `${state}, ${period}: per partner`);
+    }
+  };
+  await compare('as appended');
+  const folded = await foldMemberSets(built.store.db);
+  assert.ok(folded.rows > 0, 'the folding had rows to fold');
+  assert.equal((await built.store.db.selectFrom('audit_exposure').select('member_id').execute()).length, 0, 'every exposure row is in a bitmap now');
+  await compare('folded');
+
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  t.diagnostic(`${MEMBERS} members seeded in ${seconds(seededMs)}; traffic ${seconds(trafficMs)}; ${leaves.length} entries exported, verified and counted in `
+    + `${seconds(countedMs)}; ${distinct} distinct members released (${both} both ways in a month); ${seconds(performance.now() - started)} in all`);
+});
+
+/** The world and the demo partners, in the app's own database. */
+async function seedInto({ store, databaseUrl }: Built): Promise<void> {
+  const world = { members: MEMBERS, avgFriends: AVG_FRIENDS, seed: SEED, now: SEEDED_AT, workers: 0 };
+  if (databaseUrl === undefined) await seedMembers(store, world);
+  else {
+    // PostgreSQL: COPY, as `datapact seed` loads it (the Kysely loader takes three times as long).
+    const loader = await openWorldLoader(databaseUrl);
+    try {
+      await seedWorld(loader, world);
+    } finally {
+      await loader.close();
+    }
+  }
+  await seedDemoPartners(store, SEEDED_AT);
+}
+
+/** Each month, USERS_PER_MONTH members grant an app and read themselves and a page or more of friends, a minute apart. */
+async function graphTraffic({ app, store, setNow }: Built): Promise<void> {
   const random = Prng.of('exposure-exactness', SEED);
   for (const { startsAt } of MONTHS) {
     let now = startsAt;
@@ -74,25 +125,24 @@ test('the exposure report equals a brute-force count over the export of the same
         memberFields: MEMBER_FIELDS, friendFields: FRIEND_FIELDS.filter((field) => field === 'id' || random.chance(0.6)),
       }, now);
       const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
-      const me = await get('/v1/me');
-      if (me.statusCode !== 200) continue; // a member who turned the platform off: refused, and logged so
+      if ((await get('/v1/me')).statusCode !== 200) continue; // a member who turned the platform off: refused, and logged so
       // Every other user reads small pages, so that paging is followed too.
-      const limit = user % 2 === 0 ? 100 : 10;
-      let url = `/v1/me/friends?fields=${FRIEND_FIELDS.join(',')}&limit=${limit}`;
+      const firstPage = `/v1/me/friends?fields=${FRIEND_FIELDS.join(',')}&limit=${user % 2 === 0 ? 100 : 10}`;
+      let url = firstPage;
       for (let page = 0; page < 3; page++) {
         const response = await get(url);
         assert.equal(response.statusCode, 200, response.body);
         const body = response.json() as { data: Array<{ id: string }>; paging: { after?: string } };
         seen.push(...body.data.map((friend) => friend.id));
         if (body.paging.after === undefined) break;
-        url = `/v1/me/friends?fields=${FRIEND_FIELDS.join(',')}&limit=${limit}&after=${body.paging.after}`;
+        url = `${firstPage}&after=${body.paging.after}`;
       }
     }
   }
-  const reportAt = MONTHS[1].startsAt + 86_400_000;
-  setNow(reportAt);
+}
 
-  // The export, as `datapact audit export` writes it, and checked as `datapact audit verify --file` checks it.
+/** The whole log exported as `datapact audit export` writes it, checked as `datapact audit verify --file` checks it, its entries decoded. */
+async function exportedLeaves(store: Store, dataDir: string): Promise<BlindedLeaf[]> {
   const size = await store.audit.treeSize();
   const key = loadOrCreateAuditSigningKey(dataDir);
   const chunks: Buffer[] = [];
@@ -103,10 +153,11 @@ test('the exposure report equals a brute-force count over the export of the same
   assert.equal(verified.ok, true, JSON.stringify(verified));
   const lines = exported.toString('utf8').split('\n').filter((line) => line !== '').slice(1);
   assert.equal(lines.length, size);
-  const leaves = lines.map((line) => decodeBlindedLeaf(Buffer.from(line, 'utf8')));
-  const counted = bruteForce(leaves);
+  return lines.map((line) => decodeBlindedLeaf(Buffer.from(line, 'utf8')));
+}
 
-  // What the test generated is what the comparison needs.
+/** What the comparison needs was generated: both agreements released in both months, members both ways, over 1,000 members. */
+function assertCoverage(counted: Counted): { both: number; distinct: number } {
   const months = (agreementId: string) => [...(counted.get(agreementId)?.keys() ?? [])].filter((period) => period !== PERIOD).sort();
   for (const key of PARTNERS) assert.deepEqual(months(demoAgreementId(key)), MONTHS.map((m) => m.month), `${key}: releases in both months`);
   const both = [...counted.values()].flatMap((periods) => MONTHS.map(({ month }) => periods.get(month)?.get('*')))
@@ -114,27 +165,8 @@ test('the exposure report equals a brute-force count over the export of the same
   assert.ok(both > 0, 'some members released both directly and through friends in the same month');
   const distinct = new Set([...counted.values()].flatMap((periods) => [...periods.get(PERIOD)!.get('*')!.direct, ...periods.get(PERIOD)!.get('*')!.friends]));
   assert.ok(distinct.size > 1_000, `${distinct.size} distinct members released`);
-
-  const compare = async (state: string) => {
-    for (const [from, to] of [[MONTHS[0].month, MONTHS[0].month], [MONTHS[1].month, MONTHS[1].month], [MONTHS[0].month, MONTHS[1].month]] as const) {
-      const report = await exposureReport(store, { now: reportAt, from, to });
-      const period = from === to ? from : PERIOD;
-      // A report over several months has each month's lines, then the whole period's.
-      const periods = from === to ? [from] : [...MONTHS.map((m) => m.month), PERIOD];
-      const expected = Object.assign({}, ...periods.map((p) => expectedNumbers(counted, p, leaves)));
-      assert.deepEqual(reportNumbers(report), expected, `${state}, ${period}: per agreement and field`);
-      assert.deepEqual(partnerNumbers(report), expectedByPartner(counted, period, leaves), `${state}, ${period}: per partner`);
-    }
-  };
-  await compare('as appended');
-  const folded = await foldMemberSets(store.db);
-  assert.ok(folded.rows > 0, 'the folding had rows to fold');
-  assert.equal((await store.db.selectFrom('audit_exposure').select('member_id').execute()).length, 0, 'every exposure row is in a bitmap now');
-  await compare('folded');
-
-  t.diagnostic(`${MEMBERS} members seeded in ${(seededMs / 1000).toFixed(1)} s; ${size} entries exported; `
-    + `${distinct.size} distinct members released (${both} both ways in a month); ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
-});
+  return { both, distinct: distinct.size };
+}
 
 /** The export names the token's member by a commitment: released directly when it commits to the subject. */
 const howReleased = (leaf: BlindedLeaf, subject: string): How => (leaf.tokenMember === tokenMemberCommitment(leaf.blind, subject) ? 'direct' : 'friends');
