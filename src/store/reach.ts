@@ -14,7 +14,8 @@ import { addToSet, emptySet, lockFolding, memberNumbers, readSets, ReadNumbers, 
  * - `reach_expanded`: the friends whose own friends are in (equal to `reach_friends` once indexed);
  * - `reach_fof`: the friends' friends.
  *
- * `indexReach` (the scheduler, `datapact tick`) stores what new token members add. A report reads
+ * `indexReach` (the scheduler, `datapact tick`) stores what new token members add; within one run
+ * each friend list is read once (FriendLists), however many partners and months expand it. A report reads
  * the stored sets and adds, in memory, the token members not indexed yet (`reachOf`), so it is
  * exact whether or not the indexing has run.
  */
@@ -30,26 +31,51 @@ interface Neighbourhood extends Reach {
 
 const FRIEND_CHUNK = 500;
 
-/** The friends, by number, of the members given by number (today's friend graph). */
-async function friendsOf(db: Db, members: MemberSet): Promise<MemberSet> {
-  const friends = emptySet();
-  const numbers = members.toArray();
-  for (let start = 0; start < numbers.length; start += FRIEND_CHUNK) {
-    const { rows } = await sql<{ number: number }>`select fn.number from member_numbers mn
-      join friendships f on f.member_id = mn.member_id
-      join member_numbers fn on fn.member_id = f.friend_id
-      where mn.number in (${sql.join(numbers.slice(start, start + FRIEND_CHUNK))})`.execute(db);
-    for (const row of rows) friends.add(Number(row.number));
+/**
+ * Friend lists by member number, read at most once per run: every partner and month re-expands
+ * much the same friends, and reading a list (two joins on text ids per friendship) is the cost.
+ * Bounded: past `budget` friendships kept, lists are read again rather than kept.
+ */
+export class FriendLists {
+  private readonly lists = new Map<number, Uint32Array>();
+  private kept = 0;
+
+  constructor(private readonly budget = 50_000_000) {}
+
+  /** The friends, by number, of the members given by number (today's friend graph). */
+  async friendsOf(db: Db, members: MemberSet): Promise<MemberSet> {
+    const friends = emptySet();
+    const missing: number[] = [];
+    for (const member of members) {
+      const list = this.lists.get(member);
+      if (list === undefined) missing.push(member);
+      else friends.addMany(list);
+    }
+    for (let start = 0; start < missing.length; start += FRIEND_CHUNK) {
+      const chunk = missing.slice(start, start + FRIEND_CHUNK);
+      const { rows } = await sql<{ member: number; friend: number }>`select mn.number as member, fn.number as friend from member_numbers mn
+        join friendships f on f.member_id = mn.member_id
+        join member_numbers fn on fn.member_id = f.friend_id
+        where mn.number in (${sql.join(chunk)})`.execute(db);
+      const read = new Map<number, number[]>(chunk.map((member) => [member, []]));
+      for (const row of rows) read.get(Number(row.member))!.push(Number(row.friend));
+      for (const [member, list] of read) {
+        friends.addMany(list);
+        if (this.kept + list.length > this.budget) continue;
+        this.lists.set(member, Uint32Array.from(list));
+        this.kept += list.length;
+      }
+    }
+    return friends;
   }
-  return friends;
 }
 
-/** Grows `known` with the neighbourhoods of `newTokens` (not mutated: returns what is added). */
-async function grow(db: Db, known: Neighbourhood, newTokens: MemberSet): Promise<Neighbourhood> {
-  const friends = await friendsOf(db, newTokens);
+/** What the neighbourhoods of `newTokens` add to `known` (neither is changed). */
+async function grow(db: Db, known: Neighbourhood, newTokens: MemberSet, lists: FriendLists): Promise<Neighbourhood> {
+  const friends = await lists.friendsOf(db, newTokens);
   const toExpand = friends.clone();
   toExpand.andNotInPlace(known.expanded);
-  const friendsOfFriends = await friendsOf(db, toExpand);
+  const friendsOfFriends = await lists.friendsOf(db, toExpand);
   return { tokens: newTokens, friends, expanded: toExpand, friendsOfFriends };
 }
 
@@ -95,6 +121,7 @@ const EMPTY: Neighbourhood = { tokens: emptySet(), friends: emptySet(), expanded
  */
 export async function indexReach(db: Db): Promise<number> {
   const { months } = await monthsWithTokens(db);
+  const lists = new FriendLists();
   let added = 0;
   for (const month of months) {
     const tokens = await tokenMembers(db, month, month, (ids) => memberNumbers(db, ids));
@@ -105,7 +132,7 @@ export async function indexReach(db: Db): Promise<number> {
         const pending = members.clone();
         pending.andNotInPlace(known.tokens);
         if (pending.size === 0) return 0;
-        const grown = await grow(trx, known, pending);
+        const grown = await grow(trx, known, pending, lists);
         for (const [kind, part] of KINDS) if (grown[part].size > 0) await addToSet(trx, kind, month, partner, grown[part]);
         return pending.size;
       });
@@ -130,6 +157,7 @@ export async function reachOf(db: Db, from: string, to: string): Promise<Map<str
   const numbers = new ReadNumbers(db);
   const [stored, tokens] = await Promise.all([storedReach(db, from, to), tokenMembers(db, from, to, (ids) => numbers.of(ids))]);
   const perPartner = new Map<string, Neighbourhood[]>();
+  const lists = new FriendLists();
   for (const [month, ofMonth] of tokens) {
     for (const [partner, members] of ofMonth) {
       const known = stored.get(month)?.get(partner) ?? EMPTY;
@@ -137,7 +165,7 @@ export async function reachOf(db: Db, from: string, to: string): Promise<Map<str
       pending.andNotInPlace(known.tokens);
       const parts = perPartner.get(partner) ?? perPartner.set(partner, []).get(partner)!;
       parts.push(known);
-      if (pending.size > 0) parts.push(await grow(db, known, pending));
+      if (pending.size > 0) parts.push(await grow(db, known, pending, lists));
     }
   }
   const reach = new Map<string, Reach>();
