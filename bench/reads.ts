@@ -44,12 +44,12 @@ import { DAY_MS } from '../src/domain/time.js';
 import { buildApp } from '../src/http/app.js';
 import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
 import { auditAggregates } from '../src/store/audit-aggregates.js';
-import { inventoryReport } from '../src/reports/inventory.js';
 import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase } from '../src/seed/seed-database.js';
 import { hashPassword } from '../src/store/member-credential-repository.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { callerTokens, FRIENDS_PATH, PAGE } from './lib/callers.js';
+import { recipientsOf, type Recipient } from './lib/recipients.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 import { prng } from './prng.js';
 
@@ -121,20 +121,6 @@ async function world(size: Size, log: (line: string) => void): Promise<string> {
   return path;
 }
 
-/** A partner's agreement and app, as the synthetic requests name them. */
-interface Recipient {
-  readonly partnerId: string;
-  readonly appId: string;
-  readonly agreementId: string;
-}
-
-/** The demo partners' agreements that have an app: the recipients of the synthetic requests. */
-async function recipientsOf(store: Store): Promise<Recipient[]> {
-  return (await inventoryReport(store, NOW)).data
-    .filter((row) => row.agreement_id !== null && row.apps.length > 0)
-    .map((row) => ({ partnerId: row.partner_id, appId: row.apps[0]!, agreementId: row.agreement_id! }));
-}
-
 /**
  * `total` entries in batches of about `batchSize`, as requests of the demo partners' apps write
  * them: per request, the friends it released and those left out by their own settings; now and
@@ -151,7 +137,7 @@ function* syntheticBatches(recipients: readonly Recipient[], size: Size, total: 
       const at = Math.floor(start + ((written + batch.length) / total) * LOG_DAYS * DAY_MS);
       const recipient = recipients[Math.floor(random() * recipients.length)]!;
       const base = {
-        at, requestId: `fill-${seed}-${written + batch.length}`, ...recipient, agreementVersion: 1, rulesVersion: RULES_VERSION,
+        at, requestId: `fill-${seed}-${written + batch.length}`, partnerId: recipient.partnerId, appId: recipient.appId, agreementId: recipient.agreementId, agreementVersion: 1, rulesVersion: RULES_VERSION,
         tokenMemberId: member(), purpose: 'device_experience',
       };
       if (random() < 0.05) {
@@ -173,7 +159,7 @@ function* syntheticBatches(recipients: readonly Recipient[], size: Size, total: 
 
 /** `size.subjects` entries appended through the app's AuditLog (group commit, Merkle nodes, heads signed with the world's key). */
 async function fillLog(store: Store, dataDir: string, size: Size): Promise<void> {
-  const recipients = await recipientsOf(store);
+  const recipients = await recipientsOf(store, NOW);
   const auditLog = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(dataDir), blinding: loadOrCreateAuditBlinding(dataDir) });
   await auditLog.start();
   let written = 0;
@@ -192,7 +178,7 @@ async function fillLog(store: Store, dataDir: string, size: Size): Promise<void>
  * (AuditAggregates.record, as the appenders call it) without their entries, in large batches.
  */
 async function countOnly(store: Store, size: Size): Promise<void> {
-  const recipients = await recipientsOf(store);
+  const recipients = await recipientsOf(store, NOW);
   let counted = 0;
   await withProgressBar('Counting more subjects', async (onProgress) => {
     for (const entries of syntheticBatches(recipients, size, size.counted, SEED + 1, 250_000)) {

@@ -41,6 +41,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   // `run(options): Promise<BenchResult>` like the others), its slot says "not measured yet".
   { name: 'scale', script: 'scale.ts', via: 'run' },
   { name: 'reads', script: 'reads.ts', via: 'run' },
+  { name: 'reports', script: 'reports.ts', via: 'run' },
 ];
 
 /** bench/audit.ts on tiny sizes: a small proof log (kept in bench/.cache like the big one). */
