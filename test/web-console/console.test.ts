@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { addFriendships, addMembers } from '../helpers/fixtures.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -373,6 +374,10 @@ test('reports: a viewer reads the inventory, the exposure with its chart of memb
     ...Array.from({ length: own }, (_, i) => released(`m_${day}_${i}`, `m_${day}_${i}`, `req_${day}_${i}`, Date.parse(`${day}T08:00:00Z`))),
     ...Array.from({ length: viaFriend }, (_, i) => released('m_ada', `m_friend_${day}_${i}`, `req_${day}_f${i}`, Date.parse(`${day}T09:00:00Z`))),
   ]));
+  // Those released through m_ada are m_ada's friends, each with a friend of their own (a friend of a friend of m_ada).
+  const friends = months.flatMap(([day, , viaFriend]) => Array.from({ length: viaFriend }, (_, i) => `m_friend_${day}_${i}`));
+  await addMembers(w.store, [{ id: 'm_ada' }, ...friends.flatMap((id) => [{ id }, { id: `${id}_own` }])], w.now());
+  await addFriendships(w.store, friends.flatMap((id) => [['m_ada', id], [id, `${id}_own`]] as const), w.now());
   const page = await w.page();
   await signIn(page, 'viewer@datapact.example');
   await page.getByRole('link', { name: 'Reports' }).click();
@@ -396,7 +401,8 @@ test('reports: a viewer reads the inventory, the exposure with its chart of memb
   const reach = page.getByRole('table', { name: 'The 2018 reach per partner' });
   await reach.getByText('Huawei Device Co., Ltd.').waitFor();
   // Ten members' own tokens and m_ada's; released: those ten and m_ada's three friends.
-  assert.deepEqual((await reach.getByRole('row').nth(1).getByRole('cell').allTextContents()).slice(0, 3), ['Huawei Device Co., Ltd.', '11', '13']);
+  // 2018: the 11 token members, m_ada's 3 friends, and their 3 friends only as friends of friends.
+  assert.deepEqual(await reach.getByRole('row').nth(1).getByRole('cell').allTextContents(), ['Huawei Device Co., Ltd.', '11', '13', '17', '3']);
   assert.equal(await page.getByRole('link', { name: 'Download as CSV' }).getAttribute('href'), '/admin/v1/reports/counterfactual?format=csv&from=2025-07&to=2026-06');
   await checkAccessibility(page, 'counterfactual');
   await screenshot(page, '21a-report-counterfactual');
