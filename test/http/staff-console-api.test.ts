@@ -8,7 +8,7 @@ import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import { ADMIN_NOW as NOW, STAFF_PASSWORD, adminWorld } from '../helpers/admin.js';
 import { build } from '../helpers/build.js';
 import { DIALECTS } from '../helpers/dialects.js';
-import { addPartner } from '../helpers/fixtures.js';
+import { addPartner, addMembers } from '../helpers/fixtures.js';
 import { setCookies } from '../helpers/member-browser.js';
 
 /** What the staff console needs of the server: the cookie session and its CSRF token, the editor's rules, the home. */
@@ -142,6 +142,26 @@ for (const dialect of DIALECTS) {
       for (const p of home.wind_down_phases) assert.ok(Date.parse(p.at) >= NOW && Date.parse(p.at) <= addDays(NOW, 30));
       assert.deepEqual(home.deletion_unconfirmed, []);
       assert.deepEqual(home.abandoned_notices, []);
+      assert.equal(home.witnesses, null, 'no witness is configured');
+      assert.deepEqual(home.member_deletions_unconfirmed, []);
+    });
+
+    test('GET /attention lists members\' deletion requests unconfirmed past 30 days, oldest first', async (t) => {
+      const w = await adminWorld(t, NOW, { dialect });
+      await seedDemoPartners(w.store, NOW);
+      await addMembers(w.store, [{ id: 'm_1' }, { id: 'm_2' }], NOW);
+      const request = (id: string, memberId: string, days: number, confirmed = false) => w.store.deletionRequests.insert({
+        id, memberId, partnerId: 'p_huawei', requestedAt: addDays(NOW, -days), confirmedAt: confirmed ? addDays(NOW, -1) : null,
+      });
+      await request('del_recent', 'm_1', 29);
+      await request('del_old', 'm_1', 45);
+      await request('del_older', 'm_2', 60);
+      await request('del_confirmed', 'm_2', 50, true);
+      const home = (await w.call(w.staff.viewer.token, 'GET', '/admin/v1/attention')).json();
+      assert.deepEqual(home.member_deletions_unconfirmed.map((r: { id: string; confirm_by: string }) => [r.id, r.confirm_by]), [
+        ['del_older', new Date(addDays(NOW, -30)).toISOString()],
+        ['del_old', new Date(addDays(NOW, -15)).toISOString()],
+      ]);
     });
   });
 }

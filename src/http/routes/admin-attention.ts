@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ATTENTION_HORIZON_DAYS } from '../../domain/attention.js';
+import { confirmationDue, DELETION_CONFIRMATION_DAYS } from '../../domain/deletion-request.js';
 import type { Agreement } from '../../domain/agreement.js';
 import { ABANDONED_NOTICES_SHOWN, attentionReport } from '../../reports/attention.js';
 import type { AppContext } from '../app.js';
@@ -33,6 +34,14 @@ const AttentionView = Type.Object({
   abandoned_notices: Type.Array(Type.Object({
     id: Type.String(), partner_id: Type.String(), agreement_id: NullableString(), type: Type.String(), created_at: DateTime, attempts: Type.Integer(),
   }, { additionalProperties: false }), { description: `Notices the dispatcher gave up on, newest first (at most ${ABANDONED_NOTICES_SHOWN}).` }),
+  member_deletions_unconfirmed: Type.Array(Type.Object({
+    id: Type.String(), member_id: Type.String(), partner_id: Type.String(), requested_at: DateTime, confirm_by: DateTime,
+  }, { additionalProperties: false }), { description: `Members' deletion requests a partner left unconfirmed past ${DELETION_CONFIRMATION_DAYS} days, oldest first (at most ${ABANDONED_NOTICES_SHOWN}).` }),
+  witnesses: Type.Unsafe<{ tree_size: number; cosignatures: number; quorum: number; behind: boolean } | null>({
+    type: 'object', nullable: true, additionalProperties: false, required: ['tree_size', 'cosignatures', 'quorum', 'behind'],
+    properties: { tree_size: { type: 'integer' }, cosignatures: { type: 'integer' }, quorum: { type: 'integer' }, behind: { type: 'boolean' } },
+    description: 'The latest signed head\'s witness cosignatures against the quorum (`behind`: fewer); null without witnesses configured or a head.',
+  }),
 }, { additionalProperties: false });
 
 function ref(agreement: Agreement) {
@@ -45,12 +54,12 @@ export const adminAttentionRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
     onRequest: requirePermission('read'),
     schema: {
       summary: `What needs someone today: approvals waiting, certifications due within ${ATTENTION_HORIZON_DAYS} days or overdue, `
-        + 'wind-down phases coming, deletions unconfirmed, notices abandoned',
+        + 'wind-down phases coming, deletions unconfirmed (agreements and members\' requests), notices abandoned, witnesses behind',
       tags: ['admin: reports'], security, response: { 200: AttentionView, ...ADMIN_ERRORS },
     },
   }, async () => {
     const now = context.clock();
-    const report = await attentionReport(context.store, now);
+    const report = await attentionReport(context.store, now, context.checkpoints);
     return {
       generated_at: iso(now),
       horizon_days: ATTENTION_HORIZON_DAYS,
@@ -65,6 +74,12 @@ export const adminAttentionRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
       abandoned_notices: report.abandonedNotices.map((n) => ({
         id: n.id, partner_id: n.partnerId, agreement_id: n.agreementId, type: n.type, created_at: iso(n.createdAt), attempts: n.attempts,
       })),
+      member_deletions_unconfirmed: report.memberDeletionsUnconfirmed.map((r) => ({
+        id: r.id, member_id: r.memberId, partner_id: r.partnerId, requested_at: iso(r.requestedAt), confirm_by: iso(confirmationDue(r.requestedAt)),
+      })),
+      witnesses: report.witnesses === null ? null : {
+        tree_size: report.witnesses.size, cosignatures: report.witnesses.cosignatures, quorum: report.witnesses.quorum, behind: report.witnesses.behind,
+      },
     };
   });
 };

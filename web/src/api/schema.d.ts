@@ -2727,7 +2727,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What needs someone today: approvals waiting, certifications due within 30 days or overdue, wind-down phases coming, deletions unconfirmed, notices abandoned */
+        /** What needs someone today: approvals waiting, certifications due within 30 days or overdue, wind-down phases coming, deletions unconfirmed (agreements and members' requests), notices abandoned, witnesses behind */
         get: {
             parameters: {
                 query?: never;
@@ -2792,6 +2792,16 @@ export interface paths {
                             /** Format: date-time */
                             generated_at: string;
                             horizon_days: number;
+                            /** @description Members' deletion requests a partner left unconfirmed past 30 days, oldest first (at most 50). */
+                            member_deletions_unconfirmed: {
+                                /** Format: date-time */
+                                confirm_by: string;
+                                id: string;
+                                member_id: string;
+                                partner_id: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                            }[];
                             /** @description Phases starting within 30 days. */
                             wind_down_phases: {
                                 agreement_id: string;
@@ -2802,6 +2812,13 @@ export interface paths {
                                 status: string;
                                 version: number;
                             }[];
+                            /** @description The latest signed head's witness cosignatures against the quorum (`behind`: fewer); null without witnesses configured or a head. */
+                            witnesses: {
+                                behind: boolean;
+                                cosignatures: number;
+                                quorum: number;
+                                tree_size: number;
+                            } | null;
                         };
                     };
                 };

@@ -63,6 +63,23 @@ export function Home() {
                 <Table.Td>{agreementLink(r.agreement_id)}</Table.Td><Table.Td>{r.partner_id}</Table.Td><Table.Td>{day(r.access_ended_at)}</Table.Td>
               </Table.Tr>
             )} />
+          <Section title="Members' deletion requests unconfirmed" rows={a.member_deletions_unconfirmed} empty="Every member's deletion request was confirmed in time, or still has time to be."
+            head={['Request', 'Member', 'Partner', 'Requested', 'Confirm by']}
+            row={(r) => (
+              <Table.Tr key={r.id}>
+                <Table.Td className="mono">{r.id}</Table.Td><Table.Td>{r.member_id}</Table.Td><Table.Td>{r.partner_id}</Table.Td>
+                <Table.Td>{day(r.requested_at)}</Table.Td><Table.Td>{day(r.confirm_by)}</Table.Td>
+              </Table.Tr>
+            )} />
+          {a.witnesses && (
+            <section aria-label="Witnesses">
+              <SectionTitle>Witnesses</SectionTitle>
+              <Text>
+                The latest signed head (tree size {a.witnesses.tree_size}) has {a.witnesses.cosignatures} of the {a.witnesses.quorum} witness
+                cosignatures it needs{a.witnesses.behind && <Text span c="red.9" fw={600}>: witnesses are behind</Text>}.
+              </Text>
+            </section>
+          )}
           <Section title="Notices abandoned" rows={a.abandoned_notices} empty="No notice to a partner was given up on."
             head={['Notice', 'Partner', 'Type', 'Created', 'Attempts']}
             row={(r) => (
