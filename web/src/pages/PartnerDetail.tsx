@@ -68,16 +68,8 @@ function EditPartner({ partner }: { partner: PartnerView }) {
     <form onSubmit={submit} aria-label="Edit the partner">
       <SectionTitle>Details</SectionTitle>
       <Stack maw={560}>
-        <Checkbox.Group label="Risk flags" description="Any flag puts the partner's agreements under the two-person rule" value={flags} onChange={setFlags}>
-          <Group mt={4}>{RISK_FLAGS.map((f) => <Checkbox key={f} value={f} label={f.replace('_', ' ')} />)}</Group>
-        </Checkbox.Group>
-        <Group grow>
-          <Select label="Where it keeps the data" allowDeselect={false} value={storage} onChange={(v) => setStorage(v ?? 'on_device')}
-            data={[{ value: 'on_device', label: 'On the device' }, { value: 'partner_servers', label: "Partner's servers" }]} />
-          {storage === 'partner_servers' && (
-            <TextInput label="Servers' country" required maxLength={2} value={storageCountry} onChange={(e) => setStorageCountry(e.currentTarget.value)} />
-          )}
-        </Group>
+        <RiskAndStorageFields flags={flags} setFlags={setFlags} storage={storage} setStorage={setStorage}
+          storageCountry={storageCountry} setStorageCountry={setStorageCountry} />
         <TextInput label="Webhook URL" description="Where notices are sent (https); empty for none" value={webhookUrl} onChange={(e) => setWebhookUrl(e.currentTarget.value)} />
         <TextInput label="Privacy policy URL" value={policyUrl} onChange={(e) => setPolicyUrl(e.currentTarget.value)} />
         <Textarea label="Contacts" description="Email addresses, one per line" value={contacts} onChange={(e) => setContacts(e.currentTarget.value)} autosize minRows={1} />
@@ -235,5 +227,27 @@ function Apps({ partnerId, manage, onSecret }: { partnerId: string; manage: bool
         </form>
       )}
     </section>
+  );
+}
+
+/** A partner's risk flags and where it keeps the data: the same fields when registering and editing. */
+export function RiskAndStorageFields(props: {
+  flags: string[]; setFlags: (flags: string[]) => void;
+  storage: string; setStorage: (storage: string) => void;
+  storageCountry: string; setStorageCountry: (country: string) => void;
+}) {
+  return (
+    <>
+      <Checkbox.Group label="Risk flags" description="Any flag puts the partner's agreements under the two-person rule" value={props.flags} onChange={props.setFlags}>
+        <Group mt={4}>{RISK_FLAGS.map((f) => <Checkbox key={f} value={f} label={f.replace('_', ' ')} />)}</Group>
+      </Checkbox.Group>
+      <Group grow>
+        <Select label="Where it keeps the data" allowDeselect={false} value={props.storage} onChange={(v) => props.setStorage(v ?? 'on_device')}
+          data={[{ value: 'on_device', label: 'On the device' }, { value: 'partner_servers', label: "Partner's servers" }]} />
+        {props.storage === 'partner_servers' && (
+          <TextInput label="Servers' country" required maxLength={2} value={props.storageCountry} onChange={(e) => props.setStorageCountry(e.currentTarget.value)} />
+        )}
+      </Group>
+    </>
   );
 }

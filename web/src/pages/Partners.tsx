@@ -1,4 +1,4 @@
-import { Button, Checkbox, Group, Select, Stack, Table, TextInput } from '@mantine/core';
+import { Button, Group, Select, Stack, Table, TextInput } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ok } from '../api/client';
@@ -6,7 +6,7 @@ import { useRouter } from '../router';
 import { useSession } from '../session';
 import { Failure, Link, SectionTitle, Title } from './common';
 import { usePartners } from './Agreements';
-import { RISK_FLAGS } from './PartnerDetail';
+import { RiskAndStorageFields } from './PartnerDetail';
 
 
 /** Partners by legal name, and registering one (partnerships managers, admins). */
@@ -72,19 +72,12 @@ function RegisterPartner() {
           <Select label="Kind" allowDeselect={false} value={kind} onChange={(v) => setKind(v ?? 'device_maker')}
             data={[{ value: 'device_maker', label: 'Device maker' }, { value: 'app_developer', label: 'App developer' }]} />
         </Group>
-        <Checkbox.Group label="Risk flags" description="Any flag puts its agreements under the two-person rule" value={flags} onChange={setFlags}>
-          <Group mt={4}>{RISK_FLAGS.map((f) => <Checkbox key={f} value={f} label={f.replace('_', ' ')} />)}</Group>
-        </Checkbox.Group>
-        <Group grow>
-          <Select label="Where it keeps the data" allowDeselect={false} value={storage} onChange={(v) => setStorage(v ?? 'on_device')}
-            data={[{ value: 'on_device', label: 'On the device' }, { value: 'partner_servers', label: "Partner's servers" }]} />
-          {storage === 'partner_servers' && (
-            <TextInput label="Servers' country" required maxLength={2} value={storageCountry} onChange={(e) => setStorageCountry(e.currentTarget.value)} />
-          )}
-        </Group>
+        <RiskAndStorageFields flags={flags} setFlags={setFlags} storage={storage} setStorage={setStorage}
+          storageCountry={storageCountry} setStorageCountry={setStorageCountry} />
         <Failure error={create.error} />
         <Group><Button type="submit" loading={create.isPending}>Register partner</Button></Group>
       </Stack>
     </form>
   );
 }
+
