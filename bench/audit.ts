@@ -32,7 +32,8 @@ import { prng } from './prng.js';
 
 const CONCURRENT_REQUESTS = 256;
 const ENTRIES_PER_REQUEST = 10;
-const APPEND_SECONDS = 10;
+/** Seconds of sustained appends per measure (AUDIT_BENCH_APPEND_SECONDS; the smoke run takes 1). */
+const APPEND_SECONDS = Number(process.env.AUDIT_BENCH_APPEND_SECONDS || 10);
 const PROOF_LOG_SIZE = Number(process.env.AUDIT_BENCH_ENTRIES ?? 10_000_000);
 const PROOFS = 10_000;
 // DATAPACT_BENCH_CACHE: another folder for the kept log (the smoke test uses a temporary one).
