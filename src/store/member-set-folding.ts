@@ -23,8 +23,7 @@ export async function foldMemberSets(db: Db): Promise<FoldResult> {
   let rows = 0;
   let groups = 0;
   for (const table of FOLDED) {
-    const { rows: pending } = await table.groups(db);
-    for (const group of pending) {
+    for (const group of await table.groups(db)) {
       groups++;
       rows += await foldGroup(db, table, group);
     }
@@ -36,7 +35,7 @@ interface Group { readonly period: string; readonly key: string }
 
 interface FoldedTable {
   /** The groups that have rows waiting. */
-  groups(db: Db): Promise<{ rows: Group[] }>;
+  groups(db: Db): Promise<Group[]>;
   /** Deletes the group's rows with member ids in (after, upTo] (`upTo` null: all after), returning them. */
   take(trx: Db, group: Group, after: string, upTo: string | null): Promise<FoldedRow[]>;
   /** The member ids of the group after `after`, in order, the FOLD_CHUNK-th of them (or null when fewer remain). */
@@ -81,10 +80,8 @@ function rowTable(
   const inGroup = (q: any, group: Group, after: string) =>
     q.where(periodColumn, '=', group.period).where(keyColumn, '=', group.key).where('member_id', '>', after);
   return {
-    groups: async (db) => ({
-      rows: ((await from(db).select([periodColumn, keyColumn]).distinct().execute()) as Record<string, string>[])
-        .map((row) => ({ period: row[periodColumn]!, key: row[keyColumn]! })),
-    }),
+    groups: async (db) => ((await from(db).select([periodColumn, keyColumn]).distinct().execute()) as Record<string, string>[])
+      .map((row) => ({ period: row[periodColumn]!, key: row[keyColumn]! })),
     take: (trx, group, after, upTo) => {
       const q = inGroup(trx.deleteFrom(table as 'audit_exposure'), group, after);
       return (upTo === null ? q : q.where('member_id', '<=', upTo)).returning(['member_id', ...extra]).execute();

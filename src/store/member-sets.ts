@@ -58,12 +58,10 @@ export interface StoredSet {
   readonly members: MemberSet;
 }
 
-/** The bitmaps of one kind for periods from `from` to `to` (both included), keys starting with `keyPrefix` when given. */
-export async function readSets(db: Db, kind: MemberSetKind, from: string, to: string, keyPrefix?: string): Promise<StoredSet[]> {
-  let query = db.selectFrom('member_sets').select(['period', 'set_key', 'members'])
-    .where('kind', '=', kind).where('period', '>=', from).where('period', '<=', to);
-  if (keyPrefix !== undefined) query = query.where('set_key', '>=', keyPrefix).where('set_key', '<', `${keyPrefix}\uffff`);
-  const rows = await query.execute();
+/** The bitmaps of one kind for periods from `from` to `to` (both included). */
+export async function readSets(db: Db, kind: MemberSetKind, from: string, to: string): Promise<StoredSet[]> {
+  const rows = await db.selectFrom('member_sets').select(['period', 'set_key', 'members'])
+    .where('kind', '=', kind).where('period', '>=', from).where('period', '<=', to).execute();
   return rows.map((row) => ({ period: row.period, key: row.set_key, members: setFromBytes(row.members) }));
 }
 

@@ -120,7 +120,7 @@ const EMPTY: Neighbourhood = { tokens: emptySet(), friends: emptySet(), expanded
  * how many token members were added. Run by the writer (the scheduler, `datapact tick`).
  */
 export async function indexReach(db: Db): Promise<number> {
-  const { months } = await monthsWithTokens(db);
+  const months = await monthsWithTokens(db);
   const lists = new FriendLists();
   let added = 0;
   for (const month of months) {
@@ -141,12 +141,12 @@ export async function indexReach(db: Db): Promise<number> {
   return added;
 }
 
-async function monthsWithTokens(db: Db): Promise<{ months: string[] }> {
+async function monthsWithTokens(db: Db): Promise<string[]> {
   const [folded, rows] = await Promise.all([
     db.selectFrom('member_sets').select('period').distinct().where('kind', '=', 'token').execute(),
     db.selectFrom('audit_token_months').select('month').distinct().execute(),
   ]);
-  return { months: [...new Set([...folded.map((row) => row.period), ...rows.map((row) => row.month)])].sort() };
+  return [...new Set([...folded.map((row) => row.period), ...rows.map((row) => row.month)])].sort();
 }
 
 /**
