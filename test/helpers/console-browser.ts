@@ -27,6 +27,11 @@ export const CHROMIUM = process.env.DATAPACT_CHROMIUM ?? '/usr/bin/chromium';
  * DATAPACT_SCREENSHOTS_DIR names; `DATAPACT_SCREENSHOTS_DIR=docs/screenshots` refreshes the README's pictures.
  */
 export const SCREENSHOTS = resolve(process.env.DATAPACT_SCREENSHOTS_DIR || fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url)));
+/**
+ * A full-page picture costs Chromium about as much as the steps around it: taken only when asked for
+ * (DATAPACT_SCREENSHOTS_DIR set, or DATAPACT_SCREENSHOTS=1 for test-artifacts/screenshots/), not on every test run.
+ */
+export const TAKING_SCREENSHOTS = Boolean(process.env.DATAPACT_SCREENSHOTS_DIR || process.env.DATAPACT_SCREENSHOTS);
 export const CONSOLE_NOW = Date.parse('2026-06-01T09:00:00Z');
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -139,7 +144,8 @@ export async function checkAccessibility(page: Page, where: string): Promise<voi
   assert.deepEqual(serious, [], `${where}: axe-core found serious or critical violations`);
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string): Promise<string | undefined> {
+  if (!TAKING_SCREENSHOTS) return undefined;
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `console-${name}.png`);
   // From the top: a page scrolled down would show the fixed header and menu halfway down the full-page picture.

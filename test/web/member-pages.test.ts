@@ -13,7 +13,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { addDays } from '../../src/domain/time.js';
-import { CHROMIUM, checkAccessibility, SCREENSHOTS } from '../helpers/console-browser.js';
+import { CHROMIUM, checkAccessibility, SCREENSHOTS, TAKING_SCREENSHOTS } from '../helpers/console-browser.js';
 import { build, type Built } from '../helpers/build.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { freePort } from '../oauth/oauth-world.js';
@@ -85,6 +85,7 @@ async function newPage(t: TestContext, options: BrowserContextOptions = {}): Pro
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
+  if (!TAKING_SCREENSHOTS) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
