@@ -45,7 +45,7 @@ const BENCHMARKS: readonly Benchmark[] = [
 ];
 
 /** bench/audit.ts on tiny sizes: a small proof log (kept in bench/.cache like the big one). */
-const AUDIT_SMOKE_ENV = { AUDIT_BENCH_ENTRIES: '2000', AUDIT_BENCH_APPEND_SECONDS: '1' };
+const AUDIT_SMOKE_ENV = { AUDIT_BENCH_ENTRIES: '2000', AUDIT_BENCH_APPEND_SECONDS: '1', AUDIT_BENCH_PROOFS: '500' };
 
 type Status = 'ok' | 'failed' | 'error' | 'not_measured';
 
