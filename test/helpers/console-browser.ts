@@ -47,6 +47,12 @@ function requirePrerequisites(): void {
   }
 }
 
+/**
+ * How long one browser step may wait for the page (playwright's default is 30 s): on a machine loaded by
+ * other work a step can take that long without anything being wrong, and a test must not fail for it.
+ */
+export const BROWSER_STEP_TIMEOUT_MS = 120_000;
+
 let shared: Promise<Browser> | undefined;
 
 /** One browser per test file (each test gets its own context: its own cookies). */
@@ -100,6 +106,7 @@ export async function consoleWorld(now: Instant = CONSOLE_NOW, options: BuildOpt
     },
     async page(t) {
       const context = await b.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base });
+      context.setDefaultTimeout(BROWSER_STEP_TIMEOUT_MS);
       t.after(() => context.close());
       const page = await context.newPage();
       const problems: string[] = [];

@@ -143,6 +143,8 @@ test('session expiry: the sign-in comes back over the editor, nothing typed is l
   await dialog.getByLabel(/^Password/).fill(DEMO_PASSWORD);
   await dialog.getByRole('button', { name: 'Sign in' }).click();
   await dialog.waitFor({ state: 'hidden' });
+  // The modal's overlay fades out after the dialog hides; on a loaded machine a click can land on it.
+  await page.locator('.mantine-Modal-overlay').waitFor({ state: 'detached' });
 
   assert.equal(await page.getByRole('group', { name: /^Member fields/ }).getByRole('checkbox', { name: 'email' }).isChecked(), true, 'the picks are kept');
   assert.equal(await page.getByRole('checkbox', { name: 'messaging' }).isChecked(), true);

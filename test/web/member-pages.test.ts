@@ -13,7 +13,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { addDays } from '../../src/domain/time.js';
-import { CHROMIUM, checkAccessibility, SCREENSHOTS, TAKING_SCREENSHOTS } from '../helpers/console-browser.js';
+import { BROWSER_STEP_TIMEOUT_MS, CHROMIUM, checkAccessibility, SCREENSHOTS, TAKING_SCREENSHOTS } from '../helpers/console-browser.js';
 import { build, type Built } from '../helpers/build.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { freePort } from '../oauth/oauth-world.js';
@@ -72,6 +72,7 @@ after(async () => {
 /** A fresh context and page, failing the test on any CSP violation or script error. */
 async function newPage(t: TestContext, options: BrowserContextOptions = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: world.base, ...options });
+  context.setDefaultTimeout(BROWSER_STEP_TIMEOUT_MS);
   context.setDefaultTimeout(5_000);
   t.after(() => context.close());
   const page = await context.newPage();
