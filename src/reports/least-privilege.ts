@@ -167,7 +167,8 @@ export function assessAgreement(
 ): LeastPrivilegeRow {
   const { agreement } = reviewed;
   const windowFrom = now - LEAST_PRIVILEGE_WINDOW_DAYS * DAY_MS;
-  const never = notInEffectCause(agreement, now) === 'not_active' || notInEffectCause(agreement, now) === 'not_started';
+  const cause = notInEffectCause(agreement, now);
+  const never = cause === 'not_active' || cause === 'not_started' || (cause === 'terminated' && reviewed.activatedAt === null);
   const base = {
     agreement_id: agreement.id, version: agreement.version, partner_id: agreement.partnerId, partner_legal_name: reviewed.partnerLegalName,
     status: agreement.status,
@@ -194,7 +195,9 @@ export function assessAgreement(
     friend_fields_cut: friendDataCut, grant_populations: populations(uses, agreement, grants, friendDataCut),
   };
   if (unusedPurposes.length === agreement.purposes.length) {
-    return { ...row, state: 'unused', note: `nothing was released under it in the last ${LEAST_PRIVILEGE_WINDOW_DAYS} days: wind it down rather than narrow it`, suggested: null };
+    const cause = notInEffectCause(agreement, now);
+    const stopped = cause === null ? '' : ` (not in effect now: ${cause})`;
+    return { ...row, state: 'unused', note: `nothing was released under it in the last ${LEAST_PRIVILEGE_WINDOW_DAYS} days${stopped}: wind it down rather than narrow it`, suggested: null };
   }
   if (unusedPurposes.length + unusedMember.length + unusedFriend.length === 0) {
     return { ...row, state: 'least_privilege', note: `every purpose and field it allows was used in the last ${LEAST_PRIVILEGE_WINDOW_DAYS} days`, suggested: null };
