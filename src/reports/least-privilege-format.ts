@@ -37,30 +37,43 @@ export function leastPrivilegeCsv(report: LeastPrivilegeReport): string {
 }
 
 const PLAIN = { head: [], border: [], compact: true };
+const WRAPPED = { style: PLAIN, wordWrap: true, wrapOnWordBoundary: true };
 const list = (values: readonly string[]) => (values.length === 0 ? '-' : values.join(', '));
+/** Whether the row's lists were worked out (the other states have nothing to suggest). */
+const assessed = (state: string) => state === 'suggestions' || state === 'least_privilege' || state === 'unused';
+const friendCell = (cut: boolean, state: string, unused: readonly string[]) => (cut && assessed(state) ? '(cut by the wind-down)' : list(unused));
+
+/** Each agreement in words: the suggested terms when there are some, else why there are none. */
+function noteOf(row: LeastPrivilegeReport['data'][number]): string {
+  if (row.suggested === null) return `${row.agreement_id}: ${row.note}`;
+  const s = row.suggested;
+  return `${row.agreement_id}: suggested draft: purposes ${list(s.purposes)}; member fields ${list(s.member_fields)}; `
+    + `friend fields ${list(s.friend_fields)} (POST /admin/v1/agreements/${row.agreement_id}/least-privilege-draft)`;
+}
 
 export function leastPrivilegeTable(report: LeastPrivilegeReport): string {
   const agreements = new Table({
     head: ['partner', 'agreement', 'state', 'purposes never used', 'member fields never released', 'friend fields never released'],
-    style: PLAIN,
+    colWidths: [16, 22, 16, 20, 46, 34], ...WRAPPED,
   });
-  const populations = new Table({ head: ['agreement', 'app', 'purpose', 'live grants', 'consented, never released', 'friend fields, never released'], style: PLAIN });
-  const notes: string[] = [];
+  const populations = new Table({
+    head: ['agreement', 'app', 'purpose', 'grants', 'consented, never released', 'friend fields, never released'],
+    colWidths: [18, 18, 19, 8, 56, 34], ...WRAPPED,
+  });
   for (const row of report.data) {
     agreements.push([
-      row.partner_id, `${row.agreement_id} v${row.version}`, row.state,
-      list(row.unused_purposes), list(row.unused_member_fields), row.friend_fields_cut ? '(cut by the wind-down)' : list(row.unused_friend_fields),
+      row.partner_id, `${row.agreement_id} v${row.version}`, row.state.replace('_', ' '),
+      list(row.unused_purposes), list(row.unused_member_fields), friendCell(row.friend_fields_cut, row.state, row.unused_friend_fields),
     ]);
-    notes.push(`${row.agreement_id}: ${row.note}`);
     for (const p of row.grant_populations) {
       populations.push([row.agreement_id, p.app_id, p.purpose, p.grants.toLocaleString('en'), list(p.unused_member_fields),
-        row.friend_fields_cut ? '(cut by the wind-down)' : list(p.unused_friend_fields)]);
+        friendCell(row.friend_fields_cut, row.state, p.unused_friend_fields)]);
     }
   }
   const parts = [
     `Least privilege: allowed and never used from ${report.window_from} to ${report.window_to} (${report.window_days} days)`,
     report.data.length === 0 ? 'No agreement.' : agreements.toString(),
-    notes.join('\n'),
+    report.data.map(noteOf).join('\n'),
   ];
   if (populations.length > 0) parts.push(`Live grants per app and purpose:\n${populations.toString()}`);
   return `${parts.join('\n\n')}\n`;

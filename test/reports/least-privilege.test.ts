@@ -118,7 +118,7 @@ for (const dialect of DIALECTS) describe(`least privilege on ${dialect}`, () => 
     assert.equal(refused.json().error.code, 'no_suggestions');
     assert.equal((await w.call(w.manager.token, 'POST', '/admin/v1/agreements/agr_none/least-privilege-draft', {})).statusCode, 404);
 
-    const made = await w.call(w.manager.token, 'POST', path, {});
+    const made = await w.call(w.manager.token, 'POST', path); // no body at all, as curl -X POST sends
     assert.equal(made.statusCode, 201, made.body);
     const draft = made.json();
     const original = await w.store.agreements.get('agr_lp');

@@ -195,10 +195,14 @@ export const adminAgreementRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
       description: 'The normal draft: it goes through review and approval like any other (the two-person rule included), and its '
         + 'history and audit entry give the report as the reason. The term defaults to the renewal\'s, from the agreement\'s end; '
         + 'give both starts_at and ends_at for another. 409 `no_suggestions` when the report has nothing to remove (and why).',
-      tags, security, params: Params, body: Type.Optional(LeastPrivilegeDraftBody), response: { 201: AgreementView, ...errors },
+      tags, security, params: Params, body: LeastPrivilegeDraftBody, response: { 201: AgreementView, ...errors },
+    },
+    // One click, or `curl -X POST` with no body: the suggested draft on the renewal's term.
+    preValidation: async (request) => {
+      request.body ??= {};
     },
   }, async (request, reply) => {
-    const { starts_at: startsAt, ends_at: endsAt } = request.body ?? {};
+    const { starts_at: startsAt, ends_at: endsAt } = request.body;
     if ((startsAt === undefined) !== (endsAt === undefined)) throw new BadRequest('invalid_parameter', 'Give both starts_at and ends_at, or neither.');
     const now = context.clock();
     const term = startsAt === undefined ? undefined : { startsAt: instant(startsAt, 'body/starts_at'), endsAt: instant(endsAt!, 'body/ends_at') };
