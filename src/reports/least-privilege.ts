@@ -143,6 +143,11 @@ function populations(uses: UseIndex, agreement: Agreement, grants: readonly Gran
     }));
 }
 
+/** When its history begins: the later of its start and its first activation. */
+function inEffectSince({ agreement, activatedAt }: ReviewedAgreement): Instant {
+  return Math.max(agreement.startsAt, activatedAt ?? agreement.startsAt);
+}
+
 /** Why there is nothing to suggest before looking at the uses, or null when there is something to look at. */
 function withoutHistory(reviewed: ReviewedAgreement, now: Instant, windowFrom: Instant): { state: LeastPrivilegeState; note: string } | null {
   const { agreement } = reviewed;
@@ -153,7 +158,7 @@ function withoutHistory(reviewed: ReviewedAgreement, now: Instant, windowFrom: I
   if (cause === 'expired' || cause === 'access_ended') {
     return { state: 'access_ended', note: `access has ended (${cause}): nothing is released under it any more` };
   }
-  const since = Math.max(agreement.startsAt, reviewed.activatedAt ?? agreement.startsAt);
+  const since = inEffectSince(reviewed);
   if (since > windowFrom) {
     const days = Math.floor((now - since) / DAY_MS);
     return { state: 'too_young', note: `in effect since ${readableInstant(since)} (${days} days): less than ${LEAST_PRIVILEGE_WINDOW_DAYS} days of history, no suggestion yet` };
@@ -172,7 +177,7 @@ export function assessAgreement(
   const base = {
     agreement_id: agreement.id, version: agreement.version, partner_id: agreement.partnerId, partner_legal_name: reviewed.partnerLegalName,
     status: agreement.status,
-    in_effect_since: never ? null : iso(Math.max(agreement.startsAt, reviewed.activatedAt ?? agreement.startsAt)),
+    in_effect_since: never ? null : iso(inEffectSince(reviewed)),
     purposes: [...agreement.purposes], member_fields: fieldsOf(agreement.memberFields), friend_fields: fieldsOf(agreement.friendFields),
   };
   const friendDataCut = hasReached(agreement.windDown, 'no_friend_data', now);
@@ -195,7 +200,6 @@ export function assessAgreement(
     friend_fields_cut: friendDataCut, grant_populations: populations(uses, agreement, grants, friendDataCut),
   };
   if (unusedPurposes.length === agreement.purposes.length) {
-    const cause = notInEffectCause(agreement, now);
     const stopped = cause === null ? '' : ` (not in effect now: ${cause})`;
     return { ...row, state: 'unused', note: `nothing was released under it in the last ${LEAST_PRIVILEGE_WINDOW_DAYS} days${stopped}: wind it down rather than narrow it`, suggested: null };
   }
