@@ -22,7 +22,8 @@
  * - the counterfactual (every partner, 12 months): with no reach indexed (the baseline: the report
  *   reads every token member's two hops itself; one call, as it takes minutes), after `indexReach` (its time printed), then after
  *   REPORTS_BENCH_NEW_REQUESTS more requests (default 300, new token members) without indexing again;
- * - the records of processing.
+ * - the records of processing;
+ * - the least privilege of every agreement (its uses and the live grants, grouped).
  * Correctness: the exposure and counterfactual reports must be the same before and after folding,
  * indexing, and (the incremental case) indexing again.
  *
@@ -42,6 +43,7 @@ import { DAY_MS } from '../src/domain/time.js';
 import { counterfactualReport } from '../src/reports/counterfactual.js';
 import { exposureReport } from '../src/reports/exposure.js';
 import { inventoryReport } from '../src/reports/inventory.js';
+import { leastPrivilegeReport } from '../src/reports/least-privilege.js';
 import { recordsOfProcessing } from '../src/reports/records-of-processing.js';
 import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase } from '../src/seed/seed-database.js';
@@ -263,6 +265,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     same('counterfactual (incremental)', incremental, comparable(await counterfactual()));
 
     await measure('records of processing', () => recordsOfProcessing(store, DEMO_CONTROLLER, NOW));
+    await measure('least privilege, every agreement', () => leastPrivilegeReport(store, NOW));
 
     figures.push({ name: 'correctness: mismatches before/after folding and indexing', value: mismatches, unit: 'count', target: { op: '==', value: 0 }, kind: 'correctness' });
     const loadAfter = loadavg();

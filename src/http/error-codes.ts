@@ -93,6 +93,7 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
   doc('author_cannot_approve', 409, 'The agreement\'s author approving it.'),
   doc('admins_never_approve', 409, 'An admin approving an agreement.'),
   doc('agreement_overlap', 409, 'A renewal starting before the agreement in force ends.'),
+  doc('no_suggestions', 409, 'A least-privilege draft asked for an agreement the report has nothing to remove from (the message says why: too young, unused, ended, …).'),
   doc('already_ended', 409, 'An action on an agreement whose end date has passed.'),
   doc('certification_overdue', 409, 'Reinstating before the partner certified.'),
   doc('phases_out_of_order', 409, 'Wind-down phases not in the order no_new_grants < no_friend_data < access_ended.'),

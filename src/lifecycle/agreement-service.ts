@@ -390,8 +390,11 @@ export class AgreementService {
     };
   }
 
-  /** A new draft (version 1), authored by `staff`; certification is due 12 months after the start. */
-  async draft(request: DraftRequest, staff: StaffActor, context: ChangeContext): Promise<LoadedAgreement> {
+  /**
+   * A new draft (version 1), authored by `staff`; certification is due 12 months after the start.
+   * `reason` (e.g. the least-privilege report it follows) is kept in the history and the audit entry.
+   */
+  async draft(request: DraftRequest, staff: StaffActor, context: ChangeContext, reason: string | null = null): Promise<LoadedAgreement> {
     return this.inTransaction(context, async (tx) => {
       const { terms, needsTwo } = await this.checkTerms(tx.store, request.partnerId, request);
       const agreement: Agreement = {
@@ -403,8 +406,8 @@ export class AgreementService {
       };
       const actor: ChangeActor = { kind: 'staff', staff };
       const diff = describeChanges({}, described(agreement, columns));
-      await tx.lifecycle.create(agreement, columns, { actor: staff.id, action: 'draft', reason: null, at: context.now, diff });
-      await this.announce(tx, agreement, actor, 'draft', NOTICE_TYPE.draft, { from: null, to: 'draft', reason: null, diff },
+      await tx.lifecycle.create(agreement, columns, { actor: staff.id, action: 'draft', reason, at: context.now, diff });
+      await this.announce(tx, agreement, actor, 'draft', NOTICE_TYPE.draft, { from: null, to: 'draft', reason, diff },
         `agreement:${agreement.id}:v1`);
       return (await tx.lifecycle.load(agreement.id))!;
     });

@@ -19,6 +19,8 @@ import type { Db } from './database.js';
  * - per agreement, month and member released: which fields, directly and through friends (the
  *   exposure report); rows grow with distinct exposures, not with traffic;
  * - per agreement, month and field: how many times it was released;
+ * - per month, agreement, app, purpose, field and way (directly or through friends): its first and
+ *   last release (the least-privilege report: what was allowed and never used);
  * - per partner, month and member whose token its apps used (the counterfactual report's requests).
  *
  * A batch is counted in memory, then written as one upsert per key that adds to (or ORs into) the
@@ -34,6 +36,7 @@ export class AuditAggregates {
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
     await EXPOSURE_UPSERT.run(db, batch.exposures());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
+    await FIELD_USE_UPSERT.run(db, batch.fieldUses());
     await TOKEN_MONTH_INSERT.run(db, batch.tokenMonths());
   }
 }
@@ -63,6 +66,7 @@ class BatchCounts {
   private readonly instants = new Map<string, number>();
   private readonly exposure = new Map<string, Exposure>();
   private readonly times = new Map<string, FieldTimes>();
+  private readonly uses = new Map<string, ReleaseDay>();
   private readonly dayNames = new Map<number, string>();
   private readonly tokens = new Set<string>();
 
@@ -95,6 +99,7 @@ class BatchCounts {
 
   private addExposure(agreementId: string, month: string, member: string, entry: AuditEntry): void {
     const direct = member === entry.tokenMemberId;
+    const usedUnder = entry.appId === null || entry.purpose === null ? null : [month, agreementId, entry.appId, entry.purpose].join('\0');
     let mask = 0;
     for (const field of entry.released) {
       if (!isField(field)) continue;
@@ -104,6 +109,7 @@ class BatchCounts {
       if (direct) times.direct++;
       else times.friends++;
       this.times.set(key, times);
+      if (usedUnder !== null) this.addUse(`${usedUnder}\0${field}\0${direct ? 'd' : 'f'}`, entry.at);
     }
     if (mask === 0) return;
     const key = [agreementId, month, member].join('\0');
@@ -111,6 +117,15 @@ class BatchCounts {
     if (direct) exposure.direct |= mask;
     else exposure.friends |= mask;
     this.exposure.set(key, exposure);
+  }
+
+  private addUse(key: string, at: Instant): void {
+    const use = this.uses.get(key);
+    if (use === undefined) this.uses.set(key, { firstAt: at, lastAt: at });
+    else {
+      use.firstAt = Math.min(use.firstAt, at);
+      use.lastAt = Math.max(use.lastAt, at);
+    }
   }
 
   private dayOf(at: Instant): string {
@@ -140,6 +155,10 @@ class BatchCounts {
     return flat(this.times, (t) => [t.direct, t.friends]);
   }
 
+  fieldUses(): unknown[] {
+    return flat(this.uses, (u) => [u.firstAt, u.lastAt]);
+  }
+
   tokenMonths(): unknown[] {
     return [...this.tokens].flatMap((key) => key.split('\0'));
   }
@@ -152,7 +171,7 @@ function flat<V>(map: ReadonlyMap<string, V>, counts: (value: V) => unknown[]): 
   return values;
 }
 
-type Table = 'audit_daily_counts' | 'audit_release_days' | 'audit_release_instants' | 'audit_exposure' | 'audit_field_months';
+type Table = 'audit_daily_counts' | 'audit_release_days' | 'audit_release_instants' | 'audit_exposure' | 'audit_field_months' | 'audit_field_uses';
 
 /** `a + excluded.a` for each counter. */
 function sums(eb: ExpressionBuilder<any, any>, table: Table, columns: readonly string[]) {
@@ -198,6 +217,14 @@ const EXPOSURE_UPSERT = new BulkInsert(
 const FIELD_MONTH_UPSERT = new BulkInsert(
   'audit_field_months', ['agreement_id', 'month', 'field', 'direct', 'friends'], 1000,
   (conflict) => conflict.columns(['month', 'agreement_id', 'field']).doUpdateSet((eb) => sums(eb, 'audit_field_months', ['direct', 'friends'])),
+);
+
+const FIELD_USE_UPSERT = new BulkInsert(
+  'audit_field_uses', ['month', 'agreement_id', 'app_id', 'purpose', 'field', 'how', 'first_at', 'last_at'], 1000,
+  (conflict) => conflict.columns(['month', 'agreement_id', 'app_id', 'purpose', 'field', 'how']).doUpdateSet((eb) => ({
+    first_at: extreme(eb, 'audit_field_uses', 'first_at', '<'),
+    last_at: extreme(eb, 'audit_field_uses', 'last_at', '>'),
+  })),
 );
 
 const TOKEN_MONTH_INSERT = new BulkInsert(

@@ -46,6 +46,7 @@ export interface Database {
   audit_release_instants: AuditReleaseInstantsTable;
   audit_exposure: AuditExposureTable;
   audit_field_months: AuditFieldMonthsTable;
+  audit_field_uses: AuditFieldUsesTable;
   member_numbers: MemberNumbersTable;
   audit_token_months: AuditTokenMonthsTable;
   member_sets: MemberSetsTable;
@@ -524,6 +525,21 @@ export interface AuditFieldMonthsTable {
   field: string;
   direct: number;
   friends: number;
+}
+
+/**
+ * Per UTC month, agreement, app, purpose, field and way (`d` directly, `f` through friends): the
+ * first and last release (epoch ms), kept on append (migration 0032; the least-privilege report).
+ */
+export interface AuditFieldUsesTable {
+  month: string;
+  agreement_id: string;
+  app_id: string;
+  purpose: string;
+  field: string;
+  how: 'd' | 'f';
+  first_at: number;
+  last_at: number;
 }
 
 /** Every member's dense number, given on insert (migration 0028): what member sets are bitmaps over. */

@@ -181,6 +181,19 @@ describe('datapact report exposure', () => {
   });
 });
 
+describe('datapact report least-privilege', () => {
+  test("Lenovo's fields and purposes never used in the 90 days, from the releases the exposure test appended, as CSV", () => {
+    const run = datapact('report', 'least-privilege', '--agreement', 'agr_lenovo', '--format', 'csv', '--now', new Date(NOW).toISOString(), '--database', database);
+    assert.equal(run.status, 0, run.stderr);
+    const [lenovo, ...others] = parse(run.stdout, { columns: true }) as Record<string, string>[];
+    assert.deepEqual(others, [], 'one agreement, and no live grant');
+    assert.deepEqual([lenovo!.state, lenovo!.unused_purposes], ['suggestions', 'contacts_sync']);
+    assert.equal(lenovo!.unused_member_fields, 'picture email phone birthday gender hometown location work education relationship_status events likes photos',
+      'name went out directly, and a friend through the friend list; birthday only through friends');
+    assert.equal(lenovo!.unused_friend_fields, 'picture hometown location work education events');
+  });
+});
+
 describe('datapact report pack', () => {
   test("one partner's pack to a file, its latest head checked with the data directory's key", async () => {
     const store = await openStore(database);

@@ -19,6 +19,7 @@ import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { agreementToRow } from '../../src/store/agreement-repository.js';
 import { ENTRY_COLUMNS, pushEntryColumns } from '../../src/store/audit-rows.js';
 import { describeLocation, migrateToLatest, openSqlite, type Db } from '../../src/store/database.js';
+import { auditFieldUses } from '../../src/store/migrations/0032-audit-field-uses.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
 import { createStore } from '../../src/store/store.js';
 import { adminPool, DIALECTS, emptyPostgresDatabase, POSTGRES_SERVER_URL, postgresUrl, testDatabase, type Dialect } from '../helpers/dialects.js';
@@ -82,6 +83,21 @@ describe('SQLite schema of the audit search by member', () => {
   });
 });
 
+describe('SQLite schema of the least-privilege uses', () => {
+  test('migration 0032 adds exactly the table audit_field_uses, clustered on its key', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0032-audit-field-uses');
+    const { rows } = await sql<{ type: string; sql: string | null }>`select type, sql from sqlite_master where tbl_name = 'audit_field_uses'`.execute(db);
+    assert.deepEqual(rows, [{
+      type: 'table',
+      sql: 'CREATE TABLE "audit_field_uses" ("month" text not null, "agreement_id" text not null, "app_id" text not null, "purpose" text not null, '
+        + '"field" text not null, "how" text not null, "first_at" integer not null, "last_at" integer not null, constraint "audit_field_uses_pk" '
+        + 'primary key ("month", "agreement_id", "app_id", "purpose", "field", "how")) without rowid',
+    }]);
+  });
+});
+
 /** sha256 of migration 0020's rows of sqlite_master: a later change to them is a new migration. */
 const LEAN_AUDIT_DDL_SHA256 = '9e285bfdf5d61509b3de60beacf54c0f2a7b8950c2bec456e1c86d87ed9459ea';
 
@@ -138,6 +154,22 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(flags.map((r) => [r.id, Number(r.needs_two_approvals), r.approved_by]), [
         ['agr_flagged', 1, '[]'], ['agr_friends', 1, '[]'], ['agr_plain', 0, '[]'], ['agr_sensitive', 1, '[]'],
       ]);
+    });
+
+    test('0032 fills audit_field_uses from the entries logged before it, exactly as the appenders keep it', async (t) => {
+      const db = await emptyDatabase(t, dialect);
+      await migrateToLatest(db);
+      const friendOf = (i: number): AuditEntry => ({ ...oldEntry(i), subjectMemberId: 'm9', released: ['id', 'birthday'], purpose: 'messaging' });
+      await createStore(db).audit.append([...Array.from({ length: 12 }, (_, i) => oldEntry(i)), friendOf(20), friendOf(40)]);
+      const uses = () => db.selectFrom('audit_field_uses').selectAll()
+        .orderBy(['month', 'agreement_id', 'app_id', 'purpose', 'field', 'how']).execute()
+        .then((rows) => rows.map((row) => ({ ...row, first_at: Number(row.first_at), last_at: Number(row.last_at) })));
+      const kept = await uses();
+      assert.deepEqual(kept.map((row) => `${row.purpose} ${row.field} ${row.how}`),
+        ['device_experience id d', 'device_experience id f', 'device_experience name d', 'device_experience name f', 'messaging birthday f', 'messaging id f']);
+      await auditFieldUses.down!(db);
+      await auditFieldUses.up(db);
+      assert.deepEqual(await uses(), kept);
     });
 
     test('0011 leaves the subject index to the (subject, seq) one and makes the actor index partial', async (t) => {

@@ -415,6 +415,30 @@ test('reports: a viewer reads the inventory, the exposure with its chart of memb
   await screenshot(page, '21-report-records');
 });
 
+test("least privilege: a viewer reads the suggestions with the draft button disabled; a manager drafts Huawei's in one click", async (t) => {
+  const w = await world(t);
+  // The reports test's releases to Huawei's app: id and name, directly and through a friend, for device_experience only.
+  const viewer = await w.page();
+  await signIn(viewer, 'viewer@datapact.example');
+  await viewer.goto('/console/reports/least-privilege');
+  const seen = viewer.getByRole('region', { name: 'Least privilege of agr_huawei' });
+  await seen.getByRole('row', { name: /^Purposes contacts_sync/ }).waitFor();
+  assert.equal(await seen.getByRole('button', { name: 'Create suggested draft' }).isDisabled(), true);
+  await checkAccessibility(viewer, 'least privilege');
+  await screenshot(viewer, '21b-report-least-privilege');
+
+  const manager = await w.page();
+  await signIn(manager, 'partnerships@datapact.example');
+  await manager.goto('/console/reports/least-privilege');
+  const huawei = manager.getByRole('region', { name: 'Least privilege of agr_huawei' });
+  await huawei.getByRole('button', { name: 'Create suggested draft' }).click();
+  const made = huawei.getByRole('status').filter({ hasText: 'it needs 2 approvals like any other' });
+  await made.waitFor();
+  const draft = await w.store.agreements.get((await made.getByRole('link').textContent())!);
+  assert.deepEqual([draft?.status, draft?.purposes], ['draft', ['device_experience']]);
+  await checkAccessibility(manager, 'least privilege, draft made');
+});
+
 // Last: it moves the clock three months on.
 test('agreements: a manager drafts with the rules shown as fields are picked, a viewer cannot approve, two officers approve (one by keyboard only), then activate, suspend, resume', async (t) => {
   const w = await world(t);

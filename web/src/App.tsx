@@ -10,7 +10,7 @@ import { Audit } from './pages/Audit';
 import { Home } from './pages/Home';
 import { PartnerDetail } from './pages/PartnerDetail';
 import { Partners } from './pages/Partners';
-import { CounterfactualReport, ExposureReport, InventoryReport, RecordsOfProcessing, Reports } from './pages/Reports';
+import { CounterfactualReport, ExposureReport, InventoryReport, LeastPrivilegeReport, RecordsOfProcessing, Reports } from './pages/Reports';
 import { Staff } from './pages/Staff';
 import { Link } from './pages/common';
 import { match, useLinkProps, useRouter } from './router';
@@ -48,6 +48,7 @@ function Page({ path }: { path: string }): ReactNode {
   if (path === '/reports/exposure') return <ExposureReport />;
   if (path === '/reports/counterfactual') return <CounterfactualReport />;
   if (path === '/reports/records-of-processing') return <RecordsOfProcessing />;
+  if (path === '/reports/least-privilege') return <LeastPrivilegeReport />;
   if (path === '/staff') return <Staff />;
   if ((params = match('/partners/:id', path))) return <PartnerDetail partnerId={params.id!} />;
   if (path === '/account') return <Account />;

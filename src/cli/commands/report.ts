@@ -8,6 +8,8 @@ import { exposureReport, monthlyRequest, type ExposureRequest } from '../../repo
 import { formatExposure } from '../../reports/exposure-format.js';
 import { formatInventory, INVENTORY_FORMATS, isInventoryFormat, type InventoryFormat } from '../../reports/inventory-format.js';
 import { inventoryReport } from '../../reports/inventory.js';
+import { formatLeastPrivilege } from '../../reports/least-privilege-format.js';
+import { leastPrivilegeReport } from '../../reports/least-privilege.js';
 import { packHtml } from '../../reports/pack-html.js';
 import { htmlToPdf } from '../../reports/pack-pdf.js';
 import { regulatorPack } from '../../reports/pack.js';
@@ -140,6 +142,18 @@ export function reportCommand(): Command {
   monthlyReport(report, 'counterfactual', 'What the 2018 rules would have reached: per partner, the members Datapact released data on beside those the 2018 '
     + 'device-integrated APIs would have exposed through the same requests (every friend, and friends of friends; whole UTC months)',
   async (store, request, options) => formatCounterfactual(await counterfactualReport(store, request), options.format));
+  report
+    .command('least-privilege')
+    .description('Per agreement and per population of its live grants: the purposes and fields allowed and never used in the last '
+      + '90 days (member fields never released directly, friend fields never released through friends), as suggested removals')
+    .option('--agreement <id>', 'only this agreement')
+    .option('--format <format>', `output format: ${INVENTORY_FORMATS.join(', ')}`, format, 'table' as InventoryFormat)
+    .option('--now <iso>', 'report as of this instant (default: now)', instant)
+    .option('--database <path|url>', DATABASE_OPTION)
+    .action(async (options: { agreement?: string; format: InventoryFormat; now?: number; database?: string }) => {
+      await printReport(options.database ?? loadConfig().database,
+        async (store) => formatLeastPrivilege(await leastPrivilegeReport(store, options.now ?? Date.now(), options.agreement), options.format));
+    });
   report
     .command('pack')
     .description("The regulator's pack: one self-contained document (HTML, or PDF through Chromium) answering the 2018 letters' "

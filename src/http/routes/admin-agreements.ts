@@ -9,6 +9,7 @@ import { CATALOG_VERSION, FIELD_CLASS, FIELDS, SENSITIVITY_CLASSES } from '../..
 import { PURPOSES } from '../../domain/purposes.js';
 import { AgreementService, type ChangeContext, type DraftPatch, type DraftRequest, type StaffActor } from '../../lifecycle/agreement-service.js';
 import { AgreementLifecycleRepository, type LoadedAgreement } from '../../store/agreement-lifecycle-repository.js';
+import { leastPrivilegeDraft } from '../../reports/least-privilege.js';
 import { AGREEMENT_TERMS_PROPERTIES, agreementTermsView } from '../agreement-terms-view.js';
 import type { AppContext } from '../app.js';
 import { requirePermission, staffOf } from '../plugins/staff-auth.js';
@@ -44,6 +45,11 @@ const DraftBody = Type.Object({
   partner_id: Type.String({ minLength: 1, maxLength: 100 }),
   ...termProperties,
   friend_fields: Type.Optional(termProperties.friend_fields),
+}, { additionalProperties: false });
+
+const LeastPrivilegeDraftBody = Type.Object({
+  starts_at: Type.Optional(Type.String({ format: 'date-time', description: 'Default: the agreement\'s end (a renewal: an app has one agreement in force at a time).' })),
+  ends_at: Type.Optional(Type.String({ format: 'date-time', description: 'Default: as long a term as the agreement\'s, at most 24 months.' })),
 }, { additionalProperties: false });
 
 const EditBody = Type.Partial(Type.Object(termProperties), { additionalProperties: false, minProperties: 1 });
@@ -178,6 +184,31 @@ export const adminAgreementRoutes: FastifyPluginAsyncTypebox<{ context: AppConte
     },
   }, async (request, reply) => {
     const loaded = await service.draft(draftRequest(request.body), staffActor(request), change(request));
+    return reply.status(201).send(agreementView(loaded, context.clock()));
+  });
+
+  app.post('/agreements/:agreementId/least-privilege-draft', {
+    onRequest: requirePermission(ACTION_PERMISSION.edit),
+    schema: {
+      summary: 'Draft what the least-privilege report suggests (partnerships manager, admin): a new draft without the purposes '
+        + 'and fields the agreement allowed and never used in the last 90 days, its other terms unchanged',
+      description: 'The normal draft: it goes through review and approval like any other (the two-person rule included), and its '
+        + 'history and audit entry give the report as the reason. The term defaults to the renewal\'s, from the agreement\'s end; '
+        + 'give both starts_at and ends_at for another. 409 `no_suggestions` when the report has nothing to remove (and why).',
+      tags, security, params: Params, body: LeastPrivilegeDraftBody, response: { 201: AgreementView, ...errors },
+    },
+    // One click, or `curl -X POST` with no body: the suggested draft on the renewal's term.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+  }, async (request, reply) => {
+    const { starts_at: startsAt, ends_at: endsAt } = request.body;
+    if ((startsAt === undefined) !== (endsAt === undefined)) throw new BadRequest('invalid_parameter', 'Give both starts_at and ends_at, or neither.');
+    const now = context.clock();
+    const term = startsAt === undefined ? undefined : { startsAt: instant(startsAt, 'body/starts_at'), endsAt: instant(endsAt!, 'body/ends_at') };
+    const { request: draft, row } = await leastPrivilegeDraft(context.store, request.params.agreementId, now, term);
+    const reason = `least privilege: ${row.note} (report of ${new Date(now).toISOString()}, on ${row.agreement_id} v${row.version})`;
+    const loaded = await service.draft(draft, staffActor(request), change(request), reason);
     return reply.status(201).send(agreementView(loaded, context.clock()));
   });
 

@@ -7,6 +7,8 @@ import { counterfactualCsv } from '../../reports/counterfactual-format.js';
 import { exposureReport, monthlyRequest } from '../../reports/exposure.js';
 import { exposureCsv } from '../../reports/exposure-format.js';
 import { inventoryCsv } from '../../reports/inventory-format.js';
+import { leastPrivilegeCsv } from '../../reports/least-privilege-format.js';
+import { LEAST_PRIVILEGE_STATES, LEAST_PRIVILEGE_WINDOW_DAYS, leastPrivilegeReport } from '../../reports/least-privilege.js';
 import { inventoryReport, RELEASE_WINDOW_DAYS } from '../../reports/inventory.js';
 import type { AppContext } from '../app.js';
 import { requirePermission } from '../plugins/staff-auth.js';
@@ -109,6 +111,44 @@ const CounterfactualView = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+const LeastPrivilegeView = Type.Object({
+  generated_at: DateTime,
+  window_days: Type.Integer(),
+  window_from: Type.String({ format: 'date-time', description: `${LEAST_PRIVILEGE_WINDOW_DAYS} days before generated_at, included` }),
+  window_to: Type.String({ format: 'date-time', description: 'generated_at, included' }),
+  agreement_id: NullableString(),
+  data: Type.Array(Type.Object({
+    agreement_id: Type.String(),
+    version: Type.Integer(),
+    partner_id: Type.String(),
+    partner_legal_name: Type.String(),
+    status: Type.String(),
+    state: StringEnum(LEAST_PRIVILEGE_STATES, 'suggestions: something allowed was never used; least_privilege: everything was used; '
+      + 'unused: nothing was released in the window; too_young: in effect for less than the window; not_in_effect; access_ended'),
+    note: Type.String({ description: 'the state in words' }),
+    in_effect_since: NullableDateTime('the later of the start and the first activation; null when never in effect'),
+    purposes: Names,
+    member_fields: Names,
+    friend_fields: Names,
+    unused_purposes: Type.Array(Type.String(), { description: 'purposes no release was made for in the window' }),
+    unused_member_fields: Type.Array(Type.String(), { description: 'member fields never released directly (friends: no friend released)' }),
+    unused_friend_fields: Type.Array(Type.String(), { description: 'friend fields never released through friends' }),
+    friend_fields_cut: Type.Boolean({ description: 'the wind-down reached no_friend_data: friend fields are not suggested' }),
+    suggested: Type.Union([Type.Object({ purposes: Names, member_fields: Names, friend_fields: Names }, { additionalProperties: false }), Type.Null()], {
+      description: 'the terms without what was never used (state suggestions); POST /admin/v1/agreements/:id/least-privilege-draft drafts them',
+    }),
+    grant_populations: Type.Array(Type.Object({
+      app_id: Type.String(),
+      purpose: Type.String(),
+      grants: Type.Integer({ description: 'live grants of this app and purpose' }),
+      member_fields: Names,
+      friend_fields: Names,
+      unused_member_fields: Names,
+      unused_friend_fields: Names,
+    }, { additionalProperties: false })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
 /** The period of a monthly report: whole UTC months, and one partner or all. */
 const PeriodQuery = {
   from: Type.Optional(Month('first month, YYYY-MM (default: `to`, or the current month)')),
@@ -185,6 +225,37 @@ export const adminReportRoutes: FastifyPluginAsyncTypebox<{ context: AppContext 
   }, async (request, reply) => {
     const report = await exposureReport(store, monthlyRequest(clock(), request.query.from, request.query.to, request.query.partner_id));
     return csvOrJson(reply, request.query.format, 'exposure', report, () => exposureCsv(report));
+  });
+
+  app.get('/reports/least-privilege', {
+    onRequest: requirePermission('read'),
+    schema: {
+      summary: `Least privilege: per agreement and per population of its live grants, the purposes and fields allowed and never `
+        + `used in the last ${LEAST_PRIVILEGE_WINDOW_DAYS} days, as suggested removals`,
+      description: 'Member fields never released directly, friend fields never released through friends, purposes no release was '
+        + 'made for. Exact, from the first and last release of each field kept as entries are appended. No suggestion for an '
+        + 'agreement in effect for less than the window, not in effect, or whose access ended; friend fields a wind-down has cut '
+        + 'are not suggested.',
+      tags: ['admin: reports'],
+      security,
+      querystring: Type.Object({
+        ...FormatQuery,
+        agreement_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'only this agreement (an unknown id finds nothing)' })),
+      }, { additionalProperties: false }),
+      response: {
+        200: {
+          description: 'The report as JSON, or as CSV with `?format=csv` (a line per agreement, then one per grant population)',
+          content: {
+            'application/json': { schema: LeastPrivilegeView },
+            'text/csv': { schema: Type.String() },
+          },
+        },
+        ...ADMIN_ERRORS,
+      },
+    },
+  }, async (request, reply) => {
+    const report = await leastPrivilegeReport(store, clock(), request.query.agreement_id);
+    return csvOrJson(reply, request.query.format, 'least-privilege', report, () => leastPrivilegeCsv(report));
   });
 
   app.get('/reports/counterfactual', {

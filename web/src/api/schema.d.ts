@@ -1254,6 +1254,185 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/agreements/{agreementId}/least-privilege-draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draft what the least-privilege report suggests (partnerships manager, admin): a new draft without the purposes and fields the agreement allowed and never used in the last 90 days, its other terms unchanged
+         * @description The normal draft: it goes through review and approval like any other (the two-person rule included), and its history and audit entry give the report as the reason. The term defaults to the renewal's, from the agreement's end; give both starts_at and ends_at for another. 409 `no_suggestions` when the report has nothing to remove (and why).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    agreementId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description Default: as long a term as the agreement's, at most 24 months.
+                         */
+                        ends_at?: string;
+                        /**
+                         * Format: date-time
+                         * @description Default: the agreement's end (a renewal: an app has one agreement in force at a time).
+                         */
+                        starts_at?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            app_ids: string[];
+                            approvals: {
+                                /** @description The privacy officers whose approvals counted when the agreement was activated; kept after activation. */
+                                approved_by: string[];
+                                /** @description Privacy officers who approved the version under review. */
+                                given: string[];
+                                /** @description 2 under the two-person rule, else 1. */
+                                needed: number;
+                                two_person_rule: boolean;
+                            };
+                            author_id: string;
+                            /** Format: date-time */
+                            certification_due_at: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            deletion_attested_at: string | null;
+                            deletion_unconfirmed: boolean;
+                            /** Format: date-time */
+                            ends_at: string;
+                            friend_fields: string[];
+                            id: string;
+                            in_effect: boolean;
+                            member_fields: string[];
+                            not_in_effect_cause: string | null;
+                            partner_id: string;
+                            purposes: string[];
+                            retention_days: number;
+                            /** Format: date-time */
+                            starts_at: string;
+                            status: string;
+                            status_reason: string | null;
+                            storage: {
+                                country?: string;
+                                location: string;
+                                /** @description What makes a transfer to the servers lawful, when stated */
+                                safeguard?: string;
+                            };
+                            /** Format: date-time */
+                            updated_at: string;
+                            version: number;
+                            wind_down: {
+                                /** Format: date-time */
+                                access_ended: string;
+                                /** Format: date-time */
+                                no_friend_data: string;
+                                /** Format: date-time */
+                                no_new_grants: string;
+                                phase: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/agreements/{agreementId}/resume": {
         parameters: {
             query?: never;
@@ -6479,6 +6658,163 @@ export interface paths {
                             }[];
                             /** Format: date-time */
                             generated_at: string;
+                        };
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/reports/least-privilege": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Least privilege: per agreement and per population of its live grants, the purposes and fields allowed and never used in the last 90 days, as suggested removals
+         * @description Member fields never released directly, friend fields never released through friends, purposes no release was made for. Exact, from the first and last release of each field kept as entries are appended. No suggestion for an agreement in effect for less than the window, not in effect, or whose access ended; friend fields a wind-down has cut are not suggested.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only this agreement (an unknown id finds nothing) */
+                    agreement_id?: string;
+                    /** @description json (default) or csv (a download) */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report as JSON, or as CSV with `?format=csv` (a line per agreement, then one per grant population) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agreement_id: string | null;
+                            data: {
+                                agreement_id: string;
+                                friend_fields: string[];
+                                /** @description the wind-down reached no_friend_data: friend fields are not suggested */
+                                friend_fields_cut: boolean;
+                                grant_populations: {
+                                    app_id: string;
+                                    friend_fields: string[];
+                                    /** @description live grants of this app and purpose */
+                                    grants: number;
+                                    member_fields: string[];
+                                    purpose: string;
+                                    unused_friend_fields: string[];
+                                    unused_member_fields: string[];
+                                }[];
+                                /**
+                                 * Format: date-time
+                                 * @description the later of the start and the first activation; null when never in effect
+                                 */
+                                in_effect_since: string | null;
+                                member_fields: string[];
+                                /** @description the state in words */
+                                note: string;
+                                partner_id: string;
+                                partner_legal_name: string;
+                                purposes: string[];
+                                /** @description suggestions: something allowed was never used; least_privilege: everything was used; unused: nothing was released in the window; too_young: in effect for less than the window; not_in_effect; access_ended */
+                                state: "suggestions" | "least_privilege" | "unused" | "too_young" | "not_in_effect" | "access_ended";
+                                status: string;
+                                /** @description the terms without what was never used (state suggestions); POST /admin/v1/agreements/:id/least-privilege-draft drafts them */
+                                suggested: {
+                                    friend_fields: string[];
+                                    member_fields: string[];
+                                    purposes: string[];
+                                } | null;
+                                /** @description friend fields never released through friends */
+                                unused_friend_fields: string[];
+                                /** @description member fields never released directly (friends: no friend released) */
+                                unused_member_fields: string[];
+                                /** @description purposes no release was made for in the window */
+                                unused_purposes: string[];
+                                version: number;
+                            }[];
+                            /** Format: date-time */
+                            generated_at: string;
+                            window_days: number;
+                            /**
+                             * Format: date-time
+                             * @description 90 days before generated_at, included
+                             */
+                            window_from: string;
+                            /**
+                             * Format: date-time
+                             * @description generated_at, included
+                             */
+                            window_to: string;
                         };
                         "text/csv": string;
                     };

@@ -1,8 +1,9 @@
 import { BarChart } from '@mantine/charts';
-import { Anchor, Badge, Group, List, Select, Stack, Table, Text } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { Alert, Anchor, Badge, Button, Group, List, Select, Stack, Table, Text } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ok } from '../api/client';
 import { useRouter } from '../router';
+import { useSession } from '../session';
 import { day, Failure, Link, SectionTitle, StatusBadge, Title } from './common';
 import { usePartners } from './Agreements';
 
@@ -11,6 +12,7 @@ export const REPORTS: ReadonlyArray<{ to: string; label: string; what: string }>
   { to: '/reports/inventory', label: 'Inventory', what: 'Every partner and agreement: status, dates, fields, storage, certification, last access, volume in the last 30 days, wind-down progress.' },
   { to: '/reports/exposure', label: 'Exposure', what: 'Per partner, agreement, month and field, how many distinct members\u2019 data was released, directly and through friends.' },
   { to: '/reports/counterfactual', label: 'What the 2018 rules would have reached', what: 'Per partner, the members Datapact released data on beside those the 2018 device-integrated APIs would have exposed through the same requests: every friend, and friends of friends.' },
+  { to: '/reports/least-privilege', label: 'Least privilege', what: 'Per agreement and per population of its live grants, the purposes and fields allowed and never used in the last 90 days, with a suggested draft that removes them.' },
   { to: '/reports/records-of-processing', label: 'Records of processing', what: 'GDPR Art. 30, per agreement: controller, purposes, data categories, recipient, transfers and safeguards, retention, dates, and findings to act on.' },
 ];
 
@@ -272,6 +274,89 @@ export function RecordsOfProcessing() {
           </Table>
         </section>
       ))}
+    </Stack>
+  );
+}
+
+type LeastPrivilegeRow = Exclude<Awaited<ReturnType<typeof fetchLeastPrivilege>>, string>['data'][number];
+
+function fetchLeastPrivilege() {
+  return json(ok(api.GET('/admin/v1/reports/least-privilege', { params: { query: {} } })));
+}
+
+const STATE_COLOR: Record<string, string> = { suggestions: 'orange', least_privilege: 'green', unused: 'red' };
+
+/** One agreement's suggestions, and the button that drafts them (shown disabled to the roles that may not draft). */
+function LeastPrivilegeAgreement({ row }: { row: LeastPrivilegeRow }) {
+  const { can } = useSession();
+  const queryClient = useQueryClient();
+  const draft = useMutation({
+    mutationFn: () => ok(api.POST('/admin/v1/agreements/{agreementId}/least-privilege-draft', { params: { path: { agreementId: row.agreement_id } }, body: {} })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['agreements'] }),
+  });
+  const mayDraft = can('manage_agreements');
+  const neverUsed: Array<[string, readonly string[]]> = [
+    ['Purposes', row.unused_purposes], ['Member fields', row.unused_member_fields], ['Friend fields', row.unused_friend_fields],
+  ];
+  return (
+    <section aria-label={`Least privilege of ${row.agreement_id}`}>
+      <SectionTitle>
+        <Link to={`/agreements/${row.agreement_id}`}>{row.agreement_id}</Link> v{row.version}: {row.partner_legal_name}{' '}
+        <Badge color={STATE_COLOR[row.state] ?? 'gray'} variant="light" c="dark.9">{row.state.replace('_', ' ')}</Badge>
+      </SectionTitle>
+      {/* With suggestions, the table below says what the note would. */}
+      {row.state !== 'suggestions' && <Text size="sm" mb="xs">{row.note}</Text>}
+      {row.friend_fields_cut && <Text size="sm" mb="xs">Friend fields are already cut by the wind-down: none is suggested.</Text>}
+      {row.state !== 'too_young' && row.state !== 'not_in_effect' && row.state !== 'access_ended' && (
+        <Table withTableBorder aria-label={`Never used under ${row.agreement_id}`}>
+          <Table.Thead><Table.Tr><Table.Th>Allowed and never used</Table.Th><Table.Th>In the agreement</Table.Th><Table.Th>Population of live grants</Table.Th></Table.Tr></Table.Thead>
+          <Table.Tbody>
+            {neverUsed.map(([name, values]) => (
+              <Table.Tr key={name}>
+                <Table.Th scope="row">{name}</Table.Th>
+                <Table.Td>{list(values)}</Table.Td>
+                <Table.Td>{name === 'Purposes' ? '—' : row.grant_populations.map((p) => {
+                  const unused = name === 'Member fields' ? p.unused_member_fields : p.unused_friend_fields;
+                  return `${p.app_id} for ${p.purpose} (${p.grants} grants): ${list(unused)}`;
+                }).join('; ') || '—'}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {row.suggested && (
+        <Group mt="xs" align="center">
+          <Button onClick={() => draft.mutate()} loading={draft.isPending} disabled={!mayDraft || draft.isSuccess}>Create suggested draft</Button>
+          {!mayDraft && <Text size="sm">Drafting needs the partnerships manager or admin role.</Text>}
+          <Text size="sm">Purposes {list(row.suggested.purposes)}; member fields {list(row.suggested.member_fields)}; friend fields {list(row.suggested.friend_fields)}.</Text>
+        </Group>
+      )}
+      <Failure error={draft.error} />
+      {draft.data && (
+        <Alert color="green" role="status" mt="xs">
+          Draft <Link to={`/agreements/${draft.data.id}`}>{draft.data.id}</Link> made, from {day(draft.data.starts_at)} to {day(draft.data.ends_at)}:
+          it needs {draft.data.approvals.needed} approval{draft.data.approvals.needed === 1 ? '' : 's'} like any other.
+        </Alert>
+      )}
+    </section>
+  );
+}
+
+export function LeastPrivilegeReport() {
+  const report = useQuery({ queryKey: ['report', 'least-privilege'], queryFn: fetchLeastPrivilege });
+  const data = report.data;
+  return (
+    <Stack>
+      <Header title="Least privilege" generatedAt={data?.generated_at} csv="/admin/v1/reports/least-privilege?format=csv" />
+      <Failure error={report.error} />
+      {data && (
+        <Text size="sm">
+          What each agreement allowed and was never used from {day(data.window_from)} to {day(data.window_to)} ({data.window_days} days):
+          member fields never released directly, friend fields never released through friends, purposes no request used.
+          A suggested draft removes them and goes through review and approval like any other.
+        </Text>
+      )}
+      {data?.data.map((row) => <LeastPrivilegeAgreement key={row.agreement_id} row={row} />)}
     </Stack>
   );
 }
