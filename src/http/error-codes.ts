@@ -33,7 +33,7 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
   doc('unknown_field', 400, 'A name outside the field catalog in `fields` (or an audience for one).'),
   doc('invalid_cursor', 400, 'An `after` cursor that is malformed or belongs to another list or member.'),
   doc('invalid_token', 401, 'No bearer token, an unknown one, or one expired or revoked.'),
-  doc('grant_expired', 401, 'The member revoked the grant, or it went unused for 90 days: ask for consent again.'),
+  doc('grant_expired', 401, 'The grant went unused for 90 days: ask for consent again. (A grant the member revoked takes its tokens with it: invalid_token.)'),
   doc('app_disabled', 403, 'The app is disabled.'),
   doc('agreement_not_in_effect', 403, 'The app\'s agreement is not in effect; `cause` says why (no_agreement, expired, suspended, …).'),
   doc('purpose_not_allowed', 403, 'The grant\'s purpose is not one of the agreement\'s.'),

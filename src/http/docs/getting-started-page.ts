@@ -71,7 +71,7 @@ ${issuer}${OAUTH_ROUTES.authorization}?client_id=$CLIENT_ID&response_type=code&r
 function tokens(base: string): Html {
   const token = `${base}/oauth${OAUTH_ROUTES.token}`;
   return section('tokens', '3. Tokens', html`
-<p>Exchange the code within ${TOKEN_LIFETIMES.AuthorizationCode} seconds, once, authenticating with HTTP Basic (<code>client_secret_basic</code>) or in the form (<code>client_secret_post</code>). An access token lasts ${TOKEN_LIFETIMES.AccessToken / 60} minutes; the refresh token rotates at every refresh (the old one is spent). A grant unused for 90 days, or revoked by the member in their privacy center, ends: its tokens are then refused (<code>401 grant_expired</code> or <code>invalid_token</code>) and you must ask for consent again.</p>
+<p>Exchange the code within ${TOKEN_LIFETIMES.AuthorizationCode} seconds, once, authenticating with HTTP Basic (<code>client_secret_basic</code>) or in the form (<code>client_secret_post</code>). An access token lasts ${TOKEN_LIFETIMES.AccessToken / 60} minutes; the refresh token rotates at every refresh (the old one is spent). A grant unused for 90 days, or revoked by the member in their privacy center, ends: its tokens are then refused (<code>401 grant_expired</code> when unused, <code>invalid_token</code> when revoked) and you must ask for consent again.</p>
 ${code(`curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=authorization_code -d "code=$CODE" \\
   -d "redirect_uri=$REDIRECT_URI" -d "code_verifier=$VERIFIER" ${token}
 # {"access_token":"…","expires_in":${TOKEN_LIFETIMES.AccessToken},"id_token":"…","refresh_token":"…","scope":"openid name birthday friends","token_type":"Bearer"}
@@ -103,7 +103,7 @@ const PARTNER_ERRORS: ReadonlyArray<readonly [number, string, string]> = [
   [400, 'unknown_field', 'a name outside the field catalog in fields'],
   [400, 'invalid_cursor', 'an after cursor that is not this list\'s'],
   [401, 'invalid_token', 'no token, an unknown one, or one expired or revoked'],
-  [401, 'grant_expired', 'the member revoked the grant, or it went unused for 90 days'],
+  [401, 'grant_expired', 'the grant went unused for 90 days (a revoked grant\'s tokens are invalid_token)'],
   [403, 'app_disabled', 'your app is disabled'],
   [403, 'agreement_not_in_effect', 'with cause: no_agreement, expired, suspended, access_ended, …'],
   [403, 'purpose_not_allowed', 'the grant\'s purpose is not one of the agreement\'s'],
