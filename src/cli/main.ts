@@ -6,6 +6,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { reportCommand } from './commands/report.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
+import { simulateCommand } from './commands/simulate.js';
 import { staffCommand } from './commands/staff.js';
 import { tickCommand } from './commands/tick.js';
 import { tokensCommand } from './commands/tokens.js';
@@ -25,6 +26,7 @@ const program = new Command('datapact')
   .addCommand(staffCommand())
   .addCommand(tickCommand())
   .addCommand(reportCommand())
+  .addCommand(simulateCommand())
   .addCommand(auditCommand())
   .addCommand(demoCredentialsCommand())
   .addCommand(witnessCommand());

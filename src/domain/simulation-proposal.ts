@@ -3,7 +3,7 @@ import { BadRequest } from './errors.js';
 import { fieldsOf, ID_MASK, isField, maskOf, SENSITIVE_MASK, type Field, type FieldMask } from './field-catalog.js';
 import { isPurpose, type Purpose } from './purposes.js';
 import type { Instant } from './time.js';
-import { phasesInOrder, type WindDownPlan } from './wind-down.js';
+import type { WindDownPlan } from './wind-down.js';
 
 /**
  * A what-if for an agreement (issue 15): changes to its terms, each optional, applied to every
@@ -102,8 +102,8 @@ export function sensitiveUnder(proposal: SimulationProposal): FieldMask {
 
 /**
  * A version's terms with the proposal in place. Moved phases replace the version's; a version
- * without a wind-down takes one only when all three phases are given. Phases out of order are
- * 400 `phases_out_of_order`.
+ * without a wind-down takes one only when all three phases are given (else 400
+ * `incomplete_wind_down`). Phases out of order are 400 `phases_out_of_order`.
  */
 export function applyProposal<T extends AgreementTerms>(terms: T, proposal: SimulationProposal): T {
   let windDown = terms.windDown;
@@ -114,7 +114,10 @@ export function applyProposal<T extends AgreementTerms>(terms: T, proposal: Simu
       throw new BadRequest('incomplete_wind_down', `Agreement ${terms.id} version ${terms.version} has no wind-down: give all three phases.`);
     }
     windDown = merged as WindDownPlan;
-    if (!phasesInOrder(windDown)) throw new BadRequest('phases_out_of_order', 'The wind-down phases must come in order: no_new_grants < no_friend_data < access_ended.');
+    // Two phases may meet here (no_friend_data moved back to no_new_grants): the rules read them in order all the same.
+    if (!(windDown.noNewGrants <= windDown.noFriendData && windDown.noFriendData <= windDown.accessEnded)) {
+      throw new BadRequest('phases_out_of_order', 'The wind-down phases must come in order: no_new_grants <= no_friend_data <= access_ended.');
+    }
   }
   return {
     ...terms,
