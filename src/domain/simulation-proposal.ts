@@ -43,11 +43,11 @@ function fieldMask(names: readonly string[], key: string): FieldMask {
 
 function instant(text: string, key: string): Instant {
   const parsed = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(parsed)) throw new BadRequest('invalid_date', `${key}: expected an ISO 8601 instant, got ${JSON.stringify(text)}.`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(parsed)) throw new BadRequest('invalid_dates', `${key}: expected an ISO 8601 instant, got ${JSON.stringify(text)}.`);
   return parsed;
 }
 
-/** Checks a proposal's names and dates (400 `unknown_field`, `unknown_purpose`, `invalid_date`, `empty_proposal`). */
+/** Checks a proposal's names and dates (400 `unknown_field`, `unknown_purpose`, `invalid_dates`, `empty_proposal`). */
 export function parseProposal(body: ProposalBody): SimulationProposal {
   const proposal: { -readonly [K in keyof SimulationProposal]: SimulationProposal[K] } = {};
   // `id` is always among the member fields (agreements are validated the same way).
@@ -103,7 +103,7 @@ export function sensitiveUnder(proposal: SimulationProposal): FieldMask {
 /**
  * A version's terms with the proposal in place. Moved phases replace the version's; a version
  * without a wind-down takes one only when all three phases are given (else 400
- * `incomplete_wind_down`). Phases out of order are 400 `phases_out_of_order`.
+ * `incomplete_wind_down`). Phases out of order are 400 `invalid_wind_down`.
  */
 export function applyProposal<T extends AgreementTerms>(terms: T, proposal: SimulationProposal): T {
   let windDown = terms.windDown;
@@ -116,7 +116,7 @@ export function applyProposal<T extends AgreementTerms>(terms: T, proposal: Simu
     windDown = merged as WindDownPlan;
     // Two phases may meet here (no_friend_data moved back to no_new_grants): the rules read them in order all the same.
     if (!(windDown.noNewGrants <= windDown.noFriendData && windDown.noFriendData <= windDown.accessEnded)) {
-      throw new BadRequest('phases_out_of_order', 'The wind-down phases must come in order: no_new_grants <= no_friend_data <= access_ended.');
+      throw new BadRequest('invalid_wind_down', 'The proposed wind-down phases must come in order: no_new_grants <= no_friend_data <= access_ended.');
     }
   }
   return {

@@ -67,7 +67,7 @@ test('simulations: roles, and a clear 4xx for a bad proposal', async (t) => {
   assert.deepEqual(await refusal(officer, { proposal: { purposes: ['advertising'] } }), [400, 'unknown_purpose']);
   assert.deepEqual(await refusal(officer, { proposal: {} }), [400, 'empty_proposal']);
   assert.deepEqual(await refusal(officer, { proposal: { wind_down: { no_friend_data: '2026-05-01T00:00:00Z' } } }), [400, 'incomplete_wind_down']);
-  assert.deepEqual(await refusal(officer, { proposal: { friend_fields: ['id'] }, from: 'not-a-date!' }), [400, 'invalid_date']);
+  assert.deepEqual(await refusal(officer, { proposal: { friend_fields: ['id'] }, from: 'not-a-date!' }), [400, 'invalid_dates']);
   assert.deepEqual(await refusal(officer, { proposal: { draft: true } }), [404, 'not_found']);
   assert.deepEqual(await refusal(officer, { proposal: { friend_fields: ['id'] } }, '/admin/v1/agreements/agr_nope/simulations'), [404, 'not_found']);
   assert.equal((await call(staff.viewer.token, 'GET', `${url}/sim_nope`)).statusCode, 404);

@@ -81,7 +81,7 @@ async function requireSimulator(request: FastifyRequest): Promise<void> {
 function instantOf(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const parsed = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(parsed)) throw new BadRequest('invalid_date', `${name}: expected an ISO 8601 instant, got ${JSON.stringify(text)}.`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(parsed)) throw new BadRequest('invalid_dates', `${name}: expected an ISO 8601 instant, got ${JSON.stringify(text)}.`);
   return parsed;
 }
 
