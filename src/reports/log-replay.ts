@@ -4,7 +4,7 @@ import type { Instant } from '../domain/time.js';
 import type { LoggedConsent, MemberFacts, ReplayFilter, ReplayLogRepository } from '../store/replay-log-repository.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
-export const REPLAY_BATCH = 2_000;
+export const REPLAY_BATCH = 500;
 /** Past this many cached members the caches start again (a whole-log replay of a large world). */
 const CACHE_LIMIT = 200_000;
 
@@ -36,7 +36,8 @@ function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string
 export class LogReplayer {
   private appClasses: Map<string, AppClass> | undefined;
   private readonly facts = new Map<string, MemberFacts | null>();
-  private readonly friends = new Map<string, ReadonlySet<string>>();
+  /** `member friend` → whether they are friends today, for the pairs asked about so far. */
+  private readonly friendships = new Map<string, boolean>();
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   private readonly platform = new Map<string, boolean>();
 
@@ -55,25 +56,30 @@ export class LogReplayer {
   }
 
   private async load(requests: readonly LoggedRequest[]): Promise<void> {
-    if (this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.friends, this.consents, this.platform]) cache.clear();
+    if (this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.friendships, this.consents, this.platform]) cache.clear();
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
+    const pairs = new Map<string, readonly [string, string]>();
     for (const request of requests) {
-      if (!this.friends.has(request.tokenMemberId)) tokens.add(request.tokenMemberId);
+      const token = request.tokenMemberId;
+      if (!this.platform.has(token)) tokens.add(token);
       const thirdParty = this.appClasses!.get(request.appId) === 'third_party';
       const ids = request.subjects.map((s) => s.id);
       if (request.deniedSubject !== null) ids.push(request.deniedSubject);
       for (const id of ids) {
         if (!this.facts.has(id)) subjects.add(id);
         if (thirdParty && !this.consents.has(id)) appUsers.add(id);
+        const pair = `${token} ${id}`;
+        if (id !== token && !this.friendships.has(pair)) pairs.set(pair, [token, id]);
       }
     }
     for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
-    const [friendLists, platform, facts, consents] = await Promise.all([
-      this.log.friendLists([...tokens]), this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
+    const [friends, platform, facts, consents] = await Promise.all([
+      this.log.friendPairs([...pairs.values()]), this.log.platformEnabled([...tokens]),
+      this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
-    for (const [id, list] of friendLists) this.friends.set(id, list);
+    for (const pair of pairs.keys()) this.friendships.set(pair, friends.has(pair));
     for (const id of tokens) this.platform.set(id, platform.get(id) ?? false);
     for (const id of subjects) this.facts.set(id, facts.get(id) ?? null);
     for (const [id, list] of consents) this.consents.set(id, list);
@@ -83,7 +89,7 @@ export class LogReplayer {
     const consent = consentAt(this.consents.get(request.tokenMemberId) ?? [], request);
     if (consent === undefined) return { request, skipped: 'grant_not_found' };
     const appClass = this.appClasses!.get(request.appId) ?? 'device_partner';
-    const friends = this.friends.get(request.tokenMemberId)!;
+    const token = request.tokenMemberId;
     const world: ReplayWorld = {
       appClass,
       consented: consent,
@@ -92,7 +98,7 @@ export class LogReplayer {
         const facts = this.facts.get(id);
         if (facts === undefined || facts === null) return undefined;
         const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), request.appId, request.at);
-        return { ...facts, isFriend: friends.has(id), usesApp };
+        return { ...facts, isFriend: this.friendships.get(`${token} ${id}`) === true, usesApp };
       },
     };
     return { request, world };

@@ -7,6 +7,7 @@ import { NO_REASONS, type LoggedRequest, type LoggedSubject, type ReasonMasks } 
 import { NO_EXCLUSIONS, type SubjectFacts } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
+import { chunks } from './batches.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import type { Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
@@ -32,6 +33,9 @@ export interface LoggedConsent {
 
 /** A member's facts as the field rules read them, whoever asks (friendship and app use are added per request). */
 export type MemberFacts = Omit<SubjectFacts, 'isFriend' | 'usesApp'>;
+
+/** Two parameters a pair: well under SQLite's and PostgreSQL's limits on parameters. */
+const PAIRS_PER_QUERY = 4_000;
 
 interface FieldSet {
   readonly released: FieldMask;
@@ -158,13 +162,19 @@ export class ReplayLogRepository {
     return result;
   }
 
-  /** The friend lists of `memberIds` as they stand today. */
-  async friendLists(memberIds: readonly string[]): Promise<Map<string, Set<string>>> {
-    const result = new Map<string, Set<string>>(memberIds.map((id) => [id, new Set<string>()]));
-    if (memberIds.length === 0) return result;
-    const rows = await this.db.selectFrom('friendships').select(['member_id', 'friend_id']).where('member_id', 'in', memberIds).execute();
-    for (const row of rows) result.get(row.member_id)?.add(row.friend_id);
-    return result;
+  /**
+   * Which of these (member, other) pairs are friends today, as `member other` keys: the friendships
+   * a replay asks about, read by primary key, not each member's whole friend list.
+   */
+  async friendPairs(pairs: ReadonlyArray<readonly [string, string]>): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const batch of chunks(pairs, PAIRS_PER_QUERY)) {
+      const rows = await this.db.selectFrom('friendships').select(['member_id', 'friend_id'])
+        .where((eb) => eb(eb.refTuple('member_id', 'friend_id'), 'in', batch.map(([a, b]) => eb.tuple(a, b))))
+        .execute();
+      for (const row of rows) found.add(`${row.member_id} ${row.friend_id}`);
+    }
+    return found;
   }
 
   /** Today's facts of the members among `ids` that exist (settings, audiences, exclusions). */
