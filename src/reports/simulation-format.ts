@@ -35,7 +35,7 @@ function simulationTable(result: SimulationResult): string {
   if (result.fields.length === 0) lines.push('No field would have been released more or less.');
   else {
     const table = new Table({
-      head: ['field', 'released less', 'members less', 'via friends', 'released more', 'members more', 'via friends', 'other reason'],
+      head: ['field', 'less: times', 'members direct', 'via friends', 'more: times', 'members direct', 'via friends', 'other reason'],
       style: PLAIN, colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     });
     for (const line of result.fields) {
@@ -72,7 +72,7 @@ export function formatAuditReplay(result: AuditReplayResult, format: SimulationF
     return toCsv(columns, result.listed.map((line) => columns.map((column) => line[column] ?? '')));
   }
   const lines = [
-    `Replayed ${count(result.requests)} Graph API requests logged ${result.from} to ${result.to} (${count(result.subject_decisions)} subject decisions): `
+    `Replayed ${count(result.requests)} Graph API requests logged ${Date.parse(result.from) === 0 ? 'from the start of the log' : result.from} to ${result.to} (${count(result.subject_decisions)} subject decisions): `
       + `${count(result.same)} decided as logged.`,
     `Differences the rules make: ${count(result.differences.rules)}; explained by members' settings changed since: ${count(result.differences.member_settings)}.`,
   ];

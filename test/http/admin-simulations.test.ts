@@ -71,4 +71,15 @@ test('simulations: roles, and a clear 4xx for a bad proposal', async (t) => {
   assert.deepEqual(await refusal(officer, { proposal: { draft: true } }), [404, 'not_found']);
   assert.deepEqual(await refusal(officer, { proposal: { friend_fields: ['id'] } }, '/admin/v1/agreements/agr_nope/simulations'), [404, 'not_found']);
   assert.equal((await call(staff.viewer.token, 'GET', `${url}/sim_nope`)).statusCode, 404);
+
+  // A renewal drafted for the same app: `draft: true` simulates its fields and purposes in one call.
+  const renewal = await call(staff.partnerships_manager.token, 'POST', '/admin/v1/agreements', {
+    partner_id: 'p_acme', app_ids: ['app_acme'], purposes: ['device_experience'], member_fields: ['name', 'birthday', 'friends'],
+    friend_fields: ['name'], retention_days: 30, storage: { location: 'on_device' },
+    starts_at: new Date(addDays(ADMIN_NOW, 300)).toISOString(), ends_at: new Date(addDays(ADMIN_NOW, 600)).toISOString(),
+  });
+  assert.equal(renewal.statusCode, 201, renewal.body);
+  const pending = (await call(officer, 'POST', url, { proposal: { draft: true } })).json();
+  assert.deepEqual([pending.draft_agreement_id, pending.proposal.friend_fields, pending.fields.map((f: { field: string; released_less: number }) => [f.field, f.released_less])],
+    [renewal.json().id, ['name'], [['birthday', 4]]]);
 });
