@@ -36,8 +36,9 @@ function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string
 export class LogReplayer {
   private appClasses: Map<string, AppClass> | undefined;
   private readonly facts = new Map<string, MemberFacts | null>();
-  /** `member friend` → whether they are friends today, for the pairs asked about so far. */
-  private readonly friendships = new Map<string, boolean>();
+  /** Token member → subject → whether they are friends today, for the pairs asked about so far. */
+  private readonly friendships = new Map<string, Map<string, boolean>>();
+  private pairsCached = 0;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   private readonly platform = new Map<string, boolean>();
 
@@ -56,7 +57,10 @@ export class LogReplayer {
   }
 
   private async load(requests: readonly LoggedRequest[]): Promise<void> {
-    if (this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.friendships, this.consents, this.platform]) cache.clear();
+    if (this.facts.size > CACHE_LIMIT || this.pairsCached > 5 * CACHE_LIMIT) {
+      for (const cache of [this.facts, this.friendships, this.consents, this.platform]) cache.clear();
+      this.pairsCached = 0;
+    }
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
@@ -64,14 +68,15 @@ export class LogReplayer {
     for (const request of requests) {
       const token = request.tokenMemberId;
       if (!this.platform.has(token)) tokens.add(token);
+      let known = this.friendships.get(token);
+      if (known === undefined) this.friendships.set(token, known = new Map());
       const thirdParty = this.appClasses!.get(request.appId) === 'third_party';
       const ids = request.subjects.map((s) => s.id);
       if (request.deniedSubject !== null) ids.push(request.deniedSubject);
       for (const id of ids) {
         if (!this.facts.has(id)) subjects.add(id);
         if (thirdParty && !this.consents.has(id)) appUsers.add(id);
-        const pair = `${token} ${id}`;
-        if (id !== token && !this.friendships.has(pair)) pairs.set(pair, [token, id]);
+        if (id !== token && !known.has(id)) pairs.set(`${token} ${id}`, [token, id]);
       }
     }
     for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
@@ -79,7 +84,8 @@ export class LogReplayer {
       this.log.friendPairs([...pairs.values()]), this.log.platformEnabled([...tokens]),
       this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
-    for (const pair of pairs.keys()) this.friendships.set(pair, friends.has(pair));
+    for (const [pair, [token, id]] of pairs) this.friendships.get(token)!.set(id, friends.has(pair));
+    this.pairsCached += pairs.size;
     for (const id of tokens) this.platform.set(id, platform.get(id) ?? false);
     for (const id of subjects) this.facts.set(id, facts.get(id) ?? null);
     for (const [id, list] of consents) this.consents.set(id, list);
@@ -89,7 +95,7 @@ export class LogReplayer {
     const consent = consentAt(this.consents.get(request.tokenMemberId) ?? [], request);
     if (consent === undefined) return { request, skipped: 'grant_not_found' };
     const appClass = this.appClasses!.get(request.appId) ?? 'device_partner';
-    const token = request.tokenMemberId;
+    const friendships = this.friendships.get(request.tokenMemberId)!;
     const world: ReplayWorld = {
       appClass,
       consented: consent,
@@ -98,7 +104,10 @@ export class LogReplayer {
         const facts = this.facts.get(id);
         if (facts === undefined || facts === null) return undefined;
         const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), request.appId, request.at);
-        return { ...facts, isFriend: this.friendships.get(`${token} ${id}`) === true, usesApp };
+        return {
+          id, platformEnabled: facts.platformEnabled, shareViaFriends: facts.shareViaFriends, exclusions: facts.exclusions,
+          friendsAudience: facts.friendsAudience, isFriend: friendships.get(id) === true, usesApp,
+        };
       },
     };
     return { request, world };

@@ -67,11 +67,11 @@ export class ReplayLogRepository {
     const first = Number(requests[0]!.first_seq);
     const last = requests[requests.length - 1]!;
     const end = Number(last.first_seq) + Number(last.leaf_count);
-    // One agreement's requests are scattered through the log: read the leaves request by request
-    // (a range of the primary key each); a whole-log replay reads one range.
+    // One agreement's requests are scattered through the log: their leaves are read by request (a
+    // range of the primary key each, in one query); a whole-log replay reads one range.
     const leaves = filter.agreementId === undefined
       ? await this.leavesBetween(first, end)
-      : await this.leavesOf(requests.map((r) => [Number(r.first_seq), Number(r.first_seq) + Number(r.leaf_count)] as const));
+      : await this.leavesOf(requests.map((r) => Number(r.first_seq)));
     await this.loadFieldSets(leaves);
     const byRequest = new Map<number, typeof leaves>();
     for (const leaf of leaves) {
@@ -111,19 +111,12 @@ export class ReplayLogRepository {
       .where('seq', '>=', first).where('seq', '<', end).orderBy('seq').execute();
   }
 
-  private async leavesOf(ranges: ReadonlyArray<readonly [number, number]>) {
-    const rows: Awaited<ReturnType<ReplayLogRepository['leavesBetween']>> = [];
-    // Ranges that touch are read together: a busy agreement's requests often follow each other.
-    let start = ranges[0]![0];
-    let end = ranges[0]![1];
-    for (const [from, until] of ranges.slice(1)) {
-      if (from === end) { end = until; continue; }
-      rows.push(...await this.leavesBetween(start, end));
-      start = from;
-      end = until;
-    }
-    rows.push(...await this.leavesBetween(start, end));
-    return rows;
+  /** The leaves of these requests (by first seq), in one read: each request's range of the primary key. */
+  private leavesOf(firstSeqs: readonly number[]) {
+    return this.db.selectFrom('audit_requests as r')
+      .innerJoin('audit_leaves as l', (join) => join.on('l.seq', '>=', sql.ref('r.first_seq')).on('l.seq', '<', sql`r.first_seq + r.leaf_count`))
+      .select(['l.seq', 'l.pos', 'l.subject_member_id', 'l.outcome', 'l.code', 'l.released', 'l.withheld', 'l.passed_over'])
+      .where('r.first_seq', 'in', firstSeqs).orderBy('l.seq').execute();
   }
 
   private subjectOf(leaf: { subject_member_id: string | null; code: string | null; released: number; withheld: number }): LoggedSubject {
