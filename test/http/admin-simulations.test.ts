@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addDays } from '../../src/domain/time.js';
+import { auditReplay } from '../../src/reports/audit-replay.js';
 import { adminWorld, ADMIN_NOW, type AdminWorld } from '../helpers/admin.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
@@ -47,6 +48,10 @@ for (const dialect of DIALECTS) test(`on ${dialect}: POST /admin/v1/agreements/:
   assert.deepEqual(read.json(), result);
   const actions = await store.db.selectFrom('audit_leaves').select(['action', 'actor', 'detail']).where('action', '=', 'agreement.simulate').execute();
   assert.deepEqual(actions.map((a) => [a.actor, JSON.parse(a.detail!).simulation_id]), [[staff.privacy_officer.id, result.id]]);
+
+  // The same log replayed whole, as `datapact audit replay` does: every outcome reproduced.
+  const replay = await auditReplay(store, { from: 0, to: ADMIN_NOW, now: ADMIN_NOW });
+  assert.deepEqual([replay.requests, replay.same, replay.differences, replay.skipped], [4, 4, { rules: 0, member_settings: 0 }, []]);
 
   // A purpose the member's grant does not name: every request refused, and why.
   const purposes = (await call(staff.partnerships_manager.token, 'POST', url, { proposal: { purposes: ['messaging'] } })).json();
