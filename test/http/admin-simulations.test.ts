@@ -57,6 +57,15 @@ for (const dialect of DIALECTS) test(`on ${dialect}: POST /admin/v1/agreements/:
   const purposes = (await call(staff.partnerships_manager.token, 'POST', url, { proposal: { purposes: ['messaging'] } })).json();
   assert.deepEqual([purposes.refused, purposes.members], [[{ code: 'purpose_not_allowed', cause: null, requests: 4 }],
     { more_direct: 0, more_through_friends: 0, less_direct: 1, less_through_friends: 2 }]);
+
+  // A friend who turned sharing off since: the replay reads today's world, and says that this is why.
+  await store.members.setPlatformSettings('m_f1', { shareViaFriends: false });
+  const drifted = await auditReplay(store, { from: 0, to: ADMIN_NOW, now: ADMIN_NOW });
+  assert.deepEqual([drifted.same, drifted.differences], [2, { rules: 0, member_settings: 2 }]);
+  assert.deepEqual(drifted.listed.map((d) => [d.kind, d.difference]), [
+    ['member_settings', 'm_f1 (friend): less id,name,birthday'], ['member_settings', 'm_f1 (friend): less id,name,birthday']]);
+  const simulated = (await call(staff.privacy_officer.token, 'POST', url, { proposal: { friend_fields: ['id', 'name'] } })).json();
+  assert.deepEqual([simulated.differ_from_log_today, simulated.fields[0].released_less], [2, 2], 'the proposal is measured against the logged terms replayed today');
 });
 
 test('simulations: roles, and a clear 4xx for a bad proposal', async (t) => {
