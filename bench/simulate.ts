@@ -133,76 +133,104 @@ async function decideRequest(store: Store, plan: AccessPlan, self: boolean): Pro
   return leaves;
 }
 
-/** Synthetic requests decided by the engine, written as the appender stores them, until `subjects` subjects are logged. */
-async function writeLog(store: Store, path: string, size: Size): Promise<Omit<LogRecord, 'seconds'>> {
-  const agreements = new Map<string, Agreement>();
-  for (const [key] of SHARES) agreements.set(key, (await store.agreements.get(`agr_${key}`))!);
-  const sqlite = new Database(path);
-  const fieldSets = new Map<string, number>();
-  const setId = (json: string) => {
-    let id = fieldSets.get(json);
+/** Writes requests and their leaves as the appender stores them (lean rows, field sets by id), and the grants they name. */
+class LogWriter {
+  private readonly fieldSets = new Map<string, number>();
+  private readonly insertSet;
+  private readonly insertRequest;
+  private readonly insertLeaf;
+  private readonly insertGrant;
+  private seq: number;
+
+  constructor(private readonly sqlite: Database.Database) {
+    for (const row of sqlite.prepare('select id, json from audit_field_sets').all() as Array<{ id: number; json: string }>) this.fieldSets.set(row.json, row.id);
+    this.insertSet = sqlite.prepare('insert into audit_field_sets (id, json) values (?, ?)');
+    this.insertRequest = sqlite.prepare(`insert into audit_requests (first_seq, leaf_count, at, request_id, app_id, partner_id, agreement_id,
+      agreement_version, rules_version, token_member_id, purpose) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertLeaf = sqlite.prepare(`insert into audit_leaves (seq, pos, subject_member_id, outcome, code, released, withheld, passed_over,
+      passed_over_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertGrant = sqlite.prepare(`insert or ignore into grants (id, member_id, app_id, agreement_id, agreement_version, purpose, member_fields,
+      friend_fields, granted_at, last_used_at, revoked_at, end_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, null)`);
+    const last = sqlite.prepare('select max(seq) as n from (select max(seq) as seq from audit_leaves union all select max(seq) from audit_entries)').get() as { n: number | null };
+    this.seq = Number(last.n ?? 0) + 1;
+  }
+
+  private setId(json: string): number {
+    let id = this.fieldSets.get(json);
     if (id === undefined) {
-      id = fieldSets.size + 1_000_000;
-      fieldSets.set(json, id);
-      sqlite.prepare('insert into audit_field_sets (id, json) values (?, ?)').run(id, json);
+      id = this.fieldSets.size + 1_000_000;
+      this.fieldSets.set(json, id);
+      this.insertSet.run(id, json);
     }
     return id;
+  }
+
+  write(batch: readonly LoggedSynthetic[]): void {
+    this.sqlite.transaction(() => {
+      for (const { at, agreement, member, leaves } of batch) {
+        this.insertGrant.run(grantIdOf(agreement, member), member, agreement.appIds[0], agreement.id, agreement.version, 'device_experience',
+          JSON.stringify(fieldsOf(agreement.memberFields)), JSON.stringify(fieldsOf(agreement.friendFields)), toIso(GRANTED_AT));
+        this.insertRequest.run(this.seq, leaves.length, toIso(at), `bench-${this.seq}`, agreement.appIds[0], agreement.partnerId, agreement.id,
+          agreement.version, RULES_VERSION, member, 'device_experience');
+        leaves.forEach((leaf, pos) => this.insertLeaf.run(this.seq + pos, pos, leaf.subject, leaf.outcome, leaf.code, this.setId(leaf.released),
+          this.setId(leaf.withheld), leaf.passedOver, leaf.passedOver === null ? null : FRIEND_OPTED_OUT));
+        this.seq += leaves.length;
+      }
+    })();
+  }
+}
+
+interface LoggedSynthetic { at: number; agreement: Agreement; member: string; leaves: Leaf[] }
+
+const GRANTED_AT = NOW - 100 * DAY_MS;
+const grantIdOf = (agreement: Agreement, member: string) => `g_bench_${agreement.id}_${member}`;
+
+/** One synthetic request at `at`: an agreement by its share of the traffic, a member at random, decided as the route decides. */
+async function syntheticRequest(store: Store, agreements: readonly Agreement[], size: Size, at: number, random: () => number): Promise<LoggedSynthetic> {
+  const pick = random();
+  let share = 0;
+  const index = SHARES.findIndex(([, part]) => pick < (share += part));
+  const agreement = agreements[index < 0 ? 0 : index]!;
+  const member = memberIdAt(SEED, Math.floor(random() * size.members));
+  const grant = {
+    id: grantIdOf(agreement, member), memberId: member, appId: agreement.appIds[0]!, agreementId: agreement.id, agreementVersion: agreement.version,
+    purpose: 'device_experience' as const, memberFields: agreement.memberFields, friendFields: agreement.friendFields,
+    grantedAt: GRANTED_AT, lastUsedAt: at, revokedAt: null,
   };
-  for (const row of sqlite.prepare('select id, json from audit_field_sets').all() as Array<{ id: number; json: string }>) fieldSets.set(row.json, row.id);
-  const insertRequest = sqlite.prepare(`insert into audit_requests (first_seq, leaf_count, at, request_id, app_id, partner_id, agreement_id,
-    agreement_version, rules_version, token_member_id, purpose) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertLeaf = sqlite.prepare(`insert into audit_leaves (seq, pos, subject_member_id, outcome, code, released, withheld, passed_over,
-    passed_over_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertGrant = sqlite.prepare(`insert or ignore into grants (id, member_id, app_id, agreement_id, agreement_version, purpose, member_fields,
-    friend_fields, granted_at, last_used_at, revoked_at, end_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, null)`);
-  let seq = Number((sqlite.prepare('select max(seq) as n from (select max(seq) as seq from audit_leaves union all select max(seq) from audit_entries)').get() as { n: number | null }).n ?? 0) + 1;
+  const platformEnabled = (await store.members.settings([member])).get(member)?.platformEnabled ?? false;
+  try {
+    const plan = planAccess({
+      token: { grantId: grant.id, expiresAt: Number.MAX_SAFE_INTEGER, revokedAt: null }, grant, agreement,
+      app: { id: grant.appId, partnerId: agreement.partnerId, name: grant.appId, class: 'device_partner', status: 'active' },
+      member: { id: member, platformEnabled },
+    }, at);
+    return { at, agreement, member, leaves: await decideRequest(store, plan, random() < 0.1) };
+  } catch (error) {
+    if (!(error instanceof DatapactError)) throw error;
+    return { at, agreement, member, leaves: [{ subject: null, outcome: 'denied', code: error.code, released: '[]', withheld: '{}', passedOver: 0 }] };
+  }
+}
+
+/** Synthetic requests decided by the engine, written as the appender stores them, until `subjects` subjects are logged. */
+async function writeLog(store: Store, path: string, size: Size): Promise<Omit<LogRecord, 'seconds'>> {
+  const agreements: Agreement[] = [];
+  for (const [key] of SHARES) agreements.push((await store.agreements.get(`agr_${key}`))!);
+  const sqlite = new Database(path);
+  const writer = new LogWriter(sqlite);
   const random = prng(SEED);
   const totals = { requests: 0, subjects: 0 };
   const start = NOW - LOG_DAYS * DAY_MS;
-  const grantedAt = NOW - 100 * DAY_MS;
   try {
     await withProgressBar('Logging requests', async (onProgress) => {
       while (totals.subjects < size.subjects) {
-        const batch: Array<{ at: number; key: string; member: string; leaves: Leaf[] }> = [];
+        const batch: LoggedSynthetic[] = [];
         for (let i = 0; i < 500 && totals.subjects < size.subjects; i++, totals.requests++) {
           const at = Math.floor(start + (totals.subjects / size.subjects) * (NOW - DAY_MS - start));
-          const pick = random();
-          const key = pick < SHARES[0]![1] ? SHARES[0]![0] : pick < SHARES[0]![1] + SHARES[1]![1] ? SHARES[1]![0] : SHARES[2]![0];
-          const agreement = agreements.get(key)!;
-          const member = memberIdAt(SEED, Math.floor(random() * size.members));
-          const grant = {
-            id: `g_bench_${key}_${member}`, memberId: member, appId: `app_${key}`, agreementId: agreement.id, agreementVersion: agreement.version,
-            purpose: 'device_experience' as const, memberFields: agreement.memberFields, friendFields: agreement.friendFields,
-            grantedAt, lastUsedAt: at, revokedAt: null,
-          };
-          const platformEnabled = (await store.members.settings([member])).get(member)?.platformEnabled ?? false;
-          let leaves: Leaf[];
-          try {
-            const plan = planAccess({
-              token: { grantId: grant.id, expiresAt: Number.MAX_SAFE_INTEGER, revokedAt: null }, grant, agreement,
-              app: { id: grant.appId, partnerId: agreement.partnerId, name: key, class: 'device_partner', status: 'active' },
-              member: { id: member, platformEnabled },
-            }, at);
-            leaves = await decideRequest(store, plan, random() < 0.1);
-          } catch (error) {
-            if (!(error instanceof DatapactError)) throw error;
-            leaves = [{ subject: null, outcome: 'denied', code: error.code, released: '[]', withheld: '{}', passedOver: 0 }];
-          }
-          insertGrant.run(grant.id, member, grant.appId, agreement.id, agreement.version, grant.purpose, JSON.stringify(fieldsOf(agreement.memberFields)),
-            JSON.stringify(fieldsOf(agreement.friendFields)), toIso(grantedAt));
-          batch.push({ at, key, member, leaves });
-          totals.subjects += leaves.length - 1;
+          const request = await syntheticRequest(store, agreements, size, at, random);
+          batch.push(request);
+          totals.subjects += request.leaves.length - 1;
         }
-        sqlite.transaction(() => {
-          for (const { at, key, member, leaves } of batch) {
-            const agreement = agreements.get(key)!;
-            insertRequest.run(seq, leaves.length, toIso(at), `bench-${seq}`, `app_${key}`, agreement.partnerId, agreement.id, agreement.version,
-              RULES_VERSION, member, 'device_experience');
-            leaves.forEach((leaf, pos) => insertLeaf.run(seq + pos, pos, leaf.subject, leaf.outcome, leaf.code, setId(leaf.released), setId(leaf.withheld),
-              leaf.passedOver, leaf.passedOver === null ? null : FRIEND_OPTED_OUT));
-            seq += leaves.length;
-          }
-        })();
+        writer.write(batch);
         onProgress(Math.min(totals.subjects, size.subjects), size.subjects);
       }
     });
