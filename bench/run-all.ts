@@ -42,6 +42,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: 'scale', script: 'scale.ts', via: 'run' },
   { name: 'reads', script: 'reads.ts', via: 'run' },
   { name: 'reports', script: 'reports.ts', via: 'run' },
+  { name: 'simulate', script: 'simulate.ts', via: 'run' },
 ];
 
 /** bench/audit.ts on tiny sizes: a small proof log (kept in bench/.cache like the big one). */

@@ -17,6 +17,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   staff: async () => (await import('./commands/staff.js')).staffCommand(),
   tick: async () => (await import('./commands/tick.js')).tickCommand(),
   report: async () => (await import('./commands/report.js')).reportCommand(),
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand(),
   audit: async () => (await import('./commands/audit.js')).auditCommand(),
   'demo-credentials': async () => (await import('./commands/demo-credentials.js')).demoCredentialsCommand(),
   witness: async () => (await import('./commands/witness.js')).witnessCommand(),

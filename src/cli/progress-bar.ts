@@ -33,3 +33,11 @@ export async function withProgressBar<T>(label: string, work: (onProgress: OnPro
     if (started) bar.stop();
   }
 }
+
+/** Progress only for runs long enough to want it: a short run prints nothing on stderr. */
+export function afterOneSecond(onProgress: (done: number, total: number) => void): (done: number, total: number) => void {
+  const started = performance.now();
+  return (done, total) => {
+    if (performance.now() - started >= 1000) onProgress(done, total);
+  };
+}

@@ -66,7 +66,7 @@ function relation(steps: RuleStep[]): RelationRules {
   return { steps, ceiling, readsAudience: steps.some((step) => step.passes === 'subject_audience') };
 }
 
-function friendRules(appClass: AppClass, agreement: AgreementTerms, grant: Grant, now: Instant): RelationRules {
+function friendRules(appClass: AppClass, agreement: AgreementTerms, grant: Grant, now: Instant, sensitive: FieldMask): RelationRules {
   const friendDataEnded = hasReached(agreement.windDown, 'no_friend_data', now);
   if (appClass === 'third_party') {
     // Through a third-party app a friend is basic fields only, within what the agreement and the
@@ -86,16 +86,17 @@ function friendRules(appClass: AppClass, agreement: AgreementTerms, grant: Grant
     { reason: 'not_consented', passes: grant.friendFields },
     { reason: 'audience_restricted', passes: 'subject_audience' },
     { reason: 'wind_down', passes: friendDataEnded ? 0 : ALL_FIELDS_MASK },
-    { reason: 'sensitive_field', passes: ALL_FIELDS_MASK & ~SENSITIVE_MASK },
+    { reason: 'sensitive_field', passes: ALL_FIELDS_MASK & ~sensitive },
   ]);
 }
 
 /**
  * The request-level rules of PRODUCT.md §4, in order; the first that fails refuses the whole
  * request. On success, the plan for the field rules, which read the grant as far as the token
- * reaches (a token down-scoped at refresh releases no more than its scope).
+ * reaches (a token down-scoped at refresh releases no more than its scope). `sensitive` is the
+ * sensitive class, an input only so that a simulation can try a rules change (an extra field).
  */
-export function planAccess(context: RequestContext, now: Instant): AccessPlan {
+export function planAccess(context: RequestContext, now: Instant, sensitive: FieldMask = SENSITIVE_MASK): AccessPlan {
   const { token, app, agreement, member } = context;
   const grant = grantWithinToken(context.grant, token);
   if (!tokenIsUsable(token, now)) throw new InvalidToken('The access token has expired or was revoked.');
@@ -125,6 +126,6 @@ export function planAccess(context: RequestContext, now: Instant): AccessPlan {
       { reason: 'not_in_agreement', passes: agreement.memberFields },
       { reason: 'not_consented', passes: grant.memberFields },
     ]),
-    friend: friendRules(app.class, agreement, grant, now),
+    friend: friendRules(app.class, agreement, grant, now, sensitive),
   };
 }

@@ -46,6 +46,11 @@ const NOTHING_WITHHELD: readonly WithheldFields[] = Object.freeze([]);
 const STRANGER = Object.freeze({ visible: false, reason: 'stranger' } as const);
 const OPTED_OUT = Object.freeze({ visible: false, reason: 'friend_opted_out' } as const);
 
+/** The token's own member as a subject: always visible to themself, whatever their settings. */
+export function selfFacts(id: string): SubjectFacts {
+  return { id, isFriend: false, platformEnabled: true, shareViaFriends: false, exclusions: NO_EXCLUSIONS, usesApp: false, friendsAudience: 0 };
+}
+
 /** What decides whether a subject exists for the caller at all: every fact but the audiences. */
 export type VisibilityFacts = Omit<SubjectFacts, 'friendsAudience'>;
 

@@ -97,6 +97,11 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
   doc('already_ended', 409, 'An action on an agreement whose end date has passed.'),
   doc('certification_overdue', 409, 'Reinstating before the partner certified.'),
   doc('phases_out_of_order', 409, 'Wind-down phases not in the order no_new_grants < no_friend_data < access_ended.'),
+  // Admin API: simulations.
+  doc('empty_proposal', 400, 'A simulation whose proposal changes nothing.'),
+  doc('incomplete_wind_down', 400, 'A simulated wind-down for a version without one, not giving all three phases.'),
+  doc('invalid_wind_down', 400, 'Simulated wind-down phases out of order.'),
+  doc('invalid_period', 400, 'A simulation period whose from is not before its to.'),
   doc('phase_in_past', 409, 'A wind-down phase in the past.'),
   doc('phase_after_end', 409, 'Access ending after the end date.'),
   doc('concurrent_change', 409, 'The agreement changed meanwhile; load it again and retry.'),

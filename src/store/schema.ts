@@ -41,6 +41,7 @@ export interface Database {
   staff_role_proposals: StaffRoleProposalsTable;
   audit_cosignatures: AuditCosignaturesTable;
   readiness_probes: ReadinessProbesTable;
+  simulations: SimulationsTable;
   audit_daily_counts: AuditDailyCountsTable;
   audit_release_days: AuditReleaseDaysTable;
   audit_release_instants: AuditReleaseInstantsTable;
@@ -55,6 +56,15 @@ export interface Database {
 }
 
 /** Always empty: `/health/ready` inserts a row and deletes it in one transaction (migration 0023). */
+/** A simulation's result (JSON), kept under its id (migration 0031). */
+export interface SimulationsTable {
+  id: string;
+  agreement_id: string;
+  created_at: string;
+  created_by: string;
+  result: string;
+}
+
 export interface ReadinessProbesTable {
   id: string;
   padding: Buffer;

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BENCHMARKS = ['decisions', 'merkle', 'audit', 'cedar', 'http', 'scale', 'reads', 'reports'];
+const BENCHMARKS = ['decisions', 'merkle', 'audit', 'cedar', 'http', 'scale', 'reads', 'reports', 'simulate'];
 
 interface Report {
   readonly smoke: boolean;

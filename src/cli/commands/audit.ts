@@ -9,13 +9,16 @@ import { COSIGNATURE_V1_TYPE } from '../../audit/cosignature.js';
 import { verifyExport } from '../../audit/export-verifier.js';
 import { parseVerifierKey } from '../../audit/signed-note.js';
 import { writeExport } from '../../audit/log-export.js';
-import type { VerifyProgress, VerifyResult } from '../../audit/log-verifier.js';
+import type { VerifyResult } from '../../audit/log-verifier.js';
 import { AuditBlinding, auditBlindingKeyPath } from '../../audit/blinding.js';
 import { auditPublicKeyFromPem, auditSigningKeyPath, type AuditPublicKey } from '../../audit/signing-key.js';
 import { verifyStoredLog } from '../../audit/stored-log-verifier.js';
 import type { Store } from '../../store/store.js';
+import { auditReplay } from '../../reports/audit-replay.js';
+import { formatAuditReplay, SIMULATION_FORMATS, type SimulationFormat } from '../../reports/simulation-format.js';
 import { openStoreToRead } from '../open-store.js';
-import { withProgressBar } from '../progress-bar.js';
+import { afterOneSecond, withProgressBar } from '../progress-bar.js';
+import { formatOption, instantOption } from './simulate.js';
 
 /**
  * `datapact audit`: export the audit log for an auditor, and verify it (issue 5; README, "Audit
@@ -26,7 +29,39 @@ export function auditCommand(): Command {
   const audit = usageExits(new Command('audit').description('The tamper-evident audit log: export it, verify it'));
   audit.addCommand(exportCommand());
   audit.addCommand(verifyCommand());
+  audit.addCommand(replayCommand());
   return audit;
+}
+
+interface ReplayOptions { from?: number; to?: number; now?: number; strict?: boolean; format: SimulationFormat; database?: string }
+
+/**
+ * `datapact audit replay` (issue 15): every logged Graph API request decided again with the
+ * agreement version and rules version it records. Exit 1 when the rules decide any request
+ * otherwise than the log says (with --strict, also when members' changed settings explain it).
+ */
+function replayCommand(): Command {
+  const command = new Command('replay')
+    .description('Re-decide every logged Graph API request with the agreement version it records, at its own instant, and report each '
+      + 'whose logged outcome the engine would not produce today (a regression detector for the rules). Exit 1 on a difference of the rules.')
+    .option('--from <iso>', 'first instant (default: the start of the log)', instantOption)
+    .option('--to <iso>', 'end, excluded (default: --now)', instantOption)
+    .option('--now <iso>', 'as of this instant (default: now)', instantOption)
+    .option('--strict', 'exit 1 also on differences that members\' settings changed since explain')
+    .option('--format <format>', `output format: ${SIMULATION_FORMATS.join(', ')}`, formatOption, 'table' as SimulationFormat)
+    .option('--database <path|url>', DATABASE_HELP);
+  return usageExits(command.action(async (options: ReplayOptions) => {
+    const store = await storeToRead(command, existingDatabase(command, options.database));
+    try {
+      const now = options.now ?? Date.now();
+      const result = await withProgressBar('Replaying', (onProgress) =>
+        auditReplay(store, { from: options.from ?? 0, to: options.to ?? now, now, onProgress: afterOneSecond(onProgress) }));
+      process.stdout.write(formatAuditReplay(result, options.format));
+      if (result.differences.rules > 0 || (options.strict && result.differences.member_settings > 0)) process.exitCode = 1;
+    } finally {
+      await store.close();
+    }
+  }));
 }
 
 const DATABASE_HELP = 'SQLite database file (default: DATAPACT_DATABASE or ./data/datapact.db)';
@@ -315,10 +350,3 @@ function plural(n: number, one: string, many: string): string {
   return `${count(n)} ${n === 1 ? one : many}`;
 }
 
-/** Progress only for runs long enough to want it: a short run prints nothing on stderr. */
-function afterOneSecond(onProgress: VerifyProgress): VerifyProgress {
-  const started = performance.now();
-  return (done, total) => {
-    if (performance.now() - started >= 1000) onProgress(done, total);
-  };
-}

@@ -5,7 +5,7 @@ import { DatapactError, FriendsOfFriendsForbidden, InvalidToken, NotConsented, N
 import { fieldBit, fieldsOf, ID_MASK, type FieldMask, type ObjectField } from '../../domain/field-catalog.js';
 import type { FieldReason } from '../../domain/reason-codes.js';
 import {
-  decideSubject, NO_EXCLUSIONS, subjectVisibility, type FriendExclusions, type SubjectDecision, type SubjectFacts, type Visibility, type VisibilityFacts,
+  decideSubject, NO_EXCLUSIONS, selfFacts, subjectVisibility, type FriendExclusions, type SubjectDecision, type SubjectFacts, type Visibility, type VisibilityFacts,
 } from '../../domain/subject-decision.js';
 import type { Instant } from '../../domain/time.js';
 import type { GrantContext } from '../../store/access-token-repository.js';
@@ -196,10 +196,6 @@ const EMPTY_EXCLUSIONS: ReadonlyMap<string, FriendExclusions> = new Map();
 
 function isVisible(visibility: Visibility): boolean {
   return visibility === 'self' || visibility === 'friend';
-}
-
-function selfFacts(id: string): SubjectFacts {
-  return { id, isFriend: false, platformEnabled: true, shareViaFriends: false, exclusions: NO_EXCLUSIONS, usesApp: false, friendsAudience: 0 };
 }
 
 function facts(settings: MemberSettings, isFriend: boolean, appUsers: ReadonlySet<string>, exclusions: FriendExclusions): SubjectFacts {

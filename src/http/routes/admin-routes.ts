@@ -14,6 +14,7 @@ import { adminPartnerRoutes } from './admin-partners.js';
 import { adminRecordsRoutes } from './admin-records.js';
 import { adminReportRoutes } from './admin-reports.js';
 import { adminRoleProposalRoutes } from './admin-role-proposals.js';
+import { adminSimulationRoutes } from './admin-simulations.js';
 import { adminSchemaErrorFormatter } from './admin-schemas.js';
 import { adminStaffRoutes } from './admin-staff.js';
 import { acceptJsonBodiesOnly } from '../validation.js';
@@ -36,6 +37,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
   await app.register(adminAgreementRoutes, { context });
   await app.register(adminNoticeRoutes, { context });
   await app.register(adminReportRoutes, { context });
+  await app.register(adminSimulationRoutes, { context });
   await app.register(adminRecordsRoutes, { context });
   await app.register(adminPackRoutes, { context });
   await app.register(adminAttentionRoutes, { context });

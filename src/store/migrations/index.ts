@@ -26,6 +26,7 @@ import { memberPrivacyCenter } from './0025-member-privacy-center.js';
 import { memberSets } from './0028-member-sets.js';
 import { auditMemberIndex } from './0030-audit-member-index.js';
 import { auditFieldUses } from './0032-audit-field-uses.js';
+import { simulations } from './0031-simulations.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -56,6 +57,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0028-member-sets': memberSets,
   '0030-audit-member-index': auditMemberIndex,
   '0032-audit-field-uses': auditFieldUses,
+  '0031-simulations': simulations,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */

@@ -1,0 +1,329 @@
+/**
+ * Replaying the audit log (issue 15): `datapact audit replay` and a 90-day simulation of one busy
+ * agreement, end to end (reading the log included), on one core.
+ *
+ * A SQLite world from the seed (`seedDatabase`, seed 2018): SIMULATE_BENCH_MEMBERS members (default
+ * 20,000) with SIMULATE_BENCH_FRIENDS friends on average (default 100) and the demo partners. Its
+ * log holds SIMULATE_BENCH_SUBJECTS subjects (default 1,000,000) of synthetic Graph API requests over
+ * the 89 days before `now`, each decided by the real engine as the route decides it (planAccess, the
+ * friend list scanned for visible friends, decideSubject with the friends' audiences): a token member
+ * drawn at random reads a page of up to 25 visible friends (one request in ten also reads itself),
+ * six in ten under BlackBerry's agreement, three in ten Lenovo's, one in ten Huawei's. The rows are
+ * written straight into audit_requests / audit_leaves / audit_field_sets as the appender stores them
+ * (no Merkle tree: a replay reads none). World and log are built once into bench/.cache/ (or
+ * DATAPACT_BENCH_CACHE).
+ *
+ * Measured:
+ * - `audit replay` of the whole log: subject decisions per second, reading included (target
+ *   >= 1,000,000/s), and where the time goes: the log read (with today's world around it) alone, and
+ *   the decisions alone over requests already in memory;
+ * - a simulation of BlackBerry's agreement without `birthday` among its friend fields over the last
+ *   90 days (target < 5 s);
+ * - correctness: the replay reproduces every logged outcome, and a simulation of the unchanged
+ *   agreement changes nothing.
+ *
+ * Run: npm run bench:simulate   (--smoke: a tiny world and log, a few seconds)
+ *      SIMULATE_BENCH_MEMBERS=1000000 SIMULATE_BENCH_SUBJECTS=100000000 npm run bench:simulate
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openStore, openStoreToRead } from '../src/cli/open-store.js';
+import { withProgressBar } from '../src/cli/progress-bar.js';
+import { planAccess, type AccessPlan } from '../src/domain/access-plan.js';
+import type { Agreement } from '../src/domain/agreement.js';
+import { DatapactError } from '../src/domain/errors.js';
+import { fieldsOf, maskOf, type FieldMask } from '../src/domain/field-catalog.js';
+import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
+import { compareOutcomes, loggedOutcome, replayRequest, type LoggedRequest } from '../src/domain/replay.js';
+import {
+  decideSubject, NO_EXCLUSIONS, selfFacts, subjectVisibility, type SubjectDecision, type VisibilityFacts,
+} from '../src/domain/subject-decision.js';
+import { DAY_MS } from '../src/domain/time.js';
+import { auditReplay } from '../src/reports/audit-replay.js';
+import { LogReplayer } from '../src/reports/log-replay.js';
+import { simulate } from '../src/reports/simulation.js';
+import { memberIdAt } from '../src/seed/member-ids.js';
+import { seedDatabase } from '../src/seed/seed-database.js';
+import { toIso } from '../src/store/columns.js';
+import { ReplayLogRepository } from '../src/store/replay-log-repository.js';
+import type { Store } from '../src/store/store.js';
+import { fmt, isMain, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
+import { prng } from './prng.js';
+
+const env = (name: string, fallback: number) => Number(process.env[name] || fallback);
+const FULL = { members: env('SIMULATE_BENCH_MEMBERS', 20_000), avgFriends: env('SIMULATE_BENCH_FRIENDS', 100), subjects: env('SIMULATE_BENCH_SUBJECTS', 1_000_000) };
+const SMOKE = { members: 1_000, avgFriends: 20, subjects: 5_000 };
+type Size = typeof FULL;
+
+const SEED = 2018;
+const NOW = Date.parse('2026-11-29T12:00:00Z');
+const LOG_DAYS = 89;
+const PAGE = 25;
+/** Subjects kept in memory to time the decisions alone. */
+const IN_MEMORY_SUBJECTS = 300_000;
+const RATE_TARGET = 1_000_000;
+const SIMULATION_TARGET_MS = 5_000;
+const BUSY = 'agr_blackberry';
+const SHARES: ReadonlyArray<readonly [string, number]> = [['blackberry', 0.6], ['lenovo', 0.3], ['huawei', 0.1]];
+const REQUESTED = maskOf(['name', 'picture', 'birthday', 'location', 'work', 'religion']);
+const SELF_REQUESTED = maskOf(['name', 'email', 'birthday']);
+const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
+
+const log = (line: string) => console.log(`simulate: ${line}`);
+/** CPU time (user and system) since `since`: what a run costs whatever else the machine is doing. */
+const cpuMs = (since: NodeJS.CpuUsage) => { const used = process.cpuUsage(since); return (used.user + used.system) / 1000; };
+const removeDatabase = (path: string) => { for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); };
+
+interface LogRecord { seconds: number; requests: number; subjects: number }
+
+/** The world and its log, built once into the cache. */
+async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecord; reused: boolean }> {
+  mkdirSync(CACHE, { recursive: true });
+  const path = join(CACHE, `simulate-${size.members}-s${SEED}-f${size.avgFriends}-subjects${size.subjects}.db`);
+  const marker = `${path}.done`;
+  if (existsSync(marker) && existsSync(path)) return { path, record: JSON.parse(readFileSync(marker, 'utf8')) as LogRecord, reused: true };
+  removeDatabase(path);
+  const started = performance.now();
+  await withProgressBar('Seeding', (onProgress) =>
+    seedDatabase(path, { members: size.members, avgFriends: size.avgFriends, seed: SEED, now: NOW, partners: true, onProgress }));
+  const store = await openStore(path);
+  try {
+    const totals = await writeLog(store, path, size);
+    const record = { seconds: (performance.now() - started) / 1000, ...totals };
+    writeFileSync(marker, JSON.stringify(record));
+    return { path, record, reused: false };
+  } finally {
+    await store.close();
+  }
+}
+
+/** One subject's entry as the route writes it: the released fields and, per field, why it was withheld. */
+function entryLists(decision: Extract<SubjectDecision, { visible: true }>): { released: string; withheld: string } {
+  const withheld: Record<string, string> = {};
+  for (const { reason, fields } of decision.withheld) for (const field of fieldsOf(fields)) if (field !== 'friends') withheld[field] = reason;
+  return { released: JSON.stringify(fieldsOf(decision.released).filter((field) => field !== 'friends')), withheld: JSON.stringify(withheld) };
+}
+
+interface Leaf { subject: string | null; outcome: string; code: string | null; released: string; withheld: string; passedOver: number | null }
+
+/** One request decided as the Graph API route decides it (graph-reader.ts): its leaves, request entry first. */
+async function decideRequest(store: Store, plan: AccessPlan, self: boolean): Promise<Leaf[]> {
+  const friends = await store.friendships.pageWithSettings(plan.memberId, null, PAGE * 3);
+  const exclusions = await store.members.friendExclusions(friends.map((f) => f.id));
+  const shown: VisibilityFacts[] = [];
+  let hidden = 0;
+  for (const { id, settings } of friends) {
+    if (settings === undefined || shown.length === PAGE) continue;
+    const facts: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: false, exclusions: exclusions.get(id) ?? NO_EXCLUSIONS };
+    if (subjectVisibility(plan, facts) === 'friend') shown.push(facts);
+    else hidden++;
+  }
+  const audiences = await store.members.friendsAudiences(shown.map((f) => f.id));
+  const leaves: Leaf[] = [{ subject: null, outcome: 'served', code: null, released: '[]', withheld: '{}', passedOver: hidden }];
+  if (self) {
+    const decision = decideSubject(plan, selfFacts(plan.memberId), SELF_REQUESTED) as Extract<SubjectDecision, { visible: true }>;
+    leaves.push({ subject: plan.memberId, outcome: 'released', code: null, ...entryLists(decision), passedOver: null });
+  }
+  for (const friend of shown) {
+    const decision = decideSubject(plan, { ...friend, friendsAudience: audiences.get(friend.id)! }, REQUESTED) as Extract<SubjectDecision, { visible: true }>;
+    leaves.push({ subject: friend.id, outcome: 'released', code: 'through_friend', ...entryLists(decision), passedOver: null });
+  }
+  return leaves;
+}
+
+/** Writes requests and their leaves as the appender stores them (lean rows, field sets by id), and the grants they name. */
+class LogWriter {
+  private readonly fieldSets = new Map<string, number>();
+  private readonly insertSet;
+  private readonly insertRequest;
+  private readonly insertLeaf;
+  private readonly insertGrant;
+  private seq: number;
+
+  constructor(private readonly sqlite: Database.Database) {
+    for (const row of sqlite.prepare('select id, json from audit_field_sets').all() as Array<{ id: number; json: string }>) this.fieldSets.set(row.json, row.id);
+    this.insertSet = sqlite.prepare('insert into audit_field_sets (id, json) values (?, ?)');
+    this.insertRequest = sqlite.prepare(`insert into audit_requests (first_seq, leaf_count, at, request_id, app_id, partner_id, agreement_id,
+      agreement_version, rules_version, token_member_id, purpose) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertLeaf = sqlite.prepare(`insert into audit_leaves (seq, pos, subject_member_id, outcome, code, released, withheld, passed_over,
+      passed_over_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertGrant = sqlite.prepare(`insert or ignore into grants (id, member_id, app_id, agreement_id, agreement_version, purpose, member_fields,
+      friend_fields, granted_at, last_used_at, revoked_at, end_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, null)`);
+    const last = sqlite.prepare('select max(seq) as n from (select max(seq) as seq from audit_leaves union all select max(seq) from audit_entries)').get() as { n: number | null };
+    this.seq = Number(last.n ?? 0) + 1;
+  }
+
+  private setId(json: string): number {
+    let id = this.fieldSets.get(json);
+    if (id === undefined) {
+      id = this.fieldSets.size + 1_000_000;
+      this.fieldSets.set(json, id);
+      this.insertSet.run(id, json);
+    }
+    return id;
+  }
+
+  write(batch: readonly LoggedSynthetic[]): void {
+    this.sqlite.transaction(() => {
+      for (const { at, agreement, member, leaves } of batch) {
+        this.insertGrant.run(grantIdOf(agreement, member), member, agreement.appIds[0], agreement.id, agreement.version, 'device_experience',
+          JSON.stringify(fieldsOf(agreement.memberFields)), JSON.stringify(fieldsOf(agreement.friendFields)), toIso(GRANTED_AT));
+        this.insertRequest.run(this.seq, leaves.length, toIso(at), `bench-${this.seq}`, agreement.appIds[0], agreement.partnerId, agreement.id,
+          agreement.version, RULES_VERSION, member, 'device_experience');
+        leaves.forEach((leaf, pos) => this.insertLeaf.run(this.seq + pos, pos, leaf.subject, leaf.outcome, leaf.code, this.setId(leaf.released),
+          this.setId(leaf.withheld), leaf.passedOver, leaf.passedOver === null ? null : FRIEND_OPTED_OUT));
+        this.seq += leaves.length;
+      }
+    })();
+  }
+}
+
+interface LoggedSynthetic { at: number; agreement: Agreement; member: string; leaves: Leaf[] }
+
+const GRANTED_AT = NOW - 100 * DAY_MS;
+const grantIdOf = (agreement: Agreement, member: string) => `g_bench_${agreement.id}_${member}`;
+
+/** One synthetic request at `at`: an agreement by its share of the traffic, a member at random, decided as the route decides. */
+async function syntheticRequest(store: Store, agreements: readonly Agreement[], size: Size, at: number, random: () => number): Promise<LoggedSynthetic> {
+  const pick = random();
+  let share = 0;
+  const index = SHARES.findIndex(([, part]) => pick < (share += part));
+  const agreement = agreements[index < 0 ? 0 : index]!;
+  const member = memberIdAt(SEED, Math.floor(random() * size.members));
+  const grant = {
+    id: grantIdOf(agreement, member), memberId: member, appId: agreement.appIds[0]!, agreementId: agreement.id, agreementVersion: agreement.version,
+    purpose: 'device_experience' as const, memberFields: agreement.memberFields, friendFields: agreement.friendFields,
+    grantedAt: GRANTED_AT, lastUsedAt: at, revokedAt: null,
+  };
+  const platformEnabled = (await store.members.settings([member])).get(member)?.platformEnabled ?? false;
+  try {
+    const plan = planAccess({
+      token: { grantId: grant.id, expiresAt: Number.MAX_SAFE_INTEGER, revokedAt: null }, grant, agreement,
+      app: { id: grant.appId, partnerId: agreement.partnerId, name: grant.appId, class: 'device_partner', status: 'active' },
+      member: { id: member, platformEnabled },
+    }, at);
+    return { at, agreement, member, leaves: await decideRequest(store, plan, random() < 0.1) };
+  } catch (error) {
+    if (!(error instanceof DatapactError)) throw error;
+    return { at, agreement, member, leaves: [{ subject: null, outcome: 'denied', code: error.code, released: '[]', withheld: '{}', passedOver: 0 }] };
+  }
+}
+
+/** Synthetic requests decided by the engine, written as the appender stores them, until `subjects` subjects are logged. */
+async function writeLog(store: Store, path: string, size: Size): Promise<Omit<LogRecord, 'seconds'>> {
+  const agreements: Agreement[] = [];
+  for (const [key] of SHARES) agreements.push((await store.agreements.get(`agr_${key}`))!);
+  const sqlite = new Database(path);
+  const writer = new LogWriter(sqlite);
+  const random = prng(SEED);
+  const totals = { requests: 0, subjects: 0 };
+  const start = NOW - LOG_DAYS * DAY_MS;
+  try {
+    await withProgressBar('Logging requests', async (onProgress) => {
+      while (totals.subjects < size.subjects) {
+        const batch: LoggedSynthetic[] = [];
+        for (let i = 0; i < 500 && totals.subjects < size.subjects; i++, totals.requests++) {
+          const at = Math.floor(start + (totals.subjects / size.subjects) * (NOW - DAY_MS - start));
+          const request = await syntheticRequest(store, agreements, size, at, random);
+          batch.push(request);
+          totals.subjects += request.leaves.length - 1;
+        }
+        writer.write(batch);
+        onProgress(Math.min(totals.subjects, size.subjects), size.subjects);
+      }
+    });
+  } finally {
+    sqlite.close();
+  }
+  return totals;
+}
+
+/** Reading alone: every request with its subjects and today's world around it, nothing decided. */
+async function readOnly(store: Store): Promise<{ ms: number; subjects: number; kept: LoggedRequest[]; worlds: Parameters<typeof replayRequest>[2][] }> {
+  const started = performance.now();
+  let subjects = 0;
+  const kept: LoggedRequest[] = [];
+  const worlds: Parameters<typeof replayRequest>[2][] = [];
+  for await (const steps of new LogReplayer(new ReplayLogRepository(store.readDb)).steps({ from: 0, to: NOW })) {
+    for (const step of steps) {
+      subjects += step.request.subjects.length;
+      if (step.world !== undefined && subjects <= IN_MEMORY_SUBJECTS) { kept.push(step.request); worlds.push(step.world); }
+    }
+  }
+  return { ms: performance.now() - started, subjects, kept, worlds };
+}
+
+export async function run(options: BenchOptions = {}): Promise<BenchResult> {
+  const size = options.smoke ? SMOKE : FULL;
+  const world = await loggedWorld(size);
+  const { requests, subjects, seconds } = world.record;
+  log(`world: ${fmt(size.members)} members, ${fmt(size.avgFriends)} friends on average, the demo partners; log: ${fmt(requests)} requests, `
+    + `${fmt(subjects)} subjects over ${LOG_DAYS} days; ${world.reused ? 'reused' : `built in ${fmt(seconds, 1)} s`}`);
+  const store = await openStoreToRead(world.path);
+  const figures: Figure[] = [];
+  const loadBefore = loadavg();
+  try {
+    let started = performance.now();
+    let cpu = process.cpuUsage();
+    const replay = await auditReplay(store, { from: 0, to: NOW, now: NOW });
+    const replayMs = performance.now() - started;
+    const replayCpuMs = cpuMs(cpu);
+    const rate = replay.subject_decisions / (replayMs / 1000);
+    log(`audit replay: ${fmt(replay.requests)} requests, ${fmt(replay.subject_decisions)} subject decisions in ${fmt(replayMs)} ms: ${fmt(rate)}/s `
+      + `(target >= ${fmt(RATE_TARGET)}/s) ${verdict(rate >= RATE_TARGET)}; per CPU second ${fmt(replay.subject_decisions / (replayCpuMs / 1000))}/s (${fmt(replayCpuMs)} ms of CPU)`);
+
+    const read = await readOnly(store);
+    const terms = new Map<string, Agreement>();
+    for (const [key] of SHARES) terms.set(`agr_${key}`, (await store.agreements.get(`agr_${key}`))!);
+    started = performance.now();
+    let decided = 0;
+    let differences = 0;
+    for (let index = 0; index < read.kept.length; index++) {
+      const request = read.kept[index]!;
+      if (compareOutcomes(loggedOutcome(request), replayRequest(request, terms.get(request.agreementId!)!, read.worlds[index]!)) !== null) differences++;
+      decided += request.subjects.length;
+    }
+    const decideMs = performance.now() - started;
+    log(`where the time goes: reading the log with today's world around it ${fmt(read.subjects / (read.ms / 1000))} subjects/s (${fmt(read.ms)} ms); `
+      + `deciding alone (${fmt(decided)} subjects in memory) ${fmt(decided / (decideMs / 1000))} subjects/s`);
+
+    const busy = await store.agreements.get(BUSY);
+    const withoutBirthday = fieldsOf(busy!.friendFields & ~maskOf(['birthday']));
+    started = performance.now();
+    cpu = process.cpuUsage();
+    const simulation = await simulate(store, { agreementId: BUSY, proposal: { friend_fields: withoutBirthday }, now: NOW });
+    const simulationMs = performance.now() - started;
+    const simulationCpuMs = cpuMs(cpu);
+    const birthday = simulation.fields.find((line) => line.field === 'birthday');
+    log(`simulation of ${BUSY} without birthday among its friend fields, last 90 days: ${fmt(simulation.requests)} requests, `
+      + `${fmt(simulation.subject_decisions)} subject decisions in ${fmt(simulationMs)} ms (target < ${fmt(SIMULATION_TARGET_MS)} ms) ${verdict(simulationMs < SIMULATION_TARGET_MS)}; `
+      + `birthday released less ${fmt(birthday?.released_less ?? 0)} times, to ${fmt(birthday?.members_less_through_friends ?? 0)} members through friends; `
+      + `${fmt(simulationCpuMs)} ms of CPU`);
+    const unchanged = await simulate(store, { agreementId: BUSY, proposal: { friend_fields: fieldsOf(busy!.friendFields) }, now: NOW });
+
+    const wrong = replay.differences.rules + replay.differences.member_settings + replay.skipped.length + differences + unchanged.requests_changed;
+    figures.push(
+      { name: 'audit replay subject decisions/s (reading included)', value: Math.round(rate), unit: '/s', target: { op: '>=', value: RATE_TARGET }, kind: 'performance' },
+      { name: 'audit replay subject decisions per CPU second', value: Math.round(replay.subject_decisions / (replayCpuMs / 1000)), unit: '/s', kind: 'info' },
+      { name: '90-day simulation CPU time', value: Math.round(simulationCpuMs), unit: 'ms', kind: 'info' },
+      { name: 'reading the log subjects/s (no decisions)', value: Math.round(read.subjects / (read.ms / 1000)), unit: '/s', kind: 'info' },
+      { name: 'deciding subjects/s (log in memory)', value: Math.round(decided / (decideMs / 1000)), unit: '/s', kind: 'info' },
+      { name: '90-day simulation of one busy agreement', value: Math.round(simulationMs), unit: 'ms', target: { op: '<', value: SIMULATION_TARGET_MS }, kind: 'performance' },
+      { name: 'correctness: replay and unchanged simulation differences', value: wrong, unit: 'count', target: { op: '==', value: 0 }, kind: 'correctness' },
+    );
+    const loadAfter = loadavg();
+    const load = `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' ')} after`;
+    log(`correctness: ${wrong} differences (replay ${replay.differences.rules} rules / ${replay.differences.member_settings} settings, `
+      + `${replay.skipped.length} kinds skipped; unchanged simulation ${unchanged.requests_changed}); ${verdict(wrong === 0)}; ${load}`);
+    return {
+      benchmark: 'simulate', ok: wrong === 0, figures,
+      notes: [`SQLite; ${fmt(size.members)} members, ${fmt(size.avgFriends)} friends on average, ${fmt(subjects)} logged subjects; ${load}`],
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+if (isMain(import.meta.url)) await runAsScript(run);

@@ -1,0 +1,115 @@
+import type { AppClass } from '../domain/app.js';
+import type { LoggedRequest, ReplayWorld } from '../domain/replay.js';
+import type { Instant } from '../domain/time.js';
+import type { LoggedConsent, MemberFacts, ReplayFilter, ReplayLogRepository } from '../store/replay-log-repository.js';
+
+/** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
+export const REPLAY_BATCH = 500;
+/** Past this many cached members the caches start again (a whole-log replay of a large world). */
+const CACHE_LIMIT = 200_000;
+
+/** A logged request ready for the rules: today's world around it, or why it cannot be replayed. */
+export type ReplayStep =
+  | { readonly request: LoggedRequest; readonly world: ReplayWorld; readonly skipped?: undefined }
+  | { readonly request: LoggedRequest; readonly skipped: 'grant_not_found'; readonly world?: undefined };
+
+/** The grant the request was made under: the newest of the member's consents to the app, agreement and purpose given by then. */
+function consentAt(consents: readonly LoggedConsent[], request: LoggedRequest): LoggedConsent | undefined {
+  let found: LoggedConsent | undefined;
+  for (const consent of consents) {
+    if (consent.appId !== request.appId || consent.agreementId !== request.agreementId || consent.purpose !== request.purpose) continue;
+    if (consent.grantedAt > request.at) continue;
+    if (found === undefined || consent.grantedAt > found.grantedAt) found = consent;
+  }
+  return found;
+}
+
+function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string, at: Instant): boolean {
+  return consents?.some((c) => c.appId === appId && c.grantedAt <= at && (c.revokedAt === null || c.revokedAt > at)) ?? false;
+}
+
+/**
+ * Streams logged Graph API requests in seq order, a batch at a time, each with the world the rules
+ * read around it: today's member facts, friend lists and consents, each loaded once per member
+ * (cached across batches), never a query per entry.
+ */
+export class LogReplayer {
+  private appClasses: Map<string, AppClass> | undefined;
+  private readonly facts = new Map<string, MemberFacts | null>();
+  /** Token member → subject → whether they are friends today, for the pairs asked about so far. */
+  private readonly friendships = new Map<string, Map<string, boolean>>();
+  private pairsCached = 0;
+  private readonly consents = new Map<string, readonly LoggedConsent[]>();
+  private readonly platform = new Map<string, boolean>();
+
+  constructor(private readonly log: ReplayLogRepository) {}
+
+  async *steps(filter: ReplayFilter, batchSize = REPLAY_BATCH): AsyncGenerator<ReplayStep[]> {
+    this.appClasses ??= await this.log.appClasses();
+    let afterSeq = 0;
+    for (;;) {
+      const requests = await this.log.requests(filter, afterSeq, batchSize);
+      if (requests.length === 0) return;
+      afterSeq = requests[requests.length - 1]!.seq;
+      await this.load(requests);
+      yield requests.map((request) => this.step(request));
+    }
+  }
+
+  private async load(requests: readonly LoggedRequest[]): Promise<void> {
+    if (this.facts.size > CACHE_LIMIT || this.pairsCached > 5 * CACHE_LIMIT) {
+      for (const cache of [this.facts, this.friendships, this.consents, this.platform]) cache.clear();
+      this.pairsCached = 0;
+    }
+    const tokens = new Set<string>();
+    const subjects = new Set<string>();
+    const appUsers = new Set<string>();
+    const pairs = new Map<string, readonly [string, string]>();
+    for (const request of requests) {
+      const token = request.tokenMemberId;
+      if (!this.platform.has(token)) tokens.add(token);
+      let known = this.friendships.get(token);
+      if (known === undefined) this.friendships.set(token, known = new Map());
+      const thirdParty = this.appClasses!.get(request.appId) === 'third_party';
+      const ids = request.subjects.map((s) => s.id);
+      if (request.deniedSubject !== null) ids.push(request.deniedSubject);
+      for (const id of ids) {
+        if (!this.facts.has(id)) subjects.add(id);
+        if (thirdParty && !this.consents.has(id)) appUsers.add(id);
+        if (id !== token && !known.has(id)) pairs.set(`${token} ${id}`, [token, id]);
+      }
+    }
+    for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
+    const [friends, platform, facts, consents] = await Promise.all([
+      this.log.friendPairs([...pairs.values()]), this.log.platformEnabled([...tokens]),
+      this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
+    ]);
+    for (const [pair, [token, id]] of pairs) this.friendships.get(token)!.set(id, friends.has(pair));
+    this.pairsCached += pairs.size;
+    for (const id of tokens) this.platform.set(id, platform.get(id) ?? false);
+    for (const id of subjects) this.facts.set(id, facts.get(id) ?? null);
+    for (const [id, list] of consents) this.consents.set(id, list);
+  }
+
+  private step(request: LoggedRequest): ReplayStep {
+    const consent = consentAt(this.consents.get(request.tokenMemberId) ?? [], request);
+    if (consent === undefined) return { request, skipped: 'grant_not_found' };
+    const appClass = this.appClasses!.get(request.appId) ?? 'device_partner';
+    const friendships = this.friendships.get(request.tokenMemberId)!;
+    const world: ReplayWorld = {
+      appClass,
+      consented: consent,
+      tokenMemberPlatformEnabled: this.platform.get(request.tokenMemberId) ?? false,
+      subject: (id) => {
+        const facts = this.facts.get(id);
+        if (facts === undefined || facts === null) return undefined;
+        const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), request.appId, request.at);
+        return {
+          id, platformEnabled: facts.platformEnabled, shareViaFriends: facts.shareViaFriends, exclusions: facts.exclusions,
+          friendsAudience: facts.friendsAudience, isFriend: friendships.get(id) === true, usesApp,
+        };
+      },
+    };
+    return { request, world };
+  }
+}

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import type { Agreement, AgreementTerms } from '../domain/agreement.js';
+import { BadRequest, NotFound } from '../domain/errors.js';
+import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
+import {
+  compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, replayRequest, type RequestChange, type RequestOutcome,
+} from '../domain/replay.js';
+import {
+  applyProposal, parseProposal, proposalBody, sensitiveUnder, type ProposalBody, type SimulationProposal,
+} from '../domain/simulation-proposal.js';
+import { addDays, type Instant } from '../domain/time.js';
+import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repository.js';
+import { ReplayLogRepository } from '../store/replay-log-repository.js';
+import type { Store } from '../store/store.js';
+import { LogReplayer } from './log-replay.js';
+
+/** The default period: the last 90 days before `now`. */
+export const SIMULATION_DAYS = 90;
+
+export const WORLD_NOTE = 'Each request is decided again at its own logged instant, but the world it reads is today\'s: '
+  + 'member settings, audiences, friend exclusions, friendships and grants\' consent as they stand now.';
+
+export interface SimulationRequest {
+  readonly agreementId: string;
+  /** The proposal; `draft: true` takes the fields and purposes of the agreement's pending draft. */
+  readonly proposal: ProposalBody & { draft?: boolean };
+  readonly from?: Instant;
+  readonly to?: Instant;
+  readonly now: Instant;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface FieldLine {
+  field: string;
+  released_more: number;
+  released_less: number;
+  members_more_direct: number;
+  members_more_through_friends: number;
+  members_less_direct: number;
+  members_less_through_friends: number;
+  reason_changed: number;
+}
+
+export interface SimulationResult {
+  id: string;
+  agreement_id: string;
+  generated_at: string;
+  from: string;
+  to: string;
+  proposal: ProposalBody;
+  /** The draft whose terms were simulated (`draft: true`), else null. */
+  draft_agreement_id: string | null;
+  world_note: string;
+  requests: number;
+  subject_decisions: number;
+  requests_changed: number;
+  fields: FieldLine[];
+  members: { more_direct: number; more_through_friends: number; less_direct: number; less_through_friends: number };
+  /** Requests served under the logged terms that the proposal would refuse, by code (and cause). */
+  refused: Array<{ code: string; cause: string | null; requests: number }>;
+  /** Requests refused under the logged terms that the proposal would serve: their subjects are unknown (the log lists none). */
+  served_instead: number;
+  /** Requests the logged terms, replayed today, already decide otherwise than the log (today's world): compare with care. */
+  differ_from_log_today: number;
+  skipped: Array<{ reason: string; requests: number }>;
+}
+
+/** Distinct members and times, per field and direction of change. */
+class FieldTally {
+  readonly times = FIELDS.map(() => 0);
+  readonly direct = FIELDS.map(() => new Set<string>());
+  readonly throughFriends = FIELDS.map(() => new Set<string>());
+
+  add(mask: FieldMask, id: string, relation: 'self' | 'friend'): void {
+    if (mask === 0) return;
+    const members = relation === 'self' ? this.direct : this.throughFriends;
+    for (let index = 0; index < FIELDS.length; index++) {
+      if ((mask & (1 << index)) === 0) continue;
+      this.times[index]!++;
+      members[index]!.add(id);
+    }
+  }
+
+  distinct(relation: 'self' | 'friend'): number {
+    const all = new Set<string>();
+    for (const set of relation === 'self' ? this.direct : this.throughFriends) for (const id of set) all.add(id);
+    return all.size;
+  }
+}
+
+/** Adds up what a proposal changes, request by request. */
+class SimulationTally {
+  requests = 0;
+  decisions = 0;
+  changed = 0;
+  servedInstead = 0;
+  differFromLog = 0;
+  readonly more = new FieldTally();
+  readonly less = new FieldTally();
+  readonly reasonChanged = FIELDS.map(() => 0);
+  readonly refused = new Map<string, { code: string; cause: string | null; requests: number }>();
+  readonly skipped = new Map<string, number>();
+
+  skip(reason: string): void {
+    this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
+  }
+
+  add(change: RequestChange | null): void {
+    if (change === null) return;
+    this.changed++;
+    if (change.servedNow) this.servedInstead++;
+    if (change.refusedNow !== null) {
+      const key = `${change.refusedNow}/${change.refusedNowCause ?? ''}`;
+      const line = this.refused.get(key) ?? { code: change.refusedNow, cause: change.refusedNowCause, requests: 0 };
+      line.requests++;
+      this.refused.set(key, line);
+    }
+    for (const subject of change.subjects) {
+      this.more.add(subject.more, subject.id, subject.relation);
+      this.less.add(subject.less, subject.id, subject.relation);
+      for (const field of fieldsOf(subject.reasonChanged)) this.reasonChanged[FIELDS.indexOf(field)]!++;
+    }
+  }
+
+  fields(): FieldLine[] {
+    return FIELDS.map((field, index) => ({
+      field,
+      released_more: this.more.times[index]!,
+      released_less: this.less.times[index]!,
+      members_more_direct: this.more.direct[index]!.size,
+      members_more_through_friends: this.more.throughFriends[index]!.size,
+      members_less_direct: this.less.direct[index]!.size,
+      members_less_through_friends: this.less.throughFriends[index]!.size,
+      reason_changed: this.reasonChanged[index]!,
+    })).filter((line) => line.released_more + line.released_less + line.reason_changed > 0);
+  }
+}
+
+/** The newest draft (or review) for the agreement's apps: what "the pending changes" of an agreement are. */
+async function pendingDraft(store: Store, agreement: Agreement): Promise<Agreement> {
+  if (agreement.status === 'draft' || agreement.status === 'under_review') return agreement;
+  const drafts = (await new AgreementLifecycleRepository(store.db).list({ partnerId: agreement.partnerId }))
+    .map((loaded) => loaded.agreement)
+    .filter((a) => (a.status === 'draft' || a.status === 'under_review') && a.appIds.some((app) => agreement.appIds.includes(app)));
+  const draft = drafts[drafts.length - 1];
+  if (draft === undefined) throw new NotFound(`Agreement ${agreement.id} has no pending draft for its apps.`);
+  return draft;
+}
+
+/** What a request asks to simulate, checked: the proposal, and the draft it was taken from. */
+async function resolveProposal(store: Store, agreement: Agreement, body: SimulationRequest['proposal']): Promise<{ proposal: SimulationProposal; draftId: string | null }> {
+  const { draft, ...changes } = body;
+  if (draft !== true) return { proposal: parseProposal(changes), draftId: null };
+  const pending = await pendingDraft(store, agreement);
+  // A renewal's own dates follow the agreement in force: its fields and purposes are the change.
+  const fromDraft: ProposalBody = {
+    member_fields: fieldsOf(pending.memberFields), friend_fields: fieldsOf(pending.friendFields), purposes: [...pending.purposes],
+  };
+  return { proposal: parseProposal({ ...fromDraft, ...changes }), draftId: pending.id };
+}
+
+function period(request: SimulationRequest): { from: Instant; to: Instant } {
+  const to = request.to ?? request.now;
+  const from = request.from ?? addDays(to, -SIMULATION_DAYS);
+  if (from >= to) throw new BadRequest('invalid_period', '`from` must come before `to`.');
+  return { from, to };
+}
+
+export function newSimulationId(): string {
+  return `sim_${randomBytes(10).toString('base64url')}`;
+}
+
+/**
+ * Replays every request the log holds for one agreement in [from, to) under the proposal and says
+ * what changes, field by field and member by member (PRODUCT.md §6). Nothing is changed. Each
+ * request is decided twice at its own instant with the real engine: under the terms it was logged
+ * with, and under those terms with the proposal in place; the difference between the two is the
+ * proposal's. Where the logged terms replayed today already differ from the log (members changed
+ * their settings since), the result says how many requests that is.
+ */
+export async function simulate(store: Store, request: SimulationRequest): Promise<SimulationResult> {
+  const agreement = await store.agreements.get(request.agreementId);
+  if (agreement === undefined) throw new NotFound(`No agreement ${request.agreementId}.`);
+  const { proposal, draftId } = await resolveProposal(store, agreement, request.proposal);
+  const { from, to } = period(request);
+  const log = new ReplayLogRepository(store.readDb);
+  const versions = await log.agreementVersions(agreement.id);
+  // Every version is checked against the proposal before the log is read (a wind-down it cannot take is a 400).
+  const proposed = new Map<number, AgreementTerms>([...versions].map(([version, terms]) => [version, applyProposal(terms, proposal)]));
+  const total = request.onProgress ? await log.count({ agreementId: agreement.id, from, to }) : 0;
+  const replayer = new LogReplayer(log);
+  const sensitive = sensitiveUnder(proposal);
+  const tally = new SimulationTally();
+  for await (const steps of replayer.steps({ agreementId: agreement.id, from, to })) {
+    for (const step of steps) {
+      tally.requests++;
+      if (!KNOWN_RULES_VERSIONS.includes(step.request.rulesVersion)) { tally.skip(`rules_version:${step.request.rulesVersion}`); continue; }
+      const logged = versions.get(step.request.agreementVersion ?? -1);
+      if (logged === undefined) { tally.skip('agreement_version_unknown'); continue; }
+      if (step.world === undefined) { tally.skip(step.skipped); continue; }
+      tally.decisions += 2 * step.request.subjects.length;
+      const baseline: RequestOutcome = replayRequest(step.request, logged, step.world);
+      const after = replayRequest(step.request, proposed.get(logged.version)!, { ...step.world, sensitive });
+      if (compareOutcomes(loggedOutcome(step.request), baseline) !== null) tally.differFromLog++;
+      tally.add(compareOutcomes(baseline, after));
+    }
+    request.onProgress?.(tally.requests, total);
+  }
+  return {
+    id: newSimulationId(),
+    agreement_id: agreement.id,
+    generated_at: new Date(request.now).toISOString(),
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    proposal: proposalBody(proposal),
+    draft_agreement_id: draftId,
+    world_note: WORLD_NOTE,
+    requests: tally.requests,
+    subject_decisions: tally.decisions,
+    requests_changed: tally.changed,
+    fields: tally.fields(),
+    members: {
+      more_direct: tally.more.distinct('self'),
+      more_through_friends: tally.more.distinct('friend'),
+      less_direct: tally.less.distinct('self'),
+      less_through_friends: tally.less.distinct('friend'),
+    },
+    refused: [...tally.refused.values()].sort((a, b) => b.requests - a.requests),
+    served_instead: tally.servedInstead,
+    differ_from_log_today: tally.differFromLog,
+    skipped: [...tally.skipped].map(([reason, requests]) => ({ reason, requests })),
+  };
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { addDays } from '../../src/domain/time.js';
+import { auditReplay } from '../../src/reports/audit-replay.js';
+import { adminWorld, ADMIN_NOW, type AdminWorld } from '../helpers/admin.js';
+import { DIALECTS } from '../helpers/dialects.js';
+import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
+
+/** A device partner whose member read themself and two friends twice, a day apart. */
+async function loggedWorld(t: Parameters<typeof adminWorld>[0], dialect: (typeof DIALECTS)[number]): Promise<AdminWorld & { agreementId: string }> {
+  const world = await adminWorld(t, ADMIN_NOW, { dialect });
+  const { store } = world;
+  const { appId, agreementId } = await addPartner(store, 'acme', { agreement: { friendFields: ['id', 'name', 'birthday'] } }, ADMIN_NOW);
+  await addMembers(store, [{ id: 'm_1' }, { id: 'm_f1', shareViaFriends: true }, { id: 'm_f2', shareViaFriends: true }], ADMIN_NOW);
+  await addFriendships(store, [['m_1', 'm_f1'], ['m_1', 'm_f2']], ADMIN_NOW);
+  const { token } = await grantToken(store, {
+    memberId: 'm_1', appId, agreementId, memberFields: ['id', 'name', 'birthday', 'friends'], friendFields: ['id', 'name', 'birthday'], grantedAt: addDays(ADMIN_NOW, -3), tokenTtlMs: 10 * 86_400_000,
+  }, addDays(ADMIN_NOW, -3));
+  for (const day of [-2, -1]) {
+    world.setNow(addDays(ADMIN_NOW, day));
+    for (const url of ['/v1/me?fields=name,birthday', '/v1/me/friends?fields=name,birthday']) {
+      assert.equal((await world.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+    }
+  }
+  world.setNow(ADMIN_NOW);
+  return { ...world, agreementId };
+}
+
+for (const dialect of DIALECTS) test(`on ${dialect}: POST /admin/v1/agreements/:id/simulations replays the agreement's requests under a proposal and keeps the result`, async (t) => {
+  const { call, staff, agreementId, store } = await loggedWorld(t, dialect);
+  const url = `/admin/v1/agreements/${agreementId}/simulations`;
+
+  const created = await call(staff.privacy_officer.token, 'POST', url, { proposal: { friend_fields: ['id', 'name'] } });
+  assert.equal(created.statusCode, 201, created.body);
+  const result = created.json();
+  assert.match(result.id, /^sim_/);
+  assert.deepEqual([result.requests, result.subject_decisions, result.requests_changed, result.differ_from_log_today], [4, 12, 2, 0]);
+  assert.deepEqual(result.fields, [{
+    field: 'birthday', released_more: 0, released_less: 4, members_more_direct: 0, members_more_through_friends: 0,
+    members_less_direct: 0, members_less_through_friends: 2, reason_changed: 0,
+  }]);
+  assert.match(result.world_note, /today/);
+  assert.equal(Date.parse(result.from), addDays(ADMIN_NOW, -90), 'the last 90 days by default');
+
+  // Every role reads it back, the same; its run is a staff action in the log.
+  const read = await call(staff.viewer.token, 'GET', `${url}/${result.id}`);
+  assert.equal(read.statusCode, 200);
+  assert.deepEqual(read.json(), result);
+  const actions = await store.db.selectFrom('audit_leaves').select(['action', 'actor', 'detail']).where('action', '=', 'agreement.simulate').execute();
+  assert.deepEqual(actions.map((a) => [a.actor, JSON.parse(a.detail!).simulation_id]), [[staff.privacy_officer.id, result.id]]);
+
+  // The same log replayed whole, as `datapact audit replay` does: every outcome reproduced.
+  const replay = await auditReplay(store, { from: 0, to: ADMIN_NOW, now: ADMIN_NOW });
+  assert.deepEqual([replay.requests, replay.same, replay.differences, replay.skipped], [4, 4, { rules: 0, member_settings: 0 }, []]);
+
+  // A purpose the member's grant does not name: every request refused, and why.
+  const purposes = (await call(staff.partnerships_manager.token, 'POST', url, { proposal: { purposes: ['messaging'] } })).json();
+  assert.deepEqual([purposes.refused, purposes.members], [[{ code: 'purpose_not_allowed', cause: null, requests: 4 }],
+    { more_direct: 0, more_through_friends: 0, less_direct: 1, less_through_friends: 2 }]);
+
+  // A friend who turned sharing off since: the replay reads today's world, and says that this is why.
+  await store.members.setPlatformSettings('m_f1', { shareViaFriends: false });
+  const drifted = await auditReplay(store, { from: 0, to: ADMIN_NOW, now: ADMIN_NOW });
+  assert.deepEqual([drifted.same, drifted.differences], [2, { rules: 0, member_settings: 2 }]);
+  assert.deepEqual(drifted.listed.map((d) => [d.kind, d.difference]), [
+    ['member_settings', 'm_f1 (friend): less id,name,birthday'], ['member_settings', 'm_f1 (friend): less id,name,birthday']]);
+  const simulated = (await call(staff.privacy_officer.token, 'POST', url, { proposal: { friend_fields: ['id', 'name'] } })).json();
+  assert.deepEqual([simulated.differ_from_log_today, simulated.fields[0].released_less], [2, 2], 'the proposal is measured against the logged terms replayed today');
+});
+
+test('simulations: roles, and a clear 4xx for a bad proposal', async (t) => {
+  const { call, staff, agreementId } = await loggedWorld(t, 'sqlite');
+  const url = `/admin/v1/agreements/${agreementId}/simulations`;
+  const refusal = async (token: string, body: unknown, path = url) => {
+    const response = await call(token, 'POST', path, body);
+    return [response.statusCode, response.json().error.code];
+  };
+  const officer = staff.privacy_officer.token;
+  assert.deepEqual(await refusal(staff.viewer.token, { proposal: { friend_fields: ['id'] } }), [403, 'forbidden']);
+  assert.deepEqual(await refusal(officer, { proposal: { friend_fields: ['id', 'shoe_size'] } }), [400, 'unknown_field']);
+  assert.deepEqual(await refusal(officer, { proposal: { purposes: ['advertising'] } }), [400, 'unknown_purpose']);
+  assert.deepEqual(await refusal(officer, { proposal: {} }), [400, 'empty_proposal']);
+  assert.deepEqual(await refusal(officer, { proposal: { wind_down: { no_friend_data: '2026-05-01T00:00:00Z' } } }), [400, 'incomplete_wind_down']);
+  assert.deepEqual(await refusal(officer, { proposal: { friend_fields: ['id'] }, from: 'not-a-date!' }), [400, 'invalid_dates']);
+  assert.deepEqual(await refusal(officer, { proposal: { draft: true } }), [404, 'not_found']);
+  assert.deepEqual(await refusal(officer, { proposal: { friend_fields: ['id'] } }, '/admin/v1/agreements/agr_nope/simulations'), [404, 'not_found']);
+  assert.equal((await call(staff.viewer.token, 'GET', `${url}/sim_nope`)).statusCode, 404);
+
+  // A renewal drafted for the same app: `draft: true` simulates its fields and purposes in one call.
+  const renewal = await call(staff.partnerships_manager.token, 'POST', '/admin/v1/agreements', {
+    partner_id: 'p_acme', app_ids: ['app_acme'], purposes: ['device_experience'], member_fields: ['name', 'birthday', 'friends'],
+    friend_fields: ['name'], retention_days: 30, storage: { location: 'on_device' },
+    starts_at: new Date(addDays(ADMIN_NOW, 300)).toISOString(), ends_at: new Date(addDays(ADMIN_NOW, 600)).toISOString(),
+  });
+  assert.equal(renewal.statusCode, 201, renewal.body);
+  const pending = (await call(officer, 'POST', url, { proposal: { draft: true } })).json();
+  assert.deepEqual([pending.draft_agreement_id, pending.proposal.friend_fields, pending.fields.map((f: { field: string; released_less: number }) => [f.field, f.released_less])],
+    [renewal.json().id, ['name'], [['birthday', 4]]]);
+});

@@ -1,0 +1,107 @@
+/**
+ * Issue 15's exactness targets, on a generated world and a log filled by real Graph API requests:
+ * replaying the log with the versions it records reproduces every logged outcome (`audit replay`),
+ * a simulation of the unchanged agreement changes nothing, and one that removes a friend field
+ * withholds exactly the releases of that field the export of the log counts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { test } from 'node:test';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { decodeBlindedLeaf, type BlindedLeaf } from '../../src/audit/canonical-entry-v2.js';
+import { verifyExport } from '../../src/audit/export-verifier.js';
+import { writeExport } from '../../src/audit/log-export.js';
+import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
+import { fieldsOf, type Field } from '../../src/domain/field-catalog.js';
+import { auditReplay } from '../../src/reports/audit-replay.js';
+import { simulate } from '../../src/reports/simulation.js';
+import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } from '../../src/seed/demo-partners.js';
+import { memberIdAt } from '../../src/seed/member-ids.js';
+import { Prng } from '../../src/seed/random.js';
+import { seedMembers } from '../../src/seed/world-generator.js';
+import type { Store } from '../../src/store/store.js';
+import { build, type Built } from '../helpers/build.js';
+import { grantToken } from '../helpers/fixtures.js';
+
+const SEED = 15;
+const MEMBERS = 1_500;
+const SEEDED_AT = Date.parse('2026-10-20T08:00:00Z');
+const TRAFFIC_AT = Date.parse('2026-10-21T09:00:00Z');
+const PARTNERS: readonly DemoPartnerKey[] = ['lenovo', 'blackberry'];
+const MEMBER_FIELDS: readonly Field[] = ['id', 'name', 'picture', 'email', 'birthday', 'location', 'friends'];
+const FRIEND_FIELDS: readonly Field[] = ['id', 'name', 'picture', 'birthday', 'location', 'work'];
+
+test('replaying the log: the recorded versions reproduce every outcome, an unchanged agreement changes nothing, a removed friend field withholds exactly its releases', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'datapact-simulation-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const built = await build(t, SEEDED_AT, { dataDir });
+  await seedMembers(built.store, { members: MEMBERS, avgFriends: 20, seed: SEED, now: SEEDED_AT, workers: 0 });
+  await seedDemoPartners(built.store, SEEDED_AT);
+  const end = await graphTraffic(built);
+  const now = end + 60_000;
+
+  const replay = await auditReplay(built.store, { from: SEEDED_AT, to: now, now });
+  assert.ok(replay.requests > 100 && replay.subject_decisions > 300, `${replay.requests} requests, ${replay.subject_decisions} subjects replayed`);
+  assert.deepEqual(replay.skipped, []);
+  assert.deepEqual({ ...replay.differences, listed: replay.listed }, { rules: 0, member_settings: 0, listed: [] });
+  assert.equal(replay.same, replay.requests);
+
+  const blackberry = demoAgreementId('blackberry');
+  const terms = (await built.store.agreements.get(blackberry))!;
+  const unchanged = await simulate(built.store, { agreementId: blackberry, proposal: { friend_fields: fieldsOf(terms.friendFields) }, now });
+  assert.ok(unchanged.requests > 50);
+  assert.deepEqual([unchanged.requests_changed, unchanged.differ_from_log_today, unchanged.fields, unchanged.refused, unchanged.served_instead], [0, 0, [], [], 0]);
+
+  const withoutBirthday = fieldsOf(terms.friendFields).filter((field) => field !== 'birthday');
+  const removed = await simulate(built.store, { agreementId: blackberry, proposal: { friend_fields: withoutBirthday }, now });
+  const leaves = await exportedLeaves(built.store, dataDir);
+  const birthdays = leaves.filter((leaf) => leaf.outcome === 'released' && leaf.agreementId === blackberry && leaf.code === 'through_friend'
+    && leaf.released.includes('birthday'));
+  // Withheld before for another reason (not consented, an audience): withheld now because the agreement leaves it out.
+  const otherReason = leaves.filter((leaf) => leaf.outcome === 'released' && leaf.agreementId === blackberry && leaf.code === 'through_friend'
+    && leaf.withheld.birthday !== undefined && leaf.withheld.birthday !== 'not_in_agreement').length;
+  assert.ok(birthdays.length > 50, `${birthdays.length} birthdays released through friends`);
+  assert.deepEqual(removed.fields, [{
+    field: 'birthday', released_more: 0, released_less: birthdays.length, members_more_direct: 0, members_more_through_friends: 0,
+    members_less_direct: 0, members_less_through_friends: new Set(birthdays.map((leaf) => leaf.subjectMemberId)).size, reason_changed: otherReason,
+  }]);
+  assert.deepEqual(removed.refused, []);
+});
+
+/** Members grant an app and read themselves, a page or two of friends and a stranger, a minute apart. */
+async function graphTraffic({ app, store, setNow }: Built): Promise<number> {
+  const random = Prng.of('simulation', SEED);
+  let now = TRAFFIC_AT;
+  for (let user = 0; user < 60; user++) {
+    const key = PARTNERS[user % PARTNERS.length]!;
+    const memberId = memberIdAt(SEED, random.int(0, MEMBERS - 1));
+    now += 60_000;
+    setNow(now);
+    const { token } = await grantToken(store, {
+      memberId, appId: demoAppId(key), agreementId: demoAgreementId(key), purpose: 'device_experience',
+      memberFields: MEMBER_FIELDS, friendFields: FRIEND_FIELDS.filter((field) => field === 'id' || random.chance(0.7)),
+    }, now);
+    const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+    if ((await get('/v1/me?fields=name,email,birthday,phone')).statusCode !== 200) continue;
+    await get(`/v1/members/${memberIdAt(SEED, random.int(0, MEMBERS - 1))}?fields=name,birthday`);
+    const response = await get(`/v1/me/friends?fields=${FRIEND_FIELDS.join(',')},religion&limit=${user % 2 === 0 ? 100 : 5}`);
+    const after = (response.json() as { paging?: { after?: string } }).paging?.after;
+    if (after !== undefined) await get(`/v1/me/friends?fields=name,birthday&limit=5&after=${after}`);
+  }
+  return now;
+}
+
+/** The whole log as `datapact audit export` writes it, verified, its entries decoded. */
+async function exportedLeaves(store: Store, dataDir: string): Promise<BlindedLeaf[]> {
+  const size = await store.audit.treeSize();
+  const key = loadOrCreateAuditSigningKey(dataDir);
+  const chunks: Buffer[] = [];
+  const out = new Writable({ write(chunk: Buffer, _encoding, done) { chunks.push(Buffer.from(chunk)); done(); } });
+  await writeExport(store.audit, { from: 0, to: size, publicKeyPem: key.publicKeyPem, blinding: loadOrCreateAuditBlinding(dataDir), out });
+  const exported = Buffer.concat(chunks);
+  assert.equal((await verifyExport(Readable.from([exported]), { key: { publicKey: key.publicKey, keyId: key.keyId } })).ok, true);
+  return exported.toString('utf8').split('\n').filter((line) => line !== '').slice(1).map((line) => decodeBlindedLeaf(Buffer.from(line, 'utf8')));
+}
