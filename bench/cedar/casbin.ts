@@ -97,15 +97,23 @@ export function casbinEnforcer(model: CasbinModel): Promise<Enforcer> {
   return newEnforcer(...CASBIN_MODEL_FILES[model].map((file) => join(here, file)));
 }
 
+/** casbin's answer for every field decision: allowed, and for `reasons` the deciding row's reason. */
+export interface CasbinAnswers {
+  readonly allowed: Uint8Array;
+  readonly reasons: string[];
+}
+
+export function casbinAnswers(model: CasbinModel, { subs }: CasbinRequests): CasbinAnswers {
+  return { allowed: new Uint8Array(subs.length), reasons: new Array<string>(model === 'reasons' ? subs.length : 0) };
+}
+
 /**
- * Every field decision through one model: allowed or not, and for `reasons` the `reason` column of
- * the row that decided (`released` when allowed). Timed as it is: keeping the answers costs little
- * beside an enforce call, and no answer can be skipped.
+ * Field decisions `from` to `to` (excluded) through one model, into `answers`. Timed as it is:
+ * keeping the answers costs little beside an enforce call, and no answer can be skipped.
  */
-export function casbinDecideAll(model: CasbinModel, enforcer: Enforcer, { subs, objs }: CasbinRequests): { allowed: Uint8Array; reasons: string[] } {
-  const allowed = new Uint8Array(subs.length);
-  const reasons = new Array<string>(model === 'reasons' ? subs.length : 0);
-  for (let i = 0; i < subs.length; i++) {
+export function casbinDecide(model: CasbinModel, enforcer: Enforcer, { subs, objs }: CasbinRequests, from: number, to: number, answers: CasbinAnswers): void {
+  const { allowed, reasons } = answers;
+  for (let i = from; i < to; i++) {
     if (model === 'abac') {
       allowed[i] = enforcer.enforceSync(subs[i], objs[i], 'read') ? 1 : 0;
     } else {
@@ -114,7 +122,6 @@ export function casbinDecideAll(model: CasbinModel, enforcer: Enforcer, { subs, 
       reasons[i] = row[0] ?? '(no row)';
     }
   }
-  return { allowed, reasons };
 }
 
 /** What casbin was asked, for a disagreement shown in full. */
