@@ -16,11 +16,10 @@
  *    timed in alternation with Datapact, so that both see the same machine.
  *
  * Datapact is timed as the gateway runs it: each request's plan built, used and dropped. Before
- * issue 15 it was timed after a pass that kept every request's plan alive; V8 then sees plans
- * outlive young-generation collections and allocates the plans of the timed passes straight into
- * the old generation (allocation-site pretenuring), which made Datapact several times slower. That
- * figure is still measured, last (the pretenuring decision stays for the life of the process), and
- * printed beside the other.
+ * issue 15 it was timed after a pass that kept every request's plan and decision alive; V8 then
+ * sees them outlive young-generation collections and allocates those of the timed passes straight
+ * into the old generation (allocation-site pretenuring), which a gateway never does. That figure is
+ * still measured, in a worker thread of its own (bench/cedar/kept-alive.ts), and printed beside.
  *
  * Run: npm run bench:cedar   (--smoke: 2,000 requests)
  */
@@ -45,6 +44,7 @@ import { fieldBit, type ObjectField } from '../../src/domain/field-catalog.js';
 import type { FieldReason } from '../../src/domain/reason-codes.js';
 import { decideSubject, excludesCaller, type SubjectDecision } from '../../src/domain/subject-decision.js';
 import { windDownPhase } from '../../src/domain/wind-down.js';
+import { startWorkerScript } from '../../src/worker-script.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from '../lib/figures.js';
 import {
   CASBIN_MODEL_FILES,
@@ -58,6 +58,7 @@ import {
   type CasbinModel,
   type CasbinRequests,
 } from './casbin.js';
+import { cpuNs, median, passDecideOnly, passWithPlan, sinkValue, timeRounds } from './timing.js';
 import { audienceOf, generateRequests, type GeneratedRequest } from './world.js';
 
 const REQUESTS = 100_000;
@@ -202,11 +203,6 @@ function outcomeOf(decision: SubjectDecision, field: ObjectField): Outcome {
   return reason;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 /**
  * Datapact's answer for every field decision (in the order cedarCalls and casbinRequests list
  * them) and the coverage of the rules' branches. Only the answers are kept: no plan or decision
@@ -231,62 +227,6 @@ function decideWithDatapact(requests: readonly GeneratedRequest[]) {
     if (windDown !== null && windDown.noFriendData === r.now) atFriendDataInstant++;
   }
   return { outcomes, branches, phases, atFriendDataInstant };
-}
-
-/** One pass over every request as the gateway decides one: its plan built, used for the subject, dropped. */
-function passWithPlan(requests: readonly GeneratedRequest[]): number {
-  let s = 0;
-  for (let i = 0; i < requests.length; i++) {
-    const r = requests[i]!;
-    const d = decideSubject(planAccess(r.context, r.now), r.subject, r.requested);
-    s = (s + (d.visible ? d.released : 1)) | 0;
-  }
-  return s;
-}
-
-function passDecideOnly(requests: readonly GeneratedRequest[], plans: readonly AccessPlan[]): number {
-  let s = 0;
-  for (let i = 0; i < requests.length; i++) {
-    const r = requests[i]!;
-    const d = decideSubject(plans[i]!, r.subject, r.requested);
-    s = (s + (d.visible ? d.released : 1)) | 0;
-  }
-  return s;
-}
-
-let sink = 0;
-
-/**
- * The CPU time of this process so far, in nanoseconds (user and system, every thread), which every
- * engine is timed by: on a machine others share, time spent waiting for a core is nobody's.
- */
-function cpuNs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) * 1000;
-}
-/** Reachable from the module, so that no compiler can find the plans dead while they are timed beside. */
-let keptAlive: AccessPlan[] = [];
-
-/**
- * Nanoseconds per field decision: the median of 5 rounds of about 0.4 s of CPU (0.05 s in a smoke run),
- * after a warm-up long enough for V8's optimizing compiler, which runs on another thread, to
- * deliver on a busy machine too.
- */
-function timeRounds(pass: () => number, fieldDecisions: number, smoke: boolean): number {
-  const warmUntil = performance.now() + (smoke ? 200 : 1_000);
-  do sink ^= pass();
-  while (performance.now() < warmUntil);
-  const t = cpuNs();
-  sink ^= pass();
-  const oneNs = Math.max(1, cpuNs() - t);
-  const passesPerRound = Math.max(1, Math.round((smoke ? 5e7 : 4e8) / oneNs));
-  const perDecision: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    const start = cpuNs();
-    for (let p = 0; p < passesPerRound; p++) sink ^= pass();
-    perDecision.push((cpuNs() - start) / (passesPerRound * fieldDecisions));
-  }
-  return median(perDecision);
 }
 
 /** Cedar: every request checked against the schema on a sample (untimed), a warm-up, then one timed pass. */
@@ -360,7 +300,7 @@ async function runCasbin(requests: readonly GeneratedRequest[], asked: CasbinReq
         const until = t1 + (t1 - t0);
         let t2 = t1;
         do {
-          sink ^= passWithPlan(slice.requests);
+          passWithPlan(slice.requests);
           datapactDecisions += slice.to - slice.from;
           t2 = cpuNs();
         } while (t2 < until);
@@ -446,26 +386,31 @@ function logCasbinAgreement(log: Log, index: FieldDecisions, asked: CasbinReques
 }
 
 /**
- * Datapact with plans given, after the peers: decideSubject alone, over the first requests only,
- * whose plans stay in the processor's cache as a request's one plan does (over 100,000 plans built
- * beforehand the figure would mostly be memory reads no gateway makes); then, last, with every plan
- * kept alive, as this benchmark timed Datapact before issue 15 (V8's pretenuring of planAccess's
- * allocations stays from there on).
+ * decideSubject alone, plans given: over the first requests only, whose plans stay in the
+ * processor's cache as a request's one plan does (over 100,000 plans built beforehand the figure
+ * would mostly be memory reads no gateway makes).
  */
-function timeDatapactWithPlansGiven(requests: readonly GeneratedRequest[], fieldDecisions: number, smoke: boolean) {
+function timeDecideOnly(requests: readonly GeneratedRequest[], smoke: boolean) {
   const hot = requests.slice(0, DECIDE_ONLY_REQUESTS);
   const hotPlans = hot.map((r) => planAccess(r.context, r.now));
   const hotFieldDecisions = hot.reduce((n, r) => n + r.requestedFields.length, 0);
-  const decideOnly = timeRounds(() => passDecideOnly(hot, hotPlans), hotFieldDecisions, smoke);
-  keptAlive = requests.map((r) => planAccess(r.context, r.now));
-  const everyPlanKept = timeRounds(() => passWithPlan(requests), fieldDecisions, smoke);
-  keptAlive = [];
-  return { decideOnly, decideOnlyRequests: hot.length, everyPlanKept };
+  return { decideOnly: timeRounds(() => passDecideOnly(hot, hotPlans), hotFieldDecisions, smoke), decideOnlyRequests: hot.length };
+}
+
+/** Datapact timed as before issue 15, in a worker thread (bench/cedar/kept-alive.ts). */
+function timeAsBeforeIssue15(requests: number, smoke: boolean): Promise<number> {
+  const worker = startWorkerScript(import.meta.url, 'kept-alive', { workerData: { requests, seed: SEED, smoke } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (message: { nsPerDecision: number }) => resolve(message.nsPerDecision));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the kept-alive worker stopped (exit code ${code})`)));
+  });
 }
 
 /** Nanoseconds per field decision, each engine as the header describes it. */
-interface Timings extends ReturnType<typeof timeDatapactWithPlansGiven> {
+interface Timings extends ReturnType<typeof timeDecideOnly> {
   readonly datapact: number;
+  readonly everyPlanKept: number;
   readonly cedar: number;
   readonly cedarPassSeconds: number;
   readonly casbin: readonly CasbinRun[];
@@ -481,9 +426,9 @@ function logTimings(log: Log, t: Timings): Figure[] {
       `decideSubject alone, plan given: ${t.decideOnly.toFixed(1)} ns over the first ${fmt(t.decideOnlyRequests)} requests)`,
   );
   log(
-    `Datapact as timed before issue 15, after a pass that kept every plan alive: ${t.everyPlanKept.toFixed(1)} ns (${(t.everyPlanKept / t.datapact).toFixed(1)}x). ` +
-      'With plans that outlive young-generation collections, V8 pretenures the plans of the timed passes (allocates them straight into ' +
-      'the old generation); a gateway, dropping each plan with its request, never does. At smoke sizes too few plans are kept for it.',
+    `Datapact as timed before issue 15 (in a worker thread), after a pass that kept every plan and decision alive: ${t.everyPlanKept.toFixed(1)} ns (${(t.everyPlanKept / t.datapact).toFixed(1)}x). ` +
+      'With plans and decisions that outlive young-generation collections, V8 pretenures those of the timed passes (allocates them ' +
+      'straight into the old generation); a gateway, dropping them with their request, never does. At smoke sizes too few are kept for it.',
   );
   log(`Cedar:    ${(t.cedar / 1000).toFixed(1)} µs per field decision (one pass, ${t.cedarPassSeconds.toFixed(1)} s of CPU)`);
   for (const { model, nsPerDecision, datapactNsPerDecision } of t.casbin) {
@@ -502,7 +447,7 @@ function logTimings(log: Log, t: Timings): Figure[] {
   return [
     target,
     { name: 'Datapact per field decision', value: t.datapact, unit: 'ns', kind: 'info' },
-    { name: 'Datapact, every plan kept alive (before)', value: t.everyPlanKept, unit: 'ns', kind: 'info' },
+    { name: 'Datapact, every plan kept alive (before issue 15)', value: t.everyPlanKept, unit: 'ns', kind: 'info' },
     { name: 'Cedar per field decision', value: t.cedar / 1000, unit: 'µs', kind: 'info' },
     ...t.casbin.flatMap(({ model, nsPerDecision, datapactNsPerDecision }): Figure[] => [
       { name: `casbin ${model} per field decision`, value: nsPerDecision / 1000, unit: 'µs', kind: 'info' },
@@ -526,7 +471,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const cedar = runCedar(calls, options);
   const asked = casbinRequests(requests);
   const casbin = await runCasbin(requests, asked, outcomes);
-  const withPlansGiven = timeDatapactWithPlansGiven(requests, fieldDecisions, smoke);
+  const decideOnly = timeDecideOnly(requests, smoke);
+  const everyPlanKept = await timeAsBeforeIssue15(requests.length, smoke);
 
   log(
     `Cedar ${getCedarVersion()} (@cedar-policy/cedar-wasm) and casbin ${CASBIN_VERSION} (node-casbin), ${fmt(requests.length)} random requests, ` +
@@ -548,12 +494,13 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   for (const c of casbin) logCasbinAgreement(log, index, asked, c);
   const timings = logTimings(log, {
     datapact: datapactNs,
-    ...withPlansGiven,
+    ...decideOnly,
+    everyPlanKept,
     cedar: cedar.ns / fieldDecisions,
     cedarPassSeconds: cedar.ns / 1e9,
     casbin,
   });
-  if (sink === 0x7fff_ffff) log('(sink)');
+  if (sinkValue() === 0x7fff_ffff) log('(sink)');
 
   const figures: Figure[] = [
     { name: 'field decisions compared', value: fieldDecisions, unit: 'count', kind: 'info' },
