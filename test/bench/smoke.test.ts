@@ -19,7 +19,7 @@ interface Report {
   }>;
 }
 
-test('the benchmark suite runs on smoke sizes: one table, every benchmark with its figures, Cedar agrees with Datapact', { timeout: 1_200_000 }, async (t) => {
+test('the benchmark suite runs on smoke sizes: one table, every benchmark with its figures, Cedar and casbin agree with Datapact', { timeout: 1_200_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-smoke-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'smoke.json');
@@ -53,6 +53,12 @@ test('the benchmark suite runs on smoke sizes: one table, every benchmark with i
   assert.equal(figure('branches not covered'), 0);
   assert.ok((figure('field decisions compared') ?? 0) > 1000);
   assert.match(stdout, /cedar: agreement: [\d,]+ of [\d,]+ field decisions agree .*disagreements: 0/);
+  // The casbin peers: every field decision compared, the `reasons` model's first failing reason too.
+  for (const model of ['abac', 'reasons']) {
+    assert.equal(figure(`casbin ${model} disagreements`), 0);
+    assert.equal(typeof figure(`casbin ${model} slower than Datapact`), 'number');
+    assert.match(stdout, new RegExp(`cedar: agreement, casbin ${model} .*: ([\\d,]+) of \\1 field decisions agree .*disagreements: 0`));
+  }
 
   // The one table: a row for every benchmark, the scale slot named even before it exists.
   const tableStart = stdout.lastIndexOf('=== results');
