@@ -29,11 +29,14 @@ function termRows(a: Agreement): Array<[string, string]> {
   ];
 }
 
-/** The partner's agreement in force for the same apps (the one a draft would follow): undefined while loading, null when none. */
+/**
+ * For a draft or a version under review, the partner's agreement in force for the same apps (the one
+ * it would follow): undefined while loading (and for other statuses), null when none.
+ */
 function useInForce(agreement: Agreement | undefined): Agreement | null | undefined {
   const others = useQuery({
     queryKey: ['agreements', agreement?.partner_id, undefined],
-    enabled: agreement !== undefined,
+    enabled: agreement?.status === 'draft' || agreement?.status === 'under_review',
     queryFn: () => ok(api.GET('/admin/v1/agreements', { params: { query: { partner_id: agreement!.partner_id } } })),
   });
   if (!agreement || !others.data) return undefined;
