@@ -17,4 +17,11 @@ export class SimulationRepository {
     const row = await this.db.selectFrom('simulations').select('result').where('id', '=', id).where('agreement_id', '=', agreementId).executeTakeFirst();
     return row === undefined ? undefined : JSON.parse(row.result) as unknown;
   }
+
+  /** The stored results of `agreementId`, newest first. */
+  async newestFirst(agreementId: string): Promise<unknown[]> {
+    const rows = await this.db.selectFrom('simulations').select('result').where('agreement_id', '=', agreementId)
+      .orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+    return rows.map((row) => JSON.parse(row.result) as unknown);
+  }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { addFriendships, addMembers } from '../helpers/fixtures.js';
+import { addFriendships, addMembers, grantToken } from '../helpers/fixtures.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -439,6 +439,75 @@ test("least privilege: a viewer reads the suggestions with the draft button disa
   await checkAccessibility(manager, 'least privilege, draft made');
 });
 
+/** A bearer session of a demo staff account, for what a test prepares through the API. */
+async function bearer(w: ConsoleWorld, email: string): Promise<{ authorization: string }> {
+  const login = await w.app.inject({ method: 'POST', url: '/admin/v1/login', payload: { email, password: DEMO_PASSWORD } });
+  return { authorization: `Bearer ${login.json().token}` };
+}
+
+test('what would change: a draft without birthday among the friend fields, simulated on the logged requests before anyone approves; a viewer reads the stored result', async (t) => {
+  const w = await world(t);
+  // A member of BlackBerry's app read themself and their two friends (name, birthday); the log now holds those requests.
+  await addMembers(w.store, [{ id: 'm_sim' }, { id: 'm_sim_f1', shareViaFriends: true }, { id: 'm_sim_f2', shareViaFriends: true }], w.now());
+  await addFriendships(w.store, [['m_sim', 'm_sim_f1'], ['m_sim', 'm_sim_f2']], w.now());
+  const { token } = await grantToken(w.store, {
+    memberId: 'm_sim', appId: 'app_blackberry', agreementId: 'agr_blackberry', memberFields: ['id', 'name', 'birthday', 'friends'], friendFields: ['id', 'name', 'birthday'],
+  }, w.now());
+  for (const url of ['/v1/me?fields=name,birthday', '/v1/me/friends?fields=name,birthday']) {
+    assert.equal((await w.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+  }
+  w.advance(60_000);
+  const manager = await bearer(w, 'partnerships@datapact.example');
+  const created = await w.app.inject({ method: 'POST', url: '/admin/v1/agreements', headers: manager, payload: {
+    partner_id: 'p_blackberry', app_ids: ['app_blackberry'], purposes: ['device_experience'], member_fields: ['name', 'birthday', 'friends'],
+    friend_fields: ['name'], retention_days: 14, storage: { location: 'partner_servers', country: 'CA', safeguard: 'adequacy_decision' },
+    starts_at: new Date(w.now() + 300 * 86_400_000).toISOString(), ends_at: new Date(w.now() + 600 * 86_400_000).toISOString(),
+  } });
+  assert.equal(created.statusCode, 201, created.body);
+  const draftId = created.json().id as string;
+  assert.equal((await w.app.inject({ method: 'POST', url: `/admin/v1/agreements/${draftId}/submit`, headers: manager })).statusCode, 200);
+
+  const viewer = await w.page();
+  await signIn(viewer, 'viewer@datapact.example');
+  await viewer.goto(`/console/agreements/${draftId}`);
+  const viewerPanel = viewer.getByRole('region', { name: 'What would change' });
+  await viewerPanel.getByText('No simulation of this draft is stored yet', { exact: false }).waitFor();
+  assert.equal(await viewerPanel.getByRole('button').count(), 0, 'a viewer is not offered the run');
+
+  // The officer reviews it from the approval queue, and runs the simulation with the keyboard.
+  const page = await w.page();
+  await signIn(page, 'privacy1@datapact.example');
+  await page.goto('/console/approvals');
+  await page.getByRole('link', { name: new RegExp(`^Review ${draftId} `) }).click();
+  const panel = page.getByRole('region', { name: 'What would change' });
+  await tabTo(page, /^Run the simulation$/);
+  await page.keyboard.press('Enter');
+  await panel.getByTestId('simulation-result').waitFor();
+  const simulationId = (await panel.getByRole('link', { name: /^sim_/ }).textContent())!;
+  const api = (await w.app.inject({ method: 'GET', url: `/admin/v1/agreements/agr_blackberry/simulations/${simulationId}`, headers: manager })).json();
+  assert.equal(api.draft_agreement_id, draftId);
+  assert.deepEqual(api.fields.map((f: { field: string }) => f.field), ['birthday'], 'birthday leaves the friend fields');
+  assert.equal(await panel.getByTestId('simulation-requests').textContent(), String(api.requests));
+  assert.equal(await panel.getByTestId('simulation-changed').textContent(), String(api.requests_changed));
+  const rows = panel.getByRole('table', { name: 'What would change, per field' }).locator('tbody tr');
+  assert.deepEqual(await rows.first().locator('th, td').allTextContents(), ['birthday', ...[api.fields[0].released_less, api.fields[0].members_less_direct,
+    api.fields[0].members_less_through_friends, api.fields[0].released_more, api.fields[0].members_more_direct, api.fields[0].members_more_through_friends,
+    api.fields[0].reason_changed].map(String)]);
+  assert.deepEqual([api.requests, api.fields[0].released_less, api.fields[0].members_less_through_friends], [2, 2, 2]);
+  assert.match(await panel.getByTestId('simulation-members').textContent() ?? '', new RegExp(`less: ${api.members.less_direct} directly, ${api.members.less_through_friends} through friends`));
+  await panel.getByText('No request served then would be refused.').waitFor();
+  await panel.getByText(api.world_note).waitFor();
+  await checkAccessibility(page, 'what would change');
+  await screenshot(page, '09a-what-would-change');
+
+  // The viewer, who may not run one, reads the stored one; its permalink opens it on a page of its own.
+  await viewer.reload();
+  await viewerPanel.getByRole('link', { name: simulationId }).click();
+  await viewer.getByRole('heading', { name: `Simulation ${simulationId}` }).waitFor();
+  await viewer.getByRole('table', { name: 'What would change, per field' }).getByText('birthday').waitFor();
+  await checkAccessibility(viewer, 'simulation permalink');
+});
+
 // Last: it moves the clock three months on.
 test('agreements: a manager drafts with the rules shown as fields are picked, a viewer cannot approve, two officers approve (one by keyboard only), then activate, suspend, resume', async (t) => {
   const w = await world(t);
@@ -486,6 +555,7 @@ test('agreements: a manager drafts with the rules shown as fields are picked, a 
     await page.getByRole('button', { name: 'Submit for review' }).click();
     await page.getByText('Done: the agreement is now under review.').waitFor();
     await page.getByText('0 of 2 given', { exact: false }).waitFor();
+    await page.getByRole('region', { name: 'What would change' }).getByText('Nothing to replay against', { exact: false }).waitFor();
     await checkAccessibility(page, 'agreement detail');
     await screenshot(page, '06-agreement-submitted');
   });

@@ -6,6 +6,7 @@ import { AgreementDetail } from './pages/AgreementDetail';
 import { AgreementEditor } from './pages/AgreementEditor';
 import { Agreements } from './pages/Agreements';
 import { Approvals } from './pages/Approvals';
+import { SimulationPage } from './pages/DraftSimulation';
 import { Audit } from './pages/Audit';
 import { Home } from './pages/Home';
 import { PartnerDetail } from './pages/PartnerDetail';
@@ -39,6 +40,7 @@ function Page({ path }: { path: string }): ReactNode {
   if (path === '/agreements') return <Agreements />;
   if (path === '/agreements/new') return <AgreementEditor />;
   if ((params = match('/agreements/:id/edit', path))) return <AgreementEditor agreementId={params.id!} />;
+  if ((params = match('/agreements/:id/simulations/:simulationId', path))) return <SimulationPage agreementId={params.id!} simulationId={params.simulationId!} />;
   if ((params = match('/agreements/:id', path))) return <AgreementDetail agreementId={params.id!} />;
   if (path === '/approvals') return <Approvals />;
   if (path === '/partners') return <Partners />;

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { BadRequest, Forbidden, NotFound } from '../../domain/errors.js';
 import { can } from '../../domain/staff.js';
-import { simulate } from '../../reports/simulation.js';
+import { simulate, type SimulationResult } from '../../reports/simulation.js';
 import { SimulationRepository } from '../../store/simulation-repository.js';
 import type { AppContext } from '../app.js';
 import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
@@ -37,6 +37,11 @@ const Params = Type.Object({ agreementId: Type.String({ minLength: 1, maxLength:
 const ResultParams = Type.Object({
   agreementId: Type.String({ minLength: 1, maxLength: 100 }),
   simulationId: Type.String({ minLength: 1, maxLength: 100 }),
+}, { additionalProperties: false });
+
+const ListQuery = Type.Object({
+  draft_agreement_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'only the simulations of this draft (`draft: true`)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
 }, { additionalProperties: false });
 
 const Count = Type.Integer();
@@ -113,6 +118,19 @@ export const adminSimulationRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
       await tx.record({ action: 'agreement.simulate', agreementId, detail: { simulation_id: result.id, proposal: result.proposal, from: result.from, to: result.to } });
     });
     return reply.code(201).send(result);
+  });
+
+  app.get('/agreements/:agreementId/simulations', {
+    onRequest: requirePermission('read'),
+    schema: {
+      summary: 'The stored simulations of the agreement, newest first',
+      description: 'What a reviewer who may not run a simulation reads: `draft_agreement_id` keeps those of one pending draft.',
+      tags, security, params: Params, querystring: ListQuery, response: { 200: Type.Object({ data: Type.Array(SimulationView) }), ...ADMIN_ERRORS },
+    },
+  }, async (request) => {
+    const { draft_agreement_id: draftId, limit = 20 } = request.query;
+    const stored = await new SimulationRepository(context.store.db).newestFirst(request.params.agreementId) as SimulationResult[];
+    return { data: stored.filter((s) => draftId === undefined || s.draft_agreement_id === draftId).slice(0, limit) };
   });
 
   app.get('/agreements/:agreementId/simulations/:simulationId', {

@@ -1768,7 +1768,172 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The stored simulations of the agreement, newest first
+         * @description What a reviewer who may not run a simulation reads: `draft_agreement_id` keeps those of one pending draft.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only the simulations of this draft (`draft: true`) */
+                    draft_agreement_id?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    agreementId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                agreement_id: string;
+                                /** @description requests whose logged terms, replayed on today's world, already differ from the log */
+                                differ_from_log_today: number;
+                                /** @description the draft whose terms were simulated (`draft: true`) */
+                                draft_agreement_id: string | null;
+                                fields: {
+                                    field: string;
+                                    members_less_direct: number;
+                                    members_less_through_friends: number;
+                                    members_more_direct: number;
+                                    members_more_through_friends: number;
+                                    /** @description withheld either way, for another reason */
+                                    reason_changed: number;
+                                    /** @description subjects this field was released on and would not have been */
+                                    released_less: number;
+                                    /** @description subjects this field would have been released on and was not */
+                                    released_more: number;
+                                }[];
+                                /** Format: date-time */
+                                from: string;
+                                /** Format: date-time */
+                                generated_at: string;
+                                id: string;
+                                members: {
+                                    less_direct: number;
+                                    less_through_friends: number;
+                                    more_direct: number;
+                                    more_through_friends: number;
+                                };
+                                proposal: {
+                                    /** @description true: the fields and purposes of the agreement's pending draft (a draft or review for its apps) */
+                                    draft?: boolean;
+                                    /** @description ISO 8601 instant */
+                                    ends_at?: string;
+                                    friend_fields?: string[];
+                                    member_fields?: string[];
+                                    purposes?: string[];
+                                    sensitive_fields?: string[];
+                                    /** @description ISO 8601 instant */
+                                    starts_at?: string;
+                                    /** @description phases to move (a version without a wind-down needs all three); null: none */
+                                    wind_down?: {
+                                        /** @description ISO 8601 instant */
+                                        access_ended?: string;
+                                        /** @description ISO 8601 instant */
+                                        no_friend_data?: string;
+                                        /** @description ISO 8601 instant */
+                                        no_new_grants?: string;
+                                    } | null;
+                                };
+                                /** @description requests served then that the proposal would refuse, by code */
+                                refused: {
+                                    cause: string | null;
+                                    code: string;
+                                    requests: number;
+                                }[];
+                                /** @description Graph API requests the log holds for the agreement in [from, to) */
+                                requests: number;
+                                requests_changed: number;
+                                /** @description requests refused then that the proposal would serve (their subjects are unknown: the log lists none) */
+                                served_instead: number;
+                                skipped: {
+                                    reason: string;
+                                    requests: number;
+                                }[];
+                                subject_decisions: number;
+                                /** Format: date-time */
+                                to: string;
+                                /** @description the world the replay reads is today's */
+                                world_note: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
         put?: never;
         /**
          * Simulate a change of the agreement against the requests logged for it (default: the last 90 days)

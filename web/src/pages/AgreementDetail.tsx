@@ -5,6 +5,7 @@ import { api, ok } from '../api/client';
 import { useLinkProps } from '../router';
 import { useSession } from '../session';
 import { day, Failure, Link, SectionTitle, StatusBadge, Title } from './common';
+import { WhatWouldChange } from './DraftSimulation';
 import { DeletionAttestation, WindDownPlanner, WindDownTimeline } from './WindDown';
 
 type Agreement = Awaited<ReturnType<typeof fetchAgreement>>;
@@ -28,14 +29,23 @@ function termRows(a: Agreement): Array<[string, string]> {
   ];
 }
 
-/** This agreement's terms beside the partner's agreement in force (the version it would follow), changes marked. */
-function Comparison({ agreement }: { agreement: Agreement }) {
+/**
+ * For a draft or a version under review, the partner's agreement in force for the same apps (the one
+ * it would follow): undefined while loading (and for other statuses), null when none.
+ */
+function useInForce(agreement: Agreement | undefined): Agreement | null | undefined {
   const others = useQuery({
-    queryKey: ['agreements', agreement.partner_id, undefined],
-    queryFn: () => ok(api.GET('/admin/v1/agreements', { params: { query: { partner_id: agreement.partner_id } } })),
+    queryKey: ['agreements', agreement?.partner_id, undefined],
+    enabled: agreement?.status === 'draft' || agreement?.status === 'under_review',
+    queryFn: () => ok(api.GET('/admin/v1/agreements', { params: { query: { partner_id: agreement!.partner_id } } })),
   });
-  const previous = others.data?.data.find((o) => o.id !== agreement.id && ['active', 'suspended', 'winding_down'].includes(o.status)
-    && o.app_ids.some((app) => agreement.app_ids.includes(app)));
+  if (!agreement || !others.data) return undefined;
+  return others.data.data.find((o) => o.id !== agreement.id && ['active', 'suspended', 'winding_down'].includes(o.status)
+    && o.app_ids.some((app) => agreement.app_ids.includes(app))) ?? null;
+}
+
+/** This agreement's terms beside the partner's agreement in force (the version it would follow), changes marked. */
+function Comparison({ agreement, previous }: { agreement: Agreement; previous: Agreement | null | undefined }) {
   const mine = termRows(agreement);
   const theirs = previous ? termRows(previous) : undefined;
   return (
@@ -96,6 +106,7 @@ export function AgreementDetail({ agreementId }: { agreementId: string }) {
   const [comment, setComment] = useState('');
   const [reason, setReason] = useState('');
   const edit = useLinkProps(`/agreements/${agreementId}/edit`);
+  const inForce = useInForce(agreement.data);
 
   if (agreement.error) return <Failure error={agreement.error} />;
   const a = agreement.data;
@@ -103,6 +114,7 @@ export function AgreementDetail({ agreementId }: { agreementId: string }) {
   const manage = can('manage_agreements');
   const approve = can('approve_agreements');
   const mayApprove = approve && a.status === 'under_review' && a.author_id !== me.id && !a.approvals.given.includes(me.id);
+  const whatWouldChange = (a.status === 'draft' || a.status === 'under_review') && <WhatWouldChange draft={a} inForceId={inForce === undefined ? undefined : inForce?.id ?? null} />;
   const run = (action: Action, text?: string) => act.mutate({ action, ...(text === undefined ? {} : { text }) }, {
     onSuccess: () => { setComment(''); setReason(''); },
   });
@@ -147,7 +159,8 @@ export function AgreementDetail({ agreementId }: { agreementId: string }) {
       {a.status === 'under_review' && (
         <section aria-label="Review">
           <SectionTitle>Review</SectionTitle>
-          <Comparison agreement={a} />
+          <Comparison agreement={a} previous={inForce} />
+          {whatWouldChange}
           {mayApprove && (
             <Stack mt="sm" maw={560}>
               <Textarea label="Comment (kept in the history)" value={comment} onChange={(e) => setComment(e.currentTarget.value)} autosize minRows={2} />
@@ -157,6 +170,8 @@ export function AgreementDetail({ agreementId }: { agreementId: string }) {
           {approve && !mayApprove && <Text size="sm" c="dimmed" mt="sm">You cannot approve this version: you wrote it, or approved it already.</Text>}
         </section>
       )}
+
+      {a.status === 'draft' && whatWouldChange}
 
       {a.wind_down && (
         <section aria-label="Wind-down">
