@@ -107,12 +107,16 @@ export class MemberRepository {
 
   /**
    * What each of `ids` shows to friends (MemberSettings' `friendsAudience`), one entry per id: a
-   * member without stored audiences has the defaults. Existence is not checked here.
+   * member without stored audiences has the defaults. Existence is not checked here. With `fields`,
+   * only their audiences are read (a request decides only the fields it asks for): the other
+   * fields' bits keep the default.
    */
-  async friendsAudiences(ids: readonly string[]): Promise<Map<string, FieldMask>> {
+  async friendsAudiences(ids: readonly string[], fields?: readonly ObjectField[]): Promise<Map<string, FieldMask>> {
     const masks = new Map<string, FieldMask>(ids.map((id) => [id, DEFAULT_FRIENDS_AUDIENCE]));
-    if (ids.length === 0) return masks;
-    const rows = await this.db.selectFrom('field_audiences').select(['member_id', 'field', 'audience']).where('member_id', 'in', ids).execute();
+    if (ids.length === 0 || fields?.length === 0) return masks;
+    let query = this.db.selectFrom('field_audiences').select(['member_id', 'field', 'audience']).where('member_id', 'in', ids);
+    if (fields !== undefined) query = query.where('field', 'in', fields);
+    const rows = await query.execute();
     for (const row of rows) {
       const mask = masks.get(row.member_id);
       if (mask !== undefined && isAudience(row.audience)) masks.set(row.member_id, withAudience(mask, row.field, row.audience));

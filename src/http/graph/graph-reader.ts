@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../../audit/audit-entry.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { planAccess, type AccessPlan } from '../../domain/access-plan.js';
+import { audienceIsEditable } from '../../domain/audience.js';
 import { DatapactError, FriendsOfFriendsForbidden, InvalidToken, NotConsented, NotFound } from '../../domain/errors.js';
 import { fieldBit, fieldsOf, ID_MASK, type FieldMask, type ObjectField } from '../../domain/field-catalog.js';
 import type { FieldReason } from '../../domain/reason-codes.js';
@@ -11,7 +12,6 @@ import type { Instant } from '../../domain/time.js';
 import type { GrantContext } from '../../store/access-token-repository.js';
 import { GrantRepository } from '../../store/grant-repository.js';
 import type { MemberSettings, Profile } from '../../store/member-repository.js';
-import type { ListedFriend } from '../../store/friendship-repository.js';
 import type { Store } from '../../store/store.js';
 import { decodeCursor, encodeCursor } from '../owner-cursor.js';
 import { RequestEntries } from './request-entries.js';
@@ -141,11 +141,11 @@ export class GraphReader {
     const chunk = Math.min(Math.max(limit * 3, 30), 300);
     let position = after;
     for (;;) {
-      const friends = await this.store.friendships.pageWithSettings(caller.plan.memberId, position, chunk);
-      const [users, exclusions] = await Promise.all([this.appUsers(caller, friends), this.exclusionsOf(friends)]);
-      for (const { id, settings } of friends) {
+      const friends = await this.store.friendships.pageWithSettings(caller.plan.memberId, position, chunk, caller.plan);
+      const users = await this.appUsers(caller, friends);
+      for (const { id, settings, exclusions } of friends) {
         if (settings === undefined) continue;
-        const friend: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: users.has(id), exclusions: exclusions.get(id) ?? NO_EXCLUSIONS };
+        const friend: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: users.has(id), exclusions };
         const visible = isVisible(subjectVisibility(caller.plan, friend));
         if (shown.length === limit) {
           if (visible) return { shown, hidden, hasMore: true };
@@ -159,22 +159,19 @@ export class GraphReader {
     }
   }
 
-  /** The full decision for each friend the scan found visible, with the audiences it needs. */
+  /**
+   * The full decision for each friend the scan found visible, with the audiences it needs: those of
+   * the requested fields a member can change (no other field's audience enters a decision).
+   */
   private async decideShown(caller: Caller, shown: readonly VisibilityFacts[], requested: FieldMask): Promise<VisibleDecision[]> {
     const audiences = caller.plan.friend.readsAudience
-      ? await this.store.members.friendsAudiences(shown.map((friend) => friend.id))
+      ? await this.store.members.friendsAudiences(shown.map((friend) => friend.id), objectFields(requested).filter(audienceIsEditable))
       : EMPTY_AUDIENCES;
     return shown.map((friend) => {
       const decision = decideSubject(caller.plan, { ...friend, friendsAudience: audiences.get(friend.id) ?? 0 }, requested);
       if (!decision.visible) throw new Error(`friend ${friend.id} was visible to the scan but not to the decision`);
       return decision;
     });
-  }
-
-  /** The exclusions of the friends that could be visible at all: those with the platform on (the rest are left out anyway). */
-  private async exclusionsOf(friends: readonly ListedFriend[]): Promise<ReadonlyMap<string, FriendExclusions>> {
-    const candidates = friends.filter((friend) => friend.settings?.platformEnabled === true).map((friend) => friend.id);
-    return candidates.length === 0 ? EMPTY_EXCLUSIONS : this.store.members.friendExclusions(candidates);
   }
 
   /** Which of these friends use the app themselves: read for third-party apps only, where it decides visibility. */
@@ -192,7 +189,6 @@ export class GraphReader {
 
 const EMPTY: ReadonlySet<string> = new Set();
 const EMPTY_AUDIENCES: ReadonlyMap<string, FieldMask> = new Map();
-const EMPTY_EXCLUSIONS: ReadonlyMap<string, FriendExclusions> = new Map();
 
 function isVisible(visibility: Visibility): boolean {
   return visibility === 'self' || visibility === 'friend';
