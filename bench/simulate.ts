@@ -110,13 +110,12 @@ interface Leaf { subject: string | null; outcome: string; code: string | null; r
 
 /** One request decided as the Graph API route decides it (graph-reader.ts): its leaves, request entry first. */
 async function decideRequest(store: Store, plan: AccessPlan, self: boolean): Promise<Leaf[]> {
-  const friends = await store.friendships.pageWithSettings(plan.memberId, null, PAGE * 3);
-  const exclusions = await store.members.friendExclusions(friends.map((f) => f.id));
+  const friends = await store.friendships.pageWithSettings(plan.memberId, null, PAGE * 3, plan);
   const shown: VisibilityFacts[] = [];
   let hidden = 0;
-  for (const { id, settings } of friends) {
+  for (const { id, settings, exclusions } of friends) {
     if (settings === undefined || shown.length === PAGE) continue;
-    const facts: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: false, exclusions: exclusions.get(id) ?? NO_EXCLUSIONS };
+    const facts: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: false, exclusions };
     if (subjectVisibility(plan, facts) === 'friend') shown.push(facts);
     else hidden++;
   }
