@@ -38,7 +38,7 @@ import { fieldsOf, maskOf, type FieldMask } from '../src/domain/field-catalog.js
 import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
 import { compareOutcomes, loggedOutcome, replayRequest, type LoggedRequest } from '../src/domain/replay.js';
 import {
-  decideSubject, NO_EXCLUSIONS, selfFacts, subjectVisibility, type SubjectDecision, type VisibilityFacts,
+  decideSubject, selfFacts, subjectVisibility, type SubjectDecision, type VisibilityFacts,
 } from '../src/domain/subject-decision.js';
 import { DAY_MS } from '../src/domain/time.js';
 import { auditReplay } from '../src/reports/audit-replay.js';
