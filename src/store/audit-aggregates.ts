@@ -12,17 +12,21 @@ import type { Db } from './database.js';
  *
  * - entries per UTC day, partner, app, agreement and outcome (the daily counts, the inventory's
  *   volume and last access);
- * - per agreement, day and member released: the first and last release that day (the inventory's
- *   distinct members over a window that starts and ends at any instant);
+ * - per agreement, day and member released: the first release that day (the inventory's distinct
+ *   members over a window that starts and ends at any instant);
  * - per instant and agreement: the fields released then (the inventory's volume on the first and
  *   last day of its window); a request's entries share their instant;
  * - per agreement, month and member released: which fields, directly and through friends (the
- *   exposure report); rows grow with distinct exposures, not with traffic;
+ *   exposure report);
  * - per agreement, month and field: how many times it was released;
  * - per partner, month and member whose token its apps used (the counterfactual report's requests).
  *
- * A batch is counted in memory, then written as one upsert per key that adds to (or ORs into) the
- * row already there.
+ * A batch is counted in memory. The totals (daily counts, instants, field months) are one upsert per
+ * key that adds to the row already there: few keys, met again and again. The per-member counts
+ * (release days, exposure, token members) are journals (migration 0034): a row per member per
+ * batch appended at the table's end, which the folding (member-set-folding.ts) moves into bitmaps,
+ * merging repeats; upserting them placed each released friend at a random place in a B-tree
+ * keyed by text, which cost about as much as appending the entry itself.
  */
 export class AuditAggregates {
   async record(db: Db, entries: readonly AuditEntry[]): Promise<void> {
@@ -30,9 +34,9 @@ export class AuditAggregates {
     const batch = new BatchCounts();
     for (const entry of entries) batch.add(entry);
     await DAILY_UPSERT.run(db, batch.daily());
-    await RELEASE_DAY_UPSERT.run(db, batch.releaseDays());
+    await RELEASE_DAY_INSERT.run(db, batch.releaseDays());
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
-    await EXPOSURE_UPSERT.run(db, batch.exposures());
+    await EXPOSURE_INSERT.run(db, batch.exposures());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
     await TOKEN_MONTH_INSERT.run(db, batch.tokenMonths());
   }
@@ -52,14 +56,13 @@ export function volumeOf(released: readonly string[]): number {
 }
 
 interface DailyCount { entries: number; fields: number; lastAt: Instant }
-interface ReleaseDay { firstAt: Instant; lastAt: Instant }
 interface Exposure { direct: FieldMask; friends: FieldMask }
 interface FieldTimes { direct: number; friends: number }
 
 /** A batch's entries counted per key; keys are the key columns joined by NUL, which no id contains. */
 class BatchCounts {
   private readonly dailyCounts = new Map<string, DailyCount>();
-  private readonly days = new Map<string, ReleaseDay>();
+  private readonly days = new Map<string, Instant>();
   private readonly instants = new Map<string, number>();
   private readonly exposure = new Map<string, Exposure>();
   private readonly times = new Map<string, FieldTimes>();
@@ -82,12 +85,8 @@ class BatchCounts {
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
     const member = entry.subjectMemberId;
     const dayKey = [day, entry.agreementId, member].join('\0');
-    const seen = this.days.get(dayKey);
-    if (seen === undefined) this.days.set(dayKey, { firstAt: entry.at, lastAt: entry.at });
-    else {
-      seen.firstAt = Math.min(seen.firstAt, entry.at);
-      seen.lastAt = Math.max(seen.lastAt, entry.at);
-    }
+    const firstAt = this.days.get(dayKey);
+    if (firstAt === undefined || entry.at < firstAt) this.days.set(dayKey, entry.at);
     const instantKey = [entry.at, entry.agreementId].join('\0');
     this.instants.set(instantKey, (this.instants.get(instantKey) ?? 0) + fields);
     this.addExposure(entry.agreementId, day.slice(0, 7), member, entry);
@@ -125,7 +124,7 @@ class BatchCounts {
   }
 
   releaseDays(): unknown[] {
-    return flat(this.days, (d) => [d.firstAt, d.lastAt]);
+    return flat(this.days, (firstAt) => [firstAt]);
   }
 
   releaseInstants(): unknown[] {
@@ -152,7 +151,7 @@ function flat<V>(map: ReadonlyMap<string, V>, counts: (value: V) => unknown[]): 
   return values;
 }
 
-type Table = 'audit_daily_counts' | 'audit_release_days' | 'audit_release_instants' | 'audit_exposure' | 'audit_field_months';
+type Table = 'audit_daily_counts' | 'audit_release_instants' | 'audit_field_months';
 
 /** `a + excluded.a` for each counter. */
 function sums(eb: ExpressionBuilder<any, any>, table: Table, columns: readonly string[]) {
@@ -174,32 +173,19 @@ const DAILY_UPSERT = new BulkInsert(
   })),
 );
 
-const RELEASE_DAY_UPSERT = new BulkInsert(
-  'audit_release_days', ['day', 'agreement_id', 'member_id', 'first_at', 'last_at'], 1000,
-  (conflict) => conflict.columns(['day', 'agreement_id', 'member_id']).doUpdateSet((eb) => ({
-    first_at: extreme(eb, 'audit_release_days', 'first_at', '<'),
-    last_at: extreme(eb, 'audit_release_days', 'last_at', '>'),
-  })),
-);
+// The per-member counts are journals (migration 0034): appended, never upserted; the folding merges repeats.
+const RELEASE_DAY_INSERT = new BulkInsert('audit_release_days', ['day', 'agreement_id', 'member_id', 'first_at'], 1000);
 
 const RELEASE_INSTANT_UPSERT = new BulkInsert(
   'audit_release_instants', ['at', 'agreement_id', 'fields'], 1000,
   (conflict) => conflict.columns(['at', 'agreement_id']).doUpdateSet((eb) => sums(eb, 'audit_release_instants', ['fields'])),
 );
 
-const EXPOSURE_UPSERT = new BulkInsert(
-  'audit_exposure', ['agreement_id', 'month', 'member_id', 'direct_fields', 'friend_fields'], 1000,
-  (conflict) => conflict.columns(['month', 'agreement_id', 'member_id']).doUpdateSet((eb) => ({
-    direct_fields: eb('audit_exposure.direct_fields', '|', eb.ref('excluded.direct_fields')),
-    friend_fields: eb('audit_exposure.friend_fields', '|', eb.ref('excluded.friend_fields')),
-  })),
-);
+const EXPOSURE_INSERT = new BulkInsert('audit_exposure', ['agreement_id', 'month', 'member_id', 'direct_fields', 'friend_fields'], 1000);
 
 const FIELD_MONTH_UPSERT = new BulkInsert(
   'audit_field_months', ['agreement_id', 'month', 'field', 'direct', 'friends'], 1000,
   (conflict) => conflict.columns(['month', 'agreement_id', 'field']).doUpdateSet((eb) => sums(eb, 'audit_field_months', ['direct', 'friends'])),
 );
 
-const TOKEN_MONTH_INSERT = new BulkInsert(
-  'audit_token_months', ['month', 'partner_id', 'member_id'], 1000, true,
-);
+const TOKEN_MONTH_INSERT = new BulkInsert('audit_token_months', ['month', 'partner_id', 'member_id'], 1000);

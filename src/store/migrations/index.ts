@@ -25,6 +25,7 @@ import { leanAuditLog } from './0020-lean-audit-log.js';
 import { memberPrivacyCenter } from './0025-member-privacy-center.js';
 import { memberSets } from './0028-member-sets.js';
 import { auditMemberIndex } from './0030-audit-member-index.js';
+import { countJournals } from './0034-count-journals.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -54,6 +55,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0025-member-privacy-center': memberPrivacyCenter,
   '0028-member-sets': memberSets,
   '0030-audit-member-index': auditMemberIndex,
+  '0034-count-journals': countJournals,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
