@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../src/audit/audit-entry.js';
+import type { Field } from '../src/domain/field-catalog.js';
 import { RULES_VERSION } from '../src/domain/reason-codes.js';
 import { prng } from './prng.js';
 
@@ -7,6 +8,11 @@ const WORLD = 1_000_000;
 /** The members using the partner's app (their tokens), spread across the world; they come back. */
 const APP_USERS = 50_000;
 const FRIENDS_EACH = 300;
+// One list per set of fields, shared by the entries that released it, as RequestEntries shares them.
+const PROFILE: readonly Field[] = ['id', 'name', 'email', 'birthday'];
+const FRIEND: readonly Field[] = ['id', 'name', 'birthday'];
+const FRIEND_NO_BIRTHDAY: readonly Field[] = ['id', 'name'];
+const NOTHING: readonly Field[] = [];
 
 /**
  * Request `r` as the Graph API logs it: mostly a friend-list page (the request's entry, friends passed
@@ -22,14 +28,14 @@ export function graphRequest(r: number): AuditEntry[] {
   const base: AuditEntry = {
     at: START + r, requestId: `bench-${r}`, appId: 'app_blackberry', partnerId: 'p_blackberry', agreementId: 'agr_blackberry',
     agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: token, subjectMemberId: token, purpose: 'device_experience',
-    outcome: 'released', code: null, released: [], withheld: { religion: 'audience_restricted' },
+    outcome: 'released', code: null, released: NOTHING, withheld: { religion: 'audience_restricted' },
   };
-  const served: AuditEntry = { ...base, subjectMemberId: null, outcome: 'served', released: [], withheld: {}, passedOver: { count: 12, reason: 'friend_opted_out' } };
-  if (r % 10 === 0) return [served, { ...base, subjectMemberId: token, released: ['id', 'name', 'email', 'birthday'], withheld: {} }];
+  const served: AuditEntry = { ...base, subjectMemberId: null, outcome: 'served', released: NOTHING, withheld: {}, passedOver: { count: 12, reason: 'friend_opted_out' } };
+  if (r % 10 === 0) return [served, { ...base, subjectMemberId: token, released: PROFILE, withheld: {} }];
   const first = Math.floor(draw() * (FRIENDS_EACH - 9));
   const friend = (k: number) => `m_${Math.floor(prng(user * FRIENDS_EACH + k)() * WORLD)}`;
   return [served, ...Array.from({ length: 9 }, (_, i): AuditEntry => ({
-    ...base, subjectMemberId: friend(first + i), code: 'through_friend', released: i % 3 ? ['id', 'name', 'birthday'] : ['id', 'name'],
+    ...base, subjectMemberId: friend(first + i), code: 'through_friend', released: i % 3 ? FRIEND : FRIEND_NO_BIRTHDAY,
   }))];
 }
 

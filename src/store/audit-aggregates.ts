@@ -1,6 +1,6 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
-import { fieldBit, isField, type FieldMask } from '../domain/field-catalog.js';
+import { fieldBit, isField, type Field, type FieldMask } from '../domain/field-catalog.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import { BulkInsert } from './bulk-insert.js';
 import type { Db } from './database.js';
@@ -56,60 +56,101 @@ export function volumeOf(released: readonly string[]): number {
 }
 
 interface DailyCount { entries: number; fields: number; lastAt: Instant }
-interface Exposure { direct: FieldMask; friends: FieldMask }
+interface Released { day: string; agreementId: string; member: string; firstAt: Instant; direct: FieldMask; friends: FieldMask }
 interface FieldTimes { direct: number; friends: number }
+/** What the counts need of a list of released fields, worked out once per list: the Graph API shares a list among the entries that released the same fields. */
+interface ReleasedList { readonly volume: number; readonly mask: FieldMask; readonly fields: readonly Field[] }
 
-/** A batch's entries counted per key; keys are the key columns joined by NUL, which no id contains. */
+const releasedLists = new WeakMap<readonly string[], ReleasedList>();
+
+function releasedList(released: readonly string[]): ReleasedList {
+  let list = releasedLists.get(released);
+  if (list === undefined) {
+    const fields = released.filter(isField);
+    list = { volume: volumeOf(released), mask: fields.reduce((mask, field) => mask | fieldBit(field), 0), fields };
+    releasedLists.set(released, list);
+  }
+  return list;
+}
+
+/**
+ * A batch's entries counted per key; keys are the key columns joined by NUL, which no id contains.
+ * A request's entries come one after the other and share its instant, app and token: what the
+ * previous entry counted under the same key is reused rather than looked up again.
+ */
 class BatchCounts {
   private readonly dailyCounts = new Map<string, DailyCount>();
-  private readonly days = new Map<string, Instant>();
-  private readonly instants = new Map<string, number>();
-  private readonly exposure = new Map<string, Exposure>();
-  private readonly times = new Map<string, FieldTimes>();
+  /** Per day, agreement and member released: the first release and the fields (the release days' and exposure's rows). */
+  private readonly released = new Map<string, Released>();
+  private readonly instants = new Map<string, { fields: number }>();
+  /** Per agreement and month, per list of released fields: how many times (counted per field as rows are made). */
+  private readonly times = new Map<string, Map<ReleasedList, FieldTimes>>();
   private readonly dayNames = new Map<number, string>();
   private readonly tokens = new Set<string>();
+  private previous: { entry: AuditEntry; daily: DailyCount; instant?: { fields: number }; times?: Map<ReleasedList, FieldTimes> } | undefined;
 
   add(entry: AuditEntry): void {
+    const before = this.previous;
+    const sameRequest = before !== undefined && before.entry.at === entry.at && before.entry.requestId === entry.requestId
+      && before.entry.partnerId === entry.partnerId && before.entry.appId === entry.appId
+      && before.entry.agreementId === entry.agreementId && before.entry.tokenMemberId === entry.tokenMemberId;
     const day = this.dayOf(entry.at);
     const released = entry.outcome === 'released';
-    const fields = released ? volumeOf(entry.released) : 0;
-    const dailyKey = [day, entry.partnerId ?? '', entry.appId ?? '', entry.agreementId ?? '', entry.outcome].join('\0');
-    const daily = this.dailyCounts.get(dailyKey);
-    if (daily === undefined) this.dailyCounts.set(dailyKey, { entries: 1, fields, lastAt: entry.at });
-    else {
-      daily.entries++;
-      daily.fields += fields;
-      daily.lastAt = Math.max(daily.lastAt, entry.at);
-    }
-    if (entry.partnerId !== null && entry.tokenMemberId !== null) this.tokens.add([day.slice(0, 7), entry.partnerId, entry.tokenMemberId].join('\0'));
+    const list = releasedList(entry.released);
+    const fields = released ? list.volume : 0;
+    const daily = sameRequest && before.entry.outcome === entry.outcome ? before.daily : this.dailyOf(day, entry);
+    daily.entries++;
+    daily.fields += fields;
+    if (entry.at > daily.lastAt) daily.lastAt = entry.at;
+    if (!sameRequest && entry.partnerId !== null && entry.tokenMemberId !== null) this.tokens.add(`${day.slice(0, 7)}\0${entry.partnerId}\0${entry.tokenMemberId}`);
+    const previous: NonNullable<BatchCounts['previous']> = { entry, daily, instant: sameRequest ? before.instant : undefined, times: sameRequest ? before.times : undefined };
+    this.previous = previous;
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
-    const member = entry.subjectMemberId;
-    const dayKey = [day, entry.agreementId, member].join('\0');
-    const firstAt = this.days.get(dayKey);
-    if (firstAt === undefined || entry.at < firstAt) this.days.set(dayKey, entry.at);
-    const instantKey = [entry.at, entry.agreementId].join('\0');
-    this.instants.set(instantKey, (this.instants.get(instantKey) ?? 0) + fields);
-    this.addExposure(entry.agreementId, day.slice(0, 7), member, entry);
+    const instant = previous.instant ??= this.instantOf(entry.at, entry.agreementId);
+    instant.fields += fields;
+    const times = previous.times ??= this.timesOf(entry.agreementId, day.slice(0, 7));
+    this.addRelease(day, entry.agreementId, entry.subjectMemberId, entry, list, times);
   }
 
-  private addExposure(agreementId: string, month: string, member: string, entry: AuditEntry): void {
+  private addRelease(day: string, agreementId: string, member: string, entry: AuditEntry, list: ReleasedList, times: Map<ReleasedList, FieldTimes>): void {
     const direct = member === entry.tokenMemberId;
-    let mask = 0;
-    for (const field of entry.released) {
-      if (!isField(field)) continue;
-      mask |= fieldBit(field);
-      const key = [agreementId, month, field].join('\0');
-      const times = this.times.get(key) ?? { direct: 0, friends: 0 };
-      if (direct) times.direct++;
-      else times.friends++;
-      this.times.set(key, times);
+    const mask = list.mask;
+    if (mask !== 0) {
+      let counted = times.get(list);
+      if (counted === undefined) times.set(list, (counted = { direct: 0, friends: 0 }));
+      if (direct) counted.direct++;
+      else counted.friends++;
     }
-    if (mask === 0) return;
-    const key = [agreementId, month, member].join('\0');
-    const exposure = this.exposure.get(key) ?? { direct: 0, friends: 0 };
-    if (direct) exposure.direct |= mask;
-    else exposure.friends |= mask;
-    this.exposure.set(key, exposure);
+    const key = `${day}\0${agreementId}\0${member}`;
+    const seen = this.released.get(key);
+    if (seen === undefined) {
+      this.released.set(key, { day, agreementId, member, firstAt: entry.at, direct: direct ? mask : 0, friends: direct ? 0 : mask });
+      return;
+    }
+    if (entry.at < seen.firstAt) seen.firstAt = entry.at;
+    if (direct) seen.direct |= mask;
+    else seen.friends |= mask;
+  }
+
+  private dailyOf(day: string, entry: AuditEntry): DailyCount {
+    const key = `${day}\0${entry.partnerId ?? ''}\0${entry.appId ?? ''}\0${entry.agreementId ?? ''}\0${entry.outcome}`;
+    let daily = this.dailyCounts.get(key);
+    if (daily === undefined) this.dailyCounts.set(key, (daily = { entries: 0, fields: 0, lastAt: entry.at }));
+    return daily;
+  }
+
+  private instantOf(at: Instant, agreementId: string): { fields: number } {
+    const key = `${at}\0${agreementId}`;
+    let instant = this.instants.get(key);
+    if (instant === undefined) this.instants.set(key, (instant = { fields: 0 }));
+    return instant;
+  }
+
+  private timesOf(agreementId: string, month: string): Map<ReleasedList, FieldTimes> {
+    const key = `${agreementId}\0${month}`;
+    let times = this.times.get(key);
+    if (times === undefined) this.times.set(key, (times = new Map()));
+    return times;
   }
 
   private dayOf(at: Instant): string {
@@ -124,19 +165,37 @@ class BatchCounts {
   }
 
   releaseDays(): unknown[] {
-    return flat(this.days, (firstAt) => [firstAt]);
+    const values: unknown[] = [];
+    for (const r of this.released.values()) values.push(r.day, r.agreementId, r.member, r.firstAt);
+    return values;
   }
 
   releaseInstants(): unknown[] {
-    return flat(this.instants, (fields) => [fields]);
+    return flat(this.instants, (instant) => [instant.fields]);
   }
 
+  /** A row per member and day released with fields; two days of one month make two rows of the journal, merged when folded. */
   exposures(): unknown[] {
-    return flat(this.exposure, (e) => [e.direct, e.friends]);
+    const values: unknown[] = [];
+    for (const r of this.released.values()) if (r.direct !== 0 || r.friends !== 0) values.push(r.agreementId, r.day.slice(0, 7), r.member, r.direct, r.friends);
+    return values;
   }
 
   fieldMonths(): unknown[] {
-    return flat(this.times, (t) => [t.direct, t.friends]);
+    const values: unknown[] = [];
+    for (const [key, byList] of this.times) {
+      const [agreementId, month] = key.split('\0');
+      const byField = new Map<Field, FieldTimes>();
+      for (const [list, t] of byList) {
+        for (const field of list.fields) {
+          const counted = byField.get(field) ?? byField.set(field, { direct: 0, friends: 0 }).get(field)!;
+          counted.direct += t.direct;
+          counted.friends += t.friends;
+        }
+      }
+      for (const [field, t] of byField) values.push(agreementId, month, field, t.direct, t.friends);
+    }
+    return values;
   }
 
   tokenMonths(): unknown[] {
