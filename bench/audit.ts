@@ -3,7 +3,9 @@
  *
  * 1. appends: 256 concurrent "requests" of 10 entries each (a page of friends) through the group
  *    commit of AuditLog, each one waiting for the commit that holds its entries; entries per second,
- *    and the same requests with one transaction each (no group commit) as the baseline;
+ *    and the same requests with one transaction each (no group commit) as the baseline; and what
+ *    keeping the reports' counts costs them (issue 14), on requests shaped as the Graph API logs them
+ *    (audit-traffic.ts);
  * 2. verification: `audit verify` over the 10M-entry log of 3. (every hash recomputed, every
  *    stored node, head, signature and consistency proof checked), entries per second;
  * 3. inclusion proofs at 10,000,000 entries (the log is built once and kept in bench/.cache/):
