@@ -3,7 +3,9 @@
  *
  * 1. appends: 256 concurrent "requests" of 10 entries each (a page of friends) through the group
  *    commit of AuditLog, each one waiting for the commit that holds its entries; entries per second,
- *    and the same requests with one transaction each (no group commit) as the baseline;
+ *    and the same requests with one transaction each (no group commit) as the baseline; and what
+ *    keeping the reports' counts costs them (issue 14), on requests shaped as the Graph API logs them
+ *    (audit-traffic.ts);
  * 2. verification: `audit verify` over the 10M-entry log of 3. (every hash recomputed, every
  *    stored node, head, signature and consistency proof checked), entries per second;
  * 3. inclusion proofs at 10,000,000 entries (the log is built once and kept in bench/.cache/):
@@ -28,6 +30,7 @@ import { loadOrCreateAuditSigningKey, type AuditSigningKey } from '../src/audit/
 import { RULES_VERSION } from '../src/domain/reason-codes.js';
 import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
 import { createStore } from '../src/store/store.js';
+import { graphRequest } from './audit-traffic.js';
 import { prng } from './prng.js';
 
 const CONCURRENT_REQUESTS = 256;
@@ -100,16 +103,20 @@ async function freshDb(dir: string, name: string): Promise<Db> {
   return db;
 }
 
+/** The entries of request `r` of sustained(): ENTRIES_PER_REQUEST released friends of fresh subjects. */
+const friendEntries = (r: number): AuditEntry[] => Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i));
+
 /** Runs `concurrency` request loops for `seconds`; returns entries per second. */
-async function sustained(append: (entries: AuditEntry[]) => Promise<void>, concurrency: number, seconds: number): Promise<number> {
-  let request = 0;
+async function sustained(
+  append: (entries: AuditEntry[]) => Promise<void>, concurrency: number, seconds: number, request = friendEntries,
+): Promise<number> {
+  let next = 0;
   let committed = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) {
-      const r = request++;
-      const entries = Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i));
+      const entries = request(next++);
       await append(entries);
       committed += entries.length;
     }
@@ -139,7 +146,7 @@ async function appendFigures(dir: string): Promise<void> {
 /**
  * What keeping the reports' counts current costs the appends (issue 14: at most 10%): group commit on two
  * fresh logs, one keeping the counts and one not (AuditLog's `keepCounts`), in alternating rounds so that
- * the machine's other load falls on both alike; friends drawn across a world of a million members.
+ * the machine's other load falls on both alike; Graph API requests as graphRequest() draws them.
  */
 async function countsCostFigure(dir: string): Promise<void> {
   const rates = { with: 0, without: 0 };
@@ -150,7 +157,7 @@ async function countsCostFigure(dir: string): Promise<void> {
   const rounds = 4;
   for (let round = 0; round < rounds; round++) {
     for (const { kind, log } of round % 2 === 0 ? logs : [...logs].reverse()) {
-      rates[kind] += await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS / rounds) / rounds;
+      rates[kind] += await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS / rounds, graphRequest) / rounds;
     }
   }
   for (const { log, db } of logs) {

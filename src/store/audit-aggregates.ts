@@ -1,6 +1,6 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
-import { fieldBit, isField, type FieldMask } from '../domain/field-catalog.js';
+import { fieldBit, isField, type Field, type FieldMask } from '../domain/field-catalog.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import { BulkInsert } from './bulk-insert.js';
 import type { Db } from './database.js';
@@ -12,19 +12,23 @@ import type { Db } from './database.js';
  *
  * - entries per UTC day, partner, app, agreement and outcome (the daily counts, the inventory's
  *   volume and last access);
- * - per agreement, day and member released: the first and last release that day (the inventory's
- *   distinct members over a window that starts and ends at any instant);
+ * - per agreement, day and member released: the first release that day (the inventory's distinct
+ *   members over a window that starts and ends at any instant);
  * - per instant and agreement: the fields released then (the inventory's volume on the first and
  *   last day of its window); a request's entries share their instant;
  * - per agreement, month and member released: which fields, directly and through friends (the
- *   exposure report); rows grow with distinct exposures, not with traffic;
+ *   exposure report);
  * - per agreement, month and field: how many times it was released;
  * - per month, agreement, app, purpose, field and way (directly or through friends): its first and
  *   last release (the least-privilege report: what was allowed and never used);
  * - per partner, month and member whose token its apps used (the counterfactual report's requests).
  *
- * A batch is counted in memory, then written as one upsert per key that adds to (or ORs into) the
- * row already there.
+ * A batch is counted in memory. The totals (daily counts, instants, field months) are one upsert per
+ * key that adds to the row already there: few keys, met again and again. The per-member counts
+ * (release days, exposure, token members) are journals (migration 0034): a row per member per
+ * batch appended at the table's end, which the folding (member-set-folding.ts) moves into bitmaps,
+ * merging repeats; upserting them placed each released friend at a random place in a B-tree
+ * keyed by text, which cost about as much as appending the entry itself.
  */
 export class AuditAggregates {
   async record(db: Db, entries: readonly AuditEntry[]): Promise<void> {
@@ -32,9 +36,9 @@ export class AuditAggregates {
     const batch = new BatchCounts();
     for (const entry of entries) batch.add(entry);
     await DAILY_UPSERT.run(db, batch.daily());
-    await RELEASE_DAY_UPSERT.run(db, batch.releaseDays());
+    await RELEASE_DAY_INSERT.run(db, batch.releaseDays());
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
-    await EXPOSURE_UPSERT.run(db, batch.exposures());
+    await EXPOSURE_INSERT.run(db, batch.exposures());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
     await FIELD_USE_UPSERT.run(db, batch.fieldUses());
     await TOKEN_MONTH_INSERT.run(db, batch.tokenMonths());
@@ -55,76 +59,116 @@ export function volumeOf(released: readonly string[]): number {
 }
 
 interface DailyCount { entries: number; fields: number; lastAt: Instant }
-interface ReleaseDay { firstAt: Instant; lastAt: Instant }
-interface Exposure { direct: FieldMask; friends: FieldMask }
+interface Released { day: string; agreementId: string; member: string; firstAt: Instant; direct: FieldMask; friends: FieldMask }
 interface FieldTimes { direct: number; friends: number }
+interface FirstAndLast { firstAt: Instant; lastAt: Instant }
+/** What the counts need of a list of released fields, worked out once per list: the Graph API shares a list among the entries that released the same fields. */
+interface ReleasedList { readonly volume: number; readonly mask: FieldMask; readonly fields: readonly Field[] }
 
-/** A batch's entries counted per key; keys are the key columns joined by NUL, which no id contains. */
+const releasedLists = new WeakMap<readonly string[], ReleasedList>();
+
+function releasedList(released: readonly string[]): ReleasedList {
+  let list = releasedLists.get(released);
+  if (list === undefined) {
+    const fields = released.filter(isField);
+    list = { volume: volumeOf(released), mask: fields.reduce((mask, field) => mask | fieldBit(field), 0), fields };
+    releasedLists.set(released, list);
+  }
+  return list;
+}
+
+/**
+ * A batch's entries counted per key; keys are the key columns joined by NUL, which no id contains.
+ * A request's entries come one after the other and share its instant, app and token: what the
+ * previous entry counted under the same key is reused rather than looked up again.
+ */
 class BatchCounts {
   private readonly dailyCounts = new Map<string, DailyCount>();
-  private readonly days = new Map<string, ReleaseDay>();
-  private readonly instants = new Map<string, number>();
-  private readonly exposure = new Map<string, Exposure>();
-  private readonly times = new Map<string, FieldTimes>();
-  private readonly uses = new Map<string, ReleaseDay>();
+  /** Per day, agreement and member released: the first release and the fields (the release days' and exposure's rows). */
+  private readonly released = new Map<string, Released>();
+  private readonly instants = new Map<string, { fields: number }>();
+  /** Per agreement and month, per list of released fields: how many times (counted per field as rows are made). */
+  private readonly times = new Map<string, Map<ReleasedList, FieldTimes>>();
+  /** Per month, agreement, app, purpose, field and way: the first and last release (few keys: a request's released friends share them). */
+  private readonly uses = new Map<string, FirstAndLast>();
   private readonly dayNames = new Map<number, string>();
   private readonly tokens = new Set<string>();
+  private previous: { entry: AuditEntry; daily: DailyCount; instant?: { fields: number }; times?: Map<ReleasedList, FieldTimes> } | undefined;
 
   add(entry: AuditEntry): void {
+    const before = this.previous;
+    const sameRequest = before !== undefined && before.entry.at === entry.at && before.entry.requestId === entry.requestId
+      && before.entry.partnerId === entry.partnerId && before.entry.appId === entry.appId
+      && before.entry.agreementId === entry.agreementId && before.entry.tokenMemberId === entry.tokenMemberId;
     const day = this.dayOf(entry.at);
     const released = entry.outcome === 'released';
-    const fields = released ? volumeOf(entry.released) : 0;
-    const dailyKey = [day, entry.partnerId ?? '', entry.appId ?? '', entry.agreementId ?? '', entry.outcome].join('\0');
-    const daily = this.dailyCounts.get(dailyKey);
-    if (daily === undefined) this.dailyCounts.set(dailyKey, { entries: 1, fields, lastAt: entry.at });
-    else {
-      daily.entries++;
-      daily.fields += fields;
-      daily.lastAt = Math.max(daily.lastAt, entry.at);
-    }
-    if (entry.partnerId !== null && entry.tokenMemberId !== null) this.tokens.add([day.slice(0, 7), entry.partnerId, entry.tokenMemberId].join('\0'));
+    const list = releasedList(entry.released);
+    const fields = released ? list.volume : 0;
+    const daily = sameRequest && before.entry.outcome === entry.outcome ? before.daily : this.dailyOf(day, entry);
+    daily.entries++;
+    daily.fields += fields;
+    if (entry.at > daily.lastAt) daily.lastAt = entry.at;
+    if (!sameRequest && entry.partnerId !== null && entry.tokenMemberId !== null) this.tokens.add(`${day.slice(0, 7)}\0${entry.partnerId}\0${entry.tokenMemberId}`);
+    const previous: NonNullable<BatchCounts['previous']> = { entry, daily, instant: sameRequest ? before.instant : undefined, times: sameRequest ? before.times : undefined };
+    this.previous = previous;
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
-    const member = entry.subjectMemberId;
-    const dayKey = [day, entry.agreementId, member].join('\0');
-    const seen = this.days.get(dayKey);
-    if (seen === undefined) this.days.set(dayKey, { firstAt: entry.at, lastAt: entry.at });
-    else {
-      seen.firstAt = Math.min(seen.firstAt, entry.at);
-      seen.lastAt = Math.max(seen.lastAt, entry.at);
-    }
-    const instantKey = [entry.at, entry.agreementId].join('\0');
-    this.instants.set(instantKey, (this.instants.get(instantKey) ?? 0) + fields);
-    this.addExposure(entry.agreementId, day.slice(0, 7), member, entry);
+    const instant = previous.instant ??= this.instantOf(entry.at, entry.agreementId);
+    instant.fields += fields;
+    const times = previous.times ??= this.timesOf(entry.agreementId, day.slice(0, 7));
+    this.addRelease(day, entry.agreementId, entry.subjectMemberId, entry, list, times);
   }
 
-  private addExposure(agreementId: string, month: string, member: string, entry: AuditEntry): void {
+  private addRelease(day: string, agreementId: string, member: string, entry: AuditEntry, list: ReleasedList, times: Map<ReleasedList, FieldTimes>): void {
     const direct = member === entry.tokenMemberId;
-    const usedUnder = entry.appId === null || entry.purpose === null ? null : [month, agreementId, entry.appId, entry.purpose].join('\0');
-    let mask = 0;
-    for (const field of entry.released) {
-      if (!isField(field)) continue;
-      mask |= fieldBit(field);
-      const key = [agreementId, month, field].join('\0');
-      const times = this.times.get(key) ?? { direct: 0, friends: 0 };
-      if (direct) times.direct++;
-      else times.friends++;
-      this.times.set(key, times);
-      if (usedUnder !== null) this.addUse(`${usedUnder}\0${field}\0${direct ? 'd' : 'f'}`, entry.at);
+    const mask = list.mask;
+    if (entry.appId !== null && entry.purpose !== null) {
+      const usedUnder = `${day.slice(0, 7)}\0${agreementId}\0${entry.appId}\0${entry.purpose}`;
+      for (const field of list.fields) this.addUse(`${usedUnder}\0${field}\0${direct ? 'd' : 'f'}`, entry.at);
     }
-    if (mask === 0) return;
-    const key = [agreementId, month, member].join('\0');
-    const exposure = this.exposure.get(key) ?? { direct: 0, friends: 0 };
-    if (direct) exposure.direct |= mask;
-    else exposure.friends |= mask;
-    this.exposure.set(key, exposure);
+    if (mask !== 0) {
+      let counted = times.get(list);
+      if (counted === undefined) times.set(list, (counted = { direct: 0, friends: 0 }));
+      if (direct) counted.direct++;
+      else counted.friends++;
+    }
+    const key = `${day}\0${agreementId}\0${member}`;
+    const seen = this.released.get(key);
+    if (seen === undefined) {
+      this.released.set(key, { day, agreementId, member, firstAt: entry.at, direct: direct ? mask : 0, friends: direct ? 0 : mask });
+      return;
+    }
+    if (entry.at < seen.firstAt) seen.firstAt = entry.at;
+    if (direct) seen.direct |= mask;
+    else seen.friends |= mask;
+  }
+
+  private dailyOf(day: string, entry: AuditEntry): DailyCount {
+    const key = `${day}\0${entry.partnerId ?? ''}\0${entry.appId ?? ''}\0${entry.agreementId ?? ''}\0${entry.outcome}`;
+    let daily = this.dailyCounts.get(key);
+    if (daily === undefined) this.dailyCounts.set(key, (daily = { entries: 0, fields: 0, lastAt: entry.at }));
+    return daily;
+  }
+
+  private instantOf(at: Instant, agreementId: string): { fields: number } {
+    const key = `${at}\0${agreementId}`;
+    let instant = this.instants.get(key);
+    if (instant === undefined) this.instants.set(key, (instant = { fields: 0 }));
+    return instant;
+  }
+
+  private timesOf(agreementId: string, month: string): Map<ReleasedList, FieldTimes> {
+    const key = `${agreementId}\0${month}`;
+    let times = this.times.get(key);
+    if (times === undefined) this.times.set(key, (times = new Map()));
+    return times;
   }
 
   private addUse(key: string, at: Instant): void {
     const use = this.uses.get(key);
     if (use === undefined) this.uses.set(key, { firstAt: at, lastAt: at });
     else {
-      use.firstAt = Math.min(use.firstAt, at);
-      use.lastAt = Math.max(use.lastAt, at);
+      if (at < use.firstAt) use.firstAt = at;
+      if (at > use.lastAt) use.lastAt = at;
     }
   }
 
@@ -140,19 +184,37 @@ class BatchCounts {
   }
 
   releaseDays(): unknown[] {
-    return flat(this.days, (d) => [d.firstAt, d.lastAt]);
+    const values: unknown[] = [];
+    for (const r of this.released.values()) values.push(r.day, r.agreementId, r.member, r.firstAt);
+    return values;
   }
 
   releaseInstants(): unknown[] {
-    return flat(this.instants, (fields) => [fields]);
+    return flat(this.instants, (instant) => [instant.fields]);
   }
 
+  /** A row per member and day released with fields; two days of one month make two rows of the journal, merged when folded. */
   exposures(): unknown[] {
-    return flat(this.exposure, (e) => [e.direct, e.friends]);
+    const values: unknown[] = [];
+    for (const r of this.released.values()) if (r.direct !== 0 || r.friends !== 0) values.push(r.agreementId, r.day.slice(0, 7), r.member, r.direct, r.friends);
+    return values;
   }
 
   fieldMonths(): unknown[] {
-    return flat(this.times, (t) => [t.direct, t.friends]);
+    const values: unknown[] = [];
+    for (const [key, byList] of this.times) {
+      const [agreementId, month] = key.split('\0');
+      const byField = new Map<Field, FieldTimes>();
+      for (const [list, t] of byList) {
+        for (const field of list.fields) {
+          const counted = byField.get(field) ?? byField.set(field, { direct: 0, friends: 0 }).get(field)!;
+          counted.direct += t.direct;
+          counted.friends += t.friends;
+        }
+      }
+      for (const [field, t] of byField) values.push(agreementId, month, field, t.direct, t.friends);
+    }
+    return values;
   }
 
   fieldUses(): unknown[] {
@@ -171,7 +233,7 @@ function flat<V>(map: ReadonlyMap<string, V>, counts: (value: V) => unknown[]): 
   return values;
 }
 
-type Table = 'audit_daily_counts' | 'audit_release_days' | 'audit_release_instants' | 'audit_exposure' | 'audit_field_months' | 'audit_field_uses';
+type Table = 'audit_daily_counts' | 'audit_release_instants' | 'audit_field_months' | 'audit_field_uses';
 
 /** `a + excluded.a` for each counter. */
 function sums(eb: ExpressionBuilder<any, any>, table: Table, columns: readonly string[]) {
@@ -193,26 +255,15 @@ const DAILY_UPSERT = new BulkInsert(
   })),
 );
 
-const RELEASE_DAY_UPSERT = new BulkInsert(
-  'audit_release_days', ['day', 'agreement_id', 'member_id', 'first_at', 'last_at'], 1000,
-  (conflict) => conflict.columns(['day', 'agreement_id', 'member_id']).doUpdateSet((eb) => ({
-    first_at: extreme(eb, 'audit_release_days', 'first_at', '<'),
-    last_at: extreme(eb, 'audit_release_days', 'last_at', '>'),
-  })),
-);
+// The per-member counts are journals (migration 0034): appended, never upserted; the folding merges repeats.
+const RELEASE_DAY_INSERT = new BulkInsert('audit_release_days', ['day', 'agreement_id', 'member_id', 'first_at'], 1000);
 
 const RELEASE_INSTANT_UPSERT = new BulkInsert(
   'audit_release_instants', ['at', 'agreement_id', 'fields'], 1000,
   (conflict) => conflict.columns(['at', 'agreement_id']).doUpdateSet((eb) => sums(eb, 'audit_release_instants', ['fields'])),
 );
 
-const EXPOSURE_UPSERT = new BulkInsert(
-  'audit_exposure', ['agreement_id', 'month', 'member_id', 'direct_fields', 'friend_fields'], 1000,
-  (conflict) => conflict.columns(['month', 'agreement_id', 'member_id']).doUpdateSet((eb) => ({
-    direct_fields: eb('audit_exposure.direct_fields', '|', eb.ref('excluded.direct_fields')),
-    friend_fields: eb('audit_exposure.friend_fields', '|', eb.ref('excluded.friend_fields')),
-  })),
-);
+const EXPOSURE_INSERT = new BulkInsert('audit_exposure', ['agreement_id', 'month', 'member_id', 'direct_fields', 'friend_fields'], 1000);
 
 const FIELD_MONTH_UPSERT = new BulkInsert(
   'audit_field_months', ['agreement_id', 'month', 'field', 'direct', 'friends'], 1000,
@@ -227,6 +278,4 @@ const FIELD_USE_UPSERT = new BulkInsert(
   })),
 );
 
-const TOKEN_MONTH_INSERT = new BulkInsert(
-  'audit_token_months', ['month', 'partner_id', 'member_id'], 1000, true,
-);
+const TOKEN_MONTH_INSERT = new BulkInsert('audit_token_months', ['month', 'partner_id', 'member_id'], 1000);

@@ -5,15 +5,16 @@ import { addToSet, emptySet, lockFolding, memberNumbers, type MemberSet } from '
 /**
  * Moves the per-member rows the appenders write (audit-aggregates.ts) into the member sets'
  * bitmaps (member-sets.ts) and deletes them: the release days, the exposure and the token members.
- * Each group of rows (a day or month and its agreement or partner) in transactions of at most
- * FOLD_CHUNK rows, each deleting exactly the rows it folds (DELETE … RETURNING), so appends that
- * go on meanwhile are either folded or left for the next run, never lost. Run by the scheduler;
- * nothing depends on when: a set is its bitmap and its rows together.
+ * Those tables are journals (migration 0034): a member may have a row per batch of appends, and
+ * ORing rows into a bitmap merges the repeats. Each journal is folded in order of `id`, in
+ * transactions of at most FOLD_CHUNK rows, each deleting exactly the rows it folds (DELETE …
+ * RETURNING), so appends that go on meanwhile are either folded or left for the next run, never
+ * lost. Run by the scheduler; nothing depends on when: a set is its bitmap and its rows together.
  */
 export interface FoldResult {
   /** Rows moved into bitmaps. */
   readonly rows: number;
-  /** Groups (day or month and key) folded. */
+  /** Groups (day or month and key) folded into, counted once per chunk. */
   readonly groups: number;
 }
 
@@ -22,43 +23,50 @@ const FOLD_CHUNK = 50_000;
 export async function foldMemberSets(db: Db): Promise<FoldResult> {
   let rows = 0;
   let groups = 0;
-  for (const table of FOLDED) {
-    for (const group of await table.groups(db)) {
-      groups++;
-      rows += await foldGroup(db, table, group);
+  for (const journal of FOLDED) {
+    for (;;) {
+      const chunk = await db.transaction().execute((trx) => foldChunk(trx, journal));
+      rows += chunk.rows;
+      groups += chunk.groups;
+      if (!chunk.more) break;
     }
   }
   return { rows, groups };
 }
 
-interface Group { readonly period: string; readonly key: string }
+type FoldedRow = { member_id: string; direct_fields?: number; friend_fields?: number };
+type JournalTable = 'audit_release_days' | 'audit_exposure' | 'audit_token_months';
 
-interface FoldedTable {
-  /** The groups that have rows waiting. */
-  groups(db: Db): Promise<Group[]>;
-  /** Deletes the group's rows with member ids in (after, upTo] (`upTo` null: all after), returning them. */
-  take(trx: Db, group: Group, after: string, upTo: string | null): Promise<FoldedRow[]>;
-  /** The member ids of the group after `after`, in order, the FOLD_CHUNK-th of them (or null when fewer remain). */
-  chunkEnd(db: Db, group: Group, after: string): Promise<string | null>;
-  /** Adds the rows to the group's sets. */
-  fold(trx: Db, group: Group, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Promise<void>;
+interface Journal {
+  readonly table: JournalTable;
+  readonly periodColumn: 'day' | 'month';
+  readonly keyColumn: 'agreement_id' | 'partner_id';
+  readonly extra: readonly string[];
+  /** Adds one group's rows (its period and key) to its sets. */
+  fold(trx: Db, period: string, key: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Promise<void>;
 }
 
-async function foldGroup(db: Db, table: FoldedTable, group: Group): Promise<number> {
-  let after = '';
-  let moved = 0;
-  for (;;) {
-    const upTo = await table.chunkEnd(db, group, after);
-    const taken = await db.transaction().execute(async (trx) => {
-      await lockFolding(trx);
-      const rows = await table.take(trx, group, after, upTo);
-      if (rows.length > 0) await table.fold(trx, group, rows, await memberNumbers(trx, rows.map((row) => row.member_id)));
-      return rows.length;
-    });
-    moved += taken;
-    if (upTo === null) return moved;
-    after = upTo;
+/** Deletes the journal's first FOLD_CHUNK rows (all of them when fewer) and folds them, group by group. */
+async function foldChunk(trx: Db, journal: Journal): Promise<{ rows: number; groups: number; more: boolean }> {
+  await lockFolding(trx);
+  // Kysely cannot type columns chosen at run time; the three journals share these column names.
+  const table = journal.table as 'audit_exposure';
+  const last = await trx.selectFrom(table).select('id').orderBy('id').limit(1).offset(FOLD_CHUNK - 1).executeTakeFirst();
+  const deleted = trx.deleteFrom(table).$if(last !== undefined, (q) => q.where('id', '<=', last!.id));
+  const rows = await deleted.returning([journal.periodColumn, journal.keyColumn, 'member_id', ...journal.extra] as never[]).execute() as Array<FoldedRow & Record<string, string>>;
+  const groups = new Map<string, FoldedRow[]>();
+  for (const row of rows) {
+    const group = `${row[journal.periodColumn]}\0${row[journal.keyColumn]}`;
+    (groups.get(group) ?? groups.set(group, []).get(group)!).push(row);
   }
+  if (rows.length > 0) {
+    const numbers = await memberNumbers(trx, rows.map((row) => row.member_id));
+    for (const [group, ofGroup] of groups) {
+      const [period, key] = group.split('\0') as [string, string];
+      await journal.fold(trx, period, key, ofGroup, numbers);
+    }
+  }
+  return { rows: rows.length, groups: groups.size, more: last !== undefined };
 }
 
 function setOf(rows: ReadonlyArray<{ member_id: string }>, numbers: ReadonlyMap<string, number>): MemberSet {
@@ -67,44 +75,28 @@ function setOf(rows: ReadonlyArray<{ member_id: string }>, numbers: ReadonlyMap<
   return set;
 }
 
-type FoldedRow = { member_id: string; direct_fields?: number; friend_fields?: number };
-type RowTable = 'audit_release_days' | 'audit_exposure' | 'audit_token_months';
+const releaseDays: Journal = {
+  table: 'audit_release_days', periodColumn: 'day', keyColumn: 'agreement_id', extra: [],
+  fold: (trx, period, key, rows, numbers) => addToSet(trx, 'release_day', period, key, setOf(rows, numbers)),
+};
 
-/** A table of per-member rows keyed by (period column, key column, member_id). */
-function rowTable(
-  table: RowTable, periodColumn: 'day' | 'month', keyColumn: 'agreement_id' | 'partner_id', extra: readonly string[],
-  fold: FoldedTable['fold'],
-): FoldedTable {
-  // Kysely cannot type columns chosen at run time; the three tables share these column names.
-  const from = (db: Db) => (db as Db).selectFrom(table as 'audit_exposure') as any;
-  const inGroup = (q: any, group: Group, after: string) =>
-    q.where(periodColumn, '=', group.period).where(keyColumn, '=', group.key).where('member_id', '>', after);
-  return {
-    groups: async (db) => ((await from(db).select([periodColumn, keyColumn]).distinct().execute()) as Record<string, string>[])
-      .map((row) => ({ period: row[periodColumn]!, key: row[keyColumn]! })),
-    take: (trx, group, after, upTo) => {
-      const q = inGroup(trx.deleteFrom(table as 'audit_exposure'), group, after);
-      return (upTo === null ? q : q.where('member_id', '<=', upTo)).returning(['member_id', ...extra]).execute();
-    },
-    chunkEnd: async (db, group, after) => (await inGroup(from(db).select('member_id'), group, after)
-      .orderBy('member_id').limit(1).offset(FOLD_CHUNK - 1).executeTakeFirst())?.member_id ?? null,
-    fold,
-  };
-}
-
-const releaseDays = rowTable('audit_release_days', 'day', 'agreement_id', [],
-  (trx, group, rows, numbers) => addToSet(trx, 'release_day', group.period, group.key, setOf(rows, numbers)));
-
-const tokens = rowTable('audit_token_months', 'month', 'partner_id', [],
-  (trx, group, rows, numbers) => addToSet(trx, 'token', group.period, group.key, setOf(rows, numbers)));
+const tokens: Journal = {
+  table: 'audit_token_months', periodColumn: 'month', keyColumn: 'partner_id', extra: [],
+  fold: (trx, period, key, rows, numbers) => addToSet(trx, 'token', period, key, setOf(rows, numbers)),
+};
 
 /** The `exposure` set's key: an agreement, a catalog field or `*` (any), and how (`d` directly, `f` through friends). */
 export const exposureKey = (agreementId: string, field: string, how: 'd' | 'f'): string => `${agreementId} ${field} ${how}`;
 
-const exposure = rowTable('audit_exposure', 'month', 'agreement_id', ['direct_fields', 'friend_fields'], async (trx, group, rows, numbers) => {
+const exposure: Journal = {
+  table: 'audit_exposure', periodColumn: 'month', keyColumn: 'agreement_id', extra: ['direct_fields', 'friend_fields'],
+  fold: (trx, period, agreementId, rows, numbers) => foldExposure(trx, period, agreementId, rows, numbers),
+};
+
+async function foldExposure(trx: Db, period: string, agreementId: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Promise<void> {
   const sets = new Map<string, MemberSet>();
   const add = (field: string, how: 'd' | 'f', member: number) => {
-    const key = exposureKey(group.key, field, how);
+    const key = exposureKey(agreementId, field, how);
     (sets.get(key) ?? sets.set(key, emptySet()).get(key)!).add(member);
   };
   for (const row of rows) {
@@ -115,8 +107,8 @@ const exposure = rowTable('audit_exposure', 'month', 'agreement_id', ['direct_fi
       for (const field of FIELDS) if (mask & fieldBit(field)) add(field, how, member);
     }
   }
-  for (const [key, set] of sets) await addToSet(trx, 'exposure', group.period, key, set);
-});
+  for (const [key, set] of sets) await addToSet(trx, 'exposure', period, key, set);
+}
 
-const FOLDED: readonly FoldedTable[] = [releaseDays, exposure, tokens];
+const FOLDED: readonly Journal[] = [releaseDays, exposure, tokens];
 

@@ -495,13 +495,15 @@ export interface AuditDailyCountsTable {
   last_at: number;
 }
 
-/** Per agreement, UTC day and member whose data was released: the first and last release that day (epoch ms). */
+/** Per agreement, UTC day and member whose data was released: when, first, in a batch of appends (epoch ms). */
 export interface AuditReleaseDaysTable {
+  /** The journal's order (migration 0034): the folding moves rows into bitmaps by it. */
+  id: Generated<number>;
   agreement_id: string;
   day: string;
   member_id: string;
+  /** The member's first release that day among the entries of one batch (a member may have a row per batch). */
   first_at: number;
-  last_at: number;
 }
 
 /**
@@ -518,6 +520,8 @@ export interface AuditReleaseInstantsTable {
 
 /** Per agreement, UTC month and member whose data was released: which fields, directly and through friends (field masks). */
 export interface AuditExposureTable {
+  /** The journal's order (migration 0034); a member may have a row per batch, their fields ORed when read. */
+  id: Generated<number>;
   agreement_id: string;
   /** `YYYY-MM` (UTC). */
   month: string;
@@ -560,6 +564,8 @@ export interface MemberNumbersTable {
 
 /** Per UTC month and partner, the members whose tokens its apps used (migration 0028). */
 export interface AuditTokenMonthsTable {
+  /** The journal's order (migration 0034); a member may have a row per batch. */
+  id: Generated<number>;
   month: string;
   partner_id: string;
   member_id: string;

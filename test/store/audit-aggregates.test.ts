@@ -281,25 +281,42 @@ async function emptyDatabase(t: TestContext, dialect: Dialect): Promise<Db> {
 
 const AGGREGATE_TABLES = ['audit_daily_counts', 'audit_release_days', 'audit_release_instants', 'audit_exposure', 'audit_field_months'] as const;
 
-/** Every aggregate table's rows, in key order, numbers as numbers (PostgreSQL answers bigint as text). */
+/**
+ * Every aggregate table's rows, in key order, numbers as numbers (PostgreSQL answers bigint as text);
+ * the journals (migration 0034) merged per key as the folding merges them: the first release, the fields ORed.
+ */
 async function tables(db: Db): Promise<Record<(typeof AGGREGATE_TABLES)[number], unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const table of AGGREGATE_TABLES) {
     const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db);
-    out[table] = rows
-      .map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) && k !== 'member_id' ? Number(v) : v])))
-      .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).sort())))
-      .sort();
+    const merged = new Map<string, Record<string, unknown>>();
+    for (const row of rows) {
+      const { id: _id, ...columns } = Object.fromEntries(Object.entries(row)
+        .map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) && k !== 'member_id' ? Number(v) : v]));
+      const key = JOURNAL_KEYS[table]?.map((column) => columns[column]).join() ?? JSON.stringify(columns);
+      const there = merged.get(key);
+      merged.set(key, there === undefined ? columns : {
+        ...there,
+        ...('first_at' in columns ? { first_at: Math.min(Number(there.first_at), Number(columns.first_at)) } : {}),
+        ...('direct_fields' in columns ? { direct_fields: Number(there.direct_fields) | Number(columns.direct_fields), friend_fields: Number(there.friend_fields) | Number(columns.friend_fields) } : {}),
+      });
+    }
+    out[table] = [...merged.values()].map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).sort()))).sort();
   }
   return out as Record<(typeof AGGREGATE_TABLES)[number], unknown[]>;
 }
+
+const JOURNAL_KEYS: Partial<Record<(typeof AGGREGATE_TABLES)[number], readonly string[]>> = {
+  audit_release_days: ['day', 'agreement_id', 'member_id'],
+  audit_exposure: ['month', 'agreement_id', 'member_id'],
+};
 
 /** The tables recounted from the entries, independently of the appender: what they must hold. */
 function recount(entries: readonly AuditEntry[]): Record<(typeof AGGREGATE_TABLES)[number], unknown[]> {
   const day = (at: Instant) => new Date(at).toISOString().slice(0, 10);
   const rows = {
     audit_daily_counts: new Map<string, { day: string; partner_id: string; app_id: string; agreement_id: string; outcome: string; entries: number; fields: number; last_at: number }>(),
-    audit_release_days: new Map<string, { day: string; agreement_id: string; member_id: string; first_at: number; last_at: number }>(),
+    audit_release_days: new Map<string, { day: string; agreement_id: string; member_id: string; first_at: number }>(),
     audit_release_instants: new Map<string, { at: number; agreement_id: string; fields: number }>(),
     audit_exposure: new Map<string, { month: string; agreement_id: string; member_id: string; direct_fields: number; friend_fields: number }>(),
     audit_field_months: new Map<string, { month: string; agreement_id: string; field: string; direct: number; friends: number }>(),
@@ -312,8 +329,8 @@ function recount(entries: readonly AuditEntry[]): Record<(typeof AGGREGATE_TABLE
     rows.audit_daily_counts.set(d.join(), { ...daily, entries: daily.entries + 1, fields: daily.fields + fields, last_at: Math.max(daily.last_at, e.at) });
     if (!released || e.agreementId === null || e.subjectMemberId === null) continue;
     const k = [day(e.at), e.agreementId, e.subjectMemberId].join();
-    const seen = rows.audit_release_days.get(k) ?? { day: day(e.at), agreement_id: e.agreementId, member_id: e.subjectMemberId, first_at: e.at, last_at: e.at };
-    rows.audit_release_days.set(k, { ...seen, first_at: Math.min(seen.first_at, e.at), last_at: Math.max(seen.last_at, e.at) });
+    const seen = rows.audit_release_days.get(k) ?? { day: day(e.at), agreement_id: e.agreementId, member_id: e.subjectMemberId, first_at: e.at };
+    rows.audit_release_days.set(k, { ...seen, first_at: Math.min(seen.first_at, e.at) });
     const i = `${e.at},${e.agreementId}`;
     rows.audit_release_instants.set(i, { at: e.at, agreement_id: e.agreementId, fields: (rows.audit_release_instants.get(i)?.fields ?? 0) + fields });
     const month = day(e.at).slice(0, 7);

@@ -27,6 +27,7 @@ import { memberSets } from './0028-member-sets.js';
 import { auditMemberIndex } from './0030-audit-member-index.js';
 import { auditFieldUses } from './0032-audit-field-uses.js';
 import { simulations } from './0031-simulations.js';
+import { countJournals } from './0034-count-journals.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -58,6 +59,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0030-audit-member-index': auditMemberIndex,
   '0032-audit-field-uses': auditFieldUses,
   '0031-simulations': simulations,
+  '0034-count-journals': countJournals,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
