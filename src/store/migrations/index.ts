@@ -57,8 +57,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0025-member-privacy-center': memberPrivacyCenter,
   '0028-member-sets': memberSets,
   '0030-audit-member-index': auditMemberIndex,
-  '0032-audit-field-uses': auditFieldUses,
   '0031-simulations': simulations,
+  '0032-audit-field-uses': auditFieldUses,
   '0034-count-journals': countJournals,
 };
 
