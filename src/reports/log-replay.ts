@@ -64,7 +64,7 @@ export class LogReplayer {
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
-    const pairs = new Map<string, readonly [string, string]>();
+    const pairs: Array<readonly [string, string]> = [];
     for (const request of requests) {
       const token = request.tokenMemberId;
       if (!this.platform.has(token)) tokens.add(token);
@@ -76,16 +76,19 @@ export class LogReplayer {
       for (const id of ids) {
         if (!this.facts.has(id)) subjects.add(id);
         if (thirdParty && !this.consents.has(id)) appUsers.add(id);
-        if (id !== token && !known.has(id)) pairs.set(`${token} ${id}`, [token, id]);
+        if (id !== token && !known.has(id)) {
+          known.set(id, false); // asked once, whatever the answer
+          pairs.push([token, id]);
+        }
       }
     }
     for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
     const [friends, platform, facts, consents] = await Promise.all([
-      this.log.friendPairs([...pairs.values()]), this.log.platformEnabled([...tokens]),
+      this.log.friendPairs(pairs), this.log.platformEnabled([...tokens]),
       this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
-    for (const [pair, [token, id]] of pairs) this.friendships.get(token)!.set(id, friends.has(pair));
-    this.pairsCached += pairs.size;
+    pairs.forEach(([token, id], index) => { if (friends[index]) this.friendships.get(token)!.set(id, true); });
+    this.pairsCached += pairs.length;
     for (const id of tokens) this.platform.set(id, platform.get(id) ?? false);
     for (const id of subjects) this.facts.set(id, facts.get(id) ?? null);
     for (const [id, list] of consents) this.consents.set(id, list);
