@@ -35,6 +35,9 @@ export interface LoggedConsent {
 /** A member's facts as the field rules read them, whoever asks (friendship and app use are added per request). */
 export type MemberFacts = Omit<SubjectFacts, 'isFriend' | 'usesApp'>;
 
+/** A batch whose requests hold fewer than one leaf in this many of the range they span reads its leaves request by request. */
+const SCATTERED = 4;
+
 /** Two parameters a pair: well under SQLite's and PostgreSQL's limits on parameters. */
 const PAIRS_PER_QUERY = 4_000;
 
@@ -63,9 +66,13 @@ export class ReplayLogRepository {
     const first = requests[0]!.first_seq;
     const last = requests[requests.length - 1]!;
     const end = last.first_seq + last.leaf_count;
-    // One agreement's requests are scattered through the log: their leaves are read by request (a
-    // range of the primary key each); a whole-log replay reads one range.
-    const leaves = filter.agreementId === undefined
+    // One agreement's requests are scattered through the log: unless they hold a good part of the
+    // range they span (a busy agreement), their leaves are read by request (a range of the primary
+    // key each); otherwise, and for a whole-log replay, one range is read (withSubjects skips the
+    // leaves of other requests).
+    let leafCount = 0;
+    for (const request of requests) leafCount += request.leaf_count;
+    const leaves = filter.agreementId === undefined || leafCount * SCATTERED >= end - first
       ? raw ? raw.leavesBetween(first, end) : await this.leavesBetween(first, end)
       : raw ? raw.leavesOf(requests) : await this.leavesOf(requests.map((r) => r.first_seq));
     await this.loadFieldSets(leaves);
