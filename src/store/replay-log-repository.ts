@@ -55,6 +55,7 @@ interface FieldSet {
 export class ReplayLogRepository {
   /** The released and withheld lists by id: a log holds few distinct ones, each parsed once. */
   private readonly fieldSets = new Map<number, FieldSet>();
+  private raw: RawReplayReads | undefined;
 
   constructor(private readonly db: Db) {}
 
@@ -89,8 +90,6 @@ export class ReplayLogRepository {
     if (sqlite === undefined || sqlite.inTransaction) return undefined;
     return this.raw ??= new RawReplayReads(sqlite);
   }
-
-  private raw: RawReplayReads | undefined;
 
   private async requestRows(filter: ReplayFilter, afterSeq: number, limit: number): Promise<RequestRow[]> {
     let query = this.db.selectFrom('audit_requests')
