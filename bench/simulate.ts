@@ -83,7 +83,11 @@ async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecor
   mkdirSync(CACHE, { recursive: true });
   const path = join(CACHE, `simulate-${size.members}-s${SEED}-f${size.avgFriends}-subjects${size.subjects}.db`);
   const marker = `${path}.done`;
-  if (existsSync(marker) && existsSync(path)) return { path, record: JSON.parse(readFileSync(marker, 'utf8')) as LogRecord, reused: true };
+  if (existsSync(marker) && existsSync(path)) {
+    // A world cached by an older version gets the migrations since (the replay opens it read-only).
+    await (await openStore(path, 'existing')).close();
+    return { path, record: JSON.parse(readFileSync(marker, 'utf8')) as LogRecord, reused: true };
+  }
   removeDatabase(path);
   const started = performance.now();
   await withProgressBar('Seeding', (onProgress) =>

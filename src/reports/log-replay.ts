@@ -1,7 +1,8 @@
 import type { AppClass } from '../domain/app.js';
 import type { LoggedRequest, ReplayWorld } from '../domain/replay.js';
+import type { SubjectFacts } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
-import type { LoggedConsent, MemberFacts, ReplayFilter, ReplayLogRepository } from '../store/replay-log-repository.js';
+import type { LoggedConsent, ReplayFilter, ReplayLogRepository } from '../store/replay-log-repository.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -35,7 +36,8 @@ function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string
  */
 export class LogReplayer {
   private appClasses: Map<string, AppClass> | undefined;
-  private readonly facts = new Map<string, MemberFacts | null>();
+  /** A member's facts as a subject who uses no app, as a friend and as not one: shared, not built per subject decided. */
+  private readonly facts = new Map<string, { readonly friend: SubjectFacts; readonly other: SubjectFacts } | null>();
   /** Token member → subject → whether they are friends today, for the pairs asked about so far. */
   private readonly friendships = new Map<string, Map<string, boolean>>();
   private pairsCached = 0;
@@ -64,7 +66,7 @@ export class LogReplayer {
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
-    const pairs = new Map<string, readonly [string, string]>();
+    const pairs: Array<readonly [string, string]> = [];
     for (const request of requests) {
       const token = request.tokenMemberId;
       if (!this.platform.has(token)) tokens.add(token);
@@ -76,18 +78,27 @@ export class LogReplayer {
       for (const id of ids) {
         if (!this.facts.has(id)) subjects.add(id);
         if (thirdParty && !this.consents.has(id)) appUsers.add(id);
-        if (id !== token && !known.has(id)) pairs.set(`${token} ${id}`, [token, id]);
+        if (id !== token && !known.has(id)) {
+          known.set(id, false); // asked once, whatever the answer
+          pairs.push([token, id]);
+        }
       }
     }
     for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
     const [friends, platform, facts, consents] = await Promise.all([
-      this.log.friendPairs([...pairs.values()]), this.log.platformEnabled([...tokens]),
+      this.log.friendPairs(pairs), this.log.platformEnabled([...tokens]),
       this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
-    for (const [pair, [token, id]] of pairs) this.friendships.get(token)!.set(id, friends.has(pair));
-    this.pairsCached += pairs.size;
+    pairs.forEach(([token, id], index) => { if (friends[index]) this.friendships.get(token)!.set(id, true); });
+    this.pairsCached += pairs.length;
     for (const id of tokens) this.platform.set(id, platform.get(id) ?? false);
-    for (const id of subjects) this.facts.set(id, facts.get(id) ?? null);
+    for (const id of subjects) {
+      const member = facts.get(id);
+      if (member === undefined) { this.facts.set(id, null); continue; }
+      const { platformEnabled, shareViaFriends, exclusions, friendsAudience } = member;
+      const other: SubjectFacts = { id, platformEnabled, shareViaFriends, exclusions, friendsAudience, isFriend: false, usesApp: false };
+      this.facts.set(id, { friend: { ...other, isFriend: true }, other });
+    }
     for (const [id, list] of consents) this.consents.set(id, list);
   }
 
@@ -103,11 +114,9 @@ export class LogReplayer {
       subject: (id) => {
         const facts = this.facts.get(id);
         if (facts === undefined || facts === null) return undefined;
+        const shared = friendships.get(id) === true ? facts.friend : facts.other;
         const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), request.appId, request.at);
-        return {
-          id, platformEnabled: facts.platformEnabled, shareViaFriends: facts.shareViaFriends, exclusions: facts.exclusions,
-          friendsAudience: facts.friendsAudience, isFriend: friendships.get(id) === true, usesApp,
-        };
+        return usesApp ? { ...shared, usesApp } : shared;
       },
     };
     return { request, world };

@@ -92,9 +92,22 @@ export function openSqliteImage(image: Buffer): Db {
 }
 
 function sqliteDb(sqlite: BetterSqlite3.Database): Db {
-  return new Kysely<Database>({
+  const db = new Kysely<Database>({
     dialect: faultReporting(new SqliteDialect({ database: withStatementCache(sqlite) }), () => sqlite.inTransaction),
   });
+  connections.set(db, sqlite);
+  return db;
+}
+
+const connections = new WeakMap<Db, BetterSqlite3.Database>();
+
+/**
+ * The better-sqlite3 connection under `db` (opened here on a file or image), for reads whose rows
+ * are too many for Kysely's cost per row (the audit log replay); undefined on PostgreSQL and on the
+ * worker thread's connection (openReadDatabase), which have none in this thread.
+ */
+export function sqliteConnectionOf(db: Db): BetterSqlite3.Database | undefined {
+  return connections.get(db);
 }
 
 /**
