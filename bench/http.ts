@@ -59,7 +59,8 @@ interface Load {
 }
 
 async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Load> {
-  const result = await autocannon({ url, headers, connections, duration: seconds, workers: 1 });
+  // A response slower than 60 s is counted as an error; autocannon's default, 10 s, is met on a loaded machine.
+  const result = await autocannon({ url, headers, connections, duration: seconds, workers: 1, timeout: 60 });
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
@@ -118,7 +119,13 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const inFlight = new Set<string>();
     rules.addHook('onRequest', async (request) => { inFlight.add(request.id); });
     rules.addHook('onResponse', async (request) => { inFlight.delete(request.id); });
-    rules.addHook('onRequestAbort', async (request) => { inFlight.delete(request.id); });
+    // A request the load generator gives up on at the end of a run is answered to no one: its entries may or may not
+    // have been committed when the connection closed, so it is counted apart.
+    let aborted = 0;
+    rules.addHook('onRequestAbort', async (request) => {
+      inFlight.delete(request.id);
+      if (request.url.startsWith('/v1/me/friends')) aborted++;
+    });
     rules.addHook('onResponse', async (request, reply) => {
       if (reply.statusCode === 200 && request.url.startsWith('/v1/me/friends')) served++;
     });
@@ -153,12 +160,16 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
 
     const auditBefore = await countAuditEntries(db);
     const servedBefore = served;
+    const abortedBefore = aborted;
     const withRules = await load(rulesUrl, headers, size.connections, size.seconds);
     // Requests cut off by the end of the run still finish on the server: wait until none is left.
     for (let waited = 0; inFlight.size > 0 && waited < 30_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     const servedDuringRun = served - servedBefore;
+    const abortedDuringRun = aborted - abortedBefore;
     const auditGrowth = (await countAuditEntries(db)) - auditBefore;
     const expectedGrowth = servedDuringRun * perRequest;
+    const mostGrowth = (servedDuringRun + abortedDuringRun) * perRequest;
+    const growthOff = auditGrowth < expectedGrowth ? expectedGrowth - auditGrowth : Math.max(0, auditGrowth - mostGrowth);
     const withoutRules = await load(bareUrl, {}, size.connections, size.seconds);
 
     const ratio = withRules.requestsPerSecond / withoutRules.requestsPerSecond;
@@ -177,7 +188,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       { name: 'rules + audit / bare', value: ratio, unit: 'x', target: { op: '>=', value: TARGET_RATIO }, kind: 'performance' },
       {
         name: 'audit entries missing or extra',
-        value: Math.abs(auditGrowth - expectedGrowth),
+        value: growthOff,
         unit: 'count',
         target: { op: '==', value: 0 },
         kind: 'correctness',
@@ -193,10 +204,11 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     log(`ratio: rules + audit / bare = ${ratio.toFixed(2)}; target >= ${TARGET_RATIO}: ${verdict(passes(figures[6]!))}`);
     log(
       `audit: the log grew by ${fmt(auditGrowth)} entries during the rules run; expected ${fmt(servedDuringRun)} responses served x ${perRequest} = ` +
-        `${fmt(expectedGrowth)}: ${auditGrowth === expectedGrowth ? 'PASS' : 'FAIL'}` +
+        `${fmt(expectedGrowth)}` + (abortedDuringRun > 0 ? ` (to ${fmt(mostGrowth)} with the ${fmt(abortedDuringRun)} requests the load generator gave up on)` : '') +
+        `: ${growthOff === 0 ? 'PASS' : 'FAIL'}` +
         (withRules.ok > servedDuringRun ? ` (autocannon counted ${fmt(withRules.ok)} 2xx, more than the server served!)` : ''),
     );
-    const ok = auditGrowth === expectedGrowth && withRules.ok <= servedDuringRun && servedDuringRun > 0 && figures[8]!.value === 0;
+    const ok = growthOff === 0 && withRules.ok <= servedDuringRun && servedDuringRun > 0 && figures[8]!.value === 0;
     if (!ok) log('FAIL: every response of the rules route must have its audit entries, and every request must succeed');
     return { benchmark: 'http', ok, figures, notes: [`${size.connections} connections, ${size.seconds} s per server`] };
   } finally {

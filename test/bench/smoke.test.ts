@@ -23,10 +23,14 @@ test('the benchmark suite runs on smoke sizes: one table, every benchmark with i
   const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-smoke-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'smoke.json');
+  // A failed run exits 1: its printed table and figures are what says why, so they go into the failure.
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run-all.ts', '--smoke', '--out', out], {
     cwd: ROOT,
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, FORCE_COLOR: '0', DATAPACT_BENCH_CACHE: join(dirname(out), 'cache') },
+  }).catch((error: { code?: number; stdout?: string }) => {
+    if (!existsSync(out)) assert.fail(`bench/run-all.ts exited ${error.code} without results:\n${error.stdout}`);
+    return { stdout: error.stdout ?? '' };
   });
 
   const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
