@@ -90,7 +90,7 @@ class BatchCounts {
   /** Per agreement and month, per list of released fields: how many times (counted per field as rows are made). */
   private readonly times = new Map<string, Map<ReleasedList, FieldTimes>>();
   /** Per month, agreement, app, purpose, field and way: the first and last release (few keys: a request's released friends share them). */
-  private readonly uses = new Map<string, FirstAndLast>();
+  private readonly uses = new Map<string, Map<ReleasedList, FirstAndLast>>();
   private readonly dayNames = new Map<number, string>();
   private readonly tokens = new Set<string>();
   private previous: { entry: AuditEntry; daily: DailyCount; instant?: { fields: number }; times?: Map<ReleasedList, FieldTimes> } | undefined;
@@ -123,7 +123,7 @@ class BatchCounts {
     const mask = list.mask;
     if (entry.appId !== null && entry.purpose !== null) {
       const usedUnder = `${day.slice(0, 7)}\0${agreementId}\0${entry.appId}\0${entry.purpose}`;
-      for (const field of list.fields) this.addUse(`${usedUnder}\0${field}\0${direct ? 'd' : 'f'}`, entry.at);
+      this.addUse(`${usedUnder}\0${direct ? 'd' : 'f'}`, list, entry.at);
     }
     if (mask !== 0) {
       let counted = times.get(list);
@@ -163,9 +163,12 @@ class BatchCounts {
     return times;
   }
 
-  private addUse(key: string, at: Instant): void {
-    const use = this.uses.get(key);
-    if (use === undefined) this.uses.set(key, { firstAt: at, lastAt: at });
+  /** Per list of released fields, expanded into fields only as rows are made: an entry costs one look-up, not one per field. */
+  private addUse(key: string, list: ReleasedList, at: Instant): void {
+    let byList = this.uses.get(key);
+    if (byList === undefined) this.uses.set(key, (byList = new Map()));
+    const use = byList.get(list);
+    if (use === undefined) byList.set(list, { firstAt: at, lastAt: at });
     else {
       if (at < use.firstAt) use.firstAt = at;
       if (at > use.lastAt) use.lastAt = at;
@@ -218,7 +221,23 @@ class BatchCounts {
   }
 
   fieldUses(): unknown[] {
-    return flat(this.uses, (u) => [u.firstAt, u.lastAt]);
+    const values: unknown[] = [];
+    for (const [key, byList] of this.uses) {
+      const [month, agreementId, appId, purpose, how] = key.split('\0');
+      const byField = new Map<Field, FirstAndLast>();
+      for (const [list, use] of byList) {
+        for (const field of list.fields) {
+          const seen = byField.get(field);
+          if (seen === undefined) byField.set(field, { ...use });
+          else {
+            if (use.firstAt < seen.firstAt) seen.firstAt = use.firstAt;
+            if (use.lastAt > seen.lastAt) seen.lastAt = use.lastAt;
+          }
+        }
+      }
+      for (const [field, use] of byField) values.push(month, agreementId, appId, purpose, field, how, use.firstAt, use.lastAt);
+    }
+    return values;
   }
 
   tokenMonths(): unknown[] {
