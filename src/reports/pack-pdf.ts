@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Conflict } from '../domain/errors.js';
+import { Conflict, Overloaded } from '../domain/errors.js';
 
 /**
  * The pack's HTML printed to PDF by a headless Chromium driven by playwright-core: the system's
@@ -32,5 +32,32 @@ export async function htmlToPdf(document: string, chromium: string = DEFAULT_CHR
     return await page.pdf({ format: 'A4', printBackground: true, margin: { top: '15mm', bottom: '15mm', left: '12mm', right: '12mm' } });
   } finally {
     await browser.close();
+  }
+}
+
+/** Prints the server's PDFs: `html => pdf`, given the document. */
+export type PdfRender = (document: string) => Promise<Buffer>;
+
+/**
+ * At most `concurrency` PDFs printed at once by one server. Each print starts a Chromium (hundreds
+ * of megabytes and a core for seconds), so staff clicking "PDF" together must not start one each:
+ * past the limit the request is refused at once with 503 `overloaded` and Retry-After, as the audit
+ * queue does when full, rather than queued behind the others.
+ */
+export class PdfPrinter {
+  private printing = 0;
+
+  constructor(private readonly render: PdfRender, private readonly concurrency = 1, private readonly retryAfterSeconds = 10) {}
+
+  async print(document: string): Promise<Buffer> {
+    if (this.printing >= this.concurrency) {
+      throw new Overloaded(`${this.printing} PDF(s) are being printed, the most this server prints at once; try again after Retry-After seconds, or ask for the HTML.`, this.retryAfterSeconds);
+    }
+    this.printing++;
+    try {
+      return await this.render(document);
+    } finally {
+      this.printing--;
+    }
   }
 }

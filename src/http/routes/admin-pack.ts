@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { packHtml } from '../../reports/pack-html.js';
-import { htmlToPdf } from '../../reports/pack-pdf.js';
+import { htmlToPdf, PdfPrinter } from '../../reports/pack-pdf.js';
 import { PACK_MONTHS, regulatorPack } from '../../reports/pack.js';
 import type { AppContext } from '../app.js';
 import { requirePermission } from '../plugins/staff-auth.js';
@@ -16,6 +16,7 @@ export function packFileName(generatedAt: string, partnerId: string | null, form
 /** The regulator's pack (PRODUCT.md §6): one document, HTML or PDF. Every staff role may read it, as the other reports. */
 export const adminPackRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { store, clock, controller, checkpoints } = context;
+  const printer = new PdfPrinter((document) => htmlToPdf(document, context.chromium));
 
   app.get('/reports/pack', {
     onRequest: requirePermission('read'),
@@ -26,7 +27,8 @@ export const adminPackRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }>
         + 'public key as the document is written, and the witnesses\' cosignatures), how many members were reached (the inventory, '
         + `the exposure over the last ${PACK_MONTHS} months and a chart per month) and what the 2018 rules would have reached. `
         + 'HTML with inline CSS and SVG, no script, nothing fetched; PDF printed from it by the server\'s Chromium '
-        + '(409 `pdf_unavailable` when it has none). Both are downloads.',
+        + '(409 `pdf_unavailable` when it has none; one PDF at a time per server, 503 `overloaded` with Retry-After while one is '
+        + 'being printed). Both are downloads.',
       tags: ['admin: reports'],
       security,
       querystring: Type.Object({
@@ -51,7 +53,7 @@ export const adminPackRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }>
       { now: clock(), ...(partnerId === undefined ? {} : { partnerId }) },
     );
     const document = packHtml(pack);
-    const body = format === 'pdf' ? await htmlToPdf(document, context.chromium) : document;
+    const body = format === 'pdf' ? await printer.print(document) : document;
     return reply
       .type(format === 'pdf' ? 'application/pdf' : 'text/html; charset=utf-8')
       .header('content-disposition', `attachment; filename="${packFileName(pack.generated_at, pack.partner_id, format)}"`)
