@@ -62,7 +62,7 @@ export interface DialectTest {
 /**
  * The `test` of a suite looping over DIALECTS (`const test = dialectTest(dialect)` inside the loop):
  * every test runs on SQLite; on PostgreSQL only those registered with `test.both(why, …)`. A PostgreSQL
- * half that repeats SQLite's through the same portable queries costs several times as much and proves
+ * half that repeats SQLite's through the same portable queries costs more than SQLite's (a database per test) and proves
  * nothing more, and the whole suite has a time budget.
  */
 export function dialectTest(dialect: Dialect): DialectTest {
