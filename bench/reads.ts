@@ -62,7 +62,7 @@ const countedFromEnv = process.env.READS_BENCH_COUNTED_SUBJECTS === undefined ? 
  * subjects. Filling a log of 100M entries through AuditLog would take hours and ~60 GB here.
  */
 const FULL = { members: 10_000, avgFriends: 150, subjects: subjectsFromEnv || 1_000_000, counted: countedFromEnv ?? 4_000_000, connections: 8, seconds: 10, warmupSeconds: 3, rounds: 2, callers: 2_000 };
-const SMOKE = { members: 1_000, avgFriends: 40, subjects: subjectsFromEnv || 20_000, counted: countedFromEnv ?? 20_000, connections: 2, seconds: 1, warmupSeconds: 1, rounds: 1, callers: 100 };
+const SMOKE = { members: 500, avgFriends: 40, subjects: subjectsFromEnv || 5_000, counted: countedFromEnv ?? 5_000, connections: 2, seconds: 1, warmupSeconds: 1, rounds: 1, callers: 100 };
 const SEED = 2018;
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const LOG_DAYS = 90;

@@ -61,7 +61,7 @@ const FULL = {
   members: env('REPORTS_BENCH_MEMBERS', 100_000), avgFriends: env('REPORTS_BENCH_FRIENDS', 100), subjects: env('REPORTS_BENCH_SUBJECTS', 2_000_000),
   repeats: env('REPORTS_BENCH_REPEATS', 5), newRequests: env('REPORTS_BENCH_NEW_REQUESTS', 300),
 };
-const SMOKE = { members: 1_000, avgFriends: 20, subjects: 20_000, repeats: 2, newRequests: 30 };
+const SMOKE = { members: 500, avgFriends: 20, subjects: 8_000, repeats: 2, newRequests: 30 };
 type Size = typeof FULL;
 
 const SEED = 2018;

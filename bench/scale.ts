@@ -22,7 +22,7 @@
  * Every run adds its callers' grants and tokens and its requests' audit entries to the cached
  * worlds, the same to both; delete bench/.cache/scale-* to start afresh.
  *
- * Run: npm run bench:scale   (--smoke: worlds of 1,000 and 3,000 members, a few hundred requests)
+ * Run: npm run bench:scale   (--smoke: worlds of 500 and 1,500 members, a hundred requests each)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type Benc
 import { prng } from './prng.js';
 
 const FULL = { sizes: [10_000, 1_000_000], warmup: 500, samples: 5_000, callers: 5_000 };
-const SMOKE = { sizes: [1_000, 3_000], warmup: 30, samples: 200, callers: 200 };
+const SMOKE = { sizes: [500, 1_500], warmup: 20, samples: 100, callers: 100 };
 const SEED = 2018;
 const AVG_FRIENDS = 150;
 const TARGET_RATIO = 2;

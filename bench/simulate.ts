@@ -54,7 +54,7 @@ import { prng } from './prng.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] || fallback);
 const FULL = { members: env('SIMULATE_BENCH_MEMBERS', 20_000), avgFriends: env('SIMULATE_BENCH_FRIENDS', 100), subjects: env('SIMULATE_BENCH_SUBJECTS', 1_000_000) };
-const SMOKE = { members: 1_000, avgFriends: 20, subjects: 5_000 };
+const SMOKE = { members: 500, avgFriends: 20, subjects: 5_000 };
 type Size = typeof FULL;
 
 const SEED = 2018;

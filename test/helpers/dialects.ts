@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { test as nodeTest, type TestContext, type TestOptions } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest, openPostgres, openReadDatabase, openSqlite, openSqliteImage, type Db, type Dialect } from '../../src/store/database.js';
@@ -31,6 +31,50 @@ export const DIALECTS: readonly Dialect[] = POSTGRES_SERVER_URL === undefined ? 
  */
 export function onOneDialect<T>(dialect: Dialect, cases: readonly T[]): readonly T[] {
   return dialect === DIALECTS[0] ? cases : [];
+}
+
+/**
+ * What makes a test of an API, CLI, OAuth or report suite worth its PostgreSQL half: SQL that differs by
+ * dialect, or whose behaviour matters on PostgreSQL. The repositories themselves are tested on both in
+ * test/store/.
+ */
+export type PostgresReason =
+  | 'transactions and locking'
+  | 'the audit append'
+  | 'JSON and blob columns'
+  | 'date math'
+  | 'upserts'
+  | "the reports' SQL"
+  | 'pagination and ordering'
+  | 'migrations';
+
+type TestBody = (t: TestContext) => void | Promise<void>;
+
+export interface DialectTest {
+  /** A test on SQLite only: routes, rules, auth, shapes, pages, on top of repositories test/store runs on both. */
+  (name: string, fn: TestBody): void;
+  (name: string, options: TestOptions, fn: TestBody): void;
+  /** A test on every dialect of DIALECTS, saying why its PostgreSQL half is worth running. */
+  both(why: PostgresReason, name: string, fn: TestBody): void;
+  both(why: PostgresReason, name: string, options: TestOptions, fn: TestBody): void;
+}
+
+/**
+ * The `test` of a suite looping over DIALECTS (`const test = dialectTest(dialect)` inside the loop):
+ * every test runs on SQLite; on PostgreSQL only those registered with `test.both(why, …)`. A PostgreSQL
+ * half that repeats SQLite's through the same portable queries costs more than SQLite's (a database per test) and proves
+ * nothing more, and the whole suite has a time budget.
+ */
+export function dialectTest(dialect: Dialect): DialectTest {
+  const register = (args: [string, TestBody] | [string, TestOptions, TestBody]): void => {
+    if (args.length === 2) nodeTest(args[0], args[1]);
+    else nodeTest(args[0], args[1], args[2]);
+  };
+  const sqliteOnly = (...args: [string, TestBody] | [string, TestOptions, TestBody]): void => {
+    if (dialect === 'sqlite') register(args);
+  };
+  const both = (_why: PostgresReason, ...args: [string, TestBody] | [string, TestOptions, TestBody]): void => register(args);
+  return Object.assign(sqliteOnly, { both }) as DialectTest;
 }
 
 export interface FreshDatabase {

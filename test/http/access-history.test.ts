@@ -15,7 +15,7 @@ import { leafHash } from '../../src/audit/merkle-hash.js';
 import { verifyInclusion } from '../../src/audit/merkle-verify.js';
 import { treeHeadFromJson, verifyTreeHead } from '../../src/audit/tree-head.js';
 import { build, type BuildOptions } from '../helpers/build.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { MemberBrowser } from '../helpers/member-browser.js';
 
@@ -78,9 +78,10 @@ function assertError(response: { statusCode: number; body: string; json(): any }
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`access history on ${dialect}`, () => {
     describe('GET /v1/me/access-history', () => {
-      test('shows the direct release and the one through a friend, newest first, without naming the friend', async (t) => {
+      test.both('pagination and ordering', 'shows the direct release and the one through a friend, newest first, without naming the friend', async (t) => {
         const { readAlice, login } = await world(t, dialect);
         await readAlice();
         const alice = await login('alice');
@@ -126,7 +127,7 @@ for (const dialect of DIALECTS) {
         assert.ok(!JSON.stringify(carol).includes('alice'));
       });
 
-      test('limit 1 walks every entry exactly once, in the order of the full list', async (t) => {
+      test.both('pagination and ordering', 'limit 1 walks every entry exactly once, in the order of the full list', async (t) => {
         const { readAlice, login, graph, setNow } = await world(t, dialect);
         await readAlice();
         for (let i = 3; i < 6; i++) {
@@ -168,7 +169,7 @@ for (const dialect of DIALECTS) {
         assert.equal((await alice.get('/v1/me/access-history?limit=101')).statusCode, 400);
       });
 
-      test('proof=true: every entry proven against the latest signed head, with the blinded bytes its leaf hash covers, a friend entry naming no friend', async (t) => {
+      test.both('JSON and blob columns', 'proof=true: every entry proven against the latest signed head, with the blinded bytes its leaf hash covers, a friend entry naming no friend', async (t) => {
         const { app, readAlice, login } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await readAlice();
         const alice = await login('alice');
@@ -287,7 +288,7 @@ for (const dialect of DIALECTS) {
         return { ...w, alice: await w.login('alice') };
       }
 
-      test('JSON: settings, grants and the whole history, newest first, every entry proven against the one head it names', async (t) => {
+      test.both('pagination and ordering', 'JSON: settings, grants and the whole history, newest first, every entry proven against the one head it names', async (t) => {
         const { app, alice } = await longHistory(t);
         const response = await alice.get('/v1/me/export');
         assert.equal(response.statusCode, 200, response.body);
@@ -355,8 +356,9 @@ for (const dialect of DIALECTS) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`access history filters and download on ${dialect}`, () => {
-    test('filter by app and period (page and JSON), the page\'s links keep the filter, the download carries what the filter shows', async (t) => {
+    test.both('date math', 'filter by app and period (page and JSON), the page\'s links keep the filter, the download carries what the filter shows', async (t) => {
       const w = await world(t, dialect);
       const other = await addPartner(w.store, 'other', { agreement: { memberFields: ['id', 'name'] } }, NOW);
       const { token } = await grantToken(w.store, { memberId: 'alice', appId: other.appId, agreementId: other.agreementId, memberFields: ['id', 'name'], tokenTtlMs: 30 * 86_400_000 }, NOW);

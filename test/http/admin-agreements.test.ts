@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { addDays } from '../../src/domain/time.js';
 import { ADMIN_NOW, snapshot, type AdminWorld } from '../helpers/admin.js';
 import { agreementWorld } from '../helpers/agreement-world.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 
 const NOW = ADMIN_NOW;
 const day = (n: number) => new Date(addDays(NOW, n)).toISOString();
@@ -29,9 +29,10 @@ function code(response: { statusCode: number; json(): any }, status: number, exp
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`admin agreements on ${dialect}`, () => {
     describe('POST /admin/v1/agreements (draft)', () => {
-      test('drafts version 1 authored by the caller, certification due 12 months after the start', async (t) => {
+      test.both('date math', 'drafts version 1 authored by the caller, certification due 12 months after the start', async (t) => {
         const w = await world(t, dialect);
         const body = await draft(w);
         assert.match(body.id, /^agr_/);
@@ -119,7 +120,7 @@ for (const dialect of DIALECTS) {
     });
 
     describe('PATCH /admin/v1/agreements/:id (edit a draft)', () => {
-      test('each edit is a new version with a readable diff; only drafts are edited', async (t) => {
+      test.both('JSON and blob columns', 'each edit is a new version with a readable diff; only drafts are edited', async (t) => {
         const w = await world(t, dialect);
         const created = await draft(w);
         const edited = await w.call(w.manager.token, 'PATCH', `/admin/v1/agreements/${created.id}`, {
@@ -231,7 +232,7 @@ for (const dialect of DIALECTS) {
         assert.equal(ended.json().status_reason, 'withdrawn');
       });
 
-      test('a refused or failing action leaves nothing half-written', async (t) => {
+      test.both('transactions and locking', 'a refused or failing action leaves nothing half-written', async (t) => {
         const w = await world(t, dialect);
         const created = await draft(w);
         const url = `/admin/v1/agreements/${created.id}`;

@@ -11,7 +11,7 @@ import { STAFF_ROLES } from '../../src/domain/staff.js';
 import type { Db } from '../../src/store/database.js';
 import { auditQueryIndexes } from '../../src/store/migrations/0010-audit-query-indexes.js';
 import { ADMIN_NOW, adminWorld } from '../helpers/admin.js';
-import { DIALECTS, testDatabase, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, testDatabase, type Dialect } from '../helpers/dialects.js';
 import { addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
 const ENTRIES_URL = '/admin/v1/audit/entries';
@@ -114,9 +114,10 @@ function assertError(response: { statusCode: number; body: string; json(): any }
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`admin audit API on ${dialect}`, () => {
     describe('GET /admin/v1/audit/entries', () => {
-      test('every field of an entry, whitelisted, with leaf_index = seq - 1; newest first', async (t) => {
+      test.both('JSON and blob columns', 'every field of an entry, whitelisted, with leaf_index = seq - 1; newest first', async (t) => {
         const { get, before } = await world(t, dialect);
         const response = await get(ENTRIES_URL, { partner_id: 'p_alpha', outcome: 'staff_action' });
         assert.equal(response.statusCode, 200, response.body);
@@ -157,7 +158,7 @@ for (const dialect of DIALECTS) {
         assert.equal(expected({ partner_id: 'p_alpha' }).length, 10, 'the oracle itself');
       });
 
-      test('by member (as the subject or the token\'s member) and by request id, each entry once, paged newest first', async (t) => {
+      test.both('pagination and ordering', 'by member (as the subject or the token\'s member) and by request id, each entry once, paged newest first', async (t) => {
         const { get, walk, store } = await world(t, dialect);
         const base = entryOf({ ...B, at: '2026-05-25T00:00:00.000Z', outcome: 'released' }, 0);
         const own = { ...base, requestId: 'req_own', tokenMemberId: 'm_x' };
@@ -183,7 +184,7 @@ for (const dialect of DIALECTS) {
         assertError(await get(ENTRIES_URL, { member_id: 'm_f1', limit: 1, after }), 400, 'invalid_cursor');
       });
 
-      test('the window: from inclusive, to exclusive, to the millisecond; any time zone', async (t) => {
+      test.both('date math', 'the window: from inclusive, to exclusive, to the millisecond; any time zone', async (t) => {
         const { get } = await world(t, dialect);
         const day = { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T00:00:00.000Z' };
         const ids = (await get(ENTRIES_URL, day)).json().data.map((e: { request_id: string }) => e.request_id);
@@ -199,7 +200,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(onlyTo.map((e: { request_id: string }) => e.request_id), ['req_0']);
       });
 
-      test('paging through every page returns each matching entry exactly once, in order', async (t) => {
+      test.both('pagination and ordering', 'paging through every page returns each matching entry exactly once, in order', async (t) => {
         const { walk, store } = await world(t, dialect);
         for (const limit of [1, 2, 4, 100]) {
           const pages = await walk({ limit });
@@ -263,7 +264,7 @@ for (const dialect of DIALECTS) {
     describe('GET /admin/v1/audit/daily-counts', () => {
       const zero = { served: 0, released: 0, withheld: 0, denied: 0, staff_action: 0, total: 0 };
 
-      test('counts per UTC day equal the counts by hand, with totals', async (t) => {
+      test.both('date math', 'counts per UTC day equal the counts by hand, with totals', async (t) => {
         const { get } = await world(t, dialect);
         const response = await get(COUNTS_URL, { from: '2026-05-10T00:00:00Z', to: '2026-05-13T00:00:00Z' });
         assert.equal(response.statusCode, 200, response.body);
@@ -297,7 +298,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(nobody, { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T00:00:00.000Z', data: [{ day: '2026-05-10', ...zero }], totals: zero });
       });
 
-      test('the window edges: from inclusive, to exclusive; a window off midnight touches partial days', async (t) => {
+      test.both('date math', 'the window edges: from inclusive, to exclusive; a window off midnight touches partial days', async (t) => {
         const { get } = await world(t, dialect);
         const edge = (await get(COUNTS_URL, { from: '2026-05-10T00:00:00.000Z', to: '2026-05-10T23:59:59.999Z' })).json();
         assert.deepEqual(edge.data, [{ day: '2026-05-10', served: 0, released: 2, withheld: 1, denied: 1, staff_action: 0, total: 4 }]);
@@ -430,7 +431,7 @@ for (const dialect of DIALECTS) {
         .rows.map((r) => r.name);
       const OURS = ['audit_entries_agreement_at', 'audit_entries_app_at', 'audit_entries_partner_at'];
 
-      test('up creates the three (partner, app, agreement) × at indexes; down drops them', async (t) => {
+      test.both('migrations', 'up creates the three (partner, app, agreement) × at indexes; down drops them', async (t) => {
         const { db } = await testDatabase(t, dialect);
         const present = await names(db);
         assert.deepEqual(OURS.filter((n) => present.includes(n)), OURS);

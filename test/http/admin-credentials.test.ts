@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { ONE_TIME_PASSWORD_TTL_MS, TOTP_PERIOD_S, totpCodeAt } from '../../src/domain/staff-login.js';
 import { LOGIN_ATTEMPTS_PER_ACCOUNT } from '../../src/http/login-throttle.js';
 import { ADMIN_NOW as NOW, STAFF_PASSWORD, adminWorld, type Call } from '../helpers/admin.js';
-import { DIALECTS } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest } from '../helpers/dialects.js';
 
 const NEW_PASSWORD = 'a brand new staff password';
 const STEP_MS = TOTP_PERIOD_S * 1000;
@@ -134,6 +134,7 @@ async function enrol(call: Call, token: string, now: number) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`TOTP two-factor on ${dialect}`, () => {
     test('enrolment: password first, the secret shown once as an otpauth URI, on only after a first code', async (t) => {
       const { call, staff, store } = await adminWorld(t, NOW, { dialect });
@@ -164,7 +165,7 @@ for (const dialect of DIALECTS) {
       for (const code of codes) assert.ok(!rows.includes(code) && !rows.includes(code.replaceAll('-', '')), 'recovery codes are hashed');
     });
 
-    test('login asks for the code; a code works once (no replay); recovery codes work once each', async (t) => {
+    test.both('transactions and locking', 'login asks for the code; a code works once (no replay); recovery codes work once each', async (t) => {
       const { call, staff, store, setNow } = await adminWorld(t, NOW, { dialect });
       const { secret, recoveryCodes } = await enrol(call, staff.viewer.token, NOW);
       const email = 'viewer@staff.example';

@@ -5,7 +5,7 @@ import { addDays } from '../../src/domain/time.js';
 import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import { ADMIN_NOW } from '../helpers/admin.js';
 import { agreementWorld } from '../helpers/agreement-world.js';
-import { DIALECTS, onOneDialect, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, onOneDialect, type Dialect } from '../helpers/dialects.js';
 
 /** Issue 14 point 3: the records of processing (GDPR Art. 30) from the live agreements, and the safeguard a draft states. */
 const NOW = ADMIN_NOW;
@@ -23,8 +23,9 @@ async function world(t: TestContext, dialect: Dialect) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`records of processing on ${dialect}`, () => {
-    test('every agreement of the demo world, with its transfer and safeguard; any staff role reads them', async (t) => {
+    test.both('the reports\' SQL', 'every agreement of the demo world, with its transfer and safeguard; any staff role reads them', async (t) => {
       const w = await world(t, dialect);
       const response = await w.call(w.staff.viewer.token, 'GET', URL);
       assert.equal(response.statusCode, 200, response.body);

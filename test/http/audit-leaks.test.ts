@@ -14,7 +14,7 @@ import { encodeEntry } from '../../src/audit/canonical-entry.js';
 import { rootHashPlan } from '../../src/audit/merkle-tree.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { build } from '../helpers/build.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -41,8 +41,9 @@ async function world(t: TestContext, dialect: Dialect, shown: number, hidden: nu
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`the audit log leaks nothing of hidden friends, on ${dialect}`, () => {
-    test('a friends page grows the public tree by 1 + the friends shown, as in a world where the hidden friends do not exist', async (t) => {
+    test.both('the audit append', 'a friends page grows the public tree by 1 + the friends shown, as in a world where the hidden friends do not exist', async (t) => {
       const growth = async (hidden: number) => {
         const { get, treeSize } = await world(t, dialect, 5, hidden);
         await get('/v1/me'); // a first head

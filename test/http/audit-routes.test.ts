@@ -17,7 +17,7 @@ import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verif
 import { treeHeadFromJson, verifyTreeHead, type TreeHead } from '../../src/audit/tree-head.js';
 import { adminWorld } from '../helpers/admin.js';
 import type { BuildOptions } from '../helpers/build.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -120,6 +120,7 @@ async function verifiedHead(get: (url: string) => Promise<Response>): Promise<Tr
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`audit public endpoints on ${dialect}`, () => {
     describe('GET /v1/audit/public-key and /v1/audit/tree-head', () => {
       test('before any head: tree-head is 404 not_found, the public key is served all the same', async (t) => {
@@ -130,7 +131,7 @@ for (const dialect of DIALECTS) {
         await publishedKey(get);
       });
 
-      test('the latest head covers every entry, verifies with the published key, and equals the latest kept head', async (t) => {
+      test.both('JSON and blob columns', 'the latest head covers every entry, verifies with the published key, and equals the latest kept head', async (t) => {
         const { get, proof, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const head = await verifiedHead(get);
@@ -159,7 +160,7 @@ for (const dialect of DIALECTS) {
     });
 
     describe('GET /v1/audit/inclusion', () => {
-      test('every leaf is proven in every kept head; the leaf hash is that of the stored entry\'s canonical bytes', async (t) => {
+      test.both('JSON and blob columns', 'every leaf is proven in every kept head; the leaf hash is that of the stored entry\'s canonical bytes', async (t) => {
         const { get, proof, traffic, store, dataDir } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         const latest = await verifiedHead(get);
@@ -221,7 +222,7 @@ for (const dialect of DIALECTS) {
     });
 
     describe('GET /v1/audit/consistency', () => {
-      test('every pair of kept heads, from = 0 and from = to included, is proven consistent', async (t) => {
+      test.both('JSON and blob columns', 'every pair of kept heads, from = 0 and from = to included, is proven consistent', async (t) => {
         const { get, proof, traffic, store } = await world(t, dialect, { audit: { headIntervalMs: 0 } });
         await traffic();
         await verifiedHead(get);

@@ -16,7 +16,7 @@ import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { initWitnessFolder, openWitnessFolder, trustedLog } from '../../src/audit/witness/witness-folder.js';
 import { buildWitnessServer } from '../../src/audit/witness/witness-server.js';
 import { adminWorld } from '../helpers/admin.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 import { addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { goNoteAvailable, goNoteOpen } from '../helpers/go-note.js';
 
@@ -57,8 +57,9 @@ async function witnessedServer(t: TestContext, dialect: Dialect, options: { quor
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`checkpoints cosigned by a live datapact witness on ${dialect}`, () => {
-    test('the submitter sends the checkpoint, the cosigned checkpoint is published, and it opens with the log and witness keys', async (t) => {
+    test.both('JSON and blob columns', 'the submitter sends the checkpoint, the cosigned checkpoint is published, and it opens with the log and witness keys', async (t) => {
       const server = await witnessedServer(t, dialect);
       await server.traffic(3);
       const published = await server.app.inject({ url: '/v1/audit/verifier-key' });

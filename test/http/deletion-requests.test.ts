@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { addDays } from '../../src/domain/time.js';
 import { agreementWorld } from '../helpers/agreement-world.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 import { addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { MemberBrowser, csrfFieldOf } from '../helpers/member-browser.js';
 
@@ -34,6 +34,7 @@ async function world(t: TestContext, dialect: Dialect) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`deletion requests on ${dialect}`, () => {
     test('the member asks from the apps page; the partner is sent a notice and confirms; the member sees each state', async (t) => {
       const w = await world(t, dialect);
@@ -75,7 +76,7 @@ for (const dialect of DIALECTS) {
       assert.match((await w.ann.get('/privacy/apps')).body, /dev Ltd confirmed on .* that it deleted your data/);
     });
 
-    test('the JSON API refuses a second open request and a partner the member never consented to; staff see requests unconfirmed after 30 days', async (t) => {
+    test.both('transactions and locking', 'the JSON API refuses a second open request and a partner the member never consented to; staff see requests unconfirmed after 30 days', async (t) => {
       const w = await world(t, dialect);
       const csrf = await w.ann.apiCsrf();
       const post = (partnerId: string) => w.ann.json('POST', '/v1/me/deletion-requests', { partner_id: partnerId }, { 'x-csrf-token': csrf });

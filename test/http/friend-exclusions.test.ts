@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { build } from '../helpers/build.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { MemberBrowser, csrfFieldOf } from '../helpers/member-browser.js';
 
@@ -38,6 +38,7 @@ async function world(t: TestContext, dialect: Dialect) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`keep one app out, on ${dialect}`, () => {
     test('in the privacy center: the app kept out no longer sees ann through friends, the other still does; letting it back in undoes it', async (t) => {
       const w = await world(t, dialect);
@@ -69,7 +70,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await w.friendIds(w.tokens.watch!), ['ann', 'bob']);
     });
 
-    test('the JSON API: keep a whole partner out, list, let it back in; CSRF needed, unknown targets 404', async (t) => {
+    test.both('upserts', 'the JSON API: keep a whole partner out, list, let it back in; CSRF needed, unknown targets 404', async (t) => {
       const w = await world(t, dialect);
       const csrf = await w.ann.apiCsrf();
       const noCsrf = await w.ann.json('PUT', '/v1/me/friend-exclusions/partners/p_tv');

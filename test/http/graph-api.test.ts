@@ -3,7 +3,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
 import { build } from '../helpers/build.js';
-import { DIALECTS, onOneDialect, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, onOneDialect, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, fullProfile, grantToken } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -29,6 +29,7 @@ async function friendsWorld(t: TestContext, dialect: Dialect, spec: Parameters<t
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`Graph API on ${dialect}`, () => {
     describe('GET /v1/me', () => {
       test('releases what agreement and grant both allow and names why the rest is withheld', async (t) => {
@@ -51,7 +52,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual((await get('/v1/me')).json(), { id: 'me', name: 'Name me', withheld: {} });
       });
 
-      test('records the use of the grant, and a grant idle for 90 days stops working', async (t) => {
+      test.both('date math', 'records the use of the grant, and a grant idle for 90 days stops working', async (t) => {
         const { get, store, grantId, setNow } = await friendsWorld(t, dialect);
         assert.equal((await store.grants.get(grantId))!.lastUsedAt, null);
         setNow(addDays(NOW, 1));
@@ -65,7 +66,7 @@ for (const dialect of DIALECTS) {
     });
 
     describe('GET /v1/me/friends', () => {
-      test('pages through exactly the friends who opted in, each once, with no trace of the others', async (t) => {
+      test.both('pagination and ordering', 'pages through exactly the friends who opted in, each once, with no trace of the others', async (t) => {
         const { get, store } = await friendsWorld(t, dialect);
         const seen: string[] = [];
         let url = '/v1/me/friends?limit=3&fields=name,birthday';
@@ -90,7 +91,7 @@ for (const dialect of DIALECTS) {
         assert.equal(hiddenAudited, 20, 'every opted-out friend is counted once, in the request entry of the page that passed them');
       });
 
-      test('writes one entry for the request, counting the friends passed over, one per friend shown, and reads settings changed since the last request', async (t) => {
+      test.both('the audit append', 'writes one entry for the request, counting the friends passed over, one per friend shown, and reads settings changed since the last request', async (t) => {
         const { get, store, appId, partnerId, agreementId } = await friendsWorld(t, dialect);
         await store.members.updatePrivacy('f03', { audiences: { birthday: 'only_me' } });
         const page = async () => {

@@ -14,7 +14,7 @@ import {
   createMemberLoginThrottle, databaseCounterStore,
 } from '../../src/http/login-throttle.js';
 import { RateLimitCounterRepository } from '../../src/store/rate-limit-counter-repository.js';
-import { DIALECTS, testDatabase } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, testDatabase } from '../helpers/dialects.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
@@ -39,6 +39,7 @@ async function form(t: TestContext, dialect: (typeof DIALECTS)[number]) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`login throttle on ${dialect}`, () => {
     test(`per address, also ${LOGIN_FAILURES_PER_ADDRESS_PER_DAY} failures a day: a spray spread over 15-minute windows stops`, async (t) => {
       const { attempt, setNow } = await form(t, dialect);
@@ -55,7 +56,7 @@ for (const dialect of DIALECTS) {
       assert.equal(await attempt('ann', true), 200, 'the next day');
     });
 
-    test('attempts in flight at once are each counted: no more get through than the limit', async (t) => {
+    test.both('transactions and locking', 'attempts in flight at once are each counted: no more get through than the limit', async (t) => {
       const { attempt } = await form(t, dialect);
       const statuses = await Promise.all(Array.from({ length: 3 * LOGIN_ATTEMPTS_PER_ACCOUNT }, (_, i) => attempt('ann', false, `198.51.100.${i}`)));
       assert.equal(statuses.filter((s) => s === 401).length, LOGIN_ATTEMPTS_PER_ACCOUNT);

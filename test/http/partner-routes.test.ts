@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { addDays } from '../../src/domain/time.js';
 import { build } from '../helpers/build.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 import { addMembers, addPartner, grantToken, type PartnerSpec } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -21,9 +21,10 @@ async function partnerWorld(t: TestContext, dialect: Dialect, spec: PartnerSpec 
 const windDown = { noNewGrants: addDays(NOW, 10), noFriendData: addDays(NOW, 20), accessEnded: addDays(NOW, 30) };
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`partner endpoints on ${dialect}`, () => {
     describe('GET /v1/partner/agreement', () => {
-      test('shows the partner its own terms, status, certification due date and wind-down schedule', async (t) => {
+      test.both('date math', 'shows the partner its own terms, status, certification due date and wind-down schedule', async (t) => {
         const { call, setNow } = await partnerWorld(t, dialect, {
           agreement: { status: 'winding_down', windDown, certificationDueAt: addDays(NOW, 100), friendFields: ['birthday'] },
         });

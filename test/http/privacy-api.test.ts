@@ -8,7 +8,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { OBJECT_FIELDS } from '../../src/domain/field-catalog.js';
 import { addDays } from '../../src/domain/time.js';
 import { build } from '../helpers/build.js';
-import { DIALECTS, onOneDialect, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, onOneDialect, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 import { MemberBrowser } from '../helpers/member-browser.js';
 
@@ -51,6 +51,7 @@ function assertError(response: { statusCode: number; body: string; json(): any; 
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`privacy API on ${dialect}`, () => {
     describe('without a member session', () => {
       test('every endpoint is 401 login_required, a partner token included', async (t) => {
@@ -104,7 +105,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(await store.members.privacy('friend'), before);
       });
 
-      test('changes switches and audiences; a field set back to its default is no longer stored', async (t) => {
+      test.both('upserts', 'changes switches and audiences; a field set back to its default is no longer stored', async (t) => {
         const { friend, store, fieldAudienceRows } = await world(t, dialect);
         const csrf = await friend.apiCsrf();
         const response = await friend.json('PATCH', '/v1/me/privacy', {
@@ -211,7 +212,7 @@ for (const dialect of DIALECTS) {
     });
 
     describe('GET /v1/me/apps', () => {
-      test('lists the member\'s own grants with app, partner, purpose, fields, dates and status', async (t) => {
+      test.both('JSON and blob columns', 'lists the member\'s own grants with app, partner, purpose, fields, dates and status', async (t) => {
         const { friend, store, appId, agreementId, setNow } = await world(t, dialect);
         const third = await addPartner(store, 'games', { appClass: 'third_party', agreement: { purposes: ['login'] } }, NOW);
         await grantToken(store, {
@@ -268,7 +269,7 @@ for (const dialect of DIALECTS) {
         assert.equal((await graph('/v1/me', own.token)).statusCode, 200);
       });
 
-      test('revokes every grant with the app and kills its tokens at once: the next Graph request is 401 invalid_token', async (t) => {
+      test.both('transactions and locking', 'revokes every grant with the app and kills its tokens at once: the next Graph request is 401 invalid_token', async (t) => {
         const { friend, own, viewer, graph, store, appId, agreementId, setNow } = await world(t, dialect);
         const second = await grantToken(store, { memberId: 'friend', appId, agreementId, memberFields: ['id'], tokenTtlMs: 30 * 86_400_000 }, NOW);
         const later = addDays(NOW, 1);

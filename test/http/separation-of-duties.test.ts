@@ -4,7 +4,7 @@ import { addDays, type Instant } from '../../src/domain/time.js';
 import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import { ADMIN_NOW } from '../helpers/admin.js';
 import { agreementWorld } from '../helpers/agreement-world.js';
-import { DIALECTS } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest } from '../helpers/dialects.js';
 
 /**
  * Issue 12, point 1 (PRODUCT.md §5): no single person satisfies the two-person rule. Each attack
@@ -33,6 +33,7 @@ async function login(w: World, email: string, password: string) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`separation of duties on ${dialect}`, () => {
     test('sock puppets: two privacy officers one admin made (and logs in as) cannot approve', async (t) => {
       const w = await agreementWorld(t, NOW, { dialect });

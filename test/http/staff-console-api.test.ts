@@ -7,7 +7,7 @@ import { addDays } from '../../src/domain/time.js';
 import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import { ADMIN_NOW as NOW, STAFF_PASSWORD, adminWorld } from '../helpers/admin.js';
 import { build } from '../helpers/build.js';
-import { DIALECTS } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest } from '../helpers/dialects.js';
 import { addPartner, addMembers } from '../helpers/fixtures.js';
 import { setCookies } from '../helpers/member-browser.js';
 
@@ -20,6 +20,7 @@ const DRAFT = {
 };
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`the staff console's session on ${dialect}`, () => {
     async function signedIn(t: Parameters<typeof adminWorld>[0]) {
       const w = await adminWorld(t, NOW, { dialect });
@@ -124,7 +125,7 @@ for (const dialect of DIALECTS) {
   });
 
   describe(`the console's home on ${dialect}`, () => {
-    test('GET /attention lists approvals waiting, certifications due or overdue, wind-down phases coming', async (t) => {
+    test.both('date math', 'GET /attention lists approvals waiting, certifications due or overdue, wind-down phases coming', async (t) => {
       const w = await adminWorld(t, NOW, { dialect });
       await seedDemoPartners(w.store, NOW);
       await addPartner(w.store, 'acme', { withoutAgreement: true }, NOW);
@@ -146,7 +147,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(home.member_deletions_unconfirmed, []);
     });
 
-    test('GET /attention lists members\' deletion requests unconfirmed past 30 days, oldest first', async (t) => {
+    test.both('pagination and ordering', 'GET /attention lists members\' deletion requests unconfirmed past 30 days, oldest first', async (t) => {
       const w = await adminWorld(t, NOW, { dialect });
       await seedDemoPartners(w.store, NOW);
       await addMembers(w.store, [{ id: 'm_1' }, { id: 'm_2' }], NOW);

@@ -6,7 +6,7 @@ import { addDays } from '../../src/domain/time.js';
 import { runDueTransitions } from '../../src/scheduler/scheduler.js';
 import { ADMIN_NOW } from '../helpers/admin.js';
 import { agreementWorld } from '../helpers/agreement-world.js';
-import { DIALECTS, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
 
 const NOW = ADMIN_NOW;
 const day = (n: number) => new Date(addDays(NOW, n)).toISOString();
@@ -36,8 +36,9 @@ async function lifecycle(t: TestContext, dialect: Dialect) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`notices to partners: what is sent, on ${dialect}`, () => {
-    test('drafting steps are never sent; each transition the partner lives with is, without staff identities', async (t) => {
+    test.both('transactions and locking', 'drafting steps are never sent; each transition the partner lives with is, without staff identities', async (t) => {
       const { w, id, act, notices, staffIds } = await lifecycle(t, dialect);
       await act(w.manager.token, 'edit', { ends_at: day(300) });
       await act(w.manager.token, 'submit');

@@ -10,7 +10,7 @@ import {
   verifySignature,
 } from '../../src/notices/webhook-dispatcher.js';
 import { createStore, type Store } from '../../src/store/store.js';
-import { DIALECTS, testDatabase, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, testDatabase, type Dialect } from '../helpers/dialects.js';
 import { partnerVerifies, refusingUrl, startReceiver } from './receiver.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -66,6 +66,7 @@ async function onlyNotice(store: Store) {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`notices to partners on ${dialect}`, () => {
     describe('webhook delivery', () => {
       test('a notice is posted as signed JSON that the partner can verify with its secret', async (t) => {
@@ -104,7 +105,7 @@ for (const dialect of DIALECTS) {
         assert.equal(receiver.received.length, 1);
       });
 
-      test('a failing receiver is retried at the backoff times (500, then a timeout), then delivered', async (t) => {
+      test.both('date math', 'a failing receiver is retried at the backoff times (500, then a timeout), then delivered', async (t) => {
         const receiver = await startReceiver(t, [500, 'hang']);
         const store = await storeWithPartner(t, dialect, receiver.url);
         const dispatcher = new WebhookDispatcher({ allowLoopback: true, store, timeoutMs: 250 });
@@ -146,7 +147,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual([notice.status, notice.attempts, notice.nextAttemptAt, notice.deliveredAt], ['delivered', 3, null, NOW + 6 * MINUTE]);
       });
 
-      test('a receiver that refuses connections is retried with backoff and abandoned after the last attempt', async (t) => {
+      test.both('date math', 'a receiver that refuses connections is retried with backoff and abandoned after the last attempt', async (t) => {
         const store = await storeWithPartner(t, dialect, await refusingUrl());
         const dispatcher = new WebhookDispatcher({ allowLoopback: true, store });
         await enqueueNotice(store.db, activated());
@@ -179,7 +180,7 @@ for (const dialect of DIALECTS) {
     });
 
     describe('the outbox', () => {
-      test('the same dedupe key is enqueued once, even from two racing producers', async (t) => {
+      test.both('transactions and locking', 'the same dedupe key is enqueued once, even from two racing producers', async (t) => {
         const receiver = await startReceiver(t);
         const store = await storeWithPartner(t, dialect, receiver.url);
         const key = 'wind_down.phase_upcoming:agr_acme:v4:no_friend_data:7d';
@@ -197,7 +198,7 @@ for (const dialect of DIALECTS) {
         assert.equal(receiver.received.filter((r) => JSON.parse(r.rawBody).type === 'wind_down.phase_upcoming').length, 1);
       });
 
-      test("a notice enqueued in a transaction that rolls back is never recorded (it joins the producer's change)", async (t) => {
+      test.both('transactions and locking', "a notice enqueued in a transaction that rolls back is never recorded (it joins the producer's change)", async (t) => {
         const store = await storeWithPartner(t, dialect, 'https://hooks.example/acme');
         await assert.rejects(store.db.transaction().execute(async (trx) => {
           await enqueueNotice(trx, activated());
@@ -233,7 +234,7 @@ for (const dialect of DIALECTS) {
     });
 
     describe('several dispatchers', () => {
-      test('two dispatchers racing over the same notices send each exactly once', async (t) => {
+      test.both('transactions and locking', 'two dispatchers racing over the same notices send each exactly once', async (t) => {
         const receiver = await startReceiver(t);
         const store = await storeWithPartner(t, dialect, receiver.url);
         for (let i = 0; i < 6; i += 1) await enqueueNotice(store.db, { ...activated(), payload: { n: i } });
@@ -250,7 +251,7 @@ for (const dialect of DIALECTS) {
         }
       });
 
-      test("a claim is a lease: a dispatcher that died mid-send is replaced once it expires, and its late result is dropped", async (t) => {
+      test.both('transactions and locking', "a claim is a lease: a dispatcher that died mid-send is replaced once it expires, and its late result is dropped", async (t) => {
         const receiver = await startReceiver(t);
         const store = await storeWithPartner(t, dialect, receiver.url);
         await enqueueNotice(store.db, activated());

@@ -5,11 +5,12 @@ import { fieldsOf } from '../../src/domain/field-catalog.js';
 import {
   DEVICE_PARTNER, NOW, REDIRECT_URI, authorizationRequest, authorize, consent, exchange, graph, logIn, oauthWorld,
 } from './oauth-world.js';
-import { DIALECTS } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest } from '../helpers/dialects.js';
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`the OAuth flow, driven by openid-client on ${dialect}`, () => {
-    test('discovery, PKCE, login, consent, code exchange, Graph API, refresh, revocation, and the call failing after it', async (t) => {
+    test.both('JSON and blob columns', 'discovery, PKCE, login, consent, code exchange, Graph API, refresh, revocation, and the call failing after it', async (t) => {
       const world = await oauthWorld(t, { dialect });
       const { appId, agreementId } = await world.partner('dev', DEVICE_PARTNER);
 

@@ -12,7 +12,7 @@ import { memberIdAt } from '../../src/seed/member-ids.js';
 import { seedMembers } from '../../src/seed/world-generator.js';
 import { hashPassword } from '../../src/store/member-credential-repository.js';
 import { createStore, type Store } from '../../src/store/store.js';
-import { DIALECTS, testDatabase, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, dialectTest, testDatabase, type Dialect } from '../helpers/dialects.js';
 
 const NOW = Date.parse('2026-11-15T12:00:00Z');
 
@@ -28,6 +28,7 @@ async function demoWorld(t: TestContext, dialect: Dialect): Promise<Store> {
 }
 
 for (const dialect of DIALECTS) {
+  const test = dialectTest(dialect);
   describe(`demo credentials (${dialect})`, () => {
     test('found by what they let in; real credentials beside them are not', async (t) => {
       const store = await demoWorld(t, dialect);
@@ -63,7 +64,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(found.map((item) => item.kind === 'member_password' && item.members), [3]);
     });
 
-    test('removed in one audited transaction: nothing demo is left, real credentials untouched', async (t) => {
+    test.both('transactions and locking', 'removed in one audited transaction: nothing demo is left, real credentials untouched', async (t) => {
       const store = await demoWorld(t, dialect);
       await store.partners.setRedirectUris('app_lenovo', ['https://lenovo.example/cb', DEMO_LOCAL_REDIRECT_URI]);
       const before = await store.audit.append([]);
