@@ -139,7 +139,7 @@ const startOfDay = (at: Instant): Instant => Math.floor(at / DAY_MS) * DAY_MS;
  * day's folded bitmap whole (exact whenever `now` is the present, or its day not yet folded).
  * Fields: the whole days before `now`'s from the daily counts, `now`'s day from the release instants.
  */
-async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
+export async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
   const [first, last] = [utcDay(since), utcDay(now)];
   const [folded, rows, wholeDays, lastDay] = await Promise.all([
     readSets(db, 'release_day', first, last),

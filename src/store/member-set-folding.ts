@@ -18,14 +18,15 @@ export interface FoldResult {
   readonly groups: number;
 }
 
-const FOLD_CHUNK = 50_000;
+/** Rows per transaction: a chunk's write holds the appenders (SQLite: the server's thread) for its length. */
+export const FOLD_CHUNK = 10_000;
 
-export async function foldMemberSets(db: Db): Promise<FoldResult> {
+export async function foldMemberSets(db: Db, chunkRows = FOLD_CHUNK): Promise<FoldResult> {
   let rows = 0;
   let groups = 0;
   for (const journal of FOLDED) {
     for (;;) {
-      const chunk = await db.transaction().execute((trx) => foldChunk(trx, journal));
+      const chunk = await db.transaction().execute((trx) => foldChunk(trx, journal, chunkRows));
       rows += chunk.rows;
       groups += chunk.groups;
       if (!chunk.more) break;
@@ -46,12 +47,12 @@ interface Journal {
   fold(trx: Db, period: string, key: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Promise<void>;
 }
 
-/** Deletes the journal's first FOLD_CHUNK rows (all of them when fewer) and folds them, group by group. */
-async function foldChunk(trx: Db, journal: Journal): Promise<{ rows: number; groups: number; more: boolean }> {
+/** Deletes the journal's first `chunkRows` rows (all of them when fewer) and folds them, group by group. */
+async function foldChunk(trx: Db, journal: Journal, chunkRows: number): Promise<{ rows: number; groups: number; more: boolean }> {
   await lockFolding(trx);
   // Kysely cannot type columns chosen at run time; the three journals share these column names.
   const table = journal.table as 'audit_exposure';
-  const last = await trx.selectFrom(table).select('id').orderBy('id').limit(1).offset(FOLD_CHUNK - 1).executeTakeFirst();
+  const last = await trx.selectFrom(table).select('id').orderBy('id').limit(1).offset(chunkRows - 1).executeTakeFirst();
   const deleted = trx.deleteFrom(table).$if(last !== undefined, (q) => q.where('id', '<=', last!.id));
   const rows = await deleted.returning([journal.periodColumn, journal.keyColumn, 'member_id', ...journal.extra] as never[]).execute() as Array<FoldedRow & Record<string, string>>;
   const groups = new Map<string, FoldedRow[]>();
