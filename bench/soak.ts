@@ -25,11 +25,13 @@ import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ObjectField } from '../src/domain/field-catalog.js';
+import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/http/app.js';
+import { startScheduler, type RunningScheduler } from '../src/scheduler/scheduler.js';
 import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
 import { hashPassword } from '../src/store/member-credential-repository.js';
 import { seedMembers } from '../src/seed/world-generator.js';
-import { migrateToLatest, openReadDatabase, openSqlite } from '../src/store/database.js';
+import { migrateToLatest, openReadDatabase, openSqlite, type Db } from '../src/store/database.js';
 import { databaseBytes } from '../src/store/database-size.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
@@ -89,6 +91,24 @@ async function reportBesideHealth(base: string, staffToken: string): Promise<{ r
   return { reportMs, healthMaxMs, healthCount };
 }
 
+/** Bytes per table, its indexes counted with it (SQLite's dbstat), and the free pages as `(free pages)`. */
+async function bytesPerTable(db: Db): Promise<Map<string, number>> {
+  const { rows } = await sql<{ name: string; bytes: number }>`
+    select coalesce(s.tbl_name, d.name) as name, sum(d.pgsize) as bytes
+    from dbstat d left join sqlite_schema s on s.name = d.name group by 1`.execute(db);
+  const tables = new Map(rows.map((row) => [row.name, Number(row.bytes)]));
+  const { rows: [free] } = await sql<{ n: number }>`select freelist_count * page_size as n from pragma_freelist_count, pragma_page_size`.execute(db);
+  tables.set('(free pages)', Number(free!.n));
+  return tables;
+}
+
+/** What each table grew by, the largest first; those that grew by less than 0.1% of the total left out. */
+function grownPerTable(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): [string, number][] {
+  const grown = [...after].map(([table, bytes]): [string, number] => [table, bytes - (before.get(table) ?? 0)]);
+  const total = grown.reduce((sum, [, bytes]) => sum + Math.abs(bytes), 0);
+  return grown.filter(([, bytes]) => Math.abs(bytes) >= total / 1000).sort((a, b) => b[1] - a[1]);
+}
+
 export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const log = (line: string) => console.log(`soak: ${line}`);
   const size = options.smoke ? SMOKE : FULL;
@@ -96,6 +116,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const file = join(dir, 'soak.db');
   const db = openSqlite(file);
   let app: FastifyInstance | undefined;
+  let scheduler: RunningScheduler | undefined;
   // As `datapact serve` opens it: staff reads on their own worker-thread connection.
   const store = createStore(db, openReadDatabase(file, db));
   try {
@@ -123,6 +144,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
 
     await sql`pragma wal_checkpoint(truncate)`.execute(db);
     const bytesBefore = await databaseBytes(db, file);
+    const tablesBefore = await bytesPerTable(db);
     const leavesBefore = await store.audit.treeSize();
     log(`world: ${fmt(seeded.members)} members, ${fmt(seeded.friendships)} friendships (seed ${SEED}); ${fmt(tokens.length)} tokens, one drawn at random per request`);
     log(`load: autocannon, ${size.connections} connections, ${size.seconds} s, GET /v1/me/friends?limit=100 (8 friend fields); the inventory every ${size.reportEvery} s beside /health`);
@@ -132,6 +154,10 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     writeFileSync(process.env.SOAK_TOKENS_FILE, JSON.stringify(tokens));
     const reports: { reportMs: number; healthMaxMs: number; healthCount: number }[] = [];
     let loading = true;
+    // As `datapact serve` runs it: the scheduler (lifecycle, grant endings, folding) every DATAPACT_TICK_SECONDS.
+    const tickSeconds = loadConfig().tickSeconds;
+    scheduler = startScheduler({ db, clock: () => NOW, intervalSeconds: tickSeconds });
+    log(`scheduler: every ${tickSeconds} s (DATAPACT_TICK_SECONDS), as \`datapact serve\` runs it`);
     const reporting = (async () => {
       while (loading) {
         await new Promise((resolve) => setTimeout(resolve, size.reportEvery * 1000));
@@ -144,10 +170,13 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     });
     loading = false;
     await reporting;
+    await scheduler.stop();
+    scheduler = undefined;
     await app.close(); // commits what is queued
     app = undefined;
 
     await sql`pragma wal_checkpoint(truncate)`.execute(db);
+    const tablesAfter = await bytesPerTable(db);
     const grown = (await databaseBytes(db, file)) - bytesBefore;
     const leaves = (await store.audit.treeSize()) - leavesBefore;
     const perSubject = grown / Math.max(1, subjects);
@@ -155,6 +184,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     log(`after: the database grew ${fmt(grown / 1e6, 1)} MB; the audit log by ${fmt(leaves)} entries`);
     log(`per request: ${fmt(leaves / Math.max(1, served), 1)} entries, ${fmt(grown / Math.max(1, served))} bytes`);
     log(`per audited subject: ${fmt(perSubject)} bytes; target <= ${TARGET_BYTES_PER_SUBJECT}: ${verdict(perSubject <= TARGET_BYTES_PER_SUBJECT)}`);
+    log(`growth per audited subject by table (its indexes included; free pages are space SQLite reuses before growing the file):`);
+    for (const [table, bytes] of grownPerTable(tablesBefore, tablesAfter)) log(`  ${table}: ${fmt(bytes / Math.max(1, subjects), 1)} B`);
     for (const r of reports) log(`inventory ${fmt(r.reportMs)} ms; /health answered ${r.healthCount} times meanwhile, slowest ${fmt(r.healthMaxMs, 1)} ms`);
 
     const figures: Figure[] = [
@@ -169,6 +200,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const ok = passes(figures[6]!) === true && served > 0;
     return { benchmark: 'soak', ok, figures, notes: [`${size.connections} connections, ${size.seconds} s`] };
   } finally {
+    await scheduler?.stop();
     await app?.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
