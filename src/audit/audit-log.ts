@@ -290,13 +290,16 @@ export class AuditLog {
 
   /**
    * Folds the journals between two batches, in short transactions (FOLD_CHUNK rows): the batches
-   * queued meanwhile wait for it, so the journals cannot outgrow the folding. A failure is reported
-   * and retried after as many rows again.
+   * queued meanwhile wait for it, so the journals cannot outgrow the folding. Each journal gets up
+   * to `foldAfterRows` of its rows folded, more than all three were appended since the last fold:
+   * a backlog (rows appended elsewhere, or before an upgrade) shrinks with every fold instead of
+   * holding the appends for as long as it takes to fold it whole. A failure is reported and
+   * retried after as many rows again.
    */
   private async foldJournals(): Promise<void> {
     this.unfoldedRows = 0;
     try {
-      await foldMemberSets(this.options.db);
+      await foldMemberSets(this.options.db, { maxRowsPerJournal: this.foldAfterRows });
     } catch (error) {
       this.options.onError?.(error);
     }

@@ -18,18 +18,30 @@ export interface FoldResult {
   readonly groups: number;
 }
 
-/** Rows per transaction: a chunk's write holds the appenders (SQLite: the server's thread) for its length. */
-export const FOLD_CHUNK = 10_000;
+/**
+ * Rows per transaction: a chunk's write holds the appenders, and on SQLite (synchronous) the
+ * server's thread, for its length (about 50 ms here); the event loop gets a turn between chunks.
+ */
+export const FOLD_CHUNK = 5_000;
 
-export async function foldMemberSets(db: Db, chunkRows = FOLD_CHUNK): Promise<FoldResult> {
+export interface FoldOptions {
+  /** Rows per transaction. Default FOLD_CHUNK. */
+  readonly chunkRows?: number;
+  /** Stops a journal once about this many of its rows are folded (whole chunks); the rest is left for the next run. Default: all. */
+  readonly maxRowsPerJournal?: number;
+}
+
+export async function foldMemberSets(db: Db, { chunkRows = FOLD_CHUNK, maxRowsPerJournal = Infinity }: FoldOptions = {}): Promise<FoldResult> {
   let rows = 0;
   let groups = 0;
   for (const journal of FOLDED) {
-    for (;;) {
+    for (let folded = 0; folded < maxRowsPerJournal;) {
       const chunk = await db.transaction().execute((trx) => foldChunk(trx, journal, chunkRows));
+      folded += chunk.rows;
       rows += chunk.rows;
       groups += chunk.groups;
       if (!chunk.more) break;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
   return { rows, groups };
