@@ -61,6 +61,9 @@ export interface AuditLogOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** AuditLogOptions.foldAfterRows unless set. */
+export const DEFAULT_FOLD_AFTER_ROWS = 20_000;
+
 /** Work done in the batch's transaction with the entries, such as recording a grant's use. */
 export type WithEntries = (db: Db) => Promise<void>;
 
@@ -114,7 +117,7 @@ export class AuditLog {
     this.maxBatchEntries = options.maxBatchEntries ?? 5000;
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.headIntervalMs = options.headIntervalMs ?? 1000;
-    this.foldAfterRows = options.foldAfterRows ?? 20_000;
+    this.foldAfterRows = options.foldAfterRows ?? DEFAULT_FOLD_AFTER_ROWS;
   }
 
   get signingKey(): AuditSigningKey {
