@@ -157,7 +157,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     // As `datapact serve` runs it: the scheduler (lifecycle, grant endings, folding) every DATAPACT_TICK_SECONDS.
     const tickSeconds = loadConfig().tickSeconds;
     scheduler = startScheduler({ db, clock: () => NOW, intervalSeconds: tickSeconds });
-    log(`scheduler: every ${tickSeconds} s (DATAPACT_TICK_SECONDS), as \`datapact serve\` runs it`);
+    log(tickSeconds > 0 ? `scheduler: every ${tickSeconds} s (DATAPACT_TICK_SECONDS), as \`datapact serve\` runs it` : 'scheduler: off (DATAPACT_TICK_SECONDS=0)');
     const reporting = (async () => {
       while (loading) {
         await new Promise((resolve) => setTimeout(resolve, size.reportEvery * 1000));
