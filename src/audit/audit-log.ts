@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { auditAggregates } from '../store/audit-aggregates.js';
-import { foldMemberSets } from '../store/member-set-folding.js';
+import { FOLD_CHUNK, foldMemberSets } from '../store/member-set-folding.js';
 import { AuditRepository, LOWEST_STORED_LEVEL, type StoredTreeHead } from '../store/audit-repository.js';
 import type { Db } from '../store/database.js';
 import type { AuditEntry } from './audit-entry.js';
@@ -302,7 +302,7 @@ export class AuditLog {
   private async foldJournals(): Promise<void> {
     this.unfoldedRows = 0;
     try {
-      await foldMemberSets(this.options.db, { maxRowsPerJournal: this.foldAfterRows });
+      await foldMemberSets(this.options.db, { chunkRows: Math.min(FOLD_CHUNK, this.foldAfterRows), maxRowsPerJournal: this.foldAfterRows });
     } catch (error) {
       this.options.onError?.(error);
     }

@@ -157,6 +157,18 @@ for (const dialect of DIALECTS) {
         const volume = (await releasedVolume(db, NOW, NOW + 1_000)).get('agr');
         assert.equal(volume?.members, 300, 'every released member counted once, folded or not');
       });
+
+      test('a backlog appended elsewhere shrinks by up to foldAfterRows of each journal per fold, without holding the appends until it is gone', async (t) => {
+        const { db, store, log } = await world(t, dialect, { foldAfterRows: 50, maxDelayMs: 1 });
+        const released = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ ...entry(from + i), subjectMemberId: `s${from + i}` }));
+        await store.audit.append(released(0, 300)); // a staff action's own transaction: counted, not folded
+        const rowsOf = async () => Number((await db.selectFrom('audit_release_days').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+        assert.equal(await rowsOf(), 300);
+        await log.append(released(1000, 30)); // 61 journal rows: a fold
+        assert.equal(await rowsOf(), 330 - 50);
+        const volume = (await releasedVolume(db, NOW, NOW + 10_000)).get('agr');
+        assert.equal(volume?.members, 330);
+      });
     });
 
     describe('the bulk reads of audit verify and export', () => {
