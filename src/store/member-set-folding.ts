@@ -9,7 +9,8 @@ import { addToSet, emptySet, lockFolding, memberNumbers, type MemberSet } from '
  * ORing rows into a bitmap merges the repeats. Each journal is folded in order of `id`, in
  * transactions of at most FOLD_CHUNK rows, each deleting exactly the rows it folds (DELETE …
  * RETURNING), so appends that go on meanwhile are either folded or left for the next run, never
- * lost. Run by the scheduler; nothing depends on when: a set is its bitmap and its rows together.
+ * lost. Run by the audit log as it appends (every foldAfterRows journal rows, audit-log.ts) and by
+ * the scheduler; no answer depends on when: a set is its bitmap and its rows together.
  */
 export interface FoldResult {
   /** Rows moved into bitmaps. */
@@ -20,7 +21,7 @@ export interface FoldResult {
 
 /**
  * Rows per transaction: a chunk's write holds the appenders, and on SQLite (synchronous) the
- * server's thread, for its length (about 50 ms here); the event loop gets a turn between chunks.
+ * server's thread, for its length (50 to 80 ms here under load); the event loop gets a turn between chunks.
  */
 export const FOLD_CHUNK = 5_000;
 
