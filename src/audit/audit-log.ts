@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { auditAggregates } from '../store/audit-aggregates.js';
+import { FOLD_CHUNK, foldMemberSets } from '../store/member-set-folding.js';
 import { AuditRepository, LOWEST_STORED_LEVEL, type StoredTreeHead } from '../store/audit-repository.js';
 import type { Db } from '../store/database.js';
 import type { AuditEntry } from './audit-entry.js';
@@ -49,9 +50,19 @@ export interface AuditLogOptions {
    * `bench:audit` only, which measures what keeping them costs. Reports are wrong without them.
    */
   readonly keepCounts?: boolean;
+  /**
+   * The per-member counts' journal rows (audit-aggregates.ts) this log may append before it folds
+   * them into the member sets (member-set-folding.ts) between two batches. The reports read every
+   * row not folded yet, so this bounds what they read whatever the traffic and whether or not the
+   * scheduler has run. Default 20,000.
+   */
+  readonly foldAfterRows?: number;
   /** Where failures of background head signing go. Default: ignored (tests, closed databases). */
   readonly onError?: (error: unknown) => void;
 }
+
+/** AuditLogOptions.foldAfterRows unless set. */
+export const DEFAULT_FOLD_AFTER_ROWS = 20_000;
 
 /** Work done in the batch's transaction with the entries, such as recording a grant's use. */
 export type WithEntries = (db: Db) => Promise<void>;
@@ -94,6 +105,9 @@ export class AuditLog {
   private range: CompactRange | undefined;
   private readonly hasher = new MerkleHasher();
   private readonly maxQueuedEntries: number;
+  private readonly foldAfterRows: number;
+  /** Journal rows this log appended since it last folded. */
+  private unfoldedRows = 0;
 
   private readonly origin: string;
 
@@ -103,6 +117,7 @@ export class AuditLog {
     this.maxBatchEntries = options.maxBatchEntries ?? 5000;
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.headIntervalMs = options.headIntervalMs ?? 1000;
+    this.foldAfterRows = options.foldAfterRows ?? DEFAULT_FOLD_AFTER_ROWS;
   }
 
   get signingKey(): AuditSigningKey {
@@ -272,11 +287,30 @@ export class AuditLog {
       } catch (error) {
         for (const waiter of batch) waiter.reject(error);
       }
+      if (this.unfoldedRows >= this.foldAfterRows) await this.foldJournals();
+    }
+  }
+
+  /**
+   * Folds the journals between two batches, in short transactions (FOLD_CHUNK rows): the batches
+   * queued meanwhile wait for it, so the journals cannot outgrow the folding. Each journal gets up
+   * to `foldAfterRows` of its rows folded, more than all three were appended since the last fold:
+   * a backlog (rows appended elsewhere, or before an upgrade) shrinks with every fold instead of
+   * holding the appends for as long as it takes to fold it whole. A failure is reported and
+   * retried after as many rows again.
+   */
+  private async foldJournals(): Promise<void> {
+    this.unfoldedRows = 0;
+    try {
+      await foldMemberSets(this.options.db, { chunkRows: Math.min(FOLD_CHUNK, this.foldAfterRows), maxRowsPerJournal: this.foldAfterRows });
+    } catch (error) {
+      this.options.onError?.(error);
     }
   }
 
   private async commit(batch: readonly Waiter[]): Promise<void> {
     let range: CompactRange | undefined;
+    let journalRows = 0;
     const head = await this.options.db.transaction().execute(async (trx) => {
       const audit = new AuditRepository(trx);
       await audit.lock();
@@ -286,7 +320,7 @@ export class AuditLog {
       const writes = new NodeWrites();
       for (let i = 0; i < entries.length; i++) range.append(leafHashAt(entries[i]!, firstIndex + i, this.blinding).toString('hex'), writes);
       await audit.insertEntries(firstIndex, entries);
-      if (this.options.keepCounts !== false) await auditAggregates.record(trx, entries);
+      if (this.options.keepCounts !== false) journalRows = await auditAggregates.record(trx, entries);
       await audit.insertNodes(writes.list);
       for (const waiter of batch) await waiter.withEntries?.(trx);
       // A batch of only `withEntries` work (a request that released nothing) leaves the size, and its head, as they were.
@@ -294,6 +328,7 @@ export class AuditLog {
       return undefined;
     });
     this.range = range;
+    this.unfoldedRows += journalRows;
     if (head !== undefined) this.headCommitted(head);
     this.scheduleHead();
   }

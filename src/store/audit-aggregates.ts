@@ -31,17 +31,18 @@ import type { Db } from './database.js';
  * keyed by text, which cost about as much as appending the entry itself.
  */
 export class AuditAggregates {
-  async record(db: Db, entries: readonly AuditEntry[]): Promise<void> {
-    if (entries.length === 0) return;
+  /** Returns the rows it appended to the journals (the folding's backlog). */
+  async record(db: Db, entries: readonly AuditEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
     const batch = new BatchCounts();
     for (const entry of entries) batch.add(entry);
     await DAILY_UPSERT.run(db, batch.daily());
-    await RELEASE_DAY_INSERT.run(db, batch.releaseDays());
+    let journalRows = await RELEASE_DAY_INSERT.run(db, batch.releaseDays());
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
-    await EXPOSURE_INSERT.run(db, batch.exposures());
+    journalRows += await EXPOSURE_INSERT.run(db, batch.exposures());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
     await FIELD_USE_UPSERT.run(db, batch.fieldUses());
-    await TOKEN_MONTH_INSERT.run(db, batch.tokenMonths());
+    return journalRows + await TOKEN_MONTH_INSERT.run(db, batch.tokenMonths());
   }
 }
 

@@ -28,8 +28,8 @@ export class BulkInsert<T extends keyof Database & string> {
     private readonly onConflict: boolean | OnConflict<T> = false,
   ) {}
 
-  /** Inserts rows given as flat values, `columns.length` per row, in statements of at most rowsPerStatement rows. */
-  async run(db: Db, values: readonly unknown[]): Promise<void> {
+  /** Inserts rows given as flat values, `columns.length` per row, in statements of at most rowsPerStatement rows; returns the rows given. */
+  async run(db: Db, values: readonly unknown[]): Promise<number> {
     const width = this.columns.length;
     if (values.length % width !== 0) throw new Error(`${this.table}: ${values.length} values are not whole rows of ${width}`);
     for (let start = 0; start < values.length;) {
@@ -38,6 +38,7 @@ export class BulkInsert<T extends keyof Database & string> {
       await db.executeQuery(CompiledQuery.raw(this.statement(db, rows), part));
       start += part.length;
     }
+    return values.length / width;
   }
 
   private statement(db: Db, rows: number): string {

@@ -9,7 +9,8 @@ import { addToSet, emptySet, lockFolding, memberNumbers, type MemberSet } from '
  * ORing rows into a bitmap merges the repeats. Each journal is folded in order of `id`, in
  * transactions of at most FOLD_CHUNK rows, each deleting exactly the rows it folds (DELETE …
  * RETURNING), so appends that go on meanwhile are either folded or left for the next run, never
- * lost. Run by the scheduler; nothing depends on when: a set is its bitmap and its rows together.
+ * lost. Run by the audit log as it appends (every foldAfterRows journal rows, audit-log.ts) and by
+ * the scheduler; no answer depends on when: a set is its bitmap and its rows together.
  */
 export interface FoldResult {
   /** Rows moved into bitmaps. */
@@ -18,17 +19,30 @@ export interface FoldResult {
   readonly groups: number;
 }
 
-const FOLD_CHUNK = 50_000;
+/**
+ * Rows per transaction: a chunk's write holds the appenders, and on SQLite (synchronous) the
+ * server's thread, for its length (50 to 80 ms here under load); the event loop gets a turn between chunks.
+ */
+export const FOLD_CHUNK = 5_000;
 
-export async function foldMemberSets(db: Db): Promise<FoldResult> {
+export interface FoldOptions {
+  /** Rows per transaction. Default FOLD_CHUNK. */
+  readonly chunkRows?: number;
+  /** Stops a journal once about this many of its rows are folded (whole chunks); the rest is left for the next run. Default: all. */
+  readonly maxRowsPerJournal?: number;
+}
+
+export async function foldMemberSets(db: Db, { chunkRows = FOLD_CHUNK, maxRowsPerJournal = Infinity }: FoldOptions = {}): Promise<FoldResult> {
   let rows = 0;
   let groups = 0;
   for (const journal of FOLDED) {
-    for (;;) {
-      const chunk = await db.transaction().execute((trx) => foldChunk(trx, journal));
+    for (let folded = 0; folded < maxRowsPerJournal;) {
+      const chunk = await db.transaction().execute((trx) => foldChunk(trx, journal, chunkRows));
+      folded += chunk.rows;
       rows += chunk.rows;
       groups += chunk.groups;
       if (!chunk.more) break;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
   return { rows, groups };
@@ -46,12 +60,12 @@ interface Journal {
   fold(trx: Db, period: string, key: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Promise<void>;
 }
 
-/** Deletes the journal's first FOLD_CHUNK rows (all of them when fewer) and folds them, group by group. */
-async function foldChunk(trx: Db, journal: Journal): Promise<{ rows: number; groups: number; more: boolean }> {
+/** Deletes the journal's first `chunkRows` rows (all of them when fewer) and folds them, group by group. */
+async function foldChunk(trx: Db, journal: Journal, chunkRows: number): Promise<{ rows: number; groups: number; more: boolean }> {
   await lockFolding(trx);
   // Kysely cannot type columns chosen at run time; the three journals share these column names.
   const table = journal.table as 'audit_exposure';
-  const last = await trx.selectFrom(table).select('id').orderBy('id').limit(1).offset(FOLD_CHUNK - 1).executeTakeFirst();
+  const last = await trx.selectFrom(table).select('id').orderBy('id').limit(1).offset(chunkRows - 1).executeTakeFirst();
   const deleted = trx.deleteFrom(table).$if(last !== undefined, (q) => q.where('id', '<=', last!.id));
   const rows = await deleted.returning([journal.periodColumn, journal.keyColumn, 'member_id', ...journal.extra] as never[]).execute() as Array<FoldedRow & Record<string, string>>;
   const groups = new Map<string, FoldedRow[]>();

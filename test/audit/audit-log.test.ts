@@ -14,6 +14,7 @@ import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { verifyTreeHead } from '../../src/audit/tree-head.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { entryFromColumnsJson } from '../../src/store/audit-rows.js';
+import { releasedVolume } from '../../src/store/inventory-queries.js';
 import { openPostgres } from '../../src/store/database.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { DIALECTS, freshDatabase, type Dialect } from '../helpers/dialects.js';
@@ -139,6 +140,34 @@ for (const dialect of DIALECTS) {
             assert.ok(verifyConsistency(m, n, rootHashSync(tree, m), root, proof), `consistency ${m} → ${n}`);
           }
         }
+      });
+    });
+
+    describe('the counts the reports read', () => {
+      test('the journals a report reads stay bounded however many batches were appended without a scheduler run, and the counts stay exact', async (t) => {
+        const { db, log } = await world(t, dialect, { foldAfterRows: 100, maxDelayMs: 1 });
+        // A request's released friends, each a member of their own: two journal rows each (release day, exposure), one token row.
+        for (let batch = 0; batch < 30; batch++) {
+          await log.append(Array.from({ length: 10 }, (_, i) => ({ ...entry(batch * 10 + i), subjectMemberId: `s${batch * 10 + i}` })));
+        }
+        const journalRows = await Promise.all((['audit_release_days', 'audit_exposure', 'audit_token_months'] as const)
+          .map(async (table) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)));
+        const unfolded = journalRows.reduce((a, b) => a + b, 0);
+        assert.ok(unfolded <= 100 + 21, `${unfolded} journal rows left unfolded after 630 appended (${journalRows.join(', ')})`);
+        const volume = (await releasedVolume(db, NOW, NOW + 1_000)).get('agr');
+        assert.equal(volume?.members, 300, 'every released member counted once, folded or not');
+      });
+
+      test('a backlog appended elsewhere shrinks by up to foldAfterRows of each journal per fold, without holding the appends until it is gone', async (t) => {
+        const { db, store, log } = await world(t, dialect, { foldAfterRows: 50, maxDelayMs: 1 });
+        const released = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ ...entry(from + i), subjectMemberId: `s${from + i}` }));
+        await store.audit.append(released(0, 300)); // a staff action's own transaction: counted, not folded
+        const rowsOf = async () => Number((await db.selectFrom('audit_release_days').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+        assert.equal(await rowsOf(), 300);
+        await log.append(released(1000, 30)); // 61 journal rows: a fold
+        assert.equal(await rowsOf(), 330 - 50);
+        const volume = (await releasedVolume(db, NOW, NOW + 10_000)).get('agr');
+        assert.equal(volume?.members, 330);
       });
     });
 
