@@ -73,7 +73,6 @@ after(async () => {
 async function newPage(t: TestContext, options: BrowserContextOptions = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: world.base, ...options });
   context.setDefaultTimeout(BROWSER_STEP_TIMEOUT_MS);
-  context.setDefaultTimeout(5_000);
   t.after(() => context.close());
   const page = await context.newPage();
   const problems: string[] = [];
