@@ -3,7 +3,7 @@ import type { Agreement, AgreementTerms } from '../domain/agreement.js';
 import { BadRequest, NotFound } from '../domain/errors.js';
 import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
 import {
-  compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, replayRequest, type RequestChange, type RequestOutcome,
+  compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type RequestChange, type RequestOutcome,
 } from '../domain/replay.js';
 import {
   applyProposal, parseProposal, proposalBody, sensitiveUnder, type ProposalBody, type SimulationProposal,
@@ -191,6 +191,7 @@ export async function simulate(store: Store, request: SimulationRequest): Promis
   const replayer = new LogReplayer(log);
   const sensitive = sensitiveUnder(proposal);
   const tally = new SimulationTally();
+  const decisions = new ReplayDecisions();
   for await (const steps of replayer.steps({ agreementId: agreement.id, from, to })) {
     for (const step of steps) {
       tally.requests++;
@@ -199,10 +200,10 @@ export async function simulate(store: Store, request: SimulationRequest): Promis
       if (logged === undefined) { tally.skip('agreement_version_unknown'); continue; }
       if (step.world === undefined) { tally.skip(step.skipped); continue; }
       tally.decisions += 2 * step.request.subjects.length;
-      const baseline: RequestOutcome = replayRequest(step.request, logged, step.world);
-      const after = replayRequest(step.request, proposed.get(logged.version)!, { ...step.world, sensitive });
-      if (compareOutcomes(loggedOutcome(step.request), baseline) !== null) tally.differFromLog++;
-      tally.add(compareOutcomes(baseline, after));
+      const baseline: RequestOutcome = replayRequest(step.request, logged, step.world, decisions);
+      const after = replayRequest(step.request, proposed.get(logged.version)!, { ...step.world, sensitive }, decisions);
+      if (compareOutcomes(step.request, loggedOutcome(step.request), baseline) !== null) tally.differFromLog++;
+      tally.add(compareOutcomes(step.request, baseline, after));
     }
     request.onProgress?.(tally.requests, total);
   }
