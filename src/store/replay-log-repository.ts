@@ -51,6 +51,8 @@ interface FieldSet {
 export class ReplayLogRepository {
   /** The released and withheld lists by id: a log holds few distinct ones, each parsed once. */
   private readonly fieldSets = new Map<number, FieldSet>();
+  /** Grants' field lists as stored (JSON): few distinct ones, each parsed once. */
+  private readonly grantMasks = new Map<string, FieldMask>();
   private raw: RawReplayReads | undefined;
 
   constructor(private readonly db: Db) {}
@@ -217,10 +219,16 @@ export class ReplayLogRepository {
     for (const row of rows) {
       result.get(row.member_id)?.push({
         appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
-        memberFields: maskFromJson(row.member_fields), friendFields: maskFromJson(row.friend_fields),
+        memberFields: this.maskOf(row.member_fields), friendFields: this.maskOf(row.friend_fields),
       });
     }
     return result;
+  }
+
+  private maskOf(json: string): FieldMask {
+    let mask = this.grantMasks.get(json);
+    if (mask === undefined) this.grantMasks.set(json, mask = maskFromJson(json));
+    return mask;
   }
 
   /** Today's facts of the members among `ids` that exist (settings, audiences, exclusions). */
