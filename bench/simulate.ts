@@ -36,7 +36,7 @@ import type { Agreement } from '../src/domain/agreement.js';
 import { DatapactError } from '../src/domain/errors.js';
 import { fieldsOf, maskOf, type FieldMask } from '../src/domain/field-catalog.js';
 import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
-import { compareOutcomes, loggedOutcome, replayRequest, type LoggedRequest } from '../src/domain/replay.js';
+import { compareOutcomes, loggedOutcome, ReplayDecisions, replayRequest, type LoggedRequest } from '../src/domain/replay.js';
 import {
   decideSubject, selfFacts, subjectVisibility, type SubjectDecision, type VisibilityFacts,
 } from '../src/domain/subject-decision.js';
@@ -283,9 +283,11 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     started = performance.now();
     let decided = 0;
     let differences = 0;
+    const decisions = new ReplayDecisions();
     for (let index = 0; index < read.kept.length; index++) {
       const request = read.kept[index]!;
-      if (compareOutcomes(loggedOutcome(request), replayRequest(request, terms.get(request.agreementId!)!, read.worlds[index]!)) !== null) differences++;
+      const replayed = replayRequest(request, terms.get(request.agreementId!)!, read.worlds[index]!, decisions);
+      if (compareOutcomes(request, loggedOutcome(request), replayed) !== null) differences++;
       decided += request.subjects.length;
     }
     const decideMs = performance.now() - started;

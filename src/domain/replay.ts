@@ -2,10 +2,12 @@ import { planAccess, type AccessPlan, type RequestContext } from './access-plan.
 import type { AgreementTerms } from './agreement.js';
 import type { AppClass } from './app.js';
 import { DatapactError } from './errors.js';
-import { ID_MASK, SENSITIVE_MASK, type FieldMask } from './field-catalog.js';
+import { FIELDS, ID_MASK, SENSITIVE_MASK, type FieldMask } from './field-catalog.js';
 import type { Purpose } from './purposes.js';
 import { FIELD_REASONS, RULES_VERSION, type FieldReason } from './reason-codes.js';
-import { decideSubject, selfFacts, subjectVisibility, type SubjectFacts, type WithheldFields } from './subject-decision.js';
+import {
+  decideSubject, selfFacts, subjectVisibility, type SubjectFacts, type Visibility, type WithheldFields,
+} from './subject-decision.js';
 import type { Instant } from './time.js';
 
 /**
@@ -23,13 +25,19 @@ export type ReasonMasks = readonly FieldMask[];
 
 export const NO_REASONS: ReasonMasks = Object.freeze(FIELD_REASONS.map(() => 0));
 
-/** One subject a logged response carried, as its `released` entry records it. */
-export interface LoggedSubject {
+/** A subject shown in a response: what was released, and per reason what was withheld. */
+export interface ShownSubject {
+  readonly shown: true;
+  readonly released: FieldMask;
+  readonly withheld: ReasonMasks;
+}
+
+/** One subject a logged response carried, as its `released` entry records it: its outcome as logged. */
+export interface LoggedSubject extends ShownSubject {
   readonly id: string;
   readonly relation: 'self' | 'friend';
   /** The fields the entry lists as released: `id`, and the released fields that had a value. */
   readonly released: FieldMask;
-  readonly withheld: ReasonMasks;
 }
 
 /** A logged Graph API request: its request entry and the subjects its response carried. */
@@ -58,19 +66,23 @@ export interface ReplayWorld {
   /** What the member consented to in the grant the request was made under. */
   readonly consented: { readonly memberFields: FieldMask; readonly friendFields: FieldMask };
   readonly tokenMemberPlatformEnabled: boolean;
-  /** A subject's facts relative to the token's member; undefined when no such member exists. */
-  subject(id: string): SubjectFacts | undefined;
+  /** The facts of the request's subject at `index` relative to the token's member; undefined when no such member exists. */
+  subject(index: number): SubjectFacts | undefined;
+  /** The same, of the member a refused request named. */
+  deniedSubject(): SubjectFacts | undefined;
   /** The sensitive class (default: the catalog's); a simulation may add fields to it. */
   readonly sensitive?: FieldMask;
 }
 
+/** A logged subject decided again (the subject is the logged one at the same index). */
 export type ReplayedSubject =
-  | { readonly id: string; readonly relation: 'self' | 'friend'; readonly shown: true; readonly released: FieldMask; readonly withheld: ReasonMasks }
-  | { readonly id: string; readonly relation: 'self' | 'friend'; readonly shown: false; readonly reason: 'stranger' | 'friend_opted_out' | 'no_such_member' };
+  | ShownSubject
+  | { readonly shown: false; readonly reason: 'stranger' | 'friend_opted_out' | 'no_such_member' };
 
 /**
- * A request's outcome: refused with a code, or served with the subjects it would carry, in the
- * logged order; `subjects` null when the log lists none to decide (a refusal that would now be served).
+ * A request's outcome: refused with a code, or served with the subjects it would carry, index by
+ * index those the log lists; `subjects` null when the log lists none to decide (a refusal that
+ * would now be served).
  */
 export type RequestOutcome =
   | { readonly served: false; readonly code: string; readonly cause: string | null }
@@ -101,7 +113,52 @@ export function reasonMasks(withheld: readonly WithheldFields[]): ReasonMasks {
 /** The outcome the log records for a request. */
 export function loggedOutcome(request: LoggedRequest): RequestOutcome {
   if (request.outcome === 'denied') return { served: false, code: request.code ?? 'denied', cause: null };
-  return { served: true, subjects: request.subjects.map((s) => ({ id: s.id, relation: s.relation, shown: true, released: s.released, withheld: s.withheld })) };
+  return { served: true, subjects: request.subjects };
+}
+
+const NO_SUCH_MEMBER: ReplayedSubject = Object.freeze({ shown: false, reason: 'no_such_member' });
+const VISIBILITY_INDEX: Readonly<Record<Visibility, number>> = { self: 0, friend: 1, stranger: 2, friend_opted_out: 3 };
+/** One past the largest field mask: a mask is one digit of a decision's key in this base. */
+const MASK_SPAN = 2 ** FIELDS.length;
+
+function rulesKey(rules: AccessPlan['self']): string {
+  return rules.steps.map((step) => `${step.reason}:${step.passes}`).join(',');
+}
+
+/**
+ * The subject decisions of a replay, each made once (issue 15): a logged subject's decision reads,
+ * besides the plan's field rules, only the subject's visibility, its audiences (a friend's) and the
+ * fields asked, so requests whose plans have the same field rules share their decisions, and a
+ * subject decided before under such rules with the same visibility, audiences and fields asked is
+ * not decided again. Every subject is still looked at (its visibility is worked out from its facts
+ * each time); the results are the engine's own (decideSubject on the first occurrence).
+ */
+export class ReplayDecisions {
+  private readonly byRules = new Map<string, Map<number, ReplayedSubject>>();
+
+  /** The decisions made under the plan's field rules: one map per distinct pair of rule lists. */
+  forPlan(plan: AccessPlan): Map<number, ReplayedSubject> {
+    const key = `${rulesKey(plan.self)}|${rulesKey(plan.friend)}`;
+    let decisions = this.byRules.get(key);
+    if (decisions === undefined) this.byRules.set(key, decisions = new Map());
+    return decisions;
+  }
+}
+
+/** A replayed subject as the engine decides it, from the decisions already made under the same field rules when it can. */
+function decideLogged(plan: AccessPlan, decisions: Map<number, ReplayedSubject>, subject: LoggedSubject, facts: SubjectFacts | undefined): ReplayedSubject {
+  if (facts === undefined) return NO_SUCH_MEMBER;
+  const visibility = subjectVisibility(plan, facts);
+  const requested = requestedFields(subject);
+  const audience = visibility === 'friend' ? facts.friendsAudience : 0;
+  const key = (VISIBILITY_INDEX[visibility] * MASK_SPAN + audience) * MASK_SPAN + requested;
+  let decided = decisions.get(key);
+  if (decided === undefined) {
+    const decision = decideSubject(plan, facts, requested);
+    decided = decision.visible ? { shown: true, released: decision.released, withheld: reasonMasks(decision.withheld) } : { shown: false, reason: decision.reason };
+    decisions.set(key, decided);
+  }
+  return decided;
 }
 
 /**
@@ -125,21 +182,13 @@ function requestContext(request: LoggedRequest, terms: AgreementTerms | null, wo
   };
 }
 
-function decideLogged(plan: AccessPlan, subject: LoggedSubject, world: ReplayWorld): ReplayedSubject {
-  const facts = subject.relation === 'self' ? selfFacts(subject.id) : world.subject(subject.id);
-  if (facts === undefined) return { id: subject.id, relation: subject.relation, shown: false, reason: 'no_such_member' };
-  const decision = decideSubject(plan, facts, requestedFields(subject));
-  if (!decision.visible) return { id: subject.id, relation: subject.relation, shown: false, reason: decision.reason };
-  return { id: subject.id, relation: subject.relation, shown: true, released: decision.released, withheld: reasonMasks(decision.withheld) };
-}
-
 /** A logged refusal whose request-level rules now pass: what the route would decide next. */
 function redecideRefusal(plan: AccessPlan, request: LoggedRequest, world: ReplayWorld): RequestOutcome {
   const { code } = request;
   if (code === null || REQUEST_LEVEL_CODES.includes(code)) return { served: true, subjects: null };
   if (code === 'not_consented') return plan.friendsVisible ? { served: true, subjects: null } : refused(code);
   if (code === 'not_found' && request.deniedSubject !== null) {
-    const facts = world.subject(request.deniedSubject);
+    const facts = world.deniedSubject();
     const visibility = facts === undefined ? 'stranger' : subjectVisibility(plan, facts);
     return visibility === 'self' || visibility === 'friend' ? { served: true, subjects: null } : refused(code);
   }
@@ -153,9 +202,10 @@ function refused(code: string, cause: string | null = null): RequestOutcome {
 
 /**
  * Decides a logged request again at its own instant under `terms` (null: no agreement), with the
- * real engine (planAccess, then decideSubject for each subject the response carried).
+ * real engine (planAccess, then decideSubject for each subject the response carried). A replay of
+ * many requests passes one `decisions` to all of them.
  */
-export function replayRequest(request: LoggedRequest, terms: AgreementTerms | null, world: ReplayWorld): RequestOutcome {
+export function replayRequest(request: LoggedRequest, terms: AgreementTerms | null, world: ReplayWorld, decisions = new ReplayDecisions()): RequestOutcome {
   let plan: AccessPlan;
   try {
     plan = planAccess(requestContext(request, terms, world), request.at, world.sensitive ?? SENSITIVE_MASK);
@@ -164,7 +214,9 @@ export function replayRequest(request: LoggedRequest, terms: AgreementTerms | nu
     throw error;
   }
   if (request.outcome === 'denied') return redecideRefusal(plan, request, world);
-  const subjects = request.subjects.map((subject) => decideLogged(plan, subject, world));
+  const decided = decisions.forPlan(plan);
+  const subjects = request.subjects.map((subject, index) =>
+    decideLogged(plan, decided, subject, subject.relation === 'self' ? selfFacts(subject.id) : world.subject(index)));
   const throughFriends = !request.subjects.some((subject) => subject.relation === 'self');
   // A lookup of one friend (one subject, none passed over) answers 404 when the friend is not visible;
   // a friend list answers 403 not_consented without `friends`, and leaves hidden friends out.
@@ -203,7 +255,8 @@ function releasedOf(subject: ReplayedSubject | undefined): FieldMask {
   return subject?.shown === true ? subject.released : 0;
 }
 
-function subjectChange(before: ReplayedSubject, after: ReplayedSubject | undefined): SubjectChange | null {
+function subjectChange(logged: LoggedSubject, before: ReplayedSubject, after: ReplayedSubject | undefined): SubjectChange | null {
+  if (before === after) return null;
   const was = releasedOf(before);
   const now = releasedOf(after);
   let reasonChanged = 0;
@@ -219,13 +272,13 @@ function subjectChange(before: ReplayedSubject, after: ReplayedSubject | undefin
   const less = was & ~now;
   if (more === 0 && less === 0 && reasonChanged === 0) return null;
   const visibility = (was & ID_MASK) === (now & ID_MASK) ? 'unchanged' : now & ID_MASK ? 'shown' : 'left_out';
-  return { id: before.id, relation: before.relation, more, less, reasonChanged, visibility };
+  return { id: logged.id, relation: logged.relation, more, less, reasonChanged, visibility };
 }
 
 const NO_CHANGE_OF_CODE = null;
 
-/** What differs between two outcomes of one request (the subjects line up: both come from its log). */
-export function compareOutcomes(before: RequestOutcome, after: RequestOutcome): RequestChange | null {
+/** What differs between two outcomes of one logged request (their subjects line up with the request's). */
+export function compareOutcomes(request: LoggedRequest, before: RequestOutcome, after: RequestOutcome): RequestChange | null {
   if (!before.served && !after.served) {
     return before.code === after.code ? null
       : { refusedNow: null, refusedNowCause: null, servedNow: false, codeChanged: { from: before.code, to: after.code }, subjects: [] };
@@ -234,10 +287,10 @@ export function compareOutcomes(before: RequestOutcome, after: RequestOutcome): 
   const beforeSubjects = before.subjects ?? [];
   const afterSubjects = after.served ? after.subjects : [];
   const subjects: SubjectChange[] = [];
-  beforeSubjects.forEach((subject, index) => {
-    const change = subjectChange(subject, afterSubjects?.[index]);
+  for (let index = 0; index < beforeSubjects.length; index++) {
+    const change = subjectChange(request.subjects[index]!, beforeSubjects[index]!, afterSubjects?.[index]);
     if (change !== null) subjects.push(change);
-  });
+  }
   if (!after.served) return { refusedNow: after.code, refusedNowCause: after.cause, servedNow: false, codeChanged: null, subjects };
   return subjects.length === 0 ? null : { refusedNow: null, refusedNowCause: null, servedNow: false, codeChanged: null, subjects };
 }
@@ -248,9 +301,9 @@ const SETTINGS_MASK_INDEXES = SETTINGS_REASONS.map((reason) => FIELD_REASONS.ind
 const SETTINGS_CODES: readonly string[] = ['platform_disabled', 'not_found'];
 
 /** The fields a subject has withheld for a reason that reads members' settings, in one outcome. */
-function settingsWithheld(outcome: RequestOutcome, id: string): FieldMask {
+function settingsWithheld(request: LoggedRequest, outcome: RequestOutcome, id: string): FieldMask {
   if (!outcome.served || outcome.subjects === null) return 0;
-  const subject = outcome.subjects.find((s) => s.id === id);
+  const subject = outcome.subjects[request.subjects.findIndex((s) => s.id === id)];
   if (!subject?.shown) return 0;
   let mask = 0;
   for (const index of SETTINGS_MASK_INDEXES) mask |= subject.withheld[index]!;
@@ -263,14 +316,14 @@ function settingsWithheld(outcome: RequestOutcome, id: string): FieldMask {
  * exclusions), a field withheld for an audience or a consent on one side only, the token's member
  * turning the platform off. Anything else is the rules deciding differently: a regression.
  */
-export function causedBySettings(change: RequestChange, logged: RequestOutcome, replayed: RequestOutcome): boolean {
+export function causedBySettings(request: LoggedRequest, change: RequestChange, logged: RequestOutcome, replayed: RequestOutcome): boolean {
   if (change.refusedNow !== null && SETTINGS_CODES.includes(change.refusedNow)) return true;
   if (change.codeChanged !== null && (SETTINGS_CODES.includes(change.codeChanged.from) || SETTINGS_CODES.includes(change.codeChanged.to))) return true;
   if (change.servedNow) return !logged.served && SETTINGS_CODES.includes(logged.code);
   if (change.subjects.length === 0) return false;
   return change.subjects.every((subject) => {
     if (subject.visibility !== 'unchanged') return subject.relation === 'friend';
-    const explained = settingsWithheld(logged, subject.id) | settingsWithheld(replayed, subject.id);
+    const explained = settingsWithheld(request, logged, subject.id) | settingsWithheld(request, replayed, subject.id);
     return ((subject.more | subject.less | subject.reasonChanged) & ~explained) === 0;
   });
 }

@@ -15,6 +15,7 @@ import { CheckpointSubmitter, type PostText, type WitnessEndpoint } from '../aud
 import { defaultLogOrigin } from '../audit/checkpoint.js';
 import { LogCheckpoints } from '../audit/log-checkpoints.js';
 import { DEFAULT_CHROMIUM } from '../reports/pack-pdf.js';
+import { SimulationRuns } from '../reports/simulation-runs.js';
 import { loadOrCreateAuditSigningKey } from '../audit/signing-key.js';
 import { DEFAULT_TIMEOUTS, type Environment, type ServerTimeouts } from '../config.js';
 import { DEMO_CONTROLLER, type Controller } from '../domain/controller.js';
@@ -104,6 +105,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Sends new checkpoints to the witnesses: `datapact serve` steps it on a timer, tests call `step()`. */
     witnessing: CheckpointSubmitter;
+    /** Simulations running off their requests (issue 15): tests await `settled()`. */
+    simulations: SimulationRuns;
   }
 }
 
@@ -194,6 +197,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: checkpoints, cosignatures: options.store.cosignatures, witnesses, clock, ...(options.witnessPost ? { post: options.witnessPost } : {}),
   }));
   app.addHook('onClose', async () => app.witnessing.stop());
+  app.decorate('simulations', new SimulationRuns(options.store, (error, id) => app.log.error({ err: error, simulation_id: id }, 'simulation failed')));
+  app.addHook('onClose', async () => app.simulations.settled());
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,7 +1,7 @@
 import type { AgreementTerms } from '../domain/agreement.js';
 import { fieldsOf } from '../domain/field-catalog.js';
 import {
-  causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, replayRequest, type RequestChange,
+  causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type RequestChange,
 } from '../domain/replay.js';
 import type { Instant } from '../domain/time.js';
 import { ReplayLogRepository } from '../store/replay-log-repository.js';
@@ -76,6 +76,7 @@ export async function auditReplay(store: Store, request: AuditReplayRequest): Pr
   };
   const skipped = new Map<string, number>();
   const listed = { rules: [] as ReplayDifference[], member_settings: [] as ReplayDifference[] };
+  const decisions = new ReplayDecisions();
   for await (const steps of new LogReplayer(log).steps(filter)) {
     for (const step of steps) {
       const { request: logged } = step;
@@ -92,10 +93,10 @@ export async function auditReplay(store: Store, request: AuditReplayRequest): Pr
       }
       result.subject_decisions += logged.subjects.length;
       const before = loggedOutcome(logged);
-      const replayed = replayRequest(logged, terms, step.world);
-      const change = compareOutcomes(before, replayed);
+      const replayed = replayRequest(logged, terms, step.world, decisions);
+      const change = compareOutcomes(logged, before, replayed);
       if (change === null) { result.same++; continue; }
-      const kind = causedBySettings(change, before, replayed) ? 'member_settings' : 'rules';
+      const kind = causedBySettings(logged, change, before, replayed) ? 'member_settings' : 'rules';
       result.differences[kind]++;
       if (listed[kind].length < LISTED) {
         listed[kind].push({

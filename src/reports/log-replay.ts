@@ -2,7 +2,7 @@ import type { AppClass } from '../domain/app.js';
 import type { LoggedRequest, ReplayWorld } from '../domain/replay.js';
 import type { SubjectFacts } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
-import type { LoggedConsent, ReplayFilter, ReplayLogRepository } from '../store/replay-log-repository.js';
+import type { LoggedConsent, LoggedRequestRead, ReplayFilter, ReplayLogRepository } from '../store/replay-log-repository.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -31,16 +31,13 @@ function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string
 
 /**
  * Streams logged Graph API requests in seq order, a batch at a time, each with the world the rules
- * read around it: today's member facts, friend lists and consents, each loaded once per member
- * (cached across batches), never a query per entry.
+ * read around it: today's member facts and consents, each loaded once per member (cached across
+ * batches), and today's friendships read with the leaves; never a query per entry.
  */
 export class LogReplayer {
   private appClasses: Map<string, AppClass> | undefined;
   /** A member's facts as a subject who uses no app, as a friend and as not one: shared, not built per subject decided. */
   private readonly facts = new Map<string, { readonly friend: SubjectFacts; readonly other: SubjectFacts } | null>();
-  /** Token member → subject → whether they are friends today, for the pairs asked about so far. */
-  private readonly friendships = new Map<string, Map<string, boolean>>();
-  private pairsCached = 0;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   private readonly platform = new Map<string, boolean>();
 
@@ -50,47 +47,33 @@ export class LogReplayer {
     this.appClasses ??= await this.log.appClasses();
     let afterSeq = 0;
     for (;;) {
-      const requests = await this.log.requests(filter, afterSeq, batchSize);
-      if (requests.length === 0) return;
-      afterSeq = requests[requests.length - 1]!.seq;
-      await this.load(requests);
-      yield requests.map((request) => this.step(request));
+      const read = await this.log.requests(filter, afterSeq, batchSize);
+      if (read.length === 0) return;
+      afterSeq = read[read.length - 1]!.request.seq;
+      await this.load(read.map((r) => r.request));
+      yield read.map((r) => this.step(r));
     }
   }
 
   private async load(requests: readonly LoggedRequest[]): Promise<void> {
-    if (this.facts.size > CACHE_LIMIT || this.pairsCached > 5 * CACHE_LIMIT) {
-      for (const cache of [this.facts, this.friendships, this.consents, this.platform]) cache.clear();
-      this.pairsCached = 0;
-    }
+    if (this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.consents, this.platform]) cache.clear();
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
-    const pairs: Array<readonly [string, string]> = [];
+    const gather = (id: string, thirdParty: boolean) => {
+      if (!this.facts.has(id)) subjects.add(id);
+      if (thirdParty && !this.consents.has(id)) appUsers.add(id);
+    };
     for (const request of requests) {
-      const token = request.tokenMemberId;
-      if (!this.platform.has(token)) tokens.add(token);
-      let known = this.friendships.get(token);
-      if (known === undefined) this.friendships.set(token, known = new Map());
+      if (!this.platform.has(request.tokenMemberId)) tokens.add(request.tokenMemberId);
       const thirdParty = this.appClasses!.get(request.appId) === 'third_party';
-      const ids = request.subjects.map((s) => s.id);
-      if (request.deniedSubject !== null) ids.push(request.deniedSubject);
-      for (const id of ids) {
-        if (!this.facts.has(id)) subjects.add(id);
-        if (thirdParty && !this.consents.has(id)) appUsers.add(id);
-        if (id !== token && !known.has(id)) {
-          known.set(id, false); // asked once, whatever the answer
-          pairs.push([token, id]);
-        }
-      }
+      for (const subject of request.subjects) gather(subject.id, thirdParty);
+      if (request.deniedSubject !== null) gather(request.deniedSubject, thirdParty);
     }
     for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
-    const [friends, platform, facts, consents] = await Promise.all([
-      this.log.friendPairs(pairs), this.log.platformEnabled([...tokens]),
-      this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
+    const [platform, facts, consents] = await Promise.all([
+      this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
-    pairs.forEach(([token, id], index) => { if (friends[index]) this.friendships.get(token)!.set(id, true); });
-    this.pairsCached += pairs.length;
     for (const id of tokens) this.platform.set(id, platform.get(id) ?? false);
     for (const id of subjects) {
       const member = facts.get(id);
@@ -102,22 +85,24 @@ export class LogReplayer {
     for (const [id, list] of consents) this.consents.set(id, list);
   }
 
-  private step(request: LoggedRequest): ReplayStep {
+  private step({ request, friendsToday, deniedSubjectIsFriend }: LoggedRequestRead): ReplayStep {
     const consent = consentAt(this.consents.get(request.tokenMemberId) ?? [], request);
     if (consent === undefined) return { request, skipped: 'grant_not_found' };
     const appClass = this.appClasses!.get(request.appId) ?? 'device_partner';
-    const friendships = this.friendships.get(request.tokenMemberId)!;
+    const facts = (id: string, isFriend: boolean): SubjectFacts | undefined => {
+      const member = this.facts.get(id);
+      if (member === undefined || member === null) return undefined;
+      // A member is a friend of themself in no list, as the route sees it.
+      const shared = isFriend && id !== request.tokenMemberId ? member.friend : member.other;
+      const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), request.appId, request.at);
+      return usesApp ? { ...shared, usesApp } : shared;
+    };
     const world: ReplayWorld = {
       appClass,
       consented: consent,
       tokenMemberPlatformEnabled: this.platform.get(request.tokenMemberId) ?? false,
-      subject: (id) => {
-        const facts = this.facts.get(id);
-        if (facts === undefined || facts === null) return undefined;
-        const shared = friendships.get(id) === true ? facts.friend : facts.other;
-        const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), request.appId, request.at);
-        return usesApp ? { ...shared, usesApp } : shared;
-      },
+      subject: (index) => facts(request.subjects[index]!.id, friendsToday[index]!),
+      deniedSubject: () => request.deniedSubject === null ? undefined : facts(request.deniedSubject, deniedSubjectIsFriend),
     };
     return { request, world };
   }

@@ -3,7 +3,7 @@ import type { Agreement, AgreementTerms } from '../domain/agreement.js';
 import { BadRequest, NotFound } from '../domain/errors.js';
 import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
 import {
-  compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, replayRequest, type RequestChange, type RequestOutcome,
+  compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type RequestChange, type RequestOutcome,
 } from '../domain/replay.js';
 import {
   applyProposal, parseProposal, proposalBody, sensitiveUnder, type ProposalBody, type SimulationProposal,
@@ -170,28 +170,54 @@ export function newSimulationId(): string {
   return `sim_${randomBytes(10).toString('base64url')}`;
 }
 
+/** A simulation checked and ready to run: its id, what it replays, and how many requests that is. */
+export interface PreparedSimulation {
+  readonly id: string;
+  readonly store: Store;
+  readonly agreementId: string;
+  readonly proposal: SimulationProposal;
+  readonly draftId: string | null;
+  readonly from: Instant;
+  readonly to: Instant;
+  readonly now: Instant;
+  readonly versions: ReadonlyMap<number, AgreementTerms>;
+  readonly proposed: ReadonlyMap<number, AgreementTerms>;
+  /** The Graph API requests the log holds for the agreement in [from, to): what progress counts up to. */
+  readonly total: number;
+}
+
 /**
- * Replays every request the log holds for one agreement in [from, to) under the proposal and says
- * what changes, field by field and member by member (PRODUCT.md §6). Nothing is changed. Each
- * request is decided twice at its own instant with the real engine: under the terms it was logged
- * with, and under those terms with the proposal in place; the difference between the two is the
- * proposal's. Where the logged terms replayed today already differ from the log (members changed
- * their settings since), the result says how many requests that is.
+ * Checks a simulation before anything is replayed: the agreement, the proposal (a draft, a
+ * wind-down every logged version can take: a 4xx otherwise), the period; and counts the requests.
  */
-export async function simulate(store: Store, request: SimulationRequest): Promise<SimulationResult> {
+export async function prepareSimulation(store: Store, request: Omit<SimulationRequest, 'onProgress'>): Promise<PreparedSimulation> {
   const agreement = await store.agreements.get(request.agreementId);
   if (agreement === undefined) throw new NotFound(`No agreement ${request.agreementId}.`);
   const { proposal, draftId } = await resolveProposal(store, agreement, request.proposal);
   const { from, to } = period(request);
   const log = new ReplayLogRepository(store.readDb);
   const versions = await log.agreementVersions(agreement.id);
-  // Every version is checked against the proposal before the log is read (a wind-down it cannot take is a 400).
   const proposed = new Map<number, AgreementTerms>([...versions].map(([version, terms]) => [version, applyProposal(terms, proposal)]));
-  const total = request.onProgress ? await log.count({ agreementId: agreement.id, from, to }) : 0;
-  const replayer = new LogReplayer(log);
+  const total = await log.count({ agreementId: agreement.id, from, to });
+  return { id: newSimulationId(), store, agreementId: agreement.id, proposal, draftId, from, to, now: request.now, versions, proposed, total };
+}
+
+/**
+ * Replays every request the log holds for one agreement in [from, to) under the proposal and says
+ * what changes, field by field and member by member (PRODUCT.md §6). Nothing is changed. Each
+ * request is decided twice at its own instant with the real engine: under the terms it was logged
+ * with, and under those terms with the proposal in place; the difference between the two is the
+ * proposal's. Where the logged terms replayed today already differ from the log (members changed
+ * their settings since), the result says how many requests that is. `onProgress` is told after
+ * each batch (and awaited: a server gives other work its turn there).
+ */
+export async function runSimulation(prepared: PreparedSimulation, onProgress?: (done: number, total: number) => void | Promise<void>): Promise<SimulationResult> {
+  const { agreementId, from, to, versions, proposed, proposal } = prepared;
+  const replayer = new LogReplayer(new ReplayLogRepository(prepared.store.readDb));
   const sensitive = sensitiveUnder(proposal);
   const tally = new SimulationTally();
-  for await (const steps of replayer.steps({ agreementId: agreement.id, from, to })) {
+  const decisions = new ReplayDecisions();
+  for await (const steps of replayer.steps({ agreementId, from, to })) {
     for (const step of steps) {
       tally.requests++;
       if (!KNOWN_RULES_VERSIONS.includes(step.request.rulesVersion)) { tally.skip(`rules_version:${step.request.rulesVersion}`); continue; }
@@ -199,21 +225,21 @@ export async function simulate(store: Store, request: SimulationRequest): Promis
       if (logged === undefined) { tally.skip('agreement_version_unknown'); continue; }
       if (step.world === undefined) { tally.skip(step.skipped); continue; }
       tally.decisions += 2 * step.request.subjects.length;
-      const baseline: RequestOutcome = replayRequest(step.request, logged, step.world);
-      const after = replayRequest(step.request, proposed.get(logged.version)!, { ...step.world, sensitive });
-      if (compareOutcomes(loggedOutcome(step.request), baseline) !== null) tally.differFromLog++;
-      tally.add(compareOutcomes(baseline, after));
+      const baseline: RequestOutcome = replayRequest(step.request, logged, step.world, decisions);
+      const after = replayRequest(step.request, proposed.get(logged.version)!, { ...step.world, sensitive }, decisions);
+      if (compareOutcomes(step.request, loggedOutcome(step.request), baseline) !== null) tally.differFromLog++;
+      tally.add(compareOutcomes(step.request, baseline, after));
     }
-    request.onProgress?.(tally.requests, total);
+    await onProgress?.(tally.requests, prepared.total);
   }
   return {
-    id: newSimulationId(),
-    agreement_id: agreement.id,
-    generated_at: new Date(request.now).toISOString(),
+    id: prepared.id,
+    agreement_id: agreementId,
+    generated_at: new Date(prepared.now).toISOString(),
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     proposal: proposalBody(proposal),
-    draft_agreement_id: draftId,
+    draft_agreement_id: prepared.draftId,
     world_note: WORLD_NOTE,
     requests: tally.requests,
     subject_decisions: tally.decisions,
@@ -230,4 +256,9 @@ export async function simulate(store: Store, request: SimulationRequest): Promis
     differ_from_log_today: tally.differFromLog,
     skipped: [...tally.skipped].map(([reason, requests]) => ({ reason, requests })),
   };
+}
+
+/** A simulation checked and run in one go (the CLI, the benchmark). */
+export async function simulate(store: Store, request: SimulationRequest): Promise<SimulationResult> {
+  return runSimulation(await prepareSimulation(store, request), request.onProgress);
 }

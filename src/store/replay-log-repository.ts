@@ -8,7 +8,6 @@ import { NO_REASONS, type LoggedRequest, type LoggedSubject, type ReasonMasks } 
 import { NO_EXCLUSIONS, type SubjectFacts } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
-import { chunks } from './batches.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import { sqliteConnectionOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
@@ -38,9 +37,6 @@ export type MemberFacts = Omit<SubjectFacts, 'isFriend' | 'usesApp'>;
 /** A batch whose requests hold fewer than one leaf in this many of the range they span reads its leaves request by request. */
 const SCATTERED = 4;
 
-/** Two parameters a pair: well under SQLite's and PostgreSQL's limits on parameters. */
-const PAIRS_PER_QUERY = 4_000;
-
 interface FieldSet {
   readonly released: FieldMask;
   readonly withheld: ReasonMasks;
@@ -55,29 +51,57 @@ interface FieldSet {
 export class ReplayLogRepository {
   /** The released and withheld lists by id: a log holds few distinct ones, each parsed once. */
   private readonly fieldSets = new Map<number, FieldSet>();
+  /** Grants' field lists as stored (JSON): few distinct ones, each parsed once. */
+  private readonly grantMasks = new Map<string, FieldMask>();
   private raw: RawReplayReads | undefined;
 
   constructor(private readonly db: Db) {}
 
-  /** Up to `limit` Graph API requests after `afterSeq`, in seq order, each with the subjects its response carried. */
-  async requests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<LoggedRequest[]> {
+  /**
+   * Up to `limit` Graph API requests after `afterSeq`, in seq order, each with the subjects its
+   * response carried and whether each is a friend of the token's member today (read with the
+   * leaves, a lookup of the friendships' key per leaf, rather than friend lists per member).
+   */
+  async requests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<LoggedRequestRead[]> {
     const raw = this.rawReads();
-    const requests = raw ? raw.requests(filter, afterSeq, limit) : await this.requestRows(filter, afterSeq, limit);
+    const packed = raw?.batch(filter, afterSeq, limit);
+    if (packed !== undefined) {
+      await this.loadFieldSetsOf(packed.codes);
+      return this.unpack(packed);
+    }
+    const requests = await this.requestRows(filter, afterSeq, limit);
     if (requests.length === 0) return [];
-    const first = requests[0]!.first_seq;
-    const last = requests[requests.length - 1]!;
-    const end = last.first_seq + last.leaf_count;
-    // One agreement's requests are scattered through the log: unless they hold a good part of the
-    // range they span (a busy agreement), their leaves are read by request (a range of the primary
-    // key each); otherwise, and for a whole-log replay, one range is read (withSubjects skips the
-    // leaves of other requests).
-    let leafCount = 0;
-    for (const request of requests) leafCount += request.leaf_count;
-    const leaves = filter.agreementId === undefined || leafCount * SCATTERED >= end - first
-      ? raw ? raw.leavesBetween(first, end) : await this.leavesBetween(first, end)
-      : raw ? raw.leavesOf(requests) : await this.leavesOf(requests.map((r) => r.first_seq));
+    const { first, end } = spanOf(requests);
+    const leaves = readsRange(filter, requests) ? await this.leavesBetween(first, end) : await this.leavesOf(requests.map((r) => r.first_seq));
     await this.loadFieldSets(leaves);
     return this.withSubjects(requests, leaves);
+  }
+
+  /** The packed rows of a batch as requests: each head takes the next `released_count` subjects. */
+  private unpack({ heads, ids, codes }: PackedBatch): LoggedRequestRead[] {
+    const result: LoggedRequestRead[] = [];
+    let next = 0;
+    for (const head of heads) {
+      const subjects: LoggedSubject[] = [];
+      const friendsToday: boolean[] = [];
+      for (const end = next + head.released_count; next < end; next++) {
+        let code = codes[next]!;
+        const friend = code % 2;
+        code = (code - friend) / 2;
+        const self = code % 2;
+        code = (code - self) / 2;
+        const withheld = code % PACKED_ID_SPAN;
+        const released = (code - withheld) / PACKED_ID_SPAN;
+        subjects.push({
+          shown: true, id: ids[next] ?? '', relation: self ? 'self' : 'friend',
+          released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld,
+        });
+        friendsToday.push(friend === 1);
+      }
+      const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
+      result.push({ request, friendsToday, deniedSubjectIsFriend: head.denied_friend === 1 });
+    }
+    return result;
   }
 
   /**
@@ -106,45 +130,35 @@ export class ReplayLogRepository {
   }
 
   /** The requests with their leaves (both in seq order): a merge, as each request's leaves follow one another. */
-  private withSubjects(requests: readonly RequestRow[], leaves: readonly LeafRow[]): LoggedRequest[] {
-    const result: LoggedRequest[] = [];
+  private withSubjects(requests: readonly RequestRow[], leaves: readonly LeafRow[]): LoggedRequestRead[] {
+    const result: LoggedRequestRead[] = [];
     let next = 0;
-    for (const request of requests) {
-      const first = request.first_seq;
+    for (const row of requests) {
+      const first = row.first_seq;
       while (next < leaves.length && leaves[next]![LEAF.seq] < first) next++;
       const head = leaves[next];
       if (head === undefined || head[LEAF.seq] !== first || head[LEAF.pos] !== 0) continue;
       const subjects: LoggedSubject[] = [];
+      const friendsToday: boolean[] = [];
       for (next++; next < leaves.length && leaves[next]![LEAF.seq] - leaves[next]![LEAF.pos] === first; next++) {
         const leaf = leaves[next]!;
-        if (leaf[LEAF.outcome] === 'released') subjects.push(this.subjectOf(leaf));
+        if (leaf[LEAF.outcome] !== 'released') continue;
+        subjects.push(this.subjectOf(leaf));
+        friendsToday.push(Boolean(leaf[LEAF.friendToday]));
       }
       const outcome = head[LEAF.outcome];
       if (outcome !== 'served' && outcome !== 'denied') continue;
-      result.push({
-        seq: first,
-        at: fromIso(request.at),
-        appId: request.app_id,
-        partnerId: request.partner_id ?? '',
-        agreementId: request.agreement_id,
-        agreementVersion: request.agreement_version,
-        rulesVersion: request.rules_version,
-        tokenMemberId: request.token_member_id,
-        purpose: request.purpose ?? '',
-        outcome,
-        code: head[LEAF.code],
-        deniedSubject: outcome === 'denied' ? head[LEAF.subject] : null,
-        passedOver: Number(head[LEAF.passedOver] ?? 0),
-        subjects,
-      });
+      const request = loggedRequest(row, outcome, head[LEAF.code], head[LEAF.subject], head[LEAF.passedOver], subjects);
+      result.push({ request, friendsToday, deniedSubjectIsFriend: Boolean(head[LEAF.friendToday]) });
     }
     return result;
   }
 
   private async leavesBetween(first: number, end: number): Promise<LeafRow[]> {
-    const rows = await this.db.selectFrom('audit_leaves')
-      .select(LEAF_COLUMNS)
-      .where('seq', '>=', first).where('seq', '<', end).orderBy('seq').execute();
+    const rows = await this.db.selectFrom('audit_leaves as l')
+      .innerJoin('audit_requests as r', (join) => join.on('r.first_seq', '=', sql`l.seq - l.pos`))
+      .select([...LEAF_COLUMNS.map((column) => `l.${column}` as const), FRIEND_TODAY])
+      .where('l.seq', '>=', first).where('l.seq', '<', end).orderBy('l.seq').execute();
     return rows.map(leafRow);
   }
 
@@ -152,13 +166,14 @@ export class ReplayLogRepository {
   private async leavesOf(firstSeqs: readonly number[]): Promise<LeafRow[]> {
     const rows = await this.db.selectFrom('audit_requests as r')
       .innerJoin('audit_leaves as l', (join) => join.on('l.seq', '>=', sql.ref('r.first_seq')).on('l.seq', '<', sql`r.first_seq + r.leaf_count`))
-      .select(LEAF_COLUMNS.map((column) => `l.${column}` as const))
+      .select([...LEAF_COLUMNS.map((column) => `l.${column}` as const), FRIEND_TODAY])
       .where('r.first_seq', 'in', firstSeqs).orderBy('l.seq').execute();
     return rows.map(leafRow);
   }
 
   private subjectOf(leaf: LeafRow): LoggedSubject {
     return {
+      shown: true,
       id: leaf[LEAF.subject] ?? '',
       relation: leaf[LEAF.code] === null ? 'self' : 'friend',
       released: this.fieldSets.get(leaf[LEAF.released])!.released,
@@ -172,6 +187,23 @@ export class ReplayLogRepository {
       if (!this.fieldSets.has(leaf[LEAF.released])) missing.add(leaf[LEAF.released]);
       if (!this.fieldSets.has(leaf[LEAF.withheld])) missing.add(leaf[LEAF.withheld]);
     }
+    await this.loadMissingFieldSets(missing);
+  }
+
+  /** The same, for subjects packed as RawReplayReads packs them (their released and withheld lists' ids). */
+  private async loadFieldSetsOf(codes: readonly number[]): Promise<void> {
+    const missing = new Set<number>();
+    for (const code of codes) {
+      const ids = Math.floor(code / 4);
+      const withheld = ids % PACKED_ID_SPAN;
+      const released = (ids - withheld) / PACKED_ID_SPAN;
+      if (!this.fieldSets.has(released)) missing.add(released);
+      if (!this.fieldSets.has(withheld)) missing.add(withheld);
+    }
+    await this.loadMissingFieldSets(missing);
+  }
+
+  private async loadMissingFieldSets(missing: ReadonlySet<number>): Promise<void> {
     if (missing.size === 0) return;
     const rows = await this.db.selectFrom('audit_field_sets').select(['id', 'json']).where('id', 'in', [...missing]).execute();
     for (const row of rows) this.fieldSets.set(Number(row.id), parseFieldSet(row.json));
@@ -187,36 +219,16 @@ export class ReplayLogRepository {
     for (const row of rows) {
       result.get(row.member_id)?.push({
         appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
-        memberFields: maskFromJson(row.member_fields), friendFields: maskFromJson(row.friend_fields),
+        memberFields: this.maskOf(row.member_fields), friendFields: this.maskOf(row.friend_fields),
       });
     }
     return result;
   }
 
-  /**
-   * Whether each of these (member, other) pairs are friends today, in the order given: the
-   * friendships a replay asks about, read by primary key, not each member's whole friend list.
-   */
-  async friendPairs(pairs: ReadonlyArray<readonly [string, string]>): Promise<boolean[]> {
-    const raw = this.rawReads();
-    if (raw !== undefined) {
-      // One range of the clustered key per member asked about, not a lookup per pair: each lookup
-      // would look for its page afresh in a table far larger than SQLite's cache.
-      const lists = new Map<string, Set<string>>();
-      return pairs.map(([member, other]) => {
-        let friends = lists.get(member);
-        if (friends === undefined) lists.set(member, friends = new Set(raw.friendsOf(member)));
-        return friends.has(other);
-      });
-    }
-    const found = new Set<string>();
-    for (const batch of chunks(pairs, PAIRS_PER_QUERY)) {
-      const rows = await this.db.selectFrom('friendships').select(['member_id', 'friend_id'])
-        .where((eb) => eb(eb.refTuple('member_id', 'friend_id'), 'in', batch.map(([a, b]) => eb.tuple(a, b))))
-        .execute();
-      for (const row of rows) found.add(`${row.member_id} ${row.friend_id}`);
-    }
-    return pairs.map(([member, other]) => found.has(`${member} ${other}`));
+  private maskOf(json: string): FieldMask {
+    let mask = this.grantMasks.get(json);
+    if (mask === undefined) this.grantMasks.set(json, mask = maskFromJson(json));
+    return mask;
   }
 
   /** Today's facts of the members among `ids` that exist (settings, audiences, exclusions). */
@@ -269,55 +281,152 @@ interface RequestRow {
   readonly purpose: string | null;
 }
 
-const LEAF_COLUMNS = ['seq', 'pos', 'subject_member_id', 'outcome', 'code', 'released', 'withheld', 'passed_over'] as const;
-/** A leaf's row as an array (a million of them make a replay): its columns in LEAF_COLUMNS' order. */
-type LeafRow = [seq: number, pos: number, subject: string | null, outcome: string, code: string | null, released: number, withheld: number, passedOver: number | null];
-const LEAF = { seq: 0, pos: 1, subject: 2, outcome: 3, code: 4, released: 5, withheld: 6, passedOver: 7 } as const;
-
-function leafRow(row: Record<(typeof LEAF_COLUMNS)[number], unknown>): LeafRow {
-  return [Number(row.seq), Number(row.pos), row.subject_member_id as string | null, row.outcome as string, row.code as string | null,
-    Number(row.released), Number(row.withheld), row.passed_over === null ? null : Number(row.passed_over)];
+/** A logged request as read, with what the replay reads of today's friendships beside its subjects. */
+export interface LoggedRequestRead {
+  readonly request: LoggedRequest;
+  /** Whether each subject (by index) is a friend of the token's member today. */
+  readonly friendsToday: readonly boolean[];
+  /** The same, of the member a refused request named. */
+  readonly deniedSubjectIsFriend: boolean;
 }
 
-const REQUEST_SQL = `select first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose
-  from audit_requests where app_id is not null and token_member_id is not null and at >= ? and at < ? and first_seq > ?`;
-const LEAVES_SQL = `select ${LEAF_COLUMNS.join(', ')} from audit_leaves where seq >= ? and seq < ? order by seq`;
+const LEAF_COLUMNS = ['seq', 'pos', 'subject_member_id', 'outcome', 'code', 'released', 'withheld', 'passed_over'] as const;
+/**
+ * Whether the leaf's subject is a friend of its request's token member today (leaves joined to
+ * their request as `r`, themselves `l`): 1 or 0 in both dialects.
+ */
+const FRIEND_TODAY = sql<number>`case when exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = l.subject_member_id) then 1 else 0 end`.as('friend_today');
+/** A leaf's row as an array (a million of them make a replay): its columns in LEAF_COLUMNS' order, then FRIEND_TODAY. */
+type LeafRow = [seq: number, pos: number, subject: string | null, outcome: string, code: string | null, released: number, withheld: number, passedOver: number | null, friendToday: number];
+const LEAF = { seq: 0, pos: 1, subject: 2, outcome: 3, code: 4, released: 5, withheld: 6, passedOver: 7, friendToday: 8 } as const;
 
-/** The replay's reads on a better-sqlite3 connection: the same rows as the Kysely queries, without their cost per row. */
+function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unknown>): LeafRow {
+  return [Number(row.seq), Number(row.pos), row.subject_member_id as string | null, row.outcome as string, row.code as string | null,
+    Number(row.released), Number(row.withheld), row.passed_over === null ? null : Number(row.passed_over), Number(row.friend_today)];
+}
+
+/** A request's head leaf and how many subjects it lists, read with the request (RawReplayReads). */
+interface HeadRow extends RequestRow {
+  readonly outcome: string;
+  readonly code: string | null;
+  readonly subject_member_id: string | null;
+  readonly passed_over: number | null;
+  readonly denied_friend: number;
+  readonly released_count: number;
+}
+
+/** A batch read by RawReplayReads: its requests, then their subjects' ids and packed codes, in seq order. */
+interface PackedBatch {
+  readonly heads: readonly HeadRow[];
+  readonly ids: ReadonlyArray<string | null>;
+  readonly codes: readonly number[];
+}
+
+function loggedRequest(row: RequestRow, outcome: 'served' | 'denied', code: string | null, subject: string | null, passedOver: number | null,
+  subjects: LoggedSubject[]): LoggedRequest {
+  return {
+    seq: row.first_seq,
+    at: fromIso(row.at),
+    appId: row.app_id,
+    partnerId: row.partner_id ?? '',
+    agreementId: row.agreement_id,
+    agreementVersion: row.agreement_version,
+    rulesVersion: row.rules_version,
+    tokenMemberId: row.token_member_id,
+    purpose: row.purpose ?? '',
+    outcome,
+    code,
+    deniedSubject: outcome === 'denied' ? subject : null,
+    passedOver: Number(passedOver ?? 0),
+    subjects,
+  };
+}
+
+function spanOf(requests: readonly RequestRow[]): { first: number; end: number } {
+  const last = requests[requests.length - 1]!;
+  return { first: requests[0]!.first_seq, end: last.first_seq + last.leaf_count };
+}
+
+/**
+ * Whether a batch's leaves are read as one range. One agreement's requests are scattered through
+ * the log: unless they hold a good part of the range they span (a busy agreement), their leaves
+ * are read by request (a range of the primary key each); otherwise, and for a whole-log replay,
+ * one range is read (the leaves of other requests left out).
+ */
+function readsRange(filter: ReplayFilter, requests: readonly RequestRow[]): boolean {
+  if (filter.agreementId === undefined) return true;
+  const { first, end } = spanOf(requests);
+  let leafCount = 0;
+  for (const request of requests) leafCount += request.leaf_count;
+  return leafCount * SCATTERED >= end - first;
+}
+
+/** Field-set ids below this are packed into one number with a subject's relation and friendship (2^22: 4 + 22 + 22 + 2 bits < 2^53). */
+const PACKED_ID_SPAN = 4_194_304;
+
+/** The requests a replay reads (`r`): Graph API requests with a token member, in the period, optionally of one agreement. */
+const REQUEST_FILTER = 'r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ?';
+const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = ${leaf}.subject_member_id)`;
+const HEAD_SQL = `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id, r.agreement_version, r.rules_version, r.token_member_id, r.purpose,
+    h.outcome, h.code, h.subject_member_id, h.passed_over, ${FRIEND_OF_TOKEN('h')} as denied_friend,
+    (select count(*) from audit_leaves s where s.seq > r.first_seq and s.seq < r.first_seq + r.leaf_count and s.outcome = 'released') as released_count
+  from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
+  where ${REQUEST_FILTER} and r.first_seq > ?`;
+/** A request's subjects (its `released` leaves after the head), as the filter's requests hold them in a range of seqs. */
+const SUBJECTS_FROM = `from audit_leaves l join audit_requests r on r.first_seq = l.seq - l.pos
+  where l.seq >= ? and l.seq < ? and l.pos > 0 and l.outcome = 'released' and ${REQUEST_FILTER}`;
+/**
+ * A subject's released and withheld lists' ids, its relation (self: no code) and whether it is a
+ * friend of the token's member today, in one number (-1 when an id is too large to pack): one
+ * value a row is far cheaper to read than a row of columns.
+ */
+const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
+  then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
+
+/**
+ * The replay's reads on a better-sqlite3 connection (statements prepared once): a batch's requests
+ * with their head leaves, then their subjects as two single-value columns (ids, packed codes),
+ * read in one read transaction so that the three reads agree.
+ */
 class RawReplayReads {
-  private readonly allRequests: BetterSqlite3.Statement;
-  private readonly agreementRequests: BetterSqlite3.Statement;
-  private readonly leaves: BetterSqlite3.Statement;
-  private readonly friendship: BetterSqlite3.Statement;
+  private readonly heads: Record<'all' | 'agreement', BetterSqlite3.Statement>;
+  private readonly ids: Record<'all' | 'agreement', BetterSqlite3.Statement>;
+  private readonly codes: Record<'all' | 'agreement', BetterSqlite3.Statement>;
+  private readonly read: (filter: ReplayFilter, afterSeq: number, limit: number) => PackedBatch | undefined;
 
   constructor(sqlite: BetterSqlite3.Database) {
-    this.allRequests = sqlite.prepare(`${REQUEST_SQL} order by first_seq limit ?`);
-    this.agreementRequests = sqlite.prepare(`${REQUEST_SQL} and agreement_id = ? order by first_seq limit ?`);
-    this.leaves = sqlite.prepare(LEAVES_SQL).raw();
-    this.friendship = sqlite.prepare('select friend_id from friendships where member_id = ?').pluck();
+    const both = (sqlText: (agreement: string) => string, pluck: boolean) => {
+      const prepare = (agreement: string) => { const statement = sqlite.prepare(sqlText(agreement)); return pluck ? statement.pluck() : statement; };
+      return { all: prepare(''), agreement: prepare(' and r.agreement_id = ?') };
+    };
+    this.heads = both((agreement) => `${HEAD_SQL}${agreement} order by r.first_seq limit ?`, false);
+    this.ids = both((agreement) => `select l.subject_member_id ${SUBJECTS_FROM}${agreement} order by l.seq`, true);
+    this.codes = both((agreement) => `select ${SUBJECT_CODE} ${SUBJECTS_FROM}${agreement} order by l.seq`, true);
+    this.read = sqlite.transaction((filter, afterSeq, limit) => this.readBatch(filter, afterSeq, limit));
   }
 
-  requests(filter: ReplayFilter, afterSeq: number, limit: number): RequestRow[] {
-    const period = [toIso(filter.from), toIso(filter.to), afterSeq];
-    return (filter.agreementId === undefined
-      ? this.allRequests.all(...period, limit)
-      : this.agreementRequests.all(...period, filter.agreementId, limit)) as RequestRow[];
+  /** A batch, or undefined when it cannot be packed (a field-set id too large, a request without its head): read it the general way. */
+  batch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
+    return this.read(filter, afterSeq, limit);
   }
 
-  leavesBetween(first: number, end: number): LeafRow[] {
-    return this.leaves.all(first, end) as LeafRow[];
-  }
-
-  leavesOf(requests: readonly RequestRow[]): LeafRow[] {
-    const rows: LeafRow[] = [];
-    for (const request of requests) {
-      for (const leaf of this.leaves.iterate(request.first_seq, request.first_seq + request.leaf_count)) rows.push(leaf as LeafRow);
+  private readBatch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
+    const which = filter.agreementId === undefined ? 'all' : 'agreement';
+    const period = [toIso(filter.from), toIso(filter.to)];
+    const agreement = filter.agreementId === undefined ? [] : [filter.agreementId];
+    const heads = this.heads[which].all(...period, afterSeq, ...agreement, limit) as HeadRow[];
+    if (heads.length === 0) return { heads, ids: [], codes: [] };
+    const ranges = readsRange(filter, heads) ? [spanOf(heads)] : heads.map((head) => ({ first: head.first_seq, end: head.first_seq + head.leaf_count }));
+    const ids: Array<string | null> = [];
+    const codes: number[] = [];
+    for (const { first, end } of ranges) {
+      for (const id of this.ids[which].all(first, end, ...period, ...agreement) as Array<string | null>) ids.push(id);
+      for (const code of this.codes[which].all(first, end, ...period, ...agreement) as number[]) codes.push(code);
     }
-    return rows;
-  }
-
-  friendsOf(member: string): string[] {
-    return this.friendship.all(member) as string[];
+    let expected = 0;
+    for (const head of heads) expected += head.released_count;
+    if (codes.length !== expected || ids.length !== expected || codes.includes(-1)) return undefined;
+    return { heads, ids, codes };
   }
 }
 

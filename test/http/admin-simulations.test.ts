@@ -2,9 +2,23 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addDays } from '../../src/domain/time.js';
 import { auditReplay } from '../../src/reports/audit-replay.js';
+import { SimulationRuns } from '../../src/reports/simulation-runs.js';
+import { prepareSimulation } from '../../src/reports/simulation.js';
 import { adminWorld, ADMIN_NOW, type AdminWorld } from '../helpers/admin.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
+
+/** Runs a simulation as a client does: the POST answers 202 at once; once the run has settled, its GET answers the result. */
+async function simulated(world: AdminWorld, token: string, url: string, body: unknown) {
+  const started = await world.call(token, 'POST', url, body);
+  assert.equal(started.statusCode, 202, started.body);
+  const run = started.json();
+  assert.equal(started.headers.location, `${url}/${run.id}`);
+  await world.app.simulations.settled();
+  const done = await world.call(token, 'GET', `${url}/${run.id}`);
+  assert.equal(done.statusCode, 200, done.body);
+  return { run, result: done.json() };
+}
 
 /** A device partner whose member read themself and two friends twice, a day apart. */
 async function loggedWorld(t: Parameters<typeof adminWorld>[0], dialect: (typeof DIALECTS)[number]): Promise<AdminWorld & { agreementId: string }> {
@@ -27,12 +41,13 @@ async function loggedWorld(t: Parameters<typeof adminWorld>[0], dialect: (typeof
 }
 
 for (const dialect of DIALECTS) test(`on ${dialect}: POST /admin/v1/agreements/:id/simulations replays the agreement's requests under a proposal and keeps the result`, async (t) => {
-  const { call, staff, agreementId, store } = await loggedWorld(t, dialect);
+  const world = await loggedWorld(t, dialect);
+  const { call, staff, agreementId, store } = world;
   const url = `/admin/v1/agreements/${agreementId}/simulations`;
 
-  const created = await call(staff.privacy_officer.token, 'POST', url, { proposal: { friend_fields: ['id', 'name'] } });
-  assert.equal(created.statusCode, 201, created.body);
-  const result = created.json();
+  const { run, result } = await simulated(world, staff.privacy_officer.token, url, { proposal: { friend_fields: ['id', 'name'] } });
+  assert.deepEqual(run, { id: result.id, agreement_id: agreementId, status: 'running', progress: { done: 0, total: 4 }, error: null });
+  assert.equal(result.status, 'done');
   assert.match(result.id, /^sim_/);
   assert.deepEqual([result.requests, result.subject_decisions, result.requests_changed, result.differ_from_log_today], [4, 12, 2, 0]);
   assert.deepEqual(result.fields, [{
@@ -54,7 +69,7 @@ for (const dialect of DIALECTS) test(`on ${dialect}: POST /admin/v1/agreements/:
   assert.deepEqual([replay.requests, replay.same, replay.differences, replay.skipped], [4, 4, { rules: 0, member_settings: 0 }, []]);
 
   // A purpose the member's grant does not name: every request refused, and why.
-  const purposes = (await call(staff.partnerships_manager.token, 'POST', url, { proposal: { purposes: ['messaging'] } })).json();
+  const { result: purposes } = await simulated(world, staff.partnerships_manager.token, url, { proposal: { purposes: ['messaging'] } });
   assert.deepEqual([purposes.refused, purposes.members], [[{ code: 'purpose_not_allowed', cause: null, requests: 4 }],
     { more_direct: 0, more_through_friends: 0, less_direct: 1, less_through_friends: 2 }]);
 
@@ -64,12 +79,13 @@ for (const dialect of DIALECTS) test(`on ${dialect}: POST /admin/v1/agreements/:
   assert.deepEqual([drifted.same, drifted.differences], [2, { rules: 0, member_settings: 2 }]);
   assert.deepEqual(drifted.listed.map((d) => [d.kind, d.difference]), [
     ['member_settings', 'm_f1 (friend): less id,name,birthday'], ['member_settings', 'm_f1 (friend): less id,name,birthday']]);
-  const simulated = (await call(staff.privacy_officer.token, 'POST', url, { proposal: { friend_fields: ['id', 'name'] } })).json();
-  assert.deepEqual([simulated.differ_from_log_today, simulated.fields[0].released_less], [2, 2], 'the proposal is measured against the logged terms replayed today');
+  const { result: drift } = await simulated(world, staff.privacy_officer.token, url, { proposal: { friend_fields: ['id', 'name'] } });
+  assert.deepEqual([drift.differ_from_log_today, drift.fields[0].released_less], [2, 2], 'the proposal is measured against the logged terms replayed today');
 });
 
 test('simulations: roles, and a clear 4xx for a bad proposal', async (t) => {
-  const { call, staff, agreementId } = await loggedWorld(t, 'sqlite');
+  const world = await loggedWorld(t, 'sqlite');
+  const { call, staff, agreementId } = world;
   const url = `/admin/v1/agreements/${agreementId}/simulations`;
   const refusal = async (token: string, body: unknown, path = url) => {
     const response = await call(token, 'POST', path, body);
@@ -93,7 +109,32 @@ test('simulations: roles, and a clear 4xx for a bad proposal', async (t) => {
     starts_at: new Date(addDays(ADMIN_NOW, 300)).toISOString(), ends_at: new Date(addDays(ADMIN_NOW, 600)).toISOString(),
   });
   assert.equal(renewal.statusCode, 201, renewal.body);
-  const pending = (await call(officer, 'POST', url, { proposal: { draft: true } })).json();
+  const { result: pending } = await simulated(world, officer, url, { proposal: { draft: true } });
   assert.deepEqual([pending.draft_agreement_id, pending.proposal.friend_fields, pending.fields.map((f: { field: string; released_less: number }) => [f.field, f.released_less])],
     [renewal.json().id, ['name'], [['birthday', 4]]]);
+});
+
+test('a simulation runs apart from its request: its progress reads back while it runs, its result once stored', async (t) => {
+  const { store, agreementId } = await loggedWorld(t, 'sqlite');
+  // Each step of the run waits for the test: before the first batch, and after each.
+  const steps: Array<() => void> = [];
+  let stepped = () => {};
+  const runs = new SimulationRuns(store, undefined, () => new Promise<void>((resolve) => { steps.push(resolve); stepped(); }));
+  const nextStep = () => new Promise<void>((resolve) => { if (steps.length > 0) resolve(); else stepped = resolve; });
+
+  const prepared = await prepareSimulation(store, { agreementId, proposal: { friend_fields: ['id', 'name'] }, now: ADMIN_NOW });
+  const started = runs.start(prepared, 'st_test', ADMIN_NOW);
+  assert.deepEqual(started, { id: prepared.id, agreement_id: agreementId, status: 'running', progress: { done: 0, total: 4 }, error: null });
+  await nextStep();
+  steps.shift()!();
+  await nextStep();
+  // One batch (all four requests) replayed; nothing stored yet.
+  assert.deepEqual(await runs.get(agreementId, prepared.id), { run: { ...started, progress: { done: 4, total: 4 } } });
+  assert.deepEqual(await runs.stored(agreementId, undefined, 20), []);
+  assert.equal(await runs.get('agr_other', prepared.id), undefined, 'another agreement\'s path finds nothing');
+  steps.shift()!();
+  await runs.settled();
+  const done = await runs.get(agreementId, prepared.id);
+  assert.ok(done !== undefined && 'result' in done);
+  assert.deepEqual([done.result.id, done.result.requests, done.result.fields.map((f) => [f.field, f.released_less])], [prepared.id, 4, [['birthday', 4]]]);
 });

@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { BadRequest, Forbidden, NotFound } from '../../domain/errors.js';
+import { proposalBody } from '../../domain/simulation-proposal.js';
 import { can } from '../../domain/staff.js';
-import { simulate, type SimulationResult } from '../../reports/simulation.js';
-import { SimulationRepository } from '../../store/simulation-repository.js';
+import { prepareSimulation } from '../../reports/simulation.js';
 import type { AppContext } from '../app.js';
 import { inStaffTransaction, requirePermission, staffOf } from '../plugins/staff-auth.js';
 import { ADMIN_ERRORS, DateTime, NullableString, security } from './admin-schemas.js';
@@ -45,9 +45,24 @@ const ListQuery = Type.Object({
 }, { additionalProperties: false });
 
 const Count = Type.Integer();
+const Progress = Type.Object({
+  done: Type.Integer({ description: 'requests replayed so far' }),
+  total: Type.Integer({ description: 'requests the log holds for the agreement in [from, to)' }),
+}, { additionalProperties: false });
+
+const RunView = Type.Object({
+  id: Type.String(),
+  agreement_id: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('failed')]),
+  progress: Progress,
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false }), Type.Null()],
+    { description: 'why it failed (`failed` only); run it again' }),
+}, { additionalProperties: false, description: 'A simulation still running (or failed): ask again for its result' });
+
 const SimulationView = Type.Object({
   id: Type.String(),
   agreement_id: Type.String(),
+  status: Type.Literal('done'),
   generated_at: DateTime,
   from: DateTime,
   to: DateTime,
@@ -102,22 +117,26 @@ export const adminSimulationRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
       summary: 'Simulate a change of the agreement against the requests logged for it (default: the last 90 days)',
       description: 'Every logged Graph API request of the agreement in [from, to) is decided again at its own instant, under the version '
         + 'it was logged with and under that version with the proposal in place; the result says per field what would have been released '
-        + 'more or less, to how many distinct members, and which requests would have been refused. Nothing is changed; the result is '
-        + 'stored under its id. `{"proposal": {"draft": true}}` simulates the agreement\'s pending draft.',
-      tags, security, params: Params, body: Body, response: { 201: SimulationView, ...ADMIN_ERRORS },
+        + 'more or less, to how many distinct members, and which requests would have been refused. Nothing is changed. The proposal is '
+        + 'checked at once (a 4xx); the replay then runs apart: the answer is 202 with the simulation\'s id and `progress`, and '
+        + '`GET …/simulations/{id}` (the `Location`) answers 202 with the progress while it runs, 200 with the result, stored under '
+        + 'its id, when done. `{"proposal": {"draft": true}}` simulates the agreement\'s pending draft.',
+      tags, security, params: Params, body: Body, response: { 202: RunView, ...ADMIN_ERRORS },
     },
   }, async (request, reply) => {
     const { agreementId } = request.params;
-    const result = await simulate(context.store, {
+    const prepared = await prepareSimulation(context.store, {
       agreementId, proposal: request.body.proposal, now: context.clock(),
       ...(request.body.from === undefined ? {} : { from: instantOf(request.body.from, 'from')! }),
       ...(request.body.to === undefined ? {} : { to: instantOf(request.body.to, 'to')! }),
     });
-    await inStaffTransaction(context, request, async (tx) => {
-      await new SimulationRepository(tx.store.db).insert(result.id, agreementId, staffOf(request).id, tx.now, result);
-      await tx.record({ action: 'agreement.simulate', agreementId, detail: { simulation_id: result.id, proposal: result.proposal, from: result.from, to: result.to } });
+    const { from, to } = { from: new Date(prepared.from).toISOString(), to: new Date(prepared.to).toISOString() };
+    const at = await inStaffTransaction(context, request, async (tx) => {
+      await tx.record({ action: 'agreement.simulate', agreementId, detail: { simulation_id: prepared.id, proposal: proposalBody(prepared.proposal), from, to } });
+      return tx.now;
     });
-    return reply.code(201).send(result);
+    const run = app.simulations.start(prepared, staffOf(request).id, at);
+    return reply.code(202).header('location', `/admin/v1/agreements/${agreementId}/simulations/${run.id}`).send(run);
   });
 
   app.get('/agreements/:agreementId/simulations', {
@@ -129,16 +148,21 @@ export const adminSimulationRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
     },
   }, async (request) => {
     const { draft_agreement_id: draftId, limit = 20 } = request.query;
-    const stored = await new SimulationRepository(context.store.db).newestFirst(request.params.agreementId) as SimulationResult[];
-    return { data: stored.filter((s) => draftId === undefined || s.draft_agreement_id === draftId).slice(0, limit) };
+    const stored = await app.simulations.stored(request.params.agreementId, draftId, limit);
+    return { data: stored.map((result) => ({ ...result, status: 'done' as const })) };
   });
 
   app.get('/agreements/:agreementId/simulations/:simulationId', {
     onRequest: requirePermission('read'),
-    schema: { summary: 'A stored simulation, as it was answered', tags, security, params: ResultParams, response: { 200: SimulationView, ...ADMIN_ERRORS } },
-  }, async (request) => {
-    const stored = await new SimulationRepository(context.store.db).get(request.params.agreementId, request.params.simulationId);
-    if (stored === undefined) throw new NotFound(`No simulation ${request.params.simulationId} of agreement ${request.params.agreementId}.`);
-    return stored as never;
+    schema: {
+      summary: 'A simulation: 202 with its progress while it runs (or why it failed), 200 with its result, as stored, when done',
+      tags, security, params: ResultParams, response: { 200: SimulationView, 202: RunView, ...ADMIN_ERRORS },
+    },
+  }, async (request, reply) => {
+    const { agreementId, simulationId } = request.params;
+    const found = await app.simulations.get(agreementId, simulationId);
+    if (found === undefined) throw new NotFound(`No simulation ${simulationId} of agreement ${agreementId}.`);
+    if ('run' in found) return reply.code(202).send(found.run);
+    return reply.code(200).send({ ...found.result, status: 'done' as const });
   });
 };

@@ -1860,6 +1860,8 @@ export interface paths {
                                     reason: string;
                                     requests: number;
                                 }[];
+                                /** @enum {string} */
+                                status: "done";
                                 subject_decisions: number;
                                 /** Format: date-time */
                                 to: string;
@@ -1937,7 +1939,7 @@ export interface paths {
         put?: never;
         /**
          * Simulate a change of the agreement against the requests logged for it (default: the last 90 days)
-         * @description Every logged Graph API request of the agreement in [from, to) is decided again at its own instant, under the version it was logged with and under that version with the proposal in place; the result says per field what would have been released more or less, to how many distinct members, and which requests would have been refused. Nothing is changed; the result is stored under its id. `{"proposal": {"draft": true}}` simulates the agreement's pending draft.
+         * @description Every logged Graph API request of the agreement in [from, to) is decided again at its own instant, under the version it was logged with and under that version with the proposal in place; the result says per field what would have been released more or less, to how many distinct members, and which requests would have been refused. Nothing is changed. The proposal is checked at once (a 4xx); the replay then runs apart: the answer is 202 with the simulation's id and `progress`, and `GET …/simulations/{id}` (the `Location`) answers 202 with the progress while it runs, 200 with the result, stored under its id, when done. `{"proposal": {"draft": true}}` simulates the agreement's pending draft.
          */
         post: {
             parameters: {
@@ -1980,83 +1982,27 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
-                201: {
+                /** @description A simulation still running (or failed): ask again for its result */
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
                             agreement_id: string;
-                            /** @description requests whose logged terms, replayed on today's world, already differ from the log */
-                            differ_from_log_today: number;
-                            /** @description the draft whose terms were simulated (`draft: true`) */
-                            draft_agreement_id: string | null;
-                            fields: {
-                                field: string;
-                                members_less_direct: number;
-                                members_less_through_friends: number;
-                                members_more_direct: number;
-                                members_more_through_friends: number;
-                                /** @description withheld either way, for another reason */
-                                reason_changed: number;
-                                /** @description subjects this field was released on and would not have been */
-                                released_less: number;
-                                /** @description subjects this field would have been released on and was not */
-                                released_more: number;
-                            }[];
-                            /** Format: date-time */
-                            from: string;
-                            /** Format: date-time */
-                            generated_at: string;
-                            id: string;
-                            members: {
-                                less_direct: number;
-                                less_through_friends: number;
-                                more_direct: number;
-                                more_through_friends: number;
-                            };
-                            proposal: {
-                                /** @description true: the fields and purposes of the agreement's pending draft (a draft or review for its apps) */
-                                draft?: boolean;
-                                /** @description ISO 8601 instant */
-                                ends_at?: string;
-                                friend_fields?: string[];
-                                member_fields?: string[];
-                                purposes?: string[];
-                                sensitive_fields?: string[];
-                                /** @description ISO 8601 instant */
-                                starts_at?: string;
-                                /** @description phases to move (a version without a wind-down needs all three); null: none */
-                                wind_down?: {
-                                    /** @description ISO 8601 instant */
-                                    access_ended?: string;
-                                    /** @description ISO 8601 instant */
-                                    no_friend_data?: string;
-                                    /** @description ISO 8601 instant */
-                                    no_new_grants?: string;
-                                } | null;
-                            };
-                            /** @description requests served then that the proposal would refuse, by code */
-                            refused: {
-                                cause: string | null;
+                            /** @description why it failed (`failed` only); run it again */
+                            error: {
                                 code: string;
-                                requests: number;
-                            }[];
-                            /** @description Graph API requests the log holds for the agreement in [from, to) */
-                            requests: number;
-                            requests_changed: number;
-                            /** @description requests refused then that the proposal would serve (their subjects are unknown: the log lists none) */
-                            served_instead: number;
-                            skipped: {
-                                reason: string;
-                                requests: number;
-                            }[];
-                            subject_decisions: number;
-                            /** Format: date-time */
-                            to: string;
-                            /** @description the world the replay reads is today's */
-                            world_note: string;
+                                message: string;
+                            } | null;
+                            id: string;
+                            progress: {
+                                /** @description requests replayed so far */
+                                done: number;
+                                /** @description requests the log holds for the agreement in [from, to) */
+                                total: number;
+                            };
+                            status: "running" | "failed";
                         };
                     };
                 };
@@ -2147,7 +2093,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stored simulation, as it was answered */
+        /** A simulation: 202 with its progress while it runs (or why it failed), 200 with its result, as stored, when done */
         get: {
             parameters: {
                 query?: never;
@@ -2232,11 +2178,37 @@ export interface paths {
                                 reason: string;
                                 requests: number;
                             }[];
+                            /** @enum {string} */
+                            status: "done";
                             subject_decisions: number;
                             /** Format: date-time */
                             to: string;
                             /** @description the world the replay reads is today's */
                             world_note: string;
+                        };
+                    };
+                };
+                /** @description A simulation still running (or failed): ask again for its result */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agreement_id: string;
+                            /** @description why it failed (`failed` only); run it again */
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            id: string;
+                            progress: {
+                                /** @description requests replayed so far */
+                                done: number;
+                                /** @description requests the log holds for the agreement in [from, to) */
+                                total: number;
+                            };
+                            status: "running" | "failed";
                         };
                     };
                 };

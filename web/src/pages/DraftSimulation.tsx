@@ -1,10 +1,13 @@
-import { Alert, Anchor, Button, Group, Loader, List, Stack, Table, Text } from '@mantine/core';
+import { Alert, Anchor, Button, Group, Loader, List, Progress, Stack, Table, Text } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { api, ok } from '../api/client';
 import { useSession } from '../session';
 import { day, Failure, Link, SectionTitle, Title } from './common';
 
-type Simulation = Awaited<ReturnType<typeof fetchSimulation>>;
+type Fetched = Awaited<ReturnType<typeof fetchSimulation>>;
+type Simulation = Extract<Fetched, { status: 'done' }>;
+type Run = Exclude<Fetched, { status: 'done' }>;
 interface DraftTerms { id: string; member_fields: string[]; friend_fields: string[]; purposes: string[] }
 
 function fetchSimulation(agreementId: string, simulationId: string) {
@@ -12,6 +15,33 @@ function fetchSimulation(agreementId: string, simulationId: string) {
 }
 
 const count = (n: number) => n.toLocaleString('en');
+/** How often a running simulation is asked for its progress. */
+const POLL_MS = 400;
+
+/** A simulation by id, asked again while it runs (the API answers 202 with its progress until the result is stored). */
+function useSimulation(agreementId: string | null | undefined, simulationId: string | undefined) {
+  return useQuery({
+    queryKey: ['simulation', agreementId, simulationId],
+    enabled: Boolean(agreementId && simulationId),
+    queryFn: () => fetchSimulation(agreementId!, simulationId!),
+    refetchInterval: (query) => (query.state.data?.status === 'running' ? POLL_MS : false),
+  });
+}
+
+/** A run's progress: requests replayed of those logged, or why it failed. */
+function RunProgress({ run, agreementId }: { run: Run; agreementId: string }) {
+  if (run.status === 'failed') return <Alert color="red" title="The simulation failed">{run.error?.message}</Alert>;
+  const { done, total } = run.progress;
+  return (
+    <Stack gap={4} role="status" data-testid="simulation-progress">
+      <Group gap="xs">
+        <Loader size="sm" aria-hidden />
+        <Text>Replaying the requests logged for {agreementId}: {count(done)} of {count(total)}…</Text>
+      </Group>
+      <Progress value={total === 0 ? 0 : (100 * done) / total} aria-label="Requests replayed" />
+    </Stack>
+  );
+}
 const sameSet = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.length === b.length && a.every((x) => b.includes(x));
 
 /** Whether a stored simulation still shows the draft as it is (it may have been edited since). */
@@ -104,24 +134,29 @@ export function WhatWouldChange({ draft, inForceId }: { draft: DraftTerms; inFor
     mutationFn: () => ok(api.POST('/admin/v1/agreements/{agreementId}/simulations', {
       params: { path: { agreementId: inForceId! } }, body: { proposal: { draft: true } },
     })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: storedKey }),
   });
+  const followed = useSimulation(inForceId, run.data?.id);
+  const ran = followed.data?.status === 'done' ? followed.data : undefined;
+  const running = run.isPending || (run.data !== undefined && ran === undefined && followed.data?.status !== 'failed');
+  useEffect(() => {
+    if (ran !== undefined) void queryClient.invalidateQueries({ queryKey: storedKey });
+  }, [ran?.id]);
 
   let body;
   if (inForceId === undefined) body = <Text>Loading…</Text>;
   else if (inForceId === null) {
     body = <Text>Nothing to replay against: this draft amends no agreement in force, so the log holds no request its changes would have decided.</Text>;
   } else {
-    const shown = run.data ?? stored.data?.data[0];
+    const shown = ran ?? stored.data?.data[0];
     body = (
       <Stack gap="xs">
         <Text size="sm">
           The draft's fields and purposes in place of {inForceId}'s, every request logged for {inForceId} in the last 90 days decided again at its own instant.
         </Text>
-        <Failure error={stored.error ?? run.error} />
+        <Failure error={stored.error ?? run.error ?? followed.error} />
         {mayRun && (
           <Group>
-            <Button onClick={() => run.mutate()} loading={run.isPending} variant={shown ? 'default' : 'filled'}>
+            <Button onClick={() => run.mutate()} loading={running} variant={shown ? 'default' : 'filled'}>
               {shown ? 'Run the simulation again' : 'Run the simulation'}
             </Button>
           </Group>
@@ -132,6 +167,7 @@ export function WhatWouldChange({ draft, inForceId }: { draft: DraftTerms; inFor
             <Text>Replaying the requests logged for {inForceId} over the last 90 days…</Text>
           </Group>
         )}
+        {followed.data !== undefined && followed.data.status !== 'done' && <RunProgress run={followed.data} agreementId={inForceId} />}
         {!mayRun && !shown && stored.isSuccess && (
           <Text>
             No simulation of this draft is stored yet. Running one needs the right to manage or approve agreements
@@ -143,10 +179,10 @@ export function WhatWouldChange({ draft, inForceId }: { draft: DraftTerms; inFor
             The pending draft for {inForceId}'s apps is the newest, {shown.draft_agreement_id}: the figures below are its changes, not this draft's.
           </Alert>
         )}
-        {shown && !run.data && !simulatesTermsOf(shown, draft) && (
+        {shown && !ran && !simulatesTermsOf(shown, draft) && (
           <Alert color="orange" role="status" title="The draft changed since">This simulation was run on earlier terms of the draft.</Alert>
         )}
-        {shown && !run.isPending && <SimulationResult simulation={shown} />}
+        {shown && !running && <SimulationResult simulation={shown} />}
       </Stack>
     );
   }
@@ -160,16 +196,18 @@ export function WhatWouldChange({ draft, inForceId }: { draft: DraftTerms; inFor
 
 /** A stored simulation on a page of its own (the permalink a review can cite). */
 export function SimulationPage({ agreementId, simulationId }: { agreementId: string; simulationId: string }) {
-  const simulation = useQuery({ queryKey: ['simulation', agreementId, simulationId], queryFn: () => fetchSimulation(agreementId, simulationId) });
+  const simulation = useSimulation(agreementId, simulationId);
+  const data = simulation.data;
   return (
     <Stack gap="sm">
       <Title>Simulation {simulationId}</Title>
       <Text>
         Of <Link to={`/agreements/${agreementId}`}>{agreementId}</Link>
-        {simulation.data?.draft_agreement_id && <>, the pending changes of draft <Link to={`/agreements/${simulation.data.draft_agreement_id}`}>{simulation.data.draft_agreement_id}</Link></>}.
+        {data?.status === 'done' && data.draft_agreement_id && <>, the pending changes of draft <Link to={`/agreements/${data.draft_agreement_id}`}>{data.draft_agreement_id}</Link></>}.
       </Text>
       <Failure error={simulation.error} />
-      {simulation.data ? <SimulationResult simulation={simulation.data} /> : !simulation.error && <Text>Loading…</Text>}
+      {data === undefined ? !simulation.error && <Text>Loading…</Text>
+        : data.status === 'done' ? <SimulationResult simulation={data} /> : <RunProgress run={data} agreementId={agreementId} />}
     </Stack>
   );
 }

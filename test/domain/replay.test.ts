@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { AppClass } from '../../src/domain/app.js';
+import { ALL_FIELDS_MASK, FRIENDS_MASK, ID_MASK, SENSITIVE_MASK } from '../../src/domain/field-catalog.js';
+import { FIELD_REASONS } from '../../src/domain/reason-codes.js';
+import { ReplayDecisions, replayRequest, type LoggedRequest, type LoggedSubject, type ReplayWorld } from '../../src/domain/replay.js';
+import { RULES_VERSION } from '../../src/domain/reason-codes.js';
+import type { SubjectFacts } from '../../src/domain/subject-decision.js';
+import { APP_ID, DAY_MS, NOW, PARTNER_ID, agreement, windDown } from './builders.js';
+
+const MEMBERS = ['m_0', 'm_1', 'm_2', 'm_3', 'm_4'];
+const TOKEN = 'm_0';
+
+const fieldMask = fc.integer({ min: 0, max: ALL_FIELDS_MASK });
+/** Terms and consents from a few lists, so that requests share some rules and not others. */
+const termsMask = fc.constantFrom(ALL_FIELDS_MASK, 0b1010_1010_1010_1011, 0b0111_0000_1111_0001, 0b1);
+/** Mostly with `friends`: a friend is seen at all only when the agreement and the grant both have it. */
+const withFriends = fc.oneof({ arbitrary: termsMask.map((m) => m | FRIENDS_MASK), weight: 4 }, { arbitrary: termsMask, weight: 1 });
+/** Mostly true: a friend is shown only when every one of their settings lets them be. */
+const mostly = fc.constantFrom(true, true, true, false);
+const member = fc.record({
+  platformEnabled: mostly, shareViaFriends: mostly, friendsAudience: fieldMask,
+  excluded: fc.constantFrom('none', 'none', 'none', 'app', 'partner'), usesApp: mostly,
+});
+const subject = fc.record({
+  index: fc.integer({ min: 0, max: MEMBERS.length - 1 }), self: fc.constantFrom(false, false, false, true), friendToday: mostly,
+  released: fieldMask, withheld: fc.array(fieldMask, { minLength: FIELD_REASONS.length, maxLength: FIELD_REASONS.length }),
+});
+const request = fc.record({
+  appClass: fc.constantFrom<AppClass>('device_partner', 'third_party'),
+  memberFields: withFriends, friendFields: termsMask, consentedMember: withFriends, consentedFriend: termsMask,
+  windDown: fc.boolean(), day: fc.integer({ min: -5, max: 35 }), platform: mostly, sensitive: fc.boolean(),
+  subjects: fc.array(subject, { minLength: 1, maxLength: 6 }), passedOver: fc.integer({ min: 0, max: 1 }),
+});
+
+type Member = typeof member extends fc.Arbitrary<infer T> ? T : never;
+type Request = typeof request extends fc.Arbitrary<infer T> ? T : never;
+
+function facts(id: string, m: Member, isFriend: boolean): SubjectFacts {
+  const exclusions = { apps: m.excluded === 'app' ? [APP_ID] : [], partners: m.excluded === 'partner' ? [PARTNER_ID] : [] };
+  return { id, isFriend, platformEnabled: m.platformEnabled, shareViaFriends: m.shareViaFriends, exclusions, usesApp: m.usesApp, friendsAudience: m.friendsAudience };
+}
+
+function logged(r: Request, seq: number): LoggedRequest {
+  const subjects: LoggedSubject[] = r.subjects.map((s) => ({
+    shown: true, id: s.self ? TOKEN : MEMBERS[s.index]!, relation: s.self ? 'self' : 'friend', released: s.released | ID_MASK, withheld: s.withheld,
+  }));
+  return {
+    seq, at: NOW + r.day * DAY_MS, appId: APP_ID, partnerId: PARTNER_ID, agreementId: 'agreement-1', agreementVersion: 3,
+    rulesVersion: RULES_VERSION, tokenMemberId: TOKEN, purpose: 'device_experience', outcome: 'served', code: null, deniedSubject: null,
+    passedOver: r.passedOver, subjects,
+  };
+}
+
+function world(r: Request, members: readonly Member[], missing: number): ReplayWorld {
+  const subjectFacts = (index: number) => {
+    const s = r.subjects[index]!;
+    return s.index === missing ? undefined : facts(MEMBERS[s.index]!, members[s.index]!, s.friendToday);
+  };
+  return {
+    appClass: r.appClass, consented: { memberFields: r.consentedMember, friendFields: r.consentedFriend },
+    tokenMemberPlatformEnabled: r.platform, subject: subjectFacts, deniedSubject: () => undefined,
+    ...(r.sensitive ? { sensitive: SENSITIVE_MASK | ID_MASK << 5 } : {}),
+  };
+}
+
+/** Decisions that are never remembered: each subject decided by the engine afresh. */
+class Afresh extends ReplayDecisions {
+  override forPlan() {
+    return { get: () => undefined, set() { return this; } } as unknown as ReturnType<ReplayDecisions['forPlan']>;
+  }
+}
+
+test('replay: a decision made once and shared across requests is the one the engine makes afresh, whatever the rules, facts and fields asked', () => {
+  let friendsShown = 0;
+  let withheld = 0;
+  fc.assert(fc.property(
+    fc.array(member, { minLength: MEMBERS.length, maxLength: MEMBERS.length }), fc.array(request, { minLength: 1, maxLength: 12 }),
+    fc.integer({ min: -1, max: MEMBERS.length - 1 }),
+    (members, requests, missing) => {
+      const shared = new ReplayDecisions();
+      requests.forEach((r, index) => {
+        const terms = agreement({ memberFields: r.memberFields, friendFields: r.friendFields, ...(r.windDown ? { windDown: windDown() } : {}) });
+        const request = logged(r, index + 1);
+        const once = replayRequest(request, terms, world(r, members, missing), shared);
+        const afresh = replayRequest(request, terms, world(r, members, missing), new Afresh());
+        assert.deepEqual(once, afresh);
+        if (once.served && once.subjects !== null && index > 0) {
+          friendsShown += once.subjects.filter((s, i) => s.shown && request.subjects[i]!.relation === 'friend').length;
+          withheld += once.subjects.filter((s) => s.shown && s.withheld.some((m) => m !== 0)).length;
+        }
+      });
+    },
+  ), { numRuns: 150 });
+  // The property looked at friends shown, and fields withheld, in requests decided after others (decisions shared).
+  assert.ok(friendsShown > 200 && withheld > 200, `${friendsShown} friends shown, ${withheld} subjects with fields withheld`);
+});
