@@ -7,7 +7,7 @@ import { AuditRepository, LOWEST_STORED_LEVEL, type StoredTreeHead } from '../st
 import type { Db } from '../store/database.js';
 import type { AuditEntry } from './audit-entry.js';
 import type { AuditBlinding } from './blinding.js';
-import { leafHashAt, storedLeafHash } from './entry-leaf.js';
+import { canonicalTextAt, storedLeafHash } from './entry-leaf.js';
 import { CompactRange, MerkleHasher, type NodeSink } from './log-verifier.js';
 import { completeSubtrees, type NodeWrite } from './merkle-tree.js';
 import { readSavedHead, saveHead } from './saved-head.js';
@@ -318,7 +318,9 @@ export class AuditLog {
       const entries = batch.flatMap((waiter) => waiter.entries);
       const firstIndex = range.size;
       const writes = new NodeWrites();
-      for (let i = 0; i < entries.length; i++) range.append(leafHashAt(entries[i]!, firstIndex + i, this.blinding).toString('hex'), writes);
+      for (let i = 0; i < entries.length; i++) {
+        range.append(this.hasher.leafOfText(canonicalTextAt(entries[i]!, firstIndex + i, this.blinding)), writes);
+      }
       await audit.insertEntries(firstIndex, entries);
       if (this.options.keepCounts !== false) journalRows = await auditAggregates.record(trx, entries);
       await audit.insertNodes(writes.list);

@@ -80,14 +80,7 @@ export function encodeBlindedEntryText(entry: AuditEntry, blind: string): string
 
 export function encodeLeafText(leaf: BlindedLeaf): string {
   if (!BLIND.test(leaf.blind)) throw new CanonicalEncodingError(`blind: expected ${BLIND_SIZE} bytes, base64url`);
-  return '{"v":2'
-    + `,"at":${JSON.stringify(instantToIso(leaf.at))}`
-    + `,"requestId":${str(leaf.requestId, 'requestId')}`
-    + `,"appId":${strOrNull(leaf.appId, 'appId')}`
-    + `,"partnerId":${strOrNull(leaf.partnerId, 'partnerId')}`
-    + `,"agreementId":${strOrNull(leaf.agreementId, 'agreementId')}`
-    + `,"agreementVersion":${leaf.agreementVersion === null ? 'null' : canonicalNumber(leaf.agreementVersion, 'agreementVersion')}`
-    + `,"rulesVersion":${str(leaf.rulesVersion, 'rulesVersion')}`
+  return requestText(leaf)
     + `,"tokenMember":${strOrNull(leaf.tokenMember, 'tokenMember')}`
     + `,"subjectMemberId":${strOrNull(leaf.subjectMemberId, 'subjectMemberId')}`
     + `,"purpose":${strOrNull(leaf.purpose, 'purpose')}`
@@ -101,6 +94,36 @@ export function encodeLeafText(leaf: BlindedLeaf): string {
     + `,"detail":${leaf.detail === null ? 'null' : canonicalJson(leaf.detail, 'detail')}`
     + `,"blind":"${leaf.blind}"}`;
 }
+
+/**
+ * The text from `{"v":2` to `rulesVersion`: what every entry of one request shares. The appender
+ * encodes a request's entries one after another, so the last one's text is kept and reused while
+ * those values stay the same (the same values always give the same text).
+ */
+function requestText(leaf: BlindedLeaf): string {
+  const last = lastRequest;
+  if (
+    last !== undefined && last.at === leaf.at && last.requestId === leaf.requestId && last.appId === leaf.appId
+    && last.partnerId === leaf.partnerId && last.agreementId === leaf.agreementId && last.agreementVersion === leaf.agreementVersion
+    && last.rulesVersion === leaf.rulesVersion
+  ) return last.text;
+  const text = '{"v":2'
+    + `,"at":${JSON.stringify(instantToIso(leaf.at))}`
+    + `,"requestId":${str(leaf.requestId, 'requestId')}`
+    + `,"appId":${strOrNull(leaf.appId, 'appId')}`
+    + `,"partnerId":${strOrNull(leaf.partnerId, 'partnerId')}`
+    + `,"agreementId":${strOrNull(leaf.agreementId, 'agreementId')}`
+    + `,"agreementVersion":${leaf.agreementVersion === null ? 'null' : canonicalNumber(leaf.agreementVersion, 'agreementVersion')}`
+    + `,"rulesVersion":${str(leaf.rulesVersion, 'rulesVersion')}`;
+  lastRequest = {
+    at: leaf.at, requestId: leaf.requestId, appId: leaf.appId, partnerId: leaf.partnerId, agreementId: leaf.agreementId,
+    agreementVersion: leaf.agreementVersion, rulesVersion: leaf.rulesVersion, text,
+  };
+  return text;
+}
+
+type RequestKeys = Pick<BlindedLeaf, 'at' | 'requestId' | 'appId' | 'partnerId' | 'agreementId' | 'agreementVersion' | 'rulesVersion'>;
+let lastRequest: (RequestKeys & { readonly text: string }) | undefined;
 
 /** Whether canonical bytes are of this form (else the legacy one): they begin `{"v":2,`. */
 export function isBlindedText(bytes: Uint8Array): boolean {

@@ -12,6 +12,7 @@ import {
 } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
+import { QueryText } from './query-text.js';
 import { dialectOf, type Db } from './database.js';
 import type { AuditHeadsTable } from './schema.js';
 
@@ -89,8 +90,8 @@ export class AuditRepository {
    */
   async insertEntries(firstIndex: number, entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const setIds = await this.fieldSetIds(entries);
-    const setId = (json: string) => setIds.get(json)!;
+    const sets = entries.map(fieldSetsOf);
+    const setIds = await this.fieldSetIds(sets);
     const requests: unknown[] = [];
     const leaves: unknown[] = [];
     let first = 0;
@@ -99,20 +100,17 @@ export class AuditRepository {
         pushRequestColumns(requests, firstIndex + first + 1, i - first, entries[first]!);
         first = i;
       }
-      pushLeafColumns(leaves, firstIndex + i + 1, i - first, entries[i]!, setId);
+      pushLeafColumns(leaves, firstIndex + i + 1, i - first, entries[i]!, setIds.get(sets[i]!.released)!, setIds.get(sets[i]!.withheld)!);
     }
     pushRequestColumns(requests, firstIndex + first + 1, entries.length - first, entries[first]!);
     await REQUEST_INSERT.run(this.db, requests);
     await LEAF_INSERT.run(this.db, leaves);
   }
 
-  /** The audit_field_sets id of every released and withheld list of `entries`, interning the new ones (under the lock). */
-  private async fieldSetIds(entries: readonly AuditEntry[]): Promise<Map<string, number>> {
+  /** The audit_field_sets id of every released and withheld list, interning the new ones (under the lock). */
+  private async fieldSetIds(sets: ReadonlyArray<{ readonly released: string; readonly withheld: string }>): Promise<Map<string, number>> {
     const wanted = new Set<string>();
-    for (const entry of entries) {
-      const { released, withheld } = fieldSetsOf(entry);
-      wanted.add(released).add(withheld);
-    }
+    for (const { released, withheld } of sets) wanted.add(released).add(withheld);
     const ids = new Map<string, number>();
     for (const batch of chunks([...wanted], 500)) {
       const rows = await this.db.selectFrom('audit_field_sets').select(['id', 'json']).where('json', 'in', batch).execute();
@@ -311,11 +309,15 @@ const NODE_INSERT = new BulkInsert('audit_nodes', ['level', 'idx', 'hash'], 5000
 /** The log's size: its last seq, among the new rows or else the legacy ones (both a lookup at the end of a key). */
 async function treeSizeOf(db: Db): Promise<number> {
   for (const table of ['audit_leaves', 'audit_entries'] as const) {
-    const row = await db.selectFrom(table).select((eb) => eb.fn.max('seq').as('size')).executeTakeFirst();
-    if (row?.size != null) return Number(row.size);
+    const { rows } = await TREE_SIZE.run(db, table, []);
+    if (rows[0]?.size != null) return Number(rows[0].size);
   }
   return 0;
 }
+
+/** The largest seq of a table: read in every batch's transaction, so compiled once. */
+const TREE_SIZE = new QueryText<{ size: number | string | null }>((db, _values, table) =>
+  db.selectFrom(table as 'audit_leaves' | 'audit_entries').select((eb) => eb.fn.max('seq').as('size')));
 
 /**
  * Appends are serialized: the tree size read here must not change before this transaction

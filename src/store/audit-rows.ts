@@ -81,11 +81,10 @@ export function fieldSetsOf(e: AuditEntry): { released: string; withheld: string
   return { released: releasedJson(e.released), withheld: withheldJson(e.withheld) };
 }
 
-/** An entry's leaf row, `pos` places after its request's first; `setId` gives a list's audit_field_sets id. */
-export function pushLeafColumns(values: unknown[], seq: number, pos: number, e: AuditEntry, setId: (json: string) => number): void {
-  const sets = fieldSetsOf(e);
+/** An entry's leaf row, `pos` places after its request's first, with the audit_field_sets ids of its released and withheld lists. */
+export function pushLeafColumns(values: unknown[], seq: number, pos: number, e: AuditEntry, releasedSet: number, withheldSet: number): void {
   values.push(
-    seq, pos, e.subjectMemberId, e.outcome, e.code, setId(sets.released), setId(sets.withheld),
+    seq, pos, e.subjectMemberId, e.outcome, e.code, releasedSet, withheldSet,
     e.passedOver?.count ?? null, e.passedOver?.reason ?? null,
     e.actor ?? null, e.action ?? null, e.detail == null ? null : JSON.stringify(e.detail),
   );

@@ -8,6 +8,7 @@ import { agreementFromRow } from './agreement-repository.js';
 import { chunks } from './batches.js';
 import { fromIso, fromIsoOrNull, maskFromJson, maskToJson, toIso } from './columns.js';
 import type { Db } from './database.js';
+import { QueryText } from './query-text.js';
 import type { GrantsTable } from './schema.js';
 
 export function grantFromRow(row: GrantsTable): Grant {
@@ -74,7 +75,7 @@ export class GrantRepository {
 
   /** Records a use: the 90-day idle window restarts from `now`. */
   async touch(id: string, now: Instant): Promise<void> {
-    await this.db.updateTable('grants').set({ last_used_at: toIso(now) }).where('id', '=', id).execute();
+    await TOUCH.run(this.db, 'touch', [toIso(now), id]);
   }
 
   /** Records a grant's end (by default, its member's revocation), once: a grant already ended keeps its first end. */
@@ -184,3 +185,7 @@ export class GrantRepository {
     return rows.map((row) => row.id);
   }
 }
+
+/** Every Graph API request records its grant's use: the statement is compiled once. */
+const TOUCH = new QueryText((db, [lastUsedAt, id]) =>
+  db.updateTable('grants').set({ last_used_at: lastUsedAt as string }).where('id', '=', id as string));

@@ -7,6 +7,7 @@ import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
 import { toFlag, toIso } from './columns.js';
 import type { Db } from './database.js';
+import { QueryText } from './query-text.js';
 
 export type ProfileValue = string | readonly string[];
 export type Profile = Partial<Record<ObjectField, ProfileValue>>;
@@ -114,9 +115,16 @@ export class MemberRepository {
   async friendsAudiences(ids: readonly string[], fields?: readonly ObjectField[]): Promise<Map<string, FieldMask>> {
     const masks = new Map<string, FieldMask>(ids.map((id) => [id, DEFAULT_FRIENDS_AUDIENCE]));
     if (ids.length === 0 || fields?.length === 0) return masks;
-    let query = this.db.selectFrom('field_audiences').select(['member_id', 'field', 'audience']).where('member_id', 'in', ids);
-    if (fields !== undefined) query = query.where('field', 'in', fields);
-    const rows = await query.execute();
+    let rows: ReadonlyArray<{ member_id: string; field: string; audience: string }>;
+    if (ids.length > MAX_COMPILED_IDS) {
+      let query = this.db.selectFrom('field_audiences').select(['member_id', 'field', 'audience']).where('member_id', 'in', ids);
+      if (fields !== undefined) query = query.where('field', 'in', fields);
+      rows = await query.execute();
+    } else if (fields === undefined) {
+      rows = (await AUDIENCES.run(this.db, `${ids.length}`, ids)).rows;
+    } else {
+      rows = (await AUDIENCES_OF_FIELDS.run(this.db, `${ids.length}:${fields.length}`, [...ids, ...fields])).rows;
+    }
     for (const row of rows) {
       const mask = masks.get(row.member_id);
       if (mask !== undefined && isAudience(row.audience)) masks.set(row.member_id, withAudience(mask, row.field, row.audience));
@@ -236,3 +244,14 @@ export class MemberRepository {
       .where('member_id', '=', id).where('kind', '=', kind).where('target_id', '=', targetId).execute();
   }
 }
+
+// A friend list reads its friends' audiences on every request: the statements are compiled once per list length,
+// for lists as long as a page (longer ones, rare, are built each time rather than kept).
+const MAX_COMPILED_IDS = 100;
+const AUDIENCES = new QueryText((db, ids) =>
+  db.selectFrom('field_audiences').select(['member_id', 'field', 'audience']).where('member_id', 'in', ids as string[]));
+const AUDIENCES_OF_FIELDS = new QueryText((db, values, shape) => {
+  const idCount = Number(shape.split(':')[0]);
+  return db.selectFrom('field_audiences').select(['member_id', 'field', 'audience'])
+    .where('member_id', 'in', values.slice(0, idCount) as string[]).where('field', 'in', values.slice(idCount) as string[]);
+});

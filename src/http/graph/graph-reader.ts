@@ -198,9 +198,21 @@ function facts(settings: MemberSettings, isFriend: boolean, appUsers: ReadonlySe
   return { ...settings, isFriend, exclusions, usesApp: appUsers.has(settings.id) };
 }
 
-function objectFields(mask: FieldMask): ObjectField[] {
-  return fieldsOf(mask).filter((field): field is ObjectField => field !== 'id' && field !== 'friends');
+/**
+ * The object fields of a mask, as a shared frozen list: a page asks this of each friend's released
+ * mask twice (what it carries, what it shows), and friends mostly share one mask.
+ */
+function objectFields(mask: FieldMask): readonly ObjectField[] {
+  let fields = OBJECT_FIELDS.get(mask);
+  if (fields === undefined) {
+    fields = Object.freeze(fieldsOf(mask).filter((field): field is ObjectField => field !== 'id' && field !== 'friends'));
+    if (OBJECT_FIELDS.size >= 4096) OBJECT_FIELDS.clear();
+    OBJECT_FIELDS.set(mask, fields);
+  }
+  return fields;
 }
+
+const OBJECT_FIELDS = new Map<FieldMask, readonly ObjectField[]>();
 
 /** Why each withheld field was withheld: the response's `withheld` and the audit entry's are the same map. */
 function withheldMap(decision: VisibleDecision): Partial<Record<ObjectField, FieldReason>> {
