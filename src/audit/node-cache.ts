@@ -9,8 +9,11 @@ export interface NodeSource {
   nodeRun(level: number, from: number, to: number): Promise<Buffer>;
 }
 
-/** Nodes per read when a level is loaded: a few MB at a time, however long the level. */
-const RUN_LENGTH = 65_536;
+/**
+ * Nodes per read when a level is loaded, the thread given back between reads: on SQLite a read holds
+ * the thread, and at level 8 each node is a page read of its own (tens of µs on a loaded machine).
+ */
+const RUN_LENGTH = 1024;
 
 /**
  * The upper levels of the audit tree, kept in memory for proofs: every node at `minLevel` and above
@@ -19,8 +22,11 @@ const RUN_LENGTH = 65_536;
  * 10M entries, 25 MB at 100M) and most of every proof's reads; a proof reads only the levels below
  * from the store. A stored node never changes once written, so a cached one is never stale.
  *
- * The levels are loaded as proofs ask for larger trees, a run of nodes per level (all of them at the
- * first proof), never one object per node: a scavenge has next to nothing of the cache to copy.
+ * The levels are loaded as proofs ask for larger trees, a run of nodes per level (all of them from the
+ * first proof on), never one object per node: a scavenge has next to nothing of the cache to copy. The
+ * load runs beside the proofs, which read the nodes it has not reached yet from the store: the nodes
+ * at level 8 are scattered through audit_nodes (a page read each), and loading them takes seconds at
+ * 10M entries on a loaded machine.
  * The nodes below `minLevel` in the tree's last, incomplete block of 2^minLevel leaves (the right
  * edge every proof at that size reads, some of them folded from leaves) are kept too until the
  * block is complete: at most 2^(minLevel + 1) of them.
@@ -28,7 +34,8 @@ const RUN_LENGTH = 65_536;
 export class NodeCache {
   /** levels[l - minLevel]: the nodes (l, 0) .. (l, count - 1). */
   private readonly levels: { hashes: Buffer; count: number }[] = [];
-  private covered = 0;
+  /** The largest tree a load was started for. */
+  private target = 0;
   private loading: Promise<void> = Promise.resolve();
   /** Nodes below minLevel in the block from `edgeStart` (a leaf index) on, by `edgeKey`. */
   private readonly edge = new Map<number, Buffer>();
@@ -41,7 +48,7 @@ export class NodeCache {
 
   /** Runs a plan over the tree of `size` leaves (a plan reads only complete subtrees of it). */
   async run<T>(plan: MerklePlan<T>, size: number): Promise<T> {
-    if (size > this.covered) await this.cover(size);
+    if (size > this.target) this.cover(size);
     const found: Buffer[] = [];
     let missing: NodeRef[] | undefined;
     for (const ref of plan.reads) {
@@ -56,46 +63,49 @@ export class NodeCache {
         if (found[i] !== undefined) continue;
         const ref = plan.reads[i]!;
         found[i] = fetched[next++]!;
-        if ((ref.index + 1) * 2 ** ref.level > this.edgeStart) this.edge.set(edgeKey(ref), found[i]!);
+        if (ref.level < this.minLevel && (ref.index + 1) * 2 ** ref.level > this.edgeStart) this.edge.set(edgeKey(ref), found[i]!);
       }
     }
     return plan.assemble(found);
   }
 
-  /** Bytes the cache holds (its nodes' hashes). */
-  get bytes(): number {
-    let total = 0;
-    for (const level of this.levels) total += level.count * HASH_SIZE;
-    return total + this.edge.size * HASH_SIZE;
-  }
-
-  private upper(ref: NodeRef): Buffer {
-    const level = this.levels[ref.level - this.minLevel];
-    if (level === undefined || ref.index >= level.count) throw new Error(`node cache: (${ref.level}, ${ref.index}) is not a complete subtree of the trees asked for`);
-    return level.hashes.subarray(ref.index * HASH_SIZE, (ref.index + 1) * HASH_SIZE);
-  }
-
-  /** Loads every level's nodes up to the tree of `size` leaves: one load at a time, each from where the last stopped. */
-  private cover(size: number): Promise<void> {
-    this.loading = this.loading.catch(() => undefined).then(() => this.extend(size));
+  /** Settles when the loads started so far are done (tests). */
+  ready(): Promise<void> {
     return this.loading;
   }
 
+  private upper(ref: NodeRef): Buffer | undefined {
+    const level = this.levels[ref.level - this.minLevel];
+    if (level === undefined || ref.index >= level.count) return undefined;
+    return level.hashes.subarray(ref.index * HASH_SIZE, (ref.index + 1) * HASH_SIZE);
+  }
+
+  /**
+   * Starts loading every level's nodes up to the tree of `size` leaves: one load at a time, each from
+   * where the last stopped. A load that fails (a node missing) is tried again by the next larger tree;
+   * the proofs meanwhile read from the store, and fail there.
+   */
+  private cover(size: number): void {
+    this.target = size;
+    const blockStart = Math.floor(size / 2 ** this.minLevel) * 2 ** this.minLevel;
+    if (blockStart > this.edgeStart) {
+      this.edge.clear();
+      this.edgeStart = blockStart;
+    }
+    this.loading = this.loading.then(() => this.extend(size)).catch(() => {
+      this.target = Math.min(this.target, size - 1);
+    });
+  }
+
   private async extend(size: number): Promise<void> {
-    if (size <= this.covered) return;
     for (let level = this.minLevel; 2 ** level <= size; level++) {
       const slot = (this.levels[level - this.minLevel] ??= { hashes: Buffer.alloc(0), count: 0 });
       const count = Math.floor(size / 2 ** level);
       for (let from = slot.count; from < count; from += RUN_LENGTH) {
         const run = await this.source.nodeRun(level, from, Math.min(count, from + RUN_LENGTH));
         append(slot, run);
+        await new Promise((resolve) => setImmediate(resolve));
       }
-    }
-    this.covered = size;
-    const blockStart = Math.floor(size / 2 ** this.minLevel) * 2 ** this.minLevel;
-    if (blockStart > this.edgeStart) {
-      this.edge.clear();
-      this.edgeStart = blockStart;
     }
   }
 }

@@ -6,7 +6,7 @@ import { storedLeafHash } from '../audit/entry-leaf.js';
 import { LOWEST_STORED_LEVEL, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
 import { auditAggregates } from './audit-aggregates.js';
-import { nodeHash } from '../audit/merkle-hash.js';
+import { HASH_SIZE, nodeHash } from '../audit/merkle-hash.js';
 import {
   ENTRY_COLUMNS, LEAF_COLUMNS, REQUEST_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns, sameRequest,
   type EntryRow, type StoredAuditEntry,
@@ -180,9 +180,10 @@ export class AuditRepository {
 
   /** The stored nodes (level, from) to (level, to - 1), their hashes concatenated in idx order; throws when one is missing. */
   async nodeRun(level: number, from: number, to: number): Promise<Buffer> {
-    const { count, hex } = await this.nodesAtHex(level, from, to);
+    const sqlite = this.sqliteReads();
+    const { count, hashes } = sqlite !== undefined ? sqlite.nodeRun(level, from, to) : await this.nodesAtHex(level, from, to).then(({ count, hex }) => ({ count, hashes: Buffer.from(hex, 'hex') }));
     if (count !== to - from) throw new Error(`audit tree: ${to - from - count} of the nodes (${level}, ${from}) to (${level}, ${to - 1}) are missing from the store`);
-    return Buffer.from(hex, 'hex');
+    return hashes;
   }
 
   /** A head, with the checkpoint signed with it (none only in tests of heads from before 0022). */
@@ -475,11 +476,24 @@ class SqliteProofReads implements NodeReads {
   private readonly entryRange: BetterSqlite3.Statement;
   private readonly node: BetterSqlite3.Statement;
   private readonly head: BetterSqlite3.Statement;
+  private readonly nodeRange: BetterSqlite3.Statement;
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
     this.entryRange = sqlite.prepare(`select ${ENTRY_READ.join(', ')} from audit_log where seq > ? and seq <= ?`);
     this.node = sqlite.prepare('select hash from audit_nodes where level = ? and idx = ?').pluck();
     this.head = sqlite.prepare('select * from audit_heads order by tree_size desc limit 1');
+    this.nodeRange = sqlite.prepare('select hash from audit_nodes where level = ? and idx >= ? and idx < ? order by idx').pluck();
+  }
+
+  /** The stored hashes of nodes (level, from) to (level, to - 1) copied into one Buffer. */
+  nodeRun(level: number, from: number, to: number): { count: number; hashes: Buffer } {
+    const hashes = Buffer.allocUnsafe((to - from) * HASH_SIZE);
+    let count = 0;
+    for (const hash of this.nodeRange.iterate(level, from, to) as Iterable<Buffer>) {
+      if (hash.length !== HASH_SIZE || count === to - from) throw new Error(`audit tree: a node at level ${level} from ${from} is not a ${HASH_SIZE}-byte hash`);
+      hash.copy(hashes, HASH_SIZE * count++);
+    }
+    return { count, hashes };
   }
 
   get inTransaction(): boolean {
