@@ -30,7 +30,7 @@ export function auditFiguresFromLines(output: string): Figure[] {
     figures.push({ name: 'verification', value: number(verification[1]!), unit: 'entries/s', target: { op: '>=', value: 500_000 }, kind: 'performance' });
   }
 
-  const proof = find(/inclusion proof at ([\d,]+) entries: p50 ([\d,.]+) µs\s+p99 ([\d,.]+) µs/);
+  const proof = find(/inclusion proof at ([\d,]+) entries: p50 ([\d,.]+) µs\s+(?:p90 [\d,.]+ µs\s+)?p99 ([\d,.]+) µs/);
   figures.push({ name: `inclusion proof p50${proof ? ` at ${proof[1]} entries` : ''}`, value: proof ? number(proof[2]!) : null, unit: 'µs', kind: 'info' });
   figures.push({
     name: `inclusion proof p99${proof ? ` at ${proof[1]} entries` : ''}`,

@@ -24,7 +24,8 @@ export interface CheckpointView {
 }
 
 export class LogCheckpoints implements CheckpointLog {
-  private readonly proofs: LogProofs;
+  /** The log's proofs: one node cache (log-proofs.ts) for every route of the server that serves them. */
+  readonly proofs: LogProofs;
 
   constructor(
     private readonly audit: AuditRepository,

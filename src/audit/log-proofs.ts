@@ -12,7 +12,7 @@ export class LogProofs {
   private readonly nodes: NodeCache;
 
   constructor(private readonly audit: AuditRepository) {
-    this.nodes = new NodeCache((refs) => audit.run({ reads: refs, assemble: (found) => [...found] }));
+    this.nodes = new NodeCache(audit);
   }
 
   async latestHead(): Promise<StoredTreeHead> {
@@ -37,7 +37,7 @@ export class LogProofs {
     return this.nodes.run({
       reads: [{ level: 0, index }, ...path.reads],
       assemble: ([leafHash, ...nodes]) => ({ size, leafHash: leafHash!, path: path.assemble(nodes) }),
-    });
+    }, size);
   }
 
   /** The proof that the tree of `from` leaves is a prefix of the tree of `to` leaves. */
@@ -46,7 +46,7 @@ export class LogProofs {
     const latest = await this.latestHead();
     await this.requireSigned(to, latest);
     if (from > 0) await this.requireSigned(from, latest);
-    return this.nodes.run(consistencyProofPlan(from, to));
+    return this.nodes.run(consistencyProofPlan(from, to), to);
   }
 
   /** Only sizes a kept head signed: a proof against any other size could not be checked against a signature. */

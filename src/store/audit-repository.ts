@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Selectable } from 'kysely';
 import type { AuditEntry } from '../audit/audit-entry.js';
 import type { AuditBlinding } from '../audit/blinding.js';
@@ -5,15 +6,15 @@ import { storedLeafHash } from '../audit/entry-leaf.js';
 import { LOWEST_STORED_LEVEL, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
 import { auditAggregates } from './audit-aggregates.js';
-import { nodeHash } from '../audit/merkle-hash.js';
+import { HASH_SIZE, nodeHash } from '../audit/merkle-hash.js';
 import {
   ENTRY_COLUMNS, LEAF_COLUMNS, REQUEST_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns, sameRequest,
-  type StoredAuditEntry,
+  type EntryRow, type StoredAuditEntry,
 } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
 import { chunks } from './batches.js';
 import { QueryText } from './query-text.js';
-import { dialectOf, type Db } from './database.js';
+import { dialectOf, sqliteConnectionOf, type Db } from './database.js';
 import type { AuditHeadsTable } from './schema.js';
 
 export type { StoredAuditEntry } from './audit-rows.js';
@@ -55,6 +56,8 @@ export interface AppendedRange {
  * in memory, never by whoever appends entries in their own transaction.
  */
 export class AuditRepository {
+  private sqlite: SqliteProofReads | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly blinding?: AuditBlinding,
@@ -158,6 +161,29 @@ export class AuditRepository {
     return runPlanOn(this.db, plan, this.blinding);
   }
 
+  /**
+   * The hashes of these nodes, in order, as proofs read them (LogProofs' node cache): on SQLite
+   * through statements prepared once, else as `run` reads them.
+   */
+  nodes(refs: readonly NodeRef[]): Promise<Buffer[]> {
+    return fetchNodes(this.db, refs, this.blinding, this.sqliteReads());
+  }
+
+  /** On a SQLite connection of this thread (not a transaction's), its prepared reads for proofs. */
+  private sqliteReads(): SqliteProofReads | undefined {
+    if (this.sqlite !== undefined) return this.sqlite;
+    const connection = sqliteConnectionOf(this.db);
+    return connection === undefined ? undefined : (this.sqlite = new SqliteProofReads(connection));
+  }
+
+  /** The stored nodes (level, from) to (level, to - 1), their hashes concatenated in idx order; throws when one is missing. */
+  async nodeRun(level: number, from: number, to: number): Promise<Buffer> {
+    const sqlite = this.sqliteReads();
+    const { count, hashes } = sqlite !== undefined ? sqlite.nodeRun(level, from, to) : await this.nodesAtHex(level, from, to).then(({ count, hex }) => ({ count, hashes: Buffer.from(hex, 'hex') }));
+    if (count !== to - from) throw new Error(`audit tree: ${to - from - count} of the nodes (${level}, ${from}) to (${level}, ${to - 1}) are missing from the store`);
+    return hashes;
+  }
+
   /** A head, with the checkpoint signed with it (none only in tests of heads from before 0022). */
   async insertHead(head: TreeHead, keyId: string, checkpoint?: HeadCheckpoint): Promise<void> {
     await this.db
@@ -183,7 +209,12 @@ export class AuditRepository {
   }
 
   async latestHead(): Promise<StoredTreeHead | undefined> {
-    const row = await this.db.selectFrom('audit_heads').selectAll().orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
+    // Every proof asks first: outside a transaction, SQLite answers from a prepared statement (inside
+    // one, this connection would see the head before it is committed; Kysely's lock waits for the commit).
+    const sqlite = this.sqliteReads();
+    const row = sqlite !== undefined && !sqlite.inTransaction
+      ? sqlite.latestHead()
+      : await this.db.selectFrom('audit_heads').selectAll().orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
     return row && headFromRow(row);
   }
 
@@ -380,49 +411,120 @@ async function runPlanOn<T>(db: Db, plan: MerklePlan<T>, blinding: AuditBlinding
   return plan.assemble(nodes);
 }
 
+/** Reads a range of entries (seq in (afterSeq, lastSeq]) and the stored interior node (level, idx). */
+interface NodeReads {
+  entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]>;
+  nodes(refs: readonly NodeRef[]): Promise<Map<number, Buffer>>;
+}
+
 /**
  * The hashes of these nodes in the same order: leaves recomputed from their entries (never a
  * stored hash: what an entry says is what its leaf is), nodes below LOWEST_STORED_LEVEL folded from
  * their leaves likewise, the rest from audit_nodes.
  */
-async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlinding | undefined): Promise<Buffer[]> {
+async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlinding | undefined, reads = kyselyNodeReads(db)): Promise<Buffer[]> {
   if (refs.length === 0) return [];
-  const low = refs.filter((r) => r.level < LOWEST_STORED_LEVEL);
+  const found = new Map<number, Buffer>();
+  // A low node's leaves are one aligned block; a proof's blocks overlap or nest, so each is read once.
+  const blocks = refs.filter((r) => r.level < LOWEST_STORED_LEVEL).map(({ level, index }) => [index * 2 ** level, (index + 1) * 2 ** level] as const);
+  blocks.sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i < blocks.length;) {
+    const start = blocks[i]![0];
+    let end = blocks[i]![1];
+    for (i++; i < blocks.length && blocks[i]![0] <= end; i++) end = Math.max(end, blocks[i]![1]);
+    const leaves: Buffer[] = [];
+    for (const row of await reads.entries(start, end)) leaves[Number(row.seq) - 1 - start] = storedLeafHash(entryFromRow(row), blinding);
+    for (const ref of refs) {
+      if (ref.level >= LOWEST_STORED_LEVEL || ref.index * 2 ** ref.level < start || ref.index * 2 ** ref.level >= end) continue;
+      const hash = subtreeOf(leaves, ref.index * 2 ** ref.level - start, 2 ** ref.level);
+      if (hash !== undefined) found.set(nodeKey(ref), hash);
+    }
+  }
   const interior = refs.filter((r) => r.level >= LOWEST_STORED_LEVEL);
-  const found = new Map<string, Buffer>();
-  if (low.length > 0) {
-    const seqs = new Set<number>();
-    for (const { level, index } of low) for (let i = index * 2 ** level; i < (index + 1) * 2 ** level; i++) seqs.add(i + 1);
-    const leaves = new Map<number, Buffer>();
-    for (const batch of chunks([...seqs], 500)) {
-      const rows = await db.selectFrom('audit_log').select(ENTRY_READ).where('seq', 'in', batch).execute();
-      for (const row of rows) leaves.set(Number(row.seq) - 1, storedLeafHash(entryFromRow(row), blinding));
-    }
-    for (const { level, index } of low) {
-      const hash = subtreeOf(leaves, level, index);
-      if (hash !== undefined) found.set(`${level}:${index}`, hash);
-    }
-  }
-  if (interior.length > 0) {
-    const rows = await db
-      .selectFrom('audit_nodes')
-      .select(['level', 'idx', 'hash'])
-      .where((eb) => eb.or(interior.map((r) => eb.and([eb('level', '=', r.level), eb('idx', '=', r.index)]))))
-      .execute();
-    for (const row of rows) found.set(`${Number(row.level)}:${Number(row.idx)}`, Buffer.from(row.hash));
-  }
+  if (interior.length > 0) for (const [key, hash] of await reads.nodes(interior)) found.set(key, hash);
   return refs.map((r) => {
-    const hash = found.get(`${r.level}:${r.index}`);
+    const hash = found.get(nodeKey(r));
     if (hash === undefined) throw new Error(`audit tree: node (${r.level}, ${r.index}) is missing from the store`);
     return hash;
   });
 }
 
-/** Node (level, index) folded from its leaves (RFC 9162 over a complete subtree); undefined when one is missing. */
-function subtreeOf(leaves: ReadonlyMap<number, Buffer>, level: number, index: number): Buffer | undefined {
+function nodeKey(ref: NodeRef): number {
+  return ref.index * 64 + ref.level;
+}
+
+/** Through Kysely: one query per range of entries, one for all the interior nodes (a round trip each on PostgreSQL). */
+function kyselyNodeReads(db: Db): NodeReads {
+  return {
+    entries: (afterSeq, lastSeq) => db.selectFrom('audit_log').select(ENTRY_READ).where('seq', '>', afterSeq).where('seq', '<=', lastSeq).execute(),
+    async nodes(refs) {
+      const rows = await db
+        .selectFrom('audit_nodes')
+        .select(['level', 'idx', 'hash'])
+        .where((eb) => eb.or(refs.map((r) => eb.and([eb('level', '=', r.level), eb('idx', '=', r.index)]))))
+        .execute();
+      return new Map(rows.map((row) => [nodeKey({ level: Number(row.level), index: Number(row.idx) }), Buffer.from(row.hash)]));
+    },
+  };
+}
+
+/**
+ * On a SQLite connection of this thread, better-sqlite3 itself, with statements prepared once: a
+ * proof's few small reads cost less than Kysely's building and compiling of their queries. Safe
+ * beside another flow's open transaction on the same connection: a proof reads only entries and
+ * nodes under a signed head, which no transaction changes.
+ */
+class SqliteProofReads implements NodeReads {
+  private readonly entryRange: BetterSqlite3.Statement;
+  private readonly node: BetterSqlite3.Statement;
+  private readonly head: BetterSqlite3.Statement;
+  private readonly nodeRange: BetterSqlite3.Statement;
+
+  constructor(private readonly sqlite: BetterSqlite3.Database) {
+    this.entryRange = sqlite.prepare(`select ${ENTRY_READ.join(', ')} from audit_log where seq > ? and seq <= ?`);
+    this.node = sqlite.prepare('select hash from audit_nodes where level = ? and idx = ?').pluck();
+    this.head = sqlite.prepare('select * from audit_heads order by tree_size desc limit 1');
+    this.nodeRange = sqlite.prepare('select hash from audit_nodes where level = ? and idx >= ? and idx < ? order by idx').pluck();
+  }
+
+  /** The stored hashes of nodes (level, from) to (level, to - 1) copied into one Buffer. */
+  nodeRun(level: number, from: number, to: number): { count: number; hashes: Buffer } {
+    const hashes = Buffer.allocUnsafe((to - from) * HASH_SIZE);
+    let count = 0;
+    for (const hash of this.nodeRange.iterate(level, from, to) as Iterable<Buffer>) {
+      if (hash.length !== HASH_SIZE || count === to - from) throw new Error(`audit tree: a node at level ${level} from ${from} is not a ${HASH_SIZE}-byte hash`);
+      hash.copy(hashes, HASH_SIZE * count++);
+    }
+    return { count, hashes };
+  }
+
+  get inTransaction(): boolean {
+    return this.sqlite.inTransaction;
+  }
+
+  latestHead(): Selectable<AuditHeadsTable> | undefined {
+    return this.head.get() as Selectable<AuditHeadsTable> | undefined;
+  }
+
+  entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]> {
+    return Promise.resolve(this.entryRange.all(afterSeq, lastSeq) as EntryRow[]);
+  }
+
+  nodes(refs: readonly NodeRef[]): Promise<Map<number, Buffer>> {
+    const found = new Map<number, Buffer>();
+    for (const ref of refs) {
+      const hash = this.node.get(ref.level, ref.index) as Buffer | undefined;
+      if (hash !== undefined) found.set(nodeKey(ref), hash);
+    }
+    return Promise.resolve(found);
+  }
+}
+
+/** Node (level, `first` / 2^level) folded from its 2^level leaves in `leaves` from `first` (RFC 9162 over a complete subtree); undefined when one is missing. */
+function subtreeOf(leaves: readonly (Buffer | undefined)[], first: number, count: number): Buffer | undefined {
   let row: Buffer[] = [];
-  for (let i = index * 2 ** level; i < (index + 1) * 2 ** level; i++) {
-    const leaf = leaves.get(i);
+  for (let i = first; i < first + count; i++) {
+    const leaf = leaves[i];
     if (leaf === undefined) return undefined;
     row.push(leaf);
   }

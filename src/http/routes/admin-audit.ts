@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { canonicalTextAt } from '../../audit/entry-leaf.js';
-import { LogProofs } from '../../audit/log-proofs.js';
 import { BadRequest, NotFound } from '../../domain/errors.js';
 import { DAY_MS, type Instant } from '../../domain/time.js';
 import { AUDIT_OUTCOMES, type AuditEntryFilter, type AuditFilter, type DailyAuditCount } from '../../store/audit-query-repository.js';
@@ -201,7 +200,7 @@ export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }
   const { store, clock } = context;
   const tags = ['admin: audit'];
   const blinded = store.audit.withBlinding(context.audit.blinding);
-  const proofs = new LogProofs(blinded);
+  const { proofs } = context.checkpoints;
 
   app.get('/audit/inclusion', {
     onRequest: requirePermission('read'),

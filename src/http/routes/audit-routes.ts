@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { LogProofs } from '../../audit/log-proofs.js';
 import { Forbidden } from '../../domain/errors.js';
 import type { AppContext } from '../app.js';
 import { base64, ConsistencyQuery, ConsistencyView, NoQuery, TreeHeadView, treeHeadView } from '../audit/audit-schemas.js';
@@ -16,7 +15,7 @@ const tags = ['Audit log (public)'];
  * access history), each with the blinded entry it proves.
  */
 export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const proofs = new LogProofs(context.store.audit.withBlinding(context.audit.blinding));
+  const { proofs } = context.checkpoints;
   const key = context.audit.signingKey;
 
   app.get('/public-key', {

@@ -15,7 +15,6 @@ import { exportCsv, exportJson } from '../privacy/member-export.js';
 import {
   changePrivacy, friendExclusions, keepOut, letBackIn, memberApps, memberAppStandings, readPrivacy, removePermission, revokeApp,
 } from '../privacy/member-privacy.js';
-import { LogProofs } from '../../audit/log-proofs.js';
 import { accessHistory, HISTORY_DEFAULT_LIMIT, historyFilter, wholeHistory, withProofs } from '../privacy/access-history.js';
 import {
   appRows, appsPage, deletionBlock, errorPage, historyPage, loginPage, PAGE_PATHS, revokeConfirmPage, settingsPage, type AppRow,
@@ -89,7 +88,7 @@ const SETTINGS_NOTICES: Readonly<Record<string, string>> = {
 export const privacyRoutes: FastifyPluginAsync<{ context: AppContext }> = async (instance, { context }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = context;
-  const proofs = new LogProofs(store.audit.withBlinding(context.audit.blinding));
+  const { proofs } = context.checkpoints;
   const publicKeyDer = context.audit.signingKey.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
   const sessions = await registerMemberSession(app, context);
 
