@@ -7416,7 +7416,7 @@ export interface paths {
         };
         /**
          * Regulator's pack: one self-contained document answering the 2018 letters' questions for every partner or one
-         * @description Who (partner, country, risk flags), which data (fields per agreement, sensitive ones marked), since when, stored where, which safeguards (the records of processing), audited how (the latest tree head, its signature checked with the log's public key as the document is written, and the witnesses' cosignatures), how many members were reached (the inventory, the exposure over the last 12 months and a chart per month) and what the 2018 rules would have reached. HTML with inline CSS and SVG, no script, nothing fetched; PDF printed from it by the server's Chromium (409 `pdf_unavailable` when it has none). Both are downloads.
+         * @description Who (partner, country, risk flags), which data (fields per agreement, sensitive ones marked), since when, stored where, which safeguards (the records of processing), audited how (the latest tree head, its signature checked with the log's public key as the document is written, and the witnesses' cosignatures), how many members were reached (the inventory, the exposure over the last 12 months and a chart per month) and what the 2018 rules would have reached. HTML with inline CSS and SVG, no script, nothing fetched; PDF printed from it by the server's Chromium (409 `pdf_unavailable` when it has none; one PDF at a time per server, 503 `overloaded` with Retry-After while one is being printed). Both are downloads.
          */
         get: {
             parameters: {
