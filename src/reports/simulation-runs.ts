@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { DatapactError } from '../domain/errors.js';
+import { DatapactError, Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { SimulationRepository } from '../store/simulation-repository.js';
 import type { Store } from '../store/store.js';
@@ -18,6 +18,14 @@ export interface SimulationRunView {
 /** Failed runs kept to be read back (the newest); a stored result needs none. */
 const FAILED_KEPT = 100;
 
+/** Simulations one server runs at once by default: each holds the staff's read thread for seconds. */
+export const MAX_RUNNING_SIMULATIONS = 2;
+
+/** A place for one run, taken before the run is audited; released when the run ends (or was never started). */
+export interface SimulationSlot {
+  release(): void;
+}
+
 /**
  * Simulations run off the request that asked for them (issue 15): a 90-day replay of a busy
  * agreement takes seconds, longer than a request should. A run's progress is kept here while it
@@ -27,6 +35,7 @@ const FAILED_KEPT = 100;
  */
 export class SimulationRuns {
   private readonly runs = new Map<string, { view: SimulationRunView; done: Promise<void> }>();
+  private active = 0;
 
   /**
    * `between`: awaited before a run's first batch and after each: the event loop's next turn, so
@@ -36,14 +45,29 @@ export class SimulationRuns {
     private readonly store: Store,
     private readonly onFailure: (error: unknown, id: string) => void = () => {},
     private readonly between: () => Promise<unknown> = () => nextTurn(),
+    private readonly maxRunning = MAX_RUNNING_SIMULATIONS,
   ) {}
 
-  /** Starts a prepared simulation (its run already audited) and answers its view at once. */
-  start(prepared: PreparedSimulation, createdBy: string, at: Instant): SimulationRunView {
+  /**
+   * A place for one more run, or 503 `overloaded` (Retry-After 10) when `maxRunning` are running:
+   * asked before the run is audited, so a refused simulation leaves no entry and no thread is
+   * shared by more replays than this.
+   */
+  reserve(): SimulationSlot {
+    if (this.active >= this.maxRunning) {
+      throw new Overloaded(`${this.active} simulations are running, the most this server runs at once; try again after Retry-After seconds.`, 10);
+    }
+    this.active++;
+    let released = false;
+    return { release: () => { if (!released) { released = true; this.active--; } } };
+  }
+
+  /** Starts a prepared simulation (its run already audited) in `slot` (one reserved now if none) and answers its view at once. */
+  start(prepared: PreparedSimulation, createdBy: string, at: Instant, slot: SimulationSlot = this.reserve()): SimulationRunView {
     const view: SimulationRunView = {
       id: prepared.id, agreement_id: prepared.agreementId, status: 'running', progress: { done: 0, total: prepared.total }, error: null,
     };
-    const done = this.run(prepared, view, createdBy, at);
+    const done = this.run(prepared, view, createdBy, at).finally(() => slot.release());
     this.runs.set(prepared.id, { view, done });
     return { ...view, progress: { ...view.progress } };
   }

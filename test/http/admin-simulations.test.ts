@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { addDays } from '../../src/domain/time.js';
 import { auditReplay } from '../../src/reports/audit-replay.js';
 import { SimulationRuns } from '../../src/reports/simulation-runs.js';
+import { Overloaded } from '../../src/domain/errors.js';
 import { prepareSimulation } from '../../src/reports/simulation.js';
 import { adminWorld, ADMIN_NOW, type AdminWorld } from '../helpers/admin.js';
 import { DIALECTS } from '../helpers/dialects.js';
@@ -137,4 +138,30 @@ test('a simulation runs apart from its request: its progress reads back while it
   const done = await runs.get(agreementId, prepared.id);
   assert.ok(done !== undefined && 'result' in done);
   assert.deepEqual([done.result.id, done.result.requests, done.result.fields.map((f) => [f.field, f.released_less])], [prepared.id, 4, [['birthday', 4]]]);
+});
+
+test('a server runs a bounded number of simulations at once: past it, 503 overloaded at once; a finished run frees its place', async (t) => {
+  const { store, agreementId } = await loggedWorld(t, 'sqlite');
+  // Each step of the run waits until the test lets it go.
+  const held: Array<() => void> = [];
+  let onHeld = () => {};
+  const runs = new SimulationRuns(store, undefined, () => new Promise<void>((resolve) => { held.push(resolve); onHeld(); }), 1);
+  const nextHeld = () => new Promise<void>((resolve) => { if (held.length > 0) resolve(); else onHeld = resolve; });
+  const prepared = await prepareSimulation(store, { agreementId, proposal: { friend_fields: ['id', 'name'] }, now: ADMIN_NOW });
+  runs.start(prepared, 'st_test', ADMIN_NOW);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    assert.throws(() => runs.reserve(), (error: unknown) => {
+      assert.ok(error instanceof Overloaded);
+      assert.deepEqual([error.status, error.code, error.retryAfterSeconds], [503, 'overloaded', 10]);
+      return true;
+    });
+  }
+  const settled = runs.settled().then(() => 'settled' as const);
+  while ((await Promise.race([settled, nextHeld().then(() => 'held' as const)])) === 'held') held.shift()!();
+  const slot = runs.reserve();
+  slot.release();
+  slot.release(); // releasing twice frees one place, not two
+  const again = runs.reserve();
+  assert.throws(() => runs.reserve(), Overloaded);
+  again.release();
 });

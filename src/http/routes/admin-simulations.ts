@@ -120,22 +120,30 @@ export const adminSimulationRoutes: FastifyPluginAsyncTypebox<{ context: AppCont
         + 'more or less, to how many distinct members, and which requests would have been refused. Nothing is changed. The proposal is '
         + 'checked at once (a 4xx); the replay then runs apart: the answer is 202 with the simulation\'s id and `progress`, and '
         + '`GET …/simulations/{id}` (the `Location`) answers 202 with the progress while it runs, 200 with the result, stored under '
-        + 'its id, when done. `{"proposal": {"draft": true}}` simulates the agreement\'s pending draft.',
+        + 'its id, when done. `{"proposal": {"draft": true}}` simulates the agreement\'s pending draft. A server runs two simulations at '
+        + 'once: a third gets 503 `overloaded` with Retry-After, before anything is audited.',
       tags, security, params: Params, body: Body, response: { 202: RunView, ...ADMIN_ERRORS },
     },
   }, async (request, reply) => {
     const { agreementId } = request.params;
-    const prepared = await prepareSimulation(context.store, {
-      agreementId, proposal: request.body.proposal, now: context.clock(),
-      ...(request.body.from === undefined ? {} : { from: instantOf(request.body.from, 'from')! }),
-      ...(request.body.to === undefined ? {} : { to: instantOf(request.body.to, 'to')! }),
-    });
-    const { from, to } = { from: new Date(prepared.from).toISOString(), to: new Date(prepared.to).toISOString() };
-    const at = await inStaffTransaction(context, request, async (tx) => {
-      await tx.record({ action: 'agreement.simulate', agreementId, detail: { simulation_id: prepared.id, proposal: proposalBody(prepared.proposal), from, to } });
-      return tx.now;
-    });
-    const run = app.simulations.start(prepared, staffOf(request).id, at);
+    const slot = app.simulations.reserve();
+    let run;
+    try {
+      const prepared = await prepareSimulation(context.store, {
+        agreementId, proposal: request.body.proposal, now: context.clock(),
+        ...(request.body.from === undefined ? {} : { from: instantOf(request.body.from, 'from')! }),
+        ...(request.body.to === undefined ? {} : { to: instantOf(request.body.to, 'to')! }),
+      });
+      const { from, to } = { from: new Date(prepared.from).toISOString(), to: new Date(prepared.to).toISOString() };
+      const at = await inStaffTransaction(context, request, async (tx) => {
+        await tx.record({ action: 'agreement.simulate', agreementId, detail: { simulation_id: prepared.id, proposal: proposalBody(prepared.proposal), from, to } });
+        return tx.now;
+      });
+      run = app.simulations.start(prepared, staffOf(request).id, at, slot);
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
     return reply.code(202).header('location', `/admin/v1/agreements/${agreementId}/simulations/${run.id}`).send(run);
   });
 
