@@ -2,7 +2,9 @@ import { sql } from 'kysely';
 import type { Field } from '../domain/field-catalog.js';
 import type { Instant } from '../domain/time.js';
 import { fromIso, toIso } from './columns.js';
+import { leavesWithRequests } from './audit-repository.js';
 import type { Db } from './database.js';
+import { newestLeavesBySubject } from './member-leaves.js';
 
 /** How an entry reached the partner: the member's own token, or a friend's (who is never named). */
 export type AccessVia = 'direct' | 'friend';
@@ -43,40 +45,86 @@ export class AccessHistoryRepository {
 
   /** Up to `limit` entries about `memberId` released before `beforeSeq` (from the newest when null). */
   async page(memberId: string, limit: number, beforeSeq: number | null, filter: HistoryFilter = {}): Promise<AccessHistoryPage> {
-    // The page is taken from the log alone (each part of audit_log read newest first by its (subject, seq)
-    // index), then named: a join around the view would read all of the member's entries to sort them.
-    let entries = this.db
-      .selectFrom('audit_log')
-      .select(['seq', 'at', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'purpose', 'released', 'token_member_id', 'subject_member_id'])
+    const rows = await this.releases(memberId, limit + 1, beforeSeq, filter);
+    const named = await this.names(rows.slice(0, limit));
+    const entries = rows.slice(0, limit).map((row): AccessHistoryEntry => {
+      const app = row.app_id === null ? undefined : named.apps.get(row.app_id);
+      const partner = row.partner_id === null ? undefined : named.partners.get(row.partner_id);
+      return {
+        seq: Number(row.seq),
+        at: fromIso(row.at),
+        app: { id: row.app_id ?? '', name: app ?? row.app_id ?? '' },
+        partner: { id: row.partner_id ?? '', legalName: partner?.legalName ?? row.partner_id ?? '', country: partner?.country ?? '' },
+        agreement: row.agreement_id === null || row.agreement_version === null
+          ? null
+          : { id: row.agreement_id, version: Number(row.agreement_version) },
+        purpose: row.purpose,
+        released: JSON.parse(row.released) as Field[],
+        via: row.via === 'direct' ? 'direct' : 'friend',
+      };
+    });
+    return { entries, hasMore: rows.length > limit };
+  }
+
+  /**
+   * The newest `limit` releases: those appended since migration 0020 (all after the frozen rows of
+   * audit_entries) partition by partition newest first (member-leaves.ts), then as many frozen rows
+   * as are still needed, each read in its index's order.
+   */
+  private async releases(memberId: string, limit: number, beforeSeq: number | null, filter: HistoryFilter): Promise<ReleaseRow[]> {
+    const rows: ReleaseRow[] = await newestLeavesBySubject(this.db, beforeSeq, limit, (inPartitions, n) => {
+      let lean = leavesWithRequests(this.db)
+        .innerJoin('audit_field_sets as fr', 'fr.id', 'l.released')
+        .select(['l.seq', 'r.at', 'r.app_id', 'r.partner_id', 'r.agreement_id', 'r.agreement_version', 'r.purpose', 'fr.json as released'])
+        .select(VIA('r.token_member_id', 'l.subject_member_id'))
+        .where(inPartitions)
+        .where('l.subject_member_id', '=', memberId)
+        .where('l.outcome', '=', 'released');
+      if (beforeSeq !== null) lean = lean.where('l.seq', '<', beforeSeq);
+      if (filter.appId !== undefined) lean = lean.where('r.app_id', '=', filter.appId);
+      if (filter.since !== undefined) lean = lean.where('r.at', '>=', toIso(filter.since));
+      if (filter.until !== undefined) lean = lean.where('r.at', '<', toIso(filter.until));
+      return lean.orderBy('l.seq', 'desc').limit(n).execute();
+    });
+    if (rows.length >= limit) return rows;
+    let legacy = this.db
+      .selectFrom('audit_entries')
+      .select(['seq', 'at', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'purpose', 'released'])
+      .select(VIA('token_member_id', 'subject_member_id'))
       .where('subject_member_id', '=', memberId)
       .where('outcome', '=', 'released');
-    if (beforeSeq !== null) entries = entries.where('seq', '<', beforeSeq);
-    if (filter.appId !== undefined) entries = entries.where('app_id', '=', filter.appId);
-    if (filter.since !== undefined) entries = entries.where('at', '>=', toIso(filter.since));
-    if (filter.until !== undefined) entries = entries.where('at', '<', toIso(filter.until));
-    const rows = await this.db
-      .selectFrom(entries.orderBy('seq', 'desc').limit(limit + 1).as('e'))
-      .leftJoin('apps as a', 'a.id', 'e.app_id')
-      .leftJoin('partners as p', 'p.id', 'e.partner_id')
-      .select([
-        'e.seq', 'e.at', 'e.app_id', 'a.name as app_name', 'e.partner_id', 'p.legal_name', 'p.country',
-        'e.agreement_id', 'e.agreement_version', 'e.purpose', 'e.released',
-      ])
-      .select(sql<AccessVia>`case when e.token_member_id = e.subject_member_id then 'direct' else 'friend' end`.as('via'))
-      .orderBy('e.seq', 'desc')
-      .execute();
-    const page = rows.slice(0, limit).map((row): AccessHistoryEntry => ({
-      seq: Number(row.seq),
-      at: fromIso(row.at),
-      app: { id: row.app_id ?? '', name: row.app_name ?? row.app_id ?? '' },
-      partner: { id: row.partner_id ?? '', legalName: row.legal_name ?? row.partner_id ?? '', country: row.country ?? '' },
-      agreement: row.agreement_id === null || row.agreement_version === null
-        ? null
-        : { id: row.agreement_id, version: Number(row.agreement_version) },
-      purpose: row.purpose,
-      released: JSON.parse(row.released) as Field[],
-      via: row.via === 'direct' ? 'direct' : 'friend',
-    }));
-    return { entries: page, hasMore: rows.length > limit };
+    if (beforeSeq !== null) legacy = legacy.where('seq', '<', beforeSeq);
+    if (filter.appId !== undefined) legacy = legacy.where('app_id', '=', filter.appId);
+    if (filter.since !== undefined) legacy = legacy.where('at', '>=', toIso(filter.since));
+    if (filter.until !== undefined) legacy = legacy.where('at', '<', toIso(filter.until));
+    return [...rows, ...await legacy.orderBy('seq', 'desc').limit(limit - rows.length).execute()];
+  }
+
+  /** The names of the apps and partners of these releases. */
+  private async names(rows: readonly ReleaseRow[]): Promise<{ apps: Map<string, string>; partners: Map<string, { legalName: string; country: string }> }> {
+    const appIds = [...new Set(rows.flatMap((row) => (row.app_id === null ? [] : [row.app_id])))];
+    const partnerIds = [...new Set(rows.flatMap((row) => (row.partner_id === null ? [] : [row.partner_id])))];
+    const apps = appIds.length === 0 ? [] : await this.db.selectFrom('apps').select(['id', 'name']).where('id', 'in', appIds).execute();
+    const partners = partnerIds.length === 0 ? [] : await this.db.selectFrom('partners').select(['id', 'legal_name', 'country']).where('id', 'in', partnerIds).execute();
+    return {
+      apps: new Map(apps.map((app) => [app.id, app.name])),
+      partners: new Map(partners.map((partner) => [partner.id, { legalName: partner.legal_name, country: partner.country }])),
+    };
   }
 }
+
+interface ReleaseRow {
+  readonly seq: number | string;
+  readonly at: string;
+  readonly app_id: string | null;
+  readonly partner_id: string | null;
+  readonly agreement_id: string | null;
+  readonly agreement_version: number | string | null;
+  readonly purpose: string | null;
+  readonly released: string;
+  readonly via: AccessVia;
+}
+
+/** `via`, worked out in SQL so that the token's member (for a friend's token, the friend) never leaves the query. */
+const VIA = (token: string, subject: string) =>
+  sql<AccessVia>`case when ${sql.ref(token)} = ${sql.ref(subject)} then 'direct' else 'friend' end`.as('via');

@@ -3,6 +3,7 @@ import type { AuditEntry } from '../audit/audit-entry.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import { utcDay } from './audit-aggregates.js';
 import { leanEntries } from './audit-repository.js';
+import { newestLeavesBySubject } from './member-leaves.js';
 import { entryFromRow, type EntryRow, type StoredAuditEntry } from './audit-rows.js';
 import { toIso } from './columns.js';
 import type { Db } from './database.js';
@@ -109,7 +110,6 @@ export class AuditQueryRepository {
 
   private async leanRead(filter: AuditEntryFilter, limit: number, beforeSeq: number | null, memberAs: 'subject' | 'token' | null): Promise<EntryRow[]> {
     let query = leanEntries(this.db);
-    if (memberAs === 'subject') query = query.where('l.subject_member_id', '=', filter.memberId!);
     if (memberAs === 'token') query = query.where('r.token_member_id', '=', filter.memberId!);
     if (filter.requestId !== undefined) query = query.where('r.request_id', '=', filter.requestId);
     if (filter.partnerId !== undefined) query = query.where('r.partner_id', '=', filter.partnerId);
@@ -119,6 +119,11 @@ export class AuditQueryRepository {
     if (filter.to !== undefined) query = query.where('r.at', '<', toIso(filter.to));
     if (filter.outcome !== undefined) query = query.where('l.outcome', '=', filter.outcome);
     if (beforeSeq !== null) query = query.where('r.first_seq', '<', beforeSeq).where('l.seq', '<', beforeSeq);
+    if (memberAs === 'subject') {
+      // The leaves by subject are indexed per partition of the log (member-leaves.ts): visited newest first.
+      const bySubject = query.where('l.subject_member_id', '=', filter.memberId!).orderBy('l.seq', 'desc');
+      return newestLeavesBySubject(this.db, beforeSeq, limit, (inPartitions, n) => bySubject.where(inPartitions).limit(n).execute());
+    }
     // Filtered by what a request's index holds: requests newest first, each one's leaves within it (seq order
     // too, the leaves of a request being contiguous); else the leaves newest first, each finding its request.
     const byRequest = memberAs === 'token' || filter.requestId !== undefined

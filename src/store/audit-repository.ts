@@ -380,13 +380,7 @@ function entryAsJson(db: Db) {
  * key, seq - pos) and its two lists. (The view is this, after the rows of audit_entries.)
  */
 export function leanEntries(db: Db) {
-  return db
-    .selectFrom('audit_leaves as l')
-    // Both ways to find a leaf's request: by key from the leaf, or (a query that starts from requests) its leaves by seq range.
-    .innerJoin('audit_requests as r', (join) => join
-      .on('r.first_seq', '=', sql<number>`l.seq - l.pos`)
-      .onRef('l.seq', '>=', 'r.first_seq')
-      .on('l.seq', '<', sql<number>`r.first_seq + r.leaf_count`))
+  return leavesWithRequests(db)
     .innerJoin('audit_field_sets as fr', 'fr.id', 'l.released')
     .innerJoin('audit_field_sets as fw', 'fw.id', 'l.withheld')
     .select([
@@ -395,6 +389,17 @@ export function leanEntries(db: Db) {
       'l.actor', 'l.action', 'l.detail', 'l.passed_over', 'l.passed_over_reason',
     ])
     .select([sql<number>`2`.as('format'), sql<Buffer | null>`cast(null as ${sql.raw(dialectOf(db) === 'postgres' ? 'bytea' : 'blob')})`.as('leaf_hash')]);
+}
+
+/** The leaves (`l`) appended since migration 0020, each joined to its request (`r`). */
+export function leavesWithRequests(db: Db) {
+  return db
+    .selectFrom('audit_leaves as l')
+    // Both ways to find a leaf's request: by key from the leaf, or (a query that starts from requests) its leaves by seq range.
+    .innerJoin('audit_requests as r', (join) => join
+      .on('r.first_seq', '=', sql<number>`l.seq - l.pos`)
+      .onRef('l.seq', '>=', 'r.first_seq')
+      .on('l.seq', '<', sql<number>`r.first_seq + r.leaf_count`));
 }
 
 /** An entry's columns, without its stored leaf hash. */

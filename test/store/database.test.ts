@@ -83,6 +83,19 @@ describe('SQLite schema of the audit search by member', () => {
   });
 });
 
+describe('SQLite schema of the partitioned index of leaves by subject', () => {
+  test('migration 0035 replaces the leaves\' (subject, seq) index with one partitioned by seq / 65536', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0035-partitioned-subject-index');
+    const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where type = 'index' and tbl_name = 'audit_leaves' order by name`.execute(db);
+    assert.deepEqual(rows.map((row) => row.sql), [
+      'CREATE INDEX "audit_leaves_actor" on "audit_leaves" ("actor") where "actor" is not null',
+      'CREATE INDEX "audit_leaves_subject_partition" on "audit_leaves" (("seq" / 65536), "subject_member_id", "seq") where "subject_member_id" is not null',
+    ]);
+  });
+});
+
 describe('SQLite schema of the least-privilege uses', () => {
   test('migration 0032 adds exactly the table audit_field_uses, clustered on its key', async (t) => {
     const db = openSqlite(':memory:');
