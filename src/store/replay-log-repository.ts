@@ -9,7 +9,7 @@ import { NO_EXCLUSIONS, type SubjectFacts } from '../domain/subject-decision.js'
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
-import { sqliteConnectionOf, type Db } from './database.js';
+import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import type { AgreementsTable } from './schema.js';
 
@@ -123,12 +123,13 @@ export class ReplayLogRepository {
   }
 
   /**
-   * better-sqlite3 itself, for the log's rows (rows as arrays, statements prepared once), when `db`
-   * is a SQLite connection of this thread not inside a transaction (whose writes Kysely's
-   * connection lock keeps apart); else undefined, and Kysely reads.
+   * better-sqlite3 itself, for the log's rows (a statement per batch, prepared once), when `db` is
+   * a SQLite connection of this thread, or a worker thread's beside which this thread reads the
+   * file too (`datapact serve`'s staff reads), not inside a transaction (whose writes Kysely's
+   * connection lock keeps apart); else (PostgreSQL) undefined, and Kysely reads.
    */
   private rawReads(): RawReplayReads | undefined {
-    const sqlite = sqliteConnectionOf(this.db);
+    const sqlite = sqliteReaderOf(this.db);
     if (sqlite === undefined || sqlite.inTransaction) return undefined;
     return this.raw ??= new RawReplayReads(sqlite);
   }
