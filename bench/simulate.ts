@@ -275,9 +275,12 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const replayCpuMs = cpuMs(cpu);
     const rate = replay.subject_decisions / (replayMs / 1000);
     log(`audit replay: ${fmt(replay.requests)} requests, ${fmt(replay.subject_decisions)} subject decisions in ${fmt(replayMs)} ms: ${fmt(rate)}/s `
-      + `(target >= ${fmt(RATE_TARGET)}/s) ${verdict(rate >= RATE_TARGET)}; per CPU second ${fmt(replay.subject_decisions / (replayCpuMs / 1000))}/s (${fmt(replayCpuMs)} ms of CPU)`);
+      + `(target >= ${fmt(RATE_TARGET)}/s) ${verdict(rate >= RATE_TARGET)}; per CPU second ${fmt(replay.subject_decisions / (replayCpuMs / 1000))}/s (${fmt(replayCpuMs)} ms of CPU, `
+      + `${fmt((replayCpuMs * 1000) / replay.subject_decisions, 2)} µs a subject)`);
 
+    cpu = process.cpuUsage();
     const read = await readOnly(store);
+    const readCpuMs = cpuMs(cpu);
     const terms = new Map<string, Agreement>();
     for (const [key] of SHARES) terms.set(`agr_${key}`, (await store.agreements.get(`agr_${key}`))!);
     started = performance.now();
@@ -291,8 +294,9 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       decided += request.subjects.length;
     }
     const decideMs = performance.now() - started;
-    log(`where the time goes: reading the log with today's world around it ${fmt(read.subjects / (read.ms / 1000))} subjects/s (${fmt(read.ms)} ms); `
-      + `deciding alone (${fmt(decided)} subjects in memory) ${fmt(decided / (decideMs / 1000))} subjects/s`);
+    log(`where the time goes: reading the log with today's world around it ${fmt(read.subjects / (read.ms / 1000))} subjects/s (${fmt(read.ms)} ms; `
+      + `${fmt((readCpuMs * 1000) / read.subjects, 2)} µs of CPU a subject); deciding alone (${fmt(decided)} subjects in memory) ${fmt(decided / (decideMs / 1000))} subjects/s `
+      + `(${fmt((decideMs * 1000) / decided, 2)} µs a subject)`);
 
     const busy = await store.agreements.get(BUSY);
     const withoutBirthday = fieldsOf(busy!.friendFields & ~maskOf(['birthday']));

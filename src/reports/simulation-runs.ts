@@ -15,6 +15,12 @@ export interface SimulationRunView {
   error: { code: string; message: string } | null;
 }
 
+/**
+ * Requests a server's run replays between two turns of other work: on SQLite the log is read on the
+ * server's own thread, a batch per statement, which holds the thread a few milliseconds at this size.
+ */
+const SERVER_BATCH = 100;
+
 /** Failed runs kept to be read back (the newest); a stored result needs none. */
 const FAILED_KEPT = 100;
 
@@ -78,7 +84,7 @@ export class SimulationRuns {
       const result = await runSimulation(prepared, async (done, total) => {
         view.progress = { done, total };
         await this.between();
-      });
+      }, SERVER_BATCH);
       await new SimulationRepository(this.store.db).insert(result.id, result.agreement_id, createdBy, at, result);
       this.runs.delete(prepared.id);
     } catch (error) {

@@ -12,7 +12,7 @@ import { addDays, type Instant } from '../domain/time.js';
 import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repository.js';
 import { ReplayLogRepository } from '../store/replay-log-repository.js';
 import type { Store } from '../store/store.js';
-import { LogReplayer } from './log-replay.js';
+import { LogReplayer, REPLAY_BATCH } from './log-replay.js';
 
 /** The default period: the last 90 days before `now`. */
 export const SIMULATION_DAYS = 90;
@@ -209,15 +209,16 @@ export async function prepareSimulation(store: Store, request: Omit<SimulationRe
  * with, and under those terms with the proposal in place; the difference between the two is the
  * proposal's. Where the logged terms replayed today already differ from the log (members changed
  * their settings since), the result says how many requests that is. `onProgress` is told after
- * each batch (and awaited: a server gives other work its turn there).
+ * each batch of `batchSize` requests (and awaited: a server gives other work its turn there).
  */
-export async function runSimulation(prepared: PreparedSimulation, onProgress?: (done: number, total: number) => void | Promise<void>): Promise<SimulationResult> {
+export async function runSimulation(prepared: PreparedSimulation, onProgress?: (done: number, total: number) => void | Promise<void>,
+  batchSize = REPLAY_BATCH): Promise<SimulationResult> {
   const { agreementId, from, to, versions, proposed, proposal } = prepared;
   const replayer = new LogReplayer(new ReplayLogRepository(prepared.store.readDb));
   const sensitive = sensitiveUnder(proposal);
   const tally = new SimulationTally();
   const decisions = new ReplayDecisions();
-  for await (const steps of replayer.steps({ agreementId, from, to })) {
+  for await (const steps of replayer.steps({ agreementId, from, to }, batchSize)) {
     for (const step of steps) {
       tally.requests++;
       if (!KNOWN_RULES_VERSIONS.includes(step.request.rulesVersion)) { tally.skip(`rules_version:${step.request.rulesVersion}`); continue; }

@@ -162,7 +162,38 @@ function copiedForReading(path: string): string {
  */
 export function openReadDatabase(location: string, db: Db, gate?: ReadGate): Db {
   if (isPostgresUrl(location) || location === ':memory:') return db;
-  return new Kysely<Database>({ dialect: new WorkerSqliteDialect({ path: location, ...(gate ? { gate } : {}) }) });
+  const readDb = new Kysely<Database>({ dialect: new WorkerSqliteDialect({ path: location, ...(gate ? { gate } : {}) }) });
+  readLocations.set(readDb, location);
+  return readDb;
+}
+
+/** The SQLite file of each worker thread's connection (openReadDatabase), for sqliteReaderOf. */
+const readLocations = new WeakMap<Db, string>();
+/** Read-only better-sqlite3 connections on this thread beside a worker thread's, opened by sqliteReaderOf. */
+const readers = new WeakMap<Db, BetterSqlite3.Database>();
+
+/**
+ * A better-sqlite3 connection on this thread for reads whose rows are too many for Kysely's cost
+ * per row, and which run a short statement at a time (the audit log replay, a batch per
+ * statement): `db`'s own (sqliteConnectionOf), else, for a worker thread's connection, a
+ * read-only one on the same file, opened once (closed by closeSqliteReader); undefined on
+ * PostgreSQL. Each statement holds this thread while it runs: a caller reads in batches and lets
+ * other work run between them.
+ */
+export function sqliteReaderOf(db: Db): BetterSqlite3.Database | undefined {
+  const own = connections.get(db);
+  if (own !== undefined) return own;
+  const location = readLocations.get(db);
+  if (location === undefined) return undefined;
+  let reader = readers.get(db);
+  if (reader === undefined) readers.set(db, reader = openSqliteToRead(location));
+  return reader;
+}
+
+/** Closes the connection sqliteReaderOf opened beside `db`, if any. */
+export function closeSqliteReader(db: Db): void {
+  readers.get(db)?.close();
+  readers.delete(db);
 }
 
 /**

@@ -9,7 +9,7 @@ import { NO_EXCLUSIONS, type SubjectFacts } from '../domain/subject-decision.js'
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
-import { sqliteConnectionOf, type Db } from './database.js';
+import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import type { AgreementsTable } from './schema.js';
 
@@ -37,6 +37,13 @@ export type MemberFacts = Omit<SubjectFacts, 'isFriend' | 'usesApp'>;
 /** A batch whose requests hold fewer than one leaf in this many of the range they span reads its leaves request by request. */
 const SCATTERED = 4;
 
+/** What a packed subject code says besides the subject's friendship. */
+interface PackedLists {
+  readonly relation: 'self' | 'friend';
+  readonly released: FieldMask;
+  readonly withheld: ReasonMasks;
+}
+
 interface FieldSet {
   readonly released: FieldMask;
   readonly withheld: ReasonMasks;
@@ -53,6 +60,8 @@ export class ReplayLogRepository {
   private readonly fieldSets = new Map<number, FieldSet>();
   /** Grants' field lists as stored (JSON): few distinct ones, each parsed once. */
   private readonly grantMasks = new Map<string, FieldMask>();
+  /** A packed subject code's relation and lists, by the code without its friendship bit: a log holds few distinct ones. */
+  private readonly packed = new Map<number, PackedLists>();
   private raw: RawReplayReads | undefined;
 
   constructor(private readonly db: Db) {}
@@ -77,26 +86,20 @@ export class ReplayLogRepository {
     return this.withSubjects(requests, leaves);
   }
 
-  /** The packed rows of a batch as requests: each head takes the next `released_count` subjects. */
-  private unpack({ heads, ids, codes }: PackedBatch): LoggedRequestRead[] {
+  /** The packed rows of a batch as requests: each head with its subjects' codes and ids. */
+  private unpack({ heads, codes, ids }: PackedBatch): LoggedRequestRead[] {
     const result: LoggedRequestRead[] = [];
-    let next = 0;
-    for (const head of heads) {
-      const subjects: LoggedSubject[] = [];
-      const friendsToday: boolean[] = [];
-      for (const end = next + head.released_count; next < end; next++) {
-        let code = codes[next]!;
-        const friend = code % 2;
-        code = (code - friend) / 2;
-        const self = code % 2;
-        code = (code - self) / 2;
-        const withheld = code % PACKED_ID_SPAN;
-        const released = (code - withheld) / PACKED_ID_SPAN;
-        subjects.push({
-          shown: true, id: ids[next] ?? '', relation: self ? 'self' : 'friend',
-          released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld,
-        });
-        friendsToday.push(friend === 1);
+    for (let index = 0; index < heads.length; index++) {
+      const head = heads[index]!;
+      const subjectCodes = codes[index]!;
+      const subjectIds = ids[index]!;
+      const subjects: LoggedSubject[] = new Array(subjectCodes.length);
+      const friendsToday: boolean[] = new Array(subjectCodes.length);
+      for (let next = 0; next < subjectCodes.length; next++) {
+        const code = subjectCodes[next]!;
+        const lists = this.packedLists(code);
+        subjects[next] = { shown: true, id: subjectIds[next]!, relation: lists.relation, released: lists.released, withheld: lists.withheld };
+        friendsToday[next] = code % 2 === 1;
       }
       const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
       result.push({ request, friendsToday, deniedSubjectIsFriend: head.denied_friend === 1 });
@@ -104,13 +107,29 @@ export class ReplayLogRepository {
     return result;
   }
 
+  /** A packed code's relation and lists (its friendship bit aside), worked out once per distinct code. */
+  private packedLists(code: number): PackedLists {
+    const key = Math.floor(code / 2);
+    let lists = this.packed.get(key);
+    if (lists === undefined) {
+      const self = key % 2;
+      const ids = (key - self) / 2;
+      const withheld = ids % PACKED_ID_SPAN;
+      const released = (ids - withheld) / PACKED_ID_SPAN;
+      lists = { relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld };
+      this.packed.set(key, lists);
+    }
+    return lists;
+  }
+
   /**
-   * better-sqlite3 itself, for the log's rows (rows as arrays, statements prepared once), when `db`
-   * is a SQLite connection of this thread not inside a transaction (whose writes Kysely's
-   * connection lock keeps apart); else undefined, and Kysely reads.
+   * better-sqlite3 itself, for the log's rows (a statement per batch, prepared once), when `db` is
+   * a SQLite connection of this thread, or a worker thread's beside which this thread reads the
+   * file too (`datapact serve`'s staff reads), not inside a transaction (whose writes Kysely's
+   * connection lock keeps apart); else (PostgreSQL) undefined, and Kysely reads.
    */
   private rawReads(): RawReplayReads | undefined {
-    const sqlite = sqliteConnectionOf(this.db);
+    const sqlite = sqliteReaderOf(this.db);
     if (sqlite === undefined || sqlite.inTransaction) return undefined;
     return this.raw ??= new RawReplayReads(sqlite);
   }
@@ -190,15 +209,19 @@ export class ReplayLogRepository {
     await this.loadMissingFieldSets(missing);
   }
 
-  /** The same, for subjects packed as RawReplayReads packs them (their released and withheld lists' ids). */
-  private async loadFieldSetsOf(codes: readonly number[]): Promise<void> {
+  /** The same, for subjects packed as RawReplayReads packs them (their released and withheld lists' ids): those of codes not seen before. */
+  private async loadFieldSetsOf(codes: ReadonlyArray<readonly number[]>): Promise<void> {
     const missing = new Set<number>();
-    for (const code of codes) {
-      const ids = Math.floor(code / 4);
-      const withheld = ids % PACKED_ID_SPAN;
-      const released = (ids - withheld) / PACKED_ID_SPAN;
-      if (!this.fieldSets.has(released)) missing.add(released);
-      if (!this.fieldSets.has(withheld)) missing.add(withheld);
+    for (const requestCodes of codes) {
+      for (const code of requestCodes) {
+        const key = Math.floor(code / 2);
+        if (this.packed.has(key)) continue;
+        const ids = Math.floor(key / 2);
+        const withheld = ids % PACKED_ID_SPAN;
+        const released = (ids - withheld) / PACKED_ID_SPAN;
+        if (!this.fieldSets.has(released)) missing.add(released);
+        if (!this.fieldSets.has(withheld)) missing.add(withheld);
+      }
     }
     await this.loadMissingFieldSets(missing);
   }
@@ -305,21 +328,13 @@ function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unk
     Number(row.released), Number(row.withheld), row.passed_over === null ? null : Number(row.passed_over), Number(row.friend_today)];
 }
 
-/** A request's head leaf and how many subjects it lists, read with the request (RawReplayReads). */
+/** A request's head leaf and its subjects, read with the request (RawReplayReads). */
 interface HeadRow extends RequestRow {
   readonly outcome: string;
   readonly code: string | null;
   readonly subject_member_id: string | null;
   readonly passed_over: number | null;
   readonly denied_friend: number;
-  readonly released_count: number;
-}
-
-/** A batch read by RawReplayReads: its requests, then their subjects' ids and packed codes, in seq order. */
-interface PackedBatch {
-  readonly heads: readonly HeadRow[];
-  readonly ids: ReadonlyArray<string | null>;
-  readonly codes: readonly number[];
 }
 
 function loggedRequest(row: RequestRow, outcome: 'served' | 'denied', code: string | null, subject: string | null, passedOver: number | null,
@@ -363,71 +378,83 @@ function readsRange(filter: ReplayFilter, requests: readonly RequestRow[]): bool
 
 /** Field-set ids below this are packed into one number with a subject's relation and friendship (2^22: 4 + 22 + 22 + 2 bits < 2^53). */
 const PACKED_ID_SPAN = 4_194_304;
+/** Between a request's subjects' codes and their ids, as RawReplayReads reads them (char(31)), and between two ids (char(30)). */
+const LISTS_SEPARATOR = '\x1f';
+const ID_SEPARATOR = '\x1e';
 
-/** The requests a replay reads (`r`): Graph API requests with a token member, in the period, optionally of one agreement. */
-const REQUEST_FILTER = 'r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ?';
 const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = ${leaf}.subject_member_id)`;
-const HEAD_SQL = `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id, r.agreement_version, r.rules_version, r.token_member_id, r.purpose,
-    h.outcome, h.code, h.subject_member_id, h.passed_over, ${FRIEND_OF_TOKEN('h')} as denied_friend,
-    (select count(*) from audit_leaves s where s.seq > r.first_seq and s.seq < r.first_seq + r.leaf_count and s.outcome = 'released') as released_count
-  from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
-  where ${REQUEST_FILTER} and r.first_seq > ?`;
-/** A request's subjects (its `released` leaves after the head), as the filter's requests hold them in a range of seqs. */
-const SUBJECTS_FROM = `from audit_leaves l join audit_requests r on r.first_seq = l.seq - l.pos
-  where l.seq >= ? and l.seq < ? and l.pos > 0 and l.outcome = 'released' and ${REQUEST_FILTER}`;
 /**
  * A subject's released and withheld lists' ids, its relation (self: no code) and whether it is a
- * friend of the token's member today, in one number (-1 when an id is too large to pack): one
- * value a row is far cheaper to read than a row of columns.
+ * friend of the token's member today, in one number (-1 when an id is too large to pack).
  */
 const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
   then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
+/**
+ * The requests a replay reads (Graph API requests with a token member, in the period, optionally
+ * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
+ * head) in one string: their packed codes, a unit separator, their ids (a record separator
+ * between two). A row per request, not per subject: better-sqlite3's cost is per row and per
+ * value, and a string's characters cost little. Both lists come from the same scan of the
+ * request's leaves, in seq order (a range of the primary key; `not indexed`: never an automatic
+ * index on `outcome`, which the planner may otherwise build).
+ */
+const BATCH_SQL = (agreement: string) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id, r.agreement_version,
+    r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over, ${FRIEND_OF_TOKEN('h')} as denied_friend,
+    (select group_concat(${SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_member_id, ''), char(30))
+      from audit_leaves l not indexed where l.seq > r.first_seq and l.seq < r.first_seq + r.leaf_count and l.outcome = 'released') as subjects
+  from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
+  where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ?${agreement}
+  order by r.first_seq limit ?`;
+
+/** A batch as RawReplayReads reads it: per request, its head and its subjects' packed codes and ids. */
+interface PackedBatch {
+  readonly heads: readonly HeadRow[];
+  readonly codes: ReadonlyArray<readonly number[]>;
+  readonly ids: ReadonlyArray<readonly string[]>;
+}
 
 /**
- * The replay's reads on a better-sqlite3 connection (statements prepared once): a batch's requests
- * with their head leaves, then their subjects as two single-value columns (ids, packed codes),
- * read in one read transaction so that the three reads agree.
+ * The replay's read on a better-sqlite3 connection (one statement, prepared once): a batch's
+ * requests, a row each, their subjects in two strings split here.
  */
 class RawReplayReads {
-  private readonly heads: Record<'all' | 'agreement', BetterSqlite3.Statement>;
-  private readonly ids: Record<'all' | 'agreement', BetterSqlite3.Statement>;
-  private readonly codes: Record<'all' | 'agreement', BetterSqlite3.Statement>;
-  private readonly read: (filter: ReplayFilter, afterSeq: number, limit: number) => PackedBatch | undefined;
+  private readonly statements: Record<'all' | 'agreement', BetterSqlite3.Statement>;
 
   constructor(sqlite: BetterSqlite3.Database) {
-    const both = (sqlText: (agreement: string) => string, pluck: boolean) => {
-      const prepare = (agreement: string) => { const statement = sqlite.prepare(sqlText(agreement)); return pluck ? statement.pluck() : statement; };
-      return { all: prepare(''), agreement: prepare(' and r.agreement_id = ?') };
-    };
-    this.heads = both((agreement) => `${HEAD_SQL}${agreement} order by r.first_seq limit ?`, false);
-    this.ids = both((agreement) => `select l.subject_member_id ${SUBJECTS_FROM}${agreement} order by l.seq`, true);
-    this.codes = both((agreement) => `select ${SUBJECT_CODE} ${SUBJECTS_FROM}${agreement} order by l.seq`, true);
-    this.read = sqlite.transaction((filter, afterSeq, limit) => this.readBatch(filter, afterSeq, limit));
+    this.statements = { all: sqlite.prepare(BATCH_SQL('')), agreement: sqlite.prepare(BATCH_SQL(' and r.agreement_id = ?')) };
   }
 
-  /** A batch, or undefined when it cannot be packed (a field-set id too large, a request without its head): read it the general way. */
+  /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
   batch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
-    return this.read(filter, afterSeq, limit);
-  }
-
-  private readBatch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
-    const which = filter.agreementId === undefined ? 'all' : 'agreement';
-    const period = [toIso(filter.from), toIso(filter.to)];
     const agreement = filter.agreementId === undefined ? [] : [filter.agreementId];
-    const heads = this.heads[which].all(...period, afterSeq, ...agreement, limit) as HeadRow[];
-    if (heads.length === 0) return { heads, ids: [], codes: [] };
-    const ranges = readsRange(filter, heads) ? [spanOf(heads)] : heads.map((head) => ({ first: head.first_seq, end: head.first_seq + head.leaf_count }));
-    const ids: Array<string | null> = [];
-    const codes: number[] = [];
-    for (const { first, end } of ranges) {
-      for (const id of this.ids[which].all(first, end, ...period, ...agreement) as Array<string | null>) ids.push(id);
-      for (const code of this.codes[which].all(first, end, ...period, ...agreement) as number[]) codes.push(code);
+    const rows = this.statements[agreement.length === 0 ? 'all' : 'agreement']
+      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as Array<HeadRow & { subjects: string | null }>;
+    const codes: number[][] = [];
+    const ids: string[][] = [];
+    for (const row of rows) {
+      // The codes hold digits, commas and minus signs only: the first unit separator ends them, whatever the ids hold.
+      const end = row.subjects === null ? -1 : row.subjects.indexOf(LISTS_SEPARATOR);
+      const subjectCodes = end < 0 ? [] : parseCodes(row.subjects!.slice(0, end));
+      const subjectIds = end < 0 ? [] : row.subjects!.slice(end + 1).split(ID_SEPARATOR);
+      if (subjectIds.length !== subjectCodes.length || subjectCodes.includes(-1)) return undefined;
+      codes.push(subjectCodes);
+      ids.push(subjectIds);
     }
-    let expected = 0;
-    for (const head of heads) expected += head.released_count;
-    if (codes.length !== expected || ids.length !== expected || codes.includes(-1)) return undefined;
-    return { heads, ids, codes };
+    return { heads: rows, codes, ids };
   }
+}
+
+/** Comma-separated integers (-1 among them), as group_concat writes them: parsed without a string per number. */
+function parseCodes(text: string): number[] {
+  const codes: number[] = [];
+  let value = 0;
+  let sign = 1;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (char === 44) { codes.push(sign * value); value = 0; sign = 1; } else if (char === 45) sign = -1; else value = value * 10 + char - 48;
+  }
+  codes.push(sign * value);
+  return codes;
 }
 
 /** A stored list: released fields (a JSON array) or withheld ones (a JSON object of field to reason). */

@@ -6,7 +6,7 @@ import { AuditRepository } from './audit-repository.js';
 import { ClientTokenRepository } from './client-token-repository.js';
 import { CosignatureRepository } from './cosignature-repository.js';
 import { DeletionRequestRepository } from './deletion-request-repository.js';
-import type { Db } from './database.js';
+import { closeSqliteReader, type Db } from './database.js';
 import { FriendshipRepository } from './friendship-repository.js';
 import { GrantRepository } from './grant-repository.js';
 import { MemberCredentialRepository } from './member-credential-repository.js';
@@ -82,7 +82,10 @@ export function createStore(db: Db, readDb: Db = db): Store {
     rateLimits: new RateLimitCounterRepository(db),
     roleProposals: new RoleProposalRepository(db),
     async close() {
-      if (readDb !== db) await readDb.destroy();
+      if (readDb !== db) {
+        closeSqliteReader(readDb);
+        await readDb.destroy();
+      }
       await db.destroy();
     },
     cosignatures: new CosignatureRepository(db),

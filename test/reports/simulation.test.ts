@@ -22,6 +22,7 @@ import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } fro
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import { Prng } from '../../src/seed/random.js';
 import { seedMembers } from '../../src/seed/world-generator.js';
+import { ReplayLogRepository, type LoggedRequestRead, type ReplayFilter } from '../../src/store/replay-log-repository.js';
 import type { Store } from '../../src/store/store.js';
 import { build, type Built } from '../helpers/build.js';
 import { grantToken } from '../helpers/fixtures.js';
@@ -48,6 +49,7 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
   assert.deepEqual(replay.skipped, []);
   assert.deepEqual({ ...replay.differences, listed: replay.listed }, { rules: 0, member_settings: 0, listed: [] });
   assert.equal(replay.same, replay.requests);
+  await sameReadsEitherWay(built.store, { from: SEEDED_AT, to: now }, replay.requests);
 
   const blackberry = demoAgreementId('blackberry');
   const terms = (await built.store.agreements.get(blackberry))!;
@@ -70,6 +72,23 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
   }]);
   assert.deepEqual(removed.refused, []);
 });
+
+/**
+ * The log as better-sqlite3 reads it (a statement per batch, subjects packed in a string) and as
+ * Kysely does (inside a transaction, as on PostgreSQL): the same requests, subjects and friendships.
+ */
+async function sameReadsEitherWay(store: Store, filter: ReplayFilter, requests: number): Promise<void> {
+  const batches = async (log: ReplayLogRepository) => {
+    const all: LoggedRequestRead[] = [];
+    for (let read = await log.requests(filter, 0, 7); read.length > 0; read = await log.requests(filter, read[read.length - 1]!.request.seq, 7)) all.push(...read);
+    return all;
+  };
+  const raw = await batches(new ReplayLogRepository(store.readDb));
+  const general = await store.db.transaction().execute((trx) => batches(new ReplayLogRepository(trx)));
+  assert.equal(raw.length, requests);
+  assert.ok(raw.some((read) => read.friendsToday.includes(true)) && raw.some((read) => read.request.subjects.some((s) => s.relation === 'self')));
+  assert.deepEqual(raw, general);
+}
 
 /** Members grant an app and read themselves, a page or two of friends and a stranger, a minute apart. */
 async function graphTraffic({ app, store, setNow }: Built): Promise<number> {
