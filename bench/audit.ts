@@ -191,7 +191,7 @@ async function countsCostFigure(dir: string): Promise<void> {
       await log.flush();
       const used = process.cpuUsage(before);
       rates[kind] += appended / ((performance.now() - start) / 1000) / rounds;
-      cpu[kind] += (used.user + used.system) / 1000;
+      cpu[kind] += used.user + used.system; // µs
       entries[kind] += appended;
     }
   }
