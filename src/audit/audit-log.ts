@@ -67,11 +67,13 @@ export const DEFAULT_FOLD_AFTER_ROWS = 20_000;
 
 /**
  * The counterfactual's reach of token members the log meets for the first time (src/store/reach.ts)
- * is indexed at most this often, between two batches, and at most this many members a time: a
- * report then expands itself only the newcomers of the last second or so, not of the scheduler's minute.
+ * is indexed between two batches, at most this many members a turn: a turn reads their friends and
+ * their friends' friends not read yet (some 4 to 10 ms a newcomer at 100 friends each), and the
+ * batches queued meanwhile wait for it, as they wait for a fold's chunk.
  */
-const REACH_INDEX_INTERVAL_MS = 1_000;
-const REACH_INDEX_MAX_MEMBERS = 500;
+const REACH_INDEX_MAX_MEMBERS = 20;
+/** The next turn waits this many times as long as the last one took: indexing takes at most a fifth of the writer's time. */
+const REACH_INDEX_PAUSE_FACTOR = 4;
 /** Token members (per partner and month) remembered as indexed, so that a returning member costs a look-up; forgotten past this many. */
 const REACH_INDEXED_REMEMBERED = 1_000_000;
 
@@ -124,7 +126,7 @@ export class AuditLog {
   private newcomerCount = 0;
   /** `month partner member` of token members indexed (or found indexed) by this log. */
   private readonly indexedTokens = new Set<string>();
-  private lastIndexedAt = Number.NEGATIVE_INFINITY;
+  private nextIndexAt = Number.NEGATIVE_INFINITY;
   private indexTimer: NodeJS.Timeout | undefined;
 
   private readonly origin: string;
@@ -314,7 +316,7 @@ export class AuditLog {
   }
 
   private indexingDue(): boolean {
-    return this.newcomerCount > 0 && performance.now() - this.lastIndexedAt >= REACH_INDEX_INTERVAL_MS;
+    return this.newcomerCount > 0 && performance.now() >= this.nextIndexAt;
   }
 
   /** Token members of committed entries, unless this log has indexed them: a request's entries share one. */
@@ -335,7 +337,7 @@ export class AuditLog {
 
   /**
    * Indexes the reach of up to REACH_INDEX_MAX_MEMBERS newcomers between two batches (the batches
-   * queued meanwhile wait), the rest at the next turn. A failure is reported; the members stay
+   * queued meanwhile wait), the rest at later turns. A failure is reported; the members stay
    * unindexed for the scheduler's indexReach, and reports expand them meanwhile.
    */
   private async indexNewcomers(): Promise<void> {
@@ -351,7 +353,7 @@ export class AuditLog {
       if (count >= REACH_INDEX_MAX_MEMBERS) break;
     }
     this.newcomerCount -= count;
-    this.lastIndexedAt = performance.now();
+    const started = performance.now();
     try {
       await indexTokenMembers(this.options.db, taken);
       if (this.indexedTokens.size + count > REACH_INDEXED_REMEMBERED) this.indexedTokens.clear();
@@ -359,12 +361,14 @@ export class AuditLog {
     } catch (error) {
       this.options.onError?.(error);
     }
+    const now = performance.now();
+    this.nextIndexAt = now + REACH_INDEX_PAUSE_FACTOR * (now - started);
   }
 
-  /** Newcomers left when the batches stop are indexed once their interval is up. */
+  /** Newcomers left when the batches stop are indexed once the pause after the last turn is over. */
   private scheduleIndexing(): void {
     if (this.closed || this.indexTimer !== undefined || this.newcomerCount === 0) return;
-    const wait = Math.max(0, this.lastIndexedAt + REACH_INDEX_INTERVAL_MS - performance.now());
+    const wait = Math.max(0, this.nextIndexAt - performance.now());
     this.indexTimer = setTimeout(() => {
       this.indexTimer = undefined;
       if (!this.closed) this.startCommitting();
