@@ -60,15 +60,16 @@ export interface StoredSet {
 }
 
 /**
- * The sets of one kind for periods from `from` to `to` (both included): each bitmap ORed with its
+ * The sets of one kind for periods from `from` to `to` (both included; of one key if given): each bitmap ORed with its
  * deltas (migration 0036), read in one statement so that a merge committing meanwhile (which moves
  * deltas into the bitmap) is seen whole or not at all.
  */
-export async function readSets(db: Db, kind: MemberSetKind, from: string, to: string): Promise<StoredSet[]> {
+export async function readSets(db: Db, kind: MemberSetKind, from: string, to: string, key?: string): Promise<StoredSet[]> {
+  const ofKey = key === undefined ? sql`` : sql` and set_key = ${key}`;
   const { rows } = await sql<{ period: string; set_key: string; members: Uint8Array }>`
-    select period, set_key, members from member_sets where kind = ${kind} and period >= ${from} and period <= ${to}
+    select period, set_key, members from member_sets where kind = ${kind} and period >= ${from} and period <= ${to}${ofKey}
     union all
-    select period, set_key, members from member_set_deltas where kind = ${kind} and period >= ${from} and period <= ${to}`.execute(db);
+    select period, set_key, members from member_set_deltas where kind = ${kind} and period >= ${from} and period <= ${to}${ofKey}`.execute(db);
   const sets = new Map<string, { period: string; key: string; parts: MemberSet[] }>();
   for (const row of rows) {
     const name = `${row.period}\0${row.set_key}`;

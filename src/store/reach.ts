@@ -86,14 +86,14 @@ const KINDS: ReadonlyArray<[MemberSetKind, keyof Neighbourhood]> = [
 type Stored = Map<string, Map<string, Neighbourhood>>;
 
 /** The stored neighbourhoods per month and partner of the span. */
-async function storedReach(db: Db, from: string, to: string): Promise<Stored> {
+async function storedReach(db: Db, from: string, to: string, partner?: string): Promise<Stored> {
   const stored: Stored = new Map();
   const at = (month: string, partner: string): Record<keyof Neighbourhood, MemberSet> => {
     const ofMonth = stored.get(month) ?? stored.set(month, new Map()).get(month)!;
     return (ofMonth.get(partner) ?? ofMonth.set(partner, { tokens: emptySet(), friends: emptySet(), expanded: emptySet(), friendsOfFriends: emptySet() }).get(partner)!) as Record<keyof Neighbourhood, MemberSet>;
   };
   for (const [kind, part] of KINDS) {
-    for (const set of await readSets(db, kind, from, to)) at(set.period, set.key)[part] = set.members;
+    for (const set of await readSets(db, kind, from, to, partner)) at(set.period, set.key)[part] = set.members;
   }
   return stored;
 }
@@ -155,7 +155,7 @@ export async function indexTokenMembers(db: Db, seen: ReadonlyMap<string, readon
 /** In the caller's transaction: adds what the neighbourhoods of `members` not indexed yet add to the partner's month, as deltas. */
 async function storeReach(trx: Db, month: string, partner: string, members: MemberSet, lists: FriendLists): Promise<number> {
   await lockFolding(trx);
-  const known = (await storedReach(trx, month, month)).get(month)?.get(partner) ?? EMPTY;
+  const known = (await storedReach(trx, month, month, partner)).get(month)?.get(partner) ?? EMPTY;
   const pending = members.clone();
   pending.andNotInPlace(known.tokens);
   if (pending.size === 0) return 0;
