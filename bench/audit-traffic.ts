@@ -4,7 +4,8 @@ import { RULES_VERSION } from '../src/domain/reason-codes.js';
 import { prng } from './prng.js';
 
 const START = Date.parse('2026-11-29T12:00:00Z');
-const WORLD = 1_000_000;
+/** The members requests are drawn from, m_0 … m_999999. */
+export const WORLD = 1_000_000;
 /** The members using the partner's app (their tokens), spread across the world; they come back. */
 const APP_USERS = 50_000;
 const FRIENDS_EACH = 300;

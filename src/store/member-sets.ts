@@ -29,8 +29,9 @@ export type MemberSet = Bitmap;
  * period (a UTC day or month) and a key (an agreement, a partner, ...).
  *
  * The appenders write per-member rows, cheap to add to (audit-aggregates.ts); `foldMemberSets`
- * moves those rows into the bitmaps and deletes them. A set is always its bitmap together with the
- * rows not yet folded, so a report is exact whether or not the folding has run.
+ * moves those rows into the bitmaps and deletes them. A set is always its bitmap, its deltas (what
+ * folds added since it was last merged, migration 0036) and the rows not yet folded, so a report is
+ * exact whether or not the folding has run.
  */
 export type MemberSetKind =
   /** Per UTC day and agreement: members any of whose data was released. */
@@ -58,24 +59,68 @@ export interface StoredSet {
   readonly members: MemberSet;
 }
 
-/** The bitmaps of one kind for periods from `from` to `to` (both included). */
-export async function readSets(db: Db, kind: MemberSetKind, from: string, to: string): Promise<StoredSet[]> {
-  const rows = await db.selectFrom('member_sets').select(['period', 'set_key', 'members'])
-    .where('kind', '=', kind).where('period', '>=', from).where('period', '<=', to).execute();
-  return rows.map((row) => ({ period: row.period, key: row.set_key, members: setFromBytes(row.members) }));
+/**
+ * The sets of one kind for periods from `from` to `to` (both included; of one key if given): each bitmap ORed with its
+ * deltas (migration 0036), read in one statement so that a merge committing meanwhile (which moves
+ * deltas into the bitmap) is seen whole or not at all.
+ */
+export async function readSets(db: Db, kind: MemberSetKind, from: string, to: string, key?: string): Promise<StoredSet[]> {
+  const ofKey = key === undefined ? sql`` : sql` and set_key = ${key}`;
+  const { rows } = await sql<{ period: string; set_key: string; members: Uint8Array }>`
+    select period, set_key, members from member_sets where kind = ${kind} and period >= ${from} and period <= ${to}${ofKey}
+    union all
+    select period, set_key, members from member_set_deltas where kind = ${kind} and period >= ${from} and period <= ${to}${ofKey}`.execute(db);
+  const sets = new Map<string, { period: string; key: string; parts: MemberSet[] }>();
+  for (const row of rows) {
+    const name = `${row.period}\0${row.set_key}`;
+    const set = sets.get(name) ?? sets.set(name, { period: row.period, key: row.set_key, parts: [] }).get(name)!;
+    set.parts.push(setFromBytes(row.members));
+  }
+  return [...sets.values()].map(({ period, key, parts }) => ({ period, key, members: parts.length === 1 ? parts[0]! : union(parts) }));
 }
 
-/** ORs `members` into the stored set (creating it): call inside the transaction that deletes the rows folded. */
+/** ORs `members` into the stored set (creating it), its deltas merged in: call inside the transaction that deletes the rows folded. */
 export async function addToSet(trx: Db, kind: MemberSetKind, period: string, key: string, members: MemberSet): Promise<void> {
   const stored = await trx.selectFrom('member_sets').select('members')
     .where('kind', '=', kind).where('period', '=', period).where('set_key', '=', key)
     .$if(dialectOf(trx) === 'postgres', (q) => q.forUpdate())
     .executeTakeFirst();
-  const merged = stored === undefined ? members : union([setFromBytes(stored.members), members]);
-  const bytes = new Uint8Array(merged.serialize('portable'));
+  const deltas = await trx.deleteFrom('member_set_deltas')
+    .where('kind', '=', kind).where('period', '=', period).where('set_key', '=', key)
+    .returning('members').execute();
+  const parts = [members, ...deltas.map((delta) => setFromBytes(delta.members))];
+  if (stored !== undefined) parts.push(setFromBytes(stored.members));
+  const bytes = new Uint8Array(union(parts).serialize('portable'));
   await trx.insertInto('member_sets').values({ kind, period, set_key: key, members: bytes })
     .onConflict((c) => c.columns(['kind', 'period', 'set_key']).doUpdateSet({ members: bytes }))
     .execute();
+}
+
+/**
+ * A set's deltas are merged into its bitmap once they weigh this fraction of it: rewriting the
+ * bitmap then costs a few times the deltas' bytes, however large the bitmap has grown.
+ */
+const MERGE_AT_FRACTION = 1 / 4;
+/** ...or once it has this many, which bounds what a report ORs per set. */
+const MERGE_AT_DELTAS = 16;
+
+/**
+ * Adds `members` to the stored set as a delta beside its bitmap, without reading or rewriting the
+ * bitmap, and merges the deltas into it when they are due (MERGE_AT_FRACTION, MERGE_AT_DELTAS).
+ * Call inside the transaction that deletes the rows folded, under lockFolding.
+ */
+export async function addDelta(trx: Db, kind: MemberSetKind, period: string, key: string, members: MemberSet): Promise<void> {
+  const { rows: [due] } = await sql<{ deltas: number | string; bytes: number | string | null; base: number | string | null }>`
+    select count(*) as deltas, sum(length(members)) as bytes,
+      (select length(members) from member_sets where kind = ${kind} and period = ${period} and set_key = ${key}) as base
+    from member_set_deltas where kind = ${kind} and period = ${period} and set_key = ${key}`.execute(trx);
+  const bytes = Number(due?.bytes ?? 0) + members.getSerializationSizeInBytes('portable');
+  const base = due?.base === null || due?.base === undefined ? 0 : Number(due.base);
+  if (Number(due?.deltas ?? 0) + 1 >= MERGE_AT_DELTAS || bytes >= base * MERGE_AT_FRACTION) {
+    await addToSet(trx, kind, period, key, members);
+    return;
+  }
+  await trx.insertInto('member_set_deltas').values({ kind, period, set_key: key, members: new Uint8Array(members.serialize('portable')) }).execute();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { addToSet, emptySet, lockFolding, memberNumbers, readSets, ReadNumbers, union, type MemberSet, type MemberSetKind } from './member-sets.js';
+import { addDelta, emptySet, lockFolding, memberNumbers, readSets, ReadNumbers, union, type MemberSet, type MemberSetKind } from './member-sets.js';
 
 /**
  * What the 2018 rules would have reached through a partner (issue 14 point 2), kept per partner
@@ -86,14 +86,14 @@ const KINDS: ReadonlyArray<[MemberSetKind, keyof Neighbourhood]> = [
 type Stored = Map<string, Map<string, Neighbourhood>>;
 
 /** The stored neighbourhoods per month and partner of the span. */
-async function storedReach(db: Db, from: string, to: string): Promise<Stored> {
+async function storedReach(db: Db, from: string, to: string, partner?: string): Promise<Stored> {
   const stored: Stored = new Map();
   const at = (month: string, partner: string): Record<keyof Neighbourhood, MemberSet> => {
     const ofMonth = stored.get(month) ?? stored.set(month, new Map()).get(month)!;
     return (ofMonth.get(partner) ?? ofMonth.set(partner, { tokens: emptySet(), friends: emptySet(), expanded: emptySet(), friendsOfFriends: emptySet() }).get(partner)!) as Record<keyof Neighbourhood, MemberSet>;
   };
   for (const [kind, part] of KINDS) {
-    for (const set of await readSets(db, kind, from, to)) at(set.period, set.key)[part] = set.members;
+    for (const set of await readSets(db, kind, from, to, partner)) at(set.period, set.key)[part] = set.members;
   }
   return stored;
 }
@@ -126,19 +126,42 @@ export async function indexReach(db: Db): Promise<number> {
   for (const month of months) {
     const tokens = await tokenMembers(db, month, month, (ids) => memberNumbers(db, ids));
     for (const [partner, members] of tokens.get(month) ?? new Map<string, MemberSet>()) {
-      added += await db.transaction().execute(async (trx) => {
-        await lockFolding(trx);
-        const known = (await storedReach(trx, month, month)).get(month)?.get(partner) ?? EMPTY;
-        const pending = members.clone();
-        pending.andNotInPlace(known.tokens);
-        if (pending.size === 0) return 0;
-        const grown = await grow(trx, known, pending, lists);
-        for (const [kind, part] of KINDS) if (grown[part].size > 0) await addToSet(trx, kind, month, partner, grown[part]);
-        return pending.size;
-      });
+      added += await db.transaction().execute((trx) => storeReach(trx, month, partner, members, lists));
     }
   }
   return added;
+}
+
+/**
+ * Stores the neighbourhoods of token members the audit log has just seen (per `month partner`, their
+ * member ids), those not indexed yet: what the log runs shortly after it appends a newcomer's first
+ * request, so that a report meets few token members it must expand itself (reachOf). Each id must
+ * be a token member of that partner and month in entries already committed. Returns how many were added.
+ */
+export async function indexTokenMembers(db: Db, seen: ReadonlyMap<string, readonly string[]>): Promise<number> {
+  const lists = new FriendLists();
+  let added = 0;
+  for (const [group, ids] of seen) {
+    const [month, partner] = group.split(' ') as [string, string];
+    added += await db.transaction().execute(async (trx) => {
+      const members = emptySet();
+      for (const number of (await memberNumbers(trx, ids)).values()) members.add(number);
+      return storeReach(trx, month, partner, members, lists);
+    });
+  }
+  return added;
+}
+
+/** In the caller's transaction: adds what the neighbourhoods of `members` not indexed yet add to the partner's month, as deltas. */
+async function storeReach(trx: Db, month: string, partner: string, members: MemberSet, lists: FriendLists): Promise<number> {
+  await lockFolding(trx);
+  const known = (await storedReach(trx, month, month, partner)).get(month)?.get(partner) ?? EMPTY;
+  const pending = members.clone();
+  pending.andNotInPlace(known.tokens);
+  if (pending.size === 0) return 0;
+  const grown = await grow(trx, known, pending, lists);
+  for (const [kind, part] of KINDS) if (grown[part].size > 0) await addDelta(trx, kind, month, partner, grown[part]);
+  return pending.size;
 }
 
 async function monthsWithTokens(db: Db): Promise<string[]> {

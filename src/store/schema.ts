@@ -51,6 +51,7 @@ export interface Database {
   member_numbers: MemberNumbersTable;
   audit_token_months: AuditTokenMonthsTable;
   member_sets: MemberSetsTable;
+  member_set_deltas: MemberSetDeltasTable;
   member_friend_exclusions: MemberFriendExclusionsTable;
   deletion_requests: DeletionRequestsTable;
 }
@@ -573,6 +574,15 @@ export interface AuditTokenMonthsTable {
 
 /** A set of members (a portable Roaring bitmap of their numbers) per kind, period and key (src/store/member-sets.ts). */
 export interface MemberSetsTable {
+  kind: string;
+  period: string;
+  set_key: string;
+  members: Uint8Array;
+}
+
+/** What folds added to a member set since it was last merged (migration 0036): the set is its bitmap ORed with these. */
+export interface MemberSetDeltasTable {
+  id: Generated<number>;
   kind: string;
   period: string;
   set_key: string;

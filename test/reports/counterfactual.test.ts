@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
+import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { prng } from '../../bench/prng.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
@@ -88,6 +91,18 @@ for (const dialect of DIALECTS) {
       assert.equal(await indexReach(store.db), 2, 'two token members (a in May for acme, f in June for zte) indexed');
       assert.equal(await indexReach(store.db), 0, 'nothing new: indexed once');
       assert.deepEqual(await rowsOf(store, '2026-05', '2026-06'), [['p_acme', 1, 2, 4, 1], ['p_zte', 1, 1, 2, 0]]);
+    });
+
+    test('the audit log indexes a newcomer\'s reach right after their first request: nothing is left for the scheduler, the report unchanged', async (t) => {
+      const pairs = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']] as const;
+      const store = await world(t, dialect, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], pairs);
+      const log = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(undefined), blinding: loadOrCreateAuditBlinding(undefined) });
+      const entries = [...request('acme', 'a', NOW, ['a', 'e'], 'r1'), ...request('zte', 'f', NOW + 1, ['g'], 'r2')];
+      await log.append(entries);
+      await log.flush();
+      assert.equal(await indexReach(store.db), 0, 'a and f were indexed as their requests were appended');
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'));
+      await log.close();
     });
 
     test('random worlds: equal to a breadth-first count, indexed or not, folded or not, with requests appended between', async (t) => {

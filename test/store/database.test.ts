@@ -111,6 +111,19 @@ describe('SQLite schema of the least-privilege uses', () => {
   });
 });
 
+describe('SQLite schema of the member sets\' deltas', () => {
+  test('migration 0036 adds exactly the table member_set_deltas, a rowid journal, and its index by set', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0036-member-set-deltas');
+    const { rows } = await sql<{ type: string; sql: string | null }>`select type, sql from sqlite_master where tbl_name = 'member_set_deltas'`.execute(db);
+    assert.deepEqual(rows, [
+      { type: 'table', sql: 'CREATE TABLE "member_set_deltas" ("id" integer primary key, "kind" text not null, "period" text not null, "set_key" text not null, "members" blob not null)' },
+      { type: 'index', sql: 'CREATE INDEX "member_set_deltas_set" on "member_set_deltas" ("kind", "period", "set_key")' },
+    ]);
+  });
+});
+
 /** sha256 of migration 0020's rows of sqlite_master: a later change to them is a new migration. */
 const LEAN_AUDIT_DDL_SHA256 = '9e285bfdf5d61509b3de60beacf54c0f2a7b8950c2bec456e1c86d87ed9459ea';
 

@@ -29,6 +29,7 @@ import { auditFieldUses } from './0032-audit-field-uses.js';
 import { simulations } from './0031-simulations.js';
 import { countJournals } from './0034-count-journals.js';
 import { partitionedSubjectIndex } from './0035-partitioned-subject-index.js';
+import { memberSetDeltas } from './0036-member-set-deltas.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0032-audit-field-uses': auditFieldUses,
   '0034-count-journals': countJournals,
   '0035-partitioned-subject-index': partitionedSubjectIndex,
+  '0036-member-set-deltas': memberSetDeltas,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */

@@ -1,0 +1,51 @@
+/**
+ * Member sets with deltas (migration 0036): a fold adds a small bitmap beside a set's big one
+ * instead of rewriting it, every read ORs them in, and the deltas are merged into the bitmap once
+ * they weigh a quarter of it or number sixteen.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { sql } from 'kysely';
+import type { Db } from '../../src/store/database.js';
+import { addDelta, addToSet, emptySet, readSets } from '../../src/store/member-sets.js';
+import { DIALECTS, testDatabase } from '../helpers/dialects.js';
+
+const setOf = (numbers: Iterable<number>) => {
+  const set = emptySet();
+  set.addMany([...numbers]);
+  return set;
+};
+
+async function stored(db: Db) {
+  const { rows: [base] } = await sql<{ bytes: number | string }>`select length(members) as bytes from member_sets where kind = 'exposure'`.execute(db);
+  const { rows: [deltas] } = await sql<{ n: number | string }>`select count(*) as n from member_set_deltas`.execute(db);
+  const [set] = await readSets(db, 'exposure', '2026-06', '2026-06');
+  return { baseBytes: Number(base!.bytes), deltas: Number(deltas!.n), members: set!.members.size, has: (n: number) => set!.members.has(n) };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`member sets on ${dialect}`, () => {
+    test('a small addition is a delta beside the bitmap, read with it; sixteen are merged into it', async (t) => {
+      const { db } = await testDatabase(t, dialect);
+      await db.transaction().execute((trx) => addToSet(trx, 'exposure', '2026-06', 'agr * f', setOf(Array.from({ length: 100_000 }, (_, i) => i * 3))));
+      const before = await stored(db);
+      await db.transaction().execute((trx) => addDelta(trx, 'exposure', '2026-06', 'agr * f', setOf([1, 300_001])));
+      const after = await stored(db);
+      assert.deepEqual([after.baseBytes, after.deltas, after.members], [before.baseBytes, 1, 100_002], 'the bitmap untouched, the delta beside it');
+      assert.deepEqual([after.has(1), after.has(300_001), after.has(299_997)], [true, true, true]);
+      for (let i = 2; i <= 15; i++) await db.transaction().execute((trx) => addDelta(trx, 'exposure', '2026-06', 'agr * f', setOf([300_000 + i * 3 + 1]))); // 300_001 again at i = 0 only
+      assert.equal((await stored(db)).deltas, 15);
+      await db.transaction().execute((trx) => addDelta(trx, 'exposure', '2026-06', 'agr * f', setOf([1, 7])));
+      const merged = await stored(db);
+      assert.deepEqual([merged.deltas, merged.members], [0, 100_000 + 2 + 14 + 1], 'the sixteenth merges them all into the bitmap (no delta left to read)');
+    });
+
+    test('a set with no bitmap yet, or deltas a quarter of it, is written whole', async (t) => {
+      const { db } = await testDatabase(t, dialect);
+      await db.transaction().execute((trx) => addDelta(trx, 'exposure', '2026-06', 'agr * f', setOf([5, 6])));
+      assert.deepEqual([(await stored(db)).deltas, (await stored(db)).members], [0, 2]);
+      await db.transaction().execute((trx) => addDelta(trx, 'exposure', '2026-06', 'agr * f', setOf(Array.from({ length: 1000 }, (_, i) => 1_000_000 + i * 70))));
+      assert.deepEqual([(await stored(db)).deltas, (await stored(db)).members], [0, 1002], 'as large as the bitmap: merged at once');
+    });
+  });
+}
