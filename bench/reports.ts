@@ -33,6 +33,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { AuditEntry } from '../src/audit/audit-entry.js';
 import { openStore } from '../src/cli/open-store.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
@@ -119,7 +120,7 @@ async function filledWorld(size: Size, fill: Fill = size.fill): Promise<string> 
     copyFileSync(worldPath, filledPath);
     const store = await openStore(filledPath);
     try {
-      return await (fill === 'bulk' ? fillInBulk(store, size) : fillThroughRecord(store, size));
+      return await (fill === 'bulk' ? fillInBulk(store, filledPath, size) : fillThroughRecord(store, size));
     } finally {
       await store.close();
     }
@@ -158,14 +159,13 @@ async function requestEntries(friendsOf: (memberId: string) => Promise<string[]>
  * Requests at instants rising evenly from `start` to `end`, until `subjects` subjects were released,
  * counted in batches through the append side's `auditAggregates.record`.
  */
-async function countRequests(store: Store, size: Size, { subjects, start, end, seed, maxRequests = Infinity, builder }: {
-  subjects: number; start: number; end: number; seed: number; maxRequests?: number; builder?: MemberSetBuilder;
+async function countRequests(store: Store, size: Size, { subjects, start, end, seed, maxRequests = Infinity, builder, pages = new Map() }: {
+  subjects: number; start: number; end: number; seed: number; maxRequests?: number; builder?: MemberSetBuilder; pages?: Map<string, string[]>;
 }): Promise<Omit<FillRecord, 'seconds'>> {
   const recipients = (await recipientsOf(store, NOW)).filter((recipient) => recipient.friendFields.length > 0);
   const random = prng(seed);
   const totals = { subjects: 0, entries: 0, requests: 0 };
   // A token member's first page, read once: the world does not change while counting (a member is drawn ~5 times at 100M subjects).
-  const pages = new Map<string, string[]>();
   const friendsOf = async (memberId: string) => pages.get(memberId) ?? pages.set(memberId, await store.friendships.page(memberId, null, PAGE)).get(memberId)!;
   // The instants rise with the share of the subjects (or of the requests) counted so far.
   const done = () => Number.isFinite(subjects) ? totals.subjects / subjects : totals.requests / maxRequests;
@@ -198,12 +198,32 @@ async function fillThroughRecord(store: Store, size: Size): Promise<FillRecord> 
   return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpu), ...totals };
 }
 
+/**
+ * Every member's first page of friends (`friendships.page(member, null, PAGE)`), in one scan of the
+ * table in its key's order: a query per token member reads the 8 GB world of a million members at
+ * random, from disk when it is not cached (~17,000 subjects/s here).
+ */
+function firstPages(path: string): Map<string, string[]> {
+  const sqlite = new Database(path, { readonly: true });
+  try {
+    const pages = new Map<string, string[]>();
+    const rows = sqlite.prepare(`select member_id, friend_id from (select member_id, friend_id, row_number() over (partition by member_id order by friend_id) as n
+      from friendships) where n <= ?`).raw().iterate(PAGE) as IterableIterator<[string, string]>;
+    for (const [member, friend] of rows) (pages.get(member) ?? pages.set(member, []).get(member)!).push(friend);
+    return pages;
+  } finally {
+    sqlite.close();
+  }
+}
+
 /** The same requests, their journal rows folded in memory (as foldMemberSets folds them) and each member set written once at the end. */
-async function fillInBulk(store: Store, size: Size): Promise<FillRecord> {
+async function fillInBulk(store: Store, path: string, size: Size): Promise<FillRecord> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const builder = await MemberSetBuilder.open(store.db);
-  const totals = await countRequests(store, size, { subjects: size.subjects, ...FILL_WINDOW, builder });
+  const pages = firstPages(path);
+  log(`first pages of friends: ${fmt(pages.size)} members' read in one scan in ${fmt((performance.now() - started) / 1000, 1)} s`);
+  const totals = await countRequests(store, size, { subjects: size.subjects, ...FILL_WINDOW, builder, pages });
   const sets = await builder.write(store.db);
   return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpu), ...totals, sets };
 }
