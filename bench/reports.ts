@@ -165,6 +165,8 @@ async function countRequests(store: Store, size: Size, { subjects, start, end, s
   const recipients = (await recipientsOf(store, NOW)).filter((recipient) => recipient.friendFields.length > 0);
   const random = prng(seed);
   const totals = { subjects: 0, entries: 0, requests: 0 };
+  // A token member's id (a hash) and first page, worked out once: the world does not change while counting.
+  const ids: string[] = [];
   // A token member's first page, read once: the world does not change while counting (a member is drawn ~5 times at 100M subjects).
   const friendsOf = async (memberId: string) => pages.get(memberId) ?? pages.set(memberId, await store.friendships.page(memberId, null, PAGE)).get(memberId)!;
   // The instants rise with the share of the subjects (or of the requests) counted so far.
@@ -176,7 +178,8 @@ async function countRequests(store: Store, size: Size, { subjects, start, end, s
       for (let i = 0; i < REQUESTS_PER_BATCH[builder === undefined ? 'record' : 'bulk'] && more(); i++, totals.requests++) {
         const at = Math.min(end, Math.floor(start + done() * (end - start)));
         const recipient = recipients[Math.floor(random() * recipients.length)]!;
-        const token = memberIdAt(SEED, Math.floor(random() * size.members));
+        const index = Math.floor(random() * size.members);
+        const token = ids[index] ??= memberIdAt(SEED, index);
         const entries = await requestEntries(friendsOf, recipient, token, at, `bench-${seed}-${totals.requests}`, random);
         batch.push(...entries);
         totals.subjects += entries.filter((entry) => entry.outcome === 'released').length;
