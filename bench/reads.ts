@@ -58,6 +58,7 @@ import { seedDatabase } from '../src/seed/seed-database.js';
 import { hashPassword } from '../src/store/member-credential-repository.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { callerTokens, FRIENDS_PATH, PAGE } from './lib/callers.js';
+import { migrateCached } from './lib/migrate-cached.js';
 import { recipientsOf, type Recipient } from './lib/recipients.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 import { prng } from './prng.js';
@@ -107,6 +108,7 @@ async function world(size: Size, log: (line: string) => void): Promise<string> {
     const built = JSON.parse(readFileSync(marker, 'utf8')) as { fillSeconds: number; countSeconds?: number };
     log(`reusing ${path} (its log of ${fmt(size.subjects)} entries was filled in ${fmt(built.fillSeconds, 1)} s; ` +
       `${fmt(size.counted)} more subjects were counted in ${fmt(built.countSeconds ?? 0, 1)} s)`);
+    await migrateCached(path, log);
     return path;
   }
   for (const suffix of ['', '-wal', '-shm', '.done']) rmSync(path + suffix, { force: true });

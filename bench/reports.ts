@@ -54,6 +54,7 @@ import { indexReach } from '../src/store/reach.js';
 import type { Store } from '../src/store/store.js';
 import { PAGE } from './lib/callers.js';
 import { fmt, isMain, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
+import { migrateCached } from './lib/migrate-cached.js';
 import { recipientsOf, type Recipient } from './lib/recipients.js';
 import { prng } from './prng.js';
 
@@ -125,6 +126,7 @@ async function filledWorld(size: Size, fill: Fill = size.fill): Promise<string> 
       await store.close();
     }
   });
+  if (filled.reused) await migrateCached(filledPath, log);
   const { seconds, cpuSeconds: cpu, subjects, entries, requests, sets } = filled.record;
   const how = fill === 'bulk' ? `in bulk (auditAggregates.record, its journal rows folded in memory into ${fmt(sets ?? 0)} member sets written once)` : 'through auditAggregates.record';
   log(`counts: ${fmt(subjects)} audited subjects (${fmt(entries)} entries, ${fmt(requests)} requests over ${LOG_DAYS} days) ${how}; ` +
