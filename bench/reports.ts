@@ -85,8 +85,8 @@ const LOG_DAYS = 365;
 const TARGET_MS = 1_000;
 const REFUSED = 1 / 20;
 const PASSED_OVER = 1 / 10;
-/** Requests counted per call of `auditAggregates.record` (one transaction each, as a large group commit); in bulk, larger. */
-const REQUESTS_PER_BATCH = { record: 2_000, bulk: 20_000 } as const;
+/** Requests counted per call of `auditAggregates.record` (one transaction each, as a large group commit). */
+const REQUESTS_PER_BATCH = 2_000;
 const CACHE = process.env.DATAPACT_BENCH_CACHE || join(import.meta.dirname, '.cache');
 
 const log = (line: string) => console.log(`reports: ${line}`);
@@ -177,7 +177,7 @@ async function countRequests(store: Store, size: Size, { subjects, start, end, s
   await withProgressBar('Counting audited subjects', async (onProgress) => {
     while (more()) {
       const batch: AuditEntry[] = [];
-      for (let i = 0; i < REQUESTS_PER_BATCH[builder === undefined ? 'record' : 'bulk'] && more(); i++, totals.requests++) {
+      for (let i = 0; i < REQUESTS_PER_BATCH && more(); i++, totals.requests++) {
         const at = Math.min(end, Math.floor(start + done() * (end - start)));
         const recipient = recipients[Math.floor(random() * recipients.length)]!;
         const index = Math.floor(random() * size.members);
