@@ -27,8 +27,13 @@
  * Correctness: the exposure and counterfactual reports must be the same before and after folding,
  * indexing, and (the incremental case) indexing again.
  *
+ * REPORTS_BENCH_FILL=bulk fills the counts from the same requests through the same record, its
+ * journal rows folded in memory (MemberSetBuilder) and each member set written once: no rows to
+ * measure before folding. REPORTS_BENCH_BASELINES=0 leaves out the baselines (rows, counterfactual
+ * not indexed), saying so. --smoke also builds the bulk fill and compares every report with the other.
+ *
  * Run: npm run bench:reports   (--smoke: a tiny world, two calls each)
- *      REPORTS_BENCH_MEMBERS=1000000 REPORTS_BENCH_SUBJECTS=100000000 npm run bench:reports
+ *      REPORTS_BENCH_FILL=bulk REPORTS_BENCH_BASELINES=0 REPORTS_BENCH_MEMBERS=1000000 REPORTS_BENCH_SUBJECTS=100000000 npm run bench:reports
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
