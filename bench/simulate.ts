@@ -50,6 +50,7 @@ import { toIso } from '../src/store/columns.js';
 import { ReplayLogRepository } from '../src/store/replay-log-repository.js';
 import type { Store } from '../src/store/store.js';
 import { fmt, isMain, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
+import { migrateCached } from './lib/migrate-cached.js';
 import { prng } from './prng.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] || fallback);
@@ -76,7 +77,7 @@ const log = (line: string) => console.log(`simulate: ${line}`);
 const cpuMs = (since: NodeJS.CpuUsage) => { const used = process.cpuUsage(since); return (used.user + used.system) / 1000; };
 const removeDatabase = (path: string) => { for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); };
 
-interface LogRecord { seconds: number; requests: number; subjects: number }
+interface LogRecord { seconds: number; requests: number; subjects: number; seedSeconds?: number; logCpuSeconds?: number }
 
 /** The world and its log, built once into the cache. */
 async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecord; reused: boolean }> {
@@ -85,17 +86,20 @@ async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecor
   const marker = `${path}.done`;
   if (existsSync(marker) && existsSync(path)) {
     // A world cached by an older version gets the migrations since (the replay opens it read-only).
-    await (await openStore(path, 'existing')).close();
+    await migrateCached(path, log);
     return { path, record: JSON.parse(readFileSync(marker, 'utf8')) as LogRecord, reused: true };
   }
   removeDatabase(path);
   const started = performance.now();
   await withProgressBar('Seeding', (onProgress) =>
     seedDatabase(path, { members: size.members, avgFriends: size.avgFriends, seed: SEED, now: NOW, partners: true, onProgress }));
+  const seedSeconds = (performance.now() - started) / 1000;
   const store = await openStore(path);
   try {
+    const cpu = process.cpuUsage();
     const totals = await writeLog(store, path, size);
-    const record = { seconds: (performance.now() - started) / 1000, ...totals };
+    const used = process.cpuUsage(cpu);
+    const record = { seconds: (performance.now() - started) / 1000, ...totals, seedSeconds, logCpuSeconds: (used.user + used.system) / 1e6 };
     writeFileSync(marker, JSON.stringify(record));
     return { path, record, reused: false };
   } finally {

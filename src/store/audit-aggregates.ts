@@ -31,20 +31,41 @@ import type { Db } from './database.js';
  * keyed by text, which cost about as much as appending the entry itself.
  */
 export class AuditAggregates {
-  /** Returns the rows it appended to the journals (the folding's backlog). */
-  async record(db: Db, entries: readonly AuditEntry[]): Promise<number> {
+  /**
+   * Returns the rows it appended to the journals (the folding's backlog). With `journals`, the
+   * journals' rows are handed to it instead of appended (a bulk build folds them in memory,
+   * member-set-folding.ts `MemberSetBuilder`), and none is counted.
+   */
+  async record(db: Db, entries: readonly AuditEntry[], journals?: (rows: JournalRows) => Promise<void>): Promise<number> {
     if (entries.length === 0) return 0;
     const batch = new BatchCounts();
     for (const entry of entries) batch.add(entry);
     await DAILY_UPSERT.run(db, batch.daily());
-    let journalRows = await RELEASE_DAY_INSERT.run(db, batch.releaseDays());
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
-    journalRows += await EXPOSURE_INSERT.run(db, batch.exposures());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
     await FIELD_USE_UPSERT.run(db, batch.fieldUses());
-    return journalRows + await TOKEN_MONTH_INSERT.run(db, batch.tokenMonths());
+    const rows: JournalRows = { audit_release_days: batch.releaseDays(), audit_exposure: batch.exposures(), audit_token_months: batch.tokenMonths() };
+    if (journals !== undefined) {
+      await journals(rows);
+      return 0;
+    }
+    let appended = 0;
+    for (const { table, insert } of JOURNAL_INSERTS) appended += await insert.run(db, rows[table]);
+    return appended;
   }
 }
+
+export type JournalTable = 'audit_release_days' | 'audit_exposure' | 'audit_token_months';
+
+/** The journals' columns, in the order of the flat values of `JournalRows`. */
+export const JOURNAL_COLUMNS = {
+  audit_release_days: ['day', 'agreement_id', 'member_id', 'first_at'],
+  audit_exposure: ['agreement_id', 'month', 'member_id', 'direct_fields', 'friend_fields'],
+  audit_token_months: ['month', 'partner_id', 'member_id'],
+} as const satisfies Record<JournalTable, readonly string[]>;
+
+/** A batch's journal rows per journal, as flat values in JOURNAL_COLUMNS' order. */
+export type JournalRows = Record<JournalTable, unknown[]>;
 
 /** The one instance the appenders share (its statements are compiled once). */
 export const auditAggregates = new AuditAggregates();
@@ -275,15 +296,10 @@ const DAILY_UPSERT = new BulkInsert(
   })),
 );
 
-// The per-member counts are journals (migration 0034): appended, never upserted; the folding merges repeats.
-const RELEASE_DAY_INSERT = new BulkInsert('audit_release_days', ['day', 'agreement_id', 'member_id', 'first_at'], 1000);
-
 const RELEASE_INSTANT_UPSERT = new BulkInsert(
   'audit_release_instants', ['at', 'agreement_id', 'fields'], 1000,
   (conflict) => conflict.columns(['at', 'agreement_id']).doUpdateSet((eb) => sums(eb, 'audit_release_instants', ['fields'])),
 );
-
-const EXPOSURE_INSERT = new BulkInsert('audit_exposure', ['agreement_id', 'month', 'member_id', 'direct_fields', 'friend_fields'], 1000);
 
 const FIELD_MONTH_UPSERT = new BulkInsert(
   'audit_field_months', ['agreement_id', 'month', 'field', 'direct', 'friends'], 1000,
@@ -298,4 +314,9 @@ const FIELD_USE_UPSERT = new BulkInsert(
   })),
 );
 
-const TOKEN_MONTH_INSERT = new BulkInsert('audit_token_months', ['month', 'partner_id', 'member_id'], 1000);
+// The per-member counts are journals (migration 0034): appended, never upserted; the folding merges repeats.
+const JOURNAL_INSERTS: ReadonlyArray<{ readonly table: JournalTable; readonly insert: { run(db: Db, values: readonly unknown[]): Promise<number> } }> = [
+  { table: 'audit_release_days', insert: new BulkInsert('audit_release_days', JOURNAL_COLUMNS.audit_release_days, 1000) },
+  { table: 'audit_exposure', insert: new BulkInsert('audit_exposure', JOURNAL_COLUMNS.audit_exposure, 1000) },
+  { table: 'audit_token_months', insert: new BulkInsert('audit_token_months', JOURNAL_COLUMNS.audit_token_months, 1000) },
+];

@@ -1,6 +1,7 @@
 import { FIELDS, fieldBit } from '../domain/field-catalog.js';
 import type { Db } from './database.js';
-import { addDelta, emptySet, lockFolding, memberNumbers, type MemberSet } from './member-sets.js';
+import { JOURNAL_COLUMNS, type JournalRows, type JournalTable } from './audit-aggregates.js';
+import { addDelta, addToSet, emptySet, lockFolding, memberNumbers, type MemberSet, type MemberSetKind } from './member-sets.js';
 
 /**
  * Moves the per-member rows the appenders write (audit-aggregates.ts) into the member sets'
@@ -9,10 +10,8 @@ import { addDelta, emptySet, lockFolding, memberNumbers, type MemberSet } from '
  * ORing rows into a bitmap merges the repeats. Each journal is folded in order of `id`, in
  * transactions of at most FOLD_CHUNK rows, each deleting exactly the rows it folds (DELETE …
  * RETURNING), so appends that go on meanwhile are either folded or left for the next run, never
- * lost. What a chunk adds to a set is written as a delta beside the set's bitmap (addDelta), not
- * merged into it, so a fold costs what it adds, not the size the month's sets have grown to. Run by
- * the audit log as it appends (every foldAfterRows journal rows, audit-log.ts) and by the scheduler;
- * no answer depends on when: a set is its bitmap, its deltas and its rows together.
+ * lost. Run by the audit log as it appends (every foldAfterRows journal rows, audit-log.ts) and by
+ * the scheduler; no answer depends on when: a set is its bitmap and its rows together.
  */
 export interface FoldResult {
   /** Rows moved into bitmaps. */
@@ -50,16 +49,16 @@ export async function foldMemberSets(db: Db, { chunkRows = FOLD_CHUNK, maxRowsPe
   return { rows, groups };
 }
 
-type FoldedRow = { member_id: string; number: number | string | null; direct_fields?: number; friend_fields?: number };
-type JournalTable = 'audit_release_days' | 'audit_exposure' | 'audit_token_months';
+/** A journal row as folded; `number` is the member's number when the fold's statement read it (null: not numbered yet). */
+type FoldedRow = { member_id: string; number?: number | string | null; direct_fields?: number; friend_fields?: number };
 
 interface Journal {
   readonly table: JournalTable;
   readonly periodColumn: 'day' | 'month';
   readonly keyColumn: 'agreement_id' | 'partner_id';
   readonly extra: readonly string[];
-  /** Adds one group's rows (its period and key) to its sets. */
-  fold(trx: Db, period: string, key: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Promise<void>;
+  /** The sets one group's rows (its period and key) add to. */
+  sets(key: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Array<{ kind: MemberSetKind; key: string; members: MemberSet }>;
 }
 
 /** Deletes the journal's first `chunkRows` rows (all of them when fewer) and folds them, group by group. */
@@ -73,16 +72,13 @@ async function foldChunk(trx: Db, journal: Journal, chunkRows: number): Promise<
   const rows = await deleted.returning([journal.periodColumn, journal.keyColumn, 'member_id', ...journal.extra] as never[])
     .returning((eb) => eb.selectFrom('member_numbers').select('number').whereRef('member_numbers.member_id', '=', `${table}.member_id`).as('number'))
     .execute() as unknown as Array<FoldedRow & Record<string, string>>;
-  const groups = new Map<string, FoldedRow[]>();
-  for (const row of rows) {
-    const group = `${row[journal.periodColumn]}\0${row[journal.keyColumn]}`;
-    (groups.get(group) ?? groups.set(group, []).get(group)!).push(row);
-  }
+  const groups = groupsOf(journal, rows);
   if (rows.length > 0) {
     const numbers = await numbersOf(trx, rows);
     for (const [group, ofGroup] of groups) {
       const [period, key] = group.split('\0') as [string, string];
-      await journal.fold(trx, period, key, ofGroup, numbers);
+      // A delta beside each set, merged into it now and then (member-sets.ts), rather than the set rewritten whole.
+      for (const set of journal.sets(key, ofGroup, numbers)) await addDelta(trx, set.kind, period, set.key, set.members);
     }
   }
   return { rows: rows.length, groups: groups.size, more: last !== undefined };
@@ -100,20 +96,34 @@ async function numbersOf(trx: Db, rows: readonly FoldedRow[]): Promise<Map<strin
   return numbers;
 }
 
-function setOf(rows: ReadonlyArray<{ member_id: string }>, numbers: ReadonlyMap<string, number>): MemberSet {
+/** A journal's rows per period and key (joined by NUL). */
+function groupsOf(journal: Journal, rows: ReadonlyArray<FoldedRow & Record<string, unknown>>): Map<string, FoldedRow[]> {
+  const groups = new Map<string, FoldedRow[]>();
+  for (const row of rows) {
+    const group = `${row[journal.periodColumn]}\0${row[journal.keyColumn]}`;
+    (groups.get(group) ?? groups.set(group, []).get(group)!).push(row);
+  }
+  return groups;
+}
+
+/** A set of members from their numbers, added at once (one native call rather than one per member). */
+function setOfNumbers(numbers: readonly number[]): MemberSet {
   const set = emptySet();
-  for (const row of rows) set.add(numbers.get(row.member_id)!);
+  set.addMany(numbers);
   return set;
 }
 
+const setOf = (rows: ReadonlyArray<{ member_id: string }>, numbers: ReadonlyMap<string, number>): MemberSet =>
+  setOfNumbers(rows.map((row) => numbers.get(row.member_id)!));
+
 const releaseDays: Journal = {
   table: 'audit_release_days', periodColumn: 'day', keyColumn: 'agreement_id', extra: [],
-  fold: (trx, period, key, rows, numbers) => addDelta(trx, 'release_day', period, key, setOf(rows, numbers)),
+  sets: (key, rows, numbers) => [{ kind: 'release_day', key, members: setOf(rows, numbers) }],
 };
 
 const tokens: Journal = {
   table: 'audit_token_months', periodColumn: 'month', keyColumn: 'partner_id', extra: [],
-  fold: (trx, period, key, rows, numbers) => addDelta(trx, 'token', period, key, setOf(rows, numbers)),
+  sets: (key, rows, numbers) => [{ kind: 'token', key, members: setOf(rows, numbers) }],
 };
 
 /** The `exposure` set's key: an agreement, a catalog field or `*` (any), and how (`d` directly, `f` through friends). */
@@ -121,10 +131,10 @@ export const exposureKey = (agreementId: string, field: string, how: 'd' | 'f'):
 
 const exposure: Journal = {
   table: 'audit_exposure', periodColumn: 'month', keyColumn: 'agreement_id', extra: ['direct_fields', 'friend_fields'],
-  fold: (trx, period, agreementId, rows, numbers) => foldExposure(trx, period, agreementId, rows, numbers),
+  sets: (agreementId, rows, numbers) => exposureSets(agreementId, rows, numbers),
 };
 
-async function foldExposure(trx: Db, period: string, agreementId: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Promise<void> {
+function exposureSets(agreementId: string, rows: readonly FoldedRow[], numbers: ReadonlyMap<string, number>): Array<{ kind: 'exposure'; key: string; members: MemberSet }> {
   // Members by the mask they were released with: a few masks recur, so each field's set is filled with addMany per mask, not per member and bit.
   const byMask = { d: new Map<number, number[]>(), f: new Map<number, number[]>() };
   for (const row of rows) {
@@ -136,16 +146,80 @@ async function foldExposure(trx: Db, period: string, agreementId: string, rows: 
       else members.push(member);
     }
   }
+  const sets = new Map<string, MemberSet>();
   for (const how of ['d', 'f'] as const) {
-    const sets = new Map<string, MemberSet>();
-    const add = (field: string, members: readonly number[]) => (sets.get(field) ?? sets.set(field, emptySet()).get(field)!).addMany(members);
+    const add = (field: string, members: readonly number[]) => {
+      const key = exposureKey(agreementId, field, how);
+      (sets.get(key) ?? sets.set(key, emptySet()).get(key)!).addMany(members);
+    };
     for (const [mask, members] of byMask[how]) {
       add('*', members);
       for (const field of FIELDS) if (mask & fieldBit(field)) add(field, members);
     }
-    for (const [field, set] of sets) await addDelta(trx, 'exposure', period, exposureKey(agreementId, field, how), set);
   }
+  return [...sets].map(([key, members]) => ({ kind: 'exposure', key, members }));
 }
 
 const FOLDED: readonly Journal[] = [releaseDays, exposure, tokens];
 
+/**
+ * The folding done in memory, for a bulk load (a benchmark's world of 100M audited subjects): the
+ * journal rows AuditAggregates.record hands over instead of appending are grouped and turned into
+ * sets as `foldMemberSets` does, ORed into sets held here, and `write` stores each set once (ORed
+ * into any set already stored), as the folding of the same rows would have left it. Every member's
+ * number is read once at the start; an id without one gets it as the folding would give it.
+ */
+export class MemberSetBuilder {
+  private readonly sets = new Map<string, { kind: MemberSetKind; period: string; key: string; members: MemberSet }>();
+
+  private constructor(private readonly numbers: Map<string, number>) {}
+
+  static async open(db: Db): Promise<MemberSetBuilder> {
+    const rows = await db.selectFrom('member_numbers').select(['member_id', 'number']).execute();
+    return new MemberSetBuilder(new Map(rows.map((row) => [row.member_id, Number(row.number)])));
+  }
+
+  /** Folds a batch's journal rows (as AuditAggregates.record hands them) into the sets held. */
+  async add(db: Db, rows: JournalRows): Promise<void> {
+    for (const journal of FOLDED) {
+      const ofJournal = objectsOf(JOURNAL_COLUMNS[journal.table], rows[journal.table]);
+      const missing = ofJournal.filter((row) => !this.numbers.has(row.member_id)).map((row) => row.member_id);
+      if (missing.length > 0) for (const [id, number] of await memberNumbers(db, missing)) this.numbers.set(id, number);
+      for (const [group, ofGroup] of groupsOf(journal, ofJournal)) {
+        const [period, key] = group.split('\0') as [string, string];
+        for (const set of journal.sets(key, ofGroup, this.numbers)) this.hold(set.kind, period, set.key, set.members);
+      }
+    }
+  }
+
+  private hold(kind: MemberSetKind, period: string, key: string, members: MemberSet): void {
+    const name = `${kind}\0${period}\0${key}`;
+    const held = this.sets.get(name);
+    if (held === undefined) this.sets.set(name, { kind, period, key, members });
+    else held.members.orInPlace(members);
+  }
+
+  /** Stores every set held, in transactions of `setsPerTransaction`; returns how many. */
+  async write(db: Db, setsPerTransaction = 200): Promise<number> {
+    const all = [...this.sets.values()];
+    for (let start = 0; start < all.length; start += setsPerTransaction) {
+      await db.transaction().execute(async (trx) => {
+        await lockFolding(trx);
+        for (const set of all.slice(start, start + setsPerTransaction)) await addToSet(trx, set.kind, set.period, set.key, set.members);
+      });
+    }
+    this.sets.clear();
+    return all.length;
+  }
+}
+
+/** Flat values (`columns.length` per row) as rows keyed by column. */
+function objectsOf(columns: readonly string[], values: readonly unknown[]): Array<FoldedRow & Record<string, unknown>> {
+  const rows: Array<FoldedRow & Record<string, unknown>> = [];
+  for (let start = 0; start < values.length; start += columns.length) {
+    const row: Record<string, unknown> = {};
+    for (let column = 0; column < columns.length; column++) row[columns[column]!] = values[start + column];
+    rows.push(row as FoldedRow & Record<string, unknown>);
+  }
+  return rows;
+}
