@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import type { AuditEntry } from '../src/audit/audit-entry.js';
-import { AuditLog, DEFAULT_FOLD_AFTER_ROWS } from '../src/audit/audit-log.js';
+import { AuditLog } from '../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../src/audit/blinding.js';
 import { auditSigningKeyPath, loadOrCreateAuditSigningKey } from '../src/audit/signing-key.js';
 import { openStore } from '../src/cli/open-store.js';
@@ -195,10 +195,9 @@ async function fillLog(store: Store, dataDir: string, size: Size): Promise<void>
 /**
  * `size.counted` more subjects, drawn as the log's are, given to the counts kept on append
  * (AuditAggregates.record, as the appenders call it) without their entries, in large batches. By
- * default their journal rows are folded in memory (MemberSetBuilder) and each member set written
- * once at the end, what folding them after each batch leaves (test/store/audit-aggregates.test.ts);
- * READS_BENCH_COUNT=record appends them and folds after each batch, as the server's AuditLog does
- * (~25,000 subjects/s: 66 minutes for 99M).
+ * default their member sets are held in memory (MemberSetBuilder) and each written once at the
+ * end, what the batches' deltas leave (test/store/audit-aggregates.test.ts); READS_BENCH_COUNT=record
+ * writes each batch's deltas, as the server's AuditLog does.
  */
 async function countOnly(store: Store, size: Size): Promise<void> {
   const recipients = await recipientsOf(store, NOW);
@@ -207,9 +206,6 @@ async function countOnly(store: Store, size: Size): Promise<void> {
   await withProgressBar('Counting more subjects', async (onProgress) => {
     for (const entries of syntheticBatches(recipients, size, size.counted, SEED + 1, 250_000)) {
       await store.db.transaction().execute((trx) => auditAggregates.record(trx, entries, builder && ((rows) => builder.add(trx, rows))));
-      // As the server's AuditLog does once it has appended foldAfterRows journal rows: left unfolded,
-      // millions of rows would be read by every report (the soak's case), which no server leaves.
-      if (builder === undefined) await foldMemberSets(store.db);
       counted += entries.length;
       onProgress(counted, size.counted);
     }
@@ -227,13 +223,12 @@ async function journalRows(store: Store): Promise<number> {
 }
 
 /**
- * A world cached by an older benchmark may hold millions of journal rows never folded; a server
- * keeps at most its AuditLog's foldAfterRows of them (the Graph API load of the run adds and folds
- * more): the backlog is folded first, as `datapact tick` would after an upgrade, and said.
+ * A world cached by an older benchmark may hold millions of journal rows never folded (the appenders
+ * write none since): the backlog is folded first, as `datapact tick` would after an upgrade, and said.
  */
 async function foldBacklog(store: Store, log: (line: string) => void): Promise<void> {
   const backlog = await journalRows(store);
-  if (backlog <= DEFAULT_FOLD_AFTER_ROWS) return log(`count journals: ${fmt(backlog)} rows not folded yet; the run's appends fold them every ${fmt(DEFAULT_FOLD_AFTER_ROWS)} rows`);
+  if (backlog === 0) return;
   const started = performance.now();
   await foldMemberSets(store.db);
   log(`count journals: a backlog of ${fmt(backlog)} rows (a world cached before the appends folded them) folded in ${fmt((performance.now() - started) / 1000, 1)} s`);

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { auditAggregates } from '../store/audit-aggregates.js';
-import { FOLD_CHUNK, foldMemberSets } from '../store/member-set-folding.js';
+import { MemberNumbers } from '../store/member-sets.js';
 import { indexTokenMembers } from '../store/reach.js';
 import { AuditRepository, LOWEST_STORED_LEVEL, type StoredTreeHead } from '../store/audit-repository.js';
 import type { Db } from '../store/database.js';
@@ -51,19 +51,9 @@ export interface AuditLogOptions {
    * `bench:audit` only, which measures what keeping them costs. Reports are wrong without them.
    */
   readonly keepCounts?: boolean;
-  /**
-   * The per-member counts' journal rows (audit-aggregates.ts) this log may append before it folds
-   * them into the member sets (member-set-folding.ts) between two batches. The reports read every
-   * row not folded yet, so this bounds what they read whatever the traffic and whether or not the
-   * scheduler has run. Default 20,000.
-   */
-  readonly foldAfterRows?: number;
   /** Where failures of background head signing go. Default: ignored (tests, closed databases). */
   readonly onError?: (error: unknown) => void;
 }
-
-/** AuditLogOptions.foldAfterRows unless set. */
-export const DEFAULT_FOLD_AFTER_ROWS = 20_000;
 
 /**
  * The counterfactual's reach of token members the log meets for the first time (src/store/reach.ts)
@@ -118,9 +108,8 @@ export class AuditLog {
   private range: CompactRange | undefined;
   private readonly hasher = new MerkleHasher();
   private readonly maxQueuedEntries: number;
-  private readonly foldAfterRows: number;
-  /** Journal rows this log appended since it last folded. */
-  private unfoldedRows = 0;
+  /** The numbers of the members this log has counted (the counts' member sets are bitmaps over them). */
+  private readonly memberNumbers = new MemberNumbers();
   /** Token members of committed entries not known to be indexed yet, per `month partner`. */
   private newcomers = new Map<string, Set<string>>();
   private newcomerCount = 0;
@@ -137,7 +126,6 @@ export class AuditLog {
     this.maxBatchEntries = options.maxBatchEntries ?? 5000;
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.headIntervalMs = options.headIntervalMs ?? 1000;
-    this.foldAfterRows = options.foldAfterRows ?? DEFAULT_FOLD_AFTER_ROWS;
   }
 
   get signingKey(): AuditSigningKey {
@@ -308,7 +296,6 @@ export class AuditLog {
       } catch (error) {
         for (const waiter of batch) waiter.reject(error);
       }
-      if (this.unfoldedRows >= this.foldAfterRows) await this.foldJournals();
       if (this.indexingDue()) await this.indexNewcomers();
     }
     if (this.indexingDue()) await this.indexNewcomers(); // woken by scheduleIndexing's timer
@@ -376,26 +363,8 @@ export class AuditLog {
     this.indexTimer.unref();
   }
 
-  /**
-   * Folds the journals between two batches, in short transactions (FOLD_CHUNK rows): the batches
-   * queued meanwhile wait for it, so the journals cannot outgrow the folding. Each journal gets up
-   * to `foldAfterRows` of its rows folded, more than all three were appended since the last fold:
-   * a backlog (rows appended elsewhere, or before an upgrade) shrinks with every fold instead of
-   * holding the appends for as long as it takes to fold it whole. A failure is reported and
-   * retried after as many rows again.
-   */
-  private async foldJournals(): Promise<void> {
-    this.unfoldedRows = 0;
-    try {
-      await foldMemberSets(this.options.db, { chunkRows: Math.min(FOLD_CHUNK, this.foldAfterRows), maxRowsPerJournal: this.foldAfterRows });
-    } catch (error) {
-      this.options.onError?.(error);
-    }
-  }
-
   private async commit(batch: readonly Waiter[]): Promise<void> {
     let range: CompactRange | undefined;
-    let journalRows = 0;
     const head = await this.options.db.transaction().execute(async (trx) => {
       const audit = new AuditRepository(trx);
       await audit.lock();
@@ -407,15 +376,18 @@ export class AuditLog {
         range.append(this.hasher.leafOfText(canonicalTextAt(entries[i]!, firstIndex + i, this.blinding)), writes);
       }
       await audit.insertEntries(firstIndex, entries);
-      if (this.options.keepCounts !== false) journalRows = await auditAggregates.record(trx, entries);
+      if (this.options.keepCounts !== false) await auditAggregates.record(trx, entries, undefined, this.memberNumbers);
       await audit.insertNodes(writes.list);
       for (const waiter of batch) await waiter.withEntries?.(trx);
       // A batch of only `withEntries` work (a request that released nothing) leaves the size, and its head, as they were.
       if (entries.length > 0 && performance.now() - this.lastHeadAt >= this.headIntervalMs) return this.signHead(audit, range);
       return undefined;
+    }).catch((error: unknown) => {
+      this.memberNumbers.drop();
+      throw error;
     });
+    this.memberNumbers.keep();
     this.range = range;
-    this.unfoldedRows += journalRows;
     if (this.options.keepCounts !== false) this.noteNewcomers(batch);
     if (head !== undefined) this.headCommitted(head);
     this.scheduleHead();

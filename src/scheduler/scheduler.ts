@@ -72,7 +72,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         if (ended > 0) options.log?.info({ ended }, `${ended} grant(s) ended (unused for 90 days, or their agreement's access ended)`);
         // Login counters name addresses and accounts: kept no longer than their window.
         await new RateLimitCounterRepository(options.db).purgeEnded(now);
-        // The reports read bitmaps and the rows not folded yet: folding keeps those rows few.
+        // A database appended to before the appenders wrote the sets themselves may hold journal rows: folded once.
         const folded = await foldMemberSets(options.db);
         if (folded.rows > 0) options.log?.info({ folded }, `${folded.rows} count row(s) folded into member sets`);
         const reached = await indexReach(options.db);

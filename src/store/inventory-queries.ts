@@ -134,14 +134,16 @@ const startOfDay = (at: Instant): Instant => Math.floor(at / DAY_MS) * DAY_MS;
 /**
  * Per agreement, the fields and distinct members released in [since, now], from the counts kept
  * on append (audit-aggregates.ts). `since` is the start of a UTC day (inventory.ts). Members: the
- * release-day sets of the days from `since`'s to `now`'s (member-sets.ts: folded bitmaps and rows
- * not folded yet), on `now`'s day only rows whose first release is at or before `now`, and that
- * day's folded bitmap whole (exact whenever `now` is the present, or its day not yet folded).
- * Fields: the whole days before `now`'s from the daily counts, `now`'s day from the release instants.
+ * release-day sets of the days from `since`'s to `now`'s (member-sets.ts), with the rows an older
+ * database may still hold in its journal (member-set-folding.ts; on `now`'s day those whose first
+ * release is at or before `now`). A day's set holds the whole day: where the agreement released
+ * anything later on `now`'s day (a report as of a past instant), that day's members are counted
+ * from the log's entries up to `now` instead, as the daily counts count a window that ends within
+ * a day. Fields: the whole days before `now`'s from the daily counts, `now`'s day from the release instants.
  */
 export async function releasedVolume(db: Db, since: Instant, now: Instant): Promise<Map<string, ReleasedVolume>> {
   const [first, last] = [utcDay(since), utcDay(now)];
-  const [folded, rows, wholeDays, lastDay] = await Promise.all([
+  const [folded, rows, wholeDays, lastDay, releasedLater] = await Promise.all([
     readSets(db, 'release_day', first, last),
     // Numbered in the query: one read, not one per 500 members (ReadNumbers) on the staff's read thread.
     db
@@ -168,13 +170,22 @@ export async function releasedVolume(db: Db, since: Instant, now: Instant): Prom
       .where('at', '<=', now)
       .groupBy('agreement_id')
       .execute(),
+    db
+      .selectFrom('audit_release_instants')
+      .select('agreement_id')
+      .distinct()
+      .where('at', '>', now)
+      .where('at', '<', startOfDay(now) + DAY_MS)
+      .execute(),
   ]);
+  const cutShort = new Set(releasedLater.map((row) => row.agreement_id));
   const members = new Map<string, MemberSet[]>();
   const setsOf = (agreementId: string) => members.get(agreementId) ?? members.set(agreementId, []).get(agreementId)!;
-  for (const set of folded) setsOf(set.key).push(set.members);
-  const numbers = await new ReadNumbers(db).of(rows.flatMap((row) => (row.number === null ? [row.member_id] : [])));
+  for (const set of folded) if (set.period !== last || !cutShort.has(set.key)) setsOf(set.key).push(set.members);
+  const lastDayRows = cutShort.size === 0 ? [] : await releasedUpTo(db, [...cutShort], startOfDay(now), now);
+  const numbers = await new ReadNumbers(db).of([...rows.flatMap((row) => (row.number === null ? [row.member_id] : [])), ...lastDayRows.map((row) => row.member_id)]);
   const unfolded = new Map<string, MemberSet>();
-  for (const row of rows) {
+  for (const row of [...rows, ...lastDayRows]) {
     const number = row.number === null ? numbers.get(row.member_id)! : Number(row.number);
     (unfolded.get(row.agreement_id) ?? unfolded.set(row.agreement_id, emptySet()).get(row.agreement_id)!).add(number);
   }
@@ -185,6 +196,22 @@ export async function releasedVolume(db: Db, since: Instant, now: Instant): Prom
   for (const [agreementId, sets] of members) of(agreementId).members = union(sets).size;
   for (const row of [...wholeDays, ...lastDay]) of(row.agreement_id).fields += Number(row.fields);
   return volume;
+}
+
+/** The members released under the agreements in [from, to], read from the log's entries. */
+async function releasedUpTo(db: Db, agreementIds: readonly string[], from: Instant, to: Instant) {
+  const rows = await db
+    .selectFrom('audit_log')
+    .select(['agreement_id', 'subject_member_id'])
+    .distinct()
+    .where('agreement_id', 'in', agreementIds)
+    .where('outcome', '=', 'released')
+    .where('subject_member_id', 'is not', null)
+    // `at` is fixed-width ISO text (toIso), so comparing the text compares the instants.
+    .where('at', '>=', toIso(from))
+    .where('at', '<=', toIso(to))
+    .execute();
+  return rows.map((row) => ({ agreement_id: row.agreement_id!, member_id: row.subject_member_id!, number: null }));
 }
 
 /** Per agreement, the latest deletion attestation filed up to `now`. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { sql } from 'kysely';
 import type { RoaringBitmap32 as Bitmap } from 'roaring';
+import { FIELDS, fieldBit } from '../domain/field-catalog.js';
 import type { Db } from './database.js';
 import { dialectOf } from './dialect.js';
 
@@ -117,6 +118,8 @@ export async function addDelta(trx: Db, kind: MemberSetKind, period: string, key
   const bytes = Number(due?.bytes ?? 0) + members.getSerializationSizeInBytes('portable');
   const base = due?.base === null || due?.base === undefined ? 0 : Number(due.base);
   if (Number(due?.deltas ?? 0) + 1 >= MERGE_AT_DELTAS || bytes >= base * MERGE_AT_FRACTION) {
+    // Two merges of one set at once could each write the bitmap without the other's part: one at a time.
+    await lockFolding(trx);
     await addToSet(trx, kind, period, key, members);
     return;
   }
@@ -171,3 +174,116 @@ export async function lockFolding(trx: Db): Promise<void> {
   if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(${FOLD_LOCK})`.execute(trx);
 }
 const FOLD_LOCK = 0x6d656d73; // 'mems'
+
+/** The `exposure` set's key: an agreement, a catalog field or `*` (any), and how (`d` directly, `f` through friends). */
+export const exposureKey = (agreementId: string, field: string, how: 'd' | 'f'): string => `${agreementId} ${field} ${how}`;
+
+/**
+ * Members released per month and agreement, by the fields released (directly, through friends), as
+ * the `exposure` sets take them: the members of one mask go to the set of every field of the mask
+ * and to `*`. Few masks recur, so a set is filled per mask, not per member and field.
+ */
+export class ExposureGroups {
+  private readonly byMask = new Map<string, { month: string; agreementId: string; how: 'd' | 'f'; mask: number; ids: string[] }>();
+
+  add(month: string, agreementId: string, member: string, direct: number, friends: number): void {
+    if (direct !== 0) this.addMasked(month, agreementId, 'd', direct, member);
+    if (friends !== 0) this.addMasked(month, agreementId, 'f', friends, member);
+  }
+
+  private addMasked(month: string, agreementId: string, how: 'd' | 'f', mask: number, member: string): void {
+    const key = `${month}\0${agreementId}\0${how}\0${mask}`;
+    let group = this.byMask.get(key);
+    if (group === undefined) this.byMask.set(key, (group = { month, agreementId, how, mask, ids: [] }));
+    group.ids.push(member);
+  }
+
+  groups(): MemberGroup[] {
+    return [...this.byMask.values()].map(({ month, agreementId, how, mask, ids }) => ({
+      kind: 'exposure', period: month, ids,
+      keys: [exposureKey(agreementId, '*', how), ...FIELDS.filter((field) => mask & fieldBit(field)).map((field) => exposureKey(agreementId, field, how))],
+    }));
+  }
+}
+
+/** Members (by id) that belong to each of the sets named by `kind`, `period` and each of `keys`. */
+export interface MemberGroup {
+  readonly kind: MemberSetKind;
+  readonly period: string;
+  readonly keys: readonly string[];
+  readonly ids: readonly string[];
+}
+
+export interface KeyedSet {
+  readonly kind: MemberSetKind;
+  readonly period: string;
+  readonly key: string;
+  readonly members: MemberSet;
+}
+
+/** The sets the groups make, each once, members numbered by `numbers` (which must know every id). */
+export function setsOf(groups: readonly MemberGroup[], numbers: MemberNumbers): KeyedSet[] {
+  const sets = new Map<string, KeyedSet>();
+  for (const { kind, period, keys, ids } of groups) {
+    const members = emptySet();
+    members.addMany(ids.map((id) => numbers.number(id)));
+    for (const key of keys) {
+      const name = `${kind}\0${period}\0${key}`;
+      const held = sets.get(name);
+      if (held === undefined) sets.set(name, { kind, period, key, members: keys.length === 1 ? members : members.clone() });
+      else held.members.orInPlace(members);
+    }
+  }
+  return [...sets.values()];
+}
+
+/**
+ * The appender's cache of member numbers, so that a batch looks up only the members it has not met
+ * (one statement for them all, then `memberNumbers` for the few not numbered yet). What a batch
+ * learns is staged until its transaction commits (`keep`) or fails (`drop`): a number given in a
+ * transaction rolled back was never given. Past `limit` members the cache starts again.
+ */
+export class MemberNumbers {
+  private known = new Map<string, number>();
+  private readonly staged = new Map<string, number>();
+
+  constructor(private readonly limit = 1_000_000) {}
+
+  /** A cache holding every number stored (a bulk build's: every member's read once). */
+  static async all(db: Db): Promise<MemberNumbers> {
+    const numbers = new MemberNumbers(Infinity);
+    for (const row of await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()) numbers.known.set(row.member_id, Number(row.number));
+    return numbers;
+  }
+
+  /** Looks up (and gives, in `db`'s transaction) the numbers of the ids not known yet. */
+  async learn(db: Db, ids: readonly string[]): Promise<void> {
+    const unknown = [...new Set(ids.filter((id) => !this.known.has(id) && !this.staged.has(id)))];
+    if (unknown.length === 0) return;
+    const { rows } = dialectOf(db) === 'postgres'
+      ? await sql<{ member_id: string; number: number | string }>`select member_id, number from member_numbers where member_id = any(${unknown}::text[])`.execute(db)
+      : await sql<{ member_id: string; number: number | string }>`select member_id, number from member_numbers where member_id in (select value from json_each(${JSON.stringify(unknown)}))`.execute(db);
+    for (const row of rows) this.staged.set(row.member_id, Number(row.number));
+    const missing = unknown.filter((id) => !this.staged.has(id));
+    if (missing.length > 0) for (const [id, number] of await memberNumbers(db, missing)) this.staged.set(id, number);
+  }
+
+  /** The number of an id learnt. */
+  number(id: string): number {
+    const number = this.staged.get(id) ?? this.known.get(id);
+    if (number === undefined) throw new Error(`member ${id} has no number here: learn it first`);
+    return number;
+  }
+
+  /** The staged numbers are committed: remembered. */
+  keep(): void {
+    if (this.known.size + this.staged.size > this.limit) this.known = new Map();
+    for (const [id, number] of this.staged) this.known.set(id, number);
+    this.staged.clear();
+  }
+
+  /** The staged numbers' transaction failed: forgotten. */
+  drop(): void {
+    this.staged.clear();
+  }
+}

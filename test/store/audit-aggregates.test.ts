@@ -19,6 +19,8 @@ import { addDays, DAY_MS, type Instant } from '../../src/domain/time.js';
 import { exposureReport, type ExposureReport } from '../../src/reports/exposure.js';
 import { inventoryReport, releaseWindowStart } from '../../src/reports/inventory.js';
 import { auditAggregates } from '../../src/store/audit-aggregates.js';
+import { ExposureQueries } from '../../src/store/exposure-queries.js';
+import { releasedVolume } from '../../src/store/inventory-queries.js';
 import { foldMemberSets, MemberSetBuilder } from '../../src/store/member-set-folding.js';
 import { setFromBytes } from '../../src/store/member-sets.js';
 import { AuditRepository } from '../../src/store/audit-repository.js';
@@ -113,20 +115,15 @@ async function fill({ store, agreements }: World, seed: number): Promise<AuditEn
 
 const volume = (released: readonly string[]) => released.filter((field) => field !== 'id').length;
 
-/**
- * The inventory's released columns, counted over the entries: the 30 UTC days ending with `now`'s,
- * up to `now`; members of `now`'s whole day once its rows are folded into bitmaps.
- */
-function countedInventory(entries: readonly AuditEntry[], agreementId: string, now: Instant, { lastDayFolded = false } = {}) {
+/** The inventory's released columns, counted over the entries: the 30 UTC days ending with `now`'s, up to `now`. */
+function countedInventory(entries: readonly AuditEntry[], agreementId: string, now: Instant) {
   const since = releaseWindowStart(now);
   const released = entries.filter((e) => e.outcome === 'released' && e.agreementId === agreementId);
   const inWindow = released.filter((e) => e.at >= since && e.at <= now);
-  const endOfDay = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
-  const membersIn = lastDayFolded ? released.filter((e) => e.at >= since && e.at < endOfDay) : inWindow;
   const last = Math.max(...released.filter((e) => e.at <= now).map((e) => e.at));
   return {
     fields: inWindow.reduce((sum, e) => sum + volume(e.released), 0),
-    members: new Set(membersIn.map((e) => e.subjectMemberId)).size,
+    members: new Set(inWindow.map((e) => e.subjectMemberId)).size,
     last: Number.isFinite(last) ? new Date(last).toISOString() : null,
   };
 }
@@ -156,12 +153,12 @@ function reportedExposure(report: ExposureReport, agreementId: string, period: s
     .map((row) => [row.field, [row.members_direct, row.members_through_friends, row.members_total] as [number, number, number]]));
 }
 
-async function assertInventory(w: World, entries: readonly AuditEntry[], nows: readonly Instant[], options: { lastDayFolded?: boolean } = {}) {
+async function assertInventory(w: World, entries: readonly AuditEntry[], nows: readonly Instant[]) {
   for (const now of nows) {
     const inventory = await inventoryReport(w.store, now);
     for (const { agreementId } of w.agreements) {
       const row = inventory.data.find((r) => r.agreement_id === agreementId)!;
-      const counted = countedInventory(entries, agreementId, now, options);
+      const counted = countedInventory(entries, agreementId, now);
       assert.deepEqual({ fields: row.fields_released_30d, members: row.members_reached_30d, last: row.last_access_at }, counted, `${agreementId} at ${new Date(now).toISOString()}`);
     }
   }
@@ -177,7 +174,7 @@ async function assertExposure(w: World, entries: readonly AuditEntry[]) {
   }
 }
 
-async function rowCount(db: Db, table: 'audit_exposure'): Promise<number> {
+async function rowCount(db: Db, table: 'audit_exposure' | 'member_set_deltas'): Promise<number> {
   return Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 }
 
@@ -205,36 +202,30 @@ for (const dialect of DIALECTS) {
 
       await assertExposure(w, entries);
 
-      // Folded into bitmaps, then more appended and left unfolded: the reports read both as one.
-      const folded = await foldMemberSets(w.store.db);
-      assert.ok(folded.rows > 0 && folded.groups > 0, JSON.stringify(folded));
-      assert.equal(await rowCount(w.store.db, 'audit_exposure'), 0, 'the folded rows are gone');
+      // More appended to sets whose deltas were merged into their bitmaps meanwhile; a day's members up to
+      // a past `now` within it are counted from the log where that day released more later.
       const more = [...entries, ...(await fill(w, 8))];
-      assert.ok(await rowCount(w.store.db, 'audit_exposure') > 0, 'rows appended after the folding');
       await assertExposure(w, more);
-      await assertInventory(w, more, nows, { lastDayFolded: true });
-      await foldMemberSets(w.store.db);
-      await assertExposure(w, more);
-      await assertInventory(w, more, nows, { lastDayFolded: true });
+      await assertInventory(w, more, nows);
+      assert.equal(await rowCount(w.store.db, 'audit_exposure'), 0, 'no per-member row');
     });
 
-    test('counts built in bulk (journal rows folded in memory, each set written once) equal the counts appended and folded', async (t) => {
+    test('counts built in bulk (member sets held in memory, each written once) equal the counts appended batch by batch', async (t) => {
       const [appended, bulk] = [await world(t, dialect), await world(t, dialect)];
       const batches = requests(80, appended.agreements, 11);
       for (let start = 0; start < batches.length; start += 20) {
         const entries = batches.slice(start, start + 20).flat();
         await appended.store.db.transaction().execute((trx) => auditAggregates.record(trx, entries));
       }
-      await foldMemberSets(appended.store.db);
       const builder = await MemberSetBuilder.open(bulk.store.db);
       for (let start = 0; start < batches.length; start += 20) {
         const entries = batches.slice(start, start + 20).flat();
         let handed = 0;
-        await bulk.store.db.transaction().execute((trx) => auditAggregates.record(trx, entries, (rows) => { handed++; return builder.add(trx, rows); }));
+        await bulk.store.db.transaction().execute((trx) => auditAggregates.record(trx, entries, (groups) => { handed++; return builder.add(trx, groups); }));
         assert.equal(handed, 1);
       }
+      assert.equal(await rowCount(bulk.store.db, 'member_set_deltas'), 0, 'nothing written before the sets');
       assert.ok(await builder.write(bulk.store.db) > 0);
-      assert.equal(await rowCount(bulk.store.db, 'audit_exposure'), 0, 'no journal row written');
       assert.deepEqual(await memberSets(bulk.store.db), await memberSets(appended.store.db));
       assert.deepEqual(await tables(bulk.store.db), await tables(appended.store.db));
       const months = { now: NOW, from: '2026-03', to: '2026-06' } as const;
@@ -280,7 +271,7 @@ for (const dialect of DIALECTS) {
       await assert.rejects(exposureReport(store, { now: NOW, from: '2026-06', to: '2026-05' }), /must not be after/);
     });
 
-    test('migration 0021 fills the tables from a log written before it, as appending would have', async (t) => {
+    test('migration 0021 fills the tables from a log written before it, as appending would have; its journal rows are read until folded', async (t) => {
       const entries = requests(40, [
         { partnerId: 'p_acme', appId: 'app_acme', agreementId: 'agr_acme' }, { partnerId: 'p_zte', appId: 'app_zte', agreementId: 'agr_zte' },
       ], 11).flat().concat([staffAction(NOW, 1)]);
@@ -293,16 +284,40 @@ for (const dialect of DIALECTS) {
       const appended = (await testDatabase(t, dialect)).db;
       await new AuditRepository(appended).append(entries);
       assert.deepEqual(await tables(before), await tables(appended));
-      assert.ok((await tables(before)).audit_exposure.length > 0);
+      // The migrations leave per-member journal rows (0021, 0034), which the appenders no longer write:
+      // read with the sets until folded, as the sets the appenders write answer.
+      assert.ok(await rowCount(before, 'audit_exposure') > 0);
+      const reads = async (db: Db) => ({
+        volume: [...(await releasedVolume(db, NOW - 60 * DAY_MS, (Math.floor(NOW / DAY_MS) + 1) * DAY_MS - 1))].sort(),
+        exposure: [...(await new ExposureQueries(db).sets({ from: '2026-03', to: '2026-06' }, new Set(['agr_acme', 'agr_zte'])))]
+          .map(([month, ofMonth]) => [month, [...ofMonth].map(([agreement, sets]) => [agreement, [...sets].map(([key, set]) => `${key}: ${set.size}`).sort()])])
+          .sort(),
+      });
+      const expected = await reads(appended);
+      assert.deepEqual(await reads(before), expected);
+      assert.ok((await foldMemberSets(before)).rows > 0);
+      assert.equal(await rowCount(before, 'audit_exposure'), 0);
+      assert.deepEqual(await reads(before), expected);
+      assert.deepEqual(await memberSets(before), await memberSets(appended));
     });
   });
 }
 
-/** Every member set, as its members' ids (numbers differ between databases only if assigned in another order). */
+/**
+ * Every member set (its bitmap and deltas), as its members' ids (numbers differ between databases
+ * only if assigned in another order).
+ */
 async function memberSets(db: Db): Promise<string[]> {
   const ids = new Map((await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()).map((row) => [Number(row.number), row.member_id]));
-  const rows = await db.selectFrom('member_sets').select(['kind', 'period', 'set_key', 'members']).execute();
-  return rows.map((row) => `${row.kind} ${row.period} ${row.set_key}: ${setFromBytes(row.members).toArray().map((n) => ids.get(n)).sort().join()}`).sort();
+  const sets = new Map<string, Set<string>>();
+  for (const table of ['member_sets', 'member_set_deltas'] as const) {
+    for (const row of await db.selectFrom(table).select(['kind', 'period', 'set_key', 'members']).execute()) {
+      const name = `${row.kind} ${row.period} ${row.set_key}`;
+      const members = sets.get(name) ?? sets.set(name, new Set()).get(name)!;
+      for (const n of setFromBytes(row.members).toArray()) members.add(ids.get(n)!);
+    }
+  }
+  return [...sets].map(([name, members]) => `${name}: ${[...members].sort().join()}`).sort();
 }
 
 async function emptyDatabase(t: TestContext, dialect: Dialect): Promise<Db> {
@@ -312,75 +327,54 @@ async function emptyDatabase(t: TestContext, dialect: Dialect): Promise<Db> {
   return db;
 }
 
-const AGGREGATE_TABLES = ['audit_daily_counts', 'audit_release_days', 'audit_release_instants', 'audit_exposure', 'audit_field_months'] as const;
+const AGGREGATE_TABLES = ['audit_daily_counts', 'audit_release_instants', 'audit_field_months'] as const;
 
-/**
- * Every aggregate table's rows, in key order, numbers as numbers (PostgreSQL answers bigint as text);
- * the journals (migration 0034) merged per key as the folding merges them: the first release, the fields ORed.
- */
+/** Every aggregate table's rows, in key order, numbers as numbers (PostgreSQL answers bigint as text). */
 async function tables(db: Db): Promise<Record<(typeof AGGREGATE_TABLES)[number], unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const table of AGGREGATE_TABLES) {
     const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db);
-    const merged = new Map<string, Record<string, unknown>>();
-    for (const row of rows) {
-      const { id: _id, ...columns } = Object.fromEntries(Object.entries(row)
-        .map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) && k !== 'member_id' ? Number(v) : v]));
-      const key = JOURNAL_KEYS[table]?.map((column) => columns[column]).join() ?? JSON.stringify(columns);
-      const there = merged.get(key);
-      merged.set(key, there === undefined ? columns : {
-        ...there,
-        ...('first_at' in columns ? { first_at: Math.min(Number(there.first_at), Number(columns.first_at)) } : {}),
-        ...('direct_fields' in columns ? { direct_fields: Number(there.direct_fields) | Number(columns.direct_fields), friend_fields: Number(there.friend_fields) | Number(columns.friend_fields) } : {}),
-      });
-    }
-    out[table] = [...merged.values()].map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).sort()))).sort();
+    out[table] = rows.map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).sort()
+      .map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v])))).sort();
   }
   return out as Record<(typeof AGGREGATE_TABLES)[number], unknown[]>;
 }
 
-const JOURNAL_KEYS: Partial<Record<(typeof AGGREGATE_TABLES)[number], readonly string[]>> = {
-  audit_release_days: ['day', 'agreement_id', 'member_id'],
-  audit_exposure: ['month', 'agreement_id', 'member_id'],
-};
-
-/** The tables recounted from the entries, independently of the appender: what they must hold. */
-function recount(entries: readonly AuditEntry[]): Record<(typeof AGGREGATE_TABLES)[number], unknown[]> {
+/** The tables and the member sets (as memberSets() shows them) recounted from the entries, independently of the appender: what they must hold. */
+function recount(entries: readonly AuditEntry[]): { tables: Record<(typeof AGGREGATE_TABLES)[number], unknown[]>; sets: string[] } {
   const day = (at: Instant) => new Date(at).toISOString().slice(0, 10);
   const rows = {
     audit_daily_counts: new Map<string, { day: string; partner_id: string; app_id: string; agreement_id: string; outcome: string; entries: number; fields: number; last_at: number }>(),
-    audit_release_days: new Map<string, { day: string; agreement_id: string; member_id: string; first_at: number }>(),
     audit_release_instants: new Map<string, { at: number; agreement_id: string; fields: number }>(),
-    audit_exposure: new Map<string, { month: string; agreement_id: string; member_id: string; direct_fields: number; friend_fields: number }>(),
     audit_field_months: new Map<string, { month: string; agreement_id: string; field: string; direct: number; friends: number }>(),
   };
+  const sets = new Map<string, Set<string>>();
+  const addTo = (name: string, member: string) => sets.set(name, (sets.get(name) ?? new Set()).add(member));
   for (const e of entries) {
     const released = e.outcome === 'released';
     const fields = released ? volume(e.released) : 0;
+    const month = day(e.at).slice(0, 7);
     const d = [day(e.at), e.partnerId ?? '', e.appId ?? '', e.agreementId ?? '', e.outcome];
     const daily = rows.audit_daily_counts.get(d.join()) ?? { day: d[0]!, partner_id: d[1]!, app_id: d[2]!, agreement_id: d[3]!, outcome: d[4]!, entries: 0, fields: 0, last_at: e.at };
     rows.audit_daily_counts.set(d.join(), { ...daily, entries: daily.entries + 1, fields: daily.fields + fields, last_at: Math.max(daily.last_at, e.at) });
+    if (e.partnerId !== null && e.tokenMemberId !== null) addTo(`token ${month} ${e.partnerId}`, e.tokenMemberId);
     if (!released || e.agreementId === null || e.subjectMemberId === null) continue;
-    const k = [day(e.at), e.agreementId, e.subjectMemberId].join();
-    const seen = rows.audit_release_days.get(k) ?? { day: day(e.at), agreement_id: e.agreementId, member_id: e.subjectMemberId, first_at: e.at };
-    rows.audit_release_days.set(k, { ...seen, first_at: Math.min(seen.first_at, e.at) });
+    addTo(`release_day ${day(e.at)} ${e.agreementId}`, e.subjectMemberId);
     const i = `${e.at},${e.agreementId}`;
     rows.audit_release_instants.set(i, { at: e.at, agreement_id: e.agreementId, fields: (rows.audit_release_instants.get(i)?.fields ?? 0) + fields });
-    const month = day(e.at).slice(0, 7);
     const direct = e.subjectMemberId === e.tokenMemberId;
     for (const field of e.released) {
       const f = [month, e.agreementId, field].join();
       const times = rows.audit_field_months.get(f) ?? { month, agreement_id: e.agreementId, field, direct: 0, friends: 0 };
       rows.audit_field_months.set(f, { ...times, direct: times.direct + (direct ? 1 : 0), friends: times.friends + (direct ? 0 : 1) });
     }
-    if (e.released.length === 0) continue;
-    const mask = e.released.reduce((m, field) => m | fieldBit(field), 0);
-    const x = [month, e.agreementId, e.subjectMemberId].join();
-    const exposure = rows.audit_exposure.get(x) ?? { month, agreement_id: e.agreementId, member_id: e.subjectMemberId, direct_fields: 0, friend_fields: 0 };
-    rows.audit_exposure.set(x, { ...exposure, [direct ? 'direct_fields' : 'friend_fields']: exposure[direct ? 'direct_fields' : 'friend_fields'] | mask });
+    for (const field of e.released.length === 0 ? [] : ['*', ...e.released]) addTo(`exposure ${month} ${e.agreementId} ${field} ${direct ? 'd' : 'f'}`, e.subjectMemberId);
   }
-  return Object.fromEntries(Object.entries(rows).map(([table, map]) => [table,
-    [...map.values()].map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).sort()))).sort()])) as Record<(typeof AGGREGATE_TABLES)[number], unknown[]>;
+  return {
+    tables: Object.fromEntries(Object.entries(rows).map(([table, map]) => [table,
+      [...map.values()].map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).sort()))).sort()])) as Record<(typeof AGGREGATE_TABLES)[number], unknown[]>,
+    sets: [...sets].map(([name, members]) => `${name}: ${[...members].sort().join()}`).sort(),
+  };
 }
 
 describe('counts kept on append: property', () => {
@@ -396,22 +390,26 @@ describe('counts kept on append: property', () => {
     released: r.outcome === 'released' ? r.released : [], withheld: {},
   }));
 
-  test('for random append sequences the tables equal a recount from the entries', async () => {
+  test('for random append sequences the tables and the member sets equal a recount from the entries', async () => {
     const db = openSqlite(':memory:');
     await migrateToLatest(db);
     const coverage = { mergedAcrossBatches: 0, directAndFriends: 0, severalMonths: 0, runs: 0 };
     try {
       await fc.assert(fc.asyncProperty(fc.array(fc.array(entry, { maxLength: 12 }), { maxLength: 6 }), async (batches) => {
-        for (const table of AGGREGATE_TABLES) await sql`delete from ${sql.table(table)}`.execute(db);
+        for (const table of [...AGGREGATE_TABLES, 'member_sets', 'member_set_deltas']) await sql`delete from ${sql.table(table)}`.execute(db);
         await sql`delete from audit_entries`.execute(db);
         const audit = new AuditRepository(db);
         for (const batch of batches) await audit.append(batch);
         const all = batches.flat();
-        assert.deepEqual(await tables(db), recount(all));
-        const kept = recount(all).audit_exposure.map((row) => JSON.parse(String(row)) as { direct_fields: number; friend_fields: number; month: string });
+        const recounted = recount(all);
+        assert.deepEqual(await tables(db), recounted.tables);
+        assert.deepEqual(await memberSets(db), recounted.sets);
         coverage.runs++;
-        if (kept.some((row) => row.direct_fields !== 0 && row.friend_fields !== 0)) coverage.directAndFriends++;
-        if (new Set(kept.map((row) => row.month)).size > 1) coverage.severalMonths++;
+        const releases = all.filter((e) => e.outcome === 'released' && e.agreementId !== null && e.subjectMemberId !== null && e.released.length > 0)
+          .map((e) => ({ key: `${new Date(e.at).toISOString().slice(0, 7)},${e.agreementId},${e.subjectMemberId}`, direct: e.subjectMemberId === e.tokenMemberId }));
+        const direct = new Set(releases.filter((r) => r.direct).map((r) => r.key));
+        if (releases.some((r) => !r.direct && direct.has(r.key))) coverage.directAndFriends++;
+        if (new Set(releases.map((r) => r.key.slice(0, 7))).size > 1) coverage.severalMonths++;
         const perBatch = batches.map((batch) => new Set(batch.filter((e) => e.outcome === 'released' && e.agreementId !== null && e.subjectMemberId !== null)
           .map((e) => `${new Date(e.at).toISOString().slice(0, 7)},${e.agreementId},${e.subjectMemberId}`)));
         const keys = perBatch.flatMap((set) => [...set]);
