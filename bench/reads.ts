@@ -205,7 +205,7 @@ async function countOnly(store: Store, size: Size): Promise<void> {
   let counted = 0;
   await withProgressBar('Counting more subjects', async (onProgress) => {
     for (const entries of syntheticBatches(recipients, size, size.counted, SEED + 1, 250_000)) {
-      await store.db.transaction().execute((trx) => auditAggregates.record(trx, entries, builder && ((rows) => builder.add(trx, rows))));
+      await store.db.transaction().execute((trx) => auditAggregates.record(trx, entries, builder && ((sets) => builder.add(sets)), builder?.memberNumbers));
       counted += entries.length;
       onProgress(counted, size.counted);
     }

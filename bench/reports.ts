@@ -199,7 +199,7 @@ async function countRequests(store: Store, size: Size, { subjects, start, end, s
         batch.push(...entries);
         totals.subjects += entries.filter((entry) => entry.outcome === 'released').length;
       }
-      await store.db.transaction().execute((trx) => auditAggregates.record(trx, batch, builder && ((rows) => builder.add(trx, rows))));
+      await store.db.transaction().execute((trx) => auditAggregates.record(trx, batch, builder && ((sets) => builder.add(sets)), builder?.memberNumbers));
       totals.entries += batch.length;
       onProgress(Math.round(done() * 1000), 1000);
     }

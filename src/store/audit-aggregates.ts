@@ -4,7 +4,7 @@ import { fieldBit, isField, type Field, type FieldMask } from '../domain/field-c
 import { DAY_MS, type Instant } from '../domain/time.js';
 import { BulkInsert } from './bulk-insert.js';
 import type { Db } from './database.js';
-import { addDelta, ExposureGroups, MemberNumbers, setsOf, type MemberGroup } from './member-sets.js';
+import { addDelta, ExposureGroups, MemberNumbers, setsOfNumbered, type KeyedSet, type MemberGroup } from './member-sets.js';
 
 /**
  * The counts the staff's reports read (issue 11 point 4, issue 14 point 1), kept current in the
@@ -33,12 +33,12 @@ import { addDelta, ExposureGroups, MemberNumbers, setsOf, type MemberGroup } fro
  */
 export class AuditAggregates {
   /**
-   * Counts the entries in the caller's transaction. The batch's member sets are numbered with
-   * `numbers` (a cache the appender keeps; by default looked up afresh) and each written as one
-   * delta (member-sets.ts `addDelta`); with `into`, they are handed to it instead (a bulk build holds
-   * them in memory, member-set-folding.ts `MemberSetBuilder`) and nothing is numbered here.
+   * Counts the entries in the caller's transaction. The batch's members are numbered with `numbers`
+   * (a cache the appender keeps; by default looked up afresh) and each member set the batch adds to
+   * is written as one delta (member-sets.ts `addDelta`); with `into`, the sets are handed to it
+   * instead (a bulk build holds them in memory, member-set-folding.ts `MemberSetBuilder`).
    */
-  async record(db: Db, entries: readonly AuditEntry[], into?: (groups: readonly MemberGroup[]) => Promise<void>, numbers = new MemberNumbers()): Promise<void> {
+  async record(db: Db, entries: readonly AuditEntry[], into?: (sets: readonly KeyedSet[]) => Promise<void> | void, numbers = new MemberNumbers()): Promise<void> {
     if (entries.length === 0) return;
     const batch = new BatchCounts();
     for (const entry of entries) batch.add(entry);
@@ -46,10 +46,9 @@ export class AuditAggregates {
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
     await FIELD_USE_UPSERT.run(db, batch.fieldUses());
-    const groups = batch.memberGroups();
-    if (into !== undefined) return into(groups);
-    await numbers.learn(db, groups.flatMap((group) => group.ids));
-    for (const set of setsOf(groups, numbers)) await addDelta(db, set.kind, set.period, set.key, set.members);
+    const sets = setsOfNumbered(batch.memberGroups(await numbers.numbersOf(db, batch.memberIds())));
+    if (into !== undefined) return into(sets);
+    for (const set of sets) await addDelta(db, set.kind, set.period, set.key, set.members);
   }
 }
 
@@ -105,7 +104,11 @@ class BatchCounts {
   private readonly dayNames = new Map<number, string>();
   /** Per month and partner, the members whose tokens its apps used. */
   private readonly tokens = new Map<string, { month: string; partnerId: string; members: Set<string> }>();
-  private previous: { entry: AuditEntry; daily: DailyCount; instant?: { fields: number }; times?: Map<ReleasedList, FieldTimes>; on?: ReleasedOn } | undefined;
+  private previous: {
+    entry: AuditEntry; daily: DailyCount; instant?: { fields: number }; times?: Map<ReleasedList, FieldTimes>; on?: ReleasedOn;
+    /** The request's uses, directly and through friends. */
+    uses?: { d?: Map<ReleasedList, FirstAndLast>; f?: Map<ReleasedList, FirstAndLast> };
+  } | undefined;
 
   add(entry: AuditEntry): void {
     const before = this.previous;
@@ -122,7 +125,7 @@ class BatchCounts {
     if (entry.at > daily.lastAt) daily.lastAt = entry.at;
     if (!sameRequest && entry.partnerId !== null && entry.tokenMemberId !== null) this.addToken(day.slice(0, 7), entry.partnerId, entry.tokenMemberId);
     const previous: NonNullable<BatchCounts['previous']> = sameRequest
-      ? { entry, daily, instant: before.instant, times: before.times, on: before.on }
+      ? { entry, daily, instant: before.instant, times: before.times, on: before.on, uses: before.uses }
       : { entry, daily };
     this.previous = previous;
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
@@ -130,16 +133,17 @@ class BatchCounts {
     instant.fields += fields;
     const times = previous.times ??= this.timesOf(entry.agreementId, day.slice(0, 7));
     const on = previous.on ??= this.releasedOn(day, entry.agreementId);
-    this.addRelease(on, entry.subjectMemberId, entry, list, times);
+    const direct = entry.subjectMemberId === entry.tokenMemberId;
+    if (entry.appId !== null && entry.purpose !== null) {
+      const uses = previous.uses ??= {};
+      const how = direct ? 'd' : 'f';
+      addUse(uses[how] ??= this.usesOf(`${day.slice(0, 7)}\0${entry.agreementId}\0${entry.appId}\0${entry.purpose}\0${how}`), list, entry.at);
+    }
+    this.addRelease(on, entry.subjectMemberId, direct, list, times);
   }
 
-  private addRelease({ day, agreementId, members }: ReleasedOn, member: string, entry: AuditEntry, list: ReleasedList, times: Map<ReleasedList, FieldTimes>): void {
-    const direct = member === entry.tokenMemberId;
+  private addRelease({ members }: ReleasedOn, member: string, direct: boolean, list: ReleasedList, times: Map<ReleasedList, FieldTimes>): void {
     const mask = list.mask;
-    if (entry.appId !== null && entry.purpose !== null) {
-      const usedUnder = `${day.slice(0, 7)}\0${agreementId}\0${entry.appId}\0${entry.purpose}`;
-      this.addUse(`${usedUnder}\0${direct ? 'd' : 'f'}`, list, entry.at);
-    }
     if (mask !== 0) {
       let counted = times.get(list);
       if (counted === undefined) times.set(list, (counted = { direct: 0, friends: 0 }));
@@ -188,15 +192,10 @@ class BatchCounts {
   }
 
   /** Per list of released fields, expanded into fields only as rows are made: an entry costs one look-up, not one per field. */
-  private addUse(key: string, list: ReleasedList, at: Instant): void {
+  private usesOf(key: string): Map<ReleasedList, FirstAndLast> {
     let byList = this.uses.get(key);
     if (byList === undefined) this.uses.set(key, (byList = new Map()));
-    const use = byList.get(list);
-    if (use === undefined) byList.set(list, { firstAt: at, lastAt: at });
-    else {
-      if (at < use.firstAt) use.firstAt = at;
-      if (at > use.lastAt) use.lastAt = at;
-    }
+    return byList;
   }
 
   private dayOf(at: Instant): string {
@@ -215,21 +214,36 @@ class BatchCounts {
   }
 
   /**
-   * The batch's members as the member sets take them (member-sets.ts): per day and agreement the
-   * members released; per month and agreement, by the fields released (ExposureGroups); per month
-   * and partner the token members.
+   * The batch's members (their numbers in memberIds() order) as the member sets take them
+   * (member-sets.ts): per day and agreement the members released; per month and agreement, by the
+   * fields released (ExposureGroups); per month and partner the token members.
    */
-  memberGroups(): MemberGroup[] {
-    const groups: MemberGroup[] = [];
-    const exposure = new ExposureGroups();
+  memberGroups(numbers: readonly number[]): Array<MemberGroup<number>> {
+    const groups: Array<MemberGroup<number>> = [];
+    const exposure = new ExposureGroups<number>();
+    let next = 0;
     for (const { day, agreementId, members } of this.released.values()) {
-      groups.push({ kind: 'release_day', period: day, keys: [agreementId], ids: [...members.keys()] });
+      const ofDay = numbers.slice(next, next + members.size);
+      groups.push({ kind: 'release_day', period: day, keys: [agreementId], ids: ofDay });
       const month = day.slice(0, 7);
-      for (const [member, masks] of members) exposure.add(month, agreementId, member, masks.direct, masks.friends);
+      let i = 0;
+      for (const masks of members.values()) exposure.add(month, agreementId, ofDay[i++]!, masks.direct, masks.friends);
+      next += members.size;
     }
     groups.push(...exposure.groups());
-    for (const { month, partnerId, members } of this.tokens.values()) groups.push({ kind: 'token', period: month, keys: [partnerId], ids: [...members] });
+    for (const { month, partnerId, members } of this.tokens.values()) {
+      groups.push({ kind: 'token', period: month, keys: [partnerId], ids: numbers.slice(next, next + members.size) });
+      next += members.size;
+    }
     return groups;
+  }
+
+  /** Every member the batch names, in the order memberGroups() takes their numbers. */
+  memberIds(): string[] {
+    const ids: string[] = [];
+    for (const { members } of this.released.values()) for (const id of members.keys()) ids.push(id);
+    for (const { members } of this.tokens.values()) for (const id of members) ids.push(id);
+    return ids;
   }
 
   fieldMonths(): unknown[] {
@@ -269,6 +283,15 @@ class BatchCounts {
     return values;
   }
 
+}
+
+function addUse(byList: Map<ReleasedList, FirstAndLast>, list: ReleasedList, at: Instant): void {
+  const use = byList.get(list);
+  if (use === undefined) byList.set(list, { firstAt: at, lastAt: at });
+  else {
+    if (at < use.firstAt) use.firstAt = at;
+    if (at > use.lastAt) use.lastAt = at;
+  }
 }
 
 /** Rows as BulkInsert takes them: the key's columns, then the counts. */

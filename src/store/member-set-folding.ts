@@ -94,7 +94,7 @@ const JOURNALS: readonly Journal[] = [
 
 /**
  * The member sets built in memory, for a bulk load (a benchmark's world of 100M audited subjects):
- * the batches' members that AuditAggregates.record hands over instead of writing deltas are ORed
+ * the batches' sets that AuditAggregates.record hands over instead of writing deltas are ORed
  * into sets held here, and `write` stores each set once (ORed into any set already stored), as
  * the deltas of the same batches would have left it. Every member's number is read once at the
  * start; an id without one gets it as the appender would give it.
@@ -108,11 +108,15 @@ export class MemberSetBuilder {
     return new MemberSetBuilder(await MemberNumbers.all(db));
   }
 
-  /** Adds a batch's members (as AuditAggregates.record hands them) to the sets held; numbers given go into `db`'s transaction. */
-  async add(db: Db, groups: readonly MemberGroup[]): Promise<void> {
-    await this.numbers.learn(db, groups.flatMap((group) => group.ids));
+  /** The numbers to count with (AuditAggregates.record's `numbers`). */
+  get memberNumbers(): MemberNumbers {
+    return this.numbers;
+  }
+
+  /** Adds a batch's sets (as AuditAggregates.record hands them, numbered with memberNumbers) to the sets held. */
+  add(sets: readonly KeyedSet[]): void {
     this.numbers.keep();
-    for (const set of setsOf(groups, this.numbers)) {
+    for (const set of sets) {
       const name = `${set.kind}\0${set.period}\0${set.key}`;
       const held = this.sets.get(name);
       if (held === undefined) this.sets.set(name, set);

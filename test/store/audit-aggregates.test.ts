@@ -221,7 +221,7 @@ for (const dialect of DIALECTS) {
       for (let start = 0; start < batches.length; start += 20) {
         const entries = batches.slice(start, start + 20).flat();
         let handed = 0;
-        await bulk.store.db.transaction().execute((trx) => auditAggregates.record(trx, entries, (groups) => { handed++; return builder.add(trx, groups); }));
+        await bulk.store.db.transaction().execute((trx) => auditAggregates.record(trx, entries, (sets) => { handed++; builder.add(sets); }, builder.memberNumbers));
         assert.equal(handed, 1);
       }
       assert.equal(await rowCount(bulk.store.db, 'member_set_deltas'), 0, 'nothing written before the sets');

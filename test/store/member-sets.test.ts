@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Db } from '../../src/store/database.js';
-import { addDelta, addToSet, emptySet, readSets } from '../../src/store/member-sets.js';
+import { addDelta, addToSet, emptySet, MemberNumbers, readSets } from '../../src/store/member-sets.js';
 import { DIALECTS, testDatabase } from '../helpers/dialects.js';
 
 const setOf = (numbers: Iterable<number>) => {
@@ -46,6 +46,23 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([(await stored(db)).deltas, (await stored(db)).members], [0, 2]);
       await db.transaction().execute((trx) => addDelta(trx, 'exposure', '2026-06', 'agr * f', setOf(Array.from({ length: 1000 }, (_, i) => 1_000_000 + i * 70))));
       assert.deepEqual([(await stored(db)).deltas, (await stored(db)).members], [0, 1002], 'as large as the bitmap: merged at once');
+    });
+
+    test('the appender\'s member numbers: as stored, members not numbered yet numbered once, at most `limit` held, the oldest forgotten first', async (t) => {
+      const { db } = await testDatabase(t, dialect);
+      await db.insertInto('member_numbers').values(['a', 'b', 'c', 'd'].map((member_id) => ({ member_id }))).execute();
+      const stored = new Map((await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()).map((row) => [row.member_id, Number(row.number)]));
+      const numbers = new MemberNumbers(3);
+      assert.equal(await numbers.preload(db, 2), 3, 'the newest three, two a chunk');
+      const batch = ['a', 'd', 'new', 'b', 'new'];
+      const numbered = await db.transaction().execute((trx) => numbers.numbersOf(trx, batch));
+      numbers.keep();
+      const after = new Map((await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()).map((row) => [row.member_id, Number(row.number)]));
+      assert.deepEqual(numbered, batch.map((id) => after.get(id)));
+      assert.equal(after.get('a'), stored.get('a'));
+      assert.equal(after.size, 5, '`new` numbered once');
+      // Held past the limit, the batch's own members kept: the next batch still numbers every member as stored.
+      assert.deepEqual(await numbers.numbersOf(db, ['c', 'a', 'new']), ['c', 'a', 'new'].map((id) => after.get(id)));
     });
   });
 }
