@@ -269,9 +269,9 @@ export class MemberNumbers {
    * between them (a server's start: a million members take a second or two).
    */
   async preload(db: Db, chunk = 100_000): Promise<number> {
-    let below = Number.MAX_SAFE_INTEGER;
+    let below: number | undefined;
     while (this.known.size < this.limit) {
-      const rows = await db.selectFrom('member_numbers').select(['member_id', 'number']).where('number', '<', below)
+      const rows = await db.selectFrom('member_numbers').select(['member_id', 'number']).$if(below !== undefined, (q) => q.where('number', '<', below!))
         .orderBy('number', 'desc').limit(Math.min(chunk, this.limit - this.known.size)).execute();
       for (const row of rows) if (!this.known.has(row.member_id)) this.known.set(row.member_id, Number(row.number));
       if (rows.length < chunk) break;
