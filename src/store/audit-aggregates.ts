@@ -124,9 +124,8 @@ class BatchCounts {
     daily.fields += fields;
     if (entry.at > daily.lastAt) daily.lastAt = entry.at;
     if (!sameRequest && entry.partnerId !== null && entry.tokenMemberId !== null) this.addToken(day.slice(0, 7), entry.partnerId, entry.tokenMemberId);
-    const previous: NonNullable<BatchCounts['previous']> = sameRequest
-      ? { entry, daily, instant: before.instant, times: before.times, on: before.on, uses: before.uses }
-      : { entry, daily };
+    // The same request: what it counted under is kept, the entry and its daily count move on.
+    const previous: NonNullable<BatchCounts['previous']> = sameRequest ? Object.assign(before, { entry, daily }) : { entry, daily };
     this.previous = previous;
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
     const instant = previous.instant ??= this.instantOf(entry.at, entry.agreementId);

@@ -184,26 +184,40 @@ export const exposureKey = (agreementId: string, field: string, how: 'd' | 'f'):
  * and to `*`. Few masks recur, so a set is filled per mask, not per member and field.
  */
 export class ExposureGroups<M = string> {
-  private readonly byMask = new Map<string, { month: string; agreementId: string; how: 'd' | 'f'; mask: number; ids: M[] }>();
+  private readonly byMonth = new Map<string, { month: string; agreementId: string; d: Map<number, M[]>; f: Map<number, M[]> }>();
+  /** The month and agreement added to last: a batch adds its members one day and agreement after another. */
+  private last: { month: string; agreementId: string; d: Map<number, M[]>; f: Map<number, M[]> } | undefined;
 
   add(month: string, agreementId: string, member: M, direct: number, friends: number): void {
-    if (direct !== 0) this.addMasked(month, agreementId, 'd', direct, member);
-    if (friends !== 0) this.addMasked(month, agreementId, 'f', friends, member);
-  }
-
-  private addMasked(month: string, agreementId: string, how: 'd' | 'f', mask: number, member: M): void {
-    const key = `${month}\0${agreementId}\0${how}\0${mask}`;
-    let group = this.byMask.get(key);
-    if (group === undefined) this.byMask.set(key, (group = { month, agreementId, how, mask, ids: [] }));
-    group.ids.push(member);
+    let of = this.last;
+    if (of === undefined || of.month !== month || of.agreementId !== agreementId) {
+      const key = `${month}\0${agreementId}`;
+      of = this.byMonth.get(key);
+      if (of === undefined) this.byMonth.set(key, (of = { month, agreementId, d: new Map(), f: new Map() }));
+      this.last = of;
+    }
+    if (direct !== 0) addMasked(of.d, direct, member);
+    if (friends !== 0) addMasked(of.f, friends, member);
   }
 
   groups(): Array<MemberGroup<M>> {
-    return [...this.byMask.values()].map(({ month, agreementId, how, mask, ids }) => ({
-      kind: 'exposure', period: month, ids,
-      keys: [exposureKey(agreementId, '*', how), ...FIELDS.filter((field) => mask & fieldBit(field)).map((field) => exposureKey(agreementId, field, how))],
-    }));
+    const groups: Array<MemberGroup<M>> = [];
+    for (const { month, agreementId, d, f } of this.byMonth.values()) {
+      for (const [how, byMask] of [['d', d], ['f', f]] as const) {
+        for (const [mask, ids] of byMask) {
+          const keys = [exposureKey(agreementId, '*', how), ...FIELDS.filter((field) => mask & fieldBit(field)).map((field) => exposureKey(agreementId, field, how))];
+          groups.push({ kind: 'exposure', period: month, keys, ids });
+        }
+      }
+    }
+    return groups;
   }
+}
+
+function addMasked<M>(byMask: Map<number, M[]>, mask: number, member: M): void {
+  const members = byMask.get(mask);
+  if (members === undefined) byMask.set(mask, [member]);
+  else members.push(member);
 }
 
 /** Members (by id, or by number) that belong to each of the sets named by `kind`, `period` and each of `keys`. */
