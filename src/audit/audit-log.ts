@@ -202,16 +202,13 @@ export class AuditLog {
   /**
    * For a server: signs a head now if the log grew while it was down, then checks every interval
    * (at least a second) for entries appended outside this log's batches (the scheduler, the CLI,
-   * another instance), so they too are under a signed head within about a second. Loads the
-   * numbers of up to a million members for the counts (member-sets.ts MemberNumbers).
+   * another instance), so they too are under a signed head within about a second.
    */
   async start(): Promise<void> {
     if (this.closed || this.watchTimer !== undefined) return;
     await this.refuseAnotherKey();
     await this.refuseAnotherOrigin();
     await this.signHeadIfBehind(false);
-    // The counts' member numbers, loaded now rather than looked up a batch at a time as members are met.
-    if (this.options.keepCounts !== false) await this.memberNumbers.preload(this.options.db);
     await this.checkpointUpgradedHead();
     this.watchTimer = setInterval(() => this.scheduleHead(), Math.max(this.headIntervalMs, 1000));
     this.watchTimer.unref();

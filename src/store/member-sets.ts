@@ -258,11 +258,12 @@ export function setsOfNumbered(groups: ReadonlyArray<MemberGroup<number>>): Keye
 
 /**
  * The appender's cache of member numbers, so that a batch looks up only the members it has not met
- * (one statement for them all, then `memberNumbers` for the few not numbered yet): a look-up costs
- * some 3 to 7 µs a member here, more than the rest of the counts together. What a batch learns
- * counts as known only once its transaction commits (`keep`); if it fails (`drop`) it is
- * forgotten: a number given in a transaction rolled back was never given. It holds at most
- * `limit` members (about 100 MB at a million), those met longest ago forgotten first.
+ * (one statement for them all, then `memberNumbers` for the few not numbered yet; some 3 to 7 µs a
+ * member here). What a batch learns counts as known only once its transaction commits (`keep`); if
+ * it fails (`drop`) it is forgotten: a number given in a transaction rolled back was never given.
+ * It holds at most `limit` members (about 100 MB at a million), those met longest ago forgotten
+ * first. Loading them all at start saved nothing measurable in bench:audit (the look-ups it spared
+ * were paid again in garbage collection over the larger heap) and was dropped.
  */
 export class MemberNumbers {
   private known = new Map<string, number>();
@@ -276,23 +277,6 @@ export class MemberNumbers {
     const numbers = new MemberNumbers(Infinity);
     for (const row of await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()) numbers.known.set(row.member_id, Number(row.number));
     return numbers;
-  }
-
-  /**
-   * Loads the numbers of the newest members, up to the limit, in chunks with the event loop turning
-   * between them (a server's start: a million members take a second or two).
-   */
-  async preload(db: Db, chunk = 100_000): Promise<number> {
-    let below: number | undefined;
-    while (this.known.size < this.limit) {
-      const rows = await db.selectFrom('member_numbers').select(['member_id', 'number']).$if(below !== undefined, (q) => q.where('number', '<', below!))
-        .orderBy('number', 'desc').limit(Math.min(chunk, this.limit - this.known.size)).execute();
-      for (const row of rows) if (!this.known.has(row.member_id)) this.known.set(row.member_id, Number(row.number));
-      if (rows.length < chunk) break;
-      below = Number(rows[rows.length - 1]!.number);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    return this.known.size;
   }
 
   /** The numbers of the ids, in their order: each id looked up in the cache once, the others learnt. */
