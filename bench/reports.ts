@@ -16,9 +16,10 @@
  * Measured, each report called REPORTS_BENCH_REPEATS times (default 5) through `openStore` (the
  * staff's reads on their worker thread, as `datapact serve` reads them): the first call (cold) apart,
  * then p50 and max of the others, target < 1 s:
- * - the exposure (one partner, one month; every partner, 12 months) and the inventory on the per-member
- *   rows as appended, before `foldMemberSets` (the baseline: what they read before the bitmaps), then
- *   the same on the bitmaps after folding (its time and rows printed);
+ * - the exposure (one partner, one month; every partner, 12 months) and the inventory on the counts as
+ *   appended, before `foldMemberSets` (the `rows` lines: a baseline while the appenders wrote per-member
+ *   journal rows; they now write the sets' deltas, so these read the sets as appended and the fold finds
+ *   nothing), then the same after folding (its time and rows printed);
  * - the counterfactual (every partner, 12 months): with no reach indexed (the baseline: the report
  *   reads every token member's two hops itself; one call, as it takes minutes), after `indexReach` (its time printed), then after
  *   REPORTS_BENCH_NEW_REQUESTS more requests (default 300, new token members): first with the newcomers not
@@ -30,8 +31,8 @@
  * indexing, and (the incremental case) with the newcomers expanded by the report, indexed as they came, and after indexReach.
  *
  * REPORTS_BENCH_FILL=bulk fills the counts from the same requests through the same record, its
- * journal rows folded in memory (MemberSetBuilder) and each member set written once: no rows to
- * measure before folding. REPORTS_BENCH_BASELINES=0 leaves out the baselines (rows, counterfactual
+ * member sets held in memory (MemberSetBuilder) and each written once: nothing to measure before
+ * folding. REPORTS_BENCH_BASELINES=0 leaves out the baselines (rows, counterfactual
  * not indexed), saying so. --smoke also builds the bulk fill and compares every report with the other.
  *
  * Run: npm run bench:reports   (--smoke: a tiny world, two calls each)
@@ -67,10 +68,9 @@ import { prng } from './prng.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] || fallback);
 /**
- * How the counts are filled: `record`, through auditAggregates.record with its journals appended,
- * then folded by the run (the append side's own path, 64,000 subjects/s: 26 minutes for 100M);
- * `bulk`, the same requests through the same record, its journal rows folded in memory and each
- * member set written once (MemberSetBuilder): no rows to measure the reports on before folding.
+ * How the counts are filled: `record`, through auditAggregates.record writing the sets' deltas, as
+ * the appenders do; `bulk`, the same requests through the same record, its member sets held in
+ * memory and each written once (MemberSetBuilder).
  */
 type Fill = 'record' | 'bulk';
 function fillFromEnv(): Fill {
@@ -135,7 +135,7 @@ async function filledWorld(size: Size, fill: Fill = size.fill): Promise<string> 
   });
   if (filled.reused) await migrateCached(filledPath, log);
   const { seconds, cpuSeconds: cpu, subjects, entries, requests, sets } = filled.record;
-  const how = fill === 'bulk' ? `in bulk (auditAggregates.record, its journal rows folded in memory into ${fmt(sets ?? 0)} member sets written once)` : 'through auditAggregates.record';
+  const how = fill === 'bulk' ? `in bulk (auditAggregates.record, its member sets held in memory: ${fmt(sets ?? 0)} written once)` : 'through auditAggregates.record';
   log(`counts: ${fmt(subjects)} audited subjects (${fmt(entries)} entries, ${fmt(requests)} requests over ${LOG_DAYS} days) ${how}; ` +
     `${filled.reused ? 'reused, ' : ''}filled in ${fmt(seconds, 1)} s (${fmt(subjects / seconds)} subjects/s)` +
     (cpu === undefined ? '' : `, ${fmt(cpu, 1)} s of CPU (${fmt(subjects / cpu)} subjects per CPU second)`));
@@ -234,7 +234,7 @@ function firstPages(path: string): Map<string, string[]> {
   }
 }
 
-/** The same requests, their journal rows folded in memory (as foldMemberSets folds them) and each member set written once at the end. */
+/** The same requests, their member sets held in memory and each written once at the end. */
 async function fillInBulk(store: Store, path: string, size: Size): Promise<FillRecord> {
   const started = performance.now();
   const cpu = process.cpuUsage();
@@ -352,7 +352,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const counterfactual = () => counterfactualReport(store, { now: NOW, ...TWELVE_MONTHS });
     const inventory = () => inventoryReport(store, NOW);
 
-    // The baseline: the reports on the journal rows as appended, before they are folded into bitmaps.
+    // The reports on the counts as appended (once per-member journal rows, a baseline; now the sets' deltas), before any fold.
     const rows = size.fill === 'record' && size.baselines ? {
       one: comparable(await measure('rows: exposure, 1 partner, 1 month', exposureOne)),
       all: comparable(await measure('rows: exposure, all, 12 months', exposureAll)),
@@ -360,7 +360,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     } : undefined;
     if (rows === undefined) {
       log(size.fill === 'bulk'
-        ? 'rows: not measured: the counts were built in bulk, straight into bitmaps; REPORTS_BENCH_FILL=record appends the journal rows and folds them here'
+        ? 'rows: not measured: the counts were built in bulk, straight into bitmaps; REPORTS_BENCH_FILL=record writes them as the appenders do'
         : 'rows: not measured (REPORTS_BENCH_BASELINES=0)');
     }
 
