@@ -29,10 +29,10 @@ export type MemberSet = Bitmap;
  * by ORing a few bitmaps instead of grouping millions of rows. A set is named by its kind, its
  * period (a UTC day or month) and a key (an agreement, a partner, ...).
  *
- * The appenders write per-member rows, cheap to add to (audit-aggregates.ts); `foldMemberSets`
- * moves those rows into the bitmaps and deletes them. A set is always its bitmap, its deltas (what
- * folds added since it was last merged, migration 0036) and the rows not yet folded, so a report is
- * exact whether or not the folding has run.
+ * The appenders add each batch's members to the sets as deltas (audit-aggregates.ts, migration
+ * 0036), merged into the bitmaps now and then. A set is always its bitmap, its deltas and, in a
+ * database appended to before the appenders wrote the sets, the per-member journal rows not yet
+ * folded (member-set-folding.ts), so a report is exact whether or not the folding has run.
  */
 export type MemberSetKind =
   /** Per UTC day and agreement: members any of whose data was released. */
@@ -108,7 +108,7 @@ const MERGE_AT_DELTAS = 16;
 /**
  * Adds `members` to the stored set as a delta beside its bitmap, without reading or rewriting the
  * bitmap, and merges the deltas into it when they are due (MERGE_AT_FRACTION, MERGE_AT_DELTAS).
- * Call inside the transaction that deletes the rows folded, under lockFolding.
+ * Call inside the transaction that holds what it adds (the batch's entries, the rows folded).
  */
 export async function addDelta(trx: Db, kind: MemberSetKind, period: string, key: string, members: MemberSet): Promise<void> {
   const { rows: [due] } = await sql<{ deltas: number | string; bytes: number | string | null; base: number | string | null }>`
