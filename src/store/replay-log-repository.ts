@@ -11,6 +11,7 @@ import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
+import { ReplayMembers } from './replay-members.js';
 import type { AgreementsTable } from './schema.js';
 
 /** Which logged requests to read: one agreement's or all, in [from, to). */
@@ -31,14 +32,16 @@ export interface LoggedConsent {
   readonly friendFields: FieldMask;
 }
 
-/** A member's facts as the field rules read them, whoever asks (friendship and app use are added per request). */
-export type MemberFacts = Omit<SubjectFacts, 'isFriend' | 'usesApp'>;
+import type { MemberFacts } from './replay-members.js';
+
+export type { MemberFacts };
 
 /** A batch whose requests hold fewer than one leaf in this many of the range they span reads its leaves request by request. */
 const SCATTERED = 4;
 
 /** What a packed subject code says besides the subject's friendship. */
 interface PackedLists {
+  readonly shown: true;
   readonly relation: 'self' | 'friend';
   readonly released: FieldMask;
   readonly withheld: ReasonMasks;
@@ -86,29 +89,36 @@ export class ReplayLogRepository {
     return this.withSubjects(requests, leaves);
   }
 
+  /**
+   * The same batch as `requests`, packed (SQLite): each request's head, and its subjects as columns
+   * of codes and ids, with no object per subject; undefined when the batch cannot be read so
+   * (PostgreSQL, a transaction, ids that do not pack): read it with `requests`.
+   */
+  async packedRequests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<PackedRequests | undefined> {
+    const packed = this.rawReads()?.batch(filter, afterSeq, limit);
+    if (packed === undefined) return undefined;
+    await this.loadFieldSetsOf(packed.codes);
+    return new PackedRequests(packed, this);
+  }
+
   /** The packed rows of a batch as requests: each head with its subjects' codes and ids. */
-  private unpack({ heads, codes, ids }: PackedBatch): LoggedRequestRead[] {
+  private unpack(batch: PackedBatch): LoggedRequestRead[] {
+    const requests = new PackedRequests(batch, this);
     const result: LoggedRequestRead[] = [];
-    for (let index = 0; index < heads.length; index++) {
-      const head = heads[index]!;
-      const subjectCodes = codes[index]!;
-      const subjectIds = ids[index]!;
-      const subjects: LoggedSubject[] = new Array(subjectCodes.length);
-      const friendsToday: boolean[] = new Array(subjectCodes.length);
-      for (let next = 0; next < subjectCodes.length; next++) {
-        const code = subjectCodes[next]!;
-        const lists = this.packedLists(code);
-        subjects[next] = { shown: true, id: subjectIds[next]!, relation: lists.relation, released: lists.released, withheld: lists.withheld };
-        friendsToday[next] = code % 2 === 1;
-      }
-      const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
-      result.push({ request, friendsToday, deniedSubjectIsFriend: head.denied_friend === 1 });
-    }
+    for (let index = 0; index < batch.heads.length; index++) result.push(requests.read(index));
     return result;
   }
 
+  /**
+   * Today's members whole, numbered, with their facts and friend lists (SQLite: a replay reads most
+   * of them, and a scan costs less than a look-up per member); undefined on PostgreSQL.
+   */
+  allMembers(): ReplayMembers | undefined {
+    return this.rawReads()?.members();
+  }
+
   /** A packed code's relation and lists (its friendship bit aside), worked out once per distinct code. */
-  private packedLists(code: number): PackedLists {
+  packedLists(code: number): PackedLists {
     const key = Math.floor(code / 2);
     let lists = this.packed.get(key);
     if (lists === undefined) {
@@ -116,7 +126,7 @@ export class ReplayLogRepository {
       const ids = (key - self) / 2;
       const withheld = ids % PACKED_ID_SPAN;
       const released = (ids - withheld) / PACKED_ID_SPAN;
-      lists = { relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld };
+      lists = { shown: true, relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld };
       this.packed.set(key, lists);
     }
     return lists;
@@ -328,6 +338,67 @@ function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unk
     Number(row.released), Number(row.withheld), row.passed_over === null ? null : Number(row.passed_over), Number(row.friend_today)];
 }
 
+/**
+ * A batch read packed: per request its head, and its subjects as columns (their codes and ids) that
+ * the replay reads without an object per subject; `read` makes a request of one the general way.
+ */
+export class PackedRequests {
+  readonly length: number;
+
+  constructor(private readonly batch: PackedBatch, private readonly log: ReplayLogRepository) {
+    this.length = batch.heads.length;
+  }
+
+  /** The request at `index` without its subjects' entries (`subjects` empty). */
+  head(index: number): LoggedRequest {
+    const head = this.batch.heads[index]!;
+    return loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, []);
+  }
+
+  deniedSubjectIsFriend(index: number): boolean {
+    return this.batch.heads[index]!.denied_friend === 1;
+  }
+
+  /** The packed codes of the request's subjects (see `lists` and `friendToday`). */
+  codes(index: number): readonly number[] {
+    return this.batch.codes[index]!;
+  }
+
+  ids(index: number): readonly string[] {
+    return this.batch.ids[index]!;
+  }
+
+  /** The subjects' numbers among the members (ReplayMembers). */
+  numbers(index: number): Int32Array {
+    return this.batch.numbers[index]!;
+  }
+
+  /** A subject's entry as logged, from its code: one shared object per distinct pair of lists. */
+  lists(code: number): PackedLists {
+    return this.log.packedLists(code);
+  }
+
+  /** Whether a subject (by its code) is a friend of the request's token member today. */
+  friendToday(code: number): boolean {
+    return code % 2 === 1;
+  }
+
+  read(index: number): LoggedRequestRead {
+    const codes = this.codes(index);
+    const ids = this.ids(index);
+    const subjects: LoggedSubject[] = new Array(codes.length);
+    const friendsToday: boolean[] = new Array(codes.length);
+    for (let next = 0; next < codes.length; next++) {
+      const { relation, released, withheld } = this.lists(codes[next]!);
+      subjects[next] = { shown: true, id: ids[next]!, relation, released, withheld };
+      friendsToday[next] = this.friendToday(codes[next]!);
+    }
+    const head = this.batch.heads[index]!;
+    const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
+    return { request, friendsToday, deniedSubjectIsFriend: this.deniedSubjectIsFriend(index) };
+  }
+}
+
 /** A request's head leaf and its subjects, read with the request (RawReplayReads). */
 interface HeadRow extends RequestRow {
   readonly outcome: string;
@@ -384,11 +455,12 @@ const ID_SEPARATOR = '\x1e';
 
 const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = ${leaf}.subject_member_id)`;
 /**
- * A subject's released and withheld lists' ids, its relation (self: no code) and whether it is a
- * friend of the token's member today, in one number (-1 when an id is too large to pack).
+ * A subject's released and withheld lists' ids, its relation (self: no code) and room for whether
+ * it is a friend of the token's member today (the low bit, set from Friendships as the batch is
+ * read), in one number (-1 when an id is too large to pack).
  */
 const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
-  then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
+  then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 else -1 end`;
 /**
  * The requests a replay reads (Graph API requests with a token member, in the period, optionally
  * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
@@ -411,6 +483,8 @@ interface PackedBatch {
   readonly heads: readonly HeadRow[];
   readonly codes: ReadonlyArray<readonly number[]>;
   readonly ids: ReadonlyArray<readonly string[]>;
+  /** The subjects' numbers in ReplayMembers. */
+  readonly numbers: readonly Int32Array[];
 }
 
 /**
@@ -419,9 +493,15 @@ interface PackedBatch {
  */
 class RawReplayReads {
   private readonly statements: Record<'all' | 'agreement', BetterSqlite3.Statement>;
+  private replayMembers: ReplayMembers | undefined;
 
-  constructor(sqlite: BetterSqlite3.Database) {
+  constructor(private readonly sqlite: BetterSqlite3.Database) {
     this.statements = { all: sqlite.prepare(BATCH_SQL('')), agreement: sqlite.prepare(BATCH_SQL(' and r.agreement_id = ?')) };
+  }
+
+  /** Today's members, read as batches meet them. */
+  members(): ReplayMembers {
+    return this.replayMembers ??= new ReplayMembers(this.sqlite);
   }
 
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
@@ -440,7 +520,31 @@ class RawReplayReads {
       codes.push(subjectCodes);
       ids.push(subjectIds);
     }
-    return { heads: rows, codes, ids };
+    const members = this.members();
+    const tokens = rows.map((row) => row.token_member_id);
+    members.load([...subjectsOf(rows, ids), ...tokens], tokens);
+    const numbers = rows.map((row, index) => this.markFriends(members, row.token_member_id, ids[index]!, codes[index]!));
+    return { heads: rows, codes, ids, numbers };
+  }
+
+  /** The subjects' numbers; each code gets its friendship bit (a friend of the token's member today). */
+  private markFriends(members: ReplayMembers, token: string, ids: readonly string[], codes: number[]): Int32Array {
+    const friends = members.friendsOf(members.numberOf(token));
+    const numbers = new Int32Array(ids.length);
+    for (let index = 0; index < ids.length; index++) {
+      const number = numbers[index] = members.numberOf(ids[index]!);
+      if (ReplayMembers.among(friends, number)) codes[index]! += 1;
+    }
+    return numbers;
+  }
+}
+
+/** Every member a batch names as a subject: its subjects, and the members refused requests named. */
+function* subjectsOf(heads: readonly HeadRow[], ids: ReadonlyArray<readonly string[]>): Iterable<string> {
+  for (let index = 0; index < heads.length; index++) {
+    yield* ids[index]!;
+    const denied = heads[index]!.subject_member_id;
+    if (denied !== null) yield denied;
   }
 }
 
