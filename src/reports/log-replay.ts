@@ -5,7 +5,7 @@ import type { Instant } from '../domain/time.js';
 import type {
   LoggedConsent, LoggedRequestRead, MemberFacts, PackedRequests, ReplayFilter, ReplayLogRepository,
 } from '../store/replay-log-repository.js';
-import type { ReplayMembers } from '../store/replay-members.js';
+import { sharedFacts, type ReplayMembers, type SharedFacts } from '../store/replay-members.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -42,9 +42,8 @@ export class LogReplayer {
   private appClasses: Map<string, AppClass> | undefined;
   /** A member's facts as a subject who uses no app, as a friend and as not one: shared, not built per subject decided. */
   private readonly facts = new Map<string, SharedFacts | null>();
-  /** Every member read at once (SQLite), whose facts are then shared by number, not kept in `facts`. */
+  /** Today's members as the store reads them a batch at a time (SQLite), instead of `facts`. */
   private members: ReplayMembers | undefined;
-  private readonly byNumber: SharedFacts[] = [];
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   private readonly platform = new Map<string, boolean>();
 
@@ -92,16 +91,8 @@ export class LogReplayer {
     this.members ??= this.log.allMembers();
   }
 
-  /** A member's shared facts by number (ReplayMembers', loaded as a subject), undefined for an id that is no member's. */
-  sharedByNumber(number: number): SharedFacts | undefined {
-    const shared = this.byNumber[number];
-    if (shared !== undefined) return shared;
-    const facts = this.members!.factsOf(number);
-    return facts === undefined ? undefined : (this.byNumber[number] = sharedFacts(facts));
-  }
-
   private shared(id: string): SharedFacts | null | undefined {
-    return this.members === undefined ? this.facts.get(id) : this.sharedByNumber(this.members.numberOf(id));
+    return this.members === undefined ? this.facts.get(id) : this.members.factsOf(id);
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
@@ -167,16 +158,6 @@ export class LogReplayer {
   }
 }
 
-interface SharedFacts {
-  readonly friend: SubjectFacts;
-  readonly other: SubjectFacts;
-}
-
-function sharedFacts({ id, platformEnabled, shareViaFriends, exclusions, friendsAudience }: MemberFacts): SharedFacts {
-  const other: SubjectFacts = { id, platformEnabled, shareViaFriends, exclusions, friendsAudience, isFriend: false, usesApp: false };
-  return { friend: { ...other, isFriend: true }, other };
-}
-
 /** A request of a batch ready for a replay's fast path: its head, the world the request-level rules read, its subjects as columns. */
 export interface ColumnsStep {
   readonly request: LoggedHead;
@@ -226,12 +207,11 @@ class PackedBatch implements ReplayBatch {
     const { packed, replayer } = this;
     const codes = packed.codes(index);
     const ids = packed.ids(index);
-    const numbers = packed.numbers(index);
     const subjects: SubjectColumns = {
       length: codes.length,
       logged: (at) => packed.lists(codes[at]!),
       facts: (at) => packed.lists(codes[at]!).relation === 'self' ? selfFacts(ids[at]!)
-        : replayer.subjectFacts(request, world.appClass, ids[at]!, packed.friendToday(codes[at]!), replayer.sharedByNumber(numbers[at]!)),
+        : replayer.subjectFacts(request, world.appClass, ids[at]!, packed.friendToday(codes[at]!)),
     };
     return { request, world, subjects };
   }

@@ -368,11 +368,6 @@ export class PackedRequests {
     return this.batch.ids[index]!;
   }
 
-  /** The subjects' numbers among the members (ReplayMembers). */
-  numbers(index: number): Int32Array {
-    return this.batch.numbers[index]!;
-  }
-
   /** A subject's entry as logged, from its code: one shared object per distinct pair of lists. */
   lists(code: number): PackedLists {
     return this.log.packedLists(code);
@@ -455,12 +450,11 @@ const ID_SEPARATOR = '\x1e';
 
 const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = ${leaf}.subject_member_id)`;
 /**
- * A subject's released and withheld lists' ids, its relation (self: no code) and room for whether
- * it is a friend of the token's member today (the low bit, set from Friendships as the batch is
- * read), in one number (-1 when an id is too large to pack).
+ * A subject's released and withheld lists' ids, its relation (self: no code) and whether it is a
+ * friend of the token's member today, in one number (-1 when an id is too large to pack).
  */
 const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
-  then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 else -1 end`;
+  then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
 /**
  * The requests a replay reads (Graph API requests with a token member, in the period, optionally
  * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
@@ -483,8 +477,6 @@ interface PackedBatch {
   readonly heads: readonly HeadRow[];
   readonly codes: ReadonlyArray<readonly number[]>;
   readonly ids: ReadonlyArray<readonly string[]>;
-  /** The subjects' numbers in ReplayMembers. */
-  readonly numbers: readonly Int32Array[];
 }
 
 /**
@@ -521,21 +513,9 @@ class RawReplayReads {
       ids.push(subjectIds);
     }
     const members = this.members();
-    const tokens = rows.map((row) => row.token_member_id);
-    members.load([...subjectsOf(rows, ids), ...tokens], tokens);
-    const numbers = rows.map((row, index) => this.markFriends(members, row.token_member_id, ids[index]!, codes[index]!));
-    return { heads: rows, codes, ids, numbers };
-  }
-
-  /** The subjects' numbers; each code gets its friendship bit (a friend of the token's member today). */
-  private markFriends(members: ReplayMembers, token: string, ids: readonly string[], codes: number[]): Int32Array {
-    const friends = members.friendsOf(members.numberOf(token));
-    const numbers = new Int32Array(ids.length);
-    for (let index = 0; index < ids.length; index++) {
-      const number = numbers[index] = members.numberOf(ids[index]!);
-      if (ReplayMembers.among(friends, number)) codes[index]! += 1;
-    }
-    return numbers;
+    // The members the batch names, read now: a statement per table for all those not read before.
+    members.load([...subjectsOf(rows, ids), ...rows.map((row) => row.token_member_id)], []);
+    return { heads: rows, codes, ids };
   }
 }
 

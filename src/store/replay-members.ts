@@ -6,26 +6,39 @@ import { NO_EXCLUSIONS, type SubjectFacts } from '../domain/subject-decision.js'
 /** A member's facts as the field rules read them, whoever asks (friendship and app use are added per request). */
 export type MemberFacts = Omit<SubjectFacts, 'isFriend' | 'usesApp'>;
 
-const NO_FRIENDS = new Uint32Array(0);
+/** A member's facts as a subject who uses no app, as a friend and as not one: shared, not built per subject decided. */
+export interface SharedFacts {
+  readonly friend: SubjectFacts;
+  readonly other: SubjectFacts;
+}
+
+export function sharedFacts({ id, platformEnabled, shareViaFriends, exclusions, friendsAudience }: MemberFacts): SharedFacts {
+  const other: SubjectFacts = { id, platformEnabled, shareViaFriends, exclusions, friendsAudience, isFriend: false, usesApp: false };
+  return { friend: { ...other, isFriend: true }, other };
+}
+
+const NO_FRIENDS: readonly string[] = Object.freeze([]);
 /** Between two ids in a friend list as SQLite joins it (char(30)). */
 const ID_SEPARATOR = '\x1e';
 const IN_LIST = 'in (select value from json_each(?))';
+/** Friend ids kept at most (about 40 bytes each): past it, the lists read so far are dropped and read again as met. */
+const FRIENDS_BUDGET = 20_000_000;
 
 /**
- * Today's members as a replay reads them on SQLite (issue 15), each read once per replay: numbered
- * here as they are met (numbers of this replay alone, neither stored nor `member_numbers`', so a
- * read-only connection numbers every id; one that is no member's gets a number too, and no facts),
- * their facts by number, and the friend lists of the token members as sorted lists of numbers.
- * Read a batch at a time (`load`, a statement per table for all of a batch's new ids), so a replay
- * of a short period reads no more of the world than it meets; a whole-log replay ends up reading
- * most of it, still a row per member rather than a look-up per subject, and a friendship checked by
- * a binary search costs a fraction of a look-up of the friendships' key.
+ * Today's members as a replay reads them on SQLite (issue 15), read a batch at a time (`load`: a
+ * statement per table for all the ids not read yet, instead of Kysely's queries per batch): the
+ * subjects' facts, each read once per replay and shared, and on request members' friend lists,
+ * sorted in friend id order as the Graph API pages them (bench:simulate decides its synthetic
+ * requests from them). A replay of a short period reads no more of the world than it meets. The
+ * replay itself checks friendships in its batch statement (a look-up of the friendships' key per
+ * subject): on the seeded worlds a member has about two friends for each subject the log names
+ * in a request of theirs, and reading whole lists measured slower.
  */
 export class ReplayMembers {
-  private readonly numbers = new Map<string, number>();
-  /** By number: null for an id that is no member's, undefined when not read yet. */
-  private readonly facts: Array<MemberFacts | null | undefined> = [];
-  private readonly friends: Uint32Array[] = [];
+  /** By id: null for an id that is no member's. */
+  private readonly facts = new Map<string, SharedFacts | null>();
+  private readonly friends = new Map<string, readonly string[]>();
+  private friendsKept = 0;
   private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends' | 'friendsOne', BetterSqlite3.Statement>;
 
   constructor(sqlite: BetterSqlite3.Database) {
@@ -39,54 +52,42 @@ export class ReplayMembers {
     };
   }
 
-  /** Reads what is not read yet of these members: the subjects' facts, the tokens' friend lists. */
+  /** Reads what is not read yet of these members: the subjects' facts, the tokens' friend lists. Nothing changes a list once read. */
   load(subjects: Iterable<string>, tokens: Iterable<string>): void {
-    const newSubjects: string[] = [];
-    for (const id of subjects) {
-      const number = this.numberOf(id);
-      if (this.facts[number] === undefined) { this.facts[number] = null; newSubjects.push(id); }
-    }
-    const newTokens: string[] = [];
-    for (const id of tokens) {
-      const number = this.numberOf(id);
-      if (this.friends[number] === undefined) { this.friends[number] = NO_FRIENDS; newTokens.push(id); }
-    }
-    if (newSubjects.length > 0) this.readFacts(JSON.stringify(newSubjects));
-    if (newTokens.length > 0) this.readFriends(JSON.stringify(newTokens));
-  }
-
-  /** The id's number (one given now if it has none yet). */
-  numberOf(id: string): number {
-    let number = this.numbers.get(id);
-    if (number === undefined) this.numbers.set(id, number = this.numbers.size);
-    return number;
+    const newSubjects = new Set<string>();
+    for (const id of subjects) if (!this.facts.has(id)) newSubjects.add(id);
+    const newTokens = new Set<string>();
+    for (const id of tokens) if (!this.friends.has(id)) newTokens.add(id);
+    if (newSubjects.size > 0) this.readFacts(newSubjects);
+    if (newTokens.size > 0) this.readFriends(newTokens);
   }
 
   /** The facts of a member loaded as a subject; undefined for an id that is no member's. */
-  factsOf(number: number): MemberFacts | undefined {
-    return this.facts[number] ?? undefined;
+  factsOf(id: string): SharedFacts | undefined {
+    return this.facts.get(id) ?? undefined;
   }
 
-  /** A token member's friends by number, ascending. */
-  friendsOf(number: number): Uint32Array {
-    return this.friends[number] ?? NO_FRIENDS;
+  /** A member's friends (loaded as a token), sorted by JavaScript's string order: SQLite's for ids of ASCII characters. */
+  friendsOf(id: string): readonly string[] {
+    return this.friends.get(id) ?? NO_FRIENDS;
   }
 
-  /** Whether `number` is in a list of friendsOf. */
-  static among(friends: Uint32Array, number: number): boolean {
+  /** Whether `id` is in a list of friendsOf. */
+  static among(friends: readonly string[], id: string): boolean {
     let low = 0;
     let high = friends.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
       const at = friends[middle]!;
-      if (at === number) return true;
-      if (at < number) low = middle + 1; else high = middle;
+      if (at === id) return true;
+      if (at < id) low = middle + 1; else high = middle;
     }
     return false;
   }
 
   /** As MemberRepository's settings and friendExclusions read them. */
-  private readFacts(ids: string): void {
+  private readFacts(newIds: ReadonlySet<string>): void {
+    const ids = JSON.stringify([...newIds]);
     const audiences = new Map<string, FieldMask>();
     for (const [id, field, audience] of this.statements.audiences.iterate(ids) as Iterable<string[]>) {
       if (isAudience(audience!)) audiences.set(id!, withAudience(audiences.get(id!) ?? DEFAULT_FRIENDS_AUDIENCE, field!, audience));
@@ -97,17 +98,20 @@ export class ReplayMembers {
       (kind === 'app' ? entry.apps : entry.partners).push(target!);
       exclusions.set(id!, entry);
     }
+    for (const id of newIds) this.facts.set(id, null);
     for (const [id, platformEnabled, shareViaFriends] of this.statements.members.iterate(ids) as Iterable<[string, number, number]>) {
-      this.facts[this.numberOf(id)] = {
+      this.facts.set(id, sharedFacts({
         id, platformEnabled: platformEnabled === 1, shareViaFriends: shareViaFriends === 1,
         friendsAudience: audiences.get(id) ?? DEFAULT_FRIENDS_AUDIENCE, exclusions: exclusions.get(id) ?? NO_EXCLUSIONS,
-      };
+      }));
     }
   }
 
-  private readFriends(ids: string): void {
+  private readFriends(newIds: ReadonlySet<string>): void {
+    if (this.friendsKept > FRIENDS_BUDGET) { this.friends.clear(); this.friendsKept = 0; }
+    for (const id of newIds) this.friends.set(id, NO_FRIENDS);
     const unsplit: string[] = [];
-    for (const [member, count, joined] of this.statements.friends.iterate(ids) as Iterable<[string, number, string]>) {
+    for (const [member, count, joined] of this.statements.friends.iterate(JSON.stringify([...newIds])) as Iterable<[string, number, string]>) {
       const friends = joined.split(ID_SEPARATOR);
       // An id holding the separator: that member's list is read row by row once the scan is over.
       if (friends.length === count) this.setFriends(member, friends); else unsplit.push(member);
@@ -115,9 +119,12 @@ export class ReplayMembers {
     for (const member of unsplit) this.setFriends(member, this.statements.friendsOne.all(member) as string[]);
   }
 
-  private setFriends(member: string, ids: readonly string[]): void {
-    const list = new Uint32Array(ids.length);
-    for (let index = 0; index < ids.length; index++) list[index] = this.numberOf(ids[index]!);
-    this.friends[this.numberOf(member)] = list.sort();
+  private setFriends(member: string, friends: string[]): void {
+    // SQLite joins them in its key's order, which for ids of ASCII characters is JavaScript's too: sorted only when not.
+    for (let index = 1; index < friends.length; index++) {
+      if (friends[index - 1]! >= friends[index]!) { friends.sort(); break; }
+    }
+    this.friends.set(member, friends);
+    this.friendsKept += friends.length;
   }
 }
