@@ -21,6 +21,7 @@ const NO_FRIENDS: readonly string[] = Object.freeze([]);
 /** Between two ids in a friend list as SQLite joins it (char(30)). */
 const ID_SEPARATOR = '\x1e';
 const IN_LIST = 'in (select value from json_each(?))';
+type FactsTable = 'members' | 'audiences' | 'exclusions';
 /** Friend ids kept at most (about 40 bytes each): past it, the lists read so far are dropped and read again as met. */
 const FRIENDS_BUDGET = 20_000_000;
 
@@ -39,13 +40,16 @@ export class ReplayMembers {
   private readonly facts = new Map<string, SharedFacts | null>();
   private readonly friends = new Map<string, readonly string[]>();
   private friendsKept = 0;
-  private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends' | 'friendsOne', BetterSqlite3.Statement>;
+  private readonly statements: Record<FactsTable | `${FactsTable}All` | 'friends' | 'friendsOne', BetterSqlite3.Statement>;
 
   constructor(sqlite: BetterSqlite3.Database) {
+    const facts = (table: FactsTable, sql: string, key: string) => ({
+      [table]: sqlite.prepare(`${sql} where ${key} ${IN_LIST}`).raw(), [`${table}All`]: sqlite.prepare(sql).raw(),
+    }) as Record<FactsTable | `${FactsTable}All`, BetterSqlite3.Statement>;
     this.statements = {
-      members: sqlite.prepare(`select id, platform_enabled, share_via_friends from members where id ${IN_LIST}`).raw(),
-      audiences: sqlite.prepare(`select member_id, field, audience from field_audiences where member_id ${IN_LIST}`).raw(),
-      exclusions: sqlite.prepare(`select member_id, kind, target_id from member_friend_exclusions where member_id ${IN_LIST}`).raw(),
+      ...facts('members', 'select id, platform_enabled, share_via_friends from members', 'id'),
+      ...facts('audiences', 'select member_id, field, audience from field_audiences', 'member_id'),
+      ...facts('exclusions', 'select member_id, kind, target_id from member_friend_exclusions', 'member_id'),
       // Each member's list in one string: a row per member, not per friendship (better-sqlite3's cost is per row).
       friends: sqlite.prepare(`select member_id, count(*), group_concat(friend_id, char(30)) from friendships where member_id ${IN_LIST} group by member_id`).raw(),
       friendsOne: sqlite.prepare('select friend_id from friendships where member_id = ?').pluck(),
@@ -60,6 +64,11 @@ export class ReplayMembers {
     for (const id of tokens) if (!this.friends.has(id)) newTokens.add(id);
     if (newSubjects.size > 0) this.readFacts(newSubjects);
     if (newTokens.size > 0) this.readFriends(newTokens);
+  }
+
+  /** Every member's facts, a scan of each table (for a caller that meets most members, one at a time). */
+  loadAllFacts(): void {
+    this.readFacts(undefined);
   }
 
   /** The facts of a member loaded as a subject; undefined for an id that is no member's. */
@@ -86,20 +95,21 @@ export class ReplayMembers {
   }
 
   /** As MemberRepository's settings and friendExclusions read them. */
-  private readFacts(newIds: ReadonlySet<string>): void {
-    const ids = JSON.stringify([...newIds]);
+  private readFacts(newIds: ReadonlySet<string> | undefined): void {
+    const ids = newIds === undefined ? [] : [JSON.stringify([...newIds])];
+    const read = (table: FactsTable) => this.statements[newIds === undefined ? `${table}All` as const : table].iterate(...ids);
     const audiences = new Map<string, FieldMask>();
-    for (const [id, field, audience] of this.statements.audiences.iterate(ids) as Iterable<string[]>) {
+    for (const [id, field, audience] of read('audiences') as Iterable<string[]>) {
       if (isAudience(audience!)) audiences.set(id!, withAudience(audiences.get(id!) ?? DEFAULT_FRIENDS_AUDIENCE, field!, audience));
     }
     const exclusions = new Map<string, { apps: string[]; partners: string[] }>();
-    for (const [id, kind, target] of this.statements.exclusions.iterate(ids) as Iterable<string[]>) {
+    for (const [id, kind, target] of read('exclusions') as Iterable<string[]>) {
       const entry = exclusions.get(id!) ?? { apps: [], partners: [] };
       (kind === 'app' ? entry.apps : entry.partners).push(target!);
       exclusions.set(id!, entry);
     }
-    for (const id of newIds) this.facts.set(id, null);
-    for (const [id, platformEnabled, shareViaFriends] of this.statements.members.iterate(ids) as Iterable<[string, number, number]>) {
+    for (const id of newIds ?? []) this.facts.set(id, null);
+    for (const [id, platformEnabled, shareViaFriends] of read('members') as Iterable<[string, number, number]>) {
       this.facts.set(id, sharedFacts({
         id, platformEnabled: platformEnabled === 1, shareViaFriends: shareViaFriends === 1,
         friendsAudience: audiences.get(id) ?? DEFAULT_FRIENDS_AUDIENCE, exclusions: exclusions.get(id) ?? NO_EXCLUSIONS,
