@@ -171,6 +171,10 @@ class LogWriter {
   private seq: number;
 
   constructor(private readonly sqlite: Database.Database) {
+    // The log's indexes by member take rows in random order: a cache that holds their pages, not SQLite's 2 MB; and no sync
+    // per transaction (a build cut short is built again: the marker is written last).
+    sqlite.pragma('cache_size = -2000000');
+    sqlite.pragma('synchronous = off');
     for (const row of sqlite.prepare('select id, json from audit_field_sets').all() as Array<{ id: number; json: string }>) this.fieldSets.set(row.json, row.id);
     this.insertSet = sqlite.prepare('insert into audit_field_sets (id, json) values (?, ?)');
     this.insertRequest = sqlite.prepare(`insert into audit_requests (first_seq, leaf_count, at, request_id, app_id, partner_id, agreement_id,
