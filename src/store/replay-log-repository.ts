@@ -12,7 +12,7 @@ import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import { ReplayMembers } from './replay-members.js';
-import type { AgreementsTable } from './schema.js';
+import type { AgreementsTable, GrantsTable } from './schema.js';
 
 /** Which logged requests to read: one agreement's or all, in [from, to). */
 export interface ReplayFilter {
@@ -246,9 +246,7 @@ export class ReplayLogRepository {
   async consents(memberIds: readonly string[]): Promise<Map<string, LoggedConsent[]>> {
     const result = new Map<string, LoggedConsent[]>(memberIds.map((id) => [id, []]));
     if (memberIds.length === 0) return result;
-    const rows = await this.db.selectFrom('grants')
-      .select(['member_id', 'app_id', 'agreement_id', 'purpose', 'granted_at', 'revoked_at', 'member_fields', 'friend_fields'])
-      .where('member_id', 'in', memberIds).execute();
+    const rows = this.rawReads()?.grants(memberIds) ?? await this.db.selectFrom('grants').select(GRANT_COLUMNS).where('member_id', 'in', memberIds).execute();
     for (const row of rows) {
       result.get(row.member_id)?.push({
         appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
@@ -299,6 +297,8 @@ export class ReplayLogRepository {
     return Number((await query.executeTakeFirstOrThrow()).n);
   }
 }
+
+const GRANT_COLUMNS = ['member_id', 'app_id', 'agreement_id', 'purpose', 'granted_at', 'revoked_at', 'member_fields', 'friend_fields'] as const;
 
 /** A logged request's row, as both dialects read it. */
 interface RequestRow {
@@ -486,9 +486,16 @@ interface PackedBatch {
 class RawReplayReads {
   private readonly statements: Record<'all' | 'agreement', BetterSqlite3.Statement>;
   private replayMembers: ReplayMembers | undefined;
+  private grantsOf: BetterSqlite3.Statement | undefined;
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
     this.statements = { all: sqlite.prepare(BATCH_SQL('')), agreement: sqlite.prepare(BATCH_SQL(' and r.agreement_id = ?')) };
+  }
+
+  /** The grants of these members (their ids in one parameter: a statement prepared once, whatever their number). */
+  grants(memberIds: readonly string[]): Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
+    this.grantsOf ??= this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where member_id in (select value from json_each(?))`);
+    return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
   /** Today's members, read as batches meet them. */
