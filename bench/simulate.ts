@@ -6,7 +6,8 @@
  * 20,000) with SIMULATE_BENCH_FRIENDS friends on average (default 100) and the demo partners. Its
  * log holds SIMULATE_BENCH_SUBJECTS subjects (default 1,000,000) of synthetic Graph API requests over
  * the 89 days before `now`, each decided by the real engine as the route decides it (planAccess, the
- * friend list scanned for visible friends, decideSubject with the friends' audiences): a token member
+ * friend list scanned for visible friends, decideSubject with the friends' audiences), in memory over
+ * the world read once per member (ReplayMembers): a token member
  * drawn at random reads a page of up to 25 visible friends (one request in ten also reads itself),
  * six in ten under BlackBerry's agreement, three in ten Lenovo's, one in ten Huawei's. The rows are
  * written straight into audit_requests / audit_leaves / audit_field_sets as the appender stores them
