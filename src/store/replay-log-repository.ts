@@ -110,8 +110,8 @@ export class ReplayLogRepository {
   }
 
   /**
-   * Today's members whole, numbered, with their facts and friend lists (SQLite: a replay reads most
-   * of them, and a scan costs less than a look-up per member); undefined on PostgreSQL.
+   * Today's members as packed batches read them (SQLite: the facts of every member a batch names,
+   * read with it, a raw statement per table); undefined on PostgreSQL and inside a transaction.
    */
   allMembers(): ReplayMembers | undefined {
     return this.rawReads()?.members();
