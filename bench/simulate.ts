@@ -6,7 +6,8 @@
  * 20,000) with SIMULATE_BENCH_FRIENDS friends on average (default 100) and the demo partners. Its
  * log holds SIMULATE_BENCH_SUBJECTS subjects (default 1,000,000) of synthetic Graph API requests over
  * the 89 days before `now`, each decided by the real engine as the route decides it (planAccess, the
- * friend list scanned for visible friends, decideSubject with the friends' audiences): a token member
+ * friend list scanned for visible friends, decideSubject with the friends' audiences), in memory over
+ * the world read once per member (ReplayMembers): a token member
  * drawn at random reads a page of up to 25 visible friends (one request in ten also reads itself),
  * six in ten under BlackBerry's agreement, three in ten Lenovo's, one in ten Huawei's. The rows are
  * written straight into audit_requests / audit_leaves / audit_field_sets as the appender stores them
@@ -25,9 +26,9 @@
  * Run: npm run bench:simulate   (--smoke: a tiny world and log, a few seconds)
  *      SIMULATE_BENCH_MEMBERS=1000000 SIMULATE_BENCH_SUBJECTS=100000000 npm run bench:simulate
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore, openStoreToRead } from '../src/cli/open-store.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
@@ -38,7 +39,7 @@ import { fieldsOf, maskOf, type FieldMask } from '../src/domain/field-catalog.js
 import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
 import { compareOutcomes, loggedOutcome, ReplayDecisions, replayRequest, type LoggedRequest } from '../src/domain/replay.js';
 import {
-  decideSubject, selfFacts, subjectVisibility, type SubjectDecision, type VisibilityFacts,
+  decideSubject, selfFacts, subjectVisibility, type SubjectDecision, type SubjectFacts,
 } from '../src/domain/subject-decision.js';
 import { DAY_MS } from '../src/domain/time.js';
 import { auditReplay } from '../src/reports/audit-replay.js';
@@ -48,6 +49,7 @@ import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase } from '../src/seed/seed-database.js';
 import { toIso } from '../src/store/columns.js';
 import { ReplayLogRepository } from '../src/store/replay-log-repository.js';
+import { ReplayMembers } from '../src/store/replay-members.js';
 import type { Store } from '../src/store/store.js';
 import { fmt, isMain, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 import { migrateCached } from './lib/migrate-cached.js';
@@ -91,8 +93,15 @@ async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecor
   }
   removeDatabase(path);
   const started = performance.now();
-  await withProgressBar('Seeding', (onProgress) =>
-    seedDatabase(path, { members: size.members, avgFriends: size.avgFriends, seed: SEED, now: NOW, partners: true, onProgress }));
+  // bench:reports seeds its world with the same call: a copy of it, when cached, saves the seeding (20 minutes at a million members).
+  const seeded = join(CACHE, `reports-world-${size.members}-s${SEED}-f${size.avgFriends}.db`);
+  if (existsSync(`${seeded}.done`) && existsSync(seeded)) {
+    copyFileSync(seeded, path);
+    log(`world: copied from ${basename(seeded)}`);
+  } else {
+    await withProgressBar('Seeding', (onProgress) =>
+      seedDatabase(path, { members: size.members, avgFriends: size.avgFriends, seed: SEED, now: NOW, partners: true, onProgress }));
+  }
   const seedSeconds = (performance.now() - started) / 1000;
   const store = await openStore(path);
   try {
@@ -107,34 +116,47 @@ async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecor
   }
 }
 
-/** One subject's entry as the route writes it: the released fields and, per field, why it was withheld. */
+/** One subject's entry as the route writes it: the released fields and, per field, why it was withheld (each distinct decision written out once). */
 function entryLists(decision: Extract<SubjectDecision, { visible: true }>): { released: string; withheld: string } {
-  const withheld: Record<string, string> = {};
-  for (const { reason, fields } of decision.withheld) for (const field of fieldsOf(fields)) if (field !== 'friends') withheld[field] = reason;
-  return { released: JSON.stringify(fieldsOf(decision.released).filter((field) => field !== 'friends')), withheld: JSON.stringify(withheld) };
+  const key = `${decision.released}/${decision.withheld.map(({ reason, fields }) => `${reason}:${fields}`).join(',')}`;
+  let lists = ENTRY_LISTS.get(key);
+  if (lists === undefined) {
+    const withheld: Record<string, string> = {};
+    for (const { reason, fields } of decision.withheld) for (const field of fieldsOf(fields)) if (field !== 'friends') withheld[field] = reason;
+    lists = { released: JSON.stringify(fieldsOf(decision.released).filter((field) => field !== 'friends')), withheld: JSON.stringify(withheld) };
+    ENTRY_LISTS.set(key, lists);
+  }
+  return lists;
 }
+const ENTRY_LISTS = new Map<string, { released: string; withheld: string }>();
 
 interface Leaf { subject: string | null; outcome: string; code: string | null; released: string; withheld: string; passedOver: number | null }
 
-/** One request decided as the Graph API route decides it (graph-reader.ts): its leaves, request entry first. */
-async function decideRequest(store: Store, plan: AccessPlan, self: boolean): Promise<Leaf[]> {
-  const friends = await store.friendships.pageWithSettings(plan.memberId, null, PAGE * 3, plan);
-  const shown: VisibilityFacts[] = [];
+/**
+ * One request decided as the Graph API route decides it (graph-reader.ts: the first page of the
+ * friend list scanned in friend id order, up to three pages' worth, for friends visible under the
+ * plan): its leaves, request entry first. The world is today's, read into memory once per member
+ * (ReplayMembers: facts and sorted friend lists), so a request costs no query.
+ */
+function decideRequest(members: ReplayMembers, plan: AccessPlan, self: boolean): Leaf[] {
+  members.load([], [plan.memberId]);
+  const scanned = members.friendsOf(plan.memberId).slice(0, PAGE * 3);
+  members.load(scanned, []);
+  const shown: SubjectFacts[] = [];
   let hidden = 0;
-  for (const { id, settings, exclusions } of friends) {
-    if (settings === undefined || shown.length === PAGE) continue;
-    const facts: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: false, exclusions };
-    if (subjectVisibility(plan, facts) === 'friend') shown.push(facts);
+  for (const id of scanned) {
+    const friend = members.factsOf(id)?.friend;
+    if (friend === undefined || shown.length === PAGE) continue;
+    if (subjectVisibility(plan, friend) === 'friend') shown.push(friend);
     else hidden++;
   }
-  const audiences = await store.members.friendsAudiences(shown.map((f) => f.id));
   const leaves: Leaf[] = [{ subject: null, outcome: 'served', code: null, released: '[]', withheld: '{}', passedOver: hidden }];
   if (self) {
     const decision = decideSubject(plan, selfFacts(plan.memberId), SELF_REQUESTED) as Extract<SubjectDecision, { visible: true }>;
     leaves.push({ subject: plan.memberId, outcome: 'released', code: null, ...entryLists(decision), passedOver: null });
   }
   for (const friend of shown) {
-    const decision = decideSubject(plan, { ...friend, friendsAudience: audiences.get(friend.id)! }, REQUESTED) as Extract<SubjectDecision, { visible: true }>;
+    const decision = decideSubject(plan, friend, REQUESTED) as Extract<SubjectDecision, { visible: true }>;
     leaves.push({ subject: friend.id, outcome: 'released', code: 'through_friend', ...entryLists(decision), passedOver: null });
   }
   return leaves;
@@ -150,6 +172,10 @@ class LogWriter {
   private seq: number;
 
   constructor(private readonly sqlite: Database.Database) {
+    // The log's indexes by member take rows in random order: a cache that holds their pages, not SQLite's 2 MB; and no sync
+    // per transaction (a build cut short is built again: the marker is written last).
+    sqlite.pragma('cache_size = -2000000');
+    sqlite.pragma('synchronous = off');
     for (const row of sqlite.prepare('select id, json from audit_field_sets').all() as Array<{ id: number; json: string }>) this.fieldSets.set(row.json, row.id);
     this.insertSet = sqlite.prepare('insert into audit_field_sets (id, json) values (?, ?)');
     this.insertRequest = sqlite.prepare(`insert into audit_requests (first_seq, leaf_count, at, request_id, app_id, partner_id, agreement_id,
@@ -193,7 +219,7 @@ const GRANTED_AT = NOW - 100 * DAY_MS;
 const grantIdOf = (agreement: Agreement, member: string) => `g_bench_${agreement.id}_${member}`;
 
 /** One synthetic request at `at`: an agreement by its share of the traffic, a member at random, decided as the route decides. */
-async function syntheticRequest(store: Store, agreements: readonly Agreement[], size: Size, at: number, random: () => number): Promise<LoggedSynthetic> {
+function syntheticRequest(members: ReplayMembers, agreements: readonly Agreement[], size: Size, at: number, random: () => number): LoggedSynthetic {
   const pick = random();
   let share = 0;
   const index = SHARES.findIndex(([, part]) => pick < (share += part));
@@ -204,26 +230,36 @@ async function syntheticRequest(store: Store, agreements: readonly Agreement[], 
     purpose: 'device_experience' as const, memberFields: agreement.memberFields, friendFields: agreement.friendFields,
     grantedAt: GRANTED_AT, lastUsedAt: at, revokedAt: null,
   };
-  const platformEnabled = (await store.members.settings([member])).get(member)?.platformEnabled ?? false;
+  members.load([member], []);
+  const platformEnabled = members.factsOf(member)?.other.platformEnabled ?? false;
   try {
     const plan = planAccess({
       token: { grantId: grant.id, expiresAt: Number.MAX_SAFE_INTEGER, revokedAt: null }, grant, agreement,
       app: { id: grant.appId, partnerId: agreement.partnerId, name: grant.appId, class: 'device_partner', status: 'active' },
       member: { id: member, platformEnabled },
     }, at);
-    return { at, agreement, member, leaves: await decideRequest(store, plan, random() < 0.1) };
+    return { at, agreement, member, leaves: decideRequest(members, plan, random() < 0.1) };
   } catch (error) {
     if (!(error instanceof DatapactError)) throw error;
     return { at, agreement, member, leaves: [{ subject: null, outcome: 'denied', code: error.code, released: '[]', withheld: '{}', passedOver: 0 }] };
   }
 }
 
-/** Synthetic requests decided by the engine, written as the appender stores them, until `subjects` subjects are logged. */
+/** Requests written per transaction. */
+const WRITE_BATCH = 5_000;
+
+/**
+ * Synthetic requests decided by the engine, written as the appender stores them, until `subjects`
+ * subjects are logged: decided in memory over today's world (read once per member), written with
+ * prepared statements in transactions of WRITE_BATCH requests.
+ */
 async function writeLog(store: Store, path: string, size: Size): Promise<Omit<LogRecord, 'seconds'>> {
   const agreements: Agreement[] = [];
   for (const [key] of SHARES) agreements.push((await store.agreements.get(`agr_${key}`))!);
   const sqlite = new Database(path);
   const writer = new LogWriter(sqlite);
+  const members = new ReplayMembers(sqlite);
+  members.loadAllFacts();
   const random = prng(SEED);
   const totals = { requests: 0, subjects: 0 };
   const start = NOW - LOG_DAYS * DAY_MS;
@@ -231,14 +267,16 @@ async function writeLog(store: Store, path: string, size: Size): Promise<Omit<Lo
     await withProgressBar('Logging requests', async (onProgress) => {
       while (totals.subjects < size.subjects) {
         const batch: LoggedSynthetic[] = [];
-        for (let i = 0; i < 500 && totals.subjects < size.subjects; i++, totals.requests++) {
+        for (let i = 0; i < WRITE_BATCH && totals.subjects < size.subjects; i++, totals.requests++) {
           const at = Math.floor(start + (totals.subjects / size.subjects) * (NOW - DAY_MS - start));
-          const request = await syntheticRequest(store, agreements, size, at, random);
+          const request = syntheticRequest(members, agreements, size, at, random);
           batch.push(request);
           totals.subjects += request.leaves.length - 1;
         }
         writer.write(batch);
         onProgress(Math.min(totals.subjects, size.subjects), size.subjects);
+        // Let the progress bar draw.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     });
   } finally {

@@ -60,6 +60,12 @@ export interface LoggedRequest {
   readonly subjects: readonly LoggedSubject[];
 }
 
+/** A logged request without its subjects: what the request-level rules read. */
+export type LoggedHead = Omit<LoggedRequest, 'subjects'>;
+
+/** What the request-level rules read of today's world. */
+export type RequestWorld = Pick<ReplayWorld, 'appClass' | 'consented' | 'tokenMemberPlatformEnabled' | 'sensitive'>;
+
 /** What the replay reads of the world besides the terms: today's state, as the caller loaded it. */
 export interface ReplayWorld {
   readonly appClass: AppClass;
@@ -97,7 +103,7 @@ const REQUEST_LEVEL_CODES: readonly string[] = [
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 /** The fields a subject's entry shows were asked for: those released (with a value) and those withheld. */
-export function requestedFields(subject: LoggedSubject): FieldMask {
+export function requestedFields(subject: ShownSubject): FieldMask {
   let mask = subject.released;
   for (const fields of subject.withheld) mask |= fields;
   return mask;
@@ -146,7 +152,7 @@ export class ReplayDecisions {
 }
 
 /** A replayed subject as the engine decides it, from the decisions already made under the same field rules when it can. */
-function decideLogged(plan: AccessPlan, decisions: Map<number, ReplayedSubject>, subject: LoggedSubject, facts: SubjectFacts | undefined): ReplayedSubject {
+function decideLogged(plan: AccessPlan, decisions: Map<number, ReplayedSubject>, subject: ShownSubject, facts: SubjectFacts | undefined): ReplayedSubject {
   if (facts === undefined) return NO_SUCH_MEMBER;
   const visibility = subjectVisibility(plan, facts);
   const requested = requestedFields(subject);
@@ -166,7 +172,7 @@ function decideLogged(plan: AccessPlan, decisions: Map<number, ReplayedSubject>,
  * the app's status, the grant's idleness) is read from its logged refusal: those rules come
  * before or beside the agreement's and no proposal changes them.
  */
-function requestContext(request: LoggedRequest, terms: AgreementTerms | null, world: ReplayWorld): RequestContext {
+function requestContext(request: LoggedHead, terms: AgreementTerms | null, world: RequestWorld): RequestContext {
   const { at, code } = request;
   return {
     token: { grantId: 'replayed', expiresAt: code === 'invalid_token' ? at : NEVER, revokedAt: null, scope: null },
@@ -200,19 +206,59 @@ function refused(code: string, cause: string | null = null): RequestOutcome {
   return { served: false, code, cause };
 }
 
+/** The request-level rules at the request's own instant: its plan, or its refusal. */
+function replayPlan(request: LoggedHead, terms: AgreementTerms | null, world: RequestWorld): AccessPlan | RequestOutcome {
+  try {
+    return planAccess(requestContext(request, terms, world), request.at, world.sensitive ?? SENSITIVE_MASK);
+  } catch (error) {
+    if (error instanceof DatapactError) return refused(error.code, error.exposedCause ?? null);
+    throw error;
+  }
+}
+
+/**
+ * A logged request's subjects read as columns (issue 15's replay speed): each subject's logged
+ * lists and today's facts as shared objects, so a replay makes no object per subject.
+ */
+export interface SubjectColumns {
+  readonly length: number;
+  /** The subject's entry as logged (one object per distinct pair of lists, shared). */
+  logged(index: number): ShownSubject & { readonly relation: 'self' | 'friend' };
+  /** What replayRequest reads of it: selfFacts for a `self` entry, else the world's subject(index). */
+  facts(index: number): SubjectFacts | undefined;
+}
+
+/**
+ * replayRequest then compareOutcomes against the log, for a request logged as served, in one pass
+ * over its subjects' columns: true when the replay decides every subject as the log records it
+ * (compareOutcomes would find no change). False means it may not: the caller replays the request
+ * the general way, which says what differs.
+ */
+export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, terms: AgreementTerms | null, world: RequestWorld,
+  decisions: ReplayDecisions): boolean {
+  if (request.outcome !== 'served') return false;
+  const plan = replayPlan(request, terms, world);
+  if (!('memberId' in plan)) return false;
+  const decided = decisions.forPlan(plan);
+  let throughFriends = true;
+  for (let index = 0; index < subjects.length; index++) {
+    const logged = subjects.logged(index);
+    if (logged.relation === 'self') throughFriends = false;
+    if (!sameRelease(logged, decideLogged(plan, decided, logged, subjects.facts(index)))) return false;
+  }
+  // Every subject shown as logged: only replayRequest's refusal of a friend list without `friends` is left.
+  const lookup = subjects.length === 1 && request.passedOver === 0;
+  return !(throughFriends && !plan.friendsVisible && !lookup);
+}
+
 /**
  * Decides a logged request again at its own instant under `terms` (null: no agreement), with the
  * real engine (planAccess, then decideSubject for each subject the response carried). A replay of
  * many requests passes one `decisions` to all of them.
  */
 export function replayRequest(request: LoggedRequest, terms: AgreementTerms | null, world: ReplayWorld, decisions = new ReplayDecisions()): RequestOutcome {
-  let plan: AccessPlan;
-  try {
-    plan = planAccess(requestContext(request, terms, world), request.at, world.sensitive ?? SENSITIVE_MASK);
-  } catch (error) {
-    if (error instanceof DatapactError) return refused(error.code, error.exposedCause ?? null);
-    throw error;
-  }
+  const plan = replayPlan(request, terms, world);
+  if (!('memberId' in plan)) return plan;
   if (request.outcome === 'denied') return redecideRefusal(plan, request, world);
   const decided = decisions.forPlan(plan);
   const subjects = request.subjects.map((subject, index) =>
@@ -255,10 +301,8 @@ function releasedOf(subject: ReplayedSubject | undefined): FieldMask {
   return subject?.shown === true ? subject.released : 0;
 }
 
-function subjectChange(logged: LoggedSubject, before: ReplayedSubject, after: ReplayedSubject | undefined): SubjectChange | null {
-  if (before === after) return null;
-  const was = releasedOf(before);
-  const now = releasedOf(after);
+/** The fields withheld in both outcomes for a different reason. */
+function reasonChangedBetween(before: ReplayedSubject, after: ReplayedSubject | undefined, was: FieldMask, now: FieldMask): FieldMask {
   let reasonChanged = 0;
   if (before.shown && after?.shown) {
     for (let index = 0; index < FIELD_REASONS.length; index++) {
@@ -268,6 +312,22 @@ function subjectChange(logged: LoggedSubject, before: ReplayedSubject, after: Re
       if (a !== b) reasonChanged |= (a ^ b) & ~(was | now);
     }
   }
+  return reasonChanged;
+}
+
+/** Whether subjectChange finds nothing between the two. */
+function sameRelease(before: ReplayedSubject, after: ReplayedSubject): boolean {
+  if (before === after) return true;
+  const was = releasedOf(before);
+  const now = releasedOf(after);
+  return was === now && reasonChangedBetween(before, after, was, now) === 0;
+}
+
+function subjectChange(logged: LoggedSubject, before: ReplayedSubject, after: ReplayedSubject | undefined): SubjectChange | null {
+  if (before === after) return null;
+  const was = releasedOf(before);
+  const now = releasedOf(after);
+  const reasonChanged = reasonChangedBetween(before, after, was, now);
   const more = now & ~was;
   const less = was & ~now;
   if (more === 0 && less === 0 && reasonChanged === 0) return null;

@@ -1,7 +1,8 @@
 import type { AgreementTerms } from '../domain/agreement.js';
 import { fieldsOf } from '../domain/field-catalog.js';
 import {
-  causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type RequestChange,
+  causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, servedAsLogged, type LoggedHead,
+  type RequestChange,
 } from '../domain/replay.js';
 import type { Instant } from '../domain/time.js';
 import { ReplayLogRepository } from '../store/replay-log-repository.js';
@@ -75,22 +76,34 @@ export async function auditReplay(store: Store, request: AuditReplayRequest): Pr
     world_note: WORLD_NOTE, requests: 0, subject_decisions: 0, same: 0, differences: { rules: 0, member_settings: 0 }, skipped: [], listed: [],
   };
   const skipped = new Map<string, number>();
+  const skip = (reason: string) => skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
   const listed = { rules: [] as ReplayDifference[], member_settings: [] as ReplayDifference[] };
   const decisions = new ReplayDecisions();
-  for await (const steps of new LogReplayer(log).steps(filter)) {
-    for (const step of steps) {
-      const { request: logged } = step;
+  const termsOf = async (logged: LoggedHead): Promise<AgreementTerms | null | undefined> => {
+    if (logged.agreementId === null) return null;
+    let known = versions.get(logged.agreementId);
+    if (known === undefined) versions.set(logged.agreementId, known = await log.agreementVersions(logged.agreementId));
+    return known.get(logged.agreementVersion ?? -1);
+  };
+  for await (const batch of new LogReplayer(log).batches(filter)) {
+    for (let index = 0; index < batch.length; index++) {
       result.requests++;
-      const skip = (reason: string) => skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+      // The fast path: a request the replay decides as logged, read as columns, counts as the same.
+      const columns = batch.columns(index);
+      if (columns !== undefined && KNOWN_RULES_VERSIONS.includes(columns.request.rulesVersion)) {
+        const terms = await termsOf(columns.request);
+        if (terms !== undefined && servedAsLogged(columns.request, columns.subjects, terms, columns.world, decisions)) {
+          result.subject_decisions += columns.subjects.length;
+          result.same++;
+          continue;
+        }
+      }
+      const step = batch.step(index);
+      const { request: logged } = step;
       if (!KNOWN_RULES_VERSIONS.includes(logged.rulesVersion)) { skip(`rules_version:${logged.rulesVersion}`); continue; }
       if (step.world === undefined) { skip(step.skipped); continue; }
-      let terms: AgreementTerms | null = null;
-      if (logged.agreementId !== null) {
-        let known = versions.get(logged.agreementId);
-        if (known === undefined) versions.set(logged.agreementId, known = await log.agreementVersions(logged.agreementId));
-        terms = known.get(logged.agreementVersion ?? -1) ?? null;
-        if (terms === null) { skip('agreement_version_unknown'); continue; }
-      }
+      const terms = await termsOf(logged);
+      if (terms === undefined) { skip('agreement_version_unknown'); continue; }
       result.subject_decisions += logged.subjects.length;
       const before = loggedOutcome(logged);
       const replayed = replayRequest(logged, terms, step.world, decisions);

@@ -1,8 +1,11 @@
 import type { AppClass } from '../domain/app.js';
-import type { LoggedRequest, ReplayWorld } from '../domain/replay.js';
-import type { SubjectFacts } from '../domain/subject-decision.js';
+import type { LoggedHead, LoggedRequest, ReplayWorld, RequestWorld, SubjectColumns } from '../domain/replay.js';
+import { selfFacts, type SubjectFacts } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
-import type { LoggedConsent, LoggedRequestRead, ReplayFilter, ReplayLogRepository } from '../store/replay-log-repository.js';
+import type {
+  LoggedConsent, LoggedRequestRead, MemberFacts, PackedRequests, ReplayFilter, ReplayLogRepository,
+} from '../store/replay-log-repository.js';
+import { sharedFacts, type ReplayMembers, type SharedFacts } from '../store/replay-members.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -15,7 +18,7 @@ export type ReplayStep =
   | { readonly request: LoggedRequest; readonly skipped: 'grant_not_found'; readonly world?: undefined };
 
 /** The grant the request was made under: the newest of the member's consents to the app, agreement and purpose given by then. */
-function consentAt(consents: readonly LoggedConsent[], request: LoggedRequest): LoggedConsent | undefined {
+function consentAt(consents: readonly LoggedConsent[], request: LoggedHead): LoggedConsent | undefined {
   let found: LoggedConsent | undefined;
   for (const consent of consents) {
     if (consent.appId !== request.appId || consent.agreementId !== request.agreementId || consent.purpose !== request.purpose) continue;
@@ -32,78 +35,184 @@ function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string
 /**
  * Streams logged Graph API requests in seq order, a batch at a time, each with the world the rules
  * read around it: today's member facts and consents, each loaded once per member (cached across
- * batches), and today's friendships read with the leaves; never a query per entry.
+ * batches; on SQLite every member's facts at once, a scan), and today's friendships read with the
+ * leaves; never a query per entry.
  */
 export class LogReplayer {
   private appClasses: Map<string, AppClass> | undefined;
   /** A member's facts as a subject who uses no app, as a friend and as not one: shared, not built per subject decided. */
-  private readonly facts = new Map<string, { readonly friend: SubjectFacts; readonly other: SubjectFacts } | null>();
+  private readonly facts = new Map<string, SharedFacts | null>();
+  /** Today's members as the store reads them a batch at a time (SQLite), instead of `facts`. */
+  private members: ReplayMembers | undefined;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   private readonly platform = new Map<string, boolean>();
 
   constructor(private readonly log: ReplayLogRepository) {}
 
   async *steps(filter: ReplayFilter, batchSize = REPLAY_BATCH): AsyncGenerator<ReplayStep[]> {
-    this.appClasses ??= await this.log.appClasses();
-    let afterSeq = 0;
-    for (;;) {
-      const read = await this.log.requests(filter, afterSeq, batchSize);
-      if (read.length === 0) return;
-      afterSeq = read[read.length - 1]!.request.seq;
-      await this.load(read.map((r) => r.request));
-      yield read.map((r) => this.step(r));
+    for await (const batch of this.batches(filter, batchSize)) {
+      const steps: ReplayStep[] = [];
+      for (let index = 0; index < batch.length; index++) steps.push(batch.step(index));
+      yield steps;
     }
   }
 
-  private async load(requests: readonly LoggedRequest[]): Promise<void> {
-    if (this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.consents, this.platform]) cache.clear();
+  /**
+   * The same requests a batch at a time, each readable two ways: as columns (`columns`: the
+   * request's head, world and subjects, no object per subject; SQLite) for a replay's fast path, or
+   * as a step.
+   */
+  async *batches(filter: ReplayFilter, batchSize = REPLAY_BATCH): AsyncGenerator<ReplayBatch> {
+    await this.start();
+    let afterSeq = 0;
+    for (;;) {
+      const packed = await this.log.packedRequests(filter, afterSeq, batchSize);
+      if (packed !== undefined) {
+        if (packed.length === 0) return;
+        afterSeq = packed.head(packed.length - 1).seq;
+        const heads = Array.from({ length: packed.length }, (_, index) => packed.head(index));
+        await this.load(heads.map((head, index) => ({ head, subjectIds: packed.ids(index) })));
+        yield new PackedBatch(this, packed, heads);
+        continue;
+      }
+      const read = await this.log.requests(filter, afterSeq, batchSize);
+      if (read.length === 0) return;
+      afterSeq = read[read.length - 1]!.request.seq;
+      const requests = read.map(({ request }) => ({ head: request, subjectIds: request.subjects.map((subject) => subject.id) }));
+      // Read the general way (ids that do not pack): the members it names are read here.
+      this.members?.load(requests.flatMap(({ head, subjectIds }) => [...subjectIds, head.tokenMemberId, head.deniedSubject ?? head.tokenMemberId]), []);
+      await this.load(requests);
+      yield new ReadBatch(this, read);
+    }
+  }
+
+  private async start(): Promise<void> {
+    this.appClasses ??= await this.log.appClasses();
+    this.members ??= this.log.allMembers();
+  }
+
+  private shared(id: string): SharedFacts | null | undefined {
+    return this.members === undefined ? this.facts.get(id) : this.members.factsOf(id);
+  }
+
+  private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
+    if (this.consents.size + this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.consents, this.platform]) cache.clear();
+    const all = this.members !== undefined;
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
     const gather = (id: string, thirdParty: boolean) => {
-      if (!this.facts.has(id)) subjects.add(id);
+      if (!all && !this.facts.has(id)) subjects.add(id);
       if (thirdParty && !this.consents.has(id)) appUsers.add(id);
     };
-    for (const request of requests) {
-      if (!this.platform.has(request.tokenMemberId)) tokens.add(request.tokenMemberId);
-      const thirdParty = this.appClasses!.get(request.appId) === 'third_party';
-      for (const subject of request.subjects) gather(subject.id, thirdParty);
-      if (request.deniedSubject !== null) gather(request.deniedSubject, thirdParty);
+    for (const { head, subjectIds } of requests) {
+      if (!this.platform.has(head.tokenMemberId)) tokens.add(head.tokenMemberId);
+      const thirdParty = this.appClassOf(head) === 'third_party';
+      for (const id of subjectIds) gather(id, thirdParty);
+      if (head.deniedSubject !== null) gather(head.deniedSubject, thirdParty);
     }
     for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
     const [platform, facts, consents] = await Promise.all([
-      this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
+      all ? undefined : this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
-    for (const id of tokens) this.platform.set(id, platform.get(id) ?? false);
+    for (const id of tokens) this.platform.set(id, all ? this.shared(id)?.other.platformEnabled ?? false : platform!.get(id) ?? false);
     for (const id of subjects) {
       const member = facts.get(id);
-      if (member === undefined) { this.facts.set(id, null); continue; }
-      const { platformEnabled, shareViaFriends, exclusions, friendsAudience } = member;
-      const other: SubjectFacts = { id, platformEnabled, shareViaFriends, exclusions, friendsAudience, isFriend: false, usesApp: false };
-      this.facts.set(id, { friend: { ...other, isFriend: true }, other });
+      this.facts.set(id, member === undefined ? null : sharedFacts(member));
     }
     for (const [id, list] of consents) this.consents.set(id, list);
   }
 
-  private step({ request, friendsToday, deniedSubjectIsFriend }: LoggedRequestRead): ReplayStep {
-    const consent = consentAt(this.consents.get(request.tokenMemberId) ?? [], request);
-    if (consent === undefined) return { request, skipped: 'grant_not_found' };
-    const appClass = this.appClasses!.get(request.appId) ?? 'device_partner';
-    const facts = (id: string, isFriend: boolean): SubjectFacts | undefined => {
-      const member = this.facts.get(id);
-      if (member === undefined || member === null) return undefined;
-      // A member is a friend of themself in no list, as the route sees it.
-      const shared = isFriend && id !== request.tokenMemberId ? member.friend : member.other;
-      const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), request.appId, request.at);
-      return usesApp ? { ...shared, usesApp } : shared;
+  appClassOf(head: LoggedHead): AppClass {
+    return this.appClasses!.get(head.appId) ?? 'device_partner';
+  }
+
+  /** What the request-level rules read of the world, or undefined when the grant the request was made under is not found. */
+  requestWorld(head: LoggedHead): RequestWorld | undefined {
+    const consent = consentAt(this.consents.get(head.tokenMemberId) ?? [], head);
+    if (consent === undefined) return undefined;
+    return { appClass: this.appClassOf(head), consented: consent, tokenMemberPlatformEnabled: this.platform.get(head.tokenMemberId) ?? false };
+  }
+
+  /** A member's facts as a subject of the request: undefined when no such member exists. */
+  subjectFacts(head: LoggedHead, appClass: AppClass, id: string, isFriend: boolean, member = this.shared(id)): SubjectFacts | undefined {
+    if (member === undefined || member === null) return undefined;
+    // A member is a friend of themself in no list, as the route sees it.
+    const shared = isFriend && id !== head.tokenMemberId ? member.friend : member.other;
+    const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), head.appId, head.at);
+    return usesApp ? { ...shared, usesApp } : shared;
+  }
+
+  step({ request, friendsToday, deniedSubjectIsFriend }: LoggedRequestRead): ReplayStep {
+    const world = this.requestWorld(request);
+    if (world === undefined) return { request, skipped: 'grant_not_found' };
+    const facts = (id: string, isFriend: boolean) => this.subjectFacts(request, world.appClass, id, isFriend);
+    return {
+      request,
+      world: {
+        ...world,
+        subject: (index) => facts(request.subjects[index]!.id, friendsToday[index]!),
+        deniedSubject: () => request.deniedSubject === null ? undefined : facts(request.deniedSubject, deniedSubjectIsFriend),
+      },
     };
-    const world: ReplayWorld = {
-      appClass,
-      consented: consent,
-      tokenMemberPlatformEnabled: this.platform.get(request.tokenMemberId) ?? false,
-      subject: (index) => facts(request.subjects[index]!.id, friendsToday[index]!),
-      deniedSubject: () => request.deniedSubject === null ? undefined : facts(request.deniedSubject, deniedSubjectIsFriend),
+  }
+}
+
+/** A request of a batch ready for a replay's fast path: its head, the world the request-level rules read, its subjects as columns. */
+export interface ColumnsStep {
+  readonly request: LoggedHead;
+  readonly world: RequestWorld;
+  readonly subjects: SubjectColumns;
+}
+
+/** A batch of logged requests: each as a step, and, read packed, as columns. */
+export interface ReplayBatch {
+  readonly length: number;
+  step(index: number): ReplayStep;
+  /** The request as columns; undefined when it is not read so, or its grant is not found (`step` says). */
+  columns(index: number): ColumnsStep | undefined;
+}
+
+class ReadBatch implements ReplayBatch {
+  readonly length: number;
+
+  constructor(private readonly replayer: LogReplayer, private readonly read: readonly LoggedRequestRead[]) {
+    this.length = read.length;
+  }
+
+  step(index: number): ReplayStep {
+    return this.replayer.step(this.read[index]!);
+  }
+
+  columns(): undefined {
+    return undefined;
+  }
+}
+
+class PackedBatch implements ReplayBatch {
+  readonly length: number;
+
+  constructor(private readonly replayer: LogReplayer, private readonly packed: PackedRequests, private readonly heads: readonly LoggedHead[]) {
+    this.length = packed.length;
+  }
+
+  step(index: number): ReplayStep {
+    return this.replayer.step(this.packed.read(index));
+  }
+
+  columns(index: number): ColumnsStep | undefined {
+    const request = this.heads[index]!;
+    const world = this.replayer.requestWorld(request);
+    if (world === undefined) return undefined;
+    const { packed, replayer } = this;
+    const codes = packed.codes(index);
+    const ids = packed.ids(index);
+    const subjects: SubjectColumns = {
+      length: codes.length,
+      logged: (at) => packed.lists(codes[at]!),
+      facts: (at) => packed.lists(codes[at]!).relation === 'self' ? selfFacts(ids[at]!)
+        : replayer.subjectFacts(request, world.appClass, ids[at]!, packed.friendToday(codes[at]!)),
     };
-    return { request, world };
+    return { request, world, subjects };
   }
 }

@@ -11,7 +11,8 @@ import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
-import type { AgreementsTable } from './schema.js';
+import { ReplayMembers } from './replay-members.js';
+import type { AgreementsTable, GrantsTable } from './schema.js';
 
 /** Which logged requests to read: one agreement's or all, in [from, to). */
 export interface ReplayFilter {
@@ -31,14 +32,16 @@ export interface LoggedConsent {
   readonly friendFields: FieldMask;
 }
 
-/** A member's facts as the field rules read them, whoever asks (friendship and app use are added per request). */
-export type MemberFacts = Omit<SubjectFacts, 'isFriend' | 'usesApp'>;
+import type { MemberFacts } from './replay-members.js';
+
+export type { MemberFacts };
 
 /** A batch whose requests hold fewer than one leaf in this many of the range they span reads its leaves request by request. */
 const SCATTERED = 4;
 
 /** What a packed subject code says besides the subject's friendship. */
 interface PackedLists {
+  readonly shown: true;
   readonly relation: 'self' | 'friend';
   readonly released: FieldMask;
   readonly withheld: ReasonMasks;
@@ -86,29 +89,36 @@ export class ReplayLogRepository {
     return this.withSubjects(requests, leaves);
   }
 
+  /**
+   * The same batch as `requests`, packed (SQLite): each request's head, and its subjects as columns
+   * of codes and ids, with no object per subject; undefined when the batch cannot be read so
+   * (PostgreSQL, a transaction, ids that do not pack): read it with `requests`.
+   */
+  async packedRequests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<PackedRequests | undefined> {
+    const packed = this.rawReads()?.batch(filter, afterSeq, limit);
+    if (packed === undefined) return undefined;
+    await this.loadFieldSetsOf(packed.codes);
+    return new PackedRequests(packed, this);
+  }
+
   /** The packed rows of a batch as requests: each head with its subjects' codes and ids. */
-  private unpack({ heads, codes, ids }: PackedBatch): LoggedRequestRead[] {
+  private unpack(batch: PackedBatch): LoggedRequestRead[] {
+    const requests = new PackedRequests(batch, this);
     const result: LoggedRequestRead[] = [];
-    for (let index = 0; index < heads.length; index++) {
-      const head = heads[index]!;
-      const subjectCodes = codes[index]!;
-      const subjectIds = ids[index]!;
-      const subjects: LoggedSubject[] = new Array(subjectCodes.length);
-      const friendsToday: boolean[] = new Array(subjectCodes.length);
-      for (let next = 0; next < subjectCodes.length; next++) {
-        const code = subjectCodes[next]!;
-        const lists = this.packedLists(code);
-        subjects[next] = { shown: true, id: subjectIds[next]!, relation: lists.relation, released: lists.released, withheld: lists.withheld };
-        friendsToday[next] = code % 2 === 1;
-      }
-      const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
-      result.push({ request, friendsToday, deniedSubjectIsFriend: head.denied_friend === 1 });
-    }
+    for (let index = 0; index < batch.heads.length; index++) result.push(requests.read(index));
     return result;
   }
 
+  /**
+   * Today's members as packed batches read them (SQLite: the facts of every member a batch names,
+   * read with it, a raw statement per table); undefined on PostgreSQL and inside a transaction.
+   */
+  allMembers(): ReplayMembers | undefined {
+    return this.rawReads()?.members();
+  }
+
   /** A packed code's relation and lists (its friendship bit aside), worked out once per distinct code. */
-  private packedLists(code: number): PackedLists {
+  packedLists(code: number): PackedLists {
     const key = Math.floor(code / 2);
     let lists = this.packed.get(key);
     if (lists === undefined) {
@@ -116,7 +126,7 @@ export class ReplayLogRepository {
       const ids = (key - self) / 2;
       const withheld = ids % PACKED_ID_SPAN;
       const released = (ids - withheld) / PACKED_ID_SPAN;
-      lists = { relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld };
+      lists = { shown: true, relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld };
       this.packed.set(key, lists);
     }
     return lists;
@@ -236,9 +246,7 @@ export class ReplayLogRepository {
   async consents(memberIds: readonly string[]): Promise<Map<string, LoggedConsent[]>> {
     const result = new Map<string, LoggedConsent[]>(memberIds.map((id) => [id, []]));
     if (memberIds.length === 0) return result;
-    const rows = await this.db.selectFrom('grants')
-      .select(['member_id', 'app_id', 'agreement_id', 'purpose', 'granted_at', 'revoked_at', 'member_fields', 'friend_fields'])
-      .where('member_id', 'in', memberIds).execute();
+    const rows = this.rawReads()?.grants(memberIds) ?? await this.db.selectFrom('grants').select(GRANT_COLUMNS).where('member_id', 'in', memberIds).execute();
     for (const row of rows) {
       result.get(row.member_id)?.push({
         appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
@@ -290,6 +298,8 @@ export class ReplayLogRepository {
   }
 }
 
+const GRANT_COLUMNS = ['member_id', 'app_id', 'agreement_id', 'purpose', 'granted_at', 'revoked_at', 'member_fields', 'friend_fields'] as const;
+
 /** A logged request's row, as both dialects read it. */
 interface RequestRow {
   readonly first_seq: number;
@@ -326,6 +336,62 @@ const LEAF = { seq: 0, pos: 1, subject: 2, outcome: 3, code: 4, released: 5, wit
 function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unknown>): LeafRow {
   return [Number(row.seq), Number(row.pos), row.subject_member_id as string | null, row.outcome as string, row.code as string | null,
     Number(row.released), Number(row.withheld), row.passed_over === null ? null : Number(row.passed_over), Number(row.friend_today)];
+}
+
+/**
+ * A batch read packed: per request its head, and its subjects as columns (their codes and ids) that
+ * the replay reads without an object per subject; `read` makes a request of one the general way.
+ */
+export class PackedRequests {
+  readonly length: number;
+
+  constructor(private readonly batch: PackedBatch, private readonly log: ReplayLogRepository) {
+    this.length = batch.heads.length;
+  }
+
+  /** The request at `index` without its subjects' entries (`subjects` empty). */
+  head(index: number): LoggedRequest {
+    const head = this.batch.heads[index]!;
+    return loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, []);
+  }
+
+  deniedSubjectIsFriend(index: number): boolean {
+    return this.batch.heads[index]!.denied_friend === 1;
+  }
+
+  /** The packed codes of the request's subjects (see `lists` and `friendToday`). */
+  codes(index: number): readonly number[] {
+    return this.batch.codes[index]!;
+  }
+
+  ids(index: number): readonly string[] {
+    return this.batch.ids[index]!;
+  }
+
+  /** A subject's entry as logged, from its code: one shared object per distinct pair of lists. */
+  lists(code: number): PackedLists {
+    return this.log.packedLists(code);
+  }
+
+  /** Whether a subject (by its code) is a friend of the request's token member today. */
+  friendToday(code: number): boolean {
+    return code % 2 === 1;
+  }
+
+  read(index: number): LoggedRequestRead {
+    const codes = this.codes(index);
+    const ids = this.ids(index);
+    const subjects: LoggedSubject[] = new Array(codes.length);
+    const friendsToday: boolean[] = new Array(codes.length);
+    for (let next = 0; next < codes.length; next++) {
+      const { relation, released, withheld } = this.lists(codes[next]!);
+      subjects[next] = { shown: true, id: ids[next]!, relation, released, withheld };
+      friendsToday[next] = this.friendToday(codes[next]!);
+    }
+    const head = this.batch.heads[index]!;
+    const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
+    return { request, friendsToday, deniedSubjectIsFriend: this.deniedSubjectIsFriend(index) };
+  }
 }
 
 /** A request's head leaf and its subjects, read with the request (RawReplayReads). */
@@ -419,9 +485,22 @@ interface PackedBatch {
  */
 class RawReplayReads {
   private readonly statements: Record<'all' | 'agreement', BetterSqlite3.Statement>;
+  private replayMembers: ReplayMembers | undefined;
+  private grantsOf: BetterSqlite3.Statement | undefined;
 
-  constructor(sqlite: BetterSqlite3.Database) {
+  constructor(private readonly sqlite: BetterSqlite3.Database) {
     this.statements = { all: sqlite.prepare(BATCH_SQL('')), agreement: sqlite.prepare(BATCH_SQL(' and r.agreement_id = ?')) };
+  }
+
+  /** The grants of these members (their ids in one parameter: a statement prepared once, whatever their number). */
+  grants(memberIds: readonly string[]): Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
+    this.grantsOf ??= this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where member_id in (select value from json_each(?))`);
+    return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
+  }
+
+  /** Today's members, read as batches meet them. */
+  members(): ReplayMembers {
+    return this.replayMembers ??= new ReplayMembers(this.sqlite);
   }
 
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
@@ -440,7 +519,19 @@ class RawReplayReads {
       codes.push(subjectCodes);
       ids.push(subjectIds);
     }
+    const members = this.members();
+    // The members the batch names, read now: a statement per table for all those not read before.
+    members.load([...subjectsOf(rows, ids), ...rows.map((row) => row.token_member_id)], []);
     return { heads: rows, codes, ids };
+  }
+}
+
+/** Every member a batch names as a subject: its subjects, and the members refused requests named. */
+function* subjectsOf(heads: readonly HeadRow[], ids: ReadonlyArray<readonly string[]>): Iterable<string> {
+  for (let index = 0; index < heads.length; index++) {
+    yield* ids[index]!;
+    const denied = heads[index]!.subject_member_id;
+    if (denied !== null) yield denied;
   }
 }
 

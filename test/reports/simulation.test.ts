@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
+import { sql } from 'kysely';
 import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { decodeBlindedLeaf, type BlindedLeaf } from '../../src/audit/canonical-entry-v2.js';
 import { verifyExport } from '../../src/audit/export-verifier.js';
@@ -71,6 +72,23 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
     members_less_direct: 0, members_less_through_friends: new Set(birthdays.map((leaf) => leaf.subjectMemberId)).size, reason_changed: otherReason,
   }]);
   assert.deepEqual(removed.refused, []);
+
+  // Members changed since: better-sqlite3's fast path (requests decided as logged counted, the others replayed in full)
+  // says what the general path says (Kysely, inside a transaction, as on PostgreSQL).
+  const pairs = await built.store.db.selectFrom('audit_leaves as l').innerJoin('audit_requests as r', 'r.first_seq', 'l.seq')
+    .innerJoin('audit_leaves as s', (join) => join.onRef('s.seq', '>', 'l.seq').on('s.code', '=', 'through_friend'))
+    .select(['r.token_member_id', 's.subject_member_id', 'r.partner_id']).where('l.pos', '=', 0).where(sql<boolean>`s.seq - s.pos = l.seq`).orderBy('s.seq').execute();
+  assert.ok(pairs.length > 120, `${pairs.length} friends shown`);
+  const [unfriended, excluding, hiding, switchedOff] = [pairs[0]!, pairs[40]!, pairs[80]!, pairs[120]!];
+  await built.store.db.deleteFrom('friendships').where('member_id', '=', unfriended.token_member_id!).where('friend_id', '=', unfriended.subject_member_id!).execute();
+  await built.store.members.exclude(excluding.subject_member_id!, 'partner', excluding.partner_id!, now);
+  await built.store.db.insertInto('field_audiences').values({ member_id: hiding.subject_member_id!, field: 'birthday', audience: 'only_me' })
+    .onConflict((c) => c.columns(['member_id', 'field']).doUpdateSet({ audience: 'only_me' })).execute();
+  await built.store.members.setPlatformSettings(switchedOff.token_member_id!, { platformEnabled: false });
+  const fast = await auditReplay(built.store, { from: SEEDED_AT, to: now, now });
+  const general = await built.store.db.transaction().execute((trx) => auditReplay({ readDb: trx } as unknown as Store, { from: SEEDED_AT, to: now, now }));
+  assert.ok(fast.differences.member_settings >= 4, `${fast.differences.member_settings} differences explained by settings`);
+  assert.deepEqual(fast, general);
 });
 
 /**
