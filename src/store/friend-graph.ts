@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { sqliteReaderOf } from './database.js';
@@ -27,24 +28,10 @@ export interface FriendGraph {
 /** Members a PostgreSQL page reads (by number range): Kysely's pg dialect here has no cursor to stream with. */
 const POSTGRES_PAGE_MEMBERS = 20_000;
 
-/** The friend graph as it stands, in one pass over `friendships` in member number order. */
+/** The friend graph as it stands, in one pass over `friendships`. */
 export async function loadFriendGraph(db: Db): Promise<FriendGraph> {
   const reader = sqliteReaderOf(db);
-  if (reader !== undefined) {
-    // One read transaction, so the highest number and the rows are of one state.
-    return reader.transaction(() => {
-      const max = Number((reader.prepare('select coalesce(max(number), 0) as max from member_numbers').get() as { max: number }).max);
-      const builder = new GraphBuilder(max);
-      // Numbers in order (the outer loop walks member_numbers by its integer key, so no sort), each member's
-      // friends by the clustered key of friendships, each friend's number by the unique index on member_id.
-      const rows = reader.prepare(`select mn.number, fn.number from member_numbers mn
-        cross join friendships f on f.member_id = mn.member_id
-        cross join member_numbers fn on fn.member_id = f.friend_id
-        order by mn.number`).raw(true).iterate() as IterableIterator<[number, number]>;
-      for (const [member, friend] of rows) builder.add(member, friend);
-      return builder.finish();
-    }).deferred();
-  }
+  if (reader !== undefined) return reader.transaction(() => sqliteGraph(reader)).deferred(); // numbers and friendships of one state
   const { rows: [top] } = await sql<{ max: number | null }>`select max(number) as max from member_numbers`.execute(db);
   const builder = new GraphBuilder(Number(top?.max ?? 0));
   for (let from = 0; from <= builder.maxNumber; from += POSTGRES_PAGE_MEMBERS) {
@@ -58,45 +45,84 @@ export async function loadFriendGraph(db: Db): Promise<FriendGraph> {
   return builder.finish();
 }
 
-/** Fills the CSR from rows in ascending member order, growing `friends` as it goes. */
+/**
+ * On SQLite, joining each friendship to its friend's number costs a random probe of an index on
+ * text ids (some 3 µs a friendship, five minutes at a million members): the numbers are read into
+ * a map instead, and the friendships in their clustered order, each member's friend ids in one
+ * row, so that a row's overhead is paid per member rather than per friendship.
+ */
+function sqliteGraph(reader: BetterSqlite3.Database): FriendGraph {
+  const numbers = new Map<string, number>();
+  let max = 0;
+  for (const [id, number] of reader.prepare('select member_id, number from member_numbers').raw(true).iterate() as Iterable<[string, number]>) {
+    numbers.set(id, number);
+    if (number > max) max = number;
+  }
+  const builder = new GraphBuilder(max);
+  const lists = reader.prepare(`select member_id, group_concat(friend_id, char(${SEPARATOR.charCodeAt(0)})) from friendships group by member_id`)
+    .raw(true).iterate() as Iterable<[string, string]>;
+  for (const [id, friendIds] of lists) {
+    const member = numbers.get(id);
+    if (member === undefined) continue;
+    for (const friendId of friendIds.split(SEPARATOR)) {
+      const friend = numbers.get(friendId);
+      if (friend !== undefined) builder.add(member, friend);
+    }
+  }
+  return builder.finish();
+}
+
+/** Between friend ids in a row: a control character no member id holds. */
+const SEPARATOR = '\u001f';
+
+/**
+ * Fills the CSR from friendships in any order of members as long as each member's come together,
+ * in a growing buffer, then lays the lists out in member number order, each sorted.
+ */
 class GraphBuilder {
-  readonly offsets: Uint32Array;
-  private friends = new Uint32Array(1 << 16);
+  private readonly starts: Uint32Array;
+  private readonly lengths: Uint32Array;
+  private buffer = new Uint32Array(1 << 16);
   private length = 0;
-  /** Members up to here have their offsets set. */
-  private closed = -1;
+  private current = -1;
 
   constructor(readonly maxNumber: number) {
-    this.offsets = new Uint32Array(maxNumber + 2);
+    this.starts = new Uint32Array(maxNumber + 1);
+    this.lengths = new Uint32Array(maxNumber + 1);
   }
 
   add(member: number, friend: number): void {
     if (member > this.maxNumber || friend > this.maxNumber) return; // numbered after the graph's highest number
-    if (member < this.closed) throw new Error('friend graph rows out of member order');
-    if (member > this.closed) this.closeUpTo(member);
-    if (this.length === this.friends.length) {
-      const grown = new Uint32Array(this.friends.length * 2);
-      grown.set(this.friends);
-      this.friends = grown;
+    if (member !== this.current) {
+      if (this.lengths[member] !== 0) throw new Error(`friend graph: member ${member}'s friendships came apart`);
+      this.current = member;
+      this.starts[member] = this.length;
     }
-    this.friends[this.length++] = friend;
+    if (this.length === this.buffer.length) {
+      const grown = new Uint32Array(this.buffer.length * 2);
+      grown.set(this.buffer);
+      this.buffer = grown;
+    }
+    this.buffer[this.length++] = friend;
+    this.lengths[member]!++;
   }
 
   finish(): FriendGraph {
-    this.closeUpTo(this.maxNumber + 1);
-    const { offsets, maxNumber } = this;
-    const friends = this.friends.subarray(0, this.length);
+    const { maxNumber, starts, lengths, buffer } = this;
+    const offsets = new Uint32Array(maxNumber + 2);
+    for (let n = 0; n <= maxNumber; n++) offsets[n + 1] = offsets[n]! + lengths[n]!;
+    const friends = new Uint32Array(this.length);
+    for (let n = 0; n <= maxNumber; n++) {
+      if (lengths[n] === 0) continue;
+      const list = friends.subarray(offsets[n]!, offsets[n + 1]!);
+      list.set(buffer.subarray(starts[n]!, starts[n]! + lengths[n]!));
+      sortAscending(list);
+    }
+    this.buffer = new Uint32Array(0);
     return {
       maxNumber, offsets, friends,
       friendsOf: (n) => (n >= 0 && n <= maxNumber ? friends.subarray(offsets[n]!, offsets[n + 1]!) : EMPTY),
     };
-  }
-
-  /** Ends the list of `closed` (sorting it) and starts the lists up to `member` at the current length. */
-  private closeUpTo(member: number): void {
-    if (this.closed >= 0) sortAscending(this.friends.subarray(this.offsets[this.closed]!, this.length));
-    for (let n = this.closed + 1; n <= member; n++) this.offsets[n] = this.length;
-    this.closed = member;
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * The friend graph read whole by member number (src/store/friend-graph.ts): each member's friends
  * sorted ascending by number, members with none given empty lists, and a number past the highest
- * one read giving no friends; on a random graph, equal to the pairs it was made from.
+ * one read giving no friends; on a random graph, equal to the pairs it was made from, and the reach's expansion
+ * from it (forwards or backwards) equal to reading the lists.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { prng } from '../../bench/prng.js';
 import { loadFriendGraph } from '../../src/store/friend-graph.js';
-import { memberNumbers } from '../../src/store/member-sets.js';
+import { emptySet, memberNumbers } from '../../src/store/member-sets.js';
+import { FriendLists, GraphFriends } from '../../src/store/reach.js';
 import { createStore } from '../../src/store/store.js';
 import { DIALECTS, testDatabase } from '../helpers/dialects.js';
 import { addFriendships, addMembers } from '../helpers/fixtures.js';
@@ -40,6 +42,17 @@ for (const dialect of DIALECTS) {
       }
       assert.deepEqual([...graph.friendsOf(numbers.get('lonely')!)], []);
       assert.deepEqual([...graph.friendsOf(graph.maxNumber + 1)], [], 'numbered after the graph was read: no friends here');
+
+      // The reach's expansion from the graph (forwards for a sparse set, backwards for a dense one) is the lists' own.
+      const lists = new FriendLists(store.db);
+      const fromGraph = new GraphFriends(graph);
+      const all = [...numbers.values()];
+      for (let size = 1; size <= all.length; size += 3) {
+        const set = emptySet();
+        for (const number of all) if (next() < size / all.length) set.add(number);
+        set.add(2 ** 31 + size); // a stand-in number (ReadNumbers) for a member without one: no friends
+        assert.deepEqual((await fromGraph.friendsOf(set)).toArray(), (await lists.friendsOf(set)).toArray(), `a set of ${set.size}`);
+      }
     });
   });
 }
