@@ -47,33 +47,93 @@ export async function loadFriendGraph(db: Db): Promise<FriendGraph> {
 
 /**
  * On SQLite, joining each friendship to its friend's number costs a random probe of an index on
- * text ids (some 3 µs a friendship, five minutes at a million members): the numbers are read into
- * a map instead, and the friendships in their clustered order, each member's friend ids in one
- * row, so that a row's overhead is paid per member rather than per friendship.
+ * text ids (some 3 µs a friendship, five minutes at a million members), and so does making a
+ * JavaScript string of each friend id to look it up in a Map. Instead the ids and numbers are read
+ * into a hash table over the ids' bytes (IdTable), and the friendships in their clustered order,
+ * each member's friend ids in one row as bytes, looked up where they lie: a row's overhead is paid
+ * per member and no string is made per friendship.
  */
 function sqliteGraph(reader: BetterSqlite3.Database): FriendGraph {
-  const numbers = new Map<string, number>();
-  let max = 0;
-  for (const [id, number] of reader.prepare('select member_id, number from member_numbers').raw(true).iterate() as Iterable<[string, number]>) {
-    numbers.set(id, number);
-    if (number > max) max = number;
-  }
-  const builder = new GraphBuilder(max);
-  const lists = reader.prepare(`select member_id, group_concat(friend_id, char(${SEPARATOR.charCodeAt(0)})) from friendships group by member_id`)
-    .raw(true).iterate() as Iterable<[string, string]>;
+  const ids = new IdTable(reader.prepare('select cast(member_id as blob), number from member_numbers').raw(true).iterate() as Iterable<[Buffer, number]>);
+  const builder = new GraphBuilder(ids.maxNumber);
+  const lists = reader.prepare(`select cast(member_id as blob), cast(group_concat(friend_id, char(${SEPARATOR})) as blob)
+    from friendships group by member_id`).raw(true).iterate() as Iterable<[Buffer, Buffer]>;
   for (const [id, friendIds] of lists) {
-    const member = numbers.get(id);
+    const member = ids.numberOf(id, 0, id.length);
     if (member === undefined) continue;
-    for (const friendId of friendIds.split(SEPARATOR)) {
-      const friend = numbers.get(friendId);
+    let start = 0;
+    for (let end = 0; end <= friendIds.length; end++) {
+      if (end < friendIds.length && friendIds[end] !== SEPARATOR) continue;
+      const friend = ids.numberOf(friendIds, start, end);
       if (friend !== undefined) builder.add(member, friend);
+      start = end + 1;
     }
   }
   return builder.finish();
 }
 
-/** Between friend ids in a row: a control character no member id holds. */
-const SEPARATOR = '\u001f';
+/** Between friend ids in a row: a control character (unit separator) no member id holds. */
+const SEPARATOR = 0x1f;
+
+/** Member numbers by the bytes of member ids, in typed arrays: open addressing, FNV-1a. */
+class IdTable {
+  private bytes = new Uint8Array(1 << 20);
+  private used = 0;
+  private readonly starts: number[] = [];
+  private readonly numbers: number[] = [];
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  maxNumber = 0;
+
+  constructor(rows: Iterable<[Buffer, number]>) {
+    for (const [id, number] of rows) {
+      while (this.used + id.length > this.bytes.length) this.grow();
+      this.bytes.set(id, this.used);
+      this.starts.push(this.used);
+      this.used += id.length;
+      this.numbers.push(number);
+      if (number > this.maxNumber) this.maxNumber = number;
+    }
+    this.starts.push(this.used);
+    let size = 2;
+    while (size < this.numbers.length * 2) size *= 2;
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    for (let i = 0; i < this.numbers.length; i++) {
+      let slot = hashOf(this.bytes, this.starts[i]!, this.starts[i + 1]!) & this.mask;
+      while (this.slots[slot] !== -1) slot = (slot + 1) & this.mask;
+      this.slots[slot] = i;
+    }
+  }
+
+  /** The number of the id held in `source[start..end)`, if it has one. */
+  numberOf(source: Uint8Array, start: number, end: number): number | undefined {
+    for (let slot = hashOf(source, start, end) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const i = this.slots[slot]!;
+      if (i === -1) return undefined;
+      if (this.holds(i, source, start, end)) return this.numbers[i];
+    }
+  }
+
+  private holds(i: number, source: Uint8Array, start: number, end: number): boolean {
+    const from = this.starts[i]!;
+    if (this.starts[i + 1]! - from !== end - start) return false;
+    for (let k = 0; k < end - start; k++) if (this.bytes[from + k] !== source[start + k]) return false;
+    return true;
+  }
+
+  private grow(): void {
+    const grown = new Uint8Array(this.bytes.length * 2);
+    grown.set(this.bytes);
+    this.bytes = grown;
+  }
+}
+
+function hashOf(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
+}
 
 /**
  * Fills the CSR from friendships in any order of members as long as each member's come together,

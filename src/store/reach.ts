@@ -135,19 +135,24 @@ export class GraphFriends implements Friends {
 
 /**
  * Friend lists a chunk at a time until the run has read as many as an eighth of the members, then
- * the whole graph at once: a scheduler run with a few newcomers reads their lists, one that
- * indexes a world (or a month where nearly everyone is a friend of a friend) reads the graph.
+ * the whole graph at once: a scheduler run with a few newcomers reads their lists; one that
+ * indexes a world (or a month where nearly everyone is a friend of a friend) reads the graph, at
+ * once when its token members alone are more than one member in 64 (their friends' lists, some
+ * 100 times as many, would be most of the graph: read list by list first, they cost more than
+ * the whole graph).
  */
 class AdaptiveFriends implements Friends {
   private graph: GraphFriends | undefined;
   private readonly lists: FriendLists;
+  private readonly wholeAtOnce: boolean;
 
-  constructor(private readonly db: Db, private readonly members: number) {
+  constructor(private readonly db: Db, private readonly members: number, tokens: number) {
     this.lists = new FriendLists(db);
+    this.wholeAtOnce = tokens > members / 64;
   }
 
   async friendsOf(members: MemberSet): Promise<MemberSet> {
-    if (this.graph === undefined && this.lists.read + members.size > this.members / 8) {
+    if (this.graph === undefined && (this.wholeAtOnce || this.lists.read + members.size > this.members / 8)) {
       this.graph = new GraphFriends(await loadFriendGraph(this.db));
     }
     return (this.graph ?? this.lists).friendsOf(members);
@@ -227,19 +232,21 @@ export interface FoundReach {
  * friends included. A token member without a number yet (the fold gives it one) waits for a later run.
  */
 export async function findReach(db: Db): Promise<FoundReach[]> {
-  const months = await monthsWithTokens(db);
-  const { rows: [top] } = await sql<{ max: number | null }>`select max(number) as max from member_numbers`.execute(db);
-  const friends = new AdaptiveFriends(db, Number(top?.max ?? 0));
-  const found: FoundReach[] = [];
-  for (const month of months) {
+  const pending: Array<{ month: string; partner: string; known: Neighbourhood; tokens: MemberSet }> = [];
+  for (const month of await monthsWithTokens(db)) {
     const [stored, tokens] = await Promise.all([storedReach(db, month, month), tokenMembers(db, month, month, (ids) => storedNumbers(db, ids))]);
     for (const [partner, members] of tokens.get(month) ?? new Map<string, MemberSet>()) {
       const known = stored.get(month)?.get(partner) ?? EMPTY;
-      const pending = members.clone();
-      pending.andNotInPlace(known.tokens);
-      if (pending.size > 0) found.push({ month, partner, added: await grow(known, pending, friends) });
+      const unknown = members.clone();
+      unknown.andNotInPlace(known.tokens);
+      if (unknown.size > 0) pending.push({ month, partner, known, tokens: unknown });
     }
   }
+  if (pending.length === 0) return [];
+  const { rows: [top] } = await sql<{ max: number | null }>`select max(number) as max from member_numbers`.execute(db);
+  const friends = new AdaptiveFriends(db, Number(top?.max ?? 0), pending.reduce((sum, one) => sum + one.tokens.size, 0));
+  const found: FoundReach[] = [];
+  for (const { month, partner, known, tokens } of pending) found.push({ month, partner, added: await grow(known, tokens, friends) });
   return found;
 }
 
