@@ -22,12 +22,13 @@
  * - the counterfactual (every partner, 12 months): with no reach indexed (the baseline: the report
  *   reads every token member's two hops itself; one call, as it takes minutes), after `indexReach` (its time printed), then after
  *   REPORTS_BENCH_NEW_REQUESTS more requests (default 300, new token members): first with the newcomers not
- *   indexed (a baseline: the report expands them itself), then once indexed as the audit log indexes a
- *   newcomer after its first request (`indexTokenMembers`, its time printed): the incremental case;
+ *   indexed (a baseline: the report expands them itself), then once indexed as the server's scheduler does
+ *   (ReachIndexing: one run starts a worker thread that finds their reach on its own read-only connection, the
+ *   next stores it in one transaction; both times printed): the incremental case;
  * - the records of processing;
  * - the least privilege of every agreement (its uses and the live grants, grouped).
  * Correctness: the exposure and counterfactual reports must be the same before and after folding,
- * indexing, and (the incremental case) with the newcomers expanded by the report, indexed as they came, and after indexReach.
+ * indexing, and (the incremental case) with the newcomers expanded by the report, indexed by the scheduler, and after indexReach.
  *
  * REPORTS_BENCH_FILL=bulk fills the counts from the same requests through the same record, its
  * journal rows folded in memory (MemberSetBuilder) and each member set written once: no rows to
