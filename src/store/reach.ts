@@ -15,10 +15,13 @@ import { addDelta, emptySet, lockFolding, readSets, ReadNumbers, union, type Mem
  * - `reach_expanded`: the friends whose own friends are in (equal to `reach_friends` once indexed);
  * - `reach_fof`: the friends' friends.
  *
- * `indexReach` (the scheduler, `datapact tick`) stores what new token members add; within one run
- * each friend list is read once (FriendLists), however many partners and months expand it. A report reads
- * the stored sets and adds, in memory, the token members not indexed yet (`reachOf`), so it is
- * exact whether or not the indexing has run.
+ * `findReach` works out, read-only, what new token members add, and `storeFoundReach` stores it in
+ * one short transaction: the server's scheduler runs the first in a worker thread off the appender
+ * (reach-indexing.ts), `datapact tick` both at once (`indexReach`). Within one run each friend list
+ * is read once however many partners and months expand it (FriendLists), or the whole graph once
+ * (GraphFriends) when the run expands much of it. A report reads the stored sets and adds, in
+ * memory, the token members not indexed yet (`reachOf`), so it is exact whether or not the
+ * indexing has run.
  */
 export interface Reach {
   readonly tokens: MemberSet;
