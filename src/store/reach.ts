@@ -34,6 +34,8 @@ export interface Neighbourhood extends Reach {
 }
 
 const FRIEND_CHUNK = 500;
+/** `member_numbers.number` is a 32-bit integer column: ReadNumbers' stand-ins lie above it. */
+const MAX_STORED_NUMBER = 2 ** 31 - 1;
 
 /** Where the reach's friend lists come from: today's friend graph, whichever way it is read. */
 interface Friends {
@@ -58,6 +60,7 @@ export class FriendLists implements Friends {
     const friends = emptySet();
     const missing: number[] = [];
     for (const member of members) {
+      if (member > MAX_STORED_NUMBER) continue; // a stand-in (ReadNumbers) for a member not numbered, so with no friendships
       const list = this.lists.get(member);
       if (list === undefined) missing.push(member);
       else friends.addMany(list);
