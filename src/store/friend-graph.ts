@@ -75,43 +75,55 @@ function sqliteGraph(reader: BetterSqlite3.Database): FriendGraph {
 /** Between friend ids in a row: a control character (unit separator) no member id holds. */
 const SEPARATOR = 0x1f;
 
-/** Member numbers by the bytes of member ids, in typed arrays: open addressing, FNV-1a. */
+/**
+ * Member numbers by the bytes of member ids, in typed arrays: open addressing, FNV-1a finished with
+ * murmur3's mix (ids differ in few bytes), each slot's hash kept so that a probe compares bytes once.
+ */
 class IdTable {
   private bytes = new Uint8Array(1 << 20);
   private used = 0;
-  private readonly starts: number[] = [];
-  private readonly numbers: number[] = [];
+  private starts: Uint32Array;
+  private numbers: Uint32Array;
+  private count = 0;
   private readonly slots: Int32Array;
+  private readonly hashes: Uint32Array;
   private readonly mask: number;
   maxNumber = 0;
 
   constructor(rows: Iterable<[Buffer, number]>) {
+    this.starts = new Uint32Array(1 << 16);
+    this.numbers = new Uint32Array(1 << 16);
     for (const [id, number] of rows) {
-      while (this.used + id.length > this.bytes.length) this.grow();
+      while (this.used + id.length > this.bytes.length) this.bytes = grown(this.bytes);
+      if (this.count + 2 > this.numbers.length) { this.numbers = grown(this.numbers); this.starts = grown(this.starts); }
       this.bytes.set(id, this.used);
-      this.starts.push(this.used);
+      this.starts[this.count] = this.used;
+      this.numbers[this.count++] = number;
       this.used += id.length;
-      this.numbers.push(number);
       if (number > this.maxNumber) this.maxNumber = number;
     }
-    this.starts.push(this.used);
+    this.starts[this.count] = this.used;
     let size = 2;
-    while (size < this.numbers.length * 2) size *= 2;
+    while (size < this.count * 2) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
+    this.hashes = new Uint32Array(size);
     this.mask = size - 1;
-    for (let i = 0; i < this.numbers.length; i++) {
-      let slot = hashOf(this.bytes, this.starts[i]!, this.starts[i + 1]!) & this.mask;
+    for (let i = 0; i < this.count; i++) {
+      const hash = hashOf(this.bytes, this.starts[i]!, this.starts[i + 1]!);
+      let slot = hash & this.mask;
       while (this.slots[slot] !== -1) slot = (slot + 1) & this.mask;
       this.slots[slot] = i;
+      this.hashes[slot] = hash;
     }
   }
 
   /** The number of the id held in `source[start..end)`, if it has one. */
   numberOf(source: Uint8Array, start: number, end: number): number | undefined {
-    for (let slot = hashOf(source, start, end) & this.mask; ; slot = (slot + 1) & this.mask) {
+    const hash = hashOf(source, start, end);
+    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const i = this.slots[slot]!;
       if (i === -1) return undefined;
-      if (this.holds(i, source, start, end)) return this.numbers[i];
+      if (this.hashes[slot] === hash && this.holds(i, source, start, end)) return this.numbers[i];
     }
   }
 
@@ -121,17 +133,22 @@ class IdTable {
     for (let k = 0; k < end - start; k++) if (this.bytes[from + k] !== source[start + k]) return false;
     return true;
   }
+}
 
-  private grow(): void {
-    const grown = new Uint8Array(this.bytes.length * 2);
-    grown.set(this.bytes);
-    this.bytes = grown;
-  }
+function grown<T extends Uint8Array | Uint32Array>(array: T): T {
+  const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }
 
 function hashOf(bytes: Uint8Array, start: number, end: number): number {
   let hash = 0x811c9dc5;
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return hash >>> 0;
 }
 
@@ -158,11 +175,7 @@ class GraphBuilder {
       this.current = member;
       this.starts[member] = this.length;
     }
-    if (this.length === this.buffer.length) {
-      const grown = new Uint32Array(this.buffer.length * 2);
-      grown.set(this.buffer);
-      this.buffer = grown;
-    }
+    if (this.length === this.buffer.length) this.buffer = grown(this.buffer);
     this.buffer[this.length++] = friend;
     this.lengths[member]!++;
   }
