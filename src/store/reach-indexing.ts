@@ -35,16 +35,20 @@ export class ReachIndexing {
 
   /**
    * Stores what the last worker found (returns how many token members that adds; a failure of
-   * that worker is thrown here, once), then starts the next one unless one is still at work.
+   * that worker is thrown here, once), then starts the next worker unless one is still at work.
    */
   async run(): Promise<number> {
     const found = this.found;
     const failure = this.failure;
     this.found = undefined;
     this.failure = undefined;
-    if (this.finding === undefined && !this.stopped) this.finding = this.find().finally(() => { this.finding = undefined; });
-    if (failure !== undefined) throw failure;
-    return found === undefined ? 0 : storeFoundReach(this.db, found);
+    try {
+      if (failure !== undefined) throw failure;
+      return found === undefined ? 0 : await storeFoundReach(this.db, found);
+    } finally {
+      // After the store: the next worker does not find again what this run just stored.
+      if (this.finding === undefined && !this.stopped) this.finding = this.find().finally(() => { this.finding = undefined; });
+    }
   }
 
   /** Waits for the worker at work, if any (benchmarks, tests: what the next `run` will store is then ready). */
