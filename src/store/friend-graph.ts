@@ -76,64 +76,59 @@ function sqliteGraph(reader: BetterSqlite3.Database): FriendGraph {
 const SEPARATOR = 0x1f;
 
 /**
- * Member numbers by the bytes of member ids, in typed arrays: open addressing, FNV-1a finished with
- * murmur3's mix (ids differ in few bytes), each slot's hash kept so that a probe compares bytes once.
+ * Member numbers by the bytes of member ids: open addressing over one typed array, a slot's hash,
+ * number, and where its id's bytes lie side by side (a lookup touches that slot's cache line and
+ * the id's bytes, the lookups being random across a million ids); FNV-1a finished with murmur3's
+ * mix, as ids differ in few bytes.
  */
 class IdTable {
   private bytes = new Uint8Array(1 << 20);
   private used = 0;
-  private starts: Uint32Array;
-  private numbers: Uint32Array;
-  private count = 0;
-  private readonly slots: Int32Array;
-  private readonly hashes: Uint32Array;
+  /** Per slot: hash, number + 1 (0: empty), start and length of the id in `bytes`. */
+  private readonly slots: Uint32Array;
   private readonly mask: number;
   maxNumber = 0;
 
   constructor(rows: Iterable<[Buffer, number]>) {
-    this.starts = new Uint32Array(1 << 16);
-    this.numbers = new Uint32Array(1 << 16);
+    const pending: Array<[number, number, number]> = [];
     for (const [id, number] of rows) {
       while (this.used + id.length > this.bytes.length) this.bytes = grown(this.bytes);
-      if (this.count + 2 > this.numbers.length) { this.numbers = grown(this.numbers); this.starts = grown(this.starts); }
       this.bytes.set(id, this.used);
-      this.starts[this.count] = this.used;
-      this.numbers[this.count++] = number;
+      pending.push([this.used, id.length, number]);
       this.used += id.length;
       if (number > this.maxNumber) this.maxNumber = number;
     }
-    this.starts[this.count] = this.used;
     let size = 2;
-    while (size < this.count * 2) size *= 2;
-    this.slots = new Int32Array(size).fill(-1);
-    this.hashes = new Uint32Array(size);
+    while (size < pending.length * 2) size *= 2;
+    this.slots = new Uint32Array(size * SLOT);
     this.mask = size - 1;
-    for (let i = 0; i < this.count; i++) {
-      const hash = hashOf(this.bytes, this.starts[i]!, this.starts[i + 1]!);
+    for (const [start, length, number] of pending) {
+      const hash = hashOf(this.bytes, start, start + length);
       let slot = hash & this.mask;
-      while (this.slots[slot] !== -1) slot = (slot + 1) & this.mask;
-      this.slots[slot] = i;
-      this.hashes[slot] = hash;
+      while (this.slots[slot * SLOT + 1] !== 0) slot = (slot + 1) & this.mask;
+      this.slots.set([hash, number + 1, start, length], slot * SLOT);
     }
   }
 
   /** The number of the id held in `source[start..end)`, if it has one. */
   numberOf(source: Uint8Array, start: number, end: number): number | undefined {
+    const { slots, bytes } = this;
     const hash = hashOf(source, start, end);
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
-      const i = this.slots[slot]!;
-      if (i === -1) return undefined;
-      if (this.hashes[slot] === hash && this.holds(i, source, start, end)) return this.numbers[i];
+      const at = slot * SLOT;
+      const numbered = slots[at + 1]!;
+      if (numbered === 0) return undefined;
+      if (slots[at] !== hash || slots[at + 3] !== end - start) continue;
+      const from = slots[at + 2]!;
+      let same = true;
+      for (let k = 0; k < end - start && same; k++) same = bytes[from + k] === source[start + k];
+      if (same) return numbered - 1;
     }
   }
-
-  private holds(i: number, source: Uint8Array, start: number, end: number): boolean {
-    const from = this.starts[i]!;
-    if (this.starts[i + 1]! - from !== end - start) return false;
-    for (let k = 0; k < end - start; k++) if (this.bytes[from + k] !== source[start + k]) return false;
-    return true;
-  }
 }
+
+/** Uint32s a slot of IdTable takes. */
+const SLOT = 4;
 
 function grown<T extends Uint8Array | Uint32Array>(array: T): T {
   const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
