@@ -23,12 +23,13 @@
  * - the counterfactual (every partner, 12 months): with no reach indexed (the baseline: the report
  *   reads every token member's two hops itself; one call, as it takes minutes), after `indexReach` (its time printed), then after
  *   REPORTS_BENCH_NEW_REQUESTS more requests (default 300, new token members): first with the newcomers not
- *   indexed (a baseline: the report expands them itself), then once indexed as the audit log indexes a
- *   newcomer after its first request (`indexTokenMembers`, its time printed): the incremental case;
+ *   indexed (a baseline: the report expands them itself), then once indexed as the server's scheduler does
+ *   (ReachIndexing: one run starts a worker thread that finds their reach on its own read-only connection, the
+ *   next stores it in one transaction; both times printed): the incremental case;
  * - the records of processing;
  * - the least privilege of every agreement (its uses and the live grants, grouped).
  * Correctness: the exposure and counterfactual reports must be the same before and after folding,
- * indexing, and (the incremental case) with the newcomers expanded by the report, indexed as they came, and after indexReach.
+ * indexing, and (the incremental case) with the newcomers expanded by the report, indexed by the scheduler, and after indexReach.
  *
  * REPORTS_BENCH_FILL=bulk fills the counts from the same requests through the same record, its
  * member sets held in memory (MemberSetBuilder) and each written once: nothing to measure before
@@ -58,7 +59,8 @@ import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase } from '../src/seed/seed-database.js';
 import { auditAggregates } from '../src/store/audit-aggregates.js';
 import { foldMemberSets, MemberSetBuilder } from '../src/store/member-set-folding.js';
-import { indexReach, indexTokenMembers } from '../src/store/reach.js';
+import { indexReach } from '../src/store/reach.js';
+import { ReachIndexing } from '../src/store/reach-indexing.js';
 import type { Store } from '../src/store/store.js';
 import { PAGE } from './lib/callers.js';
 import { fmt, isMain, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
@@ -168,10 +170,8 @@ async function requestEntries(friendsOf: (memberId: string) => Promise<string[]>
  * Requests at instants rising evenly from `start` to `end`, until `subjects` subjects were released,
  * counted in batches through the append side's `auditAggregates.record`.
  */
-async function countRequests(store: Store, size: Size, { subjects, start, end, seed, maxRequests = Infinity, tokens, builder, pages = new Map() }: {
+async function countRequests(store: Store, size: Size, { subjects, start, end, seed, maxRequests = Infinity, builder, pages = new Map() }: {
   subjects: number; start: number; end: number; seed: number; maxRequests?: number; builder?: MemberSetBuilder; pages?: Map<string, string[]>;
-  /** Collects the token members of the requests, per `month partner` (what the audit log indexes as it appends). */
-  tokens?: Map<string, Set<string>>;
 }): Promise<Omit<FillRecord, 'seconds'>> {
   const recipients = (await recipientsOf(store, NOW)).filter((recipient) => recipient.friendFields.length > 0);
   const random = prng(seed);
@@ -192,10 +192,6 @@ async function countRequests(store: Store, size: Size, { subjects, start, end, s
         const index = Math.floor(random() * size.members);
         const token = ids[index] ??= memberIdAt(SEED, index);
         const entries = await requestEntries(friendsOf, recipient, token, at, `bench-${seed}-${totals.requests}`, random);
-        if (tokens !== undefined) {
-          const group = `${new Date(at).toISOString().slice(0, 7)} ${recipient.partnerId}`;
-          (tokens.get(group) ?? tokens.set(group, new Set()).get(group)!).add(token);
-        }
         batch.push(...entries);
         totals.subjects += entries.filter((entry) => entry.outcome === 'released').length;
       }
@@ -244,22 +240,6 @@ async function fillInBulk(store: Store, path: string, size: Size): Promise<FillR
   const totals = await countRequests(store, size, { subjects: size.subjects, ...FILL_WINDOW, builder, pages });
   const sets = await builder.write(store.db);
   return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpu), ...totals, sets };
-}
-
-/** Groups of members split into pieces of at most `size` members, as the audit log takes them a turn at a time. */
-function* chunksOf(groups: ReadonlyMap<string, ReadonlySet<string>>, size: number): Generator<Map<string, string[]>> {
-  let chunk = new Map<string, string[]>();
-  let count = 0;
-  for (const [group, members] of groups) {
-    for (const member of members) {
-      (chunk.get(group) ?? chunk.set(group, []).get(group)!).push(member);
-      if (++count % size === 0) {
-        yield chunk;
-        chunk = new Map();
-      }
-    }
-  }
-  if (chunk.size > 0) yield chunk;
 }
 
 interface Timing { readonly cold: number; readonly p50: number; readonly max: number; readonly calls: number }
@@ -394,24 +374,26 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const indexedAnswer = comparable(await measure('indexed: counterfactual, all, 12 months', counterfactual));
     if (unindexed !== undefined) same('counterfactual (indexed)', unindexed, indexedAnswer);
 
-    const newcomers = new Map<string, Set<string>>();
-    const added = await countRequests(store, size, { subjects: Infinity, start: NOW - DAY_MS / 2, end: NOW, seed: SEED + 1, maxRequests: size.newRequests, tokens: newcomers });
+    const added = await countRequests(store, size, { subjects: Infinity, start: NOW - DAY_MS / 2, end: NOW, seed: SEED + 1, maxRequests: size.newRequests });
     log(`appended ${fmt(added.requests)} more requests (${fmt(added.subjects)} subjects) in the month of now`);
-    // Before the log's indexing: the report expands every newcomer itself (what it met before the log indexed them).
+    // Before the scheduler's next runs: the report expands every newcomer itself.
     const expanded = comparable(await measure('newcomers not indexed: counterfactual, all, 12 months', counterfactual, size.repeats, false));
-    // What the audit log runs after it appends a newcomer's first request, 20 members a turn (audit-log.ts).
-    let newTokens = 0;
-    const turns: number[] = [];
-    for (const chunk of chunksOf(newcomers, 20)) {
-      const started = performance.now();
-      newTokens += await indexTokenMembers(store.db, chunk);
-      turns.push(performance.now() - started);
-    }
-    const indexNewMs = turns.reduce((sum, ms) => sum + ms, 0);
-    info('newcomers indexed as the log appends', newTokens, 'count');
-    info('indexTokenMembers', indexNewMs, 'ms');
-    info('indexTokenMembers, longest turn', Math.max(...turns), 'ms');
-    log(`indexTokenMembers: ${fmt(newTokens)} new token members' two hops indexed in ${fmt(indexNewMs)} ms, ${turns.length} turns of up to 20 (the longest ${fmt(Math.max(...turns))} ms), as the audit log does after their first request`);
+    // What the server's scheduler does (reach-indexing.ts): one run starts a worker thread that finds the newcomers'
+    // reach on a read-only connection of its own; the next run stores what it found in one transaction on the writer.
+    const scheduled = new ReachIndexing(store.db, path);
+    const finding = performance.now();
+    await scheduled.run();
+    await scheduled.settled();
+    const findMs = performance.now() - finding;
+    const storing = performance.now();
+    const newTokens = await scheduled.run();
+    const storeMs = performance.now() - storing;
+    await scheduled.stop();
+    info('newcomers indexed by the scheduler', newTokens, 'count');
+    info('reach found off the writer (worker thread)', findMs, 'ms');
+    info('reach stored on the writer (one transaction)', storeMs, 'ms');
+    log(`scheduler's reach indexing: ${fmt(newTokens)} new token members' two hops found in ${fmt(findMs)} ms by its worker thread (off the writer), ` +
+      `stored in ${fmt(storeMs, 1)} ms (one transaction on the writer)`);
     const incremental = comparable(await measure('incremental: counterfactual, all, 12 months', counterfactual));
     same('counterfactual (newcomers expanded by the report)', expanded, incremental);
     const left = await indexReach(store.db);

@@ -3,7 +3,6 @@ import { Overloaded } from '../domain/errors.js';
 import type { Instant } from '../domain/time.js';
 import { auditAggregates } from '../store/audit-aggregates.js';
 import { MemberNumbers } from '../store/member-sets.js';
-import { indexTokenMembers } from '../store/reach.js';
 import { AuditRepository, LOWEST_STORED_LEVEL, type StoredTreeHead } from '../store/audit-repository.js';
 import type { Db } from '../store/database.js';
 import type { AuditEntry } from './audit-entry.js';
@@ -55,18 +54,6 @@ export interface AuditLogOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/**
- * The counterfactual's reach of token members the log meets for the first time (src/store/reach.ts)
- * is indexed between two batches, at most this many members a turn: a turn reads their friends and
- * their friends' friends not read yet (some 4 to 10 ms a newcomer at 100 friends each), and the
- * batches queued meanwhile wait for it, as they wait for a fold's chunk.
- */
-const REACH_INDEX_MAX_MEMBERS = 20;
-/** The next turn waits this many times as long as the last one took: indexing takes at most a fifth of the writer's time. */
-const REACH_INDEX_PAUSE_FACTOR = 4;
-/** Token members (per partner and month) remembered as indexed, so that a returning member costs a look-up; forgotten past this many. */
-const REACH_INDEXED_REMEMBERED = 1_000_000;
-
 /** Work done in the batch's transaction with the entries, such as recording a grant's use. */
 export type WithEntries = (db: Db) => Promise<void>;
 
@@ -110,13 +97,6 @@ export class AuditLog {
   private readonly maxQueuedEntries: number;
   /** The numbers of the members this log has counted (the counts' member sets are bitmaps over them). */
   private readonly memberNumbers = new MemberNumbers();
-  /** Token members of committed entries not known to be indexed yet, per `month partner`. */
-  private newcomers = new Map<string, Set<string>>();
-  private newcomerCount = 0;
-  /** `month partner member` of token members indexed (or found indexed) by this log. */
-  private readonly indexedTokens = new Set<string>();
-  private nextIndexAt = Number.NEGATIVE_INFINITY;
-  private indexTimer: NodeJS.Timeout | undefined;
 
   private readonly origin: string;
 
@@ -268,7 +248,6 @@ export class AuditLog {
     await this.flush();
     this.closed = true;
     clearInterval(this.watchTimer);
-    clearTimeout(this.indexTimer);
     clearTimeout(this.headTimer);
     this.headTimer = undefined;
     await this.signHeadIfBehind();
@@ -296,71 +275,7 @@ export class AuditLog {
       } catch (error) {
         for (const waiter of batch) waiter.reject(error);
       }
-      if (this.indexingDue()) await this.indexNewcomers();
     }
-    if (this.indexingDue()) await this.indexNewcomers(); // woken by scheduleIndexing's timer
-    this.scheduleIndexing();
-  }
-
-  private indexingDue(): boolean {
-    return this.newcomerCount > 0 && performance.now() >= this.nextIndexAt;
-  }
-
-  /** Token members of committed entries, unless this log has indexed them: a request's entries share one. */
-  private noteNewcomers(batch: readonly Waiter[]): void {
-    let previous: AuditEntry | undefined;
-    for (const entry of batch.flatMap((waiter) => waiter.entries)) {
-      if (entry.partnerId === null || entry.tokenMemberId === null) continue;
-      if (previous !== undefined && previous.requestId === entry.requestId && previous.at === entry.at) continue;
-      previous = entry;
-      const group = `${new Date(entry.at).toISOString().slice(0, 7)} ${entry.partnerId}`;
-      if (this.indexedTokens.has(`${group} ${entry.tokenMemberId}`)) continue;
-      const members = this.newcomers.get(group) ?? this.newcomers.set(group, new Set()).get(group)!;
-      if (members.has(entry.tokenMemberId)) continue;
-      members.add(entry.tokenMemberId);
-      this.newcomerCount++;
-    }
-  }
-
-  /**
-   * Indexes the reach of up to REACH_INDEX_MAX_MEMBERS newcomers between two batches (the batches
-   * queued meanwhile wait), the rest at later turns. A failure is reported; the members stay
-   * unindexed for the scheduler's indexReach, and reports expand them meanwhile.
-   */
-  private async indexNewcomers(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve)); // the answers of the batch just committed go out first
-    const taken = new Map<string, string[]>();
-    let count = 0;
-    for (const [group, members] of this.newcomers) {
-      const ids = [...members].slice(0, REACH_INDEX_MAX_MEMBERS - count);
-      taken.set(group, ids);
-      count += ids.length;
-      for (const id of ids) members.delete(id);
-      if (members.size === 0) this.newcomers.delete(group);
-      if (count >= REACH_INDEX_MAX_MEMBERS) break;
-    }
-    this.newcomerCount -= count;
-    const started = performance.now();
-    try {
-      await indexTokenMembers(this.options.db, taken);
-      if (this.indexedTokens.size + count > REACH_INDEXED_REMEMBERED) this.indexedTokens.clear();
-      for (const [group, ids] of taken) for (const id of ids) this.indexedTokens.add(`${group} ${id}`);
-    } catch (error) {
-      this.options.onError?.(error);
-    }
-    const now = performance.now();
-    this.nextIndexAt = now + REACH_INDEX_PAUSE_FACTOR * (now - started);
-  }
-
-  /** Newcomers left when the batches stop are indexed once the pause after the last turn is over. */
-  private scheduleIndexing(): void {
-    if (this.closed || this.indexTimer !== undefined || this.newcomerCount === 0) return;
-    const wait = Math.max(0, this.nextIndexAt - performance.now());
-    this.indexTimer = setTimeout(() => {
-      this.indexTimer = undefined;
-      if (!this.closed) this.startCommitting();
-    }, wait);
-    this.indexTimer.unref();
   }
 
   private async commit(batch: readonly Waiter[]): Promise<void> {
@@ -388,7 +303,6 @@ export class AuditLog {
     });
     this.memberNumbers.keep();
     this.range = range;
-    if (this.options.keepCounts !== false) this.noteNewcomers(batch);
     if (head !== undefined) this.headCommitted(head);
     this.scheduleHead();
   }

@@ -6,6 +6,7 @@ import { AgreementLifecycleRepository } from '../store/agreement-lifecycle-repos
 import type { Db } from '../store/database.js';
 import { foldMemberSets } from '../store/member-set-folding.js';
 import { indexReach } from '../store/reach.js';
+import { ReachIndexing } from '../store/reach-indexing.js';
 import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
 import { recordGrantEndings } from './grant-endings.js';
 
@@ -48,6 +49,12 @@ export interface SchedulerOptions {
   readonly clock: () => Instant;
   /** Seconds between runs; 0 turns the scheduler off. */
   readonly intervalSeconds: number;
+  /**
+   * The database's file or URL (`db`'s): the counterfactual's reach is then found by a worker thread
+   * on a read-only connection of its own and stored at each run (ReachIndexing). Without it (a
+   * `:memory:` database, which no other connection can open) it is found on this thread.
+   */
+  readonly database?: string;
   readonly log?: { info(object: object, message: string): void; error(object: object, message: string): void };
 }
 
@@ -56,11 +63,15 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-/** Runs `runDueTransitions`, `recordGrantEndings` and `foldMemberSets` at once and then every `intervalSeconds`, one run at a time. */
+/**
+ * Runs `runDueTransitions`, `recordGrantEndings`, `foldMemberSets` and the reach indexing at once and then every
+ * `intervalSeconds`, one run at a time.
+ */
 export function startScheduler(options: SchedulerOptions): RunningScheduler {
   if (options.intervalSeconds <= 0) return { stop: async () => {} };
   let running: Promise<void> | null = null;
   let stopped = false;
+  const reach = options.database === undefined || options.database === ':memory:' ? undefined : new ReachIndexing(options.db, options.database);
   const run = () => {
     if (running || stopped) return;
     running = (async () => {
@@ -75,7 +86,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         // A database appended to before the appenders wrote the sets themselves may hold journal rows: folded once.
         const folded = await foldMemberSets(options.db);
         if (folded.rows > 0) options.log?.info({ folded }, `${folded.rows} count row(s) folded into member sets`);
-        const reached = await indexReach(options.db);
+        const reached = reach === undefined ? await indexReach(options.db) : await reach.run();
         if (reached > 0) options.log?.info({ reached }, `the 2018 reach of ${reached} new token member(s) indexed`);
       } catch (error) {
         options.log?.error({ err: error }, 'scheduler run failed');
@@ -92,6 +103,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
       stopped = true;
       clearInterval(timer);
       if (running) await running;
+      await reach?.stop();
     },
   };
 }

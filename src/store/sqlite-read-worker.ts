@@ -1,9 +1,8 @@
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { GATE_HELD, GATE_STOP, type ReadRequest, type ReadReply, type ReadWorkerData, asBuffers } from './sqlite-read-protocol.js';
 import { withStatementCache } from './statement-cache.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /**
  * The thread of WorkerSqliteDialect (worker-sqlite-dialect.ts): its own read-only connection to the
@@ -11,7 +10,7 @@ import { withStatementCache } from './statement-cache.js';
  * committed state while the main connection writes.
  */
 const { path, gate } = workerData as ReadWorkerData;
-lowerPriority();
+lowerThreadPriority();
 const sqlite = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
 sqlite.pragma('busy_timeout = 5000');
 const database = withStatementCache(sqlite);
@@ -51,18 +50,4 @@ function waitAtGate(): void {
   Atomics.notify(gateState, 1);
   while (Atomics.load(gateState, 0) === GATE_HELD) Atomics.wait(gateState, 0, GATE_HELD);
   if (Atomics.load(gateState, 0) === GATE_STOP) process.exit(1);
-}
-
-/**
- * On Linux a thread has a nice value of its own: this one yields to the server's request thread when
- * the cores are busy, so that a long report takes longer rather than the Graph API. Elsewhere (or
- * if refused) it runs at the server's priority.
- */
-function lowerPriority(): void {
-  try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId)) setPriority(threadId, 10);
-  } catch {
-    // Not Linux: no per-thread priority to lower.
-  }
 }

@@ -119,7 +119,7 @@ export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
  * A fresh migrated SQLite file in a temporary folder, read as the server reads one: `readDb` is a
  * worker thread's read-only connection (database.ts, openReadDatabase); `gate` lets a test hold it.
  */
-export async function sqliteFileDatabase(gate?: ReadGate): Promise<FreshDatabase & { readonly readDb: Db }> {
+export async function sqliteFileDatabase(gate?: ReadGate): Promise<FreshDatabase & { readonly readDb: Db; readonly path: string }> {
   const folder = mkdtempSync(join(tmpdir(), 'datapact-test-'));
   const path = join(folder, 'datapact.db');
   const db = openSqlite(path);
@@ -128,6 +128,7 @@ export async function sqliteFileDatabase(gate?: ReadGate): Promise<FreshDatabase
   return {
     db,
     readDb,
+    path,
     url: undefined,
     async drop() {
       await readDb.destroy();

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
@@ -17,8 +18,9 @@ import { addDays } from '../../src/domain/time.js';
 import { counterfactualReport, GRAPH_NOTE } from '../../src/reports/counterfactual.js';
 import { foldMemberSets } from '../../src/store/member-set-folding.js';
 import { indexReach } from '../../src/store/reach.js';
+import { ReachIndexing } from '../../src/store/reach-indexing.js';
 import { createStore, type Store } from '../../src/store/store.js';
-import { DIALECTS, testDatabase, type Dialect } from '../helpers/dialects.js';
+import { DIALECTS, sqliteFileDatabase, testDatabase, type Dialect } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00Z');
@@ -43,6 +45,22 @@ async function world(t: TestContext, dialect: Dialect, members: readonly string[
   await addPartner(store, 'acme', {}, addDays(NOW, -200));
   await addPartner(store, 'zte', {}, addDays(NOW, -200));
   return store;
+}
+
+/** Counts the statements run through a Kysely instance and the rows they return. */
+class CountingPlugin implements KyselyPlugin {
+  statements = 0;
+  rows = 0;
+
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    this.statements++;
+    return node;
+  }
+
+  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    this.rows += result.rows.length;
+    return result;
+  }
 }
 
 /** [partner, tokens, released, reach, friends-of-friends only] per row. */
@@ -93,16 +111,57 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await rowsOf(store, '2026-05', '2026-06'), [['p_acme', 1, 2, 4, 1], ['p_zte', 1, 1, 2, 0]]);
     });
 
-    test('the audit log indexes a newcomer\'s reach right after their first request: nothing is left for the scheduler, the report unchanged', async (t) => {
+    test('the audit log leaves a newcomer\'s reach to the scheduler\'s job: the report is exact before and after it runs', async (t) => {
       const pairs = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']] as const;
       const store = await world(t, dialect, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], pairs);
       const log = new AuditLog({ db: store.db, clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(undefined), blinding: loadOrCreateAuditBlinding(undefined) });
       const entries = [...request('acme', 'a', NOW, ['a', 'e'], 'r1'), ...request('zte', 'f', NOW + 1, ['g'], 'r2')];
       await log.append(entries);
       await log.flush();
-      assert.equal(await indexReach(store.db), 0, 'a and f were indexed as their requests were appended');
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'), 'not indexed: the report expands them');
+      assert.equal(await indexReach(store.db), 2, 'a and f are left for the indexing job');
       assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'));
       await log.close();
+    });
+
+    test('appending a newcomer\'s request costs the appender the same with 0 or 300 hidden friends (statements and rows counted)', async (t) => {
+      const others = Array.from({ length: 300 }, (_, i) => `h${String(i).padStart(3, '0')}`);
+      const appenderWork = async (pairs: ReadonlyArray<readonly [string, string]>) => {
+        const store = await world(t, dialect, ['n', ...others], pairs); // friends keep their data from apps (share_via_friends off): hidden
+        const counter = new CountingPlugin();
+        // No head signed after the first batch: heads come by time, which this test does not depend on.
+        const log = new AuditLog({ db: store.db.withPlugin(counter), clock: () => NOW, signingKey: loadOrCreateAuditSigningKey(undefined), blinding: loadOrCreateAuditBlinding(undefined), headIntervalMs: 1e9 });
+        await log.append(request('acme', 'n', NOW, ['n'], 'r1'));
+        await log.flush();
+        await log.close();
+        return { statements: counter.statements, rows: counter.rows };
+      };
+      const alone = await appenderWork([]);
+      const hidden = await appenderWork(others.map((other) => ['n', other] as const));
+      assert.ok(alone.statements > 0);
+      assert.deepEqual(hidden, alone, 'nothing the appender does depends on the newcomer\'s neighbourhood');
+    });
+
+    test('the scheduler\'s indexing finds the reach in a worker thread on a connection of its own, and stores it at its next run', async (t) => {
+      const fresh = dialect === 'sqlite' ? await sqliteFileDatabase() : await testDatabase(t, dialect);
+      if (dialect === 'sqlite') t.after(() => fresh.drop());
+      const store = createStore(fresh.db);
+      const pairs = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']] as const;
+      await addMembers(store, ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => ({ id })), NOW);
+      await addFriendships(store, pairs, NOW);
+      await addPartner(store, 'acme', {}, addDays(NOW, -200));
+      await addPartner(store, 'zte', {}, addDays(NOW, -200));
+      const entries = [...request('acme', 'a', NOW, ['a', 'e'], 'r1'), ...request('zte', 'f', NOW + 1, ['g'], 'r2')];
+      await store.audit.append(entries);
+      const indexing = new ReachIndexing(store.db, 'path' in fresh ? String(fresh.path) : fresh.url!);
+      t.after(() => indexing.stop());
+      assert.equal(await indexing.run(), 0, 'the first run only starts the worker');
+      await indexing.settled();
+      assert.equal(await indexing.run(), 2, 'the next run stores what it found: a and f');
+      assert.equal(await indexReach(store.db), 0, 'nothing left');
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'));
+      await indexing.settled();
+      assert.equal(await indexing.run(), 0, 'nothing new found');
     });
 
     test('random worlds: equal to a breadth-first count, indexed or not, folded or not, with requests appended between', async (t) => {

@@ -113,7 +113,7 @@ export function serveCommand(): Command {
         store, intervalSeconds: config.noticeSeconds, allowLoopback: config.environment !== 'production', onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
       });
       // What time does (README, "Agreement lifecycle"): applied every DATAPACT_TICK_SECONDS, as `datapact tick` does once.
-      const scheduler = startScheduler({ db: store.db, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });
+      const scheduler = startScheduler({ db: store.db, database: config.database, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });
       app.addHook('onClose', async () => scheduler.stop());
       // Each new checkpoint to the witnesses (README, "Checkpoints and witnesses"): looked for every second, failures backed off.
       app.witnessing.start(1000, (error) => app.log.warn({ err: error }, 'a witness did not cosign the latest checkpoint'));
