@@ -381,6 +381,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     // What the server's scheduler does (reach-indexing.ts): one run starts a worker thread that finds the newcomers'
     // reach on a read-only connection of its own; the next run stores what it found in one transaction on the writer.
     const scheduled = new ReachIndexing(store.db, path);
+    await scheduled.run(); // a server's first run, at its start, starts no worker
     const finding = performance.now();
     await scheduled.run();
     await scheduled.settled();

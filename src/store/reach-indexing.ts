@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorkerScript } from '../worker-script.js';
+import { AuditRepository } from './audit-repository.js';
 import type { Db } from './database.js';
 import { emptySet, setFromBytes } from './member-sets.js';
 import { REACH_KINDS, storeFoundReach, type FoundReach, type Neighbourhood } from './reach.js';
@@ -22,6 +23,11 @@ export type ReachWorkerReply = { readonly found: readonly FoundReachMessage[] } 
  * in one short transaction, and starts the next worker: a thread with its own read-only
  * connection (reach-worker.ts). Reports stay exact meanwhile: they expand the token members not
  * indexed yet themselves (reachOf).
+ *
+ * A worker is started only when there may be something to find: from the second run on (a
+ * server's first run, at start, would cost every short-lived process a thread for nothing), and
+ * then only when the log has grown since the last worker started (token members come only with
+ * appended entries).
  */
 export class ReachIndexing {
   private worker: Worker | undefined;
@@ -29,13 +35,16 @@ export class ReachIndexing {
   private found: FoundReach[] | undefined;
   private failure: Error | undefined;
   private stopped = false;
+  /** The log's size when the last worker started; undefined before the first run, which starts none. */
+  private sizeAtLastFind: number | undefined;
 
   /** `location`: the database's file or URL, which the worker opens read-only. */
   constructor(private readonly db: Db, private readonly location: string) {}
 
   /**
    * Stores what the last worker found (returns how many token members that adds; a failure of
-   * that worker is thrown here, once), then starts the next worker unless one is still at work.
+   * that worker is thrown here, once), then starts the next worker if the log grew since the last
+   * one started (and this is not the first run) and none is still at work.
    */
   async run(): Promise<number> {
     const found = this.found;
@@ -47,8 +56,16 @@ export class ReachIndexing {
       return found === undefined ? 0 : await storeFoundReach(this.db, found);
     } finally {
       // After the store: the next worker does not find again what this run just stored.
-      if (this.finding === undefined && !this.stopped) this.finding = this.find().finally(() => { this.finding = undefined; });
+      if (this.finding === undefined && !this.stopped) await this.findIfGrown();
     }
+  }
+
+  private async findIfGrown(): Promise<void> {
+    const size = await new AuditRepository(this.db).treeSize();
+    const first = this.sizeAtLastFind === undefined;
+    if (!first && size === this.sizeAtLastFind) return;
+    this.sizeAtLastFind = first ? -1 : size;
+    if (!first) this.finding = this.find().finally(() => { this.finding = undefined; });
   }
 
   /** Waits for the worker at work, if any (benchmarks, tests: what the next `run` will store is then ready). */

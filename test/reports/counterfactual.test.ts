@@ -155,13 +155,21 @@ for (const dialect of DIALECTS) {
       await store.audit.append(entries);
       const indexing = new ReachIndexing(store.db, 'path' in fresh ? String(fresh.path) : fresh.url!);
       t.after(() => indexing.stop());
-      assert.equal(await indexing.run(), 0, 'the first run only starts the worker');
+      assert.equal(await indexing.run(), 0, 'the first run (a server\'s start) starts no worker');
+      await indexing.settled();
+      assert.equal(await indexing.run(), 0, 'the second run starts the worker');
       await indexing.settled();
       assert.equal(await indexing.run(), 2, 'the next run stores what it found: a and f');
       assert.equal(await indexReach(store.db), 0, 'nothing left');
       assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'));
       await indexing.settled();
       assert.equal(await indexing.run(), 0, 'nothing new found');
+      const more = request('acme', 'c', NOW + 2, ['c'], 'r3');
+      await store.audit.append(more);
+      assert.equal(await indexing.run(), 0, 'the log grew: a worker starts');
+      await indexing.settled();
+      assert.equal(await indexing.run(), 1, 'and c is stored at the next run');
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted([...entries, ...more], pairs, '2026-06', '2026-06'));
     });
 
     test('random worlds: equal to a breadth-first count, indexed or not, folded or not, with requests appended between', async (t) => {
