@@ -261,9 +261,10 @@ export function setsOfNumbered(groups: ReadonlyArray<MemberGroup<number>>): Keye
  * (one statement for them all, then `memberNumbers` for the few not numbered yet; some 3 to 7 µs a
  * member here). What a batch learns counts as known only once its transaction commits (`keep`); if
  * it fails (`drop`) it is forgotten: a number given in a transaction rolled back was never given.
- * It holds at most `limit` members (about 100 MB at a million), those met longest ago forgotten
- * first. Loading them all at start saved nothing measurable in bench:audit (the look-ups it spared
- * were paid again in garbage collection over the larger heap) and was dropped.
+ * It holds at most `limit` members (about 100 MB at a million), those learnt longest ago forgotten
+ * first (a member met again keeps its place). Loading them all at start saved nothing measurable
+ * in bench:audit (the look-ups it spared were paid again in garbage collection over the larger
+ * heap) and was dropped.
  */
 export class MemberNumbers {
   private known = new Map<string, number>();
@@ -311,7 +312,7 @@ export class MemberNumbers {
     this.learnt.push(...sorted);
   }
 
-  /** The `count` members met longest ago but those `wanted` now (a Map keeps the order it was filled in). */
+  /** The `count` members learnt longest ago but those `wanted` now (a Map keeps the order it was filled in). */
   private forget(count: number, wanted: ReadonlySet<string>): void {
     if (count <= 0) return;
     for (const id of this.known.keys()) {

@@ -174,7 +174,8 @@ async function grow(known: Neighbourhood, newTokens: MemberSet, lists: Friends):
   return { tokens: newTokens, friends, expanded: toExpand, friendsOfFriends };
 }
 
-const KINDS: ReadonlyArray<[MemberSetKind, keyof Neighbourhood]> = [
+/** The kinds of set a neighbourhood is stored as, in the order FoundReach's parts are posted (reach-indexing.ts). */
+export const REACH_KINDS: ReadonlyArray<[MemberSetKind, keyof Neighbourhood]> = [
   ['reach_tokens', 'tokens'], ['reach_friends', 'friends'], ['reach_expanded', 'expanded'], ['reach_fof', 'friendsOfFriends'],
 ];
 
@@ -187,7 +188,7 @@ async function storedReach(db: Db, from: string, to: string, partner?: string): 
     const ofMonth = stored.get(month) ?? stored.set(month, new Map()).get(month)!;
     return (ofMonth.get(partner) ?? ofMonth.set(partner, { tokens: emptySet(), friends: emptySet(), expanded: emptySet(), friendsOfFriends: emptySet() }).get(partner)!) as Record<keyof Neighbourhood, MemberSet>;
   };
-  for (const [kind, part] of KINDS) {
+  for (const [kind, part] of REACH_KINDS) {
     for (const set of await readSets(db, kind, from, to, partner)) at(set.period, set.key)[part] = set.members;
   }
   return stored;
@@ -267,7 +268,7 @@ export async function storeFoundReach(db: Db, found: readonly FoundReach[]): Pro
     await lockFolding(trx);
     let added = 0;
     for (const { month, partner, added: parts } of found) {
-      for (const [kind, part] of KINDS) if (parts[part].size > 0) await addDelta(trx, kind, month, partner, parts[part]);
+      for (const [kind, part] of REACH_KINDS) if (parts[part].size > 0) await addDelta(trx, kind, month, partner, parts[part]);
       added += parts.tokens.size;
     }
     return added;
@@ -281,9 +282,6 @@ export async function storeFoundReach(db: Db, found: readonly FoundReach[]): Pro
 export async function indexReach(db: Db): Promise<number> {
   return storeFoundReach(db, await findReach(db));
 }
-
-/** The kinds of set a neighbourhood is stored as, in the order FoundReach's parts are posted. */
-export const REACH_KINDS = KINDS;
 
 async function monthsWithTokens(db: Db): Promise<string[]> {
   const [folded, rows] = await Promise.all([
