@@ -18,10 +18,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import Table from 'cli-table3';
 import { auditFiguresFromLines } from './lib/audit-lines.js';
+import { PROJECT_ROOT } from '../src/project-root.js';
 import { fmt, passes, type BenchResult, type Figure, type Target } from './lib/figures.js';
 
+/** Where the scripts are: bench/ from source, through tsx; .build/bench/ compiled, as the smoke test runs them. */
 const BENCH_DIR = import.meta.dirname;
-const ROOT = join(BENCH_DIR, '..');
+const COMPILED = import.meta.url.endsWith('.js');
 
 interface Benchmark {
   readonly name: string;
@@ -76,14 +78,22 @@ function parseArgs(argv: readonly string[]) {
     smoke,
     strict: argv.includes('--strict'),
     only,
-    out: value('--out') ?? join(BENCH_DIR, 'results', smoke ? 'smoke.json' : 'latest.json'),
+    out: value('--out') ?? join(PROJECT_ROOT, 'bench', 'results', smoke ? 'smoke.json' : 'latest.json'),
   };
+}
+
+function scriptPath(source: string): string {
+  return join(BENCH_DIR, COMPILED ? source.replace(/\.ts$/, '.js') : source);
+}
+
+function nodeArgs(script: string): string[] {
+  return COMPILED ? [script] : ['--import', 'tsx', script];
 }
 
 /** Runs a command, its output passed through as it comes and also kept. */
 function runCommand(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -96,7 +106,7 @@ function runCommand(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: num
 }
 
 async function runBenchmark(benchmark: Benchmark, smoke: boolean, scratch: string): Promise<BenchmarkReport> {
-  const script = join(BENCH_DIR, benchmark.script);
+  const script = scriptPath(benchmark.script);
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 100) / 10;
   if (!existsSync(script)) {
@@ -105,14 +115,14 @@ async function runBenchmark(benchmark: Benchmark, smoke: boolean, scratch: strin
   }
   const env = { ...process.env, ...(smoke && benchmark.name === 'audit' ? AUDIT_SMOKE_ENV : {}) };
   if (benchmark.via === 'lines') {
-    const { code, stdout } = await runCommand(['--import', 'tsx', script, ...(smoke ? ['--smoke'] : [])], env);
+    const { code, stdout } = await runCommand([...nodeArgs(script), ...(smoke ? ['--smoke'] : [])], env);
     const figures = auditFiguresFromLines(stdout).map(withVerdict);
     const readable = figures.every((f) => f.value !== null);
     const status: Status = code !== 0 ? 'error' : readable ? 'ok' : 'failed';
     return { benchmark: benchmark.name, status, exitCode: code, seconds: seconds(), figures, notes: readable ? [] : ['some figures could not be read from its output'] };
   }
   const resultFile = join(scratch, `${benchmark.name}.json`);
-  const { code } = await runCommand(['--import', 'tsx', join(BENCH_DIR, 'lib', 'child.ts'), script, resultFile, ...(smoke ? ['--smoke'] : [])], env);
+  const { code } = await runCommand([...nodeArgs(scriptPath('lib/child.ts')), script, resultFile, ...(smoke ? ['--smoke'] : [])], env);
   if (!existsSync(resultFile)) {
     return { benchmark: benchmark.name, status: 'error', exitCode: code, seconds: seconds(), figures: [], notes: ['it stopped before returning its figures'] };
   }

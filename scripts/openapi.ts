@@ -5,13 +5,15 @@
  * committed file differs from what this makes.
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { buildApp } from '../src/http/app.js';
+import { PROJECT_ROOT } from '../src/project-root.js';
 import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { createStore } from '../src/store/store.js';
 
-export const SCHEMA_FILE = fileURLToPath(new URL('../web/src/api/schema.d.ts', import.meta.url));
+export const SCHEMA_FILE = join(PROJECT_ROOT, 'web', 'src', 'api', 'schema.d.ts');
 
 /** The typed client's declarations, as text. */
 export async function consoleApiTypes(): Promise<string> {

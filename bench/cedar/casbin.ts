@@ -15,8 +15,10 @@ import { newEnforcer, type Enforcer } from 'casbin';
 import type { Audience } from '../../src/domain/audience.js';
 import type { Field, ObjectField } from '../../src/domain/field-catalog.js';
 import { audienceOf, type GeneratedRequest } from './world.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
-const here = import.meta.dirname;
+/** The policy and model files stay in bench/cedar/ when this module runs compiled from .build/. */
+const here = join(PROJECT_ROOT, 'bench', 'cedar');
 export const CASBIN_MODEL_FILES = {
   abac: ['casbin-abac.conf'],
   reasons: ['casbin-reasons.conf', 'casbin-reasons.csv'],

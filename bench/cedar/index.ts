@@ -60,6 +60,7 @@ import {
 } from './casbin.js';
 import { cpuNs, median, passDecideOnly, passWithPlan, sinkValue, timeRounds } from './timing.js';
 import { audienceOf, generateRequests, type GeneratedRequest } from './world.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
 const REQUESTS = 100_000;
 const SMOKE_REQUESTS = 2_000;
@@ -75,7 +76,8 @@ const SCHEMA_ID = 'datapact-field-rules-schema';
 const ACTION: EntityUid = { type: 'Action', id: 'read' };
 const NO_ENTITIES: never[] = [];
 
-const here = import.meta.dirname;
+/** The policy and model files stay in bench/cedar/ when this module runs compiled from .build/. */
+const here = join(PROJECT_ROOT, 'bench', 'cedar');
 export const CEDAR_POLICIES = readFileSync(join(here, 'policies.cedar'), 'utf8');
 export const CEDAR_SCHEMA = readFileSync(join(here, 'schema.cedarschema'), 'utf8');
 const CASBIN_VERSION = (createRequire(import.meta.url)('casbin/package.json') as { version: string }).version;

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { PROJECT_ROOT } from '../project-root.js';
 
-/** package.json's version: src/cli/ and dist/cli/ are both two folders below it. */
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /**
  * Each command's module, loaded only when it runs: `serve` pulls in the whole HTTP stack (Fastify,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PROJECT_ROOT } from '../project-root.js';
 
 /**
  * The staff console (PRODUCT.md §9): a single-page application built by `npm run build` (Vite,
@@ -11,8 +11,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * admin API only, with the session cookie of POST /admin/v1/session.
  */
 
-/** Where `npm run build` puts the console: src/http and dist/http are both two levels below the project. */
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+/** Where `npm run build` puts the console. */
+export const DEFAULT_CONSOLE_DIR = join(PROJECT_ROOT, 'dist', 'console');
 
 /** The placeholder of web/index.html that each answer replaces with its own nonce (Mantine's style tags carry it). */
 const NONCE_PLACEHOLDER = '__CSP_NONCE__';

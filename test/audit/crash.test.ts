@@ -11,7 +11,6 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { AuditBlinding, loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
 import { storedLeafHash } from '../../src/audit/entry-leaf.js';
@@ -22,8 +21,8 @@ import { treeHeadFromJson, verifyTreeHead } from '../../src/audit/tree-head.js';
 import { openStore } from '../../src/cli/open-store.js';
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import type { Store } from '../../src/store/store.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A small world (a few seconds to seed); its first member has about 150 friends. */
 const SEED = 7;
 const MEMBER = memberIdAt(SEED, 0);
@@ -52,7 +51,7 @@ function environment(dataDir: string): NodeJS.ProcessEnv {
 /** `datapact …` from the sources, as the other CLI tests run it. */
 function datapact(env: NodeJS.ProcessEnv, ...args: string[]) {
   const result = spawnSync(process.execPath, ['bin/datapact.js', ...args], {
-    cwd: ROOT, env, encoding: 'utf8', timeout: 60_000,
+    cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 60_000,
   });
   assert.equal(result.status, 0, `datapact ${args.join(' ')}: ${result.stderr}`);
   return result;
@@ -70,7 +69,7 @@ interface Server {
  */
 function startServer(servers: Set<Server>, env: NodeJS.ProcessEnv): Promise<Server> {
   const child = spawn(process.execPath, ['bin/datapact.js', 'serve', '--port', '0'], {
-    cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));

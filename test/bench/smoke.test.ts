@@ -5,8 +5,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+/** The suite as this test runs: compiled beside it (.build/bench/run-all.js) or from source through tsx. */
+const RUN_ALL = import.meta.url.endsWith('.js') ? [join(import.meta.dirname, '..', '..', 'bench', 'run-all.js')] : ['--import', 'tsx', 'bench/run-all.ts'];
+
 const BENCHMARKS = ['decisions', 'merkle', 'audit', 'cedar', 'http', 'scale', 'reads', 'reports', 'simulate'];
 
 interface Report {
@@ -24,8 +27,8 @@ test('the benchmark suite runs on smoke sizes: one table, every benchmark with i
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'smoke.json');
   // A failed run exits 1: its printed table and figures are what says why, so they go into the failure.
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run-all.ts', '--smoke', '--out', out], {
-    cwd: ROOT,
+  const { stdout } = await promisify(execFile)(process.execPath, [...RUN_ALL, '--smoke', '--out', out], {
+    cwd: PROJECT_ROOT,
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, FORCE_COLOR: '0', DATAPACT_BENCH_CACHE: join(dirname(out), 'cache') },
   }).catch((error: { code?: number; stdout?: string }) => {
@@ -37,7 +40,7 @@ test('the benchmark suite runs on smoke sizes: one table, every benchmark with i
   assert.equal(report.smoke, true);
   assert.equal(report.ok, true, stdout);
   assert.deepEqual(report.benchmarks.map((b) => b.benchmark), BENCHMARKS);
-  const scaleWritten = existsSync(join(ROOT, 'bench', 'scale.ts'));
+  const scaleWritten = existsSync(join(PROJECT_ROOT, 'bench', 'scale.ts'));
   for (const benchmark of report.benchmarks) {
     if (benchmark.benchmark === 'scale' && !scaleWritten) {
       assert.equal(benchmark.status, 'not_measured');

@@ -11,7 +11,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
 import * as client from 'openid-client';
 import { addDays } from '../../src/domain/time.js';
@@ -20,8 +19,8 @@ import { createStore, type Store } from '../../src/store/store.js';
 import { POSTGRES_SERVER_URL, testDatabase } from '../helpers/dialects.js';
 import { addFriendships, addMembers, addPartner } from '../helpers/fixtures.js';
 import { Browser, DEVICE_PARTNER, FRIENDS, PASSWORD, REDIRECT_URI, authorizationRequest, consent, freePort, logIn } from '../oauth/oauth-world.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface Instance {
   readonly name: string;
@@ -37,7 +36,7 @@ interface Instance {
 /** `datapact serve` from the sources on `port`; resolves once it says where it listens. */
 function serve(name: string, port: number, env: NodeJS.ProcessEnv, running: Set<ChildProcess>): Promise<Instance> {
   const child = spawn(process.execPath, ['bin/datapact.js', 'serve', '--port', String(port)], {
-    cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   let stdout = '';
@@ -167,7 +166,7 @@ describe('two instances on one PostgreSQL database', { skip: POSTGRES_SERVER_URL
     const heads = await store.audit.heads();
     assert.equal(new Set(heads.map((h) => h.keyId)).size, 1);
     assert.equal(heads.at(-1)!.size, await store.audit.count());
-    const verify = spawnSync(process.execPath, ['bin/datapact.js', 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8' });
+    const verify = spawnSync(process.execPath, ['bin/datapact.js', 'audit', 'verify'], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
   });
 

@@ -4,7 +4,6 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { StaffRole } from '../../src/domain/staff.js';
 import type { Instant } from '../../src/domain/time.js';
@@ -14,6 +13,7 @@ import { seedDemoPartners } from '../../src/seed/demo-partners.js';
 import { seedDemoStaff } from '../../src/seed/demo-staff.js';
 import { hashPassword } from '../../src/store/member-credential-repository.js';
 import { build, type BuildOptions, type Built } from './build.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
 /**
  * The staff console in a real browser: Debian's Chromium driven by playwright-core (never a
@@ -26,7 +26,7 @@ export const CHROMIUM = process.env.DATAPACT_CHROMIUM ?? '/usr/bin/chromium';
  * Where the browser tests save their screenshots: test-artifacts/screenshots/ (not committed), or the folder
  * DATAPACT_SCREENSHOTS_DIR names; `DATAPACT_SCREENSHOTS_DIR=docs/screenshots` refreshes the README's pictures.
  */
-export const SCREENSHOTS = resolve(process.env.DATAPACT_SCREENSHOTS_DIR || fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url)));
+export const SCREENSHOTS = resolve(process.env.DATAPACT_SCREENSHOTS_DIR || join(PROJECT_ROOT, 'test-artifacts', 'screenshots'));
 /**
  * A full-page picture costs Chromium about as much as the steps around it: taken only when asked for
  * (DATAPACT_SCREENSHOTS_DIR set, or DATAPACT_SCREENSHOTS=1 for test-artifacts/screenshots/), not on every test run.

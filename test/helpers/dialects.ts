@@ -17,6 +17,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest, openPostgres, openReadDatabase, openSqlite, openSqliteImage, type Db, type Dialect } from '../../src/store/database.js';
 import type { ReadGate } from '../../src/store/worker-sqlite-dialect.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
 export type { Dialect } from '../../src/store/database.js';
 
@@ -242,8 +243,8 @@ async function renameWhenFree(client: pg.PoolClient, from: string, to: string): 
 const TEMPLATE_LOCK = 0x64_70_74_6d_70_6c;
 
 function migrationsDigest(): string {
-  const folder = new URL('../../src/store/migrations/', import.meta.url);
+  const folder = join(PROJECT_ROOT, 'src', 'store', 'migrations');
   const hash = createHash('sha256');
-  for (const file of readdirSync(folder).sort()) hash.update(file).update(readFileSync(new URL(file, folder)));
+  for (const file of readdirSync(folder).sort()) hash.update(file).update(readFileSync(join(folder, file)));
   return hash.digest('hex').slice(0, 16);
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
 /**
  * Go's golang.org/x/mod/sumdb/note, the reference signed-note implementation, as an outside
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * (Debian: `apt-get install golang-go golang-golang-x-mod-dev`); tests skip when either is missing.
  */
 const GOPATH = process.env.DATAPACT_TEST_GOPATH ?? '/usr/share/gocode';
-const PROGRAM = fileURLToPath(new URL('../fixtures/go-note-open/main.go', import.meta.url));
+const PROGRAM = join(PROJECT_ROOT, 'test', 'fixtures', 'go-note-open', 'main.go');
 
 export function goNoteAvailable(): boolean {
   if (!existsSync(`${GOPATH}/src/golang.org/x/mod/sumdb/note/note.go`)) return false;

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, LIFECYCLE_CODE_PATTERN } from '../../src/http/error-codes.js';
 import { build } from '../helpers/build.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
-const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const SRC = join(PROJECT_ROOT, 'src');
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { issueDevelopmentToken } from '../../src/cli/commands/tokens.js';
@@ -15,9 +16,10 @@ import { windDownPhase } from '../../src/domain/wind-down.js';
 import { DEMO_MEMBER_ID, DEMO_SEED, seedDemoWorld, type DemoWorldSummary } from '../../src/seed/demo-world.js';
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import { build, type Built } from '../helpers/build.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
 const NOW = Date.parse('2026-11-15T12:00:00Z');
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const README = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 const TOUR = README.slice(README.indexOf('## A five-minute tour'), README.indexOf('## The Graph API'));
 const TOUR_SHELL = TOUR.slice(TOUR.indexOf('```sh\n') + 6, TOUR.indexOf('```', TOUR.indexOf('```sh\n') + 6));
 

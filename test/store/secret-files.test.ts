@@ -7,18 +7,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { loadOrCreateSecret } from '../../src/store/secret-files.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MODULE = fileURLToPath(new URL('../../src/store/secret-files.ts', import.meta.url));
+const MODULE = join(PROJECT_ROOT, 'src', 'store', 'secret-files.ts');
 
 /** A process that creates (or reads) the secret at `path` and prints what it got. */
 function processReading(path: string): Promise<string> {
   const script = `import { loadOrCreateSecret } from ${JSON.stringify(MODULE)};
     process.stdout.write(loadOrCreateSecret(${JSON.stringify(path)}, () => 'secret of ' + process.pid + ' '.repeat(65536)));`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk; });
   return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`)))));
