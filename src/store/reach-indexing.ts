@@ -65,6 +65,8 @@ export class ReachIndexing {
   private lastStored: ReachPiece | undefined;
   private readonly piecesPerRun: number;
   private readonly span: number;
+  /** What the last run stored: pieces found, padding steps, and each step's time (benchmarks). */
+  lastRun: { pieces: number; padding: number; stepMs: number[] } = { pieces: 0, padding: 0, stepMs: [] };
 
   /** `location`: the database's file or URL, which the worker opens read-only. */
   constructor(private readonly db: Db, private readonly location: string, options: ReachIndexingOptions = {}) {
@@ -96,18 +98,25 @@ export class ReachIndexing {
 
   private async storeSteps(): Promise<number> {
     let tokens = 0;
+    const run: ReachIndexing['lastRun'] = (this.lastRun = { pieces: 0, padding: 0, stepMs: [] });
     for (let step = 0; step < this.piecesPerRun; step++) {
       const piece = this.queue.shift();
       const stored = piece ?? (this.lastStored === undefined ? undefined : { ...this.lastStored, members: EMPTY_PIECE, size: 0 });
       if (stored === undefined) return tokens; // nothing stored by this process yet: nothing to pad
       if (step > 0) await new Promise((resolve) => setImmediate(resolve)); // appends queued meanwhile go first
+      const started = performance.now();
       try {
         await storeReachPiece(this.db, stored);
       } catch (error) {
         if (piece !== undefined) this.queue.unshift(piece);
         throw error;
       }
-      if (piece === undefined) continue;
+      run.stepMs.push(performance.now() - started);
+      if (piece === undefined) {
+        run.padding++;
+        continue;
+      }
+      run.pieces++;
       this.lastStored = piece;
       if (piece.kind === 'reach_tokens') tokens += piece.size;
     }

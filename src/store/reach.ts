@@ -313,7 +313,10 @@ export function reachPieces(found: readonly FoundReach[], span = PIECE_SPAN): Re
 /** A span's row: the partner, then the span's first number. */
 const pieceKey = (partner: string, start: number): string => `${partner} ${start}`;
 /** The partner of a row's key (a whole set stored before the spans is keyed by the partner alone). */
-const partnerOfKey = (key: string): string => key.split(' ')[0]!;
+function partnerOfKey(key: string): string {
+  const space = key.lastIndexOf(' ');
+  return space > 0 && /^\d+$/.test(key.slice(space + 1)) ? key.slice(0, space) : key;
+}
 
 /**
  * ORs one piece into the row of its span, in one transaction of the same statements and rows
