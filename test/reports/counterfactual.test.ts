@@ -251,6 +251,23 @@ for (const dialect of DIALECTS) {
       assert.equal(await indexReach(store.db), 0, 'every token member indexed');
     });
 
+    test('a reach stored whole by an earlier version (one row a set, keyed by the partner) is read beside the pieces', async (t) => {
+      const pairs = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']] as const;
+      const store = await world(t, dialect, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], pairs);
+      const entries = [...request('acme', 'a', NOW, ['a', 'e'], 'r1'), ...request('zte', 'f', NOW + 1, ['g'], 'r2')];
+      await store.audit.append(entries);
+      assert.equal(await indexReach(store.db), 2);
+      for (const partner of ['p_acme', 'p_zte']) { // this small world's sets each fit in the span from 0: a row each
+        await store.db.updateTable('member_sets').set({ set_key: partner }).where('set_key', '=', `${partner} 0`).execute();
+      }
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'));
+      assert.equal(await indexReach(store.db), 0, 'a and f are indexed');
+      const more = request('acme', 'c', NOW + 2, ['c'], 'r3');
+      await store.audit.append(more);
+      assert.equal(await indexReach(store.db), 1, 'c is');
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted([...entries, ...more], pairs, '2026-06', '2026-06'));
+    });
+
     test('random worlds: equal to a breadth-first count, indexed or not, folded or not, with requests appended between', async (t) => {
       const next = prng(dialect === 'sqlite' ? 11 : 12);
       const members = Array.from({ length: 60 }, (_, i) => `m${String(i).padStart(2, '0')}`);
