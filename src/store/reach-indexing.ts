@@ -19,6 +19,11 @@ export interface ReachIndexingOptions {
   readonly piecesPerRun?: number;
   /** Member numbers per piece (PIECE_SPAN; smaller in tests, to split a small world's sets). */
   readonly span?: number;
+  /**
+   * Finds the pieces instead of the worker thread (tests of the storing, which a thread's start,
+   * seconds under tsx, would only slow down). The server always uses the thread.
+   */
+  readonly find?: () => Promise<readonly ReachPiece[]>;
 }
 
 /**
@@ -65,6 +70,7 @@ export class ReachIndexing {
   private lastStored: ReachPiece | undefined;
   private readonly piecesPerRun: number;
   private readonly span: number;
+  private readonly findHere: (() => Promise<readonly ReachPiece[]>) | undefined;
   /** What the last run stored: pieces found, padding steps, and each step's time (benchmarks). */
   lastRun: { pieces: number; padding: number; stepMs: number[] } = { pieces: 0, padding: 0, stepMs: [] };
 
@@ -72,6 +78,7 @@ export class ReachIndexing {
   constructor(private readonly db: Db, private readonly location: string, options: ReachIndexingOptions = {}) {
     this.piecesPerRun = options.piecesPerRun ?? PIECES_PER_RUN;
     this.span = options.span ?? PIECE_SPAN;
+    this.findHere = options.find;
   }
 
   /** Pieces found and not stored yet. */
@@ -145,6 +152,15 @@ export class ReachIndexing {
   }
 
   private async find(): Promise<void> {
+    try {
+      const pieces = await (this.findHere ?? (() => this.findInWorker()))();
+      if (!this.stopped) this.queue.push(...pieces);
+    } catch (error) {
+      if (!this.stopped) this.failure = error as Error;
+    }
+  }
+
+  private async findInWorker(): Promise<readonly ReachPiece[]> {
     const workerData: ReachWorkerData = { location: this.location, span: this.span };
     const worker = startWorkerScript(import.meta.url, './reach-worker', { workerData });
     this.worker = worker;
@@ -155,9 +171,7 @@ export class ReachIndexing {
         worker.once('exit', (code) => reject(new Error(`the reach indexing thread stopped (exit code ${code})`)));
       });
       if ('error' in reply) throw new Error(`reach indexing failed: ${reply.error}`);
-      if (!this.stopped) this.queue.push(...reply.pieces);
-    } catch (error) {
-      if (!this.stopped) this.failure = error as Error;
+      return reply.pieces;
     } finally {
       this.worker = undefined;
       await worker.terminate();
