@@ -24,10 +24,10 @@ import { emptySet, readSets, ReadNumbers, setFromBytes, union, type MemberSet, t
  * stored as one row per span of numbers (`set_key` `partner start`; a whole set keyed by the
  * partner alone, as stored before, is read too), so a piece rewrites at most one span's row.
  *
- * Within one run each friend list is read once however many partners and months expand it (FriendLists), or the whole graph once
- * (GraphFriends) when the run expands much of it. A report reads the stored sets and adds, in
- * memory, the token members not indexed yet (`reachOf`), so it is exact whether or not the
- * indexing has run.
+ * Within one run each friend list is read once however many partners and months expand it
+ * (FriendLists), or the whole graph once (GraphFriends) when the run expands much of it. A report
+ * reads the stored sets and adds, in memory, the token members not indexed yet (`reachOf`), so it
+ * is exact whether or not the indexing has run.
  */
 export interface Reach {
   readonly tokens: MemberSet;
