@@ -27,9 +27,10 @@ export interface ReachIndexingOptions {
 }
 
 /**
- * Store steps per scheduler run: at a million members a partner and month's sets span 16 pieces
- * each, so a run stores some 30 partner-months' newcomers (at a minute's cadence, far more than
- * any partner brings) in well under a second of short transactions.
+ * Store steps per scheduler run: at a million members (16 spans) a partner and month's four sets
+ * make at most 64 pieces, so a run stores two partner-months' newcomers even when their sets reach
+ * every member; at 100,000 (two spans) bench:reports' 299 newcomers in five partners made 30 pieces.
+ * A step takes some 0.2 ms: a run, padded or not, holds the writer some 25 ms in all, in 128 turns.
  */
 export const PIECES_PER_RUN = 128;
 
@@ -88,15 +89,16 @@ export class ReachIndexing {
 
   /**
    * Stores `piecesPerRun` pieces (returns how many token members that indexes; a failure of the
-   * last worker is thrown here, once), then starts the next worker if the queue is empty, the log
-   * grew since the last one started (and this is not the first run) and none is at work.
+   * last worker is thrown after them, once), then starts the next worker if the queue is empty, the
+   * log grew since the last one started (and this is not the first run) and none is at work.
    */
   async run(): Promise<number> {
-    const failure = this.failure;
-    this.failure = undefined;
     try {
+      const tokens = await this.storeSteps();
+      const failure = this.failure;
+      this.failure = undefined;
       if (failure !== undefined) throw failure;
-      return await this.storeSteps();
+      return tokens;
     } finally {
       // Every run reads the log's size, whether a worker starts or not: the run's statements stay the same.
       if (!this.stopped) await this.findIfGrown();
