@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { loadFriendGraph, type FriendGraph } from './friend-graph.js';
-import { addDelta, emptySet, lockFolding, readSets, ReadNumbers, union, type MemberSet, type MemberSetKind } from './member-sets.js';
+import { dialectOf } from './dialect.js';
+import { emptySet, readSets, ReadNumbers, setFromBytes, union, type MemberSet, type MemberSetKind } from './member-sets.js';
 
 /**
  * What the 2018 rules would have reached through a partner (issue 14 point 2), kept per partner
@@ -15,13 +16,18 @@ import { addDelta, emptySet, lockFolding, readSets, ReadNumbers, union, type Mem
  * - `reach_expanded`: the friends whose own friends are in (equal to `reach_friends` once indexed);
  * - `reach_fof`: the friends' friends.
  *
- * `findReach` works out, read-only, what new token members add, and `storeFoundReach` stores it in
- * one short transaction: the server's scheduler runs the first in a worker thread off the appender
- * (reach-indexing.ts), `datapact tick` both at once (`indexReach`). Within one run each friend list
- * is read once however many partners and months expand it (FriendLists), or the whole graph once
- * (GraphFriends) when the run expands much of it. A report reads the stored sets and adds, in
- * memory, the token members not indexed yet (`reachOf`), so it is exact whether or not the
- * indexing has run.
+ * `findReach` works out, read-only, what new token members add, and `reachPieces` cuts it into pieces
+ * of at most PIECE_SPAN member numbers each, which `storeReachPiece` stores one per transaction, each
+ * the same statements and rows and at most one Roaring container (8 KB) whatever the sets hold: the
+ * server's scheduler finds and cuts in a worker thread off the appender and stores a fixed number of
+ * pieces per run (reach-indexing.ts), `datapact tick` does it all at once (`indexReach`). A set is
+ * stored as one row per span of numbers (`set_key` `partner start`; a whole set keyed by the
+ * partner alone, as stored before, is read too), so a piece rewrites at most one span's row.
+ *
+ * Within one run each friend list is read once however many partners and months expand it
+ * (FriendLists), or the whole graph once (GraphFriends) when the run expands much of it. A report
+ * reads the stored sets and adds, in memory, the token members not indexed yet (`reachOf`), so it
+ * is exact whether or not the indexing has run.
  */
 export interface Reach {
   readonly tokens: MemberSet;
@@ -181,15 +187,15 @@ export const REACH_KINDS: ReadonlyArray<[MemberSetKind, keyof Neighbourhood]> = 
 
 type Stored = Map<string, Map<string, Neighbourhood>>;
 
-/** The stored neighbourhoods per month and partner of the span. */
-async function storedReach(db: Db, from: string, to: string, partner?: string): Promise<Stored> {
+/** The stored neighbourhoods per month and partner of the span (each set the union of its spans' rows). */
+async function storedReach(db: Db, from: string, to: string): Promise<Stored> {
   const stored: Stored = new Map();
   const at = (month: string, partner: string): Record<keyof Neighbourhood, MemberSet> => {
     const ofMonth = stored.get(month) ?? stored.set(month, new Map()).get(month)!;
     return (ofMonth.get(partner) ?? ofMonth.set(partner, { tokens: emptySet(), friends: emptySet(), expanded: emptySet(), friendsOfFriends: emptySet() }).get(partner)!) as Record<keyof Neighbourhood, MemberSet>;
   };
   for (const [kind, part] of REACH_KINDS) {
-    for (const set of await readSets(db, kind, from, to, partner)) at(set.period, set.key)[part] = set.members;
+    for (const set of await readSets(db, kind, from, to)) at(set.period, partnerOfKey(set.key))[part].orInPlace(set.members);
   }
   return stored;
 }
@@ -212,17 +218,6 @@ async function tokenMembers(db: Db, from: string, to: string, numbers: (ids: str
   return tokens;
 }
 
-/** The numbers `member_numbers` holds for these ids (read-only): an id without one is left out. */
-async function storedNumbers(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
-  const numbers = new Map<string, number>();
-  const all = [...new Set(ids)];
-  for (let start = 0; start < all.length; start += FRIEND_CHUNK) {
-    const rows = await db.selectFrom('member_numbers').select(['member_id', 'number']).where('member_id', 'in', all.slice(start, start + FRIEND_CHUNK)).execute();
-    for (const row of rows) numbers.set(row.member_id, Number(row.number));
-  }
-  return numbers;
-}
-
 const EMPTY: Neighbourhood = { tokens: emptySet(), friends: emptySet(), expanded: emptySet(), friendsOfFriends: emptySet() };
 
 /** What the neighbourhoods of a partner's token members not indexed yet in a month add to what is stored. */
@@ -234,14 +229,18 @@ export interface FoundReach {
 
 /**
  * Read-only: for every month and partner, the token members not indexed yet and what their
- * neighbourhoods add. Off the appender: the scheduler runs it in a worker thread on a read-only
- * connection of its own (reach-indexing.ts), as its cost grows with the neighbourhoods, hidden
- * friends included. A token member without a number yet (the fold gives it one) waits for a later run.
+ * neighbourhoods add to what is stored (only what is not stored yet). Off the appender: the
+ * scheduler runs it in a worker thread on a read-only connection of its own (reach-indexing.ts),
+ * as its cost grows with the neighbourhoods, hidden friends included. A token member without a
+ * number yet (the fold gives it one) waits for a later run.
  */
 export async function findReach(db: Db): Promise<FoundReach[]> {
   const pending: Array<{ month: string; partner: string; known: Neighbourhood; tokens: MemberSet }> = [];
+  const numbers = new ReadNumbers(db);
+  // Only the numbered: a stand-in number (ReadNumbers) stored as a token member would count a member twice.
+  const numbered = async (ids: string[]) => new Map([...await numbers.of(ids)].filter(([, number]) => number <= MAX_STORED_NUMBER));
   for (const month of await monthsWithTokens(db)) {
-    const [stored, tokens] = await Promise.all([storedReach(db, month, month), tokenMembers(db, month, month, (ids) => storedNumbers(db, ids))]);
+    const [stored, tokens] = await Promise.all([storedReach(db, month, month), tokenMembers(db, month, month, numbered)]);
     for (const [partner, members] of tokens.get(month) ?? new Map<string, MemberSet>()) {
       const known = stored.get(month)?.get(partner) ?? EMPTY;
       const unknown = members.clone();
@@ -253,34 +252,106 @@ export async function findReach(db: Db): Promise<FoundReach[]> {
   const { rows: [top] } = await sql<{ max: number | null }>`select max(number) as max from member_numbers`.execute(db);
   const friends = new AdaptiveFriends(db, Number(top?.max ?? 0), pending.reduce((sum, one) => sum + one.tokens.size, 0));
   const found: FoundReach[] = [];
-  for (const { month, partner, known, tokens } of pending) found.push({ month, partner, added: await grow(known, tokens, friends) });
+  for (const { month, partner, known, tokens } of pending) {
+    const added = await grow(known, tokens, friends);
+    added.friends.andNotInPlace(known.friends);
+    added.friendsOfFriends.andNotInPlace(known.friendsOfFriends);
+    found.push({ month, partner, added });
+  }
   return found;
 }
 
 /**
- * Stores what findReach found, as deltas, in one short transaction (the scheduler's, at its own
- * cadence); returns how many token members it adds. The sets only grow, so a run's findings stay
- * true whatever was stored since it read: storing a neighbourhood twice changes nothing.
+ * Member numbers per piece: one Roaring container's worth, so a piece, and the row of its span it
+ * is ORed into, is at most 8 KB however many members it holds.
  */
-export async function storeFoundReach(db: Db, found: readonly FoundReach[]): Promise<number> {
-  if (found.length === 0) return 0;
-  return db.transaction().execute(async (trx) => {
-    await lockFolding(trx);
-    let added = 0;
-    for (const { month, partner, added: parts } of found) {
-      for (const [kind, part] of REACH_KINDS) if (parts[part].size > 0) await addDelta(trx, kind, month, partner, parts[part]);
-      added += parts.tokens.size;
-    }
-    return added;
-  });
+export const PIECE_SPAN = 65_536;
+
+/** A part of a set found, within one span of member numbers, stored in one transaction (storeReachPiece). */
+export interface ReachPiece {
+  readonly kind: MemberSetKind;
+  readonly month: string;
+  readonly partner: string;
+  /** The span's first member number. */
+  readonly start: number;
+  /** Its members, serialized (portable Roaring). */
+  readonly members: Uint8Array;
+  /** How many. */
+  readonly size: number;
 }
 
 /**
- * Finds and stores the neighbourhoods of the token members not indexed yet, on this thread: for
- * `datapact tick`, tests and benchmarks. The server's scheduler finds them off its thread (reach-indexing.ts).
+ * Storing pieces in this order keeps every report exact whenever the storing stops (reachOf
+ * expands the token members not in `reach_tokens`): a friend is in `reach_expanded` only once all
+ * the friends of friends of its month and partner are stored, and a token member in `reach_tokens`
+ * only once every other piece of its month and partner is. A token member is thus either indexed
+ * whole or expanded by the report, never counted half.
+ */
+const STORE_ORDER: ReadonlyArray<keyof Neighbourhood> = ['friendsOfFriends', 'friends', 'expanded', 'tokens'];
+
+/** What findReach found, cut into pieces of at most `span` member numbers, in the order they must be stored. */
+export function reachPieces(found: readonly FoundReach[], span = PIECE_SPAN): ReachPiece[] {
+  const pieces: ReachPiece[] = [];
+  for (const { month, partner, added } of found) {
+    for (const part of STORE_ORDER) {
+      const kind = REACH_KINDS.find(([, p]) => p === part)![0];
+      const members = added[part].toUint32Array();
+      for (let from = 0; from < members.length;) {
+        const start = Math.floor(members[from]! / span) * span;
+        let to = from;
+        while (to < members.length && members[to]! < start + span) to++;
+        const piece = emptySet();
+        piece.addMany(members.subarray(from, to));
+        pieces.push({ kind, month, partner, start, members: new Uint8Array(piece.serialize('portable')), size: to - from });
+        from = to;
+      }
+    }
+  }
+  return pieces;
+}
+
+/** A span's row: the partner, then the span's first number. */
+const pieceKey = (partner: string, start: number): string => `${partner} ${start}`;
+/** The partner of a row's key (a whole set stored before the spans is keyed by the partner alone). */
+function partnerOfKey(key: string): string {
+  const space = key.lastIndexOf(' ');
+  return space > 0 && /^\d+$/.test(key.slice(space + 1)) ? key.slice(0, space) : key;
+}
+
+/**
+ * ORs one piece into the row of its span, in one transaction of the same statements and rows
+ * whatever the piece holds (an empty one too: the scheduler's padding, reach-indexing.ts), reading
+ * and writing at most one span's row. The sets only grow, so storing a piece twice changes nothing.
+ */
+export async function storeReachPiece(db: Db, piece: ReachPiece): Promise<void> {
+  const key = pieceKey(piece.partner, piece.start);
+  await db.transaction().execute(async (trx) => {
+    // Another process indexing at once (datapact tick): one read-and-rewrite at a time. Its own lock, which no append takes.
+    if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(${REACH_LOCK})`.execute(trx);
+    // One row whether the span's row exists or not.
+    const { rows: [row] } = await sql<{ members: Uint8Array | null }>`select (select members from member_sets
+      where kind = ${piece.kind} and period = ${piece.month} and set_key = ${key}) as members`.execute(trx);
+    const set = setFromBytes(piece.members);
+    if (row?.members !== null && row?.members !== undefined) set.orInPlace(setFromBytes(row.members));
+    const members = new Uint8Array(set.serialize('portable'));
+    await trx.insertInto('member_sets').values({ kind: piece.kind, period: piece.month, set_key: key, members })
+      .onConflict((c) => c.columns(['kind', 'period', 'set_key']).doUpdateSet({ members })).execute();
+  });
+}
+const REACH_LOCK = 0x72656163; // 'reac'
+
+/**
+ * Finds and stores the neighbourhoods of the token members not indexed yet, on this thread, a piece
+ * per transaction: for `datapact tick`, tests and benchmarks. Returns how many token members it
+ * indexes. The server's scheduler finds them off its thread (reach-indexing.ts).
  */
 export async function indexReach(db: Db): Promise<number> {
-  return storeFoundReach(db, await findReach(db));
+  let tokens = 0;
+  for (const piece of reachPieces(await findReach(db))) {
+    await storeReachPiece(db, piece);
+    if (piece.kind === 'reach_tokens') tokens += piece.size;
+  }
+  return tokens;
 }
 
 async function monthsWithTokens(db: Db): Promise<string[]> {

@@ -17,7 +17,7 @@ import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { addDays } from '../../src/domain/time.js';
 import { counterfactualReport, GRAPH_NOTE } from '../../src/reports/counterfactual.js';
 import { foldMemberSets } from '../../src/store/member-set-folding.js';
-import { indexReach } from '../../src/store/reach.js';
+import { findReach, indexReach, reachPieces } from '../../src/store/reach.js';
 import { ReachIndexing } from '../../src/store/reach-indexing.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { DIALECTS, sqliteFileDatabase, testDatabase, type Dialect } from '../helpers/dialects.js';
@@ -45,6 +45,18 @@ async function world(t: TestContext, dialect: Dialect, members: readonly string[
   await addPartner(store, 'acme', {}, addDays(NOW, -200));
   await addPartner(store, 'zte', {}, addDays(NOW, -200));
   return store;
+}
+
+/** A world on a database another connection can open (the reach worker's): its store and where it is. */
+async function sharedWorld(t: TestContext, dialect: Dialect, members: readonly string[], pairs: ReadonlyArray<readonly [string, string]>) {
+  const fresh = dialect === 'sqlite' ? await sqliteFileDatabase() : await testDatabase(t, dialect);
+  if (dialect === 'sqlite') t.after(() => fresh.drop());
+  const store = createStore(fresh.db);
+  await addMembers(store, members.map((id) => ({ id })), NOW);
+  await addFriendships(store, pairs, NOW);
+  await addPartner(store, 'acme', {}, addDays(NOW, -200));
+  await addPartner(store, 'zte', {}, addDays(NOW, -200));
+  return { store, location: 'path' in fresh ? String(fresh.path) : fresh.url! };
 }
 
 /** Counts the statements run through a Kysely instance and the rows they return. */
@@ -143,17 +155,11 @@ for (const dialect of DIALECTS) {
     });
 
     test('the scheduler\'s indexing finds the reach in a worker thread on a connection of its own, and stores it at its next run', async (t) => {
-      const fresh = dialect === 'sqlite' ? await sqliteFileDatabase() : await testDatabase(t, dialect);
-      if (dialect === 'sqlite') t.after(() => fresh.drop());
-      const store = createStore(fresh.db);
       const pairs = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']] as const;
-      await addMembers(store, ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => ({ id })), NOW);
-      await addFriendships(store, pairs, NOW);
-      await addPartner(store, 'acme', {}, addDays(NOW, -200));
-      await addPartner(store, 'zte', {}, addDays(NOW, -200));
+      const { store, location } = await sharedWorld(t, dialect, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], pairs);
       const entries = [...request('acme', 'a', NOW, ['a', 'e'], 'r1'), ...request('zte', 'f', NOW + 1, ['g'], 'r2')];
       await store.audit.append(entries);
-      const indexing = new ReachIndexing(store.db, 'path' in fresh ? String(fresh.path) : fresh.url!);
+      const indexing = new ReachIndexing(store.db, location);
       t.after(() => indexing.stop());
       assert.equal(await indexing.run(), 0, 'the first run (a server\'s start) starts no worker');
       await indexing.settled();
@@ -169,6 +175,97 @@ for (const dialect of DIALECTS) {
       assert.equal(await indexing.run(), 0, 'the log grew: a worker starts');
       await indexing.settled();
       assert.equal(await indexing.run(), 1, 'and c is stored at the next run');
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted([...entries, ...more], pairs, '2026-06', '2026-06'));
+    });
+
+    test('storing a newcomer\'s reach costs the writer the same each run with 0 or 300 hidden friends and their friends (statements and rows counted)', async (t) => {
+      const hidden = Array.from({ length: 300 }, (_, i) => `h${String(i).padStart(3, '0')}`);
+      const farther = hidden.map((friend) => `f${friend}`);
+      const writerWork = async (pairs: ReadonlyArray<readonly [string, string]>) => {
+        const store = await world(t, dialect, ['n', ...hidden, ...farther], pairs); // share_via_friends off: hidden
+        const entries = request('acme', 'n', NOW, ['n'], 'r1');
+        await store.audit.append(entries);
+        const counter = new CountingPlugin();
+        // Found on this thread, on a connection not counted: what is counted is the writer's share.
+        const indexing = new ReachIndexing(store.db.withPlugin(counter), '', { piecesPerRun: 3, find: async () => reachPieces(await findReach(store.db)) });
+        t.after(() => indexing.stop());
+        await indexing.run();
+        await indexing.run(); // starts the worker
+        await indexing.settled();
+        const found = indexing.pending;
+        const runs: Array<{ statements: number; rows: number }> = [];
+        let indexed = 0;
+        for (let run = 0; run < 3; run++) {
+          [counter.statements, counter.rows] = [0, 0];
+          indexed += await indexing.run();
+          runs.push({ statements: counter.statements, rows: counter.rows });
+        }
+        assert.equal(indexed, 1, 'n indexed');
+        assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'));
+        return { found, runs };
+      };
+      const alone = await writerWork([]);
+      const surrounded = await writerWork([...hidden.map((friend) => ['n', friend] as const), ...hidden.map((friend, i) => [friend, farther[i]!] as const)]);
+      assert.deepEqual([alone.found, surrounded.found], [1, 4], 'n alone is one piece; with their friends and friends of friends, four');
+      assert.ok(alone.runs[0]!.statements > 0);
+      assert.deepEqual(surrounded.runs, alone.runs, 'every run writes the same, whatever the newcomer\'s neighbourhood');
+    });
+
+    test('a store spread over many runs: the report is exact after every step, and pieces lost with the process are found again', async (t) => {
+      const next = prng(dialect === 'sqlite' ? 21 : 22);
+      const members = Array.from({ length: 40 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+      const pairs: Array<[string, string]> = [];
+      for (let i = 0; i < 70; i++) {
+        const [a, b] = [members[Math.floor(next() * 40)]!, members[Math.floor(next() * 40)]!];
+        if (a !== b && !pairs.some(([x, y]) => (x === a && y === b) || (x === b && y === a))) pairs.push([a, b]);
+      }
+      const store = await world(t, dialect, members, pairs);
+      const entries: AuditEntry[] = [];
+      for (let i = 0; i < 10; i++) {
+        const logged = request(i % 3 === 0 ? 'zte' : 'acme', members[Math.floor(next() * 40)]!, NOW - (i % 2) * 30 * 86_400_000, [], `r${i}`);
+        entries.push(...logged);
+        await store.audit.append(logged);
+      }
+      const exact = async (when: string) =>
+        assert.deepEqual(await rowsOf(store, '2026-05', '2026-06'), counted(entries, pairs, '2026-05', '2026-06'), when);
+      // Spans of 8 members: every set is cut into several pieces, one stored per run (found on this thread: the worker's own test is above).
+      const started = async () => {
+        const indexing = new ReachIndexing(store.db, '', { piecesPerRun: 1, find: async () => reachPieces(await findReach(store.db), 8) });
+        await indexing.run();
+        await indexing.run();
+        await indexing.settled();
+        return indexing;
+      };
+      let indexing = await started();
+      const found = indexing.pending;
+      assert.ok(found > 20, `${found} pieces`);
+      for (let step = 0; indexing.pending > 0; step++) {
+        if (step === Math.floor(found / 2)) {
+          await indexing.stop(); // the process ends between two steps: what is queued is lost
+          indexing = await started();
+          assert.ok(indexing.pending > 0 && indexing.pending < found, 'found again: only what was not stored');
+        }
+        await indexing.run();
+        await exact(`after step ${step}`);
+      }
+      await indexing.stop();
+      assert.equal(await indexReach(store.db), 0, 'every token member indexed');
+    });
+
+    test('a reach stored whole by an earlier version (one row a set, keyed by the partner) is read beside the pieces', async (t) => {
+      const pairs = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']] as const;
+      const store = await world(t, dialect, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], pairs);
+      const entries = [...request('acme', 'a', NOW, ['a', 'e'], 'r1'), ...request('zte', 'f', NOW + 1, ['g'], 'r2')];
+      await store.audit.append(entries);
+      assert.equal(await indexReach(store.db), 2);
+      for (const partner of ['p_acme', 'p_zte']) { // this small world's sets each fit in the span from 0: a row each
+        await store.db.updateTable('member_sets').set({ set_key: partner }).where('set_key', '=', `${partner} 0`).execute();
+      }
+      assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted(entries, pairs, '2026-06', '2026-06'));
+      assert.equal(await indexReach(store.db), 0, 'a and f are indexed');
+      const more = request('acme', 'c', NOW + 2, ['c'], 'r3');
+      await store.audit.append(more);
+      assert.equal(await indexReach(store.db), 1, 'c is');
       assert.deepEqual(await rowsOf(store, '2026-06', '2026-06'), counted([...entries, ...more], pairs, '2026-06', '2026-06'));
     });
 
