@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../src/audit/audit-entry.js';
+import type { NumberedEntry } from '../src/audit/audit-entry.js';
 import type { Field } from '../src/domain/field-catalog.js';
 import { RULES_VERSION } from '../src/domain/reason-codes.js';
 import { prng } from './prng.js';
@@ -6,6 +6,8 @@ import { prng } from './prng.js';
 const START = Date.parse('2026-11-29T12:00:00Z');
 /** The members requests are drawn from, m_0 … m_999999. */
 export const WORLD = 1_000_000;
+/** Member `m_i`'s number (numberTheWorld in audit.ts gives them so), as the Graph API reads it with the member's row. */
+export const numberOf = (i: number): number => i + 1;
 /** The members using the partner's app (their tokens), spread across the world; they come back. */
 const APP_USERS = 50_000;
 const FRIENDS_EACH = 300;
@@ -20,23 +22,27 @@ const NOTHING: readonly Field[] = [];
  * over counted, then nine friends released), one request in ten the member's own profile (the request's
  * entry and the member, released directly). The token member is one of the app's users drawn at random,
  * and a member's friends are always the same 300 members of the world, a page of them drawn at random:
- * subjects repeat as real friend lists do, across users and across requests of the same user.
+ * subjects repeat as real friend lists do, across users and across requests of the same user. Each entry
+ * carries its members' numbers as the Graph API's do (it reads them with the members' rows: the token's
+ * with the token, the friends' with the friend list's scan).
  */
-export function graphRequest(r: number): AuditEntry[] {
+export function graphRequest(r: number): NumberedEntry[] {
   const draw = prng(r + 1);
   const user = Math.floor(draw() * APP_USERS);
-  const token = `m_${(user * 7919) % WORLD}`;
-  const base: AuditEntry = {
+  const tokenIndex = (user * 7919) % WORLD;
+  const token = `m_${tokenIndex}`;
+  const base: NumberedEntry = {
     at: START + r, requestId: `bench-${r}`, appId: 'app_blackberry', partnerId: 'p_blackberry', agreementId: 'agr_blackberry',
     agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: token, subjectMemberId: token, purpose: 'device_experience',
-    outcome: 'released', code: null, released: NOTHING, withheld: { religion: 'audience_restricted' },
+    outcome: 'released', code: null, released: NOTHING, withheld: { religion: 'audience_restricted' }, tokenMemberNumber: numberOf(tokenIndex),
   };
-  const served: AuditEntry = { ...base, subjectMemberId: null, outcome: 'served', released: NOTHING, withheld: {}, passedOver: { count: 12, reason: 'friend_opted_out' } };
-  if (r % 10 === 0) return [served, { ...base, subjectMemberId: token, released: PROFILE, withheld: {} }];
+  const served: NumberedEntry = { ...base, subjectMemberId: null, outcome: 'served', released: NOTHING, withheld: {}, passedOver: { count: 12, reason: 'friend_opted_out' } };
+  if (r % 10 === 0) return [served, { ...base, subjectMemberId: token, subjectNumber: numberOf(tokenIndex), released: PROFILE, withheld: {} }];
   const first = Math.floor(draw() * (FRIENDS_EACH - 9));
-  const friend = (k: number) => `m_${Math.floor(prng(user * FRIENDS_EACH + k)() * WORLD)}`;
-  return [served, ...Array.from({ length: 9 }, (_, i): AuditEntry => ({
-    ...base, subjectMemberId: friend(first + i), code: 'through_friend', released: i % 3 ? FRIEND : FRIEND_NO_BIRTHDAY,
-  }))];
+  const friend = (k: number) => Math.floor(prng(user * FRIENDS_EACH + k)() * WORLD);
+  return [served, ...Array.from({ length: 9 }, (_, i): NumberedEntry => {
+    const index = friend(first + i);
+    return { ...base, subjectMemberId: `m_${index}`, subjectNumber: numberOf(index), code: 'through_friend', released: i % 3 ? FRIEND : FRIEND_NO_BIRTHDAY };
+  })];
 }
 

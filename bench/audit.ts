@@ -33,7 +33,7 @@ import { loadOrCreateAuditSigningKey, type AuditSigningKey } from '../src/audit/
 import { RULES_VERSION } from '../src/domain/reason-codes.js';
 import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
 import { createStore } from '../src/store/store.js';
-import { graphRequest, WORLD } from './audit-traffic.js';
+import { graphRequest, numberOf, WORLD } from './audit-traffic.js';
 import { prng } from './prng.js';
 
 const CONCURRENT_REQUESTS = 256;
@@ -232,7 +232,7 @@ async function countsCostFigure(dir: string): Promise<void> {
 async function numberTheWorld(db: Db): Promise<void> {
   const ids = Array.from({ length: WORLD }, (_, i) => `m_${i}`);
   for (let start = 0; start < ids.length; start += 50_000) {
-    await sql`insert into member_numbers (member_id) select value from json_each(${JSON.stringify(ids.slice(start, start + 50_000))})`.execute(db);
+    await sql`insert into member_numbers (number, member_id) select key + ${numberOf(start)}, value from json_each(${JSON.stringify(ids.slice(start, start + 50_000))})`.execute(db);
   }
 }
 

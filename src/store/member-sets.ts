@@ -184,26 +184,32 @@ export const exposureKey = (agreementId: string, field: string, how: 'd' | 'f'):
  * and to `*`. Few masks recur, so a set is filled per mask, not per member and field.
  */
 export class ExposureGroups<M = string> {
-  private readonly byMonth = new Map<string, { month: string; agreementId: string; d: Map<number, M[]>; f: Map<number, M[]> }>();
+  private readonly byMonth = new Map<string, { month: string; agreementId: string; members: MaskedMembers<M> }>();
   /** The month and agreement added to last: a batch adds its members one day and agreement after another. */
-  private last: { month: string; agreementId: string; d: Map<number, M[]>; f: Map<number, M[]> } | undefined;
+  private last: { month: string; agreementId: string; members: MaskedMembers<M> } | undefined;
 
   add(month: string, agreementId: string, member: M, direct: number, friends: number): void {
     let of = this.last;
     if (of === undefined || of.month !== month || of.agreementId !== agreementId) {
-      const key = `${month}\0${agreementId}`;
-      of = this.byMonth.get(key);
-      if (of === undefined) this.byMonth.set(key, (of = { month, agreementId, d: new Map(), f: new Map() }));
-      this.last = of;
+      this.of(month, agreementId);
+      of = this.last!;
     }
-    if (direct !== 0) addMasked(of.d, direct, member);
-    if (friends !== 0) addMasked(of.f, friends, member);
+    of.members.add(member, direct, friends);
+  }
+
+  /** The members of one month and agreement, for a caller that adds many to them. */
+  of(month: string, agreementId: string): MaskedMembers<M> {
+    const key = `${month}\0${agreementId}`;
+    let of = this.byMonth.get(key);
+    if (of === undefined) this.byMonth.set(key, (of = { month, agreementId, members: new MaskedMembers() }));
+    this.last = of;
+    return of.members;
   }
 
   groups(): Array<MemberGroup<M>> {
     const groups: Array<MemberGroup<M>> = [];
-    for (const { month, agreementId, d, f } of this.byMonth.values()) {
-      for (const [how, byMask] of [['d', d], ['f', f]] as const) {
+    for (const { month, agreementId, members } of this.byMonth.values()) {
+      for (const [how, byMask] of [['d', members.d], ['f', members.f]] as const) {
         for (const [mask, ids] of byMask) {
           const keys = [exposureKey(agreementId, '*', how), ...FIELDS.filter((field) => mask & fieldBit(field)).map((field) => exposureKey(agreementId, field, how))];
           groups.push({ kind: 'exposure', period: month, keys, ids });
@@ -211,6 +217,17 @@ export class ExposureGroups<M = string> {
       }
     }
     return groups;
+  }
+}
+
+/** Members by the mask of the fields released of them, directly (d) and through friends (f); a member may be under several masks. */
+export class MaskedMembers<M> {
+  readonly d = new Map<number, M[]>();
+  readonly f = new Map<number, M[]>();
+
+  add(member: M, direct: number, friends: number): void {
+    if (direct !== 0) addMasked(this.d, direct, member);
+    if (friends !== 0) addMasked(this.f, friends, member);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { AuditEntry, PassedOver } from '../../audit/audit-entry.js';
+import type { AuditEntry, NumberedEntry, PassedOver } from '../../audit/audit-entry.js';
 import { fieldsOf, type Field, type FieldMask } from '../../domain/field-catalog.js';
 import { FRIEND_NOT_APP_USER, FRIEND_OPTED_OUT, RULES_VERSION, type WithheldReason } from '../../domain/reason-codes.js';
 import type { Instant } from '../../domain/time.js';
@@ -23,6 +23,7 @@ export class RequestEntries {
   private readonly agreementId: string | null;
   private readonly agreementVersion: number | null;
   private readonly tokenMemberId: string;
+  private readonly tokenMemberNumber: number | undefined;
   private readonly purpose: string;
   /** Why this app's friend lists pass friends over: their settings, or (third-party apps) not using the app. */
   private readonly passedOverReason: string;
@@ -36,6 +37,7 @@ export class RequestEntries {
     this.agreementId = context.agreement?.id ?? null;
     this.agreementVersion = context.agreement?.version ?? null;
     this.tokenMemberId = context.member.id;
+    this.tokenMemberNumber = context.member.number;
     this.purpose = context.grant.purpose;
     this.passedOverReason = context.app.class === 'third_party' ? FRIEND_NOT_APP_USER : FRIEND_OPTED_OUT;
   }
@@ -54,14 +56,17 @@ export class RequestEntries {
     return this.entry(null, 'served', null, NOTHING, NONE_WITHHELD, passedOver);
   }
 
-  /** `subject` was in the response with the fields of `released` (those it carried); `withheld` says why the other requested fields were not. */
-  released(subject: string, relation: 'self' | 'friend', released: FieldMask, withheld: WithheldMap): AuditEntry {
+  /**
+   * `subject` was in the response with the fields of `released` (those it carried); `withheld` says why
+   * the other requested fields were not. `subjectNumber`: its member number, read with its row.
+   */
+  released(subject: string, relation: 'self' | 'friend', released: FieldMask, withheld: WithheldMap, subjectNumber: number | undefined): NumberedEntry {
     let fields = this.releasedLists.get(released);
     if (fields === undefined) {
       fields = Object.freeze(fieldsOf(released));
       this.releasedLists.set(released, fields);
     }
-    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', fields, withheld, 0);
+    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', fields, withheld, 0, subjectNumber);
   }
 
   private entry(
@@ -71,7 +76,8 @@ export class RequestEntries {
     released: readonly Field[],
     withheld: WithheldMap,
     passedOver: number,
-  ): AuditEntry {
+    subjectNumber?: number,
+  ): NumberedEntry {
     const counted: PassedOver | null = outcome === 'released' ? null : { count: passedOver, reason: this.passedOverReason };
     return {
       at: this.at,
@@ -89,6 +95,9 @@ export class RequestEntries {
       released,
       withheld,
       passedOver: counted,
+      // Beside the entry for the counts, never logged (NumberedEntry); every entry has both, so all share one shape.
+      subjectNumber,
+      tokenMemberNumber: this.tokenMemberNumber,
     };
   }
 }
