@@ -4,7 +4,7 @@ import { fieldBit, isField, type Field, type FieldMask } from '../domain/field-c
 import { DAY_MS, type Instant } from '../domain/time.js';
 import { BulkInsert } from './bulk-insert.js';
 import type { Db } from './database.js';
-import { addDelta, ExposureGroups, MemberNumbers, setsOfNumbered, type KeyedSet, type MaskedMembers, type MemberGroup } from './member-sets.js';
+import { addDeltas, ExposureGroups, MemberNumbers, setsOfNumbered, type KeyedSet, type MaskedMembers, type MemberGroup } from './member-sets.js';
 
 /**
  * The counts the staff's reports read (issue 11 point 4, issue 14 point 1), kept current in the
@@ -35,7 +35,7 @@ export class AuditAggregates {
   /**
    * Counts the entries in the caller's transaction. The batch's members are numbered with `numbers`
    * (a cache the appender keeps; by default looked up afresh) and each member set the batch adds to
-   * is written as one delta (member-sets.ts `addDelta`); with `into`, the sets are handed to it
+   * is written as one delta (member-sets.ts `addDeltas`); with `into`, the sets are handed to it
    * instead (a bulk build holds them in memory, member-set-folding.ts `MemberSetBuilder`).
    */
   async record(db: Db, entries: readonly NumberedEntry[], into?: (sets: readonly KeyedSet[]) => Promise<void> | void, numbers = new MemberNumbers()): Promise<void> {
@@ -49,7 +49,7 @@ export class AuditAggregates {
     await numbers.learn(db, batch.unnumbered);
     const sets = setsOfNumbered(batch.memberGroups(numbers));
     if (into !== undefined) return into(sets);
-    for (const set of sets) await addDelta(db, set.kind, set.period, set.key, set.members);
+    await addDeltas(db, sets);
   }
 }
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { sql } from 'kysely';
 import type { RoaringBitmap32 as Bitmap } from 'roaring';
 import { FIELDS, fieldBit } from '../domain/field-catalog.js';
+import { BulkInsert } from './bulk-insert.js';
 import type { Db } from './database.js';
 import { dialectOf } from './dialect.js';
 
@@ -111,20 +112,51 @@ const MERGE_AT_DELTAS = 16;
  * Call inside the transaction that holds what it adds (the batch's entries, the rows folded).
  */
 export async function addDelta(trx: Db, kind: MemberSetKind, period: string, key: string, members: MemberSet): Promise<void> {
-  const { rows: [due] } = await sql<{ deltas: number | string; bytes: number | string | null; base: number | string | null }>`
-    select count(*) as deltas, sum(length(members)) as bytes,
-      (select length(members) from member_sets where kind = ${kind} and period = ${period} and set_key = ${key}) as base
-    from member_set_deltas where kind = ${kind} and period = ${period} and set_key = ${key}`.execute(trx);
-  const bytes = Number(due?.bytes ?? 0) + members.getSerializationSizeInBytes('portable');
-  const base = due?.base === null || due?.base === undefined ? 0 : Number(due.base);
-  if (Number(due?.deltas ?? 0) + 1 >= MERGE_AT_DELTAS || bytes >= base * MERGE_AT_FRACTION) {
-    // Two merges of one set at once could each write the bitmap without the other's part: one at a time.
-    await lockFolding(trx);
-    await addToSet(trx, kind, period, key, members);
-    return;
-  }
-  await trx.insertInto('member_set_deltas').values({ kind, period, set_key: key, members: new Uint8Array(members.serialize('portable')) }).execute();
+  await addDeltas(trx, [{ kind, period, key, members }]);
 }
+
+/**
+ * addDelta for many sets (each named once), in three statements however many: one reads what every
+ * set holds already, one inserts the deltas not due for a merge; the sets due are merged one by one.
+ */
+export async function addDeltas(trx: Db, sets: readonly KeyedSet[]): Promise<void> {
+  if (sets.length === 0) return;
+  const held: Held[] = [];
+  for (let start = 0; start < sets.length; start += SETS_PER_READ) held.push(...await heldBySets(trx, sets.slice(start, start + SETS_PER_READ)));
+  const deltas: unknown[] = [];
+  const due: KeyedSet[] = [];
+  for (const [i, set] of sets.entries()) {
+    const bytes = set.members.serialize('portable');
+    const { count, size, base } = held[i]!;
+    if (count + 1 >= MERGE_AT_DELTAS || size + bytes.length >= base * MERGE_AT_FRACTION) due.push(set);
+    else deltas.push(set.kind, set.period, set.key, bytes);
+  }
+  await DELTA_INSERT.run(trx, deltas);
+  if (due.length === 0) return;
+  // Two merges of one set at once could each write the bitmap without the other's part: one at a time.
+  await lockFolding(trx);
+  for (const set of due) await addToSet(trx, set.kind, set.period, set.key, set.members);
+}
+
+/** What a set holds: its deltas (how many, their bytes) and its bitmap's bytes (0 when it has none). */
+interface Held { readonly count: number; readonly size: number; readonly base: number }
+/** Sets read per statement: nine parameters each, well under SQLite's limit. */
+const SETS_PER_READ = 500;
+
+/** What each set holds, in order. */
+async function heldBySets(trx: Db, sets: readonly KeyedSet[]): Promise<Held[]> {
+  const { rows } = await sql<{ i: number | string; deltas: number | string; bytes: number | string | null; base: number | string | null }>`${sql.join(sets.map(
+    ({ kind, period, key }, i) => sql`select ${sql.lit(i)} as i,
+      (select count(*) from member_set_deltas where kind = ${kind} and period = ${period} and set_key = ${key}) as deltas,
+      (select sum(length(members)) from member_set_deltas where kind = ${kind} and period = ${period} and set_key = ${key}) as bytes,
+      (select length(members) from member_sets where kind = ${kind} and period = ${period} and set_key = ${key}) as base`,
+  ), sql` union all `)}`.execute(trx);
+  const held = new Array<Held>(sets.length);
+  for (const row of rows) held[Number(row.i)] = { count: Number(row.deltas), size: Number(row.bytes ?? 0), base: Number(row.base ?? 0) };
+  return held;
+}
+
+const DELTA_INSERT = new BulkInsert('member_set_deltas', ['kind', 'period', 'set_key', 'members'], 500);
 
 /**
  * Numbers for member ids: every member has one from the trigger of migration 0028; an id the log

@@ -27,8 +27,6 @@ export class RequestEntries {
   private readonly purpose: string;
   /** Why this app's friend lists pass friends over: their settings, or (third-party apps) not using the app. */
   private readonly passedOverReason: string;
-  /** Released field lists by mask: the friends of a page mostly share one. */
-  private readonly releasedLists = new Map<FieldMask, readonly Field[]>();
 
   constructor(context: GrantContext, private readonly requestId: string, now: Instant) {
     this.at = now;
@@ -61,12 +59,7 @@ export class RequestEntries {
    * the other requested fields were not. `subjectNumber`: its member number, read with its row.
    */
   released(subject: string, relation: 'self' | 'friend', released: FieldMask, withheld: WithheldMap, subjectNumber: number | undefined): NumberedEntry {
-    let fields = this.releasedLists.get(released);
-    if (fields === undefined) {
-      fields = Object.freeze(fieldsOf(released));
-      this.releasedLists.set(released, fields);
-    }
-    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', fields, withheld, 0, subjectNumber);
+    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', releasedList(released), withheld, 0, subjectNumber);
   }
 
   private entry(
@@ -100,4 +93,19 @@ export class RequestEntries {
       tokenMemberNumber: this.tokenMemberNumber,
     };
   }
+}
+
+/**
+ * Released field lists by mask, one frozen list per mask for every request: entries that released
+ * the same fields share it, and the counts work out what a list means once (audit-aggregates.ts).
+ */
+const RELEASED_LISTS = new Map<FieldMask, readonly Field[]>();
+
+function releasedList(mask: FieldMask): readonly Field[] {
+  let fields = RELEASED_LISTS.get(mask);
+  if (fields === undefined) {
+    if (RELEASED_LISTS.size >= 4096) RELEASED_LISTS.clear();
+    RELEASED_LISTS.set(mask, (fields = Object.freeze(fieldsOf(mask))));
+  }
+  return fields;
 }
