@@ -94,7 +94,6 @@ function releasedList(released: readonly string[]): ReleasedList {
 
 /** Where a request's released entries are counted (the request's agreement, day and month). */
 interface ReleasedCounts {
-  readonly instant: { fields: number };
   readonly times: Map<ReleasedList, FieldTimes>;
   readonly on: ReleasedOn;
   readonly exposure: MaskedMembers<MemberRef>;
@@ -103,15 +102,27 @@ interface ReleasedCounts {
   f?: Map<ReleasedList, FirstAndLast>;
 }
 
+/**
+ * What requests of one day, partner, app, agreement and purpose count under: one after another in a
+ * batch, requests of the same app (most of a batch, often) share it.
+ */
+interface Shape {
+  readonly day: string;
+  readonly month: string;
+  readonly entry: AuditEntry;
+  readonly dailies: Partial<Record<AuditEntry['outcome'], DailyCount>>;
+  released?: ReleasedCounts;
+}
+
 interface RequestCounts {
   /** The request's entry counted last. */
   entry: AuditEntry;
-  readonly day: string;
-  readonly month: string;
-  /** The daily count of the last entry's outcome. */
-  outcome?: AuditEntry['outcome'];
-  daily?: DailyCount;
-  released?: ReleasedCounts;
+  readonly shape: Shape;
+  instant?: { fields: number };
+}
+
+function sameShape(a: AuditEntry, b: AuditEntry): boolean {
+  return a.partnerId === b.partnerId && a.appId === b.appId && a.agreementId === b.agreementId && a.purpose === b.purpose;
 }
 
 function sameRequest(a: AuditEntry, b: AuditEntry): boolean {
@@ -121,8 +132,9 @@ function sameRequest(a: AuditEntry, b: AuditEntry): boolean {
 
 /**
  * A batch's entries counted per key; keys are the key columns joined by NUL, which no id contains.
- * A request's entries come one after the other and share its instant, app and token: what the
- * previous entry counted under the same key is reused rather than looked up again.
+ * A request's entries come one after the other and share its instant, app and token, and requests
+ * of the same app one after another share their day's keys: what was counted under the same key
+ * just before is reused rather than looked up again.
  */
 class BatchCounts {
   private readonly dailyCounts = new Map<string, DailyCount>();
@@ -147,24 +159,21 @@ class BatchCounts {
     let request = this.request;
     if (request === undefined || !sameRequest(request.entry, entry)) request = this.request = this.startRequest(entry);
     request.entry = entry;
+    const shape = request.shape;
     const released = entry.outcome === 'released';
     const list = releasedList(entry.released);
     const fields = released ? list.volume : 0;
-    let daily = request.daily;
-    if (daily === undefined || request.outcome !== entry.outcome) {
-      daily = request.daily = this.dailyOf(request.day, entry);
-      request.outcome = entry.outcome;
-    }
+    const daily = shape.dailies[entry.outcome] ??= this.dailyOf(shape.day, entry);
     daily.entries++;
     daily.fields += fields;
     if (entry.at > daily.lastAt) daily.lastAt = entry.at;
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
-    const counts = request.released ??= this.releasedCounts(request, entry.agreementId);
-    counts.instant.fields += fields;
+    (request.instant ??= this.instantOf(entry.at, entry.agreementId)).fields += fields;
+    const counts = shape.released ??= this.releasedCounts(shape, entry.agreementId);
     const direct = entry.subjectMemberId === entry.tokenMemberId;
     if (entry.appId !== null && entry.purpose !== null) {
       const how = direct ? 'd' : 'f';
-      addUse(counts[how] ??= this.usesOf(`${request.month}\0${entry.agreementId}\0${entry.appId}\0${entry.purpose}\0${how}`), list, entry.at);
+      addUse(counts[how] ??= this.usesOf(`${shape.month}\0${entry.agreementId}\0${entry.appId}\0${entry.purpose}\0${how}`), list, entry.at);
     }
     const subject = this.ref(entry.subjectMemberId, entry.subjectNumber);
     counts.on.members.push(subject);
@@ -179,17 +188,17 @@ class BatchCounts {
 
   private startRequest(entry: NumberedEntry): RequestCounts {
     const day = this.dayOf(entry.at);
-    const month = day.slice(0, 7);
-    if (entry.partnerId !== null && entry.tokenMemberId !== null) this.addToken(month, entry.partnerId, this.ref(entry.tokenMemberId, entry.tokenMemberNumber));
-    return { entry, day, month };
+    const last = this.request?.shape;
+    const shape = last !== undefined && last.day === day && sameShape(last.entry, entry) ? last : { day, month: day.slice(0, 7), entry, dailies: {} };
+    if (entry.partnerId !== null && entry.tokenMemberId !== null) this.addToken(shape.month, entry.partnerId, this.ref(entry.tokenMemberId, entry.tokenMemberNumber));
+    return { entry, shape };
   }
 
-  private releasedCounts(request: RequestCounts, agreementId: string): ReleasedCounts {
+  private releasedCounts(shape: Shape, agreementId: string): ReleasedCounts {
     return {
-      instant: this.instantOf(request.entry.at, agreementId),
-      times: this.timesOf(agreementId, request.month),
-      on: this.releasedOn(request.day, agreementId),
-      exposure: this.exposure.of(request.month, agreementId),
+      times: this.timesOf(agreementId, shape.month),
+      on: this.releasedOn(shape.day, agreementId),
+      exposure: this.exposure.of(shape.month, agreementId),
     };
   }
 
