@@ -30,6 +30,7 @@ import { loadOrCreateAuditBlinding } from '../src/audit/blinding.js';
 import { LogProofs } from '../src/audit/log-proofs.js';
 import { verifyStoredLog } from '../src/audit/stored-log-verifier.js';
 import { loadOrCreateAuditSigningKey, type AuditSigningKey } from '../src/audit/signing-key.js';
+import type { Field } from '../src/domain/field-catalog.js';
 import { RULES_VERSION } from '../src/domain/reason-codes.js';
 import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
 import { createStore } from '../src/store/store.js';
@@ -50,20 +51,30 @@ const blinding = loadOrCreateAuditBlinding(CACHE);
 const key = loadOrCreateAuditSigningKey(undefined);
 const now = Date.parse('2026-11-29T12:00:00Z');
 
-/** A released friend as the Graph API records it. */
-function entry(request: number, i: number): AuditEntry {
+// Released field lists shared by the entries that released the same fields, as the Graph API shares them (RequestEntries).
+const FRIEND_FIELDS: readonly Field[] = Object.freeze(['id', 'name', 'birthday']);
+const FRIEND_NO_BIRTHDAY: readonly Field[] = Object.freeze(['id', 'name']);
+
+/**
+ * A released friend as the Graph API records it; with `numbers` (member m_i's number at i), with its
+ * members' numbers, as the Graph API reads them with the members' rows.
+ */
+function entry(request: number, i: number, numbers?: Int32Array): NumberedEntry {
+  const token = (request * 7919) % 1_000_000;
+  const subject = (request * 31 + i) % 1_000_000;
   return {
     at: now + request, requestId: `bench-${request}`, appId: 'app_blackberry', partnerId: 'p_blackberry',
-    agreementId: 'agr_blackberry', agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: `m_${(request * 7919) % 1_000_000}`,
-    subjectMemberId: `m_${(request * 31 + i) % 1_000_000}`, purpose: 'device_experience', outcome: 'released', code: null,
-    released: ['id', 'name', 'birthday'], withheld: { religion: 'audience_restricted' },
+    agreementId: 'agr_blackberry', agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: `m_${token}`,
+    subjectMemberId: `m_${subject}`, purpose: 'device_experience', outcome: 'released', code: null,
+    released: FRIEND_FIELDS, withheld: { religion: 'audience_restricted' },
+    subjectNumber: numbers?.[subject], tokenMemberNumber: numbers?.[token],
   };
 }
 
 /** Entry `i` of a friend-list page: the request's entry (friends passed over counted), then the friends shown. */
 function pageEntry(request: number, i: number): AuditEntry {
   const friend = entry(request, i);
-  if (i > 0) return { ...friend, code: 'through_friend', released: i % 3 ? ['id', 'name', 'birthday'] : ['id', 'name'] };
+  if (i > 0) return { ...friend, code: 'through_friend', released: i % 3 ? FRIEND_FIELDS : FRIEND_NO_BIRTHDAY };
   return { ...friend, subjectMemberId: null, outcome: 'served', released: [], withheld: {}, passedOver: { count: 41, reason: 'friend_opted_out' } };
 }
 
@@ -94,11 +105,10 @@ async function bigLogAppendFigure(dir: string, path: string): Promise<void> {
   const size = await createStore(db).audit.treeSize();
   const log = new AuditLog({ db, clock: Date.now, signingKey: loadOrCreateAuditSigningKey(CACHE), blinding });
   await log.start();
-  // The members' numbers as the Graph API reads them with their rows (migration 0037), read before the clock starts.
-  const numbers = new Map((await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()).map((row) => [row.member_id, Number(row.number)]));
-  const numbered = (r: number): NumberedEntry[] => friendEntries(r).map((e) => ({
-    ...e, subjectNumber: numbers.get(e.subjectMemberId!), tokenMemberNumber: numbers.get(e.tokenMemberId!),
-  }));
+  // The members' numbers, which the Graph API reads with their rows (migration 0037): read from this log before the clock starts.
+  const numbers = new Int32Array(1_000_000);
+  for (const row of await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()) numbers[Number(row.member_id.slice(2))] = Number(row.number);
+  const numbered = (r: number): NumberedEntry[] => Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i, numbers));
   const cost = new AppendCost();
   const perSecond = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS, numbered, cost);
   const perSubject = cost.perSubject();
