@@ -5,7 +5,9 @@
  *    commit of AuditLog, each one waiting for the commit that holds its entries; entries per second,
  *    and the same requests with one transaction each (no group commit) as the baseline; and what
  *    keeping the reports' counts costs them (issue 14), on requests shaped as the Graph API logs them
- *    (audit-traffic.ts);
+ *    (audit-traffic.ts). Every log's members are numbered before it is appended to, and every entry
+ *    carries its members' numbers, as members are numbered when they join and the Graph API reads
+ *    the numbers with the members' rows (migration 0037);
  * 2. verification: `audit verify` over the 10M-entry log of 3. (every hash recomputed, every
  *    stored node, head, signature and consistency proof checked), entries per second;
  * 3. inclusion proofs at 10,000,000 entries (the log is built once and kept in bench/.cache/):
@@ -158,7 +160,9 @@ async function freshDb(dir: string, name: string): Promise<Db> {
 }
 
 /** The entries of request `r` of sustained(): ENTRIES_PER_REQUEST released friends of fresh subjects. */
-const friendEntries = (r: number): AuditEntry[] => Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i));
+const friendEntries = (r: number): AuditEntry[] => Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i, WORLD_NUMBERS));
+/** Member m_i's number in a log whose world was numbered by numberTheWorld(). */
+const WORLD_NUMBERS = Int32Array.from({ length: WORLD }, (_, i) => numberOf(i));
 
 /** Runs `concurrency` request loops for `seconds`; returns entries per second. */
 async function sustained(
@@ -181,6 +185,7 @@ async function sustained(
 
 async function appendFigures(dir: string): Promise<void> {
   const grouped = await freshDb(dir, 'grouped.db');
+  await numberTheWorld(grouped);
   const log = new AuditLog({ db: grouped, clock: Date.now, signingKey: key, blinding });
   const cost = new AppendCost();
   const withGroupCommit = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS, friendEntries, cost);
@@ -191,6 +196,7 @@ async function appendFigures(dir: string): Promise<void> {
   await countsCostFigure(dir);
 
   const single = await freshDb(dir, 'single.db');
+  await numberTheWorld(single);
   const store = createStore(single);
   const oneEach = await sustained(async (entries) => { await store.audit.append(entries); }, CONCURRENT_REQUESTS, APPEND_SECONDS / 2);
   await single.destroy();
