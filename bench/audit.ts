@@ -5,7 +5,9 @@
  *    commit of AuditLog, each one waiting for the commit that holds its entries; entries per second,
  *    and the same requests with one transaction each (no group commit) as the baseline; and what
  *    keeping the reports' counts costs them (issue 14), on requests shaped as the Graph API logs them
- *    (audit-traffic.ts);
+ *    (audit-traffic.ts). Every log's members are numbered before it is appended to, and every entry
+ *    carries its members' numbers, as members are numbered when they join and the Graph API reads
+ *    the numbers with the members' rows (migration 0037);
  * 2. verification: `audit verify` over the 10M-entry log of 3. (every hash recomputed, every
  *    stored node, head, signature and consistency proof checked), entries per second;
  * 3. inclusion proofs at 10,000,000 entries (the log is built once and kept in bench/.cache/):
@@ -24,16 +26,17 @@ import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf
 import { getHeapStatistics } from 'node:v8';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import type { AuditEntry } from '../src/audit/audit-entry.js';
+import type { AuditEntry, NumberedEntry } from '../src/audit/audit-entry.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../src/audit/blinding.js';
 import { LogProofs } from '../src/audit/log-proofs.js';
 import { verifyStoredLog } from '../src/audit/stored-log-verifier.js';
 import { loadOrCreateAuditSigningKey, type AuditSigningKey } from '../src/audit/signing-key.js';
+import type { Field } from '../src/domain/field-catalog.js';
 import { RULES_VERSION } from '../src/domain/reason-codes.js';
 import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
 import { createStore } from '../src/store/store.js';
-import { graphRequest, WORLD } from './audit-traffic.js';
+import { graphRequest, numberOf, WORLD } from './audit-traffic.js';
 import { prng } from './prng.js';
 
 const CONCURRENT_REQUESTS = 256;
@@ -50,20 +53,30 @@ const blinding = loadOrCreateAuditBlinding(CACHE);
 const key = loadOrCreateAuditSigningKey(undefined);
 const now = Date.parse('2026-11-29T12:00:00Z');
 
-/** A released friend as the Graph API records it. */
-function entry(request: number, i: number): AuditEntry {
+// Released field lists shared by the entries that released the same fields, as the Graph API shares them (RequestEntries).
+const FRIEND_FIELDS: readonly Field[] = Object.freeze(['id', 'name', 'birthday']);
+const FRIEND_NO_BIRTHDAY: readonly Field[] = Object.freeze(['id', 'name']);
+
+/**
+ * A released friend as the Graph API records it; with `numbers` (member m_i's number at i), with its
+ * members' numbers, as the Graph API reads them with the members' rows.
+ */
+function entry(request: number, i: number, numbers?: Int32Array): NumberedEntry {
+  const token = (request * 7919) % 1_000_000;
+  const subject = (request * 31 + i) % 1_000_000;
   return {
     at: now + request, requestId: `bench-${request}`, appId: 'app_blackberry', partnerId: 'p_blackberry',
-    agreementId: 'agr_blackberry', agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: `m_${(request * 7919) % 1_000_000}`,
-    subjectMemberId: `m_${(request * 31 + i) % 1_000_000}`, purpose: 'device_experience', outcome: 'released', code: null,
-    released: ['id', 'name', 'birthday'], withheld: { religion: 'audience_restricted' },
+    agreementId: 'agr_blackberry', agreementVersion: 1, rulesVersion: RULES_VERSION, tokenMemberId: `m_${token}`,
+    subjectMemberId: `m_${subject}`, purpose: 'device_experience', outcome: 'released', code: null,
+    released: FRIEND_FIELDS, withheld: { religion: 'audience_restricted' },
+    subjectNumber: numbers?.[subject], tokenMemberNumber: numbers?.[token],
   };
 }
 
 /** Entry `i` of a friend-list page: the request's entry (friends passed over counted), then the friends shown. */
 function pageEntry(request: number, i: number): AuditEntry {
   const friend = entry(request, i);
-  if (i > 0) return { ...friend, code: 'through_friend', released: i % 3 ? ['id', 'name', 'birthday'] : ['id', 'name'] };
+  if (i > 0) return { ...friend, code: 'through_friend', released: i % 3 ? FRIEND_FIELDS : FRIEND_NO_BIRTHDAY };
   return { ...friend, subjectMemberId: null, outcome: 'served', released: [], withheld: {}, passedOver: { count: 41, reason: 'friend_opted_out' } };
 }
 
@@ -94,8 +107,12 @@ async function bigLogAppendFigure(dir: string, path: string): Promise<void> {
   const size = await createStore(db).audit.treeSize();
   const log = new AuditLog({ db, clock: Date.now, signingKey: loadOrCreateAuditSigningKey(CACHE), blinding });
   await log.start();
+  // The members' numbers, which the Graph API reads with their rows (migration 0037): read from this log before the clock starts.
+  const numbers = new Int32Array(1_000_000);
+  for (const row of await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()) numbers[Number(row.member_id.slice(2))] = Number(row.number);
+  const numbered = (r: number): NumberedEntry[] => Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i, numbers));
   const cost = new AppendCost();
-  const perSecond = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS, friendEntries, cost);
+  const perSecond = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS, numbered, cost);
   const perSubject = cost.perSubject();
   await log.close();
   await db.destroy();
@@ -143,7 +160,9 @@ async function freshDb(dir: string, name: string): Promise<Db> {
 }
 
 /** The entries of request `r` of sustained(): ENTRIES_PER_REQUEST released friends of fresh subjects. */
-const friendEntries = (r: number): AuditEntry[] => Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i));
+const friendEntries = (r: number): AuditEntry[] => Array.from({ length: ENTRIES_PER_REQUEST }, (_, i) => entry(r, i, WORLD_NUMBERS));
+/** Member m_i's number in a log whose world was numbered by numberTheWorld(). */
+const WORLD_NUMBERS = Int32Array.from({ length: WORLD }, (_, i) => numberOf(i));
 
 /** Runs `concurrency` request loops for `seconds`; returns entries per second. */
 async function sustained(
@@ -166,6 +185,7 @@ async function sustained(
 
 async function appendFigures(dir: string): Promise<void> {
   const grouped = await freshDb(dir, 'grouped.db');
+  await numberTheWorld(grouped);
   const log = new AuditLog({ db: grouped, clock: Date.now, signingKey: key, blinding });
   const cost = new AppendCost();
   const withGroupCommit = await sustained((entries) => log.append(entries), CONCURRENT_REQUESTS, APPEND_SECONDS, friendEntries, cost);
@@ -176,6 +196,7 @@ async function appendFigures(dir: string): Promise<void> {
   await countsCostFigure(dir);
 
   const single = await freshDb(dir, 'single.db');
+  await numberTheWorld(single);
   const store = createStore(single);
   const oneEach = await sustained(async (entries) => { await store.audit.append(entries); }, CONCURRENT_REQUESTS, APPEND_SECONDS / 2);
   await single.destroy();
@@ -191,9 +212,11 @@ async function appendFigures(dir: string): Promise<void> {
  * the machine's other load falls on both alike; Graph API requests as graphRequest() draws them. Each
  * round ends once its log has committed and folded what it was given (flush), so a fold is counted in
  * the round that caused it. The world's members are numbered beforehand, as `members`' trigger numbers
- * every member when it is inserted (migration 0028): a member is in `members` before the Graph API can
- * release it, so the appender only looks numbers up (each member the run meets, once: its cache
- * starts cold). CPU time per entry is printed too: unlike the rate, the machine's other load hardly moves it.
+ * every member when it is inserted (migrations 0028, 0037): a member is in `members` before the Graph
+ * API can release it, and the Graph API reads the number with the member's row, so its entries carry
+ * their members' numbers (graphRequest() makes them with the Graph API's RequestEntries) and the
+ * appender looks none up. The log without the counts gets the same entries and ignores the numbers.
+ * CPU time per entry is printed too: the machine's other load moves it less than the rate.
  */
 async function countsCostFigure(dir: string): Promise<void> {
   const rates = { with: 0, without: 0 };
@@ -232,7 +255,7 @@ async function countsCostFigure(dir: string): Promise<void> {
 async function numberTheWorld(db: Db): Promise<void> {
   const ids = Array.from({ length: WORLD }, (_, i) => `m_${i}`);
   for (let start = 0; start < ids.length; start += 50_000) {
-    await sql`insert into member_numbers (member_id) select value from json_each(${JSON.stringify(ids.slice(start, start + 50_000))})`.execute(db);
+    await sql`insert into member_numbers (number, member_id) select key + ${numberOf(start)}, value from json_each(${JSON.stringify(ids.slice(start, start + 50_000))})`.execute(db);
   }
 }
 

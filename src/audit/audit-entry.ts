@@ -41,6 +41,17 @@ export interface AuditEntry {
   readonly passedOver?: PassedOver | null;
 }
 
+/**
+ * An entry with what the counts need beside it, never logged (neither stored nor hashed): the member
+ * numbers (`members.number`, migration 0037) of its subject and of its token's member, where the
+ * code that built it read them with the members' rows, as the Graph API does. The counts' member
+ * sets are bitmaps over these numbers; an entry without them has its members looked up by id.
+ */
+export interface NumberedEntry extends AuditEntry {
+  readonly subjectNumber?: number;
+  readonly tokenMemberNumber?: number;
+}
+
 export interface PassedOver {
   readonly count: number;
   readonly reason: string;

@@ -21,7 +21,8 @@ export interface RequestContext {
   readonly grant: Grant;
   readonly app: App;
   readonly agreement: AgreementTerms | null;
-  readonly member: { readonly id: string; readonly platformEnabled: boolean };
+  /** `number`: the member's number (store), read with the token; the audit counts use it, no rule does. */
+  readonly member: { readonly id: string; readonly platformEnabled: boolean; readonly number?: number };
 }
 
 /**

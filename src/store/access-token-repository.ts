@@ -4,7 +4,7 @@ import type { RequestContext } from '../domain/access-plan.js';
 import type { TokenScope } from '../domain/access-token.js';
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow, type AgreementTermsRow } from './agreement-repository.js';
-import { fromIso, fromIsoOrNull, maskFromJson, maskToJson, toIso } from './columns.js';
+import { fromIso, fromIsoOrNull, maskFromJson, maskToJson, numberOf, toIso } from './columns.js';
 import type { Db } from './database.js';
 import type { TokenOrigin } from './schema.js';
 import { grantFromRow } from './grant-repository.js';
@@ -88,7 +88,7 @@ export class AccessTokenRepository {
       grant: grantFromRow(row),
       app: appFromRow({ id: row.app_id, partner_id: row.partner_id, name: row.app_name, class: row.app_class, status: row.app_status }),
       agreement: agreementOf(row),
-      member: { id: row.member_id, platformEnabled: row.platform_enabled === 1 },
+      member: { id: row.member_id, platformEnabled: row.platform_enabled === 1, number: numberOf(row.member_number) },
       partnerId: row.partner_id,
       tokenOrigin: row.origin,
     };
@@ -127,7 +127,7 @@ function verifyQuery(db: Db, tokenHash: string) {
       'g.id', 'g.member_id', 'g.app_id', 'g.agreement_id', 'g.agreement_version', 'g.purpose', 'g.member_fields',
       'g.friend_fields', 'g.granted_at', 'g.last_used_at', 'g.revoked_at', 'g.end_reason',
       'p.partner_id', 'p.name as app_name', 'p.class as app_class', 'p.status as app_status',
-      'm.platform_enabled',
+      'm.platform_enabled', 'm.number as member_number',
       'a.id as a_id', 'a.version as a_version', 'a.partner_id as a_partner_id', 'a.status as a_status',
       'a.status_reason as a_status_reason', 'a.purposes as a_purposes', 'a.member_fields as a_member_fields',
       'a.friend_fields as a_friend_fields', 'a.retention_days as a_retention_days', 'a.storage_location as a_storage_location',

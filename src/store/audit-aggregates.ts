@@ -1,10 +1,10 @@
 import type { ExpressionBuilder } from 'kysely';
-import type { AuditEntry } from '../audit/audit-entry.js';
+import type { AuditEntry, NumberedEntry } from '../audit/audit-entry.js';
 import { fieldBit, isField, type Field, type FieldMask } from '../domain/field-catalog.js';
 import { DAY_MS, type Instant } from '../domain/time.js';
 import { BulkInsert } from './bulk-insert.js';
 import type { Db } from './database.js';
-import { addDelta, ExposureGroups, MemberNumbers, setsOfNumbered, type KeyedSet, type MemberGroup } from './member-sets.js';
+import { addDeltas, ExposureGroups, MemberNumbers, setsOfNumbered, type KeyedSet, type MaskedMembers, type MemberGroup } from './member-sets.js';
 
 /**
  * The counts the staff's reports read (issue 11 point 4, issue 14 point 1), kept current in the
@@ -35,10 +35,10 @@ export class AuditAggregates {
   /**
    * Counts the entries in the caller's transaction. The batch's members are numbered with `numbers`
    * (a cache the appender keeps; by default looked up afresh) and each member set the batch adds to
-   * is written as one delta (member-sets.ts `addDelta`); with `into`, the sets are handed to it
+   * is written as one delta (member-sets.ts `addDeltas`); with `into`, the sets are handed to it
    * instead (a bulk build holds them in memory, member-set-folding.ts `MemberSetBuilder`).
    */
-  async record(db: Db, entries: readonly AuditEntry[], into?: (sets: readonly KeyedSet[]) => Promise<void> | void, numbers = new MemberNumbers()): Promise<void> {
+  async record(db: Db, entries: readonly NumberedEntry[], into?: (sets: readonly KeyedSet[]) => Promise<void> | void, numbers = new MemberNumbers()): Promise<void> {
     if (entries.length === 0) return;
     const batch = new BatchCounts();
     for (const entry of entries) batch.add(entry);
@@ -46,9 +46,10 @@ export class AuditAggregates {
     await RELEASE_INSTANT_UPSERT.run(db, batch.releaseInstants());
     await FIELD_MONTH_UPSERT.run(db, batch.fieldMonths());
     await FIELD_USE_UPSERT.run(db, batch.fieldUses());
-    const sets = setsOfNumbered(batch.memberGroups(await numbers.numbersOf(db, batch.memberIds())));
+    await numbers.learn(db, batch.unnumbered);
+    const sets = setsOfNumbered(batch.memberGroups(numbers));
     if (into !== undefined) return into(sets);
-    for (const set of sets) await addDelta(db, set.kind, set.period, set.key, set.members);
+    await addDeltas(db, sets);
   }
 }
 
@@ -66,10 +67,14 @@ export function volumeOf(released: readonly string[]): number {
 }
 
 interface DailyCount { entries: number; fields: number; lastAt: Instant }
-/** The fields released of one member under one agreement on one day, directly and through friends. */
-interface Masks { direct: FieldMask; friends: FieldMask }
-/** Per member released under one agreement on one day: its fields (the release day's and the exposure's sets). */
-interface ReleasedOn { readonly day: string; readonly agreementId: string; readonly members: Map<string, Masks> }
+/**
+ * A member as a batch counts it: its number where the entry carried it (the Graph API's do), its id
+ * otherwise, numbered once the batch is counted. A member met twice is kept twice: the bitmaps the
+ * sets are made of hold it once.
+ */
+type MemberRef = number | string;
+/** The members released under one agreement on one day (the release day's set). */
+interface ReleasedOn { readonly day: string; readonly agreementId: string; readonly members: MemberRef[] }
 interface FieldTimes { direct: number; friends: number }
 interface FirstAndLast { firstAt: Instant; lastAt: Instant }
 /** What the counts need of a list of released fields, worked out once per list: the Graph API shares a list among the entries that released the same fields. */
@@ -87,10 +92,49 @@ function releasedList(released: readonly string[]): ReleasedList {
   return list;
 }
 
+/** Where a request's released entries are counted (the request's agreement, day and month). */
+interface ReleasedCounts {
+  readonly times: Map<ReleasedList, FieldTimes>;
+  readonly on: ReleasedOn;
+  readonly exposure: MaskedMembers<MemberRef>;
+  /** Its uses, directly and through friends. */
+  d?: Map<ReleasedList, FirstAndLast>;
+  f?: Map<ReleasedList, FirstAndLast>;
+}
+
+/**
+ * What requests of one day, partner, app, agreement and purpose count under: one after another in a
+ * batch, requests of the same app (most of a batch, often) share it.
+ */
+interface Shape {
+  readonly day: string;
+  readonly month: string;
+  readonly entry: AuditEntry;
+  readonly dailies: Partial<Record<AuditEntry['outcome'], DailyCount>>;
+  released?: ReleasedCounts;
+}
+
+interface RequestCounts {
+  /** The request's entry counted last. */
+  entry: AuditEntry;
+  readonly shape: Shape;
+  instant?: { fields: number };
+}
+
+function sameShape(a: AuditEntry, b: AuditEntry): boolean {
+  return a.partnerId === b.partnerId && a.appId === b.appId && a.agreementId === b.agreementId && a.purpose === b.purpose;
+}
+
+function sameRequest(a: AuditEntry, b: AuditEntry): boolean {
+  return a.at === b.at && a.requestId === b.requestId && a.partnerId === b.partnerId && a.appId === b.appId
+    && a.agreementId === b.agreementId && a.tokenMemberId === b.tokenMemberId;
+}
+
 /**
  * A batch's entries counted per key; keys are the key columns joined by NUL, which no id contains.
- * A request's entries come one after the other and share its instant, app and token: what the
- * previous entry counted under the same key is reused rather than looked up again.
+ * A request's entries come one after the other and share its instant, app and token, and requests
+ * of the same app one after another share their day's keys: what was counted under the same key
+ * just before is reused rather than looked up again.
  */
 class BatchCounts {
   private readonly dailyCounts = new Map<string, DailyCount>();
@@ -103,70 +147,79 @@ class BatchCounts {
   private readonly uses = new Map<string, Map<ReleasedList, FirstAndLast>>();
   private readonly dayNames = new Map<number, string>();
   /** Per month and partner, the members whose tokens its apps used. */
-  private readonly tokens = new Map<string, { month: string; partnerId: string; members: Set<string> }>();
-  private previous: {
-    entry: AuditEntry; daily: DailyCount; instant?: { fields: number }; times?: Map<ReleasedList, FieldTimes>; on?: ReleasedOn;
-    /** The request's uses, directly and through friends. */
-    uses?: { d?: Map<ReleasedList, FirstAndLast>; f?: Map<ReleasedList, FirstAndLast> };
-  } | undefined;
+  private readonly tokens = new Map<string, { month: string; partnerId: string; members: MemberRef[] }>();
+  /** Per month and agreement, the members released by the fields released (directly, through friends). */
+  private readonly exposure = new ExposureGroups<MemberRef>();
+  /** The ids of the members the entries named without their numbers. */
+  readonly unnumbered: string[] = [];
+  /** What the current request counts under: worked out at its first entry, kept for the others (they share its instant, app, token and agreement). */
+  private request: RequestCounts | undefined;
 
-  add(entry: AuditEntry): void {
-    const before = this.previous;
-    const sameRequest = before !== undefined && before.entry.at === entry.at && before.entry.requestId === entry.requestId
-      && before.entry.partnerId === entry.partnerId && before.entry.appId === entry.appId
-      && before.entry.agreementId === entry.agreementId && before.entry.tokenMemberId === entry.tokenMemberId;
-    const day = this.dayOf(entry.at);
+  add(entry: NumberedEntry): void {
+    let request = this.request;
+    if (request === undefined || !sameRequest(request.entry, entry)) request = this.request = this.startRequest(entry);
+    request.entry = entry;
+    const shape = request.shape;
     const released = entry.outcome === 'released';
     const list = releasedList(entry.released);
     const fields = released ? list.volume : 0;
-    const daily = sameRequest && before.entry.outcome === entry.outcome ? before.daily : this.dailyOf(day, entry);
+    const daily = shape.dailies[entry.outcome] ??= this.dailyOf(shape.day, entry);
     daily.entries++;
     daily.fields += fields;
     if (entry.at > daily.lastAt) daily.lastAt = entry.at;
-    if (!sameRequest && entry.partnerId !== null && entry.tokenMemberId !== null) this.addToken(day.slice(0, 7), entry.partnerId, entry.tokenMemberId);
-    // The same request: what it counted under is kept, the entry and its daily count move on.
-    const previous: NonNullable<BatchCounts['previous']> = sameRequest ? Object.assign(before, { entry, daily }) : { entry, daily };
-    this.previous = previous;
     if (!released || entry.agreementId === null || entry.subjectMemberId === null) return;
-    const instant = previous.instant ??= this.instantOf(entry.at, entry.agreementId);
-    instant.fields += fields;
-    const times = previous.times ??= this.timesOf(entry.agreementId, day.slice(0, 7));
-    const on = previous.on ??= this.releasedOn(day, entry.agreementId);
+    (request.instant ??= this.instantOf(entry.at, entry.agreementId)).fields += fields;
+    const counts = shape.released ??= this.releasedCounts(shape, entry.agreementId);
     const direct = entry.subjectMemberId === entry.tokenMemberId;
     if (entry.appId !== null && entry.purpose !== null) {
-      const uses = previous.uses ??= {};
       const how = direct ? 'd' : 'f';
-      addUse(uses[how] ??= this.usesOf(`${day.slice(0, 7)}\0${entry.agreementId}\0${entry.appId}\0${entry.purpose}\0${how}`), list, entry.at);
+      addUse(counts[how] ??= this.usesOf(`${shape.month}\0${entry.agreementId}\0${entry.appId}\0${entry.purpose}\0${how}`), list, entry.at);
     }
-    this.addRelease(on, entry.subjectMemberId, direct, list, times);
+    const subject = this.ref(entry.subjectMemberId, entry.subjectNumber);
+    counts.on.members.push(subject);
+    const mask = list.mask;
+    if (mask === 0) return;
+    let counted = counts.times.get(list);
+    if (counted === undefined) counts.times.set(list, (counted = { direct: 0, friends: 0 }));
+    if (direct) counted.direct++;
+    else counted.friends++;
+    counts.exposure.add(subject, direct ? mask : 0, direct ? 0 : mask);
   }
 
-  private addRelease({ members }: ReleasedOn, member: string, direct: boolean, list: ReleasedList, times: Map<ReleasedList, FieldTimes>): void {
-    const mask = list.mask;
-    if (mask !== 0) {
-      let counted = times.get(list);
-      if (counted === undefined) times.set(list, (counted = { direct: 0, friends: 0 }));
-      if (direct) counted.direct++;
-      else counted.friends++;
-    }
-    const seen = members.get(member);
-    if (seen === undefined) members.set(member, { direct: direct ? mask : 0, friends: direct ? 0 : mask });
-    else if (direct) seen.direct |= mask;
-    else seen.friends |= mask;
+  private startRequest(entry: NumberedEntry): RequestCounts {
+    const day = this.dayOf(entry.at);
+    const last = this.request?.shape;
+    const shape = last !== undefined && last.day === day && sameShape(last.entry, entry) ? last : { day, month: day.slice(0, 7), entry, dailies: {} };
+    if (entry.partnerId !== null && entry.tokenMemberId !== null) this.addToken(shape.month, entry.partnerId, this.ref(entry.tokenMemberId, entry.tokenMemberNumber));
+    return { entry, shape };
+  }
+
+  private releasedCounts(shape: Shape, agreementId: string): ReleasedCounts {
+    return {
+      times: this.timesOf(agreementId, shape.month),
+      on: this.releasedOn(shape.day, agreementId),
+      exposure: this.exposure.of(shape.month, agreementId),
+    };
+  }
+
+  private ref(id: string, number: number | undefined): MemberRef {
+    if (number !== undefined) return number;
+    this.unnumbered.push(id);
+    return id;
   }
 
   private releasedOn(day: string, agreementId: string): ReleasedOn {
     const key = `${day}\0${agreementId}`;
     let on = this.released.get(key);
-    if (on === undefined) this.released.set(key, (on = { day, agreementId, members: new Map() }));
+    if (on === undefined) this.released.set(key, (on = { day, agreementId, members: [] }));
     return on;
   }
 
-  private addToken(month: string, partnerId: string, member: string): void {
+  private addToken(month: string, partnerId: string, member: MemberRef): void {
     const key = `${month}\0${partnerId}`;
     let tokens = this.tokens.get(key);
-    if (tokens === undefined) this.tokens.set(key, (tokens = { month, partnerId, members: new Set() }));
-    tokens.members.add(member);
+    if (tokens === undefined) this.tokens.set(key, (tokens = { month, partnerId, members: [] }));
+    tokens.members.push(member);
   }
 
   private dailyOf(day: string, entry: AuditEntry): DailyCount {
@@ -213,36 +266,19 @@ class BatchCounts {
   }
 
   /**
-   * The batch's members (their numbers in memberIds() order) as the member sets take them
-   * (member-sets.ts): per day and agreement the members released; per month and agreement, by the
-   * fields released (ExposureGroups); per month and partner the token members.
+   * The batch's members by number as the member sets take them (member-sets.ts): per day and
+   * agreement the members released; per month and agreement, by the fields released
+   * (ExposureGroups); per month and partner the token members. `numbers` knows the unnumbered ones.
    */
-  memberGroups(numbers: readonly number[]): Array<MemberGroup<number>> {
+  memberGroups(numbers: MemberNumbers): Array<MemberGroup<number>> {
+    const numbered = this.unnumbered.length === 0
+      ? (refs: readonly MemberRef[]) => refs as readonly number[]
+      : (refs: readonly MemberRef[]) => refs.map((ref) => (typeof ref === 'number' ? ref : numbers.number(ref)));
     const groups: Array<MemberGroup<number>> = [];
-    const exposure = new ExposureGroups<number>();
-    let next = 0;
-    for (const { day, agreementId, members } of this.released.values()) {
-      const ofDay = numbers.slice(next, next + members.size);
-      groups.push({ kind: 'release_day', period: day, keys: [agreementId], ids: ofDay });
-      const month = day.slice(0, 7);
-      let i = 0;
-      for (const masks of members.values()) exposure.add(month, agreementId, ofDay[i++]!, masks.direct, masks.friends);
-      next += members.size;
-    }
-    groups.push(...exposure.groups());
-    for (const { month, partnerId, members } of this.tokens.values()) {
-      groups.push({ kind: 'token', period: month, keys: [partnerId], ids: numbers.slice(next, next + members.size) });
-      next += members.size;
-    }
+    for (const { day, agreementId, members } of this.released.values()) groups.push({ kind: 'release_day', period: day, keys: [agreementId], ids: numbered(members) });
+    for (const group of this.exposure.groups()) groups.push({ ...group, ids: numbered(group.ids) });
+    for (const { month, partnerId, members } of this.tokens.values()) groups.push({ kind: 'token', period: month, keys: [partnerId], ids: numbered(members) });
     return groups;
-  }
-
-  /** Every member the batch names, in the order memberGroups() takes their numbers. */
-  memberIds(): string[] {
-    const ids: string[] = [];
-    for (const { members } of this.released.values()) for (const id of members.keys()) ids.push(id);
-    for (const { members } of this.tokens.values()) for (const id of members) ids.push(id);
-    return ids;
   }
 
   fieldMonths(): unknown[] {

@@ -28,3 +28,8 @@ export function maskFromJson(text: string): FieldMask {
 export function toFlag(value: boolean): number {
   return value ? 1 : 0;
 }
+
+/** A member's number (`members.number`) as the driver returns it, or undefined for a row not numbered. */
+export function numberOf(value: number | string | null | undefined): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}

@@ -2,7 +2,7 @@ import { CompiledQuery, sql, type InferResult } from 'kysely';
 import { NO_EXCLUSIONS, type FriendExclusions } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
-import { toIso } from './columns.js';
+import { numberOf, toIso } from './columns.js';
 import type { Db } from './database.js';
 
 export interface Friendship {
@@ -18,6 +18,8 @@ export interface ListedFriend {
   readonly settings: { readonly platformEnabled: boolean; readonly shareViaFriends: boolean } | undefined;
   /** The friend's exclusions that name the reading app or its partner (the only ones that can matter to it). */
   readonly exclusions: FriendExclusions;
+  /** The friend's member number (the audit counts take it with the friends released). */
+  readonly number: number | undefined;
 }
 
 /** Who reads a friend list: the app and partner whose exclusions the scan looks for. */
@@ -81,6 +83,7 @@ export class FriendshipRepository {
         ? undefined
         : { platformEnabled: row.platform_enabled === 1, shareViaFriends: row.share_via_friends === 1 },
       exclusions: exclusionsOf(reader, Number(row.excluded ?? 0)),
+      number: numberOf(row.number),
     }));
   }
 
@@ -118,7 +121,7 @@ function scanQuery(db: Db, appId: string, partnerId: string, memberId: string, a
     .selectFrom('friendships as f')
     .leftJoin('members as m', 'm.id', 'f.friend_id')
     .select([
-      'f.friend_id', 'm.platform_enabled', 'm.share_via_friends',
+      'f.friend_id', 'm.platform_enabled', 'm.share_via_friends', 'm.number',
       // 1: the friend excludes the app, 2: its partner, 3: both; read only where it can matter (platform on).
       sql<number | string | null>`case when m.platform_enabled = 1 then (
         select sum(case when e.kind = 'app' then 1 else 2 end) from member_friend_exclusions e

@@ -5,7 +5,7 @@ import { isObjectField, type FieldMask, type ObjectField } from '../domain/field
 import { NO_EXCLUSIONS, type FriendExclusions } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
-import { toFlag, toIso } from './columns.js';
+import { numberOf, toFlag, toIso } from './columns.js';
 import type { Db } from './database.js';
 import { QueryText } from './query-text.js';
 
@@ -27,6 +27,8 @@ export interface MemberSettings {
   readonly platformEnabled: boolean;
   readonly shareViaFriends: boolean;
   readonly friendsAudience: FieldMask;
+  /** The member's number (the audit counts take it with the member released). */
+  readonly number?: number;
 }
 
 /** One member's platform settings and the audiences they changed (absent fields have the default). */
@@ -92,7 +94,7 @@ export class MemberRepository {
     const result = new Map<string, MemberSettings>();
     if (ids.length === 0) return result;
     const [rows, audiences] = await Promise.all([
-      this.db.selectFrom('members').select(['id', 'platform_enabled', 'share_via_friends']).where('id', 'in', ids).execute(),
+      this.db.selectFrom('members').select(['id', 'platform_enabled', 'share_via_friends', 'number']).where('id', 'in', ids).execute(),
       this.friendsAudiences(ids),
     ]);
     for (const row of rows) {
@@ -101,6 +103,7 @@ export class MemberRepository {
         platformEnabled: row.platform_enabled === 1,
         shareViaFriends: row.share_via_friends === 1,
         friendsAudience: audiences.get(row.id)!,
+        number: numberOf(row.number),
       });
     }
     return result;

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { addDelta, addToSet, ExposureGroups, lockFolding, MemberNumbers, setsOf, type KeyedSet, type MemberGroup } from './member-sets.js';
+import { addDeltas, addToSet, ExposureGroups, lockFolding, MemberNumbers, setsOf, type KeyedSet, type MemberGroup } from './member-sets.js';
 
 /**
  * Moves what is left in the per-member journals (`audit_release_days`, `audit_exposure`,
@@ -63,7 +63,7 @@ async function foldChunk(trx: Db, journal: Journal, chunkRows: number): Promise<
   const groups = journal.groups(rows);
   const numbers = new MemberNumbers();
   await numbers.learn(trx, rows.map((row) => String(row.member_id)));
-  for (const set of setsOf(groups, numbers)) await addDelta(trx, set.kind, set.period, set.key, set.members);
+  await addDeltas(trx, setsOf(groups, numbers));
   return { rows: rows.length, groups: groups.length, more: last !== undefined };
 }
 

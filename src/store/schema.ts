@@ -76,6 +76,8 @@ export interface MembersTable {
   platform_enabled: number;
   share_via_friends: number;
   created_at: string;
+  /** The member's number (`member_numbers`), set by the trigger that numbers a new member (migration 0037). */
+  number: Generated<number | null>;
 }
 
 export interface ProfileValuesTable {

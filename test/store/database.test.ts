@@ -124,6 +124,28 @@ describe('SQLite schema of the member sets\' deltas', () => {
   });
 });
 
+describe('SQLite schema of the members\' numbers', () => {
+  test('migration 0037 adds exactly the column members.number, and the trigger that numbers a member copies the number onto its row', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0037-member-numbers-on-members');
+    const { rows } = await sql<{ type: string; sql: string | null }>`select type, sql from sqlite_master where tbl_name = 'members' order by type, name`.execute(db);
+    assert.deepEqual(rows, [
+      { type: 'index', sql: null },
+      {
+        type: 'table',
+        sql: 'CREATE TABLE "members" ("id" text primary key, "platform_enabled" integer default 1 not null, "share_via_friends" integer default 0 not null, '
+          + '"created_at" text not null, "number" integer)',
+      },
+      {
+        type: 'trigger',
+        sql: 'CREATE TRIGGER members_numbered after insert on members begin insert or ignore into member_numbers (member_id) values (new.id); '
+          + 'update members set number = (select number from member_numbers where member_id = new.id) where id = new.id; end',
+      },
+    ]);
+  });
+});
+
 /** sha256 of migration 0020's rows of sqlite_master: a later change to them is a new migration. */
 const LEAN_AUDIT_DDL_SHA256 = '9e285bfdf5d61509b3de60beacf54c0f2a7b8950c2bec456e1c86d87ed9459ea';
 
@@ -150,6 +172,19 @@ for (const dialect of DIALECTS) {
       const tree = new MemorySubtreeStore();
       tree.put(appendLeavesSync(tree, 0, hashes).writes);
       for (const size of [1, 16, 37]) assert.deepEqual(await store.audit.run(rootHashPlan(size)), rootHashSync(tree, size));
+    });
+
+    test('0037 copies each member\'s number onto its row, and a member inserted later gets the number member_numbers gives it', async (t) => {
+      const db = await emptyDatabase(t, dialect);
+      await migrateTo(db, '0036-member-set-deltas');
+      const member = (id: string) => ({ id, platform_enabled: 1, share_via_friends: 0, created_at: '2026-06-01T00:00:00.000Z' });
+      await db.insertInto('members').values(['m2', 'm1'].map(member) as never).execute();
+      await db.insertInto('member_numbers').values({ member_id: 'gone' }).execute();
+      await migrateToLatest(db);
+      await db.insertInto('members').values(member('m3')).execute();
+      const rows = await db.selectFrom('members').innerJoin('member_numbers as n', 'n.member_id', 'members.id')
+        .select(['id', 'members.number as onRow', 'n.number as numbered']).orderBy('id').execute();
+      assert.deepEqual(rows.map((row) => [row.id, Number(row.onRow), Number(row.numbered)]), [['m1', 2, 2], ['m2', 1, 1], ['m3', 4, 4]]);
     });
 
     test('0016 recomputes the two-person flag of agreements written before it (the demo world\'s all said 0)', async (t) => {

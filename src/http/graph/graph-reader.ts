@@ -71,7 +71,7 @@ export class GraphReader {
     const profiles = await this.store.members.profiles([self], objectFields(decision.released));
     const withheld = withheldMap(decision);
     const profile = profiles.get(self);
-    await this.commit(caller, [caller.entries.served(0), caller.entries.released(self, decision.relation, carried(decision, profile), withheld)]);
+    await this.commit(caller, [caller.entries.served(0), caller.entries.released(self, decision.relation, carried(decision, profile), withheld, caller.context.member.number)]);
     return view(self, decision, withheld, profile);
   }
 
@@ -96,7 +96,7 @@ export class GraphReader {
     const profiles = await this.store.members.profiles([id], objectFields(decision.released));
     const withheld = withheldMap(decision);
     const profile = profiles.get(id);
-    await this.commit(caller, [caller.entries.served(0), caller.entries.released(id, decision.relation, carried(decision, profile), withheld)]);
+    await this.commit(caller, [caller.entries.served(0), caller.entries.released(id, decision.relation, carried(decision, profile), withheld, memberSettings?.number)]);
     return view(id, decision, withheld, profile);
   }
 
@@ -112,7 +112,7 @@ export class GraphReader {
       throw new NotConsented('The agreement or the member\'s grant does not include the friend list (`friends`).');
     }
     const after = cursor === undefined ? null : decodeCursor(cursor, ownerId, 'string');
-    const { shown, hidden, hasMore } = await this.scanFriends(caller, limit, after);
+    const { shown, numbers, hidden, hasMore } = await this.scanFriends(caller, limit, after);
     const decisions = await this.decideShown(caller, shown, requested);
     const ids = shown.map((friend) => friend.id);
     const union = decisions.reduce((mask, decision) => mask | decision.released, 0);
@@ -121,7 +121,7 @@ export class GraphReader {
     // One entry for the request, counting the friends passed over, and one per friend shown.
     await this.commit(caller, [
       entries.served(hidden),
-      ...decisions.map((decision, i) => entries.released(ids[i]!, decision.relation, carried(decision, profiles.get(ids[i]!)), withheld[i]!)),
+      ...decisions.map((decision, i) => entries.released(ids[i]!, decision.relation, carried(decision, profiles.get(ids[i]!)), withheld[i]!, numbers[i])),
     ]);
     const data = decisions.map((decision, i) => view(ids[i]!, decision, withheld[i]!, profiles.get(ids[i]!)));
     const last = ids[ids.length - 1];
@@ -133,28 +133,32 @@ export class GraphReader {
    * friend so that a next cursor is given only when a next page has something in it: an empty
    * last page would hint that opted-out friends exist. Hidden friends met in the look-ahead are
    * counted with the page that shows the friends after them. Whether a friend is visible depends
-   * on their settings alone, so audiences are read afterwards, for the friends shown only.
+   * on their settings alone, so audiences are read afterwards, for the friends shown only. The
+   * numbers of the friends shown (read with their rows) go with their audit entries.
    */
   private async scanFriends(caller: Caller, limit: number, after: string | null) {
     const shown: VisibilityFacts[] = [];
+    const numbers: Array<number | undefined> = [];
     let hidden = 0;
     const chunk = Math.min(Math.max(limit * 3, 30), 300);
     let position = after;
     for (;;) {
       const friends = await this.store.friendships.pageWithSettings(caller.plan.memberId, position, chunk, caller.plan);
       const users = await this.appUsers(caller, friends);
-      for (const { id, settings, exclusions } of friends) {
+      for (const { id, settings, exclusions, number } of friends) {
         if (settings === undefined) continue;
         const friend: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: users.has(id), exclusions };
         const visible = isVisible(subjectVisibility(caller.plan, friend));
         if (shown.length === limit) {
-          if (visible) return { shown, hidden, hasMore: true };
+          if (visible) return { shown, numbers, hidden, hasMore: true };
           continue;
         }
-        if (visible) shown.push(friend);
-        else hidden++;
+        if (visible) {
+          shown.push(friend);
+          numbers.push(number);
+        } else hidden++;
       }
-      if (friends.length < chunk) return { shown, hidden, hasMore: false };
+      if (friends.length < chunk) return { shown, numbers, hidden, hasMore: false };
       position = friends[friends.length - 1]!.id;
     }
   }

@@ -1,4 +1,4 @@
-import type { AuditEntry, PassedOver } from '../../audit/audit-entry.js';
+import type { AuditEntry, NumberedEntry, PassedOver } from '../../audit/audit-entry.js';
 import { fieldsOf, type Field, type FieldMask } from '../../domain/field-catalog.js';
 import { FRIEND_NOT_APP_USER, FRIEND_OPTED_OUT, RULES_VERSION, type WithheldReason } from '../../domain/reason-codes.js';
 import type { Instant } from '../../domain/time.js';
@@ -23,11 +23,10 @@ export class RequestEntries {
   private readonly agreementId: string | null;
   private readonly agreementVersion: number | null;
   private readonly tokenMemberId: string;
+  private readonly tokenMemberNumber: number | undefined;
   private readonly purpose: string;
   /** Why this app's friend lists pass friends over: their settings, or (third-party apps) not using the app. */
   private readonly passedOverReason: string;
-  /** Released field lists by mask: the friends of a page mostly share one. */
-  private readonly releasedLists = new Map<FieldMask, readonly Field[]>();
 
   constructor(context: GrantContext, private readonly requestId: string, now: Instant) {
     this.at = now;
@@ -36,6 +35,7 @@ export class RequestEntries {
     this.agreementId = context.agreement?.id ?? null;
     this.agreementVersion = context.agreement?.version ?? null;
     this.tokenMemberId = context.member.id;
+    this.tokenMemberNumber = context.member.number;
     this.purpose = context.grant.purpose;
     this.passedOverReason = context.app.class === 'third_party' ? FRIEND_NOT_APP_USER : FRIEND_OPTED_OUT;
   }
@@ -54,14 +54,12 @@ export class RequestEntries {
     return this.entry(null, 'served', null, NOTHING, NONE_WITHHELD, passedOver);
   }
 
-  /** `subject` was in the response with the fields of `released` (those it carried); `withheld` says why the other requested fields were not. */
-  released(subject: string, relation: 'self' | 'friend', released: FieldMask, withheld: WithheldMap): AuditEntry {
-    let fields = this.releasedLists.get(released);
-    if (fields === undefined) {
-      fields = Object.freeze(fieldsOf(released));
-      this.releasedLists.set(released, fields);
-    }
-    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', fields, withheld, 0);
+  /**
+   * `subject` was in the response with the fields of `released` (those it carried); `withheld` says why
+   * the other requested fields were not. `subjectNumber`: its member number, read with its row.
+   */
+  released(subject: string, relation: 'self' | 'friend', released: FieldMask, withheld: WithheldMap, subjectNumber: number | undefined): NumberedEntry {
+    return this.entry(subject, 'released', relation === 'self' ? null : 'through_friend', releasedList(released), withheld, 0, subjectNumber);
   }
 
   private entry(
@@ -71,7 +69,8 @@ export class RequestEntries {
     released: readonly Field[],
     withheld: WithheldMap,
     passedOver: number,
-  ): AuditEntry {
+    subjectNumber?: number,
+  ): NumberedEntry {
     const counted: PassedOver | null = outcome === 'released' ? null : { count: passedOver, reason: this.passedOverReason };
     return {
       at: this.at,
@@ -89,6 +88,24 @@ export class RequestEntries {
       released,
       withheld,
       passedOver: counted,
+      // Beside the entry for the counts, never logged (NumberedEntry); every entry has both, so all share one shape.
+      subjectNumber,
+      tokenMemberNumber: this.tokenMemberNumber,
     };
   }
+}
+
+/**
+ * Released field lists by mask, one frozen list per mask for every request: entries that released
+ * the same fields share it, and the counts work out what a list means once (audit-aggregates.ts).
+ */
+const RELEASED_LISTS = new Map<FieldMask, readonly Field[]>();
+
+function releasedList(mask: FieldMask): readonly Field[] {
+  let fields = RELEASED_LISTS.get(mask);
+  if (fields === undefined) {
+    if (RELEASED_LISTS.size >= 4096) RELEASED_LISTS.clear();
+    RELEASED_LISTS.set(mask, (fields = Object.freeze(fieldsOf(mask))));
+  }
+  return fields;
 }

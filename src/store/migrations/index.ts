@@ -30,6 +30,7 @@ import { simulations } from './0031-simulations.js';
 import { countJournals } from './0034-count-journals.js';
 import { partitionedSubjectIndex } from './0035-partitioned-subject-index.js';
 import { memberSetDeltas } from './0036-member-set-deltas.js';
+import { memberNumbersOnMembers } from './0037-member-numbers-on-members.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -64,6 +65,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0034-count-journals': countJournals,
   '0035-partitioned-subject-index': partitionedSubjectIndex,
   '0036-member-set-deltas': memberSetDeltas,
+  '0037-member-numbers-on-members': memberNumbersOnMembers,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
