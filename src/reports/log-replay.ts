@@ -65,7 +65,7 @@ export class LogReplayer {
    * as a step.
    */
   async *batches(filter: ReplayFilter, batchSize = REPLAY_BATCH): AsyncGenerator<ReplayBatch> {
-    await this.start();
+    await this.start(filter);
     let afterSeq = 0;
     for (;;) {
       const packed = await this.log.packedRequests(filter, afterSeq, batchSize);
@@ -93,9 +93,9 @@ export class LogReplayer {
     }
   }
 
-  private async start(): Promise<void> {
+  private async start(filter: ReplayFilter): Promise<void> {
     this.appClasses ??= await this.log.appClasses();
-    this.members ??= this.log.replayNumbers();
+    this.members ??= await this.log.replayNumbers(filter);
   }
 
 

@@ -224,8 +224,10 @@ export async function runSimulation(prepared: PreparedSimulation, onProgress?: (
       const columns = batch.columns(index);
       const terms = columns === undefined || !KNOWN_RULES_VERSIONS.includes(columns.request.rulesVersion) ? undefined
         : versions.get(columns.request.agreementVersion ?? -1);
-      if (columns !== undefined && terms !== undefined && servedAsLogged(columns.request, columns.subjects, terms, columns.world, decisions)
-        && servedAsLogged(columns.request, columns.subjects, proposed.get(terms.version)!, { ...columns.world, sensitive }, decisions)) {
+      // The proposal first: where it changes a request, it mostly does so from its first subject on.
+      if (columns !== undefined && terms !== undefined
+        && servedAsLogged(columns.request, columns.subjects, proposed.get(terms.version)!, { ...columns.world, sensitive }, decisions)
+        && servedAsLogged(columns.request, columns.subjects, terms, columns.world, decisions)) {
         tally.requests++;
         tally.decisions += 2 * columns.subjects.length;
         continue;

@@ -11,6 +11,7 @@ import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
+import { loadFriendGraph } from './friend-graph.js';
 import { ReplayNumbers } from './replay-numbers.js';
 import type { AgreementsTable, GrantsTable } from './schema.js';
 
@@ -115,8 +116,13 @@ export class ReplayLogRepository {
    * a batch names and its token members' friends, read with it); undefined on PostgreSQL and inside a
    * transaction.
    */
-  replayNumbers(): ReplayNumbers | undefined {
-    return this.rawReads()?.members();
+  async replayNumbers(filter: ReplayFilter): Promise<ReplayNumbers | undefined> {
+    const members = this.rawReads()?.members();
+    if (members === undefined) return undefined;
+    // A replay with more requests than there are members meets most of them, and most token members' friends.
+    const { maxNumber } = members;
+    if (!members.knowsEveryone() && await this.count(filter) >= maxNumber) members.everyone(await loadFriendGraph(this.db));
+    return members;
   }
 
   /** A packed code's relation and lists, worked out once per distinct code. */

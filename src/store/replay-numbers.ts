@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { DEFAULT_FRIENDS_AUDIENCE, isAudience, withAudience } from '../domain/audience.js';
 import { NO_EXCLUSIONS, type FriendExclusions, type SubjectFacts } from '../domain/subject-decision.js';
-import { IdTable } from './friend-graph.js';
+import { IdTable, type FriendGraph } from './friend-graph.js';
 
 /**
  * The id the facts of a member other than the token's carry (ReplayNumbers.facts): the rules read a
@@ -47,8 +47,10 @@ export class ReplayNumbers {
   private pool = new Uint32Array(1 << 16);
   private pooled = 0;
   private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends' | 'friendsOne', BetterSqlite3.Statement>;
+  /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
+  private graph: FriendGraph | undefined;
 
-  constructor(sqlite: BetterSqlite3.Database) {
+  constructor(private readonly sqlite: BetterSqlite3.Database) {
     const numbers = sqlite.prepare('select cast(member_id as blob), number from member_numbers').raw(true);
     this.ids = new IdTable(numbers.iterate() as Iterable<[Buffer, number]>);
     const size = this.ids.maxNumber + 1;
@@ -69,6 +71,15 @@ export class ReplayNumbers {
     };
   }
 
+  /** The highest member number read. */
+  get maxNumber(): number {
+    return this.ids.maxNumber;
+  }
+
+  knowsEveryone(): boolean {
+    return this.graph !== undefined;
+  }
+
   /** The number of the member id held in `text[start..end)`; -1 when it is no member's. */
   numberIn(text: string, start: number, end: number): number {
     return this.ids.numberOfText(text, start, end) ?? -1;
@@ -76,6 +87,36 @@ export class ReplayNumbers {
 
   numberOf(id: string): number {
     return this.numberIn(id, 0, id.length);
+  }
+
+  /**
+   * For a replay that meets most members: every member's facts read now, a scan of each table, and
+   * the friend graph given (loadFriendGraph, one scan of the friendships) instead of lists read per
+   * batch, which cost more per friendship (a seek per member, and two statements' overhead).
+   */
+  everyone(graph: FriendGraph): void {
+    this.graph = graph;
+    const scan = (sql: string) => this.sqlite.prepare(sql).raw(true).iterate() as Iterable<unknown[]>;
+    for (const row of scan('select cast(id as blob), platform_enabled, share_via_friends from members')) {
+      const n = this.numberOfBytes(row[0] as Buffer);
+      if (n >= 0) this.flags[n] = LOADED | MEMBER | (row[1] === 1 ? PLATFORM : 0) | (row[2] === 1 ? SHARES : 0);
+    }
+    for (let n = 0; n < this.flags.length; n++) {
+      this.flags[n]! |= LOADED;
+      this.audiences[n] = DEFAULT_FRIENDS_AUDIENCE;
+    }
+    for (const [id, field, audience] of scan('select cast(member_id as blob), field, audience from field_audiences') as Iterable<[Buffer, string, string]>) {
+      const n = this.numberOfBytes(id);
+      if (n >= 0 && isAudience(audience)) this.audiences[n] = withAudience(this.audiences[n]!, field, audience);
+    }
+    for (const [id, kind, target] of scan('select cast(member_id as blob), kind, target_id from member_friend_exclusions') as Iterable<[Buffer, string, string]>) {
+      const n = this.numberOfBytes(id);
+      if (n >= 0) this.exclude(n, kind, target);
+    }
+  }
+
+  private numberOfBytes(id: Buffer): number {
+    return this.ids.numberOf(id, 0, id.length) ?? -1;
   }
 
   /** Reads the facts of these members (numbers, -1 ignored) and the friend lists of these tokens, where not read yet. */
@@ -86,6 +127,7 @@ export class ReplayNumbers {
       if (n >= 0 && (this.flags[n]! & LOADED) === 0) { this.flags[n] = LOADED; newSubjects.push(n); }
     }
     if (newSubjects.length > 0) this.readFacts(newSubjects);
+    if (this.graph !== undefined) return;
     const newTokens: number[] = [];
     for (let i = 0; i < tokens.length; i++) {
       const n = tokens[i]!;
@@ -102,10 +144,20 @@ export class ReplayNumbers {
   /** Whether `friend` is among the friends of `token` (loaded as a token) today. */
   isFriend(token: number, friend: number): boolean {
     if (token < 0 || friend < 0) return false;
-    const { pool } = this;
-    let low = this.friendsStart[token]!;
-    if (low < 0) return false;
-    let high = low + this.friendsLength[token]!;
+    let pool: Uint32Array;
+    let low: number;
+    let high: number;
+    if (this.graph === undefined) {
+      pool = this.pool;
+      low = this.friendsStart[token]!;
+      if (low < 0) return false;
+      high = low + this.friendsLength[token]!;
+    } else {
+      if (token > this.graph.maxNumber) return false;
+      pool = this.graph.friends;
+      low = this.graph.offsets[token]!;
+      high = this.graph.offsets[token + 1]!;
+    }
     while (low < high) {
       const middle = (low + high) >>> 1;
       const at = pool[middle]!;
@@ -148,12 +200,14 @@ export class ReplayNumbers {
     for (const [n, field, audience] of this.statements.audiences.iterate(json) as Iterable<[number, string, string]>) {
       if (isAudience(audience)) this.audiences[n] = withAudience(this.audiences[n]!, field, audience);
     }
-    for (const [n, kind, target] of this.statements.exclusions.iterate(json) as Iterable<[number, string, string]>) {
-      let entry = this.exclusions.get(n) as { apps: string[]; partners: string[] } | undefined;
-      if (entry === undefined) this.exclusions.set(n, entry = { apps: [], partners: [] });
-      (kind === 'app' ? entry.apps : entry.partners).push(target);
-      this.flags[n]! |= EXCLUDES;
-    }
+    for (const [n, kind, target] of this.statements.exclusions.iterate(json) as Iterable<[number, string, string]>) this.exclude(n, kind, target);
+  }
+
+  private exclude(n: number, kind: string, target: string): void {
+    let entry = this.exclusions.get(n) as { apps: string[]; partners: string[] } | undefined;
+    if (entry === undefined) this.exclusions.set(n, entry = { apps: [], partners: [] });
+    (kind === 'app' ? entry.apps : entry.partners).push(target);
+    this.flags[n]! |= EXCLUDES;
   }
 
   private readFriends(tokens: readonly number[]): void {

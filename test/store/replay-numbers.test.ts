@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { prng } from '../../bench/prng.js';
 import { sqliteReaderOf } from '../../src/store/database.js';
+import { loadFriendGraph } from '../../src/store/friend-graph.js';
 import { memberNumbers } from '../../src/store/member-sets.js';
 import { ANOTHER_MEMBER, ReplayNumbers } from '../../src/store/replay-numbers.js';
 import { createStore } from '../../src/store/store.js';
@@ -32,38 +33,40 @@ test('members by number: ids in place, facts as the member repository reads them
   }
   await addFriendships(store, pairs, NOW);
   const numbers = await memberNumbers(store.db, members);
-  const world = new ReplayNumbers(sqliteReaderOf(store.db)!);
-
-  const text = `x\x1e${members.join('\x1e')}\x1enobody`;
-  let at = 2;
-  for (const id of members) {
-    assert.equal(world.numberIn(text, at, at + id.length), numbers.get(id), id);
-    at += id.length + 1;
-  }
-  assert.equal(world.numberIn(text, at, text.length), -1, 'no member');
-  assert.equal(world.numberOf('m'), -1);
-
-  // Read in two batches, tokens and subjects apart.
-  const all = members.map((id) => numbers.get(id)!);
-  world.load(all.slice(0, 20), all.slice(10));
-  world.load([-1, ...all], all);
   const settings = await store.members.settings(members);
   const exclusions = await store.members.friendExclusions(members);
-  for (const id of members) {
-    const n = numbers.get(id)!;
-    const expected = settings.get(id)!;
-    for (const isFriend of [true, false]) {
-      assert.deepEqual(world.facts(n, isFriend), {
-        id: ANOTHER_MEMBER, isFriend, usesApp: false, platformEnabled: expected.platformEnabled, shareViaFriends: expected.shareViaFriends,
-        friendsAudience: expected.friendsAudience, exclusions: exclusions.get(id) ?? { apps: [], partners: [] },
-      }, id);
+  const all = members.map((id) => numbers.get(id)!);
+  // Read in two batches, tokens and subjects apart; or everyone at once, with the whole friend graph.
+  const byBatch = new ReplayNumbers(sqliteReaderOf(store.db)!);
+  byBatch.load(all.slice(0, 20), all.slice(10));
+  byBatch.load([-1, ...all], all);
+  const everyone = new ReplayNumbers(sqliteReaderOf(store.db)!);
+  everyone.everyone(await loadFriendGraph(store.db));
+  for (const world of [byBatch, everyone]) {
+    const text = `x\x1e${members.join('\x1e')}\x1enobody`;
+    let at = 2;
+    for (const id of members) {
+      assert.equal(world.numberIn(text, at, at + id.length), numbers.get(id), id);
+      at += id.length + 1;
     }
-    assert.equal(world.platformEnabled(n), expected.platformEnabled);
-    for (const other of members) {
-      const friends = pairs.some(([a, b]) => (a === id && b === other) || (a === other && b === id));
-      assert.equal(world.isFriend(n, numbers.get(other)!), friends, `${id} and ${other}`);
+    assert.equal(world.numberIn(text, at, text.length), -1, 'no member');
+    assert.equal(world.numberOf('m'), -1);
+    for (const id of members) {
+      const n = numbers.get(id)!;
+      const expected = settings.get(id)!;
+      for (const isFriend of [true, false]) {
+        assert.deepEqual(world.facts(n, isFriend), {
+          id: ANOTHER_MEMBER, isFriend, usesApp: false, platformEnabled: expected.platformEnabled, shareViaFriends: expected.shareViaFriends,
+          friendsAudience: expected.friendsAudience, exclusions: exclusions.get(id) ?? { apps: [], partners: [] },
+        }, id);
+      }
+      assert.equal(world.platformEnabled(n), expected.platformEnabled);
+      for (const other of members) {
+        const friends = pairs.some(([a, b]) => (a === id && b === other) || (a === other && b === id));
+        assert.equal(world.isFriend(n, numbers.get(other)!), friends, `${id} and ${other}`);
+      }
     }
+    assert.equal(world.facts(-1, true), undefined);
+    assert.equal(world.isFriend(-1, all[0]!), false);
   }
-  assert.equal(world.facts(-1, true), undefined);
-  assert.equal(world.isFriend(-1, all[0]!), false);
 });
