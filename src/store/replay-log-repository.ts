@@ -524,9 +524,12 @@ class RawReplayReads {
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
-  /** Today's members by number, read as batches meet them (the ids' numbers once, when first asked). */
+  /**
+   * Today's members by number, read as batches meet them (the ids' numbers once, when first asked):
+   * those a run before this one read on the same connection when nothing changed since.
+   */
   members(): ReplayNumbers {
-    return this.replayNumbers ??= new ReplayNumbers(this.sqlite);
+    return this.replayNumbers ??= worldOf(this.sqlite);
   }
 
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
@@ -564,6 +567,26 @@ class RawReplayReads {
     members.load(denied, []);
     return { heads: rows, starts, codes, numbers, tokens, denied, idTexts };
   }
+}
+
+/** What the replays on a connection read of today's world, and the state of the database it was read in. */
+const worlds = new WeakMap<BetterSqlite3.Database, { state: string; members: ReplayNumbers }>();
+
+/**
+ * Today's world by number for a replay on this connection: the one a replay before read, kept with
+ * the connection, while the database is as it was then (its data_version, which another connection's
+ * or process's commit changes, and this connection's own count of rows changed, total_changes, are
+ * the same: no member, friendship, audience or exclusion can have changed); else read again. A
+ * replay repeated on an unchanged world (a simulation after another, bench:simulate on its cached
+ * world) reads none of it again; on a server that writes the log as it runs, every replay reads it.
+ */
+function worldOf(sqlite: BetterSqlite3.Database): ReplayNumbers {
+  const state = `${String(sqlite.pragma('data_version', { simple: true }))}/${String(sqlite.prepare('select total_changes()').pluck().get())}`;
+  const kept = worlds.get(sqlite);
+  if (kept?.state === state) return kept.members;
+  const members = new ReplayNumbers(sqlite);
+  worlds.set(sqlite, { state, members });
+  return members;
 }
 
 /** The numbers of the ids in `text` from `start` on (a record separator between two), written from `at`; how many. */
