@@ -98,7 +98,6 @@ export class LogReplayer {
     this.members ??= await this.log.replayNumbers(filter);
   }
 
-
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
     if (this.consents.size + this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.consents, this.platform]) cache.clear();
     const all = this.members !== undefined;
@@ -237,7 +236,7 @@ class PackedBatch implements ReplayBatch {
         // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
         if (number === token) return packed.lists(packed.code(first + at)).relation === 'self' || members.facts(number, false) !== undefined ? own : undefined;
         if (packed.lists(packed.code(first + at)).relation === 'self') return ANOTHER_SELF;
-        return members.facts(number, members.isFriend(token, number));
+        return members.facts(number, packed.friendToday(index, first + at));
       },
     };
     return { request, world, subjects };

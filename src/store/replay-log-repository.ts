@@ -117,12 +117,33 @@ export class ReplayLogRepository {
    * transaction.
    */
   async replayNumbers(filter: ReplayFilter): Promise<ReplayNumbers | undefined> {
-    const members = this.rawReads()?.members();
-    if (members === undefined) return undefined;
-    // A replay with more requests than there are members meets most of them, and most token members' friends.
+    const raw = this.rawReads();
+    const members = raw?.members();
+    if (raw === undefined || members === undefined) return undefined;
     const { maxNumber } = members;
-    if (!members.knowsEveryone() && await this.count(filter) >= maxNumber) members.everyone(await loadFriendGraph(this.db));
+    const requests = await this.count(filter);
+    // A replay with more requests than there are members meets most of them, and most token members' friends.
+    if (!members.knowsEveryone() && requests >= maxNumber) members.everyone(await loadFriendGraph(this.db));
+    if (members.knowsEveryone()) { raw.friendshipsInSql = false; return members; }
+    // Else the token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
+    const tokens = maxNumber * (1 - Math.exp(-requests / Math.max(maxNumber, 1)));
+    raw.friendshipsInSql = tokens * raw.averageFriends() > FRIENDSHIPS_PER_SUBJECT * await this.subjectCount(filter);
     return members;
+  }
+
+  /** Read today's friendships with the leaves (a look-up per subject) or from the token members' lists (SQLite; tests pick). */
+  readFriendshipsInSql(inSql: boolean): void {
+    const raw = this.rawReads();
+    if (raw !== undefined) raw.friendshipsInSql = inSql;
+  }
+
+  /** How many subjects the filter's requests name at most (their leaves): what a replay checks friendships for. */
+  private async subjectCount(filter: ReplayFilter): Promise<number> {
+    let query = this.db.selectFrom('audit_requests').select(sql<number>`coalesce(sum(leaf_count), 0)`.as('n'))
+      .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
+      .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
+    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
+    return Number((await query.executeTakeFirstOrThrow()).n);
   }
 
   /** A packed code's relation and lists, worked out once per distinct code. */
@@ -366,7 +387,14 @@ export class PackedRequests {
   }
 
   deniedSubjectIsFriend(index: number): boolean {
-    return this.members.isFriend(this.batch.tokens[index]!, this.batch.denied[index]!);
+    const { friends, tokens, denied } = this.batch;
+    return friends === undefined ? this.members.isFriend(tokens[index]!, denied[index]!) : friends.denied[index] === 1;
+  }
+
+  /** Whether the subject at `at` (a request's, see `first`) is a friend of the request's token member today. */
+  friendToday(index: number, at: number): boolean {
+    const { friends, tokens, numbers } = this.batch;
+    return friends === undefined ? this.members.isFriend(tokens[index]!, numbers[at]!) : friends.subjects[at] === 1;
   }
 
   /** The request's subjects are those at first(index) .. first(index + 1) - 1 (code, number). */
@@ -404,7 +432,7 @@ export class PackedRequests {
     for (let next = 0; next < ids.length; next++) {
       const { relation, released, withheld } = this.lists(this.code(first + next));
       subjects[next] = { shown: true, id: ids[next]!, relation, released, withheld };
-      friendsToday[next] = this.members.isFriend(token, this.number(first + next));
+      friendsToday[next] = this.friendToday(index, first + next);
     }
     const head = this.batch.heads[index]!;
     const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
@@ -469,6 +497,17 @@ const ID_SEPARATOR_CODE = 0x1e;
 /** A subject's released and withheld lists' ids and its relation (self: no code) in one number (-1 when an id is too large to pack). */
 const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
   then (l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null) else -1 end`;
+const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = ${leaf}.subject_member_id)`;
+/** The same, then whether the subject is a friend of the token's member today (a descent of the friendships' key): its code * 2 + 1 or 0. */
+const SUBJECT_CODE_AND_FRIEND = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
+  then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
+/**
+ * Friendships read from the token members' lists when they hold at most this many for each subject
+ * to check, else looked up per subject in the batch's statement: the look-up cost 1.1 to 1.2 µs of
+ * CPU a subject, a friendship read in a list about 0.5 µs (20,000 members, a load of 8), and both
+ * read pages from all over the file at a million members.
+ */
+const FRIENDSHIPS_PER_SUBJECT = 2;
 /**
  * The requests a replay reads (Graph API requests with a token member, in the period, optionally
  * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
@@ -476,13 +515,14 @@ const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < 
  * between two). A row per request, not per subject: better-sqlite3's cost is per row and per
  * value, and a string's characters cost little. Both lists come from the same scan of the
  * request's leaves, in seq order (a range of the primary key; `not indexed`: never an automatic
- * index on `outcome`, which the planner may otherwise build). Today's friendships are not looked
- * up here (a descent of the friendships' key per subject cost about 1.2 µs of CPU a subject, most
- * of this statement): ReplayNumbers checks them by member number.
+ * index on `outcome`, which the planner may otherwise build). Today's friendships are looked up
+ * here only when reading the token members' lists would cost more (FRIENDSHIPS_PER_SUBJECT): the
+ * look-up was most of this statement's time.
  */
-const BATCH_SQL = (agreement: string) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id, r.agreement_version,
-    r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over,
-    (select group_concat(${SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_member_id, ''), char(30))
+const BATCH_SQL = (agreement: string, friendships: boolean) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id,
+    r.agreement_version, r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over,
+    ${friendships ? FRIEND_OF_TOKEN('h') : 0} as denied_friend,
+    (select group_concat(${friendships ? SUBJECT_CODE_AND_FRIEND : SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_member_id, ''), char(30))
       from audit_leaves l not indexed where l.seq > r.first_seq and l.seq < r.first_seq + r.leaf_count and l.outcome = 'released') as subjects
   from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
   where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ?${agreement}
@@ -502,6 +542,8 @@ interface PackedBatch {
   readonly denied: Int32Array;
   /** Per request: its subjects' ids as SQLite joined them, split only for a request read the general way. */
   readonly idTexts: readonly string[];
+  /** Read with the leaves: whether each subject, and the member a refused request named, is a friend of the token's member (1). */
+  readonly friends?: { readonly subjects: Uint8Array; readonly denied: Uint8Array };
 }
 
 /**
@@ -510,12 +552,28 @@ interface PackedBatch {
  * where they lie in the row's string.
  */
 class RawReplayReads {
-  private readonly statements: Record<'all' | 'agreement', BetterSqlite3.Statement>;
+  private readonly statements: Record<'all' | 'agreement' | 'allFriends' | 'agreementFriends', BetterSqlite3.Statement>;
   private replayNumbers: ReplayNumbers | undefined;
   private grantsOf: BetterSqlite3.Statement | undefined;
+  /** Today's friendships read with the leaves, not from the token members' lists. */
+  friendshipsInSql = false;
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
-    this.statements = { all: sqlite.prepare(BATCH_SQL('')), agreement: sqlite.prepare(BATCH_SQL(' and r.agreement_id = ?')) };
+    const agreement = ' and r.agreement_id = ?';
+    this.statements = {
+      all: sqlite.prepare(BATCH_SQL('', false)), agreement: sqlite.prepare(BATCH_SQL(agreement, false)),
+      allFriends: sqlite.prepare(BATCH_SQL('', true)), agreementFriends: sqlite.prepare(BATCH_SQL(agreement, true)),
+    };
+  }
+
+  /** Friends a member has on average, from a sample of up to 1,000 members spread over the numbers. */
+  averageFriends(): number {
+    const { maxNumber } = this.members();
+    const sample = Array.from({ length: Math.min(1_000, maxNumber) }, (_, i) => 1 + Math.floor((i * maxNumber) / Math.min(1_000, maxNumber)));
+    if (sample.length === 0) return 0;
+    const friendships = this.sqlite.prepare(`select count(*) from member_numbers n join friendships f on f.member_id = n.member_id
+      where n.number in (select value from json_each(?))`).pluck().get(JSON.stringify(sample)) as number;
+    return friendships / sample.length;
   }
 
   /** The grants of these members (their ids in one parameter: a statement prepared once, whatever their number). */
@@ -535,8 +593,9 @@ class RawReplayReads {
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
   batch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
     const agreement = filter.agreementId === undefined ? [] : [filter.agreementId];
-    const rows = this.statements[agreement.length === 0 ? 'all' : 'agreement']
-      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as Array<HeadRow & { subjects: string | null }>;
+    const inSql = this.friendshipsInSql;
+    const rows = this.statements[`${agreement.length === 0 ? 'all' : 'agreement'}${inSql ? 'Friends' : ''}`]
+      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as Array<HeadRow & { subjects: string | null; denied_friend: number }>;
     const members = this.members();
     const starts = new Int32Array(rows.length + 1);
     const codes: number[] = [];
@@ -562,10 +621,11 @@ class RawReplayReads {
     starts[rows.length] = codes.length;
     numbers = numbers.subarray(0, codes.length);
     // The members the batch names and its tokens' friends, read now: a statement per table for those not read before.
-    members.load(numbers, tokens);
+    members.load(numbers, inSql ? [] : tokens);
     members.load(tokens, []);
     members.load(denied, []);
-    return { heads: rows, starts, codes, numbers, tokens, denied, idTexts };
+    const friends = inSql ? splitFriendships(codes, rows) : undefined;
+    return { heads: rows, starts, codes, numbers, tokens, denied, idTexts, friends };
   }
 }
 
@@ -587,6 +647,17 @@ function worldOf(sqlite: BetterSqlite3.Database): ReplayNumbers {
   const members = new ReplayNumbers(sqlite);
   worlds.set(sqlite, { state, members });
   return members;
+}
+
+/** Codes read with their friendship bit: the bits taken out, the codes left as `packedLists` reads them. */
+function splitFriendships(codes: number[], rows: ReadonlyArray<{ denied_friend: number }>): { subjects: Uint8Array; denied: Uint8Array } {
+  const subjects = new Uint8Array(codes.length);
+  for (let at = 0; at < codes.length; at++) {
+    const code = codes[at]!;
+    subjects[at] = code % 2;
+    codes[at] = (code - (code % 2)) / 2;
+  }
+  return { subjects, denied: Uint8Array.from(rows, (row) => row.denied_friend) };
 }
 
 /** The numbers of the ids in `text` from `start` on (a record separator between two), written from `at`; how many. */
