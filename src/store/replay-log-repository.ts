@@ -125,9 +125,12 @@ export class ReplayLogRepository {
     // A replay with more requests than there are members meets most of them, and most token members' friends.
     if (!members.knowsEveryone() && requests >= maxNumber) members.everyone(await loadFriendGraph(this.db));
     if (members.knowsEveryone()) { raw.friendshipsInSql = false; return members; }
-    // Else the token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
+    // A replay naming more subjects than there are members meets most of them.
+    const subjects = await this.subjectCount(filter);
+    if (!members.knowsAllFacts && subjects >= maxNumber) members.readAllFacts();
+    // The token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
     const tokens = maxNumber * (1 - Math.exp(-requests / Math.max(maxNumber, 1)));
-    raw.friendshipsInSql = tokens * raw.averageFriends() > FRIENDSHIPS_PER_SUBJECT * await this.subjectCount(filter);
+    raw.friendshipsInSql = tokens * raw.averageFriends() > FRIENDSHIPS_PER_SUBJECT * subjects;
     return members;
   }
 

@@ -96,6 +96,19 @@ export class ReplayNumbers {
    */
   everyone(graph: FriendGraph): void {
     this.graph = graph;
+    if (!this.knowsAllFacts) this.readAllFacts();
+  }
+
+  /** Whether every member's facts are read (readAllFacts). */
+  knowsAllFacts = false;
+
+  /**
+   * Every member's facts, a scan of each table: for a run that names most members, cheaper than
+   * reading them a batch at a time (three seeks per member, from all over a large file).
+   */
+  readAllFacts(): void {
+    this.knowsAllFacts = true;
+    this.exclusions.clear();
     const scan = (sql: string) => this.sqlite.prepare(sql).raw(true).iterate() as Iterable<unknown[]>;
     for (const row of scan('select cast(id as blob), platform_enabled, share_via_friends from members')) {
       const n = this.numberOfBytes(row[0] as Buffer);

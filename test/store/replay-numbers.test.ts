@@ -42,7 +42,11 @@ test('members by number: ids in place, facts as the member repository reads them
   byBatch.load([-1, ...all], all);
   const everyone = new ReplayNumbers(sqliteReaderOf(store.db)!);
   everyone.everyone(await loadFriendGraph(store.db));
-  for (const world of [byBatch, everyone]) {
+  // Some read by batch, then every member's facts at once.
+  const thenAll = new ReplayNumbers(sqliteReaderOf(store.db)!);
+  thenAll.load(all, all);
+  thenAll.readAllFacts();
+  for (const world of [byBatch, everyone, thenAll]) {
     const text = `x\x1e${members.join('\x1e')}\x1enobody`;
     let at = 2;
     for (const id of members) {
