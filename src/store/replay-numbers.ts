@@ -31,8 +31,9 @@ const BY_NUMBER = 'where n.number in (select value from json_each(?))';
  * binary search). Facts and lists are read a batch at a time, for the numbers a batch meets and
  * not read before (a statement per table with the numbers as one JSON parameter), so a replay of a
  * short period reads no more of the world than it meets; nothing read is read again, except the
- * friend lists once they outgrow their budget. The world is the one these statements see:
- * a member numbered after the run started counts as no member.
+ * friend lists once they outgrow their budget. A run that meets most members reads them whole
+ * instead (readAllFacts, everyone). The world is the one these statements see: a member numbered
+ * after it was first read counts as no member.
  */
 export class ReplayNumbers {
   private readonly ids: IdTable;
