@@ -247,8 +247,17 @@ export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, te
     if (!sameRelease(logged, decideLogged(plan, decided, logged, subjects.facts(index)))) return false;
   }
   // Every subject shown as logged: only replayRequest's refusal of a friend list without `friends` is left.
-  const lookup = subjects.length === 1 && request.passedOver === 0;
-  return !(throughFriends && !plan.friendsVisible && !lookup);
+  return !refusesFriendList(plan, request, subjects.length, throughFriends);
+}
+
+/** A request for one friend: one subject through friends, none passed over (a 404 when the friend is not visible). */
+function isLookup(request: LoggedHead, subjectCount: number): boolean {
+  return subjectCount === 1 && request.passedOver === 0;
+}
+
+/** The route's refusal of a friend list (all its subjects through friends, not a lookup) without `friends`: 403 not_consented. */
+function refusesFriendList(plan: AccessPlan, request: LoggedHead, subjectCount: number, throughFriends: boolean): boolean {
+  return throughFriends && !plan.friendsVisible && !isLookup(request, subjectCount);
 }
 
 /**
@@ -264,11 +273,9 @@ export function replayRequest(request: LoggedRequest, terms: AgreementTerms | nu
   const subjects = request.subjects.map((subject, index) =>
     decideLogged(plan, decided, subject, subject.relation === 'self' ? selfFacts(subject.id) : world.subject(index)));
   const throughFriends = !request.subjects.some((subject) => subject.relation === 'self');
-  // A lookup of one friend (one subject, none passed over) answers 404 when the friend is not visible;
-  // a friend list answers 403 not_consented without `friends`, and leaves hidden friends out.
-  const lookup = request.subjects.length === 1 && request.passedOver === 0;
-  if (throughFriends && !plan.friendsVisible && !lookup) return refused('not_consented');
-  if (throughFriends && lookup && !subjects[0]!.shown) return refused('not_found');
+  // A friend list leaves hidden friends out.
+  if (refusesFriendList(plan, request, subjects.length, throughFriends)) return refused('not_consented');
+  if (throughFriends && isLookup(request, subjects.length) && !subjects[0]!.shown) return refused('not_found');
   return { served: true, subjects };
 }
 

@@ -5,7 +5,8 @@ import type { Instant } from '../domain/time.js';
 import type {
   LoggedConsent, LoggedRequestRead, MemberFacts, PackedRequests, ReplayFilter, ReplayLogRepository,
 } from '../store/replay-log-repository.js';
-import { sharedFacts, type ReplayMembers, type SharedFacts } from '../store/replay-members.js';
+import { sharedFacts, type SharedFacts } from '../store/replay-members.js';
+import { ANOTHER_MEMBER, type ReplayNumbers } from '../store/replay-numbers.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -34,16 +35,17 @@ function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string
 
 /**
  * Streams logged Graph API requests in seq order, a batch at a time, each with the world the rules
- * read around it: today's member facts and consents, each loaded once per member (cached across
- * batches; on SQLite every member's facts at once, a scan), and today's friendships read with the
- * leaves; never a query per entry.
+ * read around it: today's member facts, friendships and consents, each loaded once per member
+ * (cached across batches; on SQLite by member number, ReplayNumbers: the facts of the members a
+ * batch names, the friend lists of its token members; on PostgreSQL the friendships with the
+ * leaves); never a query per entry.
  */
 export class LogReplayer {
   private appClasses: Map<string, AppClass> | undefined;
   /** A member's facts as a subject who uses no app, as a friend and as not one: shared, not built per subject decided. */
   private readonly facts = new Map<string, SharedFacts | null>();
-  /** Today's members as the store reads them a batch at a time (SQLite), instead of `facts`. */
-  private members: ReplayMembers | undefined;
+  /** Today's members by number as the store reads them a batch at a time (SQLite), instead of `facts`. */
+  private members: ReplayNumbers | undefined;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   private readonly platform = new Map<string, boolean>();
 
@@ -63,7 +65,7 @@ export class LogReplayer {
    * as a step.
    */
   async *batches(filter: ReplayFilter, batchSize = REPLAY_BATCH): AsyncGenerator<ReplayBatch> {
-    await this.start();
+    await this.start(filter);
     let afterSeq = 0;
     for (;;) {
       const packed = await this.log.packedRequests(filter, afterSeq, batchSize);
@@ -71,7 +73,8 @@ export class LogReplayer {
         if (packed.length === 0) return;
         afterSeq = packed.head(packed.length - 1).seq;
         const heads = Array.from({ length: packed.length }, (_, index) => packed.head(index));
-        await this.load(heads.map((head, index) => ({ head, subjectIds: packed.ids(index) })));
+        // Only a third-party app's request reads its subjects' consents (whether they use the app): only its ids are split.
+        await this.load(heads.map((head, index) => ({ head, subjectIds: this.appClassOf(head) === 'third_party' ? packed.ids(index) : [] })));
         yield new PackedBatch(this, packed, heads);
         continue;
       }
@@ -80,19 +83,19 @@ export class LogReplayer {
       afterSeq = read[read.length - 1]!.request.seq;
       const requests = read.map(({ request }) => ({ head: request, subjectIds: request.subjects.map((subject) => subject.id) }));
       // Read the general way (ids that do not pack): the members it names are read here.
-      this.members?.load(requests.flatMap(({ head, subjectIds }) => [...subjectIds, head.tokenMemberId, head.deniedSubject ?? head.tokenMemberId]), []);
+      const members = this.members;
+      if (members !== undefined) {
+        const named = requests.flatMap(({ head, subjectIds }) => [...subjectIds, head.tokenMemberId, head.deniedSubject ?? head.tokenMemberId]);
+        members.load(named.map((id) => members.numberOf(id)), []);
+      }
       await this.load(requests);
       yield new ReadBatch(this, read);
     }
   }
 
-  private async start(): Promise<void> {
+  private async start(filter: ReplayFilter): Promise<void> {
     this.appClasses ??= await this.log.appClasses();
-    this.members ??= this.log.allMembers();
-  }
-
-  private shared(id: string): SharedFacts | null | undefined {
-    return this.members === undefined ? this.facts.get(id) : this.members.factsOf(id);
+    this.members ??= await this.log.replayNumbers(filter);
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
@@ -115,7 +118,7 @@ export class LogReplayer {
     const [platform, facts, consents] = await Promise.all([
       all ? undefined : this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
-    for (const id of tokens) this.platform.set(id, all ? this.shared(id)?.other.platformEnabled ?? false : platform!.get(id) ?? false);
+    for (const id of tokens) this.platform.set(id, all ? this.members!.platformEnabled(this.members!.numberOf(id)) : platform!.get(id) ?? false);
     for (const id of subjects) {
       const member = facts.get(id);
       this.facts.set(id, member === undefined ? null : sharedFacts(member));
@@ -135,12 +138,20 @@ export class LogReplayer {
   }
 
   /** A member's facts as a subject of the request: undefined when no such member exists. */
-  subjectFacts(head: LoggedHead, appClass: AppClass, id: string, isFriend: boolean, member = this.shared(id)): SubjectFacts | undefined {
-    if (member === undefined || member === null) return undefined;
+  subjectFacts(head: LoggedHead, appClass: AppClass, id: string, isFriend: boolean): SubjectFacts | undefined {
     // A member is a friend of themself in no list, as the route sees it.
-    const shared = isFriend && id !== head.tokenMemberId ? member.friend : member.other;
+    const own = id === head.tokenMemberId;
+    const shared = this.members === undefined ? this.sharedFacts(id, isFriend && !own) : this.members.facts(this.members.numberOf(id), isFriend && !own);
+    if (shared === undefined) return undefined;
     const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), head.appId, head.at);
-    return usesApp ? { ...shared, usesApp } : shared;
+    // Facts by number carry no id (ANOTHER_MEMBER): the token's own member is given theirs.
+    return usesApp || (own && shared.id !== id) ? { ...shared, id, usesApp } : shared;
+  }
+
+  private sharedFacts(id: string, asFriend: boolean): SubjectFacts | undefined {
+    const member = this.facts.get(id);
+    if (member === undefined || member === null) return undefined;
+    return asFriend ? member.friend : member.other;
   }
 
   step({ request, friendsToday, deniedSubjectIsFriend }: LoggedRequestRead): ReplayStep {
@@ -189,6 +200,9 @@ class ReadBatch implements ReplayBatch {
   }
 }
 
+/** A `self` entry naming another member than the token's: a stranger to the rules, as selfFacts of its id is. */
+const ANOTHER_SELF = selfFacts(ANOTHER_MEMBER);
+
 class PackedBatch implements ReplayBatch {
   readonly length: number;
 
@@ -200,18 +214,30 @@ class PackedBatch implements ReplayBatch {
     return this.replayer.step(this.packed.read(index));
   }
 
+  /**
+   * The request as columns, its subjects' facts by member number: undefined (read it as a step) for
+   * a third-party app's request (whether a subject uses the app is read by id) and for a token
+   * member without a number.
+   */
   columns(index: number): ColumnsStep | undefined {
     const request = this.heads[index]!;
     const world = this.replayer.requestWorld(request);
-    if (world === undefined) return undefined;
-    const { packed, replayer } = this;
-    const codes = packed.codes(index);
-    const ids = packed.ids(index);
+    const { packed } = this;
+    const token = packed.tokenNumber(index);
+    if (world === undefined || world.appClass === 'third_party' || token < 0 || request.tokenMemberId === ANOTHER_MEMBER) return undefined;
+    const members = packed.members;
+    const first = packed.first(index);
+    const own = selfFacts(request.tokenMemberId);
     const subjects: SubjectColumns = {
-      length: codes.length,
-      logged: (at) => packed.lists(codes[at]!),
-      facts: (at) => packed.lists(codes[at]!).relation === 'self' ? selfFacts(ids[at]!)
-        : replayer.subjectFacts(request, world.appClass, ids[at]!, packed.friendToday(codes[at]!)),
+      length: packed.first(index + 1) - first,
+      logged: (at) => packed.lists(packed.code(first + at)),
+      facts: (at) => {
+        const number = packed.number(first + at);
+        // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
+        if (number === token) return packed.lists(packed.code(first + at)).relation === 'self' || members.facts(number, false) !== undefined ? own : undefined;
+        if (packed.lists(packed.code(first + at)).relation === 'self') return ANOTHER_SELF;
+        return members.facts(number, packed.friendToday(index, first + at));
+      },
     };
     return { request, world, subjects };
   }

@@ -81,7 +81,7 @@ const SEPARATOR = 0x1f;
  * the id's bytes, the lookups being random across a million ids); FNV-1a finished with murmur3's
  * mix, as ids differ in few bytes.
  */
-class IdTable {
+export class IdTable {
   private bytes = new Uint8Array(1 << 20);
   private used = 0;
   /** Per slot: hash, number + 1 (0: empty), start and length of the id in `bytes`. */
@@ -125,6 +125,34 @@ class IdTable {
       if (same) return numbered - 1;
     }
   }
+
+  /**
+   * The number of the id held in `text[start..end)` (a slice of a longer string, made into no string
+   * of its own): its characters are its bytes when all are ASCII, else it is encoded first.
+   */
+  numberOfText(text: string, start: number, end: number): number | undefined {
+    let hash = FNV_OFFSET;
+    for (let i = start; i < end; i++) {
+      const char = text.charCodeAt(i);
+      if (char > 0x7f) {
+        const bytes = Buffer.from(text.slice(start, end), 'utf8');
+        return this.numberOf(bytes, 0, bytes.length);
+      }
+      hash = Math.imul(hash ^ char, FNV_PRIME);
+    }
+    hash = mixed(hash);
+    const { slots, bytes } = this;
+    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
+      const at = slot * SLOT;
+      const numbered = slots[at + 1]!;
+      if (numbered === 0) return undefined;
+      if (slots[at] !== hash || slots[at + 3] !== end - start) continue;
+      const from = slots[at + 2]!;
+      let same = true;
+      for (let k = 0; k < end - start && same; k++) same = bytes[from + k] === text.charCodeAt(start + k);
+      if (same) return numbered - 1;
+    }
+  }
 }
 
 /** Uint32s a slot of IdTable takes. */
@@ -136,9 +164,16 @@ function grown<T extends Uint8Array | Uint32Array>(array: T): T {
   return bigger;
 }
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 function hashOf(bytes: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  let hash = FNV_OFFSET;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
+  return mixed(hash);
+}
+
+function mixed(hash: number): number {
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;

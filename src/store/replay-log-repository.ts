@@ -11,7 +11,8 @@ import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
-import { ReplayMembers } from './replay-members.js';
+import { loadFriendGraph } from './friend-graph.js';
+import { ReplayNumbers } from './replay-numbers.js';
 import type { AgreementsTable, GrantsTable } from './schema.js';
 
 /** Which logged requests to read: one agreement's or all, in [from, to). */
@@ -39,7 +40,7 @@ export type { MemberFacts };
 /** A batch whose requests hold fewer than one leaf in this many of the range they span reads its leaves request by request. */
 const SCATTERED = 4;
 
-/** What a packed subject code says besides the subject's friendship. */
+/** What a packed subject code says. */
 interface PackedLists {
   readonly shown: true;
   readonly relation: 'self' | 'friend';
@@ -63,7 +64,7 @@ export class ReplayLogRepository {
   private readonly fieldSets = new Map<number, FieldSet>();
   /** Grants' field lists as stored (JSON): few distinct ones, each parsed once. */
   private readonly grantMasks = new Map<string, FieldMask>();
-  /** A packed subject code's relation and lists, by the code without its friendship bit: a log holds few distinct ones. */
+  /** A packed subject code's relation and lists, by the code: a log holds few distinct ones. */
   private readonly packed = new Map<number, PackedLists>();
   private raw: RawReplayReads | undefined;
 
@@ -71,15 +72,16 @@ export class ReplayLogRepository {
 
   /**
    * Up to `limit` Graph API requests after `afterSeq`, in seq order, each with the subjects its
-   * response carried and whether each is a friend of the token's member today (read with the
-   * leaves, a lookup of the friendships' key per leaf, rather than friend lists per member).
+   * response carried and whether each is a friend of the token's member today (on SQLite from the
+   * token members' friend lists by number, ReplayNumbers; on PostgreSQL read with the leaves, a
+   * lookup of the friendships' key per leaf).
    */
   async requests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<LoggedRequestRead[]> {
     const raw = this.rawReads();
     const packed = raw?.batch(filter, afterSeq, limit);
     if (packed !== undefined) {
       await this.loadFieldSetsOf(packed.codes);
-      return this.unpack(packed);
+      return this.unpack(packed, raw!.members());
     }
     const requests = await this.requestRows(filter, afterSeq, limit);
     if (requests.length === 0) return [];
@@ -98,36 +100,65 @@ export class ReplayLogRepository {
     const packed = this.rawReads()?.batch(filter, afterSeq, limit);
     if (packed === undefined) return undefined;
     await this.loadFieldSetsOf(packed.codes);
-    return new PackedRequests(packed, this);
+    return new PackedRequests(packed, this, this.raw!.members());
   }
 
   /** The packed rows of a batch as requests: each head with its subjects' codes and ids. */
-  private unpack(batch: PackedBatch): LoggedRequestRead[] {
-    const requests = new PackedRequests(batch, this);
+  private unpack(batch: PackedBatch, members: ReplayNumbers): LoggedRequestRead[] {
+    const requests = new PackedRequests(batch, this, members);
     const result: LoggedRequestRead[] = [];
     for (let index = 0; index < batch.heads.length; index++) result.push(requests.read(index));
     return result;
   }
 
   /**
-   * Today's members as packed batches read them (SQLite: the facts of every member a batch names,
-   * read with it, a raw statement per table); undefined on PostgreSQL and inside a transaction.
+   * Today's members as packed batches read them (SQLite: by member number, the facts of every member
+   * a batch names and its token members' friends, read with it); undefined on PostgreSQL and inside a
+   * transaction.
    */
-  allMembers(): ReplayMembers | undefined {
-    return this.rawReads()?.members();
+  async replayNumbers(filter: ReplayFilter): Promise<ReplayNumbers | undefined> {
+    const raw = this.rawReads();
+    const members = raw?.members();
+    if (raw === undefined || members === undefined) return undefined;
+    const { maxNumber } = members;
+    const requests = await this.count(filter);
+    // A replay with more requests than there are members meets most of them, and most token members' friends.
+    if (!members.knowsEveryone() && requests >= maxNumber) members.everyone(await loadFriendGraph(this.db));
+    if (members.knowsEveryone()) { raw.friendshipsInSql = false; return members; }
+    // A replay naming more subjects than there are members meets most of them.
+    const subjects = await this.subjectCount(filter);
+    if (!members.knowsAllFacts && subjects >= maxNumber) members.readAllFacts();
+    // The token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
+    const tokens = maxNumber * (1 - Math.exp(-requests / Math.max(maxNumber, 1)));
+    raw.friendshipsInSql = tokens * raw.averageFriends() > FRIENDSHIPS_PER_SUBJECT * subjects;
+    return members;
   }
 
-  /** A packed code's relation and lists (its friendship bit aside), worked out once per distinct code. */
+  /** Read today's friendships with the leaves (a look-up per subject) or from the token members' lists (SQLite; tests pick). */
+  readFriendshipsInSql(inSql: boolean): void {
+    const raw = this.rawReads();
+    if (raw !== undefined) raw.friendshipsInSql = inSql;
+  }
+
+  /** How many subjects the filter's requests name at most (their leaves): what a replay checks friendships for. */
+  private async subjectCount(filter: ReplayFilter): Promise<number> {
+    let query = this.db.selectFrom('audit_requests').select(sql<number>`coalesce(sum(leaf_count), 0)`.as('n'))
+      .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
+      .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
+    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
+    return Number((await query.executeTakeFirstOrThrow()).n);
+  }
+
+  /** A packed code's relation and lists, worked out once per distinct code. */
   packedLists(code: number): PackedLists {
-    const key = Math.floor(code / 2);
-    let lists = this.packed.get(key);
+    let lists = this.packed.get(code);
     if (lists === undefined) {
-      const self = key % 2;
-      const ids = (key - self) / 2;
+      const self = code % 2;
+      const ids = (code - self) / 2;
       const withheld = ids % PACKED_ID_SPAN;
       const released = (ids - withheld) / PACKED_ID_SPAN;
       lists = { shown: true, relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld };
-      this.packed.set(key, lists);
+      this.packed.set(code, lists);
     }
     return lists;
   }
@@ -220,18 +251,15 @@ export class ReplayLogRepository {
   }
 
   /** The same, for subjects packed as RawReplayReads packs them (their released and withheld lists' ids): those of codes not seen before. */
-  private async loadFieldSetsOf(codes: ReadonlyArray<readonly number[]>): Promise<void> {
+  private async loadFieldSetsOf(codes: readonly number[]): Promise<void> {
     const missing = new Set<number>();
-    for (const requestCodes of codes) {
-      for (const code of requestCodes) {
-        const key = Math.floor(code / 2);
-        if (this.packed.has(key)) continue;
-        const ids = Math.floor(key / 2);
-        const withheld = ids % PACKED_ID_SPAN;
-        const released = (ids - withheld) / PACKED_ID_SPAN;
-        if (!this.fieldSets.has(released)) missing.add(released);
-        if (!this.fieldSets.has(withheld)) missing.add(withheld);
-      }
+    for (const code of codes) {
+      if (this.packed.has(code)) continue;
+      const ids = Math.floor(code / 2);
+      const withheld = ids % PACKED_ID_SPAN;
+      const released = (ids - withheld) / PACKED_ID_SPAN;
+      if (!this.fieldSets.has(released)) missing.add(released);
+      if (!this.fieldSets.has(withheld)) missing.add(withheld);
     }
     await this.loadMissingFieldSets(missing);
   }
@@ -339,13 +367,14 @@ function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unk
 }
 
 /**
- * A batch read packed: per request its head, and its subjects as columns (their codes and ids) that
- * the replay reads without an object per subject; `read` makes a request of one the general way.
+ * A batch read packed: per request its head, and its subjects as columns (their codes and member
+ * numbers) that the replay reads without an object or a string per subject; `read` makes a request
+ * of one the general way.
  */
 export class PackedRequests {
   readonly length: number;
 
-  constructor(private readonly batch: PackedBatch, private readonly log: ReplayLogRepository) {
+  constructor(private readonly batch: PackedBatch, private readonly log: ReplayLogRepository, readonly members: ReplayNumbers) {
     this.length = batch.heads.length;
   }
 
@@ -355,17 +384,41 @@ export class PackedRequests {
     return loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, []);
   }
 
+  /** The number of the request's token member (-1: none). */
+  tokenNumber(index: number): number {
+    return this.batch.tokens[index]!;
+  }
+
   deniedSubjectIsFriend(index: number): boolean {
-    return this.batch.heads[index]!.denied_friend === 1;
+    const { friends, tokens, denied } = this.batch;
+    return friends === undefined ? this.members.isFriend(tokens[index]!, denied[index]!) : friends.denied[index] === 1;
   }
 
-  /** The packed codes of the request's subjects (see `lists` and `friendToday`). */
-  codes(index: number): readonly number[] {
-    return this.batch.codes[index]!;
+  /** Whether the subject at `at` (a request's, see `first`) is a friend of the request's token member today. */
+  friendToday(index: number, at: number): boolean {
+    const { friends, tokens, numbers } = this.batch;
+    return friends === undefined ? this.members.isFriend(tokens[index]!, numbers[at]!) : friends.subjects[at] === 1;
   }
 
+  /** The request's subjects are those at first(index) .. first(index + 1) - 1 (code, number). */
+  first(index: number): number {
+    return this.batch.starts[index]!;
+  }
+
+  /** A subject's packed code (see `lists`). */
+  code(at: number): number {
+    return this.batch.codes[at]!;
+  }
+
+  /** A subject's member number (-1: no member's). */
+  number(at: number): number {
+    return this.batch.numbers[at]!;
+  }
+
+  /** The request's subjects' ids, made into strings only here. */
   ids(index: number): readonly string[] {
-    return this.batch.ids[index]!;
+    const text = this.batch.idTexts[index]!;
+    return this.first(index + 1) === this.first(index) ? [] : text.split(ID_SEPARATOR);
   }
 
   /** A subject's entry as logged, from its code: one shared object per distinct pair of lists. */
@@ -373,20 +426,16 @@ export class PackedRequests {
     return this.log.packedLists(code);
   }
 
-  /** Whether a subject (by its code) is a friend of the request's token member today. */
-  friendToday(code: number): boolean {
-    return code % 2 === 1;
-  }
-
   read(index: number): LoggedRequestRead {
-    const codes = this.codes(index);
+    const first = this.first(index);
     const ids = this.ids(index);
-    const subjects: LoggedSubject[] = new Array(codes.length);
-    const friendsToday: boolean[] = new Array(codes.length);
-    for (let next = 0; next < codes.length; next++) {
-      const { relation, released, withheld } = this.lists(codes[next]!);
+    const token = this.tokenNumber(index);
+    const subjects: LoggedSubject[] = new Array(ids.length);
+    const friendsToday: boolean[] = new Array(ids.length);
+    for (let next = 0; next < ids.length; next++) {
+      const { relation, released, withheld } = this.lists(this.code(first + next));
       subjects[next] = { shown: true, id: ids[next]!, relation, released, withheld };
-      friendsToday[next] = this.friendToday(codes[next]!);
+      friendsToday[next] = this.friendToday(index, first + next);
     }
     const head = this.batch.heads[index]!;
     const request = loggedRequest(head, head.outcome as 'served' | 'denied', head.code, head.subject_member_id, head.passed_over, subjects);
@@ -400,7 +449,6 @@ interface HeadRow extends RequestRow {
   readonly code: string | null;
   readonly subject_member_id: string | null;
   readonly passed_over: number | null;
-  readonly denied_friend: number;
 }
 
 function loggedRequest(row: RequestRow, outcome: 'served' | 'denied', code: string | null, subject: string | null, passedOver: number | null,
@@ -442,19 +490,27 @@ function readsRange(filter: ReplayFilter, requests: readonly RequestRow[]): bool
   return leafCount * SCATTERED >= end - first;
 }
 
-/** Field-set ids below this are packed into one number with a subject's relation and friendship (2^22: 4 + 22 + 22 + 2 bits < 2^53). */
+/** Field-set ids below this are packed into one number with a subject's relation (2^22: 22 + 22 + 1 bits < 2^53). */
 const PACKED_ID_SPAN = 4_194_304;
 /** Between a request's subjects' codes and their ids, as RawReplayReads reads them (char(31)), and between two ids (char(30)). */
 const LISTS_SEPARATOR = '\x1f';
 const ID_SEPARATOR = '\x1e';
+const ID_SEPARATOR_CODE = 0x1e;
 
-const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = ${leaf}.subject_member_id)`;
-/**
- * A subject's released and withheld lists' ids, its relation (self: no code) and whether it is a
- * friend of the token's member today, in one number (-1 when an id is too large to pack).
- */
+/** A subject's released and withheld lists' ids and its relation (self: no code) in one number (-1 when an id is too large to pack). */
 const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
+  then (l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null) else -1 end`;
+const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f where f.member_id = r.token_member_id and f.friend_id = ${leaf}.subject_member_id)`;
+/** The same, then whether the subject is a friend of the token's member today (a descent of the friendships' key): its code * 2 + 1 or 0. */
+const SUBJECT_CODE_AND_FRIEND = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
   then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
+/**
+ * Friendships read from the token members' lists when they hold at most this many for each subject
+ * to check, else looked up per subject in the batch's statement: the look-up cost 1.1 to 1.2 µs of
+ * CPU a subject, a friendship read in a list about 0.5 µs (20,000 members, a load of 8), and both
+ * read pages from all over the file at a million members.
+ */
+const FRIENDSHIPS_PER_SUBJECT = 2;
 /**
  * The requests a replay reads (Graph API requests with a token member, in the period, optionally
  * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
@@ -462,34 +518,65 @@ const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < 
  * between two). A row per request, not per subject: better-sqlite3's cost is per row and per
  * value, and a string's characters cost little. Both lists come from the same scan of the
  * request's leaves, in seq order (a range of the primary key; `not indexed`: never an automatic
- * index on `outcome`, which the planner may otherwise build).
+ * index on `outcome`, which the planner may otherwise build). Today's friendships are looked up
+ * here only when reading the token members' lists would cost more (FRIENDSHIPS_PER_SUBJECT): the
+ * look-up was most of this statement's time.
  */
-const BATCH_SQL = (agreement: string) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id, r.agreement_version,
-    r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over, ${FRIEND_OF_TOKEN('h')} as denied_friend,
-    (select group_concat(${SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_member_id, ''), char(30))
+const BATCH_SQL = (agreement: string, friendships: boolean) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id,
+    r.agreement_version, r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over,
+    ${friendships ? FRIEND_OF_TOKEN('h') : 0} as denied_friend,
+    (select group_concat(${friendships ? SUBJECT_CODE_AND_FRIEND : SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_member_id, ''), char(30))
       from audit_leaves l not indexed where l.seq > r.first_seq and l.seq < r.first_seq + r.leaf_count and l.outcome = 'released') as subjects
   from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
   where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ?${agreement}
   order by r.first_seq limit ?`;
 
-/** A batch as RawReplayReads reads it: per request, its head and its subjects' packed codes and ids. */
+/**
+ * A batch as RawReplayReads reads it: per request its head, and its subjects as columns over the
+ * whole batch (request i's at starts[i] .. starts[i + 1] - 1): packed codes and member numbers.
+ */
 interface PackedBatch {
   readonly heads: readonly HeadRow[];
-  readonly codes: ReadonlyArray<readonly number[]>;
-  readonly ids: ReadonlyArray<readonly string[]>;
+  readonly starts: Int32Array;
+  readonly codes: readonly number[];
+  readonly numbers: Int32Array;
+  /** Per request: its token member's number, and that of the member a refused request named (-1: none). */
+  readonly tokens: Int32Array;
+  readonly denied: Int32Array;
+  /** Per request: its subjects' ids as SQLite joined them, split only for a request read the general way. */
+  readonly idTexts: readonly string[];
+  /** Read with the leaves: whether each subject, and the member a refused request named, is a friend of the token's member (1). */
+  readonly friends?: { readonly subjects: Uint8Array; readonly denied: Uint8Array };
 }
 
 /**
  * The replay's read on a better-sqlite3 connection (one statement, prepared once): a batch's
- * requests, a row each, their subjects in two strings split here.
+ * requests, a row each, their subjects' codes parsed and their ids looked up as member numbers
+ * where they lie in the row's string.
  */
 class RawReplayReads {
-  private readonly statements: Record<'all' | 'agreement', BetterSqlite3.Statement>;
-  private replayMembers: ReplayMembers | undefined;
+  private readonly statements: Record<'all' | 'agreement' | 'allFriends' | 'agreementFriends', BetterSqlite3.Statement>;
+  private replayNumbers: ReplayNumbers | undefined;
   private grantsOf: BetterSqlite3.Statement | undefined;
+  /** Today's friendships read with the leaves, not from the token members' lists. */
+  friendshipsInSql = false;
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
-    this.statements = { all: sqlite.prepare(BATCH_SQL('')), agreement: sqlite.prepare(BATCH_SQL(' and r.agreement_id = ?')) };
+    const agreement = ' and r.agreement_id = ?';
+    this.statements = {
+      all: sqlite.prepare(BATCH_SQL('', false)), agreement: sqlite.prepare(BATCH_SQL(agreement, false)),
+      allFriends: sqlite.prepare(BATCH_SQL('', true)), agreementFriends: sqlite.prepare(BATCH_SQL(agreement, true)),
+    };
+  }
+
+  /** Friends a member has on average, from a sample of up to 1,000 members spread over the numbers. */
+  averageFriends(): number {
+    const { maxNumber } = this.members();
+    const sample = Array.from({ length: Math.min(1_000, maxNumber) }, (_, i) => 1 + Math.floor((i * maxNumber) / Math.min(1_000, maxNumber)));
+    if (sample.length === 0) return 0;
+    const friendships = this.sqlite.prepare(`select count(*) from member_numbers n join friendships f on f.member_id = n.member_id
+      where n.number in (select value from json_each(?))`).pluck().get(JSON.stringify(sample)) as number;
+    return friendships / sample.length;
   }
 
   /** The grants of these members (their ids in one parameter: a statement prepared once, whatever their number). */
@@ -498,54 +585,112 @@ class RawReplayReads {
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
-  /** Today's members, read as batches meet them. */
-  members(): ReplayMembers {
-    return this.replayMembers ??= new ReplayMembers(this.sqlite);
+  /**
+   * Today's members by number, read as batches meet them (the ids' numbers once, when first asked):
+   * those a run before this one read on the same connection when nothing changed since.
+   */
+  members(): ReplayNumbers {
+    return this.replayNumbers ??= worldOf(this.sqlite);
   }
 
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
   batch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
     const agreement = filter.agreementId === undefined ? [] : [filter.agreementId];
-    const rows = this.statements[agreement.length === 0 ? 'all' : 'agreement']
-      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as Array<HeadRow & { subjects: string | null }>;
-    const codes: number[][] = [];
-    const ids: string[][] = [];
-    for (const row of rows) {
-      // The codes hold digits, commas and minus signs only: the first unit separator ends them, whatever the ids hold.
-      const end = row.subjects === null ? -1 : row.subjects.indexOf(LISTS_SEPARATOR);
-      const subjectCodes = end < 0 ? [] : parseCodes(row.subjects!.slice(0, end));
-      const subjectIds = end < 0 ? [] : row.subjects!.slice(end + 1).split(ID_SEPARATOR);
-      if (subjectIds.length !== subjectCodes.length || subjectCodes.includes(-1)) return undefined;
-      codes.push(subjectCodes);
-      ids.push(subjectIds);
-    }
+    const inSql = this.friendshipsInSql;
+    const rows = this.statements[`${agreement.length === 0 ? 'all' : 'agreement'}${inSql ? 'Friends' : ''}`]
+      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as Array<HeadRow & { subjects: string | null; denied_friend: number }>;
     const members = this.members();
-    // The members the batch names, read now: a statement per table for all those not read before.
-    members.load([...subjectsOf(rows, ids), ...rows.map((row) => row.token_member_id)], []);
-    return { heads: rows, codes, ids };
+    const starts = new Int32Array(rows.length + 1);
+    const codes: number[] = [];
+    let numbers: Int32Array = new Int32Array(rows.length * 32);
+    const tokens = new Int32Array(rows.length);
+    const denied = new Int32Array(rows.length);
+    const idTexts: string[] = [];
+    for (let index = 0; index < rows.length; index++) {
+      const row = rows[index]!;
+      starts[index] = codes.length;
+      tokens[index] = members.numberOf(row.token_member_id);
+      denied[index] = row.subject_member_id === null ? -1 : members.numberOf(row.subject_member_id);
+      const text = row.subjects;
+      // The codes hold digits, commas and minus signs only: the first unit separator ends them, whatever the ids hold.
+      const end = text === null ? -1 : text.indexOf(LISTS_SEPARATOR);
+      if (end < 0) { idTexts.push(''); continue; }
+      parseCodes(text!, end, codes);
+      idTexts.push(text!.slice(end + 1));
+      if (numbers.length < codes.length) numbers = grown(numbers, codes.length);
+      const found = lookUpIds(members, text!, end + 1, numbers, starts[index]!);
+      if (found !== codes.length - starts[index]! || codes.includes(-1, starts[index])) return undefined;
+    }
+    starts[rows.length] = codes.length;
+    numbers = numbers.subarray(0, codes.length);
+    // The members the batch names and its tokens' friends, read now: a statement per table for those not read before.
+    members.load(numbers, inSql ? [] : tokens);
+    members.load(tokens, []);
+    members.load(denied, []);
+    const friends = inSql ? splitFriendships(codes, rows) : undefined;
+    return { heads: rows, starts, codes, numbers, tokens, denied, idTexts, friends };
   }
 }
 
-/** Every member a batch names as a subject: its subjects, and the members refused requests named. */
-function* subjectsOf(heads: readonly HeadRow[], ids: ReadonlyArray<readonly string[]>): Iterable<string> {
-  for (let index = 0; index < heads.length; index++) {
-    yield* ids[index]!;
-    const denied = heads[index]!.subject_member_id;
-    if (denied !== null) yield denied;
-  }
+/** What the replays on a connection read of today's world, and the state of the database it was read in. */
+const worlds = new WeakMap<BetterSqlite3.Database, { state: string; members: ReplayNumbers }>();
+
+/**
+ * Today's world by number for a replay on this connection: the one a replay before read, kept with
+ * the connection, while the database is as it was then (its data_version, which another connection's
+ * or process's commit changes, and this connection's own count of rows changed, total_changes, are
+ * the same: no member, friendship, audience or exclusion can have changed); else read again. A
+ * replay repeated on an unchanged world (a simulation after another, bench:simulate on its cached
+ * world) reads none of it again; on a server that writes the log as it runs, every replay reads it.
+ */
+function worldOf(sqlite: BetterSqlite3.Database): ReplayNumbers {
+  const state = `${String(sqlite.pragma('data_version', { simple: true }))}/${String(sqlite.prepare('select total_changes()').pluck().get())}`;
+  const kept = worlds.get(sqlite);
+  if (kept?.state === state) return kept.members;
+  const members = new ReplayNumbers(sqlite);
+  worlds.set(sqlite, { state, members });
+  return members;
 }
 
-/** Comma-separated integers (-1 among them), as group_concat writes them: parsed without a string per number. */
-function parseCodes(text: string): number[] {
-  const codes: number[] = [];
+/** Codes read with their friendship bit: the bits taken out, the codes left as `packedLists` reads them. */
+function splitFriendships(codes: number[], rows: ReadonlyArray<{ denied_friend: number }>): { subjects: Uint8Array; denied: Uint8Array } {
+  const subjects = new Uint8Array(codes.length);
+  for (let at = 0; at < codes.length; at++) {
+    const code = codes[at]!;
+    subjects[at] = code % 2;
+    codes[at] = (code - (code % 2)) / 2;
+  }
+  return { subjects, denied: Uint8Array.from(rows, (row) => row.denied_friend) };
+}
+
+/** The numbers of the ids in `text` from `start` on (a record separator between two), written from `at`; how many. */
+function lookUpIds(members: ReplayNumbers, text: string, start: number, numbers: Int32Array, at: number): number {
+  let found = 0;
+  let from = start;
+  for (let end = start; end <= text.length; end++) {
+    if (end < text.length && text.charCodeAt(end) !== ID_SEPARATOR_CODE) continue;
+    if (at + found < numbers.length) numbers[at + found] = members.numberIn(text, from, end);
+    found++;
+    from = end + 1;
+  }
+  return found;
+}
+
+function grown(numbers: Int32Array, atLeast: number): Int32Array {
+  const bigger = new Int32Array(Math.max(atLeast, numbers.length * 2));
+  bigger.set(numbers);
+  return bigger;
+}
+
+/** Comma-separated integers (-1 among them) in text[0 .. end), as group_concat writes them: parsed without a string per number. */
+function parseCodes(text: string, end: number, codes: number[]): void {
   let value = 0;
   let sign = 1;
-  for (let index = 0; index < text.length; index++) {
+  for (let index = 0; index < end; index++) {
     const char = text.charCodeAt(index);
     if (char === 44) { codes.push(sign * value); value = 0; sign = 1; } else if (char === 45) sign = -1; else value = value * 10 + char - 48;
   }
   codes.push(sign * value);
-  return codes;
 }
 
 /** A stored list: released fields (a JSON array) or withheld ones (a JSON object of field to reason). */

@@ -26,14 +26,11 @@ type FactsTable = 'members' | 'audiences' | 'exclusions';
 const FRIENDS_BUDGET = 20_000_000;
 
 /**
- * Today's members as a replay reads them on SQLite (issue 15), read a batch at a time (`load`: a
- * statement per table for all the ids not read yet, instead of Kysely's queries per batch): the
- * subjects' facts, each read once per replay and shared, and on request members' friend lists,
- * sorted in friend id order as the Graph API pages them (bench:simulate decides its synthetic
- * requests from them). A replay of a short period reads no more of the world than it meets. The
- * replay itself checks friendships in its batch statement (a look-up of the friendships' key per
- * subject): on the seeded worlds a member has about two friends for each subject the log names
- * in a request of theirs, and reading whole lists measured slower.
+ * Today's members by id on SQLite, read a batch at a time (`load`: a statement per table for all
+ * the ids not read yet, instead of Kysely's queries per batch): the members' facts, each read once
+ * and shared, and on request members' friend lists, sorted in friend id order as the Graph API
+ * pages them. bench:simulate decides its synthetic log from them; a replay of the log reads the
+ * same world by member number instead (ReplayNumbers), so that a logged subject costs no string.
  */
 export class ReplayMembers {
   /** By id: null for an id that is no member's. */

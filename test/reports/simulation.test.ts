@@ -92,8 +92,9 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
 });
 
 /**
- * The log as better-sqlite3 reads it (a statement per batch, subjects packed in a string) and as
- * Kysely does (inside a transaction, as on PostgreSQL): the same requests, subjects and friendships.
+ * The log as better-sqlite3 reads it (a statement per batch, subjects packed in a string; today's
+ * friendships from the token members' lists or looked up with the leaves) and as Kysely does
+ * (inside a transaction, as on PostgreSQL): the same requests, subjects and friendships.
  */
 async function sameReadsEitherWay(store: Store, filter: ReplayFilter, requests: number): Promise<void> {
   const batches = async (log: ReplayLogRepository) => {
@@ -102,10 +103,15 @@ async function sameReadsEitherWay(store: Store, filter: ReplayFilter, requests: 
     return all;
   };
   const raw = await batches(new ReplayLogRepository(store.readDb));
+  const lookingUp = new ReplayLogRepository(store.readDb);
+  lookingUp.readFriendshipsInSql(true);
+  const rawLookingUp = await batches(lookingUp);
   const general = await store.db.transaction().execute((trx) => batches(new ReplayLogRepository(trx)));
   assert.equal(raw.length, requests);
   assert.ok(raw.some((read) => read.friendsToday.includes(true)) && raw.some((read) => read.request.subjects.some((s) => s.relation === 'self')));
+  assert.ok(raw.some((read) => read.friendsToday.includes(false) && read.request.subjects.length > 0), 'a subject who is not a friend');
   assert.deepEqual(raw, general);
+  assert.deepEqual(rawLookingUp, general);
 }
 
 /** Members grant an app and read themselves, a page or two of friends and a stranger, a minute apart. */

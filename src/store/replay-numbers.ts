@@ -1,0 +1,269 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { DEFAULT_FRIENDS_AUDIENCE, isAudience, withAudience } from '../domain/audience.js';
+import { NO_EXCLUSIONS, type FriendExclusions, type SubjectFacts } from '../domain/subject-decision.js';
+import { IdTable, type FriendGraph } from './friend-graph.js';
+
+/**
+ * The id the facts of a member other than the token's carry (ReplayNumbers.facts): the rules read a
+ * subject's id only to compare it with the token's member, and a caller asks for such facts only for
+ * another member, so they are shared by every member with the same settings.
+ */
+export const ANOTHER_MEMBER = '';
+
+/** Per member number: what is known of the member (a bit each). */
+const LOADED = 1;
+const MEMBER = 2;
+const PLATFORM = 4;
+const SHARES = 8;
+const EXCLUDES = 16;
+/** Friend numbers kept at most (4 bytes each): past it, the lists read so far are dropped and read again as met. */
+const FRIENDS_BUDGET = 50_000_000;
+/** Between two ids in a friend list as SQLite joins it (char(30)). */
+const SEPARATOR = 0x1e;
+const BY_NUMBER = 'where n.number in (select value from json_each(?))';
+
+/**
+ * Today's members as a replay of the log reads them on SQLite (issue 15), by member number
+ * (`member_numbers`, migration 0028) so that a logged subject costs no string and no object: the
+ * ids' numbers read once per run into a hash table over their bytes (IdTable, looked up where an id
+ * lies in the string SQLite returns), the members' settings and audiences in typed arrays by
+ * number, and each token member's friends as a sorted list of numbers in one pool (a friendship is a
+ * binary search). Facts and lists are read a batch at a time, for the numbers a batch meets and
+ * not read before (a statement per table with the numbers as one JSON parameter), so a replay of a
+ * short period reads no more of the world than it meets; nothing read is read again, except the
+ * friend lists once they outgrow their budget. A run that meets most members reads them whole
+ * instead (readAllFacts, everyone). The world is the one these statements see: a member numbered
+ * after it was first read counts as no member.
+ */
+export class ReplayNumbers {
+  private readonly ids: IdTable;
+  private readonly flags: Uint8Array;
+  private readonly audiences: Int32Array;
+  private readonly exclusions = new Map<number, FriendExclusions>();
+  /** Facts shared by members with the same settings, audiences and friendship (no exclusions). */
+  private readonly interned = new Map<number, SubjectFacts>();
+  /** A token member's friends: pool[friendsStart[n] .. + friendsLength[n]), sorted; friendsStart -1 when not read. */
+  private readonly friendsStart: Int32Array;
+  private readonly friendsLength: Int32Array;
+  private pool = new Uint32Array(1 << 16);
+  private pooled = 0;
+  private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends' | 'friendsOne', BetterSqlite3.Statement>;
+  /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
+  private graph: FriendGraph | undefined;
+
+  constructor(private readonly sqlite: BetterSqlite3.Database) {
+    const numbers = sqlite.prepare('select cast(member_id as blob), number from member_numbers').raw(true);
+    this.ids = new IdTable(numbers.iterate() as Iterable<[Buffer, number]>);
+    const size = this.ids.maxNumber + 1;
+    this.flags = new Uint8Array(size);
+    this.audiences = new Int32Array(size);
+    this.friendsStart = new Int32Array(size).fill(-1);
+    this.friendsLength = new Int32Array(size);
+    const byNumber = (columns: string, table: string) =>
+      sqlite.prepare(`select n.number, ${columns} from member_numbers n join ${table} on t.member_id = n.member_id ${BY_NUMBER}`).raw();
+    this.statements = {
+      members: sqlite.prepare(`select n.number, t.platform_enabled, t.share_via_friends from member_numbers n join members t on t.id = n.member_id ${BY_NUMBER}`).raw(),
+      audiences: byNumber('t.field, t.audience', 'field_audiences t'),
+      exclusions: byNumber('t.kind, t.target_id', 'member_friend_exclusions t'),
+      // Each member's list in one string: a row per member, not per friendship (better-sqlite3's cost is per row).
+      friends: sqlite.prepare(`select n.number, count(*), group_concat(t.friend_id, char(${SEPARATOR}))
+        from member_numbers n join friendships t on t.member_id = n.member_id ${BY_NUMBER} group by n.number`).raw(),
+      friendsOne: sqlite.prepare('select t.friend_id from member_numbers n join friendships t on t.member_id = n.member_id where n.number = ?').pluck(),
+    };
+  }
+
+  /** The highest member number read. */
+  get maxNumber(): number {
+    return this.ids.maxNumber;
+  }
+
+  knowsEveryone(): boolean {
+    return this.graph !== undefined;
+  }
+
+  /** The number of the member id held in `text[start..end)`; -1 when it is no member's. */
+  numberIn(text: string, start: number, end: number): number {
+    return this.ids.numberOfText(text, start, end) ?? -1;
+  }
+
+  numberOf(id: string): number {
+    return this.numberIn(id, 0, id.length);
+  }
+
+  /**
+   * For a replay that meets most members: every member's facts read now, a scan of each table, and
+   * the friend graph given (loadFriendGraph, one scan of the friendships) instead of lists read per
+   * batch, which cost more per friendship (a seek per member, and two statements' overhead).
+   */
+  everyone(graph: FriendGraph): void {
+    this.graph = graph;
+    if (!this.knowsAllFacts) this.readAllFacts();
+  }
+
+  /** Whether every member's facts are read (readAllFacts). */
+  knowsAllFacts = false;
+
+  /**
+   * Every member's facts, a scan of each table: for a run that names most members, cheaper than
+   * reading them a batch at a time (three seeks per member, from all over a large file).
+   */
+  readAllFacts(): void {
+    this.knowsAllFacts = true;
+    this.exclusions.clear();
+    const scan = (sql: string) => this.sqlite.prepare(sql).raw(true).iterate() as Iterable<unknown[]>;
+    for (const row of scan('select cast(id as blob), platform_enabled, share_via_friends from members')) {
+      const n = this.numberOfBytes(row[0] as Buffer);
+      if (n >= 0) this.flags[n] = LOADED | MEMBER | (row[1] === 1 ? PLATFORM : 0) | (row[2] === 1 ? SHARES : 0);
+    }
+    for (let n = 0; n < this.flags.length; n++) {
+      this.flags[n]! |= LOADED;
+      this.audiences[n] = DEFAULT_FRIENDS_AUDIENCE;
+    }
+    for (const [id, field, audience] of scan('select cast(member_id as blob), field, audience from field_audiences') as Iterable<[Buffer, string, string]>) {
+      const n = this.numberOfBytes(id);
+      if (n >= 0 && isAudience(audience)) this.audiences[n] = withAudience(this.audiences[n]!, field, audience);
+    }
+    for (const [id, kind, target] of scan('select cast(member_id as blob), kind, target_id from member_friend_exclusions') as Iterable<[Buffer, string, string]>) {
+      const n = this.numberOfBytes(id);
+      if (n >= 0) this.exclude(n, kind, target);
+    }
+  }
+
+  private numberOfBytes(id: Buffer): number {
+    return this.ids.numberOf(id, 0, id.length) ?? -1;
+  }
+
+  /** Reads the facts of these members (numbers, -1 ignored) and the friend lists of these tokens, where not read yet. */
+  load(subjects: ArrayLike<number>, tokens: ArrayLike<number>): void {
+    const newSubjects: number[] = [];
+    for (let i = 0; i < subjects.length; i++) {
+      const n = subjects[i]!;
+      if (n >= 0 && (this.flags[n]! & LOADED) === 0) { this.flags[n] = LOADED; newSubjects.push(n); }
+    }
+    if (newSubjects.length > 0) this.readFacts(newSubjects);
+    if (this.graph !== undefined) return;
+    const newTokens: number[] = [];
+    for (let i = 0; i < tokens.length; i++) {
+      const n = tokens[i]!;
+      if (n >= 0 && this.friendsStart[n] === -1) { this.friendsStart[n] = -2; newTokens.push(n); }
+    }
+    if (newTokens.length > 0) this.readFriends(newTokens);
+  }
+
+  /** Whether the member (loaded) exists and has the platform on. */
+  platformEnabled(n: number): boolean {
+    return n >= 0 && (this.flags[n]! & (MEMBER | PLATFORM)) === (MEMBER | PLATFORM);
+  }
+
+  /** Whether `friend` is among the friends of `token` (loaded as a token) today. */
+  isFriend(token: number, friend: number): boolean {
+    if (token < 0 || friend < 0) return false;
+    let pool: Uint32Array;
+    let low: number;
+    let high: number;
+    if (this.graph === undefined) {
+      pool = this.pool;
+      low = this.friendsStart[token]!;
+      if (low < 0) return false;
+      high = low + this.friendsLength[token]!;
+    } else {
+      if (token > this.graph.maxNumber) return false;
+      pool = this.graph.friends;
+      low = this.graph.offsets[token]!;
+      high = this.graph.offsets[token + 1]!;
+    }
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const at = pool[middle]!;
+      if (at === friend) return true;
+      if (at < friend) low = middle + 1; else high = middle;
+    }
+    return false;
+  }
+
+  /**
+   * The facts of a member other than the token's (loaded), as a friend of the token's member or
+   * not, shared (id ANOTHER_MEMBER); undefined when the number is no member's.
+   */
+  facts(n: number, isFriend: boolean): SubjectFacts | undefined {
+    if (n < 0) return undefined;
+    const flags = this.flags[n]!;
+    if ((flags & MEMBER) === 0) return undefined;
+    const platformEnabled = (flags & PLATFORM) !== 0;
+    const shareViaFriends = (flags & SHARES) !== 0;
+    const friendsAudience = this.audiences[n]!;
+    if ((flags & EXCLUDES) !== 0) {
+      return { id: ANOTHER_MEMBER, isFriend, platformEnabled, shareViaFriends, friendsAudience, exclusions: this.exclusions.get(n)!, usesApp: false };
+    }
+    const key = ((friendsAudience * 2 + (isFriend ? 1 : 0)) * 2 + (platformEnabled ? 1 : 0)) * 2 + (shareViaFriends ? 1 : 0);
+    let facts = this.interned.get(key);
+    if (facts === undefined) {
+      facts = Object.freeze({ id: ANOTHER_MEMBER, isFriend, platformEnabled, shareViaFriends, friendsAudience, exclusions: NO_EXCLUSIONS, usesApp: false });
+      this.interned.set(key, facts);
+    }
+    return facts;
+  }
+
+  /** As MemberRepository's settings and friendExclusions read them. */
+  private readFacts(numbers: readonly number[]): void {
+    const json = JSON.stringify(numbers);
+    for (const n of numbers) this.audiences[n] = DEFAULT_FRIENDS_AUDIENCE;
+    for (const [n, platformEnabled, shareViaFriends] of this.statements.members.iterate(json) as Iterable<[number, number, number]>) {
+      this.flags[n] = LOADED | MEMBER | (platformEnabled === 1 ? PLATFORM : 0) | (shareViaFriends === 1 ? SHARES : 0);
+    }
+    for (const [n, field, audience] of this.statements.audiences.iterate(json) as Iterable<[number, string, string]>) {
+      if (isAudience(audience)) this.audiences[n] = withAudience(this.audiences[n]!, field, audience);
+    }
+    for (const [n, kind, target] of this.statements.exclusions.iterate(json) as Iterable<[number, string, string]>) this.exclude(n, kind, target);
+  }
+
+  private exclude(n: number, kind: string, target: string): void {
+    let entry = this.exclusions.get(n) as { apps: string[]; partners: string[] } | undefined;
+    if (entry === undefined) this.exclusions.set(n, entry = { apps: [], partners: [] });
+    (kind === 'app' ? entry.apps : entry.partners).push(target);
+    this.flags[n]! |= EXCLUDES;
+  }
+
+  private readFriends(tokens: readonly number[]): void {
+    if (this.pooled > FRIENDS_BUDGET) {
+      this.friendsStart.fill(-1);
+      this.pooled = 0;
+      for (const n of tokens) this.friendsStart[n] = -2;
+    }
+    for (const [n, count, joined] of this.statements.friends.iterate(JSON.stringify(tokens)) as Iterable<[number, number, string]>) {
+      const start = this.pooled;
+      let found = 0;
+      let from = 0;
+      for (let end = 0; end <= joined.length; end++) {
+        if (end < joined.length && joined.charCodeAt(end) !== SEPARATOR) continue;
+        this.addFriend(this.numberIn(joined, from, end));
+        found++;
+        from = end + 1;
+      }
+      // An id holding the separator: that member's list is read row by row.
+      if (found !== count) {
+        this.pooled = start;
+        for (const id of this.statements.friendsOne.all(n) as string[]) this.addFriend(this.numberOf(id));
+      }
+      this.setFriends(n, start);
+    }
+    for (const n of tokens) if (this.friendsStart[n] === -2) { this.friendsStart[n] = 0; this.friendsLength[n] = 0; }
+  }
+
+  private addFriend(friend: number): void {
+    if (friend < 0) return; // numbered after the run started
+    if (this.pooled === this.pool.length) {
+      const bigger = new Uint32Array(this.pool.length * 2);
+      bigger.set(this.pool);
+      this.pool = bigger;
+    }
+    this.pool[this.pooled++] = friend;
+  }
+
+  private setFriends(n: number, start: number): void {
+    const list = this.pool.subarray(start, this.pooled);
+    for (let i = 1; i < list.length; i++) if (list[i]! <= list[i - 1]!) { list.sort(); break; }
+    this.friendsStart[n] = start;
+    this.friendsLength[n] = this.pooled - start;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Today's members by number as the replay reads them on SQLite (src/store/replay-numbers.ts): ids
+ * found where they lie in a longer string (non-ASCII ones and one holding the friend lists'
+ * separator included), each member's facts as MemberRepository reads them, and friendships as
+ * the friendships table holds them, whatever order and batches they are read in.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { prng } from '../../bench/prng.js';
+import { sqliteReaderOf } from '../../src/store/database.js';
+import { loadFriendGraph } from '../../src/store/friend-graph.js';
+import { memberNumbers } from '../../src/store/member-sets.js';
+import { ANOTHER_MEMBER, ReplayNumbers } from '../../src/store/replay-numbers.js';
+import { createStore } from '../../src/store/store.js';
+import { testDatabase } from '../helpers/dialects.js';
+import { addFriendships, addMembers } from '../helpers/fixtures.js';
+
+const NOW = Date.parse('2026-06-15T12:00:00Z');
+
+test('members by number: ids in place, facts as the member repository reads them, friendships as stored', async (t) => {
+  const store = createStore((await testDatabase(t, 'sqlite')).db);
+  const next = prng(15);
+  const members = [...Array.from({ length: 30 }, (_, i) => `m${(i * 7) % 30}`), 'm_é', 'm_\u00fcber', 'odd\x1eid'];
+  await addMembers(store, members.map((id, i) => ({
+    id, platformEnabled: i % 5 !== 0, shareViaFriends: i % 3 === 0, audiences: i % 4 === 0 ? { birthday: 'only_me', work: 'public' } : {},
+  })), NOW);
+  await store.members.exclude(members[2]!, 'partner', 'p_x', NOW);
+  await store.members.exclude(members[2]!, 'app', 'app_y', NOW);
+  const pairs: Array<[string, string]> = [['odd\x1eid', 'm_é'], ['m1', 'odd\x1eid']];
+  for (let i = 0; i < 90; i++) {
+    const [a, b] = [members[Math.floor(next() * members.length)]!, members[Math.floor(next() * members.length)]!];
+    if (a !== b && !pairs.some(([x, y]) => (x === a && y === b) || (x === b && y === a))) pairs.push([a, b]);
+  }
+  await addFriendships(store, pairs, NOW);
+  const numbers = await memberNumbers(store.db, members);
+  const settings = await store.members.settings(members);
+  const exclusions = await store.members.friendExclusions(members);
+  const all = members.map((id) => numbers.get(id)!);
+  // Read in two batches, tokens and subjects apart; or everyone at once, with the whole friend graph.
+  const byBatch = new ReplayNumbers(sqliteReaderOf(store.db)!);
+  byBatch.load(all.slice(0, 20), all.slice(10));
+  byBatch.load([-1, ...all], all);
+  const everyone = new ReplayNumbers(sqliteReaderOf(store.db)!);
+  everyone.everyone(await loadFriendGraph(store.db));
+  // Some read by batch, then every member's facts at once.
+  const thenAll = new ReplayNumbers(sqliteReaderOf(store.db)!);
+  thenAll.load(all, all);
+  thenAll.readAllFacts();
+  for (const world of [byBatch, everyone, thenAll]) {
+    const text = `x\x1e${members.join('\x1e')}\x1enobody`;
+    let at = 2;
+    for (const id of members) {
+      assert.equal(world.numberIn(text, at, at + id.length), numbers.get(id), id);
+      at += id.length + 1;
+    }
+    assert.equal(world.numberIn(text, at, text.length), -1, 'no member');
+    assert.equal(world.numberOf('m'), -1);
+    for (const id of members) {
+      const n = numbers.get(id)!;
+      const expected = settings.get(id)!;
+      for (const isFriend of [true, false]) {
+        assert.deepEqual(world.facts(n, isFriend), {
+          id: ANOTHER_MEMBER, isFriend, usesApp: false, platformEnabled: expected.platformEnabled, shareViaFriends: expected.shareViaFriends,
+          friendsAudience: expected.friendsAudience, exclusions: exclusions.get(id) ?? { apps: [], partners: [] },
+        }, id);
+      }
+      assert.equal(world.platformEnabled(n), expected.platformEnabled);
+      for (const other of members) {
+        const friends = pairs.some(([a, b]) => (a === id && b === other) || (a === other && b === id));
+        assert.equal(world.isFriend(n, numbers.get(other)!), friends, `${id} and ${other}`);
+      }
+    }
+    assert.equal(world.facts(-1, true), undefined);
+    assert.equal(world.isFriend(-1, all[0]!), false);
+  }
+});
