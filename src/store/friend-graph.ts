@@ -112,18 +112,11 @@ export class IdTable {
 
   /** The number of the id held in `source[start..end)`, if it has one. */
   numberOf(source: Uint8Array, start: number, end: number): number | undefined {
-    const { slots, bytes } = this;
-    const hash = hashOf(source, start, end);
-    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
-      const at = slot * SLOT;
-      const numbered = slots[at + 1]!;
-      if (numbered === 0) return undefined;
-      if (slots[at] !== hash || slots[at + 3] !== end - start) continue;
-      const from = slots[at + 2]!;
-      let same = true;
-      for (let k = 0; k < end - start && same; k++) same = bytes[from + k] === source[start + k];
-      if (same) return numbered - 1;
-    }
+    const { bytes } = this;
+    return this.probe(hashOf(source, start, end), end - start, (from) => {
+      for (let k = 0; k < end - start; k++) if (bytes[from + k] !== source[start + k]) return false;
+      return true;
+    });
   }
 
   /**
@@ -140,17 +133,21 @@ export class IdTable {
       }
       hash = Math.imul(hash ^ char, FNV_PRIME);
     }
-    hash = mixed(hash);
-    const { slots, bytes } = this;
+    const { bytes } = this;
+    return this.probe(mixed(hash), end - start, (from) => {
+      for (let k = 0; k < end - start; k++) if (bytes[from + k] !== text.charCodeAt(start + k)) return false;
+      return true;
+    });
+  }
+
+  /** Open addressing: the slots from the hash's on, until an empty one; `sameAt` compares a candidate's bytes. */
+  private probe(hash: number, length: number, sameAt: (from: number) => boolean): number | undefined {
+    const { slots } = this;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const at = slot * SLOT;
       const numbered = slots[at + 1]!;
       if (numbered === 0) return undefined;
-      if (slots[at] !== hash || slots[at + 3] !== end - start) continue;
-      const from = slots[at + 2]!;
-      let same = true;
-      for (let k = 0; k < end - start && same; k++) same = bytes[from + k] === text.charCodeAt(start + k);
-      if (same) return numbered - 1;
+      if (slots[at] === hash && slots[at + 3] === length && sameAt(slots[at + 2]!)) return numbered - 1;
     }
   }
 }
