@@ -109,17 +109,11 @@ const MERGE_AT_FRACTION = 1 / 2;
 const MERGE_AT_DELTAS = 16;
 
 /**
- * Adds `members` to the stored set as a delta beside its bitmap, without reading or rewriting the
- * bitmap, and merges the deltas into it when they are due (MERGE_AT_FRACTION, MERGE_AT_DELTAS).
- * Call inside the transaction that holds what it adds (the batch's entries, the rows folded).
- */
-export async function addDelta(trx: Db, kind: MemberSetKind, period: string, key: string, members: MemberSet): Promise<void> {
-  await addDeltas(trx, [{ kind, period, key, members }]);
-}
-
-/**
- * addDelta for many sets (each named once), in three statements however many: one reads what every
- * set holds already, one inserts the deltas not due for a merge; the sets due are merged one by one.
+ * Adds each set's members to the stored set as a delta beside its bitmap, without reading or
+ * rewriting the bitmap, and merges the deltas into it when they are due (MERGE_AT_FRACTION,
+ * MERGE_AT_DELTAS). Call inside the transaction that holds what it adds (the batch's entries, the
+ * rows folded). Each set named once; three statements however many: one reads what every set holds
+ * already, one inserts the deltas not due for a merge; the sets due are merged one by one.
  */
 export async function addDeltas(trx: Db, sets: readonly KeyedSet[]): Promise<void> {
   if (sets.length === 0) return;
@@ -328,21 +322,6 @@ export class MemberNumbers {
   static async all(db: Db): Promise<MemberNumbers> {
     const numbers = new MemberNumbers(Infinity);
     for (const row of await db.selectFrom('member_numbers').select(['member_id', 'number']).execute()) numbers.known.set(row.member_id, Number(row.number));
-    return numbers;
-  }
-
-  /** The numbers of the ids, in their order: each id looked up in the cache once, the others learnt. */
-  async numbersOf(db: Db, ids: readonly string[]): Promise<number[]> {
-    const numbers = new Array<number>(ids.length);
-    const unknown: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const number = this.known.get(ids[i]!);
-      if (number === undefined) unknown.push(ids[i]!);
-      else numbers[i] = number;
-    }
-    if (unknown.length === 0) return numbers;
-    await this.learn(db, unknown);
-    for (let i = 0; i < ids.length; i++) numbers[i] ??= this.number(ids[i]!);
     return numbers;
   }
 
