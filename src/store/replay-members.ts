@@ -58,7 +58,10 @@ export class ReplayMembers {
     const newSubjects = new Set<string>();
     for (const id of subjects) if (!this.facts.has(id)) newSubjects.add(id);
     const newTokens = new Set<string>();
-    for (const id of tokens) if (!this.friends.has(id)) newTokens.add(id);
+    const wanted = [...tokens];
+    // Past the budget every list is dropped before this call's tokens are looked for (none needed now is dropped under its caller).
+    if (wanted.length > 0 && this.friendsKept > FRIENDS_BUDGET) { this.friends.clear(); this.friendsKept = 0; }
+    for (const id of wanted) if (!this.friends.has(id)) newTokens.add(id);
     if (newSubjects.size > 0) this.readFacts(newSubjects);
     if (newTokens.size > 0) this.readFriends(newTokens);
   }
@@ -115,7 +118,6 @@ export class ReplayMembers {
   }
 
   private readFriends(newIds: ReadonlySet<string>): void {
-    if (this.friendsKept > FRIENDS_BUDGET) { this.friends.clear(); this.friendsKept = 0; }
     for (const id of newIds) this.friends.set(id, NO_FRIENDS);
     const unsplit: string[] = [];
     for (const [member, count, joined] of this.statements.friends.iterate(JSON.stringify([...newIds])) as Iterable<[string, number, string]>) {

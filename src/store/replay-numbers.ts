@@ -51,7 +51,8 @@ export class ReplayNumbers {
   /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
   private graph: FriendGraph | undefined;
 
-  constructor(private readonly sqlite: BetterSqlite3.Database) {
+  /** `friendsBudget`: friend numbers kept at most before the lists are dropped (tests set it small). */
+  constructor(private readonly sqlite: BetterSqlite3.Database, private readonly friendsBudget = FRIENDS_BUDGET) {
     const numbers = sqlite.prepare('select cast(member_id as blob), number from member_numbers').raw(true);
     this.ids = new IdTable(numbers.iterate() as Iterable<[Buffer, number]>);
     const size = this.ids.maxNumber + 1;
@@ -142,6 +143,13 @@ export class ReplayNumbers {
     }
     if (newSubjects.length > 0) this.readFacts(newSubjects);
     if (this.graph !== undefined) return;
+    // Past the budget every list is dropped before this call's tokens are looked for, so that a list
+    // read earlier and needed now is read again rather than dropped under its caller (a call without
+    // tokens drops none: the lists its batch's tokens read are still in use).
+    if (tokens.length > 0 && this.pooled > this.friendsBudget) {
+      this.friendsStart.fill(-1);
+      this.pooled = 0;
+    }
     const newTokens: number[] = [];
     for (let i = 0; i < tokens.length; i++) {
       const n = tokens[i]!;
@@ -225,11 +233,6 @@ export class ReplayNumbers {
   }
 
   private readFriends(tokens: readonly number[]): void {
-    if (this.pooled > FRIENDS_BUDGET) {
-      this.friendsStart.fill(-1);
-      this.pooled = 0;
-      for (const n of tokens) this.friendsStart[n] = -2;
-    }
     for (const [n, count, joined] of this.statements.friends.iterate(JSON.stringify(tokens)) as Iterable<[number, number, string]>) {
       const start = this.pooled;
       let found = 0;

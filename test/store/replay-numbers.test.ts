@@ -46,7 +46,13 @@ test('members by number: ids in place, facts as the member repository reads them
   const thenAll = new ReplayNumbers(sqliteReaderOf(store.db)!);
   thenAll.load(all, all);
   thenAll.readAllFacts();
-  for (const world of [byBatch, everyone, thenAll]) {
+  // Past its friend budget (one number here), a call that reads lists drops the lists read before it, and
+  // reads again those of its own tokens read before; a call with no tokens drops none.
+  const overBudget = new ReplayNumbers(sqliteReaderOf(store.db)!, 1);
+  overBudget.load([], all.slice(0, 10));
+  overBudget.load(all, all);
+  overBudget.load(all, []);
+  for (const world of [byBatch, everyone, thenAll, overBudget]) {
     const text = `x\x1e${members.join('\x1e')}\x1enobody`;
     let at = 2;
     for (const id of members) {
