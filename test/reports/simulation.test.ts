@@ -24,7 +24,7 @@ import { memberIdAt } from '../../src/seed/member-ids.js';
 import { Prng } from '../../src/seed/random.js';
 import { seedMembers } from '../../src/seed/world-generator.js';
 import { ReplayLogRepository, type LoggedRequestRead, type ReplayFilter } from '../../src/store/replay-log-repository.js';
-import type { Store } from '../../src/store/store.js';
+import { createStore, type Store } from '../../src/store/store.js';
 import { build, type Built } from '../helpers/build.js';
 import { grantToken } from '../helpers/fixtures.js';
 
@@ -89,6 +89,12 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
   const general = await built.store.db.transaction().execute((trx) => auditReplay({ readDb: trx } as unknown as Store, { from: SEEDED_AT, to: now, now }));
   assert.ok(fast.differences.member_settings >= 4, `${fast.differences.member_settings} differences explained by settings`);
   assert.deepEqual(fast, general);
+  // The simulation's fast path (requests decided as logged under both terms skipped) says what the general path says too.
+  const proposal = { agreementId: blackberry, proposal: { friend_fields: withoutBirthday }, now };
+  const simulatedFast = await simulate(built.store, proposal);
+  const simulatedGeneral = await built.store.db.transaction().execute((trx) => simulate(createStore(trx), proposal));
+  assert.ok(simulatedFast.differ_from_log_today > 0, `${simulatedFast.differ_from_log_today} requests decided otherwise today`);
+  assert.deepEqual({ ...simulatedFast, id: undefined }, { ...simulatedGeneral, id: undefined }, 'the same result (each has an id of its own)');
 });
 
 /**
