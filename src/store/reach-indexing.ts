@@ -158,7 +158,10 @@ export class ReachIndexing {
       const pieces = await (this.findHere ?? (() => this.findInWorker()))();
       if (!this.stopped) this.queue.push(...pieces);
     } catch (error) {
-      if (!this.stopped) this.failure = error as Error;
+      if (this.stopped) return;
+      this.failure = error as Error;
+      // Found nothing: the next run tries again, whether or not the log grows meanwhile.
+      this.sizeAtLastFind = -1;
     }
   }
 

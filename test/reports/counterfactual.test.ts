@@ -252,6 +252,27 @@ for (const dialect of DIALECTS) {
       assert.equal(await indexReach(store.db), 0, 'every token member indexed');
     });
 
+    test('a worker that fails is reported once and tried again at the next run, though the log has not grown', async (t) => {
+      const store = await world(t, dialect, ['a', 'b', 'c'], [['a', 'b'], ['b', 'c']]);
+      await store.audit.append(request('acme', 'a', NOW, ['b'], 'r1'));
+      let failures = 1;
+      const indexing = new ReachIndexing(store.db, '', {
+        find: async () => {
+          if (failures-- > 0) throw new Error('the thread stopped');
+          return reachPieces(await findReach(store.db));
+        },
+      });
+      await indexing.run(); // the first run starts none
+      await indexing.run();
+      await indexing.settled();
+      await assert.rejects(indexing.run(), /the thread stopped/);
+      await indexing.settled();
+      assert.ok(indexing.pending > 0, 'found on the next try');
+      await indexing.run();
+      await indexing.stop();
+      assert.equal(await indexReach(store.db), 0, 'a indexed');
+    });
+
     test('a reach stored whole by an earlier version (one row a set, keyed by the partner) is read beside the pieces', async (t) => {
       const pairs = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e'], ['f', 'g']] as const;
       const store = await world(t, dialect, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], pairs);
