@@ -3,13 +3,11 @@ import { startWorkerScript } from '../worker-script.js';
 import { AuditRepository } from './audit-repository.js';
 import type { Db } from './database.js';
 import { emptySet } from './member-sets.js';
-import { PIECE_SPAN, storeReachPiece, type ReachPiece } from './reach.js';
+import { storeReachPiece, type ReachPiece } from './reach.js';
 
 export interface ReachWorkerData {
   /** The database's file or URL, opened read-only. */
   readonly location: string;
-  /** Member numbers per piece (reachPieces). */
-  readonly span: number;
 }
 
 export type ReachWorkerReply = { readonly pieces: readonly ReachPiece[] } | { readonly error: string };
@@ -17,8 +15,6 @@ export type ReachWorkerReply = { readonly pieces: readonly ReachPiece[] } | { re
 export interface ReachIndexingOptions {
   /** Store steps per run, each one piece (PIECES_PER_RUN). */
   readonly piecesPerRun?: number;
-  /** Member numbers per piece (PIECE_SPAN; smaller in tests, to split a small world's sets). */
-  readonly span?: number;
   /**
    * Finds the pieces instead of the worker thread (tests of the storing, which a thread's start,
    * seconds under tsx, would only slow down). The server always uses the thread.
@@ -70,7 +66,6 @@ export class ReachIndexing {
   /** The piece stored last, rewritten as it is by the padding steps. */
   private lastStored: ReachPiece | undefined;
   private readonly piecesPerRun: number;
-  private readonly span: number;
   private readonly findHere: (() => Promise<readonly ReachPiece[]>) | undefined;
   /** What the last run stored: pieces found, padding steps, and each step's time (benchmarks). */
   lastRun: { pieces: number; padding: number; stepMs: number[] } = { pieces: 0, padding: 0, stepMs: [] };
@@ -78,7 +73,6 @@ export class ReachIndexing {
   /** `location`: the database's file or URL, which the worker opens read-only. */
   constructor(private readonly db: Db, private readonly location: string, options: ReachIndexingOptions = {}) {
     this.piecesPerRun = options.piecesPerRun ?? PIECES_PER_RUN;
-    this.span = options.span ?? PIECE_SPAN;
     this.findHere = options.find;
   }
 
@@ -166,7 +160,7 @@ export class ReachIndexing {
   }
 
   private async findInWorker(): Promise<readonly ReachPiece[]> {
-    const workerData: ReachWorkerData = { location: this.location, span: this.span };
+    const workerData: ReachWorkerData = { location: this.location };
     const worker = startWorkerScript(import.meta.url, './reach-worker', { workerData });
     this.worker = worker;
     try {

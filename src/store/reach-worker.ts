@@ -12,11 +12,11 @@ import type { ReachWorkerData, ReachWorkerReply } from './reach-indexing.js';
  * partners' entries.
  */
 lowerThreadPriority();
-const { location, span } = workerData as ReachWorkerData;
+const { location } = workerData as ReachWorkerData;
 const db = openDatabase(location, { readOnly: true });
 let reply: ReachWorkerReply;
 try {
-  reply = { pieces: reachPieces(await findReach(db), span) };
+  reply = { pieces: reachPieces(await findReach(db)) };
 } catch (error) {
   reply = { error: error instanceof Error ? error.message : String(error) };
 } finally {

@@ -180,7 +180,12 @@ async function grow(known: Neighbourhood, newTokens: MemberSet, lists: Friends):
   return { tokens: newTokens, friends, expanded: toExpand, friendsOfFriends };
 }
 
-/** The kinds of set a neighbourhood is stored as, in the order FoundReach's parts are posted (reach-indexing.ts). */
+/**
+ * The kinds of set a neighbourhood is stored as. Reports read them in this order, token members
+ * first, each in a statement of its own: a token member's other sets are stored before its token
+ * piece (STORE_ORDER), so a token member read as indexed has the rest stored already, whatever
+ * steps run between the reads; one not read as indexed is expanded by the report.
+ */
 export const REACH_KINDS: ReadonlyArray<[MemberSetKind, keyof Neighbourhood]> = [
   ['reach_tokens', 'tokens'], ['reach_friends', 'friends'], ['reach_expanded', 'expanded'], ['reach_fof', 'friendsOfFriends'],
 ];
