@@ -43,7 +43,9 @@ export type MemberSetKind =
   /** Per UTC month and partner: members whose tokens its apps used. */
   | 'token'
   /** Per UTC month and partner, the counterfactual's reach (src/store/reach.ts). */
-  | 'reach_tokens' | 'reach_friends' | 'reach_fof' | 'reach_expanded';
+  | 'reach_tokens' | 'reach_friends' | 'reach_fof' | 'reach_expanded'
+  /** One empty row, rewritten by the reach indexing's padding steps before it has stored a piece; read by nothing. */
+  | 'reach_padding';
 
 export const emptySet = (): MemberSet => new RoaringBitmap32();
 

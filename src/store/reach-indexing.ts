@@ -40,8 +40,9 @@ export const PIECES_PER_RUN = 128;
  * cadence) then stores exactly `piecesPerRun` of them, each in a transaction of its own with the
  * same statements and rows and at most 8 KB read and written (storeReachPiece), the event loop
  * getting a turn between two. When fewer are queued the run pads with empty pieces (rewriting the
- * row stored last as it is), so from the first piece stored on, every run writes the same, however
- * many pieces the neighbourhoods made; the rest waits for the next runs. An append waits for at
+ * row stored last as it is, or a padding row of its own before the first), so from a server's first
+ * run on, every run writes the same, however many pieces the neighbourhoods made, and whether any;
+ * the rest waits for the next runs. An append waits for at
  * most one such step (SQLite has one writer; on PostgreSQL the steps take a lock of their own and
  * rows no append writes, so an append does not wait for them at all).
  *
@@ -104,8 +105,7 @@ export class ReachIndexing {
     const run: ReachIndexing['lastRun'] = (this.lastRun = { pieces: 0, padding: 0, stepMs: [] });
     for (let step = 0; step < this.piecesPerRun; step++) {
       const piece = this.queue.shift();
-      const stored = piece ?? (this.lastStored === undefined ? undefined : { ...this.lastStored, members: EMPTY_PIECE, size: 0 });
-      if (stored === undefined) return tokens; // nothing stored by this process yet: nothing to pad
+      const stored = piece ?? (this.lastStored === undefined ? PADDING : { ...this.lastStored, members: EMPTY_PIECE, size: 0 });
       if (step > 0) await new Promise((resolve) => setImmediate(resolve)); // appends queued meanwhile go first
       const started = performance.now();
       try {
@@ -180,3 +180,9 @@ export class ReachIndexing {
 
 /** An empty set, serialized: a padding step's piece. */
 const EMPTY_PIECE = new Uint8Array(emptySet().serialize('portable'));
+/**
+ * What a padding step rewrites before this process has stored a piece: a row of its own kind, which
+ * no report reads, so that runs write the same from a server's first run on, not only from the
+ * first newcomer it indexed.
+ */
+const PADDING: ReachPiece = { kind: 'reach_padding', month: '0000-00', partner: 'padding', start: 0, members: EMPTY_PIECE, size: 0 };
