@@ -19,7 +19,8 @@
  *
  * autocannon fires from a worker thread, so the load generator does not share the servers' thread.
  *
- * Run: npm run bench:http   (--smoke: a small world, one-second runs)
+ * Run: npm run bench:http   (--smoke: a small world, one-second runs; --checkpoint-on-commit: the WAL
+ *      checkpointed by the server's connection in its commits, as before WalCheckpointing)
  *      npm run bench:http:postgres   (the same on a throwaway PostgreSQL, scripts/with-postgres.mjs)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +36,7 @@ import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedMembers } from '../src/seed/world-generator.js';
 import { migrateToLatest, openSqlite, type Db } from '../src/store/database.js';
 import { createStore, type Store } from '../src/store/store.js';
+import { WalCheckpointing } from '../src/store/wal-checkpointing.js';
 import { POSTGRES_SERVER_URL, freshDatabase } from '../test/helpers/dialects.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
 import { address } from './lib/listen-address.js';
@@ -229,12 +231,16 @@ async function benchDatabase(): Promise<{ db: Db; dialect: string; drop(): Promi
     return { db: fresh.db, dialect: 'PostgreSQL', drop: () => fresh.drop() };
   }
   const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-http-'));
-  const db = openSqlite(join(dir, 'bench.db'));
+  const path = join(dir, 'bench.db');
+  const db = openSqlite(path);
   await migrateToLatest(db);
+  // As `datapact serve` runs: the WAL checkpointed on a thread of its own, not in a request's commit.
+  const checkpointing = process.argv.includes('--checkpoint-on-commit') ? undefined : WalCheckpointing.start(db, path);
   return {
     db,
-    dialect: 'SQLite',
+    dialect: checkpointing === undefined ? 'SQLite, WAL checkpoints in the commits (--checkpoint-on-commit)' : 'SQLite, WAL checkpoints on their own thread',
     async drop() {
+      await checkpointing?.stop();
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     },

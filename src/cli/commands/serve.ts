@@ -11,6 +11,7 @@ import { whileHoldingLock } from '../../store/session-lock.js';
 import type { Store } from '../../store/store.js';
 import { startScheduler } from '../../scheduler/scheduler.js';
 import { openStore } from '../open-store.js';
+import { WalCheckpointing } from '../../store/wal-checkpointing.js';
 import { withProgressBar } from '../progress-bar.js';
 
 /**
@@ -112,6 +113,9 @@ export function serveCommand(): Command {
       const stopNotices = startNoticeDispatcher({
         store, intervalSeconds: config.noticeSeconds, allowLoopback: config.environment !== 'production', onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
       });
+      // The WAL copied into the database file off the request thread (README, "Scaling out"); SQLite files only.
+      const checkpointing = WalCheckpointing.start(store.db, config.database);
+      app.addHook('onClose', async () => checkpointing?.stop());
       // What time does (README, "Agreement lifecycle"): applied every DATAPACT_TICK_SECONDS, as `datapact tick` does once.
       const scheduler = startScheduler({ db: store.db, database: config.database, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });
       app.addHook('onClose', async () => scheduler.stop());
