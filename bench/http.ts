@@ -13,7 +13,7 @@
  *   no audit, and returns them.
  *
  * Prints requests/s, p50 and p99 latency of each, and their ratio (target: rules + audit at least
- * 0.5× the bare route). To show the figure is not bought by skipping work, the audit log is counted
+ * 0.5× the bare route), and the server thread's CPU a request of each (Linux) with the same ratio. To show the figure is not bought by skipping work, the audit log is counted
  * before and after the measured run: it must have grown by exactly (responses served) × (entries one
  * request writes).
  *
@@ -40,6 +40,7 @@ import { WalCheckpointing } from '../src/store/wal-checkpointing.js';
 import { POSTGRES_SERVER_URL, freshDatabase } from '../test/helpers/dialects.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
 import { address } from './lib/listen-address.js';
+import { mainThreadCpuMs } from './lib/thread-cpu.js';
 import { fmt, isMain, passes, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
 
 const FULL = { members: 1_000, avgFriends: 100, connections: 20, seconds: 10, warmupSeconds: 3 };
@@ -53,6 +54,8 @@ const NOW = Date.parse('2026-11-29T12:00:00Z');
 
 interface Load {
   readonly requestsPerSecond: number;
+  /** The server thread's CPU per response (µs; undefined off Linux): the work, whatever the machine's load. */
+  readonly cpuPerRequestUs: number | undefined;
   readonly p50: number;
   readonly p99: number;
   readonly ok: number;
@@ -62,9 +65,13 @@ interface Load {
 
 async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Load> {
   // A response slower than 60 s is counted as an error; autocannon's default, 10 s, is met on a loaded machine.
+  const cpuBefore = mainThreadCpuMs();
   const result = await autocannon({ url, headers, connections, duration: seconds, workers: 1, timeout: 60 });
+  const cpuAfter = mainThreadCpuMs();
+  const responses = result['2xx'] + result.non2xx;
   return {
     requestsPerSecond: result.requests.average,
+    cpuPerRequestUs: cpuBefore === undefined || cpuAfter === undefined || responses === 0 ? undefined : ((cpuAfter - cpuBefore) * 1000) / responses,
     p50: result.latency.p50,
     p99: result.latency.p99,
     ok: result['2xx'],
@@ -177,7 +184,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const ratio = withRules.requestsPerSecond / withoutRules.requestsPerSecond;
     const line = (name: string, l: Load) =>
       `${name} ${fmt(l.requestsPerSecond)} req/s, latency p50 ${l.p50} ms, p99 ${l.p99} ms ` +
-      `(${fmt(l.ok)} 2xx, ${fmt(l.other)} other, ${fmt(l.errors)} errors)`;
+      `(${fmt(l.ok)} 2xx, ${fmt(l.other)} other, ${fmt(l.errors)} errors)` +
+      (l.cpuPerRequestUs === undefined ? '' : `; ${fmt(Math.round(l.cpuPerRequestUs))} µs of the server thread's CPU a request`);
     log(line('rules + audit:', withRules));
     log(line('bare:         ', withoutRules));
     const figures: Figure[] = [
@@ -203,7 +211,13 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
         kind: 'correctness',
       },
     ];
+    for (const [name, l] of [['rules + audit', withRules], ['bare', withoutRules]] as const) {
+      if (l.cpuPerRequestUs !== undefined) figures.push({ name: `${name} server thread CPU a request`, value: l.cpuPerRequestUs, unit: 'µs', kind: 'info' });
+    }
     log(`ratio: rules + audit / bare = ${ratio.toFixed(2)}; target >= ${TARGET_RATIO}: ${verdict(passes(figures[6]!))}`);
+    if (withRules.cpuPerRequestUs !== undefined && withoutRules.cpuPerRequestUs !== undefined) {
+      log(`CPU: bare / rules + audit = ${(withoutRules.cpuPerRequestUs / withRules.cpuPerRequestUs).toFixed(2)} (the same ratio in the server thread's CPU a request, which the machine's other load moves less)`);
+    }
     log(
       `audit: the log grew by ${fmt(auditGrowth)} entries during the rules run; expected ${fmt(servedDuringRun)} responses served x ${perRequest} = ` +
         `${fmt(expectedGrowth)}` + (abortedDuringRun > 0 ? ` (to ${fmt(mostGrowth)} with the ${fmt(abortedDuringRun)} requests the load generator gave up on)` : '') +
