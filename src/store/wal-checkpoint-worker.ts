@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { lowerThreadPriority } from './thread-priority.js';
-import type { WalCheckpoint, WalCheckpointReply, WalCheckpointWorkerData } from './wal-checkpointing.js';
+import { WAL_THREAD_READY, type WalCheckpoint, type WalCheckpointReply, type WalCheckpointWorkerData } from './wal-checkpoint-protocol.js';
 
 /**
  * The thread of WalCheckpointing (wal-checkpointing.ts): its own connection to the database file,
@@ -30,3 +30,4 @@ function reply(): WalCheckpointReply {
 // A failed timed checkpoint is tried again at the next tick; the server's backstop covers a thread that keeps failing.
 setInterval(() => reply(), intervalMs);
 parentPort!.on('message', () => parentPort!.postMessage(reply()));
+parentPort!.postMessage(WAL_THREAD_READY);

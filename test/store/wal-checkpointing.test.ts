@@ -71,3 +71,16 @@ test('an in-memory database has no WAL to checkpoint: no thread', () => {
   assert.equal(WalCheckpointing.start(db, ':memory:'), undefined);
   return db.destroy();
 });
+
+test('a thread that dies is reported, and the server\'s connection checkpoints for itself again', async (t) => {
+  const { folder, db, sqlite } = sqliteFile(t);
+  let reported: (error: Error) => void;
+  const died = new Promise<Error>((resolve) => { reported = resolve; });
+  // The thread cannot open its file: it dies at its start, as it would on a fault later.
+  const checkpointing = WalCheckpointing.start(db, join(folder, 'gone.db'), { intervalMs: NEVER_IN_THIS_TEST, onError: (error) => reported(error) })!;
+  t.after(() => checkpointing.stop());
+  assert.equal(sqlite.pragma('wal_autocheckpoint', { simple: true }), BACKSTOP_PAGES);
+  assert.match((await died).message, /WAL checkpoint thread stopped.*checkpoints for itself/);
+  assert.equal(sqlite.pragma('wal_autocheckpoint', { simple: true }), 1000);
+  await assert.rejects(checkpointing.checkpoint(), /stopped/);
+});

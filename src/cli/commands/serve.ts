@@ -114,7 +114,7 @@ export function serveCommand(): Command {
         store, intervalSeconds: config.noticeSeconds, allowLoopback: config.environment !== 'production', onError: (error) => app.log.error({ err: error }, 'notice dispatch failed'),
       });
       // The WAL copied into the database file off the request thread (README, "Scaling out"); SQLite files only.
-      const checkpointing = WalCheckpointing.start(store.db, config.database);
+      const checkpointing = WalCheckpointing.start(store.db, config.database, { onError: (error) => app.log.warn({ err: error }, 'WAL checkpointing stopped') });
       app.addHook('onClose', async () => checkpointing?.stop());
       // What time does (README, "Agreement lifecycle"): applied every DATAPACT_TICK_SECONDS, as `datapact tick` does once.
       const scheduler = startScheduler({ db: store.db, database: config.database, clock: Date.now, intervalSeconds: config.tickSeconds, log: app.log });
