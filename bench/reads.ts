@@ -46,6 +46,7 @@ import { AuditLog } from '../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../src/audit/blinding.js';
 import { auditSigningKeyPath, loadOrCreateAuditSigningKey } from '../src/audit/signing-key.js';
 import { openStore } from '../src/cli/open-store.js';
+import { WalCheckpointing } from '../src/store/wal-checkpointing.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
 import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
 import { DAY_MS } from '../src/domain/time.js';
@@ -317,6 +318,8 @@ function merged(parts: readonly Timed[]): Timed {
 
 async function serve(store: Store, path: string): Promise<{ app: FastifyInstance; base: string }> {
   const app = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS, dataDir: dataDirOf(path) });
+  const checkpointing = WalCheckpointing.start(store.db, path); // as `datapact serve` runs
+  app.addHook('onClose', async () => checkpointing?.stop());
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('the server is not listening on TCP');

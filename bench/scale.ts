@@ -30,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { loadOrCreateAuditSigningKey, auditSigningKeyPath } from '../src/audit/signing-key.js';
 import { openStore } from '../src/cli/open-store.js';
+import { WalCheckpointing } from '../src/store/wal-checkpointing.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
 import { buildApp } from '../src/http/app.js';
 import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
@@ -151,6 +152,8 @@ async function serve(path: string, members: number, callers: number, random: () 
     const tokens = await callerTokens(store, { seed: SEED, members, count: callers, random, now: NOW });
     const entries = await store.audit.count();
     app = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS, dataDir: dataDirOf(path) });
+    const checkpointing = WalCheckpointing.start(store.db, path); // as `datapact serve` runs
+    app.addHook('onClose', async () => checkpointing?.stop());
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the server is not listening on TCP');

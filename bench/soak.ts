@@ -36,6 +36,7 @@ import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
 import { hashPassword } from '../src/store/member-credential-repository.js';
 import { seedMembers } from '../src/seed/world-generator.js';
 import { migrateToLatest, openReadDatabase, openSqlite, type Db } from '../src/store/database.js';
+import { WalCheckpointing } from '../src/store/wal-checkpointing.js';
 import { databaseBytes } from '../src/store/database-size.js';
 import { createStore, type Store } from '../src/store/store.js';
 import { addPartner, grantToken } from '../test/helpers/fixtures.js';
@@ -147,6 +148,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const staffToken = await staffSession(store);
 
     app = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS });
+    const checkpointing = WalCheckpointing.start(db, file); // as `datapact serve` runs
+    app.addHook('onClose', async () => checkpointing?.stop());
     let served = 0;
     let subjects = 0;
     app.addHook('onSend', async (request, reply, payload) => {
