@@ -1,0 +1,81 @@
+/**
+ * Does a friend list answer more slowly when the member has hidden friends? (issue 11 point 0: no
+ * timing a partner can observe may vary with the number of hidden friends.) A probe, not yet a
+ * target met: it prints what a partner timing its own requests would see.
+ *
+ * A SQLite file holds two members with the same 25 visible friends (platform on, sharing with
+ * friends' apps on); the second also has HIDDEN_TIMING_FRIENDS more (default 300) who turned sharing
+ * off, whose ids sort before the visible ones, so the friend scan passes over all of them before the
+ * page is full. One device partner's app holds a token of each. `GET /v1/me/friends?limit=25`
+ * through `buildApp` (app.inject, one request at a time, the two members alternating, the audit
+ * entries committed as always), 4,000 requests, the first 400 not counted; p10, p50, p90 of each.
+ *
+ * Run: npm run bench:hidden-timing   (HIDDEN_TIMING_FRIENDS=41: the bench:http page's hidden friends)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../src/http/app.js';
+import { UNLIMITED_GRAPH_REQUESTS } from '../src/http/graph/request-limit.js';
+import { migrateToLatest, openSqlite } from '../src/store/database.js';
+import { createStore, type Store } from '../src/store/store.js';
+import { addFriendships, addMembers, addPartner, fullProfile, grantToken } from '../test/helpers/fixtures.js';
+
+const NOW = Date.parse('2026-11-29T12:00:00Z');
+const HIDDEN = Number(process.env.HIDDEN_TIMING_FRIENDS ?? 300);
+const REQUESTS = 4000;
+const WARM_UP = 400;
+const FIELDS = ['id', 'name', 'birthday'] as const;
+
+/** Two members' tokens: one with 25 visible friends, one with the same and `HIDDEN` hidden ones before them. */
+async function world(store: Store): Promise<{ alone: string; hiding: string }> {
+  const visible = Array.from({ length: 25 }, (_, i) => `v${String(i).padStart(4, '0')}`);
+  const hidden = Array.from({ length: HIDDEN }, (_, i) => `h${String(i).padStart(4, '0')}`);
+  await addMembers(store, [
+    { id: 'm_alone' }, { id: 'm_hiding' },
+    ...visible.map((id) => ({ id, shareViaFriends: true, profile: fullProfile(id) })),
+    ...hidden.map((id) => ({ id, shareViaFriends: false, profile: fullProfile(id) })),
+  ], NOW);
+  await addFriendships(store, [
+    ...visible.flatMap((id) => [['m_alone', id] as const, ['m_hiding', id] as const]),
+    ...hidden.map((id) => ['m_hiding', id] as const),
+  ], NOW);
+  const { appId, agreementId } = await addPartner(store, 'probe', { agreement: { memberFields: ['id', 'friends'], friendFields: [...FIELDS] } }, NOW);
+  const token = async (memberId: string) => (await grantToken(store, {
+    memberId, appId, agreementId, memberFields: ['id', 'friends'], friendFields: [...FIELDS], tokenTtlMs: 86_400_000,
+  }, NOW)).token;
+  return { alone: await token('m_alone'), hiding: await token('m_hiding') };
+}
+
+const percentile = (sorted: readonly number[], q: number) => sorted[Math.floor(q * (sorted.length - 1))]!;
+
+const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-hidden-'));
+const db = openSqlite(join(dir, 'bench.db'));
+try {
+  await migrateToLatest(db);
+  const store = createStore(db);
+  const tokens = await world(store);
+  const app = await buildApp({ store, clock: () => NOW, logger: false, graphRateLimit: UNLIMITED_GRAPH_REQUESTS });
+  const times = { alone: [] as number[], hiding: [] as number[] };
+  for (let i = 0; i < REQUESTS; i++) {
+    const who = i % 2 === 0 ? 'alone' : 'hiding';
+    const started = process.hrtime.bigint();
+    const response = await app.inject({ url: '/v1/me/friends?fields=name,birthday&limit=25', headers: { authorization: `Bearer ${tokens[who]}` } });
+    const micros = Number(process.hrtime.bigint() - started) / 1000;
+    if (response.statusCode !== 200 || response.json().data.length !== 25) throw new Error(`${who}: ${response.statusCode} ${response.body.slice(0, 200)}`);
+    if (i >= WARM_UP) times[who].push(micros);
+  }
+  await app.close();
+  const line = (name: string, t: number[]) => {
+    t.sort((a, b) => a - b);
+    return `${name} p10 ${percentile(t, 0.1).toFixed(0)} µs, p50 ${percentile(t, 0.5).toFixed(0)} µs, p90 ${percentile(t, 0.9).toFixed(0)} µs`;
+  };
+  console.log(`hidden-timing: ${(REQUESTS - WARM_UP) / 2} friend-list pages of 25 each, one at a time, the two members alternating`);
+  console.log(`hidden-timing: ${line('no hidden friend:          ', times.alone)}`);
+  console.log(`hidden-timing: ${line(`${String(HIDDEN).padEnd(5)} hidden friends first:`, times.hiding)}`);
+  const extra = percentile(times.hiding, 0.5) - percentile(times.alone, 0.5);
+  console.log(`hidden-timing: the p50 grows by ${extra.toFixed(0)} µs${HIDDEN > 0 ? ` (${(extra / HIDDEN).toFixed(1)} µs a hidden friend)` : ''}; target: no difference (issue 11 point 0): ${Math.abs(extra) < 0.02 * percentile(times.alone, 0.5) ? 'within 2%' : 'FAIL'}`);
+} finally {
+  await db.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
