@@ -15,20 +15,21 @@ import { rootHashPlan } from '../../src/audit/merkle-tree.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { build } from '../helpers/build.js';
 import { DIALECTS, dialectTest, type Dialect } from '../helpers/dialects.js';
+import { CountingPlugin } from '../helpers/counting-plugin.js';
 import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
 /** Member `me` with `shown` friends who share with apps through friends, and `hidden` who do not. */
-async function world(t: TestContext, dialect: Dialect, shown: number, hidden: number) {
+async function world(t: TestContext, dialect: Dialect, shown: number, hidden: number, plugin?: CountingPlugin, appClass?: 'device_partner' | 'third_party') {
   const dataDir = mkdtempSync(join(tmpdir(), 'datapact-leaks-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const built = await build(t, NOW, { dialect, dataDir, audit: { headIntervalMs: 0 } });
+  const built = await build(t, NOW, { dialect, dataDir, audit: { headIntervalMs: 0 }, ...(plugin === undefined ? {} : { plugin }) });
   const visible = Array.from({ length: shown }, (_, i) => ({ id: `v${String(i).padStart(2, '0')}`, shareViaFriends: true }));
   const secret = Array.from({ length: hidden }, (_, i) => ({ id: `h${String(i).padStart(2, '0')}`, shareViaFriends: false }));
   await addMembers(built.store, [{ id: 'me' }, { id: 'stranger', shareViaFriends: true }, ...visible, ...secret], NOW);
   await addFriendships(built.store, [...visible, ...secret].map((f) => ['me', f.id] as const), NOW);
-  const partner = await addPartner(built.store, 'dev', { agreement: { friendFields: ['name'] } }, NOW);
+  const partner = await addPartner(built.store, 'dev', { agreement: { friendFields: ['name'] }, ...(appClass === undefined ? {} : { appClass }) }, NOW);
   const { token } = await grantToken(built.store, {
     memberId: 'me', appId: partner.appId, agreementId: partner.agreementId,
     memberFields: ['id', 'name', 'friends'], friendFields: ['name'], tokenTtlMs: 365 * 86_400_000,
@@ -67,6 +68,25 @@ for (const dialect of DIALECTS) {
         sizes.push(await treeSize());
       }
       assert.deepEqual(sizes.slice(1).map((size, i) => size - sizes[i]!), [1, 1, 1]);
+    });
+
+    for (const appClass of ['device_partner', 'third_party'] as const) test(`a 404 lookup by a ${appClass} app runs the same statements whether the member is a hidden friend, one excluding the app, a stranger or no one`, async (t) => {
+      const counter = new CountingPlugin();
+      const { get, store } = await world(t, dialect, 1, 1, counter, appClass);
+      await addMembers(store, [{ id: 'excluder', shareViaFriends: true }], NOW);
+      await addFriendships(store, [['me', 'excluder']], NOW);
+      await store.members.exclude('excluder', 'partner', 'p_dev', NOW);
+      await get('/v1/me');
+      const statements: Record<string, number> = {};
+      for (const round of [1, 2]) { // the first round's appends intern the entries' field lists once
+        for (const id of ['h00', 'excluder', 'stranger', 'nobody']) {
+          counter.statements = 0;
+          assert.equal((await get(`/v1/members/${id}`)).statusCode, 404);
+          if (round === 2) statements[id] = counter.statements;
+        }
+      }
+      assert.ok(statements.h00! > 0);
+      assert.deepEqual(new Set(Object.values(statements)).size, 1, `statements per lookup: ${JSON.stringify(statements)}`);
     });
 
     test('inclusion proofs of arbitrary leaves are not public', async (t) => {

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { loadOrCreateAuditBlinding } from '../../src/audit/blinding.js';
@@ -21,6 +20,7 @@ import { findReach, indexReach, reachPieces } from '../../src/store/reach.js';
 import { ReachIndexing } from '../../src/store/reach-indexing.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { DIALECTS, sqliteFileDatabase, testDatabase, type Dialect } from '../helpers/dialects.js';
+import { CountingPlugin } from '../helpers/counting-plugin.js';
 import { addFriendships, addMembers, addPartner } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00Z');
@@ -57,22 +57,6 @@ async function sharedWorld(t: TestContext, dialect: Dialect, members: readonly s
   await addPartner(store, 'acme', {}, addDays(NOW, -200));
   await addPartner(store, 'zte', {}, addDays(NOW, -200));
   return { store, location: 'path' in fresh ? String(fresh.path) : fresh.url! };
-}
-
-/** Counts the statements run through a Kysely instance and the rows they return. */
-class CountingPlugin implements KyselyPlugin {
-  statements = 0;
-  rows = 0;
-
-  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
-    this.statements++;
-    return node;
-  }
-
-  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    this.rows += result.rows.length;
-    return result;
-  }
 }
 
 /** [partner, tokens, released, reach, friends-of-friends only] per row. */

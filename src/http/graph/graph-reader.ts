@@ -77,12 +77,14 @@ export class GraphReader {
 
   async member(caller: Caller, id: string, requested: FieldMask): Promise<MemberView> {
     if (id === caller.plan.memberId) return this.me(caller, requested);
-    const [isFriend, settings] = await Promise.all([
+    // The same reads whoever `id` is (a friend, hidden or not, a stranger, no one): a lookup that read a
+    // friend's exclusions and app use only would take longer for a hidden friend than for a stranger.
+    const [isFriend, settings, users, exclusions] = await Promise.all([
       this.store.friendships.areFriends(caller.plan.memberId, id),
       this.store.members.settings([id]),
+      this.appUsers(caller, [{ id }]),
+      this.store.members.friendExclusions([id]),
     ]);
-    const friend = isFriend ? [{ id }] : [];
-    const [users, exclusions] = await Promise.all([this.appUsers(caller, friend), this.store.members.friendExclusions(friend.map((f) => f.id))]);
     const memberSettings = settings.get(id);
     const decision = memberSettings
       ? decideSubject(caller.plan, facts(memberSettings, isFriend, users, exclusions.get(id) ?? NO_EXCLUSIONS), requested)
