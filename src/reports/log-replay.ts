@@ -126,6 +126,11 @@ export class LogReplayer {
     for (const [id, list] of consents) this.consents.set(id, list);
   }
 
+  /** A member's number in today's world as read by number (SQLite); -1 when it has none, or the world is not read so. */
+  memberNumber(id: string): number {
+    return this.members === undefined ? -1 : this.members.numberOf(id);
+  }
+
   appClassOf(head: LoggedHead): AppClass {
     return this.appClasses!.get(head.appId) ?? 'device_partner';
   }
@@ -238,6 +243,7 @@ class PackedBatch implements ReplayBatch {
         if (packed.lists(packed.code(first + at)).relation === 'self') return ANOTHER_SELF;
         return members.facts(number, packed.friendToday(index, first + at));
       },
+      member: (at) => packed.number(first + at),
     };
     return { request, world, subjects };
   }
