@@ -235,12 +235,13 @@ class PackedBatch implements ReplayBatch {
     const own = selfFacts(request.tokenMemberId);
     const subjects: SubjectColumns = {
       length: packed.first(index + 1) - first,
-      logged: (at) => packed.lists(packed.code(first + at)),
+      logged: (at) => packed.entry(first + at),
       facts: (at) => {
         const number = packed.number(first + at);
         // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
-        if (number === token) return packed.lists(packed.code(first + at)).relation === 'self' || members.facts(number, false) !== undefined ? own : undefined;
-        if (packed.lists(packed.code(first + at)).relation === 'self') return ANOTHER_SELF;
+        const self = packed.entry(first + at).relation === 'self';
+        if (number === token) return self || members.facts(number, false) !== undefined ? own : undefined;
+        if (self) return ANOTHER_SELF;
         return members.facts(number, packed.friendToday(index, first + at));
       },
       member: (at) => packed.number(first + at),

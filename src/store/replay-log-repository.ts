@@ -373,9 +373,24 @@ function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unk
  */
 export class PackedRequests {
   readonly length: number;
+  /** Each subject's entry as logged, worked out from its code once (a code is too large a number to look up cheaply more often). */
+  private readonly entries: PackedLists[];
 
-  constructor(private readonly batch: PackedBatch, private readonly log: ReplayLogRepository, readonly members: ReplayNumbers) {
+  constructor(private readonly batch: PackedBatch, log: ReplayLogRepository, readonly members: ReplayNumbers) {
     this.length = batch.heads.length;
+    this.entries = new Array<PackedLists>(batch.codes.length);
+    let code = -1;
+    let lists: PackedLists | undefined;
+    for (let at = 0; at < batch.codes.length; at++) {
+      // A request's friends mostly share a code: a look-up only when it changes.
+      if (batch.codes[at] !== code) lists = log.packedLists(code = batch.codes[at]!);
+      this.entries[at] = lists!;
+    }
+  }
+
+  /** The entry as logged of the subject at `at` (see `first`). */
+  entry(at: number): PackedLists {
+    return this.entries[at]!;
   }
 
   /** The request at `index` without its subjects' entries (`subjects` empty). */
@@ -405,11 +420,6 @@ export class PackedRequests {
     return this.batch.starts[index]!;
   }
 
-  /** A subject's packed code (see `lists`). */
-  code(at: number): number {
-    return this.batch.codes[at]!;
-  }
-
   /** A subject's member number (-1: no member's). */
   number(at: number): number {
     return this.batch.numbers[at]!;
@@ -421,11 +431,6 @@ export class PackedRequests {
     return this.first(index + 1) === this.first(index) ? [] : text.split(ID_SEPARATOR);
   }
 
-  /** A subject's entry as logged, from its code: one shared object per distinct pair of lists. */
-  lists(code: number): PackedLists {
-    return this.log.packedLists(code);
-  }
-
   read(index: number): LoggedRequestRead {
     const first = this.first(index);
     const ids = this.ids(index);
@@ -433,7 +438,7 @@ export class PackedRequests {
     const subjects: LoggedSubject[] = new Array(ids.length);
     const friendsToday: boolean[] = new Array(ids.length);
     for (let next = 0; next < ids.length; next++) {
-      const { relation, released, withheld } = this.lists(this.code(first + next));
+      const { relation, released, withheld } = this.entry(first + next);
       subjects[next] = { shown: true, id: ids[next]!, relation, released, withheld };
       friendsToday[next] = this.friendToday(index, first + next);
     }
