@@ -112,11 +112,7 @@ export class IdTable {
 
   /** The number of the id held in `source[start..end)`, if it has one. */
   numberOf(source: Uint8Array, start: number, end: number): number | undefined {
-    const { bytes } = this;
-    return this.probe(hashOf(source, start, end), end - start, (from) => {
-      for (let k = 0; k < end - start; k++) if (bytes[from + k] !== source[start + k]) return false;
-      return true;
-    });
+    return this.probe(hashOf(source, start, end), source, start, end - start);
   }
 
   /**
@@ -133,21 +129,25 @@ export class IdTable {
       }
       hash = Math.imul(hash ^ char, FNV_PRIME);
     }
-    const { bytes } = this;
-    return this.probe(mixed(hash), end - start, (from) => {
-      for (let k = 0; k < end - start; k++) if (bytes[from + k] !== text.charCodeAt(start + k)) return false;
-      return true;
-    });
+    return this.probe(mixed(hash), text, start, end - start);
   }
 
-  /** Open addressing: the slots from the hash's on, until an empty one; `sameAt` compares a candidate's bytes. */
-  private probe(hash: number, length: number, sameAt: (from: number) => boolean): number | undefined {
-    const { slots } = this;
+  /**
+   * Open addressing: the slots from the hash's on, until an empty one; a candidate's bytes compared
+   * with the id's, bytes or ASCII characters (a branch, not a closure: a look-up allocates nothing).
+   */
+  private probe(hash: number, source: Uint8Array | string, start: number, length: number): number | undefined {
+    const { slots, bytes } = this;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const at = slot * SLOT;
       const numbered = slots[at + 1]!;
       if (numbered === 0) return undefined;
-      if (slots[at] === hash && slots[at + 3] === length && sameAt(slots[at + 2]!)) return numbered - 1;
+      if (slots[at] !== hash || slots[at + 3] !== length) continue;
+      const from = slots[at + 2]!;
+      let k = 0;
+      if (typeof source === 'string') while (k < length && bytes[from + k] === source.charCodeAt(start + k)) k++;
+      else while (k < length && bytes[from + k] === source[start + k]) k++;
+      if (k === length) return numbered - 1;
     }
   }
 }
