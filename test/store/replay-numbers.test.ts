@@ -46,13 +46,17 @@ test('members by number: ids in place, facts as the member repository reads them
   const thenAll = new ReplayNumbers(sqliteReaderOf(store.db)!);
   thenAll.load(all, all);
   thenAll.readAllFacts();
+  // Every member's facts first, four members a statement (chunks with the id holding a separator read a row at a time, the others in one string).
+  const chunked = new ReplayNumbers(sqliteReaderOf(store.db)!, undefined, 4);
+  chunked.readAllFacts();
+  chunked.load([], all);
   // Past its friend budget (one number here), a call that reads lists drops the lists read before it, and
   // reads again those of its own tokens read before; a call with no tokens drops none.
   const overBudget = new ReplayNumbers(sqliteReaderOf(store.db)!, 1);
   overBudget.load([], all.slice(0, 10));
   overBudget.load(all, all);
   overBudget.load(all, []);
-  for (const world of [byBatch, everyone, thenAll, overBudget]) {
+  for (const world of [byBatch, everyone, thenAll, chunked, overBudget]) {
     const text = `x\x1e${members.join('\x1e')}\x1enobody`;
     let at = 2;
     for (const id of members) {
