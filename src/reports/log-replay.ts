@@ -47,6 +47,8 @@ export class LogReplayer {
   /** Today's members by number as the store reads them a batch at a time (SQLite), instead of `facts`. */
   private members: ReplayNumbers | undefined;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
+  /** Every member's consents are in `consents` (allConsents): one not there has none. */
+  private consentsComplete = false;
   private readonly platform = new Map<string, boolean>();
 
   constructor(private readonly log: ReplayLogRepository) {}
@@ -95,18 +97,28 @@ export class LogReplayer {
 
   private async start(filter: ReplayFilter): Promise<void> {
     this.appClasses ??= await this.log.appClasses();
-    this.members ??= await this.log.replayNumbers(filter);
+    if (this.members !== undefined) return;
+    this.members = await this.log.replayNumbers(filter);
+    // A run that meets most members reads every consent at once (a member without one has none: it is not looked for again).
+    const all = this.members !== undefined && this.log.meetsMostMembers ? this.log.allConsents() : undefined;
+    if (all !== undefined) {
+      this.consentsComplete = true;
+      for (const [id, list] of all) this.consents.set(id, list);
+    }
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
-    if (this.consents.size + this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.consents, this.platform]) cache.clear();
+    if ((this.consentsComplete ? 0 : this.consents.size) + this.facts.size > CACHE_LIMIT) {
+      for (const cache of [this.facts, this.platform]) cache.clear();
+      if (!this.consentsComplete) this.consents.clear();
+    }
     const all = this.members !== undefined;
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
     const gather = (id: string, thirdParty: boolean) => {
       if (!all && !this.facts.has(id)) subjects.add(id);
-      if (thirdParty && !this.consents.has(id)) appUsers.add(id);
+      if (thirdParty && !this.consentsComplete && !this.consents.has(id)) appUsers.add(id);
     };
     for (const { head, subjectIds } of requests) {
       if (!this.platform.has(head.tokenMemberId)) tokens.add(head.tokenMemberId);
@@ -114,7 +126,7 @@ export class LogReplayer {
       for (const id of subjectIds) gather(id, thirdParty);
       if (head.deniedSubject !== null) gather(head.deniedSubject, thirdParty);
     }
-    for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
+    if (!this.consentsComplete) for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
     const [platform, facts, consents] = await Promise.all([
       all ? undefined : this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);

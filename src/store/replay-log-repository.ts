@@ -124,15 +124,19 @@ export class ReplayLogRepository {
     const requests = await this.count(filter);
     // A replay with more requests than there are members meets most of them, and most token members' friends.
     if (!members.knowsEveryone() && requests >= maxNumber) members.everyone(await loadFriendGraph(this.db));
-    if (members.knowsEveryone()) { raw.friendshipsInSql = false; return members; }
+    if (members.knowsEveryone()) { raw.friendshipsInSql = false; this.meetsMostMembers = requests >= maxNumber; return members; }
     // A replay naming more subjects than there are members meets most of them.
     const subjects = await this.subjectCount(filter);
+    this.meetsMostMembers = subjects >= maxNumber;
     if (!members.knowsAllFacts && subjects >= maxNumber) members.readAllFacts();
     // The token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
     const tokens = maxNumber * (1 - Math.exp(-requests / Math.max(maxNumber, 1)));
     raw.friendshipsInSql = tokens * raw.averageFriends() > FRIENDSHIPS_PER_SUBJECT * subjects;
     return members;
   }
+
+  /** Whether the replay replayNumbers was last asked for names at least as many subjects as there are members (SQLite). */
+  meetsMostMembers = false;
 
   /** Read today's friendships with the leaves (a look-up per subject) or from the token members' lists (SQLite; tests pick). */
   readFriendshipsInSql(inSql: boolean): void {
@@ -275,13 +279,31 @@ export class ReplayLogRepository {
     const result = new Map<string, LoggedConsent[]>(memberIds.map((id) => [id, []]));
     if (memberIds.length === 0) return result;
     const rows = this.rawReads()?.grants(memberIds) ?? await this.db.selectFrom('grants').select(GRANT_COLUMNS).where('member_id', 'in', memberIds).execute();
+    for (const row of rows) result.get(row.member_id)?.push(this.consentOf(row));
+    return result;
+  }
+
+  /**
+   * Every member's consents, in one scan of the grants (SQLite): for a replay that meets most
+   * members, cheaper than a look-up per member (two seeks each, from all over a large file); a
+   * member's in the order `consents` gives them. Undefined where the rows are read through Kysely.
+   */
+  allConsents(): Map<string, LoggedConsent[]> | undefined {
+    const rows = this.rawReads()?.allGrants();
+    if (rows === undefined) return undefined;
+    const result = new Map<string, LoggedConsent[]>();
     for (const row of rows) {
-      result.get(row.member_id)?.push({
-        appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
-        memberFields: this.maskOf(row.member_fields), friendFields: this.maskOf(row.friend_fields),
-      });
+      const list = result.get(row.member_id);
+      if (list === undefined) result.set(row.member_id, [this.consentOf(row)]); else list.push(this.consentOf(row));
     }
     return result;
+  }
+
+  private consentOf(row: Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>): LoggedConsent {
+    return {
+      appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
+      memberFields: this.maskOf(row.member_fields), friendFields: this.maskOf(row.friend_fields),
+    };
   }
 
   private maskOf(json: string): FieldMask {
@@ -588,6 +610,11 @@ class RawReplayReads {
   grants(memberIds: readonly string[]): Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
     this.grantsOf ??= this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where member_id in (select value from json_each(?))`);
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
+  }
+
+  /** Every grant, in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
+  allGrants(): Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
+    return this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).iterate() as Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
   /**
