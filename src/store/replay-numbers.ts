@@ -61,8 +61,7 @@ export class ReplayNumbers {
 
   /** `friendsBudget`: friend numbers kept at most before the lists are dropped; `factsChunk`: members readAllFacts reads a statement (tests set both small). */
   constructor(private readonly sqlite: BetterSqlite3.Database, private readonly friendsBudget = FRIENDS_BUDGET, private readonly factsChunk = FACTS_CHUNK) {
-    const numbers = sqlite.prepare('select cast(member_id as blob), number from member_numbers').raw(true);
-    this.ids = new IdTable(numbers.iterate() as Iterable<[Buffer, number]>);
+    this.ids = new IdTable(memberIds(sqlite, factsChunk));
     const size = this.ids.maxNumber + 1;
     this.flags = new Uint8Array(size);
     this.audiences = new Int32Array(size);
@@ -326,4 +325,34 @@ export class ReplayNumbers {
 function nextOr(text: string, char: number, start: number): number {
   const at = text.indexOf(String.fromCharCode(char), start);
   return at < 0 ? text.length : at;
+}
+
+/**
+ * Every member's id (its bytes) and number, FACTS_CHUNK members a statement in one string each
+ * (a row per member, with a Buffer made for each, took seconds at a million members); a chunk with
+ * an id holding a separator is read a row at a time.
+ */
+function* memberIds(sqlite: BetterSqlite3.Database, chunkSize: number): Iterable<[Buffer, number]> {
+  const chunk = sqlite.prepare(`select cast(group_concat(member_id, char(30)) as blob), group_concat(number, ','), max(number), count(*), ${ODD_IDS('member_id')}
+    from (select member_id, number from member_numbers where number > ? order by number limit ${chunkSize})`).raw(true);
+  const rows = sqlite.prepare('select cast(member_id as blob), number from member_numbers where number > ? and number <= ?').raw(true);
+  for (let after = -Infinity;;) {
+    const [ids, numbers, last, count, odd] = chunk.get(after) as [Buffer | null, string | null, number | null, number, number | null];
+    if (count === 0 || ids === null || numbers === null || last === null) return;
+    if (odd !== 0) {
+      yield* rows.iterate(after, last) as Iterable<[Buffer, number]>;
+    } else {
+      // Both lists are made from the same rows in the same order: the k-th id has the k-th number.
+      let start = 0;
+      let from = 0;
+      for (let end = 0; end <= ids.length; end++) {
+        if (end < ids.length && ids[end] !== 0x1e) continue;
+        const comma = nextOr(numbers, 44, from);
+        yield [ids.subarray(start, end), Number(numbers.slice(from, comma))];
+        start = end + 1;
+        from = comma + 1;
+      }
+    }
+    after = last;
+  }
 }
