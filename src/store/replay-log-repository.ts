@@ -121,12 +121,11 @@ export class ReplayLogRepository {
     const members = raw?.members();
     if (raw === undefined || members === undefined) return undefined;
     const { maxNumber } = members;
-    const requests = await this.count(filter);
+    const { requests, subjects } = await this.sizes(filter);
     // A replay with more requests than there are members meets most of them, and most token members' friends.
     if (!members.knowsEveryone() && requests >= maxNumber) members.everyone(await loadFriendGraph(this.db));
     if (members.knowsEveryone()) { raw.friendshipsInSql = false; this.meetsMostMembers = requests >= maxNumber; return members; }
     // A replay naming more subjects than there are members meets most of them.
-    const subjects = await this.subjectCount(filter);
     this.meetsMostMembers = subjects >= maxNumber;
     if (!members.knowsAllFacts && subjects >= maxNumber) members.readAllFacts();
     // The token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
@@ -144,13 +143,17 @@ export class ReplayLogRepository {
     if (raw !== undefined) raw.friendshipsInSql = inSql;
   }
 
-  /** How many subjects the filter's requests name at most (their leaves): what a replay checks friendships for. */
-  private async subjectCount(filter: ReplayFilter): Promise<number> {
-    let query = this.db.selectFrom('audit_requests').select(sql<number>`coalesce(sum(leaf_count), 0)`.as('n'))
+  /**
+   * How many requests the filter holds, and how many subjects they name at most (their leaves: what a
+   * replay checks friendships for), in one scan (a whole log's took 1.3 s of CPU at a million members).
+   */
+  private async sizes(filter: ReplayFilter): Promise<{ requests: number; subjects: number }> {
+    let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects')])
       .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
       .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
     if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
-    return Number((await query.executeTakeFirstOrThrow()).n);
+    const row = await query.executeTakeFirstOrThrow();
+    return { requests: Number(row.requests), subjects: Number(row.subjects) };
   }
 
   /** A packed code's relation and lists, worked out once per distinct code. */
