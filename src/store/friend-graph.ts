@@ -86,6 +86,8 @@ export class IdTable {
   private used = 0;
   /** Per slot: hash, number + 1 (0: empty), start and length of the id in `bytes`. */
   private readonly slots: Uint32Array;
+  /** The slots' bytes: an id of up to INLINE bytes is kept in its slot, compared there without a second cache miss. */
+  private readonly slotBytes: Uint8Array;
   private readonly mask: number;
   maxNumber = 0;
 
@@ -101,12 +103,14 @@ export class IdTable {
     let size = 2;
     while (size < pending.length * 2) size *= 2;
     this.slots = new Uint32Array(size * SLOT);
+    this.slotBytes = new Uint8Array(this.slots.buffer);
     this.mask = size - 1;
     for (const [start, length, number] of pending) {
       const hash = hashOf(this.bytes, start, start + length);
       let slot = hash & this.mask;
       while (this.slots[slot * SLOT + 1] !== 0) slot = (slot + 1) & this.mask;
       this.slots.set([hash, number + 1, start, length], slot * SLOT);
+      if (length <= INLINE) this.slotBytes.set(this.bytes.subarray(start, start + length), (slot * SLOT + 4) * 4);
     }
   }
 
@@ -137,13 +141,14 @@ export class IdTable {
    * with the id's, bytes or ASCII characters (a branch, not a closure: a look-up allocates nothing).
    */
   private probe(hash: number, source: Uint8Array | string, start: number, length: number): number | undefined {
-    const { slots, bytes } = this;
+    const { slots } = this;
+    const bytes = length <= INLINE ? this.slotBytes : this.bytes;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const at = slot * SLOT;
       const numbered = slots[at + 1]!;
       if (numbered === 0) return undefined;
       if (slots[at] !== hash || slots[at + 3] !== length) continue;
-      const from = slots[at + 2]!;
+      const from = length <= INLINE ? (at + 4) * 4 : slots[at + 2]!;
       let k = 0;
       if (typeof source === 'string') while (k < length && bytes[from + k] === source.charCodeAt(start + k)) k++;
       else while (k < length && bytes[from + k] === source[start + k]) k++;
@@ -152,8 +157,9 @@ export class IdTable {
   }
 }
 
-/** Uint32s a slot of IdTable takes. */
-const SLOT = 4;
+/** Uint32s a slot of IdTable takes: hash, number + 1, where the id's bytes lie and how many, then up to INLINE of them. */
+const SLOT = 8;
+const INLINE = 16;
 
 function grown<T extends Uint8Array | Uint32Array>(array: T): T {
   const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
