@@ -159,14 +159,15 @@ export class ReplayNumbers {
    * separator is read a row at a time (`columns`, to `row`).
    */
   private readChunks(table: string, key: string, value: string, each: (n: number, value: string) => void, row: (row: unknown[]) => void, columns: string): void {
-    const chunk = this.sqlite.prepare(`select group_concat(k || char(31) || v, char(30)), max(k), count(*), ${ODD_IDS('k')} from (
-      select t.${key} as k, ${value} as v from ${table} t where t.${key} > ? group by t.${key} order by t.${key} limit ${this.factsChunk})`).raw(true);
-    const rows = this.sqlite.prepare(`select ${columns} from ${table} t where t.${key} > ? and t.${key} <= ?`).raw(true);
-    for (let after = '';;) {
-      const [text, last, count, odd] = chunk.get(after) as [string | null, string | null, number, number | null];
+    // The first chunk from '' on, itself included (an empty id is an id), the others after the last one read.
+    const chunks = ['>=', '>'].map((op) => this.sqlite.prepare(`select group_concat(k || char(31) || v, char(30)), max(k), count(*), ${ODD_IDS('k')} from (
+      select t.${key} as k, ${value} as v from ${table} t where t.${key} ${op} ? group by t.${key} order by t.${key} limit ${this.factsChunk})`).raw(true));
+    const rows = ['>=', '>'].map((op) => this.sqlite.prepare(`select ${columns} from ${table} t where t.${key} ${op} ? and t.${key} <= ?`).raw(true));
+    for (let after = '', next = 0;; next = 1) {
+      const [text, last, count, odd] = chunks[next]!.get(after) as [string | null, string | null, number, number | null];
       if (count === 0 || text === null || last === null) return;
       if (odd !== 0) {
-        for (const read of rows.iterate(after, last) as Iterable<unknown[]>) row(read);
+        for (const read of rows[next]!.iterate(after, last) as Iterable<unknown[]>) row(read);
       } else {
         for (let start = 0; start < text.length;) {
           const end = nextOr(text, 0x1e, start);

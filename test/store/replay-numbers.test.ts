@@ -22,7 +22,7 @@ test('members by number: ids in place, facts as the member repository reads them
   const next = prng(15);
   // Ids of 16 bytes and fewer are kept in their hash slot, longer ones beside: both, at the boundary and past it.
   const long = ['sixteen-bytes-id', 'seventeen-bytes-i', 'a-member-id-of-thirty-bytes-xy', 'long-ü-id-of-18-b'];
-  const members = [...Array.from({ length: 30 }, (_, i) => `m${(i * 7) % 30}`), 'm_é', 'm_\u00fcber', 'odd\x1eid', ...long];
+  const members = ['', ...Array.from({ length: 30 }, (_, i) => `m${(i * 7) % 30}`), 'm_é', 'm_\u00fcber', 'odd\x1eid', ...long];
   assert.deepEqual(long.map((id) => Buffer.byteLength(id)), [16, 17, 30, 18]);
   await addMembers(store, members.map((id, i) => ({
     id, platformEnabled: i % 5 !== 0, shareViaFriends: i % 3 === 0, audiences: i % 4 === 0 ? { birthday: 'only_me', work: 'public' } : {},
