@@ -123,6 +123,7 @@ export function loggedOutcome(request: LoggedRequest): RequestOutcome {
 }
 
 const NO_SUCH_MEMBER: ReplayedSubject = Object.freeze({ shown: false, reason: 'no_such_member' });
+const NO_SUCH_PAIR: DecidedPair = Object.freeze({ before: NO_SUCH_MEMBER, after: NO_SUCH_MEMBER, more: 0, less: 0, reasonChanged: 0 });
 const VISIBILITY_INDEX: Readonly<Record<Visibility, number>> = { self: 0, friend: 1, stranger: 2, friend_opted_out: 3 };
 /** One past the largest field mask: a mask is one digit of a decision's key in this base. */
 const MASK_SPAN = 2 ** FIELDS.length;
@@ -141,6 +142,7 @@ function rulesKey(rules: AccessPlan['self']): string {
  */
 export class ReplayDecisions {
   private readonly byRules = new Map<string, Map<number, ReplayedSubject>>();
+  private readonly byTwoRules = new Map<string, Map<number, DecidedPair>>();
 
   /** The decisions made under the plan's field rules: one map per distinct pair of rule lists. */
   forPlan(plan: AccessPlan): Map<number, ReplayedSubject> {
@@ -149,22 +151,51 @@ export class ReplayDecisions {
     if (decisions === undefined) this.byRules.set(key, decisions = new Map());
     return decisions;
   }
+
+  /** The same for a subject decided under two plans (a simulation's logged terms, then its proposal). */
+  forPlans(before: AccessPlan, after: AccessPlan): Map<number, DecidedPair> {
+    const key = `${rulesKey(before.self)}|${rulesKey(before.friend)}/${rulesKey(after.self)}|${rulesKey(after.friend)}`;
+    let pairs = this.byTwoRules.get(key);
+    if (pairs === undefined) this.byTwoRules.set(key, pairs = new Map());
+    return pairs;
+  }
+}
+
+/** A subject decided under two plans, and what changes from the first decision to the second (as subjectChange finds it). */
+export interface DecidedPair {
+  readonly before: ReplayedSubject;
+  readonly after: ReplayedSubject;
+  /** Released in the second and not the first, the other way round, withheld in both for another reason. */
+  readonly more: FieldMask;
+  readonly less: FieldMask;
+  readonly reasonChanged: FieldMask;
+}
+
+function pairOf(before: ReplayedSubject, after: ReplayedSubject): DecidedPair {
+  const was = releasedOf(before);
+  const now = releasedOf(after);
+  return { before, after, more: now & ~was, less: was & ~now, reasonChanged: reasonChangedBetween(before, after, was, now) };
+}
+
+/** The key of a subject's decision under one plan's field rules: its visibility, a friend's audiences, the fields asked. */
+function decisionKey(visibility: Visibility, facts: SubjectFacts, requested: FieldMask): number {
+  const audience = visibility === 'friend' ? facts.friendsAudience : 0;
+  return (VISIBILITY_INDEX[visibility] * MASK_SPAN + audience) * MASK_SPAN + requested;
 }
 
 /** A replayed subject as the engine decides it, from the decisions already made under the same field rules when it can. */
 function decideLogged(plan: AccessPlan, decisions: Map<number, ReplayedSubject>, subject: ShownSubject, facts: SubjectFacts | undefined): ReplayedSubject {
   if (facts === undefined) return NO_SUCH_MEMBER;
-  const visibility = subjectVisibility(plan, facts);
   const requested = requestedFields(subject);
-  const audience = visibility === 'friend' ? facts.friendsAudience : 0;
-  const key = (VISIBILITY_INDEX[visibility] * MASK_SPAN + audience) * MASK_SPAN + requested;
+  const key = decisionKey(subjectVisibility(plan, facts), facts, requested);
   let decided = decisions.get(key);
-  if (decided === undefined) {
-    const decision = decideSubject(plan, facts, requested);
-    decided = decision.visible ? { shown: true, released: decision.released, withheld: reasonMasks(decision.withheld) } : { shown: false, reason: decision.reason };
-    decisions.set(key, decided);
-  }
+  if (decided === undefined) decisions.set(key, decided = decideAfresh(plan, facts, requested));
   return decided;
+}
+
+function decideAfresh(plan: AccessPlan, facts: SubjectFacts, requested: FieldMask): ReplayedSubject {
+  const decision = decideSubject(plan, facts, requested);
+  return decision.visible ? { shown: true, released: decision.released, withheld: reasonMasks(decision.withheld) } : { shown: false, reason: decision.reason };
 }
 
 /**
@@ -226,6 +257,8 @@ export interface SubjectColumns {
   logged(index: number): ShownSubject & { readonly relation: 'self' | 'friend' };
   /** What replayRequest reads of it: selfFacts for a `self` entry, else the world's subject(index). */
   facts(index: number): SubjectFacts | undefined;
+  /** The number of the member the entry names (a simulation counts distinct members by it); -1 when none. */
+  member(index: number): number;
 }
 
 /**
@@ -248,6 +281,66 @@ export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, te
   }
   // Every subject shown as logged: only replayRequest's refusal of a friend list without `friends` is left.
   return !refusesFriendList(plan, request, subjects.length, throughFriends);
+}
+
+/** A subject decided under two plans, from the pairs already decided under the same two sets of field rules when it can. */
+function decidePair(before: AccessPlan, after: AccessPlan, pairs: Map<number, DecidedPair>, subject: ShownSubject, facts: SubjectFacts | undefined): DecidedPair {
+  if (facts === undefined) return NO_SUCH_PAIR;
+  const visibleBefore = subjectVisibility(before, facts);
+  const visibleAfter = subjectVisibility(after, facts);
+  const requested = requestedFields(subject);
+  // A decision reads the audiences only of a friend shown.
+  const audience = visibleBefore === 'friend' || visibleAfter === 'friend' ? facts.friendsAudience : 0;
+  const key = ((VISIBILITY_INDEX[visibleBefore] * 4 + VISIBILITY_INDEX[visibleAfter]) * MASK_SPAN + audience) * MASK_SPAN + requested;
+  let pair = pairs.get(key);
+  if (pair === undefined) pairs.set(key, pair = pairOf(decideAfresh(before, facts, requested), decideAfresh(after, facts, requested)));
+  return pair;
+}
+
+/** Terms and the world the request-level rules read under them. */
+export interface TermsInWorld {
+  readonly terms: AgreementTerms | null;
+  readonly world: RequestWorld;
+}
+
+/** The subjects whose release changes between two replays of a request: their indexes, and their pairs, index by index. */
+export interface ChangedSubjects {
+  readonly indexes: number[];
+  readonly pairs: DecidedPair[];
+}
+
+/**
+ * A logged served request replayed under two terms (a simulation's logged terms, then its
+ * proposal) in one pass over its subjects' columns, with what replayRequest under each and
+ * compareOutcomes (the log against the first replay, the first against the second) would find:
+ * whether the first replay differs from the log (true) or not, and, written into `changed`, the
+ * subjects whose release changes between the two. Undefined when either replay refuses the
+ * request, or leaves a lookup's friend out (a refusal): the general path says how.
+ */
+export function compareServedColumns(request: LoggedHead, subjects: SubjectColumns, before: TermsInWorld, after: TermsInWorld,
+  decisions: ReplayDecisions, changed: ChangedSubjects): boolean | undefined {
+  changed.indexes.length = 0;
+  changed.pairs.length = 0;
+  if (request.outcome !== 'served') return undefined;
+  const planBefore = replayPlan(request, before.terms, before.world);
+  const planAfter = replayPlan(request, after.terms, after.world);
+  if (!('memberId' in planBefore) || !('memberId' in planAfter)) return undefined;
+  const pairs = decisions.forPlans(planBefore, planAfter);
+  let differsFromLog = false;
+  let throughFriends = true;
+  let first: DecidedPair | undefined;
+  for (let index = 0; index < subjects.length; index++) {
+    const logged = subjects.logged(index);
+    if (logged.relation === 'self') throughFriends = false;
+    const pair = decidePair(planBefore, planAfter, pairs, logged, subjects.facts(index));
+    first ??= pair;
+    if (!differsFromLog && !sameRelease(logged, pair.before)) differsFromLog = true;
+    if ((pair.more | pair.less | pair.reasonChanged) !== 0) { changed.indexes.push(index); changed.pairs.push(pair); }
+  }
+  const count = subjects.length;
+  if (refusesFriendList(planBefore, request, count, throughFriends) || refusesFriendList(planAfter, request, count, throughFriends)) return undefined;
+  if (throughFriends && isLookup(request, count) && (!first!.before.shown || !first!.after.shown)) return undefined;
+  return differsFromLog;
 }
 
 /** A request for one friend: one subject through friends, none passed over (a 404 when the friend is not visible). */

@@ -47,6 +47,8 @@ export class LogReplayer {
   /** Today's members by number as the store reads them a batch at a time (SQLite), instead of `facts`. */
   private members: ReplayNumbers | undefined;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
+  /** Every member's consents are in `consents` (allConsents): one not there has none. */
+  private consentsComplete = false;
   private readonly platform = new Map<string, boolean>();
 
   constructor(private readonly log: ReplayLogRepository) {}
@@ -95,18 +97,28 @@ export class LogReplayer {
 
   private async start(filter: ReplayFilter): Promise<void> {
     this.appClasses ??= await this.log.appClasses();
-    this.members ??= await this.log.replayNumbers(filter);
+    if (this.members !== undefined) return;
+    this.members = await this.log.replayNumbers(filter);
+    // A run that meets most members reads every consent at once (a member without one has none: it is not looked for again).
+    const all = this.members !== undefined && this.log.meetsMostMembers ? this.log.allConsents() : undefined;
+    if (all !== undefined) {
+      this.consentsComplete = true;
+      for (const [id, list] of all) this.consents.set(id, list);
+    }
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
-    if (this.consents.size + this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.consents, this.platform]) cache.clear();
+    if ((this.consentsComplete ? 0 : this.consents.size) + this.facts.size > CACHE_LIMIT) {
+      for (const cache of [this.facts, this.platform]) cache.clear();
+      if (!this.consentsComplete) this.consents.clear();
+    }
     const all = this.members !== undefined;
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
     const gather = (id: string, thirdParty: boolean) => {
       if (!all && !this.facts.has(id)) subjects.add(id);
-      if (thirdParty && !this.consents.has(id)) appUsers.add(id);
+      if (thirdParty && !this.consentsComplete && !this.consents.has(id)) appUsers.add(id);
     };
     for (const { head, subjectIds } of requests) {
       if (!this.platform.has(head.tokenMemberId)) tokens.add(head.tokenMemberId);
@@ -114,7 +126,7 @@ export class LogReplayer {
       for (const id of subjectIds) gather(id, thirdParty);
       if (head.deniedSubject !== null) gather(head.deniedSubject, thirdParty);
     }
-    for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
+    if (!this.consentsComplete) for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
     const [platform, facts, consents] = await Promise.all([
       all ? undefined : this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
@@ -124,6 +136,11 @@ export class LogReplayer {
       this.facts.set(id, member === undefined ? null : sharedFacts(member));
     }
     for (const [id, list] of consents) this.consents.set(id, list);
+  }
+
+  /** A member's number in today's world as read by number (SQLite); -1 when it has none, or the world is not read so. */
+  memberNumber(id: string): number {
+    return this.members === undefined ? -1 : this.members.numberOf(id);
   }
 
   appClassOf(head: LoggedHead): AppClass {
@@ -230,14 +247,16 @@ class PackedBatch implements ReplayBatch {
     const own = selfFacts(request.tokenMemberId);
     const subjects: SubjectColumns = {
       length: packed.first(index + 1) - first,
-      logged: (at) => packed.lists(packed.code(first + at)),
+      logged: (at) => packed.entry(first + at),
       facts: (at) => {
         const number = packed.number(first + at);
         // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
-        if (number === token) return packed.lists(packed.code(first + at)).relation === 'self' || members.facts(number, false) !== undefined ? own : undefined;
-        if (packed.lists(packed.code(first + at)).relation === 'self') return ANOTHER_SELF;
+        const self = packed.entry(first + at).relation === 'self';
+        if (number === token) return self || members.facts(number, false) !== undefined ? own : undefined;
+        if (self) return ANOTHER_SELF;
         return members.facts(number, packed.friendToday(index, first + at));
       },
+      member: (at) => packed.number(first + at),
     };
     return { request, world, subjects };
   }

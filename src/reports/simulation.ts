@@ -3,7 +3,8 @@ import type { Agreement, AgreementTerms } from '../domain/agreement.js';
 import { BadRequest, NotFound } from '../domain/errors.js';
 import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
 import {
-  compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, servedAsLogged, type RequestChange, type RequestOutcome,
+  compareOutcomes, compareServedColumns, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects,
+  type DecidedPair, type RequestChange, type RequestOutcome, type SubjectColumns,
 } from '../domain/replay.js';
 import {
   applyProposal, parseProposal, proposalBody, sensitiveUnder, type ProposalBody, type SimulationProposal,
@@ -65,26 +66,54 @@ export interface SimulationResult {
   skipped: Array<{ reason: string; requests: number }>;
 }
 
+/**
+ * Distinct members: by number where the world read gives one (a bit each), else by id. A member
+ * is counted by number in both of a simulation's paths whenever it has one, so never twice.
+ */
+class MemberMarks {
+  private bits = new Uint32Array(0);
+  private numbered = 0;
+  private readonly ids = new Set<string>();
+
+  add(member: number | string): void {
+    if (typeof member === 'string') { this.ids.add(member); return; }
+    const word = member >>> 5;
+    if (word >= this.bits.length) {
+      const bigger = new Uint32Array(Math.max(word + 1, this.bits.length * 2));
+      bigger.set(this.bits);
+      this.bits = bigger;
+    }
+    const bit = 1 << (member & 31);
+    if ((this.bits[word]! & bit) === 0) { this.bits[word]! |= bit; this.numbered++; }
+  }
+
+  get size(): number {
+    return this.numbered + this.ids.size;
+  }
+}
+
 /** Distinct members and times, per field and direction of change. */
 class FieldTally {
   readonly times = FIELDS.map(() => 0);
-  readonly direct = FIELDS.map(() => new Set<string>());
-  readonly throughFriends = FIELDS.map(() => new Set<string>());
+  readonly direct = FIELDS.map(() => new MemberMarks());
+  readonly throughFriends = FIELDS.map(() => new MemberMarks());
+  private readonly anyDirect = new MemberMarks();
+  private readonly anyThroughFriends = new MemberMarks();
 
-  add(mask: FieldMask, id: string, relation: 'self' | 'friend'): void {
+  /** `member`: the member's number, or its id when it has none. */
+  add(mask: FieldMask, member: number | string, relation: 'self' | 'friend'): void {
     if (mask === 0) return;
     const members = relation === 'self' ? this.direct : this.throughFriends;
+    (relation === 'self' ? this.anyDirect : this.anyThroughFriends).add(member);
     for (let index = 0; index < FIELDS.length; index++) {
       if ((mask & (1 << index)) === 0) continue;
       this.times[index]!++;
-      members[index]!.add(id);
+      members[index]!.add(member);
     }
   }
 
   distinct(relation: 'self' | 'friend'): number {
-    const all = new Set<string>();
-    for (const set of relation === 'self' ? this.direct : this.throughFriends) for (const id of set) all.add(id);
-    return all.size;
+    return (relation === 'self' ? this.anyDirect : this.anyThroughFriends).size;
   }
 }
 
@@ -101,6 +130,9 @@ class SimulationTally {
   readonly refused = new Map<string, { code: string; cause: string | null; requests: number }>();
   readonly skipped = new Map<string, number>();
 
+  /** `numberOf`: a member's number by id (-1: none). */
+  constructor(private readonly numberOf: (id: string) => number) {}
+
   skip(reason: string): void {
     this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
   }
@@ -116,10 +148,25 @@ class SimulationTally {
       this.refused.set(key, line);
     }
     for (const subject of change.subjects) {
-      this.more.add(subject.more, subject.id, subject.relation);
-      this.less.add(subject.less, subject.id, subject.relation);
-      for (const field of fieldsOf(subject.reasonChanged)) this.reasonChanged[FIELDS.indexOf(field)]!++;
+      const number = this.numberOf(subject.id);
+      this.addSubject(subject, number < 0 ? subject.id : number, subject.relation);
     }
+  }
+
+  /** A request served under both terms whose changed subjects (none: unchanged) compareServedColumns found. */
+  addColumns(subjects: SubjectColumns, changed: ChangedSubjects): void {
+    if (changed.indexes.length === 0) return;
+    this.changed++;
+    for (let at = 0; at < changed.indexes.length; at++) {
+      const index = changed.indexes[at]!;
+      this.addSubject(changed.pairs[at]!, subjects.member(index), subjects.logged(index).relation);
+    }
+  }
+
+  private addSubject(change: Pick<DecidedPair, 'more' | 'less' | 'reasonChanged'>, member: number | string, relation: 'self' | 'friend'): void {
+    this.more.add(change.more, member, relation);
+    this.less.add(change.less, member, relation);
+    for (let index = 0; index < FIELDS.length; index++) if ((change.reasonChanged & (1 << index)) !== 0) this.reasonChanged[index]!++;
   }
 
   fields(): FieldLine[] {
@@ -216,20 +263,24 @@ export async function runSimulation(prepared: PreparedSimulation, onProgress?: (
   const { agreementId, from, to, versions, proposed, proposal } = prepared;
   const replayer = new LogReplayer(new ReplayLogRepository(prepared.store.readDb));
   const sensitive = sensitiveUnder(proposal);
-  const tally = new SimulationTally();
+  const tally = new SimulationTally((id) => replayer.memberNumber(id));
   const decisions = new ReplayDecisions();
+  const changed: ChangedSubjects = { indexes: [], pairs: [] };
   for await (const batch of replayer.batches({ agreementId, from, to }, batchSize)) {
     for (let index = 0; index < batch.length; index++) {
-      // The fast path: a request decided as logged under both the logged terms and the proposal changes nothing.
+      // The fast path: a request served under both terms, read as columns, is compared in one pass with no object per subject.
       const columns = batch.columns(index);
       const terms = columns === undefined || !KNOWN_RULES_VERSIONS.includes(columns.request.rulesVersion) ? undefined
         : versions.get(columns.request.agreementVersion ?? -1);
-      // The proposal first: where it changes a request, it mostly does so from its first subject on.
-      if (columns !== undefined && terms !== undefined
-        && servedAsLogged(columns.request, columns.subjects, proposed.get(terms.version)!, { ...columns.world, sensitive }, decisions)
-        && servedAsLogged(columns.request, columns.subjects, terms, columns.world, decisions)) {
+      const differs = columns === undefined || terms === undefined ? undefined
+        : compareServedColumns(columns.request, columns.subjects, { terms, world: columns.world },
+          { terms: proposed.get(terms.version)!, world: { ...columns.world, sensitive } }, decisions, changed);
+      // A changed subject without a member's number is counted by id, which the general path reads.
+      if (differs !== undefined && changed.indexes.every((at) => columns!.subjects.member(at) >= 0)) {
         tally.requests++;
-        tally.decisions += 2 * columns.subjects.length;
+        tally.decisions += 2 * columns!.subjects.length;
+        if (differs) tally.differFromLog++;
+        tally.addColumns(columns!.subjects, changed);
         continue;
       }
       const step = batch.step(index);

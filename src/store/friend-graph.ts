@@ -86,6 +86,8 @@ export class IdTable {
   private used = 0;
   /** Per slot: hash, number + 1 (0: empty), start and length of the id in `bytes`. */
   private readonly slots: Uint32Array;
+  /** The slots' bytes: an id of up to INLINE bytes is kept in its slot, compared there without a second cache miss. */
+  private readonly slotBytes: Uint8Array;
   private readonly mask: number;
   maxNumber = 0;
 
@@ -101,22 +103,20 @@ export class IdTable {
     let size = 2;
     while (size < pending.length * 2) size *= 2;
     this.slots = new Uint32Array(size * SLOT);
+    this.slotBytes = new Uint8Array(this.slots.buffer);
     this.mask = size - 1;
     for (const [start, length, number] of pending) {
       const hash = hashOf(this.bytes, start, start + length);
       let slot = hash & this.mask;
       while (this.slots[slot * SLOT + 1] !== 0) slot = (slot + 1) & this.mask;
       this.slots.set([hash, number + 1, start, length], slot * SLOT);
+      if (length <= INLINE) this.slotBytes.set(this.bytes.subarray(start, start + length), (slot * SLOT + 4) * 4);
     }
   }
 
   /** The number of the id held in `source[start..end)`, if it has one. */
   numberOf(source: Uint8Array, start: number, end: number): number | undefined {
-    const { bytes } = this;
-    return this.probe(hashOf(source, start, end), end - start, (from) => {
-      for (let k = 0; k < end - start; k++) if (bytes[from + k] !== source[start + k]) return false;
-      return true;
-    });
+    return this.probe(hashOf(source, start, end), source, start, end - start);
   }
 
   /**
@@ -133,27 +133,33 @@ export class IdTable {
       }
       hash = Math.imul(hash ^ char, FNV_PRIME);
     }
-    const { bytes } = this;
-    return this.probe(mixed(hash), end - start, (from) => {
-      for (let k = 0; k < end - start; k++) if (bytes[from + k] !== text.charCodeAt(start + k)) return false;
-      return true;
-    });
+    return this.probe(mixed(hash), text, start, end - start);
   }
 
-  /** Open addressing: the slots from the hash's on, until an empty one; `sameAt` compares a candidate's bytes. */
-  private probe(hash: number, length: number, sameAt: (from: number) => boolean): number | undefined {
+  /**
+   * Open addressing: the slots from the hash's on, until an empty one; a candidate's bytes compared
+   * with the id's, bytes or ASCII characters (a branch, not a closure: a look-up allocates nothing).
+   */
+  private probe(hash: number, source: Uint8Array | string, start: number, length: number): number | undefined {
     const { slots } = this;
+    const bytes = length <= INLINE ? this.slotBytes : this.bytes;
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const at = slot * SLOT;
       const numbered = slots[at + 1]!;
       if (numbered === 0) return undefined;
-      if (slots[at] === hash && slots[at + 3] === length && sameAt(slots[at + 2]!)) return numbered - 1;
+      if (slots[at] !== hash || slots[at + 3] !== length) continue;
+      const from = length <= INLINE ? (at + 4) * 4 : slots[at + 2]!;
+      let k = 0;
+      if (typeof source === 'string') while (k < length && bytes[from + k] === source.charCodeAt(start + k)) k++;
+      else while (k < length && bytes[from + k] === source[start + k]) k++;
+      if (k === length) return numbered - 1;
     }
   }
 }
 
-/** Uint32s a slot of IdTable takes. */
-const SLOT = 4;
+/** Uint32s a slot of IdTable takes: hash, number + 1, where the id's bytes lie and how many, then up to INLINE of them. */
+const SLOT = 8;
+const INLINE = 16;
 
 function grown<T extends Uint8Array | Uint32Array>(array: T): T {
   const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);

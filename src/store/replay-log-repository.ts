@@ -121,12 +121,12 @@ export class ReplayLogRepository {
     const members = raw?.members();
     if (raw === undefined || members === undefined) return undefined;
     const { maxNumber } = members;
-    const requests = await this.count(filter);
+    const { requests, subjects } = await this.sizes(filter);
     // A replay with more requests than there are members meets most of them, and most token members' friends.
     if (!members.knowsEveryone() && requests >= maxNumber) members.everyone(await loadFriendGraph(this.db));
-    if (members.knowsEveryone()) { raw.friendshipsInSql = false; return members; }
+    if (members.knowsEveryone()) { raw.friendshipsInSql = false; this.meetsMostMembers = requests >= maxNumber; return members; }
     // A replay naming more subjects than there are members meets most of them.
-    const subjects = await this.subjectCount(filter);
+    this.meetsMostMembers = subjects >= maxNumber;
     if (!members.knowsAllFacts && subjects >= maxNumber) members.readAllFacts();
     // The token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
     const tokens = maxNumber * (1 - Math.exp(-requests / Math.max(maxNumber, 1)));
@@ -134,19 +134,26 @@ export class ReplayLogRepository {
     return members;
   }
 
+  /** Whether the replay replayNumbers was last asked for names at least as many subjects as there are members (SQLite). */
+  meetsMostMembers = false;
+
   /** Read today's friendships with the leaves (a look-up per subject) or from the token members' lists (SQLite; tests pick). */
   readFriendshipsInSql(inSql: boolean): void {
     const raw = this.rawReads();
     if (raw !== undefined) raw.friendshipsInSql = inSql;
   }
 
-  /** How many subjects the filter's requests name at most (their leaves): what a replay checks friendships for. */
-  private async subjectCount(filter: ReplayFilter): Promise<number> {
-    let query = this.db.selectFrom('audit_requests').select(sql<number>`coalesce(sum(leaf_count), 0)`.as('n'))
+  /**
+   * How many requests the filter holds, and how many subjects they name at most (their leaves: what a
+   * replay checks friendships for), in one scan (a whole log's took 1.3 s of CPU at a million members).
+   */
+  private async sizes(filter: ReplayFilter): Promise<{ requests: number; subjects: number }> {
+    let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects')])
       .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
       .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
     if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
-    return Number((await query.executeTakeFirstOrThrow()).n);
+    const row = await query.executeTakeFirstOrThrow();
+    return { requests: Number(row.requests), subjects: Number(row.subjects) };
   }
 
   /** A packed code's relation and lists, worked out once per distinct code. */
@@ -275,13 +282,31 @@ export class ReplayLogRepository {
     const result = new Map<string, LoggedConsent[]>(memberIds.map((id) => [id, []]));
     if (memberIds.length === 0) return result;
     const rows = this.rawReads()?.grants(memberIds) ?? await this.db.selectFrom('grants').select(GRANT_COLUMNS).where('member_id', 'in', memberIds).execute();
+    for (const row of rows) result.get(row.member_id)?.push(this.consentOf(row));
+    return result;
+  }
+
+  /**
+   * Every member's consents, in one scan of the grants (SQLite): for a replay that meets most
+   * members, cheaper than a look-up per member (two seeks each, from all over a large file); a
+   * member's in the order `consents` gives them. Undefined where the rows are read through Kysely.
+   */
+  allConsents(): Map<string, LoggedConsent[]> | undefined {
+    const rows = this.rawReads()?.allGrants();
+    if (rows === undefined) return undefined;
+    const result = new Map<string, LoggedConsent[]>();
     for (const row of rows) {
-      result.get(row.member_id)?.push({
-        appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
-        memberFields: this.maskOf(row.member_fields), friendFields: this.maskOf(row.friend_fields),
-      });
+      const list = result.get(row.member_id);
+      if (list === undefined) result.set(row.member_id, [this.consentOf(row)]); else list.push(this.consentOf(row));
     }
     return result;
+  }
+
+  private consentOf(row: Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>): LoggedConsent {
+    return {
+      appId: row.app_id, agreementId: row.agreement_id, purpose: row.purpose, grantedAt: fromIso(row.granted_at), revokedAt: fromIsoOrNull(row.revoked_at),
+      memberFields: this.maskOf(row.member_fields), friendFields: this.maskOf(row.friend_fields),
+    };
   }
 
   private maskOf(json: string): FieldMask {
@@ -373,9 +398,24 @@ function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unk
  */
 export class PackedRequests {
   readonly length: number;
+  /** Each subject's entry as logged, worked out from its code once (a code is too large a number to look up cheaply more often). */
+  private readonly entries: PackedLists[];
 
-  constructor(private readonly batch: PackedBatch, private readonly log: ReplayLogRepository, readonly members: ReplayNumbers) {
+  constructor(private readonly batch: PackedBatch, log: ReplayLogRepository, readonly members: ReplayNumbers) {
     this.length = batch.heads.length;
+    this.entries = new Array<PackedLists>(batch.codes.length);
+    let code = -1;
+    let lists: PackedLists | undefined;
+    for (let at = 0; at < batch.codes.length; at++) {
+      // A request's friends mostly share a code: a look-up only when it changes.
+      if (batch.codes[at] !== code) lists = log.packedLists(code = batch.codes[at]!);
+      this.entries[at] = lists!;
+    }
+  }
+
+  /** The entry as logged of the subject at `at` (see `first`). */
+  entry(at: number): PackedLists {
+    return this.entries[at]!;
   }
 
   /** The request at `index` without its subjects' entries (`subjects` empty). */
@@ -405,11 +445,6 @@ export class PackedRequests {
     return this.batch.starts[index]!;
   }
 
-  /** A subject's packed code (see `lists`). */
-  code(at: number): number {
-    return this.batch.codes[at]!;
-  }
-
   /** A subject's member number (-1: no member's). */
   number(at: number): number {
     return this.batch.numbers[at]!;
@@ -421,11 +456,6 @@ export class PackedRequests {
     return this.first(index + 1) === this.first(index) ? [] : text.split(ID_SEPARATOR);
   }
 
-  /** A subject's entry as logged, from its code: one shared object per distinct pair of lists. */
-  lists(code: number): PackedLists {
-    return this.log.packedLists(code);
-  }
-
   read(index: number): LoggedRequestRead {
     const first = this.first(index);
     const ids = this.ids(index);
@@ -433,7 +463,7 @@ export class PackedRequests {
     const subjects: LoggedSubject[] = new Array(ids.length);
     const friendsToday: boolean[] = new Array(ids.length);
     for (let next = 0; next < ids.length; next++) {
-      const { relation, released, withheld } = this.lists(this.code(first + next));
+      const { relation, released, withheld } = this.entry(first + next);
       subjects[next] = { shown: true, id: ids[next]!, relation, released, withheld };
       friendsToday[next] = this.friendToday(index, first + next);
     }
@@ -583,6 +613,11 @@ class RawReplayReads {
   grants(memberIds: readonly string[]): Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
     this.grantsOf ??= this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where member_id in (select value from json_each(?))`);
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
+  }
+
+  /** Every grant, in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
+  allGrants(): Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
+    return this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).iterate() as Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { DEFAULT_FRIENDS_AUDIENCE, isAudience, withAudience } from '../domain/audience.js';
+import { AUDIENCES, DEFAULT_FRIENDS_AUDIENCE, isAudience, withAudience } from '../domain/audience.js';
+import { FIELDS } from '../domain/field-catalog.js';
 import { NO_EXCLUSIONS, type FriendExclusions, type SubjectFacts } from '../domain/subject-decision.js';
 import { IdTable, type FriendGraph } from './friend-graph.js';
 
@@ -21,6 +22,13 @@ const FRIENDS_BUDGET = 50_000_000;
 /** Between two ids in a friend list as SQLite joins it (char(30)). */
 const SEPARATOR = 0x1e;
 const BY_NUMBER = 'where n.number in (select value from json_each(?))';
+/** Members whose facts readAllFacts reads per statement, in one string. */
+const FACTS_CHUNK = 20_000;
+/** A setting in one number: the field's index in FIELDS (-1: none of them) times 4 plus the audience's in AUDIENCES (3: none of them). */
+const SETTING = `(case t.field ${FIELDS.map((field, index) => `when '${field}' then ${index}`).join(' ')} else -1 end) * 4
+  + (case t.audience ${AUDIENCES.map((audience, index) => `when '${audience}' then ${index}`).join(' ')} else 3 end)`;
+/** Ids holding a separator of the chunks' strings: such a chunk is read a row at a time. */
+const ODD_IDS = (column: string) => `sum(instr(${column}, char(30)) > 0 or instr(${column}, char(31)) > 0)`;
 
 /**
  * Today's members as a replay of the log reads them on SQLite (issue 15), by member number
@@ -51,10 +59,9 @@ export class ReplayNumbers {
   /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
   private graph: FriendGraph | undefined;
 
-  /** `friendsBudget`: friend numbers kept at most before the lists are dropped (tests set it small). */
-  constructor(private readonly sqlite: BetterSqlite3.Database, private readonly friendsBudget = FRIENDS_BUDGET) {
-    const numbers = sqlite.prepare('select cast(member_id as blob), number from member_numbers').raw(true);
-    this.ids = new IdTable(numbers.iterate() as Iterable<[Buffer, number]>);
+  /** `friendsBudget`: friend numbers kept at most before the lists are dropped; `factsChunk`: members readAllFacts reads a statement (tests set both small). */
+  constructor(private readonly sqlite: BetterSqlite3.Database, private readonly friendsBudget = FRIENDS_BUDGET, private readonly factsChunk = FACTS_CHUNK) {
+    this.ids = new IdTable(memberIds(sqlite, factsChunk));
     const size = this.ids.maxNumber + 1;
     this.flags = new Uint8Array(size);
     this.audiences = new Int32Array(size);
@@ -111,22 +118,66 @@ export class ReplayNumbers {
   readAllFacts(): void {
     this.knowsAllFacts = true;
     this.exclusions.clear();
-    const scan = (sql: string) => this.sqlite.prepare(sql).raw(true).iterate() as Iterable<unknown[]>;
-    for (const row of scan('select cast(id as blob), platform_enabled, share_via_friends from members')) {
-      const n = this.numberOfBytes(row[0] as Buffer);
-      if (n >= 0) this.flags[n] = LOADED | MEMBER | (row[1] === 1 ? PLATFORM : 0) | (row[2] === 1 ? SHARES : 0);
-    }
     for (let n = 0; n < this.flags.length; n++) {
-      this.flags[n]! |= LOADED;
+      this.flags[n] = LOADED;
       this.audiences[n] = DEFAULT_FRIENDS_AUDIENCE;
     }
-    for (const [id, field, audience] of scan('select cast(member_id as blob), field, audience from field_audiences') as Iterable<[Buffer, string, string]>) {
-      const n = this.numberOfBytes(id);
-      if (n >= 0 && isAudience(audience)) this.audiences[n] = withAudience(this.audiences[n]!, field, audience);
-    }
-    for (const [id, kind, target] of scan('select cast(member_id as blob), kind, target_id from member_friend_exclusions') as Iterable<[Buffer, string, string]>) {
+    this.readChunks('members', 'id', `(t.platform_enabled = 1) * 2 + (t.share_via_friends = 1)`, (n, digits) => {
+      const flags = digits.charCodeAt(0) - 48;
+      this.flags[n] = LOADED | MEMBER | (flags & 2 ? PLATFORM : 0) | (flags & 1 ? SHARES : 0);
+    }, (row) => {
+      const n = this.numberOfBytes(row[0] as Buffer);
+      if (n >= 0) this.flags[n] = LOADED | MEMBER | (row[1] === 1 ? PLATFORM : 0) | (row[2] === 1 ? SHARES : 0);
+    }, 'cast(t.id as blob), t.platform_enabled, t.share_via_friends');
+    this.readChunks('field_audiences', 'member_id', `group_concat(${SETTING}, ',')`, (n, settings) => {
+      let value = 0;
+      let sign = 1;
+      for (let at = 0; at <= settings.length; at++) {
+        const char = at < settings.length ? settings.charCodeAt(at) : 44;
+        if (char === 45) { sign = -1; continue; }
+        if (char !== 44) { value = value * 10 + char - 48; continue; }
+        // A field and an audience both known (a negative value or audience 3: a name that is no setting, as withAudience reads it).
+        if (sign > 0 && (value & 3) < AUDIENCES.length) this.audiences[n] = withAudience(this.audiences[n]!, FIELDS[value >> 2]!, AUDIENCES[value & 3]!);
+        value = 0;
+        sign = 1;
+      }
+    }, ([id, field, audience]) => {
+      const n = this.numberOfBytes(id as Buffer);
+      if (n >= 0 && isAudience(audience as string)) this.audiences[n] = withAudience(this.audiences[n]!, field as string, audience as string & (typeof AUDIENCES)[number]);
+    }, 'cast(t.member_id as blob), t.field, t.audience');
+    for (const [id, kind, target] of this.sqlite.prepare('select cast(member_id as blob), kind, target_id from member_friend_exclusions').raw(true).iterate() as Iterable<[Buffer, string, string]>) {
       const n = this.numberOfBytes(id);
       if (n >= 0) this.exclude(n, kind, target);
+    }
+  }
+
+  /**
+   * A table read whole, FACTS_CHUNK members a statement, in key order: each member's id and what
+   * `value` (SQL, per member: grouped by the id) makes of its rows, in one string (a row per member,
+   * with a Buffer and strings each, cost more than the rest of the read at a million members);
+   * `each` is given the member's number and its value's text. A chunk with an id holding a
+   * separator is read a row at a time (`columns`, to `row`).
+   */
+  private readChunks(table: string, key: string, value: string, each: (n: number, value: string) => void, row: (row: unknown[]) => void, columns: string): void {
+    // The first chunk from '' on, itself included (an empty id is an id), the others after the last one read.
+    const chunks = ['>=', '>'].map((op) => this.sqlite.prepare(`select group_concat(k || char(31) || v, char(30)), max(k), count(*), ${ODD_IDS('k')} from (
+      select t.${key} as k, ${value} as v from ${table} t where t.${key} ${op} ? group by t.${key} order by t.${key} limit ${this.factsChunk})`).raw(true));
+    const rows = ['>=', '>'].map((op) => this.sqlite.prepare(`select ${columns} from ${table} t where t.${key} ${op} ? and t.${key} <= ?`).raw(true));
+    for (let after = '', next = 0;; next = 1) {
+      const [text, last, count, odd] = chunks[next]!.get(after) as [string | null, string | null, number, number | null];
+      if (count === 0 || text === null || last === null) return;
+      if (odd !== 0) {
+        for (const read of rows[next]!.iterate(after, last) as Iterable<unknown[]>) row(read);
+      } else {
+        for (let start = 0; start < text.length;) {
+          const end = nextOr(text, 0x1e, start);
+          const split = nextOr(text, 0x1f, start);
+          const n = this.numberIn(text, start, split);
+          if (n >= 0) each(n, text.slice(split + 1, end));
+          start = end + 1;
+        }
+      }
+      after = last;
     }
   }
 
@@ -268,5 +319,41 @@ export class ReplayNumbers {
     for (let i = 1; i < list.length; i++) if (list[i]! <= list[i - 1]!) { list.sort(); break; }
     this.friendsStart[n] = start;
     this.friendsLength[n] = this.pooled - start;
+  }
+}
+
+/** Where the next `char` lies in `text` from `start` on; the text's end when nowhere. */
+function nextOr(text: string, char: number, start: number): number {
+  const at = text.indexOf(String.fromCharCode(char), start);
+  return at < 0 ? text.length : at;
+}
+
+/**
+ * Every member's id (its bytes) and number, FACTS_CHUNK members a statement in one string each
+ * (a row per member, with a Buffer made for each, took seconds at a million members); a chunk with
+ * an id holding a separator is read a row at a time.
+ */
+function* memberIds(sqlite: BetterSqlite3.Database, chunkSize: number): Iterable<[Buffer, number]> {
+  const chunk = sqlite.prepare(`select cast(group_concat(member_id, char(30)) as blob), group_concat(number, ','), max(number), count(*), ${ODD_IDS('member_id')}
+    from (select member_id, number from member_numbers where number > ? order by number limit ${chunkSize})`).raw(true);
+  const rows = sqlite.prepare('select cast(member_id as blob), number from member_numbers where number > ? and number <= ?').raw(true);
+  for (let after = -Infinity;;) {
+    const [ids, numbers, last, count, odd] = chunk.get(after) as [Buffer | null, string | null, number | null, number, number | null];
+    if (count === 0 || ids === null || numbers === null || last === null) return;
+    if (odd !== 0) {
+      yield* rows.iterate(after, last) as Iterable<[Buffer, number]>;
+    } else {
+      // Both lists are made from the same rows in the same order: the k-th id has the k-th number.
+      let start = 0;
+      let from = 0;
+      for (let end = 0; end <= ids.length; end++) {
+        if (end < ids.length && ids[end] !== 0x1e) continue;
+        const comma = nextOr(numbers, 44, from);
+        yield [ids.subarray(start, end), Number(numbers.slice(from, comma))];
+        start = end + 1;
+        from = comma + 1;
+      }
+    }
+    after = last;
   }
 }

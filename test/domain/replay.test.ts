@@ -4,9 +4,12 @@ import fc from 'fast-check';
 import type { AppClass } from '../../src/domain/app.js';
 import { ALL_FIELDS_MASK, FRIENDS_MASK, ID_MASK, SENSITIVE_MASK } from '../../src/domain/field-catalog.js';
 import { FIELD_REASONS } from '../../src/domain/reason-codes.js';
-import { ReplayDecisions, replayRequest, type LoggedRequest, type LoggedSubject, type ReplayWorld } from '../../src/domain/replay.js';
+import {
+  compareOutcomes, compareServedColumns, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
+  type ReplayWorld, type SubjectColumns,
+} from '../../src/domain/replay.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
-import type { SubjectFacts } from '../../src/domain/subject-decision.js';
+import { selfFacts, type SubjectFacts } from '../../src/domain/subject-decision.js';
 import { APP_ID, DAY_MS, NOW, PARTNER_ID, agreement, windDown } from './builders.js';
 
 const MEMBERS = ['m_0', 'm_1', 'm_2', 'm_3', 'm_4'];
@@ -95,4 +98,54 @@ test('replay: a decision made once and shared across requests is the one the eng
   ), { numRuns: 150 });
   // The property looked at friends shown, and fields withheld, in requests decided after others (decisions shared).
   assert.ok(friendsShown > 200 && withheld > 200, `${friendsShown} friends shown, ${withheld} subjects with fields withheld`);
+});
+
+/** A logged request's subjects as the packed read gives them: its entries, today's facts, the members' numbers (their index). */
+function columnsOf(r: Request, request: LoggedRequest, w: ReplayWorld): SubjectColumns {
+  return {
+    length: request.subjects.length,
+    logged: (index) => request.subjects[index]!,
+    facts: (index) => request.subjects[index]!.relation === 'self' ? selfFacts(request.subjects[index]!.id) : w.subject(index),
+    member: (index) => r.subjects[index]!.self ? 0 : r.subjects[index]!.index,
+  };
+}
+
+test('simulation: a request compared under two terms in one pass over its columns finds what two replays and compareOutcomes find', () => {
+  let changedSubjects = 0;
+  let differing = 0;
+  let refused = 0;
+  const proposal = fc.record({ memberFields: withFriends, friendFields: termsMask, windDown: fc.boolean(), sensitive: fc.boolean() });
+  fc.assert(fc.property(
+    fc.array(member, { minLength: MEMBERS.length, maxLength: MEMBERS.length }), fc.array(fc.tuple(request, proposal), { minLength: 1, maxLength: 12 }),
+    fc.integer({ min: -1, max: MEMBERS.length - 1 }),
+    (members, requests, missing) => {
+      const shared = new ReplayDecisions();
+      const changed: ChangedSubjects = { indexes: [], pairs: [] };
+      requests.forEach(([r, p], index) => {
+        const before = agreement({ memberFields: r.memberFields, friendFields: r.friendFields, ...(r.windDown ? { windDown: windDown() } : {}) });
+        const after = agreement({ memberFields: p.memberFields, friendFields: p.friendFields, ...(p.windDown ? { windDown: windDown() } : {}) });
+        const request = logged(r, index + 1);
+        const w = world(r, members, missing);
+        const wAfter = { ...w, sensitive: p.sensitive ? SENSITIVE_MASK | ID_MASK << 7 : SENSITIVE_MASK };
+        const baseline = replayRequest(request, before, w, new Afresh());
+        const proposed = replayRequest(request, after, wAfter, new Afresh());
+        const differs = compareServedColumns(request, columnsOf(r, request, w), { terms: before, world: w }, { terms: after, world: wAfter }, shared, changed);
+        if (!baseline.served || !proposed.served) {
+          refused++;
+          assert.equal(differs, undefined);
+          return;
+        }
+        assert.equal(differs, compareOutcomes(request, loggedOutcome(request), baseline) !== null);
+        const change = compareOutcomes(request, baseline, proposed);
+        const general = (change?.subjects ?? []).map(({ relation, more, less, reasonChanged }) => ({ relation, more, less, reasonChanged }));
+        const columns = changed.indexes.map((at, i) => ({ relation: request.subjects[at]!.relation, ...changed.pairs[i]! }))
+          .map(({ relation, more, less, reasonChanged }) => ({ relation, more, less, reasonChanged }));
+        assert.deepEqual(columns, general);
+        changedSubjects += columns.length;
+        if (differs) differing++;
+      });
+    },
+  ), { numRuns: 150 });
+  // The property saw subjects changed between the terms, replays differing from the log, and refusals left to the general path.
+  assert.ok(changedSubjects > 300 && differing > 200 && refused > 200, `${changedSubjects} subjects changed, ${differing} differing from the log, ${refused} refused`);
 });

@@ -18,6 +18,7 @@ import { writeExport } from '../../src/audit/log-export.js';
 import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { fieldsOf, type Field } from '../../src/domain/field-catalog.js';
 import { auditReplay } from '../../src/reports/audit-replay.js';
+import { LogReplayer } from '../../src/reports/log-replay.js';
 import { simulate } from '../../src/reports/simulation.js';
 import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } from '../../src/seed/demo-partners.js';
 import { memberIdAt } from '../../src/seed/member-ids.js';
@@ -51,6 +52,7 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
   assert.deepEqual({ ...replay.differences, listed: replay.listed }, { rules: 0, member_settings: 0, listed: [] });
   assert.equal(replay.same, replay.requests);
   await sameReadsEitherWay(built.store, { from: SEEDED_AT, to: now }, replay.requests);
+  await sameConsentsEitherWay(built.store, { from: SEEDED_AT, to: now });
 
   const blackberry = demoAgreementId('blackberry');
   const terms = (await built.store.agreements.get(blackberry))!;
@@ -118,6 +120,34 @@ async function sameReadsEitherWay(store: Store, filter: ReplayFilter, requests: 
   assert.ok(raw.some((read) => read.friendsToday.includes(false) && read.request.subjects.length > 0), 'a subject who is not a friend');
   assert.deepEqual(raw, general);
   assert.deepEqual(rawLookingUp, general);
+}
+
+/**
+ * A replay that meets most members reads every consent in one scan (allConsents); one that does
+ * not reads the token members' as batches meet them: the same grant found for every request.
+ */
+async function sameConsentsEitherWay(store: Store, filter: ReplayFilter): Promise<void> {
+  class MeetingEveryone extends ReplayLogRepository {
+    override async replayNumbers(f: ReplayFilter) {
+      const members = await super.replayNumbers(f);
+      this.meetsMostMembers = true;
+      return members;
+    }
+  }
+  const worlds = async (log: ReplayLogRepository) => {
+    const read: unknown[] = [];
+    for await (const batch of new LogReplayer(log).batches(filter, 7)) {
+      for (let index = 0; index < batch.length; index++) {
+        const { request, world, skipped } = batch.step(index);
+        read.push(world === undefined ? skipped : [world.consented, world.tokenMemberPlatformEnabled, request.subjects.map((_, at) => world.subject(at))]);
+      }
+    }
+    return read;
+  };
+  const everyone = new MeetingEveryone(store.readDb);
+  const read = await worlds(everyone);
+  assert.ok(everyone.meetsMostMembers && read.length > 100 && !read.includes('grant_not_found'), `${read.length} requests`);
+  assert.deepEqual(read, await worlds(new ReplayLogRepository(store.readDb)));
 }
 
 /** Members grant an app and read themselves, a page or two of friends and a stranger, a minute apart. */

@@ -20,7 +20,10 @@ const NOW = Date.parse('2026-06-15T12:00:00Z');
 test('members by number: ids in place, facts as the member repository reads them, friendships as stored', async (t) => {
   const store = createStore((await testDatabase(t, 'sqlite')).db);
   const next = prng(15);
-  const members = [...Array.from({ length: 30 }, (_, i) => `m${(i * 7) % 30}`), 'm_é', 'm_\u00fcber', 'odd\x1eid'];
+  // Ids of 16 bytes and fewer are kept in their hash slot, longer ones beside: both, at the boundary and past it.
+  const long = ['sixteen-bytes-id', 'seventeen-bytes-i', 'a-member-id-of-thirty-bytes-xy', 'long-ü-id-of-18-b'];
+  const members = ['', ...Array.from({ length: 30 }, (_, i) => `m${(i * 7) % 30}`), 'm_é', 'm_\u00fcber', 'odd\x1eid', ...long];
+  assert.deepEqual(long.map((id) => Buffer.byteLength(id)), [16, 17, 30, 18]);
   await addMembers(store, members.map((id, i) => ({
     id, platformEnabled: i % 5 !== 0, shareViaFriends: i % 3 === 0, audiences: i % 4 === 0 ? { birthday: 'only_me', work: 'public' } : {},
   })), NOW);
@@ -46,13 +49,17 @@ test('members by number: ids in place, facts as the member repository reads them
   const thenAll = new ReplayNumbers(sqliteReaderOf(store.db)!);
   thenAll.load(all, all);
   thenAll.readAllFacts();
+  // Every member's facts first, four members a statement (chunks with the id holding a separator read a row at a time, the others in one string).
+  const chunked = new ReplayNumbers(sqliteReaderOf(store.db)!, undefined, 4);
+  chunked.readAllFacts();
+  chunked.load([], all);
   // Past its friend budget (one number here), a call that reads lists drops the lists read before it, and
   // reads again those of its own tokens read before; a call with no tokens drops none.
   const overBudget = new ReplayNumbers(sqliteReaderOf(store.db)!, 1);
   overBudget.load([], all.slice(0, 10));
   overBudget.load(all, all);
   overBudget.load(all, []);
-  for (const world of [byBatch, everyone, thenAll, overBudget]) {
+  for (const world of [byBatch, everyone, thenAll, chunked, overBudget]) {
     const text = `x\x1e${members.join('\x1e')}\x1enobody`;
     let at = 2;
     for (const id of members) {
