@@ -141,6 +141,10 @@ export async function signIn(page: Page, email: string, options: { password?: st
 export async function checkAccessibility(page: Page, where: string): Promise<void> {
   // Once per document: the console navigates in place, so axe stays loaded across its pages.
   if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE_SOURCE);
+  // A dialog fading in is checked at its full opacity: mid-transition, its text's contrast against the page
+  // behind is lower than it will be (a loaded machine stretches the fade), so wait for every transition to end.
+  await page.waitForFunction(() => (globalThis as unknown as { document: { getAnimations(): Array<{ playState: string }> } })
+    .document.getAnimations().every((animation) => animation.playState !== 'running'));
   const violations = await page.evaluate(async () => {
     type Result = { violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }> };
     const global = globalThis as unknown as { axe: { run(context: unknown, options: object): Promise<Result> }; document: unknown };
