@@ -18,7 +18,8 @@
  *    (a request's entry and 100 friends shown each), as the Graph API appends them.
  *
  * Run: npm run bench:audit   (AUDIT_BENCH_ENTRIES=200000 for a quicker run on a smaller log;
- *      AUDIT_BENCH_VERIFY=0 to leave out the verification of the whole log)
+ *      AUDIT_BENCH_VERIFY=0 to leave out the verification of the whole log;
+ *      AUDIT_BENCH_ONLY=proofs for the inclusion proofs alone, building the proof log if it is missing)
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -331,19 +332,23 @@ function fmt(n: number): string {
   return Math.round(n).toLocaleString('en');
 }
 
+// AUDIT_BENCH_ONLY=proofs: the proof figures alone, repeatable back to back while the proof path is worked on.
+const proofsOnly = process.env.AUDIT_BENCH_ONLY === 'proofs';
 const dir = mkdtempSync(join(tmpdir(), 'datapact-bench-audit-'));
 try {
   console.log('audit log (SQLite file, WAL, synchronous=NORMAL):');
-  await appendFigures(dir);
+  if (!proofsOnly) await appendFigures(dir);
   const signer = loadOrCreateAuditSigningKey(CACHE);
   const db = await proofLog(signer);
   // AUDIT_BENCH_VERIFY=0 skips the verification of the whole 10M log (minutes), for the other figures alone.
-  if (process.env.AUDIT_BENCH_VERIFY !== '0') await verifyFigures(db, signer);
+  if (process.env.AUDIT_BENCH_VERIFY !== '0' && !proofsOnly) await verifyFigures(db, signer);
   await proofFigures(db);
   await db.destroy();
   const path = proofLogPath();
-  await bigLogAppendFigure(dir, path);
-  await storageFigure(dir);
+  if (!proofsOnly) {
+    await bigLogAppendFigure(dir, path);
+    await storageFigure(dir);
+  }
   if (existsSync(path)) console.log(`  (proof log kept at ${path}: ${fmt(statSync(path).size / 1e6)} MB)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
