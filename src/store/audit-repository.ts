@@ -544,7 +544,8 @@ const NODES_PER_READ = 8;
  * head, which no transaction changes.
  */
 class SqliteProofReads implements NodeReads {
-  private readonly entryRange: BetterSqlite3.Statement;
+  /** Prepared when first needed: only a block with legacy rows reads entries whole. */
+  private entryRange: BetterSqlite3.Statement | undefined;
   private readonly leanLeaves: BetterSqlite3.Statement;
   private readonly request: BetterSqlite3.Statement;
   private readonly list: BetterSqlite3.Statement;
@@ -555,7 +556,6 @@ class SqliteProofReads implements NodeReads {
   private readonly lean = new LeanLeafHashes();
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
-    this.entryRange = sqlite.prepare(`select ${ENTRY_READ.join(', ')} from audit_log where seq > ? and seq <= ?`);
     this.leanLeaves = sqlite.prepare(`select ${LEAF_COLUMNS.join(', ')} from audit_leaves where seq > ? and seq <= ? order by seq`).raw();
     this.request = sqlite.prepare(`select ${REQUEST_PART_COLUMNS.join(', ')} from audit_requests where first_seq = ?`).raw();
     this.list = sqlite.prepare('select json from audit_field_sets where id = ?').pluck();
@@ -583,6 +583,7 @@ class SqliteProofReads implements NodeReads {
   }
 
   entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]> {
+    this.entryRange ??= this.sqlite.prepare(`select ${ENTRY_READ.join(', ')} from audit_log where seq > ? and seq <= ?`);
     return Promise.resolve(this.entryRange.all(afterSeq, lastSeq) as EntryRow[]);
   }
 
