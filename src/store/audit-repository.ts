@@ -220,6 +220,13 @@ export class AuditRepository {
     return row && headFromRow(row);
   }
 
+  /** The latest head's size (latestHead's, without reading the rest of its row). */
+  async latestHeadSize(): Promise<number | undefined> {
+    const sqlite = this.sqliteReads();
+    if (sqlite !== undefined && !sqlite.inTransaction) return sqlite.latestHeadSize();
+    return (await this.latestHead())?.size;
+  }
+
   /** Kept heads with sizes in [fromSize, toSize], smallest first. */
   async heads(fromSize = 0, toSize = Number.MAX_SAFE_INTEGER): Promise<StoredTreeHead[]> {
     const rows = await this.db
@@ -552,6 +559,7 @@ class SqliteProofReads implements NodeReads {
   /** By count n: the stored nodes of n (level, idx) pairs. */
   private readonly nodeSets: BetterSqlite3.Statement[] = [];
   private readonly head: BetterSqlite3.Statement;
+  private readonly headSize: BetterSqlite3.Statement;
   private readonly nodeRange: BetterSqlite3.Statement;
   private readonly lean = new LeanLeafHashes();
 
@@ -560,6 +568,7 @@ class SqliteProofReads implements NodeReads {
     this.request = sqlite.prepare(`select ${REQUEST_PART_COLUMNS.join(', ')} from audit_requests where first_seq = ?`).raw();
     this.list = sqlite.prepare('select json from audit_field_sets where id = ?').pluck();
     this.head = sqlite.prepare('select * from audit_heads order by tree_size desc limit 1');
+    this.headSize = sqlite.prepare('select tree_size from audit_heads order by tree_size desc limit 1').pluck();
     this.nodeRange = sqlite.prepare('select hash from audit_nodes where level = ? and idx >= ? and idx < ? order by idx').pluck();
   }
 
@@ -580,6 +589,11 @@ class SqliteProofReads implements NodeReads {
 
   latestHead(): Selectable<AuditHeadsTable> | undefined {
     return this.head.get() as Selectable<AuditHeadsTable> | undefined;
+  }
+
+  latestHeadSize(): number | undefined {
+    const size = this.headSize.get() as number | bigint | undefined;
+    return size === undefined ? undefined : Number(size);
   }
 
   entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]> {
