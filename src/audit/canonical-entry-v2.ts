@@ -125,11 +125,14 @@ function requestText(leaf: RequestKeys): string {
 type RequestKeys = Pick<BlindedLeaf, 'at' | 'requestId' | 'appId' | 'partnerId' | 'agreementId' | 'agreementVersion' | 'rulesVersion'>;
 let lastRequest: (RequestKeys & { readonly text: string }) | undefined;
 
-/** What the entries of one request share (the store's audit_requests row), as LeafWriter writes it. */
+/**
+ * What the entries of one request share (the store's audit_requests row), as LeafWriter writes it: its
+ * bytes between the entries' own values, each with the keys around it.
+ */
 export interface RequestBytes {
-  /** `{"v":2` to the value of `rulesVersion`. */
+  /** 0x00 (the leaf hash's prefix), then `{"v":2` to the value of `rulesVersion` and `,"tokenMember":`. */
   readonly head: Buffer;
-  /** The value of `purpose`. */
+  /** `,"purpose":` and its value, then `,"outcome":`. */
   readonly purpose: Buffer;
   readonly tokenMemberId: string | null;
 }
@@ -137,23 +140,23 @@ export interface RequestBytes {
 /** A request's shared part of its entries' canonical bytes, made once for all of them. */
 export function requestBytes(request: RequestKeys & Pick<AuditEntry, 'purpose' | 'tokenMemberId'>): RequestBytes {
   return {
-    head: Buffer.from(requestText(request), 'utf8'),
-    purpose: Buffer.from(strOrNull(request.purpose, 'purpose'), 'utf8'),
+    head: Buffer.from(`\0${requestText(request)},"tokenMember":`, 'utf8'),
+    purpose: Buffer.from(`,"purpose":${strOrNull(request.purpose, 'purpose')},"outcome":`, 'utf8'),
     tokenMemberId: request.tokenMemberId,
   };
 }
 
-/** The value of `released` for this list, as bytes (a log's entries share a few lists). */
+/** `,"released":` and the value for this list, as bytes (a log's entries share a few lists). */
 export function releasedBytes(released: readonly unknown[]): Buffer {
-  return Buffer.from(releasedText(released), 'utf8');
+  return Buffer.from(`,"released":${releasedText(released)}`, 'utf8');
 }
 
-/** The value of `withheld` for this map, as bytes. */
+/** `,"withheld":` and the value for this map, as bytes. */
 export function withheldBytes(withheld: unknown): Buffer {
-  return Buffer.from(canonicalJson(withheld, 'withheld'), 'utf8');
+  return Buffer.from(`,"withheld":${canonicalJson(withheld, 'withheld')}`, 'utf8');
 }
 
-/** What differs between the entries of a request, their lists already in canonical bytes. */
+/** What differs between the entries of a request, their lists already in bytes (releasedBytes, withheldBytes). */
 export interface LeafParts {
   readonly subjectMemberId: string | null;
   readonly outcome: string;
@@ -168,17 +171,18 @@ export interface LeafParts {
 
 const ascii = (text: string) => Buffer.from(text, 'latin1');
 const KEY = {
-  tokenMember: ascii(',"tokenMember":'), subjectMemberId: ascii(',"subjectMemberId":'), purpose: ascii(',"purpose":'),
-  outcome: ascii(',"outcome":'), code: ascii(',"code":'), released: ascii(',"released":'), withheld: ascii(',"withheld":'),
-  passedOver: ascii(',"passedOver":'), actor: ascii(',"actor":'), action: ascii(',"action":'), detail: ascii(',"detail":'),
-  blind: ascii(',"blind":"'), end: ascii('"}'), null: ascii('null'),
+  subjectMemberId: ascii(',"subjectMemberId":'), code: ascii(',"code":'), passedOver: ascii(',"passedOver":'), actor: ascii(',"actor":'),
+  action: ascii(',"action":'), detail: ascii(',"detail":'), blind: ascii(',"blind":"'), end: ascii('"}'), null: ascii('null'),
+  /** From `passedOver` to the blinding's opening quote when the four between are null, as in most entries. */
+  nullsToBlind: ascii(',"passedOver":null,"actor":null,"action":null,"detail":null,"blind":"'),
 };
 
 /**
  * Writes the bytes a blinded leaf's hash covers, 0x00 || encodeLeafText's UTF-8, from a request's
  * shared bytes and an entry's own parts into one reused Buffer: reading a proof's block of 16 stored
  * entries this way makes no string per entry (encodeLeafText's text and its pieces were most of a
- * proof's allocations). The same bytes as encodeLeafText (test/audit/canonical-entry.test.ts).
+ * proof's allocations), and copies the keys with the shared values around them. The same bytes as
+ * encodeLeafText (test/audit/canonical-entry.test.ts).
  */
 export class LeafWriter {
   private bytes = Buffer.allocUnsafeSlow(1024);
@@ -188,32 +192,29 @@ export class LeafWriter {
   leafHashInput(request: RequestBytes, leaf: LeafParts, blind: string): Buffer {
     if (!BLIND.test(blind)) throw new CanonicalEncodingError(`blind: expected ${BLIND_SIZE} bytes, base64url`);
     this.at = 0;
-    this.reserve(1);
-    this.bytes[this.at++] = 0x00;
     this.raw(request.head);
-    this.raw(KEY.tokenMember);
     this.stringOrNull(request.tokenMemberId === null ? null : tokenMemberCommitment(blind, request.tokenMemberId), 'tokenMember');
     this.raw(KEY.subjectMemberId);
     this.stringOrNull(leaf.subjectMemberId, 'subjectMemberId');
-    this.raw(KEY.purpose);
     this.raw(request.purpose);
-    this.raw(KEY.outcome);
     this.string(leaf.outcome, 'outcome');
     this.raw(KEY.code);
     this.stringOrNull(leaf.code, 'code');
-    this.raw(KEY.released);
     this.raw(leaf.released);
-    this.raw(KEY.withheld);
     this.raw(leaf.withheld);
-    this.raw(KEY.passedOver);
-    this.textOrNull(leaf.passedOver === null ? null : passedOverText(leaf.passedOver));
-    this.raw(KEY.actor);
-    this.stringOrNull(leaf.actor, 'actor');
-    this.raw(KEY.action);
-    this.stringOrNull(leaf.action, 'action');
-    this.raw(KEY.detail);
-    this.textOrNull(leaf.detail === null ? null : canonicalJson(leaf.detail, 'detail'));
-    this.raw(KEY.blind);
+    if (leaf.passedOver === null && leaf.actor === null && leaf.action === null && leaf.detail === null) {
+      this.raw(KEY.nullsToBlind);
+    } else {
+      this.raw(KEY.passedOver);
+      this.textOrNull(leaf.passedOver === null ? null : passedOverText(leaf.passedOver));
+      this.raw(KEY.actor);
+      this.stringOrNull(leaf.actor, 'actor');
+      this.raw(KEY.action);
+      this.stringOrNull(leaf.action, 'action');
+      this.raw(KEY.detail);
+      this.textOrNull(leaf.detail === null ? null : canonicalJson(leaf.detail, 'detail'));
+      this.raw(KEY.blind);
+    }
     this.text(blind);
     this.raw(KEY.end);
     return this.bytes.subarray(0, this.at);
