@@ -38,9 +38,14 @@ export class AuditBlinding {
     if (typeof hash !== 'function') return this.blindWithHmacObject(leafIndex);
     // The same HMAC spelled out with two one-shot hashes: the appender blinds every entry, and a
     // Hmac object per entry cost about three times as much (test/audit/blinding.test.ts checks the bytes).
-    this.inner.writeBigUInt64BE(BigInt(leafIndex), SHA256_BLOCK + BLIND_DOMAIN.length);
+    // (A proof reads 16 entries and blinds each: no BigInt, and the digest's first 16 bytes in base64url
+    // taken from the whole digest's, which differ only in the last character's low four bits.)
+    if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) throw new RangeError(`a leaf index is a non-negative integer, got ${leafIndex}`);
+    this.inner.writeUInt32BE(Math.floor(leafIndex / 2 ** 32), SHA256_BLOCK + BLIND_DOMAIN.length);
+    this.inner.writeUInt32BE(leafIndex >>> 0, SHA256_BLOCK + BLIND_DOMAIN.length + 4);
     this.outer.write(hash('sha256', this.inner, 'hex'), SHA256_BLOCK, 'hex');
-    return Buffer.from(hash('sha256', this.outer, 'hex').slice(0, 2 * BLIND_SIZE), 'hex').toString('base64url');
+    const digest = hash('sha256', this.outer, 'base64url');
+    return digest.slice(0, BLIND_CHARS - 1) + LAST_BLIND_CHAR[digest.charCodeAt(BLIND_CHARS - 1)]!;
   }
 
   private blindWithHmacObject(leafIndex: number): string {
@@ -51,6 +56,12 @@ export class AuditBlinding {
 }
 
 const SHA256_BLOCK = 64;
+/** Characters of a blinding in base64url: the last holds 2 of its bits and 4 zero bits. */
+const BLIND_CHARS = Math.ceil((BLIND_SIZE * 8) / 6);
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** By character code: the base64url character with the same top two of its six bits and the rest zero. */
+const LAST_BLIND_CHAR: string[] = [];
+for (let value = 0; value < 64; value++) LAST_BLIND_CHAR[BASE64URL.charCodeAt(value)] = BASE64URL[value & 0b110000]!;
 /** tokenMemberCommitment's input: TOKEN_MEMBER_DOMAIN, the blind's bytes, the id's; reused, grown for a longer id. */
 let commitmentInput = Buffer.alloc(TOKEN_MEMBER_DOMAIN.length + BLIND_SIZE + 64);
 TOKEN_MEMBER_DOMAIN.copy(commitmentInput);

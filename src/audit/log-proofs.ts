@@ -23,8 +23,8 @@ export class LogProofs {
 
   /** The audit path of leaf `index` in the tree of `size` leaves (default: the latest head's size). */
   async inclusion(index: number, size?: number): Promise<{ size: number; leafHash: Buffer; path: Buffer[] }> {
-    const latest = await this.latestHead();
-    const treeSize = size ?? latest.size;
+    const latest = await this.latestSize();
+    const treeSize = size ?? latest;
     await this.requireSigned(treeSize, latest);
     if (index >= treeSize) throw new BadRequest('leaf_index_out_of_range', `leaf_index must be below tree_size (${treeSize}).`);
     return this.leafAndPath(index, treeSize);
@@ -43,20 +43,27 @@ export class LogProofs {
   /** The proof that the tree of `from` leaves is a prefix of the tree of `to` leaves. */
   async consistency(from: number, to: number): Promise<Buffer[]> {
     if (from > to) throw new BadRequest('invalid_parameter', '`from` must not be larger than `to`.');
-    const latest = await this.latestHead();
+    const latest = await this.latestSize();
     await this.requireSigned(to, latest);
     if (from > 0) await this.requireSigned(from, latest);
     return this.nodes.run(consistencyProofPlan(from, to), to);
   }
 
+  /** The latest signed head's size: all a proof needs of it (its signatures are not read for each proof). */
+  private async latestSize(): Promise<number> {
+    const size = await this.audit.latestHeadSize();
+    if (size === undefined) return (await this.latestHead()).size; // none: latestHead says so
+    return size;
+  }
+
   /** Only sizes a kept head signed: a proof against any other size could not be checked against a signature. */
-  private async requireSigned(size: number, latest: StoredTreeHead): Promise<void> {
-    if (size > latest.size) {
-      throw new BadRequest('tree_size_not_signed', `The latest signed tree head has tree_size ${latest.size}; ask for a size up to it.`);
+  private async requireSigned(size: number, latest: number): Promise<void> {
+    if (size > latest) {
+      throw new BadRequest('tree_size_not_signed', `The latest signed tree head has tree_size ${latest}; ask for a size up to it.`);
     }
     // The empty tree is the size-0 head every log starts from.
-    if (size !== 0 && size !== latest.size && (await this.audit.heads(size, size)).length === 0) {
-      throw new BadRequest('tree_size_not_signed', `No kept tree head signed tree_size ${size}; ask for the size of a signed head (the latest is ${latest.size}).`);
+    if (size !== 0 && size !== latest && (await this.audit.heads(size, size)).length === 0) {
+      throw new BadRequest('tree_size_not_signed', `No kept tree head signed tree_size ${size}; ask for the size of a signed head (the latest is ${latest}).`);
     }
   }
 }

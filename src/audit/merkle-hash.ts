@@ -40,3 +40,31 @@ const sha256: (data: Buffer) => Buffer = typeof hash === 'function'
 const sha256Text: (text: string) => Buffer = typeof hash === 'function'
   ? (text) => Buffer.from(hash('sha256', text, 'hex'), 'hex')
   : (text) => createHash('sha256').update(text, 'utf8').digest();
+
+/** SHA-256(data) written into `out` at `offset`: no Buffer made for the digest. */
+export const sha256Into: (data: Uint8Array, out: Buffer, offset: number) => void = typeof hash === 'function'
+  ? (data, out, offset) => { out.write(hash('sha256', data, 'hex'), offset, HASH_SIZE, 'hex'); }
+  : (data, out, offset) => { createHash('sha256').update(data).digest().copy(out, offset); };
+
+/** 0x01 || left || right, reused by foldSubtree. */
+const pair = Buffer.alloc(1 + 2 * HASH_SIZE, NODE_PREFIX);
+let rows = Buffer.allocUnsafeSlow(16 * HASH_SIZE);
+
+/**
+ * The hash of the complete subtree over `count` (a power of two) leaf hashes at `hashes[first]` on,
+ * 32 bytes each: nodeHash level by level, as MTH of RFC 9162, folded in one reused Buffer.
+ */
+export function foldSubtree(hashes: Buffer, first: number, count: number): Buffer {
+  if (count < 1 || (count & (count - 1)) !== 0) throw new RangeError(`a complete subtree has a power of two of leaves, not ${count}`);
+  if (rows.length < count * HASH_SIZE) rows = Buffer.allocUnsafeSlow(count * HASH_SIZE);
+  hashes.copy(rows, 0, first * HASH_SIZE, (first + count) * HASH_SIZE);
+  for (let n = count; n > 1; n /= 2) {
+    for (let i = 0; i < n / 2; i++) {
+      rows.copy(pair, 1, 2 * i * HASH_SIZE, (2 * i + 2) * HASH_SIZE);
+      sha256Into(pair, rows, i * HASH_SIZE);
+    }
+  }
+  const root = Buffer.allocUnsafe(HASH_SIZE);
+  rows.copy(root, 0, 0, HASH_SIZE);
+  return root;
+}

@@ -160,20 +160,19 @@ export function inclusionProofPlan(index: number, size: number): MerklePlan<Buff
     throw new RangeError(`inclusion proof: index ${index} is not in a tree of size ${size}`);
   }
   const plan = new PlanBuilder();
-  const topDown: Slot[] = [];
   let a = 0;
   let b = size;
   while (b - a > 1) {
     const k = largestPowerOfTwoBelow(b - a);
     if (index < a + k) {
-      topDown.push(plan.range(a + k, b)); // PATH(m, D[0:k]) : MTH(D[k:n])
+      plan.range(a + k, b); // PATH(m, D[0:k]) : MTH(D[k:n])
       b = a + k;
     } else {
-      topDown.push(plan.range(a, a + k)); // PATH(m - k, D[k:n]) : MTH(D[0:k])
+      plan.range(a, a + k); // PATH(m - k, D[k:n]) : MTH(D[0:k])
       a = a + k;
     }
   }
-  return plan.build(...topDown.reverse());
+  return plan.buildBottomUp();
 }
 
 /**
@@ -186,30 +185,26 @@ export function consistencyProofPlan(m: number, n: number): MerklePlan<Buffer[]>
     throw new RangeError(`consistency proof: m = ${m} is not a size between 0 and ${n}`);
   }
   const plan = new PlanBuilder();
-  if (m === 0 || m === n) return plan.build();
-  const topDown: Slot[] = [];
-  let terminal: Slot | undefined;
+  if (m === 0 || m === n) return plan.buildBottomUp();
   let a = 0;
   let b = n;
   let startFromOldRoot = true;
   for (;;) {
     if (m === b) {
-      // SUBPROOF(m, D[m], true) = {}; SUBPROOF(m, D[m], false) = {MTH(D[m])}
-      if (!startFromOldRoot) terminal = plan.range(a, b);
-      break;
+      // SUBPROOF(m, D[m], true) = {}; SUBPROOF(m, D[m], false) = {MTH(D[m])}, the proof's first hash
+      if (!startFromOldRoot) return plan.buildBottomUp(plan.range(a, b));
+      return plan.buildBottomUp();
     }
     const k = largestPowerOfTwoBelow(b - a);
     if (m <= a + k) {
-      topDown.push(plan.range(a + k, b)); // SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
+      plan.range(a + k, b); // SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
       b = a + k;
     } else {
-      topDown.push(plan.range(a, a + k)); // SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
+      plan.range(a, a + k); // SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
       a = a + k;
       startFromOldRoot = false;
     }
   }
-  const order = topDown.reverse();
-  return terminal === undefined ? plan.build(...order) : plan.build(terminal, ...order);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +272,11 @@ export function largestPowerOfTwoBelow(n: number): number {
  * RFC's recursion visits: `start` is a multiple of a power of two ≥ end - start.
  */
 export function completeSubtrees(start: number, end: number): NodeRef[] {
-  const refs: NodeRef[] = [];
+  return pushCompleteSubtrees(start, end, []);
+}
+
+/** completeSubtrees(start, end) pushed onto `refs`. */
+function pushCompleteSubtrees(start: number, end: number, refs: NodeRef[]): NodeRef[] {
   let remaining = end - start;
   let p = 1;
   let level = 0;
@@ -296,35 +295,51 @@ export function completeSubtrees(start: number, end: number): NodeRef[] {
   return refs;
 }
 
-type Slot = (nodes: readonly Buffer[]) => Buffer;
-
+/**
+ * Builds a plan of ranges, each MTH(D[start:end]) over its complete subtrees, kept as numbers (where
+ * its reads start, how many): a proof's plan is made per request, and a closure and arrays per range
+ * were most of what making one allocated.
+ */
 class PlanBuilder {
   private readonly reads: NodeRef[] = [];
+  /** Per range: the index of its first read, then its number of reads. */
+  private readonly ranges: number[] = [];
 
-  /** MTH(D[start:end]) from the complete subtrees of the range, folded right to left. */
-  range(start: number, end: number): Slot {
+  /** Adds MTH(D[start:end]) from the complete subtrees of the range (folded right to left); returns its number. */
+  range(start: number, end: number): number {
     const first = this.reads.length;
-    const parts = completeSubtrees(start, end);
-    this.reads.push(...parts);
-    const count = parts.length;
-    return (nodes) => {
-      let hash = nodeAt(nodes, first + count - 1);
-      for (let i = first + count - 2; i >= first; i--) hash = nodeHash(nodeAt(nodes, i), hash);
-      return hash;
+    pushCompleteSubtrees(start, end, this.reads);
+    this.ranges.push(first, this.reads.length - first);
+    return this.ranges.length / 2 - 1;
+  }
+
+  /** A plan whose answer is `first`'s hash (when given), then every other range's, last added first. */
+  buildBottomUp(first?: number): MerklePlan<Buffer[]> {
+    const { reads, ranges } = this;
+    return {
+      reads,
+      assemble: (nodes) => {
+        checked(nodes, reads.length);
+        const hashes: Buffer[] = [];
+        if (first !== undefined) hashes.push(fold(nodes, ranges[2 * first]!, ranges[2 * first + 1]!));
+        for (let r = ranges.length / 2 - 1; r >= 0; r--) if (r !== first) hashes.push(fold(nodes, ranges[2 * r]!, ranges[2 * r + 1]!));
+        return hashes;
+      },
     };
   }
 
-  /** A plan whose answer is the list of these slots' hashes. */
-  build(...slots: Slot[]): MerklePlan<Buffer[]> {
-    const reads = this.reads;
-    return { reads, assemble: (nodes) => slots.map((slot) => slot(checked(nodes, reads.length))) };
+  /** A plan whose answer is the one range's hash. */
+  buildOne(range: number): MerklePlan<Buffer> {
+    const { reads, ranges } = this;
+    return { reads, assemble: (nodes) => fold(checked(nodes, reads.length), ranges[2 * range]!, ranges[2 * range + 1]!) };
   }
+}
 
-  /** A plan whose answer is one slot's hash. */
-  buildOne(slot: Slot): MerklePlan<Buffer> {
-    const reads = this.reads;
-    return { reads, assemble: (nodes) => slot(checked(nodes, reads.length)) };
-  }
+/** MTH of a range from its `count` complete subtrees at nodes[first] on, largest first: folded right to left. */
+function fold(nodes: readonly Buffer[], first: number, count: number): Buffer {
+  let hash = nodeAt(nodes, first + count - 1);
+  for (let i = first + count - 2; i >= first; i--) hash = nodeHash(nodeAt(nodes, i), hash);
+  return hash;
 }
 
 function checked(nodes: readonly Buffer[], expected: number): readonly Buffer[] {

@@ -6,7 +6,8 @@ import { storedLeafHash } from '../audit/entry-leaf.js';
 import { LOWEST_STORED_LEVEL, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
 import { auditAggregates } from './audit-aggregates.js';
-import { HASH_SIZE, nodeHash } from '../audit/merkle-hash.js';
+import { HASH_SIZE, foldSubtree } from '../audit/merkle-hash.js';
+import { LeanLeafHashes, REQUEST_PART_COLUMNS, type LeafRow, type RequestRow } from './lean-leaf-hashes.js';
 import {
   ENTRY_COLUMNS, LEAF_COLUMNS, REQUEST_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns, sameRequest,
   type EntryRow, type StoredAuditEntry,
@@ -57,6 +58,7 @@ export interface AppendedRange {
  */
 export class AuditRepository {
   private sqlite: SqliteProofReads | undefined;
+  private kysely: NodeReads | undefined;
 
   constructor(
     private readonly db: Db,
@@ -157,8 +159,8 @@ export class AuditRepository {
   }
 
   /** Runs a Merkle plan (root, inclusion or consistency proof) with its nodes fetched in one query per table. */
-  run<T>(plan: MerklePlan<T>): Promise<T> {
-    return runPlanOn(this.db, plan, this.blinding);
+  async run<T>(plan: MerklePlan<T>): Promise<T> {
+    return plan.assemble(await fetchNodes(plan.reads, this.blinding, this.kysely ??= new KyselyNodeReads(this.db)));
   }
 
   /**
@@ -166,7 +168,7 @@ export class AuditRepository {
    * through statements prepared once, else as `run` reads them.
    */
   nodes(refs: readonly NodeRef[]): Promise<Buffer[]> {
-    return fetchNodes(this.db, refs, this.blinding, this.sqliteReads());
+    return fetchNodes(refs, this.blinding, this.sqliteReads() ?? (this.kysely ??= new KyselyNodeReads(this.db)));
   }
 
   /** On a SQLite connection of this thread (not a transaction's), its prepared reads for proofs. */
@@ -216,6 +218,13 @@ export class AuditRepository {
       ? sqlite.latestHead()
       : await this.db.selectFrom('audit_heads').selectAll().orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
     return row && headFromRow(row);
+  }
+
+  /** The latest head's size (latestHead's, without reading the rest of its row). */
+  async latestHeadSize(): Promise<number | undefined> {
+    const sqlite = this.sqliteReads();
+    if (sqlite !== undefined && !sqlite.inTransaction) return sqlite.latestHeadSize();
+    return (await this.latestHead())?.size;
   }
 
   /** Kept heads with sizes in [fromSize, toSize], smallest first. */
@@ -411,15 +420,23 @@ function hexOf(db: Db, column: 'leaf_hash' | 'hash') {
 }
 
 
-async function runPlanOn<T>(db: Db, plan: MerklePlan<T>, blinding: AuditBlinding | undefined): Promise<T> {
-  const nodes = await fetchNodes(db, plan.reads, blinding);
-  return plan.assemble(nodes);
+/**
+ * What fetchNodes reads: the leaf hashes of a range of lean entries (made from their columns), else
+ * the range's entries to hash one by one (legacy rows among them), and stored interior nodes.
+ */
+interface NodeReads {
+  /** The leaf hashes of seqs (afterSeq, lastSeq], 32 bytes each in order, when each is a lean entry with its rows; else undefined. */
+  leafHashes(afterSeq: number, lastSeq: number, blinding: AuditBlinding | undefined): Promise<Buffer | undefined>;
+  /** The audit_log view's rows of seqs (afterSeq, lastSeq]. */
+  entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]>;
+  /** The stored interior nodes among these, by nodeKey. */
+  nodes(refs: readonly NodeRef[]): Promise<Map<number, Buffer>>;
 }
 
-/** Reads a range of entries (seq in (afterSeq, lastSeq]) and the stored interior node (level, idx). */
-interface NodeReads {
-  entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]>;
-  nodes(refs: readonly NodeRef[]): Promise<Map<number, Buffer>>;
+/** A range's leaf hashes, 32 bytes each; `present[i]` says whether leaf i was found (all were when absent). */
+interface RangeLeaves {
+  readonly hashes: Buffer;
+  readonly present?: Uint8Array;
 }
 
 /**
@@ -427,7 +444,7 @@ interface NodeReads {
  * stored hash: what an entry says is what its leaf is), nodes below LOWEST_STORED_LEVEL folded from
  * their leaves likewise, the rest from audit_nodes.
  */
-async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlinding | undefined, reads = kyselyNodeReads(db)): Promise<Buffer[]> {
+async function fetchNodes(refs: readonly NodeRef[], blinding: AuditBlinding | undefined, reads: NodeReads): Promise<Buffer[]> {
   if (refs.length === 0) return [];
   const found = new Map<number, Buffer>();
   // A low node's leaves are one aligned block; a proof's blocks overlap or nest, so each is read once.
@@ -437,58 +454,121 @@ async function fetchNodes(db: Db, refs: readonly NodeRef[], blinding: AuditBlind
     const start = blocks[i]![0];
     let end = blocks[i]![1];
     for (i++; i < blocks.length && blocks[i]![0] <= end; i++) end = Math.max(end, blocks[i]![1]);
-    const leaves: Buffer[] = [];
-    for (const row of await reads.entries(start, end)) leaves[Number(row.seq) - 1 - start] = storedLeafHash(entryFromRow(row), blinding);
+    const lean = await reads.leafHashes(start, end, blinding);
+    const leaves = lean !== undefined ? { hashes: lean } : await leavesOneByOne(reads, start, end, blinding);
     for (const ref of refs) {
-      if (ref.level >= LOWEST_STORED_LEVEL || ref.index * 2 ** ref.level < start || ref.index * 2 ** ref.level >= end) continue;
-      const hash = subtreeOf(leaves, ref.index * 2 ** ref.level - start, 2 ** ref.level);
-      if (hash !== undefined) found.set(nodeKey(ref), hash);
+      const first = ref.index * 2 ** ref.level;
+      if (ref.level >= LOWEST_STORED_LEVEL || first < start || first >= end) continue;
+      const hash = subtreeOf(leaves, first - start, 2 ** ref.level);
+      if (hash !== undefined) found.set(nodeKey(ref.level, ref.index), hash);
     }
   }
   const interior = refs.filter((r) => r.level >= LOWEST_STORED_LEVEL);
   if (interior.length > 0) for (const [key, hash] of await reads.nodes(interior)) found.set(key, hash);
   return refs.map((r) => {
-    const hash = found.get(nodeKey(r));
+    const hash = found.get(nodeKey(r.level, r.index));
     if (hash === undefined) throw new Error(`audit tree: node (${r.level}, ${r.index}) is missing from the store`);
     return hash;
   });
 }
 
-function nodeKey(ref: NodeRef): number {
-  return ref.index * 64 + ref.level;
+/** The leaves of seqs (start, end] hashed from the audit_log view's rows, legacy ones included. */
+async function leavesOneByOne(reads: NodeReads, start: number, end: number, blinding: AuditBlinding | undefined): Promise<RangeLeaves> {
+  const hashes = Buffer.alloc((end - start) * HASH_SIZE);
+  const present = new Uint8Array(end - start);
+  for (const row of await reads.entries(start, end)) {
+    const i = Number(row.seq) - 1 - start;
+    storedLeafHash(entryFromRow(row), blinding).copy(hashes, i * HASH_SIZE);
+    present[i] = 1;
+  }
+  return { hashes, present };
+}
+
+/** Node (level, (start + first) / 2^level) folded from its `count` leaves from `first` on; undefined when one is missing. */
+function subtreeOf(leaves: RangeLeaves, first: number, count: number): Buffer | undefined {
+  if (leaves.present !== undefined) for (let i = first; i < first + count; i++) if (leaves.present[i] !== 1) return undefined;
+  return foldSubtree(leaves.hashes, first, count);
+}
+
+function nodeKey(level: number, index: number): number {
+  return index * 64 + level;
 }
 
 /** Through Kysely: one query per range of entries, one for all the interior nodes (a round trip each on PostgreSQL). */
-function kyselyNodeReads(db: Db): NodeReads {
-  return {
-    entries: (afterSeq, lastSeq) => db.selectFrom('audit_log').select(ENTRY_READ).where('seq', '>', afterSeq).where('seq', '<=', lastSeq).execute(),
-    async nodes(refs) {
-      const rows = await db
-        .selectFrom('audit_nodes')
-        .select(['level', 'idx', 'hash'])
-        .where((eb) => eb.or(refs.map((r) => eb.and([eb('level', '=', r.level), eb('idx', '=', r.index)]))))
-        .execute();
-      return new Map(rows.map((row) => [nodeKey({ level: Number(row.level), index: Number(row.idx) }), Buffer.from(row.hash)]));
-    },
-  };
+class KyselyNodeReads implements NodeReads {
+  private readonly lean = new LeanLeafHashes();
+
+  constructor(private readonly db: Db) {}
+
+  entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]> {
+    return this.db.selectFrom('audit_log').select(ENTRY_READ).where('seq', '>', afterSeq).where('seq', '<=', lastSeq).execute();
+  }
+
+  async leafHashes(afterSeq: number, lastSeq: number, blinding: AuditBlinding | undefined): Promise<Buffer | undefined> {
+    const rows: Record<string, unknown>[] = await leavesWithRequests(this.db)
+      .select([...LEAF_COLUMNS.map((column) => `l.${column}` as const), ...REQUEST_PART_COLUMNS.map((column) => `r.${column}` as const)])
+      .where('l.seq', '>', afterSeq)
+      .where('l.seq', '<=', lastSeq)
+      .orderBy('l.seq')
+      .execute();
+    if (rows.length !== lastSeq - afterSeq) return undefined;
+    const leaves = rows.map((row) => LEAF_COLUMNS.map((column) => row[column]));
+    const wanted = this.lean.wanted(leaves);
+    if (wanted !== undefined) {
+      for (const row of rows) {
+        const first = Number(row.seq) - Number(row.pos);
+        if (wanted.requests.includes(first)) this.lean.learnRequest(first, REQUEST_PART_COLUMNS.map((column) => row[column]));
+      }
+      if (wanted.lists.length > 0) {
+        const lists = await this.db.selectFrom('audit_field_sets').select(['id', 'json']).where('id', 'in', wanted.lists).execute();
+        if (lists.length !== wanted.lists.length) return undefined;
+        for (const { id, json } of lists) this.lean.learnList(Number(id), json);
+      }
+    }
+    const hashes = Buffer.allocUnsafe((lastSeq - afterSeq) * HASH_SIZE);
+    this.lean.hashInto(leaves, afterSeq, hashes, blinding);
+    return hashes;
+  }
+
+  async nodes(refs: readonly NodeRef[]): Promise<Map<number, Buffer>> {
+    const rows = await this.db
+      .selectFrom('audit_nodes')
+      .select(['level', 'idx', 'hash'])
+      .where((eb) => eb.or(refs.map((r) => eb.and([eb('level', '=', r.level), eb('idx', '=', r.index)]))))
+      .execute();
+    return new Map(rows.map((row) => [nodeKey(Number(row.level), Number(row.idx)), Buffer.from(row.hash)]));
+  }
 }
 
+/** Stored nodes read by one statement at most (a proof reads 4 below the node cache's levels). */
+const NODES_PER_READ = 8;
+
 /**
- * On a SQLite connection of this thread, better-sqlite3 itself, with statements prepared once: a
- * proof's few small reads cost less than Kysely's building and compiling of their queries. Safe
- * beside another flow's open transaction on the same connection: a proof reads only entries and
- * nodes under a signed head, which no transaction changes.
+ * On a SQLite connection of this thread, better-sqlite3 itself, with statements prepared once and rows
+ * read as arrays: a proof's few small reads cost less than Kysely's building and compiling of their
+ * queries, and a row object of each entry read was much of what a proof allocated. Safe beside another
+ * flow's open transaction on the same connection: a proof reads only entries and nodes under a signed
+ * head, which no transaction changes.
  */
 class SqliteProofReads implements NodeReads {
-  private readonly entryRange: BetterSqlite3.Statement;
-  private readonly node: BetterSqlite3.Statement;
+  /** Prepared when first needed: only a block with legacy rows reads entries whole. */
+  private entryRange: BetterSqlite3.Statement | undefined;
+  private readonly leanLeaves: BetterSqlite3.Statement;
+  private readonly request: BetterSqlite3.Statement;
+  private readonly list: BetterSqlite3.Statement;
+  /** By count n: the stored nodes of n (level, idx) pairs. */
+  private readonly nodeSets: BetterSqlite3.Statement[] = [];
   private readonly head: BetterSqlite3.Statement;
+  private readonly headSize: BetterSqlite3.Statement;
   private readonly nodeRange: BetterSqlite3.Statement;
+  private readonly lean = new LeanLeafHashes();
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
-    this.entryRange = sqlite.prepare(`select ${ENTRY_READ.join(', ')} from audit_log where seq > ? and seq <= ?`);
-    this.node = sqlite.prepare('select hash from audit_nodes where level = ? and idx = ?').pluck();
+    this.leanLeaves = sqlite.prepare(`select ${LEAF_COLUMNS.join(', ')} from audit_leaves where seq > ? and seq <= ? order by seq`).raw();
+    this.request = sqlite.prepare(`select ${REQUEST_PART_COLUMNS.join(', ')} from audit_requests where first_seq = ?`).raw();
+    this.list = sqlite.prepare('select json from audit_field_sets where id = ?').pluck();
     this.head = sqlite.prepare('select * from audit_heads order by tree_size desc limit 1');
+    this.headSize = sqlite.prepare('select tree_size from audit_heads order by tree_size desc limit 1').pluck();
     this.nodeRange = sqlite.prepare('select hash from audit_nodes where level = ? and idx >= ? and idx < ? order by idx').pluck();
   }
 
@@ -511,30 +591,56 @@ class SqliteProofReads implements NodeReads {
     return this.head.get() as Selectable<AuditHeadsTable> | undefined;
   }
 
+  latestHeadSize(): number | undefined {
+    const size = this.headSize.get() as number | bigint | undefined;
+    return size === undefined ? undefined : Number(size);
+  }
+
   entries(afterSeq: number, lastSeq: number): Promise<readonly EntryRow[]> {
+    this.entryRange ??= this.sqlite.prepare(`select ${ENTRY_READ.join(', ')} from audit_log where seq > ? and seq <= ?`);
     return Promise.resolve(this.entryRange.all(afterSeq, lastSeq) as EntryRow[]);
+  }
+
+  leafHashes(afterSeq: number, lastSeq: number, blinding: AuditBlinding | undefined): Promise<Buffer | undefined> {
+    const rows = this.leanLeaves.all(afterSeq, lastSeq) as LeafRow[];
+    if (rows.length !== lastSeq - afterSeq || !this.learnWanted(rows)) return Promise.resolve(undefined);
+    const hashes = Buffer.allocUnsafe((lastSeq - afterSeq) * HASH_SIZE);
+    this.lean.hashInto(rows, afterSeq, hashes, blinding);
+    return Promise.resolve(hashes);
+  }
+
+  /** Reads the requests and field lists these leaves need that `lean` lacks; false when one is missing. */
+  private learnWanted(rows: readonly LeafRow[]): boolean {
+    const wanted = this.lean.wanted(rows);
+    if (wanted === undefined) return true;
+    for (const first of wanted.requests) {
+      const request = this.request.get(first) as RequestRow | undefined;
+      if (request === undefined) return false;
+      this.lean.learnRequest(first, request);
+    }
+    for (const id of wanted.lists) {
+      const json = this.list.get(id) as string | undefined;
+      if (json === undefined) return false;
+      this.lean.learnList(id, json);
+    }
+    return true;
   }
 
   nodes(refs: readonly NodeRef[]): Promise<Map<number, Buffer>> {
     const found = new Map<number, Buffer>();
-    for (const ref of refs) {
-      const hash = this.node.get(ref.level, ref.index) as Buffer | undefined;
-      if (hash !== undefined) found.set(nodeKey(ref), hash);
+    for (let from = 0; from < refs.length; from += NODES_PER_READ) {
+      const count = Math.min(NODES_PER_READ, refs.length - from);
+      const pairs: number[] = [];
+      for (let i = from; i < from + count; i++) pairs.push(refs[i]!.level, refs[i]!.index);
+      for (const [level, idx, hash] of this.nodeSet(count).all(pairs) as [number, number, Buffer][]) found.set(nodeKey(level, idx), hash);
     }
     return Promise.resolve(found);
   }
-}
 
-/** Node (level, `first` / 2^level) folded from its 2^level leaves in `leaves` from `first` (RFC 9162 over a complete subtree); undefined when one is missing. */
-function subtreeOf(leaves: readonly (Buffer | undefined)[], first: number, count: number): Buffer | undefined {
-  let row: Buffer[] = [];
-  for (let i = first; i < first + count; i++) {
-    const leaf = leaves[i];
-    if (leaf === undefined) return undefined;
-    row.push(leaf);
+  private nodeSet(count: number): BetterSqlite3.Statement {
+    const pairs = Array.from({ length: count }, () => '(level = ? and idx = ?)').join(' or ');
+    return (this.nodeSets[count] ??= this.sqlite.prepare(`select level, idx, hash from audit_nodes where ${pairs}`).raw());
   }
-  while (row.length > 1) row = Array.from({ length: row.length / 2 }, (_, i) => nodeHash(row[2 * i]!, row[2 * i + 1]!));
-  return row[0];
 }
 
 function headFromRow(row: Selectable<AuditHeadsTable>): StoredTreeHead {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { AuditBlinding } from '../../src/audit/blinding.js';
 import { CanonicalEncodingError, ENTRY_KEYS, decodeEntry, encodeEntry } from '../../src/audit/canonical-entry.js';
+import { LeafWriter, blindedLeaf, encodeLeafText, releasedBytes, requestBytes, withheldBytes } from '../../src/audit/canonical-entry-v2.js';
 import { FIELDS, type Field } from '../../src/domain/field-catalog.js';
 import { FIELD_REASONS, FRIEND_OPTED_OUT, RULES_VERSION, type WithheldReason } from '../../src/domain/reason-codes.js';
 
@@ -262,5 +264,33 @@ describe('properties', () => {
     mutable.withheld.email = 'not_consented';
     assert.notEqual(text(mutable), before);
     assert.equal(text(mutable), alone(structuredClone(mutable)));
+  });
+
+  test('LeafWriter writes 0x00 and the blinded form\'s bytes of any entry, strings of any code units included, one entry after another', () => {
+    const blinding = new AuditBlinding(Buffer.alloc(32, 3));
+    const writer = new LeafWriter(); // one writer for every run: what it wrote before must not show through
+    // Mostly what an id is made of, with what JSON escapes or UTF-8 encodes in several bytes, lone surrogates too.
+    const unit = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('m', '_', '7', 'Z', '-') },
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u0080', 'é', '\ud83d', '\ude00', '😀', '\u2028'),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    );
+    const anyString = fc.string({ unit, maxLength: 40 });
+    const passedOver = fc.option(fc.record({ count: fc.nat(), reason: anyString }), { nil: null });
+    const odd = fc.record({ subjectMemberId: fc.option(anyString, { nil: null }), code: fc.option(anyString, { nil: null }), actor: fc.option(anyString, { nil: null }) });
+    fc.assert(
+      fc.property(entry, passedOver, fc.option(odd, { nil: undefined }), fc.nat({ max: 1_000_000 }), (e, over, strings, index) => {
+        const stored = { ...e, ...strings, passedOver: over };
+        const blind = blinding.blind(index);
+        const expected = Buffer.concat([Buffer.from([0]), Buffer.from(encodeLeafText(blindedLeaf(stored, blind)), 'utf8')]);
+        const written = writer.leafHashInput(requestBytes(stored), {
+          subjectMemberId: stored.subjectMemberId, outcome: stored.outcome, code: stored.code, released: releasedBytes(stored.released),
+          withheld: withheldBytes(stored.withheld), passedOver: stored.passedOver, actor: stored.actor ?? null, action: stored.action ?? null,
+          detail: stored.detail ?? null,
+        }, blind);
+        assert.deepEqual(written, expected);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
