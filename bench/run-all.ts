@@ -45,6 +45,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: 'reads', script: 'reads.ts', via: 'run' },
   { name: 'reports', script: 'reports.ts', via: 'run' },
   { name: 'simulate', script: 'simulate.ts', via: 'run' },
+  { name: 'hidden-timing', script: 'hidden-timing.ts', via: 'run' },
 ];
 
 /** bench/audit.ts on tiny sizes: a small proof log (kept in bench/.cache like the big one). */

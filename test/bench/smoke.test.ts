@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../../src/project-root.js';
 /** The suite as this test runs: compiled beside it (.build/bench/run-all.js) or from source through tsx. */
 const RUN_ALL = import.meta.url.endsWith('.js') ? [join(import.meta.dirname, '..', '..', 'bench', 'run-all.js')] : ['--import', 'tsx', 'bench/run-all.ts'];
 
-const BENCHMARKS = ['decisions', 'merkle', 'audit', 'cedar', 'http', 'scale', 'reads', 'reports', 'simulate'];
+const BENCHMARKS = ['decisions', 'merkle', 'audit', 'cedar', 'http', 'scale', 'reads', 'reports', 'simulate', 'hidden-timing'];
 
 interface Report {
   readonly smoke: boolean;
