@@ -143,8 +143,10 @@ export async function checkAccessibility(page: Page, where: string): Promise<voi
   if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE_SOURCE);
   // A dialog fading in is checked at its full opacity: mid-transition, its text's contrast against the page
   // behind is lower than it will be (a loaded machine stretches the fade), so wait for every transition to end.
-  await page.waitForFunction(() => (globalThis as unknown as { document: { getAnimations(): Array<{ playState: string }> } })
-    .document.getAnimations().every((animation) => animation.playState !== 'running'));
+  // An endless animation (a loader's spin) never ends and changes no contrast: it is not waited for.
+  type Running = { playState: string; effect: { getTiming(): { iterations: number } } | null };
+  await page.waitForFunction(() => (globalThis as unknown as { document: { getAnimations(): Running[] } })
+    .document.getAnimations().every((animation) => animation.playState !== 'running' || animation.effect?.getTiming().iterations === Infinity));
   const violations = await page.evaluate(async () => {
     type Result = { violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }> };
     const global = globalThis as unknown as { axe: { run(context: unknown, options: object): Promise<Result> }; document: unknown };
