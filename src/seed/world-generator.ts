@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Instant } from '../domain/time.js';
 import type { Store } from '../store/store.js';
-import { KyselyWorldLoader, type CellValue, type WorldLoader } from '../store/world-loader.js';
+import { FRIENDSHIP_COLUMNS, KyselyWorldLoader, MEMBER_COLUMNS, type CellValue, type WorldLoader } from '../store/world-loader.js';
 import { buildFriendGraph, turn, type FriendGraph } from './friend-graph.js';
 import type { GraphShape } from './friendship-edges.js';
 import { isoInstant } from './iso-instant.js';
@@ -68,7 +68,7 @@ export async function seedWorld(loader: WorldLoader, options: SeedMembersOptions
   const progress = (done: number, phase: SeedPhase) => options.onProgress?.(done, 3 * members, phase);
 
   const directory = memberDirectory(seed, members);
-  const createdAt = await writeMembers(loader, directory, options, (done) => progress(done, 'members'));
+  const { createdAt, sharesByRank } = await writeMembers(loader, directory, options, (done) => progress(done, 'members'));
   const shape: GraphShape = {
     members,
     avgFriends,
@@ -77,36 +77,45 @@ export async function seedWorld(loader: WorldLoader, options: SeedMembersOptions
     hubFriends: options.firstMemberFriends ?? Math.min(556, Math.round(4 * avgFriends)),
   };
   const graph = await buildFriendGraph(shape, directory.rank, createdAt, options.now, (done) => progress(members + done, 'friendships'));
-  await writeFriendships(loader, directory, graph, (done) => progress(2 * members + done, 'friendships'));
+  await writeFriendships(loader, directory, sharesByRank, graph, (done) => progress(2 * members + done, 'friendships'));
   progress(3 * members, 'indexes');
   await loader.finish();
   return { members, friendships: graph.edges, ms: Math.round(performance.now() - started) };
 }
 
-/** Writes every member in id order; returns each member's join instant by index, which friendships need. */
+/**
+ * Writes every member in id order; returns each member's join instant by index and whether they
+ * share through friends' apps (platform on, sharing on) by rank, which friendships need.
+ */
 async function writeMembers(
   loader: WorldLoader,
   directory: MemberDirectory,
   { seed, now, members, workers }: SeedMembersOptions,
   onProgress: (done: number) => void,
-): Promise<Float64Array> {
+): Promise<{ createdAt: Float64Array; sharesByRank: Uint8Array }> {
   const createdAt = new Float64Array(members);
+  const sharesByRank = new Uint8Array(members);
   const threads = workers ?? (members >= WORKER_THRESHOLD ? Math.min(4, availableParallelism()) : 0);
+  const width = MEMBER_COLUMNS.length;
+  const platform = MEMBER_COLUMNS.indexOf('platform_enabled');
+  const sharing = MEMBER_COLUMNS.indexOf('share_via_friends');
   onProgress(0);
   for await (const { start, batch } of memberBatches(directory, { seed, now, batchSize: MEMBER_BATCH, workers: threads })) {
     batch.createdAt.forEach((instant, i) => {
       createdAt[directory.order[start + i]!] = instant;
+      sharesByRank[start + i] = batch.rows.members[i * width + platform] === 1 && batch.rows.members[i * width + sharing] === 1 ? 1 : 0;
     });
     await loader.writeMembers(batch.rows);
     onProgress(start + batch.createdAt.length);
   }
-  return createdAt;
+  return { createdAt, sharesByRank };
 }
 
 /** Writes both directions of every friendship, by member id, then friend id. */
 async function writeFriendships(
   loader: WorldLoader,
   { ids, order }: MemberDirectory,
+  sharesByRank: Uint8Array,
   { edges, offsets, keys, since }: FriendGraph,
   onProgress: (done: number) => void,
 ): Promise<void> {
@@ -118,9 +127,9 @@ async function writeFriendships(
     for (let k = offsets[r]!; k < offsets[r + 1]!; k++) {
       const key = keys[k]!;
       const friendRank = Math.floor(key / edges);
-      rows.push(id, byRank[friendRank]!, isoInstant(since[key - friendRank * edges]!));
+      rows.push(id, byRank[friendRank]!, isoInstant(since[key - friendRank * edges]!), sharesByRank[friendRank]!, k - offsets[r]! + 1);
     }
-    if (rows.length >= 3 * FRIENDSHIP_ROWS || r === byRank.length - 1) {
+    if (rows.length >= FRIENDSHIP_COLUMNS.length * FRIENDSHIP_ROWS || r === byRank.length - 1) {
       await loader.writeFriendships(rows);
       rows = [];
       onProgress(r + 1);

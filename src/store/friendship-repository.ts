@@ -4,6 +4,8 @@ import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
 import { numberOf, toIso } from './columns.js';
 import type { Db } from './database.js';
+import { QueryText } from './query-text.js';
+import { refreshVisibleFriends, renumberFriends } from './visible-friends.js';
 
 export interface Friendship {
   readonly a: string;
@@ -22,17 +24,17 @@ export interface ListedFriend {
   readonly number: number | undefined;
 }
 
-/** Who reads a friend list: the app and partner whose exclusions the scan looks for. */
+/** Who reads a friend list: the app class decides which friends the scan reads, the app and partner which exclusions. */
 export interface ListReader {
   readonly appId: string;
   readonly partnerId: string;
+  readonly appClass: 'device_partner' | 'third_party';
 }
 
 const INSERT_BATCH = 1000;
 
 export class FriendshipRepository {
-  private scanFirstText: string | undefined;
-  private scanAfterText: string | undefined;
+  private readonly scanTexts = new Map<ScanShape, string>();
 
   constructor(private readonly db: Db) {}
 
@@ -42,6 +44,9 @@ export class FriendshipRepository {
       { member_id: b, friend_id: a, since: toIso(since) },
     ]);
     for (const batch of chunks(rows, INSERT_BATCH)) await this.db.insertInto('friendships').values(batch).execute();
+    const members = friendships.flatMap(({ a, b }) => [a, b]);
+    await renumberFriends(this.db, members);
+    await refreshVisibleFriends(this.db, members);
   }
 
   async areFriends(a: string, b: string): Promise<boolean> {
@@ -68,15 +73,20 @@ export class FriendshipRepository {
   }
 
   /**
-   * `page` with each friend's platform settings and, for those with the platform on, whether they
-   * exclude `reader` (its app or its partner), in one statement: a friend list decides every friend it passes, and indexed joins and
-   * probes are much cheaper than more look-ups by id list. Exclusions of other apps and partners
-   * cannot change what this reader sees, so they are not read.
+   * Up to `limit` friends of `memberId` after `afterId`, in id order, among those the reader's app
+   * class could see at all (a device partner's app: friends sharing through friends' apps; a
+   * third-party app: friends with the platform on who use it, migration 0038), with each one's
+   * settings and whether they exclude the reader (its app or its partner), in one statement. The
+   * friends no app of that class may see are not read, so the scan's work does not grow with them
+   * (issue 11, point 0); the rules still decide every friend it returns.
    */
-  async pageWithSettings(memberId: string, afterId: string | null, limit: number, reader: ListReader): Promise<ListedFriend[]> {
-    const first = afterId === null;
-    const parameters = first ? [reader.appId, reader.partnerId, memberId, limit] : [reader.appId, reader.partnerId, memberId, afterId, limit];
-    const { rows } = await this.db.executeQuery(CompiledQuery.raw(this.scanSql(first), parameters) as CompiledQuery<ScanRow>);
+  async visiblePage(memberId: string, afterId: string | null, limit: number, reader: ListReader): Promise<ListedFriend[]> {
+    const shape = scanShape(reader.appClass, afterId !== null);
+    const parameters = reader.appClass === 'third_party'
+      ? [reader.appId, reader.partnerId, reader.appId, memberId]
+      : [reader.appId, reader.partnerId, memberId];
+    if (afterId !== null) parameters.push(afterId);
+    const { rows } = await this.db.executeQuery(CompiledQuery.raw(this.scanSql(shape), [...parameters, limit]) as CompiledQuery<ScanRow>);
     return rows.map((row) => ({
       id: row.friend_id,
       settings: row.platform_enabled === null || row.share_via_friends === null
@@ -88,20 +98,33 @@ export class FriendshipRepository {
   }
 
   /**
-   * The scan runs for every friend-list request and its builder costs more to compile than the
-   * query takes to run; only its parameters vary, so its text is compiled once per repository.
+   * How many friends `memberId` has after `afterId` up to `throughId` (to the end when null): a
+   * page's friends passed over are these less the ones it shows. The difference of two ordinals
+   * (the last friend's at or before each bound), each read by key: the same work however many
+   * friends lie between, where counting them would take longer the more hidden friends there are.
    */
-  private scanSql(first: boolean): string {
-    const cached = first ? this.scanFirstText : this.scanAfterText;
+  async countInRange(memberId: string, afterId: string | null, throughId: string | null): Promise<number> {
+    const values = [memberId, ...(throughId === null ? [] : [throughId]), ...(afterId === null ? [] : [memberId, afterId])];
+    const shape = `${afterId === null ? 'first' : 'after'}-${throughId === null ? 'end' : 'through'}`;
+    const { rows } = await RANGE_COUNT.run(this.db, shape, values);
+    return Number(rows[0]?.through ?? 0) - Number(rows[0]?.after ?? 0);
+  }
+
+  /**
+   * The scan runs for every friend-list request and its builder costs more to compile than the
+   * query takes to run; only its parameters vary, so each shape's text is compiled once per repository.
+   */
+  private scanSql(shape: ScanShape): string {
+    const cached = this.scanTexts.get(shape);
     if (cached !== undefined) return cached;
-    const placeholders = first ? SCAN_PLACEHOLDERS.slice(0, 3) : SCAN_PLACEHOLDERS;
-    const compiled = scanQuery(this.db, placeholders[0]!, placeholders[1]!, placeholders[2]!, first ? null : placeholders[3]!).compile();
-    const expected = [...placeholders, SCAN_LIMIT];
+    const thirdParty = shape.startsWith('third_party');
+    const after = shape.endsWith('after');
+    const compiled = scanQuery(this.db, thirdParty, after).compile();
+    const expected = [...(thirdParty ? SCAN_PLACEHOLDERS : SCAN_PLACEHOLDERS.filter((p) => p !== 'scan-app-of-list')), ...(after ? ['scan-after'] : []), SCAN_LIMIT];
     if (compiled.parameters.length !== expected.length || compiled.parameters.some((value, i) => value !== expected[i])) {
-      throw new Error('the friend scan must take its parameters in the order pageWithSettings passes them');
+      throw new Error('the friend scan must take its parameters in the order visiblePage passes them');
     }
-    if (first) this.scanFirstText = compiled.sql;
-    else this.scanAfterText = compiled.sql;
+    this.scanTexts.set(shape, compiled.sql);
     return compiled.sql;
   }
 
@@ -111,25 +134,51 @@ export class FriendshipRepository {
   }
 }
 
-const SCAN_PLACEHOLDERS = ['scan-app', 'scan-partner', 'scan-member', 'scan-after'] as const;
+/** The ordinal of `member`'s last friend at or before `bound` (the last of all without one): how many friends that far. */
+function ordinalThrough(db: Db, member: unknown, bound: unknown) {
+  let query = db.selectFrom('friendships').select('friend_ordinal').where('member_id', '=', member as string);
+  if (bound !== undefined) query = query.where('friend_id', '<=', bound as string);
+  return query.orderBy('friend_id', 'desc').limit(sql<number>`1`);
+}
+
+const RANGE_COUNT = new QueryText((db, values, shape) => {
+  const through = shape.endsWith('through');
+  const [member, throughId] = [values[0], through ? values[1] : undefined];
+  const rest = values.slice(through ? 2 : 1);
+  return db.selectNoFrom([
+    ordinalThrough(db, member, throughId).as('through'),
+    (rest.length === 0 ? sql<number>`0` : ordinalThrough(db, rest[0], rest[1])).as('after'),
+  ]);
+});
+
+const SCAN_PLACEHOLDERS = ['scan-app', 'scan-partner', 'scan-app-of-list', 'scan-member'] as const;
 /** Stands for the limit while the scan's text is compiled; a number, as the limit is. */
 const SCAN_LIMIT = 987_654_321;
 
-/** A page of friends with their settings and whether they exclude the reading app or partner. */
-function scanQuery(db: Db, appId: string, partnerId: string, memberId: string, afterId: string | null) {
-  let query = db
-    .selectFrom('friendships as f')
+type ScanShape = `${'device_partner' | 'third_party'}-${'first' | 'after'}`;
+const scanShape = (appClass: ListReader['appClass'], after: boolean): ScanShape => `${appClass}-${after ? 'after' : 'first'}`;
+
+/**
+ * A page of the friends an app of the class could see, with their settings and whether they
+ * exclude the reading app or partner: from `friendships` by its `friend_shares` index for a device
+ * partner's app, from `app_friends` for a third-party app.
+ */
+function scanQuery(db: Db, thirdParty: boolean, after: boolean) {
+  const source = thirdParty
+    ? db.selectFrom('app_friends as f').where('f.app_id', '=', 'scan-app-of-list')
+    : db.selectFrom('friendships as f').where((eb) => eb('f.friend_shares', '=', eb.lit(1)));
+  let query = source
     .leftJoin('members as m', 'm.id', 'f.friend_id')
     .select([
       'f.friend_id', 'm.platform_enabled', 'm.share_via_friends', 'm.number',
       // 1: the friend excludes the app, 2: its partner, 3: both; read only where it can matter (platform on).
       sql<number | string | null>`case when m.platform_enabled = 1 then (
         select sum(case when e.kind = 'app' then 1 else 2 end) from member_friend_exclusions e
-        where e.member_id = f.friend_id and ((e.kind = 'app' and e.target_id = ${appId}) or (e.kind = 'partner' and e.target_id = ${partnerId}))
+        where e.member_id = f.friend_id and ((e.kind = 'app' and e.target_id = ${'scan-app'}) or (e.kind = 'partner' and e.target_id = ${'scan-partner'}))
       ) end`.as('excluded'),
     ])
-    .where('f.member_id', '=', memberId);
-  if (afterId !== null) query = query.where('f.friend_id', '>', afterId);
+    .where('f.member_id', '=', 'scan-member');
+  if (after) query = query.where('f.friend_id', '>', 'scan-after');
   return query.orderBy('f.friend_id').limit(SCAN_LIMIT);
 }
 

@@ -10,6 +10,7 @@ import { fromIso, fromIsoOrNull, maskFromJson, maskToJson, toIso } from './colum
 import type { Db } from './database.js';
 import { QueryText } from './query-text.js';
 import type { GrantsTable } from './schema.js';
+import { refreshAppFriends } from './visible-friends.js';
 
 export function grantFromRow(row: GrantsTable): Grant {
   return {
@@ -66,6 +67,7 @@ export class GrantRepository {
 
   async insertMany(grants: readonly Grant[]): Promise<void> {
     for (const batch of chunks(grants, 300)) await this.db.insertInto('grants').values(batch.map(grantToRow)).execute();
+    for (const memberId of new Set(grants.map((grant) => grant.memberId))) await refreshAppFriends(this.db, memberId);
   }
 
   async get(id: string): Promise<Grant | undefined> {
@@ -80,12 +82,15 @@ export class GrantRepository {
 
   /** Records a grant's end (by default, its member's revocation), once: a grant already ended keeps its first end. */
   async revoke(id: string, at: Instant, reason: GrantEndReason = 'member_revoked'): Promise<void> {
-    await this.db
+    const ended = await this.db
       .updateTable('grants')
       .set({ revoked_at: toIso(at), end_reason: reason })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
-      .execute();
+      .returning('member_id')
+      .executeTakeFirst();
+    // A friend whose grant ended no longer uses the app: third-party apps' friend lists stop reading them.
+    if (ended !== undefined) await refreshAppFriends(this.db, ended.member_id);
   }
 
   /** Takes fields out of an unrevoked grant: what its tokens reach narrows with it (the rules read grant ∩ token). */

@@ -7,6 +7,7 @@ import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
 import { numberOf, toFlag, toIso } from './columns.js';
 import type { Db } from './database.js';
+import { refreshVisibleFriends } from './visible-friends.js';
 import { QueryText } from './query-text.js';
 
 export type ProfileValue = string | readonly string[];
@@ -162,6 +163,7 @@ export class MemberRepository {
       })
       .where('id', '=', id)
       .execute();
+    await refreshVisibleFriends(this.db, [id]);
   }
 
   /** One member's settings as stored, or undefined for an unknown member. */
@@ -193,7 +195,10 @@ export class MemberRepository {
         ...(change.platformEnabled === undefined ? {} : { platform_enabled: toFlag(change.platformEnabled) }),
         ...(change.shareViaFriends === undefined ? {} : { share_via_friends: toFlag(change.shareViaFriends) }),
       };
-      if (Object.keys(flags).length > 0) await trx.updateTable('members').set(flags).where('id', '=', id).execute();
+      if (Object.keys(flags).length > 0) {
+        await trx.updateTable('members').set(flags).where('id', '=', id).execute();
+        await refreshVisibleFriends(trx, [id]);
+      }
       for (const [field, audience] of audiences) {
         if (audience === defaultAudience(field)) {
           await trx.deleteFrom('field_audiences').where('member_id', '=', id).where('field', '=', field).execute();

@@ -10,6 +10,7 @@ export interface Database {
   profile_values: ProfileValuesTable;
   field_audiences: FieldAudiencesTable;
   friendships: FriendshipsTable;
+  app_friends: AppFriendsTable;
   partners: PartnersTable;
   apps: AppsTable;
   agreements: AgreementsTable;
@@ -99,6 +100,17 @@ export interface FriendshipsTable {
   member_id: string;
   friend_id: string;
   since: string;
+  /** 1 when the friend has the platform on and shares through friends' apps (visible-friends.ts keeps it). */
+  friend_shares: Generated<number>;
+  /** The friend's place, from 1, among the member's friends in id order (visible-friends.ts keeps it). */
+  friend_ordinal: Generated<number>;
+}
+
+/** A friend (`friend_id`) of `member_id` who has the platform on and an unrevoked grant with the third-party app `app_id`. */
+export interface AppFriendsTable {
+  app_id: string;
+  member_id: string;
+  friend_id: string;
 }
 
 export interface PartnersTable {

@@ -15,7 +15,11 @@ export type CellValue = string | number;
 export const MEMBER_COLUMNS = ['id', 'platform_enabled', 'share_via_friends', 'created_at'] as const;
 export const PROFILE_VALUE_COLUMNS = ['member_id', 'field', 'value'] as const;
 export const FIELD_AUDIENCE_COLUMNS = ['member_id', 'field', 'audience'] as const;
-export const FRIENDSHIP_COLUMNS = ['member_id', 'friend_id', 'since'] as const;
+/**
+ * `friend_shares`: the friend has the platform on and shares through friends' apps; `friend_ordinal`:
+ * the friend's place, from 1, in the member's list in id order (migration 0038).
+ */
+export const FRIENDSHIP_COLUMNS = ['member_id', 'friend_id', 'since', 'friend_shares', 'friend_ordinal'] as const;
 
 /** One batch of members with their profile values and changed audiences, flat in column order. */
 export interface MemberRows {

@@ -59,6 +59,47 @@ for (const dialect of DIALECTS) {
       assert.equal(withHidden, without, 'the 41 hidden friends change nothing public');
     });
 
+    for (const appClass of ['device_partner', 'third_party'] as const) test(`a ${appClass} app's friends page reads the same statements and rows from the database with 0 or 120 hidden friends around the ones shown`, async (t) => {
+      // The work a page does is what its response time is made of: it must not grow with the hidden
+      // friends the page passes over (the friend list's timing hint of issue 11, point 0).
+      const work = async (hidden: number) => {
+        const counter = new CountingPlugin();
+        const { get, store, appId, agreementId } = await world(t, dialect, 0, 0, counter, appClass);
+        const shown = ['b10', 'd20', 'f30', 'h40', 'k50'];
+        // Hidden friends sort before, between and after those shown: sharing off, platform off, and
+        // for the third-party app also friends who do not use it and one whose grant was revoked.
+        const secret = Array.from({ length: hidden }, (_, i) => `${'acegj'[i % 5]}${String(i).padStart(3, '0')}`);
+        await addMembers(store, [
+          ...shown.map((id) => ({ id, shareViaFriends: true })),
+          ...secret.map((id, i) => ({ id, shareViaFriends: appClass === 'third_party' || i % 2 === 1, platformEnabled: i % 2 === 0 })),
+        ], NOW);
+        await addFriendships(store, [...shown, ...secret].map((id) => ['me', id] as const), NOW);
+        if (appClass === 'third_party') {
+          for (const memberId of shown) await grantToken(store, { memberId, appId, agreementId, memberFields: ['id'] }, NOW);
+          for (const [i, memberId] of secret.entries()) {
+            if (i % 4 !== 1) continue; // platform off, or a grant revoked
+            const { grantId } = await grantToken(store, { memberId, appId, agreementId, memberFields: ['id'] }, NOW);
+            if (i % 8 === 1) await store.grants.revoke(grantId, NOW);
+          }
+        }
+        await get('/v1/me');
+        const pages: Array<{ statements: number; rows: number; ids: string[] }> = [];
+        for (const url of ['/v1/me/friends?limit=3&fields=name', '/v1/me/friends?limit=3&fields=name']) {
+          counter.statements = 0;
+          counter.rows = 0;
+          const body = (await get(url)).json();
+          pages.push({ statements: counter.statements, rows: counter.rows, ids: body.data.map((f: { id: string }) => f.id) });
+        }
+        const next = (await get(`/v1/me/friends?limit=3&fields=name&after=${(await get('/v1/me/friends?limit=3&fields=name')).json().paging.after}`)).json();
+        return { page: pages[1]!, next: next.data.map((f: { id: string }) => f.id) };
+      };
+      const without = await work(0);
+      const withHidden = await work(120);
+      assert.deepEqual(without.page.ids, ['b10', 'd20', 'f30']);
+      assert.deepEqual(withHidden.next, ['h40', 'k50']);
+      assert.deepEqual(withHidden.page, without.page, 'statements and rows of a page (the second of two alike, with its field list interned)');
+    });
+
     test('a 404 lookup grows the tree by one entry whether the member is a hidden friend or a stranger', async (t) => {
       const { get, treeSize } = await world(t, dialect, 1, 1);
       await get('/v1/me');

@@ -131,36 +131,35 @@ export class GraphReader {
   }
 
   /**
-   * Reads friends in id order until `limit` are visible, then looks ahead for one more visible
-   * friend so that a next cursor is given only when a next page has something in it: an empty
-   * last page would hint that opted-out friends exist. Hidden friends met in the look-ahead are
-   * counted with the page that shows the friends after them. Whether a friend is visible depends
-   * on their settings alone, so audiences are read afterwards, for the friends shown only. The
-   * numbers of the friends shown (read with their rows) go with their audit entries.
+   * Reads friends in id order until `limit` are visible, then one more visible friend, so that a
+   * next cursor is given only when a next page has something in it (an empty last page would hint
+   * that hidden friends exist). The store reads only friends an app of the caller's class could see
+   * at all, so the work grows with what the page shows, not with the hidden friends around it; the
+   * rules decide each one read. The friends passed over (the page's range less what it shows; up to
+   * the end on the last page) are counted for the audit entry. Audiences are read afterwards, for
+   * the friends shown only. The numbers of the friends shown go with their audit entries.
    */
   private async scanFriends(caller: Caller, limit: number, after: string | null) {
     const shown: VisibilityFacts[] = [];
     const numbers: Array<number | undefined> = [];
-    let hidden = 0;
-    const chunk = Math.min(Math.max(limit * 3, 30), 300);
+    const chunk = limit + 1;
+    const passedOver = async (hasMore: boolean) => {
+      const inRange = await this.store.friendships.countInRange(caller.plan.memberId, after, hasMore ? shown[shown.length - 1]!.id : null);
+      return { shown, numbers, hidden: Math.max(0, inRange - shown.length), hasMore };
+    };
     let position = after;
     for (;;) {
-      const friends = await this.store.friendships.pageWithSettings(caller.plan.memberId, position, chunk, caller.plan);
+      const friends = await this.store.friendships.visiblePage(caller.plan.memberId, position, chunk, caller.plan);
       const users = await this.appUsers(caller, friends);
       for (const { id, settings, exclusions, number } of friends) {
         if (settings === undefined) continue;
         const friend: VisibilityFacts = { id, isFriend: true, ...settings, usesApp: users.has(id), exclusions };
-        const visible = isVisible(subjectVisibility(caller.plan, friend));
-        if (shown.length === limit) {
-          if (visible) return { shown, numbers, hidden, hasMore: true };
-          continue;
-        }
-        if (visible) {
-          shown.push(friend);
-          numbers.push(number);
-        } else hidden++;
+        if (!isVisible(subjectVisibility(caller.plan, friend))) continue;
+        if (shown.length === limit) return passedOver(true);
+        shown.push(friend);
+        numbers.push(number);
       }
-      if (friends.length < chunk) return { shown, numbers, hidden, hasMore: false };
+      if (friends.length < chunk) return passedOver(false);
       position = friends[friends.length - 1]!.id;
     }
   }
