@@ -1,7 +1,8 @@
 /**
  * Does a friend list answer more slowly when the member has hidden friends? (issue 11 point 0: no
- * timing a partner can observe may vary with the number of hidden friends.) A probe, not yet a
- * target met: it prints what a partner timing its own requests would see.
+ * timing a partner can observe may vary with the number of hidden friends.) It prints what a partner
+ * timing its own requests would see; the scan reads only friends the app's class could see
+ * (migration 0038), so the two should match.
  *
  * A SQLite file holds two members with the same 25 visible friends (platform on, sharing with
  * friends' apps on); the second also has HIDDEN_TIMING_FRIENDS more (default 300) who turned sharing
