@@ -33,7 +33,12 @@ async function refreshSharing(db: Db, id: string): Promise<void> {
             where friend_id = ${id} and member_id in (select friend_id from friendships where member_id = ${id})`.execute(db);
 }
 
-/** Third-party apps: the friend has the platform on and an unrevoked grant with the app. What grants change needs. */
+/**
+ * Third-party apps: the friend has the platform on and an unrevoked grant with the app. What grants
+ * change needs. Two servers refreshing one member at once (PostgreSQL) both insert: the second's
+ * rows are already there, not an error. The rules still read each friend's grants, so a row left
+ * by a race only makes the scan read a friend it then passes over.
+ */
 export async function refreshAppFriends(db: Db, id: string): Promise<void> {
   await sql`delete from app_friends where friend_id = ${id}`.execute(db);
   await sql`insert into app_friends (app_id, member_id, friend_id)
@@ -42,5 +47,6 @@ export async function refreshAppFriends(db: Db, id: string): Promise<void> {
             join apps a on a.id = g.app_id and a.class = 'third_party'
             join members m on m.id = g.member_id and m.platform_enabled = 1
             join friendships f on f.member_id = g.member_id
-            where g.member_id = ${id} and g.revoked_at is null`.execute(db);
+            where g.member_id = ${id} and g.revoked_at is null
+            on conflict do nothing`.execute(db);
 }
