@@ -290,8 +290,8 @@ export class ReplayLogRepository {
    * members, cheaper than a look-up per member (two seeks each, from all over a large file); a
    * member's in the order `consents` gives them. Undefined where the rows are read through Kysely.
    */
-  allConsents(): Map<string, LoggedConsent[]> | undefined {
-    const rows = this.rawReads()?.allGrants();
+  allConsents(agreementId?: string): Map<string, LoggedConsent[]> | undefined {
+    const rows = this.rawReads()?.allGrants(agreementId);
     if (rows === undefined) return undefined;
     const result = new Map<string, LoggedConsent[]>();
     for (const row of rows) {
@@ -603,9 +603,11 @@ class RawReplayReads {
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
-  /** Every grant, in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
-  allGrants(): Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
-    return this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).iterate() as Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
+  /** Every grant (under one agreement, if given), in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
+  allGrants(agreementId?: string): Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
+    const rows = agreementId === undefined ? this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).iterate()
+      : this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where agreement_id = ? order by rowid`).iterate(agreementId);
+    return rows as Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
   /**
