@@ -11,7 +11,9 @@
  * drawn at random reads a page of up to 25 visible friends (one request in ten also reads itself),
  * six in ten under BlackBerry's agreement, three in ten Lenovo's, one in ten Huawei's. The rows are
  * written straight into audit_requests / audit_leaves / audit_field_sets as the appender stores them
- * (no Merkle tree: a replay reads none). World and log are built once into bench/.cache/ (or
+ * (each subject with its member number, migration 0039; no Merkle tree: a replay reads none). A log
+ * cached before 0039 gets its numbers once (SIMULATE_BENCH_UNNUMBERED=1 replays it without: subjects
+ * looked up by id, as in a log appended before the migration). World and log are built once into bench/.cache/ (or
  * DATAPACT_BENCH_CACHE).
  *
  * Measured:
@@ -79,7 +81,30 @@ const log = (line: string) => console.log(`simulate: ${line}`);
 const cpuMs = (since: NodeJS.CpuUsage) => { const used = process.cpuUsage(since); return (used.user + used.system) / 1000; };
 const removeDatabase = (path: string) => { for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); };
 
-interface LogRecord { seconds: number; requests: number; subjects: number; seedSeconds?: number; logCpuSeconds?: number }
+/** `numbered`: the log's subjects carry their member numbers (migration 0039); absent in a log cached before, which gets them (numberCachedLog). */
+interface LogRecord { seconds: number; requests: number; subjects: number; seedSeconds?: number; logCpuSeconds?: number; numbered?: boolean }
+
+/** SIMULATE_BENCH_UNNUMBERED=1: a log cached without numbers is replayed so (subjects looked up by id, as a log appended before 0039). */
+const KEEP_UNNUMBERED = process.env.SIMULATE_BENCH_UNNUMBERED === '1';
+
+/**
+ * A log cached before migration 0039 gets its subjects' numbers as the appender would have logged
+ * them (the members' own), once, timed apart from every figure.
+ */
+function numberCachedLog(path: string, marker: string, record: LogRecord): void {
+  const started = performance.now();
+  const sqlite = new Database(path);
+  try {
+    sqlite.pragma('cache_size = -2000000');
+    sqlite.prepare(`update audit_leaves set subject_number = (select number from members m where m.id = subject_member_id)
+      where subject_member_id is not null and subject_number is null`).run();
+  } finally {
+    sqlite.close();
+  }
+  record.numbered = true;
+  writeFileSync(marker, JSON.stringify(record));
+  log(`cache: the log's subjects numbered as the appender numbers them in ${fmt((performance.now() - started) / 1000, 1)} s (not part of any figure)`);
+}
 
 /** The world and its log, built once into the cache. */
 async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecord; reused: boolean }> {
@@ -89,7 +114,9 @@ async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecor
   if (existsSync(marker) && existsSync(path)) {
     // A world cached by an older version gets the migrations since (the replay opens it read-only).
     await migrateCached(path, log);
-    return { path, record: JSON.parse(readFileSync(marker, 'utf8')) as LogRecord, reused: true };
+    const record = JSON.parse(readFileSync(marker, 'utf8')) as LogRecord;
+    if (record.numbered !== true && !KEEP_UNNUMBERED) numberCachedLog(path, marker, record);
+    return { path, record, reused: true };
   }
   removeDatabase(path);
   const started = performance.now();
@@ -108,7 +135,7 @@ async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecor
     const cpu = process.cpuUsage();
     const totals = await writeLog(store, path, size);
     const used = process.cpuUsage(cpu);
-    const record = { seconds: (performance.now() - started) / 1000, ...totals, seedSeconds, logCpuSeconds: (used.user + used.system) / 1e6 };
+    const record = { seconds: (performance.now() - started) / 1000, ...totals, seedSeconds, logCpuSeconds: (used.user + used.system) / 1e6, numbered: true };
     writeFileSync(marker, JSON.stringify(record));
     return { path, record, reused: false };
   } finally {
@@ -165,6 +192,8 @@ function decideRequest(members: ReplayMembers, plan: AccessPlan, self: boolean):
 /** Writes requests and their leaves as the appender stores them (lean rows, field sets by id), and the grants they name. */
 class LogWriter {
   private readonly fieldSets = new Map<string, number>();
+  /** Members' numbers, which the appender logs with each subject (migration 0039). */
+  private readonly numbers = new Map<string, number>();
   private readonly insertSet;
   private readonly insertRequest;
   private readonly insertLeaf;
@@ -181,7 +210,8 @@ class LogWriter {
     this.insertRequest = sqlite.prepare(`insert into audit_requests (first_seq, leaf_count, at, request_id, app_id, partner_id, agreement_id,
       agreement_version, rules_version, token_member_id, purpose) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insertLeaf = sqlite.prepare(`insert into audit_leaves (seq, pos, subject_member_id, outcome, code, released, withheld, passed_over,
-      passed_over_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      passed_over_reason, subject_number) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const [id, number] of sqlite.prepare('select id, number from members').raw().iterate() as Iterable<[string, number]>) this.numbers.set(id, number);
     this.insertGrant = sqlite.prepare(`insert or ignore into grants (id, member_id, app_id, agreement_id, agreement_version, purpose, member_fields,
       friend_fields, granted_at, last_used_at, revoked_at, end_reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, null)`);
     const last = sqlite.prepare('select max(seq) as n from (select max(seq) as seq from audit_leaves union all select max(seq) from audit_entries)').get() as { n: number | null };
@@ -206,7 +236,7 @@ class LogWriter {
         this.insertRequest.run(this.seq, leaves.length, toIso(at), `bench-${this.seq}`, agreement.appIds[0], agreement.partnerId, agreement.id,
           agreement.version, RULES_VERSION, member, 'device_experience');
         leaves.forEach((leaf, pos) => this.insertLeaf.run(this.seq + pos, pos, leaf.subject, leaf.outcome, leaf.code, this.setId(leaf.released),
-          this.setId(leaf.withheld), leaf.passedOver, leaf.passedOver === null ? null : FRIEND_OPTED_OUT));
+          this.setId(leaf.withheld), leaf.passedOver, leaf.passedOver === null ? null : FRIEND_OPTED_OUT, leaf.subject === null ? null : this.numbers.get(leaf.subject) ?? null));
         this.seq += leaves.length;
       }
     })();
@@ -285,19 +315,40 @@ async function writeLog(store: Store, path: string, size: Size): Promise<Omit<Lo
   return totals;
 }
 
-/** Reading alone: every request with its subjects and today's world around it, nothing decided. */
-async function readOnly(store: Store): Promise<{ ms: number; subjects: number; kept: LoggedRequest[]; worlds: Parameters<typeof replayRequest>[2][] }> {
+/**
+ * Reading alone: every request read as the replay reads it (as columns where it can: its subjects'
+ * entries, numbers and today's facts, no object per subject; else as a step), nothing decided.
+ * The first IN_MEMORY_SUBJECTS subjects are also kept as steps, to time the decisions alone: that
+ * (a read of their ids each) is timed apart and left out (`keptCpuMs`, `keptMs`).
+ */
+async function readOnly(store: Store): Promise<{ ms: number; subjects: number; kept: LoggedRequest[]; worlds: Parameters<typeof replayRequest>[2][]; keptMs: number; keptCpuMs: number }> {
   const started = performance.now();
   let subjects = 0;
+  let keptMs = 0;
+  let keptCpuMs = 0;
   const kept: LoggedRequest[] = [];
   const worlds: Parameters<typeof replayRequest>[2][] = [];
-  for await (const steps of new LogReplayer(new ReplayLogRepository(store.readDb)).steps({ from: 0, to: NOW })) {
-    for (const step of steps) {
-      subjects += step.request.subjects.length;
-      if (step.world !== undefined && subjects <= IN_MEMORY_SUBJECTS) { kept.push(step.request); worlds.push(step.world); }
+  let touched = 0;
+  for await (const batch of new LogReplayer(new ReplayLogRepository(store.readDb)).batches({ from: 0, to: NOW })) {
+    for (let index = 0; index < batch.length; index++) {
+      const columns = batch.columns(index);
+      if (columns !== undefined) {
+        const { subjects: read } = columns;
+        for (let at = 0; at < read.length; at++) if (read.facts(at) !== undefined && read.logged(at).shown) touched++;
+        subjects += read.length;
+      }
+      if (columns === undefined || subjects <= IN_MEMORY_SUBJECTS) {
+        const since = performance.now();
+        const cpu = process.cpuUsage();
+        const step = batch.step(index);
+        if (columns === undefined) subjects += step.request.subjects.length;
+        if (step.world !== undefined && subjects <= IN_MEMORY_SUBJECTS) { kept.push(step.request); worlds.push(step.world); }
+        if (columns !== undefined) { keptMs += performance.now() - since; keptCpuMs += cpuMs(cpu); }
+      }
     }
   }
-  return { ms: performance.now() - started, subjects, kept, worlds };
+  if (touched < 0) throw new Error('unreachable: keeps the facts read');
+  return { ms: performance.now() - started - keptMs, subjects, kept, worlds, keptMs, keptCpuMs };
 }
 
 export async function run(options: BenchOptions = {}): Promise<BenchResult> {
@@ -305,7 +356,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const world = await loggedWorld(size);
   const { requests, subjects, seconds } = world.record;
   log(`world: ${fmt(size.members)} members, ${fmt(size.avgFriends)} friends on average, the demo partners; log: ${fmt(requests)} requests, `
-    + `${fmt(subjects)} subjects over ${LOG_DAYS} days; ${world.reused ? 'reused' : `built in ${fmt(seconds, 1)} s`}`);
+    + `${fmt(subjects)} subjects over ${LOG_DAYS} days, ${world.record.numbered === true ? 'each with its member number' : 'without member numbers (looked up by id, as a log appended before migration 0039)'}; `
+    + `${world.reused ? 'reused' : `built in ${fmt(seconds, 1)} s`}`);
   const store = await openStoreToRead(world.path);
   const figures: Figure[] = [];
   const loadBefore = loadavg();
@@ -322,7 +374,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
 
     cpu = process.cpuUsage();
     const read = await readOnly(store);
-    const readCpuMs = cpuMs(cpu);
+    const readCpuMs = cpuMs(cpu) - read.keptCpuMs;
     const terms = new Map<string, Agreement>();
     for (const [key] of SHARES) terms.set(`agr_${key}`, (await store.agreements.get(`agr_${key}`))!);
     started = performance.now();
@@ -370,7 +422,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       + `${replay.skipped.length} kinds skipped; unchanged simulation ${unchanged.requests_changed}); ${verdict(wrong === 0)}; ${load}`);
     return {
       benchmark: 'simulate', ok: wrong === 0, figures,
-      notes: [`SQLite; ${fmt(size.members)} members, ${fmt(size.avgFriends)} friends on average, ${fmt(subjects)} logged subjects; ${load}`],
+      notes: [`SQLite; ${fmt(size.members)} members, ${fmt(size.avgFriends)} friends on average, ${fmt(subjects)} logged subjects`
+        + `${world.record.numbered === true ? '' : ' without member numbers'}; ${load}`],
     };
   } finally {
     await store.close();

@@ -49,6 +49,12 @@ export class LogReplayer {
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   /** Every member's consents are in `consents` (allConsents): one not there has none. */
   private consentsComplete = false;
+  /**
+   * A replay of one agreement's requests that meets most members: every member's consents under that
+   * agreement (one not there has none), all a request's grant is found among (consentAt); whether a
+   * subject uses a third-party app is still read by id into `consents`, from all their grants.
+   */
+  private agreementConsents: Map<string, LoggedConsent[]> | undefined;
   private readonly platform = new Map<string, boolean>();
 
   constructor(private readonly log: ReplayLogRepository) {}
@@ -100,6 +106,11 @@ export class LogReplayer {
     if (this.members !== undefined) return;
     this.members = await this.log.replayNumbers(filter);
     // A run that meets most members reads every consent at once (a member without one has none: it is not looked for again).
+    if (this.members !== undefined && this.log.meetsMostMembers && filter.agreementId !== undefined) {
+      // Of one agreement (a simulation): its grants only, a small part of all of them.
+      this.agreementConsents = this.log.allConsents(filter.agreementId);
+      return;
+    }
     const all = this.members !== undefined && this.log.meetsMostMembers ? this.log.allConsents() : undefined;
     if (all !== undefined) {
       this.consentsComplete = true;
@@ -126,7 +137,7 @@ export class LogReplayer {
       for (const id of subjectIds) gather(id, thirdParty);
       if (head.deniedSubject !== null) gather(head.deniedSubject, thirdParty);
     }
-    if (!this.consentsComplete) for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
+    if (!this.consentsComplete && this.agreementConsents === undefined) for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
     const [platform, facts, consents] = await Promise.all([
       all ? undefined : this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
@@ -149,7 +160,8 @@ export class LogReplayer {
 
   /** What the request-level rules read of the world, or undefined when the grant the request was made under is not found. */
   requestWorld(head: LoggedHead): RequestWorld | undefined {
-    const consent = consentAt(this.consents.get(head.tokenMemberId) ?? [], head);
+    const consents = this.agreementConsents === undefined ? this.consents : this.agreementConsents;
+    const consent = consentAt(consents.get(head.tokenMemberId) ?? [], head);
     if (consent === undefined) return undefined;
     return { appClass: this.appClassOf(head), consented: consent, tokenMemberPlatformEnabled: this.platform.get(head.tokenMemberId) ?? false };
   }

@@ -9,7 +9,7 @@ import { auditAggregates } from './audit-aggregates.js';
 import { HASH_SIZE, foldSubtree } from '../audit/merkle-hash.js';
 import { LeanLeafHashes, REQUEST_PART_COLUMNS, type LeafRow, type RequestRow } from './lean-leaf-hashes.js';
 import {
-  ENTRY_COLUMNS, LEAF_COLUMNS, REQUEST_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns, sameRequest,
+  ENTRY_COLUMNS, LEAF_COLUMNS, LEAF_INSERT_COLUMNS, REQUEST_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns, sameRequest,
   type EntryRow, type StoredAuditEntry,
 } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
@@ -342,7 +342,7 @@ export class AuditRepository {
 }
 
 const REQUEST_INSERT = new BulkInsert('audit_requests', REQUEST_COLUMNS, 2000);
-const LEAF_INSERT = new BulkInsert('audit_leaves', LEAF_COLUMNS, 2000);
+const LEAF_INSERT = new BulkInsert('audit_leaves', LEAF_INSERT_COLUMNS, 2000);
 const NODE_INSERT = new BulkInsert('audit_nodes', ['level', 'idx', 'hash'], 5000, true);
 
 

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { AuditEntry } from '../audit/audit-entry.js';
+import type { AuditEntry, NumberedEntry } from '../audit/audit-entry.js';
 import type { Field } from '../domain/field-catalog.js';
 import type { WithheldReason } from '../domain/reason-codes.js';
 import { fromIso, toIso } from './columns.js';
@@ -61,6 +61,9 @@ export const LEAF_COLUMNS = [
   'actor', 'action', 'detail',
 ] as const;
 
+/** The columns the appender writes: LEAF_COLUMNS, then the subject's member number (migration 0039), which is no part of the entry. */
+export const LEAF_INSERT_COLUMNS = [...LEAF_COLUMNS, 'subject_number'] as const;
+
 /** Whether two entries share every field audit_requests holds once for a request's entries. */
 export function sameRequest(a: AuditEntry, b: AuditEntry): boolean {
   return a.at === b.at && a.requestId === b.requestId && a.appId === b.appId && a.partnerId === b.partnerId
@@ -81,12 +84,17 @@ export function fieldSetsOf(e: AuditEntry): { released: string; withheld: string
   return { released: releasedJson(e.released), withheld: withheldJson(e.withheld) };
 }
 
-/** An entry's leaf row, `pos` places after its request's first, with the audit_field_sets ids of its released and withheld lists. */
-export function pushLeafColumns(values: unknown[], seq: number, pos: number, e: AuditEntry, releasedSet: number, withheldSet: number): void {
+/**
+ * An entry's leaf row in LEAF_INSERT_COLUMNS order, `pos` places after its request's first, with the
+ * audit_field_sets ids of its released and withheld lists, and its subject's number where the code
+ * that built it read one.
+ */
+export function pushLeafColumns(values: unknown[], seq: number, pos: number, e: NumberedEntry, releasedSet: number, withheldSet: number): void {
   values.push(
     seq, pos, e.subjectMemberId, e.outcome, e.code, releasedSet, withheldSet,
     e.passedOver?.count ?? null, e.passedOver?.reason ?? null,
     e.actor ?? null, e.action ?? null, e.detail == null ? null : JSON.stringify(e.detail),
+    e.subjectMemberId === null ? null : e.subjectNumber ?? null,
   );
 }
 

@@ -7,13 +7,12 @@ import { sqliteReaderOf } from './database.js';
  * Today's friend graph by member number (`member_numbers`, migration 0028), read whole, in
  * compressed sparse row form: member n's friends are `friends[offsets[n] .. offsets[n + 1])`, sorted
  * ascending. For work that expands most of the graph (the counterfactual's reach indexing, a
- * replay): reading it once costs far less than reading lists a chunk at a time with two joins on
- * text ids per friendship, and 100 friends a member fit in 4 bytes each (400 MB at a million).
+ * replay): reading it once costs far less than reading lists a chunk at a time, and 100 friends a
+ * member fit in 4 bytes each (400 MB at a million).
  *
- * Members without a number are left out: every row of `members` gets one from migration 0028's
- * trigger, so only an id the log names but `members` does not hold (a member since deleted) has
- * none, and such an id has no friendships. A number above `maxNumber` (a member numbered after the
- * graph was read) has no friends here: `friendsOf` gives an empty list.
+ * Read from `friend_number_lists` (migration 0040: a row per member, their friends' numbers sorted),
+ * which the code that writes friendships keeps whole. A number above `maxNumber` (a member
+ * numbered after the graph was read) has no friends here: `friendsOf` gives an empty list.
  */
 export interface FriendGraph {
   /** The highest member number when the graph was read (0 if there is none). */
@@ -28,24 +27,73 @@ export interface FriendGraph {
 /** Members a PostgreSQL page reads (by number range): Kysely's pg dialect here has no cursor to stream with. */
 const POSTGRES_PAGE_MEMBERS = 20_000;
 
-/** The friend graph as it stands, in one pass over `friendships`. */
+/** The friend graph as it stands, in one pass over `friend_number_lists`. */
 export async function loadFriendGraph(db: Db): Promise<FriendGraph> {
   const reader = sqliteReaderOf(db);
-  if (reader !== undefined) return reader.transaction(() => sqliteGraph(reader)).deferred(); // numbers and friendships of one state
+  if (reader !== undefined) return reader.transaction(() => sqliteListsGraph(reader)).deferred(); // numbers and lists of one state
   const { rows: [top] } = await sql<{ max: number | null }>`select max(number) as max from member_numbers`.execute(db);
-  const builder = new GraphBuilder(Number(top?.max ?? 0));
+  const builder = new ListsBuilder(Number(top?.max ?? 0), 0);
   for (let from = 0; from <= builder.maxNumber; from += POSTGRES_PAGE_MEMBERS) {
-    const { rows } = await sql<{ member: number; friend: number }>`select mn.number as member, fn.number as friend from member_numbers mn
-      join friendships f on f.member_id = mn.member_id
-      join member_numbers fn on fn.member_id = f.friend_id
-      where mn.number >= ${from} and mn.number < ${from + POSTGRES_PAGE_MEMBERS}
-      order by mn.number`.execute(db);
-    for (const row of rows) builder.add(Number(row.member), Number(row.friend));
+    const { rows } = await sql<{ member_number: number; friends: Buffer }>`select member_number, friends from friend_number_lists
+      where member_number >= ${from} and member_number < ${from + POSTGRES_PAGE_MEMBERS} order by member_number`.execute(db);
+    for (const row of rows) builder.add(Number(row.member_number), row.friends);
   }
   return builder.finish();
 }
 
+function sqliteListsGraph(reader: BetterSqlite3.Database): FriendGraph {
+  const maxNumber = Number(reader.prepare('select coalesce(max(number), 0) from member_numbers').pluck().get());
+  const bytes = Number(reader.prepare('select coalesce(sum(length(friends)), 0) from friend_number_lists').pluck().get());
+  const builder = new ListsBuilder(maxNumber, bytes >>> 2);
+  for (const [member, friends] of reader.prepare('select member_number, friends from friend_number_lists order by member_number')
+    .raw(true).iterate() as Iterable<[number, Buffer]>) builder.add(member, friends);
+  return builder.finish();
+}
+
+/** A friend_number_lists row's numbers (4 bytes each, big-endian) written into `into` from `at` on (it must have room: bytes.length / 4); how many. */
+export function decodeFriendNumbers(bytes: Uint8Array, into: Uint32Array, at: number): number {
+  const count = bytes.length >>> 2;
+  for (let i = 0, b = 0; i < count; i++, b += 4) into[at + i] = ((bytes[b]! << 24) | (bytes[b + 1]! << 16) | (bytes[b + 2]! << 8) | bytes[b + 3]!) >>> 0;
+  return count;
+}
+
+/** The CSR from lists given in ascending member order, each sorted, as friend_number_lists holds them. */
+class ListsBuilder {
+  private readonly offsets: Uint32Array;
+  private friends: Uint32Array;
+  private length = 0;
+  private next = 0;
+
+  constructor(readonly maxNumber: number, friends: number) {
+    this.offsets = new Uint32Array(maxNumber + 2);
+    this.friends = new Uint32Array(Math.max(friends, 1 << 16));
+  }
+
+  add(member: number, bytes: Uint8Array): void {
+    if (member > this.maxNumber) return; // numbered after the graph's highest number
+    for (; this.next <= member; this.next++) this.offsets[this.next] = this.length;
+    while (this.length + (bytes.length >>> 2) > this.friends.length) this.friends = grown(this.friends);
+    const count = decodeFriendNumbers(bytes, this.friends, this.length);
+    // Sorted: friends numbered after the graph's highest number are at the end.
+    let kept = count;
+    while (kept > 0 && this.friends[this.length + kept - 1]! > this.maxNumber) kept--;
+    this.length += kept;
+  }
+
+  finish(): FriendGraph {
+    const { maxNumber, offsets, length } = this;
+    for (; this.next <= maxNumber + 1; this.next++) offsets[this.next] = length;
+    const friends = this.friends.length === length ? this.friends : this.friends.slice(0, length);
+    this.friends = new Uint32Array(0);
+    return {
+      maxNumber, offsets, friends,
+      friendsOf: (n) => (n >= 0 && n <= maxNumber ? friends.subarray(offsets[n]!, offsets[n + 1]!) : EMPTY),
+    };
+  }
+}
+
 /**
+ * The friend graph read from `friendships` itself, by ids (to build friend_number_lists in bulk).
  * On SQLite, joining each friendship to its friend's number costs a random probe of an index on
  * text ids (some 3 µs a friendship, five minutes at a million members), and so does making a
  * JavaScript string of each friend id to look it up in a Map. Instead the ids and numbers are read
@@ -53,7 +101,7 @@ export async function loadFriendGraph(db: Db): Promise<FriendGraph> {
  * each member's friend ids in one row as bytes, looked up where they lie: a row's overhead is paid
  * per member and no string is made per friendship.
  */
-function sqliteGraph(reader: BetterSqlite3.Database): FriendGraph {
+export function friendGraphFromFriendships(reader: BetterSqlite3.Database): FriendGraph {
   const ids = new IdTable(reader.prepare('select cast(member_id as blob), number from member_numbers').raw(true).iterate() as Iterable<[Buffer, number]>);
   const builder = new GraphBuilder(ids.maxNumber);
   const lists = reader.prepare(`select cast(member_id as blob), cast(group_concat(friend_id, char(${SEPARATOR})) as blob)

@@ -4,6 +4,7 @@ import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
 import { numberOf, toIso } from './columns.js';
 import type { Db } from './database.js';
+import { refreshFriendNumberLists } from './friend-number-lists.js';
 import { QueryText } from './query-text.js';
 import { refreshVisibleFriends, renumberFriends } from './visible-friends.js';
 
@@ -38,15 +39,29 @@ export class FriendshipRepository {
 
   constructor(private readonly db: Db) {}
 
+  /** Both directions of each friendship, and their members' lists by number (friend_number_lists) with them, in one transaction. */
   async insertMany(friendships: readonly Friendship[]): Promise<void> {
     const rows = friendships.flatMap(({ a, b, since }) => [
       { member_id: a, friend_id: b, since: toIso(since) },
       { member_id: b, friend_id: a, since: toIso(since) },
     ]);
-    for (const batch of chunks(rows, INSERT_BATCH)) await this.db.insertInto('friendships').values(batch).execute();
-    const members = friendships.flatMap(({ a, b }) => [a, b]);
-    await renumberFriends(this.db, members);
-    await refreshVisibleFriends(this.db, members);
+    const work = async (db: Db) => {
+      for (const batch of chunks(rows, INSERT_BATCH)) await db.insertInto('friendships').values(batch).execute();
+      await followFriendships(db, rows.map((row) => row.member_id));
+    };
+    if (this.db.isTransaction) await work(this.db); else await this.db.transaction().execute(work);
+  }
+
+  /** Ends a friendship (both directions), and what follows friendships with it, in one transaction. */
+  async unfriend(a: string, b: string): Promise<void> {
+    const work = async (db: Db) => {
+      await db.deleteFrom('friendships').where((eb) => eb.or([
+        eb.and([eb('member_id', '=', a), eb('friend_id', '=', b)]),
+        eb.and([eb('member_id', '=', b), eb('friend_id', '=', a)]),
+      ])).execute();
+      await followFriendships(db, [a, b]);
+    };
+    if (this.db.isTransaction) await work(this.db); else await this.db.transaction().execute(work);
   }
 
   async areFriends(a: string, b: string): Promise<boolean> {
@@ -132,6 +147,13 @@ export class FriendshipRepository {
     const row = await this.db.selectFrom('friendships').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n) / 2;
   }
+}
+
+/** After friendships of `members` changed: their lists by number, their friends' ordinals, who can see them (migrations 0038, 0040). */
+async function followFriendships(db: Db, members: readonly string[]): Promise<void> {
+  await refreshFriendNumberLists(db, members);
+  await renumberFriends(db, members);
+  await refreshVisibleFriends(db, members);
 }
 
 /** The ordinal of `member`'s last friend at or before `bound` (the last of all without one): how many friends that far. */

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
+import { REBUILD_FRIEND_NUMBER_LISTS_POSTGRES } from './friend-number-lists.js';
 import { dropKeysAndIndexes, restoreKeysAndIndexes, type SavedKeys } from './postgres-keys.js';
 import {
   FIELD_AUDIENCE_COLUMNS, FRIENDSHIP_COLUMNS, MEMBER_COLUMNS, PROFILE_VALUE_COLUMNS,
@@ -96,6 +97,7 @@ export class PostgresCopyLoader implements WorldLoader {
     await restoreKeysAndIndexes(this.admin, this.saved);
     this.restored = true;
     await this.admin.query(`analyze ${['members', ...FROZEN].map((t) => `"${t}"`).join(', ')}`);
+    await this.admin.query(REBUILD_FRIEND_NUMBER_LISTS_POSTGRES);
   }
 
   async close(): Promise<void> {

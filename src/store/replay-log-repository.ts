@@ -128,9 +128,8 @@ export class ReplayLogRepository {
     // A replay naming more subjects than there are members meets most of them.
     this.meetsMostMembers = subjects >= maxNumber;
     if (!members.knowsAllFacts && subjects >= maxNumber) members.readAllFacts();
-    // The token members' lists, unless they hold many more friendships than the subjects to check: then a look-up per subject.
-    const tokens = maxNumber * (1 - Math.exp(-requests / Math.max(maxNumber, 1)));
-    raw.friendshipsInSql = tokens * raw.averageFriends() > FRIENDSHIPS_PER_SUBJECT * subjects;
+    // The token members' lists, a row each by number (friend_number_lists): a few bytes a friendship, never a look-up per subject.
+    raw.friendshipsInSql = false;
     return members;
   }
 
@@ -291,8 +290,8 @@ export class ReplayLogRepository {
    * members, cheaper than a look-up per member (two seeks each, from all over a large file); a
    * member's in the order `consents` gives them. Undefined where the rows are read through Kysely.
    */
-  allConsents(): Map<string, LoggedConsent[]> | undefined {
-    const rows = this.rawReads()?.allGrants();
+  allConsents(agreementId?: string): Map<string, LoggedConsent[]> | undefined {
+    const rows = this.rawReads()?.allGrants(agreementId);
     if (rows === undefined) return undefined;
     const result = new Map<string, LoggedConsent[]>();
     for (const row of rows) {
@@ -450,10 +449,11 @@ export class PackedRequests {
     return this.batch.numbers[at]!;
   }
 
-  /** The request's subjects' ids, made into strings only here. */
+  /** The request's subjects' ids, read only here (a request read the general way, or a third-party app's: whether each uses it is read by id). */
   ids(index: number): readonly string[] {
-    const text = this.batch.idTexts[index]!;
-    return this.first(index + 1) === this.first(index) ? [] : text.split(ID_SEPARATOR);
+    if (this.first(index + 1) === this.first(index)) return [];
+    const head = this.batch.heads[index]!;
+    return this.batch.subjectIds(head.first_seq, head.leaf_count);
   }
 
   read(index: number): LoggedRequestRead {
@@ -525,7 +525,8 @@ const PACKED_ID_SPAN = 4_194_304;
 /** Between a request's subjects' codes and their ids, as RawReplayReads reads them (char(31)), and between two ids (char(30)). */
 const LISTS_SEPARATOR = '\x1f';
 const ID_SEPARATOR = '\x1e';
-const ID_SEPARATOR_CODE = 0x1e;
+/** A subject logged without a member number (before migration 0039), in the batch's list of numbers. */
+const UNNUMBERED = -2;
 
 /** A subject's released and withheld lists' ids and its relation (self: no code) in one number (-1 when an id is too large to pack). */
 const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
@@ -535,27 +536,23 @@ const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f w
 const SUBJECT_CODE_AND_FRIEND = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
   then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
 /**
- * Friendships read from the token members' lists when they hold at most this many for each subject
- * to check, else looked up per subject in the batch's statement: the look-up cost 1.1 to 1.2 µs of
- * CPU a subject, a friendship read in a list about 0.5 µs (20,000 members, a load of 8), and both
- * read pages from all over the file at a million members.
- */
-const FRIENDSHIPS_PER_SUBJECT = 2;
-/**
  * The requests a replay reads (Graph API requests with a token member, in the period, optionally
  * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
- * head) in one string: their packed codes, a unit separator, their ids (a record separator
- * between two). A row per request, not per subject: better-sqlite3's cost is per row and per
- * value, and a string's characters cost little. Both lists come from the same scan of the
- * request's leaves, in seq order (a range of the primary key; `not indexed`: never an automatic
- * index on `outcome`, which the planner may otherwise build). Today's friendships are looked up
- * here only when reading the token members' lists would cost more (FRIENDSHIPS_PER_SUBJECT): the
- * look-up was most of this statement's time.
+ * head) in one string: their packed codes, a unit separator, their member numbers as logged
+ * (migration 0039; -2 for one logged without), a unit separator, and the ids of those logged
+ * without a number only (a record separator between two). A row per request, not per subject:
+ * better-sqlite3's cost is per row and per value, and a string's characters cost little. The
+ * lists come from the same scan of the request's leaves, in seq order (a range of the primary
+ * key; `not indexed`: never an automatic index on `outcome`, which the planner may otherwise
+ * build). Today's friendships are read from the token members' lists by number, not here (a
+ * look-up per subject in a hundred-million-row index was most of this statement's time): looked
+ * up here only when a test asks (readFriendshipsInSql).
  */
 const BATCH_SQL = (agreement: string, friendships: boolean) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id,
     r.agreement_version, r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over,
     ${friendships ? FRIEND_OF_TOKEN('h') : 0} as denied_friend,
-    (select group_concat(${friendships ? SUBJECT_CODE_AND_FRIEND : SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_member_id, ''), char(30))
+    (select group_concat(${friendships ? SUBJECT_CODE_AND_FRIEND : SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_number, ${UNNUMBERED}), ',')
+        || char(31) || coalesce(group_concat(case when l.subject_number is null then coalesce(l.subject_member_id, '') end, char(30)), '')
       from audit_leaves l not indexed where l.seq > r.first_seq and l.seq < r.first_seq + r.leaf_count and l.outcome = 'released') as subjects
   from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
   where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ?${agreement}
@@ -573,8 +570,8 @@ interface PackedBatch {
   /** Per request: its token member's number, and that of the member a refused request named (-1: none). */
   readonly tokens: Int32Array;
   readonly denied: Int32Array;
-  /** Per request: its subjects' ids as SQLite joined them, split only for a request read the general way. */
-  readonly idTexts: readonly string[];
+  /** Its subjects' ids, in order (read only for a request read the general way, or a third-party app's). */
+  readonly subjectIds: (firstSeq: number, leafCount: number) => string[];
   /** Read with the leaves: whether each subject, and the member a refused request named, is a friend of the token's member (1). */
   readonly friends?: { readonly subjects: Uint8Array; readonly denied: Uint8Array };
 }
@@ -588,6 +585,7 @@ class RawReplayReads {
   private readonly statements: Record<'all' | 'agreement' | 'allFriends' | 'agreementFriends', BetterSqlite3.Statement>;
   private replayNumbers: ReplayNumbers | undefined;
   private grantsOf: BetterSqlite3.Statement | undefined;
+  private idsOf: BetterSqlite3.Statement | undefined;
   /** Today's friendships read with the leaves, not from the token members' lists. */
   friendshipsInSql = false;
 
@@ -599,25 +597,17 @@ class RawReplayReads {
     };
   }
 
-  /** Friends a member has on average, from a sample of up to 1,000 members spread over the numbers. */
-  averageFriends(): number {
-    const { maxNumber } = this.members();
-    const sample = Array.from({ length: Math.min(1_000, maxNumber) }, (_, i) => 1 + Math.floor((i * maxNumber) / Math.min(1_000, maxNumber)));
-    if (sample.length === 0) return 0;
-    const friendships = this.sqlite.prepare(`select count(*) from member_numbers n join friendships f on f.member_id = n.member_id
-      where n.number in (select value from json_each(?))`).pluck().get(JSON.stringify(sample)) as number;
-    return friendships / sample.length;
-  }
-
   /** The grants of these members (their ids in one parameter: a statement prepared once, whatever their number). */
   grants(memberIds: readonly string[]): Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
     this.grantsOf ??= this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where member_id in (select value from json_each(?))`);
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
-  /** Every grant, in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
-  allGrants(): Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
-    return this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).iterate() as Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
+  /** Every grant (under one agreement, if given), in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
+  allGrants(agreementId?: string): Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
+    const rows = agreementId === undefined ? this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).iterate()
+      : this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where agreement_id = ? order by rowid`).iterate(agreementId);
+    return rows as Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
   /**
@@ -640,20 +630,19 @@ class RawReplayReads {
     let numbers: Int32Array = new Int32Array(rows.length * 32);
     const tokens = new Int32Array(rows.length);
     const denied = new Int32Array(rows.length);
-    const idTexts: string[] = [];
     for (let index = 0; index < rows.length; index++) {
       const row = rows[index]!;
       starts[index] = codes.length;
       tokens[index] = members.numberOf(row.token_member_id);
       denied[index] = row.subject_member_id === null ? -1 : members.numberOf(row.subject_member_id);
       const text = row.subjects;
-      // The codes hold digits, commas and minus signs only: the first unit separator ends them, whatever the ids hold.
+      // Codes and numbers hold digits, commas and minus signs only: the first two unit separators end them, whatever the ids hold.
       const end = text === null ? -1 : text.indexOf(LISTS_SEPARATOR);
-      if (end < 0) { idTexts.push(''); continue; }
-      parseCodes(text!, end, codes);
-      idTexts.push(text!.slice(end + 1));
+      if (end < 0) continue;
+      const idsAt = text!.indexOf(LISTS_SEPARATOR, end + 1);
+      parseIntegers(text!, 0, end, codes);
       if (numbers.length < codes.length) numbers = grown(numbers, codes.length);
-      const found = lookUpIds(members, text!, end + 1, numbers, starts[index]!);
+      const found = subjectNumbers(members, text!, end + 1, idsAt, numbers, starts[index]!);
       if (found !== codes.length - starts[index]! || codes.includes(-1, starts[index])) return undefined;
     }
     starts[rows.length] = codes.length;
@@ -663,7 +652,14 @@ class RawReplayReads {
     members.load(tokens, []);
     members.load(denied, []);
     const friends = inSql ? splitFriendships(codes, rows) : undefined;
-    return { heads: rows, starts, codes, numbers, tokens, denied, idTexts, friends };
+    return { heads: rows, starts, codes, numbers, tokens, denied, subjectIds: (first, count) => this.subjectIds(first, count), friends };
+  }
+
+  /** A request's subjects' ids, in seq order (its `released` leaves after the head). */
+  private subjectIds(firstSeq: number, leafCount: number): string[] {
+    this.idsOf ??= this.sqlite.prepare(`select coalesce(subject_member_id, '') from audit_leaves
+      where seq > ? and seq < ? and outcome = 'released' order by seq`).pluck();
+    return this.idsOf.all(firstSeq, firstSeq + leafCount) as string[];
   }
 }
 
@@ -698,17 +694,48 @@ function splitFriendships(codes: number[], rows: ReadonlyArray<{ denied_friend: 
   return { subjects, denied: Uint8Array.from(rows, (row) => row.denied_friend) };
 }
 
-/** The numbers of the ids in `text` from `start` on (a record separator between two), written from `at`; how many. */
-function lookUpIds(members: ReplayNumbers, text: string, start: number, numbers: Int32Array, at: number): number {
+/**
+ * The subjects' member numbers in `text[start..end)` (comma-separated, as logged), written from `at`;
+ * how many. One logged without a number (UNNUMBERED) has its id's looked up: the ids of those,
+ * and only those, follow `end` (a record separator between two). A number past the world read
+ * (a member numbered since) is no member's (-1), as its id would be.
+ */
+function subjectNumbers(members: ReplayNumbers, text: string, start: number, end: number, numbers: Int32Array, at: number): number {
+  const { maxNumber } = members;
   let found = 0;
-  let from = start;
-  for (let end = start; end <= text.length; end++) {
-    if (end < text.length && text.charCodeAt(end) !== ID_SEPARATOR_CODE) continue;
-    if (at + found < numbers.length) numbers[at + found] = members.numberIn(text, from, end);
+  let value = 0;
+  let sign = 1;
+  let unnumbered = false;
+  for (let index = start; index <= end; index++) {
+    const char = index < end ? text.charCodeAt(index) : 44;
+    if (char === 45) { sign = -1; continue; }
+    if (char !== 44) { value = value * 10 + char - 48; continue; }
+    const number = sign * value;
+    if (number === UNNUMBERED) unnumbered = true;
+    if (at + found < numbers.length) numbers[at + found] = number > maxNumber ? -1 : number;
     found++;
-    from = end + 1;
+    value = 0;
+    sign = 1;
   }
-  return found;
+  // Ids holding a record separator do not split as logged: -1, and the batch is read the general way.
+  return unnumbered && !lookUpUnnumbered(members, text, end + 1, numbers, at, at + found) ? -1 : found;
+}
+
+/**
+ * The numbers of the ids in `text` from `start` on (a record separator between two), in the
+ * UNNUMBERED slots of numbers[at..end); whether there were as many ids as slots.
+ */
+function lookUpUnnumbered(members: ReplayNumbers, text: string, start: number, numbers: Int32Array, at: number, end: number): boolean {
+  let from = start;
+  for (let slot = at; slot < end; slot++) {
+    if (numbers[slot] !== UNNUMBERED) continue;
+    if (from > text.length) return false;
+    let to = text.indexOf(ID_SEPARATOR, from);
+    if (to < 0) to = text.length;
+    numbers[slot] = members.numberIn(text, from, to);
+    from = to + 1;
+  }
+  return from === text.length + 1;
 }
 
 function grown(numbers: Int32Array, atLeast: number): Int32Array {
@@ -717,15 +744,15 @@ function grown(numbers: Int32Array, atLeast: number): Int32Array {
   return bigger;
 }
 
-/** Comma-separated integers (-1 among them) in text[0 .. end), as group_concat writes them: parsed without a string per number. */
-function parseCodes(text: string, end: number, codes: number[]): void {
+/** Comma-separated integers (-1 among them) in text[start .. end), as group_concat writes them: parsed without a string per number. */
+function parseIntegers(text: string, start: number, end: number, into: number[]): void {
   let value = 0;
   let sign = 1;
-  for (let index = 0; index < end; index++) {
+  for (let index = start; index < end; index++) {
     const char = text.charCodeAt(index);
-    if (char === 44) { codes.push(sign * value); value = 0; sign = 1; } else if (char === 45) sign = -1; else value = value * 10 + char - 48;
+    if (char === 44) { into.push(sign * value); value = 0; sign = 1; } else if (char === 45) sign = -1; else value = value * 10 + char - 48;
   }
-  codes.push(sign * value);
+  into.push(sign * value);
 }
 
 /** A stored list: released fields (a JSON array) or withheld ones (a JSON object of field to reason). */

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { AUDIENCES, DEFAULT_FRIENDS_AUDIENCE, isAudience, withAudience } from '../domain/audience.js';
 import { FIELDS } from '../domain/field-catalog.js';
 import { NO_EXCLUSIONS, type FriendExclusions, type SubjectFacts } from '../domain/subject-decision.js';
-import { IdTable, type FriendGraph } from './friend-graph.js';
+import { decodeFriendNumbers, IdTable, type FriendGraph } from './friend-graph.js';
 
 /**
  * The id the facts of a member other than the token's carry (ReplayNumbers.facts): the rules read a
@@ -19,8 +19,6 @@ const SHARES = 8;
 const EXCLUDES = 16;
 /** Friend numbers kept at most (4 bytes each): past it, the lists read so far are dropped and read again as met. */
 const FRIENDS_BUDGET = 50_000_000;
-/** Between two ids in a friend list as SQLite joins it (char(30)). */
-const SEPARATOR = 0x1e;
 const BY_NUMBER = 'where n.number in (select value from json_each(?))';
 /** Members whose facts readAllFacts reads per statement, in one string. */
 const FACTS_CHUNK = 20_000;
@@ -32,11 +30,12 @@ const ODD_IDS = (column: string) => `sum(instr(${column}, char(30)) > 0 or instr
 
 /**
  * Today's members as a replay of the log reads them on SQLite (issue 15), by member number
- * (`member_numbers`, migration 0028) so that a logged subject costs no string and no object: the
- * ids' numbers read once per run into a hash table over their bytes (IdTable, looked up where an id
- * lies in the string SQLite returns), the members' settings and audiences in typed arrays by
- * number, and each token member's friends as a sorted list of numbers in one pool (a friendship is a
- * binary search). Facts and lists are read a batch at a time, for the numbers a batch meets and
+ * (`member_numbers`, migration 0028) so that a logged subject costs no string and no object: its
+ * number as logged (migration 0039), or for an entry logged without one its id's, read once per run
+ * into a hash table over the ids' bytes (IdTable, looked up where an id lies in the string SQLite
+ * returns); the members' settings and audiences in typed arrays by number, and each token member's
+ * friends as a sorted list of numbers in one pool, read a row per member (friend_number_lists,
+ * migration 0040; a friendship is a binary search). Facts and lists are read a batch at a time, for the numbers a batch meets and
  * not read before (a statement per table with the numbers as one JSON parameter), so a replay of a
  * short period reads no more of the world than it meets; nothing read is read again, except the
  * friend lists once they outgrow their budget. A run that meets most members reads them whole
@@ -55,7 +54,7 @@ export class ReplayNumbers {
   private readonly friendsLength: Int32Array;
   private pool = new Uint32Array(1 << 16);
   private pooled = 0;
-  private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends' | 'friendsOne', BetterSqlite3.Statement>;
+  private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends', BetterSqlite3.Statement>;
   /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
   private graph: FriendGraph | undefined;
 
@@ -73,10 +72,8 @@ export class ReplayNumbers {
       members: sqlite.prepare(`select n.number, t.platform_enabled, t.share_via_friends from member_numbers n join members t on t.id = n.member_id ${BY_NUMBER}`).raw(),
       audiences: byNumber('t.field, t.audience', 'field_audiences t'),
       exclusions: byNumber('t.kind, t.target_id', 'member_friend_exclusions t'),
-      // Each member's list in one string: a row per member, not per friendship (better-sqlite3's cost is per row).
-      friends: sqlite.prepare(`select n.number, count(*), group_concat(t.friend_id, char(${SEPARATOR}))
-        from member_numbers n join friendships t on t.member_id = n.member_id ${BY_NUMBER} group by n.number`).raw(),
-      friendsOne: sqlite.prepare('select t.friend_id from member_numbers n join friendships t on t.member_id = n.member_id where n.number = ?').pluck(),
+      // Each member's friends by number in one row (migration 0040): no id to look up, no probe per friendship.
+      friends: sqlite.prepare('select member_number, friends from friend_number_lists where member_number in (select value from json_each(?))').raw(),
     };
   }
 
@@ -283,42 +280,20 @@ export class ReplayNumbers {
     this.flags[n]! |= EXCLUDES;
   }
 
+  /** The tokens' lists as friend_number_lists holds them (sorted numbers), copied into the pool; none for a member without a row. */
   private readFriends(tokens: readonly number[]): void {
-    for (const [n, count, joined] of this.statements.friends.iterate(JSON.stringify(tokens)) as Iterable<[number, number, string]>) {
-      const start = this.pooled;
-      let found = 0;
-      let from = 0;
-      for (let end = 0; end <= joined.length; end++) {
-        if (end < joined.length && joined.charCodeAt(end) !== SEPARATOR) continue;
-        this.addFriend(this.numberIn(joined, from, end));
-        found++;
-        from = end + 1;
+    for (const [n, bytes] of this.statements.friends.iterate(JSON.stringify(tokens)) as Iterable<[number, Buffer]>) {
+      const count = bytes.length >>> 2;
+      while (this.pooled + count > this.pool.length) {
+        const bigger = new Uint32Array(this.pool.length * 2);
+        bigger.set(this.pool);
+        this.pool = bigger;
       }
-      // An id holding the separator: that member's list is read row by row.
-      if (found !== count) {
-        this.pooled = start;
-        for (const id of this.statements.friendsOne.all(n) as string[]) this.addFriend(this.numberOf(id));
-      }
-      this.setFriends(n, start);
+      this.friendsStart[n] = this.pooled;
+      this.friendsLength[n] = decodeFriendNumbers(bytes, this.pool, this.pooled);
+      this.pooled += count;
     }
     for (const n of tokens) if (this.friendsStart[n] === -2) { this.friendsStart[n] = 0; this.friendsLength[n] = 0; }
-  }
-
-  private addFriend(friend: number): void {
-    if (friend < 0) return; // numbered after the run started
-    if (this.pooled === this.pool.length) {
-      const bigger = new Uint32Array(this.pool.length * 2);
-      bigger.set(this.pool);
-      this.pool = bigger;
-    }
-    this.pool[this.pooled++] = friend;
-  }
-
-  private setFriends(n: number, start: number): void {
-    const list = this.pool.subarray(start, this.pooled);
-    for (let i = 1; i < list.length; i++) if (list[i]! <= list[i - 1]!) { list.sort(); break; }
-    this.friendsStart[n] = start;
-    this.friendsLength[n] = this.pooled - start;
   }
 }
 

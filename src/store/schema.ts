@@ -50,6 +50,7 @@ export interface Database {
   audit_field_months: AuditFieldMonthsTable;
   audit_field_uses: AuditFieldUsesTable;
   member_numbers: MemberNumbersTable;
+  friend_number_lists: FriendNumberListsTable;
   audit_token_months: AuditTokenMonthsTable;
   member_sets: MemberSetsTable;
   member_set_deltas: MemberSetDeltasTable;
@@ -293,6 +294,8 @@ export interface AuditLeavesTable {
   actor: string | null;
   action: string | null;
   detail: string | null;
+  /** The subject's member number when logged (migration 0039; not part of the entry): null where the appender had none. */
+  subject_number: number | null;
 }
 
 /** Each distinct released or withheld list, once, as the entries' JSON text. */
@@ -572,6 +575,12 @@ export interface AuditFieldUsesTable {
 }
 
 /** Every member's dense number, given on insert (migration 0028): what member sets are bitmaps over. */
+/** A member's friends by number (migration 0040): sorted ascending, 4 bytes each, big-endian. */
+export interface FriendNumberListsTable {
+  member_number: number;
+  friends: Buffer;
+}
+
 export interface MemberNumbersTable {
   number: Generated<number>;
   member_id: string;

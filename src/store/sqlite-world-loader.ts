@@ -1,4 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
+import { writeFriendNumberLists } from './friend-number-lists.js';
 import {
   FIELD_AUDIENCE_COLUMNS, FRIENDSHIP_COLUMNS, MEMBER_COLUMNS, PROFILE_VALUE_COLUMNS,
   type CellValue, type MemberRows, type WorldLoader,
@@ -56,6 +57,7 @@ export class SqliteWorldLoader implements WorldLoader {
   }
 
   async finish(): Promise<void> {
+    writeFriendNumberLists(this.sqlite);
     this.sqlite.pragma(`journal_mode = ${this.journalMode}`);
   }
 

@@ -1,5 +1,6 @@
 import { BulkInsert } from './bulk-insert.js';
 import type { Db } from './database.js';
+import { rebuildFriendNumberLists } from './friend-number-lists.js';
 
 /**
  * Where the seed's rows go. The generator hands over plain rows, flat in the column order below
@@ -32,7 +33,10 @@ export interface WorldLoader {
   writeMembers(rows: MemberRows): Promise<void>;
   /** Friendship rows (both directions are separate rows), flat in FRIENDSHIP_COLUMNS order. */
   writeFriendships(rows: CellValue[]): Promise<void>;
-  /** After the last write: everything is committed, and the schema is exactly the migrations' again. */
+  /**
+   * After the last write: everything is committed, each member's friends are written by number too
+   * (friend_number_lists, migration 0040), and the schema is exactly the migrations' again.
+   */
   finish(): Promise<void>;
   /** Releases what the loader opened; also after a failure. */
   close(): Promise<void>;
@@ -59,7 +63,9 @@ export class KyselyWorldLoader implements WorldLoader {
     await this.db.transaction().execute((trx) => friendships.run(trx, rows));
   }
 
-  async finish(): Promise<void> {}
+  async finish(): Promise<void> {
+    await rebuildFriendNumberLists(this.db);
+  }
 
   async close(): Promise<void> {}
 }

@@ -119,7 +119,7 @@ test('migration 0012 carries every friendship over to the clustered table, and b
   await migrator.migrateTo('0011-lean-audit-indexes');
   const store = createStore(db);
   await addMembers(store, ['m_a', 'm_b', 'm_c'].map((id) => ({ id })), NOW);
-  // The rows as that schema had them (today's repository also keeps columns of later migrations).
+  // The rows as that schema had them (today's repository also keeps what later migrations add).
   const since = isoInstant(NOW);
   await db.insertInto('friendships').values([['m_a', 'm_b'], ['m_b', 'm_a'], ['m_c', 'm_a'], ['m_a', 'm_c']]
     .map(([member_id, friend_id]) => ({ member_id: member_id!, friend_id: friend_id!, since }))).execute();

@@ -95,6 +95,11 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await ids(store, reader), ['u2', 'u3']);
       assert.deepEqual(await ids(store, reader, 'u2', 1), ['u3']);
       assert.deepEqual(await ids(store, DEVICE), ['d1', 'n1', 'u1', 'u2', 'u3'], 'a device app reads by sharing, not app use');
+
+      await store.friendships.unfriend('u2', 'me');
+      assert.deepEqual(await ids(store, reader), ['u3'], 'a friendship ended');
+      assert.deepEqual(await ids(store, DEVICE), ['d1', 'n1', 'u1', 'u3']);
+      assert.equal(await store.friendships.countInRange('me', 'n1', null), 2, 'the ordinals after it move down');
     });
   });
 }
