@@ -32,6 +32,7 @@ import { partitionedSubjectIndex } from './0035-partitioned-subject-index.js';
 import { memberSetDeltas } from './0036-member-set-deltas.js';
 import { memberNumbersOnMembers } from './0037-member-numbers-on-members.js';
 import { visibleFriends } from './0038-visible-friends.js';
+import { requestTimePartitions } from './0041-request-time-partitions.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -68,6 +69,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0036-member-set-deltas': memberSetDeltas,
   '0037-member-numbers-on-members': memberNumbersOnMembers,
   '0038-visible-friends': visibleFriends,
+  '0041-request-time-partitions': requestTimePartitions,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
