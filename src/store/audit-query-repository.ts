@@ -4,6 +4,7 @@ import { DAY_MS, type Instant } from '../domain/time.js';
 import { utcDay } from './audit-aggregates.js';
 import { leanEntries } from './audit-repository.js';
 import { newestLeavesBySubject } from './member-leaves.js';
+import { windowSeqs } from './audit-window.js';
 import { entryFromRow, type EntryRow, type StoredAuditEntry } from './audit-rows.js';
 import { toIso } from './columns.js';
 import type { Db } from './database.js';
@@ -72,6 +73,46 @@ function matching(eb: ExpressionBuilder<Database, 'audit_log'>, filter: AuditEnt
 }
 
 /**
+ * Where a page's entries may lie: before the cursor (`before`, exact) and within the seqs of the time
+ * window's requests (windowSeqs: a range that holds them, the instants themselves are still compared).
+ * Tops are exclusive; null is open.
+ */
+interface SeqBounds {
+  readonly before: number | null;
+  /** Of the requests' first seqs: the cursor or the window's, whichever is lower. */
+  readonly requestTop: number | null;
+  /** Of the leaves' seqs: the cursor or the window's end. */
+  readonly leafTop: number | null;
+  readonly bottom: number | null;
+}
+
+function lowest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+/**
+ * The bounds as conditions, each a range one of the read's indexes can start from. Read request by
+ * request, a leaf is bounded by its place in its request (`l.seq = r.first_seq + l.pos`): written
+ * `l.seq < ?`, SQLite took that bound, not the request's end, as the top of each request's rowid range,
+ * and so read every leaf from each request's first to the cursor: a deep page of rare matches (a
+ * partner's refusals) read the log once per request it passed (143 s at 3M entries). Read leaf by
+ * leaf, the leaves' own seqs are the range the scan runs down from and stops at.
+ */
+function seqConditions(bounds: SeqBounds, byRequest: boolean): Expression<SqlBool>[] {
+  const conditions: Expression<SqlBool>[] = [];
+  const { before, requestTop, leafTop, bottom } = bounds;
+  if (requestTop !== null) conditions.push(sql<SqlBool>`${sql.ref('r.first_seq')} < ${requestTop}`);
+  if (bottom !== null) conditions.push(sql<SqlBool>`${sql.ref('r.first_seq')} >= ${bottom}`);
+  if (byRequest) {
+    if (before !== null) conditions.push(sql<SqlBool>`${sql.ref('l.pos')} < ${before} - ${sql.ref('r.first_seq')}`);
+    return conditions;
+  }
+  if (leafTop !== null) conditions.push(sql<SqlBool>`${sql.ref('l.seq')} < ${leafTop}`);
+  if (bottom !== null) conditions.push(sql<SqlBool>`${sql.ref('l.seq')} >= ${bottom}`);
+  return conditions;
+}
+
+/**
  * Staff queries over the whole audit log (issue 5): entries by partner, app, agreement, time window
  * and outcome, and their counts per UTC day. Read only; plain SQL that PostgreSQL runs as well.
  */
@@ -100,15 +141,24 @@ export class AuditQueryRepository {
    * request's): one read for each, each in its own index's order, merged here.
    */
   private async leanPage(filter: AuditEntryFilter, limit: number, beforeSeq: number | null): Promise<EntryRow[]> {
-    if (filter.memberId === undefined) return this.leanRead(filter, limit, beforeSeq, null);
+    const windowed = filter.from !== undefined || filter.to !== undefined;
+    const window = windowed ? await windowSeqs(this.db, isoOrUndefined(filter.from), isoOrUndefined(filter.to)) : undefined;
+    if (windowed && window === undefined) return [];
+    const bounds: SeqBounds = {
+      before: beforeSeq,
+      requestTop: lowest(beforeSeq, window?.firstBelow ?? null),
+      leafTop: lowest(beforeSeq, window?.end ?? null),
+      bottom: window?.from ?? null,
+    };
+    if (filter.memberId === undefined) return this.leanRead(filter, limit, bounds, null);
     const found = new Map<number, EntryRow>();
     for (const as of ['subject', 'token'] as const) {
-      for (const row of await this.leanRead(filter, limit, beforeSeq, as)) found.set(Number(row.seq), row);
+      for (const row of await this.leanRead(filter, limit, bounds, as)) found.set(Number(row.seq), row);
     }
     return [...found.values()].sort((a, b) => Number(b.seq) - Number(a.seq)).slice(0, limit);
   }
 
-  private async leanRead(filter: AuditEntryFilter, limit: number, beforeSeq: number | null, memberAs: 'subject' | 'token' | null): Promise<EntryRow[]> {
+  private async leanRead(filter: AuditEntryFilter, limit: number, bounds: SeqBounds, memberAs: 'subject' | 'token' | null): Promise<EntryRow[]> {
     let query = leanEntries(this.db);
     if (memberAs === 'token') query = query.where('r.token_member_id', '=', filter.memberId!);
     if (filter.requestId !== undefined) query = query.where('r.request_id', '=', filter.requestId);
@@ -118,16 +168,16 @@ export class AuditQueryRepository {
     if (filter.from !== undefined) query = query.where('r.at', '>=', toIso(filter.from));
     if (filter.to !== undefined) query = query.where('r.at', '<', toIso(filter.to));
     if (filter.outcome !== undefined) query = query.where('l.outcome', '=', filter.outcome);
-    if (beforeSeq !== null) query = query.where('r.first_seq', '<', beforeSeq).where('l.seq', '<', beforeSeq);
-    if (memberAs === 'subject') {
-      // The leaves by subject are indexed per partition of the log (member-leaves.ts): visited newest first.
-      const bySubject = query.where('l.subject_member_id', '=', filter.memberId!).orderBy('l.seq', 'desc');
-      return newestLeavesBySubject(this.db, beforeSeq, limit, (inPartitions, n) => bySubject.where(inPartitions).limit(n).execute());
-    }
     // Filtered by what a request's index holds: requests newest first, each one's leaves within it (seq order
     // too, the leaves of a request being contiguous); else the leaves newest first, each finding its request.
     const byRequest = memberAs === 'token' || filter.requestId !== undefined
       || filter.partnerId !== undefined || filter.appId !== undefined || filter.agreementId !== undefined;
+    for (const condition of seqConditions(bounds, byRequest && memberAs !== 'subject')) query = query.where(condition);
+    if (memberAs === 'subject') {
+      // The leaves by subject are indexed per partition of the log (member-leaves.ts): visited newest first.
+      const bySubject = query.where('l.subject_member_id', '=', filter.memberId!).orderBy('l.seq', 'desc');
+      return newestLeavesBySubject(this.db, bounds.leafTop, limit, (inPartitions, n) => bySubject.where(inPartitions).limit(n).execute());
+    }
     const ordered = byRequest ? query.orderBy('r.first_seq', 'desc').orderBy('l.seq', 'desc') : query.orderBy('l.seq', 'desc');
     return ordered.limit(limit).execute();
   }
@@ -186,6 +236,10 @@ export class AuditQueryRepository {
       .execute();
     return countsOf(rows);
   }
+}
+
+function isoOrUndefined(at: Instant | undefined): string | undefined {
+  return at === undefined ? undefined : toIso(at);
 }
 
 interface CountRow {

@@ -170,6 +170,10 @@ for (const dialect of DIALECTS) {
         const mx = ['req_friend/m_x', 'req_own/m_f2', 'req_own/m_f1', 'req_own/m_x'];
         assert.deepEqual(subjects((await get(ENTRIES_URL, { member_id: 'm_x' })).json().data), mx);
         for (const limit of [1, 3]) assert.deepEqual(subjects((await walk({ member_id: 'm_x', limit })).flat()), mx, `limit ${limit}`);
+        // Read request by request (by partner), one entry a page: the cursors fall inside req_own's three entries.
+        const byPartner = subjects((await get(ENTRIES_URL, { partner_id: 'p_beta', limit: 500 })).json().data);
+        assert.deepEqual(byPartner.slice(0, 5), ['req_other/m_f2', 'req_friend/m_x', 'req_own/m_f2', 'req_own/m_f1', 'req_own/m_x']);
+        for (const limit of [1, 2]) assert.deepEqual(subjects((await walk({ partner_id: 'p_beta', limit })).flat()), byPartner, `limit ${limit}`);
         assert.deepEqual(subjects((await get(ENTRIES_URL, { request_id: 'req_own' })).json().data), ['req_own/m_f2', 'req_own/m_f1', 'req_own/m_x']);
         assert.deepEqual(subjects((await get(ENTRIES_URL, { member_id: 'm_f1', request_id: 'req_own' })).json().data), ['req_own/m_f1']);
         assert.deepEqual(subjects((await get(ENTRIES_URL, { member_id: 'm_x', outcome: 'withheld' })).json().data), []);

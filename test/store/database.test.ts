@@ -96,6 +96,16 @@ describe('SQLite schema of the partitioned index of leaves by subject', () => {
   });
 });
 
+describe('SQLite schema of the requests\' instants by partition', () => {
+  test('migration 0041 adds exactly the index of the requests\' instants partitioned by first_seq / 65536', async (t) => {
+    const db = openSqlite(':memory:');
+    t.after(() => db.destroy());
+    await migrateTo(db, '0041-request-time-partitions');
+    const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where name = 'audit_requests_at_partition'`.execute(db);
+    assert.deepEqual(rows.map((row) => row.sql), ['CREATE INDEX "audit_requests_at_partition" on "audit_requests" (("first_seq" / 65536), "at")']);
+  });
+});
+
 describe('SQLite schema of the least-privilege uses', () => {
   test('migration 0032 adds exactly the table audit_field_uses, clustered on its key', async (t) => {
     const db = openSqlite(':memory:');
