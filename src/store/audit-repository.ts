@@ -6,6 +6,7 @@ import { storedLeafHash } from '../audit/entry-leaf.js';
 import { LOWEST_STORED_LEVEL, type MerklePlan, type NodeRef } from '../audit/merkle-tree.js';
 import type { TreeHead } from '../audit/tree-head.js';
 import { auditAggregates } from './audit-aggregates.js';
+import { windowSeqs } from './audit-window.js';
 import { HASH_SIZE, foldSubtree } from '../audit/merkle-hash.js';
 import { LeanLeafHashes, REQUEST_PART_COLUMNS, type LeafRow, type RequestRow } from './lean-leaf-hashes.js';
 import {
@@ -309,8 +310,12 @@ export class AuditRepository {
     // The legacy rows first (all before the new ones), then the requests: their leaves share their time.
     const legacy = await this.db.selectFrom('audit_entries').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', at).executeTakeFirst();
     if (legacy?.seq != null) return Number(legacy.seq);
-    const row = await this.db.selectFrom('audit_requests').select((eb) => eb.fn.min('first_seq').as('seq')).where('at', '>=', at).executeTakeFirst();
-    return row?.seq == null ? (await this.treeSize()) + 1 : Number(row.seq);
+    // Requests below the window's first partition are all earlier (migration 0041's index of instants per
+    // partition): the first one at or after `at` is found in seq order from there, not by a scan of the log.
+    const window = await windowSeqs(this.db, at, undefined);
+    const row = window === undefined ? undefined : await this.db.selectFrom('audit_requests').select('first_seq')
+      .where('first_seq', '>=', window.from).where('at', '>=', at).orderBy('first_seq').limit(1).executeTakeFirst();
+    return row === undefined ? (await this.treeSize()) + 1 : Number(row.first_seq);
   }
 
   /** The entries with these sequence numbers, by seq. */

@@ -107,5 +107,17 @@ for (const dialect of DIALECTS) {
       }
       assert.ok(found > 40, 'the windows find entries');
     });
+
+    test("the first entry at or after an instant (the CLI's --from) is the earliest in seq order, found from the window's partition", async (t) => {
+      const { db } = await testDatabase(t, dialect);
+      const store = createStore(db);
+      const all = await sparseLog(db, store);
+      const end = (await store.audit.treeSize()) + 1;
+      for (const second of [0, 1.5, 2, 2.5, 3, 5, 6, 7, 8, 9, 9.5, 10]) {
+        const seqs = [...all].filter(([, e]) => e.at >= s(second)).map(([seq]) => seq);
+        const expected = seqs.length === 0 ? end : Math.min(...seqs);
+        assert.equal(await store.audit.firstSeqAtOrAfter(new Date(s(second)).toISOString()), expected, `at ${second} s`);
+      }
+    });
   });
 }
