@@ -5,6 +5,7 @@ import { utcDay } from './audit-aggregates.js';
 import { leanEntries } from './audit-repository.js';
 import { newestLeavesBySubject } from './member-leaves.js';
 import { windowSeqs } from './audit-window.js';
+import { splitByDays, type DayPiece } from './day-pieces.js';
 import { entryFromRow, type EntryRow, type StoredAuditEntry } from './audit-rows.js';
 import { toIso } from './columns.js';
 import type { Db } from './database.js';
@@ -188,8 +189,26 @@ export class AuditQueryRepository {
    * (audit-aggregates.ts); a window that starts or ends within a day counts the log's entries.
    */
   async dailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
-    const wholeDays = [filter.from, filter.to].every((at) => at === undefined || at % DAY_MS === 0);
-    return wholeDays ? this.keptDailyCounts(filter) : this.countedDailyCounts(filter);
+    const { from: _from, to: _to, ...rest } = filter;
+    const { whole, pieces } = splitByDays(filter.from, filter.to);
+    const parts: Array<{ sign: 1 | -1; counts: DailyAuditCount[] }> = [];
+    if (whole !== undefined) parts.push({ sign: 1, counts: await this.keptDailyCounts({ ...rest, ...whole }) });
+    for (const piece of pieces) parts.push(...await this.partOfDay(rest, piece));
+    return summedByDay(parts);
+  }
+
+  /**
+   * Part of one UTC day: counted over the log when it is at most half the day, else the day's kept
+   * count less the rest of the day, counted. Either way at most half a day of entries is read.
+   */
+  private async partOfDay(filter: AuditFilter, piece: DayPiece): Promise<Array<{ sign: 1 | -1; counts: DailyAuditCount[] }>> {
+    if (piece.to - piece.from <= DAY_MS / 2) return [{ sign: 1, counts: await this.countedDailyCounts({ ...filter, ...piece }) }];
+    const dayStart = Math.floor(piece.from / DAY_MS) * DAY_MS;
+    const rest = [{ from: dayStart, to: piece.from }, { from: piece.to, to: dayStart + DAY_MS }].filter((r) => r.to > r.from);
+    return [
+      { sign: 1, counts: await this.keptDailyCounts({ ...filter, from: dayStart, to: dayStart + DAY_MS }) },
+      ...await Promise.all(rest.map(async (r) => ({ sign: -1 as const, counts: await this.countedDailyCounts({ ...filter, ...r }) }))),
+    ];
   }
 
   private async keptDailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
@@ -213,15 +232,29 @@ export class AuditQueryRepository {
     return countsOf(await query.groupBy('day').orderBy('day').execute());
   }
 
-  private async countedDailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
+  /**
+   * Counted over the log within the window: the lean entries between the seqs of the window's
+   * requests (windowSeqs, migration 0041), not the whole log, and the entries written before the lean
+   * log (audit_entries) below them.
+   */
+  private async countedDailyCounts(filter: AuditFilter & DayPiece): Promise<DailyAuditCount[]> {
+    const window = await windowSeqs(this.db, toIso(filter.from), toIso(filter.to));
+    const legacy = await this.countedIn('audit_entries', filter, (eb) => (window === undefined ? eb.lit(true) : eb('seq', '<', window.from)));
+    const lean = window === undefined ? [] : await this.countedIn('audit_log', filter, (eb) => eb.and([eb('seq', '>=', window.from), eb('seq', '<', window.end)]));
+    return summedByDay([{ sign: 1, counts: legacy }, { sign: 1, counts: lean }]);
+  }
+
+  private async countedIn(
+    table: 'audit_log' | 'audit_entries', filter: AuditFilter, seqs: (eb: ExpressionBuilder<Database, 'audit_log'>) => Expression<SqlBool>,
+  ): Promise<DailyAuditCount[]> {
     // The first ten characters of the ISO text are the UTC day: no date function of one database.
     const day = sql<string>`substr(${sql.ref('at')}, 1, 10)`;
     const count = (eb: ExpressionBuilder<Database, 'audit_log'>, outcome: AuditOutcome) =>
       // Literals, not parameters: PostgreSQL would type an untyped `then $1` as text, and sum(text) does not exist.
       eb.fn.sum<number | string>(eb.case().when('outcome', '=', outcome).then(eb.lit(1)).else(eb.lit(0)).end());
     const rows = await this.db
-      .selectFrom('audit_log')
-      .where((eb) => matching(eb, filter))
+      .selectFrom(table as 'audit_log')
+      .where((eb) => eb.and([matching(eb, filter), seqs(eb)]))
       .select((eb) => [
         day.as('day'),
         count(eb, 'served').as('served'),
@@ -263,4 +296,22 @@ function countsOf(rows: readonly CountRow[]): DailyAuditCount[] {
     staffAction: Number(row.staff_action),
     total: Number(row.total),
   }));
+}
+
+/** Counts of the same UTC day added (or, with sign -1, taken away), oldest day first; days left at zero dropped. */
+function summedByDay(parts: ReadonlyArray<{ sign: 1 | -1; counts: readonly DailyAuditCount[] }>): DailyAuditCount[] {
+  const days = new Map<string, { -readonly [K in keyof DailyAuditCount]: DailyAuditCount[K] }>();
+  for (const { sign, counts } of parts) {
+    for (const c of counts) {
+      const sum = days.get(c.day) ?? { day: c.day, served: 0, released: 0, withheld: 0, denied: 0, staffAction: 0, total: 0 };
+      sum.served += sign * c.served;
+      sum.released += sign * c.released;
+      sum.withheld += sign * c.withheld;
+      sum.denied += sign * c.denied;
+      sum.staffAction += sign * c.staffAction;
+      sum.total += sign * c.total;
+      days.set(c.day, sum);
+    }
+  }
+  return [...days.values()].filter((d) => d.total !== 0).sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
 }

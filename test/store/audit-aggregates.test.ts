@@ -174,6 +174,22 @@ async function assertExposure(w: World, entries: readonly AuditEntry[]) {
   }
 }
 
+/** The daily counts of a window as a count over the entries themselves. */
+function countedDaily(entries: readonly AuditEntry[], filter: { partnerId?: string; outcome?: AuditEntry['outcome']; from: number; to: number }) {
+  const days = new Map<string, { day: string; served: number; released: number; withheld: number; denied: number; staffAction: number; total: number }>();
+  for (const e of entries) {
+    if (e.at < filter.from || e.at >= filter.to) continue;
+    if (filter.partnerId !== undefined && e.partnerId !== filter.partnerId) continue;
+    if (filter.outcome !== undefined && e.outcome !== filter.outcome) continue;
+    const day = new Date(e.at).toISOString().slice(0, 10);
+    const sum = days.get(day) ?? { day, served: 0, released: 0, withheld: 0, denied: 0, staffAction: 0, total: 0 };
+    if (e.outcome === 'staff_action') sum.staffAction++; else sum[e.outcome]++;
+    sum.total++;
+    days.set(day, sum);
+  }
+  return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1));
+}
+
 async function rowCount(db: Db, table: 'audit_exposure' | 'member_set_deltas'): Promise<number> {
   return Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 }
@@ -199,6 +215,33 @@ for (const dialect of DIALECTS) {
           && (filter.agreementId === undefined || e.agreementId === filter.agreementId)
           && (filter.outcome === undefined || e.outcome === filter.outcome)).length);
       }
+
+      // Windows that start or end within a day: the whole days from the kept counts, the parts of a day counted
+      // over the log (or, for most of a day, the day's count less the rest of it), as a count over the entries.
+      const hour = 3_600_000;
+      const day0 = Math.floor(NOW / DAY_MS) * DAY_MS;
+      const windows: Array<[number, number]> = [
+        [day0 - 30 * DAY_MS + 5 * hour, day0 - 2 * DAY_MS + 20 * hour], // a quarter-day head, a most-of-a-day tail
+        [day0 - 40 * DAY_MS + 2 * hour, day0 - 39 * DAY_MS], // most of one day, to its end
+        [day0 - 10 * DAY_MS + 9 * hour, day0 - 10 * DAY_MS + 11 * hour], // two hours of one day
+        [day0 - 3 * DAY_MS + 23 * hour, day0 - 2 * DAY_MS + hour], // across one midnight
+        [day0 - 85 * DAY_MS + 1, day0 + DAY_MS - 1], // a millisecond short at both ends
+        // Around entries: most of a day with the entry in the rest taken away, and an hour either side of it.
+        ...entries.filter((_, i) => i % 17 === 0).flatMap((e): Array<[number, number]> => {
+          const start = Math.floor(e.at / DAY_MS) * DAY_MS;
+          const mostOfDay: [number, number] = e.at - start < DAY_MS / 2 ? [e.at + 1, start + DAY_MS] : [start, e.at];
+          return [mostOfDay, [Math.max(start, e.at - hour), Math.min(start + DAY_MS, e.at + hour)]];
+        }),
+      ];
+      let countedDays = 0;
+      for (const [from, to] of windows) {
+        for (const filter of [{}, { partnerId: 'p_acme' }, { outcome: 'denied' as const }]) {
+          const expected = countedDaily(entries, { ...filter, from, to });
+          countedDays += expected.length;
+          assert.deepEqual(await w.store.auditQueries.dailyCounts({ ...filter, from, to }), expected, JSON.stringify({ ...filter, from, to }));
+        }
+      }
+      assert.ok(countedDays > 20, 'the windows hold entries');
 
       await assertExposure(w, entries);
 
