@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
-import { ENTRY_COLUMNS, pushEntryColumns } from '../../src/store/audit-rows.js';
 import type { Db } from '../../src/store/database.js';
 import { LEAVES_PER_PARTITION } from '../../src/store/member-leaves.js';
 import { createStore, type Store } from '../../src/store/store.js';
+import { sparseLog as sparseLogOf } from '../helpers/sparse-log.js';
 import { DIALECTS, testDatabase } from '../helpers/dialects.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -46,22 +46,7 @@ const PLACES: ReadonlyArray<readonly [number, AuditEntry[]]> = [
 ];
 
 /** Two legacy entries (audit_entries, before migration 0020) at seqs 1 and 2, then the lean ones where PLACES puts them. */
-async function sparseLog(db: Db, store: Store): Promise<Map<number, AuditEntry>> {
-  const all = new Map<number, AuditEntry>();
-  const legacy = request(0, MEMBER, [MEMBER]);
-  for (const [i, entry] of legacy.entries()) {
-    const values: unknown[] = [];
-    pushEntryColumns(values, entry);
-    const row = Object.fromEntries(ENTRY_COLUMNS.map((column, k) => [column, values[k]]));
-    await db.insertInto('audit_entries').values({ ...row, seq: i + 1, leaf_hash: null } as never).execute();
-    all.set(i + 1, entry);
-  }
-  for (const [firstSeq, entries] of PLACES) {
-    await store.audit.insertEntries(firstSeq - 1, entries);
-    entries.forEach((entry, i) => all.set(firstSeq + i, entry));
-  }
-  return all;
-}
+const sparseLog = (db: Db, store: Store) => sparseLogOf(db, store, request(0, MEMBER, [MEMBER]), PLACES);
 
 /** Seqs of `all` that pass, newest first. */
 function newestFirst(all: Map<number, AuditEntry>, pass: (entry: AuditEntry) => boolean): number[] {
