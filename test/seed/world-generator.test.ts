@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { notInEffectCause } from '../../src/domain/agreement.js';
 import { defaultAudience } from '../../src/domain/audience.js';
 import { fieldBit, fieldsOf, FIELD_CLASS, type ObjectField } from '../../src/domain/field-catalog.js';
@@ -126,6 +127,19 @@ test('friendships: average near the target, no self loops, symmetric, dated afte
     .where((eb) => eb.or([eb('f.since', '>=', new Date(NOW).toISOString()), eb('f.since', '<', eb.ref('a.created_at')), eb('f.since', '<', eb.ref('b.created_at'))]))
     .execute();
   assert.equal(late.length, 0);
+
+  // What the friend list's scan reads (migration 0038), written by the generator: each friend's place in the
+  // list in id order, and whether the friend has the platform on and shares through friends' apps.
+  const { rows: [kept] } = await sql<{ n: number; ordinals: number; shares: number; sharing: number }>`
+    select count(*) as n, sum(case when f.friend_ordinal = f.rn then 1 else 0 end) as ordinals,
+           sum(case when f.friend_shares = (case when m.platform_enabled = 1 and m.share_via_friends = 1 then 1 else 0 end) then 1 else 0 end) as shares,
+           sum(f.friend_shares) as sharing
+    from (select member_id, friend_id, friend_shares, friend_ordinal, row_number() over (partition by member_id order by friend_id) as rn
+          from friendships) f join members m on m.id = f.friend_id`.execute(db);
+  assert.equal(kept!.n, 2 * friendships);
+  assert.equal(kept!.ordinals, kept!.n, 'every ordinal is the friend\'s place in id order');
+  assert.equal(kept!.shares, kept!.n, 'every sharing flag is the friend\'s settings');
+  assert.ok(kept!.sharing > 0 && kept!.sharing < kept!.n, 'some friends share, some do not');
 
   const first = progress[0]!;
   const last = progress.at(-1)!;
