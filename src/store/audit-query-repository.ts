@@ -185,12 +185,11 @@ export class AuditQueryRepository {
 
   /**
    * Matching entries counted per UTC day and outcome, oldest day first; days without entries are
-   * absent. A window of whole UTC days (or none) is read from the counts kept on append
-   * (audit-aggregates.ts); a window that starts or ends within a day counts the log's entries.
+   * absent. The whole UTC days of the window are read from the counts kept on append
+   * (audit-aggregates.ts); a part of a day at either end is counted over the log (partOfDay).
    */
-  async dailyCounts(filter: AuditFilter): Promise<DailyAuditCount[]> {
-    const { from: _from, to: _to, ...rest } = filter;
-    const { whole, pieces } = splitByDays(filter.from, filter.to);
+  async dailyCounts({ from, to, ...rest }: AuditFilter): Promise<DailyAuditCount[]> {
+    const { whole, pieces } = splitByDays(from, to);
     const parts: Array<{ sign: 1 | -1; counts: DailyAuditCount[] }> = [];
     if (whole !== undefined) parts.push({ sign: 1, counts: await this.keptDailyCounts({ ...rest, ...whole }) });
     for (const piece of pieces) parts.push(...await this.partOfDay(rest, piece));

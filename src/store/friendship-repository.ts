@@ -1,4 +1,5 @@
 import { CompiledQuery, sql, type InferResult } from 'kysely';
+import type { AppClass } from '../domain/app.js';
 import { NO_EXCLUSIONS, type FriendExclusions } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
 import { chunks } from './batches.js';
@@ -29,7 +30,7 @@ export interface ListedFriend {
 export interface ListReader {
   readonly appId: string;
   readonly partnerId: string;
-  readonly appClass: 'device_partner' | 'third_party';
+  readonly appClass: AppClass;
 }
 
 const INSERT_BATCH = 1000;
@@ -177,8 +178,8 @@ const SCAN_PLACEHOLDERS = ['scan-app', 'scan-partner', 'scan-app-of-list', 'scan
 /** Stands for the limit while the scan's text is compiled; a number, as the limit is. */
 const SCAN_LIMIT = 987_654_321;
 
-type ScanShape = `${'device_partner' | 'third_party'}-${'first' | 'after'}`;
-const scanShape = (appClass: ListReader['appClass'], after: boolean): ScanShape => `${appClass}-${after ? 'after' : 'first'}`;
+type ScanShape = `${AppClass}-${'first' | 'after'}`;
+const scanShape = (appClass: AppClass, after: boolean): ScanShape => `${appClass}-${after ? 'after' : 'first'}`;
 
 /**
  * A page of the friends an app of the class could see, with their settings and whether they
