@@ -141,24 +141,45 @@ function rulesKey(rules: AccessPlan['self']): string {
  * each time); the results are the engine's own (decideSubject on the first occurrence).
  */
 export class ReplayDecisions {
-  private readonly byRules = new Map<string, Map<number, ReplayedSubject>>();
-  private readonly byTwoRules = new Map<string, Map<number, DecidedPair>>();
+  private readonly byRules = new Map<string, PlanDecisions<ReplayedSubject, boolean>>();
+  private readonly byTwoRules = new Map<string, PlanDecisions<DecidedPair, PairOfKind>>();
 
-  /** The decisions made under the plan's field rules: one map per distinct pair of rule lists. */
-  forPlan(plan: AccessPlan): Map<number, ReplayedSubject> {
-    const key = `${rulesKey(plan.self)}|${rulesKey(plan.friend)}`;
+  /** The decisions made under the plan's field rules and what its visibility reads: one set per distinct plan in those. */
+  forPlan(plan: AccessPlan): PlanDecisions<ReplayedSubject, boolean> {
+    const key = planKey(plan);
     let decisions = this.byRules.get(key);
-    if (decisions === undefined) this.byRules.set(key, decisions = new Map());
+    if (decisions === undefined) this.byRules.set(key, decisions = { byKey: new Map(), byKind: new Map() });
     return decisions;
   }
 
   /** The same for a subject decided under two plans (a simulation's logged terms, then its proposal). */
-  forPlans(before: AccessPlan, after: AccessPlan): Map<number, DecidedPair> {
-    const key = `${rulesKey(before.self)}|${rulesKey(before.friend)}/${rulesKey(after.self)}|${rulesKey(after.friend)}`;
+  forPlans(before: AccessPlan, after: AccessPlan): PlanDecisions<DecidedPair, PairOfKind> {
+    const key = `${planKey(before)}/${planKey(after)}`;
     let pairs = this.byTwoRules.get(key);
-    if (pairs === undefined) this.byTwoRules.set(key, pairs = new Map());
+    if (pairs === undefined) this.byTwoRules.set(key, pairs = { byKey: new Map(), byKind: new Map() });
     return pairs;
   }
+}
+
+/**
+ * The decisions made under one plan's field rules (`byKey`: by decisionKey, which holds the
+ * subject's visibility) and, for subjects read as columns, what was found for a subject of a kind
+ * (SubjectColumns.kind: its logged entry and its shared facts) under the plan, visibility included.
+ */
+export interface PlanDecisions<Decided, OfKind> {
+  readonly byKey: Map<number, Decided>;
+  readonly byKind: Map<number, OfKind>;
+}
+
+/** A subject of a kind decided under two plans, and whether the first decision differs from its logged entry. */
+interface PairOfKind {
+  readonly pair: DecidedPair;
+  readonly differsFromLog: boolean;
+}
+
+/** What a subject's decision reads of a plan besides the token's member (no shared facts are theirs): its field rules, whether friends are visible, its app. */
+function planKey(plan: AccessPlan): string {
+  return `${rulesKey(plan.self)}|${rulesKey(plan.friend)}|${plan.friendsVisible}|${plan.appClass}|${plan.appId}|${plan.partnerId}`;
 }
 
 /** A subject decided under two plans, and what changes from the first decision to the second (as subjectChange finds it). */
@@ -259,6 +280,12 @@ export interface SubjectColumns {
   facts(index: number): SubjectFacts | undefined;
   /** The number of the member the entry names (a simulation counts distinct members by it); -1 when none. */
   member(index: number): number;
+  /**
+   * A small number that two subjects share only when their logged entries and their facts are the
+   * same objects (shared: decided alike under one plan), or -1 (the token's own member, a `self`
+   * entry, facts of their own): such a subject is decided on its own.
+   */
+  kind(index: number): number;
 }
 
 /**
@@ -272,12 +299,19 @@ export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, te
   if (request.outcome !== 'served') return false;
   const plan = replayPlan(request, terms, world);
   if (!('memberId' in plan)) return false;
-  const decided = decisions.forPlan(plan);
+  const { byKey, byKind } = decisions.forPlan(plan);
   let throughFriends = true;
   for (let index = 0; index < subjects.length; index++) {
     const logged = subjects.logged(index);
     if (logged.relation === 'self') throughFriends = false;
-    if (!sameRelease(logged, decideLogged(plan, decided, logged, subjects.facts(index)))) return false;
+    // Most subjects are of a kind met before under such a plan: what was found then holds.
+    const kind = subjects.kind(index);
+    const known = kind < 0 ? undefined : byKind.get(kind);
+    if (known === true) continue;
+    if (known === false) return false;
+    const same = sameRelease(logged, decideLogged(plan, byKey, logged, subjects.facts(index)));
+    if (kind >= 0) byKind.set(kind, same);
+    if (!same) return false;
   }
   // Every subject shown as logged: only replayRequest's refusal of a friend list without `friends` is left.
   return !refusesFriendList(plan, request, subjects.length, throughFriends);
@@ -325,16 +359,24 @@ export function compareServedColumns(request: LoggedHead, subjects: SubjectColum
   const planBefore = replayPlan(request, before.terms, before.world);
   const planAfter = replayPlan(request, after.terms, after.world);
   if (!('memberId' in planBefore) || !('memberId' in planAfter)) return undefined;
-  const pairs = decisions.forPlans(planBefore, planAfter);
+  const { byKey, byKind } = decisions.forPlans(planBefore, planAfter);
   let differsFromLog = false;
   let throughFriends = true;
   let first: DecidedPair | undefined;
   for (let index = 0; index < subjects.length; index++) {
     const logged = subjects.logged(index);
     if (logged.relation === 'self') throughFriends = false;
-    const pair = decidePair(planBefore, planAfter, pairs, logged, subjects.facts(index));
+    // As in servedAsLogged: a subject of a kind met before under such plans is decided as it was.
+    const kind = subjects.kind(index);
+    let ofKind = kind < 0 ? undefined : byKind.get(kind);
+    if (ofKind === undefined) {
+      const decided = decidePair(planBefore, planAfter, byKey, logged, subjects.facts(index));
+      ofKind = { pair: decided, differsFromLog: !sameRelease(logged, decided.before) };
+      if (kind >= 0) byKind.set(kind, ofKind);
+    }
+    const { pair } = ofKind;
     first ??= pair;
-    if (!differsFromLog && !sameRelease(logged, pair.before)) differsFromLog = true;
+    if (ofKind.differsFromLog) differsFromLog = true;
     if ((pair.more | pair.less | pair.reasonChanged) !== 0) { changed.indexes.push(index); changed.pairs.push(pair); }
   }
   const count = subjects.length;
@@ -362,7 +404,7 @@ export function replayRequest(request: LoggedRequest, terms: AgreementTerms | nu
   const plan = replayPlan(request, terms, world);
   if (!('memberId' in plan)) return plan;
   if (request.outcome === 'denied') return redecideRefusal(plan, request, world);
-  const decided = decisions.forPlan(plan);
+  const decided = decisions.forPlan(plan).byKey;
   const subjects = request.subjects.map((subject, index) =>
     decideLogged(plan, decided, subject, subject.relation === 'self' ? selfFacts(subject.id) : world.subject(index)));
   const throughFriends = !request.subjects.some((subject) => subject.relation === 'self');

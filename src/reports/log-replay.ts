@@ -229,6 +229,10 @@ class ReadBatch implements ReplayBatch {
   }
 }
 
+/** A subject's kind is its facts' index times this plus its entry's: kept below 2^30, a small integer to V8 (a fast key). */
+const KIND_ENTRIES = 1 << 16;
+const KIND_FACTS = 1 << 14;
+
 /** A `self` entry naming another member than the token's: a stranger to the rules, as selfFacts of its id is. */
 const ANOTHER_SELF = selfFacts(ANOTHER_MEMBER);
 
@@ -269,6 +273,13 @@ class PackedBatch implements ReplayBatch {
         return members.facts(number, packed.friendToday(index, first + at));
       },
       member: (at) => packed.number(first + at),
+      kind: (at) => {
+        const number = packed.number(first + at);
+        const entry = packed.entry(first + at);
+        if (number === token || entry.relation === 'self' || entry.index >= KIND_ENTRIES) return -1;
+        const facts = members.factsKind(number, packed.friendToday(index, first + at));
+        return facts < 0 || facts >= KIND_FACTS ? -1 : facts * KIND_ENTRIES + entry.index;
+      },
     };
     return { request, world, subjects };
   }

@@ -10,7 +10,8 @@ import { windowSeqs } from './audit-window.js';
 import { HASH_SIZE, foldSubtree } from '../audit/merkle-hash.js';
 import { LeanLeafHashes, REQUEST_PART_COLUMNS, type LeafRow, type RequestRow } from './lean-leaf-hashes.js';
 import {
-  ENTRY_COLUMNS, LEAF_COLUMNS, LEAF_INSERT_COLUMNS, REQUEST_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns, sameRequest,
+  ENTRY_COLUMNS, LEAF_COLUMNS, LEAF_INSERT_COLUMNS, REQUEST_INSERT_COLUMNS, entryFromColumnsJson, entryFromRow, fieldSetsOf, pushLeafColumns, pushRequestColumns,
+  replaySubjectsOf, sameRequest,
   type EntryRow, type StoredAuditEntry,
 } from './audit-rows.js';
 import { BulkInsert } from './bulk-insert.js';
@@ -97,18 +98,22 @@ export class AuditRepository {
   async insertEntries(firstIndex: number, entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const sets = entries.map(fieldSetsOf);
-    const setIds = await this.fieldSetIds(sets);
+    const ids = await this.fieldSetIds(sets);
+    // Each entry's released then withheld list's id.
+    const setIds = sets.flatMap(({ released, withheld }) => [ids.get(released)!, ids.get(withheld)!]);
     const requests: unknown[] = [];
     const leaves: unknown[] = [];
+    const pushRequest = (first: number, end: number) =>
+      pushRequestColumns(requests, firstIndex + first + 1, end - first, entries[first]!, replaySubjectsOf(entries, first, end, setIds));
     let first = 0;
     for (let i = 0; i < entries.length; i++) {
       if (i > first && !sameRequest(entries[first]!, entries[i]!)) {
-        pushRequestColumns(requests, firstIndex + first + 1, i - first, entries[first]!);
+        pushRequest(first, i);
         first = i;
       }
-      pushLeafColumns(leaves, firstIndex + i + 1, i - first, entries[i]!, setIds.get(sets[i]!.released)!, setIds.get(sets[i]!.withheld)!);
+      pushLeafColumns(leaves, firstIndex + i + 1, i - first, entries[i]!, setIds[2 * i]!, setIds[2 * i + 1]!);
     }
-    pushRequestColumns(requests, firstIndex + first + 1, entries.length - first, entries[first]!);
+    pushRequest(first, entries.length);
     await REQUEST_INSERT.run(this.db, requests);
     await LEAF_INSERT.run(this.db, leaves);
   }
@@ -346,7 +351,7 @@ export class AuditRepository {
   }
 }
 
-const REQUEST_INSERT = new BulkInsert('audit_requests', REQUEST_COLUMNS, 2000);
+const REQUEST_INSERT = new BulkInsert('audit_requests', REQUEST_INSERT_COLUMNS, 2000);
 const LEAF_INSERT = new BulkInsert('audit_leaves', LEAF_INSERT_COLUMNS, 2000);
 const NODE_INSERT = new BulkInsert('audit_nodes', ['level', 'idx', 'hash'], 5000, true);
 

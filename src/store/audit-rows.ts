@@ -64,6 +64,49 @@ export const LEAF_COLUMNS = [
 /** The columns the appender writes: LEAF_COLUMNS, then the subject's member number (migration 0039), which is no part of the entry. */
 export const LEAF_INSERT_COLUMNS = [...LEAF_COLUMNS, 'subject_number'] as const;
 
+/**
+ * The columns the appender writes: REQUEST_COLUMNS, then the request's subjects packed for a replay
+ * (migration 0042, replaySubjectsOf), which is no part of any entry.
+ */
+export const REQUEST_INSERT_COLUMNS = [...REQUEST_COLUMNS, 'replay_subjects'] as const;
+
+/** Field-set ids below this are packed into one number with a subject's relation (2^22: 22 + 22 + 1 bits < 2^53). */
+export const PACKED_ID_SPAN = 4_194_304;
+/** A subject logged without a member number, in a packed list of numbers. */
+export const UNNUMBERED = -2;
+
+/** What replaySubjectsOf reads of an entry. */
+export type ReplayedFields = Pick<NumberedEntry, 'appId' | 'tokenMemberId' | 'outcome' | 'code' | 'subjectMemberId' | 'subjectNumber'>;
+
+/**
+ * The subjects of a Graph API request as a replay reads them (migration 0042), one string per
+ * request instead of a row per subject: the packed code of each `released` entry after the first
+ * (its released and withheld lists' ids and whether it is the token's own member, no code), a unit
+ * separator, their member numbers (UNNUMBERED for one without), a unit separator, and the ids of
+ * those without a number only (a record separator between two). Exactly what the replay's batch
+ * statement builds from the leaves of a request logged before 0042. Null for what a replay does not
+ * read (a staff action, a request without a token member) and when a list's id is too large to pack.
+ */
+export function replaySubjectsOf(entries: ReadonlyArray<ReplayedFields>, first: number, end: number, setIds: readonly number[]): string | null {
+  const head = entries[first]!;
+  if (head.appId === null || head.tokenMemberId === null) return null;
+  const codes: number[] = [];
+  const numbers: number[] = [];
+  const ids: string[] = [];
+  for (let i = first + 1; i < end; i++) {
+    const e = entries[i]!;
+    if (e.outcome !== 'released') continue;
+    const released = setIds[2 * i]!;
+    const withheld = setIds[2 * i + 1]!;
+    if (released >= PACKED_ID_SPAN || withheld >= PACKED_ID_SPAN) return null;
+    codes.push((released * PACKED_ID_SPAN + withheld) * 2 + (e.code === null ? 1 : 0));
+    const number = e.subjectMemberId === null ? undefined : e.subjectNumber;
+    numbers.push(number ?? UNNUMBERED);
+    if (number === undefined) ids.push(e.subjectMemberId ?? '');
+  }
+  return codes.length === 0 ? '' : `${codes.join(',')}\x1f${numbers.join(',')}\x1f${ids.join('\x1e')}`;
+}
+
 /** Whether two entries share every field audit_requests holds once for a request's entries. */
 export function sameRequest(a: AuditEntry, b: AuditEntry): boolean {
   return a.at === b.at && a.requestId === b.requestId && a.appId === b.appId && a.partnerId === b.partnerId
@@ -71,11 +114,11 @@ export function sameRequest(a: AuditEntry, b: AuditEntry): boolean {
     && a.tokenMemberId === b.tokenMemberId && a.purpose === b.purpose;
 }
 
-/** A request's row: its first entry's shared fields, for `leafCount` entries from `firstSeq`. */
-export function pushRequestColumns(values: unknown[], firstSeq: number, leafCount: number, e: AuditEntry): void {
+/** A request's row in REQUEST_INSERT_COLUMNS order: its first entry's shared fields, for `leafCount` entries from `firstSeq`, and its packed subjects. */
+export function pushRequestColumns(values: unknown[], firstSeq: number, leafCount: number, e: AuditEntry, replaySubjects: string | null): void {
   values.push(
     firstSeq, leafCount, isoOf(e.at), e.requestId, e.appId, e.partnerId, e.agreementId, e.agreementVersion, e.rulesVersion,
-    e.tokenMemberId, e.purpose,
+    e.tokenMemberId, e.purpose, replaySubjects,
   );
 }
 

@@ -9,6 +9,7 @@ import { NO_EXCLUSIONS, type SubjectFacts } from '../domain/subject-decision.js'
 import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
+import { PACKED_ID_SPAN, UNNUMBERED } from './audit-rows.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import { loadFriendGraph } from './friend-graph.js';
@@ -46,6 +47,8 @@ interface PackedLists {
   readonly relation: 'self' | 'friend';
   readonly released: FieldMask;
   readonly withheld: ReasonMasks;
+  /** Its place among the distinct codes read (from 0): a subject's kind is made of it (SubjectColumns.kind). */
+  readonly index: number;
 }
 
 interface FieldSet {
@@ -163,7 +166,10 @@ export class ReplayLogRepository {
       const ids = (code - self) / 2;
       const withheld = ids % PACKED_ID_SPAN;
       const released = (ids - withheld) / PACKED_ID_SPAN;
-      lists = { shown: true, relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld };
+      lists = {
+        shown: true, relation: self ? 'self' : 'friend', released: this.fieldSets.get(released)!.released, withheld: this.fieldSets.get(withheld)!.withheld,
+        index: this.packed.size,
+      };
       this.packed.set(code, lists);
     }
     return lists;
@@ -259,8 +265,11 @@ export class ReplayLogRepository {
   /** The same, for subjects packed as RawReplayReads packs them (their released and withheld lists' ids): those of codes not seen before. */
   private async loadFieldSetsOf(codes: readonly number[]): Promise<void> {
     const missing = new Set<number>();
+    let last = -1;
     for (const code of codes) {
-      if (this.packed.has(code)) continue;
+      // A request's friends mostly share a code: a look-up only when it changes.
+      if (code === last || this.packed.has(code)) continue;
+      last = code;
       const ids = Math.floor(code / 2);
       const withheld = ids % PACKED_ID_SPAN;
       const released = (ids - withheld) / PACKED_ID_SPAN;
@@ -520,13 +529,9 @@ function readsRange(filter: ReplayFilter, requests: readonly RequestRow[]): bool
   return leafCount * SCATTERED >= end - first;
 }
 
-/** Field-set ids below this are packed into one number with a subject's relation (2^22: 22 + 22 + 1 bits < 2^53). */
-const PACKED_ID_SPAN = 4_194_304;
 /** Between a request's subjects' codes and their ids, as RawReplayReads reads them (char(31)), and between two ids (char(30)). */
 const LISTS_SEPARATOR = '\x1f';
 const ID_SEPARATOR = '\x1e';
-/** A subject logged without a member number (before migration 0039), in the batch's list of numbers. */
-const UNNUMBERED = -2;
 
 /** A subject's released and withheld lists' ids and its relation (self: no code) in one number (-1 when an id is too large to pack). */
 const SUBJECT_CODE = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
@@ -536,13 +541,21 @@ const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f w
 const SUBJECT_CODE_AND_FRIEND = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
   then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
 /**
+ * A request's (`r`) subjects as one string, from its leaves: what the appender writes since
+ * migration 0042 (replaySubjectsOf), the codes made by `code` (SUBJECT_CODE).
+ */
+export const SUBJECTS_FROM_LEAVES = (code = SUBJECT_CODE) => `(select group_concat(${code}, ',') || char(31) || group_concat(coalesce(l.subject_number, ${UNNUMBERED}), ',')
+        || char(31) || coalesce(group_concat(case when l.subject_number is null then coalesce(l.subject_member_id, '') end, char(30)), '')
+      from audit_leaves l not indexed where l.seq > r.first_seq and l.seq < r.first_seq + r.leaf_count and l.outcome = 'released')`;
+/**
  * The requests a replay reads (Graph API requests with a token member, in the period, optionally
  * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
  * head) in one string: their packed codes, a unit separator, their member numbers as logged
  * (migration 0039; -2 for one logged without), a unit separator, and the ids of those logged
  * without a number only (a record separator between two). A row per request, not per subject:
  * better-sqlite3's cost is per row and per value, and a string's characters cost little. The
- * lists come from the same scan of the request's leaves, in seq order (a range of the primary
+ * appender writes that string with the request (migration 0042, replaySubjectsOf); for a request
+ * logged before, the lists come from a scan of its leaves, in seq order (a range of the primary
  * key; `not indexed`: never an automatic index on `outcome`, which the planner may otherwise
  * build). Today's friendships are read from the token members' lists by number, not here (a
  * look-up per subject in a hundred-million-row index was most of this statement's time): looked
@@ -551,12 +564,26 @@ const SUBJECT_CODE_AND_FRIEND = `case when l.released < ${PACKED_ID_SPAN} and l.
 const BATCH_SQL = (agreement: string, friendships: boolean) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id,
     r.agreement_version, r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over,
     ${friendships ? FRIEND_OF_TOKEN('h') : 0} as denied_friend,
-    (select group_concat(${friendships ? SUBJECT_CODE_AND_FRIEND : SUBJECT_CODE}, ',') || char(31) || group_concat(coalesce(l.subject_number, ${UNNUMBERED}), ',')
-        || char(31) || coalesce(group_concat(case when l.subject_number is null then coalesce(l.subject_member_id, '') end, char(30)), '')
-      from audit_leaves l not indexed where l.seq > r.first_seq and l.seq < r.first_seq + r.leaf_count and l.outcome = 'released') as subjects
+    ${friendships ? SUBJECTS_FROM_LEAVES(SUBJECT_CODE_AND_FRIEND) : `coalesce(r.replay_subjects, ${SUBJECTS_FROM_LEAVES(SUBJECT_CODE)})`} as subjects
   from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
   where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ?${agreement}
   order by r.first_seq limit ?`;
+
+/** A row of BATCH_SQL, its columns in order. */
+type BatchRow = [
+  first_seq: number, leaf_count: number, at: string, app_id: string, partner_id: string | null, agreement_id: string | null,
+  agreement_version: number | null, rules_version: string, token_member_id: string, purpose: string | null, outcome: string, code: string | null,
+  subject_member_id: string | null, passed_over: number | null, denied_friend: number, subjects: string | null,
+];
+
+function batchRowObject(row: BatchRow): HeadRow & { subjects: string | null; denied_friend: number } {
+  const [first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, outcome, code,
+    subject_member_id, passed_over, denied_friend, subjects] = row;
+  return {
+    first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, outcome, code,
+    subject_member_id, passed_over, denied_friend, subjects,
+  };
+}
 
 /**
  * A batch as RawReplayReads reads it: per request its head, and its subjects as columns over the
@@ -591,9 +618,10 @@ class RawReplayReads {
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
     const agreement = ' and r.agreement_id = ?';
+    // Rows as arrays (raw): better-sqlite3 makes an object per row a few µs slower than batchRowObject does.
     this.statements = {
-      all: sqlite.prepare(BATCH_SQL('', false)), agreement: sqlite.prepare(BATCH_SQL(agreement, false)),
-      allFriends: sqlite.prepare(BATCH_SQL('', true)), agreementFriends: sqlite.prepare(BATCH_SQL(agreement, true)),
+      all: sqlite.prepare(BATCH_SQL('', false)).raw(), agreement: sqlite.prepare(BATCH_SQL(agreement, false)).raw(),
+      allFriends: sqlite.prepare(BATCH_SQL('', true)).raw(), agreementFriends: sqlite.prepare(BATCH_SQL(agreement, true)).raw(),
     };
   }
 
@@ -622,8 +650,8 @@ class RawReplayReads {
   batch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
     const agreement = filter.agreementId === undefined ? [] : [filter.agreementId];
     const inSql = this.friendshipsInSql;
-    const rows = this.statements[`${agreement.length === 0 ? 'all' : 'agreement'}${inSql ? 'Friends' : ''}`]
-      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as Array<HeadRow & { subjects: string | null; denied_friend: number }>;
+    const rows = (this.statements[`${agreement.length === 0 ? 'all' : 'agreement'}${inSql ? 'Friends' : ''}`]
+      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as BatchRow[]).map(batchRowObject);
     const members = this.members();
     const starts = new Int32Array(rows.length + 1);
     const codes: number[] = [];

@@ -47,8 +47,9 @@ export class ReplayNumbers {
   private readonly flags: Uint8Array;
   private readonly audiences: Int32Array;
   private readonly exclusions = new Map<number, FriendExclusions>();
-  /** Facts shared by members with the same settings, audiences and friendship (no exclusions). */
-  private readonly interned = new Map<number, SubjectFacts>();
+  /** Facts shared by members with the same settings, audiences and friendship (no exclusions), and their index there by those. */
+  private readonly shared: SubjectFacts[] = [];
+  private readonly interned = new Map<number, number>();
   /** A token member's friends: pool[friendsStart[n] .. + friendsLength[n]), sorted; friendsStart -1 when not read. */
   private readonly friendsStart: Int32Array;
   private readonly friendsLength: Int32Array;
@@ -251,13 +252,29 @@ export class ReplayNumbers {
     if ((flags & EXCLUDES) !== 0) {
       return { id: ANOTHER_MEMBER, isFriend, platformEnabled, shareViaFriends, friendsAudience, exclusions: this.exclusions.get(n)!, usesApp: false };
     }
-    const key = ((friendsAudience * 2 + (isFriend ? 1 : 0)) * 2 + (platformEnabled ? 1 : 0)) * 2 + (shareViaFriends ? 1 : 0);
-    let facts = this.interned.get(key);
-    if (facts === undefined) {
-      facts = Object.freeze({ id: ANOTHER_MEMBER, isFriend, platformEnabled, shareViaFriends, friendsAudience, exclusions: NO_EXCLUSIONS, usesApp: false });
-      this.interned.set(key, facts);
+    return this.shared[this.factsKind(n, isFriend)]!;
+  }
+
+  /**
+   * The index of the shared facts `facts(n, isFriend)` returns (from 0, in the order first met), or
+   * -1 when they are not shared: no such member, or one with exclusions (facts of their own).
+   */
+  factsKind(n: number, isFriend: boolean): number {
+    if (n < 0) return -1;
+    const flags = this.flags[n]!;
+    if ((flags & MEMBER) === 0 || (flags & EXCLUDES) !== 0) return -1;
+    const friendsAudience = this.audiences[n]!;
+    const key = ((friendsAudience * 2 + (isFriend ? 1 : 0)) * 2 + ((flags & PLATFORM) !== 0 ? 1 : 0)) * 2 + ((flags & SHARES) !== 0 ? 1 : 0);
+    let kind = this.interned.get(key);
+    if (kind === undefined) {
+      kind = this.shared.length;
+      this.shared.push(Object.freeze({
+        id: ANOTHER_MEMBER, isFriend, platformEnabled: (flags & PLATFORM) !== 0, shareViaFriends: (flags & SHARES) !== 0, friendsAudience,
+        exclusions: NO_EXCLUSIONS, usesApp: false,
+      }));
+      this.interned.set(key, kind);
     }
-    return facts;
+    return kind;
   }
 
   /** As MemberRepository's settings and friendExclusions read them. */

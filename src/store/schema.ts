@@ -276,6 +276,8 @@ export interface AuditRequestsTable {
   rules_version: string;
   token_member_id: string | null;
   purpose: string | null;
+  /** The request's subjects packed for a replay (migration 0042); null before it, and for staff actions. */
+  replay_subjects: string | null;
 }
 
 /** What one entry adds to its request's fields (migration 0020). */

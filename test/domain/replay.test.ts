@@ -28,7 +28,12 @@ const member = fc.record({
 });
 const subject = fc.record({
   index: fc.integer({ min: 0, max: MEMBERS.length - 1 }), self: fc.constantFrom(false, false, false, true), friendToday: mostly,
-  released: fieldMask, withheld: fc.array(fieldMask, { minLength: FIELD_REASONS.length, maxLength: FIELD_REASONS.length }),
+  // Most entries from a few lists, as a request's friends mostly share their entry (their kind then met again).
+  released: fc.oneof({ arbitrary: fieldMask, weight: 1 }, { arbitrary: fc.constantFrom(ALL_FIELDS_MASK, 0b1011), weight: 3 }),
+  withheld: fc.oneof(
+    { arbitrary: fc.array(fieldMask, { minLength: FIELD_REASONS.length, maxLength: FIELD_REASONS.length }), weight: 1 },
+    { arbitrary: fc.constantFrom(FIELD_REASONS.map(() => 0), FIELD_REASONS.map((_, i) => (i === 1 ? 0b1100 : 0))), weight: 3 },
+  ),
 });
 const request = fc.record({
   appClass: fc.constantFrom<AppClass>('device_partner', 'third_party'),
@@ -45,10 +50,17 @@ function facts(id: string, m: Member, isFriend: boolean): SubjectFacts {
   return { id, isFriend, platformEnabled: m.platformEnabled, shareViaFriends: m.shareViaFriends, exclusions, usesApp: m.usesApp, friendsAudience: m.friendsAudience };
 }
 
-function logged(r: Request, seq: number): LoggedRequest {
-  const subjects: LoggedSubject[] = r.subjects.map((s) => ({
-    shown: true, id: s.self ? TOKEN : MEMBERS[s.index]!, relation: s.self ? 'self' : 'friend', released: s.released | ID_MASK, withheld: s.withheld,
-  }));
+/** `entries`: one object per distinct entry, handed out again (as the packed read does), else one per subject. */
+function logged(r: Request, seq: number, entries?: Map<string, LoggedSubject>): LoggedRequest {
+  const subjects: LoggedSubject[] = r.subjects.map((s) => {
+    const entry: LoggedSubject = {
+      shown: true, id: s.self ? TOKEN : MEMBERS[s.index]!, relation: s.self ? 'self' : 'friend', released: s.released | ID_MASK, withheld: s.withheld,
+    };
+    const key = JSON.stringify(entry);
+    const made = entries?.get(key) ?? entry;
+    entries?.set(key, made);
+    return made;
+  });
   return {
     seq, at: NOW + r.day * DAY_MS, appId: APP_ID, partnerId: PARTNER_ID, agreementId: 'agreement-1', agreementVersion: 3,
     rulesVersion: RULES_VERSION, tokenMemberId: TOKEN, purpose: 'device_experience', outcome: 'served', code: null, deniedSubject: null,
@@ -56,10 +68,15 @@ function logged(r: Request, seq: number): LoggedRequest {
   };
 }
 
-function world(r: Request, members: readonly Member[], missing: number): ReplayWorld {
+/** `shared`: facts made once per member and friendship and handed out again (as the packed read shares them), else made per call. */
+function world(r: Request, members: readonly Member[], missing: number, shared?: Map<string, SubjectFacts>): ReplayWorld {
   const subjectFacts = (index: number) => {
     const s = r.subjects[index]!;
-    return s.index === missing ? undefined : facts(MEMBERS[s.index]!, members[s.index]!, s.friendToday);
+    if (s.index === missing) return undefined;
+    const key = `${s.index}/${s.friendToday}`;
+    const made = shared?.get(key) ?? facts(MEMBERS[s.index]!, members[s.index]!, s.friendToday);
+    shared?.set(key, made);
+    return made;
   };
   return {
     appClass: r.appClass, consented: { memberFields: r.consentedMember, friendFields: r.consentedFriend },
@@ -71,7 +88,8 @@ function world(r: Request, members: readonly Member[], missing: number): ReplayW
 /** Decisions that are never remembered: each subject decided by the engine afresh. */
 class Afresh extends ReplayDecisions {
   override forPlan() {
-    return { get: () => undefined, set() { return this; } } as unknown as ReturnType<ReplayDecisions['forPlan']>;
+    const never = { get: () => undefined, set() { return this; } };
+    return { byKey: never, byKind: never } as unknown as ReturnType<ReplayDecisions['forPlan']>;
   }
 }
 
@@ -107,7 +125,26 @@ function columnsOf(r: Request, request: LoggedRequest, w: ReplayWorld): SubjectC
     logged: (index) => request.subjects[index]!,
     facts: (index) => request.subjects[index]!.relation === 'self' ? selfFacts(request.subjects[index]!.id) : w.subject(index),
     member: (index) => r.subjects[index]!.self ? 0 : r.subjects[index]!.index,
+    kind: (index) => {
+      const facts = request.subjects[index]!.relation === 'self' ? undefined : w.subject(index);
+      return facts?.id === request.tokenMemberId ? -1 : kindOf(request.subjects[index]!, facts);
+    },
   };
+}
+
+/** Subjects with the same entry and facts objects share a kind, as the packed read's do (the caller gives none to the token's own member). */
+const entryKinds = new Map<object, number>();
+const factsKinds = new Map<object, number>();
+const kindsGiven = new Set<number>();
+/** How many subjects were given a kind given before (each then decided from what was found for it): the property's coverage. */
+let kindsAgain = 0;
+function kindOf(entry: object, facts: object | undefined): number {
+  if (facts === undefined) return -1;
+  if (!entryKinds.has(entry)) entryKinds.set(entry, entryKinds.size);
+  if (!factsKinds.has(facts)) factsKinds.set(facts, factsKinds.size);
+  const kind = factsKinds.get(facts)! * 65_536 + entryKinds.get(entry)!;
+  if (kindsGiven.has(kind)) kindsAgain++; else kindsGiven.add(kind);
+  return kind;
 }
 
 test('simulation: a request compared under two terms in one pass over its columns finds what two replays and compareOutcomes find', () => {
@@ -121,11 +158,14 @@ test('simulation: a request compared under two terms in one pass over its column
     (members, requests, missing) => {
       const shared = new ReplayDecisions();
       const changed: ChangedSubjects = { indexes: [], pairs: [] };
+      const sharedFacts = new Map<string, SubjectFacts>();
+      // Entries shared across requests too, as the packed read shares one per distinct code.
+      const entries = new Map<string, LoggedSubject>();
       requests.forEach(([r, p], index) => {
         const before = agreement({ memberFields: r.memberFields, friendFields: r.friendFields, ...(r.windDown ? { windDown: windDown() } : {}) });
         const after = agreement({ memberFields: p.memberFields, friendFields: p.friendFields, ...(p.windDown ? { windDown: windDown() } : {}) });
-        const request = logged(r, index + 1);
-        const w = world(r, members, missing);
+        const request = logged(r, index + 1, entries);
+        const w = world(r, members, missing, sharedFacts);
         const wAfter = { ...w, sensitive: p.sensitive ? SENSITIVE_MASK | ID_MASK << 7 : SENSITIVE_MASK };
         const baseline = replayRequest(request, before, w, new Afresh());
         const proposed = replayRequest(request, after, wAfter, new Afresh());
@@ -148,4 +188,6 @@ test('simulation: a request compared under two terms in one pass over its column
   ), { numRuns: 150 });
   // The property saw subjects changed between the terms, replays differing from the log, and refusals left to the general path.
   assert.ok(changedSubjects > 300 && differing > 200 && refused > 200, `${changedSubjects} subjects changed, ${differing} differing from the log, ${refused} refused`);
+  // And subjects decided from what was found for their kind before, in this request or an earlier one.
+  assert.ok(kindsAgain > 25, `${kindsAgain} subjects of a kind met before`);
 });
