@@ -48,6 +48,7 @@ export class FriendshipRepository {
     ]);
     const work = async (db: Db) => {
       for (const batch of chunks(rows, INSERT_BATCH)) await db.insertInto('friendships').values(batch).execute();
+      await forgetEnds(db, friendships);
       await followFriendships(db, rows.map((row) => row.member_id));
     };
     if (this.db.isTransaction) await work(this.db); else await this.db.transaction().execute(work);
@@ -60,6 +61,11 @@ export class FriendshipRepository {
         eb.and([eb('member_id', '=', a), eb('friend_id', '=', b)]),
         eb.and([eb('member_id', '=', b), eb('friend_id', '=', a)]),
       ])).execute();
+      // Both directions by number, for a replay of requests logged while they were friends (migration 0042).
+      await db.insertInto('ended_friendships').columns(['member_number', 'friend_number'])
+        .expression(db.selectFrom('member_numbers as m').innerJoin('member_numbers as f', (join) => join.onRef('f.member_id', '<>', 'm.member_id'))
+          .select(['m.number', 'f.number as friend']).where('m.member_id', 'in', [a, b]).where('f.member_id', 'in', [a, b]))
+        .onConflict((c) => c.doNothing()).execute();
       await followFriendships(db, [a, b]);
     };
     if (this.db.isTransaction) await work(this.db); else await this.db.transaction().execute(work);
@@ -151,6 +157,17 @@ export class FriendshipRepository {
 }
 
 /** After friendships of `members` changed: their lists by number, their friends' ordinals, who can see them (migrations 0038, 0040). */
+/** Friends again: their ends (ended_friendships) no longer hold, in both directions. */
+async function forgetEnds(db: Db, friendships: readonly Friendship[]): Promise<void> {
+  for (const batch of chunks(friendships, INSERT_BATCH / 2)) {
+    const pairs = sql.join(batch.flatMap(({ a, b }) => [sql`(${a}, ${b})`, sql`(${b}, ${a})`]));
+    // By the pairs' numbers (two look-ups each), whatever the number of ends kept.
+    await sql`with pair (a, b) as (values ${pairs})
+      delete from ended_friendships where (member_number, friend_number) in (
+        select m.number, f.number from pair join member_numbers m on m.member_id = pair.a join member_numbers f on f.member_id = pair.b)`.execute(db);
+  }
+}
+
 async function followFriendships(db: Db, members: readonly string[]): Promise<void> {
   await refreshFriendNumberLists(db, members);
   await renumberFriends(db, members);

@@ -38,6 +38,9 @@ import type { MemberFacts } from './replay-members.js';
 
 export type { MemberFacts };
 
+/** Slots of the direct-mapped cache of packed codes (a prime: codes differ in their low field-set id). */
+const CODE_SLOTS = 4093;
+
 /** A batch whose requests hold fewer than one leaf in this many of the range they span reads its leaves request by request. */
 const SCATTERED = 4;
 
@@ -69,6 +72,8 @@ export class ReplayLogRepository {
   private readonly grantMasks = new Map<string, FieldMask>();
   /** A packed subject code's relation and lists, by the code: a log holds few distinct ones. */
   private readonly packed = new Map<number, PackedLists>();
+  private readonly slotCodes = new Float64Array(CODE_SLOTS).fill(-1);
+  private readonly slotLists = new Array<PackedLists | undefined>(CODE_SLOTS);
   private raw: RawReplayReads | undefined;
 
   constructor(private readonly db: Db) {}
@@ -124,9 +129,9 @@ export class ReplayLogRepository {
     const members = raw?.members();
     if (raw === undefined || members === undefined) return undefined;
     const { maxNumber } = members;
-    const { requests, subjects } = await this.sizes(filter);
-    // A replay with more requests than there are members meets most of them, and most token members' friends.
-    if (!members.knowsEveryone() && requests >= maxNumber) members.everyone(await loadFriendGraph(this.db));
+    const { requests, subjects, unpacked } = await this.sizes(filter);
+    // A replay with more requests logged before 0042 than there are members meets most token members' friends.
+    if (!members.knowsEveryone() && unpacked >= maxNumber) members.everyone(await loadFriendGraph(this.db));
     if (members.knowsEveryone()) { raw.friendshipsInSql = false; this.meetsMostMembers = requests >= maxNumber; return members; }
     // A replay naming more subjects than there are members meets most of them.
     this.meetsMostMembers = subjects >= maxNumber;
@@ -149,17 +154,21 @@ export class ReplayLogRepository {
    * How many requests the filter holds, and how many subjects they name at most (their leaves: what a
    * replay checks friendships for), in one scan (a whole log's took 1.3 s of CPU at a million members).
    */
-  private async sizes(filter: ReplayFilter): Promise<{ requests: number; subjects: number }> {
-    let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects')])
+  private async sizes(filter: ReplayFilter): Promise<{ requests: number; subjects: number; unpacked: number }> {
+    let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects'),
+      sql<number>`count(*) - count(replay_subjects)`.as('unpacked')])
       .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
       .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
     if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
     const row = await query.executeTakeFirstOrThrow();
-    return { requests: Number(row.requests), subjects: Number(row.subjects) };
+    return { requests: Number(row.requests), subjects: Number(row.subjects), unpacked: Number(row.unpacked) };
   }
 
   /** A packed code's relation and lists, worked out once per distinct code. */
   packedLists(code: number): PackedLists {
+    // A code is too large a number for a Map to look up cheaply: a direct-mapped cache in front of it.
+    const slot = code % CODE_SLOTS;
+    if (this.slotCodes[slot] === code) return this.slotLists[slot]!;
     let lists = this.packed.get(code);
     if (lists === undefined) {
       const self = code % 2;
@@ -172,6 +181,8 @@ export class ReplayLogRepository {
       };
       this.packed.set(code, lists);
     }
+    this.slotCodes[slot] = code;
+    this.slotLists[slot] = lists;
     return lists;
   }
 
@@ -268,7 +279,7 @@ export class ReplayLogRepository {
     let last = -1;
     for (const code of codes) {
       // A request's friends mostly share a code: a look-up only when it changes.
-      if (code === last || this.packed.has(code)) continue;
+      if (code === last || this.slotCodes[code % CODE_SLOTS] === code || this.packed.has(code)) continue;
       last = code;
       const ids = Math.floor(code / 2);
       const withheld = ids % PACKED_ID_SPAN;
@@ -444,8 +455,11 @@ export class PackedRequests {
 
   /** Whether the subject at `at` (a request's, see `first`) is a friend of the request's token member today. */
   friendToday(index: number, at: number): boolean {
-    const { friends, tokens, numbers } = this.batch;
-    return friends === undefined ? this.members.isFriend(tokens[index]!, numbers[at]!) : friends.subjects[at] === 1;
+    const { friends, tokens, numbers, appended } = this.batch;
+    if (friends !== undefined) return friends.subjects[at] === 1;
+    if (appended[index] === 0) return this.members.isFriend(tokens[index]!, numbers[at]!);
+    // Logged since 0042: shown through a friend, a friend still unless that ended; the token's own member (a `self` entry) is not their own friend.
+    return this.entries[at]!.relation === 'friend' && numbers[at]! >= 0 && !this.members.friendshipEnded(tokens[index]!, numbers[at]!);
   }
 
   /** The request's subjects are those at first(index) .. first(index + 1) - 1 (code, number). */
@@ -564,7 +578,8 @@ export const SUBJECTS_FROM_LEAVES = (code = SUBJECT_CODE) => `(select group_conc
 const BATCH_SQL = (agreement: string, friendships: boolean) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id,
     r.agreement_version, r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over,
     ${friendships ? FRIEND_OF_TOKEN('h') : 0} as denied_friend,
-    ${friendships ? SUBJECTS_FROM_LEAVES(SUBJECT_CODE_AND_FRIEND) : `coalesce(r.replay_subjects, ${SUBJECTS_FROM_LEAVES(SUBJECT_CODE)})`} as subjects
+    ${friendships ? SUBJECTS_FROM_LEAVES(SUBJECT_CODE_AND_FRIEND) : `coalesce(r.replay_subjects, ${SUBJECTS_FROM_LEAVES(SUBJECT_CODE)})`} as subjects,
+    ${friendships ? 0 : 'r.replay_subjects is not null'} as appended
   from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
   where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ?${agreement}
   order by r.first_seq limit ?`;
@@ -573,15 +588,15 @@ const BATCH_SQL = (agreement: string, friendships: boolean) => `select r.first_s
 type BatchRow = [
   first_seq: number, leaf_count: number, at: string, app_id: string, partner_id: string | null, agreement_id: string | null,
   agreement_version: number | null, rules_version: string, token_member_id: string, purpose: string | null, outcome: string, code: string | null,
-  subject_member_id: string | null, passed_over: number | null, denied_friend: number, subjects: string | null,
+  subject_member_id: string | null, passed_over: number | null, denied_friend: number, subjects: string | null, appended: number,
 ];
 
-function batchRowObject(row: BatchRow): HeadRow & { subjects: string | null; denied_friend: number } {
+function batchRowObject(row: BatchRow): HeadRow & { subjects: string | null; denied_friend: number; appended: number } {
   const [first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, outcome, code,
-    subject_member_id, passed_over, denied_friend, subjects] = row;
+    subject_member_id, passed_over, denied_friend, subjects, appended] = row;
   return {
     first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, outcome, code,
-    subject_member_id, passed_over, denied_friend, subjects,
+    subject_member_id, passed_over, denied_friend, subjects, appended,
   };
 }
 
@@ -601,6 +616,11 @@ interface PackedBatch {
   readonly subjectIds: (firstSeq: number, leafCount: number) => string[];
   /** Read with the leaves: whether each subject, and the member a refused request named, is a friend of the token's member (1). */
   readonly friends?: { readonly subjects: Uint8Array; readonly denied: Uint8Array };
+  /**
+   * Per request: 1 when its subjects were packed at append (migration 0042, with ended_friendships):
+   * a subject shown through a friend is a friend today unless their friendship ended since.
+   */
+  readonly appended: Uint8Array;
 }
 
 /**
@@ -658,11 +678,16 @@ class RawReplayReads {
     let numbers: Int32Array = new Int32Array(rows.length * 32);
     const tokens = new Int32Array(rows.length);
     const denied = new Int32Array(rows.length);
+    const appended = new Uint8Array(rows.length);
+    // The tokens whose friends are read: of requests logged before 0042, and of those naming a member not shown.
+    const listed: number[] = [];
     for (let index = 0; index < rows.length; index++) {
       const row = rows[index]!;
       starts[index] = codes.length;
       tokens[index] = members.numberOf(row.token_member_id);
       denied[index] = row.subject_member_id === null ? -1 : members.numberOf(row.subject_member_id);
+      appended[index] = row.appended;
+      if (row.appended !== 1 || denied[index]! >= 0) listed.push(tokens[index]!);
       const text = row.subjects;
       // Codes and numbers hold digits, commas and minus signs only: the first two unit separators end them, whatever the ids hold.
       const end = text === null ? -1 : text.indexOf(LISTS_SEPARATOR);
@@ -676,11 +701,11 @@ class RawReplayReads {
     starts[rows.length] = codes.length;
     numbers = numbers.subarray(0, codes.length);
     // The members the batch names and its tokens' friends, read now: a statement per table for those not read before.
-    members.load(numbers, inSql ? [] : tokens);
+    members.load(numbers, inSql ? [] : listed);
     members.load(tokens, []);
     members.load(denied, []);
     const friends = inSql ? splitFriendships(codes, rows) : undefined;
-    return { heads: rows, starts, codes, numbers, tokens, denied, subjectIds: (first, count) => this.subjectIds(first, count), friends };
+    return { heads: rows, starts, codes, numbers, tokens, denied, appended, subjectIds: (first, count) => this.subjectIds(first, count), friends };
   }
 
   /** A request's subjects' ids, in seq order (its `released` leaves after the head). */

@@ -56,6 +56,8 @@ export class ReplayNumbers {
   private pool = new Uint32Array(1 << 16);
   private pooled = 0;
   private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends', BetterSqlite3.Statement>;
+  /** Friendships ended since migration 0042, by member then friend (friendshipEnded). */
+  private ended: Map<number, Set<number>> | undefined;
   /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
   private graph: FriendGraph | undefined;
 
@@ -210,6 +212,26 @@ export class ReplayNumbers {
   /** Whether the member (loaded) exists and has the platform on. */
   platformEnabled(n: number): boolean {
     return n >= 0 && (this.flags[n]! & (MEMBER | PLATFORM)) === (MEMBER | PLATFORM);
+  }
+
+  /**
+   * Whether the friendship of `token` and `friend` ended since migration 0042 and was not made again
+   * (ended_friendships, read whole when first asked: it holds only the ends since).
+   */
+  friendshipEnded(token: number, friend: number): boolean {
+    this.ended ??= this.readEnded();
+    if (this.ended.size === 0) return false;
+    return this.ended.get(token)?.has(friend) ?? false;
+  }
+
+  private readEnded(): Map<number, Set<number>> {
+    const ended = new Map<number, Set<number>>();
+    for (const [member, friend] of this.sqlite.prepare('select member_number, friend_number from ended_friendships').raw().iterate() as Iterable<[number, number]>) {
+      let friends = ended.get(member);
+      if (friends === undefined) ended.set(member, friends = new Set());
+      friends.add(friend);
+    }
+    return ended;
   }
 
   /** Whether `friend` is among the friends of `token` (loaded as a token) today. */

@@ -51,6 +51,7 @@ export interface Database {
   audit_field_uses: AuditFieldUsesTable;
   member_numbers: MemberNumbersTable;
   friend_number_lists: FriendNumberListsTable;
+  ended_friendships: EndedFriendshipsTable;
   audit_token_months: AuditTokenMonthsTable;
   member_sets: MemberSetsTable;
   member_set_deltas: MemberSetDeltasTable;
@@ -578,6 +579,12 @@ export interface AuditFieldUsesTable {
 
 /** Every member's dense number, given on insert (migration 0028): what member sets are bitmaps over. */
 /** A member's friends by number (migration 0040): sorted ascending, 4 bytes each, big-endian. */
+/** A direction of a friendship ended since migration 0042, by member numbers (a replay's "friend today"). */
+export interface EndedFriendshipsTable {
+  member_number: number;
+  friend_number: number;
+}
+
 export interface FriendNumberListsTable {
   member_number: number;
   friends: Buffer;

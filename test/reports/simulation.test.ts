@@ -24,7 +24,7 @@ import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } fro
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import { Prng } from '../../src/seed/random.js';
 import { seedMembers } from '../../src/seed/world-generator.js';
-import { ReplayLogRepository, type LoggedRequestRead, type ReplayFilter } from '../../src/store/replay-log-repository.js';
+import { ReplayLogRepository, SUBJECTS_FROM_LEAVES, type LoggedRequestRead, type ReplayFilter } from '../../src/store/replay-log-repository.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { build, type Built } from '../helpers/build.js';
 import { grantToken } from '../helpers/fixtures.js';
@@ -51,6 +51,7 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
   assert.deepEqual(replay.skipped, []);
   assert.deepEqual({ ...replay.differences, listed: replay.listed }, { rules: 0, member_settings: 0, listed: [] });
   assert.equal(replay.same, replay.requests);
+  await packedAsTheLeavesSay(built.store, replay.requests);
   await sameReadsEitherWay(built.store, { from: SEEDED_AT, to: now }, replay.requests);
   await sameConsentsEitherWay(built.store, { from: SEEDED_AT, to: now });
   await sameConsentsEitherWay(built.store, { agreementId: demoAgreementId('blackberry'), from: SEEDED_AT, to: now }, 50);
@@ -102,6 +103,20 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
 });
 
 /**
+ * The appender packs each Graph API request's subjects (migration 0042) exactly as the replay would
+ * read them from the request's leaves; staff actions get none.
+ */
+async function packedAsTheLeavesSay(store: Store, requests: number): Promise<void> {
+  const graph = sql.raw('r.app_id is not null and r.token_member_id is not null');
+  const { rows: [counts] } = await sql<{ graph: number; packed: number; wrong: number; others: number }>`select
+    sum(case when ${graph} then 1 else 0 end) as graph, sum(case when ${graph} and r.replay_subjects is not null then 1 else 0 end) as packed,
+    sum(case when ${graph} and r.replay_subjects is not coalesce(${sql.raw(SUBJECTS_FROM_LEAVES())}, '') then 1 else 0 end) as wrong,
+    sum(case when not (${graph}) and r.replay_subjects is not null then 1 else 0 end) as others
+    from audit_requests r`.execute(store.db);
+  assert.deepEqual([Number(counts!.graph), Number(counts!.packed), Number(counts!.wrong), Number(counts!.others)], [requests, requests, 0, 0]);
+}
+
+/**
  * The log as better-sqlite3 reads it (a statement per batch, subjects packed in a string; today's
  * friendships from the token members' lists or looked up with the leaves) and as Kysely does
  * (inside a transaction, as on PostgreSQL): the same requests, subjects and friendships.
@@ -135,7 +150,9 @@ async function sameWithoutNumbers(store: Store, filter: ReplayFilter & { now: nu
     from audit_leaves l join members m on m.id = l.subject_member_id where l.outcome = 'released'`.execute(store.db);
   assert.ok(Number(numbered!.released) > 300);
   assert.deepEqual([Number(numbered!.numbered), Number(numbered!.wrong)], [Number(numbered!.released), 0], 'every released member numbered, as their row');
+  // Appended before 0039 means before 0042 too: those requests' subjects are read from their leaves, and friendships from the lists.
   await sql`update audit_leaves set subject_number = null where seq % 3 = 0`.execute(store.db);
+  await sql`update audit_requests set replay_subjects = null where first_seq % 2 = 0`.execute(store.db);
   assert.deepEqual(await auditReplay(store, filter), expected, 'a log in part without numbers');
   await sameReadsEitherWay(store, filter, expected.requests);
   await sql`update audit_leaves set subject_number = null`.execute(store.db);

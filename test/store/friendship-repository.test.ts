@@ -101,6 +101,25 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await ids(store, DEVICE), ['d1', 'n1', 'u1', 'u3']);
       assert.equal(await store.friendships.countInRange('me', 'n1', null), 2, 'the ordinals after it move down');
     });
+
+    test('an ended friendship is kept by number in both directions for the replay, and forgotten when the two are friends again', async (t) => {
+      const store = createStore((await testDatabase(t, dialect)).db);
+      await addMembers(store, [{ id: 'me' }, { id: 'f1' }, { id: 'f2' }, { id: 'f3' }], NOW);
+      await addFriendships(store, [['me', 'f1'], ['me', 'f2'], ['f1', 'f2']], NOW);
+      const number = async (id: string) => (await store.db.selectFrom('member_numbers').select('number').where('member_id', '=', id).executeTakeFirstOrThrow()).number;
+      const ends = async () => (await store.db.selectFrom('ended_friendships').select(['member_number', 'friend_number'])
+        .orderBy('member_number').orderBy('friend_number').execute()).map((row) => [Number(row.member_number), Number(row.friend_number)]);
+      const [me, f1, f2] = [await number('me'), await number('f1'), await number('f2')];
+      const pair = (a: number, b: number) => [[Math.min(a, b), Math.max(a, b)], [Math.max(a, b), Math.min(a, b)]].sort((x, y) => x[0]! - y[0]!);
+
+      await store.friendships.unfriend('me', 'f1');
+      assert.deepEqual(await ends(), pair(me, f1));
+      await store.friendships.unfriend('f2', 'me');
+      await store.friendships.unfriend('f2', 'me');
+      assert.deepEqual(await ends(), [...pair(me, f1), ...pair(me, f2)].sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!), 'ended twice: kept once');
+      await addFriendships(store, [['f1', 'me'], ['f3', 'f2']], NOW);
+      assert.deepEqual(await ends(), pair(me, f2), 'friends again: no longer ended, in either direction; the others kept');
+    });
   });
 }
 
