@@ -52,7 +52,7 @@ import { memberIdAt } from '../src/seed/member-ids.js';
 import { seedDatabase } from '../src/seed/seed-database.js';
 import { toIso } from '../src/store/columns.js';
 import { replaySubjectsOf } from '../src/store/audit-rows.js';
-import { ReplayLogRepository, SUBJECTS_FROM_LEAVES } from '../src/store/replay-log-repository.js';
+import { ReplayLogRepository, REPLAY_SUBJECTS_FROM_LEAVES } from '../src/store/replay-log-repository.js';
 import { ReplayMembers } from '../src/store/replay-members.js';
 import type { Store } from '../src/store/store.js';
 import { fmt, isMain, runAsScript, verdict, type BenchOptions, type BenchResult, type Figure } from './lib/figures.js';
@@ -66,7 +66,13 @@ type Size = typeof FULL;
 
 const SEED = 2018;
 const NOW = Date.parse('2026-11-29T12:00:00Z');
-const LOG_DAYS = 89;
+/**
+ * The days the log spans (SIMULATE_BENCH_DAYS): 89 by default, so that the 90-day simulation reads all
+ * of its agreement's requests. A log of a hundred million subjects spans years (1,095 days: 91,000
+ * subjects a day), of which the simulation reads its 90 days; the demo agreements started 90 to 750
+ * days before `now`, so requests before an agreement's start are refused (logged, no subjects).
+ */
+const LOG_DAYS = env('SIMULATE_BENCH_DAYS', 89);
 const PAGE = 25;
 /** Subjects kept in memory to time the decisions alone. */
 const IN_MEMORY_SUBJECTS = 300_000;
@@ -84,7 +90,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => { const used = process.cpuUsage(since)
 const removeDatabase = (path: string) => { for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); };
 
 /** `numbered`: the log's subjects carry their member numbers (migration 0039); absent in a log cached before, which gets them (numberCachedLog). */
-interface LogRecord { seconds: number; requests: number; subjects: number; seedSeconds?: number; logCpuSeconds?: number; numbered?: boolean; packed?: boolean }
+interface LogRecord { seconds: number; requests: number; subjects: number; seedSeconds?: number; logCpuSeconds?: number; numbered?: boolean; packed?: boolean | number }
 
 /** SIMULATE_BENCH_UNNUMBERED=1: a log cached without numbers is replayed so (subjects looked up by id, as a log appended before 0039). */
 const KEEP_UNNUMBERED = process.env.SIMULATE_BENCH_UNNUMBERED === '1';
@@ -108,8 +114,11 @@ function numberCachedLog(path: string, marker: string, record: LogRecord): void 
   log(`cache: the log's subjects numbered as the appender numbers them in ${fmt((performance.now() - started) / 1000, 1)} s (not part of any figure)`);
 }
 
+/** The layout of `replay_subjects` the cached log holds (2: with its head entry). */
+const PACKED_FORMAT = 2;
+
 /**
- * A log cached before migration 0042 gets each request's packed subjects as the appender writes
+ * A log cached before migration 0042 (or packed in an earlier layout) gets each request's packed subjects as the appender writes
  * them (replaySubjectsOf; the same string the replay otherwise builds from the leaves), once, timed
  * apart from every figure.
  */
@@ -118,12 +127,12 @@ function packCachedLog(path: string, marker: string, record: LogRecord): void {
   const sqlite = new Database(path);
   try {
     sqlite.pragma('cache_size = -2000000');
-    sqlite.prepare(`update audit_requests as r set replay_subjects = coalesce(${SUBJECTS_FROM_LEAVES()}, '')
-      where app_id is not null and token_member_id is not null and replay_subjects is null`).run();
+    sqlite.prepare(`update audit_requests as r set replay_subjects = ${REPLAY_SUBJECTS_FROM_LEAVES()}
+      where app_id is not null and token_member_id is not null`).run();
   } finally {
     sqlite.close();
   }
-  record.packed = true;
+  record.packed = PACKED_FORMAT;
   writeFileSync(marker, JSON.stringify(record));
   log(`cache: each request's subjects packed as the appender packs them in ${fmt((performance.now() - started) / 1000, 1)} s (not part of any figure)`);
 }
@@ -131,14 +140,14 @@ function packCachedLog(path: string, marker: string, record: LogRecord): void {
 /** The world and its log, built once into the cache. */
 async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecord; reused: boolean }> {
   mkdirSync(CACHE, { recursive: true });
-  const path = join(CACHE, `simulate-${size.members}-s${SEED}-f${size.avgFriends}-subjects${size.subjects}.db`);
+  const path = join(CACHE, `simulate-${size.members}-s${SEED}-f${size.avgFriends}-subjects${size.subjects}${LOG_DAYS === 89 ? '' : `-days${LOG_DAYS}`}.db`);
   const marker = `${path}.done`;
   if (existsSync(marker) && existsSync(path)) {
     // A world cached by an older version gets the migrations since (the replay opens it read-only).
     await migrateCached(path, log);
     const record = JSON.parse(readFileSync(marker, 'utf8')) as LogRecord;
     if (record.numbered !== true && !KEEP_UNNUMBERED) numberCachedLog(path, marker, record);
-    if (record.packed !== true && !KEEP_UNNUMBERED) packCachedLog(path, marker, record);
+    if (record.packed !== PACKED_FORMAT && !KEEP_UNNUMBERED) packCachedLog(path, marker, record);
     return { path, record, reused: true };
   }
   removeDatabase(path);
@@ -158,7 +167,7 @@ async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecor
     const cpu = process.cpuUsage();
     const totals = await writeLog(store, path, size);
     const used = process.cpuUsage(cpu);
-    const record = { seconds: (performance.now() - started) / 1000, ...totals, seedSeconds, logCpuSeconds: (used.user + used.system) / 1e6, numbered: true, packed: true };
+    const record = { seconds: (performance.now() - started) / 1000, ...totals, seedSeconds, logCpuSeconds: (used.user + used.system) / 1e6, numbered: true, packed: PACKED_FORMAT };
     writeFileSync(marker, JSON.stringify(record));
     return { path, record, reused: false };
   } finally {
@@ -260,6 +269,7 @@ class LogWriter {
         const entries = leaves.map((leaf) => ({
           appId: agreement.appIds[0]!, tokenMemberId: member, outcome: leaf.outcome as AuditEntry['outcome'], code: leaf.code,
           subjectMemberId: leaf.subject, subjectNumber: leaf.subject === null ? undefined : this.numbers.get(leaf.subject),
+          passedOver: leaf.passedOver === null ? null : { count: leaf.passedOver, reason: FRIEND_OPTED_OUT },
         }));
         this.insertRequest.run(this.seq, leaves.length, toIso(at), `bench-${this.seq}`, agreement.appIds[0], agreement.partnerId, agreement.id,
           agreement.version, RULES_VERSION, member, 'device_experience', replaySubjectsOf(entries, 0, entries.length, setIds));
@@ -273,7 +283,8 @@ class LogWriter {
 
 interface LoggedSynthetic { at: number; agreement: Agreement; member: string; leaves: Leaf[] }
 
-const GRANTED_AT = NOW - 100 * DAY_MS;
+/** The grants the log's requests are made under: before its first request. */
+const GRANTED_AT = NOW - (LOG_DAYS + 11) * DAY_MS;
 const grantIdOf = (agreement: Agreement, member: string) => `g_bench_${agreement.id}_${member}`;
 
 /** One synthetic request at `at`: an agreement by its share of the traffic, a member at random, decided as the route decides. */

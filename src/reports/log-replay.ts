@@ -78,11 +78,14 @@ export class LogReplayer {
     for (;;) {
       const packed = await this.log.packedRequests(filter, afterSeq, batchSize);
       if (packed !== undefined) {
-        if (packed.length === 0) return;
-        afterSeq = packed.head(packed.length - 1).seq;
+        if (packed.rowsRead === 0) return;
+        afterSeq = packed.lastSeq;
         const heads = Array.from({ length: packed.length }, (_, index) => packed.head(index));
         // Only a third-party app's request reads its subjects' consents (whether they use the app): only its ids are split.
-        await this.load(heads.map((head, index) => ({ head, subjectIds: this.appClassOf(head) === 'third_party' ? packed.ids(index) : [] })));
+        // Nothing else is read for a batch whose token members all have numbers and whose consents are all read already.
+        if (!this.readsNothingFor(packed, heads)) {
+          await this.load(heads.map((head, index) => ({ head, subjectIds: this.appClassOf(head) === 'third_party' ? packed.ids(index) : [] })));
+        }
         yield new PackedBatch(this, packed, heads);
         continue;
       }
@@ -149,6 +152,19 @@ export class LogReplayer {
     for (const [id, list] of consents) this.consents.set(id, list);
   }
 
+  /**
+   * Whether `load` would read nothing for a packed batch: every consent is read (or the run's
+   * agreement's), every request is a device app's and its token member has a number (the platform
+   * setting then read by number, requestWorld).
+   */
+  private readsNothingFor(packed: PackedRequests, heads: readonly LoggedHead[]): boolean {
+    if (!this.consentsComplete && this.agreementConsents === undefined) return false;
+    for (let index = 0; index < heads.length; index++) {
+      if (packed.tokenNumber(index) < 0 || this.appClassOf(heads[index]!) === 'third_party') return false;
+    }
+    return true;
+  }
+
   /** A member's number in today's world as read by number (SQLite); -1 when it has none, or the world is not read so. */
   memberNumber(id: string): number {
     return this.members === undefined ? -1 : this.members.numberOf(id);
@@ -159,11 +175,13 @@ export class LogReplayer {
   }
 
   /** What the request-level rules read of the world, or undefined when the grant the request was made under is not found. */
-  requestWorld(head: LoggedHead): RequestWorld | undefined {
+  requestWorld(head: LoggedHead, tokenNumber = -1): RequestWorld | undefined {
     const consents = this.agreementConsents === undefined ? this.consents : this.agreementConsents;
     const consent = consentAt(consents.get(head.tokenMemberId) ?? [], head);
     if (consent === undefined) return undefined;
-    return { appClass: this.appClassOf(head), consented: consent, tokenMemberPlatformEnabled: this.platform.get(head.tokenMemberId) ?? false };
+    // By number where the batch gives one (its platform setting read with the world), else as `load` read it.
+    const platform = tokenNumber >= 0 && this.members !== undefined ? this.members.platformEnabled(tokenNumber) : this.platform.get(head.tokenMemberId) ?? false;
+    return { appClass: this.appClassOf(head), consented: consent, tokenMemberPlatformEnabled: platform };
   }
 
   /** A member's facts as a subject of the request: undefined when no such member exists. */
@@ -183,8 +201,9 @@ export class LogReplayer {
     return asFriend ? member.friend : member.other;
   }
 
-  step({ request, friendsToday, deniedSubjectIsFriend }: LoggedRequestRead): ReplayStep {
-    const world = this.requestWorld(request);
+  /** `tokenNumber`: the token member's number where the batch read one (-1: none). */
+  step({ request, friendsToday, deniedSubjectIsFriend }: LoggedRequestRead, tokenNumber = -1): ReplayStep {
+    const world = this.requestWorld(request, tokenNumber);
     if (world === undefined) return { request, skipped: 'grant_not_found' };
     const facts = (id: string, isFriend: boolean) => this.subjectFacts(request, world.appClass, id, isFriend);
     return {
@@ -244,7 +263,7 @@ class PackedBatch implements ReplayBatch {
   }
 
   step(index: number): ReplayStep {
-    return this.replayer.step(this.packed.read(index));
+    return this.replayer.step(this.packed.read(index), this.packed.tokenNumber(index));
   }
 
   /**
@@ -254,33 +273,50 @@ class PackedBatch implements ReplayBatch {
    */
   columns(index: number): ColumnsStep | undefined {
     const request = this.heads[index]!;
-    const world = this.replayer.requestWorld(request);
     const { packed } = this;
     const token = packed.tokenNumber(index);
+    const world = this.replayer.requestWorld(request, token);
     if (world === undefined || world.appClass === 'third_party' || token < 0 || request.tokenMemberId === ANOTHER_MEMBER) return undefined;
-    const members = packed.members;
-    const first = packed.first(index);
-    const own = selfFacts(request.tokenMemberId);
-    const subjects: SubjectColumns = {
-      length: packed.first(index + 1) - first,
-      logged: (at) => packed.entry(first + at),
-      facts: (at) => {
-        const number = packed.number(first + at);
-        // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
-        const self = packed.entry(first + at).relation === 'self';
-        if (number === token) return self || members.facts(number, false) !== undefined ? own : undefined;
-        if (self) return ANOTHER_SELF;
-        return members.facts(number, packed.friendToday(index, first + at));
-      },
-      member: (at) => packed.number(first + at),
-      kind: (at) => {
-        const number = packed.number(first + at);
-        const entry = packed.entry(first + at);
-        if (number === token || entry.relation === 'self' || entry.index >= KIND_ENTRIES) return -1;
-        const facts = members.factsKind(number, packed.friendToday(index, first + at));
-        return facts < 0 || facts >= KIND_FACTS ? -1 : facts * KIND_ENTRIES + entry.index;
-      },
-    };
+    const subjects = new PackedSubjects(packed, index, token, selfFacts(request.tokenMemberId));
     return { request, world, subjects };
+  }
+}
+
+/** A packed request's subjects as columns (SubjectColumns), by their place in the batch: no object per subject. */
+class PackedSubjects implements SubjectColumns {
+  readonly length: number;
+  private readonly first: number;
+
+  /** `own`: the token's member's facts as themself. */
+  constructor(private readonly packed: PackedRequests, private readonly index: number, private readonly token: number, private readonly own: SubjectFacts) {
+    this.first = packed.first(index);
+    this.length = packed.first(index + 1) - this.first;
+  }
+
+  logged(at: number): ReturnType<PackedRequests['entry']> {
+    return this.packed.entry(this.first + at);
+  }
+
+  facts(at: number): SubjectFacts | undefined {
+    const { packed, token } = this;
+    const number = packed.number(this.first + at);
+    // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
+    const self = packed.entry(this.first + at).relation === 'self';
+    if (number === token) return self || packed.members.facts(number, false) !== undefined ? this.own : undefined;
+    if (self) return ANOTHER_SELF;
+    return packed.members.facts(number, packed.friendToday(this.index, this.first + at));
+  }
+
+  member(at: number): number {
+    return this.packed.number(this.first + at);
+  }
+
+  kind(at: number): number {
+    const { packed } = this;
+    const number = packed.number(this.first + at);
+    const entry = packed.entry(this.first + at);
+    if (number === this.token || entry.relation === 'self' || entry.index >= KIND_ENTRIES) return -1;
+    const facts = packed.members.factsKind(number, packed.friendToday(this.index, this.first + at));
+    return facts < 0 || facts >= KIND_FACTS ? -1 : facts * KIND_ENTRIES + entry.index;
   }
 }

@@ -105,8 +105,9 @@ class FieldTally {
     if (mask === 0) return;
     const members = relation === 'self' ? this.direct : this.throughFriends;
     (relation === 'self' ? this.anyDirect : this.anyThroughFriends).add(member);
-    for (let index = 0; index < FIELDS.length; index++) {
-      if ((mask & (1 << index)) === 0) continue;
+    // The fields in the mask, lowest first (mostly one or two of them).
+    for (let rest = mask; rest !== 0; rest &= rest - 1) {
+      const index = 31 - Math.clz32(rest & -rest);
       this.times[index]!++;
       members[index]!.add(member);
     }
@@ -166,7 +167,7 @@ class SimulationTally {
   private addSubject(change: Pick<DecidedPair, 'more' | 'less' | 'reasonChanged'>, member: number | string, relation: 'self' | 'friend'): void {
     this.more.add(change.more, member, relation);
     this.less.add(change.less, member, relation);
-    for (let index = 0; index < FIELDS.length; index++) if ((change.reasonChanged & (1 << index)) !== 0) this.reasonChanged[index]!++;
+    for (let rest = change.reasonChanged; rest !== 0; rest &= rest - 1) this.reasonChanged[31 - Math.clz32(rest & -rest)]!++;
   }
 
   fields(): FieldLine[] {
@@ -231,6 +232,8 @@ export interface PreparedSimulation {
   readonly proposed: ReadonlyMap<number, AgreementTerms>;
   /** The Graph API requests the log holds for the agreement in [from, to): what progress counts up to. */
   readonly total: number;
+  /** The log's reads, which the run goes on with (what was counted is not counted again). */
+  readonly log: ReplayLogRepository;
 }
 
 /**
@@ -246,7 +249,7 @@ export async function prepareSimulation(store: Store, request: Omit<SimulationRe
   const versions = await log.agreementVersions(agreement.id);
   const proposed = new Map<number, AgreementTerms>([...versions].map(([version, terms]) => [version, applyProposal(terms, proposal)]));
   const total = await log.count({ agreementId: agreement.id, from, to });
-  return { id: newSimulationId(), store, agreementId: agreement.id, proposal, draftId, from, to, now: request.now, versions, proposed, total };
+  return { id: newSimulationId(), store, agreementId: agreement.id, proposal, draftId, from, to, now: request.now, versions, proposed, total, log };
 }
 
 /**
@@ -261,7 +264,7 @@ export async function prepareSimulation(store: Store, request: Omit<SimulationRe
 export async function runSimulation(prepared: PreparedSimulation, onProgress?: (done: number, total: number) => void | Promise<void>,
   batchSize = REPLAY_BATCH): Promise<SimulationResult> {
   const { agreementId, from, to, versions, proposed, proposal } = prepared;
-  const replayer = new LogReplayer(new ReplayLogRepository(prepared.store.readDb));
+  const replayer = new LogReplayer(prepared.log);
   const sensitive = sensitiveUnder(proposal);
   const tally = new SimulationTally((id) => replayer.memberNumber(id));
   const decisions = new ReplayDecisions();

@@ -76,20 +76,25 @@ export const PACKED_ID_SPAN = 4_194_304;
 export const UNNUMBERED = -2;
 
 /** What replaySubjectsOf reads of an entry. */
-export type ReplayedFields = Pick<NumberedEntry, 'appId' | 'tokenMemberId' | 'outcome' | 'code' | 'subjectMemberId' | 'subjectNumber'>;
+export type ReplayedFields = Pick<NumberedEntry, 'appId' | 'tokenMemberId' | 'outcome' | 'code' | 'subjectMemberId' | 'subjectNumber' | 'passedOver'>;
 
 /**
- * The subjects of a Graph API request as a replay reads them (migration 0042), one string per
- * request instead of a row per subject: the packed code of each `released` entry after the first
- * (its released and withheld lists' ids and whether it is the token's own member, no code), a unit
- * separator, their member numbers (UNNUMBERED for one without), a unit separator, and the ids of
- * those without a number only (a record separator between two). Exactly what the replay's batch
+ * A Graph API request as a replay reads it (migration 0042), one string per request instead of a
+ * row per entry: its head entry (outcome, code, passed-over count, `=` and the member it names; a
+ * unit separator between two, nothing for a null), a group separator, then the packed code of each
+ * `released` entry after it (its released and withheld lists' ids and whether it is the token's own
+ * member: no code), a unit separator, their member numbers (UNNUMBERED for one without), a unit
+ * separator, and the ids of those without a number only (a record separator between two); nothing
+ * after the group separator for a request without subjects. Exactly what the replay's batch
  * statement builds from the leaves of a request logged before 0042. Null for what a replay does not
- * read (a staff action, a request without a token member) and when a list's id is too large to pack.
+ * read (a staff action, a request without a token member), and when the replay could not read it
+ * back (a list's id too large to pack, a separator in the member the head names).
  */
 export function replaySubjectsOf(entries: ReadonlyArray<ReplayedFields>, first: number, end: number, setIds: readonly number[]): string | null {
   const head = entries[first]!;
   if (head.appId === null || head.tokenMemberId === null) return null;
+  const named = head.subjectMemberId;
+  if (named !== null && /[\x1d\x1e\x1f]/.test(named)) return null;
   const codes: number[] = [];
   const numbers: number[] = [];
   const ids: string[] = [];
@@ -104,7 +109,8 @@ export function replaySubjectsOf(entries: ReadonlyArray<ReplayedFields>, first: 
     numbers.push(number ?? UNNUMBERED);
     if (number === undefined) ids.push(e.subjectMemberId ?? '');
   }
-  return codes.length === 0 ? '' : `${codes.join(',')}\x1f${numbers.join(',')}\x1f${ids.join('\x1e')}`;
+  const headText = `${head.outcome}\x1f${head.code ?? ''}\x1f${head.passedOver?.count ?? ''}\x1f${named === null ? '' : `=${named}`}\x1d`;
+  return codes.length === 0 ? headText : `${headText}${codes.join(',')}\x1f${numbers.join(',')}\x1f${ids.join('\x1e')}`;
 }
 
 /** Whether two entries share every field audit_requests holds once for a request's entries. */

@@ -10,6 +10,7 @@ import type { Instant } from '../domain/time.js';
 import { agreementFromRow } from './agreement-repository.js';
 import { fromIso, fromIsoOrNull, maskFromJson, toIso } from './columns.js';
 import { PACKED_ID_SPAN, UNNUMBERED } from './audit-rows.js';
+import { windowSeqs } from './audit-window.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import { loadFriendGraph } from './friend-graph.js';
@@ -75,6 +76,9 @@ export class ReplayLogRepository {
   private readonly slotCodes = new Float64Array(CODE_SLOTS).fill(-1);
   private readonly slotLists = new Array<PackedLists | undefined>(CODE_SLOTS);
   private raw: RawReplayReads | undefined;
+  /** What `sizes` and `seqsOf` found, per filter: a run asks more than once (a progress bar's total, replayNumbers). */
+  private readonly sized = new Map<string, FilterSizes>();
+  private readonly windows = new Map<string, SeqRange | null>();
 
   constructor(private readonly db: Db) {}
 
@@ -85,13 +89,15 @@ export class ReplayLogRepository {
    * lookup of the friendships' key per leaf).
    */
   async requests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<LoggedRequestRead[]> {
+    const seqs = await this.seqsOf(filter);
+    if (seqs === null) return [];
     const raw = this.rawReads();
-    const packed = raw?.batch(filter, afterSeq, limit);
+    const packed = raw?.batch(filter, seqs, afterSeq, limit);
     if (packed !== undefined) {
       await this.loadFieldSetsOf(packed.codes);
       return this.unpack(packed, raw!.members());
     }
-    const requests = await this.requestRows(filter, afterSeq, limit);
+    const requests = await this.requestRows(filter, seqs, afterSeq, limit);
     if (requests.length === 0) return [];
     const { first, end } = spanOf(requests);
     const leaves = readsRange(filter, requests) ? await this.leavesBetween(first, end) : await this.leavesOf(requests.map((r) => r.first_seq));
@@ -105,7 +111,8 @@ export class ReplayLogRepository {
    * (PostgreSQL, a transaction, ids that do not pack): read it with `requests`.
    */
   async packedRequests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<PackedRequests | undefined> {
-    const packed = this.rawReads()?.batch(filter, afterSeq, limit);
+    const seqs = await this.seqsOf(filter);
+    const packed = seqs === null ? undefined : this.rawReads()?.batch(filter, seqs, afterSeq, limit);
     if (packed === undefined) return undefined;
     await this.loadFieldSetsOf(packed.codes);
     return new PackedRequests(packed, this, this.raw!.members());
@@ -154,14 +161,40 @@ export class ReplayLogRepository {
    * How many requests the filter holds, and how many subjects they name at most (their leaves: what a
    * replay checks friendships for), in one scan (a whole log's took 1.3 s of CPU at a million members).
    */
-  private async sizes(filter: ReplayFilter): Promise<{ requests: number; subjects: number; unpacked: number }> {
-    let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects'),
-      sql<number>`count(*) - count(replay_subjects)`.as('unpacked')])
-      .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
-      .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
-    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
-    const row = await query.executeTakeFirstOrThrow();
-    return { requests: Number(row.requests), subjects: Number(row.subjects), unpacked: Number(row.unpacked) };
+  private async sizes(filter: ReplayFilter): Promise<FilterSizes> {
+    const key = filterKey(filter);
+    const known = this.sized.get(key);
+    if (known !== undefined) return known;
+    const seqs = await this.seqsOf(filter);
+    let sizes: FilterSizes = { requests: 0, subjects: 0, unpacked: 0 };
+    if (seqs !== null) {
+      let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects'),
+        sql<number>`count(*) - count(replay_subjects)`.as('unpacked')])
+        .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
+        .where('first_seq', '>=', seqs.from).where('first_seq', '<', seqs.below)
+        .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
+      if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
+      const row = await query.executeTakeFirstOrThrow();
+      sizes = { requests: Number(row.requests), subjects: Number(row.subjects), unpacked: Number(row.unpacked) };
+    }
+    this.sized.set(key, sizes);
+    return sizes;
+  }
+
+  /**
+   * The seqs the requests of the filter's period start between (windowSeqs: the requests' instants
+   * indexed per partition of the log), so that a period of a long log reads its own part of it, not
+   * everything before; null when the period holds no request. Once per period.
+   */
+  private async seqsOf(filter: ReplayFilter): Promise<SeqRange | null> {
+    const key = `${filter.from}/${filter.to}`;
+    let seqs = this.windows.get(key);
+    if (seqs === undefined) {
+      const window = await windowSeqs(this.db, toIso(filter.from), toIso(filter.to));
+      seqs = window === undefined ? null : { from: window.from, below: window.firstBelow };
+      this.windows.set(key, seqs);
+    }
+    return seqs;
   }
 
   /** A packed code's relation and lists, worked out once per distinct code. */
@@ -198,12 +231,12 @@ export class ReplayLogRepository {
     return this.raw ??= new RawReplayReads(sqlite);
   }
 
-  private async requestRows(filter: ReplayFilter, afterSeq: number, limit: number): Promise<RequestRow[]> {
+  private async requestRows(filter: ReplayFilter, seqs: SeqRange, afterSeq: number, limit: number): Promise<RequestRow[]> {
     let query = this.db.selectFrom('audit_requests')
       .select(['first_seq', 'leaf_count', 'at', 'app_id', 'partner_id', 'agreement_id', 'agreement_version', 'rules_version', 'token_member_id', 'purpose'])
       .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
       .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to))
-      .where('first_seq', '>', afterSeq);
+      .where('first_seq', '>', Math.max(afterSeq, seqs.from - 1)).where('first_seq', '<', seqs.below);
     if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
     const rows = await query.orderBy('first_seq').limit(limit).execute();
     return rows.map((row) => ({
@@ -314,9 +347,10 @@ export class ReplayLogRepository {
     const rows = this.rawReads()?.allGrants(agreementId);
     if (rows === undefined) return undefined;
     const result = new Map<string, LoggedConsent[]>();
-    for (const row of rows) {
-      const list = result.get(row.member_id);
-      if (list === undefined) result.set(row.member_id, [this.consentOf(row)]); else list.push(this.consentOf(row));
+    for (const [member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields] of rows) {
+      const consent = this.consentOf({ member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields });
+      const list = result.get(member_id);
+      if (list === undefined) result.set(member_id, [consent]); else list.push(consent);
     }
     return result;
   }
@@ -362,13 +396,28 @@ export class ReplayLogRepository {
 
   /** How many Graph API requests the filter holds (for a progress bar); an estimate is not needed: the index counts. */
   async count(filter: ReplayFilter): Promise<number> {
-    let query = this.db.selectFrom('audit_requests').select(sql<number>`count(*)`.as('n'))
-      .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
-      .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
-    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
-    return Number((await query.executeTakeFirstOrThrow()).n);
+    return (await this.sizes(filter)).requests;
   }
 }
+
+/** A grant's GRANT_COLUMNS, in order. */
+type GrantRow = [member_id: string, app_id: string, agreement_id: string | null, purpose: string, granted_at: string, revoked_at: string | null,
+  member_fields: string, friend_fields: string];
+
+/** Requests starting at seqs from `from` to below `below` (a period's, seqsOf). */
+interface SeqRange {
+  readonly from: number;
+  readonly below: number;
+}
+
+interface FilterSizes {
+  readonly requests: number;
+  readonly subjects: number;
+  /** Requests logged before migration 0042 (no replay_subjects). */
+  readonly unpacked: number;
+}
+
+const filterKey = (filter: ReplayFilter) => `${filter.agreementId ?? ''}/${filter.from}/${filter.to}`;
 
 const GRANT_COLUMNS = ['member_id', 'app_id', 'agreement_id', 'purpose', 'granted_at', 'revoked_at', 'member_fields', 'friend_fields'] as const;
 
@@ -430,6 +479,16 @@ export class PackedRequests {
       if (batch.codes[at] !== code) lists = log.packedLists(code = batch.codes[at]!);
       this.entries[at] = lists!;
     }
+  }
+
+  /** The rows the batch read, requests among them or not: none means the period has no more. */
+  get rowsRead(): number {
+    return this.batch.read;
+  }
+
+  /** The seq of the last row read: the next batch reads after it. */
+  get lastSeq(): number {
+    return this.batch.lastSeq;
   }
 
   /** The entry as logged of the subject at `at` (see `first`). */
@@ -545,6 +604,10 @@ function readsRange(filter: ReplayFilter, requests: readonly RequestRow[]): bool
 
 /** Between a request's subjects' codes and their ids, as RawReplayReads reads them (char(31)), and between two ids (char(30)). */
 const LISTS_SEPARATOR = '\x1f';
+/** Between a request's head and its subjects (char(29)). */
+const HEAD_SEPARATOR = '\x1d';
+/** BatchRow's columns by name. */
+const BATCH = { firstSeq: 0, request: 10, deniedFriend: 11, appended: 12 } as const;
 const ID_SEPARATOR = '\x1e';
 
 /** A subject's released and withheld lists' ids and its relation (self: no code) in one number (-1 when an id is too large to pack). */
@@ -555,49 +618,67 @@ const FRIEND_OF_TOKEN = (leaf: string) => `exists (select 1 from friendships f w
 const SUBJECT_CODE_AND_FRIEND = `case when l.released < ${PACKED_ID_SPAN} and l.withheld < ${PACKED_ID_SPAN}
   then ((l.released * ${PACKED_ID_SPAN} + l.withheld) * 2 + (l.code is null)) * 2 + ${FRIEND_OF_TOKEN('l')} else -1 end`;
 /**
- * A request's (`r`) subjects as one string, from its leaves: what the appender writes since
- * migration 0042 (replaySubjectsOf), the codes made by `code` (SUBJECT_CODE).
+ * A request's (`r`) subjects as one string, from its leaves: as replaySubjectsOf packs them after
+ * the head, the codes made by `code` (SUBJECT_CODE); null when it has none.
  */
-export const SUBJECTS_FROM_LEAVES = (code = SUBJECT_CODE) => `(select group_concat(${code}, ',') || char(31) || group_concat(coalesce(l.subject_number, ${UNNUMBERED}), ',')
+const SUBJECTS_FROM_LEAVES = (code = SUBJECT_CODE) => `(select group_concat(${code}, ',') || char(31) || group_concat(coalesce(l.subject_number, ${UNNUMBERED}), ',')
         || char(31) || coalesce(group_concat(case when l.subject_number is null then coalesce(l.subject_member_id, '') end, char(30)), '')
       from audit_leaves l not indexed where l.seq > r.first_seq and l.seq < r.first_seq + r.leaf_count and l.outcome = 'released')`;
+/** A request's (`r`) head leaf as replaySubjectsOf packs it: outcome, code, passed over, `=` and the member named; null without one. */
+const HEAD_FROM_LEAF = `(select h.outcome || char(31) || coalesce(h.code, '') || char(31) || coalesce(h.passed_over, '') || char(31)
+        || coalesce('=' || h.subject_member_id, '') from audit_leaves h where h.seq = r.first_seq and h.pos = 0)`;
+/** A request's (`r`) head and subjects from its leaves, as the appender writes them in `replay_subjects` since migration 0042. */
+export const REPLAY_SUBJECTS_FROM_LEAVES = (code = SUBJECT_CODE) => `${HEAD_FROM_LEAF} || char(29) || coalesce(${SUBJECTS_FROM_LEAVES(code)}, '')`;
 /**
  * The requests a replay reads (Graph API requests with a token member, in the period, optionally
- * of one agreement), each with its head leaf and its subjects (its `released` leaves after the
- * head) in one string: their packed codes, a unit separator, their member numbers as logged
- * (migration 0039; -2 for one logged without), a unit separator, and the ids of those logged
- * without a number only (a record separator between two). A row per request, not per subject:
- * better-sqlite3's cost is per row and per value, and a string's characters cost little. The
- * appender writes that string with the request (migration 0042, replaySubjectsOf); for a request
- * logged before, the lists come from a scan of its leaves, in seq order (a range of the primary
- * key; `not indexed`: never an automatic index on `outcome`, which the planner may otherwise
- * build). Today's friendships are read from the token members' lists by number, not here (a
- * look-up per subject in a hundred-million-row index was most of this statement's time): looked
- * up here only when a test asks (readFriendshipsInSql).
+ * of one agreement), each with its head and its subjects (its `released` leaves after the head) in
+ * one string (replaySubjectsOf): the head's fields, a group separator, their packed codes, a unit
+ * separator, their member numbers as logged (migration 0039; -2 for one logged without), a unit
+ * separator, and the ids of those logged without a number only (a record separator between two).
+ * A row per request, not per subject: better-sqlite3's cost is per row and per value, and a
+ * string's characters cost little. The appender writes that string with the request (migration
+ * 0042); for a request logged before, it comes from its leaves (coalesce reads them only then: a
+ * look-up of the head and a scan of the rest, a range of the primary key; `not indexed`: never an
+ * automatic index on `outcome`, which the planner may otherwise build). Today's friendships are
+ * not read here (a look-up per subject in a hundred-million-row index was most of this statement's
+ * time) but from what changed since (ended_friendships) or the token members' lists by number:
+ * looked up here only when a test asks (readFriendshipsInSql).
  */
 const BATCH_SQL = (agreement: string, friendships: boolean) => `select r.first_seq, r.leaf_count, r.at, r.app_id, r.partner_id, r.agreement_id,
-    r.agreement_version, r.rules_version, r.token_member_id, r.purpose, h.outcome, h.code, h.subject_member_id, h.passed_over,
-    ${friendships ? FRIEND_OF_TOKEN('h') : 0} as denied_friend,
-    ${friendships ? SUBJECTS_FROM_LEAVES(SUBJECT_CODE_AND_FRIEND) : `coalesce(r.replay_subjects, ${SUBJECTS_FROM_LEAVES(SUBJECT_CODE)})`} as subjects,
+    r.agreement_version, r.rules_version, r.token_member_id, r.purpose,
+    ${friendships ? REPLAY_SUBJECTS_FROM_LEAVES(SUBJECT_CODE_AND_FRIEND) : `coalesce(r.replay_subjects, ${REPLAY_SUBJECTS_FROM_LEAVES()})`} as request,
+    ${friendships ? `(select ${FRIEND_OF_TOKEN('h')} from audit_leaves h where h.seq = r.first_seq and h.pos = 0)` : 0} as denied_friend,
     ${friendships ? 0 : 'r.replay_subjects is not null'} as appended
-  from audit_requests r join audit_leaves h on h.seq = r.first_seq and h.pos = 0 and h.outcome in ('served', 'denied')
-  where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ?${agreement}
+  from audit_requests r
+  where r.app_id is not null and r.token_member_id is not null and r.at >= ? and r.at < ? and r.first_seq > ? and r.first_seq < ?${agreement}
   order by r.first_seq limit ?`;
 
 /** A row of BATCH_SQL, its columns in order. */
 type BatchRow = [
   first_seq: number, leaf_count: number, at: string, app_id: string, partner_id: string | null, agreement_id: string | null,
-  agreement_version: number | null, rules_version: string, token_member_id: string, purpose: string | null, outcome: string, code: string | null,
-  subject_member_id: string | null, passed_over: number | null, denied_friend: number, subjects: string | null, appended: number,
+  agreement_version: number | null, rules_version: string, token_member_id: string, purpose: string | null, request: string | null,
+  denied_friend: number, appended: number,
 ];
 
-function batchRowObject(row: BatchRow): HeadRow & { subjects: string | null; denied_friend: number; appended: number } {
-  const [first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, outcome, code,
-    subject_member_id, passed_over, denied_friend, subjects, appended] = row;
-  return {
-    first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, outcome, code,
-    subject_member_id, passed_over, denied_friend, subjects, appended,
+/** A head and where its request's subjects start in the row's string (-1: none), or undefined for a row that is no request a replay reads. */
+function headOf(row: BatchRow): { head: HeadRow; subjectsAt: number } | undefined {
+  const [first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, text] = row;
+  if (text === null) return undefined;
+  // outcome, code, passed over: no separator in any of them; then the member named, up to the group separator (an id holding one is not packed).
+  const codeAt = text.indexOf(LISTS_SEPARATOR) + 1;
+  const passedAt = text.indexOf(LISTS_SEPARATOR, codeAt) + 1;
+  const subjectAt = text.indexOf(LISTS_SEPARATOR, passedAt) + 1;
+  const end = text.indexOf(HEAD_SEPARATOR, subjectAt);
+  if (codeAt === 0 || passedAt === 0 || subjectAt === 0 || end < 0) return undefined;
+  const outcome = text.slice(0, codeAt - 1);
+  if (outcome !== 'served' && outcome !== 'denied') return undefined;
+  const head: HeadRow = {
+    first_seq, leaf_count, at, app_id, partner_id, agreement_id, agreement_version, rules_version, token_member_id, purpose, outcome,
+    code: codeAt === passedAt - 1 ? null : text.slice(codeAt, passedAt - 1),
+    passed_over: passedAt === subjectAt - 1 ? null : Number(text.slice(passedAt, subjectAt - 1)),
+    subject_member_id: subjectAt === end ? null : text.slice(subjectAt + 1, end),
   };
+  return { head, subjectsAt: end + 1 === text.length ? -1 : end + 1 };
 }
 
 /**
@@ -612,6 +693,9 @@ interface PackedBatch {
   /** Per request: its token member's number, and that of the member a refused request named (-1: none). */
   readonly tokens: Int32Array;
   readonly denied: Int32Array;
+  /** The rows read (requests among them or not), and the last one's seq: where the next batch starts. */
+  readonly read: number;
+  readonly lastSeq: number;
   /** Its subjects' ids, in order (read only for a request read the general way, or a third-party app's). */
   readonly subjectIds: (firstSeq: number, leafCount: number) => string[];
   /** Read with the leaves: whether each subject, and the member a refused request named, is a friend of the token's member (1). */
@@ -652,10 +736,11 @@ class RawReplayReads {
   }
 
   /** Every grant (under one agreement, if given), in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
-  allGrants(agreementId?: string): Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
-    const rows = agreementId === undefined ? this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).iterate()
-      : this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where agreement_id = ? order by rowid`).iterate(agreementId);
-    return rows as Iterable<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
+  allGrants(agreementId?: string): Iterable<GrantRow> {
+    // Rows as arrays (raw): an object per row made by better-sqlite3 costs more than the rest of the read.
+    const rows = agreementId === undefined ? this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants order by rowid`).raw().iterate()
+      : this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where agreement_id = ? order by rowid`).raw().iterate(agreementId);
+    return rows as Iterable<GrantRow>;
   }
 
   /**
@@ -667,11 +752,21 @@ class RawReplayReads {
   }
 
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
-  batch(filter: ReplayFilter, afterSeq: number, limit: number): PackedBatch | undefined {
+  batch(filter: ReplayFilter, seqs: SeqRange, afterSeq: number, limit: number): PackedBatch | undefined {
     const agreement = filter.agreementId === undefined ? [] : [filter.agreementId];
     const inSql = this.friendshipsInSql;
-    const rows = (this.statements[`${agreement.length === 0 ? 'all' : 'agreement'}${inSql ? 'Friends' : ''}`]
-      .all(toIso(filter.from), toIso(filter.to), afterSeq, ...agreement, limit) as BatchRow[]).map(batchRowObject);
+    const read = this.statements[`${agreement.length === 0 ? 'all' : 'agreement'}${inSql ? 'Friends' : ''}`]
+      .all(toIso(filter.from), toIso(filter.to), Math.max(afterSeq, seqs.from - 1), seqs.below, ...agreement, limit) as BatchRow[];
+    const rows: BatchRow[] = [];
+    const heads: HeadRow[] = [];
+    const subjectsAt: number[] = [];
+    for (const row of read) {
+      const found = headOf(row);
+      if (found === undefined) continue;
+      rows.push(row);
+      heads.push(found.head);
+      subjectsAt.push(found.subjectsAt);
+    }
     const members = this.members();
     const starts = new Int32Array(rows.length + 1);
     const codes: number[] = [];
@@ -682,20 +777,21 @@ class RawReplayReads {
     // The tokens whose friends are read: of requests logged before 0042, and of those naming a member not shown.
     const listed: number[] = [];
     for (let index = 0; index < rows.length; index++) {
-      const row = rows[index]!;
+      const head = heads[index]!;
       starts[index] = codes.length;
-      tokens[index] = members.numberOf(row.token_member_id);
-      denied[index] = row.subject_member_id === null ? -1 : members.numberOf(row.subject_member_id);
-      appended[index] = row.appended;
-      if (row.appended !== 1 || denied[index]! >= 0) listed.push(tokens[index]!);
-      const text = row.subjects;
+      tokens[index] = members.numberOf(head.token_member_id);
+      denied[index] = head.subject_member_id === null ? -1 : members.numberOf(head.subject_member_id);
+      appended[index] = rows[index]![BATCH.appended];
+      if (appended[index] !== 1 || denied[index]! >= 0) listed.push(tokens[index]!);
+      const text = rows[index]![BATCH.request]!;
+      const start = subjectsAt[index]!;
       // Codes and numbers hold digits, commas and minus signs only: the first two unit separators end them, whatever the ids hold.
-      const end = text === null ? -1 : text.indexOf(LISTS_SEPARATOR);
+      const end = start < 0 ? -1 : text.indexOf(LISTS_SEPARATOR, start);
       if (end < 0) continue;
-      const idsAt = text!.indexOf(LISTS_SEPARATOR, end + 1);
-      parseIntegers(text!, 0, end, codes);
+      const idsAt = text.indexOf(LISTS_SEPARATOR, end + 1);
+      parseIntegers(text, start, end, codes);
       if (numbers.length < codes.length) numbers = grown(numbers, codes.length);
-      const found = subjectNumbers(members, text!, end + 1, idsAt, numbers, starts[index]!);
+      const found = subjectNumbers(members, text, end + 1, idsAt, numbers, starts[index]!);
       if (found !== codes.length - starts[index]! || codes.includes(-1, starts[index])) return undefined;
     }
     starts[rows.length] = codes.length;
@@ -705,7 +801,8 @@ class RawReplayReads {
     members.load(tokens, []);
     members.load(denied, []);
     const friends = inSql ? splitFriendships(codes, rows) : undefined;
-    return { heads: rows, starts, codes, numbers, tokens, denied, appended, subjectIds: (first, count) => this.subjectIds(first, count), friends };
+    const lastSeq = read.length === 0 ? afterSeq : read[read.length - 1]![BATCH.firstSeq];
+    return { heads, starts, codes, numbers, tokens, denied, appended, read: read.length, lastSeq, subjectIds: (first, count) => this.subjectIds(first, count), friends };
   }
 
   /** A request's subjects' ids, in seq order (its `released` leaves after the head). */
@@ -737,14 +834,14 @@ function worldOf(sqlite: BetterSqlite3.Database): ReplayNumbers {
 }
 
 /** Codes read with their friendship bit: the bits taken out, the codes left as `packedLists` reads them. */
-function splitFriendships(codes: number[], rows: ReadonlyArray<{ denied_friend: number }>): { subjects: Uint8Array; denied: Uint8Array } {
+function splitFriendships(codes: number[], rows: readonly BatchRow[]): { subjects: Uint8Array; denied: Uint8Array } {
   const subjects = new Uint8Array(codes.length);
   for (let at = 0; at < codes.length; at++) {
     const code = codes[at]!;
     subjects[at] = code % 2;
     codes[at] = (code - (code % 2)) / 2;
   }
-  return { subjects, denied: Uint8Array.from(rows, (row) => row.denied_friend) };
+  return { subjects, denied: Uint8Array.from(rows, (row) => row[BATCH.deniedFriend]) };
 }
 
 /**

@@ -17,6 +17,7 @@ const MEMBER = 2;
 const PLATFORM = 4;
 const SHARES = 8;
 const EXCLUDES = 16;
+const UNKNOWN_KIND = -2;
 /** Friend numbers kept at most (4 bytes each): past it, the lists read so far are dropped and read again as met. */
 const FRIENDS_BUDGET = 50_000_000;
 const BY_NUMBER = 'where n.number in (select value from json_each(?))';
@@ -50,6 +51,8 @@ export class ReplayNumbers {
   /** Facts shared by members with the same settings, audiences and friendship (no exclusions), and their index there by those. */
   private readonly shared: SubjectFacts[] = [];
   private readonly interned = new Map<number, number>();
+  /** factsKind by 2 * number + (as a friend: 1), UNKNOWN_KIND until found. */
+  private readonly kinds: Int32Array;
   /** A token member's friends: pool[friendsStart[n] .. + friendsLength[n]), sorted; friendsStart -1 when not read. */
   private readonly friendsStart: Int32Array;
   private readonly friendsLength: Int32Array;
@@ -69,6 +72,7 @@ export class ReplayNumbers {
     this.audiences = new Int32Array(size);
     this.friendsStart = new Int32Array(size).fill(-1);
     this.friendsLength = new Int32Array(size);
+    this.kinds = new Int32Array(2 * size).fill(UNKNOWN_KIND);
     const byNumber = (columns: string, table: string) =>
       sqlite.prepare(`select n.number, ${columns} from member_numbers n join ${table} on t.member_id = n.member_id ${BY_NUMBER}`).raw();
     this.statements = {
@@ -118,6 +122,7 @@ export class ReplayNumbers {
   readAllFacts(): void {
     this.knowsAllFacts = true;
     this.exclusions.clear();
+    this.kinds.fill(UNKNOWN_KIND);
     for (let n = 0; n < this.flags.length; n++) {
       this.flags[n] = LOADED;
       this.audiences[n] = DEFAULT_FRIENDS_AUDIENCE;
@@ -283,6 +288,14 @@ export class ReplayNumbers {
    */
   factsKind(n: number, isFriend: boolean): number {
     if (n < 0) return -1;
+    // Each member's kind as a friend and as not one, found once (a member's facts do not change during a replay).
+    const slot = 2 * n + (isFriend ? 1 : 0);
+    const known = this.kinds[slot]!;
+    if (known !== UNKNOWN_KIND) return known;
+    return this.kinds[slot] = this.findFactsKind(n, isFriend);
+  }
+
+  private findFactsKind(n: number, isFriend: boolean): number {
     const flags = this.flags[n]!;
     if ((flags & MEMBER) === 0 || (flags & EXCLUDES) !== 0) return -1;
     const friendsAudience = this.audiences[n]!;

@@ -24,7 +24,7 @@ import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } fro
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import { Prng } from '../../src/seed/random.js';
 import { seedMembers } from '../../src/seed/world-generator.js';
-import { ReplayLogRepository, SUBJECTS_FROM_LEAVES, type LoggedRequestRead, type ReplayFilter } from '../../src/store/replay-log-repository.js';
+import { ReplayLogRepository, REPLAY_SUBJECTS_FROM_LEAVES, type LoggedRequestRead, type ReplayFilter } from '../../src/store/replay-log-repository.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { build, type Built } from '../helpers/build.js';
 import { grantToken } from '../helpers/fixtures.js';
@@ -110,7 +110,7 @@ async function packedAsTheLeavesSay(store: Store, requests: number): Promise<voi
   const graph = sql.raw('r.app_id is not null and r.token_member_id is not null');
   const { rows: [counts] } = await sql<{ graph: number; packed: number; wrong: number; others: number }>`select
     sum(case when ${graph} then 1 else 0 end) as graph, sum(case when ${graph} and r.replay_subjects is not null then 1 else 0 end) as packed,
-    sum(case when ${graph} and r.replay_subjects is not coalesce(${sql.raw(SUBJECTS_FROM_LEAVES())}, '') then 1 else 0 end) as wrong,
+    sum(case when ${graph} and r.replay_subjects is not coalesce(${sql.raw(REPLAY_SUBJECTS_FROM_LEAVES())}, '') then 1 else 0 end) as wrong,
     sum(case when not (${graph}) and r.replay_subjects is not null then 1 else 0 end) as others
     from audit_requests r`.execute(store.db);
   assert.deepEqual([Number(counts!.graph), Number(counts!.packed), Number(counts!.wrong), Number(counts!.others)], [requests, requests, 0, 0]);
