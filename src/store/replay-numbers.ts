@@ -193,7 +193,8 @@ export class ReplayNumbers {
   /** Reads the facts of these members (numbers, -1 ignored) and the friend lists of these tokens, where not read yet. */
   load(subjects: ArrayLike<number>, tokens: ArrayLike<number>): void {
     const newSubjects: number[] = [];
-    for (let i = 0; i < subjects.length; i++) {
+    // Every member's facts read already (readAllFacts): none to look for.
+    for (let i = 0; !this.knowsAllFacts && i < subjects.length; i++) {
       const n = subjects[i]!;
       if (n >= 0 && (this.flags[n]! & LOADED) === 0) { this.flags[n] = LOADED; newSubjects.push(n); }
     }
