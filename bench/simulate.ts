@@ -440,7 +440,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const simulationCpuMs = cpuMs(cpu);
     const birthday = simulation.fields.find((line) => line.field === 'birthday');
     log(`simulation of ${BUSY} without birthday among its friend fields, last 90 days: ${fmt(simulation.requests)} requests, `
-      + `${fmt(simulation.subject_decisions)} subject decisions in ${fmt(simulationMs)} ms (target < ${fmt(SIMULATION_TARGET_MS)} ms) ${verdict(simulationMs < SIMULATION_TARGET_MS)}; `
+      + `${fmt(simulation.subject_decisions)} subject decisions in ${fmt(simulationMs)} ms (target < ${fmt(SIMULATION_TARGET_MS)} ms) ${verdict(simulationMs < SIMULATION_TARGET_MS)}, `
+      + `${fmt(simulation.subject_decisions / (simulationMs / 1000))} subject decisions/s (the replay's target: >= ${fmt(RATE_TARGET)}/s); `
       + `birthday released less ${fmt(birthday?.released_less ?? 0)} times, to ${fmt(birthday?.members_less_through_friends ?? 0)} members through friends; `
       + `${fmt(simulationCpuMs)} ms of CPU`);
     const unchanged = await simulate(store, { agreementId: BUSY, proposal: { friend_fields: fieldsOf(busy!.friendFields) }, now: NOW });
@@ -450,6 +451,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       { name: 'audit replay subject decisions/s (reading included)', value: Math.round(rate), unit: '/s', target: { op: '>=', value: RATE_TARGET }, kind: 'performance' },
       { name: 'audit replay subject decisions per CPU second', value: Math.round(replay.subject_decisions / (replayCpuMs / 1000)), unit: '/s', kind: 'info' },
       { name: '90-day simulation CPU time', value: Math.round(simulationCpuMs), unit: 'ms', kind: 'info' },
+      { name: '90-day simulation subject decisions/s', value: Math.round(simulation.subject_decisions / (simulationMs / 1000)), unit: '/s', kind: 'info' },
       { name: 'reading the log subjects/s (no decisions)', value: Math.round(read.subjects / (read.ms / 1000)), unit: '/s', kind: 'info' },
       { name: 'deciding subjects/s (log in memory)', value: Math.round(decided / (decideMs / 1000)), unit: '/s', kind: 'info' },
       { name: '90-day simulation of one busy agreement', value: Math.round(simulationMs), unit: 'ms', target: { op: '<', value: SIMULATION_TARGET_MS }, kind: 'performance' },

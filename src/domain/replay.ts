@@ -301,12 +301,16 @@ export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, te
   if (!('memberId' in plan)) return false;
   const { byKey, byKind } = decisions.forPlan(plan);
   let throughFriends = true;
+  let lastKind = -1;
   for (let index = 0; index < subjects.length; index++) {
     const logged = subjects.logged(index);
     if (logged.relation === 'self') throughFriends = false;
     // Most subjects are of a kind met before under such a plan: what was found then holds.
     const kind = subjects.kind(index);
+    // The kind of the subject before (found the same, or this would have returned): no look-up.
+    if (kind >= 0 && kind === lastKind) continue;
     const known = kind < 0 ? undefined : byKind.get(kind);
+    lastKind = kind;
     if (known === true) continue;
     if (known === false) return false;
     const same = sameRelease(logged, decideLogged(plan, byKey, logged, subjects.facts(index)));
@@ -360,6 +364,8 @@ export function compareServedColumns(request: LoggedHead, subjects: SubjectColum
   const planAfter = replayPlan(request, after.terms, after.world);
   if (!('memberId' in planBefore) || !('memberId' in planAfter)) return undefined;
   const { byKey, byKind } = decisions.forPlans(planBefore, planAfter);
+  let lastKind = -1;
+  let lastOfKind: PairOfKind | undefined;
   let differsFromLog = false;
   let throughFriends = true;
   let first: DecidedPair | undefined;
@@ -368,12 +374,14 @@ export function compareServedColumns(request: LoggedHead, subjects: SubjectColum
     if (logged.relation === 'self') throughFriends = false;
     // As in servedAsLogged: a subject of a kind met before under such plans is decided as it was.
     const kind = subjects.kind(index);
-    let ofKind = kind < 0 ? undefined : byKind.get(kind);
+    let ofKind = kind < 0 ? undefined : kind === lastKind ? lastOfKind : byKind.get(kind);
     if (ofKind === undefined) {
       const decided = decidePair(planBefore, planAfter, byKey, logged, subjects.facts(index));
       ofKind = { pair: decided, differsFromLog: !sameRelease(logged, decided.before) };
       if (kind >= 0) byKind.set(kind, ofKind);
     }
+    lastKind = kind;
+    lastOfKind = ofKind;
     const { pair } = ofKind;
     first ??= pair;
     if (ofKind.differsFromLog) differsFromLog = true;

@@ -322,10 +322,12 @@ for (const dialect of DIALECTS) {
       // Up to 0020: the entries are in its tables (audit_requests, audit_leaves), read by 0021 through the audit_log view.
       const { error } = await new Migrator({ db: before, provider: migrationProvider }).migrateTo('0020-lean-audit-log');
       if (error) throw error;
-      // Today's appender also writes each subject's number, in a column 0039 adds: there for this write only.
+      // Today's appender also writes each subject's number and each request's packed subjects, in columns 0039 and 0042 add: there for this write only.
       await sql`alter table audit_leaves add column subject_number integer`.execute(before);
+      await sql`alter table audit_requests add column replay_subjects text`.execute(before);
       await new AuditRepository(before).insertEntries(0, entries);
       await sql`alter table audit_leaves drop column subject_number`.execute(before);
+      await sql`alter table audit_requests drop column replay_subjects`.execute(before);
       await migrateToLatest(before);
       const appended = (await testDatabase(t, dialect)).db;
       await new AuditRepository(appended).append(entries);
