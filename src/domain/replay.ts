@@ -1,4 +1,4 @@
-import { planAccess, type AccessPlan, type RequestContext } from './access-plan.js';
+import { planAccess, type AccessPlan, type RequestContext, type RuleStep } from './access-plan.js';
 import type { AgreementTerms } from './agreement.js';
 import type { AppClass } from './app.js';
 import { DatapactError } from './errors.js';
@@ -128,9 +128,6 @@ const VISIBILITY_INDEX: Readonly<Record<Visibility, number>> = { self: 0, friend
 /** One past the largest field mask: a mask is one digit of a decision's key in this base. */
 const MASK_SPAN = 2 ** FIELDS.length;
 
-function rulesKey(rules: AccessPlan['self']): string {
-  return rules.steps.map((step) => `${step.reason}:${step.passes}`).join(',');
-}
 
 /**
  * The subject decisions of a replay, each made once (issue 15): a logged subject's decision reads,
@@ -141,24 +138,78 @@ function rulesKey(rules: AccessPlan['self']): string {
  * each time); the results are the engine's own (decideSubject on the first occurrence).
  */
 export class ReplayDecisions {
-  private readonly byRules = new Map<string, PlanDecisions<ReplayedSubject, boolean>>();
-  private readonly byTwoRules = new Map<string, PlanDecisions<DecidedPair, PairOfKind>>();
+  private readonly byRules = new PlanTable<PlanDecisions<ReplayedSubject, boolean>>();
+  private readonly byTwoRules = new PlanTable<PlanTable<PlanDecisions<DecidedPair, PairOfKind>>>();
 
   /** The decisions made under the plan's field rules and what its visibility reads: one set per distinct plan in those. */
   forPlan(plan: AccessPlan): PlanDecisions<ReplayedSubject, boolean> {
-    const key = planKey(plan);
-    let decisions = this.byRules.get(key);
-    if (decisions === undefined) this.byRules.set(key, decisions = { byKey: new Map(), byKind: new Map() });
-    return decisions;
+    return this.byRules.get(plan, newPlanDecisions);
   }
 
   /** The same for a subject decided under two plans (a simulation's logged terms, then its proposal). */
   forPlans(before: AccessPlan, after: AccessPlan): PlanDecisions<DecidedPair, PairOfKind> {
-    const key = `${planKey(before)}/${planKey(after)}`;
-    let pairs = this.byTwoRules.get(key);
-    if (pairs === undefined) this.byTwoRules.set(key, pairs = { byKey: new Map(), byKind: new Map() });
-    return pairs;
+    return this.byTwoRules.get(before, () => new PlanTable()).get(after, newPlanDecisions);
   }
+}
+
+function newPlanDecisions<Decided, OfKind>(): PlanDecisions<Decided, OfKind> {
+  return { byKey: new Map(), byKind: new Map() };
+}
+
+/**
+ * Values by what a subject's decision reads of a plan besides the token's member (no shared facts
+ * are theirs): its field rules, whether friends are visible, its app. Found by a hash of those and
+ * checked against the plan kept with the value: a request costs no string made of its rules.
+ */
+class PlanTable<T> {
+  private readonly byHash = new Map<number, Array<{ readonly plan: AccessPlan; readonly value: T }>>();
+
+  get(plan: AccessPlan, make: () => T): T {
+    const hash = planHash(plan);
+    let entries = this.byHash.get(hash);
+    if (entries === undefined) this.byHash.set(hash, entries = []);
+    for (const entry of entries) if (samePlanRules(entry.plan, plan)) return entry.value;
+    const value = make();
+    entries.push({ plan, value });
+    return value;
+  }
+}
+
+const REASON_INDEX = new Map<string, number>(FIELD_REASONS.map((reason, index) => [reason, index]));
+
+/** A 31-bit hash (FNV-1a over 32-bit words) of what samePlanRules compares. */
+function planHash(plan: AccessPlan): number {
+  let hash = stepsHash(stepsHash(0x811c9dc5, plan.self.steps), plan.friend.steps);
+  hash = fnv(hash, plan.friendsVisible ? 1 : 0);
+  hash = textHash(textHash(textHash(hash, plan.appClass), plan.appId), plan.partnerId);
+  return hash & 0x7fffffff;
+}
+
+function fnv(hash: number, word: number): number {
+  return Math.imul(hash ^ word, 0x01000193);
+}
+
+function stepsHash(hash: number, steps: readonly RuleStep[]): number {
+  let next = fnv(hash, steps.length);
+  for (const step of steps) next = fnv(fnv(next, REASON_INDEX.get(step.reason) ?? -1), step.passes === 'subject_audience' ? -1 : step.passes);
+  return next;
+}
+
+function textHash(hash: number, text: string): number {
+  let next = fnv(hash, text.length);
+  for (let index = 0; index < text.length; index++) next = fnv(next, text.charCodeAt(index));
+  return next;
+}
+
+function samePlanRules(a: AccessPlan, b: AccessPlan): boolean {
+  return sameSteps(a.self.steps, b.self.steps) && sameSteps(a.friend.steps, b.friend.steps) && a.friendsVisible === b.friendsVisible
+    && a.appClass === b.appClass && a.appId === b.appId && a.partnerId === b.partnerId;
+}
+
+function sameSteps(a: readonly RuleStep[], b: readonly RuleStep[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index]!.reason !== b[index]!.reason || a[index]!.passes !== b[index]!.passes) return false;
+  return true;
 }
 
 /**
@@ -177,10 +228,6 @@ interface PairOfKind {
   readonly differsFromLog: boolean;
 }
 
-/** What a subject's decision reads of a plan besides the token's member (no shared facts are theirs): its field rules, whether friends are visible, its app. */
-function planKey(plan: AccessPlan): string {
-  return `${rulesKey(plan.self)}|${rulesKey(plan.friend)}|${plan.friendsVisible}|${plan.appClass}|${plan.appId}|${plan.partnerId}`;
-}
 
 /** A subject decided under two plans, and what changes from the first decision to the second (as subjectChange finds it). */
 export interface DecidedPair {
