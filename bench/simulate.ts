@@ -445,6 +445,16 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       + `birthday released less ${fmt(birthday?.released_less ?? 0)} times, to ${fmt(birthday?.members_less_through_friends ?? 0)} members through friends; `
       + `${fmt(simulationCpuMs)} ms of CPU`);
     const unchanged = await simulate(store, { agreementId: BUSY, proposal: { friend_fields: fieldsOf(busy!.friendFields) }, now: NOW });
+    // The other agreements, each with its share of the traffic: where the 5 s holds (a simulation decides each subject twice).
+    const others: string[] = [];
+    for (const [key] of SHARES.slice(1)) {
+      const agreement = (await store.agreements.get(`agr_${key}`))!;
+      const since = performance.now();
+      const other = await simulate(store, { agreementId: agreement.id, proposal: { friend_fields: fieldsOf(agreement.friendFields & ~maskOf(['birthday'])) }, now: NOW });
+      const ms = performance.now() - since;
+      others.push(`${agreement.id} ${fmt(other.requests)} requests, ${fmt(other.subject_decisions)} subject decisions in ${fmt(ms)} ms ${verdict(ms < SIMULATION_TARGET_MS)}`);
+    }
+    log(`the same simulation of the other agreements: ${others.join('; ')}`);
 
     const wrong = replay.differences.rules + replay.differences.member_settings + replay.skipped.length + differences + unchanged.requests_changed;
     figures.push(
