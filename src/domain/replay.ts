@@ -17,6 +17,18 @@ import type { Instant } from './time.js';
  * replay reads (member settings, audiences, friendships, the grant's consent) is handed in.
  */
 
+/**
+ * The fields of a friend's audiences the field rules can read under these terms: a device app's
+ * friend rules read the audiences after `not_in_agreement`, so only within the agreement's friend
+ * fields (a third-party app's read none). A friend's audiences narrowed to these decide alike,
+ * which lets a replay share one set of facts among friends whose settings differ elsewhere.
+ */
+export function audienceFieldsRead(terms: Iterable<AgreementTerms>): FieldMask {
+  let fields = 0;
+  for (const { friendFields } of terms) fields |= friendFields;
+  return fields;
+}
+
 /** The rules versions this engine decides by: an entry logged under another is not compared. */
 export const KNOWN_RULES_VERSIONS: readonly string[] = [RULES_VERSION];
 

@@ -1,7 +1,7 @@
 import type { AgreementTerms } from '../domain/agreement.js';
 import { fieldsOf } from '../domain/field-catalog.js';
 import {
-  causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, servedAsLogged, type LoggedHead,
+  audienceFieldsRead, causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, servedAsLogged, type LoggedHead,
   type RequestChange,
 } from '../domain/replay.js';
 import type { Instant } from '../domain/time.js';
@@ -85,7 +85,8 @@ export async function auditReplay(store: Store, request: AuditReplayRequest): Pr
     if (known === undefined) versions.set(logged.agreementId, known = await log.agreementVersions(logged.agreementId));
     return known.get(logged.agreementVersion ?? -1);
   };
-  for await (const batch of new LogReplayer(log).batches(filter)) {
+  const replayer = new LogReplayer(log, audienceFieldsRead(await log.allAgreementVersions()));
+  for await (const batch of replayer.batches(filter)) {
     for (let index = 0; index < batch.length; index++) {
       result.requests++;
       // The fast path: a request the replay decides as logged, read as columns, counts as the same.

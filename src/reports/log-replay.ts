@@ -1,4 +1,5 @@
 import type { AppClass } from '../domain/app.js';
+import { ALL_FIELDS_MASK, type FieldMask } from '../domain/field-catalog.js';
 import type { LoggedHead, LoggedRequest, ReplayWorld, RequestWorld, SubjectColumns } from '../domain/replay.js';
 import { selfFacts, type SubjectFacts } from '../domain/subject-decision.js';
 import type { Instant } from '../domain/time.js';
@@ -57,7 +58,12 @@ export class LogReplayer {
   private agreementConsents: Map<string, LoggedConsent[]> | undefined;
   private readonly platform = new Map<string, boolean>();
 
-  constructor(private readonly log: ReplayLogRepository) {}
+  /**
+   * `audienceFields`: the fields of friends' audiences the rules can read under every terms the run
+   * decides by (audienceFieldsRead); the world by number shares facts among members who differ only
+   * outside them. All fields unless told.
+   */
+  constructor(private readonly log: ReplayLogRepository, private readonly audienceFields: FieldMask = ALL_FIELDS_MASK) {}
 
   async *steps(filter: ReplayFilter, batchSize = REPLAY_BATCH): AsyncGenerator<ReplayStep[]> {
     for await (const batch of this.batches(filter, batchSize)) {
@@ -108,6 +114,7 @@ export class LogReplayer {
     this.appClasses ??= await this.log.appClasses();
     if (this.members !== undefined) return;
     this.members = await this.log.replayNumbers(filter);
+    this.members?.readAudiencesWithin(this.audienceFields);
     // A run that meets most members reads every consent at once (a member without one has none: it is not looked for again).
     if (this.members !== undefined && this.log.meetsMostMembers && filter.agreementId !== undefined) {
       // Of one agreement (a simulation): its grants only, a small part of all of them.

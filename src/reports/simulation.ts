@@ -3,7 +3,7 @@ import type { Agreement, AgreementTerms } from '../domain/agreement.js';
 import { BadRequest, NotFound } from '../domain/errors.js';
 import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
 import {
-  compareOutcomes, compareServedColumns, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects,
+  audienceFieldsRead, compareOutcomes, compareServedColumns, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects,
   type DecidedPair, type RequestChange, type RequestOutcome, type SubjectColumns,
 } from '../domain/replay.js';
 import {
@@ -264,7 +264,7 @@ export async function prepareSimulation(store: Store, request: Omit<SimulationRe
 export async function runSimulation(prepared: PreparedSimulation, onProgress?: (done: number, total: number) => void | Promise<void>,
   batchSize = REPLAY_BATCH): Promise<SimulationResult> {
   const { agreementId, from, to, versions, proposed, proposal } = prepared;
-  const replayer = new LogReplayer(prepared.log);
+  const replayer = new LogReplayer(prepared.log, audienceFieldsRead([...versions.values(), ...proposed.values()]));
   const sensitive = sensitiveUnder(proposal);
   const tally = new SimulationTally((id) => replayer.memberNumber(id));
   const decisions = new ReplayDecisions();

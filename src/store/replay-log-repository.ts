@@ -390,6 +390,12 @@ export class ReplayLogRepository {
     return new Map(rows.map((row) => [Number(row.version), agreementFromRow(JSON.parse(row.snapshot) as AgreementsTable, [])]));
   }
 
+  /** Every version of every agreement as their histories recorded them (what a replay of the whole log decides by). */
+  async allAgreementVersions(): Promise<Agreement[]> {
+    const rows = await this.db.selectFrom('agreement_history').select('snapshot').execute();
+    return rows.map((row) => agreementFromRow(JSON.parse(row.snapshot) as AgreementsTable, []));
+  }
+
   async appClasses(): Promise<Map<string, AppClass>> {
     const rows = await this.db.selectFrom('apps').select(['id', 'class']).execute();
     return new Map(rows.map((row) => [row.id, row.class as AppClass]));

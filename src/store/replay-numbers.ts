@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { AUDIENCES, DEFAULT_FRIENDS_AUDIENCE, isAudience, withAudience } from '../domain/audience.js';
-import { FIELDS } from '../domain/field-catalog.js';
+import { ALL_FIELDS_MASK, FIELDS, type FieldMask } from '../domain/field-catalog.js';
 import { NO_EXCLUSIONS, type FriendExclusions, type SubjectFacts } from '../domain/subject-decision.js';
 import { decodeFriendNumbers, IdTable, type FriendGraph } from './friend-graph.js';
 
@@ -51,6 +51,8 @@ export class ReplayNumbers {
   /** Facts shared by members with the same settings, audiences and friendship (no exclusions), and their index there by those. */
   private readonly shared: SubjectFacts[] = [];
   private readonly interned = new Map<number, number>();
+  /** The fields of members' audiences the rules can read in this run (readAudiencesWithin). */
+  private audienceFields: FieldMask = ALL_FIELDS_MASK;
   /** factsKind by 2 * number + (as a friend: 1), UNKNOWN_KIND until found. */
   private readonly kinds: Int32Array;
   /** A token member's friends: pool[friendsStart[n] .. + friendsLength[n]), sorted; friendsStart -1 when not read. */
@@ -276,7 +278,7 @@ export class ReplayNumbers {
     if ((flags & MEMBER) === 0) return undefined;
     const platformEnabled = (flags & PLATFORM) !== 0;
     const shareViaFriends = (flags & SHARES) !== 0;
-    const friendsAudience = this.audiences[n]!;
+    const friendsAudience = this.audiences[n]! & this.audienceFields;
     if ((flags & EXCLUDES) !== 0) {
       return { id: ANOTHER_MEMBER, isFriend, platformEnabled, shareViaFriends, friendsAudience, exclusions: this.exclusions.get(n)!, usesApp: false };
     }
@@ -287,6 +289,19 @@ export class ReplayNumbers {
    * The index of the shared facts `facts(n, isFriend)` returns (from 0, in the order first met), or
    * -1 when they are not shared: no such member, or one with exclusions (facts of their own).
    */
+  /**
+   * From now on, members' audiences as the rules can read them: only `fields` of them
+   * (audienceFieldsRead), so that members whose settings differ only elsewhere share their facts
+   * and their kind; all fields until told. The kinds found before are dropped when it changes.
+   */
+  readAudiencesWithin(fields: FieldMask): void {
+    if (fields === this.audienceFields) return;
+    this.audienceFields = fields;
+    this.kinds.fill(UNKNOWN_KIND);
+    this.shared.length = 0;
+    this.interned.clear();
+  }
+
   factsKind(n: number, isFriend: boolean): number {
     if (n < 0) return -1;
     // Each member's kind as a friend and as not one, found once (a member's facts do not change during a replay).
@@ -299,7 +314,7 @@ export class ReplayNumbers {
   private findFactsKind(n: number, isFriend: boolean): number {
     const flags = this.flags[n]!;
     if ((flags & MEMBER) === 0 || (flags & EXCLUDES) !== 0) return -1;
-    const friendsAudience = this.audiences[n]!;
+    const friendsAudience = this.audiences[n]! & this.audienceFields;
     const key = ((friendsAudience * 2 + (isFriend ? 1 : 0)) * 2 + ((flags & PLATFORM) !== 0 ? 1 : 0)) * 2 + ((flags & SHARES) !== 0 ? 1 : 0);
     let kind = this.interned.get(key);
     if (kind === undefined) {

@@ -5,7 +5,7 @@ import type { AppClass } from '../../src/domain/app.js';
 import { ALL_FIELDS_MASK, FRIENDS_MASK, ID_MASK, SENSITIVE_MASK } from '../../src/domain/field-catalog.js';
 import { FIELD_REASONS } from '../../src/domain/reason-codes.js';
 import {
-  compareOutcomes, compareServedColumns, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
+  audienceFieldsRead, compareOutcomes, compareServedColumns, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
   type ReplayWorld, type SubjectColumns,
 } from '../../src/domain/replay.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
@@ -116,6 +116,25 @@ test('replay: a decision made once and shared across requests is the one the eng
   ), { numRuns: 150 });
   // The property looked at friends shown, and fields withheld, in requests decided after others (decisions shared).
   assert.ok(friendsShown > 200 && withheld > 200, `${friendsShown} friends shown, ${withheld} subjects with fields withheld`);
+});
+
+test("replay: a friend's audiences narrowed to the fields the terms' rules can read (audienceFieldsRead) decide as before", () => {
+  let narrowedShown = 0;
+  fc.assert(fc.property(
+    fc.array(member, { minLength: MEMBERS.length, maxLength: MEMBERS.length }), request, fc.integer({ min: -1, max: MEMBERS.length - 1 }),
+    (members, r, missing) => {
+      const terms = agreement({ memberFields: r.memberFields, friendFields: r.friendFields, ...(r.windDown ? { windDown: windDown() } : {}) });
+      const fields = audienceFieldsRead([terms]);
+      const narrowed = members.map((m) => ({ ...m, friendsAudience: m.friendsAudience & fields }));
+      const request = logged(r, 1);
+      const outcome = replayRequest(request, terms, world(r, members, missing), new Afresh());
+      assert.deepEqual(replayRequest(request, terms, world(r, narrowed, missing), new Afresh()), outcome);
+      if (outcome.served && outcome.subjects?.some((s, i) => s.shown && request.subjects[i]!.relation === 'friend'
+        && (members[r.subjects[i]!.index]!.friendsAudience & ~fields) !== 0)) narrowedShown++;
+    },
+  ), { numRuns: 300 });
+  // The property decided friends shown whose audiences the narrowing changed.
+  assert.ok(narrowedShown > 50, `${narrowedShown} requests showing a friend whose audiences were narrowed`);
 });
 
 /** A logged request's subjects as the packed read gives them: its entries, today's facts, the members' numbers (their index). */
