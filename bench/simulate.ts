@@ -127,14 +127,35 @@ function packCachedLog(path: string, marker: string, record: LogRecord): void {
   const sqlite = new Database(path);
   try {
     sqlite.pragma('cache_size = -2000000');
-    sqlite.prepare(`update audit_requests as r set replay_subjects = ${REPLAY_SUBJECTS_FROM_LEAVES()}
-      where app_id is not null and token_member_id is not null`).run();
+    sqlite.pragma('synchronous = off');
+    rewriteRequests(sqlite, `case when r.app_id is not null and r.token_member_id is not null then ${REPLAY_SUBJECTS_FROM_LEAVES()} end`);
   } finally {
     sqlite.close();
   }
   record.packed = PACKED_FORMAT;
   writeFileSync(marker, JSON.stringify(record));
   log(`cache: each request's subjects packed as the appender packs them in ${fmt((performance.now() - started) / 1000, 1)} s (not part of any figure)`);
+}
+
+/**
+ * audit_requests written again in seq order with `replaySubjects` (SQL over `r`) as each row's
+ * packed subjects, its indexes made again: rows packed as an appender lays them out, where updating
+ * them in place (each a little longer) would split most pages of the table and leave it part empty.
+ */
+function rewriteRequests(sqlite: Database.Database, replaySubjects: string): void {
+  const table = sqlite.prepare(`select sql from sqlite_master where type = 'table' and name = 'audit_requests'`).pluck().get() as string;
+  const indexes = sqlite.prepare(`select sql from sqlite_master where type = 'index' and tbl_name = 'audit_requests' and sql is not null`).pluck().all() as string[];
+  const columns = (sqlite.prepare('select name from pragma_table_info(?)').pluck().all('audit_requests') as string[]).filter((name) => name !== 'replay_subjects');
+  sqlite.pragma('legacy_alter_table = on');
+  sqlite.transaction(() => {
+    sqlite.exec(table.replace('"audit_requests"', '"audit_requests_packed"'));
+    sqlite.exec(`insert into audit_requests_packed (${columns.join(', ')}, replay_subjects)
+      select ${columns.map((name) => `r.${name}`).join(', ')}, ${replaySubjects} from audit_requests r order by r.first_seq`);
+    sqlite.exec('drop table audit_requests');
+    sqlite.exec('alter table audit_requests_packed rename to audit_requests');
+    for (const index of indexes) sqlite.exec(index);
+  })();
+  sqlite.pragma('legacy_alter_table = off');
 }
 
 /** The world and its log, built once into the cache. */
