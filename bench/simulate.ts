@@ -449,7 +449,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     }
     const decideMs = performance.now() - started;
     log(`where the time goes: reading the log with today's world around it ${fmt(read.subjects / (read.ms / 1000))} subjects/s (${fmt(read.ms)} ms; `
-      + `${fmt((readCpuMs * 1000) / read.subjects, 2)} µs of CPU a subject); deciding alone (${fmt(decided)} subjects in memory) ${fmt(decided / (decideMs / 1000))} subjects/s `
+      + `${fmt((readCpuMs * 1000) / read.subjects, 2)} µs of CPU a subject); deciding alone the general way (${fmt(decided)} subjects in memory, an object each; the replay decides most by kind) ${fmt(decided / (decideMs / 1000))} subjects/s `
       + `(${fmt((decideMs * 1000) / decided, 2)} µs a subject)`);
 
     const busy = await store.agreements.get(BUSY);
