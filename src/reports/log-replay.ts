@@ -2,6 +2,7 @@ import type { AppClass } from '../domain/app.js';
 import { ALL_FIELDS_MASK, type FieldMask } from '../domain/field-catalog.js';
 import type { LoggedHead, LoggedRequest, ReplayWorld, RequestWorld, SubjectColumns } from '../domain/replay.js';
 import { selfFacts, type SubjectFacts } from '../domain/subject-decision.js';
+import { ConsentTable } from './consent-table.js';
 import type { Instant } from '../domain/time.js';
 import type {
   LoggedConsent, LoggedRequestRead, MemberFacts, PackedRequests, ReplayFilter, ReplayLogRepository,
@@ -30,6 +31,11 @@ function consentAt(consents: readonly LoggedConsent[], request: LoggedHead): Log
   return found;
 }
 
+/** What the rules read of a grant, as the consent table gives it. */
+function consentedOf(consent: LoggedConsent | undefined): RequestWorld['consented'] | undefined {
+  return consent === undefined ? undefined : { memberFields: consent.memberFields, friendFields: consent.friendFields };
+}
+
 function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string, at: Instant): boolean {
   return consents?.some((c) => c.appId === appId && c.grantedAt <= at && (c.revokedAt === null || c.revokedAt > at)) ?? false;
 }
@@ -48,14 +54,8 @@ export class LogReplayer {
   /** Today's members by number as the store reads them a batch at a time (SQLite), instead of `facts`. */
   private members: ReplayNumbers | undefined;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
-  /** Every member's consents are in `consents` (allConsents): one not there has none. */
-  private consentsComplete = false;
-  /**
-   * A replay of one agreement's requests that meets most members: every member's consents under that
-   * agreement (one not there has none), all a request's grant is found among (consentAt); whether a
-   * subject uses a third-party app is still read by id into `consents`, from all their grants.
-   */
-  private agreementConsents: Map<string, LoggedConsent[]> | undefined;
+  /** A replay that meets most members: every member's consents (of the simulated agreement) by number, read at once. */
+  private consentTable: ConsentTable | undefined;
   private readonly platform = new Map<string, boolean>();
 
   /**
@@ -115,31 +115,24 @@ export class LogReplayer {
     if (this.members !== undefined) return;
     this.members = await this.log.replayNumbers(filter);
     this.members?.readAudiencesWithin(this.audienceFields);
-    // A run that meets most members reads every consent at once (a member without one has none: it is not looked for again).
-    if (this.members !== undefined && this.log.meetsMostMembers && filter.agreementId !== undefined) {
-      // Of one agreement (a simulation): its grants only, a small part of all of them.
-      this.agreementConsents = this.log.allConsents(filter.agreementId);
-      return;
-    }
-    const all = this.members !== undefined && this.log.meetsMostMembers ? this.log.allConsents() : undefined;
-    if (all !== undefined) {
-      this.consentsComplete = true;
-      for (const [id, list] of all) this.consents.set(id, list);
-    }
+    // A run that meets most members reads every consent at once, by member number (a member without one has none); of one
+    // agreement for a simulation (its grants only, a small part of all of them). Consents by id are still read a batch at a
+    // time for what the table does not answer: a token member without a number, whether a third-party app's subject uses it.
+    const members = this.members;
+    if (members === undefined || !this.log.meetsMostMembers) return;
+    const consents = this.log.numberedConsents((id) => members.numberOf(id), filter.agreementId);
+    if (consents !== undefined) this.consentTable = ConsentTable.of(members.maxNumber, consents);
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
-    if ((this.consentsComplete ? 0 : this.consents.size) + this.facts.size > CACHE_LIMIT) {
-      for (const cache of [this.facts, this.platform]) cache.clear();
-      if (!this.consentsComplete) this.consents.clear();
-    }
+    if (this.consents.size + this.facts.size > CACHE_LIMIT) for (const cache of [this.facts, this.platform, this.consents]) cache.clear();
     const all = this.members !== undefined;
     const tokens = new Set<string>();
     const subjects = new Set<string>();
     const appUsers = new Set<string>();
     const gather = (id: string, thirdParty: boolean) => {
       if (!all && !this.facts.has(id)) subjects.add(id);
-      if (thirdParty && !this.consentsComplete && !this.consents.has(id)) appUsers.add(id);
+      if (thirdParty && !this.consents.has(id)) appUsers.add(id);
     };
     for (const { head, subjectIds } of requests) {
       if (!this.platform.has(head.tokenMemberId)) tokens.add(head.tokenMemberId);
@@ -147,7 +140,8 @@ export class LogReplayer {
       for (const id of subjectIds) gather(id, thirdParty);
       if (head.deniedSubject !== null) gather(head.deniedSubject, thirdParty);
     }
-    if (!this.consentsComplete && this.agreementConsents === undefined) for (const id of tokens) if (!this.consents.has(id)) appUsers.add(id);
+    // A token member's grants are in the table when they have a number (requestWorld).
+    for (const id of tokens) if (!this.consents.has(id) && (this.consentTable === undefined || this.memberNumber(id) < 0)) appUsers.add(id);
     const [platform, facts, consents] = await Promise.all([
       all ? undefined : this.log.platformEnabled([...tokens]), this.log.memberFacts([...subjects]), this.log.consents([...appUsers]),
     ]);
@@ -160,12 +154,12 @@ export class LogReplayer {
   }
 
   /**
-   * Whether `load` would read nothing for a packed batch: every consent is read (or the run's
-   * agreement's), every request is a device app's and its token member has a number (the platform
-   * setting then read by number, requestWorld).
+   * Whether `load` would read nothing for a packed batch: every consent is read (the table), every
+   * request is a device app's and its token member has a number (its grant and platform setting then
+   * read by number, requestWorld).
    */
   private readsNothingFor(packed: PackedRequests, heads: readonly LoggedHead[]): boolean {
-    if (!this.consentsComplete && this.agreementConsents === undefined) return false;
+    if (this.consentTable === undefined) return false;
     for (let index = 0; index < heads.length; index++) {
       if (packed.tokenNumber(index) < 0 || this.appClassOf(heads[index]!) === 'third_party') return false;
     }
@@ -183,8 +177,9 @@ export class LogReplayer {
 
   /** What the request-level rules read of the world, or undefined when the grant the request was made under is not found. */
   requestWorld(head: LoggedHead, tokenNumber = -1): RequestWorld | undefined {
-    const consents = this.agreementConsents === undefined ? this.consents : this.agreementConsents;
-    const consent = consentAt(consents.get(head.tokenMemberId) ?? [], head);
+    const table = this.consentTable;
+    const number = tokenNumber >= 0 || table === undefined ? tokenNumber : this.memberNumber(head.tokenMemberId);
+    const consent = table !== undefined && number >= 0 ? table.consentAt(number, head) : consentedOf(consentAt(this.consents.get(head.tokenMemberId) ?? [], head));
     if (consent === undefined) return undefined;
     // By number where the batch gives one (its platform setting read with the world), else as `load` read it.
     const platform = tokenNumber >= 0 && this.members !== undefined ? this.members.platformEnabled(tokenNumber) : this.platform.get(head.tokenMemberId) ?? false;

@@ -340,20 +340,21 @@ export class ReplayLogRepository {
   }
 
   /**
-   * Every member's consents, in one scan of the grants (SQLite): for a replay that meets most
-   * members, cheaper than a look-up per member (two seeks each, from all over a large file); a
-   * member's in the order `consents` gives them. Undefined where the rows are read through Kysely.
+   * Every member's consents (of one agreement, if given), in one scan of the grants (SQLite): for a
+   * replay that meets most members, cheaper than a look-up per member (two seeks each, from all over
+   * a large file); a member's in the order `consents` gives them, each with its member's number
+   * (`numberOf`). Undefined where the rows are read through Kysely.
    */
-  allConsents(agreementId?: string): Map<string, LoggedConsent[]> | undefined {
+  numberedConsents(numberOf: (memberId: string) => number, agreementId?: string): Iterable<readonly [number, LoggedConsent]> | undefined {
     const rows = this.rawReads()?.allGrants(agreementId);
     if (rows === undefined) return undefined;
-    const result = new Map<string, LoggedConsent[]>();
+    return this.numbered(rows, numberOf);
+  }
+
+  private *numbered(rows: Iterable<GrantRow>, numberOf: (memberId: string) => number): Iterable<readonly [number, LoggedConsent]> {
     for (const [member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields] of rows) {
-      const consent = this.consentOf({ member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields });
-      const list = result.get(member_id);
-      if (list === undefined) result.set(member_id, [consent]); else list.push(consent);
+      yield [numberOf(member_id), this.consentOf({ member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields })];
     }
-    return result;
   }
 
   private consentOf(row: Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>): LoggedConsent {

@@ -17,7 +17,10 @@ const MEMBER = 2;
 const PLATFORM = 4;
 const SHARES = 8;
 const EXCLUDES = 16;
-const UNKNOWN_KIND = -2;
+/** In `kinds`: not found yet; no shared facts (factsKind -1); a kind too large to keep there (found each time). */
+const UNKNOWN_KIND = 0xffff;
+const NO_KIND = 0xfffe;
+const KEPT_KINDS = 0xfffe;
 /** Friend numbers kept at most (4 bytes each): past it, the lists read so far are dropped and read again as met. */
 const FRIENDS_BUDGET = 50_000_000;
 const BY_NUMBER = 'where n.number in (select value from json_each(?))';
@@ -53,8 +56,11 @@ export class ReplayNumbers {
   private readonly interned = new Map<number, number>();
   /** The fields of members' audiences the rules can read in this run (readAudiencesWithin). */
   private audienceFields: FieldMask = ALL_FIELDS_MASK;
-  /** factsKind by 2 * number + (as a friend: 1), UNKNOWN_KIND until found. */
-  private readonly kinds: Int32Array;
+  /**
+   * factsKind by 2 * number + (as a friend: 1), UNKNOWN_KIND until found: two bytes each (4 MB at a
+   * million members, read in random order: small enough to stay in the processor's cache).
+   */
+  private readonly kinds: Uint16Array;
   /** A token member's friends: pool[friendsStart[n] .. + friendsLength[n]), sorted; friendsStart -1 when not read. */
   private readonly friendsStart: Int32Array;
   private readonly friendsLength: Int32Array;
@@ -74,7 +80,7 @@ export class ReplayNumbers {
     this.audiences = new Int32Array(size);
     this.friendsStart = new Int32Array(size).fill(-1);
     this.friendsLength = new Int32Array(size);
-    this.kinds = new Int32Array(2 * size).fill(UNKNOWN_KIND);
+    this.kinds = new Uint16Array(2 * size).fill(UNKNOWN_KIND);
     const byNumber = (columns: string, table: string) =>
       sqlite.prepare(`select n.number, ${columns} from member_numbers n join ${table} on t.member_id = n.member_id ${BY_NUMBER}`).raw();
     this.statements = {
@@ -307,8 +313,11 @@ export class ReplayNumbers {
     // Each member's kind as a friend and as not one, found once (a member's facts do not change during a replay).
     const slot = 2 * n + (isFriend ? 1 : 0);
     const known = this.kinds[slot]!;
-    if (known !== UNKNOWN_KIND) return known;
-    return this.kinds[slot] = this.findFactsKind(n, isFriend);
+    if (known < KEPT_KINDS) return known;
+    if (known === NO_KIND) return -1;
+    const kind = this.findFactsKind(n, isFriend);
+    if (kind < KEPT_KINDS) this.kinds[slot] = kind < 0 ? NO_KIND : kind;
+    return kind;
   }
 
   private findFactsKind(n: number, isFriend: boolean): number {

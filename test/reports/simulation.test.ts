@@ -161,7 +161,7 @@ async function sameWithoutNumbers(store: Store, filter: ReplayFilter & { now: nu
 }
 
 /**
- * A replay that meets most members reads every consent in one scan (allConsents; of one agreement's
+ * A replay that meets most members reads every consent in one scan, by member number (ConsentTable; of one agreement's
  * requests, that agreement's only); one that does not reads the token members' as batches meet
  * them: the same grant found for every request.
  */
