@@ -8,7 +8,7 @@ import type {
   LoggedConsent, LoggedRequestRead, MemberFacts, PackedRequests, ReplayFilter, ReplayLogRepository,
 } from '../store/replay-log-repository.js';
 import { sharedFacts, type SharedFacts } from '../store/replay-members.js';
-import { ANOTHER_MEMBER, type ReplayNumbers } from '../store/replay-numbers.js';
+import { ANOTHER_MEMBER, type FactsView, type ReplayNumbers } from '../store/replay-numbers.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -53,6 +53,8 @@ export class LogReplayer {
   private readonly facts = new Map<string, SharedFacts | null>();
   /** Today's members by number as the store reads them a batch at a time (SQLite), instead of `facts`. */
   private members: ReplayNumbers | undefined;
+  /** Their facts as this run reads them (audiences within `audienceFields`), with `members`. */
+  factsView: FactsView | undefined;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
   /** A replay that meets most members: every member's consents (of the simulated agreement) by number, read at once. */
   private consentTable: ConsentTable | undefined;
@@ -114,7 +116,7 @@ export class LogReplayer {
     this.appClasses ??= await this.log.appClasses();
     if (this.members !== undefined) return;
     this.members = await this.log.replayNumbers(filter);
-    this.members?.readAudiencesWithin(this.audienceFields);
+    this.factsView = this.members?.within(this.audienceFields);
     // A run that meets most members reads every consent at once, by member number (a member without one has none); of one
     // agreement for a simulation (its grants only, a small part of all of them). Consents by id are still read a batch at a
     // time for what the table does not answer: a token member without a number, whether a third-party app's subject uses it.
@@ -190,7 +192,7 @@ export class LogReplayer {
   subjectFacts(head: LoggedHead, appClass: AppClass, id: string, isFriend: boolean): SubjectFacts | undefined {
     // A member is a friend of themself in no list, as the route sees it.
     const own = id === head.tokenMemberId;
-    const shared = this.members === undefined ? this.sharedFacts(id, isFriend && !own) : this.members.facts(this.members.numberOf(id), isFriend && !own);
+    const shared = this.members === undefined ? this.sharedFacts(id, isFriend && !own) : this.members.facts(this.members.numberOf(id), isFriend && !own, this.factsView);
     if (shared === undefined) return undefined;
     const usesApp = appClass === 'third_party' && usesAppAt(this.consents.get(id), head.appId, head.at);
     // Facts by number carry no id (ANOTHER_MEMBER): the token's own member is given theirs.
@@ -283,7 +285,7 @@ class PackedBatch implements ReplayBatch {
     const token = packed.tokenNumber(index);
     const world = this.replayer.requestWorld(request, token);
     if (world === undefined || world.appClass === 'third_party' || token < 0 || request.tokenMemberId === ANOTHER_MEMBER) return undefined;
-    const subjects = new PackedSubjects(packed, index, token, selfFacts(request.tokenMemberId));
+    const subjects = new PackedSubjects(packed, this.replayer.factsView!, index, token, selfFacts(request.tokenMemberId));
     return { request, world, subjects };
   }
 }
@@ -294,7 +296,8 @@ class PackedSubjects implements SubjectColumns {
   private readonly first: number;
 
   /** `own`: the token's member's facts as themself. */
-  constructor(private readonly packed: PackedRequests, private readonly index: number, private readonly token: number, private readonly own: SubjectFacts) {
+  constructor(private readonly packed: PackedRequests, private readonly view: FactsView, private readonly index: number, private readonly token: number,
+    private readonly own: SubjectFacts) {
     this.first = packed.first(index);
     this.length = packed.first(index + 1) - this.first;
   }
@@ -308,9 +311,9 @@ class PackedSubjects implements SubjectColumns {
     const number = packed.number(this.first + at);
     // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
     const self = packed.entry(this.first + at).relation === 'self';
-    if (number === token) return self || packed.members.facts(number, false) !== undefined ? this.own : undefined;
+    if (number === token) return self || packed.members.facts(number, false, this.view) !== undefined ? this.own : undefined;
     if (self) return ANOTHER_SELF;
-    return packed.members.facts(number, packed.friendToday(this.index, this.first + at));
+    return packed.members.facts(number, packed.friendToday(this.index, this.first + at), this.view);
   }
 
   member(at: number): number {
@@ -322,7 +325,7 @@ class PackedSubjects implements SubjectColumns {
     const number = packed.number(this.first + at);
     const entry = packed.entry(this.first + at);
     if (number === this.token || entry.relation === 'self' || entry.index >= KIND_ENTRIES) return -1;
-    const facts = packed.members.factsKind(number, packed.friendToday(this.index, this.first + at));
+    const facts = packed.members.factsKind(number, packed.friendToday(this.index, this.first + at), this.view);
     return facts < 0 || facts >= KIND_FACTS ? -1 : facts * KIND_ENTRIES + entry.index;
   }
 }

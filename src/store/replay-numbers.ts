@@ -17,6 +17,23 @@ const MEMBER = 2;
 const PLATFORM = 4;
 const SHARES = 8;
 const EXCLUDES = 16;
+/**
+ * Members' facts as a run reads them (ReplayNumbers.within): shared by members with the same settings,
+ * audiences within `fields` and friendship (no exclusions), and each member's kind there.
+ */
+export interface FactsView {
+  readonly fields: FieldMask;
+  /**
+   * The kind by 2 * number + (as a friend: 1), UNKNOWN_KIND until found: two bytes each (4 MB at a
+   * million members, read in random order: small enough to stay in the processor's cache).
+   */
+  readonly kinds: Uint16Array;
+  readonly shared: SubjectFacts[];
+  readonly interned: Map<number, number>;
+}
+
+/** Views kept for later runs (4 MB each at a million members). */
+const KEPT_VIEWS = 4;
 /** In `kinds`: not found yet; no shared facts (factsKind -1); a kind too large to keep there (found each time). */
 const UNKNOWN_KIND = 0xffff;
 const NO_KIND = 0xfffe;
@@ -51,16 +68,8 @@ export class ReplayNumbers {
   private readonly flags: Uint8Array;
   private readonly audiences: Int32Array;
   private readonly exclusions = new Map<number, FriendExclusions>();
-  /** Facts shared by members with the same settings, audiences and friendship (no exclusions), and their index there by those. */
-  private readonly shared: SubjectFacts[] = [];
-  private readonly interned = new Map<number, number>();
-  /** The fields of members' audiences the rules can read in this run (readAudiencesWithin). */
-  private audienceFields: FieldMask = ALL_FIELDS_MASK;
-  /**
-   * factsKind by 2 * number + (as a friend: 1), UNKNOWN_KIND until found: two bytes each (4 MB at a
-   * million members, read in random order: small enough to stay in the processor's cache).
-   */
-  private readonly kinds: Uint16Array;
+  /** Members' shared facts and kinds, by the fields of their audiences read (`within`). */
+  private readonly views = new Map<FieldMask, FactsView>();
   /** A token member's friends: pool[friendsStart[n] .. + friendsLength[n]), sorted; friendsStart -1 when not read. */
   private readonly friendsStart: Int32Array;
   private readonly friendsLength: Int32Array;
@@ -80,7 +89,6 @@ export class ReplayNumbers {
     this.audiences = new Int32Array(size);
     this.friendsStart = new Int32Array(size).fill(-1);
     this.friendsLength = new Int32Array(size);
-    this.kinds = new Uint16Array(2 * size).fill(UNKNOWN_KIND);
     const byNumber = (columns: string, table: string) =>
       sqlite.prepare(`select n.number, ${columns} from member_numbers n join ${table} on t.member_id = n.member_id ${BY_NUMBER}`).raw();
     this.statements = {
@@ -130,7 +138,7 @@ export class ReplayNumbers {
   readAllFacts(): void {
     this.knowsAllFacts = true;
     this.exclusions.clear();
-    this.kinds.fill(UNKNOWN_KIND);
+    for (const view of this.views.values()) view.kinds.fill(UNKNOWN_KIND);
     for (let n = 0; n < this.flags.length; n++) {
       this.flags[n] = LOADED;
       this.audiences[n] = DEFAULT_FRIENDS_AUDIENCE;
@@ -278,61 +286,65 @@ export class ReplayNumbers {
    * The facts of a member other than the token's (loaded), as a friend of the token's member or
    * not, shared (id ANOTHER_MEMBER); undefined when the number is no member's.
    */
-  facts(n: number, isFriend: boolean): SubjectFacts | undefined {
+  facts(n: number, isFriend: boolean, view = this.within(ALL_FIELDS_MASK)): SubjectFacts | undefined {
     if (n < 0) return undefined;
     const flags = this.flags[n]!;
     if ((flags & MEMBER) === 0) return undefined;
-    const platformEnabled = (flags & PLATFORM) !== 0;
-    const shareViaFriends = (flags & SHARES) !== 0;
-    const friendsAudience = this.audiences[n]! & this.audienceFields;
     if ((flags & EXCLUDES) !== 0) {
-      return { id: ANOTHER_MEMBER, isFriend, platformEnabled, shareViaFriends, friendsAudience, exclusions: this.exclusions.get(n)!, usesApp: false };
+      return {
+        id: ANOTHER_MEMBER, isFriend, platformEnabled: (flags & PLATFORM) !== 0, shareViaFriends: (flags & SHARES) !== 0,
+        friendsAudience: this.audiences[n]! & view.fields, exclusions: this.exclusions.get(n)!, usesApp: false,
+      };
     }
-    return this.shared[this.factsKind(n, isFriend)]!;
+    return view.shared[this.factsKind(n, isFriend, view)]!;
   }
 
   /**
-   * The index of the shared facts `facts(n, isFriend)` returns (from 0, in the order first met), or
-   * -1 when they are not shared: no such member, or one with exclusions (facts of their own).
+   * Members' facts with their audiences read only within `fields` (audienceFieldsRead), so that
+   * members whose settings differ only elsewhere share their facts and their kind: one view per
+   * distinct `fields`, kept for later runs (a few at most). A view is never changed under a run that
+   * holds it: two runs at once (a server runs two simulations) each read their own.
    */
-  /**
-   * From now on, members' audiences as the rules can read them: only `fields` of them
-   * (audienceFieldsRead), so that members whose settings differ only elsewhere share their facts
-   * and their kind; all fields until told. The kinds found before are dropped when it changes.
-   */
-  readAudiencesWithin(fields: FieldMask): void {
-    if (fields === this.audienceFields) return;
-    this.audienceFields = fields;
-    this.kinds.fill(UNKNOWN_KIND);
-    this.shared.length = 0;
-    this.interned.clear();
+  within(fields: FieldMask): FactsView {
+    let view = this.views.get(fields);
+    if (view === undefined) {
+      if (this.views.size >= KEPT_VIEWS) this.views.delete(this.views.keys().next().value!);
+      view = { fields, kinds: new Uint16Array(this.flags.length * 2).fill(UNKNOWN_KIND), shared: [], interned: new Map() };
+      this.views.set(fields, view);
+    }
+    return view;
   }
 
-  factsKind(n: number, isFriend: boolean): number {
+  /**
+   * The index in `view` of the shared facts `facts(n, isFriend, view)` returns (from 0, in the order
+   * first met), or -1 when they are not shared: no such member, or one with exclusions (facts of
+   * their own).
+   */
+  factsKind(n: number, isFriend: boolean, view = this.within(ALL_FIELDS_MASK)): number {
     if (n < 0) return -1;
     // Each member's kind as a friend and as not one, found once (a member's facts do not change during a replay).
     const slot = 2 * n + (isFriend ? 1 : 0);
-    const known = this.kinds[slot]!;
+    const known = view.kinds[slot]!;
     if (known < KEPT_KINDS) return known;
     if (known === NO_KIND) return -1;
-    const kind = this.findFactsKind(n, isFriend);
-    if (kind < KEPT_KINDS) this.kinds[slot] = kind < 0 ? NO_KIND : kind;
+    const kind = this.findFactsKind(n, isFriend, view);
+    if (kind < KEPT_KINDS) view.kinds[slot] = kind < 0 ? NO_KIND : kind;
     return kind;
   }
 
-  private findFactsKind(n: number, isFriend: boolean): number {
+  private findFactsKind(n: number, isFriend: boolean, view: FactsView): number {
     const flags = this.flags[n]!;
     if ((flags & MEMBER) === 0 || (flags & EXCLUDES) !== 0) return -1;
-    const friendsAudience = this.audiences[n]! & this.audienceFields;
+    const friendsAudience = this.audiences[n]! & view.fields;
     const key = ((friendsAudience * 2 + (isFriend ? 1 : 0)) * 2 + ((flags & PLATFORM) !== 0 ? 1 : 0)) * 2 + ((flags & SHARES) !== 0 ? 1 : 0);
-    let kind = this.interned.get(key);
+    let kind = view.interned.get(key);
     if (kind === undefined) {
-      kind = this.shared.length;
-      this.shared.push(Object.freeze({
+      kind = view.shared.length;
+      view.shared.push(Object.freeze({
         id: ANOTHER_MEMBER, isFriend, platformEnabled: (flags & PLATFORM) !== 0, shareViaFriends: (flags & SHARES) !== 0, friendsAudience,
         exclusions: NO_EXCLUSIONS, usesApp: false,
       }));
-      this.interned.set(key, kind);
+      view.interned.set(key, kind);
     }
     return kind;
   }

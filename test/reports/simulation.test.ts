@@ -19,7 +19,7 @@ import { loadOrCreateAuditSigningKey } from '../../src/audit/signing-key.js';
 import { fieldsOf, type Field } from '../../src/domain/field-catalog.js';
 import { auditReplay } from '../../src/reports/audit-replay.js';
 import { LogReplayer } from '../../src/reports/log-replay.js';
-import { simulate } from '../../src/reports/simulation.js';
+import { prepareSimulation, runSimulation, simulate } from '../../src/reports/simulation.js';
 import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } from '../../src/seed/demo-partners.js';
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import { Prng } from '../../src/seed/random.js';
@@ -100,7 +100,30 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
   const simulatedGeneral = await built.store.db.transaction().execute((trx) => simulate(createStore(trx), proposal));
   assert.ok(simulatedFast.differ_from_log_today > 0, `${simulatedFast.differ_from_log_today} requests decided otherwise today`);
   assert.deepEqual({ ...simulatedFast, id: undefined }, { ...simulatedGeneral, id: undefined }, 'the same result (each has an id of its own)');
+  await sameSideBySide(built.store, [proposal, { agreementId: demoAgreementId('lenovo'), proposal: { friend_fields: ['id', 'name'] }, now }]);
 });
+
+/**
+ * Two simulations at once on one connection (a server runs two), a few requests a batch, each
+ * reading friends' audiences within its own agreement's fields: the second starts once the first
+ * has replayed a batch, their batches then interleave, and each finds what it finds alone.
+ */
+async function sameSideBySide(store: Store, [first, second]: ReadonlyArray<Parameters<typeof prepareSimulation>[1]>): Promise<void> {
+  type Progress = Parameters<typeof runSimulation>[1];
+  const run = async (request: Parameters<typeof prepareSimulation>[1], onProgress?: Progress) =>
+    ({ ...(await runSimulation(await prepareSimulation(store, request), onProgress, 7)), id: undefined });
+  const alone = [await run(first!), await run(second!)];
+  assert.ok(alone.every((result) => result.requests > 50 && result.requests_changed > 0), 'each simulation changes something');
+  let secondRun: Promise<unknown> | undefined;
+  let secondStarted!: () => void;
+  const started = new Promise<void>((resolve) => { secondStarted = resolve; });
+  const firstRun = run(first!, async () => {
+    if (secondRun !== undefined) return;
+    secondRun = run(second!, () => secondStarted());
+    await started;
+  });
+  assert.deepEqual([await firstRun, await secondRun], alone);
+}
 
 /**
  * The appender packs each Graph API request's subjects (migration 0042) exactly as the replay would
