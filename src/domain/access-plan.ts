@@ -1,5 +1,5 @@
 import { grantWithinToken, tokenIsUsable, type AccessTokenState } from './access-token.js';
-import { notInEffectCause, type AgreementTerms } from './agreement.js';
+import { CERTIFICATION_GRACE_DAYS, notInEffectCause, type AgreementTerms } from './agreement.js';
 import type { App, AppClass } from './app.js';
 import {
   AgreementNotInEffect,
@@ -12,7 +12,7 @@ import {
 import { ALL_FIELDS_MASK, BASIC_MASK, FRIENDS_MASK, SENSITIVE_MASK, type FieldMask } from './field-catalog.js';
 import { grantIsActive, type Grant } from './grant.js';
 import type { FieldReason } from './reason-codes.js';
-import type { Instant } from './time.js';
+import { addDays, type Instant } from './time.js';
 import { hasReached } from './wind-down.js';
 
 /** Everything the request-level rules read: the token, its grant and the world around them. */
@@ -89,6 +89,19 @@ function friendRules(appClass: AppClass, agreement: AgreementTerms, grant: Grant
     { reason: 'wind_down', passes: friendDataEnded ? 0 : ALL_FIELDS_MASK },
     { reason: 'sensitive_field', passes: ALL_FIELDS_MASK & ~sensitive },
   ]);
+}
+
+/**
+ * The instants of the terms at which planAccess's answer can change for a token and a grant that
+ * neither expire nor end (a replay's): the terms' start, end, certification grace and wind-down
+ * phases, each in force from its exact instant. Between two of them, planAccess under the terms
+ * answers alike whatever the instant (a replay decides a class of requests once, not each).
+ */
+export function planInstants(agreement: AgreementTerms | null): Instant[] {
+  if (agreement === null) return [];
+  const instants = [agreement.startsAt, agreement.endsAt, addDays(agreement.certificationDueAt, CERTIFICATION_GRACE_DAYS)];
+  if (agreement.windDown !== null) instants.push(agreement.windDown.noNewGrants, agreement.windDown.noFriendData, agreement.windDown.accessEnded);
+  return instants.sort((a, b) => a - b);
 }
 
 /**

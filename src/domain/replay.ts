@@ -1,4 +1,4 @@
-import { planAccess, type AccessPlan, type RequestContext, type RuleStep } from './access-plan.js';
+import { planAccess, planInstants, type AccessPlan, type RequestContext, type RuleStep } from './access-plan.js';
 import type { AgreementTerms } from './agreement.js';
 import type { AppClass } from './app.js';
 import { DatapactError } from './errors.js';
@@ -152,6 +152,21 @@ const MASK_SPAN = 2 ** FIELDS.length;
 export class ReplayDecisions {
   private readonly byRules = new PlanTable<PlanDecisions<ReplayedSubject, boolean>>();
   private readonly byTwoRules = new PlanTable<PlanTable<PlanDecisions<DecidedPair, PairOfKind>>>();
+  private readonly pairsByClass = new RequestClasses<PlanPair>();
+
+  /**
+   * The plans of a request under two terms (a simulation's), and the decisions under both: worked
+   * out once per class of request (RequestClasses), not per request. A plan so shared may name
+   * another token's member (`memberId`): compareServedColumns gives the token's own member theirs.
+   */
+  plansFor(request: LoggedHead, before: TermsInWorld, after: TermsInWorld): PlanPair {
+    return this.pairsByClass.get(request, before, after, () => {
+      const planBefore = replayPlan(request, before.terms, before.world);
+      const planAfter = replayPlan(request, after.terms, after.world);
+      const decisions = 'memberId' in planBefore && 'memberId' in planAfter ? this.forPlans(planBefore, planAfter) : undefined;
+      return { before: planBefore, after: planAfter, decisions };
+    });
+  }
 
   /** The decisions made under the plan's field rules and what its visibility reads: one set per distinct plan in those. */
   forPlan(plan: AccessPlan): PlanDecisions<ReplayedSubject, boolean> {
@@ -162,6 +177,91 @@ export class ReplayDecisions {
   forPlans(before: AccessPlan, after: AccessPlan): PlanDecisions<DecidedPair, PairOfKind> {
     return this.byTwoRules.get(before, () => new PlanTable()).get(after, newPlanDecisions);
   }
+}
+
+/** A request's plans (or refusals) under two terms, and the decisions under both plans. */
+export interface PlanPair {
+  readonly before: AccessPlan | RequestOutcome;
+  readonly after: AccessPlan | RequestOutcome;
+  readonly decisions: PlanDecisions<DecidedPair, PairOfKind> | undefined;
+}
+
+/** Of a request's class (RequestClasses), the words that hold its strings and masks. */
+const CLASS_WORDS = 16;
+
+/**
+ * Values by what the request-level rules read of a request under two terms besides the token's
+ * member and the instant: the terms themselves, where the instant falls among each terms' own
+ * (planInstants), the app, partner, agreement, version and purpose, the refusal code, the world's
+ * app class, consent, platform setting and sensitive class. Found by a hash of those words and
+ * checked word by word: a request costs a few look-ups, no plan and no string made.
+ */
+class RequestClasses<T> {
+  private readonly strings = new Map<string | null, number>();
+  private readonly objects = new Map<object | null, number>();
+  private readonly instants = new Map<AgreementTerms | null, Instant[]>();
+  private readonly byHash = new Map<number, Array<{ readonly words: Float64Array; readonly value: T }>>();
+  private readonly words = new Float64Array(CLASS_WORDS);
+
+  get(request: LoggedHead, before: TermsInWorld, after: TermsInWorld, make: () => T): T {
+    const { words } = this;
+    words[0] = this.objectIndex(before.terms);
+    words[1] = this.objectIndex(after.terms);
+    words[2] = this.phase(before.terms, request.at);
+    words[3] = this.phase(after.terms, request.at);
+    words[4] = this.stringIndex(request.appId);
+    words[5] = this.stringIndex(request.partnerId);
+    words[6] = this.stringIndex(request.agreementId);
+    words[7] = request.agreementVersion ?? -1;
+    words[8] = this.stringIndex(request.purpose);
+    words[9] = this.stringIndex(request.code);
+    words[10] = this.stringIndex(before.world.appClass) * 2 + (before.world.tokenMemberPlatformEnabled ? 1 : 0);
+    words[11] = this.stringIndex(after.world.appClass) * 2 + (after.world.tokenMemberPlatformEnabled ? 1 : 0);
+    words[12] = before.world.consented.memberFields * MASK_SPAN + before.world.consented.friendFields;
+    words[13] = after.world.consented.memberFields * MASK_SPAN + after.world.consented.friendFields;
+    words[14] = before.world.sensitive ?? -1;
+    words[15] = after.world.sensitive ?? -1;
+    let hash = 0x811c9dc5;
+    for (let index = 0; index < CLASS_WORDS; index++) hash = fnv(hash, words[index]!);
+    let entries = this.byHash.get(hash);
+    if (entries === undefined) this.byHash.set(hash, entries = []);
+    for (const entry of entries) if (sameWords(entry.words, words)) return entry.value;
+    const value = make();
+    entries.push({ words: words.slice(), value });
+    return value;
+  }
+
+  private stringIndex(text: string | null): number {
+    let index = this.strings.get(text);
+    if (index === undefined) this.strings.set(text, index = this.strings.size);
+    return index;
+  }
+
+  /** Terms by identity: a run's terms are a few objects, each version's and each proposal's. */
+  private objectIndex(terms: AgreementTerms | null): number {
+    let index = this.objects.get(terms);
+    if (index === undefined) this.objects.set(terms, index = this.objects.size);
+    return index;
+  }
+
+  /** How many of the terms' instants (planInstants) have come by `at`. */
+  private phase(terms: AgreementTerms | null, at: Instant): number {
+    let instants = this.instants.get(terms);
+    if (instants === undefined) this.instants.set(terms, instants = planInstants(terms));
+    let passed = 0;
+    while (passed < instants.length && instants[passed]! <= at) passed++;
+    return passed;
+  }
+}
+
+function sameWords(a: Float64Array, b: Float64Array): boolean {
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
+}
+
+/** The plan with the token's own member as its member (a plan shared by a class of requests names the first one's). */
+function withMember(plan: AccessPlan, memberId: string): AccessPlan {
+  return plan.memberId === memberId ? plan : { ...plan, memberId };
 }
 
 function newPlanDecisions<Decided, OfKind>(): PlanDecisions<Decided, OfKind> {
@@ -419,10 +519,9 @@ export function compareServedColumns(request: LoggedHead, subjects: SubjectColum
   changed.indexes.length = 0;
   changed.pairs.length = 0;
   if (request.outcome !== 'served') return undefined;
-  const planBefore = replayPlan(request, before.terms, before.world);
-  const planAfter = replayPlan(request, after.terms, after.world);
-  if (!('memberId' in planBefore) || !('memberId' in planAfter)) return undefined;
-  const { byKey, byKind } = decisions.forPlans(planBefore, planAfter);
+  const { before: planBefore, after: planAfter, decisions: pairs } = decisions.plansFor(request, before, after);
+  if (!('memberId' in planBefore) || !('memberId' in planAfter) || pairs === undefined) return undefined;
+  const { byKey, byKind } = pairs;
   let lastKind = -1;
   let lastOfKind: PairOfKind | undefined;
   let differsFromLog = false;
@@ -435,7 +534,12 @@ export function compareServedColumns(request: LoggedHead, subjects: SubjectColum
     const kind = subjects.kind(index);
     let ofKind = kind < 0 ? undefined : kind === lastKind ? lastOfKind : byKind.get(kind);
     if (ofKind === undefined) {
-      const decided = decidePair(planBefore, planAfter, byKey, logged, subjects.facts(index));
+      const facts = subjects.facts(index);
+      // A plan shared by a class of requests may name another token's member: the token's own member is seen as themself,
+      // that other member as anyone else.
+      const named = facts !== undefined && (facts.id === request.tokenMemberId || facts.id === planBefore.memberId);
+      const decided = named ? decidePair(withMember(planBefore, request.tokenMemberId), withMember(planAfter, request.tokenMemberId), byKey, logged, facts)
+        : decidePair(planBefore, planAfter, byKey, logged, facts);
       ofKind = { pair: decided, differsFromLog: !sameRelease(logged, decided.before) };
       if (kind >= 0) byKind.set(kind, ofKind);
     }

@@ -86,7 +86,8 @@ export class LogReplayer {
     for (;;) {
       const packed = await this.log.packedRequests(filter, afterSeq, batchSize);
       if (packed !== undefined) {
-        if (packed.rowsRead === 0) return;
+        // Nothing read past afterSeq: the period is done (a segment, or rows before one, move it on even when none is kept).
+        if (packed.lastSeq <= afterSeq) return;
         afterSeq = packed.lastSeq;
         const heads = Array.from({ length: packed.length }, (_, index) => packed.head(index));
         // Only a third-party app's request reads its subjects' consents (whether they use the app): only its ids are split.

@@ -15,6 +15,7 @@ import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import { loadFriendGraph } from './friend-graph.js';
 import { ReplayNumbers } from './replay-numbers.js';
+import { decodeSegment, type HeadClass, type ReplaySegment, type SealedRequest } from './replay-segment.js';
 import type { AgreementsTable, GrantsTable } from './schema.js';
 
 /** Which logged requests to read: one agreement's or all, in [from, to). */
@@ -79,6 +80,7 @@ export class ReplayLogRepository {
   /** What `sizes` and `seqsOf` found, per filter: a run asks more than once (a progress bar's total, replayNumbers). */
   private readonly sized = new Map<string, FilterSizes>();
   private readonly windows = new Map<string, SeqRange | null>();
+  private readonly segments = new Map<string, readonly SegmentRange[]>();
 
   /** `grantsChunk`: grants a statement reads when all are read (tests set it small). */
   constructor(private readonly db: Db, private readonly grantsChunk = GRANTS_CHUNK) {}
@@ -113,10 +115,47 @@ export class ReplayLogRepository {
    */
   async packedRequests(filter: ReplayFilter, afterSeq: number, limit: number): Promise<PackedRequests | undefined> {
     const seqs = await this.seqsOf(filter);
-    const packed = seqs === null ? undefined : this.rawReads()?.batch(filter, seqs, afterSeq, limit);
+    const raw = seqs === null ? undefined : this.rawReads();
+    if (raw === undefined || seqs === null) return undefined;
+    const packed = this.segmentOrRows(raw, filter, seqs, afterSeq, limit);
     if (packed === undefined) return undefined;
     await this.loadFieldSetsOf(packed.codes);
-    return new PackedRequests(packed, this, this.raw!.members());
+    return new PackedRequests(packed, this, raw.members());
+  }
+
+  /**
+   * The next batch after `afterSeq`: the sealed segment (migration 0043) holding the next seq, when
+   * one does (every request of the agreement in its range; those outside the period left out), else
+   * the rows up to the next segment. A whole-log replay, and one reading friendships in SQL, read rows.
+   */
+  private segmentOrRows(raw: RawReplayReads, filter: ReplayFilter, seqs: SeqRange, afterSeq: number, limit: number): PackedBatch | undefined {
+    const segments = filter.agreementId === undefined || raw.friendshipsInSql ? NO_SEGMENTS : this.segmentsOf(raw, filter.agreementId);
+    const next = Math.max(afterSeq + 1, seqs.from);
+    const segment = segmentAfter(segments, next);
+    if (segment !== undefined && segment.from <= next && next < seqs.below) {
+      return raw.segmentBatch(filter, segment, next, Math.min(segment.below, seqs.below));
+    }
+    const below = segment === undefined ? seqs.below : Math.min(seqs.below, segment.from);
+    const packed = raw.batch(filter, { from: seqs.from, below }, afterSeq, limit);
+    // The rows before the next segment read: on from there (the next batch reads it).
+    return packed === undefined || packed.read === limit || below === seqs.below ? packed : { ...packed, lastSeq: below - 1 };
+  }
+
+  /** The agreement's sealed segments, in seq order, read once per repository (a run's). */
+  private segmentsOf(raw: RawReplayReads, agreementId: string): readonly SegmentRange[] {
+    let segments = this.segments.get(agreementId);
+    if (segments === undefined) this.segments.set(agreementId, segments = raw.segmentRanges(agreementId));
+    return segments;
+  }
+
+  /**
+   * Up to `limit` requests of the agreement from seq `fromSeq` on (below `belowSeq`) as a segment
+   * holds them (ReplaySealer), in seq order; undefined for one a segment cannot hold (its subjects'
+   * ids do not pack, or it names a member it did not show: read as rows), and the seq after the
+   * last row read (none read: the range is done).
+   */
+  sealable(agreementId: string, fromSeq: number, belowSeq: number, limit: number): SealableRows | undefined {
+    return this.rawReads()?.sealable(agreementId, fromSeq, belowSeq, limit);
   }
 
   /** The packed rows of a batch as requests: each head with its subjects' codes and ids. */
@@ -421,6 +460,31 @@ interface SeqRange {
   readonly below: number;
 }
 
+/** Rows as ReplaySealer packs them: each request a replay reads, as a segment holds it (undefined: read as a row). */
+export interface SealableRows {
+  readonly requests: ReadonlyArray<{ readonly seq: number; readonly sealed: SealedRequest | undefined }>;
+  /** The seq to read on from (the end of the range when it is done). */
+  readonly nextSeq: number;
+}
+
+/** A sealed segment's range of seqs: [from, below). */
+interface SegmentRange extends SeqRange {
+  readonly agreementId: string;
+}
+
+const NO_SEGMENTS: readonly SegmentRange[] = [];
+
+/** The first segment ending after `seq` (a binary search: segments are in seq order and do not overlap). */
+function segmentAfter(segments: readonly SegmentRange[], seq: number): SegmentRange | undefined {
+  let low = 0;
+  let high = segments.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (segments[middle]!.below <= seq) low = middle + 1; else high = middle;
+  }
+  return segments[low];
+}
+
 interface FilterSizes {
   readonly requests: number;
   readonly subjects: number;
@@ -490,11 +554,6 @@ export class PackedRequests {
       if (batch.codes[at] !== code) lists = log.packedLists(code = batch.codes[at]!);
       this.entries[at] = lists!;
     }
-  }
-
-  /** The rows the batch read, requests among them or not: none means the period has no more. */
-  get rowsRead(): number {
-    return this.batch.read;
   }
 
   /** The seq of the last row read: the next batch reads after it. */
@@ -567,18 +626,20 @@ export class PackedRequests {
 }
 
 /** A request's head leaf and its subjects, read with the request (RawReplayReads). */
-interface HeadRow extends RequestRow {
+interface HeadRow extends Omit<RequestRow, 'at'> {
+  /** As the row holds it, or in milliseconds (a segment's). */
+  readonly at: string | number;
   readonly outcome: string;
   readonly code: string | null;
   readonly subject_member_id: string | null;
   readonly passed_over: number | null;
 }
 
-function loggedRequest(row: RequestRow, outcome: 'served' | 'denied', code: string | null, subject: string | null, passedOver: number | null,
+function loggedRequest(row: RequestRow | HeadRow, outcome: 'served' | 'denied', code: string | null, subject: string | null, passedOver: number | null,
   subjects: LoggedSubject[]): LoggedRequest {
   return {
     seq: row.first_seq,
-    at: fromIso(row.at),
+    at: typeof row.at === 'number' ? row.at : fromIso(row.at),
     appId: row.app_id,
     partnerId: row.partner_id ?? '',
     agreementId: row.agreement_id,
@@ -692,6 +753,41 @@ function headOf(row: BatchRow): { head: HeadRow; subjectsAt: number } | undefine
   return { head, subjectsAt: end + 1 === text.length ? -1 : end + 1 };
 }
 
+/** A segment's request as `headOf` makes a row's. */
+function segmentHead(head: HeadClass, agreementId: string, segment: ReplaySegment, index: number): HeadRow {
+  const [app_id, partner_id, agreement_version, rules_version, purpose, outcome, code] = head;
+  const passedOver = segment.passedOver[index]!;
+  return {
+    first_seq: segment.seqs[index]!, leaf_count: segment.leafCounts[index]!, at: segment.ats[index]!, app_id, partner_id, agreement_id: agreementId,
+    agreement_version, rules_version, token_member_id: segment.tokens[index]!, purpose, outcome, code,
+    passed_over: passedOver < 0 ? null : passedOver, subject_member_id: segment.named[index]!,
+  };
+}
+
+/**
+ * A row's request as a segment holds it (ReplaySealer); undefined when it cannot: a subject logged
+ * without a member number, a code that does not pack (read as rows).
+ */
+function sealedRequest(row: BatchRow, head: HeadRow, subjectsAt: number): SealedRequest | undefined {
+  const codes: number[] = [];
+  const numbers: number[] = [];
+  if (subjectsAt >= 0) {
+    const text = row[BATCH.request]!;
+    const end = text.indexOf(LISTS_SEPARATOR, subjectsAt);
+    const idsAt = end < 0 ? -1 : text.indexOf(LISTS_SEPARATOR, end + 1);
+    // Ids follow only subjects logged without a number.
+    if (idsAt < 0 || idsAt + 1 !== text.length) return undefined;
+    parseIntegers(text, subjectsAt, end, codes);
+    parseIntegers(text, end + 1, idsAt, numbers);
+    if (codes.length !== numbers.length || codes.includes(-1) || numbers.some((number) => number < 0)) return undefined;
+  }
+  return {
+    seq: head.first_seq, leafCount: head.leaf_count, at: fromIso(head.at as string), tokenMemberId: head.token_member_id, namedMemberId: head.subject_member_id,
+    head: [head.app_id, head.partner_id, head.agreement_version, head.rules_version, head.purpose, head.outcome as 'served' | 'denied', head.code],
+    passedOver: head.passed_over ?? -1, appended: row[BATCH.appended] === 1, codes, numbers,
+  };
+}
+
 /**
  * A batch as RawReplayReads reads it: per request its head, and its subjects as columns over the
  * whole batch (request i's at starts[i] .. starts[i + 1] - 1): packed codes and member numbers.
@@ -728,6 +824,7 @@ class RawReplayReads {
   private replayNumbers: ReplayNumbers | undefined;
   private grantsOf: BetterSqlite3.Statement | undefined;
   private idsOf: BetterSqlite3.Statement | undefined;
+  private segmentBody: BetterSqlite3.Statement | undefined;
   /** Today's friendships read with the leaves, not from the token members' lists. */
   friendshipsInSql = false;
 
@@ -766,6 +863,76 @@ class RawReplayReads {
    */
   members(): ReplayNumbers {
     return this.replayNumbers ??= worldOf(this.sqlite);
+  }
+
+  segmentRanges(agreementId: string): SegmentRange[] {
+    const rows = this.sqlite.prepare('select first_seq, below_seq from replay_segments where agreement_id = ? order by first_seq').raw().all(agreementId) as Array<[number, number]>;
+    return rows.map(([from, below]) => ({ agreementId, from, below }));
+  }
+
+  /**
+   * A segment's requests from seq `next` on and below `below`, in the filter's period, as a batch:
+   * what `batch` makes of their rows, with no string read, and the token members' numbers found by
+   * their ids in today's world as there.
+   */
+  segmentBatch(filter: ReplayFilter, range: SegmentRange, next: number, below: number): PackedBatch {
+    this.segmentBody ??= this.sqlite.prepare('select body from replay_segments where agreement_id = ? and first_seq = ?').pluck();
+    const segment = decodeSegment(this.segmentBody.get(range.agreementId, range.from) as Buffer);
+    const kept: number[] = [];
+    let subjects = 0;
+    for (let index = 0; index < segment.length; index++) {
+      const seq = segment.seqs[index]!;
+      const at = segment.ats[index]!;
+      if (seq < next || seq >= below || at < filter.from || at >= filter.to) continue;
+      kept.push(index);
+      subjects += segment.starts[index + 1]! - segment.starts[index]!;
+    }
+    const members = this.members();
+    const { maxNumber } = members;
+    const heads: HeadRow[] = new Array(kept.length);
+    const starts = new Int32Array(kept.length + 1);
+    const codes: number[] = new Array(subjects);
+    const numbers = new Int32Array(subjects);
+    const tokens = new Int32Array(kept.length);
+    const denied = new Int32Array(kept.length);
+    const appended = new Uint8Array(kept.length);
+    const listed: number[] = [];
+    let to = 0;
+    for (let request = 0; request < kept.length; request++) {
+      const index = kept[request]!;
+      const head = segmentHead(segment.headClasses[segment.heads[index]!]!, range.agreementId, segment, index);
+      heads[request] = head;
+      tokens[request] = members.numberOf(head.token_member_id);
+      denied[request] = head.subject_member_id === null ? -1 : members.numberOf(head.subject_member_id);
+      appended[request] = segment.appended[index]!;
+      if (appended[request] !== 1 || denied[request]! >= 0) listed.push(tokens[request]!);
+      starts[request] = to;
+      for (let from = segment.starts[index]!; from < segment.starts[index + 1]!; from++, to++) {
+        codes[to] = segment.codes[segment.codeIndexes[from]!]!;
+        const number = segment.numbers[from]!;
+        numbers[to] = number > maxNumber ? -1 : number;
+      }
+    }
+    starts[kept.length] = to;
+    members.load(numbers, listed);
+    members.load(tokens, []);
+    members.load(denied, []);
+    return {
+      heads, starts, codes, numbers, tokens, denied, appended, read: segment.length, lastSeq: below - 1,
+      subjectIds: (first, count) => this.subjectIds(first, count),
+    };
+  }
+
+  /** ReplayLogRepository.sealable: the agreement's rows read as `batch` reads them, over every instant. */
+  sealable(agreementId: string, fromSeq: number, belowSeq: number, limit: number): SealableRows {
+    const read = this.statements.agreement.all('', '\uffff', fromSeq - 1, belowSeq, agreementId, limit) as BatchRow[];
+    const requests: Array<SealableRows['requests'][number]> = [];
+    for (const row of read) {
+      const found = headOf(row);
+      // Not a request a replay reads (`batch` leaves it out too).
+      if (found !== undefined) requests.push({ seq: found.head.first_seq, sealed: sealedRequest(row, found.head, found.subjectsAt) });
+    }
+    return { requests, nextSeq: read.length < limit ? belowSeq : read[read.length - 1]![BATCH.firstSeq] + 1 };
   }
 
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */

@@ -52,6 +52,7 @@ export interface Database {
   member_numbers: MemberNumbersTable;
   friend_number_lists: FriendNumberListsTable;
   ended_friendships: EndedFriendshipsTable;
+  replay_segments: ReplaySegmentsTable;
   audit_token_months: AuditTokenMonthsTable;
   member_sets: MemberSetsTable;
   member_set_deltas: MemberSetDeltasTable;
@@ -583,6 +584,16 @@ export interface AuditFieldUsesTable {
 export interface EndedFriendshipsTable {
   member_number: number;
   friend_number: number;
+}
+
+/** A run of one agreement's logged requests packed for a replay (migration 0043, replay-segment.ts). */
+export interface ReplaySegmentsTable {
+  agreement_id: string;
+  first_seq: number;
+  below_seq: number;
+  requests: number;
+  subjects: number;
+  body: Buffer;
 }
 
 export interface FriendNumberListsTable {

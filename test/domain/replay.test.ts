@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { AgreementTerms } from '../../src/domain/agreement.js';
 import type { AppClass } from '../../src/domain/app.js';
 import { ALL_FIELDS_MASK, FRIENDS_MASK, ID_MASK, SENSITIVE_MASK } from '../../src/domain/field-catalog.js';
 import { FIELD_REASONS } from '../../src/domain/reason-codes.js';
@@ -10,10 +11,9 @@ import {
 } from '../../src/domain/replay.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { selfFacts, type SubjectFacts } from '../../src/domain/subject-decision.js';
-import { APP_ID, DAY_MS, NOW, PARTNER_ID, agreement, windDown } from './builders.js';
+import { APP_ID, DAY_MS, HOUR_MS, NOW, PARTNER_ID, agreement, windDown } from './builders.js';
 
 const MEMBERS = ['m_0', 'm_1', 'm_2', 'm_3', 'm_4'];
-const TOKEN = 'm_0';
 
 const fieldMask = fc.integer({ min: 0, max: ALL_FIELDS_MASK });
 /** Terms and consents from a few lists, so that requests share some rules and not others. */
@@ -38,8 +38,10 @@ const subject = fc.record({
 const request = fc.record({
   appClass: fc.constantFrom<AppClass>('device_partner', 'third_party'),
   memberFields: withFriends, friendFields: termsMask, consentedMember: withFriends, consentedFriend: termsMask,
-  windDown: fc.boolean(), day: fc.integer({ min: -5, max: 35 }), platform: mostly, sensitive: fc.boolean(),
+  windDown: fc.boolean(), day: fc.integer({ min: -5, max: 35 }), hour: fc.integer({ min: 0, max: 23 }), platform: mostly, sensitive: fc.boolean(),
   subjects: fc.array(subject, { minLength: 1, maxLength: 6 }), passedOver: fc.integer({ min: 0, max: 1 }),
+  /** The token's member: MEMBERS[token] (a friend entry may name them, as the other one). */
+  token: fc.constantFrom(0, 0, 1),
 });
 
 type Member = typeof member extends fc.Arbitrary<infer T> ? T : never;
@@ -54,7 +56,7 @@ function facts(id: string, m: Member, isFriend: boolean): SubjectFacts {
 function logged(r: Request, seq: number, entries?: Map<string, LoggedSubject>): LoggedRequest {
   const subjects: LoggedSubject[] = r.subjects.map((s) => {
     const entry: LoggedSubject = {
-      shown: true, id: s.self ? TOKEN : MEMBERS[s.index]!, relation: s.self ? 'self' : 'friend', released: s.released | ID_MASK, withheld: s.withheld,
+      shown: true, id: s.self ? MEMBERS[r.token]! : MEMBERS[s.index]!, relation: s.self ? 'self' : 'friend', released: s.released | ID_MASK, withheld: s.withheld,
     };
     const key = JSON.stringify(entry);
     const made = entries?.get(key) ?? entry;
@@ -62,8 +64,8 @@ function logged(r: Request, seq: number, entries?: Map<string, LoggedSubject>): 
     return made;
   });
   return {
-    seq, at: NOW + r.day * DAY_MS, appId: APP_ID, partnerId: PARTNER_ID, agreementId: 'agreement-1', agreementVersion: 3,
-    rulesVersion: RULES_VERSION, tokenMemberId: TOKEN, purpose: 'device_experience', outcome: 'served', code: null, deniedSubject: null,
+    seq, at: NOW + r.day * DAY_MS + r.hour * HOUR_MS, appId: APP_ID, partnerId: PARTNER_ID, agreementId: 'agreement-1', agreementVersion: 3,
+    rulesVersion: RULES_VERSION, tokenMemberId: MEMBERS[r.token]!, purpose: 'device_experience', outcome: 'served', code: null, deniedSubject: null,
     passedOver: r.passedOver, subjects,
   };
 }
@@ -143,7 +145,7 @@ function columnsOf(r: Request, request: LoggedRequest, w: ReplayWorld): SubjectC
     length: request.subjects.length,
     logged: (index) => request.subjects[index]!,
     facts: (index) => request.subjects[index]!.relation === 'self' ? selfFacts(request.subjects[index]!.id) : w.subject(index),
-    member: (index) => r.subjects[index]!.self ? 0 : r.subjects[index]!.index,
+    member: (index) => r.subjects[index]!.self ? r.token : r.subjects[index]!.index,
     kind: (index) => {
       const facts = request.subjects[index]!.relation === 'self' ? undefined : w.subject(index);
       return facts?.id === request.tokenMemberId ? -1 : kindOf(request.subjects[index]!, facts);
@@ -209,4 +211,76 @@ test('simulation: a request compared under two terms in one pass over its column
   assert.ok(changedSubjects > 300 && differing > 200 && refused > 200, `${changedSubjects} subjects changed, ${differing} differing from the log, ${refused} refused`);
   // And subjects decided from what was found for their kind before, in this request or an earlier one.
   assert.ok(kindsAgain > 25, `${kindsAgain} subjects of a kind met before`);
+});
+
+/** An agreement's instants in days from NOW: its start, end, certification due (overdue 60 days later) and, maybe, a wind-down's first phase. */
+const dates = fc.record({
+  starts: fc.integer({ min: -40, max: 2 }), ends: fc.integer({ min: 20, max: 80 }), certification: fc.integer({ min: -30, max: 30 }),
+  windDown: fc.option(fc.integer({ min: -5, max: 30 })),
+});
+
+function dated(d: typeof dates extends fc.Arbitrary<infer T> ? T : never): Partial<AgreementTerms> {
+  const day = (days: number) => NOW + days * DAY_MS;
+  return {
+    startsAt: day(d.starts), endsAt: day(d.ends), certificationDueAt: day(d.certification),
+    windDown: d.windDown === null ? null : windDown({ noNewGrants: day(d.windDown), noFriendData: day(d.windDown + 10), accessEnded: day(d.windDown + 20) }),
+  };
+}
+
+/** Counts the classes of requests whose plans were worked out (each once). */
+class CountingClasses extends ReplayDecisions {
+  made = 0;
+  override forPlans(...plans: Parameters<ReplayDecisions['forPlans']>) {
+    this.made++;
+    return super.forPlans(...plans);
+  }
+}
+
+test('simulation: requests of one class share their plans, and each decides as it would alone, whatever its instant and its token member', () => {
+  let shared = 0;
+  let acrossTokens = 0;
+  let refused = 0;
+  const variation = fc.record({
+    day: fc.integer({ min: -5, max: 40 }), hour: fc.integer({ min: 0, max: 23 }), token: fc.constantFrom(0, 1),
+    subjects: fc.array(subject, { minLength: 1, maxLength: 6 }),
+  });
+  const proposal = fc.record({ memberFields: withFriends, friendFields: termsMask, dates });
+  fc.assert(fc.property(
+    fc.array(member, { minLength: MEMBERS.length, maxLength: MEMBERS.length }), request, dates, proposal,
+    fc.array(variation, { minLength: 8, maxLength: 30 }),
+    (members, drawn, beforeDates, p, variations) => {
+      // Friends visible and the platform on: what refuses a request here is mostly its instant under the terms.
+      const r = { ...drawn, platform: true, memberFields: drawn.memberFields | FRIENDS_MASK, consentedMember: drawn.consentedMember | FRIENDS_MASK };
+      // One terms object each (as a simulation's versions and proposals are): a request's class names them by identity.
+      const before = agreement({ memberFields: r.memberFields, friendFields: r.friendFields, ...dated(beforeDates) });
+      const after = agreement({ memberFields: p.memberFields, friendFields: p.friendFields, ...dated(p.dates) });
+      const decisions = new CountingClasses();
+      const changed: ChangedSubjects = { indexes: [], pairs: [] };
+      let served = 0;
+      variations.forEach((v, index) => {
+        const varied = { ...r, ...v };
+        const request = logged(varied, index + 1);
+        const w = world(varied, members, -1);
+        const baseline = replayRequest(request, before, w, new Afresh());
+        const proposed = replayRequest(request, after, w, new Afresh());
+        const differs = compareServedColumns(request, columnsOf(varied, request, w), { terms: before, world: w }, { terms: after, world: w }, decisions, changed);
+        if (!baseline.served || !proposed.served) {
+          refused++;
+          assert.equal(differs, undefined);
+          return;
+        }
+        served++;
+        assert.equal(differs, compareOutcomes(request, loggedOutcome(request), baseline) !== null);
+        const general = (compareOutcomes(request, baseline, proposed)?.subjects ?? []).map(({ relation, more, less, reasonChanged }) => ({ relation, more, less, reasonChanged }));
+        assert.deepEqual(changed.indexes.map((at, i) => ({ relation: request.subjects[at]!.relation, ...changed.pairs[i]! }))
+          .map(({ relation, more, less, reasonChanged }) => ({ relation, more, less, reasonChanged })), general);
+        const plans = decisions.plansFor(request, { terms: before, world: w }, { terms: after, world: w });
+        const own = request.subjects.some((subject) => subject.id === request.tokenMemberId);
+        if (own && 'memberId' in plans.before && plans.before.memberId !== request.tokenMemberId) acrossTokens++;
+      });
+      shared += served - decisions.made;
+    },
+  ), { numRuns: 150 });
+  // The property saw requests decided by plans made for others of their class, among them plans naming another token's member.
+  assert.ok(shared > 500 && acrossTokens > 150 && refused > 500, `${shared} requests decided by a class's plans, ${acrossTokens} of another token's, ${refused} refused`);
 });

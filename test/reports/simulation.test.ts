@@ -24,6 +24,7 @@ import { demoAgreementId, demoAppId, seedDemoPartners, type DemoPartnerKey } fro
 import { memberIdAt } from '../../src/seed/member-ids.js';
 import { Prng } from '../../src/seed/random.js';
 import { seedMembers } from '../../src/seed/world-generator.js';
+import { ReplaySealer } from '../../src/store/replay-sealer.js';
 import { ReplayLogRepository, REPLAY_SUBJECTS_FROM_LEAVES, type LoggedRequestRead, type ReplayFilter } from '../../src/store/replay-log-repository.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { build, type Built } from '../helpers/build.js';
@@ -101,7 +102,58 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
   assert.ok(simulatedFast.differ_from_log_today > 0, `${simulatedFast.differ_from_log_today} requests decided otherwise today`);
   assert.deepEqual({ ...simulatedFast, id: undefined }, { ...simulatedGeneral, id: undefined }, 'the same result (each has an id of its own)');
   await sameSideBySide(built.store, [proposal, { agreementId: demoAgreementId('lenovo'), proposal: { friend_fields: ['id', 'name'] }, now }]);
+  await sameSealedOrNot(built.store, { agreementId: blackberry, proposal: { friend_fields: withoutBirthday }, now });
 });
+
+/**
+ * Sealed into replay segments (migration 0043), the log simulates as its rows do: whole, over a
+ * period that cuts segments, with requests a segment cannot hold read as rows between them (one
+ * whose subject was logged without a member number), one logged before 0042 (its subjects packed
+ * from its leaves) in one, an unsealed tail, sealed again (nothing more), then wholly, and by two
+ * sealers at once.
+ */
+async function sameSealedOrNot(store: Store, request: Parameters<typeof simulate>[1]): Promise<void> {
+  const { agreementId } = request;
+  await store.db.deleteFrom('replay_segments').execute();
+  const requests = await store.db.selectFrom('audit_requests').select(['first_seq', 'at', 'leaf_count']).where('agreement_id', '=', agreementId)
+    .where('app_id', 'is not', null).orderBy('first_seq').execute();
+  assert.ok(requests.length > 60, `${requests.length} requests`);
+  const [fromLeaves, unnumbered] = [requests[10]!, requests.slice(20).find((r) => r.leaf_count > 3)!];
+  await sql`update audit_requests set replay_subjects = null where first_seq in (${fromLeaves.first_seq}, ${unnumbered.first_seq})`.execute(store.db);
+  await sql`update audit_leaves set subject_number = null where seq > ${unnumbered.first_seq} and seq < ${unnumbered.first_seq + unnumbered.leaf_count}`.execute(store.db);
+  const period = { ...request, from: Date.parse(requests[5]!.at) + 1, to: Date.parse(requests[60]!.at) };
+  const results = async () => [{ ...(await simulate(store, request)), id: undefined }, { ...(await simulate(store, period)), id: undefined }];
+  const rows = await results();
+  assert.ok(rows.every((result) => result.requests >= 30 && result.requests_changed > 0), 'each simulation changes something');
+
+  const segments = () => store.db.selectFrom('replay_segments').select(['first_seq', 'below_seq', 'requests']).where('agreement_id', '=', agreementId)
+    .orderBy('first_seq').execute();
+  const covered = (seq: number, sealed: ReadonlyArray<{ first_seq: number; below_seq: number }>) => sealed.some((s) => s.first_seq <= seq && seq < s.below_seq);
+  // Nine requests a segment, or eight: a few left over after the last full one.
+  const after = requests.filter((r) => r.first_seq > unnumbered.first_seq).length;
+  const segmentRequests = after % 9 === 0 ? 8 : 9;
+  const sealer = new ReplaySealer(store.db);
+  await sealer.seal({ segmentRequests, minRequests: segmentRequests + 1 });
+  const sealed = await segments();
+  assert.ok(sealed.length >= 5 && sealed.every((s) => s.requests <= segmentRequests), `${sealed.length} segments`);
+  assert.ok(!covered(unnumbered.first_seq, sealed) && covered(fromLeaves.first_seq, sealed), 'the unnumbered request read as a row, the other sealed');
+  assert.equal(requests.filter((r) => !covered(r.first_seq, sealed)).length, 1 + (after % segmentRequests), 'the unnumbered request and the tail unsealed');
+  assert.deepEqual(await results(), rows);
+  assert.deepEqual(await sealer.seal({ segmentRequests, minRequests: segmentRequests + 1 }), { segments: 0, requests: 0, subjects: 0 }, 'nothing sealed twice');
+  await sealer.seal({ minRequests: 1 });
+  const whole = await segments();
+  assert.equal(requests.filter((r) => !covered(r.first_seq, whole)).length, 1, 'all but the unnumbered request sealed');
+  assert.deepEqual(await results(), rows);
+
+  await store.db.deleteFrom('replay_segments').execute();
+  const both = await Promise.all([sealer.seal({ segmentRequests: 5, minRequests: 1 }), sealer.seal({ segmentRequests: 5, minRequests: 1 })]);
+  const once = await segments();
+  assert.equal(once.reduce((sum, s) => sum + s.requests, 0), requests.length - 1, 'every request sealed once, by one sealer or the other');
+  const all = await store.db.selectFrom('replay_segments').select((eb) => eb.fn.sum<number>('requests').as('requests')).executeTakeFirstOrThrow();
+  assert.equal(both[0].requests + both[1].requests, Number(all.requests), 'what each sealer says it sealed, no request twice');
+  assert.ok(once.every((s, index) => index === 0 || once[index - 1]!.below_seq <= s.first_seq), 'segments that do not overlap');
+  assert.deepEqual(await results(), rows);
+}
 
 /**
  * Two simulations at once on one connection (a server runs two), a few requests a batch, each

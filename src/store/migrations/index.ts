@@ -36,6 +36,7 @@ import { leafSubjectNumbers } from './0039-leaf-subject-numbers.js';
 import { friendNumberLists } from './0040-friend-number-lists.js';
 import { requestTimePartitions } from './0041-request-time-partitions.js';
 import { requestReplaySubjects } from './0042-request-replay-subjects.js';
+import { replaySegments } from './0043-replay-segments.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -76,6 +77,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0040-friend-number-lists': friendNumberLists,
   '0041-request-time-partitions': requestTimePartitions,
   '0042-request-replay-subjects': requestReplaySubjects,
+  '0043-replay-segments': replaySegments,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
