@@ -8,6 +8,7 @@ import { foldMemberSets } from '../store/member-set-folding.js';
 import { indexReach } from '../store/reach.js';
 import { ReachIndexing } from '../store/reach-indexing.js';
 import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
+import { ReplaySealer } from '../store/replay-sealer.js';
 import { recordGrantEndings } from './grant-endings.js';
 
 /**
@@ -64,7 +65,7 @@ export interface RunningScheduler {
 }
 
 /**
- * Runs `runDueTransitions`, `recordGrantEndings`, `foldMemberSets` and the reach indexing at once and then every
+ * Runs `runDueTransitions`, `recordGrantEndings`, `foldMemberSets`, the reach indexing and the replay sealing at once and then every
  * `intervalSeconds`, one run at a time.
  */
 export function startScheduler(options: SchedulerOptions): RunningScheduler {
@@ -88,6 +89,8 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         if (folded.rows > 0) options.log?.info({ folded }, `${folded.rows} count row(s) folded into member sets`);
         const reached = reach === undefined ? await indexReach(options.db) : await reach.run();
         if (reached > 0) options.log?.info({ reached }, `the 2018 reach of ${reached} new token member(s) indexed`);
+        const sealed = await new ReplaySealer(options.db).seal();
+        if (sealed.requests > 0) options.log?.info({ sealed }, `${sealed.requests} logged request(s) sealed into ${sealed.segments} replay segment(s)`);
       } catch (error) {
         options.log?.error({ err: error }, 'scheduler run failed');
       } finally {

@@ -8,8 +8,8 @@ export interface SealOptions {
   readonly minRequests?: number;
   /** Requests per segment (default 8,192): what a simulation reads at once, and between two reports of its progress. */
   readonly segmentRequests?: number;
-  /** Told after each agreement's segments are written: the requests sealed so far. */
-  readonly onProgress?: (requests: number) => void;
+  /** Told after each agreement: how many are done, of how many. */
+  readonly onProgress?: (agreements: number, of: number) => void;
 }
 
 export interface SealResult {
@@ -22,6 +22,8 @@ const MIN_REQUESTS = 4_096;
 const SEGMENT_REQUESTS = 8_192;
 /** Segments written per transaction: memory stays flat however much of the log is sealed at once. */
 const SEGMENTS_PER_WRITE = 16;
+/** Rows read a statement: a few milliseconds, after which a server's other work has its turn. */
+const READ_ROWS = 1_024;
 
 interface Segment {
   readonly from: number;
@@ -46,11 +48,11 @@ export class ReplaySealer {
     const end = Number(newest?.seq ?? -1) + 1;
     const agreements = await this.db.selectFrom('agreements').select('id').distinct().orderBy('id').execute();
     let result: SealResult = { segments: 0, requests: 0, subjects: 0 };
-    for (const { id } of agreements) {
+    for (const [index, { id }] of agreements.entries()) {
       const sealed = await this.sealAgreement(log, id, end, options);
       if (sealed === undefined) break;
       result = { segments: result.segments + sealed.segments, requests: result.requests + sealed.requests, subjects: result.subjects + sealed.subjects };
-      options.onProgress?.(result.requests);
+      options.onProgress?.(index + 1, agreements.length);
     }
     return result;
   }
@@ -71,8 +73,9 @@ export class ReplaySealer {
       from = below;
     };
     for (let next = start; next < end;) {
-      const rows = log.sealable(agreementId, next, end, perSegment);
+      const rows = log.sealable(agreementId, next, end, READ_ROWS);
       if (rows === undefined) return undefined;
+      await new Promise((resolve) => setImmediate(resolve));
       for (const { seq, sealed } of rows.requests) {
         if (sealed === undefined) { close(seq); from = seq + 1; continue; }
         pending.push(sealed);

@@ -16,7 +16,11 @@ const NOW = Date.parse('2026-06-01T00:00:00Z');
 const database = join(folder, 'world.db');
 
 function datapact(...args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args, '--database', database, '--now', new Date(NOW).toISOString()], {
+  return datapactAsIs(...args, '--now', new Date(NOW).toISOString());
+}
+
+function datapactAsIs(...args: string[]) {
+  const result = spawnSync(process.execPath, ['bin/datapact.js', ...args, '--database', database], {
     encoding: 'utf8',
     env: { ...process.env, DATAPACT_DATABASE_URL: '', DATAPACT_DATA_DIR: folder },
   });
@@ -49,6 +53,16 @@ describe('datapact simulate and datapact audit replay', () => {
     const result = JSON.parse(run.stdout);
     assert.deepEqual([result.requests, result.proposal, result.fields.map((f: { field: string; released_less: number }) => [f.field, f.released_less])],
       [1, { friend_fields: ['id', 'name'] }, [['birthday', 2]]]);
+  });
+
+  test('audit seal: the request packed into a replay segment, which the same simulation then reads', () => {
+    const sealed = datapactAsIs('audit', 'seal');
+    assert.equal(sealed.status, 0, sealed.stderr);
+    assert.match(sealed.stdout, /^Sealed 1 request\(s\), 2 subject\(s\), in 1 segment\(s\)\.$/m);
+    assert.match(datapactAsIs('audit', 'seal').stdout, /^Sealed 0 request\(s\)/m, 'nothing sealed twice');
+    const run = datapact('simulate', '--agreement', 'agr_acme', '--set', 'friend_fields=id,name', '--format', 'json');
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout).fields.map((f: { field: string; released_less: number }) => [f.field, f.released_less]), [['birthday', 2]]);
   });
 
   test('audit replay: a version whose recorded terms no longer produce the log is a difference of the rules, exit 1', async () => {

@@ -16,7 +16,8 @@ import { verifyStoredLog } from '../../audit/stored-log-verifier.js';
 import type { Store } from '../../store/store.js';
 import { auditReplay } from '../../reports/audit-replay.js';
 import { formatAuditReplay, SIMULATION_FORMATS, type SimulationFormat } from '../../reports/simulation-format.js';
-import { openStoreToRead } from '../open-store.js';
+import { ReplaySealer } from '../../store/replay-sealer.js';
+import { openStore, openStoreToRead } from '../open-store.js';
 import { afterOneSecond, withProgressBar } from '../progress-bar.js';
 import { formatOption, instantOption } from './simulate.js';
 
@@ -30,7 +31,31 @@ export function auditCommand(): Command {
   audit.addCommand(exportCommand());
   audit.addCommand(verifyCommand());
   audit.addCommand(replayCommand());
+  audit.addCommand(sealCommand());
   return audit;
+}
+
+/**
+ * `datapact audit seal` (issue 15): packs each agreement's logged requests into replay segments
+ * now, which the server's scheduler otherwise does as the log grows (an agreement's newest few
+ * thousand requests stay rows until then).
+ */
+function sealCommand(): Command {
+  const command = new Command('seal')
+    .description('Pack every agreement\'s logged requests into replay segments, which simulations read instead of a row per request '
+      + '(the server\'s scheduler does this as the log grows). Safe beside a running server; on PostgreSQL there is nothing to seal.')
+    .option('--database <path|url>', DATABASE_HELP);
+  return usageExits(command.action(async (options: { database?: string }) => {
+    const location = existingDatabase(command, options.database);
+    const store = await openStore(location, 'existing');
+    try {
+      const sealed = await withProgressBar('Sealing', (onProgress) => new ReplaySealer(store.db).seal({ minRequests: 1, onProgress: afterOneSecond(onProgress) }));
+      process.stdout.write(isPostgresUrl(location) ? 'PostgreSQL: replays read the log\'s rows; nothing to seal.\n'
+        : `Sealed ${sealed.requests} request(s), ${sealed.subjects} subject(s), in ${sealed.segments} segment(s).\n`);
+    } finally {
+      await store.close();
+    }
+  }));
 }
 
 interface ReplayOptions { from?: number; to?: number; now?: number; strict?: boolean; format: SimulationFormat; database?: string }
