@@ -71,9 +71,8 @@ export interface SimulationResult {
  * is counted by number in both of a simulation's paths whenever it has one, so never twice.
  */
 class MemberMarks {
-  private bits = new Uint32Array(0);
-  private numbered = 0;
-  private readonly ids = new Set<string>();
+  bits = new Uint32Array(0);
+  readonly ids = new Set<string>();
 
   add(member: number | string): void {
     if (typeof member === 'string') { this.ids.add(member); return; }
@@ -83,38 +82,90 @@ class MemberMarks {
       bigger.set(this.bits);
       this.bits = bigger;
     }
-    const bit = 1 << (member & 31);
-    if ((this.bits[word]! & bit) === 0) { this.bits[word]! |= bit; this.numbered++; }
+    this.bits[word]! |= 1 << (member & 31);
   }
 
-  get size(): number {
-    return this.numbered + this.ids.size;
+  /** How many members are in any of `marks`. */
+  static unionSize(marks: readonly MemberMarks[]): number {
+    const words = Math.max(0, ...marks.map((m) => m.bits.length));
+    const union = new Uint32Array(words);
+    const ids = new Set<string>();
+    for (const { bits, ids: named } of marks) {
+      for (let word = 0; word < bits.length; word++) union[word]! |= bits[word]!;
+      for (const id of named) ids.add(id);
+    }
+    let size = ids.size;
+    for (let word = 0; word < words; word++) size += bitCount(union[word]!);
+    return size;
   }
 }
 
-/** Distinct members and times, per field and direction of change. */
-class FieldTally {
-  readonly times = FIELDS.map(() => 0);
-  readonly direct = FIELDS.map(() => new MemberMarks());
-  readonly throughFriends = FIELDS.map(() => new MemberMarks());
-  private readonly anyDirect = new MemberMarks();
-  private readonly anyThroughFriends = new MemberMarks();
+function bitCount(word: number): number {
+  let bits = word - ((word >>> 1) & 0x55555555);
+  bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
+  return (Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+type Change = Pick<DecidedPair, 'more' | 'less' | 'reasonChanged'>;
+
+/** The subjects whose release one way changed (their masks), how many times, and which members, by relation. */
+interface ChangeClass {
+  readonly change: Change;
+  times: number;
+  readonly direct: MemberMarks;
+  readonly throughFriends: MemberMarks;
+}
+
+/**
+ * Changed subjects by what changed (a few classes of more, less and reason masks): a subject costs
+ * a count and a bit; the fields' figures are summed and their members' sets joined once, at the end.
+ */
+class ChangeTally {
+  private readonly classes: ChangeClass[] = [];
+  private readonly byMasks = new Map<string, ChangeClass>();
+  private lastChange: Change | undefined;
+  private lastClass: ChangeClass | undefined;
 
   /** `member`: the member's number, or its id when it has none. */
-  add(mask: FieldMask, member: number | string, relation: 'self' | 'friend'): void {
-    if (mask === 0) return;
-    const members = relation === 'self' ? this.direct : this.throughFriends;
-    (relation === 'self' ? this.anyDirect : this.anyThroughFriends).add(member);
-    // The fields in the mask, lowest first (mostly one or two of them).
-    for (let rest = mask; rest !== 0; rest &= rest - 1) {
-      const index = 31 - Math.clz32(rest & -rest);
-      this.times[index]!++;
-      members[index]!.add(member);
+  add(change: Change, member: number | string, relation: 'self' | 'friend'): void {
+    let changed = this.lastChange === change ? this.lastClass! : undefined;
+    if (changed === undefined) {
+      const key = `${change.more}/${change.less}/${change.reasonChanged}`;
+      changed = this.byMasks.get(key);
+      if (changed === undefined) {
+        changed = { change, times: 0, direct: new MemberMarks(), throughFriends: new MemberMarks() };
+        this.byMasks.set(key, changed);
+        this.classes.push(changed);
+      }
+      this.lastChange = change;
+      this.lastClass = changed;
     }
+    changed.times++;
+    (relation === 'self' ? changed.direct : changed.throughFriends).add(member);
   }
 
-  distinct(relation: 'self' | 'friend'): number {
-    return (relation === 'self' ? this.anyDirect : this.anyThroughFriends).size;
+  fields(): FieldLine[] {
+    return FIELDS.map((field, index) => {
+      const bit = 1 << index;
+      const where = (mask: keyof Change) => this.classes.filter((c) => (c.change[mask] & bit) !== 0);
+      const [more, less, reason] = [where('more'), where('less'), where('reasonChanged')];
+      const times = (classes: readonly ChangeClass[]) => classes.reduce((sum, c) => sum + c.times, 0);
+      return {
+        field,
+        released_more: times(more),
+        released_less: times(less),
+        members_more_direct: MemberMarks.unionSize(more.map((c) => c.direct)),
+        members_more_through_friends: MemberMarks.unionSize(more.map((c) => c.throughFriends)),
+        members_less_direct: MemberMarks.unionSize(less.map((c) => c.direct)),
+        members_less_through_friends: MemberMarks.unionSize(less.map((c) => c.throughFriends)),
+        reason_changed: times(reason),
+      };
+    }).filter((line) => line.released_more + line.released_less + line.reason_changed > 0);
+  }
+
+  /** Members released more (or less) anything, by relation. */
+  members(direction: 'more' | 'less', relation: 'self' | 'friend'): number {
+    return MemberMarks.unionSize(this.classes.filter((c) => c.change[direction] !== 0).map((c) => relation === 'self' ? c.direct : c.throughFriends));
   }
 }
 
@@ -125,9 +176,7 @@ class SimulationTally {
   changed = 0;
   servedInstead = 0;
   differFromLog = 0;
-  readonly more = new FieldTally();
-  readonly less = new FieldTally();
-  readonly reasonChanged = FIELDS.map(() => 0);
+  readonly changes = new ChangeTally();
   readonly refused = new Map<string, { code: string; cause: string | null; requests: number }>();
   readonly skipped = new Map<string, number>();
 
@@ -164,23 +213,8 @@ class SimulationTally {
     }
   }
 
-  private addSubject(change: Pick<DecidedPair, 'more' | 'less' | 'reasonChanged'>, member: number | string, relation: 'self' | 'friend'): void {
-    this.more.add(change.more, member, relation);
-    this.less.add(change.less, member, relation);
-    for (let rest = change.reasonChanged; rest !== 0; rest &= rest - 1) this.reasonChanged[31 - Math.clz32(rest & -rest)]!++;
-  }
-
-  fields(): FieldLine[] {
-    return FIELDS.map((field, index) => ({
-      field,
-      released_more: this.more.times[index]!,
-      released_less: this.less.times[index]!,
-      members_more_direct: this.more.direct[index]!.size,
-      members_more_through_friends: this.more.throughFriends[index]!.size,
-      members_less_direct: this.less.direct[index]!.size,
-      members_less_through_friends: this.less.throughFriends[index]!.size,
-      reason_changed: this.reasonChanged[index]!,
-    })).filter((line) => line.released_more + line.released_less + line.reason_changed > 0);
+  private addSubject(change: Change, member: number | string, relation: 'self' | 'friend'): void {
+    if ((change.more | change.less | change.reasonChanged) !== 0) this.changes.add(change, member, relation);
   }
 }
 
@@ -312,12 +346,12 @@ export async function runSimulation(prepared: PreparedSimulation, onProgress?: (
     requests: tally.requests,
     subject_decisions: tally.decisions,
     requests_changed: tally.changed,
-    fields: tally.fields(),
+    fields: tally.changes.fields(),
     members: {
-      more_direct: tally.more.distinct('self'),
-      more_through_friends: tally.more.distinct('friend'),
-      less_direct: tally.less.distinct('self'),
-      less_through_friends: tally.less.distinct('friend'),
+      more_direct: tally.changes.members('more', 'self'),
+      more_through_friends: tally.changes.members('more', 'friend'),
+      less_direct: tally.changes.members('less', 'self'),
+      less_through_friends: tally.changes.members('less', 'friend'),
     },
     refused: [...tally.refused.values()].sort((a, b) => b.requests - a.requests),
     served_instead: tally.servedInstead,

@@ -208,17 +208,29 @@ export class ReplayLogRepository {
     const seqs = await this.seqsOf(filter);
     let sizes: FilterSizes = { requests: 0, subjects: 0, unpacked: 0 };
     if (seqs !== null) {
-      let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects'),
-        sql<number>`count(*) - count(replay_subjects)`.as('unpacked')])
-        .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
-        .where('first_seq', '>=', seqs.from).where('first_seq', '<', seqs.below)
-        .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
-      if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
-      const row = await query.executeTakeFirstOrThrow();
-      sizes = { requests: Number(row.requests), subjects: Number(row.subjects), unpacked: Number(row.unpacked) };
+      // Segments whose requests all lie in the period say their counts; the rows between them are counted.
+      const raw = this.rawReads();
+      const inside = filter.agreementId === undefined || raw === undefined || raw.friendshipsInSql ? [] : raw.segmentsWithin(filter.agreementId, filter);
+      const gaps = gapsBetween(inside, seqs);
+      if (gaps.length > MAX_COUNTED_GAPS) return this.sizesOfRows(filter, seqs);
+      for (const counted of [...inside, ...await Promise.all(gaps.map((gap) => this.sizesOfRows(filter, gap)))]) {
+        sizes = { requests: sizes.requests + counted.requests, subjects: sizes.subjects + counted.subjects, unpacked: sizes.unpacked + counted.unpacked };
+      }
     }
     this.sized.set(key, sizes);
     return sizes;
+  }
+
+  /** The sizes of the filter's rows whose first seq lies in `seqs`, counted (a scan of them). */
+  private async sizesOfRows(filter: ReplayFilter, seqs: SeqRange): Promise<FilterSizes> {
+    let query = this.db.selectFrom('audit_requests').select([sql<number>`count(*)`.as('requests'), sql<number>`coalesce(sum(leaf_count), 0)`.as('subjects'),
+      sql<number>`count(*) - count(replay_subjects)`.as('unpacked')])
+      .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
+      .where('first_seq', '>=', seqs.from).where('first_seq', '<', seqs.below)
+      .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
+    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
+    const row = await query.executeTakeFirstOrThrow();
+    return { requests: Number(row.requests), subjects: Number(row.subjects), unpacked: Number(row.unpacked) };
   }
 
   /**
@@ -474,6 +486,21 @@ interface SegmentRange extends SeqRange {
 
 const NO_SEGMENTS: readonly SegmentRange[] = [];
 
+/** Past this many stretches of rows between segments, a period's rows are counted in one scan instead. */
+const MAX_COUNTED_GAPS = 64;
+
+/** The stretches of `seqs` no segment of `inside` (in seq order) covers. */
+function gapsBetween(inside: readonly SeqRange[], seqs: SeqRange): SeqRange[] {
+  const gaps: SeqRange[] = [];
+  let from = seqs.from;
+  for (const segment of inside) {
+    if (segment.from > from) gaps.push({ from, below: Math.min(segment.from, seqs.below) });
+    from = Math.max(from, segment.below);
+  }
+  if (from < seqs.below) gaps.push({ from, below: seqs.below });
+  return gaps.filter((gap) => gap.from < gap.below);
+}
+
 /** The first segment ending after `seq` (a binary search: segments are in seq order and do not overlap). */
 function segmentAfter(segments: readonly SegmentRange[], seq: number): SegmentRange | undefined {
   let low = 0;
@@ -546,6 +573,14 @@ export class PackedRequests {
 
   constructor(private readonly batch: PackedBatch, log: ReplayLogRepository, readonly members: ReplayNumbers) {
     this.length = batch.heads.length;
+    const { codeIndexes } = batch;
+    if (codeIndexes !== undefined) {
+      // A segment's subjects: an index each into its distinct codes.
+      const distinct = batch.codes.map((code) => log.packedLists(code));
+      this.entries = new Array<PackedLists>(codeIndexes.length);
+      for (let at = 0; at < codeIndexes.length; at++) this.entries[at] = distinct[codeIndexes[at]!]!;
+      return;
+    }
     this.entries = new Array<PackedLists>(batch.codes.length);
     let code = -1;
     let lists: PackedLists | undefined;
@@ -795,7 +830,9 @@ function sealedRequest(row: BatchRow, head: HeadRow, subjectsAt: number): Sealed
 interface PackedBatch {
   readonly heads: readonly HeadRow[];
   readonly starts: Int32Array;
+  /** Each subject's code, or (`codeIndexes` given: a segment's) the distinct codes its subjects index. */
   readonly codes: readonly number[];
+  readonly codeIndexes?: Int32Array;
   readonly numbers: Int32Array;
   /** Per request: its token member's number, and that of the member a refused request named (-1: none). */
   readonly tokens: Int32Array;
@@ -865,6 +902,13 @@ class RawReplayReads {
     return this.replayNumbers ??= worldOf(this.sqlite);
   }
 
+  /** The agreement's segments whose requests all lie in the period, in seq order, with their sizes. */
+  segmentsWithin(agreementId: string, period: ReplayFilter): Array<SeqRange & FilterSizes> {
+    const rows = this.sqlite.prepare(`select first_seq, below_seq, requests, subjects, unappended from replay_segments
+      where agreement_id = ? and first_at >= ? and last_at < ? order by first_seq`).raw().all(agreementId, toIso(period.from), toIso(period.to)) as number[][];
+    return rows.map(([from, below, requests, subjects, unpacked]) => ({ from: from!, below: below!, requests: requests!, subjects: subjects!, unpacked: unpacked! }));
+  }
+
   segmentRanges(agreementId: string): SegmentRange[] {
     const rows = this.sqlite.prepare('select first_seq, below_seq from replay_segments where agreement_id = ? order by first_seq').raw().all(agreementId) as Array<[number, number]>;
     return rows.map(([from, below]) => ({ agreementId, from, below }));
@@ -891,7 +935,7 @@ class RawReplayReads {
     const { maxNumber } = members;
     const heads: HeadRow[] = new Array(kept.length);
     const starts = new Int32Array(kept.length + 1);
-    const codes: number[] = new Array(subjects);
+    const codeIndexes = new Int32Array(subjects);
     const numbers = new Int32Array(subjects);
     const tokens = new Int32Array(kept.length);
     const denied = new Int32Array(kept.length);
@@ -908,7 +952,7 @@ class RawReplayReads {
       if (appended[request] !== 1 || denied[request]! >= 0) listed.push(tokens[request]!);
       starts[request] = to;
       for (let from = segment.starts[index]!; from < segment.starts[index + 1]!; from++, to++) {
-        codes[to] = segment.codes[segment.codeIndexes[from]!]!;
+        codeIndexes[to] = segment.codeIndexes[from]!;
         const number = segment.numbers[from]!;
         numbers[to] = number > maxNumber ? -1 : number;
       }
@@ -918,7 +962,7 @@ class RawReplayReads {
     members.load(tokens, []);
     members.load(denied, []);
     return {
-      heads, starts, codes, numbers, tokens, denied, appended, read: segment.length, lastSeq: below - 1,
+      heads, starts, codes: segment.codes, codeIndexes, numbers, tokens, denied, appended, read: segment.length, lastSeq: below - 1,
       subjectIds: (first, count) => this.subjectIds(first, count),
     };
   }

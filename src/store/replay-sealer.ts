@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { toIso } from './columns.js';
 import type { Db } from './database.js';
 import { ReplayLogRepository } from './replay-log-repository.js';
 import { encodeSegment, type SealedRequest } from './replay-segment.js';
@@ -108,9 +109,11 @@ export class ReplaySealer {
       let subjects = 0;
       for (const segment of segments) {
         const count = segment.requests.reduce((sum, request) => sum + request.codes.length, 0);
+        const ats = segment.requests.map((request) => request.at);
         await trx.insertInto('replay_segments').values({
           agreement_id: agreementId, first_seq: segment.from, below_seq: segment.below, requests: segment.requests.length, subjects: count,
-          body: encodeSegment(segment.requests),
+          unappended: segment.requests.filter((request) => !request.appended).length,
+          first_at: toIso(Math.min(...ats)), last_at: toIso(Math.max(...ats)), body: encodeSegment(segment.requests),
         }).execute();
         requests += segment.requests.length;
         subjects += count;

@@ -593,6 +593,9 @@ export interface ReplaySegmentsTable {
   below_seq: number;
   requests: number;
   subjects: number;
+  unappended: number;
+  first_at: string;
+  last_at: string;
   body: Buffer;
 }
 

@@ -6,6 +6,8 @@ import { columnTypes } from './column-types.js';
  * value each (replay-segment.ts), which a simulation reads instead of a row and a string per
  * request (issue 15: a busy agreement's 90 days in seconds). Every request of the agreement whose
  * first seq lies in [first_seq, below_seq) is in the segment; between segments the rows are read.
+ * Beside the body, what a period's counts read without opening it: its requests, their subjects,
+ * those logged before 0042 (`unappended`: read with friend lists), its first and last instants.
  * Derived from the log's rows by ReplaySealer, never hashed nor exported, dropped and sealed again
  * at will. Empty here: a log is sealed as it grows (the scheduler, `datapact audit seal`).
  */
@@ -19,6 +21,9 @@ export const replaySegments: Migration = {
       .addColumn('below_seq', types.bigInteger, (c) => c.notNull())
       .addColumn('requests', 'integer', (c) => c.notNull())
       .addColumn('subjects', 'integer', (c) => c.notNull())
+      .addColumn('unappended', 'integer', (c) => c.notNull())
+      .addColumn('first_at', 'text', (c) => c.notNull())
+      .addColumn('last_at', 'text', (c) => c.notNull())
       .addColumn('body', types.bytes, (c) => c.notNull())
       .addPrimaryKeyConstraint('replay_segments_pk', ['agreement_id', 'first_seq'])
       .execute();
