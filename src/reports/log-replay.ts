@@ -121,10 +121,14 @@ export class LogReplayer {
     // A run that meets most members reads every consent at once, by member number (a member without one has none); of one
     // agreement for a simulation (its grants only, a small part of all of them). Consents by id are still read a batch at a
     // time for what the table does not answer: a token member without a number, whether a third-party app's subject uses it.
+    // Kept with the world for the next run while it is unchanged (grants' consents are part of it, world_version).
     const members = this.members;
     if (members === undefined || !this.log.meetsMostMembers) return;
+    const key = `consents/${filter.agreementId ?? ''}`;
+    this.consentTable = members.derived.get(key) as ConsentTable | undefined;
+    if (this.consentTable !== undefined) return;
     const consents = this.log.numberedConsents((id) => members.numberOf(id), filter.agreementId);
-    if (consents !== undefined) this.consentTable = ConsentTable.of(members.maxNumber, consents);
+    if (consents !== undefined) members.derived.set(key, this.consentTable = ConsentTable.of(members.maxNumber, consents));
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {

@@ -1046,14 +1046,13 @@ const worlds = new WeakMap<BetterSqlite3.Database, { state: string; members: Rep
 
 /**
  * Today's world by number for a replay on this connection: the one a replay before read, kept with
- * the connection, while the database is as it was then (its data_version, which another connection's
- * or process's commit changes, and this connection's own count of rows changed, total_changes, are
- * the same: no member, friendship, audience or exclusion can have changed); else read again. A
- * replay repeated on an unchanged world (a simulation after another, bench:simulate on its cached
- * world) reads none of it again; on a server that writes the log as it runs, every replay reads it.
+ * the connection, while the world is as it was then (world_version, migration 0044: moved on by
+ * every change to what a replay reads of it, on any connection); else read again. A simulation
+ * after another reads none of it again, on a server writing the log and grants' last use between
+ * them too; one after a member changed a setting reads it all.
  */
 function worldOf(sqlite: BetterSqlite3.Database): ReplayNumbers {
-  const state = `${String(sqlite.pragma('data_version', { simple: true }))}/${String(sqlite.prepare('select total_changes()').pluck().get())}`;
+  const state = String(sqlite.prepare('select version from world_version where id = 1').pluck().get());
   const kept = worlds.get(sqlite);
   if (kept?.state === state) return kept.members;
   const members = new ReplayNumbers(sqlite);

@@ -78,6 +78,8 @@ export class ReplayNumbers {
   private readonly statements: Record<'members' | 'audiences' | 'exclusions' | 'friends', BetterSqlite3.Statement>;
   /** Friendships ended since migration 0042, by member then friend (friendshipEnded). */
   private ended: Map<number, Set<number>> | undefined;
+  /** What replays worked out from this world and keep for the next while it is unchanged (a consent table), by their own key. */
+  readonly derived = new Map<string, unknown>();
   /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
   private graph: FriendGraph | undefined;
 

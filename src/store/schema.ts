@@ -53,6 +53,7 @@ export interface Database {
   friend_number_lists: FriendNumberListsTable;
   ended_friendships: EndedFriendshipsTable;
   replay_segments: ReplaySegmentsTable;
+  world_version: WorldVersionTable;
   audit_token_months: AuditTokenMonthsTable;
   member_sets: MemberSetsTable;
   member_set_deltas: MemberSetDeltasTable;
@@ -584,6 +585,12 @@ export interface AuditFieldUsesTable {
 export interface EndedFriendshipsTable {
   member_number: number;
   friend_number: number;
+}
+
+/** The version of what a replay reads of today's world (migration 0044): moved on by triggers. */
+export interface WorldVersionTable {
+  id: number;
+  version: number;
 }
 
 /** A run of one agreement's logged requests packed for a replay (migration 0043, replay-segment.ts). */

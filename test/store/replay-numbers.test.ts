@@ -13,7 +13,8 @@ import { memberNumbers } from '../../src/store/member-sets.js';
 import { ANOTHER_MEMBER, ReplayNumbers } from '../../src/store/replay-numbers.js';
 import { createStore } from '../../src/store/store.js';
 import { testDatabase } from '../helpers/dialects.js';
-import { addFriendships, addMembers } from '../helpers/fixtures.js';
+import { ReplayLogRepository } from '../../src/store/replay-log-repository.js';
+import { addFriendships, addMembers, addPartner, grantToken } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00Z');
 
@@ -85,5 +86,35 @@ test('members by number: ids in place, facts as the member repository reads them
     }
     assert.equal(world.facts(-1, true), undefined);
     assert.equal(world.isFriend(-1, all[0]!), false);
+  }
+});
+
+test("today's world, read once for a connection's replays: kept across the log's writes and grants' use, read again after any change a replay reads", async (t) => {
+  const store = createStore((await testDatabase(t, 'sqlite')).db);
+  await addMembers(store, [{ id: 'm_a' }, { id: 'm_b' }, { id: 'm_c' }], NOW);
+  await addFriendships(store, [['m_a', 'm_b']], NOW);
+  const { appId, agreementId } = await addPartner(store, 'acme', {}, NOW);
+  const { grantId } = await grantToken(store, { memberId: 'm_a', appId, agreementId, memberFields: ['id', 'friends'], friendFields: ['id'] }, NOW);
+  const world = () => new ReplayLogRepository(store.readDb).replayNumbers({ from: 0, to: NOW });
+  let last = await world();
+  assert.ok(last !== undefined);
+  const changes: Array<[string, boolean, () => Promise<unknown>]> = [
+    ['a grant used', false, () => store.db.updateTable('grants').set({ last_used_at: new Date(NOW).toISOString() }).where('id', '=', grantId).execute()],
+    ['the log written', false, () => store.db.insertInto('audit_field_sets').values({ id: 90_001, json: '[]' }).execute()],
+    ['a platform setting', true, () => store.members.setPlatformSettings('m_a', { platformEnabled: false })],
+    ['an audience', true, () => store.db.insertInto('field_audiences').values({ member_id: 'm_b', field: 'birthday', audience: 'only_me' }).execute()],
+    ['an exclusion', true, () => store.members.exclude('m_b', 'partner', 'p_x', NOW)],
+    ['a friendship ended', true, () => store.friendships.unfriend('m_a', 'm_b')],
+    ['a friendship made', true, () => addFriendships(store, [['m_a', 'm_c']], NOW)],
+    ['a member', true, () => addMembers(store, [{ id: 'm_d' }], NOW)],
+    ["a grant's consent", true, () => store.db.updateTable('grants').set({ friend_fields: '["id","name"]' }).where('id', '=', grantId).execute()],
+    ['a grant', true, () => grantToken(store, { memberId: 'm_b', appId, agreementId, memberFields: ['id'] }, NOW)],
+    ['a grant revoked', true, () => store.grants.revoke(grantId, NOW)],
+  ];
+  for (const [change, readAgain, make] of changes) {
+    await make();
+    const next = await world();
+    assert.equal(next !== last, readAgain, `${change}: ${readAgain ? 'read again' : 'kept'}`);
+    last = next;
   }
 });

@@ -37,6 +37,7 @@ import { friendNumberLists } from './0040-friend-number-lists.js';
 import { requestTimePartitions } from './0041-request-time-partitions.js';
 import { requestReplaySubjects } from './0042-request-replay-subjects.js';
 import { replaySegments } from './0043-replay-segments.js';
+import { worldVersion } from './0044-world-version.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -78,6 +79,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0041-request-time-partitions': requestTimePartitions,
   '0042-request-replay-subjects': requestReplaySubjects,
   '0043-replay-segments': replaySegments,
+  '0044-world-version': worldVersion,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
