@@ -270,6 +270,8 @@ const ANOTHER_SELF = selfFacts(ANOTHER_MEMBER);
 
 class PackedBatch implements ReplayBatch {
   readonly length: number;
+  /** Its subjects' kinds (PackedRequests.kinds), on first use. */
+  private kinds: Int32Array | undefined;
 
   constructor(private readonly replayer: LogReplayer, private readonly packed: PackedRequests, private readonly heads: readonly LoggedHead[]) {
     this.length = packed.length;
@@ -290,7 +292,9 @@ class PackedBatch implements ReplayBatch {
     const token = packed.tokenNumber(index);
     const world = this.replayer.requestWorld(request, token);
     if (world === undefined || world.appClass === 'third_party' || token < 0 || request.tokenMemberId === ANOTHER_MEMBER) return undefined;
-    const subjects = new PackedSubjects(packed, this.replayer.factsView!, index, token, selfFacts(request.tokenMemberId));
+    const view = this.replayer.factsView!;
+    this.kinds ??= packed.kinds(view, KIND_ENTRIES, KIND_FACTS);
+    const subjects = new PackedSubjects(packed, view, this.kinds, index, token, selfFacts(request.tokenMemberId));
     return { request, world, subjects };
   }
 }
@@ -301,7 +305,8 @@ class PackedSubjects implements SubjectColumns {
   private readonly first: number;
 
   /** `own`: the token's member's facts as themself. */
-  constructor(private readonly packed: PackedRequests, private readonly view: FactsView, private readonly index: number, private readonly token: number,
+  constructor(private readonly packed: PackedRequests, private readonly view: FactsView, private readonly kinds: Int32Array, private readonly index: number,
+    private readonly token: number,
     private readonly own: SubjectFacts) {
     this.first = packed.first(index);
     this.length = packed.first(index + 1) - this.first;
@@ -326,11 +331,6 @@ class PackedSubjects implements SubjectColumns {
   }
 
   kind(at: number): number {
-    const { packed } = this;
-    const number = packed.number(this.first + at);
-    const entry = packed.entry(this.first + at);
-    if (number === this.token || entry.relation === 'self' || entry.index >= KIND_ENTRIES) return -1;
-    const facts = packed.members.factsKind(number, packed.friendToday(this.index, this.first + at), this.view);
-    return facts < 0 || facts >= KIND_FACTS ? -1 : facts * KIND_ENTRIES + entry.index;
+    return this.kinds[this.first + at]!;
   }
 }

@@ -4,7 +4,7 @@ import { BadRequest, NotFound } from '../domain/errors.js';
 import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
 import {
   audienceFieldsRead, compareOutcomes, compareServedColumns, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects,
-  type DecidedPair, type RequestChange, type RequestOutcome, type SubjectColumns,
+  type DecidedPair, type LoggedHead, type PlanPair, type RequestChange, type RequestOutcome, type SubjectColumns, type TermsInWorld,
 } from '../domain/replay.js';
 import {
   applyProposal, parseProposal, proposalBody, sensitiveUnder, type ProposalBody, type SimulationProposal,
@@ -218,6 +218,17 @@ class SimulationTally {
   }
 }
 
+function allNumbered(subjects: SubjectColumns, changed: ChangedSubjects): boolean {
+  for (const at of changed.indexes) if (subjects.member(at) < 0) return false;
+  return true;
+}
+
+/** A request logged as served whose plans under both terms are the same refusal (compareOutcomes: no change between them). */
+function refusedAlike(plans: PlanPair, request: LoggedHead): boolean {
+  const { before, after } = plans;
+  return request.outcome === 'served' && !('memberId' in before) && !('memberId' in after) && !before.served && !after.served && before.code === after.code;
+}
+
 /** The newest draft (or review) for the agreement's apps: what "the pending changes" of an agreement are. */
 async function pendingDraft(store: Store, agreement: Agreement): Promise<Agreement> {
   if (agreement.status === 'draft' || agreement.status === 'under_review') return agreement;
@@ -309,16 +320,25 @@ export async function runSimulation(prepared: PreparedSimulation, onProgress?: (
       const columns = batch.columns(index);
       const terms = columns === undefined || !KNOWN_RULES_VERSIONS.includes(columns.request.rulesVersion) ? undefined
         : versions.get(columns.request.agreementVersion ?? -1);
-      const differs = columns === undefined || terms === undefined ? undefined
-        : compareServedColumns(columns.request, columns.subjects, { terms, world: columns.world },
-          { terms: proposed.get(terms.version)!, world: { ...columns.world, sensitive } }, decisions, changed);
-      // A changed subject without a member's number is counted by id, which the general path reads.
-      if (differs !== undefined && changed.indexes.every((at) => columns!.subjects.member(at) >= 0)) {
-        tally.requests++;
-        tally.decisions += 2 * columns!.subjects.length;
-        if (differs) tally.differFromLog++;
-        tally.addColumns(columns!.subjects, changed);
-        continue;
+      if (columns !== undefined && terms !== undefined) {
+        const before: TermsInWorld = { terms, world: columns.world };
+        const after: TermsInWorld = { terms: proposed.get(terms.version)!, world: { ...columns.world, sensitive } };
+        const differs = compareServedColumns(columns.request, columns.subjects, before, after, decisions, changed);
+        // A changed subject without a member's number is counted by id, which the general path reads.
+        if (differs !== undefined && allNumbered(columns.subjects, changed)) {
+          tally.requests++;
+          tally.decisions += 2 * columns.subjects.length;
+          if (differs) tally.differFromLog++;
+          tally.addColumns(columns.subjects, changed);
+          continue;
+        }
+        // Served as logged, refused today under both terms alike (the token's member turned the platform off): no change.
+        if (differs === undefined && refusedAlike(decisions.plansFor(columns.request, before, after), columns.request)) {
+          tally.requests++;
+          tally.decisions += 2 * columns.subjects.length;
+          tally.differFromLog++;
+          continue;
+        }
       }
       const step = batch.step(index);
       tally.requests++;

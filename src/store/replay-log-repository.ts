@@ -14,7 +14,7 @@ import { windowSeqs } from './audit-window.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import { loadFriendGraph } from './friend-graph.js';
-import { ReplayNumbers } from './replay-numbers.js';
+import { ReplayNumbers, type FactsView } from './replay-numbers.js';
 import { decodeSegment, type HeadClass, type ReplaySegment, type SealedRequest } from './replay-segment.js';
 import type { AgreementsTable, GrantsTable } from './schema.js';
 
@@ -599,6 +599,33 @@ export class PackedRequests {
   /** The entry as logged of the subject at `at` (see `first`). */
   entry(at: number): PackedLists {
     return this.entries[at]!;
+  }
+
+  /**
+   * Every subject's kind in the batch, in one pass: its facts' kind in `view` (ReplayNumbers.factsKind,
+   * as a friend of its request's token member today or not) times `entrySpan` plus its entry's index;
+   * -1 for the token's own member, a `self` entry, no member, facts of their own, or past `factsSpan`
+   * facts or `entrySpan` entries (such a subject is decided on its own).
+   */
+  kinds(view: FactsView, entrySpan: number, factsSpan: number): Int32Array {
+    const { numbers, tokens, appended, friends, starts } = this.batch;
+    const { entries, members } = this;
+    const kinds = new Int32Array(numbers.length);
+    const ends = members.anyFriendshipEnded();
+    for (let index = 0; index < this.length; index++) {
+      const token = tokens[index]!;
+      const listed = friends === undefined && appended[index] === 0;
+      for (let at = starts[index]!; at < starts[index + 1]!; at++) {
+        const number = numbers[at]!;
+        const entry = entries[at]!;
+        if (number < 0 || number === token || entry.relation === 'self' || entry.index >= entrySpan) { kinds[at] = -1; continue; }
+        // As friendToday: read with the leaves, from the token's list (logged before 0042), or a friend unless that ended since.
+        const friend = friends !== undefined ? friends.subjects[at] === 1 : listed ? members.isFriend(token, number) : !ends || !members.friendshipEnded(token, number);
+        const facts = members.factsKind(number, friend, view);
+        kinds[at] = facts < 0 || facts >= factsSpan ? -1 : facts * entrySpan + entry.index;
+      }
+    }
+    return kinds;
   }
 
   /** The request at `index` without its subjects' entries (`subjects` empty). */

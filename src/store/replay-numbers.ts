@@ -248,6 +248,12 @@ export class ReplayNumbers {
     return this.ended.get(token)?.has(friend) ?? false;
   }
 
+  /** Whether any friendship ended since migration 0042 (else none is looked up). */
+  anyFriendshipEnded(): boolean {
+    this.ended ??= this.readEnded();
+    return this.ended.size > 0;
+  }
+
   private readEnded(): Map<number, Set<number>> {
     const ended = new Map<number, Set<number>>();
     for (const [member, friend] of this.sqlite.prepare('select member_number, friend_number from ended_friendships').raw().iterate() as Iterable<[number, number]>) {
