@@ -4,7 +4,7 @@ import { BadRequest, NotFound } from '../domain/errors.js';
 import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
 import {
   audienceFieldsRead, compareOutcomes, compareServedColumns, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects,
-  type DecidedPair, type LoggedHead, type PlanPair, type RequestChange, type RequestOutcome, type SubjectColumns, type TermsInWorld,
+  type DecidedPair, type PlanPair, type RequestChange, type RequestOutcome, type SubjectColumns, type TermsInWorld,
 } from '../domain/replay.js';
 import {
   applyProposal, parseProposal, proposalBody, sensitiveUnder, type ProposalBody, type SimulationProposal,
@@ -223,10 +223,9 @@ function allNumbered(subjects: SubjectColumns, changed: ChangedSubjects): boolea
   return true;
 }
 
-/** A request logged as served whose plans under both terms are the same refusal (compareOutcomes: no change between them). */
-function refusedAlike(plans: PlanPair, request: LoggedHead): boolean {
-  const { before, after } = plans;
-  return request.outcome === 'served' && !('memberId' in before) && !('memberId' in after) && !before.served && !after.served && before.code === after.code;
+/** The code of the refusal a request's plans under both terms are alike (compareOutcomes: no change between them), if they are. */
+function refusedAlike({ before, after }: PlanPair): string | undefined {
+  return !('memberId' in before) && !('memberId' in after) && !before.served && !after.served && before.code === after.code ? before.code : undefined;
 }
 
 /** The newest draft (or review) for the agreement's apps: what "the pending changes" of an agreement are. */
@@ -332,11 +331,12 @@ export async function runSimulation(prepared: PreparedSimulation, onProgress?: (
           tally.addColumns(columns.subjects, changed);
           continue;
         }
-        // Served as logged, refused today under both terms alike (the token's member turned the platform off): no change.
-        if (differs === undefined && refusedAlike(decisions.plansFor(columns.request, before, after), columns.request)) {
+        // Refused today under both terms alike (the token's member turned the platform off): no change, nothing to replay.
+        const refusal = differs === undefined ? refusedAlike(decisions.plansFor(columns.request, before, after)) : undefined;
+        if (refusal !== undefined) {
           tally.requests++;
           tally.decisions += 2 * columns.subjects.length;
-          tally.differFromLog++;
+          if (columns.request.outcome === 'served' || (columns.request.code ?? 'denied') !== refusal) tally.differFromLog++;
           continue;
         }
       }
