@@ -264,8 +264,48 @@ function withMember(plan: AccessPlan, memberId: string): AccessPlan {
   return plan.memberId === memberId ? plan : { ...plan, memberId };
 }
 
+/**
+ * Values by kind (a non-negative integer below 2^31): open addressing in a typed array, a probe or
+ * two a look-up, where a Map hashes each key (a replay looks up most of its subjects' kinds).
+ */
+export class KindTable<T> {
+  private keys = new Int32Array(64).fill(-1);
+  private values: Array<T | undefined> = new Array<T | undefined>(64);
+  private size = 0;
+  /** Fibonacci hashing: the product's top bits pick the slot (a kind's low bits are its entry, shared by many). */
+  private shift = 32 - 6;
+
+  get(kind: number): T | undefined {
+    const mask = this.keys.length - 1;
+    for (let slot = Math.imul(kind, 0x9e3779b1) >>> this.shift; ; slot = (slot + 1) & mask) {
+      const key = this.keys[slot]!;
+      if (key === kind) return this.values[slot];
+      if (key === -1) return undefined;
+    }
+  }
+
+  set(kind: number, value: T): void {
+    if (2 * (this.size + 1) > this.keys.length) this.grow();
+    const mask = this.keys.length - 1;
+    for (let slot = Math.imul(kind, 0x9e3779b1) >>> this.shift; ; slot = (slot + 1) & mask) {
+      const key = this.keys[slot]!;
+      if (key === kind) { this.values[slot] = value; return; }
+      if (key === -1) { this.keys[slot] = kind; this.values[slot] = value; this.size++; return; }
+    }
+  }
+
+  private grow(): void {
+    const { keys, values } = this;
+    this.keys = new Int32Array(keys.length * 2).fill(-1);
+    this.values = new Array<T | undefined>(keys.length * 2);
+    this.size = 0;
+    this.shift--;
+    for (let slot = 0; slot < keys.length; slot++) if (keys[slot] !== -1) this.set(keys[slot]!, values[slot]!);
+  }
+}
+
 function newPlanDecisions<Decided, OfKind>(): PlanDecisions<Decided, OfKind> {
-  return { byKey: new Map(), byKind: new Map() };
+  return { byKey: new Map(), byKind: new KindTable() };
 }
 
 /**
@@ -331,7 +371,7 @@ function sameSteps(a: readonly RuleStep[], b: readonly RuleStep[]): boolean {
  */
 export interface PlanDecisions<Decided, OfKind> {
   readonly byKey: Map<number, Decided>;
-  readonly byKind: Map<number, OfKind>;
+  readonly byKind: KindTable<OfKind>;
 }
 
 /** A subject of a kind decided under two plans, and whether the first decision differs from its logged entry. */

@@ -294,7 +294,7 @@ class PackedBatch implements ReplayBatch {
     if (world === undefined || world.appClass === 'third_party' || token < 0 || request.tokenMemberId === ANOTHER_MEMBER) return undefined;
     const view = this.replayer.factsView!;
     this.kinds ??= packed.kinds(view, KIND_ENTRIES, KIND_FACTS);
-    const subjects = new PackedSubjects(packed, view, this.kinds, index, token, selfFacts(request.tokenMemberId));
+    const subjects = new PackedSubjects(packed, view, this.kinds, index, token, request.tokenMemberId);
     return { request, world, subjects };
   }
 }
@@ -304,10 +304,11 @@ class PackedSubjects implements SubjectColumns {
   readonly length: number;
   private readonly first: number;
 
-  /** `own`: the token's member's facts as themself. */
+  /** The token's member's facts as themself, made when first asked for. */
+  private own: SubjectFacts | undefined;
+
   constructor(private readonly packed: PackedRequests, private readonly view: FactsView, private readonly kinds: Int32Array, private readonly index: number,
-    private readonly token: number,
-    private readonly own: SubjectFacts) {
+    private readonly token: number, private readonly tokenMemberId: string) {
     this.first = packed.first(index);
     this.length = packed.first(index + 1) - this.first;
   }
@@ -321,7 +322,7 @@ class PackedSubjects implements SubjectColumns {
     const number = packed.number(this.first + at);
     // The token's own member, as themself or among their friends: seen as themself (if still a member, for a friend's entry).
     const self = packed.entry(this.first + at).relation === 'self';
-    if (number === token) return self || packed.members.facts(number, false, this.view) !== undefined ? this.own : undefined;
+    if (number === token) return self || packed.members.facts(number, false, this.view) !== undefined ? this.own ??= selfFacts(this.tokenMemberId) : undefined;
     if (self) return ANOTHER_SELF;
     return packed.members.facts(number, packed.friendToday(this.index, this.first + at), this.view);
   }

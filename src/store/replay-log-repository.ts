@@ -960,10 +960,12 @@ class RawReplayReads {
     }
     const members = this.members();
     const { maxNumber } = members;
+    // The whole segment kept, its members all numbered by then (most segments): its columns as they are.
+    const whole = kept.length === segment.length && !segment.numbers.some((number) => number > maxNumber);
     const heads: HeadRow[] = new Array(kept.length);
-    const starts = new Int32Array(kept.length + 1);
-    const codeIndexes = new Int32Array(subjects);
-    const numbers = new Int32Array(subjects);
+    const starts = whole ? segment.starts : new Int32Array(kept.length + 1);
+    const codeIndexes = whole ? segment.codeIndexes : new Int32Array(subjects);
+    const numbers = whole ? segment.numbers : new Int32Array(subjects);
     const tokens = new Int32Array(kept.length);
     const denied = new Int32Array(kept.length);
     const appended = new Uint8Array(kept.length);
@@ -977,6 +979,7 @@ class RawReplayReads {
       denied[request] = head.subject_member_id === null ? -1 : members.numberOf(head.subject_member_id);
       appended[request] = segment.appended[index]!;
       if (appended[request] !== 1 || denied[request]! >= 0) listed.push(tokens[request]!);
+      if (whole) continue;
       starts[request] = to;
       for (let from = segment.starts[index]!; from < segment.starts[index + 1]!; from++, to++) {
         codeIndexes[to] = segment.codeIndexes[from]!;
@@ -984,7 +987,7 @@ class RawReplayReads {
         numbers[to] = number > maxNumber ? -1 : number;
       }
     }
-    starts[kept.length] = to;
+    if (!whole) starts[kept.length] = to;
     members.load(numbers, listed);
     members.load(tokens, []);
     members.load(denied, []);

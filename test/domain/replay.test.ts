@@ -6,7 +6,7 @@ import type { AppClass } from '../../src/domain/app.js';
 import { ALL_FIELDS_MASK, FRIENDS_MASK, ID_MASK, SENSITIVE_MASK } from '../../src/domain/field-catalog.js';
 import { FIELD_REASONS } from '../../src/domain/reason-codes.js';
 import {
-  audienceFieldsRead, compareOutcomes, compareServedColumns, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
+  audienceFieldsRead, compareOutcomes, compareServedColumns, KindTable, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
   type ReplayWorld, type SubjectColumns,
 } from '../../src/domain/replay.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
@@ -283,4 +283,21 @@ test('simulation: requests of one class share their plans, and each decides as i
   ), { numRuns: 150 });
   // The property saw requests decided by plans made for others of their class, among them plans naming another token's member.
   assert.ok(shared > 500 && acrossTokens > 150 && refused > 500, `${shared} requests decided by a class's plans, ${acrossTokens} of another token's, ${refused} refused`);
+});
+
+test('a table of values by kind finds what a Map finds, through its growth, kinds sharing their low bits or not', () => {
+  let grown = 0;
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.oneof(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 600 }).map((facts) => facts * 2048 + 3)), fc.integer()), { minLength: 20, maxLength: 400, size: "max" }),
+    fc.array(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { maxLength: 50 }),
+    (writes, misses) => {
+      const table = new KindTable<number>();
+      const map = new Map<number, number>();
+      for (const [kind, value] of writes) { table.set(kind, value); map.set(kind, value); }
+      for (const [kind] of writes) assert.equal(table.get(kind), map.get(kind));
+      for (const kind of misses) assert.equal(table.get(kind), map.get(kind));
+      if (map.size > 32) grown++;
+    },
+  ), { numRuns: 200 });
+  assert.ok(grown > 50, `${grown} tables grown past their first size`);
 });
