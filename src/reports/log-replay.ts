@@ -12,6 +12,8 @@ import { ANOTHER_MEMBER, type FactsView, type ReplayNumbers } from '../store/rep
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
+/** Where a world keeps its consent table (ReplayNumbers.derived). */
+const CONSENT_TABLE = 'consents';
 /** Past this many cached members the caches start again (a whole-log replay of a large world). */
 const CACHE_LIMIT = 200_000;
 
@@ -118,17 +120,17 @@ export class LogReplayer {
     if (this.members !== undefined) return;
     this.members = await this.log.replayNumbers(filter);
     this.factsView = this.members?.within(this.audienceFields);
-    // A run that meets most members reads every consent at once, by member number (a member without one has none); of one
-    // agreement for a simulation (its grants only, a small part of all of them). Consents by id are still read a batch at a
-    // time for what the table does not answer: a token member without a number, whether a third-party app's subject uses it.
-    // Kept with the world for the next run while it is unchanged (grants' consents are part of it, world_version).
+    // A run that meets most members reads every consent at once, by member number (a member without one has none): every
+    // agreement's (a request's grant is found by its agreement among them), kept with the world for the runs that follow
+    // while it is unchanged (grants' consents are part of it, world_version): a simulation after a replay, or of another
+    // agreement, reads none again. Consents by id are still read a batch at a time for what the table does not answer: a
+    // token member without a number, whether a third-party app's subject uses it.
     const members = this.members;
     if (members === undefined || !this.log.meetsMostMembers) return;
-    const key = `consents/${filter.agreementId ?? ''}`;
-    this.consentTable = members.derived.get(key) as ConsentTable | undefined;
+    this.consentTable = members.derived.get(CONSENT_TABLE) as ConsentTable | undefined;
     if (this.consentTable !== undefined) return;
-    const consents = this.log.numberedConsents((id) => members.numberOf(id), filter.agreementId);
-    if (consents !== undefined) members.derived.set(key, this.consentTable = ConsentTable.of(members.maxNumber, consents));
+    const consents = this.log.numberedConsents((id) => members.numberOf(id));
+    if (consents !== undefined) members.derived.set(CONSENT_TABLE, this.consentTable = ConsentTable.of(members.maxNumber, consents));
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
