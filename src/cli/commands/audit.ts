@@ -51,7 +51,7 @@ function sealCommand(): Command {
     try {
       const sealed = await withProgressBar('Sealing', (onProgress) => new ReplaySealer(store.db).seal({ minRequests: 1, onProgress: afterOneSecond(onProgress) }));
       process.stdout.write(isPostgresUrl(location) ? 'PostgreSQL: replays read the log\'s rows; nothing to seal.\n'
-        : `Sealed ${sealed.requests} request(s), ${sealed.subjects} subject(s), in ${sealed.segments} segment(s).\n`);
+        : `Sealed ${count(sealed.requests)} request(s), ${count(sealed.subjects)} subject(s), in ${count(sealed.segments)} segment(s).\n`);
     } finally {
       await store.close();
     }
