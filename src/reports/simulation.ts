@@ -75,7 +75,10 @@ class MemberMarks {
   readonly ids = new Set<string>();
 
   add(member: number | string): void {
-    if (typeof member === 'string') { this.ids.add(member); return; }
+    if (typeof member === 'string') this.ids.add(member); else this.addNumber(member);
+  }
+
+  addNumber(member: number): void {
     const word = member >>> 5;
     if (word >= this.bits.length) {
       const bigger = new Uint32Array(Math.max(word + 1, this.bits.length * 2));
@@ -128,6 +131,13 @@ class ChangeTally {
 
   /** `member`: the member's number, or its id when it has none. */
   add(change: Change, member: number | string, relation: 'self' | 'friend'): void {
+    const changed = this.classOf(change);
+    changed.times++;
+    (relation === 'self' ? changed.direct : changed.throughFriends).add(member);
+  }
+
+  /** The class of `change` (its masks'), looked up only when it is not the one asked for before. */
+  classOf(change: Change): ChangeClass {
     let changed = this.lastChange === change ? this.lastClass! : undefined;
     if (changed === undefined) {
       const key = `${change.more}/${change.less}/${change.reasonChanged}`;
@@ -140,8 +150,7 @@ class ChangeTally {
       this.lastChange = change;
       this.lastClass = changed;
     }
-    changed.times++;
-    (relation === 'self' ? changed.direct : changed.throughFriends).add(member);
+    return changed;
   }
 
   fields(): FieldLine[] {
@@ -205,11 +214,21 @@ class SimulationTally {
 
   /** A request served under both terms whose changed subjects (none: unchanged) compareServedColumns found. */
   addColumns(subjects: SubjectColumns, changed: ChangedSubjects): void {
-    if (changed.indexes.length === 0) return;
+    const { indexes, pairs } = changed;
+    if (indexes.length === 0) return;
     this.changed++;
-    for (let at = 0; at < changed.indexes.length; at++) {
-      const index = changed.indexes[at]!;
-      this.addSubject(changed.pairs[at]!, subjects.member(index), subjects.logged(index).relation);
+    // Changed subjects mostly come in runs of one pair (one kind): its class found once a run, a bit set a subject.
+    for (let at = 0; at < indexes.length;) {
+      const pair = pairs[at]!;
+      let end = at + 1;
+      while (end < indexes.length && pairs[end] === pair) end++;
+      if ((pair.more | pair.less | pair.reasonChanged) === 0) { at = end; continue; }
+      const changes = this.changes.classOf(pair);
+      changes.times += end - at;
+      for (; at < end; at++) {
+        const index = indexes[at]!;
+        (subjects.logged(index).relation === 'self' ? changes.direct : changes.throughFriends).addNumber(subjects.member(index));
+      }
     }
   }
 
