@@ -111,6 +111,9 @@ function bitCount(word: number): number {
 
 type Change = Pick<DecidedPair, 'more' | 'less' | 'reasonChanged'>;
 
+/** Pair objects kept by identity at most (a run meets a few hundred). */
+const KEPT_PAIRS = 100_000;
+
 /** The subjects whose release one way changed (their masks), how many times, and which members, by relation. */
 interface ChangeClass {
   readonly change: Change;
@@ -126,19 +129,24 @@ interface ChangeClass {
 class ChangeTally {
   private readonly classes: ChangeClass[] = [];
   private readonly byMasks = new Map<string, ChangeClass>();
+  /** By the pair object itself: a run's pairs are few objects, met again and again. */
+  private readonly byObject = new Map<Change, ChangeClass>();
   private lastChange: Change | undefined;
   private lastClass: ChangeClass | undefined;
 
   /** `member`: the member's number, or its id when it has none. */
   add(change: Change, member: number | string, relation: 'self' | 'friend'): void {
-    const changed = this.classOf(change);
+    const changed = this.classOf(change, false);
     changed.times++;
     (relation === 'self' ? changed.direct : changed.throughFriends).add(member);
   }
 
-  /** The class of `change` (its masks'), looked up only when it is not the one asked for before. */
-  classOf(change: Change): ChangeClass {
-    let changed = this.lastChange === change ? this.lastClass! : undefined;
+  /**
+   * The class of `change` (its masks'), found by the object itself when it is one met before and
+   * `byObject` (the columns' pairs, a few objects met again and again; not the general path's).
+   */
+  classOf(change: Change, byObject = true): ChangeClass {
+    let changed = this.lastChange === change ? this.lastClass! : this.byObject.get(change);
     if (changed === undefined) {
       const key = `${change.more}/${change.less}/${change.reasonChanged}`;
       changed = this.byMasks.get(key);
@@ -147,9 +155,10 @@ class ChangeTally {
         this.byMasks.set(key, changed);
         this.classes.push(changed);
       }
-      this.lastChange = change;
-      this.lastClass = changed;
+      if (byObject && this.byObject.size < KEPT_PAIRS) this.byObject.set(change, changed);
     }
+    this.lastChange = change;
+    this.lastClass = changed;
     return changed;
   }
 
