@@ -153,6 +153,16 @@ export class ReplayDecisions {
   private readonly byRules = new PlanTable<PlanDecisions<ReplayedSubject, boolean>>();
   private readonly byTwoRules = new PlanTable<PlanTable<PlanDecisions<DecidedPair, PairOfKind>>>();
   private readonly pairsByClass = new RequestClasses<PlanPair>();
+  private readonly plansByClass = new RequestClasses<{ readonly plan: AccessPlan | RequestOutcome; readonly decisions: PlanDecisions<ReplayedSubject, boolean> | undefined }>();
+
+  /** A request's plan (or refusal) under the terms it was logged with, and the decisions under it, once per class of request. */
+  planFor(request: LoggedHead, terms: AgreementTerms | null, world: RequestWorld): { readonly plan: AccessPlan | RequestOutcome; readonly decisions: PlanDecisions<ReplayedSubject, boolean> | undefined } {
+    const inWorld = { terms, world };
+    return this.plansByClass.get(request, inWorld, inWorld, () => {
+      const plan = replayPlan(request, terms, world);
+      return { plan, decisions: 'memberId' in plan ? this.forPlan(plan) : undefined };
+    });
+  }
 
   /**
    * The plans of a request under two terms (a simulation's), and the decisions under both: worked
@@ -482,7 +492,8 @@ export interface SubjectColumns {
   /**
    * A small number that two subjects share only when their logged entries and their facts are the
    * same objects (shared: decided alike under one plan), or -1 (the token's own member, a `self`
-   * entry, facts of their own): such a subject is decided on its own.
+   * entry, facts of their own): such a subject is decided on its own. A subject with a kind is a
+   * friend's entry.
    */
   kind(index: number): number;
 }
@@ -496,15 +507,14 @@ export interface SubjectColumns {
 export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, terms: AgreementTerms | null, world: RequestWorld,
   decisions: ReplayDecisions): boolean {
   if (request.outcome !== 'served') return false;
-  const plan = replayPlan(request, terms, world);
-  if (!('memberId' in plan)) return false;
-  const { byKey, byKind } = decisions.forPlan(plan);
+  const { plan, decisions: planDecisions } = decisions.planFor(request, terms, world);
+  if (!('memberId' in plan) || planDecisions === undefined) return false;
+  const { byKey, byKind } = planDecisions;
   let throughFriends = true;
   let lastKind = -1;
   for (let index = 0; index < subjects.length; index++) {
-    const logged = subjects.logged(index);
-    if (logged.relation === 'self') throughFriends = false;
-    // Most subjects are of a kind met before under such a plan: what was found then holds.
+    // Most subjects are of a kind met before under such a plan: what was found then holds (a friend's entry: a subject with
+    // a kind is never a `self` one).
     const kind = subjects.kind(index);
     // The kind of the subject before (found the same, or this would have returned): no look-up.
     if (kind >= 0 && kind === lastKind) continue;
@@ -512,7 +522,12 @@ export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, te
     lastKind = kind;
     if (known === true) continue;
     if (known === false) return false;
-    const same = sameRelease(logged, decideLogged(plan, byKey, logged, subjects.facts(index)));
+    const logged = subjects.logged(index);
+    if (logged.relation === 'self') throughFriends = false;
+    const facts = subjects.facts(index);
+    // A plan shared by a class of requests may name another token's member (as in compareServedColumns).
+    const named = facts !== undefined && (facts.id === request.tokenMemberId || facts.id === plan.memberId);
+    const same = sameRelease(logged, decideLogged(named ? withMember(plan, request.tokenMemberId) : plan, byKey, logged, facts));
     if (kind >= 0) byKind.set(kind, same);
     if (!same) return false;
   }
@@ -568,12 +583,13 @@ export function compareServedColumns(request: LoggedHead, subjects: SubjectColum
   let throughFriends = true;
   let first: DecidedPair | undefined;
   for (let index = 0; index < subjects.length; index++) {
-    const logged = subjects.logged(index);
-    if (logged.relation === 'self') throughFriends = false;
-    // As in servedAsLogged: a subject of a kind met before under such plans is decided as it was.
+    // As in servedAsLogged: a subject of a kind met before under such plans is decided as it was (a friend's entry: a
+    // subject with a kind is never a `self` one).
     const kind = subjects.kind(index);
     let ofKind = kind < 0 ? undefined : kind === lastKind ? lastOfKind : byKind.get(kind);
     if (ofKind === undefined) {
+      const logged = subjects.logged(index);
+      if (logged.relation === 'self') throughFriends = false;
       const facts = subjects.facts(index);
       // A plan shared by a class of requests may name another token's member: the token's own member is seen as themself,
       // that other member as anyone else.

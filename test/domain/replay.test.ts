@@ -6,8 +6,8 @@ import type { AppClass } from '../../src/domain/app.js';
 import { ALL_FIELDS_MASK, FRIENDS_MASK, ID_MASK, SENSITIVE_MASK } from '../../src/domain/field-catalog.js';
 import { FIELD_REASONS } from '../../src/domain/reason-codes.js';
 import {
-  audienceFieldsRead, compareOutcomes, compareServedColumns, KindTable, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
-  type ReplayWorld, type SubjectColumns,
+  audienceFieldsRead, compareOutcomes, compareServedColumns, KindTable, loggedOutcome, ReplayDecisions, replayRequest, servedAsLogged, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
+  type ReplayWorld, type ShownSubject, type SubjectColumns,
 } from '../../src/domain/replay.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
 import { selfFacts, type SubjectFacts } from '../../src/domain/subject-decision.js';
@@ -240,6 +240,7 @@ test('simulation: requests of one class share their plans, and each decides as i
   let shared = 0;
   let acrossTokens = 0;
   let refused = 0;
+  let servedAsLoggedSeen = 0;
   const variation = fc.record({
     day: fc.integer({ min: -5, max: 40 }), hour: fc.integer({ min: 0, max: 23 }), token: fc.constantFrom(0, 1),
     subjects: fc.array(subject, { minLength: 1, maxLength: 6 }),
@@ -264,6 +265,17 @@ test('simulation: requests of one class share their plans, and each decides as i
         const baseline = replayRequest(request, before, w, new Afresh());
         const proposed = replayRequest(request, after, w, new Afresh());
         const differs = compareServedColumns(request, columnsOf(varied, request, w), { terms: before, world: w }, { terms: after, world: w }, decisions, changed);
+        // The replay's check of the log, by the same classes' plans: served as logged exactly when the engine says so, for
+        // the request as drawn and as the engine would have logged it (every subject shown as decided).
+        const decided = baseline.served ? baseline.subjects : null;
+        const asEngine = decided === null || !decided.every((s) => s.shown) ? request
+          : { ...request, subjects: request.subjects.map((s, i) => ({ ...s, released: (decided[i] as ShownSubject).released, withheld: (decided[i] as ShownSubject).withheld })) };
+        for (const asked of [request, asEngine]) {
+          const replayed = replayRequest(asked, before, w, new Afresh());
+          const asLogged = servedAsLogged(asked, columnsOf(varied, asked, w), before, w, decisions);
+          assert.equal(asLogged, replayed.served && compareOutcomes(asked, loggedOutcome(asked), replayed) === null);
+          if (asLogged) servedAsLoggedSeen++;
+        }
         if (!baseline.served || !proposed.served) {
           refused++;
           assert.equal(differs, undefined);
@@ -282,7 +294,8 @@ test('simulation: requests of one class share their plans, and each decides as i
     },
   ), { numRuns: 150 });
   // The property saw requests decided by plans made for others of their class, among them plans naming another token's member.
-  assert.ok(shared > 500 && acrossTokens > 150 && refused > 500, `${shared} requests decided by a class's plans, ${acrossTokens} of another token's, ${refused} refused`);
+  assert.ok(shared > 500 && acrossTokens > 150 && refused > 500 && servedAsLoggedSeen > 100,
+    `${shared} requests decided by a class's plans, ${acrossTokens} of another token's, ${refused} refused, ${servedAsLoggedSeen} served as logged`);
 });
 
 test('a table of values by kind finds what a Map finds, through its growth, kinds sharing their low bits or not', () => {
