@@ -579,8 +579,6 @@ export interface AuditFieldUsesTable {
   last_at: number;
 }
 
-/** Every member's dense number, given on insert (migration 0028): what member sets are bitmaps over. */
-/** A member's friends by number (migration 0040): sorted ascending, 4 bytes each, big-endian. */
 /** A direction of a friendship ended since migration 0042, by member numbers (a replay's "friend today"). */
 export interface EndedFriendshipsTable {
   member_number: number;
@@ -606,11 +604,13 @@ export interface ReplaySegmentsTable {
   body: Buffer;
 }
 
+/** A member's friends by number (migration 0040): sorted ascending, 4 bytes each, big-endian. */
 export interface FriendNumberListsTable {
   member_number: number;
   friends: Buffer;
 }
 
+/** Every member's dense number, given on insert (migration 0028): what member sets are bitmaps over. */
 export interface MemberNumbersTable {
   number: Generated<number>;
   member_id: string;
