@@ -8,7 +8,7 @@ import { foldMemberSets } from '../store/member-set-folding.js';
 import { indexReach } from '../store/reach.js';
 import { ReachIndexing } from '../store/reach-indexing.js';
 import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
-import { ReplaySealer } from '../store/replay-sealer.js';
+import { ReplaySealer, type SealOptions } from '../store/replay-sealer.js';
 import { recordGrantEndings } from './grant-endings.js';
 
 /**
@@ -57,6 +57,8 @@ export interface SchedulerOptions {
    */
   readonly database?: string;
   readonly log?: { info(object: object, message: string): void; error(object: object, message: string): void };
+  /** How the log is sealed into replay segments at each run (ReplaySealer's defaults unless given). */
+  readonly sealing?: SealOptions;
 }
 
 export interface RunningScheduler {
@@ -89,7 +91,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         if (folded.rows > 0) options.log?.info({ folded }, `${folded.rows} count row(s) folded into member sets`);
         const reached = reach === undefined ? await indexReach(options.db) : await reach.run();
         if (reached > 0) options.log?.info({ reached }, `the 2018 reach of ${reached} new token member(s) indexed`);
-        const sealed = await new ReplaySealer(options.db).seal();
+        const sealed = await new ReplaySealer(options.db).seal(options.sealing);
         if (sealed.requests > 0) options.log?.info({ sealed }, `${sealed.requests} logged request(s) sealed into ${sealed.segments} replay segment(s)`);
       } catch (error) {
         options.log?.error({ err: error }, 'scheduler run failed');
