@@ -1,7 +1,7 @@
 import type { AgreementTerms } from '../domain/agreement.js';
 import { fieldsOf } from '../domain/field-catalog.js';
 import {
-  audienceFieldsRead, causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, servedAsLogged, type LoggedHead,
+  audienceFieldsRead, causedBySettings, compareOutcomes, KNOWN_RULES_VERSIONS, loggedOutcome, refusedAsLogged, ReplayDecisions, replayRequest, servedAsLogged, type LoggedHead,
   type RequestChange,
 } from '../domain/replay.js';
 import type { Instant } from '../domain/time.js';
@@ -89,11 +89,12 @@ export async function auditReplay(store: Store, request: AuditReplayRequest): Pr
   for await (const batch of replayer.batches(filter)) {
     for (let index = 0; index < batch.length; index++) {
       result.requests++;
-      // The fast path: a request the replay decides as logged, read as columns, counts as the same.
+      // The fast path: a request the replay decides as logged, read as columns, counts as the same (served, or refused alike).
       const columns = batch.columns(index);
       if (columns !== undefined && KNOWN_RULES_VERSIONS.includes(columns.request.rulesVersion)) {
         const terms = await termsOf(columns.request);
-        if (terms !== undefined && servedAsLogged(columns.request, columns.subjects, terms, columns.world, decisions)) {
+        if (terms !== undefined && (servedAsLogged(columns.request, columns.subjects, terms, columns.world, decisions)
+          || refusedAsLogged(columns.request, terms, columns.world, decisions))) {
           result.subject_decisions += columns.subjects.length;
           result.same++;
           continue;

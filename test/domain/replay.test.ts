@@ -6,7 +6,7 @@ import type { AppClass } from '../../src/domain/app.js';
 import { ALL_FIELDS_MASK, FRIENDS_MASK, ID_MASK, SENSITIVE_MASK } from '../../src/domain/field-catalog.js';
 import { FIELD_REASONS } from '../../src/domain/reason-codes.js';
 import {
-  audienceFieldsRead, compareOutcomes, compareServedColumns, KindTable, loggedOutcome, ReplayDecisions, replayRequest, servedAsLogged, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
+  audienceFieldsRead, compareOutcomes, compareServedColumns, KindTable, loggedOutcome, refusedAsLogged, ReplayDecisions, replayRequest, servedAsLogged, type ChangedSubjects, type LoggedRequest, type LoggedSubject,
   type ReplayWorld, type ShownSubject, type SubjectColumns,
 } from '../../src/domain/replay.js';
 import { RULES_VERSION } from '../../src/domain/reason-codes.js';
@@ -241,6 +241,7 @@ test('simulation: requests of one class share their plans, and each decides as i
   let acrossTokens = 0;
   let refused = 0;
   let servedAsLoggedSeen = 0;
+  let refusedAsLoggedSeen = 0;
   const variation = fc.record({
     day: fc.integer({ min: -5, max: 40 }), hour: fc.integer({ min: 0, max: 23 }), token: fc.constantFrom(0, 1),
     subjects: fc.array(subject, { minLength: 1, maxLength: 6 }),
@@ -270,6 +271,16 @@ test('simulation: requests of one class share their plans, and each decides as i
         const decided = baseline.served ? baseline.subjects : null;
         const asEngine = decided === null || !decided.every((s) => s.shown) ? request
           : { ...request, subjects: request.subjects.map((s, i) => ({ ...s, released: (decided[i] as ShownSubject).released, withheld: (decided[i] as ShownSubject).withheld })) };
+        // And as a refusal logged with the code the terms refuse it with today, or another.
+        const code = baseline.served ? 'platform_disabled' : baseline.code;
+        for (const refusal of [code, 'grant_expired']) {
+          const denied: LoggedRequest = { ...request, outcome: 'denied', code: refusal, subjects: [] };
+          const replayed = replayRequest(denied, before, w, new Afresh());
+          // Refused alike only when the engine refuses it so (a refusal the subjects make, a lookup's, is left to the general path).
+          const alike = refusedAsLogged(denied, before, w, decisions);
+          assert.ok(!alike || (!replayed.served && compareOutcomes(denied, loggedOutcome(denied), replayed) === null), `refused ${refusal}: ${JSON.stringify(replayed)}`);
+          if (alike) refusedAsLoggedSeen++;
+        }
         for (const asked of [request, asEngine]) {
           const replayed = replayRequest(asked, before, w, new Afresh());
           const asLogged = servedAsLogged(asked, columnsOf(varied, asked, w), before, w, decisions);
@@ -294,8 +305,9 @@ test('simulation: requests of one class share their plans, and each decides as i
     },
   ), { numRuns: 150 });
   // The property saw requests decided by plans made for others of their class, among them plans naming another token's member.
-  assert.ok(shared > 500 && acrossTokens > 150 && refused > 500 && servedAsLoggedSeen > 100,
-    `${shared} requests decided by a class's plans, ${acrossTokens} of another token's, ${refused} refused, ${servedAsLoggedSeen} served as logged`);
+  assert.ok(shared > 500 && acrossTokens > 150 && refused > 500 && servedAsLoggedSeen > 100 && refusedAsLoggedSeen > 100,
+    `${shared} requests decided by a class's plans, ${acrossTokens} of another token's, ${refused} refused, ${servedAsLoggedSeen} served as logged, `
+    + `${refusedAsLoggedSeen} refused as logged`);
 });
 
 test('a table of values by kind finds what a Map finds, through its growth, kinds sharing their low bits or not', () => {
