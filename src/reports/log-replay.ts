@@ -61,6 +61,8 @@ export class LogReplayer {
   /** A replay that meets most members: every member's consents (of the simulated agreement) by number, read at once. */
   private consentTable: ConsentTable | undefined;
   private readonly platform = new Map<string, boolean>();
+  /** Request worlds made of the consent table's consents, by consent, app class and platform setting (requestWorld). */
+  private readonly worlds = new Map<RequestWorld['consented'], RequestWorld[]>();
 
   /**
    * `audienceFields`: the fields of friends' audiences the rules can read under every terms the run
@@ -192,7 +194,13 @@ export class LogReplayer {
     if (consent === undefined) return undefined;
     // By number where the batch gives one (its platform setting read with the world), else as `load` read it.
     const platform = tokenNumber >= 0 && this.members !== undefined ? this.members.platformEnabled(tokenNumber) : this.platform.get(head.tokenMemberId) ?? false;
-    return { appClass: this.appClassOf(head), consented: consent, tokenMemberPlatformEnabled: platform };
+    const appClass = this.appClassOf(head);
+    // A table's consents are a few shared objects: the worlds made of them are too (not an object per request).
+    if (table === undefined || number < 0) return { appClass, consented: consent, tokenMemberPlatformEnabled: platform };
+    let worlds = this.worlds.get(consent);
+    if (worlds === undefined) this.worlds.set(consent, worlds = []);
+    const slot = (appClass === 'third_party' ? 2 : 0) + (platform ? 1 : 0);
+    return worlds[slot] ??= { appClass, consented: consent, tokenMemberPlatformEnabled: platform };
   }
 
   /** A member's facts as a subject of the request: undefined when no such member exists. */

@@ -4,7 +4,7 @@ import { BadRequest, NotFound } from '../domain/errors.js';
 import { FIELDS, fieldsOf, type FieldMask } from '../domain/field-catalog.js';
 import {
   audienceFieldsRead, compareOutcomes, compareServedColumns, KNOWN_RULES_VERSIONS, loggedOutcome, ReplayDecisions, replayRequest, type ChangedSubjects,
-  type DecidedPair, type PlanPair, type RequestChange, type RequestOutcome, type SubjectColumns, type TermsInWorld,
+  type DecidedPair, type PlanPair, type RequestWorld, type RequestChange, type RequestOutcome, type SubjectColumns, type TermsInWorld,
 } from '../domain/replay.js';
 import {
   applyProposal, parseProposal, proposalBody, sensitiveUnder, type ProposalBody, type SimulationProposal,
@@ -111,6 +111,8 @@ function bitCount(word: number): number {
 
 type Change = Pick<DecidedPair, 'more' | 'less' | 'reasonChanged'>;
 
+/** Request worlds whose proposed world is kept, at most (shared ones: a few dozen). */
+const KEPT_WORLDS = 10_000;
 /** Pair objects kept by identity at most (a run meets a few hundred). */
 const KEPT_PAIRS = 100_000;
 
@@ -341,6 +343,8 @@ export async function runSimulation(prepared: PreparedSimulation, onProgress?: (
   const tally = new SimulationTally((id) => replayer.memberNumber(id));
   const decisions = new ReplayDecisions();
   const changed: ChangedSubjects = { indexes: [], pairs: [] };
+  // The world under the proposal, made once per request world (shared by the replayer where it can).
+  const proposedWorlds = new Map<RequestWorld, RequestWorld>();
   for await (const batch of replayer.batches({ agreementId, from, to }, batchSize)) {
     for (let index = 0; index < batch.length; index++) {
       // The fast path: a request served under both terms, read as columns, is compared in one pass with no object per subject.
@@ -349,7 +353,12 @@ export async function runSimulation(prepared: PreparedSimulation, onProgress?: (
         : versions.get(columns.request.agreementVersion ?? -1);
       if (columns !== undefined && terms !== undefined) {
         const before: TermsInWorld = { terms, world: columns.world };
-        const after: TermsInWorld = { terms: proposed.get(terms.version)!, world: { ...columns.world, sensitive } };
+        let proposedWorld = proposedWorlds.get(columns.world);
+        if (proposedWorld === undefined) {
+          proposedWorld = { ...columns.world, sensitive };
+          if (proposedWorlds.size < KEPT_WORLDS) proposedWorlds.set(columns.world, proposedWorld);
+        }
+        const after: TermsInWorld = { terms: proposed.get(terms.version)!, world: proposedWorld };
         const differs = compareServedColumns(columns.request, columns.subjects, before, after, decisions, changed);
         // A changed subject without a member's number is counted by id, which the general path reads.
         if (differs !== undefined && allNumbered(columns.subjects, changed)) {

@@ -568,26 +568,33 @@ function leafRow(row: Record<(typeof LEAF_COLUMNS)[number] | 'friend_today', unk
  */
 export class PackedRequests {
   readonly length: number;
-  /** Each subject's entry as logged, worked out from its code once (a code is too large a number to look up cheaply more often). */
-  private readonly entries: PackedLists[];
+  /**
+   * The batch's distinct entries as logged, each worked out from its code once (a code is too large a
+   * number to look up cheaply more often), and each subject's index among them (a segment's as it holds them).
+   */
+  private readonly lists: PackedLists[];
+  private readonly listOf: Int32Array;
 
   constructor(private readonly batch: PackedBatch, log: ReplayLogRepository, readonly members: ReplayNumbers) {
     this.length = batch.heads.length;
-    const { codeIndexes } = batch;
-    if (codeIndexes !== undefined) {
-      // A segment's subjects: an index each into its distinct codes.
-      const distinct = batch.codes.map((code) => log.packedLists(code));
-      this.entries = new Array<PackedLists>(codeIndexes.length);
-      for (let at = 0; at < codeIndexes.length; at++) this.entries[at] = distinct[codeIndexes[at]!]!;
+    if (batch.codeIndexes !== undefined) {
+      this.lists = batch.codes.map((code) => log.packedLists(code));
+      this.listOf = batch.codeIndexes;
       return;
     }
-    this.entries = new Array<PackedLists>(batch.codes.length);
+    this.lists = [];
+    this.listOf = new Int32Array(batch.codes.length);
+    const indexOf = new Map<PackedLists, number>();
     let code = -1;
-    let lists: PackedLists | undefined;
+    let index = -1;
     for (let at = 0; at < batch.codes.length; at++) {
       // A request's friends mostly share a code: a look-up only when it changes.
-      if (batch.codes[at] !== code) lists = log.packedLists(code = batch.codes[at]!);
-      this.entries[at] = lists!;
+      if (batch.codes[at] !== code) {
+        const lists = log.packedLists(code = batch.codes[at]!);
+        index = indexOf.get(lists) ?? -1;
+        if (index < 0) { indexOf.set(lists, index = this.lists.length); this.lists.push(lists); }
+      }
+      this.listOf[at] = index;
     }
   }
 
@@ -598,7 +605,7 @@ export class PackedRequests {
 
   /** The entry as logged of the subject at `at` (see `first`). */
   entry(at: number): PackedLists {
-    return this.entries[at]!;
+    return this.lists[this.listOf[at]!]!;
   }
 
   /**
@@ -609,7 +616,7 @@ export class PackedRequests {
    */
   kinds(view: FactsView, entrySpan: number, factsSpan: number): Int32Array {
     const { numbers, tokens, appended, friends, starts } = this.batch;
-    const { entries, members } = this;
+    const { lists, listOf, members } = this;
     const kinds = new Int32Array(numbers.length);
     const ends = members.anyFriendshipEnded();
     for (let index = 0; index < this.length; index++) {
@@ -617,7 +624,7 @@ export class PackedRequests {
       const listed = friends === undefined && appended[index] === 0;
       for (let at = starts[index]!; at < starts[index + 1]!; at++) {
         const number = numbers[at]!;
-        const entry = entries[at]!;
+        const entry = lists[listOf[at]!]!;
         if (number < 0 || number === token || entry.relation === 'self' || entry.index >= entrySpan) { kinds[at] = -1; continue; }
         // As friendToday: read with the leaves, from the token's list (logged before 0042), or a friend unless that ended since.
         const friend = friends !== undefined ? friends.subjects[at] === 1 : listed ? members.isFriend(token, number) : !ends || !members.friendshipEnded(token, number);
@@ -650,7 +657,7 @@ export class PackedRequests {
     if (friends !== undefined) return friends.subjects[at] === 1;
     if (appended[index] === 0) return this.members.isFriend(tokens[index]!, numbers[at]!);
     // Logged since 0042: shown through a friend, a friend still unless that ended; the token's own member (a `self` entry) is not their own friend.
-    return this.entries[at]!.relation === 'friend' && numbers[at]! >= 0 && !this.members.friendshipEnded(tokens[index]!, numbers[at]!);
+    return this.entry(at).relation === 'friend' && numbers[at]! >= 0 && !this.members.friendshipEnded(tokens[index]!, numbers[at]!);
   }
 
   /** The request's subjects are those at first(index) .. first(index + 1) - 1 (code, number). */
