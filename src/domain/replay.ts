@@ -504,17 +504,6 @@ export interface SubjectColumns {
  * (compareOutcomes would find no change). False means it may not: the caller replays the request
  * the general way, which says what differs.
  */
-/**
- * A logged refusal the request-level rules make again with the same code today (the plan of its
- * class: replayRequest then refuses it the same way, and compareOutcomes finds nothing), without
- * replaying it (no refusal thrown and caught per request).
- */
-export function refusedAsLogged(request: LoggedHead, terms: AgreementTerms | null, world: RequestWorld, decisions: ReplayDecisions): boolean {
-  if (request.outcome !== 'denied') return false;
-  const { plan } = decisions.planFor(request, terms, world);
-  return !('memberId' in plan) && !plan.served && plan.code === (request.code ?? 'denied');
-}
-
 export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, terms: AgreementTerms | null, world: RequestWorld,
   decisions: ReplayDecisions): boolean {
   if (request.outcome !== 'served') return false;
@@ -544,6 +533,17 @@ export function servedAsLogged(request: LoggedHead, subjects: SubjectColumns, te
   }
   // Every subject shown as logged: only replayRequest's refusal of a friend list without `friends` is left.
   return !refusesFriendList(plan, request, subjects.length, throughFriends);
+}
+
+/**
+ * A logged refusal the request-level rules make again with the same code today (the plan of its
+ * class: replayRequest then refuses it the same way, and compareOutcomes finds nothing), without
+ * replaying it (no refusal thrown and caught per request).
+ */
+export function refusedAsLogged(request: LoggedHead, terms: AgreementTerms | null, world: RequestWorld, decisions: ReplayDecisions): boolean {
+  if (request.outcome !== 'denied') return false;
+  const { plan } = decisions.planFor(request, terms, world);
+  return !('memberId' in plan) && !plan.served && plan.code === (request.code ?? 'denied');
 }
 
 /** A subject decided under two plans, from the pairs already decided under the same two sets of field rules when it can. */

@@ -58,7 +58,7 @@ export class LogReplayer {
   /** Their facts as this run reads them (audiences within `audienceFields`), with `members`. */
   factsView: FactsView | undefined;
   private readonly consents = new Map<string, readonly LoggedConsent[]>();
-  /** A replay that meets most members: every member's consents (of the simulated agreement) by number, read at once. */
+  /** A replay that meets most members: every member's consents by number, read at once and kept with the world (start). */
   private consentTable: ConsentTable | undefined;
   private readonly platform = new Map<string, boolean>();
   /** Request worlds made of the consent table's consents, by consent, app class and platform setting (requestWorld). */

@@ -233,7 +233,6 @@ class SimulationTally {
       const pair = pairs[at]!;
       let end = at + 1;
       while (end < indexes.length && pairs[end] === pair) end++;
-      if ((pair.more | pair.less | pair.reasonChanged) === 0) { at = end; continue; }
       const changes = this.changes.classOf(pair);
       changes.times += end - at;
       for (; at < end; at++) {

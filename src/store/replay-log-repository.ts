@@ -150,9 +150,9 @@ export class ReplayLogRepository {
 
   /**
    * Up to `limit` requests of the agreement from seq `fromSeq` on (below `belowSeq`) as a segment
-   * holds them (ReplaySealer), in seq order; undefined for one a segment cannot hold (its subjects'
-   * ids do not pack, or it names a member it did not show: read as rows), and the seq after the
-   * last row read (none read: the range is done).
+   * holds them (ReplaySealer), in seq order; undefined for one a segment cannot hold (a subject
+   * logged without a member number, a code that does not pack: read as rows), and the seq to read on
+   * from (the end of the range once it is done).
    */
   sealable(agreementId: string, fromSeq: number, belowSeq: number, limit: number): SealableRows | undefined {
     return this.rawReads()?.sealable(agreementId, fromSeq, belowSeq, limit);
@@ -212,9 +212,10 @@ export class ReplayLogRepository {
       const raw = this.rawReads();
       const inside = filter.agreementId === undefined || raw === undefined || raw.friendshipsInSql ? [] : raw.segmentsWithin(filter.agreementId, filter);
       const gaps = gapsBetween(inside, seqs);
-      if (gaps.length > MAX_COUNTED_GAPS) return this.sizesOfRows(filter, seqs);
-      for (const counted of [...inside, ...await Promise.all(gaps.map((gap) => this.sizesOfRows(filter, gap)))]) {
-        sizes = { requests: sizes.requests + counted.requests, subjects: sizes.subjects + counted.subjects, unpacked: sizes.unpacked + counted.unpacked };
+      const counted = gaps.length > MAX_COUNTED_GAPS ? [await this.sizesOfRows(filter, seqs)]
+        : [...inside, ...await Promise.all(gaps.map((gap) => this.sizesOfRows(filter, gap)))];
+      for (const part of counted) {
+        sizes = { requests: sizes.requests + part.requests, subjects: sizes.subjects + part.subjects, unpacked: sizes.unpacked + part.unpacked };
       }
     }
     this.sized.set(key, sizes);
