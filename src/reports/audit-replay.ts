@@ -59,6 +59,10 @@ export function describeChange(change: RequestChange): string {
   }).join(' | ');
 }
 
+function firstBySeq(differences: readonly ReplayDifference[]): ReplayDifference[] {
+  return [...differences].sort((a, b) => a.seq - b.seq).slice(0, LISTED);
+}
+
 /**
  * `datapact audit replay` (issue 15): every logged Graph API request in [from, to) decided again
  * with the agreement version it records, each at its own instant, and compared with what the log
@@ -113,7 +117,9 @@ export async function auditReplay(store: Store, request: AuditReplayRequest): Pr
       if (change === null) { result.same++; continue; }
       const kind = causedBySettings(logged, change, before, replayed) ? 'member_settings' : 'rules';
       result.differences[kind]++;
-      if (listed[kind].length < LISTED) {
+      // The first by seq are listed: a whole log may be read agreement by agreement (LogReplayer), not in seq order.
+      if (listed[kind].length >= 2 * LISTED) listed[kind] = firstBySeq(listed[kind]);
+      if (listed[kind].length < LISTED || logged.seq < listed[kind][LISTED - 1]!.seq) {
         listed[kind].push({
           seq: logged.seq, at: new Date(logged.at).toISOString(), agreement_id: logged.agreementId, agreement_version: logged.agreementVersion,
           rules_version: logged.rulesVersion, kind, difference: describeChange(change),
@@ -123,6 +129,6 @@ export async function auditReplay(store: Store, request: AuditReplayRequest): Pr
     request.onProgress?.(result.requests, total);
   }
   result.skipped = [...skipped].map(([reason, requests]) => ({ reason, requests }));
-  result.listed = [...listed.rules, ...listed.member_settings].slice(0, LISTED);
+  result.listed = [...firstBySeq(listed.rules), ...firstBySeq(listed.member_settings)].slice(0, LISTED);
   return result;
 }

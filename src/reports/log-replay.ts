@@ -43,7 +43,8 @@ function usesAppAt(consents: readonly LoggedConsent[] | undefined, appId: string
 }
 
 /**
- * Streams logged Graph API requests in seq order, a batch at a time, each with the world the rules
+ * Streams logged Graph API requests in seq order (a whole log with sealed segments: agreement by
+ * agreement, each in seq order), a batch at a time, each with the world the rules
  * read around it: today's member facts, friendships and consents, each loaded once per member
  * (cached across batches; on SQLite by member number, ReplayNumbers: the facts of the members a
  * batch names, the friend lists of its token members; on PostgreSQL the friendships with the
@@ -86,6 +87,11 @@ export class LogReplayer {
    */
   async *batches(filter: ReplayFilter, batchSize = REPLAY_BATCH): AsyncGenerator<ReplayBatch> {
     await this.start(filter);
+    // A whole log holding sealed segments is read agreement by agreement (ReplayLogRepository.parts), each in seq order.
+    for (const part of await this.log.parts(filter) ?? [filter]) yield* this.batchesOf(part, batchSize);
+  }
+
+  private async *batchesOf(filter: ReplayFilter, batchSize: number): AsyncGenerator<ReplayBatch> {
     let afterSeq = 0;
     for (;;) {
       const packed = await this.log.packedRequests(filter, afterSeq, batchSize);

@@ -18,9 +18,9 @@ import { ReplayNumbers, type FactsView } from './replay-numbers.js';
 import { decodeSegment, type HeadClass, type ReplaySegment, type SealedRequest } from './replay-segment.js';
 import type { AgreementsTable, GrantsTable } from './schema.js';
 
-/** Which logged requests to read: one agreement's or all, in [from, to). */
+/** Which logged requests to read, in [from, to): one agreement's, those logged without one (null), or all (absent). */
 export interface ReplayFilter {
-  readonly agreementId?: string;
+  readonly agreementId?: string | null;
   readonly from: Instant;
   readonly to: Instant;
 }
@@ -81,6 +81,7 @@ export class ReplayLogRepository {
   private readonly sized = new Map<string, FilterSizes>();
   private readonly windows = new Map<string, SeqRange | null>();
   private readonly segments = new Map<string, readonly SegmentRange[]>();
+  private readonly partsOf = new Map<string, readonly ReplayFilter[] | undefined>();
 
   /** `grantsChunk`: grants a statement reads when all are read (tests set it small). */
   constructor(private readonly db: Db, private readonly grantsChunk = GRANTS_CHUNK) {}
@@ -129,7 +130,7 @@ export class ReplayLogRepository {
    * the rows up to the next segment. A whole-log replay, and one reading friendships in SQL, read rows.
    */
   private segmentOrRows(raw: RawReplayReads, filter: ReplayFilter, seqs: SeqRange, afterSeq: number, limit: number): PackedBatch | undefined {
-    const segments = filter.agreementId === undefined || raw.friendshipsInSql ? NO_SEGMENTS : this.segmentsOf(raw, filter.agreementId);
+    const segments = typeof filter.agreementId !== 'string' || raw.friendshipsInSql ? NO_SEGMENTS : this.segmentsOf(raw, filter.agreementId);
     const next = Math.max(afterSeq + 1, seqs.from);
     const segment = segmentAfter(segments, next);
     if (segment !== undefined && segment.from <= next && next < seqs.below) {
@@ -139,6 +140,25 @@ export class ReplayLogRepository {
     const packed = raw.batch(filter, { from: seqs.from, below }, afterSeq, limit);
     // The rows before the next segment read: on from there (the next batch reads it).
     return packed === undefined || packed.read === limit || below === seqs.below ? packed : { ...packed, lastSeq: below - 1 };
+  }
+
+  /**
+   * A whole-log replay's parts once its period holds sealed segments (SQLite): each agreement's
+   * requests (its segments and the rows between them), then those logged without one, so that the
+   * replay's cost follows the subjects it decides rather than the rows of subjectless requests it
+   * reads; undefined where the log is read whole, in seq order (PostgreSQL, no segment in the period,
+   * one agreement's). Each part is in seq order; the parts follow one another.
+   */
+  async parts(filter: ReplayFilter): Promise<readonly ReplayFilter[] | undefined> {
+    const raw = filter.agreementId === undefined ? this.rawReads() : undefined;
+    if (raw === undefined) return undefined;
+    const key = filterKey(filter);
+    if (!this.partsOf.has(key)) {
+      const seqs = await this.seqsOf(filter);
+      const agreements = seqs === null || !raw.anySegmentIn(filter) ? undefined : raw.loggedAgreements(seqs);
+      this.partsOf.set(key, agreements?.map((agreementId) => ({ agreementId, from: filter.from, to: filter.to })));
+    }
+    return this.partsOf.get(key);
   }
 
   /** The agreement's sealed segments, in seq order, read once per repository (a run's). */
@@ -207,16 +227,21 @@ export class ReplayLogRepository {
     if (known !== undefined) return known;
     const seqs = await this.seqsOf(filter);
     let sizes: FilterSizes = { requests: 0, subjects: 0, unpacked: 0 };
-    if (seqs !== null) {
+    const add = (part: FilterSizes) => {
+      sizes = { requests: sizes.requests + part.requests, subjects: sizes.subjects + part.subjects, unpacked: sizes.unpacked + part.unpacked };
+    };
+    const parts = seqs === null ? undefined : await this.parts(filter);
+    if (parts !== undefined) {
+      // A whole log read in parts: the sum of theirs (each mostly from its segments), not a scan of every row.
+      for (const part of parts) add(await this.sizes(part));
+    } else if (seqs !== null) {
       // Segments whose requests all lie in the period say their counts; the rows between them are counted.
       const raw = this.rawReads();
-      const inside = filter.agreementId === undefined || raw === undefined || raw.friendshipsInSql ? [] : raw.segmentsWithin(filter.agreementId, filter);
+      const inside = typeof filter.agreementId !== 'string' || raw === undefined || raw.friendshipsInSql ? [] : raw.segmentsWithin(filter.agreementId, filter);
       const gaps = gapsBetween(inside, seqs);
       const counted = gaps.length > MAX_COUNTED_GAPS ? [await this.sizesOfRows(filter, seqs)]
         : [...inside, ...await Promise.all(gaps.map((gap) => this.sizesOfRows(filter, gap)))];
-      for (const part of counted) {
-        sizes = { requests: sizes.requests + part.requests, subjects: sizes.subjects + part.subjects, unpacked: sizes.unpacked + part.unpacked };
-      }
+      for (const part of counted) add(part);
     }
     this.sized.set(key, sizes);
     return sizes;
@@ -229,7 +254,7 @@ export class ReplayLogRepository {
       .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
       .where('first_seq', '>=', seqs.from).where('first_seq', '<', seqs.below)
       .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to));
-    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
+    if (filter.agreementId !== undefined) query = query.where('agreement_id', filter.agreementId === null ? 'is' : '=', filter.agreementId);
     const row = await query.executeTakeFirstOrThrow();
     return { requests: Number(row.requests), subjects: Number(row.subjects), unpacked: Number(row.unpacked) };
   }
@@ -290,7 +315,7 @@ export class ReplayLogRepository {
       .where('app_id', 'is not', null).where('token_member_id', 'is not', null)
       .where('at', '>=', toIso(filter.from)).where('at', '<', toIso(filter.to))
       .where('first_seq', '>', Math.max(afterSeq, seqs.from - 1)).where('first_seq', '<', seqs.below);
-    if (filter.agreementId !== undefined) query = query.where('agreement_id', '=', filter.agreementId);
+    if (filter.agreementId !== undefined) query = query.where('agreement_id', filter.agreementId === null ? 'is' : '=', filter.agreementId);
     const rows = await query.orderBy('first_seq').limit(limit).execute();
     return rows.map((row) => ({
       ...row, first_seq: Number(row.first_seq), leaf_count: Number(row.leaf_count),
@@ -520,7 +545,7 @@ interface FilterSizes {
   readonly unpacked: number;
 }
 
-const filterKey = (filter: ReplayFilter) => `${filter.agreementId ?? ''}/${filter.from}/${filter.to}`;
+const filterKey = (filter: ReplayFilter) => `${filter.agreementId === null ? '\0' : filter.agreementId ?? ''}/${filter.from}/${filter.to}`;
 
 const GRANT_COLUMNS = ['member_id', 'app_id', 'agreement_id', 'purpose', 'granted_at', 'revoked_at', 'member_fields', 'friend_fields'] as const;
 
@@ -892,7 +917,7 @@ interface PackedBatch {
  * where they lie in the row's string.
  */
 class RawReplayReads {
-  private readonly statements: Record<'all' | 'agreement' | 'allFriends' | 'agreementFriends', BetterSqlite3.Statement>;
+  private readonly statements: Record<`${'all' | 'agreement' | 'none'}${'' | 'Friends'}`, BetterSqlite3.Statement>;
   private replayNumbers: ReplayNumbers | undefined;
   private grantsOf: BetterSqlite3.Statement | undefined;
   private idsOf: BetterSqlite3.Statement | undefined;
@@ -901,11 +926,12 @@ class RawReplayReads {
   friendshipsInSql = false;
 
   constructor(private readonly sqlite: BetterSqlite3.Database, private readonly grantsChunk: number) {
-    const agreement = ' and r.agreement_id = ?';
+    const [agreement, none] = [' and r.agreement_id = ?', ' and r.agreement_id is null'];
     // Rows as arrays (raw): better-sqlite3 makes an object per row a few µs slower than batchRowObject does.
     this.statements = {
       all: sqlite.prepare(BATCH_SQL('', false)).raw(), agreement: sqlite.prepare(BATCH_SQL(agreement, false)).raw(),
-      allFriends: sqlite.prepare(BATCH_SQL('', true)).raw(), agreementFriends: sqlite.prepare(BATCH_SQL(agreement, true)).raw(),
+      none: sqlite.prepare(BATCH_SQL(none, false)).raw(), allFriends: sqlite.prepare(BATCH_SQL('', true)).raw(),
+      agreementFriends: sqlite.prepare(BATCH_SQL(agreement, true)).raw(), noneFriends: sqlite.prepare(BATCH_SQL(none, true)).raw(),
     };
   }
 
@@ -941,6 +967,27 @@ class RawReplayReads {
     const rows = this.sqlite.prepare(`select first_seq, below_seq, requests, subjects, unappended from replay_segments
       where agreement_id = ? and first_at >= ? and last_at < ? order by first_seq`).raw().all(agreementId, toIso(period.from), toIso(period.to)) as number[][];
     return rows.map(([from, below, requests, subjects, unpacked]) => ({ from: from!, below: below!, requests: requests!, subjects: subjects!, unpacked: unpacked! }));
+  }
+
+  /** Whether a sealed segment holds a request of the period. */
+  anySegmentIn(period: ReplayFilter): boolean {
+    return this.sqlite.prepare('select 1 from replay_segments where first_at < ? and last_at >= ? limit 1').pluck()
+      .get(toIso(period.to), toIso(period.from)) !== undefined;
+  }
+
+  /**
+   * The agreements the log's requests in `seqs` name, in order, then null when some name none: a
+   * seek in the requests' agreement index each, not a scan of them.
+   */
+  loggedAgreements(seqs: SeqRange): Array<string | null> {
+    const next = this.sqlite.prepare('select agreement_id from audit_requests where agreement_id > ? order by agreement_id limit 1').pluck();
+    const inRange = this.sqlite.prepare('select 1 from audit_requests where agreement_id = ? and first_seq >= ? and first_seq < ? limit 1').pluck();
+    const agreements: Array<string | null> = [];
+    for (let id = next.get('') as string | undefined; id !== undefined; id = next.get(id) as string | undefined) {
+      if (inRange.get(id, seqs.from, seqs.below) !== undefined) agreements.push(id);
+    }
+    const unnamed = this.sqlite.prepare('select 1 from audit_requests where agreement_id is null and first_seq >= ? and first_seq < ? limit 1').pluck();
+    return unnamed.get(seqs.from, seqs.below) === undefined ? agreements : [...agreements, null];
   }
 
   segmentRanges(agreementId: string): SegmentRange[] {
@@ -1018,9 +1065,10 @@ class RawReplayReads {
 
   /** A batch, or undefined when it cannot be packed (a field-set id too large, a record separator in an id): read it the general way. */
   batch(filter: ReplayFilter, seqs: SeqRange, afterSeq: number, limit: number): PackedBatch | undefined {
-    const agreement = filter.agreementId === undefined ? [] : [filter.agreementId];
+    const agreement = typeof filter.agreementId === 'string' ? [filter.agreementId] : [];
     const inSql = this.friendshipsInSql;
-    const read = this.statements[`${agreement.length === 0 ? 'all' : 'agreement'}${inSql ? 'Friends' : ''}`]
+    const which = filter.agreementId === undefined ? 'all' : filter.agreementId === null ? 'none' : 'agreement';
+    const read = this.statements[`${which}${inSql ? 'Friends' : ''}`]
       .all(toIso(filter.from), toIso(filter.to), Math.max(afterSeq, seqs.from - 1), seqs.below, ...agreement, limit) as BatchRow[];
     const rows: BatchRow[] = [];
     const heads: HeadRow[] = [];

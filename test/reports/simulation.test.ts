@@ -110,7 +110,9 @@ test('replaying the log: the recorded versions reproduce every outcome, an uncha
  * period that cuts segments, with requests a segment cannot hold read as rows between them (one
  * whose subject was logged without a member number), one logged before 0042 (its subjects packed
  * from its leaves) in one, an unsealed tail, sealed again (nothing more), then wholly, and by two
- * sealers at once.
+ * sealers at once. The whole log's replay (`audit replay`, read agreement by agreement once sealed)
+ * says what it says read in seq order, its first differences listed by seq, a request logged
+ * without an agreement read too.
  */
 async function sameSealedOrNot(store: Store, request: Parameters<typeof simulate>[1]): Promise<void> {
   const { agreementId } = request;
@@ -121,15 +123,34 @@ async function sameSealedOrNot(store: Store, request: Parameters<typeof simulate
   const [fromLeaves, unnumbered] = [requests[10]!, requests.slice(20).find((r) => r.leaf_count > 3)!];
   await sql`update audit_requests set replay_subjects = null where first_seq in (${fromLeaves.first_seq}, ${unnumbered.first_seq})`.execute(store.db);
   await sql`update audit_leaves set subject_number = null where seq > ${unnumbered.first_seq} and seq < ${unnumbered.first_seq + unnumbered.leaf_count}`.execute(store.db);
+  const unnamed = await store.db.selectFrom('audit_requests').select('first_seq').where('agreement_id', '=', demoAgreementId('lenovo'))
+    .where('app_id', 'is not', null).orderBy('first_seq').executeTakeFirstOrThrow();
+  await store.db.updateTable('audit_requests').set({ agreement_id: null }).where('first_seq', '=', unnamed.first_seq).execute();
   const period = { ...request, from: Date.parse(requests[5]!.at) + 1, to: Date.parse(requests[60]!.at) };
   // Each with the requests its progress counts up to (counted from the segments' sizes where they lie in the period).
-  const results = async () => Promise.all([request, period].map(async (asked) => {
+  const simulations = () => Promise.all([request, period].map(async (asked) => {
     const prepared = await prepareSimulation(store, asked);
     const result = await runSimulation(prepared);
     return { ...result, id: undefined, total: prepared.total };
   }));
+  const replays = () => Promise.all([{ from: 0, to: request.now }, period].map(async ({ from, to }) => {
+    let total = -1;
+    const result = await auditReplay(store, { from, to, now: request.now, onProgress: (_, of) => { total = of; } });
+    return { ...result, total };
+  }));
+  const results = async () => ({ simulations: await simulations(), replays: await replays() });
   const rows = await results();
-  assert.ok(rows.every((result) => result.requests >= 30 && result.requests_changed > 0 && result.total === result.requests), 'each simulation changes something');
+  assert.ok(rows.simulations.every((result) => result.requests >= 30 && result.requests_changed > 0 && result.total === result.requests), 'each simulation changes something');
+  const { replays: [wholeLog] } = rows;
+  assert.ok(rows.replays.every((result) => result.total === result.requests), 'each replay counts its progress up to its requests');
+  const { rules, member_settings: settings } = wholeLog!.differences;
+  assert.ok(settings > 1 && wholeLog!.listed.length === Math.min(20, rules + settings), `${rules} and ${settings} differences`);
+  // Its grant was given for the agreement: none is found for the request.
+  assert.deepEqual(wholeLog!.skipped, [{ reason: 'grant_not_found', requests: 1 }], 'the request without an agreement read');
+  for (const kind of ['rules', 'member_settings'] as const) {
+    const seqs = wholeLog!.listed.filter((listed) => listed.kind === kind).map((listed) => listed.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `${kind} listed by seq`);
+  }
 
   const segments = () => store.db.selectFrom('replay_segments').select(['first_seq', 'below_seq', 'requests']).where('agreement_id', '=', agreementId)
     .orderBy('first_seq').execute();
@@ -144,6 +165,8 @@ async function sameSealedOrNot(store: Store, request: Parameters<typeof simulate
   assert.ok(!covered(unnumbered.first_seq, sealed) && covered(fromLeaves.first_seq, sealed), 'the unnumbered request read as a row, the other sealed');
   assert.equal(requests.filter((r) => !covered(r.first_seq, sealed)).length, 1 + (after % segmentRequests), 'the unnumbered request and the tail unsealed');
   assert.deepEqual(await results(), rows);
+  const parts = await new ReplayLogRepository(store.readDb).parts({ from: 0, to: request.now });
+  assert.ok(parts !== undefined && [agreementId, demoAgreementId('lenovo'), null].every((id) => parts.some((part) => part.agreementId === id)), 'the whole log read by parts');
   assert.deepEqual(await sealer.seal({ segmentRequests, minRequests: segmentRequests + 1 }), { segments: 0, requests: 0, subjects: 0 }, 'nothing sealed twice');
   await sealer.seal({ minRequests: 1 });
   const whole = await segments();
@@ -158,6 +181,14 @@ async function sameSealedOrNot(store: Store, request: Parameters<typeof simulate
   assert.equal(both[0].requests + both[1].requests, Number(all.requests), 'what each sealer says it sealed, no request twice');
   assert.ok(once.every((s, index) => index === 0 || once[index - 1]!.below_seq <= s.first_seq), 'segments that do not overlap');
   assert.deepEqual(await results(), rows);
+
+  // Every request now refused (the platform switched off for all): many more differences than are listed, the first by seq.
+  await store.db.updateTable('members').set({ platform_enabled: 0 }).execute();
+  const everything = { from: 0, to: request.now, now: request.now };
+  const byParts = await auditReplay(store, everything);
+  const inSeqOrder = await store.db.transaction().execute((trx) => auditReplay({ readDb: trx } as unknown as Store, everything));
+  assert.ok(byParts.differences.member_settings > 150, `${byParts.differences.member_settings} differences`);
+  assert.deepEqual(byParts, inSeqOrder);
 }
 
 /**
