@@ -414,7 +414,7 @@ async function writeLog(store: Store, path: string, size: Size): Promise<Omit<Lo
 /**
  * Reading alone: every request read as the replay reads it (as columns where it can: its subjects'
  * entries, numbers and today's facts, no object per subject; else as a step), nothing decided.
- * The first IN_MEMORY_SUBJECTS subjects are also kept as steps, to time the decisions alone: that
+ * The requests holding the first IN_MEMORY_SUBJECTS subjects are also kept as steps, to time the decisions alone: that
  * (a read of their ids each) is timed apart and left out (`keptCpuMs`, `keptMs`).
  */
 async function readOnly(store: Store): Promise<{ ms: number; subjects: number; kept: LoggedRequest[]; worlds: Parameters<typeof replayRequest>[2][]; keptMs: number; keptCpuMs: number }> {
@@ -433,12 +433,13 @@ async function readOnly(store: Store): Promise<{ ms: number; subjects: number; k
         for (let at = 0; at < read.length; at++) if (read.facts(at) !== undefined && read.logged(at).shown) touched++;
         subjects += read.length;
       }
-      if (columns === undefined || subjects <= IN_MEMORY_SUBJECTS) {
+      // Requests with subjects only are kept: a whole log is read agreement by agreement, and one's may begin with months of refusals.
+      if (columns === undefined || (subjects <= IN_MEMORY_SUBJECTS && columns.subjects.length > 0)) {
         const since = performance.now();
         const cpu = process.cpuUsage();
         const step = batch.step(index);
         if (columns === undefined) subjects += step.request.subjects.length;
-        if (step.world !== undefined && subjects <= IN_MEMORY_SUBJECTS) { kept.push(step.request); worlds.push(step.world); }
+        if (step.world !== undefined && subjects <= IN_MEMORY_SUBJECTS && step.request.subjects.length > 0) { kept.push(step.request); worlds.push(step.world); }
         if (columns !== undefined) { keptMs += performance.now() - since; keptCpuMs += cpuMs(cpu); }
       }
     }
