@@ -12,7 +12,7 @@ import { ANOTHER_MEMBER, type FactsView, type ReplayNumbers } from '../store/rep
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
-/** Where a world keeps its consent table (ReplayNumbers.derived). */
+/** Where a world keeps its consent table of every agreement (ReplayNumbers.derived); one agreement's under its id after it. */
 const CONSENT_TABLE = 'consents';
 /** Past this many cached members the caches start again (a whole-log replay of a large world). */
 const CACHE_LIMIT = 200_000;
@@ -129,16 +129,19 @@ export class LogReplayer {
     this.members = await this.log.replayNumbers(filter);
     this.factsView = this.members?.within(this.audienceFields);
     // A run that meets most members reads every consent at once, by member number (a member without one has none): every
-    // agreement's (a request's grant is found by its agreement among them), kept with the world for the runs that follow
-    // while it is unchanged (grants' consents are part of it, world_version): a simulation after a replay, or of another
-    // agreement, reads none again. Consents by id are still read a batch at a time for what the table does not answer: a
-    // token member without a number, whether a third-party app's subject uses it.
+    // agreement's for a whole log, the agreement's for one agreement's requests (a request's grant is found by its agreement
+    // among them; at a million members, most of the cost of reading the world), kept with the world for the runs that
+    // follow while it is unchanged (grants' consents are part of it, world_version): a simulation after a replay, or of the
+    // same agreement, reads none again. Consents by id are still read a batch at a time for what the table does not answer:
+    // a token member without a number, whether a third-party app's subject uses it.
     const members = this.members;
     if (members === undefined || !this.log.meetsMostMembers) return;
-    this.consentTable = members.derived.get(CONSENT_TABLE) as ConsentTable | undefined;
+    const agreementId = typeof filter.agreementId === 'string' ? filter.agreementId : undefined;
+    const key = agreementId === undefined ? CONSENT_TABLE : `${CONSENT_TABLE}:${agreementId}`;
+    this.consentTable = (members.derived.get(CONSENT_TABLE) ?? members.derived.get(key)) as ConsentTable | undefined;
     if (this.consentTable !== undefined) return;
-    const consents = this.log.numberedConsents((id) => members.numberOf(id));
-    if (consents !== undefined) members.derived.set(CONSENT_TABLE, this.consentTable = ConsentTable.of(members.maxNumber, consents));
+    const consents = this.log.numberedConsents((id) => members.numberOf(id), agreementId);
+    if (consents !== undefined) members.derived.set(key, this.consentTable = ConsentTable.of(members.maxNumber, consents));
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {

@@ -417,13 +417,13 @@ export class ReplayLogRepository {
   }
 
   /**
-   * Every member's consents, in one scan of the grants (SQLite): for a
+   * Every member's consents (to one agreement, when given), in one scan of the grants (SQLite): for a
    * replay that meets most members, cheaper than a look-up per member (two seeks each, from all over
    * a large file); a member's in the order `consents` gives them, each with its member's number
    * (`numberOf`). Undefined where the rows are read through Kysely.
    */
-  numberedConsents(numberOf: (memberId: string) => number): Iterable<readonly [number, LoggedConsent]> | undefined {
-    const rows = this.rawReads()?.allGrants();
+  numberedConsents(numberOf: (memberId: string) => number, agreementId?: string): Iterable<readonly [number, LoggedConsent]> | undefined {
+    const rows = this.rawReads()?.allGrants(agreementId);
     if (rows === undefined) return undefined;
     return this.numbered(rows, numberOf);
   }
@@ -941,13 +941,15 @@ class RawReplayReads {
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
-  /** Every grant, in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
-  *allGrants(): Iterable<GrantRow> {
+  /** Every grant (of one agreement, when given), in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
+  *allGrants(agreementId?: string): Iterable<GrantRow> {
     // Rows as arrays (raw): an object per row made by better-sqlite3 costs more than the rest of the read. GRANTS_CHUNK
-    // rows a statement (grantsChunk; `all`, cheaper a row than `iterate`), from the rowid after the last one read.
-    const chunk = this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')}, rowid from grants where rowid > ? order by rowid limit ${this.grantsChunk}`).raw();
+    // rows a statement (grantsChunk; `all`, cheaper a row than `iterate`), from the rowid after the last one read. One
+    // agreement's: the others' rows are skipped in SQL, where a row left out costs little (in JS, most of the read).
+    const chunk = this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')}, rowid from grants where rowid > ?${agreementId === undefined ? '' : ' and agreement_id = ?'}
+      order by rowid limit ${this.grantsChunk}`).raw();
     for (let after = -Infinity; ;) {
-      const rows = chunk.all(after) as Array<[...GrantRow, number]>;
+      const rows = (agreementId === undefined ? chunk.all(after) : chunk.all(after, agreementId)) as Array<[...GrantRow, number]>;
       for (const row of rows) yield row as unknown as GrantRow;
       if (rows.length < this.grantsChunk) return;
       after = rows[rows.length - 1]![GRANT_COLUMNS.length] as number;
