@@ -36,7 +36,7 @@ import type { AuditEntry } from '../src/audit/audit-entry.js';
 import { openStore, openStoreToRead } from '../src/cli/open-store.js';
 import { withProgressBar } from '../src/cli/progress-bar.js';
 import { planAccess, type AccessPlan } from '../src/domain/access-plan.js';
-import type { Agreement } from '../src/domain/agreement.js';
+import { notInEffectCause, type Agreement } from '../src/domain/agreement.js';
 import { DatapactError } from '../src/domain/errors.js';
 import { fieldsOf, maskOf, type FieldMask } from '../src/domain/field-catalog.js';
 import { FRIEND_OPTED_OUT, RULES_VERSION } from '../src/domain/reason-codes.js';
@@ -71,7 +71,8 @@ const NOW = Date.parse('2026-11-29T12:00:00Z');
  * The days the log spans (SIMULATE_BENCH_DAYS): 89 by default, so that the 90-day simulation reads all
  * of its agreement's requests. A log of a hundred million subjects spans years (1,095 days: 91,000
  * subjects a day), of which the simulation reads its 90 days; the demo agreements started 90 to 750
- * days before `now`, so requests before an agreement's start are refused (logged, no subjects).
+ * days before `now`, and a request is made under one in effect at its instant (agreementAt): over a
+ * year, Huawei's alone at first, then Lenovo's, BlackBerry's for the last 90 days.
  */
 const LOG_DAYS = env('SIMULATE_BENCH_DAYS', 89);
 const PAGE = 25;
@@ -190,7 +191,8 @@ async function sealCachedLog(path: string, marker: string, record: LogRecord): P
 /** The world and its log, built once into the cache. */
 async function loggedWorld(size: Size): Promise<{ path: string; record: LogRecord; reused: boolean }> {
   mkdirSync(CACHE, { recursive: true });
-  const path = join(CACHE, `simulate-${size.members}-s${SEED}-f${size.avgFriends}-subjects${size.subjects}${LOG_DAYS === 89 ? '' : `-days${LOG_DAYS}`}.db`);
+  // Logs spanning more than 89 days are made of requests under agreements in effect only since v2 (agreementAt).
+  const path = join(CACHE, `simulate-${size.members}-s${SEED}-f${size.avgFriends}-subjects${size.subjects}${LOG_DAYS === 89 ? '' : `-days${LOG_DAYS}-v2`}.db`);
   const marker = `${path}.done`;
   if (existsSync(marker) && existsSync(path)) {
     // A world cached by an older version gets the migrations since (the replay opens it read-only).
@@ -344,12 +346,24 @@ interface LoggedSynthetic { at: number; agreement: Agreement; member: string; le
 const GRANTED_AT = NOW - (LOG_DAYS + 11) * DAY_MS;
 const grantIdOf = (agreement: Agreement, member: string) => `g_bench_${agreement.id}_${member}`;
 
+/**
+ * The agreement a request at `at` is made under, by its share of the traffic among those in effect
+ * then: a partner's devices ask nothing before its agreement starts (nobody can have consented yet).
+ * While all are (an 89-day log), the pick is as it always was, so cached logs stay valid.
+ */
+function agreementAt(agreements: readonly Agreement[], at: number, pick: number): Agreement {
+  const parts = SHARES.map(([, part], index) => notInEffectCause(agreements[index]!, at) === null ? part : 0);
+  const everyone = parts.every((part, index) => part === SHARES[index]![1]);
+  const total = parts.reduce((sum, part) => sum + part, 0);
+  const scaled = everyone ? pick : pick * total;
+  let share = 0;
+  const index = parts.findIndex((part) => part > 0 && scaled < (share += part));
+  return agreements[index >= 0 ? index : everyone || total === 0 ? 0 : parts.findLastIndex((part) => part > 0)]!;
+}
+
 /** One synthetic request at `at`: an agreement by its share of the traffic, a member at random, decided as the route decides. */
 function syntheticRequest(members: ReplayMembers, agreements: readonly Agreement[], size: Size, at: number, random: () => number): LoggedSynthetic {
-  const pick = random();
-  let share = 0;
-  const index = SHARES.findIndex(([, part]) => pick < (share += part));
-  const agreement = agreements[index < 0 ? 0 : index]!;
+  const agreement = agreementAt(agreements, at, random());
   const member = memberIdAt(SEED, Math.floor(random() * size.members));
   const grant = {
     id: grantIdOf(agreement, member), memberId: member, appId: agreement.appIds[0]!, agreementId: agreement.id, agreementVersion: agreement.version,
