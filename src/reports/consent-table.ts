@@ -25,6 +25,9 @@ export class ConsentTable {
     private readonly kindOf: Int32Array,
     private readonly grantedAt: Float64Array,
     private readonly kinds: readonly ConsentKind[],
+    private readonly kindIndex: ReadonlyMap<string, number>,
+    /** Members whose consents changed since the arrays were made (withMembers): theirs, in place of the arrays'. */
+    private readonly changed: ReadonlyMap<number, ReadonlyArray<readonly [kind: ConsentKind, grantedAt: Instant]>> = new Map(),
   ) {}
 
   /** From every consent, with its member's number (-1: none; such a consent is left out: its member is looked up by id). */
@@ -36,14 +39,8 @@ export class ConsentTable {
     const grantedAt: number[] = [];
     for (const [member, consent] of consents) {
       if (member < 0 || member > maxNumber) continue;
-      const key = `${consent.appId}\x1f${consent.agreementId ?? '\x1e'}\x1f${consent.purpose}\x1f${consent.memberFields}\x1f${consent.friendFields}`;
-      let kind = kindIndex.get(key);
-      if (kind === undefined) {
-        kindIndex.set(key, kind = kinds.length);
-        kinds.push({ appId: consent.appId, agreementId: consent.agreementId, purpose: consent.purpose, consented: { memberFields: consent.memberFields, friendFields: consent.friendFields } });
-      }
       members.push(member);
-      kindOf.push(kind);
+      kindOf.push(kindOfConsent(kinds, kindIndex, consent));
       grantedAt.push(consent.grantedAt);
     }
     // A counting sort by member, stable: a member's consents stay in the order given.
@@ -58,7 +55,27 @@ export class ConsentTable {
       sortedKinds[at] = kindOf[i]!;
       sortedAt[at] = grantedAt[i]!;
     }
-    return new ConsentTable(offsets, sortedKinds, sortedAt, kinds);
+    return new ConsentTable(offsets, sortedKinds, sortedAt, kinds, kindIndex);
+  }
+
+  /**
+   * The table with these members' consents (by number, in the order `of` takes them) in place of
+   * what it held of them: a world refreshed after a few members changed (KeptWithWorld) keeps its
+   * table rather than reading a million members' grants again.
+   */
+  withMembers(numbers: readonly number[], consents: Iterable<readonly [number, LoggedConsent]>): ConsentTable {
+    const kinds = [...this.kinds];
+    const kindIndex = new Map(this.kindIndex);
+    const changed = new Map(this.changed);
+    const lists = new Map<number, Array<readonly [ConsentKind, Instant]>>(numbers.map((n) => [n, []]));
+    for (const [member, consent] of consents) lists.get(member)?.push([kinds[kindOfConsent(kinds, kindIndex, consent)]!, consent.grantedAt]);
+    for (const [member, list] of lists) changed.set(member, list);
+    return new ConsentTable(this.offsets, this.kindOf, this.grantedAt, kinds, kindIndex, changed);
+  }
+
+  /** How many members' consents withMembers replaced: past a share of them, the table is better made again. */
+  get changedMembers(): number {
+    return this.changed.size;
   }
 
   /**
@@ -67,6 +84,7 @@ export class ConsentTable {
    * equals); undefined when none.
    */
   consentAt(member: number, request: LoggedHead): Consented | undefined {
+    if (this.changed.size > 0 && this.changed.has(member)) return this.changedConsentAt(member, request);
     if (member < 0 || member + 1 >= this.offsets.length) return undefined;
     let found: ConsentKind | undefined;
     let foundAt: Instant = 0;
@@ -78,4 +96,25 @@ export class ConsentTable {
     }
     return found?.consented;
   }
+
+  private changedConsentAt(member: number, request: LoggedHead): Consented | undefined {
+    let found: ConsentKind | undefined;
+    let foundAt: Instant = 0;
+    for (const [kind, at] of this.changed.get(member)!) {
+      if (kind.appId !== request.appId || kind.agreementId !== request.agreementId || kind.purpose !== request.purpose || at > request.at) continue;
+      if (found === undefined || at > foundAt) { found = kind; foundAt = at; }
+    }
+    return found?.consented;
+  }
+}
+
+/** The consent's kind among `kinds` (added when new). */
+function kindOfConsent(kinds: ConsentKind[], kindIndex: Map<string, number>, consent: LoggedConsent): number {
+  const key = `${consent.appId}\x1f${consent.agreementId ?? '\x1e'}\x1f${consent.purpose}\x1f${consent.memberFields}\x1f${consent.friendFields}`;
+  let kind = kindIndex.get(key);
+  if (kind === undefined) {
+    kindIndex.set(key, kind = kinds.length);
+    kinds.push({ appId: consent.appId, agreementId: consent.agreementId, purpose: consent.purpose, consented: { memberFields: consent.memberFields, friendFields: consent.friendFields } });
+  }
+  return kind;
 }

@@ -8,7 +8,7 @@ import type {
   LoggedConsent, LoggedRequestRead, MemberFacts, PackedRequests, ReplayFilter, ReplayLogRepository,
 } from '../store/replay-log-repository.js';
 import { sharedFacts, type SharedFacts } from '../store/replay-members.js';
-import { ANOTHER_MEMBER, type FactsView, type ReplayNumbers } from '../store/replay-numbers.js';
+import { ANOTHER_MEMBER, type FactsView, type KeptWithWorld, type ReplayNumbers, type WorldChange } from '../store/replay-numbers.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -138,10 +138,12 @@ export class LogReplayer {
     if (members === undefined || !this.log.meetsMostMembers) return;
     const agreementId = typeof filter.agreementId === 'string' ? filter.agreementId : undefined;
     const key = agreementId === undefined ? CONSENT_TABLE : `${CONSENT_TABLE}:${agreementId}`;
-    this.consentTable = (members.derived.get(CONSENT_TABLE) ?? members.derived.get(key)) as ConsentTable | undefined;
+    this.consentTable = ((members.derived.get(CONSENT_TABLE) ?? members.derived.get(key)) as KeptConsents | undefined)?.table;
     if (this.consentTable !== undefined) return;
     const consents = this.log.numberedConsents((id) => members.numberOf(id), agreementId);
-    if (consents !== undefined) members.derived.set(key, this.consentTable = ConsentTable.of(members.maxNumber, consents));
+    if (consents === undefined) return;
+    this.consentTable = ConsentTable.of(members.maxNumber, consents);
+    members.derived.set(key, new KeptConsents(this.consentTable, this.log, agreementId));
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
@@ -242,6 +244,20 @@ export class LogReplayer {
         deniedSubject: () => request.deniedSubject === null ? undefined : facts(request.deniedSubject, deniedSubjectIsFriend),
       },
     };
+  }
+}
+
+/**
+ * A consent table kept with a world: refreshed with it after a few members changed (their consents
+ * read again), made again after many.
+ */
+class KeptConsents implements KeptWithWorld {
+  constructor(readonly table: ConsentTable, private readonly log: ReplayLogRepository, private readonly agreementId: string | undefined) {}
+
+  refreshed(change: WorldChange): KeptConsents | undefined {
+    const consents = this.log.consentsByNumber(change.numbers, this.agreementId);
+    const table = consents === undefined ? undefined : this.table.withMembers(change.numbers, consents);
+    return table === undefined || table.changedMembers > (change.maxNumber + 1) / 16 ? undefined : new KeptConsents(table, this.log, this.agreementId);
   }
 }
 

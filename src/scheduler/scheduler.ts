@@ -9,6 +9,7 @@ import { indexReach } from '../store/reach.js';
 import { ReachIndexing } from '../store/reach-indexing.js';
 import { RateLimitCounterRepository } from '../store/rate-limit-counter-repository.js';
 import { ReplaySealer, type SealOptions } from '../store/replay-sealer.js';
+import { pruneWorldChanges } from '../store/world-changes.js';
 import { recordGrantEndings } from './grant-endings.js';
 
 /**
@@ -59,6 +60,8 @@ export interface SchedulerOptions {
   readonly log?: { info(object: object, message: string): void; error(object: object, message: string): void };
   /** How the log is sealed into replay segments at each run (ReplaySealer's defaults unless given). */
   readonly sealing?: SealOptions;
+  /** Versions of the world whose changes each run keeps (pruneWorldChanges; WORLD_CHANGES_KEPT unless given). */
+  readonly worldChangesKept?: number;
 }
 
 export interface RunningScheduler {
@@ -93,6 +96,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         if (reached > 0) options.log?.info({ reached }, `the 2018 reach of ${reached} new token member(s) indexed`);
         const sealed = await new ReplaySealer(options.db).seal(options.sealing);
         if (sealed.requests > 0) options.log?.info({ sealed }, `${sealed.requests} logged request(s) sealed into ${sealed.segments} replay segment(s)`);
+        await pruneWorldChanges(options.db, options.worldChangesKept);
       } catch (error) {
         options.log?.error({ err: error }, 'scheduler run failed');
       } finally {

@@ -14,7 +14,7 @@ import { windowSeqs } from './audit-window.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import { loadFriendGraph } from './friend-graph.js';
-import { ReplayNumbers, type FactsView } from './replay-numbers.js';
+import { ReplayNumbers, type FactsView, type WorldChange } from './replay-numbers.js';
 import { decodeSegment, type HeadClass, type ReplaySegment, type SealedRequest } from './replay-segment.js';
 import type { AgreementsTable, GrantsTable } from './schema.js';
 
@@ -428,10 +428,17 @@ export class ReplayLogRepository {
     return this.numbered(rows, numberOf);
   }
 
+  /**
+   * The consents (to one agreement, when given) of the members with these numbers, each with its
+   * member's number, a member's in the order `consents` gives them (SQLite; undefined elsewhere).
+   */
+  consentsByNumber(numbers: readonly number[], agreementId?: string): Array<readonly [number, LoggedConsent]> | undefined {
+    const rows = this.rawReads()?.grantsByNumber(numbers, agreementId);
+    return rows?.map(([number, ...row]) => [number, this.consentOf(grantOf(row))] as const);
+  }
+
   private *numbered(rows: Iterable<GrantRow>, numberOf: (memberId: string) => number): Iterable<readonly [number, LoggedConsent]> {
-    for (const [member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields] of rows) {
-      yield [numberOf(member_id), this.consentOf({ member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields })];
-    }
+    for (const row of rows) yield [numberOf(row[0]), this.consentOf(grantOf(row))];
   }
 
   private consentOf(row: Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>): LoggedConsent {
@@ -483,6 +490,10 @@ export class ReplayLogRepository {
   async count(filter: ReplayFilter): Promise<number> {
     return (await this.sizes(filter)).requests;
   }
+}
+
+function grantOf([member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields]: GrantRow): Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]> {
+  return { member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields };
 }
 
 /** Grants read per statement by allGrants. */
@@ -941,6 +952,15 @@ class RawReplayReads {
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
   }
 
+  /** The grants (of one agreement, when given) of the members with these numbers, each after its member's number: by member, in rowid order. */
+  grantsByNumber(numbers: readonly number[], agreementId?: string): Array<[number, ...GrantRow]> {
+    const statement = this.sqlite.prepare(`select n.number, ${GRANT_COLUMNS.map((column) => `g.${column}`).join(', ')}
+      from member_numbers n join grants g on g.member_id = n.member_id
+      where n.number in (select value from json_each(?))${agreementId === undefined ? '' : ' and g.agreement_id = ?'} order by n.number, g.rowid`).raw();
+    const json = JSON.stringify(numbers);
+    return (agreementId === undefined ? statement.all(json) : statement.all(json, agreementId)) as Array<[number, ...GrantRow]>;
+  }
+
   /** Every grant (of one agreement, when given), in rowid order (a member's as `grants` gives them: its index on member_id keeps rowid order within a member). */
   *allGrants(agreementId?: string): Iterable<GrantRow> {
     // Rows as arrays (raw): an object per row made by better-sqlite3 costs more than the rest of the read. GRANTS_CHUNK
@@ -1128,23 +1148,42 @@ class RawReplayReads {
   }
 }
 
-/** What the replays on a connection read of today's world, and the state of the database it was read in. */
-const worlds = new WeakMap<BetterSqlite3.Database, { state: string; members: ReplayNumbers }>();
+/** What the replays on a connection read of today's world, and the world's version it was read at. */
+const worlds = new WeakMap<BetterSqlite3.Database, { version: number; members: ReplayNumbers }>();
+
+/** Past one member in this many changed, a world is read again whole rather than refreshed. */
+const REFRESH_SHARE = 16;
 
 /**
  * Today's world by number for a replay on this connection: the one a replay before read, kept with
  * the connection, while the world is as it was then (world_version, migration 0044: moved on by
- * every change to what a replay reads of it, on any connection); else read again. A simulation
- * after another reads none of it again, on a server writing the log and grants' last use between
- * them too; one after a member changed a setting reads it all.
+ * every change to what a replay reads of it, on any connection); after a few members changed, that
+ * one refreshed (their facts, lists and grants read again: world_changes, migration 0045); else read
+ * again whole. A simulation after another reads none of it again, on a server writing the log and
+ * grants' last use between them too; one after a member changed a setting reads that member's.
  */
 function worldOf(sqlite: BetterSqlite3.Database): ReplayNumbers {
-  const state = String(sqlite.prepare('select version from world_version where id = 1').pluck().get());
+  const version = Number(sqlite.prepare('select version from world_version where id = 1').pluck().get());
   const kept = worlds.get(sqlite);
-  if (kept?.state === state) return kept.members;
-  const members = new ReplayNumbers(sqlite);
-  worlds.set(sqlite, { state, members });
+  if (kept?.version === version) return kept.members;
+  const change = kept === undefined ? undefined : changeSince(sqlite, kept.version);
+  const members = change === undefined ? new ReplayNumbers(sqlite) : kept!.members.refreshed(change);
+  worlds.set(sqlite, { version, members });
   return members;
+}
+
+/**
+ * The members world_changes says changed since `version`; undefined when a refresh cannot say the
+ * same as a whole read: the journal does not reach back that far (pruned, or the version moved on
+ * before migration 0045), a member lost their number, or so many changed that reading all costs less.
+ */
+function changeSince(sqlite: BetterSqlite3.Database, version: number): WorldChange | undefined {
+  if (sqlite.prepare('select 1 from world_changes where version = ?').pluck().get(version + 1) === undefined) return undefined;
+  const numbers = sqlite.prepare('select distinct member_number from world_changes where version > ? and member_number is not null').pluck().all(version) as number[];
+  const maxNumber = Number(sqlite.prepare('select coalesce(max(number), -1) from member_numbers').pluck().get());
+  if (numbers.length > (maxNumber + 1) / REFRESH_SHARE) return undefined;
+  const numbered = sqlite.prepare('select count(*) from member_numbers where number in (select value from json_each(?))').pluck().get(JSON.stringify(numbers));
+  return numbered === numbers.length ? { numbers, maxNumber } : undefined;
 }
 
 /** Codes read with their friendship bit: the bits taken out, the codes left as `packedLists` reads them. */

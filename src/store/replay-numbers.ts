@@ -32,6 +32,20 @@ export interface FactsView {
   readonly interned: Map<number, number>;
 }
 
+/** Members whose facts, friend list or grants changed since a world was read (world_changes, migration 0045). */
+export interface WorldChange {
+  /** Their numbers, each once, members numbered since among them. */
+  readonly numbers: readonly number[];
+  /** The highest member number now. */
+  readonly maxNumber: number;
+}
+
+/** What a replay keeps with a world (ReplayNumbers.derived) that can follow it to the world a few members' changes make of it. */
+export interface KeptWithWorld {
+  /** The same for the changed world; undefined when it cannot: dropped, worked out again when next needed. */
+  refreshed(change: WorldChange): KeptWithWorld | undefined;
+}
+
 /** Views kept for later runs (4 MB each at a million members). */
 const KEPT_VIEWS = 4;
 /** In `kinds`: not found yet; no shared facts (factsKind -1); a kind too large to keep there (found each time). */
@@ -65,6 +79,10 @@ const ODD_IDS = (column: string) => `sum(instr(${column}, char(30)) > 0 or instr
  */
 export class ReplayNumbers {
   private readonly ids: IdTable;
+  /** Members numbered after `ids` was read (a world refreshed since), by id. */
+  private readonly added: Map<string, number>;
+  /** The highest member number read. */
+  readonly maxNumber: number;
   private readonly flags: Uint8Array;
   private readonly audiences: Int32Array;
   private readonly exclusions = new Map<number, FriendExclusions>();
@@ -82,11 +100,20 @@ export class ReplayNumbers {
   readonly derived = new Map<string, unknown>();
   /** The whole friend graph, for a replay that meets most members (`everyone`): then no list is read per batch. */
   private graph: FriendGraph | undefined;
+  /** Lists read since the graph was (a world refreshed since), by member: they replace the graph's. */
+  private graphChanges = new Map<number, Uint32Array>();
 
-  /** `friendsBudget`: friend numbers kept at most before the lists are dropped; `factsChunk`: members readAllFacts reads a statement (tests set both small). */
-  constructor(private readonly sqlite: BetterSqlite3.Database, private readonly friendsBudget = FRIENDS_BUDGET, private readonly factsChunk = FACTS_CHUNK) {
-    this.ids = new IdTable(memberIds(sqlite, factsChunk));
-    const size = this.ids.maxNumber + 1;
+  /**
+   * `friendsBudget`: friend numbers kept at most before the lists are dropped; `factsChunk`: members
+   * readAllFacts reads a statement (tests set both small); `base`: a world read before and what
+   * changed since (refreshed), else the world is read.
+   */
+  constructor(private readonly sqlite: BetterSqlite3.Database, private readonly friendsBudget = FRIENDS_BUDGET, private readonly factsChunk = FACTS_CHUNK,
+    base?: { readonly world: ReplayNumbers; readonly change: WorldChange }) {
+    this.ids = base?.world.ids ?? new IdTable(memberIds(sqlite, factsChunk));
+    this.added = new Map(base?.world.added);
+    this.maxNumber = base?.change.maxNumber ?? this.ids.maxNumber;
+    const size = this.maxNumber + 1;
     this.flags = new Uint8Array(size);
     this.audiences = new Int32Array(size);
     this.friendsStart = new Int32Array(size).fill(-1);
@@ -100,11 +127,56 @@ export class ReplayNumbers {
       // Each member's friends by number in one row (migration 0040): no id to look up, no probe per friendship.
       friends: sqlite.prepare('select member_number, friends from friend_number_lists where member_number in (select value from json_each(?))').raw(),
     };
+    if (base !== undefined) this.carry(base.world, base.change);
   }
 
-  /** The highest member number read. */
-  get maxNumber(): number {
-    return this.ids.maxNumber;
+  /**
+   * This world as `change` made it of one read before (copy on write: a run reading that one goes on
+   * reading it unchanged): what was read of every other member kept, the changed members' facts and
+   * lists and the members numbered since read now; each view's kinds of theirs forgotten; what
+   * replays kept with it (`derived`) carried where it can be.
+   */
+  /** How many members a refresh read again (refreshed); undefined for a world read whole. */
+  membersReread: number | undefined;
+
+  refreshed(change: WorldChange): ReplayNumbers {
+    return new ReplayNumbers(this.sqlite, this.friendsBudget, this.factsChunk, { world: this, change });
+  }
+
+  private carry(base: ReplayNumbers, change: WorldChange): void {
+    const numbers = change.numbers.filter((n) => n >= 0 && n <= this.maxNumber);
+    for (let n = base.maxNumber + 1; n <= this.maxNumber; n++) numbers.push(n);
+    if (base.maxNumber < this.maxNumber) {
+      for (const [id, n] of this.sqlite.prepare('select member_id, number from member_numbers where number > ?').raw().iterate(base.maxNumber) as Iterable<[string, number]>) {
+        this.added.set(id, n);
+      }
+    }
+    this.flags.set(base.flags);
+    this.audiences.set(base.audiences);
+    for (const [n, exclusions] of base.exclusions) this.exclusions.set(n, exclusions);
+    this.knowsAllFacts = base.knowsAllFacts;
+    for (const n of numbers) { this.flags[n] = LOADED; this.exclusions.delete(n); }
+    if (numbers.length > 0) this.readFacts(numbers);
+    this.membersReread = numbers.length;
+    for (const [fields, view] of base.views) {
+      const kinds = new Uint16Array(this.flags.length * 2).fill(UNKNOWN_KIND);
+      kinds.set(view.kinds);
+      for (const n of numbers) kinds.fill(UNKNOWN_KIND, 2 * n, 2 * n + 2);
+      this.views.set(fields, { fields, kinds, shared: [...view.shared], interned: new Map(view.interned) });
+    }
+    if (base.graph !== undefined) {
+      this.graph = base.graph;
+      this.graphChanges = new Map(base.graphChanges);
+      for (const n of numbers) this.graphChanges.set(n, new Uint32Array(0));
+      for (const [n, bytes] of this.statements.friends.iterate(JSON.stringify(numbers)) as Iterable<[number, Buffer]>) {
+        const list = new Uint32Array(bytes.length >>> 2);
+        this.graphChanges.set(n, list.subarray(0, decodeFriendNumbers(bytes, list, 0)));
+      }
+    }
+    for (const [key, kept] of base.derived) {
+      const carried = isKeptWithWorld(kept) ? kept.refreshed({ numbers, maxNumber: this.maxNumber }) : undefined;
+      if (carried !== undefined) this.derived.set(key, carried);
+    }
   }
 
   knowsEveryone(): boolean {
@@ -113,7 +185,7 @@ export class ReplayNumbers {
 
   /** The number of the member id held in `text[start..end)`; -1 when it is no member's. */
   numberIn(text: string, start: number, end: number): number {
-    return this.ids.numberOfText(text, start, end) ?? -1;
+    return this.ids.numberOfText(text, start, end) ?? (this.added.size === 0 ? -1 : this.added.get(text.slice(start, end)) ?? -1);
   }
 
   numberOf(id: string): number {
@@ -127,6 +199,7 @@ export class ReplayNumbers {
    */
   everyone(graph: FriendGraph): void {
     this.graph = graph;
+    this.graphChanges = new Map();
     if (!this.knowsAllFacts) this.readAllFacts();
   }
 
@@ -205,7 +278,7 @@ export class ReplayNumbers {
   }
 
   private numberOfBytes(id: Buffer): number {
-    return this.ids.numberOf(id, 0, id.length) ?? -1;
+    return this.ids.numberOf(id, 0, id.length) ?? (this.added.size === 0 ? -1 : this.added.get(id.toString('utf8')) ?? -1);
   }
 
   /** Reads the facts of these members (numbers, -1 ignored) and the friend lists of these tokens, where not read yet. */
@@ -275,6 +348,10 @@ export class ReplayNumbers {
       low = this.friendsStart[token]!;
       if (low < 0) return false;
       high = low + this.friendsLength[token]!;
+    } else if (this.graphChanges.size > 0 && this.graphChanges.has(token)) {
+      pool = this.graphChanges.get(token)!;
+      low = 0;
+      high = pool.length;
     } else {
       if (token > this.graph.maxNumber) return false;
       pool = this.graph.friends;
@@ -392,6 +469,10 @@ export class ReplayNumbers {
     }
     for (const n of tokens) if (this.friendsStart[n] === -2) { this.friendsStart[n] = 0; this.friendsLength[n] = 0; }
   }
+}
+
+function isKeptWithWorld(value: unknown): value is KeptWithWorld {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<KeptWithWorld>).refreshed === 'function';
 }
 
 /** Where the next `char` lies in `text` from `start` on; the text's end when nowhere. */

@@ -54,6 +54,7 @@ export interface Database {
   ended_friendships: EndedFriendshipsTable;
   replay_segments: ReplaySegmentsTable;
   world_version: WorldVersionTable;
+  world_changes: WorldChangesTable;
   audit_token_months: AuditTokenMonthsTable;
   member_sets: MemberSetsTable;
   member_set_deltas: MemberSetDeltasTable;
@@ -589,6 +590,12 @@ export interface EndedFriendshipsTable {
 export interface WorldVersionTable {
   id: number;
   version: number;
+}
+
+/** Which member each move of world_version was about (migration 0045); null: a member not numbered yet. */
+export interface WorldChangesTable {
+  version: number;
+  member_number: number | null;
 }
 
 /** A run of one agreement's logged requests packed for a replay (migration 0043, replay-segment.ts). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type { LoggedHead } from '../../src/domain/replay.js';
 import { ConsentTable } from '../../src/reports/consent-table.js';
@@ -48,4 +49,33 @@ test("the consent table finds each request's grant as the replay does: the newes
   }), { numRuns: 300 });
   // The property chose among several grants of one member, and broke ties between grants given at one instant.
   assert.ok(chosenAmongSeveral > 100 && tiesBroken > 20, `${chosenAmongSeveral} among several, ${tiesBroken} ties`);
+});
+
+test("a table with some members' consents replaced (a refreshed world's) finds what a table made of today's consents finds", () => {
+  let answeredOtherwise = 0;
+  let newMemberFound = 0;
+  const change = fc.record({ changed: fc.uniqueArray(fc.integer({ min: 0, max: MEMBERS }), { minLength: 1, maxLength: 3 }), consents: fc.array(consent, { maxLength: 8 }) });
+  fc.assert(fc.property(fc.array(consent, { minLength: 10, maxLength: 40 }), fc.array(change, { minLength: 1, maxLength: 2 }), fc.array(request, { minLength: 20, maxLength: 30 }),
+    (before, changes, requests) => {
+      const given = (list: typeof before) => list.map((c): readonly [number, LoggedConsent] => [c.member, { ...c, revokedAt: null }]);
+      // Member MEMBERS joins after the first table was made: a member numbered since.
+      const first = ConsentTable.of(MEMBERS - 1, given(before));
+      let table = first;
+      let today = given(before.filter((c) => c.member < MEMBERS));
+      for (const { changed, consents } of changes) {
+        const theirs = given(consents.filter((c) => changed.includes(c.member)));
+        table = table.withMembers(changed, theirs);
+        today = [...today.filter(([member]) => !changed.includes(member)), ...theirs];
+      }
+      // Made whole, a member's consents in the order given: the changed members' after the others', as withMembers keeps them.
+      const whole = ConsentTable.of(MEMBERS, today);
+      for (const r of requests) {
+        const head = { appId: r.appId, agreementId: r.agreementId, purpose: r.purpose, at: r.at } as LoggedHead;
+        const found = table.consentAt(r.member, head);
+        assert.deepEqual(found, whole.consentAt(r.member, head));
+        if (!isDeepStrictEqual(found, first.consentAt(r.member, head))) answeredOtherwise++;
+        if (r.member === MEMBERS && found !== undefined) newMemberFound++;
+      }
+    }), { numRuns: 300 });
+  assert.ok(answeredOtherwise > 100 && newMemberFound > 5, `${answeredOtherwise} answered otherwise than before, ${newMemberFound} of a new member`);
 });

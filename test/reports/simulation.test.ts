@@ -299,6 +299,15 @@ async function sameConsentsEitherWay(store: Store, filter: ReplayFilter, atLeast
   const read = await worlds(everyone);
   assert.ok(everyone.meetsMostMembers && read.length > atLeast && !read.includes('grant_not_found'), `${read.length} requests`);
   assert.deepEqual(read, await worlds(new ReplayLogRepository(store.readDb)));
+  // Three token members' grants changed: the table kept with the world is refreshed with theirs (world_changes), as read by id.
+  const grants = await store.db.selectFrom('grants').select(['id', 'friend_fields'])
+    .where('member_id', 'in', (eb) => eb.selectFrom('audit_requests').select('token_member_id').where('token_member_id', 'is not', null)).orderBy('id').limit(3).execute();
+  await store.db.updateTable('grants').set({ friend_fields: '["id"]' }).where('id', 'in', grants.map((grant) => grant.id)).execute();
+  const changed = await worlds(new MeetingEveryone(store.readDb, 7));
+  assert.notDeepEqual(changed, read);
+  assert.deepEqual(changed, await worlds(new ReplayLogRepository(store.readDb)));
+  for (const { id, friend_fields } of grants) await store.db.updateTable('grants').set({ friend_fields }).where('id', '=', id).execute();
+  assert.deepEqual(await worlds(new MeetingEveryone(store.readDb, 7)), read);
 }
 
 /** Members grant an app and read themselves, a page or two of friends and a stranger, a minute apart. */

@@ -103,20 +103,24 @@ describe('runDueTransitions', () => {
     assert.deepEqual(lines, ['agr_acme v2 lapse_certification (active → suspended): certification was due 2026-02-21; 60 days overdue']);
   });
 
-  test('a run seals the logged requests into replay segments (here from the first one)', async (t) => {
+  test('a run seals the logged requests into replay segments (here from the first one) and keeps the world changes of the last versions (here one)', async (t) => {
     const w = await world(t);
     await addMembers(w.store, [{ id: 'm_1' }], NOW);
     const { token } = await grantToken(w.store, { memberId: 'm_1', appId: w.appId, agreementId: w.agreementId, memberFields: ['id', 'name'] }, NOW);
     assert.equal((await w.app.inject({ method: 'GET', url: '/v1/me?fields=name', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
     const lines: string[] = [];
     const scheduler = startScheduler({
-      db: w.store.db, clock: () => NOW, intervalSeconds: 3600, sealing: { minRequests: 1 },
+      db: w.store.db, clock: () => NOW, intervalSeconds: 3600, sealing: { minRequests: 1 }, worldChangesKept: 1,
       log: { info: (_o, message) => lines.push(message), error: (_o, message) => lines.push(`error: ${message}`) },
     });
     await scheduler.stop();
     assert.deepEqual(lines.filter((line) => !line.startsWith('the 2018 reach')), ['1 logged request(s) sealed into 1 replay segment(s)']);
     const segments = await w.store.db.selectFrom('replay_segments').select(['agreement_id', 'requests', 'subjects']).execute();
     assert.deepEqual(segments, [{ agreement_id: 'agr_acme', requests: 1, subjects: 1 }]);
+    const { version } = await w.store.db.selectFrom('world_version').select('version').executeTakeFirstOrThrow();
+    const journal = await w.store.db.selectFrom('world_changes').select('version').distinct().execute();
+    assert.ok(Number(version) > 2, `world version ${version}`);
+    assert.deepEqual(journal.map((row) => Number(row.version)), [Number(version)], 'the last version\'s changes only');
   });
 });
 

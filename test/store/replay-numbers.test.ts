@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { prng } from '../../bench/prng.js';
+import { maskOf } from '../../src/domain/field-catalog.js';
 import { sqliteReaderOf } from '../../src/store/database.js';
 import { loadFriendGraph } from '../../src/store/friend-graph.js';
 import { memberNumbers } from '../../src/store/member-sets.js';
@@ -118,3 +119,70 @@ test("today's world, read once for a connection's replays: kept across the log's
     last = next;
   }
 });
+
+/**
+ * What each way of reading a world says of these members: their numbers, facts as a friend and
+ * not (through a view too), platform settings and friendships.
+ */
+function worldSays(world: ReplayNumbers, ids: readonly string[]): unknown[] {
+  const numbers = ids.map((id) => world.numberOf(id));
+  world.load(numbers, numbers);
+  const view = world.within(maskOf(['birthday', 'work']));
+  return ids.map((id, index) => {
+    const n = numbers[index]!;
+    return {
+      id, n, platform: world.platformEnabled(n), facts: [true, false].map((isFriend) => [world.facts(n, isFriend), world.facts(n, isFriend, view)]),
+      friends: numbers.filter((other) => world.isFriend(n, other)),
+    };
+  });
+}
+
+for (const graph of [false, true]) {
+  test(`a world refreshed after a few members changed says what a world read whole says, and the one it was refreshed from what it said (${graph ? 'the whole friend graph' : 'lists read as met'})`, async (t) => {
+    const store = createStore((await testDatabase(t, 'sqlite')).db);
+    const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    await addMembers(store, ids.map((id, i) => ({ id, platformEnabled: i % 5 !== 0, audiences: i % 4 === 0 ? { birthday: 'only_me' as const } : {} })), NOW);
+    await addFriendships(store, ids.map((id, i) => [id, ids[(i + 1) % ids.length]!] as [string, string]), NOW);
+    const { appId, agreementId } = await addPartner(store, 'acme', {}, NOW);
+    const sqlite = sqliteReaderOf(store.db)!;
+    const kept = async () => (await new ReplayLogRepository(store.readDb).replayNumbers({ from: 0, to: NOW }))!;
+    const wholeWorld = async () => {
+      const world = new ReplayNumbers(sqlite);
+      if (graph) world.everyone(await loadFriendGraph(store.db));
+      return world;
+    };
+    let world = await kept();
+    if (graph) world.everyone(await loadFriendGraph(store.db));
+    const all = [...ids, 'm_new'];
+    let said = worldSays(world, all);
+    const changes: Array<[string, () => Promise<unknown>]> = [
+      ['a platform setting', () => store.members.setPlatformSettings('m1', { platformEnabled: false })],
+      ['an audience', () => store.db.insertInto('field_audiences').values({ member_id: 'm2', field: 'work', audience: 'only_me' }).execute()],
+      ['an exclusion', () => store.members.exclude('m3', 'partner', 'p_x', NOW)],
+      ['a friendship ended', () => store.friendships.unfriend('m0', 'm1')],
+      ['a friendship made', () => addFriendships(store, [['m5', 'm9']], NOW)],
+      ['a member and their friendship', async () => { await addMembers(store, [{ id: 'm_new', audiences: { work: 'only_me' } }], NOW); await addFriendships(store, [['m_new', 'm7']], NOW); }],
+      ['their last friendship ended', () => store.friendships.unfriend('m_new', 'm7')],
+      ['a grant', () => grantToken(store, { memberId: 'm8', appId, agreementId, memberFields: ['id'] }, NOW)],
+    ];
+    for (const [change, make] of changes) {
+      await make();
+      const next = await kept();
+      assert.ok(next !== world && next.membersReread !== undefined && next.membersReread >= 1 && next.membersReread <= 4, `${change}: refreshed (${next.membersReread})`);
+      const says = worldSays(next, all);
+      assert.deepEqual(says, worldSays(await wholeWorld(), all), `${change}: as read whole`);
+      // A grant changes the consents kept with the world (its consent table), not what it says of members.
+      if (change !== 'a grant') assert.notDeepEqual(says, said, `${change}: changes what the world says`);
+      assert.deepEqual(worldSays(world, all), said, `${change}: the world before unchanged`);
+      [world, said] = [next, says];
+    }
+    // Many members changed: read whole; and after the journal was pruned past the world kept.
+    await store.db.updateTable('members').set({ share_via_friends: 0 }).execute();
+    assert.equal((await kept()).membersReread, undefined, 'many changes: read whole');
+    await store.members.setPlatformSettings('m1', { platformEnabled: true });
+    await store.db.deleteFrom('world_changes').execute();
+    const afterPrune = await kept();
+    assert.equal(afterPrune.membersReread, undefined, 'journal pruned: read whole');
+    assert.deepEqual(worldSays(afterPrune, all), worldSays(await wholeWorld(), all));
+  });
+}

@@ -38,6 +38,7 @@ import { requestTimePartitions } from './0041-request-time-partitions.js';
 import { requestReplaySubjects } from './0042-request-replay-subjects.js';
 import { replaySegments } from './0043-replay-segments.js';
 import { worldVersion } from './0044-world-version.js';
+import { worldChanges } from './0045-world-changes.js';
 
 /** Migrations live in code, not found on disk, so they work the same from src/ under tsx and from dist/. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -80,6 +81,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0042-request-replay-subjects': requestReplaySubjects,
   '0043-replay-segments': replaySegments,
   '0044-world-version': worldVersion,
+  '0045-world-changes': worldChanges,
 };
 
 /** The migrations this version knows, by name: a database that has had others is from a newer version. */
