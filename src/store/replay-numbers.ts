@@ -130,15 +130,15 @@ export class ReplayNumbers {
     if (base !== undefined) this.carry(base.world, base.change);
   }
 
+  /** How many members a refresh read again (refreshed); undefined for a world read whole. */
+  membersReread: number | undefined;
+
   /**
    * This world as `change` made it of one read before (copy on write: a run reading that one goes on
    * reading it unchanged): what was read of every other member kept, the changed members' facts and
    * lists and the members numbered since read now; each view's kinds of theirs forgotten; what
    * replays kept with it (`derived`) carried where it can be.
    */
-  /** How many members a refresh read again (refreshed); undefined for a world read whole. */
-  membersReread: number | undefined;
-
   refreshed(change: WorldChange): ReplayNumbers {
     return new ReplayNumbers(this.sqlite, this.friendsBudget, this.factsChunk, { world: this, change });
   }
@@ -151,31 +151,39 @@ export class ReplayNumbers {
         this.added.set(id, n);
       }
     }
+    this.membersReread = numbers.length;
+    this.carryFacts(base, numbers);
+    if (base.graph !== undefined) this.carryGraph(base, numbers);
+    for (const [key, kept] of base.derived) {
+      const carried = isKeptWithWorld(kept) ? kept.refreshed({ numbers, maxNumber: this.maxNumber }) : undefined;
+      if (carried !== undefined) this.derived.set(key, carried);
+    }
+  }
+
+  /** The facts and kinds read of every member but these, whose facts are read again now. */
+  private carryFacts(base: ReplayNumbers, numbers: readonly number[]): void {
     this.flags.set(base.flags);
     this.audiences.set(base.audiences);
     for (const [n, exclusions] of base.exclusions) this.exclusions.set(n, exclusions);
     this.knowsAllFacts = base.knowsAllFacts;
     for (const n of numbers) { this.flags[n] = LOADED; this.exclusions.delete(n); }
     if (numbers.length > 0) this.readFacts(numbers);
-    this.membersReread = numbers.length;
     for (const [fields, view] of base.views) {
       const kinds = new Uint16Array(this.flags.length * 2).fill(UNKNOWN_KIND);
       kinds.set(view.kinds);
       for (const n of numbers) kinds.fill(UNKNOWN_KIND, 2 * n, 2 * n + 2);
       this.views.set(fields, { fields, kinds, shared: [...view.shared], interned: new Map(view.interned) });
     }
-    if (base.graph !== undefined) {
-      this.graph = base.graph;
-      this.graphChanges = new Map(base.graphChanges);
-      for (const n of numbers) this.graphChanges.set(n, new Uint32Array(0));
-      for (const [n, bytes] of this.statements.friends.iterate(JSON.stringify(numbers)) as Iterable<[number, Buffer]>) {
-        const list = new Uint32Array(bytes.length >>> 2);
-        this.graphChanges.set(n, list.subarray(0, decodeFriendNumbers(bytes, list, 0)));
-      }
-    }
-    for (const [key, kept] of base.derived) {
-      const carried = isKeptWithWorld(kept) ? kept.refreshed({ numbers, maxNumber: this.maxNumber }) : undefined;
-      if (carried !== undefined) this.derived.set(key, carried);
+  }
+
+  /** The friend graph read, with these members' lists read again in place of its (none for a member without one now). */
+  private carryGraph(base: ReplayNumbers, numbers: readonly number[]): void {
+    this.graph = base.graph;
+    this.graphChanges = new Map(base.graphChanges);
+    for (const n of numbers) this.graphChanges.set(n, new Uint32Array(0));
+    for (const [n, bytes] of this.statements.friends.iterate(JSON.stringify(numbers)) as Iterable<[number, Buffer]>) {
+      const list = new Uint32Array(bytes.length >>> 2);
+      this.graphChanges.set(n, list.subarray(0, decodeFriendNumbers(bytes, list, 0)));
     }
   }
 
