@@ -5,6 +5,14 @@ import type { LoggedConsent } from '../store/replay-log-repository.js';
 /** What a request's grant tells the rules: the fields the member consented to. */
 type Consented = RequestWorld['consented'];
 
+/** Consents as columns: per consent, its member's number (-1: none), its kind's index and when it was given. */
+export interface ConsentColumns {
+  readonly members: ArrayLike<number>;
+  readonly kindOf: ArrayLike<number>;
+  readonly grantedAt: ArrayLike<number>;
+  readonly length: number;
+}
+
 /** The app, agreement and purpose a grant was given for, and what it consents to: few distinct ones in a log. */
 interface ConsentKind {
   readonly appId: string;
@@ -38,20 +46,38 @@ export class ConsentTable {
     const kindOf: number[] = [];
     const grantedAt: number[] = [];
     for (const [member, consent] of consents) {
-      if (member < 0 || member > maxNumber) continue;
       members.push(member);
       kindOf.push(kindOfConsent(kinds, kindIndex, consent));
       grantedAt.push(consent.grantedAt);
     }
-    // A counting sort by member, stable: a member's consents stay in the order given.
+    return ConsentTable.sorted(maxNumber, kinds, kindIndex, { members, kindOf, grantedAt, length: members.length });
+  }
+
+  /**
+   * From every consent as columns (ReplayLogRepository.consentColumns: each an index into `kinds`,
+   * read so without an object or a field list per grant); the same table `of` makes of them.
+   */
+  static fromColumns(maxNumber: number, kinds: ReadonlyArray<Omit<LoggedConsent, 'grantedAt' | 'revokedAt'>>, columns: ConsentColumns): ConsentTable {
+    const kindIndex = new Map<string, number>();
+    const known: ConsentKind[] = [];
+    // As kindOfConsent keys them: two kinds of the same key (which the columns do not make) would be one.
+    const indexes = kinds.map((kind) => kindOfConsent(known, kindIndex, { ...kind, grantedAt: 0, revokedAt: null }));
+    const kindOf = Int32Array.from({ length: columns.length }, (_, i) => indexes[columns.kindOf[i]!]!);
+    return ConsentTable.sorted(maxNumber, known, kindIndex, { ...columns, kindOf });
+  }
+
+  /** A counting sort by member, stable: a member's consents stay in the order given; those of no member (-1, or past maxNumber) left out. */
+  private static sorted(maxNumber: number, kinds: readonly ConsentKind[], kindIndex: ReadonlyMap<string, number>, { members, kindOf, grantedAt, length }: ConsentColumns): ConsentTable {
     const offsets = new Int32Array(maxNumber + 2);
-    for (const member of members) offsets[member + 1]!++;
+    for (let i = 0; i < length; i++) if (members[i]! >= 0 && members[i]! <= maxNumber) offsets[members[i]! + 1]!++;
     for (let n = 0; n <= maxNumber; n++) offsets[n + 1]! += offsets[n]!;
     const next = offsets.slice(0, maxNumber + 1);
-    const sortedKinds = new Int32Array(members.length);
-    const sortedAt = new Float64Array(members.length);
-    for (let i = 0; i < members.length; i++) {
-      const at = next[members[i]!]!++;
+    const sortedKinds = new Int32Array(offsets[maxNumber + 1]!);
+    const sortedAt = new Float64Array(offsets[maxNumber + 1]!);
+    for (let i = 0; i < length; i++) {
+      const member = members[i]!;
+      if (member < 0 || member > maxNumber) continue;
+      const at = next[member]!++;
       sortedKinds[at] = kindOf[i]!;
       sortedAt[at] = grantedAt[i]!;
     }

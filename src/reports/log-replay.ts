@@ -140,9 +140,14 @@ export class LogReplayer {
     const key = agreementId === undefined ? CONSENT_TABLE : `${CONSENT_TABLE}:${agreementId}`;
     this.consentTable = ((members.derived.get(CONSENT_TABLE) ?? members.derived.get(key)) as KeptConsents | undefined)?.table;
     if (this.consentTable !== undefined) return;
-    const consents = this.log.numberedConsents((id) => members.numberOf(id), agreementId);
-    if (consents === undefined) return;
-    this.consentTable = ConsentTable.of(members.maxNumber, consents);
+    const read = this.log.consentColumns(members, agreementId);
+    if (read === undefined) {
+      const consents = this.log.numberedConsents((id) => members.numberOf(id), agreementId);
+      if (consents === undefined) return;
+      this.consentTable = ConsentTable.of(members.maxNumber, consents);
+    } else {
+      this.consentTable = ConsentTable.fromColumns(members.maxNumber, read.kinds, read.columns);
+    }
     members.derived.set(key, new KeptConsents(this.consentTable, this.log, agreementId));
   }
 

@@ -83,8 +83,8 @@ export class ReplayLogRepository {
   private readonly segments = new Map<string, readonly SegmentRange[]>();
   private readonly partsOf = new Map<string, readonly ReplayFilter[] | undefined>();
 
-  /** `grantsChunk`: grants a statement reads when all are read (tests set it small). */
-  constructor(private readonly db: Db, private readonly grantsChunk = GRANTS_CHUNK) {}
+  /** `grantsChunk`: grants a statement reads when all are read; `maxGrantKinds`: past it, they are read as rows (tests set both small). */
+  constructor(private readonly db: Db, private readonly grantsChunk = GRANTS_CHUNK, private readonly maxGrantKinds = MAX_GRANT_KINDS) {}
 
   /**
    * Up to `limit` Graph API requests after `afterSeq`, in seq order, each with the subjects its
@@ -306,7 +306,7 @@ export class ReplayLogRepository {
   private rawReads(): RawReplayReads | undefined {
     const sqlite = sqliteReaderOf(this.db);
     if (sqlite === undefined || sqlite.inTransaction) return undefined;
-    return this.raw ??= new RawReplayReads(sqlite, this.grantsChunk);
+    return this.raw ??= new RawReplayReads(sqlite, this.grantsChunk, this.maxGrantKinds);
   }
 
   private async requestRows(filter: ReplayFilter, seqs: SeqRange, afterSeq: number, limit: number): Promise<RequestRow[]> {
@@ -429,6 +429,33 @@ export class ReplayLogRepository {
   }
 
   /**
+   * What numberedConsents gives, as columns (ConsentTable.fromColumns): each grant's member number,
+   * an index into `kinds` (its app, agreement, purpose and field lists, told apart in SQL: a grant's
+   * field lists, a few hundred bytes of JSON, were most of the cost of reading it) and when it was
+   * given, GRANTS_CHUNK grants a string. Undefined where numberedConsents is, or when the kinds are
+   * too many for one statement to tell apart.
+   */
+  consentColumns(members: ReplayNumbers, agreementId?: string): ConsentKindColumns | undefined {
+    const read = this.rawReads()?.grantKinds(agreementId);
+    if (read === undefined) return undefined;
+    const columns = { members: [] as number[], kindOf: [] as number[], grantedAt: [] as number[], length: 0 };
+    try {
+      for (const chunk of read.chunks) {
+        if (typeof chunk === 'string') parseGrantChunk(chunk, members, columns);
+        else for (const [id, kind, at] of chunk) { columns.members.push(members.numberOf(id)); columns.kindOf.push(kind); columns.grantedAt.push(fromIso(at)); }
+      }
+    } catch (error) {
+      if (error instanceof TooManyGrantKinds) return undefined;
+      throw error;
+    }
+    columns.length = columns.members.length;
+    const kinds = read.kinds.map(([appId, agreementIdOf, purpose, memberFields, friendFields]) => ({
+      appId, agreementId: agreementIdOf, purpose, memberFields: this.maskOf(memberFields), friendFields: this.maskOf(friendFields),
+    }));
+    return { kinds, columns };
+  }
+
+  /**
    * The consents (to one agreement, when given) of the members with these numbers, each with its
    * member's number, a member's in the order `consents` gives them (SQLite; undefined elsewhere).
    */
@@ -494,6 +521,42 @@ export class ReplayLogRepository {
 
 function grantOf([member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields]: GrantRow): Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]> {
   return { member_id, app_id, agreement_id, purpose, granted_at, revoked_at, member_fields, friend_fields };
+}
+
+/** Every grant's consent as columns, and the kinds they index (ReplayLogRepository.consentColumns). */
+export interface ConsentKindColumns {
+  readonly kinds: ReadonlyArray<Omit<LoggedConsent, 'grantedAt' | 'revokedAt'>>;
+  readonly columns: { readonly members: number[]; readonly kindOf: number[]; readonly grantedAt: number[]; readonly length: number };
+}
+
+/** A grant's kind as grantKinds reads them: app, agreement, purpose, member fields and friend fields (JSON). */
+type GrantKindRow = [appId: string, agreementId: string | null, purpose: string, memberFields: string, friendFields: string];
+
+/** Past this many kinds of grant, one statement would compare each grant with too many: grants are read whole instead. */
+const MAX_GRANT_KINDS = 256;
+
+/** grantKinds met more than MAX_GRANT_KINDS kinds. */
+class TooManyGrantKinds extends Error {}
+
+/** A chunk of grantKinds (member id, kind, granted at; a unit separator between fields, a record separator between grants) into `columns`. */
+function parseGrantChunk(text: string, members: ReplayNumbers, columns: { members: number[]; kindOf: number[]; grantedAt: number[] }): void {
+  let lastAt = '';
+  let lastInstant = 0;
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf(ID_SEPARATOR, start);
+    if (end < 0) end = text.length;
+    const idEnd = text.indexOf(LISTS_SEPARATOR, start);
+    const kindEnd = text.indexOf(LISTS_SEPARATOR, idEnd + 1);
+    columns.members.push(members.numberIn(text, start, idEnd));
+    let kind = 0;
+    for (let at = idEnd + 1; at < kindEnd; at++) kind = kind * 10 + text.charCodeAt(at) - 48;
+    columns.kindOf.push(kind);
+    // Grants given at one instant (a migration's, a seeding's) parse it once.
+    const grantedAt = text.slice(kindEnd + 1, end);
+    if (grantedAt !== lastAt) { lastAt = grantedAt; lastInstant = fromIso(grantedAt); }
+    columns.grantedAt.push(lastInstant);
+    start = end + 1;
+  }
 }
 
 /** Grants read per statement by allGrants. */
@@ -936,7 +999,7 @@ class RawReplayReads {
   /** Today's friendships read with the leaves, not from the token members' lists. */
   friendshipsInSql = false;
 
-  constructor(private readonly sqlite: BetterSqlite3.Database, private readonly grantsChunk: number) {
+  constructor(private readonly sqlite: BetterSqlite3.Database, private readonly grantsChunk: number, private readonly maxGrantKinds: number) {
     const [agreement, none] = [' and r.agreement_id = ?', ' and r.agreement_id is null'];
     // Rows as arrays (raw): better-sqlite3 makes an object per row a few µs slower than batchRowObject does.
     this.statements = {
@@ -950,6 +1013,48 @@ class RawReplayReads {
   grants(memberIds: readonly string[]): Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>> {
     this.grantsOf ??= this.sqlite.prepare(`select ${GRANT_COLUMNS.join(', ')} from grants where member_id in (select value from json_each(?))`);
     return this.grantsOf.all(JSON.stringify(memberIds)) as Array<Pick<GrantsTable, (typeof GRANT_COLUMNS)[number]>>;
+  }
+
+  /**
+   * grantKinds' read (ReplayLogRepository.consentColumns): every grant's member id, kind (an index
+   * into `kinds`, which grows as chunks are read) and instant, GRANTS_CHUNK grants a string in rowid
+   * order (a chunk whose ids hold a separator as rows); TooManyGrantKinds past MAX_GRANT_KINDS kinds.
+   */
+  grantKinds(agreementId?: string): { kinds: GrantKindRow[]; chunks: Iterable<string | Array<[string, number, string]>> } | undefined {
+    const kinds: GrantKindRow[] = [];
+    const agreement = agreementId === undefined ? [] : [agreementId];
+    // The kinds are found as chunks meet them (a `distinct` over every grant compared hundreds of bytes a grant, in a b-tree).
+    let statements = this.grantChunkStatements(kinds, agreementId !== undefined);
+    const read = (statement: BetterSqlite3.Statement, after: number) => statement.all(...kinds.flat(), after, ...agreement);
+    const grants = this;
+    function* chunks(): Iterable<string | Array<[string, number, string]>> {
+      for (let after = -Infinity; ;) {
+        const [text, last, count, unknown, odd] = (read(statements.chunk, after) as Array<[string | null, number | null, number, number, number | null]>)[0]!;
+        if (count === 0 || text === null || last === null) return;
+        if (unknown > 0) {
+          kinds.push(...read(statements.unknown, after) as GrantKindRow[]);
+          if (kinds.length > grants.maxGrantKinds) throw new TooManyGrantKinds();
+          statements = grants.grantChunkStatements(kinds, agreementId !== undefined);
+          continue;
+        }
+        yield odd === 0 ? text : read(statements.rows, after) as Array<[string, number, string]>;
+        after = last;
+      }
+    }
+    return { kinds, chunks: chunks() };
+  }
+
+  /** grantKinds' statements for a chunk of grants, their kinds told apart among `kinds` (-1: none of them). */
+  private grantChunkStatements(kinds: readonly GrantKindRow[], ofAgreement: boolean): Record<'chunk' | 'unknown' | 'rows', BetterSqlite3.Statement> {
+    const kindOf = kinds.length === 0 ? '-1'
+      : `case ${kinds.map((_, index) => `when app_id = ? and agreement_id is ? and purpose = ? and member_fields = ? and friend_fields = ? then ${index}`).join(' ')} else -1 end`;
+    const within = `select rowid, *, ${kindOf} as kind from grants where rowid > ?${ofAgreement ? ' and agreement_id = ?' : ''} order by rowid limit ${this.grantsChunk}`;
+    return {
+      chunk: this.sqlite.prepare(`select group_concat(member_id || char(31) || kind || char(31) || granted_at, char(30)), max(rowid), count(*), sum(kind < 0),
+        sum(instr(member_id, char(30)) > 0 or instr(member_id, char(31)) > 0) from (${within})`).raw(),
+      unknown: this.sqlite.prepare(`select distinct app_id, agreement_id, purpose, member_fields, friend_fields from (${within}) where kind < 0`).raw(),
+      rows: this.sqlite.prepare(`select member_id, kind, granted_at from (${within})`).raw(),
+    };
   }
 
   /** The grants (of one agreement, when given) of the members with these numbers, each after its member's number: by member, in rowid order. */
