@@ -136,19 +136,20 @@ export class LogReplayer {
     // a token member without a number, whether a third-party app's subject uses it.
     const members = this.members;
     if (members === undefined || !this.log.meetsMostMembers) return;
-    const agreementId = typeof filter.agreementId === 'string' ? filter.agreementId : undefined;
+    this.consentTable = this.consentTableOf(members, typeof filter.agreementId === 'string' ? filter.agreementId : undefined);
+  }
+
+  /** The world's consent table of every agreement, or of this one: the one kept with it, else read now and kept. */
+  private consentTableOf(members: ReplayNumbers, agreementId: string | undefined): ConsentTable | undefined {
     const key = agreementId === undefined ? CONSENT_TABLE : `${CONSENT_TABLE}:${agreementId}`;
-    this.consentTable = ((members.derived.get(CONSENT_TABLE) ?? members.derived.get(key)) as KeptConsents | undefined)?.table;
-    if (this.consentTable !== undefined) return;
+    const kept = (members.derived.get(CONSENT_TABLE) ?? members.derived.get(key)) as KeptConsents | undefined;
+    if (kept !== undefined) return kept.table;
     const read = this.log.consentColumns(members, agreementId);
-    if (read === undefined) {
-      const consents = this.log.numberedConsents((id) => members.numberOf(id), agreementId);
-      if (consents === undefined) return;
-      this.consentTable = ConsentTable.of(members.maxNumber, consents);
-    } else {
-      this.consentTable = ConsentTable.fromColumns(members.maxNumber, read.kinds, read.columns);
-    }
-    members.derived.set(key, new KeptConsents(this.consentTable, this.log, agreementId));
+    const consents = read === undefined ? this.log.numberedConsents((id) => members.numberOf(id), agreementId) : undefined;
+    const table = read !== undefined ? ConsentTable.fromColumns(members.maxNumber, read.kinds, read.columns)
+      : consents !== undefined ? ConsentTable.of(members.maxNumber, consents) : undefined;
+    if (table !== undefined) members.derived.set(key, new KeptConsents(table, this.log, agreementId));
+    return table;
   }
 
   private async load(requests: ReadonlyArray<{ readonly head: LoggedHead; readonly subjectIds: readonly string[] }>): Promise<void> {
