@@ -8,7 +8,7 @@ import type {
   LoggedConsent, LoggedRequestRead, MemberFacts, PackedRequests, ReplayFilter, ReplayLogRepository,
 } from '../store/replay-log-repository.js';
 import { sharedFacts, type SharedFacts } from '../store/replay-members.js';
-import { ANOTHER_MEMBER, type FactsView, type KeptWithWorld, type ReplayNumbers, type WorldChange } from '../store/replay-numbers.js';
+import { ANOTHER_MEMBER, REFRESH_SHARE, type FactsView, type KeptWithWorld, type ReplayNumbers, type WorldChange } from '../store/replay-numbers.js';
 
 /** Requests read per batch: enough to amortise each query, few enough that memory stays flat. */
 export const REPLAY_BATCH = 500;
@@ -263,7 +263,7 @@ class KeptConsents implements KeptWithWorld {
   refreshed(change: WorldChange): KeptConsents | undefined {
     const consents = this.log.consentsByNumber(change.numbers, this.agreementId);
     const table = consents === undefined ? undefined : this.table.withMembers(change.numbers, consents);
-    return table === undefined || table.changedMembers > (change.maxNumber + 1) / 16 ? undefined : new KeptConsents(table, this.log, this.agreementId);
+    return table === undefined || table.changedMembers > (change.maxNumber + 1) / REFRESH_SHARE ? undefined : new KeptConsents(table, this.log, this.agreementId);
   }
 }
 

@@ -14,7 +14,7 @@ import { windowSeqs } from './audit-window.js';
 import { sqliteReaderOf, type Db } from './database.js';
 import { MemberRepository } from './member-repository.js';
 import { loadFriendGraph } from './friend-graph.js';
-import { ReplayNumbers, type FactsView, type WorldChange } from './replay-numbers.js';
+import { REFRESH_SHARE, ReplayNumbers, type FactsView, type WorldChange } from './replay-numbers.js';
 import { decodeSegment, type HeadClass, type ReplaySegment, type SealedRequest } from './replay-segment.js';
 import type { AgreementsTable, GrantsTable } from './schema.js';
 
@@ -1256,8 +1256,6 @@ class RawReplayReads {
 /** What the replays on a connection read of today's world, and the world's version it was read at. */
 const worlds = new WeakMap<BetterSqlite3.Database, { version: number; members: ReplayNumbers }>();
 
-/** Past one member in this many changed, a world is read again whole rather than refreshed. */
-const REFRESH_SHARE = 16;
 
 /**
  * Today's world by number for a replay on this connection: the one a replay before read, kept with

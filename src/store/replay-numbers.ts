@@ -40,6 +40,9 @@ export interface WorldChange {
   readonly maxNumber: number;
 }
 
+/** Past one member in this many changed, a world (and what is kept with it) is read again whole rather than refreshed. */
+export const REFRESH_SHARE = 16;
+
 /** What a replay keeps with a world (ReplayNumbers.derived) that can follow it to the world a few members' changes make of it. */
 export interface KeptWithWorld {
   /** The same for the changed world; undefined when it cannot: dropped, worked out again when next needed. */

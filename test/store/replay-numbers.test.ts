@@ -186,3 +186,25 @@ for (const graph of [false, true]) {
     assert.deepEqual(worldSays(afterPrune, all), worldSays(await wholeWorld(), all));
   });
 }
+
+test("every grant read as columns (its kind told apart in SQL) says what reading its rows says, ids holding the chunks' separators included", async (t) => {
+  const store = createStore((await testDatabase(t, 'sqlite')).db);
+  const ids = ['m_a', 'odd\x1eid', 'm\x1fb', 'm_c', 'm_d'];
+  await addMembers(store, ids.map((id) => ({ id })), NOW);
+  const { appId, agreementId } = await addPartner(store, 'acme', {}, NOW);
+  for (const [index, memberId] of ids.entries()) {
+    await grantToken(store, { memberId, appId, agreementId, memberFields: ['id'], friendFields: index % 2 === 0 ? ['id'] : ['id', 'name'], grantedAt: NOW - index * 1_000 }, NOW);
+  }
+  // Two grants a chunk: a chunk of ordinary ids read as one string, the others as rows, a kind met in a later chunk.
+  const log = new ReplayLogRepository(store.readDb, 2);
+  const world = (await log.replayNumbers({ from: 0, to: NOW }))!;
+  const read = log.consentColumns(world)!;
+  const asColumns = Array.from({ length: read.columns.length }, (_, i) => {
+    const { appId: app, agreementId: agreement, purpose, memberFields, friendFields } = read.kinds[read.columns.kindOf[i]!]!;
+    return [read.columns.members[i], read.columns.grantedAt[i], app, agreement, purpose, memberFields, friendFields];
+  });
+  const asRows = [...log.numberedConsents((id) => world.numberOf(id))!].map(([member, c]) => [member, c.grantedAt, c.appId, c.agreementId, c.purpose, c.memberFields, c.friendFields]);
+  assert.equal(asRows.length, ids.length);
+  assert.equal(read.kinds.length, 2);
+  assert.deepEqual(asColumns, asRows);
+});
